@@ -1,0 +1,1 @@
+"""The rule catalog: one module a rule, each defining ``RULE``."""

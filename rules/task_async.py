@@ -1,0 +1,162 @@
+"""OTP101 task-async: `Task.async` in production code links the task's fate to the caller's."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from tree_sitter import Node
+
+from otp_thinking import fixes, syntax
+from otp_thinking.context import Context
+from otp_thinking.findings import Edit, Finding, Fix
+from otp_thinking.parsing import compile_query
+from otp_thinking.rule import Rule
+
+DOC = """\
+## What it flags
+`Task.async/1` and `Task.async/3` in production code, in every spelling: a call
+(`Task.async(fn -> ... end)`), a pipe (`fn -> ... end |> Task.async()`), module-function-args
+(`Task.async(Mod, :fun, args)`) and a capture (`&Task.async/1`).
+
+Not flagged: tests, `.exs` scripts and `use Mix.Task` modules (short-lived code, where a crash
+taking the caller down is what you want); `Task.async` inside a function that already runs
+isolated (LiveView's `start_async`/`assign_async`, `Task.Supervisor.async_nolink`); text in
+strings, docs and comments.
+
+## Why it matters
+`Task.async` links the task to the caller. When the task crashes, the link takes the caller
+down with it: a failing HTTP request inside a task kills the GenServer or the LiveView that
+started it, along with its state. The task also lives outside any supervisor, so a shutdown
+does not wait for it and nothing reports it.
+
+## Example
+```elixir
+def handle_call({:fetch, url}, _from, state) do
+  task = Task.async(fn -> HTTP.get(url) end)
+  {:reply, Task.await(task), state}
+end
+```
+
+Use a `Task.Supervisor` started in your application and `async_nolink`:
+
+```elixir
+task = Task.Supervisor.async_nolink(MyApp.TaskSupervisor, fn -> HTTP.get(url) end)
+
+case Task.yield(task, 5_000) || Task.shutdown(task) do
+  {:ok, body} -> {:reply, {:ok, body}, state}
+  {:exit, reason} -> {:reply, {:error, reason}, state}
+  nil -> {:reply, {:error, :timeout}, state}
+end
+```
+
+Mind the semantics: a nolink task's crash reaches the caller as a `{:DOWN, ref, :process, pid,
+reason}` message (in `handle_info/2` for a GenServer) instead of an exit signal. `Task.await/2`
+on a nolink task still exits the caller when the task fails — use `Task.yield/2` followed by
+`Task.shutdown/2`, as above, to turn a failure into a value.
+
+## Fix
+Rewrites the call to `Task.Supervisor.async_nolink(Sup, ...)` (pipes and captures included),
+where `Sup` is the `Task.Supervisor` your application starts. When it starts none, the same fix
+adds `{Task.Supervisor, name: MyApp.TaskSupervisor}` at the top of the application's children
+list, so it starts before (and stops after) the processes that use it. Safe when the supervisor
+exists or is added; unsafe when no application module was found, since you must start the
+supervisor yourself. Calls to `Task.await/2` on the task are left as they are: review them.
+
+Configure the supervisor's name with `[names] task_supervisor = "MyApp.TaskSupervisor"`.
+"""
+
+QUERY = compile_query(
+    """
+    (call target: (dot left: (alias) @module right: (identifier) @function)
+      (#eq? @module "Task") (#eq? @function "async")) @call
+    """
+)
+
+ISOLATING_CALLS = frozenset(
+    {
+        ("", "start_async"),
+        ("", "assign_async"),
+        ("", "stream_async"),
+        ("Task.Supervisor", "async_nolink"),
+        ("Task.Supervisor", "start_child"),
+    }
+)
+
+MESSAGE = (
+    "Task.async links the task to the caller, so a crash in the task crashes the caller too; "
+    "use Task.Supervisor.async_nolink/2 on a Task.Supervisor instead."
+)
+
+
+def check(context: Context) -> Iterator[Finding]:
+    for captures in context.matches(QUERY):
+        call = captures["call"][0]
+        if _runs_isolated(call):
+            continue
+        site = _site(call)
+        yield context.finding(RULE, site, MESSAGE, fix=_fix(context, call, site))
+
+
+def _runs_isolated(call: Node) -> bool:
+    for parent in syntax.ancestors(call):
+        if parent.type == "call":
+            remote = syntax.remote_target(parent)
+            key = remote if remote else ("", syntax.local_target(parent) or "")
+            if key in ISOLATING_CALLS:
+                return True
+    return False
+
+
+def _site(call: Node) -> Node:
+    """The node the fix replaces: the whole pipe, the whole capture, or the call itself."""
+    parent = call.parent
+    if syntax.is_pipe(parent) and parent is not None and parent.child_by_field_name("right") == call:
+        return parent
+    if parent is not None and parent.type == "binary_operator" and syntax.operator(parent) == "/":
+        capture = parent.parent
+        if capture is not None and capture.type == "unary_operator":
+            return capture
+    return call
+
+
+def _fix(context: Context, call: Node, site: Node) -> Fix | None:
+    supervisor = fixes.task_supervisor(context, call)
+    replacement = _replacement(context, call, site, supervisor.name)
+    if replacement is None:
+        return None
+    start, end = context.span(site)
+    return Fix(
+        f"Use Task.Supervisor.async_nolink on {supervisor.name}{supervisor.note}",
+        (Edit(start, end, replacement), *supervisor.edits),
+        supervisor.safety,
+    )
+
+
+def _replacement(context: Context, call: Node, site: Node, supervisor: str) -> str | None:
+    head = f"Task.Supervisor.async_nolink({supervisor}"
+    if site.type == "unary_operator":  # &Task.async/N
+        arity = syntax.text(site).rsplit("/", 1)[-1].strip()
+        if arity not in ("1", "3"):
+            return None
+        return f"&{head}, {', '.join(f'&{i}' for i in range(1, int(arity) + 1))})"
+    args = [context.text(arg) for arg in syntax.argument_nodes(call)]
+    if site.type == "binary_operator":  # lhs |> Task.async(...)
+        left = site.child_by_field_name("left")
+        if left is None:
+            return None
+        args.insert(0, context.text(left))
+    if not args:
+        return None
+    return f"{head}, {', '.join(args)})"
+
+
+RULE = Rule(
+    code="OTP101",
+    name="task-async",
+    severity="warning",
+    summary="Task.async in production code: a crash in the task crashes the caller",
+    doc=DOC,
+    check=check,
+    production_only=True,
+    fixable=True,
+)

@@ -1,0 +1,129 @@
+"""Configuration: `.otp-thinking.toml` and the same keys from the editor.
+
+Data only: nothing in a workspace is ever executed. Bad values are reported as messages and
+replaced by defaults; a bad file never stops the analysis.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from otp_thinking.findings import SEVERITIES
+
+CONFIG_FILE = ".otp-thinking.toml"
+MAX_CONFIG_BYTES = 1 << 20
+
+DEFAULT_TEST_GLOBS = ("test/**", "**/test/**", "**/*.exs", "*.exs")
+DEFAULT_EXCLUDE_GLOBS: tuple[str, ...] = ()
+NAME_KEYS = ("task_supervisor", "registry", "pg_scope")
+
+
+@dataclass(frozen=True)
+class Config:
+    rules: Mapping[str, str] = field(default_factory=dict)
+    exclude: tuple[str, ...] = DEFAULT_EXCLUDE_GLOBS
+    test: tuple[str, ...] = DEFAULT_TEST_GLOBS
+    names: Mapping[str, str] = field(default_factory=dict)
+    source: str | None = None  # where it was read from, for messages
+
+    def rule_setting(self, code: str, name: str) -> str | None:
+        """``"off"``, a severity, or None for the rule's default (code wins over name)."""
+        return self.rules.get(code, self.rules.get(name))
+
+
+DEFAULT = Config()
+
+
+def from_mapping(
+    data: Mapping[str, Any], base: Config = DEFAULT, where: str = "configuration"
+) -> tuple[Config, list[str]]:
+    """Build a Config over ``base`` from parsed TOML or editor settings; also return problems."""
+    errors: list[str] = []
+    config = base
+    if not isinstance(data, Mapping):
+        return base, [f"{where}: expected a table of settings, got {type(data).__name__}"]
+    for key, value in data.items():
+        if key == "rules":
+            config = replace(config, rules={**config.rules, **_rules(value, where, errors)})
+        elif key == "paths":
+            config = _paths(config, value, where, errors)
+        elif key == "names":
+            config = replace(config, names={**config.names, **_names(value, where, errors)})
+        else:
+            errors.append(f"{where}: unknown key {key!r} ignored")
+    return config, errors
+
+
+def _rules(value: Any, where: str, errors: list[str]) -> dict[str, str]:
+    if not isinstance(value, Mapping):
+        errors.append(f"{where}: [rules] must be a table of rule = \"off\" or a severity")
+        return {}
+    allowed = ("off", *SEVERITIES)
+    settings = {}
+    for rule, setting in value.items():
+        normal = setting.lower() if isinstance(setting, str) else setting
+        if normal == "info":
+            normal = "information"
+        if normal not in allowed:
+            errors.append(
+                f"{where}: rules.{rule} = {setting!r} is not one of {', '.join(allowed)}; "
+                "the rule's default applies"
+            )
+            continue
+        settings[str(rule)] = normal
+    return settings
+
+
+def _paths(config: Config, value: Any, where: str, errors: list[str]) -> Config:
+    if not isinstance(value, Mapping):
+        errors.append(f"{where}: [paths] must be a table with exclude and test lists")
+        return config
+    for key, globs in value.items():
+        if key not in ("exclude", "test"):
+            errors.append(f"{where}: unknown key paths.{key} ignored")
+        elif not isinstance(globs, list) or not all(isinstance(g, str) for g in globs):
+            errors.append(f"{where}: paths.{key} must be a list of glob strings; default kept")
+        else:
+            config = replace(config, **{key: tuple(globs)})
+    return config
+
+
+def _names(value: Any, where: str, errors: list[str]) -> dict[str, str]:
+    if not isinstance(value, Mapping):
+        errors.append(f"{where}: [names] must be a table")
+        return {}
+    names = {}
+    for key, name in value.items():
+        if key not in NAME_KEYS:
+            errors.append(f"{where}: unknown key names.{key} ignored")
+        elif not isinstance(name, str) or not name.strip():
+            errors.append(f"{where}: names.{key} must be a module name such as MyApp.TaskSupervisor")
+        else:
+            names[key] = name.strip()
+    return names
+
+
+def find_config_file(start: Path) -> Path | None:
+    """The nearest `.otp-thinking.toml` in ``start`` (a file's folder) or above it."""
+    for folder in (start, *start.parents):
+        candidate = folder / CONFIG_FILE
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def read_config_file(path: Path, base: Config = DEFAULT) -> tuple[Config, list[str]]:
+    """Read one config file; any problem becomes a message and the defaults stay."""
+    try:
+        raw = path.read_bytes()[: MAX_CONFIG_BYTES + 1]
+        if len(raw) > MAX_CONFIG_BYTES:
+            return base, [f"{path}: larger than {MAX_CONFIG_BYTES} bytes; defaults apply"]
+        data = tomllib.loads(raw.decode("utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
+        return base, [f"{path}: cannot be read as TOML ({error}); defaults apply"]
+    config, errors = from_mapping(data, base, str(path))
+    return replace(config, source=str(path)), errors

@@ -1,0 +1,132 @@
+"""Everything a rule may look at while checking one document."""
+
+from __future__ import annotations
+
+import fnmatch
+from collections.abc import Mapping
+from functools import cached_property
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from tree_sitter import Node, Query
+
+from otp_thinking import syntax
+from otp_thinking.config import DEFAULT, Config
+from otp_thinking.findings import Finding, Fix
+from otp_thinking.parsing import Captures, compile_query, matches
+from otp_thinking.project import EMPTY, Application, ProjectContext
+from otp_thinking.rule import Rule
+from otp_thinking.source import Source
+
+_USE_MIX_TASK = compile_query(
+    """
+    (call target: (identifier) @use (arguments (alias) @mod)
+      (#eq? @use "use") (#eq? @mod "Mix.Task"))
+    """
+)
+
+
+class Context:
+    def __init__(
+        self,
+        source: Source,
+        *,
+        config: Config = DEFAULT,
+        project: ProjectContext = EMPTY,
+    ) -> None:
+        self.source = source
+        self.path = source.path
+        self.config = config
+        self.project = project
+        self._matches: dict[int, list[Captures]] = {}
+        self.cache: dict[str, Any] = {}
+        """Shared between rules for one analysis (e.g. facts gathered once per module)."""
+
+    @property
+    def root(self) -> Node:
+        return self.source.tree.root_node
+
+    def matches(self, query: Query) -> list[Captures]:
+        """All matches of ``query`` over the document, computed once per analysis."""
+        key = id(query)
+        if key not in self._matches:
+            self._matches[key] = list(matches(query, self.root))
+        return self._matches[key]
+
+    def text(self, node: Node) -> str:
+        return self.source.node_text(node)
+
+    def span(self, node: Node) -> tuple[int, int]:
+        return self.source.node_span(node)
+
+    def finding(
+        self,
+        rule: Rule,
+        node: Node,
+        message: str,
+        *,
+        fix: Fix | None = None,
+        data: Mapping[str, Any] | None = None,
+        end_node: Node | None = None,
+    ) -> Finding:
+        start, end = self.span(node)
+        if end_node is not None:
+            end = self.span(end_node)[1]
+        return Finding(
+            rule.code, rule.name, rule.severity, message, start, end, fix, dict(data or {})
+        )
+
+    # -- project ------------------------------------------------------------------------
+
+    @cached_property
+    def application(self) -> Application | None:
+        return self.project.application_for(self.path)
+
+    def namespace_at(self, node: Node) -> str:
+        """The app's namespace (``MyApp``): from the application, else the module's first part."""
+        if self.application is not None:
+            return self.application.namespace
+        module = syntax.enclosing_module(node)
+        name = syntax.module_name(module) if module is not None else ""
+        return name.split(".")[0] if name else "MyApp"
+
+    # -- short-lived code ---------------------------------------------------------------
+
+    @cached_property
+    def relative_path(self) -> str | None:
+        if self.path is None:
+            return None
+        path = Path(self.path)
+        root = self.project.root
+        if root is not None:
+            try:
+                path = path.resolve().relative_to(root.resolve())
+            except (ValueError, OSError):
+                pass
+        return PurePosixPath(path.as_posix()).as_posix().removeprefix("./")
+
+    @cached_property
+    def short_lived_file(self) -> bool:
+        """Tests and scripts, by the configured globs."""
+        return self.relative_path is not None and matches_any(self.relative_path, self.config.test)
+
+    @cached_property
+    def _mix_task_spans(self) -> list[tuple[int, int]]:
+        spans = []
+        for captures in self.matches(_USE_MIX_TASK):
+            module = syntax.enclosing_module(captures["use"][0])
+            if module is not None:
+                spans.append(self.span(module))
+        return spans
+
+    def short_lived_at(self, offset: int) -> bool:
+        return self.short_lived_file or any(s <= offset < e for s, e in self._mix_task_spans)
+
+
+def matches_any(relative_path: str, globs: tuple[str, ...]) -> bool:
+    for pattern in globs:
+        if fnmatch.fnmatchcase(relative_path, pattern):
+            return True
+        if pattern.startswith("**/") and fnmatch.fnmatchcase(relative_path, pattern[3:]):
+            return True
+    return False

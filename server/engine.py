@@ -1,0 +1,71 @@
+"""The analysis: run every enabled rule over one document and return its findings.
+
+Pure: text and settings in, findings out; no I/O and no LSP types.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+
+from otp_thinking.config import DEFAULT, Config
+from otp_thinking.context import Context
+from otp_thinking.findings import Finding
+from otp_thinking.project import EMPTY, ProjectContext
+from otp_thinking.registry import all_rules
+from otp_thinking.rule import Rule
+from otp_thinking.source import Source
+from otp_thinking.suppression import read_suppressions
+
+log = logging.getLogger("otp_thinking")
+
+
+def enabled_rules(
+    config: Config = DEFAULT,
+    select: Iterable[str] | None = None,
+    ignore: Iterable[str] | None = None,
+) -> list[Rule]:
+    selected = list(select or [])
+    ignored = list(ignore or [])
+    chosen = []
+    for rule in all_rules():
+        if config.rule_setting(rule.code, rule.name) == "off":
+            continue
+        if selected and not any(rule.matches_selector(s) for s in selected):
+            continue
+        if any(rule.matches_selector(s) for s in ignored):
+            continue
+        chosen.append(rule)
+    return chosen
+
+
+def analyze(
+    source: Source,
+    *,
+    config: Config = DEFAULT,
+    project: ProjectContext = EMPTY,
+    rules: Iterable[Rule] | None = None,
+) -> list[Finding]:
+    """Findings of every enabled rule, with configured severities, minus suppressed ones."""
+    context = Context(source, config=config, project=project)
+    chosen = enabled_rules(config) if rules is None else list(rules)
+    findings: list[Finding] = []
+    for rule in chosen:
+        findings.extend(_run(rule, context))
+    suppressions = read_suppressions(source)
+    kept = [f for f in findings if not suppressions.hides(f, source.line_of(f.start))]
+    return sorted(kept, key=lambda f: (f.start, f.end, f.code))
+
+
+def _run(rule: Rule, context: Context) -> list[Finding]:
+    setting = context.config.rule_setting(rule.code, rule.name)
+    try:
+        found = list(rule.check(context))
+    except Exception:
+        log.exception("rule %s failed on %s", rule.code, context.path or "<buffer>")
+        return []
+    if rule.production_only:
+        found = [f for f in found if not context.short_lived_at(f.start)]
+    if setting not in (None, "off"):
+        found = [f.with_severity(setting) for f in found]  # type: ignore[arg-type]
+    return found

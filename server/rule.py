@@ -1,0 +1,36 @@
+"""What a rule is: code, name, severity, doc and a check that turns tree matches into findings.
+
+A rule lives in one module of `otp_thinking.rules` that defines ``RULE = Rule(...)``; the registry
+finds it there and nothing else lists rules.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from otp_thinking.findings import Finding, Severity
+
+if TYPE_CHECKING:
+    from otp_thinking.context import Context
+
+
+@dataclass(frozen=True)
+class Rule:
+    code: str
+    name: str
+    severity: Severity
+    summary: str
+    """One line: what the rule flags (the `rules` listing and SARIF short description)."""
+    doc: str
+    """Markdown with the headings What it flags / Why it matters / Example / Fix."""
+    check: Callable[[Context], Iterable[Finding]]
+    production_only: bool = False
+    """Silent in short-lived code: tests, `.exs` scripts and `use Mix.Task` modules."""
+    fixable: bool = False
+
+    def matches_selector(self, selector: str) -> bool:
+        return selector in (self.code, self.name) or (
+            len(selector) < len(self.code) and self.code.startswith(selector)
+        )

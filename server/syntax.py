@@ -1,0 +1,123 @@
+"""Small helpers over tree-sitter-elixir shapes, shared by rules, fixes and the project index.
+
+Shapes (tree-sitter-elixir 0.3): a remote call is ``(call target: (dot left: (alias) right:
+(identifier)) (arguments …))``; an Erlang module is ``(atom ":ets")``; a keyword key keeps its
+trailing space (``"name: "``); a body is a ``do_block`` or a ``do:`` pair in ``arguments``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+from tree_sitter import Node
+
+
+def text(node: Node | None) -> str:
+    if node is None or node.text is None:
+        return ""
+    return node.text.decode("utf-8", "replace")
+
+
+def remote_target(call: Node) -> tuple[str, str] | None:
+    """``("Task", "async")`` for ``Task.async(...)``, ``(":ets", "new")`` for ``:ets.new``."""
+    target = call.child_by_field_name("target")
+    if target is None or target.type != "dot":
+        return None
+    left, right = target.child_by_field_name("left"), target.child_by_field_name("right")
+    if left is None or right is None or right.type != "identifier":
+        return None
+    return text(left), text(right)
+
+
+def local_target(call: Node) -> str | None:
+    """``"def"`` for ``def f ...``, ``"use"`` for ``use GenServer``."""
+    target = call.child_by_field_name("target")
+    if target is not None and target.type == "identifier":
+        return text(target)
+    return None
+
+
+def arguments(call: Node) -> Node | None:
+    for child in call.named_children:
+        if child.type == "arguments":
+            return child
+    return None
+
+
+def argument_nodes(call: Node) -> list[Node]:
+    """The call's arguments in order, comments left out (a trailing keyword list is one)."""
+    args = arguments(call)
+    if args is None:
+        return []
+    return [child for child in args.named_children if child.type != "comment"]
+
+
+def keyword_pairs(node: Node | None) -> Iterator[tuple[str, Node]]:
+    """``(key, value)`` of a ``keywords`` node or a list literal of ``key: value`` pairs."""
+    if node is None:
+        return
+    for child in node.named_children:
+        if child.type == "keywords":
+            yield from keyword_pairs(child)
+        elif child.type == "pair":
+            key, value = child.child_by_field_name("key"), child.child_by_field_name("value")
+            if key is not None and value is not None:
+                yield text(key).strip().rstrip(":").strip('"'), value
+
+
+def ancestors(node: Node) -> Iterator[Node]:
+    parent = node.parent
+    while parent is not None:
+        yield parent
+        parent = parent.parent
+
+
+def enclosing(node: Node, predicate: Callable[[Node], bool]) -> Node | None:
+    return next((parent for parent in ancestors(node) if predicate(parent)), None)
+
+
+def is_defmodule(node: Node) -> bool:
+    return node.type == "call" and local_target(node) == "defmodule"
+
+
+def is_def(node: Node) -> bool:
+    return node.type == "call" and local_target(node) in ("def", "defp")
+
+
+def module_name(defmodule: Node) -> str:
+    args = argument_nodes(defmodule)
+    return text(args[0]) if args and args[0].type == "alias" else ""
+
+
+def enclosing_module(node: Node) -> Node | None:
+    return enclosing(node, is_defmodule)
+
+
+def do_block(call: Node) -> Node | None:
+    for child in call.named_children:
+        if child.type == "do_block":
+            return child
+    return None
+
+
+def uses(module: Node) -> list[str]:
+    """Aliases this module ``use``s directly in its body (``["GenServer"]``)."""
+    body = do_block(module)
+    if body is None:
+        return []
+    found = []
+    for child in body.named_children:
+        if child.type == "call" and local_target(child) == "use":
+            args = argument_nodes(child)
+            if args and args[0].type == "alias":
+                found.append(text(args[0]))
+    return found
+
+
+def is_pipe(node: Node | None) -> bool:
+    return node is not None and node.type == "binary_operator" and operator(node) == "|>"
+
+
+def operator(node: Node) -> str:
+    op = node.child_by_field_name("operator")
+    return text(op) if op is not None else ""
