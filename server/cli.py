@@ -14,6 +14,7 @@ from pathlib import Path
 from otp_thinking import __version__
 from otp_thinking.context import matches_any
 from otp_thinking.engine import analyze, enabled_rules
+from otp_thinking.files import is_regular
 from otp_thinking.findings import Finding
 from otp_thinking.fixing import fix_document
 from otp_thinking.output import Located, render_json, render_text, summary
@@ -127,7 +128,13 @@ def iter_elixir_files(paths: Sequence[str], workspace: Workspace) -> Iterator[st
 
 def _walk(top: str) -> Iterator[str]:
     visited: set[str] = set()
-    for folder, dirs, files in os.walk(top, followlinks=True):
+
+    def unreadable(error: OSError) -> None:
+        folder = str(error.filename).removeprefix("./")
+        message = f"{folder}: cannot be read ({error.strerror}); skipped"
+        print(f"otp-thinking: {message}", file=sys.stderr)
+
+    for folder, dirs, files in os.walk(top, followlinks=True, onerror=unreadable):
         real = os.path.realpath(folder)
         if real in visited:  # a symlink loop
             dirs[:] = []
@@ -152,6 +159,9 @@ def _excluded(path: str, workspace: Workspace) -> bool:
 
 
 def _read(path: str) -> str | None:
+    if os.path.exists(path) and not is_regular(path):
+        print(f"otp-thinking: {path}: not a regular file; skipped", file=sys.stderr)
+        return None
     try:
         data = Path(path).read_bytes()
     except OSError as error:

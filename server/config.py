@@ -123,11 +123,14 @@ def find_config_file(start: Path) -> Path | None:
 def read_config_file(path: Path, base: Config = DEFAULT) -> tuple[Config, list[str]]:
     """Read one config file; any problem becomes a message and the defaults stay."""
     try:
-        raw = path.read_bytes()[: MAX_CONFIG_BYTES + 1]
+        with path.open("rb") as handle:
+            raw = handle.read(MAX_CONFIG_BYTES + 1)
         if len(raw) > MAX_CONFIG_BYTES:
             return base, [f"{path}: larger than {MAX_CONFIG_BYTES} bytes; defaults apply"]
         data = tomllib.loads(raw.decode("utf-8"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as error:
+    except RecursionError:  # tomllib recurses once per nested array or inline table
+        return base, [f"{path}: cannot be read as TOML (nested too deeply); defaults apply"]
+    except (OSError, ValueError) as error:  # TOMLDecodeError and UnicodeDecodeError included
         return base, [f"{path}: cannot be read as TOML ({error}); defaults apply"]
     config, errors = from_mapping(data, base, str(path))
     return replace(config, source=str(path)), errors

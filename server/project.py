@@ -13,7 +13,7 @@ from pathlib import Path
 
 from tree_sitter import Node
 
-from otp_thinking import syntax
+from otp_thinking import files, syntax
 from otp_thinking.findings import Edit
 from otp_thinking.parsing import compile_query, matches
 from otp_thinking.source import Source
@@ -114,7 +114,7 @@ def scan(
 ) -> ProjectContext:
     """Index the applications under ``root`` (its `lib/` and umbrella `apps/*/lib/`);
     ``candidates`` limits the files read (a rescan after one file changed)."""
-    reader = read_text or _read_file
+    reader = read_text or files.read_text
     apps = []
     for path in _candidate_files(root) if candidates is None else candidates:
         text = reader(path)
@@ -128,13 +128,6 @@ def _candidate_files(root: Path) -> Iterable[Path]:
     for lib in [root / "lib", *sorted((root / "apps").glob("*/lib"))]:
         if lib.is_dir():
             yield from (p for p in sorted(lib.rglob("*.ex")) if not _SKIP_DIRS & set(p.parts))
-
-
-def _read_file(path: Path) -> str | None:
-    try:
-        return path.read_text("utf-8")
-    except (OSError, UnicodeDecodeError):
-        return None
 
 
 def applications_in(source: Source, path: Path) -> list[Application]:

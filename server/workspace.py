@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from otp_thinking.config import DEFAULT, Config, find_config_file, read_config_file
+from otp_thinking.files import read_text
 from otp_thinking.findings import Edit, apply_edits
 from otp_thinking.project import EMPTY, ProjectContext, defines_application, find_root, scan
 
@@ -34,10 +35,7 @@ class Workspace:
         key = normal(path)
         if key in self.overlay:
             return self.overlay[key]
-        try:
-            return Path(path).read_text("utf-8")
-        except (OSError, UnicodeDecodeError):
-            return None
+        return read_text(path)
 
     def apply(self, edits: list[Edit]) -> None:
         """Apply edits that name their file to the overlay (fixes touching other files)."""
