@@ -1,0 +1,152 @@
+"""The engine on any input: it never raises, gives the same answer twice, and every finding's
+range lies inside the text. Inputs: random text, random bytes decoded with replacement, real
+files with slices deleted or duplicated, deep nesting, a 10 MB file and very long lines."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from otp_thinking.engine import analyze
+from otp_thinking.findings import Finding
+from otp_thinking.registry import all_rules
+from otp_thinking.source import Source
+
+ROOT = Path(__file__).resolve().parent.parent
+REAL_FILES = sorted(
+    p for folder in (ROOT / "examples", ROOT / "tests" / "fixtures") for p in folder.rglob("*.ex*")
+)
+REAL_TEXTS = [p.read_text("utf-8") for p in REAL_FILES]
+
+# Pieces of Elixir that reach the rules' code paths when glued together at random.
+PIECES = st.sampled_from(
+    [
+        "defmodule A do\n", "end\n", "def f(x) do\n", "defp g, do: ", "use GenServer\n",
+        "use Application\n", "Task.async(fn -> 1 end)", "Task.async_stream(xs, &f/1)",
+        "Task.start(fn -> :ok end)", "spawn(fn -> 1 end)", ":pg2.join(:g, self())",
+        "GenServer.call(pid, :x, :infinity)", ":ets.new(:t, [:set])", "Agent.update(a, fn s ->",
+        "String.to_atom(name)", "name: ", "children = [", "]", "{", "}", "(", ")", "|> ", ", ",
+        "\n", "\r\n", "\r", "  ", "# otp-thinking: disable-next-line ", "OTP101", '"', "'",
+        "~s(", "<<", ">>", "%{", "é", "👋", "\u2028", "\x0c", "\x00", "@behaviour ",
+        "def handle_call(:get, _from, state), do: {:reply, state, state}\n",
+        "Application.get_env(:app, :key)", "Supervisor.init(children, strategy: :one_for_one)",
+    ]
+)  # fmt: skip
+
+
+def check(text: str, path: str | None = None) -> list[Finding]:
+    """Analyse twice from scratch; the answers must agree and lie inside the text."""
+    first = analyze(Source(text, path))
+    second = analyze(Source(text, path))
+    assert first == second
+    for finding in first:
+        assert 0 <= finding.start <= finding.end <= len(text), finding
+        if finding.fix is not None:
+            for edit in finding.fix.edits_for(None):
+                assert 0 <= edit.start <= edit.end <= len(text), (finding, edit)
+    return first
+
+
+@pytest.fixture(autouse=True)
+def rules_never_fail(caplog: pytest.LogCaptureFixture):  # type: ignore[no-untyped-def]
+    """A rule that raises is caught and logged by the engine; here that counts as a failure."""
+    with caplog.at_level(logging.ERROR, logger="otp_thinking"):
+        yield
+    failures = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
+    assert not failures, failures
+
+
+BOUNDED = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+@BOUNDED
+@given(st.text(max_size=400))
+def test_random_text(text: str) -> None:
+    check(text)
+
+
+@BOUNDED
+@given(st.binary(max_size=400))
+def test_random_bytes_decoded_with_replacement(data: bytes) -> None:
+    check(data.decode("utf-8", "replace"))
+
+
+@BOUNDED
+@given(st.lists(PIECES, max_size=60).map("".join))
+def test_random_elixir_pieces(text: str) -> None:
+    check(text, "lib/app/random.ex")
+
+
+@BOUNDED
+@given(st.data())
+def test_real_files_with_slices_deleted_or_duplicated(data: st.DataObject) -> None:
+    text = data.draw(st.sampled_from(REAL_TEXTS))
+    for _ in range(data.draw(st.integers(1, 4))):
+        start = data.draw(st.integers(0, len(text)))
+        end = data.draw(st.integers(start, min(len(text), start + 200)))
+        if data.draw(st.booleans()):
+            text = text[:start] + text[end:]
+        else:
+            text = text[:end] + text[start:end] + text[end:]
+    check(text, "lib/shop/edited.ex")
+
+
+def test_every_real_file_as_is() -> None:
+    for path, text in zip(REAL_FILES, REAL_TEXTS, strict=True):
+        check(text, str(path))
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "[" * 5000 + "]" * 5000,
+        "(" * 5000 + ")" * 5000,
+        "%{a: " * 3000 + "1" + "}" * 3000,
+        "defmodule A do\n" * 1500 + "Task.async(fn -> 1 end)\n" + "end\n" * 1500,
+        "fn -> " * 2000 + "Task.async(f)" + " end" * 2000,
+        "def f do\n" * 1500 + "end\n" * 1500,
+        "x |> " * 5000 + "Task.async()",
+        "case x do\n" * 1000 + "end\n" * 1000,
+        '"#{' * 2000 + '"' + '}"' * 2000,
+    ],
+    ids=["lists", "parens", "maps", "modules", "fns", "defs", "pipes", "cases", "interpolation"],
+)
+def test_deeply_nested_code(text: str) -> None:
+    check(text, "lib/app/deep.ex")
+
+
+def test_a_ten_megabyte_file() -> None:
+    examples = [p.read_text("utf-8") for p in sorted((ROOT / "examples").rglob("*.ex*"))]
+    unit = "\n".join(examples) + "\n"
+    text = unit * (10_000_000 // len(unit) + 1)
+    findings = analyze(Source(text, "lib/app/huge.ex"))
+    assert all(0 <= f.start <= f.end <= len(text) for f in findings)
+    assert findings  # the real files' findings repeat all the way down
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "x = [" + "1, " * 200_000 + "Task.async(fn -> 1 end)]",
+        'x = "' + "é👋" * 200_000 + '"; Task.async(fn -> 1 end)',
+        "# " + "a" * 1_000_000,
+        "Task.async(fn -> 1 end); " * 5_000,
+    ],
+    ids=["list", "multibyte-string", "comment", "many-calls"],
+)
+def test_very_long_lines(line: str) -> None:
+    text = f"defmodule Long do\n  def f do\n    {line}\n  end\nend\n"
+    findings = check(text, "lib/app/long.ex")
+    source = Source(text)
+    for finding in findings:
+        for encoding in ("utf-8", "utf-16", "utf-32"):
+            position = source.offset_to_position(finding.start, encoding)  # type: ignore[arg-type]
+            assert source.position_to_offset(position, encoding) == finding.start  # type: ignore[arg-type]
+
+
+def test_the_rule_set_is_loaded() -> None:
+    assert all_rules(), "no rules were found: these tests would prove nothing"
