@@ -288,7 +288,5 @@ def run_lsp(args: argparse.Namespace) -> int:
         if not port.isdigit():
             print("otp-thinking: --tcp takes HOST:PORT", file=sys.stderr)
             return EXIT_USAGE
-        serve(tcp=(host or "127.0.0.1", int(port)))
-    else:
-        serve()
-    return EXIT_CLEAN
+        return serve(tcp=(host or "127.0.0.1", int(port)))
+    return serve()

@@ -33,6 +33,7 @@ from otp_thinking.lsp_convert import (
 )
 from otp_thinking.registry import find_rule
 from otp_thinking.source import Source
+from otp_thinking.transport import run_stdio
 from otp_thinking.workspace import Workspace
 
 log = logging.getLogger("otp_thinking.lsp")
@@ -442,9 +443,11 @@ def resolve_code_action(ls: OtpServer, action: types.CodeAction) -> types.CodeAc
     return action
 
 
-def serve(tcp: tuple[str, int] | None = None) -> None:
+def serve(tcp: tuple[str, int] | None = None) -> int:
+    """Serve on stdio (or TCP) until `exit`; the process's exit code."""
     logging.basicConfig(level=logging.INFO, format="otp-thinking: %(levelname)s %(message)s")
+    logging.getLogger("pygls").setLevel(logging.WARNING)  # it logs every message at INFO
     if tcp is not None:
         server.start_tcp(*tcp)
-    else:
-        server.start_io()
+        return 0
+    return run_stdio(server)

@@ -1,0 +1,308 @@
+"""Protocol abuse through the real server: it answers with proper JSON-RPC errors, stays up,
+and its memory stays flat."""
+
+from __future__ import annotations
+
+import shutil
+import sys
+import textwrap
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from raw_lsp import RawClient
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+TEXT = """defmodule Storefront.Lookup do
+  def lookup(sku) do
+    task = Task.async(fn -> sku end)
+    Task.await(task)
+  end
+end
+"""
+PARSE_ERROR, INVALID_REQUEST, METHOD_NOT_FOUND, INVALID_PARAMS = -32700, -32600, -32601, -32602
+
+
+@pytest.fixture
+def root(tmp_path: Path) -> Path:
+    project = tmp_path / "storefront"
+    shutil.copytree(EXAMPLES, project)
+    return project
+
+
+@pytest.fixture
+def server(root: Path):  # type: ignore[no-untyped-def]
+    client = RawClient(cwd=root)
+    client.initialize(root)
+    yield client
+    if client.alive():
+        client.process.kill()
+        client.process.wait()
+
+
+def document(root: Path, text: str = TEXT) -> tuple[str, Path]:
+    path = root / "lib" / "storefront" / "lookup.ex"
+    path.write_text(text, "utf-8")
+    return path.as_uri(), path
+
+
+def hover(client: RawClient, uri: str, line: int, character: int) -> dict:
+    return client.call(
+        "textDocument/hover",
+        {"textDocument": {"uri": uri}, "position": {"line": line, "character": character}},
+    )
+
+
+def still_serving(client: RawClient, uri: str) -> None:
+    assert client.alive()
+    answer = hover(client, uri, 2, 12)
+    assert "result" in answer, answer
+
+
+def test_malformed_json_gets_a_parse_error(server: RawClient, root: Path) -> None:
+    uri, _ = document(root)
+    server.open(uri, TEXT)
+    for body in (b"{not json", b'{"jsonrpc": "2.0", "id": 1, "method":', b"\xff\xfe", b""):
+        server.write(body)
+        error = server.response(None)["error"]
+        assert error["code"] == PARSE_ERROR
+    still_serving(server, uri)
+
+
+def test_json_that_is_not_a_message_gets_invalid_request(server: RawClient, root: Path) -> None:
+    uri, _ = document(root)
+    server.open(uri, TEXT)
+    for body in (b"[1, 2]", b'"hello"', b"42", b"null", b'{"id": 7}', b'{"jsonrpc": "2.0"}'):
+        server.write(body)
+        answer = server.wait(lambda m: "error" in m)
+        assert answer["error"]["code"] == INVALID_REQUEST, (body, answer)
+    still_serving(server, uri)
+
+
+def test_params_of_the_wrong_shape_get_invalid_params(server: RawClient, root: Path) -> None:
+    uri, _ = document(root)
+    server.open(uri, TEXT)
+    for params in (
+        {"position": {"line": 0, "character": 0}},
+        {"textDocument": {"uri": uri}, "position": {"line": "two", "character": 0}},
+        {"textDocument": {"uri": uri}, "position": {"line": -1, "character": -5}},
+        [1, 2, 3],
+    ):
+        answer = server.call("textDocument/hover", params)
+        assert answer.get("error", {}).get("code") in (INVALID_PARAMS, INVALID_REQUEST), answer
+    server.notify("textDocument/didChange", {"contentChanges": "nope"})
+    server.notify("textDocument/didOpen", {"textDocument": 3})
+    still_serving(server, uri)
+
+
+def test_unknown_methods(server: RawClient, root: Path) -> None:
+    uri, _ = document(root)
+    server.open(uri, TEXT)
+    assert server.call("otp/doesNotExist", {})["error"]["code"] == METHOD_NOT_FOUND
+    server.notify("otp/doesNotExistEither", {"x": 1})
+    server.notify("$/someClientExtension", {})
+    still_serving(server, uri)
+
+
+def test_requests_for_documents_that_are_not_open(server: RawClient, root: Path) -> None:
+    uri = (root / "lib" / "nowhere.ex").as_uri()
+    whole = {"start": {"line": 0, "character": 0}, "end": {"line": 5, "character": 0}}
+    assert hover(server, uri, 0, 0)["result"] is None
+    actions = server.call(
+        "textDocument/codeAction",
+        {"textDocument": {"uri": uri}, "range": whole, "context": {"diagnostics": []}},
+    )
+    assert actions["result"] == []
+    report = server.call("textDocument/diagnostic", {"textDocument": {"uri": uri}})
+    assert report["result"]["items"] == []
+    resolved = server.call(
+        "codeAction/resolve", {"title": "x", "data": {"uri": uri, "code": "OTP101", "text": "x"}}
+    )
+    assert resolved["result"]["title"] == "x"
+    server.notify(
+        "textDocument/didChange",
+        {"textDocument": {"uri": uri, "version": 2}, "contentChanges": [{"text": "x"}]},
+    )
+    server.notify("textDocument/didClose", {"textDocument": {"uri": uri}})
+    server.notify("textDocument/didSave", {"textDocument": {"uri": uri}})
+    assert server.alive() and hover(server, uri, 0, 0)["result"] is None
+
+
+def test_positions_and_ranges_out_of_bounds(server: RawClient, root: Path) -> None:
+    uri, _ = document(root)
+    server.open(uri, TEXT)
+    assert server.diagnostics(uri, 1)
+    for line, character in ((10**6, 0), (0, 10**6), (2, 10**9), (2**31 - 1, 2**31 - 1)):
+        assert "result" in hover(server, uri, line, character)
+    far = {"start": {"line": 10**6, "character": 5}, "end": {"line": 0, "character": 10**6}}
+    answer = server.call(
+        "textDocument/codeAction",
+        {"textDocument": {"uri": uri}, "range": far, "context": {"diagnostics": []}},
+    )
+    assert isinstance(answer["result"], list)
+    # an insertion past the end lands at the end, as if the client had clamped it
+    server.notify(
+        "textDocument/didChange",
+        {
+            "textDocument": {"uri": uri, "version": 2},
+            "contentChanges": [
+                {"range": {"start": {"line": 99, "character": 99},
+                           "end": {"line": 99, "character": 99}},
+                 "text": "Task.async(fn -> :late end)\n"}
+            ],
+        },
+    )  # fmt: skip
+    found = server.diagnostics(uri, 2)
+    assert sorted(d["range"]["start"]["line"] for d in found) == [2, TEXT.count("\n")]
+
+
+def test_a_stale_didchange_is_ignored(server: RawClient, root: Path) -> None:
+    uri, _ = document(root)
+    server.open(uri, TEXT, version=5)
+    assert len(server.diagnostics(uri, 5)) == 1
+    clean = TEXT.replace("Task.async", "Task.Supervisor.async_nolink(Sup, ")
+    for version in (5, 3, -1):
+        server.notify(
+            "textDocument/didChange",
+            {"textDocument": {"uri": uri, "version": version}, "contentChanges": [{"text": clean}]},
+        )
+    server.notify(  # the newer version still applies afterwards
+        "textDocument/didChange",
+        {"textDocument": {"uri": uri, "version": 6}, "contentChanges": [{"text": TEXT * 2}]},
+    )
+    assert len(server.diagnostics(uri, 6)) == 2
+
+
+def test_code_actions_for_a_diagnostic_of_an_older_version(server: RawClient, root: Path) -> None:
+    uri, _ = document(root)
+    server.open(uri, TEXT)
+    [old] = server.diagnostics(uri, 1)
+    server.notify(
+        "textDocument/didChange",
+        {
+            "textDocument": {"uri": uri, "version": 2},
+            "contentChanges": [
+                {"range": {"start": {"line": 0, "character": 0},
+                           "end": {"line": 0, "character": 0}},
+                 "text": "# moved down\n# and again\n"}
+            ],
+        },
+    )  # fmt: skip
+    [new] = server.diagnostics(uri, 2)
+    assert new["range"]["start"]["line"] == old["range"]["start"]["line"] + 2
+
+    stale = server.call(
+        "textDocument/codeAction",
+        {"textDocument": {"uri": uri}, "range": old["range"], "context": {"diagnostics": [old]}},
+    )["result"]
+    current = server.call(
+        "textDocument/codeAction",
+        {"textDocument": {"uri": uri}, "range": new["range"], "context": {"diagnostics": [new]}},
+    )["result"]
+    fix = next(a for a in current if a["title"].startswith("Use Task.Supervisor"))
+    for action in [*stale, fix]:
+        if "edit" in action or "data" not in action:
+            continue
+        old_data = {**action["data"], "version": 1}
+        resolved = server.call("codeAction/resolve", {**action, "data": old_data})["result"]
+        for change in resolved.get("edit", {}).get("documentChanges", []):
+            if change["textDocument"]["uri"] == uri:
+                assert change["textDocument"]["version"] == 2  # made against the current text
+                assert change["edits"][0]["range"]["start"]["line"] == new["range"]["start"]["line"]
+    assert fix["data"]["version"] == 2
+
+
+def test_shutdown_then_more_requests(root: Path) -> None:
+    client = RawClient(cwd=root)
+    client.initialize(root)
+    uri, _ = document(root)
+    client.open(uri, TEXT)
+    assert client.call("shutdown")["result"] is None
+    answer = hover(client, uri, 2, 12)
+    assert answer["error"]["code"] == INVALID_REQUEST
+    assert client.call("shutdown")["error"]["code"] == INVALID_REQUEST
+    client.notify("textDocument/didChange", {"textDocument": {"uri": uri, "version": 9}})
+    client.notify("exit")
+    assert client.process.wait(timeout=10) == 0
+
+
+def test_exit_without_shutdown_exits_with_an_error_code(root: Path) -> None:
+    client = RawClient(cwd=root)
+    client.initialize(root)
+    client.notify("exit")
+    assert client.process.wait(timeout=10) == 1
+
+
+def test_a_client_that_stops_reading_for_a_while(server: RawClient, root: Path) -> None:
+    """Hovers carry whole rule docs: their answers fill the pipe while the client reads
+    nothing. Every answer arrives once it reads again, and memory stays flat."""
+    uri, _ = document(root)
+    server.open(uri, TEXT)
+    server.diagnostics(uri, 1)
+
+    def abuse(rounds: int) -> None:
+        server.reading.clear()
+        threading.Timer(1.0, server.reading.set).start()
+        ids = [
+            server.request(
+                "textDocument/hover",
+                {"textDocument": {"uri": uri}, "position": {"line": 2, "character": 12}},
+            )
+            for _ in range(rounds)
+        ]
+        for msg_id in ids:
+            assert "contents" in server.response(msg_id, timeout=60)["result"]
+
+    abuse(300)
+    settled = server.rss_kb()
+    for _ in range(3):
+        abuse(300)
+    time.sleep(0.2)
+    assert server.alive()
+    growth_mb = (server.rss_kb() - settled) / 1024
+    assert growth_mb < 20, f"memory grew by {growth_mb:.1f} MB over 900 requests"
+
+
+BOOM_RULE = """
+from otp_thinking.rule import Rule
+
+
+def check(context):
+    raise RuntimeError("this rule always fails")
+
+
+RULE = Rule(
+    code="OTP999", name="always-fails", severity="warning", summary="fails",
+    doc="## What it flags\\nNothing.\\n", check=check,
+)
+"""
+
+RUN_WITH_BOOM = textwrap.dedent(
+    """
+    import sys
+    import otp_thinking.rules as rules
+    rules.__path__.append(sys.argv[1])
+    from otp_thinking.cli import main
+    sys.exit(main(["lsp"]))
+    """
+)
+
+
+def test_a_rule_that_raises_is_logged_and_the_others_still_report(
+    root: Path, tmp_path: Path
+) -> None:
+    extra = tmp_path / "extra_rules"
+    extra.mkdir()
+    (extra / "boom.py").write_text(BOOM_RULE, "utf-8")
+    client = RawClient([sys.executable, "-c", RUN_WITH_BOOM, str(extra)], cwd=root)
+    try:
+        client.initialize(root)
+        uri, path = document(root)
+        client.open(uri, TEXT)
+        assert [d["code"] for d in client.diagnostics(uri, 1)] == ["OTP101"]
+        still_serving(client, uri)
+    finally:
+        client.close()
+    log = "".join(client.stderr)
+    assert "OTP999" in log and str(path) in log, log
