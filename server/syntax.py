@@ -121,3 +121,95 @@ def is_pipe(node: Node | None) -> bool:
 def operator(node: Node) -> str:
     op = node.child_by_field_name("operator")
     return text(op) if op is not None else ""
+
+
+def is_capture(node: Node | None) -> bool:
+    return node is not None and node.type == "unary_operator" and text(node).startswith("&")
+
+
+def call_site(call: Node) -> Node:
+    """The expression a rewrite of ``call`` replaces: the pipe ``lhs |> call(...)`` when the
+    call is piped into, the capture ``&Mod.fun/N`` when captured, else the call itself."""
+    parent = call.parent
+    if is_pipe(parent) and parent is not None and parent.child_by_field_name("right") == call:
+        return parent
+    if parent is not None and parent.type == "binary_operator" and operator(parent) == "/":
+        if parent.child_by_field_name("left") == call and is_capture(parent.parent):
+            return parent.parent  # type: ignore[return-value]
+    return call
+
+
+def capture_arity(capture: Node) -> int | None:
+    """``2`` for ``&Mod.fun/2``; None when the capture is not of that shape."""
+    operand = capture.child_by_field_name("operand")
+    if operand is None or operand.type != "binary_operator" or operator(operand) != "/":
+        return None
+    right = operand.child_by_field_name("right")
+    if right is None or right.type != "integer":
+        return None
+    return int(text(right).replace("_", ""))
+
+
+def call_key(call: Node) -> tuple[str, str]:
+    """``("Task", "async")`` for a remote call, ``("", "spawn")`` for a local one."""
+    return remote_target(call) or ("", local_target(call) or "")
+
+
+def inside_call(node: Node, keys: frozenset[tuple[str, str]]) -> bool:
+    """Whether ``node`` sits (at any depth) inside the arguments or block of such a call."""
+    return any(parent.type == "call" and call_key(parent) in keys for parent in ancestors(node))
+
+
+DEFINITIONS = frozenset({"def", "defp", "defmacro", "defmacrop"})
+
+
+def is_definition(node: Node) -> bool:
+    return node.type == "call" and local_target(node) in DEFINITIONS
+
+
+def enclosing_definition(node: Node) -> Node | None:
+    """The ``def``/``defp``/``defmacro``/``defmacrop`` whose body holds ``node``."""
+    return enclosing(node, is_definition)
+
+
+def definition_name(definition: Node) -> str:
+    """``"start_link"`` for ``def start_link(opts) when ... do``."""
+    args = argument_nodes(definition)
+    if not args:
+        return ""
+    head = args[0]
+    if head.type == "binary_operator" and operator(head) == "when":
+        head = head.child_by_field_name("left") or head
+    if head.type == "call":
+        return local_target(head) or ""
+    return text(head) if head.type == "identifier" else ""
+
+
+def module_path(node: Node) -> str:
+    """The full name of the module around ``node``, nested ``defmodule``s joined."""
+    parts = [module_name(m) for m in ancestors(node) if is_defmodule(m)]
+    return ".".join(p for p in reversed(parts) if p)
+
+
+def in_mix_module(node: Node) -> bool:
+    """Inside ``Mix`` or a ``Mix.*`` module: build tooling, short-lived like a Mix task."""
+    path = module_path(node)
+    return path == "Mix" or path.startswith("Mix.")
+
+
+def line_is_only(source_text: str, start: int, end: int) -> tuple[int, int] | None:
+    """The span of the whole line(s) holding ``[start, end)`` with its line break, when
+    nothing but whitespace shares those lines; else None."""
+    line_start = source_text.rfind("\n", 0, start) + 1
+    cr = source_text.rfind("\r", 0, start) + 1
+    line_start = max(line_start, cr)
+    line_end = len(source_text)
+    for index in range(end, len(source_text)):
+        if source_text[index] in "\r\n":
+            line_end = index
+            break
+    if source_text[line_start:start].strip() or source_text[end:line_end].strip():
+        return None
+    if source_text.startswith("\r\n", line_end):
+        return line_start, line_end + 2
+    return line_start, min(line_end + 1, len(source_text))
