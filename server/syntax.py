@@ -133,9 +133,14 @@ def call_site(call: Node) -> Node:
     parent = call.parent
     if is_pipe(parent) and parent is not None and parent.child_by_field_name("right") == call:
         return parent
-    if parent is not None and parent.type == "binary_operator" and operator(parent) == "/":
-        if parent.child_by_field_name("left") == call and is_capture(parent.parent):
-            return parent.parent  # type: ignore[return-value]
+    if (
+        parent is not None
+        and parent.type == "binary_operator"
+        and operator(parent) == "/"
+        and parent.child_by_field_name("left") == call
+        and is_capture(parent.parent)
+    ):
+        return parent.parent  # type: ignore[return-value]
     return call
 
 

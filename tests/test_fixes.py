@@ -62,9 +62,7 @@ FIXABLE = [
 ]
 
 
-@pytest.mark.parametrize(
-    ("fixture", "index"), FIXABLE, ids=[f"{f.id}#{i}" for f, i in FIXABLE]
-)
+@pytest.mark.parametrize(("fixture", "index"), FIXABLE, ids=[f"{f.id}#{i}" for f, i in FIXABLE])
 def test_each_fix_reparses_and_removes_its_finding(
     fixture: FixtureFile, index: int, tmp_path: Path, elixir: None
 ) -> None:
