@@ -218,3 +218,39 @@ def line_is_only(source_text: str, start: int, end: int) -> tuple[int, int] | No
     if source_text.startswith("\r\n", line_end):
         return line_start, line_end + 2
     return line_start, min(line_end + 1, len(source_text))
+
+
+def descendants(node: Node) -> Iterator[Node]:
+    """Every named node under ``node``, depth first, in source order."""
+    stack = list(reversed(node.named_children))
+    while stack:
+        child = stack.pop()
+        yield child
+        stack.extend(reversed(child.named_children))
+
+
+def local_binding(node: Node, name: str) -> Node | None:
+    """The value last bound to the variable ``name`` (``name = value``) before ``node`` in the
+    same function body, or None. Approximate: a binding in an earlier branch counts too."""
+    definition = enclosing_definition(node)
+    if definition is None:
+        return None
+    found = None
+    for candidate in descendants(definition):
+        if candidate.start_byte >= node.start_byte:
+            break
+        if candidate.type == "binary_operator" and operator(candidate) == "=":
+            left = candidate.child_by_field_name("left")
+            right = candidate.child_by_field_name("right")
+            if left is not None and left.type == "identifier" and text(left) == name:
+                if right is not None and right.end_byte <= node.start_byte:
+                    found = right
+    return found
+
+
+def module_definitions(module: Node, name: str) -> list[Node]:
+    """The ``def``/``defp``/... clauses named ``name`` directly in ``module``'s body."""
+    body = do_block(module)
+    if body is None:
+        return []
+    return [c for c in body.named_children if is_definition(c) and definition_name(c) == name]
