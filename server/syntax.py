@@ -242,9 +242,14 @@ def local_binding(node: Node, name: str) -> Node | None:
         if candidate.type == "binary_operator" and operator(candidate) == "=":
             left = candidate.child_by_field_name("left")
             right = candidate.child_by_field_name("right")
-            if left is not None and left.type == "identifier" and text(left) == name:
-                if right is not None and right.end_byte <= node.start_byte:
-                    found = right
+            if (
+                left is not None
+                and left.type == "identifier"
+                and text(left) == name
+                and right is not None
+                and right.end_byte <= node.start_byte
+            ):
+                found = right
     return found
 
 
