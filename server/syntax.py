@@ -202,6 +202,21 @@ def in_mix_module(node: Node) -> bool:
     return path == "Mix" or path.startswith("Mix.")
 
 
+def removal_span(source_text: str, start: int, end: int) -> tuple[int, int] | None:
+    """What to delete to remove the statement at ``[start, end)``: its whole line(s) with the
+    line break when nothing else shares them; up to a trailing comment (which stays, at the
+    statement's indentation) when only a comment follows; else None."""
+    whole = line_is_only(source_text, start, end)
+    if whole is not None:
+        return whole
+    line_start = max(source_text.rfind("\n", 0, start), source_text.rfind("\r", 0, start)) + 1
+    rest = source_text[end:]
+    stripped = rest.lstrip(" \t")
+    if source_text[line_start:start].strip() or not stripped.startswith("#"):
+        return None
+    return start, end + len(rest) - len(stripped)
+
+
 def line_is_only(source_text: str, start: int, end: int) -> tuple[int, int] | None:
     """The span of the whole line(s) holding ``[start, end)`` with its line break, when
     nothing but whitespace shares those lines; else None."""
