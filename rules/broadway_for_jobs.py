@@ -254,11 +254,8 @@ def _resolve(name: str, at: Node, modules: dict[str, Node]) -> Node | None:
     an ``alias`` of an enclosing module, or as a module nested in an enclosing one."""
     candidates = [name]
     enclosing = [m for m in syntax.ancestors(at) if syntax.is_defmodule(m)]
-    head, _, rest = name.partition(".")
     for module in enclosing:
-        expanded = _aliases(module).get(head)
-        if expanded:
-            candidates.append(f"{expanded}.{rest}" if rest else expanded)
+        candidates.append(syntax.expand_alias(name, syntax.module_aliases(module)))
     full_names = {(node.start_byte, node.end_byte): full for full, node in modules.items()}
     for module in enclosing:
         full = full_names.get((module.start_byte, module.end_byte))
@@ -268,35 +265,6 @@ def _resolve(name: str, at: Node, modules: dict[str, Node]) -> Node | None:
         if candidate in modules:
             return modules[candidate]
     return None
-
-
-def _aliases(module: Node) -> dict[str, str]:
-    """``{"Producer": "MyApp.Producer"}`` for ``alias MyApp.Producer`` (and ``as:``, and
-    ``alias MyApp.{A, B}``) written directly in the module's body."""
-    found: dict[str, str] = {}
-    body = syntax.do_block(module)
-    if body is None:
-        return found
-    for child in body.named_children:
-        if child.type != "call" or syntax.local_target(child) != "alias":
-            continue
-        args = syntax.argument_nodes(child)
-        if not args:
-            continue
-        target = args[0]
-        if target.type == "alias":
-            full = syntax.text(target)
-            options = dict(syntax.keyword_pairs(args[1])) if len(args) > 1 else {}
-            short = syntax.text(options["as"]) if "as" in options else full.rsplit(".", 1)[-1]
-            found[short] = full
-        elif target.type == "dot" and target.child_by_field_name("right") is not None:
-            base = syntax.text(target.child_by_field_name("left"))
-            group = target.child_by_field_name("right")
-            for item in group.named_children if group is not None else []:
-                if item.type == "alias":
-                    short = syntax.text(item)
-                    found[short.rsplit(".", 1)[-1]] = f"{base}.{short}"
-    return found
 
 
 def _app_feeding(module: Node) -> str | None:
