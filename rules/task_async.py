@@ -110,7 +110,11 @@ def _runs_isolated(call: Node) -> bool:
 def _site(call: Node) -> Node:
     """The node the fix replaces: the whole pipe, the whole capture, or the call itself."""
     parent = call.parent
-    if syntax.is_pipe(parent) and parent is not None and parent.child_by_field_name("right") == call:
+    if (
+        syntax.is_pipe(parent)
+        and parent is not None
+        and parent.child_by_field_name("right") == call
+    ):
         return parent
     if parent is not None and parent.type == "binary_operator" and syntax.operator(parent) == "/":
         capture = parent.parent

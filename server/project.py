@@ -88,6 +88,10 @@ class ProjectContext:
 EMPTY = ProjectContext()
 
 
+def defines_application(text: str) -> bool:
+    return _USE_APPLICATION.search(text) is not None
+
+
 def _app_root(application_path: Path) -> Path:
     """The folder holding `lib/` for an application module file."""
     for parent in application_path.resolve().parents:
@@ -105,11 +109,14 @@ def find_root(path: Path) -> Path | None:
     return found
 
 
-def scan(root: Path, read_text: ReadText | None = None) -> ProjectContext:
-    """Index the applications under ``root`` (its `lib/` and umbrella `apps/*/lib/`)."""
+def scan(
+    root: Path, read_text: ReadText | None = None, candidates: Iterable[Path] | None = None
+) -> ProjectContext:
+    """Index the applications under ``root`` (its `lib/` and umbrella `apps/*/lib/`);
+    ``candidates`` limits the files read (a rescan after one file changed)."""
     reader = read_text or _read_file
     apps = []
-    for path in _candidate_files(root):
+    for path in _candidate_files(root) if candidates is None else candidates:
         text = reader(path)
         if text is None or not _USE_APPLICATION.search(text):
             continue
@@ -137,9 +144,7 @@ def applications_in(source: Source, path: Path) -> list[Application]:
             continue
         children_list = _children_list(module)
         children = [_child(item) for item in _items(children_list)] if children_list else []
-        found.append(
-            Application(path, syntax.module_name(module), children, source, children_list)
-        )
+        found.append(Application(path, syntax.module_name(module), children, source, children_list))
     return found
 
 

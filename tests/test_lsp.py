@@ -1,0 +1,191 @@
+"""The language server end to end, under the VS Code, Neovim and Emacs capability profiles."""
+
+from __future__ import annotations
+
+import pytest
+import pytest_lsp
+from lsp_client import (
+    PROFILES,
+    SERVER,
+    apply_text_edits,
+    copy_examples,
+    diagnostics,
+    edits_by_uri,
+    pulls,
+    start,
+    units,
+)
+from lsprotocol import types
+from pytest_lsp import LanguageClient
+
+from otp_thinking.source import Source
+
+PREFIX = '    _ = "héllo 👋 世界 é"; task = '  # é here is e + combining accent
+CALL = "Task.async(fn -> fetch(sku) end)"
+DOCUMENT = f"""defmodule Storefront.Lookup do
+  def lookup(sku) do
+{PREFIX}{CALL}
+    Task.await(task)
+  end
+
+  defp fetch(sku), do: sku
+end
+"""
+
+
+@pytest_lsp.fixture(config=SERVER, params=list(PROFILES))
+async def client(lsp_client: LanguageClient, request: pytest.FixtureRequest):
+    lsp_client.profile = request.param  # type: ignore[attr-defined]
+    yield
+    await lsp_client.shutdown_session()
+
+
+async def _open(client: LanguageClient, tmp_path, text: str = DOCUMENT):
+    root = copy_examples(tmp_path)
+    result = await start(client, client.profile, root)  # type: ignore[attr-defined]
+    path = root / "lib" / "storefront" / "lookup.ex"
+    path.write_text(text, "utf-8")
+    uri = path.as_uri()
+    client.text_document_did_open(
+        types.DidOpenTextDocumentParams(types.TextDocumentItem(uri, "elixir", 1, text))
+    )
+    return result, root, uri
+
+
+async def test_negotiates_the_expected_encoding(client: LanguageClient, tmp_path) -> None:
+    result, _root, _uri = await _open(client, tmp_path)
+    assert result.capabilities.position_encoding == PROFILES[client.profile]  # type: ignore[attr-defined]
+
+
+async def test_diagnostic_range_counts_the_negotiated_units(client: LanguageClient, tmp_path):
+    result, _root, uri = await _open(client, tmp_path)
+    encoding = result.capabilities.position_encoding
+    found = await diagnostics(client, uri, version=1)
+
+    assert [d.code for d in found] == ["OTP101"]
+    diagnostic = found[0]
+    assert diagnostic.source == "otp-thinking"
+    assert diagnostic.severity == types.DiagnosticSeverity.Warning
+    start = units(PREFIX, encoding)
+    assert diagnostic.range == types.Range(
+        types.Position(2, start), types.Position(2, start + units(CALL, encoding))
+    )
+
+
+async def test_code_action_rewrites_the_call_and_starts_the_supervisor(
+    client: LanguageClient, tmp_path
+) -> None:
+    result, root, uri = await _open(client, tmp_path)
+    encoding = result.capabilities.position_encoding
+    found = await diagnostics(client, uri, version=1)
+    actions = await client.text_document_code_action_async(
+        types.CodeActionParams(
+            types.TextDocumentIdentifier(uri),
+            found[0].range,
+            types.CodeActionContext(diagnostics=found),
+        )
+    )
+    fix = next(a for a in actions if a.title.startswith("Use Task.Supervisor.async_nolink"))
+    if fix.edit is None:
+        fix = await client.code_action_resolve_async(fix)
+    assert fix.edit is not None
+
+    edits = edits_by_uri(fix.edit)
+    version, document_edits = edits[uri]
+    if fix.edit.document_changes is not None:
+        assert version == 1
+    fixed = apply_text_edits(DOCUMENT, document_edits, encoding)
+    assert "Task.Supervisor.async_nolink(Storefront.TaskSupervisor, fn -> fetch(sku) end)" in fixed
+    assert not Source(fixed).has_errors()
+
+    application = root / "lib" / "storefront" / "application.ex"
+    app_text = application.read_text("utf-8")
+    new_app = apply_text_edits(app_text, edits[application.as_uri()][1], encoding)
+    assert "{Task.Supervisor, name: Storefront.TaskSupervisor}," in new_app
+    assert not Source(new_app).has_errors()
+
+    client.text_document_did_change(
+        types.DidChangeTextDocumentParams(
+            types.VersionedTextDocumentIdentifier(version=2, uri=uri),
+            [types.TextDocumentContentChangeWholeDocument(fixed)],
+        )
+    )
+    assert await diagnostics(client, uri, version=2) == []
+
+
+async def test_incremental_change_and_close(client: LanguageClient, tmp_path) -> None:
+    result, _root, uri = await _open(client, tmp_path)
+    encoding = result.capabilities.position_encoding
+    assert len(await diagnostics(client, uri, version=1)) == 1
+
+    start = units(PREFIX, encoding)
+    replace_call = types.TextDocumentContentChangePartial(
+        range=types.Range(
+            types.Position(2, start), types.Position(2, start + units("Task.async", encoding))
+        ),
+        text="Task.Supervisor.async_nolink(Storefront.TaskSupervisor, ",
+    )
+    drop_paren = types.TextDocumentContentChangePartial(
+        range=types.Range(
+            types.Position(
+                2,
+                start + units("Task.Supervisor.async_nolink(Storefront.TaskSupervisor, ", encoding),
+            ),
+            types.Position(
+                2,
+                start
+                + units("Task.Supervisor.async_nolink(Storefront.TaskSupervisor, (", encoding),
+            ),
+        ),
+        text="",
+    )
+    client.text_document_did_change(
+        types.DidChangeTextDocumentParams(
+            types.VersionedTextDocumentIdentifier(version=2, uri=uri), [replace_call, drop_paren]
+        )
+    )
+    assert await diagnostics(client, uri, version=2) == []
+
+    client.text_document_did_close(
+        types.DidCloseTextDocumentParams(types.TextDocumentIdentifier(uri))
+    )
+    if not pulls(client):
+        cleared = await diagnostics(client, uri)
+        assert cleared == []
+
+
+async def test_hover_on_a_diagnostic_shows_the_rule_doc(client: LanguageClient, tmp_path):
+    result, _root, uri = await _open(client, tmp_path)
+    encoding = result.capabilities.position_encoding
+    await diagnostics(client, uri, version=1)
+    hover = await client.text_document_hover_async(
+        types.HoverParams(
+            types.TextDocumentIdentifier(uri), types.Position(2, units(PREFIX, encoding) + 3)
+        )
+    )
+    assert hover is not None
+    assert "OTP101 task-async" in hover.contents.value  # type: ignore[union-attr]
+    assert "## Why it matters" in hover.contents.value  # type: ignore[union-attr]
+
+
+async def test_disable_for_this_line_action(client: LanguageClient, tmp_path) -> None:
+    result, _root, uri = await _open(client, tmp_path)
+    encoding = result.capabilities.position_encoding
+    found = await diagnostics(client, uri, version=1)
+    actions = await client.text_document_code_action_async(
+        types.CodeActionParams(
+            types.TextDocumentIdentifier(uri),
+            found[0].range,
+            types.CodeActionContext(diagnostics=found),
+        )
+    )
+    disable = next(a for a in actions if a.title == "Disable OTP101 for this line")
+    fixed = apply_text_edits(DOCUMENT, edits_by_uri(disable.edit)[uri][1], encoding)  # type: ignore[arg-type]
+    assert "    # otp-thinking: disable-next-line OTP101\n" + PREFIX in fixed
+    client.text_document_did_change(
+        types.DidChangeTextDocumentParams(
+            types.VersionedTextDocumentIdentifier(version=2, uri=uri),
+            [types.TextDocumentContentChangeWholeDocument(fixed)],
+        )
+    )
+    assert await diagnostics(client, uri, version=2) == []
