@@ -5,12 +5,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from tree_sitter import Node
+
 from otp_thinking import syntax
 from otp_thinking.context import Context
 from otp_thinking.findings import Finding
 from otp_thinking.parsing import compile_query, matches
 from otp_thinking.rule import Rule
-from tree_sitter import Node
 
 DOC = """\
 ## What it flags
