@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 from tree_sitter import Node
@@ -33,7 +34,8 @@ Not flagged: producers that connect to a broker — `BroadwaySQS`, `BroadwayKafk
 Pulsar, …) and any other `Broadway*` producer; an in-app producer that talks to a broker client
 (`ExAws`, `AMQP`, `KafkaEx`, `:brod`, `Redix`, …) or that shows no sign of reading the app's
 own storage; tests, `.exs` scripts and Mix tasks, where `DummyProducer` and `test_message` are
-what Broadway's own testing guide recommends.
+what Broadway's own testing guide recommends, and modules under `lib/` named like test
+support (`MyApp.Testing`, `MyApp.TestPipeline`, `MyApp.PipelineCase`, `…TestHelpers`).
 
 A producer the rule cannot resolve stays silent: a variable or a config value
 (`module: {producer, opts}` with `producer` read from `Application.fetch_env!/2` is the usual
@@ -125,6 +127,8 @@ USE = compile_query(
     """
 )
 
+TEST_SUPPORT_SEGMENT = re.compile(r"^Test(s|ing)?$|^Test[A-Z]|Tests?$|Case$|TestHelpers?$")
+
 APP_FED_LIBRARY_PRODUCERS = frozenset({"Broadway.DummyProducer", "OffBroadwayMemory.Producer"})
 
 OWN_STORAGE = frozenset({":ets", ":queue", ":dets", ":mnesia", "Ecto.Adapters.SQL"})
@@ -171,6 +175,8 @@ def _feeding_calls(context: Context) -> Iterator[Finding]:
     for captures in context.matches(FEEDING_CALL):
         function = context.text(captures["function"][0])
         call = captures["call"][0]
+        if _in_test_support(call):
+            continue
         target = call.child_by_field_name("target") or call
         yield context.finding(RULE, target, FEEDING_MESSAGE.format(function=function))
 
@@ -189,6 +195,8 @@ def _app_fed_producers(context: Context) -> Iterator[Finding]:
         if producer is None:
             continue  # a variable, a config value, an attribute: unresolved, so silent
         name = context.text(producer)
+        if _in_test_support(producer):
+            continue
         if name in APP_FED_LIBRARY_PRODUCERS:
             why = "an in-memory buffer" if "Memory" in name else "the dummy producer"
             message = PRODUCER_MESSAGE.format(producer=name, why=why)
@@ -203,6 +211,18 @@ def _app_fed_producers(context: Context) -> Iterator[Finding]:
         if reason is not None:
             message = PRODUCER_MESSAGE.format(producer=name, why=reason)
             yield context.finding(RULE, producer, message)
+
+
+def _in_test_support(node: Node) -> bool:
+    """Inside a module named like test support (``MyApp.Testing``, ``MyApp.TestPipeline``,
+    ``MyApp.PipelineCase``): helpers for tests that happen to live under `lib/`."""
+    for module in syntax.ancestors(node):
+        if syntax.is_defmodule(module) and any(
+            TEST_SUPPORT_SEGMENT.search(segment)
+            for segment in syntax.module_name(module).split(".")
+        ):
+            return True
+    return False
 
 
 def _broadway_spans(context: Context) -> list[tuple[int, int]]:
