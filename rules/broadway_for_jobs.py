@@ -121,6 +121,13 @@ REMOTE_CALL = compile_query(
     """
 )
 
+DEFMODULE = compile_query(
+    """
+    (call target: (identifier) @defmodule (arguments . (alias) @name) (#eq? @defmodule "defmodule"))
+    @call
+    """
+)
+
 USE = compile_query(
     """
     (call target: (identifier) @use (arguments . (alias) @module) (#eq? @use "use"))
@@ -203,7 +210,7 @@ def _app_fed_producers(context: Context) -> Iterator[Finding]:
             yield context.finding(RULE, producer, message)
             continue
         if modules is None:
-            modules = _defined_modules(context.root)
+            modules = _defined_modules(context)
         definition = _resolve(name, producer, modules)
         if definition is None:
             continue  # a library's producer or a module in another file: not ours to judge
@@ -250,23 +257,16 @@ def _producer_module(value: Node) -> Node | None:
     return None
 
 
-def _defined_modules(root: Node) -> dict[str, Node]:
-    """Every module defined in the file by its full name (nested modules included)."""
+def _defined_modules(context: Context) -> dict[str, Node]:
+    """Every module defined in the file by its full name: a ``defmodule`` anywhere inside
+    another one (its body, a function, a ``test`` block) is prefixed with the outer name."""
     found: dict[str, Node] = {}
-
-    def visit(node: Node, prefix: str) -> None:
-        for child in node.named_children:
-            if syntax.is_defmodule(child):
-                name = syntax.module_name(child)
-                if not name:
-                    continue
-                full = f"{prefix}.{name}" if prefix else name
-                found[full] = child
-                body = syntax.do_block(child)
-                if body is not None:
-                    visit(body, full)
-
-    visit(root, "")
+    for captures in context.matches(DEFMODULE):
+        module = captures["call"][0]
+        parts = [syntax.text(captures["name"][0])]
+        parts += [syntax.module_name(m) for m in syntax.ancestors(module) if syntax.is_defmodule(m)]
+        if all(parts):
+            found[".".join(reversed(parts))] = module
     return found
 
 
