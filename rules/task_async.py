@@ -114,7 +114,9 @@ TRAPS_EXITS = compile_query(
 DEFINITIONS = compile_query(
     """
     (call target: (identifier) @def
-      (arguments [(call target: (identifier) @name) (binary_operator left: (call target: (identifier) @name))])
+      (arguments [
+        (call target: (identifier) @name)
+        (binary_operator left: (call target: (identifier) @name))])
       (#any-of? @def "def" "defp")) @definition
     """
 )
