@@ -23,9 +23,9 @@ from otp_thinking.source import Source
 PREFIX = '    _ = "héllo 👋 世界 é"; task = '  # é here is e + combining accent
 CALL = "Task.async(fn -> fetch(sku) end)"
 DOCUMENT = f"""defmodule Storefront.Lookup do
-  def lookup(sku) do
+  def handle_call(sku, _from, state) do
 {PREFIX}{CALL}
-    Task.await(task)
+    {{:reply, Task.await(task), state}}
   end
 
   defp fetch(sku), do: sku
