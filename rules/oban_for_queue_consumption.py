@@ -125,10 +125,9 @@ CAPTURED_FUNCTION = compile_query(
 
 RESCHEDULE = compile_query(
     """
-    [
-      (pair key: (keyword) @key (#match? @key "^(schedule_in|scheduled_at):"))
-      (tuple . (atom) @key (#eq? @key ":snooze"))
-    ]
+    (pair key: (keyword) @schedule (#match? @schedule "^(schedule_in|scheduled_at):"))
+
+    (tuple . (atom) @snooze (#eq? @snooze ":snooze"))
     """
 )
 
