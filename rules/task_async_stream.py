@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 from tree_sitter import Node
 
-from otp_thinking import fixes, syntax
+from otp_thinking import fixes, process_state, syntax
 from otp_thinking.context import Context
 from otp_thinking.findings import Finding, Fix
 from otp_thinking.parsing import compile_query
@@ -19,12 +19,25 @@ DOC = """\
 (`urls |> Task.async_stream(&fetch/1)`), module-function-args
 (`Task.async_stream(urls, Mod, :fetch, [])`) and a capture (`&Task.async_stream/2`).
 
-Not flagged: tests, `.exs` scripts, `use Mix.Task` modules and the `Mix.*` modules of build
-tooling (short-lived code, where a crash taking the caller down is what you want); streams
-started inside code that already runs isolated (LiveView's `start_async`/`assign_async`, a
-`Task.Supervisor.async_nolink`/`start_child` task, or an unlinked `spawn`/`Task.start` process):
-a crash then ends only that process, not the caller it isolates (OTP103 reports bare `spawn`
-and `Task.start`); text in strings, docs and comments.
+Flagged where a process's state is at stake, like OTP101: inside a process module — one with
+`handle_call`, `handle_cast`, `handle_info`, `handle_continue`, `handle_event` or `mount`
+callbacks (GenServers, LiveViews, channels) — and in helpers that take a process's state (a
+parameter named `state` or matching `%__MODULE__{}`).
+
+Not flagged:
+- plain functions elsewhere: library code and fan-out helpers (`paths |> Task.async_stream(...)
+  |> Stream.run()` in a storage module), where the caller decides what a crash means and no
+  process state is lost with it;
+- a function that traps exits (`Process.flag(:trap_exit, true)`);
+- `init/1`: the process has no state to lose yet, and a crash there makes its start fail,
+  which its supervisor reports;
+- tests, `.exs` scripts, `use Mix.Task` modules and the `Mix.*` modules of build tooling
+  (short-lived code, where a crash taking the caller down is what you want);
+- streams started inside code that already runs isolated (LiveView's `start_async`/
+  `assign_async`, a `Task.Supervisor.async_nolink`/`start_child` task, or an unlinked
+  `spawn`/`Task.start` process): a crash then ends only that process (OTP103 reports bare
+  `spawn` and `Task.start`);
+- text in strings, docs and comments.
 
 ## Why it matters
 `Task.async_stream` starts one task per element, each linked to the caller and outside any
@@ -117,9 +130,17 @@ def check(context: Context) -> Iterator[Finding]:
         call = captures["call"][0]
         if syntax.inside_call(call, ISOLATING_CALLS) or syntax.in_mix_module(call):
             continue
+        if not process_state.state_at_stake(context, call) or _in_init(call):
+            continue
         site = syntax.call_site(call)
         node = site if syntax.is_capture(site) else call
         yield context.finding(RULE, node, MESSAGE, fix=_fix(context, call))
+
+
+def _in_init(call: Node) -> bool:
+    """``init/1``: no state to lose yet, and a crash there fails the start, as it should."""
+    definition = syntax.enclosing_definition(call)
+    return definition is not None and syntax.definition_name(definition) == "init"
 
 
 def _fix(context: Context, call: Node) -> Fix | None:

@@ -7,6 +7,13 @@ from pathlib import Path
 import pytest
 from fix_helpers import findings, fix, module, project
 
+CALLBACK = "\ndef handle_info(_message, state), do: {:noreply, state}"
+
+
+def server(body: str) -> str:
+    """``body`` in a GenServer-like module, where a linked crash loses process state."""
+    return module(body + "\n" + CALLBACK)
+
 SUPERVISED = "      {Task.Supervisor, name: Shop.Tasks},\n      Shop.Repo"
 
 
@@ -62,14 +69,14 @@ SUPERVISED = "      {Task.Supervisor, name: Shop.Tasks},\n      Shop.Repo"
 )
 def test_fix_text(tmp_path: Path, before: str, after: str) -> None:
     root = project(tmp_path, SUPERVISED)
-    fixed = fix(root, "OTP102", module(before))
-    assert fixed.text == module(after)
+    fixed = fix(root, "OTP102", server(before))
+    assert fixed.text == server(after)
     assert fixed.finding.fix is not None and fixed.finding.fix.safety == "unsafe"
 
 
 def test_multi_line_arguments_keep_their_layout(tmp_path: Path) -> None:
     root = project(tmp_path, SUPERVISED)
-    before = module(
+    before = server(
         "def f(xs) do\n"
         "  xs\n"
         "  |> Enum.uniq()\n"
@@ -79,7 +86,7 @@ def test_multi_line_arguments_keep_their_layout(tmp_path: Path) -> None:
         "  )\n"
         "end"
     )
-    after = module(
+    after = server(
         "def f(xs) do\n"
         "  xs\n"
         "  |> Enum.uniq()\n"
@@ -96,7 +103,7 @@ def test_multi_line_arguments_keep_their_layout(tmp_path: Path) -> None:
 
 def test_adds_the_task_supervisor_when_the_app_has_none(tmp_path: Path) -> None:
     root = project(tmp_path)
-    fixed = fix(root, "OTP102", module("def f(xs), do: Task.async_stream(xs, &work/1)"))
+    fixed = fix(root, "OTP102", server("def f(xs), do: Task.async_stream(xs, &work/1)"))
     assert "async_stream_nolink(Shop.TaskSupervisor, xs, &work/1)" in fixed.text
     assert fixed.application is not None
     assert (
@@ -106,7 +113,7 @@ def test_adds_the_task_supervisor_when_the_app_has_none(tmp_path: Path) -> None:
 
 def test_crlf_file_keeps_crlf(tmp_path: Path) -> None:
     root = project(tmp_path, SUPERVISED)
-    before = module("def f(xs) do\n  Task.async_stream(\n    xs,\n    &work/1\n  )\nend")
+    before = server("def f(xs) do\n  Task.async_stream(\n    xs,\n    &work/1\n  )\nend")
     fixed = fix(root, "OTP102", before.replace("\n", "\r\n"))
     assert "\n" not in fixed.text.replace("\r\n", "")
     assert "async_stream_nolink(\r\n      Shop.Tasks,\r\n      xs,\r\n" in fixed.text
@@ -114,7 +121,7 @@ def test_crlf_file_keeps_crlf(tmp_path: Path) -> None:
 
 def test_silent_inside_isolated_processes(tmp_path: Path) -> None:
     root = project(tmp_path, SUPERVISED)
-    text = module(
+    text = server(
         "def f(xs) do\n"
         "  Task.Supervisor.start_child(Shop.Tasks, fn ->\n"
         "    xs |> Task.async_stream(&work/1) |> Stream.run()\n"
@@ -122,3 +129,23 @@ def test_silent_inside_isolated_processes(tmp_path: Path) -> None:
         "end"
     )
     assert findings(root, "OTP102", text) == []
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        module("def f(xs), do: xs |> Task.async_stream(&work/1) |> Stream.run()"),
+        server("def init(xs), do: {:ok, Task.async_stream(xs, &work/1) |> Enum.to_list()}"),
+        server(
+            "def f(xs) do\n  Process.flag(:trap_exit, true)\n"
+            "  Task.async_stream(xs, &work/1) |> Enum.to_list()\nend"
+        ),
+    ],
+)
+def test_silent_where_no_process_state_is_at_stake(tmp_path: Path, text: str) -> None:
+    assert findings(project(tmp_path, SUPERVISED), "OTP102", text) == []
+
+
+def test_fires_in_helpers_taking_the_state(tmp_path: Path) -> None:
+    text = module("def f(%{xs: xs} = state), do: {Task.async_stream(xs, &work/1), state}")
+    assert [f.code for f in findings(project(tmp_path, SUPERVISED), "OTP102", text)] == ["OTP102"]
