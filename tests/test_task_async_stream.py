@@ -14,6 +14,7 @@ def server(body: str) -> str:
     """``body`` in a GenServer-like module, where a linked crash loses process state."""
     return module(body + "\n" + CALLBACK)
 
+
 SUPERVISED = "      {Task.Supervisor, name: Shop.Tasks},\n      Shop.Repo"
 
 
