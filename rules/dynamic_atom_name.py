@@ -197,10 +197,12 @@ def check(context: Context) -> Iterator[Finding]:
 
 
 def _message(use: Use) -> str:
-    what = syntax.text(use.atom).split("(", 1)[0] if use.atom.type != "quoted_atom" else None
-    if what is None or use.atom.type != "call":
-        what = "An interpolated atom" if use.atom.type == "quoted_atom" else "This conversion"
-    return MESSAGE.format(what=what)
+    node = use.atom
+    if node.type == "quoted_atom":
+        return MESSAGE.format(what="An interpolated atom")
+    call = node.child_by_field_name("right") if syntax.is_pipe(node) else node
+    target = call.child_by_field_name("target") if call is not None else None
+    return MESSAGE.format(what=syntax.text(target) if target is not None else "This conversion")
 
 
 # -- finding the uses -------------------------------------------------------------------
@@ -256,7 +258,20 @@ def _reference(node: Node) -> bool:
 
 
 CONSTANT_TYPES = frozenset(
-    {"alias", "atom", "integer", "float", "boolean", "nil", "quoted_content", "charlist"}
+    {
+        "alias",
+        "atom",
+        "integer",
+        "float",
+        "boolean",
+        "nil",
+        "char",
+        "quoted_content",
+        "escape_sequence",
+        "charlist",
+        "sigil_name",
+        "sigil_modifiers",
+    }
 )
 
 
@@ -602,7 +617,7 @@ RULE = Rule(
     code="OTP201",
     name="dynamic-atom-name",
     severity="warning",
-    summary="an atom made at run time names a process: atoms are never garbage-collected",
+    summary="Atom made at run time as a process name: atoms are never garbage-collected",
     doc=DOC,
     check=check,
     production_only=True,

@@ -189,6 +189,8 @@ def test_no_fix_when_a_site_cannot_move(tmp_path: Path, code: str) -> None:
         "def f(id), do: GenServer.call(String.to_existing_atom(id), :x)",
         'def f, do: GenServer.call(:"#{@prefix}_x", :x)',
         "def f, do: GenServer.call(Module.concat(__MODULE__, Worker), :x)",
+        'def f, do: GenServer.call(String.to_atom("worker\\n" <> @suffix), :x)',
+        'def f, do: GenServer.call(List.to_atom(~c"worker_" ++ ~c"#{1}"), :x)',
         "def f(id), do: %{name: String.to_atom(id)}",
         "def f(id), do: Map.put(%{}, String.to_atom(id), 1)",
         "def f(id) do\n  name = String.to_atom(id)\n"
