@@ -197,20 +197,35 @@ class StateFlow:
                     return True
         return False
 
+    @cached_property
+    def rebinds(self) -> bool:
+        """The body binds the state's variable again (``state = update(state)``), so a return
+        of ``state`` may not be the state received."""
+        if self.whole is None:
+            return False
+        body = self.clause.body
+        return any(syntax.in_pattern(use, body) for use in syntax.variable_uses(body, self.whole))
+
     @property
     def keeps_state(self) -> bool:
         """Every return hands back the state it received, unchanged."""
-        return self.returns_known and all(
-            r.state is not None and self._is_whole(r.state) for r in self.returns
+        return (
+            self.returns_known
+            and not self.rebinds
+            and all(r.state is not None and self._is_whole(r.state) for r in self.returns)
         )
 
     @property
     def stores_nothing(self) -> bool:
         """Every return hands back the received state or a constant (``nil``, ``%{}``): nothing
         from the message ends up in the state."""
-        return self.returns_known and all(
-            r.state is not None and (self._is_whole(r.state) or syntax.is_constant(r.state))
-            for r in self.returns
+        return (
+            self.returns_known
+            and not self.rebinds
+            and all(
+                r.state is not None and (self._is_whole(r.state) or syntax.is_constant(r.state))
+                for r in self.returns
+            )
         )
 
     def _is_whole(self, node: Node) -> bool:

@@ -267,3 +267,19 @@ def is_constant(node: Node | None) -> bool:
     if node.type == "pair":
         return is_constant(node.child_by_field_name("value"))
     return node.type == "struct"
+
+
+def in_pattern(node: Node, within: Node | None = None) -> bool:
+    """``node`` sits where it gets bound: the left of ``=`` or ``<-``, or a clause head
+    (``x -> …``), below ``within`` (the search stops there)."""
+    child = node
+    for parent in ancestors(node):
+        if parent.type == "binary_operator" and operator(parent) in ("=", "<-"):
+            if parent.child_by_field_name("left") == child:
+                return True
+        elif parent.type == "stab_clause" and parent.child_by_field_name("left") == child:
+            return True
+        if within is not None and parent == within:
+            return False
+        child = parent
+    return False
