@@ -267,6 +267,10 @@ class ModuleFacts:
             grouped.setdefault(clause.name, []).append(clause)
         return grouped
 
+    def clause_at(self, node: Node) -> Clause | None:
+        """The clause whose ``def`` holds ``node``."""
+        return _clause_around(self, node)
+
     def defines(self, name: str) -> bool:
         return name in self._by_name
 
