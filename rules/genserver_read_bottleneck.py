@@ -104,6 +104,8 @@ _BYPASS = compile_query(
 
 
 def check(context: Context) -> Iterator[Finding]:
+    if not any(m.use_of("GenServer") for m in modules.of(context)):
+        return
     bypassing = _modules_reading_around_the_process(context)
     for module in modules.of(context):
         use = module.use_of("GenServer")

@@ -16,6 +16,7 @@ in, so it is left out.
 from __future__ import annotations
 
 import bisect
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -56,37 +57,20 @@ RESOURCE_KINDS = (
     "link",
 )
 
-_MODULES = compile_query(
-    """
-    (call target: (identifier) @keyword (arguments . (alias) @name)
-      (#eq? @keyword "defmodule")) @module
-    """
-)
-
-_USES = compile_query(
+# One query for every fact (each pattern names its own captures): a query costs about one walk
+# of the tree, whatever it matches, so five patterns in one query are five times cheaper.
+_FACTS = compile_query(
     """
     (call target: (identifier) @keyword (arguments . (alias) @alias)
-      (#eq? @keyword "use")) @use
-    """
-)
+      (#any-of? @keyword "defmodule" "use")) @module_or_use
 
-_BEHAVIOURS = compile_query(
-    """
     (unary_operator operator: "@"
       operand: (call target: (identifier) @attribute (arguments . [(alias) (atom)] @behaviour))
       (#eq? @attribute "behaviour")) @declaration
-    """
-)
 
-_DEFINITIONS = compile_query(
-    """
-    (call target: (identifier) @keyword (arguments . [(call) (identifier) (binary_operator)] @head)
-      (#any-of? @keyword "def" "defp")) @definition
-    """
-)
+    (call target: (identifier) @def (arguments . [(call) (identifier) (binary_operator)] @head)
+      (#any-of? @def "def" "defp")) @definition
 
-_RESOURCE_CALLS = compile_query(
-    """
     (call target: (dot left: [(alias) (atom)] @module right: (identifier) @function)
       (#any-of? @function
         "send_after" "start_timer" "send_interval" "apply_interval" "apply_after"
@@ -94,8 +78,11 @@ _RESOURCE_CALLS = compile_query(
         "monitor_nodes" "monitor" "monitor_node" "flag" "process_flag" "new" "open" "open_port"
         "open_file" "connect" "listen" "accept" "link" "spawn_link" "start_link" "track"
         "add_handler" "add_sup_handler" "add_backend")) @call
+
     (call target: (identifier) @function
       (#any-of? @function "spawn_link" "spawn_monitor" "send_after")) @call
+
+    (call target: (identifier) @quote (#eq? @quote "quote")) @quoted
     """
 )
 
@@ -335,39 +322,49 @@ def at(context: Context, node: Node) -> ModuleFacts | None:
 
 
 def _gather(context: Context) -> list[ModuleFacts]:
-    facts = [
-        ModuleFacts(captures["module"][0], context.text(captures["name"][0]), captures["name"][0])
-        for captures in context.matches(_MODULES)
-        if not _quoted(captures["module"][0])
-    ]
+    found = context.matches(_FACTS)
+    quoted = _Spans(c["quoted"][0] for c in found if "quoted" in c)
+    facts = []
+    for captures in found:
+        if "module_or_use" in captures and context.text(captures["keyword"][0]) == "defmodule":
+            module = captures["module_or_use"][0]
+            if not quoted.holds(module):
+                facts.append(
+                    ModuleFacts(module, context.text(captures["alias"][0]), captures["alias"][0])
+                )
     facts.sort(key=lambda m: m.node.start_byte)
     if not facts:
         return facts
     locate = _Locator(facts)
 
-    for captures in context.matches(_USES):
-        use = captures["use"][0]
-        owner = locate(use)
-        if owner is not None and not _quoted(use):
-            owner.uses.append(Use(context.text(captures["alias"][0]), use))
-    for captures in context.matches(_BEHAVIOURS):
-        declaration = captures["declaration"][0]
-        owner = locate(declaration)
-        if owner is not None and not _quoted(declaration):
+    resource_calls = []
+    for captures in found:
+        if "call" in captures:
+            resource_calls.append(captures)
+            continue
+        if "quoted" in captures:
+            continue
+        node = next(
+            captures[k][0] for k in ("module_or_use", "declaration", "definition") if k in captures
+        )
+        owner = locate(node)
+        if owner is None or quoted.holds(node):
+            continue
+        if "declaration" in captures:
             owner.behaviours.append(context.text(captures["behaviour"][0]))
-    for captures in context.matches(_DEFINITIONS):
-        definition = captures["definition"][0]
-        owner = locate(definition)
-        clause = _clause(definition, captures["head"][0])
-        if owner is not None and clause is not None and not _quoted(definition):
-            owner.clauses.append(clause)
+        elif "definition" in captures:
+            clause = _clause(node, captures["head"][0])
+            if clause is not None:
+                owner.clauses.append(clause)
+        elif context.text(captures["keyword"][0]) == "use":
+            owner.uses.append(Use(context.text(captures["alias"][0]), node))
     for module in facts:
         module.clauses.sort(key=lambda c: c.node.start_byte)
 
-    for captures in context.matches(_RESOURCE_CALLS):
+    for captures in resource_calls:
         call = captures["call"][0]
         owner = locate(call)
-        if owner is None or _quoted(call):
+        if owner is None or quoted.holds(call):
             continue
         clause = _clause_around(owner, call)
         kind = _resource_kind(context, captures, call, clause)
@@ -417,11 +414,14 @@ def _first_defmodule(node: Node) -> Node | None:
     return None
 
 
-def _quoted(node: Node) -> bool:
-    return any(
-        parent.type == "call" and syntax.local_target(parent) == "quote"
-        for parent in syntax.ancestors(node)
-    )
+class _Spans:
+    """Byte ranges (here: ``quote`` blocks) and whether a node falls inside one."""
+
+    def __init__(self, nodes: Iterable[Node]) -> None:
+        self.ranges = sorted((n.start_byte, n.end_byte) for n in nodes)
+
+    def holds(self, node: Node) -> bool:
+        return any(start <= node.start_byte < end for start, end in self.ranges)
 
 
 def _clause(definition: Node, head: Node) -> Clause | None:
