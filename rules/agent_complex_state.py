@@ -18,7 +18,8 @@ DOC = """\
 `Agent.update`, `Agent.get_and_update` and `Agent.cast` calls whose function carries real
 logic:
 - an anonymous function with several clauses (`fn %{status: :open} = s -> ...; s -> ... end`);
-- a `case`, `cond` or `with` inside the function;
+- a `case`, `cond` or `with` inside the function (except the two-clause upsert
+  `case map[key] do nil -> ...; found -> ... end`, which is `Map.update/4` spelled out);
 - nested updates: an `update_in`/`put_in`/`get_and_update_in`/`pop_in` whose function updates
   again, or three or more such updates (`Map.update` included) in one function.
 
@@ -165,11 +166,34 @@ def _body_logic(node: Node) -> str | None:
     updates = 0
     for captures in matches(_LOGIC, node):
         if "branch" in captures:
+            if _is_upsert(captures["branch"][0]):
+                continue
             return f"a {syntax.text(captures['keyword'][0])}"
         updates += 1
         if "nested" in captures and _updates_inside(captures["nested"][0]):
             return "nested updates"
     return "nested updates" if updates >= 3 else None
+
+
+_LOOKUPS = frozenset({("Map", "get"), ("Map", "fetch"), ("Keyword", "get"), ("Keyword", "fetch")})
+_MISSING = frozenset({"nil", ":error"})
+
+
+def _is_upsert(branch: Node) -> bool:
+    """``case map[key] do nil -> [x]; list -> [x | list] end``: ``Map.update/4`` spelled out."""
+    if syntax.local_target(branch) != "case":
+        return False
+    subject = next(iter(syntax.argument_nodes(branch)), None)
+    lookup = subject is not None and (
+        subject.type == "access_call"
+        or (subject.type == "call" and syntax.remote_target(subject) in _LOOKUPS)
+    )
+    block = syntax.do_block(branch)
+    clauses = [c for c in block.named_children if c.type == "stab_clause"] if block else []
+    if not lookup or len(clauses) != 2:
+        return False
+    patterns = [syntax.text(c.child_by_field_name("left")).strip() for c in clauses]
+    return any(p in _MISSING for p in patterns)
 
 
 def _updates_inside(update: Node) -> bool:
