@@ -8,8 +8,8 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from conftest import FixtureFile, elixir_accepts, fixture_files
 
+from conftest import FixtureFile, elixir_accepts, fixture_files
 from otp_thinking.engine import analyze
 from otp_thinking.findings import Finding, apply_edits
 from otp_thinking.fixing import fix_document
@@ -62,9 +62,7 @@ FIXABLE = [
 ]
 
 
-@pytest.mark.parametrize(
-    ("fixture", "index"), FIXABLE, ids=[f"{f.id}#{i}" for f, i in FIXABLE]
-)
+@pytest.mark.parametrize(("fixture", "index"), FIXABLE, ids=[f"{f.id}#{i}" for f, i in FIXABLE])
 def test_each_fix_reparses_and_removes_its_finding(
     fixture: FixtureFile, index: int, tmp_path: Path, elixir: None
 ) -> None:
