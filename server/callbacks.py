@@ -256,13 +256,13 @@ def is_catch_all(clause: Clause) -> bool:
 
 def effects(module: ModuleFacts, clause: Clause) -> Iterator[Node]:
     """Calls in ``clause`` (and the local functions it reaches) that act outside the process."""
-    seen: set[tuple[str, int]] = set()
+    seen: set[int] = set()
     pending = [clause]
     while pending:
         current = pending.pop()
-        if current.body is None or (current.node.start_byte, current.arity) in seen:
+        if current.body is None or current.node.start_byte in seen:
             continue
-        seen.add((current.node.start_byte, current.arity))
+        seen.add(current.node.start_byte)
         for captures in matches(_CALLS, current.body):
             if "remote" in captures:
                 module_name = syntax.text(captures["module"][0])

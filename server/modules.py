@@ -194,6 +194,7 @@ class ModuleFacts:
     node: Node
     """The ``defmodule`` call."""
     name: str
+    """The full name: a module nested in ``Shop`` as ``defmodule Inner`` is ``Shop.Inner``."""
     name_node: Node
     uses: list[Use] = field(default_factory=list)
     behaviours: list[str] = field(default_factory=list)
@@ -336,6 +337,10 @@ def _gather(context: Context) -> list[ModuleFacts]:
     if not facts:
         return facts
     locate = _Locator(facts)
+    for nested in facts:  # outer modules first: `defmodule Inner` in `Shop` is `Shop.Inner`
+        parent = locate(nested.node)
+        if parent is not None:
+            nested.name = f"{parent.name}.{nested.name}"
 
     resource_calls = []
     for captures in found:
@@ -358,8 +363,8 @@ def _gather(context: Context) -> list[ModuleFacts]:
                 owner.clauses.append(clause)
         elif context.text(captures["keyword"][0]) == "use":
             owner.uses.append(Use(context.text(captures["alias"][0]), node))
-    for module in facts:
-        module.clauses.sort(key=lambda c: c.node.start_byte)
+    for facts_of_module in facts:
+        facts_of_module.clauses.sort(key=lambda c: c.node.start_byte)
 
     for captures in resource_calls:
         call = captures["call"][0]
@@ -429,8 +434,9 @@ def _clause(definition: Node, head: Node) -> Clause | None:
     if head.type == "binary_operator" and syntax.operator(head) == "when":
         guard = head.child_by_field_name("right")
         head = head.child_by_field_name("left") or head
+    params: tuple[Node, ...] = ()
     if head.type == "identifier":
-        name, params = syntax.text(head), ()
+        name = syntax.text(head)
     elif head.type == "call" and syntax.local_target(head) is not None:
         name = syntax.local_target(head) or ""
         params = tuple(syntax.argument_nodes(head))
