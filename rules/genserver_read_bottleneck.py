@@ -13,14 +13,16 @@ from otp_thinking.rule import Rule
 
 DOC = """\
 ## What it flags
-A GenServer used as a read-mostly store: most of its `handle_call/3` clauses only read the state
-(they reply with something taken from it and hand the state back unchanged), there are at
-least two of them, and they are not outnumbered by the writes (the other `handle_call` clauses
-and the `handle_cast` clauses). Either one of the reads takes a key (`{:get, id}`), or there are
-three reads or more. The diagnostic sits on `use GenServer`.
+A named GenServer used as a read-mostly store: most of its `handle_call/3` clauses only read
+the state (they reply with something taken from it and hand the state back unchanged), there
+are at least two of them, and they are not outnumbered by the writes (the other `handle_call`
+clauses and the `handle_cast` clauses). Either one of the reads takes a key (`{:get, id}`), or
+there are three reads or more. The diagnostic sits on `use GenServer`.
 
 Not flagged:
 - a single status query (`:status`, `:leader?`), or two argument-less getters;
+- processes without a name: started without `name:` and called only through a pid the caller
+  holds (`GenServer.call(pid, :progress)`), usually one per job or connection with few callers;
 - modules whose reads already bypass the process: any `:ets`, `:persistent_term`, `:atomics`
   or `:counters` call in the module;
 - read clauses that act outside the process (a reply computed by a file read, an HTTP call, a
@@ -95,10 +97,17 @@ caller. Keep a read in the process when it must see every earlier write from the
 in order, or when it computes over the whole state at once.
 """
 
-_BYPASS = compile_query(
+_FACTS = compile_query(
     """
     (call target: (dot left: (atom) @module)
-      (#any-of? @module ":ets" ":persistent_term" ":atomics" ":counters")) @call
+      (#any-of? @module ":ets" ":persistent_term" ":atomics" ":counters")) @bypass
+
+    (call target: (dot left: (alias) @module right: (identifier) @function)
+      (#eq? @module "GenServer") (#any-of? @function "start_link" "start")) @start
+
+    (call target: (dot left: (alias) @module right: (identifier) @function)
+      (arguments . (_) @server)
+      (#eq? @module "GenServer") (#any-of? @function "call" "cast")) @call
     """
 )
 
@@ -106,10 +115,10 @@ _BYPASS = compile_query(
 def check(context: Context) -> Iterator[Finding]:
     if not any(m.use_of("GenServer") for m in modules.of(context)):
         return
-    bypassing = _modules_reading_around_the_process(context)
+    bypassing, named = _process_facts(context)
     for module in modules.of(context):
         use = module.use_of("GenServer")
-        if use is None or id(module) in bypassing:
+        if use is None or id(module) in bypassing or id(module) not in named:
             continue
         reads = _read_clauses(module)
         if not _read_mostly(module, reads):
@@ -125,13 +134,29 @@ def check(context: Context) -> Iterator[Finding]:
         yield context.finding(RULE, use.node, message)
 
 
-def _modules_reading_around_the_process(context: Context) -> set[int]:
-    found = set()
-    for captures in context.matches(_BYPASS):
-        module = modules.at(context, captures["call"][0])
-        if module is not None:
-            found.add(id(module))
-    return found
+def _process_facts(context: Context) -> tuple[set[int], set[int]]:
+    """Modules (by id) whose reads bypass the process, and modules whose process has a name
+    (registered at start, or called by name rather than through a pid the caller holds)."""
+    bypassing, named = set(), set()
+    for captures in context.matches(_FACTS):
+        node = next(captures[k][0] for k in ("bypass", "start", "call") if k in captures)
+        module = modules.at(context, node)
+        if module is None:
+            continue
+        if "bypass" in captures:
+            bypassing.add(id(module))
+        elif "start" in captures:
+            options = syntax.argument_nodes(node)[-1:]
+            if any(
+                key == "name" for key, _ in syntax.keyword_pairs(options[0] if options else None)
+            ):
+                named.add(id(module))
+        elif (
+            captures["server"][0].type != "identifier"
+            or syntax.text(captures["server"][0]) == "__MODULE__"
+        ):
+            named.add(id(module))
+    return bypassing, named
 
 
 def _read_clauses(module: ModuleFacts) -> list[Clause]:

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from tree_sitter import Node
+
 from otp_thinking import callbacks, modules, syntax
 from otp_thinking.context import Context
 from otp_thinking.findings import Finding
 from otp_thinking.modules import Clause, ModuleFacts
+from otp_thinking.parsing import compile_query
 from otp_thinking.rule import Rule
 
 DOC = """\
@@ -31,6 +34,15 @@ Not flagged, because the process then exists for a reason beyond its state:
   limiter, or gives back-pressure;
 - `handle_call` uses its `from` (replies later, from elsewhere);
 - `terminate/2` does work (clean-up on shutdown needs a process);
+- every reply is a constant (`:pong`, `true`): a process whose being alive is the answer (a
+  readiness probe placed last in a supervisor, a barrier that returns once earlier casts are
+  handled);
+- it is addressed across nodes (`GenServer.call({name, node}, …)`, `multi_call`, `abcast`) or
+  registered cluster-wide (`{:global, name}`): an endpoint other nodes call, or a singleton;
+- it `use`s something besides GenServer, or declares another `@behaviour`: a framework may need
+  the process;
+- its callbacks call a function value (`fun.()`), which may do anything (a process that runs the
+  functions it is sent, one at a time, is a lock);
 - the module stores something from a message in its state (it may be read elsewhere, e.g.
   through `:sys.get_state`), or returns in a way the rule cannot follow;
 - tests, `.exs` scripts and Mix tasks: a test's GenServer usually exists to exercise process
@@ -76,10 +88,33 @@ serialize access to something the rule cannot see), say so with
 """
 
 
+# Uses that only add compile-time conveniences; any other `use` may inject callbacks or make the
+# module part of a framework that needs a process.
+_HARMLESS_USES = frozenset({"GenServer", "Bitwise", "TypedStruct"})
+
+# Addressed across nodes or cluster-wide: the process is an endpoint other nodes call.
+_REMOTE_ADDRESSING = compile_query(
+    """
+    (call target: (dot left: (alias) @module right: (identifier) @function)
+      (arguments . (tuple) @target)
+      (#eq? @module "GenServer") (#any-of? @function "call" "cast")) @call
+    (call target: (dot left: (alias) @module right: (identifier) @function)
+      (#eq? @module "GenServer") (#any-of? @function "multi_call" "abcast")) @call
+    (tuple . (atom) @scope (#eq? @scope ":global")) @call
+    """
+)
+
+
 def check(context: Context) -> Iterator[Finding]:
-    for module in modules.of(context):
+    candidates = [
+        m for m in modules.of(context) if m.use_of("GenServer") is not None and _stateless(m)
+    ]
+    if not candidates:
+        return
+    endpoints = _remote_endpoints(context)
+    for module in candidates:
         use = module.use_of("GenServer")
-        if use is None or not _stateless(module):
+        if use is None or id(module) in endpoints:
             continue
         message = (
             f"{module.name} never reads or changes its GenServer state, so every call queues "
@@ -88,7 +123,26 @@ def check(context: Context) -> Iterator[Finding]:
         yield context.finding(RULE, use.node, message)
 
 
+def _remote_endpoints(context: Context) -> set[int]:
+    found = set()
+    for captures in context.matches(_REMOTE_ADDRESSING):
+        if "target" in captures and len(_items(captures["target"][0])) != 2:
+            continue  # GenServer.call({:via, ...}) and friends name a local process
+        module = modules.at(context, captures["call"][0])
+        if module is not None:
+            found.add(id(module))
+    return found
+
+
+def _items(node: Node) -> list[Node]:
+    return [c for c in node.named_children if c.type != "comment"]
+
+
 def _stateless(module: ModuleFacts) -> bool:
+    if any(u.alias not in _HARMLESS_USES for u in module.uses):
+        return False
+    if any(b not in ("GenServer", ":gen_server") for b in module.behaviours):
+        return False
     clauses = module.state_callbacks
     if not any(c.name in ("handle_call", "handle_cast") for c in clauses):
         return False
@@ -98,8 +152,21 @@ def _stateless(module: ModuleFacts) -> bool:
         return False
     if any(callbacks.has_effects(module, init) for init in module.functions("init", 1)):
         return False
-    answering = [c for c in clauses if not _only_raises(c)]
-    return bool(answering) and all(_ignores_state(module, clause) for clause in clauses)
+    if not _computes_a_reply(clauses):
+        return False
+    return all(_ignores_state(module, clause) for clause in clauses)
+
+
+def _computes_a_reply(clauses: list[Clause]) -> bool:
+    """Some reply is computed: a server whose every reply is a constant (``:pong``, ``true``)
+    exists for its own sake (a liveness probe, a sync barrier after casts), not for logic."""
+    for clause in clauses:
+        if clause.name != "handle_call":
+            continue
+        for answer in callbacks.state_flow(clause).returns:
+            if answer.reply is not None and not syntax.is_constant(answer.reply):
+                return True
+    return False
 
 
 def _ignores_state(module: ModuleFacts, clause: Clause) -> bool:

@@ -103,7 +103,39 @@ EFFECT_MODULES = frozenset(
     }
 )
 
-_EFFECT_SUFFIXES = ("Repo", "Endpoint", "PubSub", "Client", "Api", "API", "Socket", "Port", "HTTP")
+# App modules named like these front something outside the process (another process, a store,
+# the network), so a call to them counts as an effect too.
+_EFFECT_SUFFIXES = (
+    "Repo",
+    "Endpoint",
+    "PubSub",
+    "Client",
+    "Api",
+    "API",
+    "Socket",
+    "Port",
+    "HTTP",
+    "Http",
+    "Mailer",
+    "Storage",
+    "Store",
+    "Cache",
+    "Queue",
+    "Pool",
+    "Producer",
+    "Consumer",
+    "Notifier",
+    "Adapter",
+    "Gateway",
+    "Connection",
+    "Conn",
+    "Server",
+    "Supervisor",
+    "Registry",
+    "Worker",
+    "Tracker",
+    "Presence",
+)
 
 # Functions of :erlang / Kernel that act on other processes or the process itself.
 _ERLANG_EFFECTS = frozenset(
@@ -144,6 +176,7 @@ _CALLS = compile_query(
     """
     (call target: (dot left: [(alias) (atom)] @module right: (identifier) @function)) @remote
     (call target: (identifier) @local) @call
+    (call target: (dot left: (identifier)) (arguments)) @dynamic
     """
 )
 
@@ -255,7 +288,8 @@ def is_catch_all(clause: Clause) -> bool:
 
 
 def effects(module: ModuleFacts, clause: Clause) -> Iterator[Node]:
-    """Calls in ``clause`` (and the local functions it reaches) that act outside the process."""
+    """Calls in ``clause`` (and the local functions it reaches) that act outside the process,
+    or might: calls of a function value (``fun.()``) or of a module held in a variable."""
     seen: set[int] = set()
     pending = [clause]
     while pending:
@@ -264,6 +298,9 @@ def effects(module: ModuleFacts, clause: Clause) -> Iterator[Node]:
             continue
         seen.add(current.node.start_byte)
         for captures in matches(_CALLS, current.body):
+            if "dynamic" in captures:  # fun.(x), mod.fun(x): could do anything
+                yield captures["dynamic"][0]
+                continue
             if "remote" in captures:
                 module_name = syntax.text(captures["module"][0])
                 function = syntax.text(captures["function"][0])

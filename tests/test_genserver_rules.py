@@ -59,6 +59,7 @@ def test_read_bottleneck_message_lists_the_reads_and_the_ets_shape() -> None:
         """\
         defmodule Shop.Store do
           use GenServer
+          def start_link(_), do: GenServer.start_link(__MODULE__, nil, name: __MODULE__)
           def init(_), do: {:ok, %{}}
           def handle_call({:get, k}, _from, s), do: {:reply, Map.get(s, k), s}
           def handle_call(:keys, _from, s), do: {:reply, Map.keys(s), s}
