@@ -204,7 +204,7 @@ async def refresh_configuration(ls: OtpServer) -> None:
     except Exception as error:  # a client that cannot answer keeps the settings it sent
         log.warning("workspace/configuration failed: %s", error)
         return
-    if answer and isinstance(answer[0], dict):
+    if answer and (isinstance(answer[0], dict) or answer[0] == []):  # [] is Lua's empty table
         ls.apply_settings(answer[0])
         for uri in list(ls.documents.by_uri):
             ls.schedule(uri)
