@@ -7,7 +7,7 @@
 ;;; Commentary:
 
 ;; Registers the otp-thinking language server (`otp-thinking lsp', a Python package:
-;; "pipx install otp-thinking") with eglot for `elixir-mode', `elixir-ts-mode' and
+;; "pipx install ." in a clone of otp-thinking) with eglot for `elixir-mode', `elixir-ts-mode' and
 ;; `heex-ts-mode'.  Loading this file puts otp-thinking first in `eglot-server-programs' for
 ;; those modes; the entries already there (ElixirLS's "language_server.sh", Lexical, ...) stay
 ;; in the list behind it, and `otp-thinking-eglot-unregister' brings them back to the front.
@@ -69,8 +69,9 @@ Signal a `user-error' that says how to install the server when it is missing."
                      (executable-find program)))
       (user-error
        (concat "otp-thinking: the server command `%s' was not found.  "
-               "Install it with \"pipx install otp-thinking\" (or pip install it into a "
-               "Python 3.11+ environment), or set `otp-thinking-command', e.g. to "
+               "Install it with \"pipx install .\" in a clone of otp-thinking (or "
+               "\"pip install .\" there, in a Python 3.11+ virtualenv), or set "
+               "`otp-thinking-command', e.g. to "
                "(\"/path/to/.venv/bin/python\" \"-m\" \"otp_thinking\" \"lsp\")")
        program))
     (append otp-thinking-command

@@ -113,6 +113,14 @@ didChange it schedules on an idle timer."
                        "the Elixir entry that was there before is gone")
       (otp-test--log "registered first in eglot-server-programs; previous Elixir entry kept: %S"
                      (cdr previous)))
+    ;; A command that does not exist: a user-error that says how to install the server.
+    (let* ((otp-thinking-command '("/nonexistent/otp-thinking" "lsp"))
+           (message (condition-case err (progn (otp-thinking--contact) nil)
+                      (user-error (error-message-string err)))))
+      (otp-test--check (and message (string-match-p "was not found" message)
+                            (string-match-p "pipx install" message))
+                       "no useful error for a missing server: %S" message)
+      (otp-test--log "missing server command reported: %s" message))
     (setq otp-thinking-command command)
     ;; Rule settings travel as initializationOptions: raise OTP101 to an error.
     (setq otp-thinking-settings '(:rules (:OTP101 "error")))

@@ -2,7 +2,8 @@
 ---
 --- otp-thinking: OTP design advice for Elixir (diagnostics, hovers, quick fixes).
 ---
---- Install the server (Python 3.11+): `pipx install otp-thinking`, then, in Neovim 0.11+:
+--- Install the server (Python 3.11+): `pipx install .` in a clone of otp-thinking, then, with
+--- this folder on 'runtimepath', in Neovim 0.11+:
 ---
 --- ```lua
 --- vim.lsp.enable("otp_thinking")

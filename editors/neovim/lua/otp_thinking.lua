@@ -81,7 +81,12 @@ function M.attach(bufnr, config)
       end,
     })
     if not id then
-      vim.notify("otp-thinking: could not start " .. table.concat(config.cmd, " "), vim.log.levels.ERROR)
+      vim.notify(
+        "otp-thinking: could not start `" .. table.concat(config.cmd, " ") .. "`. Install the server "
+          .. "(`pipx install .` in a clone of otp-thinking) or pass its command to setup(), e.g. "
+          .. '{ cmd = { "/path/to/.venv/bin/python", "-m", "otp_thinking", "lsp" } }',
+        vim.log.levels.ERROR
+      )
       return nil
     end
     clients[root] = id

@@ -90,6 +90,21 @@ local function run()
   local expected = read_file(assert(os.getenv("OTP_THINKING_EXPECTED"), "OTP_THINKING_EXPECTED is not set"))
   log("server: " .. table.concat(cmd, " "))
 
+  -- A command that does not exist: no client, and a message that says how to fix it.
+  local notified = {}
+  local notify = vim.notify
+  vim.notify = function(message, level)
+    table.insert(notified, { message = message, level = level })
+  end
+  require("otp_thinking").setup({ cmd = { "/nonexistent/otp-thinking", "lsp" } })
+  vim.cmd("edit " .. vim.fn.fnameescape(vim.fn.fnamemodify(file, ":h") .. "/supplier.ex"))
+  check(#vim.lsp.buf_get_clients(0) == 0, "a client attached with a missing server command")
+  local hint = notified[#notified] and notified[#notified].message or ""
+  check(hint:find("could not start `/nonexistent/otp%-thinking lsp`") and hint:find("pipx install", 1, true), "no useful message for a missing server: " .. hint)
+  log("missing server command reported: " .. hint)
+  vim.notify = notify
+  vim.cmd("bwipeout")
+
   -- Anything the server shows (e.g. a settings problem) fails the test.
   report.messages = {}
   vim.lsp.handlers["window/showMessage"] = function(_, result)

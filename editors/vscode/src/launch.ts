@@ -11,7 +11,7 @@ import * as path from "node:path";
 import { DEFAULT_COMMAND, type ServerSettings } from "./settings";
 
 export const MIN_PYTHON: readonly [number, number] = [3, 11];
-export const INSTALL_HINT = "pipx install otp-thinking";
+export const INSTALL_HINT = '"pipx install ." in a clone of otp-thinking';
 
 export interface Launch {
   command: string;
@@ -65,7 +65,7 @@ export async function resolveLaunch(
   return {
     message: `The otp-thinking server command "${settings.command}" was not found${where ? " " + where : ""}.`,
     fix:
-      `Install it with "${INSTALL_HINT}" (or "pip install otp-thinking" in your environment), ` +
+      `Install it with ${INSTALL_HINT} (or "pip install ." there, inside a Python ${MIN_PYTHON.join(".")}+ virtualenv), ` +
       `set "otpThinking.server.path" to the full path of the otp-thinking executable, ` +
       `or set "otpThinking.server.pythonPath" to a Python ${MIN_PYTHON.join(".")}+ that has the otp-thinking package.`,
   };
@@ -99,7 +99,7 @@ async function launchWithPython(
   if (!probe.hasPackage) {
     return {
       message: `The otp-thinking package is not installed in "${python}".`,
-      fix: `Run "${python} -m pip install otp-thinking", or set "otpThinking.server.pythonPath" to the Python where it is installed.`,
+      fix: `Run "${python} -m pip install ." in a clone of otp-thinking, or set "otpThinking.server.pythonPath" to the Python where it is installed.`,
     };
   }
   return pythonLaunch(python, args, origin);

@@ -75,7 +75,7 @@ test("a server that cannot be found gives one error with the fix, and Open Setti
   assert.equal(recorded.errors.length, 1);
   const [error] = recorded.errors;
   assert.match(error.message, /^otp-thinking: The otp-thinking server command "\/nonexistent\/otp-thinking" was not found\./);
-  assert.match(error.message, /pipx install otp-thinking/);
+  assert.match(error.message, /pipx install \./);
   assert.deepEqual(error.items, ["Open Settings", "Show Output"]);
   assert.deepEqual(recorded.executed, [{ command: "workbench.action.openSettings", args: ["otpThinking.server"] }]);
 });

@@ -50,7 +50,7 @@ test("the command on PATH runs with lsp and the extra args", async () => {
 test("a missing command says so and how to install it", async () => {
   const problem = asProblem(await resolveLaunch(defaults, deps({})));
   assert.match(problem.message, /"otp-thinking" was not found on PATH/);
-  assert.match(problem.fix, /pipx install otp-thinking/);
+  assert.match(problem.fix, /"pipx install \." in a clone of otp-thinking/);
   assert.match(problem.fix, /otpThinking\.server\.pythonPath/);
 });
 
@@ -87,7 +87,7 @@ test("a missing interpreter, an old one and one without the package each get the
   const bare: PythonProbe = { ...good, hasPackage: false };
   const noPackage = asProblem(await resolveLaunch({ ...defaults, pythonPath: "/usr/bin/python3" }, deps({}, { "/usr/bin/python3": bare })));
   assert.match(noPackage.message, /not installed in "\/usr\/bin\/python3"/);
-  assert.match(noPackage.fix, /"\/usr\/bin\/python3 -m pip install otp-thinking"/);
+  assert.match(noPackage.fix, /"\/usr\/bin\/python3 -m pip install \." in a clone of otp-thinking/);
 
   const broken = asProblem(
     await resolveLaunch({ ...defaults, pythonPath: "weird" }, deps({}, { weird: { kind: "failed", detail: "boom" } })),

@@ -32,9 +32,10 @@ async function skipReason(): Promise<string | false> {
 
 const TEXT = [
   "defmodule Shop.Lookup do",
-  "  def lookup(sku) do",
+  "  use GenServer",
+  "  def handle_call({:lookup, sku}, _from, state) do",
   '    _ = "façade ☕ 𝄞"; task = Task.async(fn -> sku end)',
-  "    Task.await(task)",
+  "    {:reply, Task.await(task), state}",
   "  end",
   "end",
   "",
@@ -114,7 +115,7 @@ test("the real server starts from the resolved launch and follows the extension'
     assert.equal(diagnostics[0].code, "OTP101");
     assert.equal(diagnostics[0].severity, 1, "OTP101 raised to an error by the settings");
     // UTF-16, as VS Code counts: the prefix has a surrogate pair.
-    const line = TEXT.split("\n")[2];
+    const line = TEXT.split("\n")[3];
     assert.equal(diagnostics[0].range.start.character, line.indexOf("Task.async"));
 
     // A settings change: the extension notifies, the server asks workspace/configuration and
