@@ -109,8 +109,16 @@ def check_common(result: dict, expected: Path) -> None:
     assert PREFIX + "task = " + FIXED in result["buffer"]
 
 
-def test_neovim_applies_the_otp101_fix(project, tmp_path: Path) -> None:
-    nvim = shutil.which("nvim")
+def neovims() -> list[str | None]:
+    """`nvim` on PATH (Debian 12's is 0.7.2), plus any listed in $OTP_THINKING_EXTRA_NVIM
+    (paths separated by the OS path separator), e.g. a 0.11+ build to test lsp/otp_thinking.lua
+    through vim.lsp.enable."""
+    extra = [p for p in os.environ.get("OTP_THINKING_EXTRA_NVIM", "").split(os.pathsep) if p]
+    return [shutil.which("nvim"), *extra]
+
+
+@pytest.mark.parametrize("nvim", neovims(), ids=lambda path: "path" if path is None else path)
+def test_neovim_applies_the_otp101_fix(nvim: str | None, project, tmp_path: Path) -> None:
     if nvim is None:
         pytest.skip("nvim is not on PATH (apt-get install neovim); CI installs it")
     _root, source, expected = project
