@@ -25,7 +25,9 @@ DOC = """\
 - files: `File.read/open/stream!/ls/cp`, `:file.read_file/open/consult`;
 - remote and synchronous calls: `:rpc.call`, `:erpc.call`, `GenServer.call`, `:gen_server.call`,
   `:gen_statem.call`, `Agent.get/update`, `Task.await/yield`;
-- sleeps and external commands: `Process.sleep`, `:timer.sleep`, `System.cmd`, `:os.cmd`;
+- waiting: `receive` written in `init/1` itself (unless it has `after 0`), `Process.sleep`,
+  `:timer.sleep`;
+- external commands: `System.cmd`, `System.shell`, `:os.cmd`;
 - `:dets.open_file`, `:ets.file2tab`, `:mnesia.wait_for_tables`, socket connects
   (`:gen_tcp.connect/accept/recv`, `:ssl.connect`).
 
@@ -48,10 +50,11 @@ Not flagged:
 
 ## Why it matters
 `GenServer.start_link/3` does not return until `init/1` has returned, and a supervisor starts
-its children one after the other. A slow `init/1` holds up every sibling started after it and,
-at boot, the whole application; when it exceeds the start timeout (5 seconds by default) the
-start fails, and when it fails, the supervisor restarts it and may give up on the whole subtree.
-A call to another process from `init/1` can deadlock if that process is waiting on this one.
+its children one at a time, in order. A slow `init/1` delays every sibling after it and, at
+boot, the whole application. A failing one (the database is down, the API times out) fails the
+start itself: at boot the application does not come up, and on a restart every failed attempt
+counts against the supervisor's restart intensity. A call from `init/1` to a process that is
+waiting on this one, or on its supervisor, deadlocks.
 
 `init/1` should do only what must be in place before the first message arrives and return.
 `handle_continue/2` runs right after `init/1` returns, before any other message is handled:
@@ -296,12 +299,18 @@ class Scanner:
             )
             if name is not None and not _deferred(call, node):
                 candidates.append((call.start_byte, call, name, None))
-        if depth < HELPER_DEPTH:
-            for captures in matches(LOCAL_CALLS, node):
-                call = captures["call"][0]
-                function = syntax.text(captures["function"][0])
-                if function == "init" or _deferred(call, node):
-                    continue
+        for captures in matches(LOCAL_CALLS, node):
+            call = captures["call"][0]
+            function = syntax.text(captures["function"][0])
+            if function == "init" or _deferred(call, node):
+                continue
+            if function == "receive":
+                # Only in init/1 itself: in helpers, `receive` is mostly the flush after
+                # `Process.cancel_timer/1`, where the message is already there.
+                name = self.classify("", "receive") if depth == 0 else None
+                if name is not None and not _polls(call):
+                    candidates.append((call.start_byte, call, name, None))
+            elif depth < HELPER_DEPTH:
                 reached = self.through_helper(function, depth + 1)
                 if reached is not None:
                     candidates.append((call.start_byte, call, reached, function))
@@ -325,6 +334,8 @@ class Scanner:
 
 
 def blocking_name(module: str, function: str) -> str | None:
+    if (module, function) == ("", "receive"):
+        return "receive"
     if function in BLOCKING.get(module, ()):
         return f"{module}.{function}"
     if function in REPO_FUNCTIONS and module.split(".")[-1].endswith("Repo"):
@@ -337,6 +348,17 @@ def must_stay_name(module: str, function: str) -> str | None:
     if function in MUST_STAY.get(module, ()) or function.startswith(MUST_STAY_PREFIXES):
         return f"{module}.{function}"
     return None
+
+
+def _polls(receive: Node) -> bool:
+    """A `receive` with `after 0`: it takes what is in the mailbox and never waits."""
+    block = syntax.do_block(receive)
+    for child in block.named_children if block is not None else []:
+        if child.type == "after_block":
+            clauses = [c for c in child.named_children if c.type == "stab_clause"]
+            left = clauses[0].child_by_field_name("left") if clauses else None
+            return left is not None and syntax.text(left).strip() == "0"
+    return False
 
 
 def _deferred(call: Node, scope: Node) -> bool:

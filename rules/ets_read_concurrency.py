@@ -107,7 +107,7 @@ def check(context: Context) -> Iterator[Finding]:
         why = "public" if options.access == ":public" else "named"
         where = "" if literal else f" to {_attribute_text(call)}"
         message = (
-            f"This {why} ETS table is read by other processes but is not tuned for concurrent "
+            f"This {why} ETS table can be read from any process but is not tuned for concurrent "
             f"reads; add read_concurrency: true{where}."
         )
         fix = _fix(context, options_list) if literal else None
