@@ -60,7 +60,7 @@ def from_mapping(
 
 def _rules(value: Any, where: str, errors: list[str]) -> dict[str, str]:
     if not isinstance(value, Mapping):
-        errors.append(f"{where}: [rules] must be a table of rule = \"off\" or a severity")
+        errors.append(f'{where}: [rules] must be a table of rule = "off" or a severity')
         return {}
     allowed = ("off", *SEVERITIES)
     settings = {}
@@ -87,8 +87,10 @@ def _paths(config: Config, value: Any, where: str, errors: list[str]) -> Config:
             errors.append(f"{where}: unknown key paths.{key} ignored")
         elif not isinstance(globs, list) or not all(isinstance(g, str) for g in globs):
             errors.append(f"{where}: paths.{key} must be a list of glob strings; default kept")
+        elif key == "exclude":
+            config = replace(config, exclude=tuple(globs))
         else:
-            config = replace(config, **{key: tuple(globs)})
+            config = replace(config, test=tuple(globs))
     return config
 
 
@@ -101,7 +103,9 @@ def _names(value: Any, where: str, errors: list[str]) -> dict[str, str]:
         if key not in NAME_KEYS:
             errors.append(f"{where}: unknown key names.{key} ignored")
         elif not isinstance(name, str) or not name.strip():
-            errors.append(f"{where}: names.{key} must be a module name such as MyApp.TaskSupervisor")
+            errors.append(
+                f"{where}: names.{key} must be a module name such as MyApp.TaskSupervisor"
+            )
         else:
             names[key] = name.strip()
     return names

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import fnmatch
 from collections.abc import Mapping
 from functools import cached_property
@@ -99,10 +100,8 @@ class Context:
         path = Path(self.path)
         root = self.project.root
         if root is not None:
-            try:
+            with contextlib.suppress(ValueError, OSError):
                 path = path.resolve().relative_to(root.resolve())
-            except (ValueError, OSError):
-                pass
         return PurePosixPath(path.as_posix()).as_posix().removeprefix("./")
 
     @cached_property

@@ -88,6 +88,10 @@ class ProjectContext:
 EMPTY = ProjectContext()
 
 
+def defines_application(text: str) -> bool:
+    return _USE_APPLICATION.search(text) is not None
+
+
 def _app_root(application_path: Path) -> Path:
     """The folder holding `lib/` for an application module file."""
     for parent in application_path.resolve().parents:
@@ -105,11 +109,14 @@ def find_root(path: Path) -> Path | None:
     return found
 
 
-def scan(root: Path, read_text: ReadText | None = None) -> ProjectContext:
-    """Index the applications under ``root`` (its `lib/` and umbrella `apps/*/lib/`)."""
+def scan(
+    root: Path, read_text: ReadText | None = None, candidates: Iterable[Path] | None = None
+) -> ProjectContext:
+    """Index the applications under ``root`` (its `lib/` and umbrella `apps/*/lib/`);
+    ``candidates`` limits the files read (a rescan after one file changed)."""
     reader = read_text or _read_file
     apps = []
-    for path in _candidate_files(root):
+    for path in _candidate_files(root) if candidates is None else candidates:
         text = reader(path)
         if text is None or not _USE_APPLICATION.search(text):
             continue
@@ -136,10 +143,8 @@ def applications_in(source: Source, path: Path) -> list[Application]:
         if "Application" not in syntax.uses(module):
             continue
         children_list = _children_list(module)
-        children = [_child(item) for item in _items(children_list)] if children_list else []
-        found.append(
-            Application(path, syntax.module_name(module), children, source, children_list)
-        )
+        children = [_child(item) for item in _child_candidates(module)]
+        found.append(Application(path, syntax.module_name(module), children, source, children_list))
     return found
 
 
@@ -156,6 +161,15 @@ def _children_list(module: Node) -> Node | None:
     for captures in matches(_CHILDREN_LIST, module):
         return captures["list"][0]
     return None
+
+
+_LISTS = compile_query("(list) @list")
+
+
+def _child_candidates(module: Node) -> list[Node]:
+    """Items of every list literal in the module: real children lists are often built by
+    helper functions (`defp children(mode)`), not only in `children = [...]`."""
+    return [item for captures in matches(_LISTS, module) for item in _items(captures["list"][0])]
 
 
 def _items(list_node: Node) -> list[Node]:

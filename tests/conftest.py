@@ -47,7 +47,7 @@ def elixir_accepts(paths: list[Path]) -> tuple[bool, str]:
     script = (
         "Enum.each(System.argv(), fn p -> "
         "try do Code.string_to_quoted!(File.read!(p), file: p) "
-        "rescue e -> IO.puts(:stderr, p <> \": \" <> Exception.message(e)); System.halt(1) end "
+        'rescue e -> IO.puts(:stderr, p <> ": " <> Exception.message(e)); System.halt(1) end '
         "end)"
     )
     run = subprocess.run(

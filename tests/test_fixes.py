@@ -8,8 +8,8 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from conftest import FixtureFile, elixir_accepts, fixture_files
 
+from conftest import FixtureFile, elixir_accepts, fixture_files
 from otp_thinking.engine import analyze
 from otp_thinking.findings import Finding, apply_edits
 from otp_thinking.fixing import fix_document

@@ -8,8 +8,8 @@ hold `lib/<app>/application.ex`, `test/…` or `.exs` files to exercise paths.
 from __future__ import annotations
 
 import pytest
-from conftest import FixtureFile, fixture_files
 
+from conftest import FixtureFile, fixture_files
 from otp_thinking.engine import analyze
 from otp_thinking.project import scan
 from otp_thinking.registry import find_rule

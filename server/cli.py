@@ -1,0 +1,284 @@
+"""The `otp-thinking` command: `check`, `rules`, `explain` and `lsp`."""
+
+from __future__ import annotations
+
+import argparse
+import difflib
+import logging
+import os
+import sys
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from otp_thinking import __version__
+from otp_thinking.context import matches_any
+from otp_thinking.engine import analyze, enabled_rules
+from otp_thinking.findings import Finding
+from otp_thinking.fixing import fix_document
+from otp_thinking.output import Located, render_json, render_text, summary
+from otp_thinking.registry import all_rules, find_rule
+from otp_thinking.source import Source
+from otp_thinking.workspace import Workspace, normal
+
+SKIPPED_DIRS = frozenset({"deps", "_build", ".git", "node_modules", ".elixir_ls", ".expert"})
+EXIT_CLEAN, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    logging.basicConfig(level=logging.WARNING, format="otp-thinking: %(message)s")
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "command", None):
+        parser.print_help(sys.stderr)
+        return EXIT_USAGE
+    try:
+        return int(args.run(args))
+    except BrokenPipeError:
+        return EXIT_CLEAN
+    except KeyboardInterrupt:
+        return 130
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="otp-thinking", description="OTP design advice for Elixir code."
+    )
+    parser.add_argument("--version", action="version", version=f"otp-thinking {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    check = commands.add_parser("check", help="check Elixir files and folders")
+    check.add_argument("paths", nargs="*", default=["."], metavar="PATH")
+    check.add_argument("--format", choices=["text", "json"], default="text")
+    check.add_argument("--fix", action="store_true", help="apply safe fixes in place")
+    check.add_argument("--unsafe-fixes", action="store_true", help="also apply unsafe fixes")
+    check.add_argument("--diff", action="store_true", help="show what --fix would change")
+    check.add_argument("--select", type=_codes, default=[], metavar="CODES")
+    check.add_argument("--ignore", type=_codes, default=[], metavar="CODES")
+    check.set_defaults(run=run_check)
+
+    rules = commands.add_parser("rules", help="list the rule catalog")
+    rules.set_defaults(run=run_rules)
+
+    explain = commands.add_parser("explain", help="print a rule's documentation")
+    explain.add_argument("rule", metavar="CODE|NAME")
+    explain.set_defaults(run=run_explain)
+
+    lsp = commands.add_parser("lsp", help="run the language server on stdio")
+    lsp.add_argument("--tcp", metavar="HOST:PORT", help="listen on TCP instead of stdio")
+    lsp.set_defaults(run=run_lsp)
+    return parser
+
+
+def _codes(value: str) -> list[str]:
+    return [code.strip() for code in value.split(",") if code.strip()]
+
+
+# -- check ---------------------------------------------------------------------------
+
+
+@dataclass
+class CheckRun:
+    workspace: Workspace = field(default_factory=Workspace)
+    located: list[Located] = field(default_factory=list)
+    problems: int = 0
+    fixed: dict[str, int] = field(default_factory=dict)
+
+
+def run_check(args: argparse.Namespace) -> int:
+    unknown = [s for s in [*args.select, *args.ignore] if not _known_selector(s)]
+    if unknown:
+        print(f"otp-thinking: unknown rule code or name: {', '.join(unknown)}", file=sys.stderr)
+        return EXIT_USAGE
+    run = CheckRun()
+    run.workspace.report_config_problems = _print_problems
+    missing = [p for p in args.paths if not os.path.exists(p)]
+    for path in missing:
+        print(f"otp-thinking: {path}: no such file or directory", file=sys.stderr)
+    for path in iter_elixir_files([p for p in args.paths if p not in missing], run.workspace):
+        _check_file(run, path, args)
+    return _report(run, args, missing)
+
+
+def _known_selector(selector: str) -> bool:
+    return any(rule.matches_selector(selector) for rule in all_rules())
+
+
+def _print_problems(problems: list[str]) -> None:
+    for problem in problems:
+        print(f"otp-thinking: {problem}", file=sys.stderr)
+
+
+def iter_elixir_files(paths: Sequence[str], workspace: Workspace) -> Iterator[str]:
+    """Files named directly, and `.ex`/`.exs` files below folders (skipping deps, _build…)."""
+    seen: set[str] = set()
+    for top in paths:
+        if os.path.isfile(top):
+            candidates: Iterator[str] = iter([top])
+        else:
+            candidates = _walk(top)
+        for path in candidates:
+            real = os.path.realpath(path)
+            if real in seen or _excluded(path, workspace):
+                continue
+            seen.add(real)
+            yield path
+
+
+def _walk(top: str) -> Iterator[str]:
+    visited: set[str] = set()
+    for folder, dirs, files in os.walk(top, followlinks=True):
+        real = os.path.realpath(folder)
+        if real in visited:  # a symlink loop
+            dirs[:] = []
+            continue
+        visited.add(real)
+        dirs[:] = sorted(d for d in dirs if d not in SKIPPED_DIRS)
+        for name in sorted(files):
+            if name.endswith((".ex", ".exs")):
+                path = os.path.join(folder, name)
+                yield path.removeprefix("./") if top in (".", "./") else path
+
+
+def _excluded(path: str, workspace: Workspace) -> bool:
+    config = workspace.config_for(path)
+    if not config.exclude:
+        return False
+    project = workspace.project_for(path)
+    relative = Path(path).resolve()
+    if project.root is not None:
+        relative = relative.relative_to(project.root.resolve())
+    return matches_any(relative.as_posix(), config.exclude)
+
+
+def _read(path: str) -> str | None:
+    try:
+        data = Path(path).read_bytes()
+    except OSError as error:
+        print(f"otp-thinking: {path}: cannot be read ({error.strerror}); skipped", file=sys.stderr)
+        return None
+    if b"\0" in data[:8192]:
+        print(f"otp-thinking: {path}: binary file, not Elixir source; skipped", file=sys.stderr)
+        return None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        print(f"otp-thinking: {path}: not UTF-8 text ({error.reason}); skipped", file=sys.stderr)
+        return None
+
+
+def _check_file(run: CheckRun, path: str, args: argparse.Namespace) -> None:
+    text = run.workspace.overlay.get(normal(path)) or _read(path)
+    if text is None:
+        run.problems += 1
+        return
+    config = run.workspace.config_for(path)
+    rules = enabled_rules(config, args.select, args.ignore)
+
+    def findings_for(current: str) -> list[Finding]:
+        project = run.workspace.project_for(path)
+        return analyze(Source(current, path), config=config, project=project, rules=rules)
+
+    if args.fix or args.diff:
+        result = fix_document(
+            text, findings_for, unsafe=args.unsafe_fixes, apply_other_files=run.workspace.apply
+        )
+        if result.applied:
+            run.workspace.overlay[normal(path)] = result.text
+            run.workspace.forget_projects()
+            run.fixed[path] = len(result.applied)
+        text = result.text
+    source = Source(text, path)
+    run.located.extend(Located(path, source, f) for f in findings_for(text))
+
+
+def _report(run: CheckRun, args: argparse.Namespace, missing: list[str]) -> int:
+    changed = _changed_files(run)
+    if args.diff:
+        _print_diffs(changed)
+    elif args.fix:
+        _write(changed)
+        for path, count in run.fixed.items():
+            print(f"Fixed {count} finding{'s' if count != 1 else ''} in {path}", file=sys.stderr)
+
+    def source_of(path: str) -> Source | None:
+        text = run.workspace.read(path)
+        return Source(text, path) if text is not None else None
+
+    if args.format == "json":
+        print(render_json(run.located, source_of))
+    else:
+        if run.located:
+            print(render_text(run.located, args.unsafe_fixes))
+        print(summary(run.located, args.unsafe_fixes))
+    if missing:
+        return EXIT_USAGE
+    if run.located or (args.diff and changed):
+        return EXIT_FINDINGS
+    return EXIT_CLEAN
+
+
+def _changed_files(run: CheckRun) -> dict[str, tuple[str, str]]:
+    """path → (text on disk, fixed text) for every file the fixes changed."""
+    changed = {}
+    for path, text in run.workspace.overlay.items():
+        try:
+            before = Path(path).read_text("utf-8")
+        except (OSError, UnicodeDecodeError):
+            continue
+        if before != text:
+            changed[path] = (before, text)
+    return changed
+
+
+def _print_diffs(changed: dict[str, tuple[str, str]]) -> None:
+    for path, (before, after) in sorted(changed.items()):
+        diff = difflib.unified_diff(
+            before.splitlines(keepends=True),
+            after.splitlines(keepends=True),
+            fromfile=f"a/{path}",
+            tofile=f"b/{path}",
+        )
+        sys.stdout.writelines(diff)
+
+
+def _write(changed: dict[str, tuple[str, str]]) -> None:
+    for path, (_before, after) in changed.items():
+        with open(path, "w", encoding="utf-8", newline="") as handle:
+            handle.write(after)
+
+
+# -- rules, explain, lsp --------------------------------------------------------------
+
+
+def run_rules(args: argparse.Namespace) -> int:
+    for rule in all_rules():
+        fix = "fix" if rule.fixable else "   "
+        print(f"{rule.code}  {rule.name:<30} {rule.severity:<12} {fix}  {rule.summary}")
+    return EXIT_CLEAN
+
+
+def run_explain(args: argparse.Namespace) -> int:
+    rule = find_rule(args.rule)
+    if rule is None:
+        print(f"otp-thinking: no rule {args.rule!r}; see `otp-thinking rules`", file=sys.stderr)
+        return EXIT_USAGE
+    print(f"# {rule.code} {rule.name}\n")
+    print(f"Default severity: {rule.severity}." + (" Has a fix." if rule.fixable else ""))
+    print()
+    print(rule.doc.rstrip())
+    return EXIT_CLEAN
+
+
+def run_lsp(args: argparse.Namespace) -> int:
+    from otp_thinking.lsp import serve  # the server's imports cost start-up time: load on demand
+
+    if args.tcp:
+        host, _, port = args.tcp.rpartition(":")
+        if not port.isdigit():
+            print("otp-thinking: --tcp takes HOST:PORT", file=sys.stderr)
+            return EXIT_USAGE
+        serve(tcp=(host or "127.0.0.1", int(port)))
+    else:
+        serve()
+    return EXIT_CLEAN

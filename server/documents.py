@@ -1,0 +1,82 @@
+"""Open documents: each keeps its own Source (text, line index, tree) and its analysis."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from otp_thinking.config import Config
+from otp_thinking.engine import analyze
+from otp_thinking.findings import Finding
+from otp_thinking.source import Source
+from otp_thinking.workspace import Workspace, normal
+
+
+@dataclass
+class Document:
+    uri: str
+    path: str | None
+    source: Source
+    version: int
+    _findings: tuple[int, list[Finding]] | None = None
+
+    def findings(self, workspace: Workspace) -> list[Finding]:
+        """The analysis of the current version, computed at most once per version."""
+        if self._findings is None or self._findings[0] != self.version:
+            self._findings = (self.version, analyze_document(self, workspace))
+        return self._findings[1]
+
+    @property
+    def analysed_version(self) -> int | None:
+        return self._findings[0] if self._findings else None
+
+
+def analyze_document(document: Document, workspace: Workspace) -> list[Finding]:
+    config: Config = workspace.base_config
+    project = None
+    if document.path is not None:
+        config = workspace.config_for(document.path)
+        project = workspace.project_for(document.path)
+    if project is None:
+        return analyze(document.source, config=config)
+    return analyze(document.source, config=config, project=project)
+
+
+@dataclass
+class Documents:
+    """Open documents by URI, and the workspace that reads their text first."""
+
+    workspace: Workspace
+    by_uri: dict[str, Document] = field(default_factory=dict)
+
+    def open(self, uri: str, path: str | None, text: str, version: int) -> Document:
+        document = Document(uri, path, Source(text, path), version)
+        self.by_uri[uri] = document
+        self._mirror(document)
+        return document
+
+    def close(self, uri: str) -> Document | None:
+        document = self.by_uri.pop(uri, None)
+        if document is not None and document.path is not None:
+            self.workspace.overlay.pop(normal(document.path), None)
+            text = self.workspace.read(document.path)
+            self.workspace.file_changed(document.path, text or "")
+        return document
+
+    def get(self, uri: str) -> Document | None:
+        return self.by_uri.get(uri)
+
+    def by_path(self, path: str) -> Document | None:
+        wanted = normal(path)
+        for document in self.by_uri.values():
+            if document.path is not None and normal(document.path) == wanted:
+                return document
+        return None
+
+    def changed(self, document: Document) -> None:
+        self._mirror(document)
+
+    def _mirror(self, document: Document) -> None:
+        """Open buffers win over the disk for the project index (fixes see unsaved text)."""
+        if document.path is not None:
+            self.workspace.overlay[normal(document.path)] = document.source.text
+            self.workspace.file_changed(document.path, document.source.text)

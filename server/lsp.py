@@ -1,0 +1,459 @@
+"""The language server: a thin adapter from LSP to the analysis core.
+
+Each feature below is a few lines that hand off to the core and convert the answer. The server
+owns document text (see `documents.py`): pygls's own document store is bypassed, since its line
+splitting differs from the protocol's.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+from lsprotocol import types
+from pygls.lsp.server import LanguageServer
+from pygls.protocol import LanguageServerProtocol
+from pygls.protocol.language_server import lsp_method
+from pygls.uris import to_fs_path
+
+from otp_thinking import __version__, config
+from otp_thinking.documents import Document, Documents
+from otp_thinking.engine import analyze
+from otp_thinking.findings import Edit, Finding, Fix
+from otp_thinking.fixing import fix_document
+from otp_thinking.hovers import construct_at
+from otp_thinking.lsp_convert import (
+    encoding_of,
+    path_to_uri,
+    to_diagnostic,
+    to_offsets,
+    to_range,
+    to_workspace_edit,
+)
+from otp_thinking.registry import find_rule
+from otp_thinking.source import Source
+from otp_thinking.workspace import Workspace
+
+log = logging.getLogger("otp_thinking.lsp")
+
+CONFIG_SECTION = "otpThinking"
+FIX_ALL_KIND = "source.fixAll.otp-thinking"
+PREFERRED_ENCODINGS = (types.PositionEncodingKind.Utf8, types.PositionEncodingKind.Utf32)
+
+
+class OtpProtocol(LanguageServerProtocol):
+    """Negotiates our preferred encoding and leaves document text to the server."""
+
+    @lsp_method(types.INITIALIZE)
+    def lsp_initialize(self, params: types.InitializeParams):  # type: ignore[no-untyped-def]
+        general = params.capabilities.general
+        offered = list(general.position_encodings or []) if general else []
+        preferred = [e for e in offered if e in PREFERRED_ENCODINGS]  # in the client's order
+        if general is not None and preferred:
+            general.position_encodings = [*preferred, *[e for e in offered if e not in preferred]]
+        return (yield from super().lsp_initialize(params))
+
+    def _user_handler(self, method: str, params: Any):  # type: ignore[no-untyped-def]
+        if (handler := self.fm.features.get(method)) is not None:
+            yield handler, (params,), None
+
+    @lsp_method(types.TEXT_DOCUMENT_DID_OPEN)
+    def lsp_text_document__did_open(self, params: types.DidOpenTextDocumentParams):  # type: ignore[no-untyped-def]
+        yield from self._user_handler(types.TEXT_DOCUMENT_DID_OPEN, params)
+
+    @lsp_method(types.TEXT_DOCUMENT_DID_CHANGE)
+    def lsp_text_document__did_change(self, params: types.DidChangeTextDocumentParams):  # type: ignore[no-untyped-def]
+        yield from self._user_handler(types.TEXT_DOCUMENT_DID_CHANGE, params)
+
+    @lsp_method(types.TEXT_DOCUMENT_DID_CLOSE)
+    def lsp_text_document__did_close(self, params: types.DidCloseTextDocumentParams):  # type: ignore[no-untyped-def]
+        yield from self._user_handler(types.TEXT_DOCUMENT_DID_CLOSE, params)
+
+
+class OtpServer(LanguageServer):
+    def __init__(self) -> None:
+        super().__init__("otp-thinking", __version__, protocol_cls=OtpProtocol)
+        self.editor_settings: dict[str, Any] = {}
+        self.documents = Documents(Workspace(report_config_problems=self.show_problems))
+        self.pending: dict[str, asyncio.Task[None]] = {}
+        self._shown: set[str] = set()
+
+    # -- what the client can do -----------------------------------------------------
+
+    @property
+    def encoding(self):  # type: ignore[no-untyped-def]
+        return encoding_of(self.workspace.position_encoding)
+
+    def capability(self, *path: str) -> Any:
+        node: Any = self.client_capabilities
+        for name in path:
+            node = getattr(node, name, None) if node is not None else None
+        return node
+
+    @property
+    def client_pulls(self) -> bool:
+        return self.capability("text_document", "diagnostic") is not None
+
+    @property
+    def resolves_edits(self) -> bool:
+        properties = self.capability("text_document", "code_action", "resolve_support")
+        return bool(properties and "edit" in (properties.properties or []))
+
+    @property
+    def document_changes(self) -> bool:
+        return bool(self.capability("workspace", "workspace_edit", "document_changes"))
+
+    # -- settings ---------------------------------------------------------------------
+
+    def apply_settings(self, settings: Any) -> None:
+        if isinstance(settings, dict) and CONFIG_SECTION in settings:
+            settings = settings[CONFIG_SECTION]
+        if settings is None:
+            settings = {}
+        base, problems = config.from_mapping(settings, where="editor settings")
+        self.show_problems(problems)
+        self.documents.workspace.base_config = base
+        self.documents.workspace.forget_configs()
+        for document in self.documents.by_uri.values():
+            document._findings = None
+
+    def show_problems(self, problems: list[str]) -> None:
+        for problem in problems:
+            if problem in self._shown:
+                continue
+            self._shown.add(problem)
+            self.window_show_message(
+                types.ShowMessageParams(types.MessageType.Warning, f"otp-thinking: {problem}")
+            )
+
+    # -- diagnostics --------------------------------------------------------------------
+
+    def schedule(self, uri: str) -> None:
+        """Analyse the newest version once the edits already queued have landed; while a run
+        is pending, further edits join it instead of starting another."""
+        if self.client_pulls:
+            return
+        task = self.pending.get(uri)
+        if task is None or task.done():
+            self.pending[uri] = asyncio.ensure_future(self._publish_when_idle(uri))
+
+    async def _publish_when_idle(self, uri: str) -> None:
+        await asyncio.sleep(0)
+        document = self.documents.get(uri)
+        if document is None:
+            return
+        version = document.version
+        diagnostics = self.diagnostics(document)
+        if self.documents.get(uri) is document and document.version == version:
+            self.text_document_publish_diagnostics(
+                types.PublishDiagnosticsParams(uri, diagnostics, version)
+            )
+
+    def diagnostics(self, document: Document) -> list[types.Diagnostic]:
+        findings = document.findings(self.documents.workspace)
+        return [to_diagnostic(document.source, f, self.encoding) for f in findings]
+
+    # -- fixes --------------------------------------------------------------------------
+
+    def lookup_file(self, path: str) -> tuple[str, Source, int | None] | None:
+        """An edit's other file: the open buffer when there is one, else the disk."""
+        open_document = self.documents.by_path(path)
+        if open_document is not None:
+            return open_document.uri, open_document.source, open_document.version
+        text = self.documents.workspace.read(path)
+        if text is None:
+            return None
+        return path_to_uri(path), Source(text, path), None
+
+    def workspace_edit(self, document: Document, fix: Fix) -> types.WorkspaceEdit | None:
+        return to_workspace_edit(
+            fix,
+            document.uri,
+            document.source,
+            document.version,
+            self.lookup_file,
+            self.encoding,
+            self.document_changes,
+        )
+
+
+server = OtpServer()
+
+
+def _path(uri: str) -> str | None:
+    return to_fs_path(uri) if uri.startswith("file:") else None
+
+
+@server.feature(types.INITIALIZE)
+def initialize(ls: OtpServer, params: types.InitializeParams) -> None:
+    ls.apply_settings(params.initialization_options)
+
+
+@server.feature(types.INITIALIZED)
+async def initialized(ls: OtpServer, params: types.InitializedParams) -> None:
+    if ls.capability("workspace", "configuration"):
+        await refresh_configuration(ls)
+
+
+async def refresh_configuration(ls: OtpServer) -> None:
+    try:
+        answer = await ls.workspace_configuration_async(
+            types.ConfigurationParams([types.ConfigurationItem(section=CONFIG_SECTION)])
+        )
+    except Exception as error:  # a client that cannot answer keeps the settings it sent
+        log.warning("workspace/configuration failed: %s", error)
+        return
+    if answer and isinstance(answer[0], dict):
+        ls.apply_settings(answer[0])
+        for uri in list(ls.documents.by_uri):
+            ls.schedule(uri)
+
+
+@server.feature(types.WORKSPACE_DID_CHANGE_CONFIGURATION)
+async def did_change_configuration(
+    ls: OtpServer, params: types.DidChangeConfigurationParams
+) -> None:
+    if ls.capability("workspace", "configuration"):
+        await refresh_configuration(ls)
+    elif params.settings:
+        ls.apply_settings(params.settings)
+        for uri in list(ls.documents.by_uri):
+            ls.schedule(uri)
+
+
+@server.feature(types.TEXT_DOCUMENT_DID_OPEN)
+def did_open(ls: OtpServer, params: types.DidOpenTextDocumentParams) -> None:
+    item = params.text_document
+    ls.documents.open(item.uri, _path(item.uri), item.text, item.version)
+    ls.schedule(item.uri)
+
+
+@server.feature(types.TEXT_DOCUMENT_DID_CHANGE)
+def did_change(ls: OtpServer, params: types.DidChangeTextDocumentParams) -> None:
+    document = ls.documents.get(params.text_document.uri)
+    if document is None:
+        log.warning("didChange for a document that is not open: %s", params.text_document.uri)
+        return
+    if (
+        params.text_document.version is not None
+        and params.text_document.version <= document.version
+    ):
+        log.warning("stale didChange (version %s) ignored", params.text_document.version)
+        return
+    for change in params.content_changes:
+        if isinstance(change, types.TextDocumentContentChangePartial):
+            start, end = to_offsets(document.source, change.range, ls.encoding)
+            document.source.edit(start, end, change.text)
+        else:
+            document.source.replace_all(change.text)
+    document.version = params.text_document.version
+    ls.documents.changed(document)
+    ls.schedule(document.uri)
+
+
+@server.feature(types.TEXT_DOCUMENT_DID_SAVE)
+def did_save(ls: OtpServer, params: types.DidSaveTextDocumentParams) -> None:
+    ls.documents.workspace.forget_configs()
+
+
+@server.feature(types.TEXT_DOCUMENT_DID_CLOSE)
+def did_close(ls: OtpServer, params: types.DidCloseTextDocumentParams) -> None:
+    uri = params.text_document.uri
+    if ls.documents.close(uri) is not None and not ls.client_pulls:
+        ls.text_document_publish_diagnostics(types.PublishDiagnosticsParams(uri, []))
+
+
+@server.feature(
+    types.TEXT_DOCUMENT_DIAGNOSTIC,
+    types.DiagnosticOptions(
+        identifier="otp-thinking", inter_file_dependencies=True, workspace_diagnostics=False
+    ),
+)
+def pull_diagnostics(
+    ls: OtpServer, params: types.DocumentDiagnosticParams
+) -> types.DocumentDiagnosticReport:
+    document = ls.documents.get(params.text_document.uri)
+    if document is None:
+        return types.RelatedFullDocumentDiagnosticReport(items=[])
+    result_id = f"{document.version}"
+    if params.previous_result_id == result_id and document.analysed_version == document.version:
+        return types.RelatedUnchangedDocumentDiagnosticReport(result_id=result_id)
+    return types.RelatedFullDocumentDiagnosticReport(
+        items=ls.diagnostics(document), result_id=result_id
+    )
+
+
+@server.feature(types.TEXT_DOCUMENT_HOVER)
+def hover(ls: OtpServer, params: types.HoverParams) -> types.Hover | None:
+    """The docs of the rules that fired here, then the card of the OTP construct under the
+    cursor (whether or not a rule fired), separated by a rule."""
+    document = ls.documents.get(params.text_document.uri)
+    if document is None:
+        return None
+    offset = to_offsets(
+        document.source, types.Range(params.position, params.position), ls.encoding
+    )[0]
+    hits = [f for f in document.findings(ls.documents.workspace) if f.start <= offset <= f.end]
+    sections = []
+    for code in dict.fromkeys(f.code for f in hits):
+        rule = find_rule(code)
+        if rule is not None:
+            sections.append(f"**{rule.code} {rule.name}**\n\n{rule.doc.strip()}")
+    construct = construct_at(document.source, offset)
+    if construct is not None:
+        sections.append(construct.card)
+    if hits:
+        start, end = hits[0].start, hits[0].end
+    elif construct is not None:
+        start, end = construct.start, construct.end
+    else:
+        return None
+    return types.Hover(
+        contents=types.MarkupContent(types.MarkupKind.Markdown, "\n\n---\n\n".join(sections)),
+        range=to_range(document.source, start, end, ls.encoding),
+    )
+
+
+@server.feature(
+    types.TEXT_DOCUMENT_CODE_ACTION,
+    types.CodeActionOptions(
+        code_action_kinds=[types.CodeActionKind.QuickFix, FIX_ALL_KIND],
+        resolve_provider=True,
+    ),
+)
+def code_action(ls: OtpServer, params: types.CodeActionParams) -> list[types.CodeAction]:
+    document = ls.documents.get(params.text_document.uri)
+    if document is None:
+        return []
+    start, end = to_offsets(document.source, params.range, ls.encoding)
+    findings = document.findings(ls.documents.workspace)
+    wanted = params.context.only
+    actions: list[types.CodeAction] = []
+    if _wants(wanted, types.CodeActionKind.QuickFix):
+        for finding in findings:
+            if finding.start <= end and start <= finding.end:
+                actions.extend(_quick_fixes(ls, document, finding))
+    if _wants(wanted, FIX_ALL_KIND):
+        fix_all = _fix_all(ls, document, findings)
+        if fix_all is not None:
+            actions.append(fix_all)
+    return actions
+
+
+def _wants(only: Sequence[types.CodeActionKind | str] | None, kind: str) -> bool:
+    return only is None or any(kind == k or kind.startswith(f"{k}.") for k in only)
+
+
+def _quick_fixes(ls: OtpServer, document: Document, finding: Finding) -> list[types.CodeAction]:
+    diagnostic = to_diagnostic(document.source, finding, ls.encoding)
+    actions = []
+    if finding.fix is not None:
+        action = types.CodeAction(
+            title=finding.fix.title,
+            kind=types.CodeActionKind.QuickFix,
+            diagnostics=[diagnostic],
+            is_preferred=finding.fix.safety == "safe",
+            data=_action_data(ls, document, finding),
+        )
+        if not ls.resolves_edits:
+            action.edit = ls.workspace_edit(document, finding.fix)
+        actions.append(action)
+    for scope in ("line", "file"):
+        fix = _disable_fix(document, finding, scope)
+        actions.append(
+            types.CodeAction(
+                title=fix.title,
+                kind=types.CodeActionKind.QuickFix,
+                diagnostics=[diagnostic],
+                edit=ls.workspace_edit(document, fix),
+            )
+        )
+    return actions
+
+
+def _disable_fix(document: Document, finding: Finding, scope: str) -> Fix:
+    source = document.source
+    if scope == "file":
+        comment = f"# otp-thinking: disable-file {finding.code}{source.newline}"
+        return Fix(f"Disable {finding.code} for this file", (Edit(0, 0, comment),))
+    line = source.line_of(finding.start)
+    indent = source.line_indent(line)
+    comment = f"{indent}# otp-thinking: disable-next-line {finding.code}{source.newline}"
+    start = source.line_starts[line]
+    return Fix(f"Disable {finding.code} for this line", (Edit(start, start, comment),))
+
+
+def _same_findings(ls: OtpServer, document: Document, code: Any, text: Any) -> list[Finding]:
+    """Findings of ``code`` over the same text: how an action finds its finding again."""
+    source = document.source
+    return [
+        f
+        for f in document.findings(ls.documents.workspace)
+        if f.code == code and source.text[f.start : f.end] == text
+    ]
+
+
+def _action_data(ls: OtpServer, document: Document, finding: Finding) -> dict[str, Any]:
+    text = document.source.text[finding.start : finding.end]
+    same = _same_findings(ls, document, finding.code, text)
+    return {
+        "uri": document.uri,
+        "version": document.version,
+        "code": finding.code,
+        "text": text,
+        "occurrence": next((i for i, f in enumerate(same) if f.key == finding.key), 0),
+    }
+
+
+def _fix_all(ls: OtpServer, document: Document, findings: list[Finding]) -> types.CodeAction | None:
+    if not any(f.fix is not None and f.fix.safety == "safe" for f in findings):
+        return None
+    overlay = Workspace(base_config=ls.documents.workspace.base_config)
+    overlay.overlay = dict(ls.documents.workspace.overlay)
+
+    def analyze_text(text: str) -> list[Finding]:
+        path = document.path
+        project = overlay.project_for(path) if path else None
+        source = Source(text, path)
+        config_ = overlay.config_for(path) if path else overlay.base_config
+        return analyze(source, config=config_, project=project) if project else analyze(source)
+
+    result = fix_document(document.source.text, analyze_text, apply_other_files=overlay.apply)
+    if not result.applied:
+        return None
+    edits: list[Edit] = [Edit(0, len(document.source.text), result.text)]
+    for path, text in overlay.overlay.items():
+        before = ls.documents.workspace.read(path)
+        if before is not None and before != text and path != document.path:
+            edits.append(Edit(0, len(before), text, path))
+    fix = Fix("Fix all safe otp-thinking findings", tuple(edits))
+    return types.CodeAction(
+        title=fix.title,
+        kind=FIX_ALL_KIND,
+        edit=ls.workspace_edit(document, fix),
+    )
+
+
+@server.feature(types.CODE_ACTION_RESOLVE)
+def resolve_code_action(ls: OtpServer, action: types.CodeAction) -> types.CodeAction:
+    """Compute the edit now, against the current text: a finding from an older version is
+    found again by its code, text and occurrence, or the action stays without an edit."""
+    data = action.data if isinstance(action.data, dict) else {}
+    document = ls.documents.get(str(data.get("uri", "")))
+    if document is None:
+        return action
+    same = _same_findings(ls, document, data.get("code"), data.get("text"))
+    index = data.get("occurrence", 0)
+    if isinstance(index, int) and 0 <= index < len(same) and same[index].fix is not None:
+        action.edit = ls.workspace_edit(document, same[index].fix)  # type: ignore[arg-type]
+    return action
+
+
+def serve(tcp: tuple[str, int] | None = None) -> None:
+    logging.basicConfig(level=logging.INFO, format="otp-thinking: %(levelname)s %(message)s")
+    if tcp is not None:
+        server.start_tcp(*tcp)
+    else:
+        server.start_io()

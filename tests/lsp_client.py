@@ -1,0 +1,110 @@
+"""Helpers for end-to-end tests: start the real server under an editor's capabilities, wait for
+its diagnostics (pushed or pulled), and apply WorkspaceEdits the way a client would."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import sys
+from pathlib import Path
+
+from lsprotocol import types
+from pytest_lsp import ClientServerConfig, LanguageClient, client_capabilities
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+SERVER = ClientServerConfig(server_command=[sys.executable, "-m", "otp_thinking", "lsp"])
+
+# The capability profiles pytest-lsp ships, and the encoding each should end up with.
+PROFILES = {
+    "visual-studio-code": "utf-16",  # sends no positionEncodings
+    "neovim": "utf-8",  # 0.11: offers utf-8 first, pulls diagnostics
+    "emacs": "utf-32",  # 29.1: offers utf-32 first
+}
+
+
+def copy_examples(tmp_path: Path) -> Path:
+    root = tmp_path / "storefront"
+    shutil.copytree(EXAMPLES, root)
+    return root
+
+
+async def start(client: LanguageClient, profile: str, root: Path | None = None, **options):
+    params = types.InitializeParams(
+        capabilities=client_capabilities(profile),
+        root_uri=root.as_uri() if root else None,
+        workspace_folders=[types.WorkspaceFolder(root.as_uri(), root.name)] if root else None,
+        initialization_options=options or None,
+    )
+    return await client.initialize_session(params)
+
+
+def units(text: str, encoding: str) -> int:
+    if encoding == "utf-8":
+        return len(text.encode("utf-8"))
+    if encoding == "utf-16":
+        return len(text.encode("utf-16-le")) // 2
+    return len(text)
+
+
+def index_for(line: str, character: int, encoding: str) -> int:
+    """String index of a client column, computed independently of the server's code."""
+    for index in range(len(line) + 1):
+        if units(line[:index], encoding) >= character:
+            return index
+    return len(line)
+
+
+def pulls(client: LanguageClient) -> bool:
+    return client.capabilities is not None and bool(
+        client.capabilities.text_document and client.capabilities.text_document.diagnostic
+    )
+
+
+async def diagnostics(
+    client: LanguageClient, uri: str, version: int | None = None
+) -> list[types.Diagnostic]:
+    """The server's diagnostics for ``uri``: pulled when the client pulls, else the next push
+    (for ``version`` when given)."""
+    if pulls(client):
+        report = await client.text_document_diagnostic_async(
+            types.DocumentDiagnosticParams(types.TextDocumentIdentifier(uri))
+        )
+        return list(report.items)  # type: ignore[union-attr]
+    for _ in range(50):
+        params = await asyncio.wait_for(
+            client.wait_for_notification(types.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS), timeout=10
+        )
+        if params.uri == uri and (version is None or params.version == version):
+            return list(params.diagnostics)
+    raise AssertionError(f"no diagnostics for {uri}")
+
+
+def apply_text_edits(text: str, edits: list[types.TextEdit], encoding: str) -> str:
+    lines = text.split("\n")
+    offsets = [0]
+    for line in lines:
+        offsets.append(offsets[-1] + len(line) + 1)
+
+    def offset(position: types.Position) -> int:
+        line = lines[position.line] if position.line < len(lines) else ""
+        return offsets[min(position.line, len(lines))] + index_for(
+            line, position.character, encoding
+        )
+
+    spans = sorted(
+        ((offset(e.range.start), offset(e.range.end), e.new_text) for e in edits), reverse=True
+    )
+    for start, end, new_text in spans:
+        text = text[:start] + new_text + text[end:]
+    return text
+
+
+def edits_by_uri(edit: types.WorkspaceEdit) -> dict[str, tuple[int | None, list[types.TextEdit]]]:
+    """uri → (version the edit was made for, its text edits), from either edit shape."""
+    found: dict[str, tuple[int | None, list[types.TextEdit]]] = {}
+    for change in edit.document_changes or []:
+        assert isinstance(change, types.TextDocumentEdit)
+        found[change.text_document.uri] = (change.text_document.version, list(change.edits))  # type: ignore[arg-type]
+    for uri, text_edits in (edit.changes or {}).items():
+        found[uri] = (None, list(text_edits))
+    return found

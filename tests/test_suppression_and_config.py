@@ -1,0 +1,87 @@
+"""Inline suppression comments and `.otp-thinking.toml` configuration."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from otp_thinking import config
+from otp_thinking.engine import analyze
+from otp_thinking.source import Source
+from otp_thinking.workspace import Workspace
+
+CALL = "  def handle_info(_m, s), do: {:noreply, Task.async(fn -> s end)}\n"
+
+
+def _codes(text: str, **kwargs) -> list[tuple[int, str]]:  # type: ignore[no-untyped-def]
+    source = Source(text, "lib/a.ex")
+    return [(source.line_of(f.start), f.code) for f in analyze(source, **kwargs)]
+
+
+def test_disable_next_line_by_code_and_by_name() -> None:
+    for selector in ("OTP101", "task-async", "", "OTP999, task-async"):
+        text = f"defmodule A do\n  # otp-thinking: disable-next-line {selector}\n{CALL}{CALL}end\n"
+        assert _codes(text) == [(3, "OTP101")], selector
+
+
+def test_disable_next_line_for_another_rule_keeps_the_finding() -> None:
+    text = f"defmodule A do\n  # otp-thinking: disable-next-line OTP201\n{CALL}end\n"
+    assert _codes(text) == [(2, "OTP101")]
+
+
+def test_disable_line_and_disable_file() -> None:
+    same_line = "defmodule A do\n  def handle_info(_m, s), do: Task.async(fn -> s end) # otp-thinking: disable-line\nend\n"
+    assert _codes(same_line) == []
+    whole_file = f"# otp-thinking: disable-file OTP101\ndefmodule A do\n{CALL}{CALL}end\n"
+    assert _codes(whole_file) == []
+
+
+def test_directive_inside_a_string_is_not_a_comment() -> None:
+    text = f'defmodule A do\n  @x "# otp-thinking: disable-file"\n{CALL}end\n'
+    assert _codes(text) == [(2, "OTP101")]
+
+
+def test_rule_severity_and_off_by_code_or_name() -> None:
+    text = f"defmodule A do\n{CALL}end\n"
+    loud, _ = config.from_mapping({"rules": {"task-async": "error"}})
+    assert [f.severity for f in analyze(Source(text, "lib/a.ex"), config=loud)] == ["error"]
+    off, _ = config.from_mapping({"rules": {"OTP101": "off"}})
+    assert _codes(text, config=off) == []
+
+
+def test_bad_values_are_reported_and_defaults_apply() -> None:
+    settings, problems = config.from_mapping(
+        {"rules": {"OTP101": "loud"}, "paths": {"test": "x"}, "colour": 1, "names": {"registry": 3}}
+    )
+    assert settings == config.DEFAULT
+    assert len(problems) == 4
+    assert any("OTP101" in p and "loud" in p for p in problems)
+
+
+def test_unparsable_file_is_reported_and_defaults_apply(tmp_path: Path) -> None:
+    (tmp_path / ".otp-thinking.toml").write_text("[rules\nOTP101 = ", "utf-8")
+    problems: list[str] = []
+    workspace = Workspace(report_config_problems=problems.extend)
+    assert workspace.config_for(tmp_path / "lib" / "a.ex") == config.DEFAULT
+    assert len(problems) == 1 and "cannot be read as TOML" in problems[0]
+
+
+def test_nearest_file_upward_wins(tmp_path: Path) -> None:
+    (tmp_path / ".otp-thinking.toml").write_text('[rules]\nOTP101 = "off"\n', "utf-8")
+    (tmp_path / "apps" / "web").mkdir(parents=True)
+    (tmp_path / "apps" / "web" / ".otp-thinking.toml").write_text(
+        '[rules]\nOTP101 = "hint"\n', "utf-8"
+    )
+    workspace = Workspace()
+    assert workspace.config_for(tmp_path / "lib" / "a.ex").rules == {"OTP101": "off"}
+    assert workspace.config_for(tmp_path / "apps" / "web" / "lib" / "a.ex").rules == {
+        "OTP101": "hint"
+    }
+
+
+def test_test_globs_make_code_short_lived(tmp_path: Path) -> None:
+    text = f"defmodule A do\n{CALL}end\n"
+    assert _codes(text) == [(1, "OTP101")]
+    assert analyze(Source(text, "test/a_test.exs")) == []
+    assert analyze(Source(text, "apps/web/test/support/helper.ex")) == []
+    custom, _ = config.from_mapping({"paths": {"test": ["lib/a.ex"]}})
+    assert analyze(Source(text, "lib/a.ex"), config=custom) == []
