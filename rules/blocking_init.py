@@ -397,17 +397,16 @@ def _check_init(context: Context, module: Node, definition: Node, kind: str) -> 
         return None
     site, name, via = found
     what = f"calls {via}, which blocks on {name}," if via else f"blocks on {name},"
+    waits = "so whoever starts this process (its supervisor) waits for it"
     if kind == "gen_statem":
         message = (
-            f"init/1 {what} holding up its supervisor's start-up; return a "
+            f"init/1 {what} {waits}; return a "
             "{:next_event, :internal, ...} action and do the work in that event instead "
             "(no automatic fix: :gen_statem has no handle_continue/2)."
         )
         return context.finding(RULE, site, message)
     plan = _plan(context, module, definition, site, scanner)
-    message = (
-        f"init/1 {what} holding up its supervisor's start-up; move the work into handle_continue/2"
-    )
+    message = f"init/1 {what} {waits}; move the work into handle_continue/2"
     if isinstance(plan, str):
         return context.finding(RULE, site, f"{message} (no automatic fix: {plan}).")
     return context.finding(RULE, site, f"{message}.", fix=plan)

@@ -24,9 +24,9 @@ once the data has grown:
 
 - a DETS file cannot exceed 2 GB; inserts beyond that fail;
 - a table that was not closed properly (the VM crashed or was killed) is repaired when it is
-  next opened, and the repair reads the whole file: start-up stalls for minutes on a big table,
-  and the process that opens it (often an `init/1`) blocks all that time;
-- there is no `ordered_set`, and every operation goes to disk.
+  next opened, and the repair reads the whole file: on a big table start-up can stall for
+  minutes, and the process that opens it (often an `init/1`) blocks all that time;
+- there is no `ordered_set`, and lookups and writes go to the file, not to memory.
 
 ## Example
 ```elixir
