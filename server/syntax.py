@@ -114,6 +114,40 @@ def uses(module: Node) -> list[str]:
     return found
 
 
+def module_aliases(module: Node) -> dict[str, str]:
+    """Short name to full name for the ``alias`` calls written directly in a module's body:
+    ``alias MyApp.Repo``, ``alias MyApp.Repo, as: R`` and ``alias MyApp.{Repo, Accounts.User}``."""
+    found: dict[str, str] = {}
+    body = do_block(module)
+    for child in body.named_children if body is not None else []:
+        if child.type != "call" or local_target(child) != "alias":
+            continue
+        args = argument_nodes(child)
+        if not args:
+            continue
+        if args[0].type == "alias":
+            full = text(args[0])
+            options = dict(keyword_pairs(args[1])) if len(args) > 1 else {}
+            short = text(options["as"]) if "as" in options else full.rsplit(".", 1)[-1]
+            found[short] = full
+        elif args[0].type == "dot":
+            base, group = args[0].child_by_field_name("left"), args[0].child_by_field_name("right")
+            for item in group.named_children if group is not None else []:
+                if item.type == "alias":
+                    found[text(item).rsplit(".", 1)[-1]] = f"{text(base)}.{text(item)}"
+    return found
+
+
+def expand_alias(name: str, aliases: dict[str, str]) -> str:
+    """``Repo.all`` with ``{"Repo": "MyApp.Repo"}`` gives ``MyApp.Repo.all``; Erlang modules
+    and unknown names come back as they are."""
+    head, dot, rest = name.partition(".")
+    full = aliases.get(head)
+    if full is None:
+        return name
+    return f"{full}{dot}{rest}"
+
+
 def is_pipe(node: Node | None) -> bool:
     return node is not None and node.type == "binary_operator" and operator(node) == "|>"
 
@@ -121,3 +155,402 @@ def is_pipe(node: Node | None) -> bool:
 def operator(node: Node) -> str:
     op = node.child_by_field_name("operator")
     return text(op) if op is not None else ""
+
+
+def is_capture(node: Node | None) -> bool:
+    return node is not None and node.type == "unary_operator" and text(node).startswith("&")
+
+
+def call_site(call: Node) -> Node:
+    """The expression a rewrite of ``call`` replaces: the pipe ``lhs |> call(...)`` when the
+    call is piped into, the capture ``&Mod.fun/N`` when captured, else the call itself."""
+    parent = call.parent
+    if is_pipe(parent) and parent is not None and parent.child_by_field_name("right") == call:
+        return parent
+    if (
+        parent is not None
+        and parent.type == "binary_operator"
+        and operator(parent) == "/"
+        and parent.child_by_field_name("left") == call
+        and is_capture(parent.parent)
+    ):
+        return parent.parent  # type: ignore[return-value]
+    return call
+
+
+def capture_arity(capture: Node) -> int | None:
+    """``2`` for ``&Mod.fun/2``; None when the capture is not of that shape."""
+    operand = capture.child_by_field_name("operand")
+    if operand is None or operand.type != "binary_operator" or operator(operand) != "/":
+        return None
+    right = operand.child_by_field_name("right")
+    if right is None or right.type != "integer":
+        return None
+    return int(text(right).replace("_", ""))
+
+
+def call_key(call: Node) -> tuple[str, str]:
+    """``("Task", "async")`` for a remote call, ``("", "spawn")`` for a local one."""
+    return remote_target(call) or ("", local_target(call) or "")
+
+
+def inside_call(node: Node, keys: frozenset[tuple[str, str]]) -> bool:
+    """Whether ``node`` sits (at any depth) inside the arguments or block of such a call."""
+    return any(parent.type == "call" and call_key(parent) in keys for parent in ancestors(node))
+
+
+DEFINITIONS = frozenset({"def", "defp", "defmacro", "defmacrop"})
+
+
+def is_definition(node: Node) -> bool:
+    return node.type == "call" and local_target(node) in DEFINITIONS
+
+
+def enclosing_definition(node: Node) -> Node | None:
+    """The ``def``/``defp``/``defmacro``/``defmacrop`` whose body holds ``node``."""
+    return enclosing(node, is_definition)
+
+
+def definition_name(definition: Node) -> str:
+    """``"start_link"`` for ``def start_link(opts) when ... do``."""
+    args = argument_nodes(definition)
+    if not args:
+        return ""
+    head = args[0]
+    if head.type == "binary_operator" and operator(head) == "when":
+        head = head.child_by_field_name("left") or head
+    if head.type == "call":
+        return local_target(head) or ""
+    return text(head) if head.type == "identifier" else ""
+
+
+def module_path(node: Node) -> str:
+    """The full name of the module around ``node``, nested ``defmodule``s joined."""
+    parts = [module_name(m) for m in ancestors(node) if is_defmodule(m)]
+    return ".".join(p for p in reversed(parts) if p)
+
+
+def in_mix_module(node: Node) -> bool:
+    """Inside ``Mix`` or a ``Mix.*`` module: build tooling, short-lived like a Mix task."""
+    path = module_path(node)
+    return path == "Mix" or path.startswith("Mix.")
+
+
+def removal_span(source_text: str, start: int, end: int) -> tuple[int, int] | None:
+    """What to delete to remove the statement at ``[start, end)``: its whole line(s) with the
+    line break when nothing else shares them; up to a trailing comment (which stays, at the
+    statement's indentation) when only a comment follows; else None."""
+    whole = line_is_only(source_text, start, end)
+    if whole is not None:
+        return whole
+    line_start = max(source_text.rfind("\n", 0, start), source_text.rfind("\r", 0, start)) + 1
+    rest = source_text[end:]
+    stripped = rest.lstrip(" \t")
+    if source_text[line_start:start].strip() or not stripped.startswith("#"):
+        return None
+    return start, end + len(rest) - len(stripped)
+
+
+def line_is_only(source_text: str, start: int, end: int) -> tuple[int, int] | None:
+    """The span of the whole line(s) holding ``[start, end)`` with its line break, when
+    nothing but whitespace shares those lines; else None."""
+    line_start = source_text.rfind("\n", 0, start) + 1
+    cr = source_text.rfind("\r", 0, start) + 1
+    line_start = max(line_start, cr)
+    line_end = len(source_text)
+    for index in range(end, len(source_text)):
+        if source_text[index] in "\r\n":
+            line_end = index
+            break
+    if source_text[line_start:start].strip() or source_text[end:line_end].strip():
+        return None
+    if source_text.startswith("\r\n", line_end):
+        return line_start, line_end + 2
+    return line_start, min(line_end + 1, len(source_text))
+
+
+def descendants(node: Node) -> Iterator[Node]:
+    """Every named node under ``node``, depth first, in source order."""
+    stack = list(reversed(node.named_children))
+    while stack:
+        child = stack.pop()
+        yield child
+        stack.extend(reversed(child.named_children))
+
+
+def local_binding(node: Node, name: str) -> Node | None:
+    """The value last bound to the variable ``name`` (``name = value``) before ``node`` in the
+    same function body, or None. Approximate: a binding in an earlier branch counts too."""
+    definition = enclosing_definition(node)
+    if definition is None:
+        return None
+    found = None
+    for candidate in descendants(definition):
+        if candidate.start_byte >= node.start_byte:
+            break
+        if candidate.type == "binary_operator" and operator(candidate) == "=":
+            left = candidate.child_by_field_name("left")
+            right = candidate.child_by_field_name("right")
+            if (
+                left is not None
+                and left.type == "identifier"
+                and text(left) == name
+                and right is not None
+                and right.end_byte <= node.start_byte
+            ):
+                found = right
+    return found
+
+
+def module_definitions(module: Node, name: str) -> list[Node]:
+    """The ``def``/``defp``/... clauses named ``name`` directly in ``module``'s body."""
+    body = do_block(module)
+    if body is None:
+        return []
+    return [c for c in body.named_children if is_definition(c) and definition_name(c) == name]
+
+
+_BRANCHING = frozenset({"case", "cond", "if", "unless", "with", "receive", "try"})
+_TRAILING_BLOCKS = frozenset({"else_block", "rescue_block", "catch_block", "after_block"})
+
+
+def body_of(definition: Node) -> Node | None:
+    """The body of a ``def``/``defp``/``fn``-less call: its ``do_block`` or its ``do:`` value."""
+    block = do_block(definition)
+    if block is not None:
+        return block
+    args = arguments(definition)
+    for key, value in keyword_pairs(
+        args.named_children[-1] if args and args.named_children else None
+    ):
+        if key == "do":
+            return value
+    return None
+
+
+def tail_expressions(body: Node | None) -> list[Node]:
+    """The expressions whose value a body can return, through case/cond/if/with/receive/try.
+
+    ``def f, do: (case x do a -> {:ok, a}; _ -> :error end)`` gives ``[{:ok, a}, :error]``. An
+    ``if`` without ``else`` can also return nil: the ``if`` call itself is then one of the tails,
+    so callers that look for a specific shape see something they do not recognise.
+    """
+    if body is None:
+        return []
+    if body.type in ("do_block", "body", "block", "else_block", "after_block"):
+        return _tails_of_block(body)
+    if body.type == "call" and local_target(body) in _BRANCHING:
+        return _tails_of_branching(body)
+    return [body]
+
+
+def _tails_of_block(block: Node) -> list[Node]:
+    expressions = [
+        c for c in block.named_children if c.type != "comment" and c.type not in _TRAILING_BLOCKS
+    ]
+    tails = tail_expressions(expressions[-1]) if expressions else []
+    for child in block.named_children:
+        if child.type in ("rescue_block", "catch_block", "else_block"):
+            tails.extend(_tails_of_clauses(child))
+    return tails
+
+
+def _tails_of_clauses(block: Node) -> list[Node]:
+    clauses = [c for c in block.named_children if c.type == "stab_clause"]
+    if not clauses:
+        return _tails_of_block(block)
+    tails = []
+    for clause in clauses:
+        tails.extend(tail_expressions(clause.child_by_field_name("right")))
+    return tails
+
+
+def _tails_of_branching(call: Node) -> list[Node]:
+    kind = local_target(call)
+    block = do_block(call)
+    if block is None:  # if x, do: a, else: b
+        pairs = dict(keyword_pairs(_last_argument(call)))
+        if "do" not in pairs:
+            return [call]
+        tails = tail_expressions(pairs["do"])
+        return tails + (tail_expressions(pairs["else"]) if "else" in pairs else [call])
+    if kind in ("if", "unless"):
+        tails = _tails_of_block(block)
+        has_else = any(c.type == "else_block" for c in block.named_children)
+        return tails if has_else else [*tails, call]
+    if kind in ("case", "cond", "receive"):
+        return _tails_of_clauses(block)
+    return _tails_of_block(block)  # with / try: the do body plus else/rescue/catch clauses
+
+
+def _last_argument(call: Node) -> Node | None:
+    args = argument_nodes(call)
+    return args[-1] if args else None
+
+
+def variable_uses(node: Node | None, name: str) -> list[Node]:
+    """``identifier`` nodes under ``node`` that name the variable ``name`` (not calls, fields
+    or module attributes)."""
+    if node is None:
+        return []
+    found = []
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        if current.type == "identifier":
+            if text(current) == name and _is_variable(current):
+                found.append(current)
+            continue
+        stack.extend(current.named_children)
+    return found
+
+
+def _is_variable(identifier: Node) -> bool:
+    parent = identifier.parent
+    if parent is None:
+        return True
+    if parent.type == "call" and parent.child_by_field_name("target") == identifier:
+        return False
+    if parent.type == "dot" and parent.child_by_field_name("right") == identifier:
+        return False
+    return not (parent.type == "unary_operator" and operator(parent) == "@")
+
+
+def bound_names(pattern: Node | None) -> list[str]:
+    """Variables a pattern binds (``%{a: a} = state`` gives ``["a", "state"]``), skipping
+    underscored names, pinned variables and module attributes."""
+    if pattern is None:
+        return []
+    names = []
+    stack = [pattern]
+    while stack:
+        current = stack.pop()
+        if current.type == "identifier":
+            name = text(current)
+            if not name.startswith("_") and _is_variable(current):
+                names.append(name)
+            continue
+        if current.type == "unary_operator" and operator(current) in ("^", "@"):
+            continue
+        stack.extend(current.named_children)
+    return names
+
+
+_CONSTANT_TYPES = frozenset(
+    {"atom", "quoted_atom", "boolean", "nil", "integer", "float", "string", "charlist"}
+)
+
+
+def is_constant(node: Node | None) -> bool:
+    """A literal that carries no run-time information: ``nil``, ``:ok``, ``0``, ``%{}``, ``[]``."""
+    if node is None:
+        return False
+    if node.type in _CONSTANT_TYPES:
+        return not any(c.type == "interpolation" for c in node.named_children)
+    if node.type in ("map", "list", "tuple"):
+        return all(is_constant(c) for c in node.named_children if c.type != "comment")
+    if node.type in ("map_content", "keywords"):
+        return all(is_constant(c) for c in node.named_children)
+    if node.type == "pair":
+        return is_constant(node.child_by_field_name("value"))
+    return node.type == "struct"
+
+
+def in_pattern(node: Node, within: Node | None = None) -> bool:
+    """``node`` sits where it gets bound: the left of ``=`` or ``<-``, or a clause head
+    (``x -> …``), below ``within`` (the search stops there)."""
+    child = node
+    for parent in ancestors(node):
+        if parent.type == "binary_operator" and operator(parent) in ("=", "<-"):
+            if parent.child_by_field_name("left") == child:
+                return True
+        elif parent.type == "stab_clause" and parent.child_by_field_name("left") == child:
+            return True
+        if within is not None and parent == within:
+            return False
+        child = parent
+    return False
+
+
+def module_body(module: Node) -> Node | None:
+    """The node holding a module's definitions: its ``do_block`` or, when a half-written buffer
+    left the module without one, the ERROR node tree-sitter gathered them in."""
+    return module if module.type == "ERROR" else do_block(module)
+
+
+def module_attributes(module: Node) -> dict[str, list[Node]]:
+    """Values of ``@name value`` written directly in the module's body, by name, in order."""
+    found: dict[str, list[Node]] = {}
+    body = module_body(module)
+    if body is None:
+        return found
+    for child in body.named_children:
+        if child.type != "unary_operator" or operator(child) != "@":
+            continue
+        operand = child.child_by_field_name("operand")
+        if operand is None or operand.type != "call":
+            continue
+        name, args = local_target(operand), argument_nodes(operand)
+        if name is not None and len(args) == 1:
+            found.setdefault(name, []).append(args[0])
+    return found
+
+
+def attribute_name(node: Node) -> str | None:
+    """``"timeout"`` for a read of ``@timeout``."""
+    if node.type == "unary_operator" and operator(node) == "@":
+        operand = node.child_by_field_name("operand")
+        if operand is not None and operand.type == "identifier":
+            return text(operand)
+    return None
+
+
+def def_head(definition: Node) -> tuple[str, list[Node]] | None:
+    """Name and parameters of ``def name(params) [when guard]``."""
+    args = argument_nodes(definition)
+    if not args:
+        return None
+    head = args[0]
+    if head.type == "binary_operator" and operator(head) == "when":
+        head = head.child_by_field_name("left") or head
+    if head.type == "call":
+        name = local_target(head)
+        return (name, argument_nodes(head)) if name else None
+    if head.type == "identifier":
+        return text(head), []
+    return None
+
+
+def definitions(module: Node, name: str, arity: int | None = None) -> list[Node]:
+    """The ``def``/``defp`` clauses of ``name`` (of ``arity`` when given) in the module's body."""
+    body = module_body(module)
+    if body is None:
+        return []
+    found = []
+    for child in body.named_children:
+        if not is_def(child):
+            continue
+        head = def_head(child)
+        if head and head[0] == name and (arity is None or len(head[1]) == arity):
+            found.append(child)
+    return found
+
+
+def body_statements(definition: Node) -> list[Node]:
+    """The statements of a ``def``'s body (``do ... end`` or ``do:``), comments left out."""
+    block = do_block(definition)
+    if block is not None:
+        return [
+            child
+            for child in block.named_children
+            if child.type not in ("comment",) and not child.type.endswith("_block")
+        ]
+    for key, value in keyword_pairs(arguments(definition)):
+        if key == "do":
+            return [value]
+    return []
+
+
+def behaviours(module: Node) -> list[str]:
+    """What the module declares with ``@behaviour`` (``["GenServer"]``, ``[":gen_statem"]``)."""
+    return [text(value) for value in module_attributes(module).get("behaviour", [])]

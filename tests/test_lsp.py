@@ -168,6 +168,50 @@ async def test_hover_on_a_diagnostic_shows_the_rule_doc(client: LanguageClient, 
     assert "## Why it matters" in hover.contents.value  # type: ignore[union-attr]
 
 
+async def test_hover_shows_the_rule_doc_then_the_construct_card(client: LanguageClient, tmp_path):
+    result, _root, uri = await _open(client, tmp_path)
+    encoding = result.capabilities.position_encoding
+    await diagnostics(client, uri, version=1)
+    hover = await client.text_document_hover_async(
+        types.HoverParams(
+            types.TextDocumentIdentifier(uri), types.Position(2, units(PREFIX, encoding) + 6)
+        )
+    )
+    assert hover is not None
+    doc, card = hover.contents.value.split("\n\n---\n\n")  # type: ignore[union-attr]
+    assert doc.startswith("**OTP101 task-async**")
+    assert card.startswith("**Task.async vs Task.Supervisor.async_nolink**")
+
+
+COUNTER_PREFIX = '  @moduledoc "Counts 👋 visits, é by é"; '
+COUNTER = f"""defmodule Storefront.Counter do
+{COUNTER_PREFIX}use GenServer
+
+  def init(count), do: {{:ok, count}}
+end
+"""
+
+
+async def test_hover_shows_a_card_on_use_genserver(client: LanguageClient, tmp_path) -> None:
+    result, _root, uri = await _open(client, tmp_path, COUNTER)
+    encoding = result.capabilities.position_encoding
+    assert await diagnostics(client, uri, version=1) == []
+    start = units(COUNTER_PREFIX, encoding)
+    hover = await client.text_document_hover_async(
+        types.HoverParams(types.TextDocumentIdentifier(uri), types.Position(1, start + 6))
+    )
+    assert hover is not None
+    assert hover.contents.value.startswith("**GenServer**")  # type: ignore[union-attr]
+    assert "---" not in hover.contents.value  # type: ignore[union-attr]
+    assert hover.range == types.Range(
+        types.Position(1, start), types.Position(1, start + units("use GenServer", encoding))
+    )
+    on_the_string = await client.text_document_hover_async(
+        types.HoverParams(types.TextDocumentIdentifier(uri), types.Position(1, start - 8))
+    )
+    assert on_the_string is None
+
+
 async def test_disable_for_this_line_action(client: LanguageClient, tmp_path) -> None:
     result, _root, uri = await _open(client, tmp_path)
     encoding = result.capabilities.position_encoding
