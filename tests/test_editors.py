@@ -160,3 +160,28 @@ def test_emacs_eglot_applies_the_otp101_fix(project, tmp_path: Path) -> None:
     assert result["chosen"].startswith("Use Task.Supervisor.async_nolink")
     assert result["diagnostic"]["type"] == "eglot-error"  # the rule setting reached the server
     assert (root / "lib" / "storefront" / "application.ex").read_text("utf-8").count(CHILD) == 0
+
+
+def test_emacs_package_byte_compiles_without_warnings(tmp_path: Path) -> None:
+    emacs = shutil.which("emacs")
+    if emacs is None or not eglot_available(emacs):
+        pytest.skip("emacs with eglot is not installed (apt-get install emacs-nox elpa-eglot)")
+    source = tmp_path / "otp-thinking.el"
+    shutil.copy(ROOT / "editors" / "emacs" / "otp-thinking.el", source)
+    done = subprocess.run(
+        [
+            emacs,
+            "--batch",
+            "--eval",
+            "(setq byte-compile-error-on-warn t)",
+            "-f",
+            "batch-byte-compile",
+            str(source),
+        ],
+        capture_output=True,
+        text=True,
+        stdin=subprocess.DEVNULL,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert (tmp_path / "otp-thinking.elc").is_file()
