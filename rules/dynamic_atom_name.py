@@ -514,9 +514,10 @@ def _fix(context: Context, module: Node | None, uses: list[Use]) -> Fix | None:
         return None
     edits: dict[tuple[int, int], Edit] = {}
     for use in uses:
-        for edit in _use_edits(context, use) or [None]:
-            if edit is None:
-                return None
+        use_edits = _use_edits(context, use)
+        if not use_edits:
+            return None
+        for edit in use_edits:
             known = edits.get((edit.start, edit.end))
             if known is not None and known.new_text != edit.new_text:
                 return None

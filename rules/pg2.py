@@ -113,6 +113,7 @@ def _guarded(call: Node, attributes: frozenset[str]) -> bool:
         if parent.type != "call" or syntax.local_target(parent) not in GUARDS:
             continue
         block = syntax.do_block(parent)
+        conditions: list[Node | None]
         if syntax.local_target(parent) == "cond" and block is not None:
             conditions = [
                 clause.child_by_field_name("left")
@@ -120,7 +121,7 @@ def _guarded(call: Node, attributes: frozenset[str]) -> bool:
                 if clause.type == "stab_clause"
             ]
         else:
-            conditions = syntax.argument_nodes(parent)[:1]
+            conditions = [*syntax.argument_nodes(parent)[:1]]
         if any(_checks_pg(syntax.text(c), attributes) for c in conditions if c is not None):
             return True
     return False

@@ -164,3 +164,21 @@ def _fresh_variable(code: str) -> str:
         if not re.search(rf"(?<![\w@]){name}(?![\w?!])", code):
             return name
     return "enumerable_"
+
+
+def append_items(context: Context, opening: Node, items: list[Node], new: list[str]) -> Edit:
+    """An edit that adds ``new`` after the last of ``items`` in the same layout: on the same
+    line (``a, b, new``) or one per line with the last item's indentation. ``opening`` is the
+    node the items start in (a list, the call's arguments); with no items the list is
+    replaced."""
+    if not items:
+        start, end = context.span(opening)
+        return Edit(start, end, f"[{', '.join(new)}]")
+    source = context.source
+    last_start, last_end = context.span(items[-1])
+    previous = context.span(items[-2])[0] if len(items) > 1 else context.span(opening)[0]
+    if source.line_of(previous) == source.line_of(last_start):
+        return Edit(last_end, last_end, "".join(f", {item}" for item in new))
+    indent = source.line_indent(source.line_of(last_start))
+    newline = source.newline
+    return Edit(last_end, last_end, "".join(f",{newline}{indent}{item}" for item in new))

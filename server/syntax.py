@@ -470,3 +470,87 @@ def in_pattern(node: Node, within: Node | None = None) -> bool:
             return False
         child = parent
     return False
+
+
+def module_body(module: Node) -> Node | None:
+    """The node holding a module's definitions: its ``do_block`` or, when a half-written buffer
+    left the module without one, the ERROR node tree-sitter gathered them in."""
+    return module if module.type == "ERROR" else do_block(module)
+
+
+def module_attributes(module: Node) -> dict[str, list[Node]]:
+    """Values of ``@name value`` written directly in the module's body, by name, in order."""
+    found: dict[str, list[Node]] = {}
+    body = module_body(module)
+    if body is None:
+        return found
+    for child in body.named_children:
+        if child.type != "unary_operator" or operator(child) != "@":
+            continue
+        operand = child.child_by_field_name("operand")
+        if operand is None or operand.type != "call":
+            continue
+        name, args = local_target(operand), argument_nodes(operand)
+        if name is not None and len(args) == 1:
+            found.setdefault(name, []).append(args[0])
+    return found
+
+
+def attribute_name(node: Node) -> str | None:
+    """``"timeout"`` for a read of ``@timeout``."""
+    if node.type == "unary_operator" and operator(node) == "@":
+        operand = node.child_by_field_name("operand")
+        if operand is not None and operand.type == "identifier":
+            return text(operand)
+    return None
+
+
+def def_head(definition: Node) -> tuple[str, list[Node]] | None:
+    """Name and parameters of ``def name(params) [when guard]``."""
+    args = argument_nodes(definition)
+    if not args:
+        return None
+    head = args[0]
+    if head.type == "binary_operator" and operator(head) == "when":
+        head = head.child_by_field_name("left") or head
+    if head.type == "call":
+        name = local_target(head)
+        return (name, argument_nodes(head)) if name else None
+    if head.type == "identifier":
+        return text(head), []
+    return None
+
+
+def definitions(module: Node, name: str, arity: int | None = None) -> list[Node]:
+    """The ``def``/``defp`` clauses of ``name`` (of ``arity`` when given) in the module's body."""
+    body = module_body(module)
+    if body is None:
+        return []
+    found = []
+    for child in body.named_children:
+        if not is_def(child):
+            continue
+        head = def_head(child)
+        if head and head[0] == name and (arity is None or len(head[1]) == arity):
+            found.append(child)
+    return found
+
+
+def body_statements(definition: Node) -> list[Node]:
+    """The statements of a ``def``'s body (``do ... end`` or ``do:``), comments left out."""
+    block = do_block(definition)
+    if block is not None:
+        return [
+            child
+            for child in block.named_children
+            if child.type not in ("comment",) and not child.type.endswith("_block")
+        ]
+    for key, value in keyword_pairs(arguments(definition)):
+        if key == "do":
+            return [value]
+    return []
+
+
+def behaviours(module: Node) -> list[str]:
+    """What the module declares with ``@behaviour`` (``["GenServer"]``, ``[":gen_statem"]``)."""
+    return [text(value) for value in module_attributes(module).get("behaviour", [])]

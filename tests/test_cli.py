@@ -44,12 +44,33 @@ def project(tmp_path: Path) -> Path:
     return root
 
 
-def test_examples_report_one_finding_as_text(project: Path) -> None:
+EXAMPLE_FINDINGS = {
+    ("lib/storefront/price_cache.ex", 15, "OTP101"),
+    ("lib/storefront/presence.ex", 4, "OTP301"),
+    ("lib/storefront/presence.ex", 6, "OTP301"),
+    ("lib/storefront/rooms.ex", 7, "OTP201"),
+    ("lib/storefront/rooms.ex", 11, "OTP201"),
+    ("lib/storefront/stock.ex", 14, "OTP004"),
+    ("lib/storefront/stock.ex", 18, "OTP601"),
+    ("lib/storefront/stock.ex", 19, "OTP003"),
+}
+
+
+def test_examples_report_as_text(project: Path) -> None:
     done = run("check", ".", cwd=project)
     assert done.returncode == 1, done.stderr
     lines = done.stdout.splitlines()
-    assert lines[0].startswith("lib/storefront/price_cache.ex:15:12: OTP101 [*] Task.async links")
-    assert lines[-1] == "Found 1 finding (1 fixable with --fix)."
+    assert (
+        "lib/storefront/price_cache.ex:15:12: OTP101 [*] Task.async links the task" in done.stdout
+    )
+    reported = {
+        (p, int(line), code)
+        for p, line, _col, code in (
+            (*row.split(":", 3)[:3], row.split(": ", 1)[1].split()[0]) for row in lines[:-1]
+        )
+    }
+    assert reported == EXAMPLE_FINDINGS
+    assert lines[-1].startswith(f"Found {len(EXAMPLE_FINDINGS)} findings (")
 
 
 def test_json_has_the_contract_fields(project: Path) -> None:
@@ -119,7 +140,8 @@ def test_deps_and_build_are_skipped(project: Path) -> None:
             "utf-8",
         )
     done = run("check", "--format", "json", cwd=project)
-    assert {f["path"] for f in json.loads(done.stdout)} == {"lib/storefront/price_cache.ex"}
+    paths = {f["path"] for f in json.loads(done.stdout)}
+    assert paths == {path for path, _line, _code in EXAMPLE_FINDINGS}
 
 
 def test_bad_config_is_reported_on_stderr_and_defaults_apply(project: Path) -> None:
@@ -136,7 +158,7 @@ def test_config_turns_a_rule_off(project: Path) -> None:
 
 
 def test_fix_rewrites_and_adds_the_supervisor(project: Path) -> None:
-    done = run("check", "--fix", ".", cwd=project)
+    done = run("check", "--fix", "--select", "OTP101", ".", cwd=project)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "Fixed 1 finding in lib/storefront/price_cache.ex" in done.stderr
     cache = (project / "lib" / "storefront" / "price_cache.ex").read_text("utf-8")
@@ -146,13 +168,13 @@ def test_fix_rewrites_and_adds_the_supervisor(project: Path) -> None:
         "      {Task.Supervisor, name: Storefront.TaskSupervisor},\n      Storefront.PriceCache"
         in app
     )
-    again = run("check", "--fix", ".", cwd=project)
+    again = run("check", "--fix", "--select", "OTP101", ".", cwd=project)
     assert again.returncode == 0 and "Fixed" not in again.stderr
 
 
 def test_diff_shows_changes_without_writing(project: Path) -> None:
     before = (project / "lib" / "storefront" / "application.ex").read_text("utf-8")
-    done = run("check", "--diff", ".", cwd=project)
+    done = run("check", "--diff", "--select", "OTP101", ".", cwd=project)
     assert done.returncode == 1
     assert "+      {Task.Supervisor, name: Storefront.TaskSupervisor}," in done.stdout
     assert "-    task = Task.async(" in done.stdout
@@ -171,3 +193,16 @@ def test_rules_and_explain() -> None:
             assert f"## {heading}" in explained.stdout
     missing = run("explain", "OTP999")
     assert missing.returncode == 2 and "no rule" in missing.stderr
+
+
+def test_fixing_the_whole_example_app_keeps_valid_elixir(project: Path, elixir: None) -> None:
+    from conftest import elixir_accepts
+
+    done = run("check", "--fix", "--unsafe-fixes", ".", cwd=project)
+    assert "Fixed" in done.stderr
+    remaining = {line.split(": ")[1].split()[0] for line in done.stdout.splitlines()[:-1]}
+    assert "OTP101" not in remaining and "OTP301" not in remaining
+    ok, said = elixir_accepts(sorted(project.rglob("*.ex")))
+    assert ok, said
+    again = run("check", "--fix", "--unsafe-fixes", ".", cwd=project)
+    assert "Fixed" not in again.stderr
