@@ -310,13 +310,10 @@ def of(context: Context) -> list[ModuleFacts]:
 
 def at(context: Context, node: Node) -> ModuleFacts | None:
     """The innermost module around ``node``."""
-    found = None
-    for module in of(context):
-        if module.contains(node) and (
-            found is None or module.node.start_byte >= found.node.start_byte
-        ):
-            found = module
-    return found
+    locate = context.cache.get("modules.locator")
+    if locate is None:
+        locate = context.cache["modules.locator"] = _Locator(of(context))
+    return locate(node, itself=True)
 
 
 # -- gathering ---------------------------------------------------------------------------
@@ -379,20 +376,43 @@ def _gather(context: Context) -> list[ModuleFacts]:
 
 
 class _Locator:
-    """Finds the innermost module whose region holds a node (regions nest or are disjoint)."""
+    """Finds the innermost module whose region holds a node (regions nest or are disjoint).
+
+    From the last module starting before the node it climbs to enclosing modules only, so a
+    lookup costs the nesting depth, not the number of modules before it.
+    """
 
     def __init__(self, modules: list[ModuleFacts]) -> None:
         self.modules = modules
         self.starts = [m.node.start_byte for m in modules]
+        self.parents: list[int] = []
+        open_modules: list[int] = []
+        for index, module in enumerate(modules):
+            while open_modules and not modules[open_modules[-1]].contains(module.node):
+                open_modules.pop()
+            self.parents.append(open_modules[-1] if open_modules else -1)
+            open_modules.append(index)
 
-    def __call__(self, node: Node) -> ModuleFacts | None:
+    def __call__(self, node: Node, itself: bool = False) -> ModuleFacts | None:
+        """The innermost module holding ``node``; ``itself``: a module holds its own node."""
         index = bisect.bisect_right(self.starts, node.start_byte) - 1
         while index >= 0:
             module = self.modules[index]
-            if module.contains(node) and module.node != node:
+            if module.contains(node) and (itself or module.node != node):
                 return module
-            index -= 1
+            if module.node.start_byte < node.start_byte and not module.contains(node):
+                # a sibling that ended before the node: an enclosing module, if any, is the
+                # nearest earlier module that still holds it
+                index = self._enclosing(index, node)
+            else:
+                index = self.parents[index]
         return None
+
+    def _enclosing(self, index: int, node: Node) -> int:
+        parent = self.parents[index]
+        while parent >= 0 and not self.modules[parent].contains(node):
+            parent = self.parents[parent]
+        return parent
 
 
 def _region_end(defmodule: Node) -> int:

@@ -8,6 +8,8 @@ The same criteria as OTP101's; shared so the linked-task rules agree on their sc
 
 from __future__ import annotations
 
+import bisect
+
 from tree_sitter import Node
 
 from otp_thinking import syntax
@@ -72,11 +74,19 @@ def in_process_module(context: Context, node: Node) -> bool:
     module = syntax.enclosing_module(node)
     if module is None:
         return False
-    start, end = module.start_byte, module.end_byte
-    for captures in context.matches(_DEFINITIONS):
-        definition = captures["definition"][0]
-        if context.text(captures["name"][0]) in PROCESS_CALLBACKS and (
-            start <= definition.start_byte < end
-        ):
-            return True
-    return False
+    starts = _callback_starts(context)
+    first = bisect.bisect_left(starts, module.start_byte)
+    return first < len(starts) and starts[first] < module.end_byte
+
+
+def _callback_starts(context: Context) -> list[int]:
+    """Where process callbacks are defined, in order; gathered once per analysis, since a
+    file can hold thousands of calls to ask about and thousands of definitions."""
+    starts = context.cache.get("process_state.callback_starts")
+    if starts is None:
+        starts = context.cache["process_state.callback_starts"] = sorted(
+            captures["definition"][0].start_byte
+            for captures in context.matches(_DEFINITIONS)
+            if context.text(captures["name"][0]) in PROCESS_CALLBACKS
+        )
+    return starts
