@@ -41,20 +41,39 @@ def analyze_document(document: Document, workspace: Workspace) -> list[Finding]:
     return analyze(document.source, config=config, project=project)
 
 
+KEEP_TREES = 16
+"""Open documents whose syntax tree stays in memory: the ones edited or opened last. A tree
+costs some twenty times its text; another document's is rebuilt (one parse) when next needed."""
+
+
 @dataclass
 class Documents:
     """Open documents by URI, and the workspace that reads their text first."""
 
     workspace: Workspace
     by_uri: dict[str, Document] = field(default_factory=dict)
+    _recent: dict[str, None] = field(default_factory=dict)  # URIs, least recent first
 
     def open(self, uri: str, path: str | None, text: str, version: int) -> Document:
         document = Document(uri, path, Source(text, path), version)
         self.by_uri[uri] = document
         self._mirror(document)
+        self._touch(uri)
         return document
 
+    def _touch(self, uri: str) -> None:
+        self._recent.pop(uri, None)
+        self._recent[uri] = None
+        if len(self._recent) > KEEP_TREES:
+            for old in list(self._recent)[: len(self._recent) - KEEP_TREES]:
+                del self._recent[old]
+        if len(self.by_uri) > KEEP_TREES:
+            for other, document in self.by_uri.items():
+                if other not in self._recent:
+                    document.source.release_tree()
+
     def close(self, uri: str) -> Document | None:
+        self._recent.pop(uri, None)
         document = self.by_uri.pop(uri, None)
         if document is not None and document.path is not None:
             self.workspace.overlay.pop(normal(document.path), None)
@@ -74,6 +93,7 @@ class Documents:
 
     def changed(self, document: Document) -> None:
         self._mirror(document)
+        self._touch(document.uri)
 
     def _mirror(self, document: Document) -> None:
         """Open buffers win over the disk for the project index (fixes see unsaved text)."""

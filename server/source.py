@@ -16,6 +16,7 @@ from __future__ import annotations
 import bisect
 import re
 from dataclasses import dataclass
+from itertools import accumulate
 from typing import Literal
 
 from tree_sitter import Node, Point, Tree
@@ -26,6 +27,7 @@ Encoding = Literal["utf-8", "utf-16", "utf-32"]
 ENCODINGS: tuple[Encoding, ...] = ("utf-8", "utf-16", "utf-32")
 
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
+_BYTE_LINE_BREAK = re.compile(rb"\r\n|\r|\n")
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,34 +70,76 @@ def _index_for_units(text: str, units: int, encoding: Encoding) -> int:
 
 def line_starts(text: str) -> list[int]:
     """String offsets at which each line begins; a final empty line counts."""
-    return [0] + [match.end() for match in _LINE_BREAK.finditer(text)]
+    if "\r" not in text:
+        return _starts(text.split("\n"), 1)
+    if text.count("\r") == text.count("\n") == text.count("\r\n"):
+        return _starts(text.split("\r\n"), 2)
+    return [0] + [match.end() for match in _LINE_BREAK.finditer(text)]  # mixed line endings
+
+
+def byte_line_starts(data: bytes) -> list[int]:
+    """The same for UTF-8 bytes (line breaks are single bytes there too)."""
+    if b"\r" not in data:
+        return _starts(data.split(b"\n"), 1)
+    if data.count(b"\r") == data.count(b"\n") == data.count(b"\r\n"):
+        return _starts(data.split(b"\r\n"), 2)
+    return [0] + [match.end() for match in _BYTE_LINE_BREAK.finditer(data)]
+
+
+def _starts(lines: list[str] | list[bytes], width: int) -> list[int]:
+    """Offsets of each line given the lines and the width of the break between them."""
+    return list(accumulate(map(width.__add__, map(len, lines[:-1])), initial=0))
 
 
 class Source:
-    """Text, line index and syntax tree of one Elixir document."""
+    """Text, line index and syntax tree of one Elixir document.
+
+    Edits are cheap: the text and its UTF-8 bytes are spliced, the tree is told about the edit,
+    and the line index and the reparse wait until something needs them. A burst of keystrokes
+    thus costs one incremental parse, not one per keystroke.
+    """
 
     def __init__(self, text: str, path: str | None = None) -> None:
         self.path = path
-        self._set_text(text)
-        self.tree: Tree = parse(self.data)
+        self._set_text(text, text.encode("utf-8", "surrogatepass"))
+        self._tree: Tree | None = None  # parsed when first asked for
+        self._stale = False
 
-    def _set_text(self, text: str) -> None:
+    def _set_text(self, text: str, data: bytes) -> None:
         self.text = text
-        self.data = text.encode("utf-8", "surrogatepass")
-        self.is_ascii = len(self.data) == len(text)
-        self.line_starts = line_starts(text)
+        self.data = data
+        self._line_starts: list[int] | None = None
         self._byte_line_starts: list[int] | None = None
+
+    @property
+    def is_ascii(self) -> bool:
+        return len(self.data) == len(self.text)
+
+    @property
+    def line_starts(self) -> list[int]:
+        if self._line_starts is None:
+            self._line_starts = line_starts(self.text)
+        return self._line_starts
+
+    @property
+    def tree(self) -> Tree:
+        """The syntax tree of the current text (reparsed incrementally after edits)."""
+        if self._tree is None:
+            self._tree = parse(self.data)
+        elif self._stale:
+            self._tree = parse(self.data, self._tree)
+        self._stale = False
+        return self._tree
+
+    def release_tree(self) -> None:
+        """Drop the tree to save memory; the next use parses the text afresh."""
+        self._tree, self._stale = None, False
 
     # -- offsets and bytes -------------------------------------------------------------
 
     def _byte_starts(self) -> list[int]:
         if self._byte_line_starts is None:
-            starts, total, previous = [], 0, 0
-            for start in self.line_starts:
-                total += len(self.text[previous:start].encode("utf-8", "surrogatepass"))
-                starts.append(total)
-                previous = start
-            self._byte_line_starts = starts
+            self._byte_line_starts = byte_line_starts(self.data)
         return self._byte_line_starts
 
     def byte_to_offset(self, byte: int) -> int:
@@ -171,14 +215,20 @@ class Source:
     # -- edits ------------------------------------------------------------------------
 
     def edit(self, start: int, end: int, new_text: str) -> None:
-        """Replace ``text[start:end]`` and reparse incrementally with the old tree."""
+        """Replace ``text[start:end]``; the tree follows incrementally when next used."""
         start = max(0, min(start, len(self.text)))
         end = max(start, min(end, len(self.text)))
         old_data = self.data
         start_byte, old_end_byte = self.offset_to_byte(start), self.offset_to_byte(end)
-        self._set_text(self.text[:start] + new_text + self.text[end:])
-        new_end_byte = start_byte + len(new_text.encode("utf-8", "surrogatepass"))
-        self.tree.edit(
+        new_bytes = new_text.encode("utf-8", "surrogatepass")
+        new_end_byte = start_byte + len(new_bytes)
+        self._set_text(
+            self.text[:start] + new_text + self.text[end:],
+            old_data[:start_byte] + new_bytes + old_data[old_end_byte:],
+        )
+        if self._tree is None:
+            return
+        self._tree.edit(
             start_byte=start_byte,
             old_end_byte=old_end_byte,
             new_end_byte=new_end_byte,
@@ -186,11 +236,11 @@ class Source:
             old_end_point=_point(old_data, old_end_byte),
             new_end_point=_point(self.data, new_end_byte),
         )
-        self.tree = parse(self.data, self.tree)
+        self._stale = True
 
     def replace_all(self, text: str) -> None:
-        self._set_text(text)
-        self.tree = parse(self.data)
+        self._set_text(text, text.encode("utf-8", "surrogatepass"))
+        self._tree, self._stale = None, False
 
     def has_errors(self) -> bool:
         return self.tree.root_node.has_error

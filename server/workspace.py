@@ -21,6 +21,12 @@ def normal(path: str | Path) -> str:
     return os.path.normpath(str(path))
 
 
+def _folder_key(path: str | Path) -> str:
+    """An Elixir file's folder (files in one folder share root and config); else the path."""
+    key = normal(path)
+    return os.path.dirname(key) if key.endswith((".ex", ".exs")) else key
+
+
 @dataclass
 class Workspace:
     """Texts by normalised path, with project and config caches keyed by folder."""
@@ -30,6 +36,9 @@ class Workspace:
     report_config_problems: Callable[[list[str]], None] = lambda problems: None
     _projects: dict[str, ProjectContext] = field(default_factory=dict)
     _configs: dict[str, tuple[float, Config]] = field(default_factory=dict)
+    # Folder → project root / nearest config file: looked up once, not on every keystroke.
+    _roots: dict[str, Path | None] = field(default_factory=dict)
+    _config_files: dict[str, Path | None] = field(default_factory=dict)
 
     def read(self, path: str | Path) -> str | None:
         key = normal(path)
@@ -52,7 +61,7 @@ class Workspace:
     def file_changed(self, path: str | Path, text: str) -> None:
         """Keep the project index current when one file's text changes, without walking the
         project again: only application modules are re-read."""
-        root = find_root(Path(path))
+        root = self.root_for(path)
         if root is None or normal(root) not in self._projects:
             return
         project = self._projects[normal(root)]
@@ -62,8 +71,15 @@ class Workspace:
         candidates = {**known, normal(path): Path(path)}
         self._projects[normal(root)] = scan(root, self.read, candidates.values())
 
+    def root_for(self, path: str | Path) -> Path | None:
+        """The project root above ``path`` (see `project.find_root`), cached by folder."""
+        key = _folder_key(path)
+        if key not in self._roots:
+            self._roots[key] = find_root(Path(path))
+        return self._roots[key]
+
     def project_for(self, path: str | Path) -> ProjectContext:
-        root = find_root(Path(path))
+        root = self.root_for(path)
         if root is None:
             return EMPTY
         key = normal(root)
@@ -73,7 +89,10 @@ class Workspace:
 
     def config_for(self, path: str | Path) -> Config:
         """The editor's or command line's settings under the nearest `.otp-thinking.toml`."""
-        config_path = find_config_file(Path(path).parent)
+        key = _folder_key(path)
+        if key not in self._config_files:
+            self._config_files[key] = find_config_file(Path(path).parent)
+        config_path = self._config_files[key]
         if config_path is None:
             return self.base_config
         key = normal(config_path)
@@ -90,4 +109,7 @@ class Workspace:
         return self._configs[key][1]
 
     def forget_configs(self) -> None:
+        """Forget configuration and project roots: a file was saved, settings changed."""
         self._configs.clear()
+        self._config_files.clear()
+        self._roots.clear()
