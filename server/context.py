@@ -9,13 +9,14 @@ from functools import cached_property
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from tree_sitter import Node, Query
+from tree_sitter import Node
 
 from otp_thinking import syntax
 from otp_thinking.config import DEFAULT, Config
 from otp_thinking.findings import Finding, Fix
-from otp_thinking.parsing import Captures, compile_query, matches
+from otp_thinking.parsing import AnyQuery, Captures, compile_query
 from otp_thinking.project import EMPTY, Application, ProjectContext
+from otp_thinking.query_pack import DocumentMatches
 from otp_thinking.rule import Rule
 from otp_thinking.source import Source
 
@@ -39,7 +40,7 @@ class Context:
         self.path = source.path
         self.config = config
         self.project = project
-        self._matches: dict[int, list[Captures]] = {}
+        self._document: DocumentMatches | None = None
         self.cache: dict[str, Any] = {}
         """Shared between rules for one analysis (e.g. facts gathered once per module)."""
 
@@ -47,12 +48,12 @@ class Context:
     def root(self) -> Node:
         return self.source.tree.root_node
 
-    def matches(self, query: Query) -> list[Captures]:
-        """All matches of ``query`` over the document, computed once per analysis."""
-        key = id(query)
-        if key not in self._matches:
-            self._matches[key] = list(matches(query, self.root))
-        return self._matches[key]
+    def matches(self, query: AnyQuery) -> list[Captures]:
+        """All matches of ``query`` over the document, computed once per analysis (with the
+        other queries of its pack, and not at all when the text lacks the words it needs)."""
+        if self._document is None:
+            self._document = DocumentMatches(self.source.text, self.root)
+        return self._document.get(query)
 
     def text(self, node: Node) -> str:
         return self.source.node_text(node)

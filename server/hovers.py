@@ -10,9 +10,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from tree_sitter import Node, QueryCursor
+from tree_sitter import Node
 
-from otp_thinking import syntax
+from otp_thinking import parsing, syntax
 from otp_thinking.parsing import Captures, compile_query
 from otp_thinking.source import Source
 
@@ -79,7 +79,7 @@ def construct_at(source: Source, offset: int) -> Construct | None:
     smallest = root.descendant_for_byte_range(byte, byte + 1)
     if smallest is None or smallest.type in _NOT_CODE:
         return None
-    cursor = QueryCursor(CONSTRUCTS)
+    cursor = parsing.cursor(CONSTRUCTS)
     cursor.set_byte_range(byte, byte + 1)
     best: tuple[Node, str] | None = None
     for _pattern, captures in cursor.matches(root):

@@ -1,16 +1,28 @@
-"""The Elixir grammar, one parser per thread, and queries compiled once."""
+"""The Elixir grammar, one parser per thread, and queries compiled when first needed.
+
+Compiling a tree-sitter query costs about 20 ms with this grammar, whatever its size: more than
+parsing a typical file, and with dozens of queries the bulk of a short run's start-up. So
+`compile_query` only records a query's source; it is compiled the first time it runs, or as part
+of a pack that runs many queries in one walk (`query_pack.py`). A typo thus fails when the query
+first runs, not at import; `tests/test_queries.py` compiles every query the package defines.
+"""
 
 from __future__ import annotations
 
+import logging
+import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import tree_sitter_elixir
 from tree_sitter import Language, Node, Parser, Query, QueryCursor, Tree
 
+from otp_thinking.query_text import Needs, query_needs, satisfied
+
 LANGUAGE = Language(tree_sitter_elixir.language())
 
 _local = threading.local()
+log = logging.getLogger("otp_thinking")
 
 Captures = dict[str, list[Node]]
 
@@ -28,12 +40,71 @@ def parse(data: bytes, old_tree: Tree | None = None) -> Tree:
     return _parser().parse(data, old_tree)
 
 
-def compile_query(text: str) -> Query:
-    """Compile a query at import time; a typo fails loudly when the rule module loads."""
-    return Query(LANGUAGE, text)
+class LazyQuery:
+    """A query's source, compiled on first use, and the words its patterns need."""
+
+    __slots__ = ("source", "origin", "_query", "_needs")
+
+    def __init__(self, source: str, origin: str = "") -> None:
+        self.source = source
+        self.origin = origin  # the module that defined it, for messages
+        self._query: Query | None = None
+        self._needs: tuple[Needs, ...] | None | bool = False  # False: not read yet
+
+    @property
+    def query(self) -> Query:
+        if self._query is None:
+            self._query = Query(LANGUAGE, self.source)
+            self.check_pattern_count(self._query.pattern_count)
+        return self._query
+
+    @property
+    def needs(self) -> tuple[Needs, ...] | None:
+        """What text each pattern needs (see `query_text.py`); None: it may match anything."""
+        if self._needs is False:
+            self._needs = query_needs(self.source)
+        return self._needs  # type: ignore[return-value]
+
+    def may_match(self, has_word: Callable[[str], bool]) -> bool:
+        """False only when no pattern can match a text without the words it needs."""
+        needs = self.needs
+        return needs is None or any(satisfied(pattern, has_word) for pattern in needs)
+
+    def check_pattern_count(self, count: int) -> None:
+        """Trust the words only if the reader saw the patterns tree-sitter compiled."""
+        needs = self.needs
+        if needs is not None and len(needs) != count:
+            log.warning("query from %s: %d patterns, read %d", self.origin, count, len(needs))
+            self._needs = None
+
+    def __repr__(self) -> str:
+        return f"<query from {self.origin}: {' '.join(self.source.split())[:60]}>"
 
 
-def matches(query: Query, node: Node) -> Iterator[Captures]:
+AnyQuery = LazyQuery | Query
+
+QUERIES: list[LazyQuery] = []
+"""Every query `compile_query` has made (the test suite compiles them all)."""
+
+
+def compile_query(text: str) -> LazyQuery:
+    """Define a query (at import time, once); it is compiled when first run."""
+    caller = sys._getframe(1).f_globals.get("__name__", "")
+    query = LazyQuery(text, caller)
+    QUERIES.append(query)
+    return query
+
+
+def compiled(query: AnyQuery) -> Query:
+    return query.query if isinstance(query, LazyQuery) else query
+
+
+def cursor(query: AnyQuery) -> QueryCursor:
+    """A cursor over ``query``, for callers that narrow it to a range before matching."""
+    return QueryCursor(compiled(query))
+
+
+def matches(query: AnyQuery, node: Node) -> Iterator[Captures]:
     """Each match of ``query`` under ``node`` as a dict of capture name to nodes."""
-    for _pattern, captures in QueryCursor(query).matches(node):
+    for _pattern, captures in QueryCursor(compiled(query)).matches(node):
         yield captures

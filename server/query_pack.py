@@ -1,0 +1,161 @@
+"""The queries of one analysis, run together and only when they can match.
+
+Every query run walks the whole tree, and a rule pack asks for dozens of queries per document:
+run one by one they cost several parses. Two remedies, invisible to rules (which still call
+`context.matches(QUERY)`):
+
+* A query whose predicates name words missing from the text cannot match (`query_text.py`):
+  it is answered with no matches without running, or even compiling.
+* Queries asked for over whole documents are learned as rules ask for them and compiled into
+  packs: one walk of the tree answers every query of a pack. Queries are packed by the words
+  they need, so a document walks only the packs whose words it contains. A query that is not
+  packed yet runs alone, and joins a pack before the next analysis.
+"""
+
+from __future__ import annotations
+
+import bisect
+import threading
+from collections.abc import Iterable
+
+from tree_sitter import Node, Query, QueryCursor, QueryError
+
+from otp_thinking.parsing import LANGUAGE, AnyQuery, Captures, LazyQuery, compiled, log
+
+
+class Pack:
+    """Queries compiled into one; `run` answers all of them with one walk of the tree."""
+
+    def __init__(self, members: Iterable[LazyQuery]) -> None:
+        self.members = tuple(members)
+        self.index = frozenset(self.members)
+        source, starts, offset = [], [], 0
+        for member in self.members:
+            starts.append(offset)
+            source.append(member.source)
+            offset += len(member.source.encode("utf-8")) + 1
+        self.query = Query(LANGUAGE, "\n".join(source))
+        self.owners: list[LazyQuery] = []
+        counts = dict.fromkeys(self.members, 0)
+        for pattern in range(self.query.pattern_count):
+            start = self.query.start_byte_for_pattern(pattern)
+            owner = self.members[bisect.bisect_right(starts, start) - 1]
+            self.owners.append(owner)
+            counts[owner] += 1
+        for member, count in counts.items():
+            member.check_pattern_count(count)
+
+    def run(self, root: Node) -> dict[LazyQuery, list[Captures]]:
+        found: dict[LazyQuery, list[Captures]] = {member: [] for member in self.members}
+        owners = self.owners
+        for pattern, captures in QueryCursor(self.query).matches(root):
+            found[owners[pattern]].append(captures)
+        return found
+
+
+class Packs:
+    """The whole-document queries seen so far, and the pack of those asked for together.
+
+    A query joins the pack when most analyses since it was first seen asked for it (and their
+    text had its words); it leaves when few do. So the pack holds what nearly every document
+    needs — module facts, definitions — and a query that only GenServer modules or only texts
+    naming `Task` need runs alone, in the few documents that need it. Membership is reviewed
+    after 2, 4, 8, … analyses, so the pack is recompiled a handful of times per process.
+    """
+
+    JOIN, LEAVE = 0.5, 0.25
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.analyses = 0
+        self._asked: dict[LazyQuery, int] = {}  # analyses that asked for it and could match
+        self._first_seen: dict[LazyQuery, int] = {}
+        self.pack: Pack | None = None
+
+    def learn(self, query: LazyQuery) -> None:
+        if query not in self._first_seen:
+            with self._lock:
+                self._first_seen.setdefault(query, self.analyses)
+                self._asked.setdefault(query, 0)
+
+    def asked(self, query: LazyQuery) -> None:
+        self._asked[query] += 1
+
+    def packed(self, query: LazyQuery) -> Pack | None:
+        pack = self.pack
+        return pack if pack is not None and query in pack.index else None
+
+    def start_analysis(self) -> None:
+        """Count one more analysis; on a power of two, review which queries share the pack."""
+        self.analyses += 1
+        count = self.analyses
+        if count < 2 or count & (count - 1):
+            return
+        with self._lock:
+            current = set(self.pack.members) if self.pack is not None else set()
+            wanted = set()
+            for query, asked in self._asked.items():
+                share = asked / max(1, count - 1 - self._first_seen[query])
+                if share >= self.JOIN or (query in current and share >= self.LEAVE):
+                    wanted.add(query)
+            if wanted != current:
+                self.pack = _compile_pack(wanted)
+
+
+def _compile_pack(members: set[LazyQuery]) -> Pack | None:
+    if len(members) < 2:
+        return None
+    ordered = sorted(members, key=lambda query: query.source)  # the same pack in every process
+    try:
+        return Pack(ordered)
+    except QueryError as error:  # a member has a typo: every query runs alone
+        log.warning("queries %s cannot be packed: %s", ordered, error)
+        return None
+
+
+PACKS = Packs()
+
+
+class DocumentMatches:
+    """Matches of queries over one document's tree, each computed at most once."""
+
+    def __init__(self, text: str, root: Node, packs: Packs = PACKS) -> None:
+        self.text, self.root, self.packs = text, root, packs
+        self._found: dict[AnyQuery, list[Captures]] = {}
+        self._asked: set[AnyQuery] = set()
+        self._words: dict[str, bool] = {}
+        packs.start_analysis()
+
+    def has_word(self, word: str) -> bool:
+        present = self._words.get(word)
+        if present is None:
+            present = self._words[word] = word in self.text
+        return present
+
+    def get(self, query: AnyQuery) -> list[Captures]:
+        if query not in self._asked:
+            self._asked.add(query)
+            if isinstance(query, LazyQuery):
+                self.packs.learn(query)
+                if query.may_match(self.has_word):
+                    self.packs.asked(query)
+                else:
+                    self._found[query] = []
+        found = self._found.get(query)
+        if found is not None:
+            return found
+        if not isinstance(query, LazyQuery):
+            found = self._found[query] = list(_run(compiled(query), self.root))
+            return found
+        pack = self.packs.packed(query)
+        if pack is None:
+            found = self._found[query] = list(_run(query.query, self.root))
+            return found
+        for member, member_found in pack.run(self.root).items():
+            self._found.setdefault(member, member_found)
+        return self._found[query]
+
+
+def _run(query: Query, root: Node) -> Iterable[Captures]:
+    for _pattern, captures in QueryCursor(query).matches(root):
+        yield captures
