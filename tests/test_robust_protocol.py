@@ -15,12 +15,13 @@ from raw_lsp import RawClient
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 TEXT = """defmodule Storefront.Lookup do
-  def lookup(sku) do
+  def handle_call(sku, _from, state) do
     task = Task.async(fn -> sku end)
-    Task.await(task)
+    {:reply, Task.await(task), state}
   end
 end
 """
+LATE = "defmodule Late do\n  def handle_info(_, s), do: {:noreply, Task.async(fn -> s end)}\nend\n"
 PARSE_ERROR, INVALID_REQUEST, METHOD_NOT_FOUND, INVALID_PARAMS = -32700, -32600, -32601, -32602
 
 
@@ -149,12 +150,12 @@ def test_positions_and_ranges_out_of_bounds(server: RawClient, root: Path) -> No
             "contentChanges": [
                 {"range": {"start": {"line": 99, "character": 99},
                            "end": {"line": 99, "character": 99}},
-                 "text": "Task.async(fn -> :late end)\n"}
+                 "text": LATE}
             ],
         },
     )  # fmt: skip
     found = server.diagnostics(uri, 2)
-    assert sorted(d["range"]["start"]["line"] for d in found) == [2, TEXT.count("\n")]
+    assert sorted(d["range"]["start"]["line"] for d in found) == [2, TEXT.count("\n") + 1]
 
 
 def test_a_stale_didchange_is_ignored(server: RawClient, root: Path) -> None:
