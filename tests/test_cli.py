@@ -44,12 +44,18 @@ def project(tmp_path: Path) -> Path:
     return root
 
 
-def test_examples_report_one_finding_as_text(project: Path) -> None:
+def test_examples_report_their_findings_as_text(project: Path) -> None:
     done = run("check", ".", cwd=project)
     assert done.returncode == 1, done.stderr
     lines = done.stdout.splitlines()
-    assert lines[0].startswith("lib/storefront/price_cache.ex:15:12: OTP101 [*] Task.async links")
-    assert lines[-1] == "Found 1 finding (1 fixable with --fix)."
+    assert [line.split(" ")[:2] for line in lines[:-1]] == [
+        ["lib/storefront/checkout.ex:12:44:", "OTP105"],
+        ["lib/storefront/price_cache.ex:15:12:", "OTP101"],
+        ["lib/storefront/stock.ex:1:11:", "OTP106"],
+        ["lib/storefront/supplier.ex:9:47:", "OTP105"],
+    ]
+    assert lines[1].startswith("lib/storefront/price_cache.ex:15:12: OTP101 [*] Task.async links")
+    assert lines[-1] == "Found 4 findings (3 fixable with --fix)."
 
 
 def test_json_has_the_contract_fields(project: Path) -> None:
@@ -79,7 +85,7 @@ def test_json_has_the_contract_fields(project: Path) -> None:
 
 
 def test_clean_tree_exits_zero(project: Path) -> None:
-    done = run("check", "test", "lib/storefront/supplier.ex", cwd=project)
+    done = run("check", "test", "lib/storefront/application.ex", cwd=project)
     assert done.returncode == 0, done.stdout + done.stderr
     assert done.stdout.strip() == "No findings."
     assert run("check", "--format", "json", "test", cwd=project).stdout.strip() == "[]"
@@ -118,7 +124,12 @@ def test_deps_and_build_are_skipped(project: Path) -> None:
             "defmodule A do\n  def f, do: Task.async(fn -> 1 end)\nend\n", "utf-8"
         )
     done = run("check", "--format", "json", cwd=project)
-    assert {f["path"] for f in json.loads(done.stdout)} == {"lib/storefront/price_cache.ex"}
+    assert {f["path"] for f in json.loads(done.stdout)} == {
+        "lib/storefront/checkout.ex",
+        "lib/storefront/price_cache.ex",
+        "lib/storefront/stock.ex",
+        "lib/storefront/supplier.ex",
+    }
 
 
 def test_bad_config_is_reported_on_stderr_and_defaults_apply(project: Path) -> None:
@@ -136,17 +147,18 @@ def test_config_turns_a_rule_off(project: Path) -> None:
 
 def test_fix_rewrites_and_adds_the_supervisor(project: Path) -> None:
     done = run("check", "--fix", ".", cwd=project)
-    assert done.returncode == 0, done.stdout + done.stderr
+    assert done.returncode == 1, done.stdout + done.stderr  # OTP106 has no fix
     assert "Fixed 1 finding in lib/storefront/price_cache.ex" in done.stderr
+    assert "Fixed 1 finding in lib/storefront/checkout.ex" in done.stderr
+    assert [line.split(" ")[1] for line in done.stdout.splitlines()[:-1]] == ["OTP106"]
     cache = (project / "lib" / "storefront" / "price_cache.ex").read_text("utf-8")
     assert "Task.Supervisor.async_nolink(Storefront.TaskSupervisor, fn ->" in cache
     app = (project / "lib" / "storefront" / "application.ex").read_text("utf-8")
-    assert (
-        "      {Task.Supervisor, name: Storefront.TaskSupervisor},\n      Storefront.PriceCache"
-        in app
-    )
+    assert "      {Task.Supervisor, name: Storefront.TaskSupervisor},\n" in app
+    assert "      {Registry, keys: :unique, name: Storefront.CartRegistry},\n" in app
+    assert app.index("CartRegistry") < app.index("Storefront.PriceCache")
     again = run("check", "--fix", ".", cwd=project)
-    assert again.returncode == 0 and "Fixed" not in again.stderr
+    assert again.returncode == 1 and "Fixed" not in again.stderr
 
 
 def test_diff_shows_changes_without_writing(project: Path) -> None:
