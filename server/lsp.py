@@ -24,6 +24,7 @@ from otp_thinking.documents import Document, Documents
 from otp_thinking.engine import analyze
 from otp_thinking.findings import Edit, Finding, Fix
 from otp_thinking.fixing import fix_document
+from otp_thinking.hovers import construct_at
 from otp_thinking.lsp_convert import (
     encoding_of,
     path_to_uri,
@@ -389,6 +390,8 @@ def call_sites(ls: OtpServer, uri: str, position: Any, locations: list[Any]) -> 
 
 @server.feature(types.TEXT_DOCUMENT_HOVER)
 def hover(ls: OtpServer, params: types.HoverParams) -> types.Hover | None:
+    """The docs of the rules that fired here, then the card of the OTP construct under the
+    cursor (whether or not a rule fired), separated by a rule."""
     document = ls.documents.get(params.text_document.uri)
     if document is None:
         return None
@@ -396,17 +399,23 @@ def hover(ls: OtpServer, params: types.HoverParams) -> types.Hover | None:
         document.source, types.Range(params.position, params.position), ls.encoding
     )[0]
     hits = [f for f in document.findings(ls.documents.workspace) if f.start <= offset <= f.end]
-    if not hits:
-        return None
-    docs = []
+    sections = []
     for code in dict.fromkeys(f.code for f in hits):
         rule = find_rule(code)
         if rule is not None:
-            docs.append(f"**{rule.code} {rule.name}**\n\n{rule.doc.strip()}")
-    first = hits[0]
+            sections.append(f"**{rule.code} {rule.name}**\n\n{rule.doc.strip()}")
+    construct = construct_at(document.source, offset)
+    if construct is not None:
+        sections.append(construct.card)
+    if hits:
+        start, end = hits[0].start, hits[0].end
+    elif construct is not None:
+        start, end = construct.start, construct.end
+    else:
+        return None
     return types.Hover(
-        contents=types.MarkupContent(types.MarkupKind.Markdown, "\n\n---\n\n".join(docs)),
-        range=to_range(document.source, first.start, first.end, ls.encoding),
+        contents=types.MarkupContent(types.MarkupKind.Markdown, "\n\n---\n\n".join(sections)),
+        range=to_range(document.source, start, end, ls.encoding),
     )
 
 

@@ -154,7 +154,7 @@ def applications_in(source: Source, path: Path) -> list[Application]:
         if "Application" not in syntax.uses(module):
             continue
         children_list = _children_list(module)
-        children = [_child(item) for item in _items(children_list)] if children_list else []
+        children = [_child(item) for item in _child_candidates(module)]
         found.append(Application(path, syntax.module_name(module), children, source, children_list))
     return found
 
@@ -172,6 +172,15 @@ def _children_list(module: Node) -> Node | None:
     for captures in matches(_CHILDREN_LIST, module):
         return captures["list"][0]
     return None
+
+
+_LISTS = compile_query("(list) @list")
+
+
+def _child_candidates(module: Node) -> list[Node]:
+    """Items of every list literal in the module: real children lists are often built by
+    helper functions (`defp children(mode)`), not only in `children = [...]`."""
+    return [item for captures in matches(_LISTS, module) for item in _items(captures["list"][0])]
 
 
 def _items(list_node: Node) -> list[Node]:

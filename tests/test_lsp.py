@@ -24,9 +24,9 @@ from otp_thinking.source import Source
 PREFIX = '    _ = "héllo 👋 世界 é"; task = '  # é here is e + combining accent
 CALL = "Task.async(fn -> fetch(sku) end)"
 DOCUMENT = f"""defmodule Storefront.Lookup do
-  def lookup(sku) do
+  def handle_call(sku, _from, state) do
 {PREFIX}{CALL}
-    Task.await(task)
+    {{:reply, Task.await(task), state}}
   end
 
   defp fetch(sku), do: sku
@@ -178,6 +178,50 @@ async def test_hover_on_a_diagnostic_shows_the_rule_doc(client: LanguageClient, 
     assert "## Why it matters" in hover.contents.value  # type: ignore[union-attr]
 
 
+async def test_hover_shows_the_rule_doc_then_the_construct_card(client: LanguageClient, tmp_path):
+    result, _root, uri = await _open(client, tmp_path)
+    encoding = result.capabilities.position_encoding
+    await diagnostics(client, uri, version=1)
+    hover = await client.text_document_hover_async(
+        types.HoverParams(
+            types.TextDocumentIdentifier(uri), types.Position(2, units(PREFIX, encoding) + 6)
+        )
+    )
+    assert hover is not None
+    doc, card = hover.contents.value.split("\n\n---\n\n")  # type: ignore[union-attr]
+    assert doc.startswith("**OTP101 task-async**")
+    assert card.startswith("**Task.async vs Task.Supervisor.async_nolink**")
+
+
+COUNTER_PREFIX = '  @moduledoc "Counts 👋 visits, é by é"; '
+COUNTER = f"""defmodule Storefront.Counter do
+{COUNTER_PREFIX}use GenServer
+
+  def init(count), do: {{:ok, count}}
+end
+"""
+
+
+async def test_hover_shows_a_card_on_use_genserver(client: LanguageClient, tmp_path) -> None:
+    result, _root, uri = await _open(client, tmp_path, COUNTER)
+    encoding = result.capabilities.position_encoding
+    assert await diagnostics(client, uri, version=1) == []
+    start = units(COUNTER_PREFIX, encoding)
+    hover = await client.text_document_hover_async(
+        types.HoverParams(types.TextDocumentIdentifier(uri), types.Position(1, start + 6))
+    )
+    assert hover is not None
+    assert hover.contents.value.startswith("**GenServer**")  # type: ignore[union-attr]
+    assert "---" not in hover.contents.value  # type: ignore[union-attr]
+    assert hover.range == types.Range(
+        types.Position(1, start), types.Position(1, start + units("use GenServer", encoding))
+    )
+    on_the_string = await client.text_document_hover_async(
+        types.HoverParams(types.TextDocumentIdentifier(uri), types.Position(1, start - 8))
+    )
+    assert on_the_string is None
+
+
 async def test_disable_for_this_line_action(client: LanguageClient, tmp_path) -> None:
     result, _root, uri = await _open(client, tmp_path)
     encoding = result.capabilities.position_encoding
@@ -189,6 +233,11 @@ async def test_disable_for_this_line_action(client: LanguageClient, tmp_path) ->
             types.CodeActionContext(diagnostics=found),
         )
     )
+    whole_file = next(a for a in actions if a.title == "Disable OTP101 for this file")
+    file_edit = edits_by_uri(whole_file.edit)[uri][1]  # type: ignore[arg-type]
+    assert apply_text_edits(DOCUMENT, file_edit, encoding).startswith(
+        "# otp-thinking: disable-file OTP101\ndefmodule"
+    )
     disable = next(a for a in actions if a.title == "Disable OTP101 for this line")
     fixed = apply_text_edits(DOCUMENT, edits_by_uri(disable.edit)[uri][1], encoding)  # type: ignore[arg-type]
     assert "    # otp-thinking: disable-next-line OTP101\n" + PREFIX in fixed
@@ -199,3 +248,79 @@ async def test_disable_for_this_line_action(client: LanguageClient, tmp_path) ->
         )
     )
     assert await diagnostics(client, uri, version=2) == []
+
+
+TWO_CALLS = """defmodule Storefront.Pair do
+  def handle_call(:both, _from, state) do
+    a = Task.async(fn -> 1 end)
+    b = Task.async(fn -> 2 end)
+    {:reply, {Task.await(a), Task.await(b)}, state}
+  end
+end
+"""
+
+
+async def test_fix_all_applies_every_safe_fix_once(client: LanguageClient, tmp_path) -> None:
+    result, root, uri = await _open(client, tmp_path, TWO_CALLS)
+    encoding = result.capabilities.position_encoding
+    found = await diagnostics(client, uri, version=1)
+    assert len(found) == 2
+    actions = await client.text_document_code_action_async(
+        types.CodeActionParams(
+            types.TextDocumentIdentifier(uri),
+            types.Range(types.Position(0, 0), types.Position(0, 0)),
+            types.CodeActionContext(diagnostics=[], only=["source.fixAll.otp-thinking"]),
+        )
+    )
+    [fix_all] = actions
+    assert fix_all.kind == "source.fixAll.otp-thinking"
+    edits = edits_by_uri(fix_all.edit)  # type: ignore[arg-type]
+    fixed = apply_text_edits(TWO_CALLS, edits[uri][1], encoding)
+    assert fixed.count("Task.Supervisor.async_nolink(Storefront.TaskSupervisor, fn ->") == 2
+    application = root / "lib" / "storefront" / "application.ex"
+    new_app = apply_text_edits(
+        application.read_text("utf-8"), edits[application.as_uri()][1], encoding
+    )
+    assert new_app.count("Task.Supervisor") == 1
+
+
+async def test_resolve_recomputes_against_the_current_text(client: LanguageClient, tmp_path):
+    result, _root, uri = await _open(client, tmp_path)
+    encoding = result.capabilities.position_encoding
+    found = await diagnostics(client, uri, version=1)
+    actions = await client.text_document_code_action_async(
+        types.CodeActionParams(
+            types.TextDocumentIdentifier(uri), found[0].range, types.CodeActionContext(found)
+        )
+    )
+    fix = next(a for a in actions if a.title.startswith("Use Task.Supervisor"))
+    client.text_document_did_change(
+        types.DidChangeTextDocumentParams(
+            types.VersionedTextDocumentIdentifier(version=2, uri=uri),
+            [
+                types.TextDocumentContentChangePartial(
+                    range=types.Range(types.Position(0, 0), types.Position(0, 0)),
+                    text="# a new first line\n",
+                )
+            ],
+        )
+    )
+    current = "# a new first line\n" + DOCUMENT
+    await diagnostics(client, uri, version=2)
+    if fix.edit is not None:
+        # No resolve support: the edit was computed for version 1 and says so, so the
+        # client refuses it on version 2 instead of corrupting the text.
+        version, _ = edits_by_uri(fix.edit)[uri]
+        if fix.edit.document_changes is not None:
+            assert version == 1
+        return
+    resolved = await client.code_action_resolve_async(fix)
+    version, text_edits = edits_by_uri(resolved.edit)[uri]  # type: ignore[arg-type]
+    if resolved.edit.document_changes is not None:  # type: ignore[union-attr]
+        assert version == 2
+    fixed = apply_text_edits(current, text_edits, encoding)
+    assert fixed.startswith("# a new first line\ndefmodule Storefront.Lookup do\n")
+    assert (
+        "task = Task.Supervisor.async_nolink(Storefront.TaskSupervisor, fn -> fetch(sku) end)"
+        in fixed
+    )

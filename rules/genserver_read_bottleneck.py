@@ -1,0 +1,224 @@
+"""OTP002 genserver-read-bottleneck: a read-mostly store served through one GenServer mailbox."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from otp_thinking import callbacks, modules, syntax
+from otp_thinking.context import Context
+from otp_thinking.findings import Finding
+from otp_thinking.modules import Clause, ModuleFacts
+from otp_thinking.parsing import compile_query
+from otp_thinking.rule import Rule
+
+DOC = """\
+## What it flags
+A named GenServer used as a read-mostly store: most of its `handle_call/3` clauses only read
+the state (they reply with something taken from it and hand the state back unchanged), there
+are at least two of them, and they are not outnumbered by the writes (the other `handle_call`
+clauses and the `handle_cast` clauses). Either one of the reads takes a key (`{:get, id}`), or
+there are three reads or more. The diagnostic sits on `use GenServer`.
+
+Not flagged:
+- a single status query (`:status`, `:leader?`), or two argument-less getters;
+- processes without a name: started without `name:` and called only through a pid the caller
+  holds (`GenServer.call(pid, :progress)`), usually one per job or connection with few callers;
+- modules whose reads already bypass the process: any `:ets`, `:persistent_term`, `:atomics`
+  or `:counters` call in the module;
+- read clauses that act outside the process (a reply computed by a file read, an HTTP call, a
+  call to another process) or that use `from`: those are not plain reads;
+- catch-all clauses (`handle_call(msg, _from, state)`);
+- tests, `.exs` scripts and Mix tasks.
+
+## Why it matters
+A GenServer answers one message at a time. When many processes read the same data through
+`GenServer.call`, every read waits in one mailbox, behind the other reads and behind every
+write, and each reply copies the data to the caller. Throughput is capped by one scheduler, and
+a slow write stalls every reader. Reads that do not need serializing can run in the caller's
+process, in parallel, straight from an ETS table.
+
+## Example
+```elixir
+defmodule MyApp.Catalog do
+  use GenServer
+
+  def get(sku), do: GenServer.call(__MODULE__, {:get, sku})
+  def all, do: GenServer.call(__MODULE__, :all)
+  def put(sku, item), do: GenServer.cast(__MODULE__, {:put, sku, item})
+
+  def handle_call({:get, sku}, _from, items), do: {:reply, Map.get(items, sku), items}
+  def handle_call(:all, _from, items), do: {:reply, Map.values(items), items}
+  def handle_cast({:put, sku, item}, items), do: {:noreply, Map.put(items, sku, item)}
+end
+```
+
+The ETS-owner shape: the GenServer owns a named, `:protected` table with
+`read_concurrency: true`; writes still go through the process (so they stay serialized and the
+table dies with its owner), reads call `:ets.lookup` directly:
+
+```elixir
+defmodule MyApp.Catalog do
+  use GenServer
+
+  def start_link(_), do: GenServer.start_link(__MODULE__, nil, name: __MODULE__)
+
+  def get(sku) do
+    case :ets.lookup(__MODULE__, sku) do
+      [{^sku, item}] -> item
+      [] -> nil
+    end
+  end
+
+  def all, do: :ets.select(__MODULE__, [{{:_, :"$1"}, [], [:"$1"]}])
+  def put(sku, item), do: GenServer.call(__MODULE__, {:put, sku, item})
+
+  @impl true
+  def init(nil) do
+    :ets.new(__MODULE__, [:named_table, :protected, :set, read_concurrency: true])
+    {:ok, nil}
+  end
+
+  @impl true
+  def handle_call({:put, sku, item}, _from, state) do
+    :ets.insert(__MODULE__, {sku, item})
+    {:reply, :ok, state}
+  end
+end
+```
+
+Static data that hardly ever changes (configuration, a compiled lookup table) fits
+`:persistent_term` even better: reads are free, updates are expensive.
+
+## Fix
+No automatic fix: where the data goes and which reads may see a write late are design
+decisions. By hand: create the table in `init/1` as above, make each write callback also (or
+only) write to the table, and turn each read function into an `:ets.lookup`/`:ets.select` in the
+caller. Keep a read in the process when it must see every earlier write from the same caller
+in order, or when it computes over the whole state at once.
+"""
+
+_FACTS = compile_query(
+    """
+    (call target: (dot left: (atom) @module)
+      (#any-of? @module ":ets" ":persistent_term" ":atomics" ":counters")) @bypass
+
+    (call target: (dot left: (alias) @module right: (identifier) @function)
+      (#eq? @module "GenServer") (#any-of? @function "start_link" "start")) @start
+
+    (call target: (dot left: (alias) @module right: (identifier) @function)
+      (arguments . (_) @server)
+      (#eq? @module "GenServer") (#any-of? @function "call" "cast")) @call
+    """
+)
+
+
+def check(context: Context) -> Iterator[Finding]:
+    if not any(m.use_of("GenServer") for m in modules.of(context)):
+        return
+    bypassing, named = _process_facts(context)
+    for module in modules.of(context):
+        use = module.use_of("GenServer")
+        if use is None or id(module) in bypassing or id(module) not in named:
+            continue
+        reads = _read_clauses(module)
+        if not _read_mostly(module, reads):
+            continue
+        names = _message_names(reads)
+        shown = ", ".join(names[:4]) + (", ..." if len(names) > 4 else "")
+        message = (
+            f"{module.name} answers read-only calls ({shown}) one at a time through "
+            "its mailbox; keep the data in a :protected named ETS table with "
+            "read_concurrency: true owned by this process and read it with :ets.lookup "
+            "in the caller."
+        )
+        yield context.finding(RULE, use.node, message)
+
+
+def _process_facts(context: Context) -> tuple[set[int], set[int]]:
+    """Modules (by id) whose reads bypass the process, and modules whose process has a name
+    (registered at start, or called by name rather than through a pid the caller holds)."""
+    bypassing, named = set(), set()
+    for captures in context.matches(_FACTS):
+        node = next(captures[k][0] for k in ("bypass", "start", "call") if k in captures)
+        module = modules.at(context, node)
+        if module is None:
+            continue
+        if "bypass" in captures:
+            bypassing.add(id(module))
+        elif "start" in captures:
+            options = syntax.argument_nodes(node)[-1:]
+            if any(
+                key == "name" for key, _ in syntax.keyword_pairs(options[0] if options else None)
+            ):
+                named.add(id(module))
+        elif (
+            captures["server"][0].type != "identifier"
+            or syntax.text(captures["server"][0]) == "__MODULE__"
+        ):
+            named.add(id(module))
+    return bypassing, named
+
+
+def _read_clauses(module: ModuleFacts) -> list[Clause]:
+    return [
+        clause
+        for clause in module.functions("handle_call", 3)
+        if not clause.private and not callbacks.is_catch_all(clause) and _only_reads(module, clause)
+    ]
+
+
+def _only_reads(module: ModuleFacts, clause: Clause) -> bool:
+    if callbacks.uses_from(clause) or callbacks.has_effects(module, clause):
+        return False
+    flow = callbacks.state_flow(clause)
+    return flow.keeps_state and flow.reads and all(r.tag == "reply" for r in flow.returns)
+
+
+def _read_mostly(module: ModuleFacts, reads: list[Clause]) -> bool:
+    if len(reads) < 2:
+        return False
+    calls = [
+        c
+        for c in module.functions("handle_call", 3)
+        if not c.private and not callbacks.is_catch_all(c)
+    ]
+    casts = [
+        c
+        for c in module.functions("handle_cast", 2)
+        if not c.private and not callbacks.is_catch_all(c)
+    ]
+    writes = len(calls) - len(reads)
+    if len(reads) <= writes or len(reads) < len(casts):
+        return False
+    return len(reads) >= 3 or any(_keyed(clause) for clause in reads)
+
+
+def _keyed(clause: Clause) -> bool:
+    """The message carries an argument the clause uses: ``{:get, key}`` looks ``key`` up."""
+    message = clause.params[0]
+    if message.type != "tuple":
+        return False
+    names = syntax.bound_names(message)
+    return any(syntax.variable_uses(clause.body, name) for name in names)
+
+
+def _message_names(reads: list[Clause]) -> list[str]:
+    names: list[str] = []
+    for clause in reads:
+        message = clause.params[0]
+        head = message.named_children[0] if message.type == "tuple" else message
+        name = syntax.text(head) if head.type == "atom" else syntax.text(message)
+        if name not in names:
+            names.append(name if len(name) <= 30 else name[:27] + "...")
+    return names
+
+
+RULE = Rule(
+    code="OTP002",
+    name="genserver-read-bottleneck",
+    severity="information",
+    summary="GenServer used as a read-mostly store: every read queues in one mailbox",
+    doc=DOC,
+    check=check,
+    production_only=True,
+)

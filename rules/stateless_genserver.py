@@ -1,0 +1,206 @@
+"""OTP001 stateless-genserver: a GenServer whose callbacks never read or change their state."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from tree_sitter import Node
+
+from otp_thinking import callbacks, modules, syntax
+from otp_thinking.context import Context
+from otp_thinking.findings import Finding
+from otp_thinking.modules import Clause, ModuleFacts
+from otp_thinking.parsing import compile_query
+from otp_thinking.rule import Rule
+
+DOC = """\
+## What it flags
+A `use GenServer` module whose `handle_call`/`handle_cast`/`handle_info`/`handle_continue`
+clauses never look at their state: the state parameter is ignored (`_state`) or only handed
+back unchanged, and no reply depends on it. The process holds nothing; it only runs functions
+one caller at a time.
+
+Not flagged, because the process then exists for a reason beyond its state:
+- it owns something tied to its lifetime: timers (`Process.send_after`, `:timer.*`),
+  subscriptions (`PubSub.subscribe`, `Registry.register`, `:pg.join`, `:telemetry.attach`),
+  monitors, `Process.flag(:trap_exit, true)`, ETS or DETS tables, ports, sockets, linked
+  children started from its callbacks;
+- it receives messages it did not ask for through a call: any `handle_info` clause that matches
+  a specific message (timeouts, `:DOWN`, `:nodeup`, port data…);
+- its callbacks (or the private functions they call) act outside the process: files, `IO`,
+  `System.cmd`, ports and sockets, HTTP clients, `Repo`, `:ets`/`:persistent_term`, other
+  processes (`GenServer.call`, `send`), `Process.sleep`, code loading. One process in front of
+  an external resource is often deliberate: it serializes access, acts as a mutex or a rate
+  limiter, or gives back-pressure;
+- `handle_call` uses its `from` (replies later, from elsewhere);
+- `terminate/2` does work (clean-up on shutdown needs a process);
+- every reply is a constant (`:pong`, `true`): a process whose being alive is the answer (a
+  readiness probe placed last in a supervisor, a barrier that returns once earlier casts are
+  handled);
+- it is addressed across nodes (`GenServer.call({name, node}, …)`, `multi_call`, `abcast`) or
+  registered cluster-wide (`{:global, name}`): an endpoint other nodes call, or a singleton;
+- it `use`s something besides GenServer, or declares another `@behaviour`: a framework may need
+  the process;
+- its callbacks call a function value (`fun.()`), which may do anything (a process that runs the
+  functions it is sent, one at a time, is a lock);
+- the module stores something from a message in its state (it may be read elsewhere, e.g.
+  through `:sys.get_state`), or returns in a way the rule cannot follow;
+- tests, `.exs` scripts and Mix tasks: a test's GenServer usually exists to exercise process
+  behaviour (crashes, shutdown, mailboxes), not to hold state.
+
+## Why it matters
+A GenServer handles one message at a time. Wrapping pure computation in one adds a message
+copy per call, a bottleneck every caller queues behind, a `GenServer.call` timeout to handle,
+and a crash that takes the registered name down for everyone, all for nothing: there is no
+state to protect. Plain functions run in the caller's process, in parallel, and fail alone.
+
+## Example
+```elixir
+defmodule MyApp.Pricing do
+  use GenServer
+
+  def start_link(_), do: GenServer.start_link(__MODULE__, nil, name: __MODULE__)
+  def total(items), do: GenServer.call(__MODULE__, {:total, items})
+
+  def init(nil), do: {:ok, nil}
+
+  def handle_call({:total, items}, _from, state) do
+    {:reply, Enum.sum(Enum.map(items, & &1.price)), state}
+  end
+end
+```
+
+The same module without a process:
+
+```elixir
+defmodule MyApp.Pricing do
+  def total(items), do: Enum.sum(Enum.map(items, & &1.price))
+end
+```
+
+## Fix
+No automatic fix: the process is part of the module's API. By hand, move each callback's body
+into a plain public function, point the client functions at it, and remove the child from the
+supervision tree. For work that should run in the background, start it under a
+`Task.Supervisor` instead of casting to a GenServer. If the process exists on purpose (to
+serialize access to something the rule cannot see), say so with
+`# otp-thinking: disable-next-line OTP001` above `use GenServer`.
+"""
+
+
+# Uses that only add compile-time conveniences; any other `use` may inject callbacks or make the
+# module part of a framework that needs a process.
+_HARMLESS_USES = frozenset({"GenServer", "Bitwise", "TypedStruct"})
+
+# Addressed across nodes or cluster-wide: the process is an endpoint other nodes call.
+_REMOTE_ADDRESSING = compile_query(
+    """
+    (call target: (dot left: (alias) @module right: (identifier) @function)
+      (arguments . (tuple) @target)
+      (#eq? @module "GenServer") (#any-of? @function "call" "cast")) @call
+    (call target: (dot left: (alias) @module right: (identifier) @function)
+      (#eq? @module "GenServer") (#any-of? @function "multi_call" "abcast")) @call
+    (tuple . (atom) @scope (#eq? @scope ":global")) @call
+    """
+)
+
+
+def check(context: Context) -> Iterator[Finding]:
+    candidates = [
+        m for m in modules.of(context) if m.use_of("GenServer") is not None and _stateless(m)
+    ]
+    if not candidates:
+        return
+    endpoints = _remote_endpoints(context)
+    for module in candidates:
+        use = module.use_of("GenServer")
+        if use is None or id(module) in endpoints:
+            continue
+        message = (
+            f"{module.name} never reads or changes its GenServer state, so every call queues "
+            "behind one process for nothing; make these callbacks plain functions."
+        )
+        yield context.finding(RULE, use.node, message)
+
+
+def _remote_endpoints(context: Context) -> set[int]:
+    found = set()
+    for captures in context.matches(_REMOTE_ADDRESSING):
+        if "target" in captures and len(_items(captures["target"][0])) != 2:
+            continue  # GenServer.call({:via, ...}) and friends name a local process
+        module = modules.at(context, captures["call"][0])
+        if module is not None:
+            found.add(id(module))
+    return found
+
+
+def _items(node: Node) -> list[Node]:
+    return [c for c in node.named_children if c.type != "comment"]
+
+
+def _stateless(module: ModuleFacts) -> bool:
+    if any(u.alias not in _HARMLESS_USES for u in module.uses):
+        return False
+    if any(b not in ("GenServer", ":gen_server") for b in module.behaviours):
+        return False
+    clauses = module.state_callbacks
+    if not any(c.name in ("handle_call", "handle_cast") for c in clauses):
+        return False
+    if module.owns() or _terminate_does_work(module):
+        return False
+    if any(c.name == "handle_info" and not callbacks.is_catch_all(c) for c in clauses):
+        return False
+    if any(callbacks.has_effects(module, init) for init in module.functions("init", 1)):
+        return False
+    if not _computes_a_reply(clauses):
+        return False
+    return all(_ignores_state(module, clause) for clause in clauses)
+
+
+def _computes_a_reply(clauses: list[Clause]) -> bool:
+    """Some reply is computed: a server whose every reply is a constant (``:pong``, ``true``)
+    exists for its own sake (a liveness probe, a sync barrier after casts), not for logic."""
+    for clause in clauses:
+        if clause.name != "handle_call":
+            continue
+        for answer in callbacks.state_flow(clause).returns:
+            if answer.reply is not None and not syntax.is_constant(answer.reply):
+                return True
+    return False
+
+
+def _ignores_state(module: ModuleFacts, clause: Clause) -> bool:
+    if callbacks.uses_from(clause) or callbacks.has_effects(module, clause):
+        return False
+    flow = callbacks.state_flow(clause)
+    if not flow.returns:
+        return _only_raises(clause)
+    return not flow.reads and flow.stores_nothing
+
+
+def _only_raises(clause: Clause) -> bool:
+    tails = clause.tails()
+    return bool(tails) and all(
+        t.type == "call" and syntax.local_target(t) in ("raise", "exit", "throw") for t in tails
+    )
+
+
+def _terminate_does_work(module: ModuleFacts) -> bool:
+    for clause in module.functions("terminate", 2):
+        if any(not syntax.is_constant(tail) for tail in clause.tails()):
+            return True
+        body = clause.body
+        if body is not None and body.type == "do_block" and len(body.named_children) > 1:
+            return True
+    return False
+
+
+RULE = Rule(
+    code="OTP001",
+    name="stateless-genserver",
+    severity="warning",
+    summary="GenServer whose callbacks never read or change their state: plain functions will do",
+    doc=DOC,
+    check=check,
+    production_only=True,
+)

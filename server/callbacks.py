@@ -1,0 +1,387 @@
+"""How a GenServer callback clause uses its state: does it read it, what does it return, does it
+touch the world outside the process.
+
+Shared by the GenServer rules (OTP001 stateless servers, OTP002 read-mostly stores). The analysis
+is syntactic and errs towards "uses the state" / "has effects" whenever it cannot tell: a
+conservative answer keeps the rules quiet.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from functools import cached_property
+
+from tree_sitter import Node
+
+from otp_thinking import syntax
+from otp_thinking.modules import Clause, ModuleFacts
+from otp_thinking.parsing import compile_query, matches
+
+# A remote call whose module talks to the world outside the process (files, sockets, other
+# processes, databases, code loading): a GenServer making such calls may serialize access on
+# purpose. Modules are matched exactly or by the prefix before a dot.
+EFFECT_MODULES = frozenset(
+    {
+        "File",
+        "IO",
+        "System",
+        "Port",
+        "Process",
+        "Node",
+        "Code",
+        "GenServer",
+        "GenStage",
+        "Agent",
+        "Task",
+        "Registry",
+        "Supervisor",
+        "DynamicSupervisor",
+        "PartitionSupervisor",
+        "Mix",
+        "Phoenix.PubSub",
+        "Phoenix.Tracker",
+        "Ecto",
+        "Ecto.Adapters.SQL",
+        "Postgrex",
+        "MyXQL",
+        "Exqlite",
+        "Redix",
+        "HTTPoison",
+        "Req",
+        "Finch",
+        "Tesla",
+        "Mint",
+        "Swoosh",
+        "Bamboo",
+        "ExAws",
+        "Oban",
+        "Broadway",
+        "NimblePool",
+        "Poolboy",
+        ":os",
+        ":file",
+        ":prim_file",
+        ":filelib",
+        ":gen_tcp",
+        ":gen_udp",
+        ":gen_sctp",
+        ":ssl",
+        ":socket",
+        ":inet",
+        ":httpc",
+        ":hackney",
+        ":gun",
+        ":ets",
+        ":dets",
+        ":mnesia",
+        ":persistent_term",
+        ":counters",
+        ":atomics",
+        ":global",
+        ":pg",
+        ":pg2",
+        ":rpc",
+        ":erpc",
+        ":gen_server",
+        ":gen_statem",
+        ":gen_event",
+        ":proc_lib",
+        ":sys",
+        ":code",
+        ":application",
+        ":net_kernel",
+        ":net_adm",
+        ":timer",
+        ":poolboy",
+        ":telemetry",
+        ":logger",
+        ":disk_log",
+        ":peer",
+        ":slave",
+        ":exec",
+    }
+)
+
+# App modules named like these front something outside the process (another process, a store,
+# the network), so a call to them counts as an effect too.
+_EFFECT_SUFFIXES = (
+    "Repo",
+    "Endpoint",
+    "PubSub",
+    "Client",
+    "Api",
+    "API",
+    "Socket",
+    "Port",
+    "HTTP",
+    "Http",
+    "Mailer",
+    "Storage",
+    "Store",
+    "Cache",
+    "Queue",
+    "Pool",
+    "Producer",
+    "Consumer",
+    "Notifier",
+    "Adapter",
+    "Gateway",
+    "Connection",
+    "Conn",
+    "Server",
+    "Supervisor",
+    "Registry",
+    "Worker",
+    "Tracker",
+    "Presence",
+)
+
+# Functions of :erlang / Kernel that act on other processes or the process itself.
+_ERLANG_EFFECTS = frozenset(
+    {
+        "send",
+        "send_after",
+        "spawn",
+        "spawn_link",
+        "spawn_monitor",
+        "exit",
+        "link",
+        "unlink",
+        "monitor",
+        "demonitor",
+        "process_flag",
+        "register",
+        "whereis",
+        "put",
+        "erase",
+        "halt",
+        "garbage_collect",
+        "open_port",
+        "port_command",
+        "port_control",
+        "load_nif",
+        "group_leader",
+    }
+)
+
+_LOCAL_EFFECTS = frozenset(
+    {"send", "spawn", "spawn_link", "spawn_monitor", "receive", "apply", "exit"}
+)
+
+# Pure helpers of Application: reading config does not make a process a serializer.
+_PURE_FUNCTIONS = frozenset({("Application", "get_env"), ("Application", "fetch_env!")})
+
+_CALLS = compile_query(
+    """
+    (call target: (dot left: [(alias) (atom)] @module right: (identifier) @function)) @remote
+    (call target: (identifier) @local) @call
+    (call target: (dot left: (identifier)) (arguments)) @dynamic
+    """
+)
+
+_DIVERGING = frozenset({"raise", "reraise", "exit", "throw"})
+
+
+@dataclass(frozen=True)
+class Return:
+    """One way a callback returns: ``tag`` is reply, noreply, stop, or unknown."""
+
+    tag: str
+    node: Node
+    reply: Node | None = None
+    state: Node | None = None
+
+
+@dataclass
+class StateFlow:
+    """How one ``handle_*`` clause treats the state it receives (its last parameter)."""
+
+    clause: Clause
+    whole: str | None
+    """The variable holding the whole state (``state`` in ``%{a: a} = state``), if any."""
+    parts: tuple[str, ...]
+    """Variables a head pattern binds from inside the state."""
+    matches_fields: bool
+    """The head pattern looks inside the state (``%{status: :idle}``, ``%{items: items}``)."""
+    returns: tuple[Return, ...]
+
+    @property
+    def returns_known(self) -> bool:
+        """Every return is a recognised ``{:reply, …}``/``{:noreply, …}``/``{:stop, …}``."""
+        return bool(self.returns) and all(r.tag != "unknown" for r in self.returns)
+
+    @cached_property
+    def reads(self) -> bool:
+        """The received state informs the clause's result: matched in the head, or its variable
+        used anywhere except as the unchanged state of a return."""
+        if self.matches_fields:
+            return True
+        scopes = (self.clause.body, self.clause.guard)
+        for name in self.parts:
+            if any(syntax.variable_uses(scope, name) for scope in scopes):
+                return True
+        if self.whole is None:
+            return False
+        passed_through = {(r.state.start_byte, r.state.end_byte) for r in self.returns if r.state}
+        for scope in scopes:
+            for use in syntax.variable_uses(scope, self.whole):
+                if (use.start_byte, use.end_byte) not in passed_through:
+                    return True
+        return False
+
+    @cached_property
+    def rebinds(self) -> bool:
+        """The body binds the state's variable again (``state = update(state)``), so a return
+        of ``state`` may not be the state received."""
+        if self.whole is None:
+            return False
+        body = self.clause.body
+        return any(syntax.in_pattern(use, body) for use in syntax.variable_uses(body, self.whole))
+
+    @property
+    def keeps_state(self) -> bool:
+        """Every return hands back the state it received, unchanged."""
+        return (
+            self.returns_known
+            and not self.rebinds
+            and all(r.state is not None and self._is_whole(r.state) for r in self.returns)
+        )
+
+    @property
+    def stores_nothing(self) -> bool:
+        """Every return hands back the received state or a constant (``nil``, ``%{}``): nothing
+        from the message ends up in the state."""
+        return (
+            self.returns_known
+            and not self.rebinds
+            and all(
+                r.state is not None and (self._is_whole(r.state) or syntax.is_constant(r.state))
+                for r in self.returns
+            )
+        )
+
+    def _is_whole(self, node: Node) -> bool:
+        return (
+            self.whole is not None and node.type == "identifier" and syntax.text(node) == self.whole
+        )
+
+
+def state_flow(clause: Clause) -> StateFlow:
+    param = clause.params[-1] if clause.params else None
+    whole, parts, matches_fields = _state_param(param)
+    returns = tuple(_return(tail) for tail in clause.tails() if not _diverges(tail))
+    return StateFlow(clause, whole, tuple(parts), matches_fields, returns)
+
+
+def uses_from(clause: Clause) -> bool:
+    """A ``handle_call/3`` clause that names its ``from`` (to reply later or elsewhere)."""
+    if clause.name != "handle_call" or len(clause.params) != 3:
+        return False
+    names = syntax.bound_names(clause.params[1])
+    return any(syntax.variable_uses(clause.body, name) for name in names)
+
+
+def is_catch_all(clause: Clause) -> bool:
+    """The clause's first parameter (the message) is a bare variable: it takes anything."""
+    return bool(clause.params) and clause.params[0].type == "identifier" and clause.guard is None
+
+
+def effects(module: ModuleFacts, clause: Clause) -> Iterator[Node]:
+    """Calls in ``clause`` (and the local functions it reaches) that act outside the process,
+    or might: calls of a function value (``fun.()``) or of a module held in a variable."""
+    seen: set[int] = set()
+    pending = [clause]
+    while pending:
+        current = pending.pop()
+        if current.body is None or current.node.start_byte in seen:
+            continue
+        seen.add(current.node.start_byte)
+        for captures in matches(_CALLS, current.body):
+            if "dynamic" in captures:  # fun.(x), mod.fun(x): could do anything
+                yield captures["dynamic"][0]
+                continue
+            if "remote" in captures:
+                module_name = syntax.text(captures["module"][0])
+                function = syntax.text(captures["function"][0])
+                if _is_effect(module_name, function):
+                    yield captures["remote"][0]
+                continue
+            name = syntax.text(captures["local"][0])
+            if name in _LOCAL_EFFECTS:
+                yield captures["call"][0]
+            elif name not in ("def", "defp") and module.defines(name):
+                pending.extend(c for c in module.local_clauses(name) if c is not current)
+
+
+def has_effects(module: ModuleFacts, clause: Clause) -> bool:
+    return next(effects(module, clause), None) is not None
+
+
+def _is_effect(module: str, function: str) -> bool:
+    if (module, function) in _PURE_FUNCTIONS:
+        return False
+    if module in (":erlang", "Kernel"):
+        return function in _ERLANG_EFFECTS
+    if module == "Application":
+        return function.startswith(("put_", "delete_", "ensure_", "start", "stop", "load"))
+    head = module
+    while head:
+        if head in EFFECT_MODULES:
+            return True
+        head = head.rpartition(".")[0]
+    return module.endswith(_EFFECT_SUFFIXES)
+
+
+def _state_param(param: Node | None) -> tuple[str | None, list[str], bool]:
+    """(whole-state variable, variables bound from inside it, whether the head matches fields)."""
+    if param is None:
+        return None, [], False
+    sides = _match_sides(param)
+    whole = None
+    parts: list[str] = []
+    matches_fields = False
+    for side in sides:
+        if side.type == "identifier":
+            name = syntax.text(side)
+            if not name.startswith("_") and whole is None:
+                whole = name
+            continue
+        if _is_bare_struct(side):
+            continue
+        matches_fields = True
+        parts.extend(syntax.bound_names(side))
+    return whole, parts, matches_fields
+
+
+def _match_sides(param: Node) -> list[Node]:
+    """``%S{} = state = other`` gives ``[%S{}, state, other]``."""
+    if param.type == "binary_operator" and syntax.operator(param) == "=":
+        left, right = param.child_by_field_name("left"), param.child_by_field_name("right")
+        return [*(_match_sides(left) if left else []), *(_match_sides(right) if right else [])]
+    return [param]
+
+
+def _is_bare_struct(node: Node) -> bool:
+    """``%State{}`` or ``%{}``: a type check, nothing read from inside."""
+    return node.type == "map" and all(c.type == "struct" for c in node.named_children)
+
+
+def _diverges(tail: Node) -> bool:
+    return tail.type == "call" and syntax.local_target(tail) in _DIVERGING
+
+
+def _return(tail: Node) -> Return:
+    if tail.type != "tuple":
+        return Return("unknown", tail)
+    items = [c for c in tail.named_children if c.type != "comment"]
+    tag = syntax.text(items[0]) if items else ""
+    if tag == ":reply" and len(items) in (3, 4):
+        return Return("reply", tail, items[1], items[2])
+    if tag == ":noreply" and len(items) in (2, 3):
+        return Return("noreply", tail, None, items[1])
+    if tag == ":stop" and len(items) == 3:
+        return Return("stop", tail, None, items[2])
+    if tag == ":stop" and len(items) == 4:
+        return Return("stop", tail, items[2], items[3])
+    return Return("unknown", tail)

@@ -1,0 +1,489 @@
+"""Facts about every ``defmodule`` in a document, gathered once per analysis and shared by rules.
+
+A rule asks ``modules.of(context)`` for every module, or ``modules.at(context, node)`` for the
+module around a node, and gets :class:`ModuleFacts`: the module's name, what it ``use``s and which
+``@behaviour`` it declares, every function clause by name and arity (GenServer callbacks
+included), the shape of ``init/1``'s return, and the calls that show the process owns resources
+(timers, subscriptions, monitors, trapped exits, ETS tables, ports, sockets, linked processes).
+
+Half-written buffers: when a module's ``do … end`` does not parse, tree-sitter leaves the
+``defmodule`` call without a body and puts the rest in an ERROR node after it. Such a module
+reaches up to the next ``defmodule`` (or the end of the ERROR node), so the clauses that still
+parse keep belonging to it. Code inside ``quote`` belongs to whatever module the macro expands
+in, so it is left out.
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from functools import cached_property
+
+from tree_sitter import Node
+
+from otp_thinking import syntax
+from otp_thinking.context import Context
+from otp_thinking.parsing import compile_query
+
+GENSERVER_CALLBACKS = frozenset(
+    {
+        ("init", 1),
+        ("handle_call", 3),
+        ("handle_cast", 2),
+        ("handle_info", 2),
+        ("handle_continue", 2),
+        ("terminate", 2),
+        ("code_change", 3),
+        ("format_status", 1),
+        ("format_status", 2),
+    }
+)
+"""GenServer callbacks by name and arity."""
+
+STATE_CALLBACKS = frozenset(
+    {("handle_call", 3), ("handle_cast", 2), ("handle_info", 2), ("handle_continue", 2)}
+)
+"""The callbacks that receive the state last and return the next one."""
+
+RESOURCE_KINDS = (
+    "timer",
+    "subscription",
+    "monitor",
+    "trap_exit",
+    "ets",
+    "port",
+    "socket",
+    "link",
+)
+
+# One query for every fact (each pattern names its own captures): a query costs about one walk
+# of the tree, whatever it matches, so five patterns in one query are five times cheaper.
+_FACTS = compile_query(
+    """
+    (call target: (identifier) @keyword (arguments . (alias) @alias)
+      (#any-of? @keyword "defmodule" "use")) @module_or_use
+
+    (unary_operator operator: "@"
+      operand: (call target: (identifier) @attribute (arguments . [(alias) (atom)] @behaviour))
+      (#eq? @attribute "behaviour")) @declaration
+
+    (call target: (identifier) @def (arguments . [(call) (identifier) (binary_operator)] @head)
+      (#any-of? @def "def" "defp")) @definition
+
+    (call target: (dot left: [(alias) (atom)] @module right: (identifier) @function)
+      (#any-of? @function
+        "send_after" "start_timer" "send_interval" "apply_interval" "apply_after"
+        "apply_repeatedly" "subscribe" "psubscribe" "register" "join" "attach" "attach_many"
+        "monitor_nodes" "monitor" "monitor_node" "flag" "process_flag" "new" "open" "open_port"
+        "open_file" "connect" "listen" "accept" "link" "spawn_link" "start_link" "track"
+        "add_handler" "add_sup_handler" "add_backend")) @call
+
+    (call target: (identifier) @function
+      (#any-of? @function "spawn_link" "spawn_monitor" "send_after")) @call
+
+    (call target: (identifier) @quote (#eq? @quote "quote")) @quoted
+    """
+)
+
+# (module, function) -> kind; "*" stands for any module.
+_RESOURCES: dict[tuple[str, str], str] = {
+    ("Process", "send_after"): "timer",
+    (":erlang", "send_after"): "timer",
+    (":erlang", "start_timer"): "timer",
+    (":timer", "send_after"): "timer",
+    (":timer", "send_interval"): "timer",
+    (":timer", "apply_after"): "timer",
+    (":timer", "apply_interval"): "timer",
+    (":timer", "apply_repeatedly"): "timer",
+    ("", "send_after"): "timer",
+    ("*", "subscribe"): "subscription",
+    ("*", "psubscribe"): "subscription",
+    ("Registry", "register"): "subscription",
+    (":pg", "join"): "subscription",
+    (":pg2", "join"): "subscription",
+    (":syn", "join"): "subscription",
+    (":telemetry", "attach"): "subscription",
+    (":telemetry", "attach_many"): "subscription",
+    (":net_kernel", "monitor_nodes"): "subscription",
+    (":logger", "add_handler"): "subscription",
+    ("Logger", "add_backend"): "subscription",
+    (":gen_event", "add_handler"): "subscription",
+    (":gen_event", "add_sup_handler"): "subscription",
+    ("*", "track"): "subscription",  # Phoenix.Tracker / Presence
+    ("Process", "monitor"): "monitor",
+    (":erlang", "monitor"): "monitor",
+    (":erlang", "monitor_node"): "monitor",
+    ("Node", "monitor"): "monitor",
+    ("", "spawn_monitor"): "monitor",
+    ("Process", "flag"): "trap_exit",
+    (":erlang", "process_flag"): "trap_exit",
+    (":ets", "new"): "ets",
+    (":dets", "open_file"): "ets",
+    ("Port", "open"): "port",
+    (":erlang", "open_port"): "port",
+    (":gen_tcp", "connect"): "socket",
+    (":gen_tcp", "listen"): "socket",
+    (":gen_tcp", "accept"): "socket",
+    (":gen_udp", "open"): "socket",
+    (":ssl", "connect"): "socket",
+    (":ssl", "listen"): "socket",
+    (":socket", "open"): "socket",
+    ("Process", "link"): "link",
+    (":erlang", "link"): "link",
+    ("Process", "spawn_link"): "link",
+    (":erlang", "spawn_link"): "link",
+    ("", "spawn_link"): "link",
+    ("*", "start_link"): "link",  # only inside callbacks: the process starts and owns a child
+}
+
+_PUBSUB_LIKE = ("PubSub", "Endpoint", "Tracker", "Presence", "FileSystem", "Notifications")
+
+
+@dataclass(frozen=True)
+class Clause:
+    """One ``def``/``defp`` clause: ``def handle_call(:get, _from, state), do: ...``."""
+
+    name: str
+    arity: int
+    node: Node
+    """The whole ``def`` call."""
+    params: tuple[Node, ...]
+    guard: Node | None
+    body: Node | None
+    """A ``do_block``, or the value of ``do:``; None for a bodiless head."""
+    private: bool
+
+    @property
+    def key(self) -> tuple[str, int]:
+        return self.name, self.arity
+
+    def tails(self) -> list[Node]:
+        """The expressions this clause can return (see ``syntax.tail_expressions``)."""
+        return syntax.tail_expressions(self.body)
+
+
+@dataclass(frozen=True)
+class Use:
+    alias: str
+    node: Node
+    """The ``use`` call (diagnostics about the module's kind sit here)."""
+
+
+@dataclass(frozen=True)
+class Resource:
+    kind: str
+    """One of ``RESOURCE_KINDS``."""
+    node: Node
+    clause: Clause | None
+    """The clause the call sits in, if any."""
+
+
+@dataclass(frozen=True)
+class InitReturn:
+    """One way ``init/1`` can return: ``kind`` is ok, ok_continue, ignore, stop or unknown."""
+
+    kind: str
+    node: Node
+    state: Node | None
+    """The initial state in ``{:ok, state, ...}``."""
+
+
+@dataclass
+class ModuleFacts:
+    node: Node
+    """The ``defmodule`` call."""
+    name: str
+    """The full name: a module nested in ``Shop`` as ``defmodule Inner`` is ``Shop.Inner``."""
+    name_node: Node
+    uses: list[Use] = field(default_factory=list)
+    behaviours: list[str] = field(default_factory=list)
+    clauses: list[Clause] = field(default_factory=list)
+    """Every ``def``/``defp`` clause, in source order (nested modules' clauses excluded)."""
+    resources: list[Resource] = field(default_factory=list)
+
+    # -- what the module is ---------------------------------------------------------------
+
+    def use_of(self, *aliases: str) -> Use | None:
+        return next((use for use in self.uses if use.alias in aliases), None)
+
+    def uses_any(self, *aliases: str) -> bool:
+        return self.use_of(*aliases) is not None
+
+    @property
+    def is_genserver(self) -> bool:
+        return self.uses_any("GenServer") or any(
+            b in ("GenServer", ":gen_server") for b in self.behaviours
+        )
+
+    @property
+    def is_agent(self) -> bool:
+        return self.uses_any("Agent")
+
+    @property
+    def is_supervisor(self) -> bool:
+        return self.uses_any("Supervisor", "DynamicSupervisor") or ":supervisor" in self.behaviours
+
+    @property
+    def is_gen_statem(self) -> bool:
+        return self.uses_any("GenStateMachine") or ":gen_statem" in self.behaviours
+
+    @property
+    def is_broadway(self) -> bool:
+        return self.uses_any("Broadway")
+
+    @property
+    def is_oban_worker(self) -> bool:
+        return self.uses_any("Oban.Worker", "Oban.Pro.Worker")
+
+    @property
+    def anchor(self) -> Node:
+        """Where a diagnostic about the whole module goes: its ``use GenServer``/``use Agent``
+        line when it has one, else the module's name."""
+        use = self.use_of("GenServer", "Agent", "GenStateMachine")
+        return use.node if use is not None else self.name_node
+
+    # -- functions ------------------------------------------------------------------------
+
+    def functions(self, name: str, arity: int | None = None) -> list[Clause]:
+        return [c for c in self.clauses if c.name == name and (arity is None or c.arity == arity)]
+
+    @cached_property
+    def _by_name(self) -> dict[str, list[Clause]]:
+        grouped: dict[str, list[Clause]] = {}
+        for clause in self.clauses:
+            grouped.setdefault(clause.name, []).append(clause)
+        return grouped
+
+    def clause_at(self, node: Node) -> Clause | None:
+        """The clause whose ``def`` holds ``node``."""
+        return _clause_around(self, node)
+
+    def defines(self, name: str) -> bool:
+        return name in self._by_name
+
+    def local_clauses(self, name: str) -> list[Clause]:
+        """Every clause named ``name``, any arity (what a local call may reach)."""
+        return self._by_name.get(name, [])
+
+    @property
+    def callbacks(self) -> list[Clause]:
+        """Clauses of GenServer callbacks (``init/1``, ``handle_call/3``, ...)."""
+        return [c for c in self.clauses if c.key in GENSERVER_CALLBACKS and not c.private]
+
+    @property
+    def state_callbacks(self) -> list[Clause]:
+        """``handle_call/3``, ``handle_cast/2``, ``handle_info/2``, ``handle_continue/2``."""
+        return [c for c in self.clauses if c.key in STATE_CALLBACKS and not c.private]
+
+    @cached_property
+    def init_returns(self) -> list[InitReturn]:
+        returns = []
+        for clause in self.functions("init", 1):
+            for tail in clause.tails():
+                returns.append(_init_return(tail))
+        return returns
+
+    # -- resources ------------------------------------------------------------------------
+
+    def owns(self, *kinds: str) -> bool:
+        """True when the module makes a call that acquires one of ``kinds`` (all when none)."""
+        wanted = set(kinds or RESOURCE_KINDS)
+        return any(r.kind in wanted for r in self.resources)
+
+    @cached_property
+    def end_byte(self) -> int:
+        """Where the module's code ends (see ``_region_end`` for half-written modules)."""
+        return _region_end(self.node)
+
+    def contains(self, node: Node) -> bool:
+        return self.node.start_byte <= node.start_byte < self.end_byte
+
+
+def of(context: Context) -> list[ModuleFacts]:
+    """Facts about every module of the document, in source order (computed once)."""
+    cached = context.cache.get("modules")
+    if cached is None:
+        cached = context.cache["modules"] = _gather(context)
+    return cached
+
+
+def at(context: Context, node: Node) -> ModuleFacts | None:
+    """The innermost module around ``node``."""
+    found = None
+    for module in of(context):
+        if module.contains(node) and (
+            found is None or module.node.start_byte >= found.node.start_byte
+        ):
+            found = module
+    return found
+
+
+# -- gathering ---------------------------------------------------------------------------
+
+
+def _gather(context: Context) -> list[ModuleFacts]:
+    found = context.matches(_FACTS)
+    quoted = _Spans(c["quoted"][0] for c in found if "quoted" in c)
+    facts = []
+    for captures in found:
+        if "module_or_use" in captures and context.text(captures["keyword"][0]) == "defmodule":
+            module = captures["module_or_use"][0]
+            if not quoted.holds(module):
+                facts.append(
+                    ModuleFacts(module, context.text(captures["alias"][0]), captures["alias"][0])
+                )
+    facts.sort(key=lambda m: m.node.start_byte)
+    if not facts:
+        return facts
+    locate = _Locator(facts)
+    for nested in facts:  # outer modules first: `defmodule Inner` in `Shop` is `Shop.Inner`
+        parent = locate(nested.node)
+        if parent is not None:
+            nested.name = f"{parent.name}.{nested.name}"
+
+    resource_calls = []
+    for captures in found:
+        if "call" in captures:
+            resource_calls.append(captures)
+            continue
+        if "quoted" in captures:
+            continue
+        node = next(
+            captures[k][0] for k in ("module_or_use", "declaration", "definition") if k in captures
+        )
+        owner = locate(node)
+        if owner is None or quoted.holds(node):
+            continue
+        if "declaration" in captures:
+            owner.behaviours.append(context.text(captures["behaviour"][0]))
+        elif "definition" in captures:
+            clause = _clause(node, captures["head"][0])
+            if clause is not None:
+                owner.clauses.append(clause)
+        elif context.text(captures["keyword"][0]) == "use":
+            owner.uses.append(Use(context.text(captures["alias"][0]), node))
+    for facts_of_module in facts:
+        facts_of_module.clauses.sort(key=lambda c: c.node.start_byte)
+
+    for captures in resource_calls:
+        call = captures["call"][0]
+        owner = locate(call)
+        if owner is None or quoted.holds(call):
+            continue
+        clause = _clause_around(owner, call)
+        kind = _resource_kind(context, captures, call, clause)
+        if kind is not None:
+            owner.resources.append(Resource(kind, call, clause))
+    return facts
+
+
+class _Locator:
+    """Finds the innermost module whose region holds a node (regions nest or are disjoint)."""
+
+    def __init__(self, modules: list[ModuleFacts]) -> None:
+        self.modules = modules
+        self.starts = [m.node.start_byte for m in modules]
+
+    def __call__(self, node: Node) -> ModuleFacts | None:
+        index = bisect.bisect_right(self.starts, node.start_byte) - 1
+        while index >= 0:
+            module = self.modules[index]
+            if module.contains(node) and module.node != node:
+                return module
+            index -= 1
+        return None
+
+
+def _region_end(defmodule: Node) -> int:
+    """Where a module's code ends: its ``end``, or for a module whose body did not parse, the
+    next ``defmodule`` after it or the end of the ERROR node that holds the rest."""
+    if syntax.do_block(defmodule) is not None:
+        return defmodule.end_byte
+    sibling = defmodule.next_named_sibling
+    end = defmodule.end_byte
+    while sibling is not None and not syntax.is_defmodule(sibling):
+        if sibling.type == "ERROR":
+            nested = _first_defmodule(sibling)
+            if nested is not None:
+                return nested.start_byte
+        end = sibling.end_byte
+        sibling = sibling.next_named_sibling
+    return end
+
+
+def _first_defmodule(node: Node) -> Node | None:
+    for child in node.named_children:
+        if syntax.is_defmodule(child):
+            return child
+    return None
+
+
+class _Spans:
+    """Byte ranges (here: ``quote`` blocks) and whether a node falls inside one."""
+
+    def __init__(self, nodes: Iterable[Node]) -> None:
+        self.ranges = sorted((n.start_byte, n.end_byte) for n in nodes)
+
+    def holds(self, node: Node) -> bool:
+        return any(start <= node.start_byte < end for start, end in self.ranges)
+
+
+def _clause(definition: Node, head: Node) -> Clause | None:
+    guard = None
+    if head.type == "binary_operator" and syntax.operator(head) == "when":
+        guard = head.child_by_field_name("right")
+        head = head.child_by_field_name("left") or head
+    params: tuple[Node, ...] = ()
+    if head.type == "identifier":
+        name = syntax.text(head)
+    elif head.type == "call" and syntax.local_target(head) is not None:
+        name = syntax.local_target(head) or ""
+        params = tuple(syntax.argument_nodes(head))
+    else:
+        return None
+    private = syntax.local_target(definition) == "defp"
+    return Clause(name, len(params), definition, params, guard, syntax.body_of(definition), private)
+
+
+def _clause_around(module: ModuleFacts, node: Node) -> Clause | None:
+    for clause in module.clauses:
+        if clause.node.start_byte <= node.start_byte < clause.node.end_byte:
+            return clause
+    return None
+
+
+def _resource_kind(
+    context: Context, captures: dict[str, list[Node]], call: Node, clause: Clause | None
+) -> str | None:
+    function = context.text(captures["function"][0])
+    module = context.text(captures["module"][0]) if "module" in captures else ""
+    kind = _RESOURCES.get((module, function))
+    if kind is None and module:
+        wildcard = _RESOURCES.get(("*", function))
+        if wildcard == "subscription" and function == "track":
+            kind = wildcard if module.endswith(_PUBSUB_LIKE) else None
+        else:
+            kind = wildcard
+    if kind == "trap_exit":
+        args = syntax.argument_nodes(call)
+        return kind if args and syntax.text(args[0]) == ":trap_exit" else None
+    if kind == "link" and function == "start_link":
+        in_callback = clause is not None and clause.key in GENSERVER_CALLBACKS
+        return kind if in_callback else None
+    return kind
+
+
+def _init_return(tail: Node) -> InitReturn:
+    if tail.type == "atom" and syntax.text(tail) == ":ignore":
+        return InitReturn("ignore", tail, None)
+    if tail.type != "tuple":
+        return InitReturn("unknown", tail, None)
+    items = [c for c in tail.named_children if c.type != "comment"]
+    tag = syntax.text(items[0]) if items else ""
+    if tag == ":ok" and len(items) >= 2:
+        continues = len(items) == 3 and "{:continue" in syntax.text(items[2]).replace(" ", "")
+        return InitReturn("ok_continue" if continues else "ok", tail, items[1])
+    if tag == ":stop":
+        return InitReturn("stop", tail, None)
+    return InitReturn("unknown", tail, None)

@@ -1,0 +1,140 @@
+"""What the GenServer and Agent rules (OTP001, OTP002, OTP603, OTP701, OTP702) say, where they
+say it, and that none of them offers a fix."""
+
+from __future__ import annotations
+
+import textwrap
+
+from otp_thinking.engine import analyze
+from otp_thinking.findings import Finding
+from otp_thinking.registry import find_rule
+from otp_thinking.source import Source
+
+CODES = ("OTP001", "OTP002", "OTP603", "OTP701", "OTP702")
+
+
+def _findings(code: str, text: str, path: str = "lib/shop/x.ex") -> tuple[Source, list[Finding]]:
+    rule = find_rule(code)
+    assert rule is not None
+    source = Source(textwrap.dedent(text), path)
+    return source, analyze(source, rules=[rule])
+
+
+def test_catalog_names_and_severities() -> None:
+    expected = {
+        "OTP001": ("stateless-genserver", "warning"),
+        "OTP002": ("genserver-read-bottleneck", "information"),
+        "OTP603": ("config-in-hot-path", "information"),
+        "OTP701": ("agent-complex-state", "hint"),
+        "OTP702": ("genserver-state-machine", "hint"),
+    }
+    for code, (name, severity) in expected.items():
+        rule = find_rule(code)
+        assert rule is not None and (rule.name, rule.severity) == (name, severity)
+        assert not rule.fixable
+        for heading in ("## What it flags", "## Why it matters", "## Example", "## Fix"):
+            assert heading in rule.doc
+        assert "No automatic fix" in rule.doc
+
+
+def test_stateless_message_names_the_module_on_the_use_line() -> None:
+    source, [finding] = _findings(
+        "OTP001",
+        """\
+        defmodule Shop.Math do
+          use GenServer
+          def init(_), do: {:ok, nil}
+          def handle_call({:add, a, b}, _from, state), do: {:reply, a + b, state}
+        end
+        """,
+    )
+    assert source.node_text(source.tree.root_node)[finding.start : finding.end] == "use GenServer"
+    assert finding.message.startswith("Shop.Math never reads or changes its GenServer state")
+    assert finding.fix is None
+
+
+def test_read_bottleneck_message_lists_the_reads_and_the_ets_shape() -> None:
+    _, [finding] = _findings(
+        "OTP002",
+        """\
+        defmodule Shop.Store do
+          use GenServer
+          def start_link(_), do: GenServer.start_link(__MODULE__, nil, name: __MODULE__)
+          def init(_), do: {:ok, %{}}
+          def handle_call({:get, k}, _from, s), do: {:reply, Map.get(s, k), s}
+          def handle_call(:keys, _from, s), do: {:reply, Map.keys(s), s}
+          def handle_cast({:put, k, v}, s), do: {:noreply, Map.put(s, k, v)}
+        end
+        """,
+    )
+    assert "Shop.Store answers read-only calls (:get, :keys)" in finding.message
+    assert ":protected named ETS table with read_concurrency: true" in finding.message
+    assert ":ets.lookup" in finding.message
+    rule = find_rule("OTP002")
+    assert rule is not None and ":named_table, :protected" in rule.doc
+
+
+def test_config_message_names_the_call_and_the_callback() -> None:
+    _, [finding] = _findings(
+        "OTP603",
+        """\
+        defmodule Shop.Mailer do
+          use GenServer
+          def handle_cast({:send, m}, s) do
+            _ = {m, Application.fetch_env!(:shop, :from)}
+            {:noreply, s}
+          end
+        end
+        """,
+    )
+    assert finding.message.startswith(
+        "Application.fetch_env! runs again for every message handle_cast/2 handles"
+    )
+    assert "init/1" in finding.message and ":persistent_term" in finding.message
+
+
+def test_agent_message_says_what_logic_it_found() -> None:
+    _, findings = _findings(
+        "OTP701",
+        """\
+        defmodule Shop.Q do
+          def a(x), do: Agent.update(__MODULE__, fn [] -> [x]; l -> [x | l] end)
+          def b(x), do: Agent.update(__MODULE__, fn s -> cond do x -> s; true -> x end end)
+        end
+        """,
+    )
+    reasons = [f.message.split("(")[1].split(")")[0] for f in findings]
+    assert reasons == ["a multi-clause fn", "a cond"]
+    assert all(f.message.startswith("This Agent.update function") for f in findings)
+
+
+def test_state_machine_message_names_the_field_and_its_states() -> None:
+    _, [finding] = _findings(
+        "OTP702",
+        """\
+        defmodule Shop.Job do
+          use GenServer
+          def init(_), do: {:ok, %{status: :queued}}
+          def handle_call(:run, _from, %{status: :queued} = s), do: {:reply, :ok, %{s | status: :running}}
+          def handle_info(:done, %{status: :running} = s), do: {:noreply, %{s | status: :done}}
+        end
+        """,
+    )
+    assert "switches on its state's :status field through 3 states" in finding.message
+    assert "(:done, :queued, :running)" in finding.message
+    assert ":gen_statem" in finding.message
+
+
+def test_rules_stay_silent_in_tests() -> None:
+    text = """\
+    defmodule Shop.Fake do
+      use GenServer
+      def init(_), do: {:ok, nil}
+      def handle_call(:x, _from, s), do: {:reply, Application.get_env(:shop, :x), s}
+    end
+    """
+    for code in ("OTP001", "OTP603"):
+        assert _findings(code, text, "lib/shop/fake.ex")[1], f"{code} should fire in lib/"
+    for code in CODES:
+        _, findings = _findings(code, text, "test/support/fake.ex")
+        assert findings == []
