@@ -10,6 +10,7 @@ from otp_thinking import fixes, syntax
 from otp_thinking.context import Context
 from otp_thinking.findings import Edit, Finding, Fix
 from otp_thinking.parsing import compile_query
+from otp_thinking.process_state import state_at_stake
 from otp_thinking.rule import Rule
 
 DOC = """\
@@ -101,31 +102,10 @@ MESSAGE = (
 )
 
 
-PROCESS_CALLBACKS = frozenset(
-    {"handle_call", "handle_cast", "handle_info", "handle_continue", "handle_event", "mount"}
-)
-TRAPS_EXITS = compile_query(
-    """
-    (call target: (dot left: (alias) @module right: (identifier) @function)
-      (arguments . (atom) @flag)
-      (#eq? @module "Process") (#eq? @function "flag") (#eq? @flag ":trap_exit")) @wait
-    """
-)
-DEFINITIONS = compile_query(
-    """
-    (call target: (identifier) @def
-      (arguments [
-        (call target: (identifier) @name)
-        (binary_operator left: (call target: (identifier) @name))])
-      (#any-of? @def "def" "defp")) @definition
-    """
-)
-
-
 def check(context: Context) -> Iterator[Finding]:
     for captures in context.matches(QUERY):
         call = captures["call"][0]
-        if _runs_isolated(call) or not _state_at_stake(context, call):
+        if _runs_isolated(call) or not state_at_stake(context, call):
             continue
         site = _site(call)
         yield context.finding(RULE, site, MESSAGE, fix=_fix(context, call, site))
@@ -138,50 +118,6 @@ def _runs_isolated(call: Node) -> bool:
             key = remote if remote else ("", syntax.local_target(parent) or "")
             if key in ISOLATING_CALLS:
                 return True
-    return False
-
-
-def _state_at_stake(context: Context, call: Node) -> bool:
-    """In a process module or a helper of its state, and not trapping exits."""
-    function = syntax.enclosing(call, syntax.is_def)
-    if function is not None and any(
-        function.start_byte <= c["wait"][0].start_byte < function.end_byte
-        for c in context.matches(TRAPS_EXITS)
-    ):
-        return False
-    return _in_process_module(context, call) or (
-        function is not None and _takes_process_state(function)
-    )
-
-
-def _takes_process_state(function: Node) -> bool:
-    args = syntax.argument_nodes(function)
-    head = args[0] if args else None
-    if head is not None and head.type == "binary_operator":  # a guard: f(x) when ...
-        head = head.child_by_field_name("left")
-    if head is None or head.type != "call":
-        return False
-    for parameter in syntax.argument_nodes(head):
-        written = syntax.text(parameter)
-        if (
-            written in ("state", "_state")
-            or "%__MODULE__{" in written
-            or written.endswith("= state")
-        ):
-            return True
-    return False
-
-
-def _in_process_module(context: Context, node: Node) -> bool:
-    module = syntax.enclosing_module(node)
-    if module is None:
-        return False
-    start, end = module.start_byte, module.end_byte
-    for captures in context.matches(DEFINITIONS):
-        name = context.text(captures["name"][0])
-        definition = captures["definition"][0]
-        if name in PROCESS_CALLBACKS and start <= definition.start_byte < end:
-            return True
     return False
 
 

@@ -31,6 +31,14 @@ _CHILDREN_LIST = compile_query(
       right: (list) @list)
     """
 )
+# `children = [...] ++ more_children()`: the literal list in front starts first.
+_CHILDREN_LIST_CONCATENATED = compile_query(
+    """
+    (binary_operator
+      left: (identifier) @var (#eq? @var "children")
+      right: (binary_operator left: (list) @list operator: "++"))
+    """
+)
 
 
 @dataclass(frozen=True)
@@ -169,9 +177,36 @@ def _modules(node: Node) -> Iterable[Node]:
 
 
 def _children_list(module: Node) -> Node | None:
-    for captures in matches(_CHILDREN_LIST, module):
-        return captures["list"][0]
+    for query in (_CHILDREN_LIST, _CHILDREN_LIST_CONCATENATED):
+        for captures in matches(query, module):
+            return captures["list"][0]
+    return _children_function_list(module)
+
+
+def _children_function_list(module: Node) -> Node | None:
+    """The list a ``def``/``defp children`` of the application module returns."""
+    body = syntax.do_block(module)
+    for definition in body.named_children if body is not None else []:
+        if not syntax.is_definition(definition):
+            continue
+        args = syntax.argument_nodes(definition)
+        head = args[0] if args else None
+        if head is None or syntax.text(head).split("(")[0].strip() != "children":
+            continue
+        returned = _returned_expression(definition)
+        if returned is not None and returned.type == "list":
+            return returned
     return None
+
+
+def _returned_expression(definition: Node) -> Node | None:
+    block = syntax.do_block(definition)
+    if block is not None:
+        statements = [c for c in block.named_children if c.type != "comment"]
+        return statements[-1] if statements else None
+    args = syntax.argument_nodes(definition)
+    options = dict(syntax.keyword_pairs(args[-1])) if len(args) > 1 else {}
+    return options.get("do")
 
 
 _LISTS = compile_query("(list) @list")
@@ -191,6 +226,8 @@ def _child(item: Node) -> Child:
     if item.type == "tuple" and item.named_children:
         head = syntax.text(item.named_children[0])
         options = dict(syntax.keyword_pairs(item))
+        if len(item.named_children) == 2 and item.named_children[1].type == "list":
+            options.update(syntax.keyword_pairs(item.named_children[1]))  # {Registry, [...]}
         name = syntax.text(options["name"]) if "name" in options else None
         if head == "Task.Supervisor":
             return Child("task_supervisor", name)

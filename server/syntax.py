@@ -157,6 +157,159 @@ def operator(node: Node) -> str:
     return text(op) if op is not None else ""
 
 
+def is_capture(node: Node | None) -> bool:
+    return node is not None and node.type == "unary_operator" and text(node).startswith("&")
+
+
+def call_site(call: Node) -> Node:
+    """The expression a rewrite of ``call`` replaces: the pipe ``lhs |> call(...)`` when the
+    call is piped into, the capture ``&Mod.fun/N`` when captured, else the call itself."""
+    parent = call.parent
+    if is_pipe(parent) and parent is not None and parent.child_by_field_name("right") == call:
+        return parent
+    if (
+        parent is not None
+        and parent.type == "binary_operator"
+        and operator(parent) == "/"
+        and parent.child_by_field_name("left") == call
+        and is_capture(parent.parent)
+    ):
+        return parent.parent  # type: ignore[return-value]
+    return call
+
+
+def capture_arity(capture: Node) -> int | None:
+    """``2`` for ``&Mod.fun/2``; None when the capture is not of that shape."""
+    operand = capture.child_by_field_name("operand")
+    if operand is None or operand.type != "binary_operator" or operator(operand) != "/":
+        return None
+    right = operand.child_by_field_name("right")
+    if right is None or right.type != "integer":
+        return None
+    return int(text(right).replace("_", ""))
+
+
+def call_key(call: Node) -> tuple[str, str]:
+    """``("Task", "async")`` for a remote call, ``("", "spawn")`` for a local one."""
+    return remote_target(call) or ("", local_target(call) or "")
+
+
+def inside_call(node: Node, keys: frozenset[tuple[str, str]]) -> bool:
+    """Whether ``node`` sits (at any depth) inside the arguments or block of such a call."""
+    return any(parent.type == "call" and call_key(parent) in keys for parent in ancestors(node))
+
+
+DEFINITIONS = frozenset({"def", "defp", "defmacro", "defmacrop"})
+
+
+def is_definition(node: Node) -> bool:
+    return node.type == "call" and local_target(node) in DEFINITIONS
+
+
+def enclosing_definition(node: Node) -> Node | None:
+    """The ``def``/``defp``/``defmacro``/``defmacrop`` whose body holds ``node``."""
+    return enclosing(node, is_definition)
+
+
+def definition_name(definition: Node) -> str:
+    """``"start_link"`` for ``def start_link(opts) when ... do``."""
+    args = argument_nodes(definition)
+    if not args:
+        return ""
+    head = args[0]
+    if head.type == "binary_operator" and operator(head) == "when":
+        head = head.child_by_field_name("left") or head
+    if head.type == "call":
+        return local_target(head) or ""
+    return text(head) if head.type == "identifier" else ""
+
+
+def module_path(node: Node) -> str:
+    """The full name of the module around ``node``, nested ``defmodule``s joined."""
+    parts = [module_name(m) for m in ancestors(node) if is_defmodule(m)]
+    return ".".join(p for p in reversed(parts) if p)
+
+
+def in_mix_module(node: Node) -> bool:
+    """Inside ``Mix`` or a ``Mix.*`` module: build tooling, short-lived like a Mix task."""
+    path = module_path(node)
+    return path == "Mix" or path.startswith("Mix.")
+
+
+def removal_span(source_text: str, start: int, end: int) -> tuple[int, int] | None:
+    """What to delete to remove the statement at ``[start, end)``: its whole line(s) with the
+    line break when nothing else shares them; up to a trailing comment (which stays, at the
+    statement's indentation) when only a comment follows; else None."""
+    whole = line_is_only(source_text, start, end)
+    if whole is not None:
+        return whole
+    line_start = max(source_text.rfind("\n", 0, start), source_text.rfind("\r", 0, start)) + 1
+    rest = source_text[end:]
+    stripped = rest.lstrip(" \t")
+    if source_text[line_start:start].strip() or not stripped.startswith("#"):
+        return None
+    return start, end + len(rest) - len(stripped)
+
+
+def line_is_only(source_text: str, start: int, end: int) -> tuple[int, int] | None:
+    """The span of the whole line(s) holding ``[start, end)`` with its line break, when
+    nothing but whitespace shares those lines; else None."""
+    line_start = source_text.rfind("\n", 0, start) + 1
+    cr = source_text.rfind("\r", 0, start) + 1
+    line_start = max(line_start, cr)
+    line_end = len(source_text)
+    for index in range(end, len(source_text)):
+        if source_text[index] in "\r\n":
+            line_end = index
+            break
+    if source_text[line_start:start].strip() or source_text[end:line_end].strip():
+        return None
+    if source_text.startswith("\r\n", line_end):
+        return line_start, line_end + 2
+    return line_start, min(line_end + 1, len(source_text))
+
+
+def descendants(node: Node) -> Iterator[Node]:
+    """Every named node under ``node``, depth first, in source order."""
+    stack = list(reversed(node.named_children))
+    while stack:
+        child = stack.pop()
+        yield child
+        stack.extend(reversed(child.named_children))
+
+
+def local_binding(node: Node, name: str) -> Node | None:
+    """The value last bound to the variable ``name`` (``name = value``) before ``node`` in the
+    same function body, or None. Approximate: a binding in an earlier branch counts too."""
+    definition = enclosing_definition(node)
+    if definition is None:
+        return None
+    found = None
+    for candidate in descendants(definition):
+        if candidate.start_byte >= node.start_byte:
+            break
+        if candidate.type == "binary_operator" and operator(candidate) == "=":
+            left = candidate.child_by_field_name("left")
+            right = candidate.child_by_field_name("right")
+            if (
+                left is not None
+                and left.type == "identifier"
+                and text(left) == name
+                and right is not None
+                and right.end_byte <= node.start_byte
+            ):
+                found = right
+    return found
+
+
+def module_definitions(module: Node, name: str) -> list[Node]:
+    """The ``def``/``defp``/... clauses named ``name`` directly in ``module``'s body."""
+    body = do_block(module)
+    if body is None:
+        return []
+    return [c for c in body.named_children if is_definition(c) and definition_name(c) == name]
+
+
 _BRANCHING = frozenset({"case", "cond", "if", "unless", "with", "receive", "try"})
 _TRAILING_BLOCKS = frozenset({"else_block", "rescue_block", "catch_block", "after_block"})
 
@@ -317,3 +470,87 @@ def in_pattern(node: Node, within: Node | None = None) -> bool:
             return False
         child = parent
     return False
+
+
+def module_body(module: Node) -> Node | None:
+    """The node holding a module's definitions: its ``do_block`` or, when a half-written buffer
+    left the module without one, the ERROR node tree-sitter gathered them in."""
+    return module if module.type == "ERROR" else do_block(module)
+
+
+def module_attributes(module: Node) -> dict[str, list[Node]]:
+    """Values of ``@name value`` written directly in the module's body, by name, in order."""
+    found: dict[str, list[Node]] = {}
+    body = module_body(module)
+    if body is None:
+        return found
+    for child in body.named_children:
+        if child.type != "unary_operator" or operator(child) != "@":
+            continue
+        operand = child.child_by_field_name("operand")
+        if operand is None or operand.type != "call":
+            continue
+        name, args = local_target(operand), argument_nodes(operand)
+        if name is not None and len(args) == 1:
+            found.setdefault(name, []).append(args[0])
+    return found
+
+
+def attribute_name(node: Node) -> str | None:
+    """``"timeout"`` for a read of ``@timeout``."""
+    if node.type == "unary_operator" and operator(node) == "@":
+        operand = node.child_by_field_name("operand")
+        if operand is not None and operand.type == "identifier":
+            return text(operand)
+    return None
+
+
+def def_head(definition: Node) -> tuple[str, list[Node]] | None:
+    """Name and parameters of ``def name(params) [when guard]``."""
+    args = argument_nodes(definition)
+    if not args:
+        return None
+    head = args[0]
+    if head.type == "binary_operator" and operator(head) == "when":
+        head = head.child_by_field_name("left") or head
+    if head.type == "call":
+        name = local_target(head)
+        return (name, argument_nodes(head)) if name else None
+    if head.type == "identifier":
+        return text(head), []
+    return None
+
+
+def definitions(module: Node, name: str, arity: int | None = None) -> list[Node]:
+    """The ``def``/``defp`` clauses of ``name`` (of ``arity`` when given) in the module's body."""
+    body = module_body(module)
+    if body is None:
+        return []
+    found = []
+    for child in body.named_children:
+        if not is_def(child):
+            continue
+        head = def_head(child)
+        if head and head[0] == name and (arity is None or len(head[1]) == arity):
+            found.append(child)
+    return found
+
+
+def body_statements(definition: Node) -> list[Node]:
+    """The statements of a ``def``'s body (``do ... end`` or ``do:``), comments left out."""
+    block = do_block(definition)
+    if block is not None:
+        return [
+            child
+            for child in block.named_children
+            if child.type not in ("comment",) and not child.type.endswith("_block")
+        ]
+    for key, value in keyword_pairs(arguments(definition)):
+        if key == "do":
+            return [value]
+    return []
+
+
+def behaviours(module: Node) -> list[str]:
+    """What the module declares with ``@behaviour`` (``["GenServer"]``, ``[":gen_statem"]``)."""
+    return [text(value) for value in module_attributes(module).get("behaviour", [])]

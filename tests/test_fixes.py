@@ -79,6 +79,8 @@ def test_each_fix_reparses_and_removes_its_finding(
     assert counts_after[finding.code] < counts_before[finding.code], "the finding is still there"
     assert counts_after - counts_before == Counter(), "the fix made a new finding appear"
     changed = [path] + [Path(e.path) for e in finding.fix.edits if e.path]  # type: ignore[union-attr]
+    if _error_count(text) and not elixir_accepts([fixture.path])[0]:
+        changed = changed[1:]  # a half-written buffer: Elixir rejected it before the fix too
     ok, said = elixir_accepts(changed)
     assert ok, said
 

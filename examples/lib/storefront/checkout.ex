@@ -16,7 +16,7 @@ defmodule Storefront.Checkout do
 
   @impl true
   def handle_call({:add, sku}, _from, cart) do
-    case Storefront.Stock.reserve(sku, 1) do
+    case Storefront.Inventory.reserve(sku, 1) do
       :ok -> {:reply, :ok, %{cart | items: [sku | cart.items]}}
       :error -> {:reply, {:error, :out_of_stock}, cart}
     end

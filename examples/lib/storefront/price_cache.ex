@@ -17,6 +17,6 @@ defmodule Storefront.PriceCache do
   end
 
   def price_if_stocked(sku, prices) do
-    if Storefront.Stock.level(sku) > 0, do: Map.get(prices, sku)
+    if Storefront.Inventory.level(sku) > 0, do: Map.get(prices, sku)
   end
 end

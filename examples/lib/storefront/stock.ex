@@ -1,24 +1,36 @@
 defmodule Storefront.Stock do
-  @moduledoc """
-  Stock levels, kept by one named process. Every module that asks for a level waits in this
-  process's mailbox: otp-thinking counts the call sites across the project (OTP106).
-  """
+  @moduledoc "Stock levels, read by every product page."
   use GenServer
 
-  def start_link(levels), do: GenServer.start_link(__MODULE__, levels, name: __MODULE__)
+  def start_link(path), do: GenServer.start_link(__MODULE__, path, name: __MODULE__)
 
-  def level(sku), do: GenServer.call(__MODULE__, {:level, sku})
+  def level(sku) do
+    case :ets.lookup(:stock_levels, sku) do
+      [{^sku, level}] -> level
+      [] -> 0
+    end
+  end
 
-  def reserve(sku, count), do: GenServer.call(__MODULE__, {:reserve, sku, count})
+  def reload, do: GenServer.call(__MODULE__, :reload, :infinity)
 
   @impl true
-  def init(levels), do: {:ok, Map.new(levels)}
+  def init(path) do
+    table = :ets.new(:stock_levels, [:set, :named_table, :protected])
+    levels = path |> File.read!() |> parse()
+    :ets.insert(table, levels)
+    {:ok, %{table: table, path: path}}
+  end
 
   @impl true
-  def handle_call({:level, sku}, _from, levels), do: {:reply, Map.get(levels, sku, 0), levels}
+  def handle_call(:reload, _from, state) do
+    :ets.insert(state.table, state.path |> File.read!() |> parse())
+    {:reply, :ok, state}
+  end
 
-  def handle_call({:reserve, sku, count}, _from, levels) do
-    left = Map.get(levels, sku, 0) - count
-    if left >= 0, do: {:reply, :ok, Map.put(levels, sku, left)}, else: {:reply, :error, levels}
+  defp parse(text) do
+    for line <- String.split(text, "\n", trim: true) do
+      [sku, level] = String.split(line, ",")
+      {sku, String.to_integer(level)}
+    end
   end
 end

@@ -12,5 +12,5 @@ defmodule Storefront.Supplier do
 
   def describe, do: "Uses Task.async? No: that word is only in a string."
 
-  def available?(sku), do: Storefront.Stock.level(sku) > 0
+  def available?(sku), do: Storefront.Inventory.level(sku) > 0
 end

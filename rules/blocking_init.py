@@ -1,0 +1,727 @@
+"""OTP003 blocking-init: `init/1` of a GenServer or `:gen_statem` doing slow, blocking work."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+
+from tree_sitter import Node
+
+from otp_thinking import syntax
+from otp_thinking.context import Context
+from otp_thinking.findings import Edit, Finding, Fix
+from otp_thinking.parsing import compile_query, matches
+from otp_thinking.rule import Rule
+
+DOC = """\
+## What it flags
+`init/1` of a module that is a GenServer (`use GenServer`, `@behaviour GenServer`) or a
+`:gen_statem` (`@behaviour :gen_statem`, `use GenStateMachine`) when it does blocking work:
+
+- database calls: `Repo.all/get/one/insert/update/delete/query/transaction/preload/…` on any
+  alias ending in `Repo` (`MyApp.Repo`, `MyApp.ReadRepo`), `Ecto.Adapters.SQL.query`,
+  `Postgrex.query`, `Redix.command`;
+- HTTP requests: `Req`, `Finch`, `HTTPoison`, `Tesla`, `:httpc`, `:hackney`, `Mint.HTTP.connect`;
+- files: `File.read/open/stream!/ls/cp`, `:file.read_file/open/consult`;
+- remote and synchronous calls: `:rpc.call`, `:erpc.call`, `GenServer.call`, `:gen_server.call`,
+  `:gen_statem.call`, `Agent.get/update`, `Task.await/yield`;
+- waiting: `receive` written in `init/1` itself (unless it has `after 0`), `Process.sleep`,
+  `:timer.sleep`;
+- external commands: `System.cmd`, `System.shell`, `:os.cmd`;
+- `:dets.open_file`, `:ets.file2tab`, `:mnesia.wait_for_tables`, socket connects
+  (`:gen_tcp.connect/accept/recv`, `:ssl.connect`).
+
+The call may sit in `init/1` itself or in a function of the same module that `init/1` calls
+(followed three calls deep). One finding per `init/1` clause, on the first blocking call in
+source order (or on the local call that leads to it); the message names the call. Fixing that
+one is the point: the rest of the slow work usually moves with it.
+
+Not flagged:
+- `init/1` of other modules: Supervisors, Plugs (`@behaviour Plug`, `use Plug.Builder`),
+  Broadway, GenStage, LiveView `mount`;
+- what must stay in `init/1` because it has to be in place before the first message:
+  `Phoenix.PubSub.subscribe`, `Registry.register`, `:pg.join`, `:telemetry.attach`,
+  `Process.flag`, `Process.monitor`, `:ets.new`, `Process.send_after`, `:timer.send_interval`;
+- work already in `handle_continue/2`, `handle_info/2` or any other callback;
+- calls inside a function that runs later or elsewhere: an `fn` handed to `Task.start`,
+  `spawn`, `:telemetry.attach` and the like (an `fn` given to `Enum`/`Stream`/`Map` runs now
+  and is checked);
+- tests, `.exs` scripts and `use Mix.Task` modules (test servers often block on purpose).
+
+## Why it matters
+`GenServer.start_link/3` does not return until `init/1` has returned, and a supervisor starts
+its children one at a time, in order. A slow `init/1` delays every sibling after it and, at
+boot, the whole application. A failing one (the database is down, the API times out) fails the
+start itself: at boot the application does not come up, and on a restart every failed attempt
+counts against the supervisor's restart intensity. A call from `init/1` to a process that is
+waiting on this one, or on its supervisor, deadlocks.
+
+`init/1` should do only what must be in place before the first message arrives and return.
+`handle_continue/2` runs right after `init/1` returns, before any other message is handled:
+start-up stays fast, and the work still happens before the server serves anyone.
+
+## Example
+```elixir
+def init(opts) do
+  Phoenix.PubSub.subscribe(MyApp.PubSub, "prices")
+  prices = MyApp.Repo.all(MyApp.Price)
+  {:ok, %{prices: prices}}
+end
+```
+
+```elixir
+def init(opts) do
+  Phoenix.PubSub.subscribe(MyApp.PubSub, "prices")
+  {:ok, %{prices: []}, {:continue, :load}}
+end
+
+def handle_continue(:load, state) do
+  {:noreply, %{state | prices: MyApp.Repo.all(MyApp.Price)}}
+end
+```
+
+For a `:gen_statem`, which has no `handle_continue/2`, return a
+`{:next_event, :internal, :load}` action from `init/1` and do the work in that event.
+
+## Fix
+Moves the blocking part of a GenServer's `init/1` into a new `handle_continue/2` clause:
+
+- `init/1` keeps the statements that must stay there (the list above) and those that do not
+  depend on the blocking work, and returns `{:ok, state, {:continue, :init}}`;
+- the new `handle_continue(:init, state)` clause, placed right after `init/1` (or before the
+  module's first `handle_continue/2` clause, to keep clauses together), does the rest and
+  returns `{:noreply, state}`; it gets `@impl true` when the module uses `@impl`;
+- variables of `init/1` that the moved statements need travel in the continue term
+  (`{:continue, {:init, opts}}`); the continue tag avoids any the module already handles.
+
+The fix is offered only when it can keep the meaning: a single `init/1` clause whose last
+expression is literally `{:ok, state}`, statements on lines of their own, and a state that does
+not depend on the moved work (the message says which condition failed). Otherwise move the work
+by hand, typically starting from an empty or placeholder state.
+
+Unsafe: the work now happens after `start_link` has returned, so callers may reach the process
+before it is done (their messages wait in the mailbox until `handle_continue/2` returns), and a
+failure in it crashes the running process instead of failing its start.
+"""
+
+INIT_CLAUSES = compile_query(
+    """
+    (call target: (identifier) @def
+      (arguments [
+        (call target: (identifier) @name)
+        (binary_operator left: (call target: (identifier) @name))
+      ])
+      (#eq? @def "def") (#eq? @name "init")) @definition
+    """
+)
+
+REMOTE_CALLS = compile_query(
+    """
+    (call target: (dot left: [(alias) (atom)] @module right: (identifier) @function)) @call
+    """
+)
+
+LOCAL_CALLS = compile_query("(call target: (identifier) @function) @call")
+
+REPO_FUNCTIONS = frozenset(
+    {
+        "aggregate",
+        "all",
+        "all_by",
+        "checkout",
+        "delete",
+        "delete!",
+        "delete_all",
+        "exists?",
+        "get",
+        "get!",
+        "get_by",
+        "get_by!",
+        "insert",
+        "insert!",
+        "insert_all",
+        "insert_or_update",
+        "insert_or_update!",
+        "one",
+        "one!",
+        "preload",
+        "query",
+        "query!",
+        "reload",
+        "reload!",
+        "stream",
+        "transact",
+        "transaction",
+        "update",
+        "update!",
+        "update_all",
+    }
+)
+
+HTTP_VERBS = frozenset(
+    {"get", "post", "put", "patch", "delete", "head", "options", "request", "run"}
+)
+HTTP_VERBS = HTTP_VERBS | {f"{verb}!" for verb in HTTP_VERBS}
+
+BLOCKING: dict[str, frozenset[str]] = {
+    "Req": HTTP_VERBS,
+    "HTTPoison": HTTP_VERBS,
+    "Tesla": HTTP_VERBS,
+    "Finch": frozenset({"request", "request!", "stream", "stream_while"}),
+    ":hackney": frozenset({"request", "get", "post", "put", "delete", "head"}),
+    ":httpc": frozenset({"request"}),
+    "Mint.HTTP": frozenset({"connect"}),
+    "Mint.HTTP1": frozenset({"connect"}),
+    "Mint.HTTP2": frozenset({"connect"}),
+    "File": frozenset(
+        {"read", "read!", "open", "open!", "stream!", "ls", "ls!", "cp", "cp!", "cp_r", "cp_r!"}
+    ),
+    ":file": frozenset({"read_file", "open", "consult"}),
+    ":rpc": frozenset({"call", "block_call", "multicall"}),
+    ":erpc": frozenset({"call", "multicall"}),
+    "GenServer": frozenset({"call", "multi_call"}),
+    ":gen_server": frozenset({"call", "multi_call"}),
+    ":gen_statem": frozenset({"call"}),
+    "Agent": frozenset({"get", "update", "get_and_update"}),
+    "Task": frozenset({"await", "await_many", "yield", "yield_many"}),
+    "Process": frozenset({"sleep"}),
+    ":timer": frozenset({"sleep"}),
+    "System": frozenset({"cmd", "shell"}),
+    ":os": frozenset({"cmd"}),
+    ":dets": frozenset({"open_file"}),
+    ":ets": frozenset({"file2tab"}),
+    ":mnesia": frozenset({"wait_for_tables", "transaction", "sync_transaction"}),
+    ":gen_tcp": frozenset({"connect", "accept", "recv"}),
+    ":ssl": frozenset({"connect", "handshake"}),
+    "Ecto.Adapters.SQL": frozenset({"query", "query!"}),
+    "Postgrex": frozenset({"query", "query!", "prepare_execute"}),
+    "Redix": frozenset({"command", "command!", "pipeline", "pipeline!"}),
+}
+
+MUST_STAY: dict[str, frozenset[str]] = {
+    "Registry": frozenset({"register"}),
+    ":pg": frozenset({"join"}),
+    ":telemetry": frozenset({"attach", "attach_many"}),
+    "Process": frozenset({"flag", "monitor", "link", "send_after", "register"}),
+    ":ets": frozenset({"new"}),
+    ":timer": frozenset({"send_interval", "send_after", "apply_interval"}),
+    ":net_kernel": frozenset({"monitor_nodes"}),
+    ":global": frozenset({"register_name"}),
+}
+
+MUST_STAY_PREFIXES = ("subscribe", "register", "attach", "monitor", "join")
+IMMEDIATE_CONSUMERS = frozenset({"Enum", "Stream", "Map", "List", "Keyword", "MapSet"})
+IMMEDIATE_LOCAL = frozenset({"then", "tap"})
+HELPER_DEPTH = 3
+CONTINUE_TAGS = ("init", "load", "setup", "boot", "init_work")
+
+
+def check(context: Context) -> Iterator[Finding]:
+    for captures in context.matches(INIT_CLAUSES):
+        definition = captures["definition"][0]
+        head = syntax.def_head(definition)
+        module = _module_of(definition)
+        if head is None or len(head[1]) != 1 or module is None:
+            continue
+        kind = _server_kind(module)
+        if kind is None:
+            continue
+        finding = _check_init(context, module, definition, kind)
+        if finding is not None:
+            yield finding
+
+
+def _module_of(definition: Node) -> Node | None:
+    """The module a clause is written in directly (the ERROR node standing for a half-written
+    module's body counts)."""
+    container = definition.parent
+    if container is None:
+        return None
+    if container.type == "ERROR":
+        return container
+    module = container.parent
+    if container.type == "do_block" and module is not None and syntax.is_defmodule(module):
+        return module
+    return None
+
+
+def _server_kind(module: Node) -> str | None:
+    uses, behaviours = _uses(module), syntax.behaviours(module)
+    if "GenServer" in uses or {"GenServer", ":gen_server"} & set(behaviours):
+        return "gen_server"
+    if "GenStateMachine" in uses or ":gen_statem" in behaviours:
+        return "gen_statem"
+    return None
+
+
+def _uses(module: Node) -> list[str]:
+    body = syntax.module_body(module)
+    found = []
+    for child in body.named_children if body is not None else []:
+        if child.type == "call" and syntax.local_target(child) == "use":
+            args = syntax.argument_nodes(child)
+            if args and args[0].type == "alias":
+                found.append(syntax.text(args[0]))
+    return found
+
+
+# -- finding the blocking call ---------------------------------------------------------
+
+
+@dataclass
+class Blocking:
+    site: Node
+    """The call in `init/1`: the blocking call itself or the local call that leads to it."""
+    name: str
+    """The blocking call, e.g. ``Repo.all``."""
+    via: str | None = None
+    """The local function `init/1` calls on the way, e.g. ``load_prices``."""
+
+
+@dataclass
+class Scanner:
+    """Finds calls of one kind (blocking, must stay in init) under a node, following local
+    functions of the module."""
+
+    module: Node
+    classify: Callable[[str, str], str | None]
+    """``(module, function)`` to a display name when the call is of the kind, else None."""
+    cache: dict[str, str | None] = field(default_factory=dict)
+
+    def first(self, node: Node, depth: int = 0) -> tuple[Node, str, str | None] | None:
+        """The first such call under ``node``: (call site, its name, the local function
+        on the way or None)."""
+        candidates: list[tuple[int, Node, str, str | None]] = []
+        for captures in matches(REMOTE_CALLS, node):
+            call = captures["call"][0]
+            name = self.classify(
+                syntax.text(captures["module"][0]), syntax.text(captures["function"][0])
+            )
+            if name is not None and not _deferred(call, node):
+                candidates.append((call.start_byte, call, name, None))
+        for captures in matches(LOCAL_CALLS, node):
+            call = captures["call"][0]
+            function = syntax.text(captures["function"][0])
+            if function == "init" or _deferred(call, node):
+                continue
+            if function == "receive":
+                # Only in init/1 itself: in helpers, `receive` is mostly the flush after
+                # `Process.cancel_timer/1`, where the message is already there.
+                name = self.classify("", "receive") if depth == 0 else None
+                if name is not None and not _polls(call):
+                    candidates.append((call.start_byte, call, name, None))
+            elif depth < HELPER_DEPTH:
+                reached = self.through_helper(function, depth + 1)
+                if reached is not None:
+                    candidates.append((call.start_byte, call, reached, function))
+        if not candidates:
+            return None
+        _, call, name, via = min(candidates, key=lambda c: c[0])
+        return call, name, via
+
+    def through_helper(self, function: str, depth: int) -> str | None:
+        if function in self.cache:
+            return self.cache[function]
+        self.cache[function] = None  # recursion guard
+        result = None
+        for definition in syntax.definitions(self.module, function):
+            found = self.first(definition, depth)
+            if found is not None:
+                result = found[1]
+                break
+        self.cache[function] = result
+        return result
+
+
+def blocking_name(module: str, function: str) -> str | None:
+    if (module, function) == ("", "receive"):
+        return "receive"
+    if function in BLOCKING.get(module, ()):
+        return f"{module}.{function}"
+    if function in REPO_FUNCTIONS and module.split(".")[-1].endswith("Repo"):
+        return f"{module}.{function}"
+    return None
+
+
+def must_stay_name(module: str, function: str) -> str | None:
+    """Calls that set up how the process hears about the world: they belong in `init/1`."""
+    if function in MUST_STAY.get(module, ()) or function.startswith(MUST_STAY_PREFIXES):
+        return f"{module}.{function}"
+    return None
+
+
+def _polls(receive: Node) -> bool:
+    """A `receive` with `after 0`: it takes what is in the mailbox and never waits."""
+    block = syntax.do_block(receive)
+    for child in block.named_children if block is not None else []:
+        if child.type == "after_block":
+            clauses = [c for c in child.named_children if c.type == "stab_clause"]
+            left = clauses[0].child_by_field_name("left") if clauses else None
+            return left is not None and syntax.text(left).strip() == "0"
+    return False
+
+
+def _deferred(call: Node, scope: Node) -> bool:
+    """Whether ``call`` sits in an `fn` or a capture that runs later or in another process
+    (anything but an `Enum`/`Stream`/`Map`… argument), relative to ``scope``."""
+    for parent in syntax.ancestors(call):
+        if parent == scope:
+            return False
+        is_fn = parent.type == "anonymous_function"
+        is_capture = parent.type == "unary_operator" and syntax.operator(parent) == "&"
+        if (is_fn or is_capture) and not _runs_now(parent):
+            return True
+    return False
+
+
+def _runs_now(function: Node) -> bool:
+    """An `fn` or capture passed straight to an eager consumer (`Enum.map(list, fn …)`)."""
+    holder = function.parent
+    if holder is not None and holder.type == "arguments":
+        holder = holder.parent
+    if holder is None or holder.type != "call":
+        return False
+    remote = syntax.remote_target(holder)
+    if remote is not None:
+        return remote[0] in IMMEDIATE_CONSUMERS
+    return syntax.local_target(holder) in IMMEDIATE_LOCAL
+
+
+# -- the finding -----------------------------------------------------------------------
+
+
+def _check_init(context: Context, module: Node, definition: Node, kind: str) -> Finding | None:
+    scanner = Scanner(module, blocking_name)
+    found = scanner.first(definition)
+    if found is None:
+        return None
+    site, name, via = found
+    what = f"calls {via}, which blocks on {name}," if via else f"blocks on {name},"
+    waits = "so whoever starts this process (its supervisor) waits for it"
+    if kind == "gen_statem":
+        message = (
+            f"init/1 {what} {waits}; return a "
+            "{:next_event, :internal, ...} action and do the work in that event instead "
+            "(no automatic fix: :gen_statem has no handle_continue/2)."
+        )
+        return context.finding(RULE, site, message)
+    plan = _plan(context, module, definition, site, scanner)
+    message = f"init/1 {what} {waits}; move the work into handle_continue/2"
+    if isinstance(plan, str):
+        return context.finding(RULE, site, f"{message} (no automatic fix: {plan}).")
+    return context.finding(RULE, site, f"{message}.", fix=plan)
+
+
+# -- the fix ---------------------------------------------------------------------------
+
+
+def _plan(
+    context: Context, module: Node, definition: Node, site: Node, scanner: Scanner
+) -> Fix | str:
+    """The fix, or why there is none."""
+    clauses = syntax.definitions(module, "init", 1)
+    if len(clauses) != 1:
+        return "init/1 has several clauses"
+    block = syntax.do_block(definition)
+    if block is None or any(c.type.endswith("_block") for c in block.named_children):
+        return "init/1 is not a plain do ... end body"
+    statements = syntax.body_statements(definition)
+    if not statements:
+        return "init/1 is empty"
+    result = statements[-1]
+    state = _ok_state(result)
+    if state is None:
+        return "init/1 returns something other than {:ok, state}"
+    if _contains(result, site):
+        return "the state is built from the blocking call"
+    if not _own_lines(context, [block.children[0], *statements]):
+        return "init/1 puts several statements on one line"
+
+    params = set()
+    head = syntax.def_head(definition)
+    for param in head[1] if head else []:
+        params |= _variables(param, pinned=False)
+
+    split = _split(statements[:-1], state, scanner, Scanner(module, must_stay_name))
+    if isinstance(split, str):
+        return split
+    kept, moved = split
+    moved_vars = set().union(*(_bound(s) for s in moved))
+    for statement in moved:
+        later = set().union(*(_bound(s) for s in kept if s.start_byte > statement.start_byte))
+        if later & _used(statement):
+            return "a statement after the blocking work rebinds a variable the work uses"
+
+    kept_vars = params.union(*(_bound(s) for s in kept))
+    state_name = syntax.text(state) if state.type == "identifier" else None
+    if state_name is not None:
+        if state_name not in kept_vars:
+            return "the state is built from the blocking work"
+        if (_used(state) & moved_vars) - {state_name}:
+            return "the state is built from the blocking work"
+    elif _used(state) & moved_vars:
+        return "the state is built from the blocking work"
+
+    moved_uses = _ordered_uses(moved)
+    parameter = state_name or next(
+        (n for n in ("state", "new_state") if n not in moved_uses and n not in moved_vars), None
+    )
+    if parameter is None:
+        return "no free name for the state in handle_continue/2"
+    carried = [n for n in moved_uses if n in kept_vars and n != parameter]
+    tag = _free_tag(module)
+    if tag is None:
+        return "the module already handles every continue tag this fix would use"
+    term = f":{tag}" if not carried else "{" + ", ".join([f":{tag}", *carried]) + "}"
+    return _build(context, module, definition, statements, kept, moved, state, term, parameter)
+
+
+def _split(
+    statements: list[Node], state: Node, scanner: Scanner, staying: Scanner
+) -> tuple[list[Node], list[Node]] | str:
+    """Which statements stay in `init/1` and which move, in order, or why none can.
+
+    Everything before the first blocking statement stays. After it, a statement moves when it
+    blocks or uses what moved statements bind; of the others, the ones that must stay in
+    `init/1` stay (hoisted above the moved work), and so do the bindings that the state or a
+    staying statement needs; the rest moves too, so side effects keep their order.
+    """
+    blocking = [scanner.first(s) is not None for s in statements]
+    if not any(blocking):
+        return "the blocking call is not a statement of init/1"
+    first = blocking.index(True)
+    tainted: set[int] = set()
+    tainted_vars: set[str] = set()
+    for index in range(first, len(statements)):
+        statement = statements[index]
+        if blocking[index] or _used(statement) & tainted_vars:
+            if staying.first(statement) is not None:
+                return "the blocking work is mixed with calls that must stay in init/1"
+            tainted.add(index)
+            tainted_vars |= _bound(statement)
+    untainted = {i for i in range(first, len(statements)) if i not in tainted}
+    stays = {i for i in untainted if staying.first(statements[i]) is not None}
+    needed = _used(state).union(*(_used(statements[i]) for i in stays))
+    for index in sorted(untainted - stays, reverse=True):
+        if _bound(statements[index]) & needed:
+            stays.add(index)
+            needed |= _used(statements[index])
+    kept = [s for i, s in enumerate(statements) if i < first or i in stays]
+    moved = [s for i, s in enumerate(statements) if i >= first and i not in stays]
+    return kept, moved
+
+
+def _ok_state(result: Node) -> Node | None:
+    """``state`` in a literal ``{:ok, state}``."""
+    if result.type != "tuple":
+        return None
+    elements = [c for c in result.named_children if c.type != "comment"]
+    if len(elements) == 2 and syntax.text(elements[0]) == ":ok":
+        return elements[1]
+    return None
+
+
+def _contains(outer: Node, inner: Node) -> bool:
+    return outer.start_byte <= inner.start_byte and inner.end_byte <= outer.end_byte
+
+
+def _own_lines(context: Context, nodes: list[Node]) -> bool:
+    """Each node ends on a line before the next one starts."""
+    return all(
+        previous.end_point.row < current.start_point.row
+        for previous, current in zip(nodes, nodes[1:], strict=False)
+    )
+
+
+def _variables(node: Node, *, pinned: bool) -> set[str]:
+    """Identifiers in ``node`` that can be variables; ``pinned`` keeps ``^x`` ones."""
+    names = set()
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        if current.type == "identifier":
+            if _is_variable(current, pinned):
+                names.add(syntax.text(current))
+            continue
+        stack.extend(current.named_children)
+    return names
+
+
+def _is_variable(identifier: Node, pinned: bool) -> bool:
+    name = syntax.text(identifier)
+    if name.startswith("_"):
+        return False
+    parent = identifier.parent
+    if parent is None:
+        return True
+    if parent.type == "call" and parent.child_by_field_name("target") == identifier:
+        return False
+    if parent.type == "dot" and parent.child_by_field_name("right") == identifier:
+        return False
+    if parent.type == "unary_operator":
+        op = syntax.operator(parent)
+        if op == "@" or (op == "^" and not pinned):
+            return False
+    return True
+
+
+def _used(node: Node) -> set[str]:
+    return _variables(node, pinned=True)
+
+
+def _used_in(statements: list[Node]) -> set[str]:
+    return set().union(*(_used(statement) for statement in statements))
+
+
+def _ordered_uses(statements: list[Node]) -> list[str]:
+    seen: list[str] = []
+    for statement in statements:
+        identifiers = []
+        stack = [statement]
+        while stack:
+            current = stack.pop()
+            if current.type == "identifier" and _is_variable(current, True):
+                identifiers.append(current)
+            else:
+                stack.extend(current.named_children)
+        for identifier in sorted(identifiers, key=lambda n: n.start_byte):
+            name = syntax.text(identifier)
+            if name not in seen:
+                seen.append(name)
+    return seen
+
+
+def _bound(statement: Node) -> set[str]:
+    """Variables a statement binds: the patterns of its top-level ``=`` chain."""
+    names: set[str] = set()
+    node = statement
+    while node.type == "binary_operator" and syntax.operator(node) == "=":
+        left, right = node.child_by_field_name("left"), node.child_by_field_name("right")
+        if left is not None:
+            names |= _variables(left, pinned=False)
+        if right is None:
+            break
+        node = right
+    return names
+
+
+def _free_tag(module: Node) -> str | None:
+    patterns = [
+        syntax.text(head[1][0])
+        for definition in syntax.definitions(module, "handle_continue", 2)
+        if (head := syntax.def_head(definition)) is not None
+    ]
+    for tag in CONTINUE_TAGS:
+        if not any(f":{tag}" in pattern for pattern in patterns):
+            return tag
+    return None
+
+
+def _build(
+    context: Context,
+    module: Node,
+    definition: Node,
+    statements: list[Node],
+    kept: list[Node],
+    moved: list[Node],
+    state: Node,
+    term: str,
+    parameter: str,
+) -> Fix:
+    source = context.source
+    text = source.text
+    newline = source.newline
+    block = syntax.do_block(definition)
+    assert block is not None
+    do_end = context.span(block.children[0])[1]
+
+    def line_after(offset: int) -> int:
+        line = source.line_of(offset) + 1
+        return source.line_starts[line] if line < len(source.line_starts) else len(text)
+
+    chunks: dict[int, str] = {}
+    previous_end = do_end
+    for statement in statements:
+        start = line_after(previous_end)
+        end = line_after(context.span(statement)[1])
+        chunks[statement.id] = text[start:end]
+        previous_end = context.span(statement)[1]
+    body_start = line_after(do_end)
+    result = statements[-1]
+    result_start = (
+        line_after(context.span(statements[-2])[1]) if len(statements) > 1 else body_start
+    )
+    result_end = line_after(context.span(result)[1])
+
+    state_end = context.span(state)[1]
+    result_chunk = (
+        text[result_start:state_end] + f", {{:continue, {term}}}" + text[state_end:result_end]
+    )
+    kept_text = "".join(chunks[s.id] for s in kept)
+    if not kept_text.strip():
+        result_chunk = _strip_blank_lines(result_chunk, newline)
+    else:
+        kept_text = _strip_blank_lines(kept_text, newline)
+    new_body = kept_text + result_chunk
+    init_edit = Edit(body_start, result_end, new_body)
+
+    def_start = context.span(definition)[0]
+    indent = source.line_indent(source.line_of(def_start))
+    body_indent = source.line_indent(source.line_of(context.span(result)[0]))
+    moved_text = _strip_blank_lines("".join(chunks[s.id] for s in moved), newline)
+    pattern = term
+    lines = []
+    if _uses_impl(module):
+        lines.append(f"{indent}@impl true{newline}")
+    lines.append(f"{indent}def handle_continue({pattern}, {parameter}) do{newline}")
+    lines.append(moved_text)
+    lines.append(f"{newline}{body_indent}{{:noreply, {parameter}}}{newline}")
+    lines.append(f"{indent}end")
+    clause = "".join(lines)
+
+    existing = syntax.definitions(module, "handle_continue", 2)
+    if existing:
+        anchor = _leading_attributes_start(context, existing[0])
+        new_edit = Edit(anchor, anchor, f"{clause.removeprefix(indent)}{newline}{newline}{indent}")
+    else:
+        def_end = context.span(definition)[1]
+        new_edit = Edit(def_end, def_end, f"{newline}{newline}{clause}")
+    return Fix("Move the blocking work into handle_continue/2", (init_edit, new_edit), "unsafe")
+
+
+def _strip_blank_lines(chunk: str, newline: str) -> str:
+    lines = chunk.split(newline)
+    while lines and not lines[0].strip():
+        lines.pop(0)
+    return newline.join(lines)
+
+
+def _uses_impl(module: Node) -> bool:
+    return "impl" in syntax.module_attributes(module)
+
+
+def _leading_attributes_start(context: Context, definition: Node) -> int:
+    """Where a clause's block starts, counting the `@impl`/`@doc`/`@spec` lines above it."""
+    start = definition
+    sibling = definition.prev_named_sibling
+    while (
+        sibling is not None
+        and sibling.type == "unary_operator"
+        and syntax.operator(sibling) == "@"
+        and sibling.end_point.row + 1 >= start.start_point.row
+    ):
+        start = sibling
+        sibling = sibling.prev_named_sibling
+    return context.span(start)[0]
+
+
+RULE = Rule(
+    code="OTP003",
+    name="blocking-init",
+    severity="warning",
+    summary="init/1 of a GenServer or :gen_statem doing blocking work (DB, HTTP, files, calls)",
+    doc=DOC,
+    check=check,
+    production_only=True,
+    fixable=True,
+)

@@ -1,0 +1,220 @@
+"""OTP601 ets-read-concurrency: a table other processes read, not tuned for concurrent reads."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from tree_sitter import Node
+
+from otp_thinking import fixes, syntax
+from otp_thinking.context import Context
+from otp_thinking.findings import Finding, Fix
+from otp_thinking.parsing import compile_query
+from otp_thinking.rule import Rule
+
+DOC = """\
+## What it flags
+`:ets.new(name, options)` in production code for a table that other processes can read —
+`:public`, or `:named_table` (reachable by name from any process; `:protected`, the default
+access, still lets every process read) — when the options do not mention `read_concurrency`.
+The options are read from a literal list, or from a module attribute holding one
+(`:ets.new(@table, @table_options)`).
+
+Not flagged:
+- `:private` tables: only the owner reads them;
+- `:protected` tables without `:named_table`: other processes reach them only through the table
+  reference, which usually stays in the owner's state — such a table is effectively private;
+- tables that set `read_concurrency` either way (`read_concurrency: false` is a decision too);
+- tables that set `write_concurrency` but not `read_concurrency`: tuned for writes (counters,
+  logs), where frequent switches between reads and writes make `read_concurrency` a loss;
+- tables the same file updates with `:ets.update_counter`: counters, written at least as often
+  as they are read;
+- options held in a variable or built at run time (what they hold is not known);
+- tests, `.exs` scripts and `use Mix.Task` modules, which create short-lived tables.
+
+## Why it matters
+The usual way around a GenServer bottleneck is to let the process own an ETS table, serialize
+writes through it and let callers read the table directly. Those reads happen in many processes
+at once. `read_concurrency: true` sets the table's locks up for that: concurrent readers stop
+contending on one lock, and reads scale with the number of schedulers. Without it, a table read
+from everywhere behaves much like the single process it was meant to replace.
+
+The option has a cost: switching between reads and writes is more expensive. It fits tables that
+are read far more often than written, which is what a shared cache or lookup table is.
+
+## Example
+```elixir
+def init(_) do
+  :ets.new(:prices, [:set, :named_table, :protected])
+  {:ok, %{}}
+end
+
+def price(sku), do: :ets.lookup(:prices, sku)  # runs in the caller's process
+```
+
+```elixir
+:ets.new(:prices, [:set, :named_table, :protected, read_concurrency: true])
+```
+
+## Fix
+Adds `read_concurrency: true` to the options list, in its layout (same line, or one option per
+line). Safe: the option only changes how the table's locks behave, not what the table holds.
+No fix when the options come from a module attribute or a variable; add the option there by
+hand, or write `read_concurrency: false` when the table is written as often as it is read.
+"""
+
+QUERY = compile_query(
+    """
+    (call target: (dot left: (atom) @module right: (identifier) @function)
+      (#eq? @module ":ets") (#eq? @function "new")) @call
+    """
+)
+
+COUNTER_UPDATES = compile_query(
+    """
+    (call target: (dot left: (atom) @module right: (identifier) @function)
+      (#eq? @module ":ets") (#eq? @function "update_counter")
+      (arguments . (_) @table)) @call
+    """
+)
+
+ACCESS = (":public", ":protected", ":private")
+
+
+@dataclass(frozen=True)
+class Options:
+    access: str
+    named: bool
+    tuned: bool
+    """Sets read_concurrency, or write_concurrency without read_concurrency."""
+
+
+def check(context: Context) -> Iterator[Finding]:
+    for captures in context.matches(QUERY):
+        call = captures["call"][0]
+        found = _options_node(call)
+        if found is None:
+            continue
+        options_list, literal = found
+        options = _read_options(options_list)
+        if options.tuned or options.access == ":private":
+            continue
+        if options.access == ":protected" and not options.named:
+            continue
+        if _table_names(context, call) & _counter_tables(context):
+            continue
+        why = "public" if options.access == ":public" else "named"
+        where = "" if literal else f" to {_attribute_text(call)}"
+        message = (
+            f"This {why} ETS table can be read from any process but is not tuned for concurrent "
+            f"reads; add read_concurrency: true{where}."
+        )
+        fix = _fix(context, options_list) if literal else None
+        yield context.finding(RULE, call, message, fix=fix)
+
+
+def _attribute_text(call: Node) -> str:
+    return syntax.text(syntax.argument_nodes(call)[-1])
+
+
+def _options_node(call: Node) -> tuple[Node, bool] | None:
+    """The options list and whether it is written at the call (not in an attribute)."""
+    args = syntax.argument_nodes(call)
+    parent = call.parent
+    piped = (
+        syntax.is_pipe(parent)
+        and parent is not None
+        and parent.child_by_field_name("right") == call
+    )
+    if len(args) != (1 if piped else 2):
+        return None
+    options = args[-1]
+    if options.type == "list":
+        return options, True
+    name = syntax.attribute_name(options)
+    module = syntax.enclosing_module(call)
+    if name is None or module is None:
+        return None
+    values = syntax.module_attributes(module).get(name, [])
+    if len(values) == 1 and values[0].type == "list":
+        return values[0], False
+    return None
+
+
+def _table_names(context: Context, call: Node) -> set[str]:
+    """How the file refers to the new table: its name argument and the variable bound to it."""
+    names = set()
+    args = syntax.argument_nodes(call)
+    if len(args) == 2:
+        names.add(context.text(args[0]))
+    parent = call.parent
+    if parent is not None and parent.type == "binary_operator" and syntax.operator(parent) == "=":
+        left = parent.child_by_field_name("left")
+        if left is not None and left.type == "identifier":
+            names.add(context.text(left))
+    return names
+
+
+def _counter_tables(context: Context) -> set[str]:
+    """Tables the file updates with `:ets.update_counter`: counters, written more than read."""
+    return {context.text(captures["table"][0]) for captures in context.matches(COUNTER_UPDATES)}
+
+
+def _read_options(options: Node) -> Options:
+    access, named, read, write = ":protected", False, False, False
+    for item in _items(options):
+        if item.type == "atom":
+            value = syntax.text(item)
+            if value in ACCESS:
+                access = value
+            named = named or value == ":named_table"
+            continue
+        key = _option_key(item)
+        read = read or key == "read_concurrency"
+        write = write or key == "write_concurrency"
+    return Options(access, named, read or write)
+
+
+def _option_key(item: Node) -> str | None:
+    """``read_concurrency`` for ``read_concurrency: x`` and ``{:read_concurrency, x}``."""
+    if item.type == "pair":
+        key = item.child_by_field_name("key")
+        return syntax.text(key).strip().rstrip(":") if key is not None else None
+    if item.type == "tuple":
+        elements = [c for c in item.named_children if c.type != "comment"]
+        if len(elements) == 2 and elements[0].type == "atom":
+            return syntax.text(elements[0]).lstrip(":")
+    return None
+
+
+def _items(options: Node) -> list[Node]:
+    """The list's elements in order, with the pairs of a trailing keyword list spread out."""
+    items: list[Node] = []
+    for child in options.named_children:
+        if child.type == "comment":
+            continue
+        if child.type == "keywords":
+            items.extend(c for c in child.named_children if c.type == "pair")
+        else:
+            items.append(child)
+    return items
+
+
+def _fix(context: Context, options: Node) -> Fix | None:
+    if options.has_error:
+        return None
+    edit = fixes.append_items(context, options, _items(options), ["read_concurrency: true"])
+    return Fix("Add read_concurrency: true", (edit,), "safe")
+
+
+RULE = Rule(
+    code="OTP601",
+    name="ets-read-concurrency",
+    severity="information",
+    summary=":ets.new of a table other processes read, without read_concurrency",
+    doc=DOC,
+    check=check,
+    production_only=True,
+    fixable=True,
+)

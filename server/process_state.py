@@ -1,0 +1,82 @@
+"""Where a process's state is at stake: code running inside a process module (one with
+`handle_*`/`mount` callbacks: GenServers, LiveViews, channels) or in a helper that takes such
+a process's state. Rules about linked tasks (a crash taking the caller down) flag only there:
+elsewhere the caller decides what a crash means and no process state is lost with it.
+
+The same criteria as OTP101's; shared so the linked-task rules agree on their scope.
+"""
+
+from __future__ import annotations
+
+from tree_sitter import Node
+
+from otp_thinking import syntax
+from otp_thinking.context import Context
+from otp_thinking.parsing import compile_query
+
+PROCESS_CALLBACKS = frozenset(
+    {"handle_call", "handle_cast", "handle_info", "handle_continue", "handle_event", "mount"}
+)
+_TRAPS_EXITS = compile_query(
+    """
+    (call target: (dot left: (alias) @module right: (identifier) @function)
+      (arguments . (atom) @flag)
+      (#eq? @module "Process") (#eq? @function "flag") (#eq? @flag ":trap_exit")) @trap
+    """
+)
+_DEFINITIONS = compile_query(
+    """
+    (call target: (identifier) @def
+      (arguments [
+        (call target: (identifier) @name)
+        (binary_operator left: (call target: (identifier) @name))])
+      (#any-of? @def "def" "defp")) @definition
+    """
+)
+
+
+def state_at_stake(context: Context, node: Node) -> bool:
+    """In a process module or a helper of its state, and not in a function trapping exits
+    (there a linked crash arrives as a message it handles)."""
+    function = syntax.enclosing(node, syntax.is_def)
+    if function is not None and any(
+        function.start_byte <= c["trap"][0].start_byte < function.end_byte
+        for c in context.matches(_TRAPS_EXITS)
+    ):
+        return False
+    return in_process_module(context, node) or (
+        function is not None and takes_process_state(function)
+    )
+
+
+def takes_process_state(function: Node) -> bool:
+    """A parameter named ``state`` or matching ``%__MODULE__{}``."""
+    args = syntax.argument_nodes(function)
+    head = args[0] if args else None
+    if head is not None and head.type == "binary_operator":  # a guard: f(x) when ...
+        head = head.child_by_field_name("left")
+    if head is None or head.type != "call":
+        return False
+    for parameter in syntax.argument_nodes(head):
+        written = syntax.text(parameter)
+        if (
+            written in ("state", "_state")
+            or "%__MODULE__{" in written
+            or written.endswith("= state")
+        ):
+            return True
+    return False
+
+
+def in_process_module(context: Context, node: Node) -> bool:
+    module = syntax.enclosing_module(node)
+    if module is None:
+        return False
+    start, end = module.start_byte, module.end_byte
+    for captures in context.matches(_DEFINITIONS):
+        definition = captures["definition"][0]
+        if context.text(captures["name"][0]) in PROCESS_CALLBACKS and (
+            start <= definition.start_byte < end
+        ):
+            return True
+    return False

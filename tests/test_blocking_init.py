@@ -1,0 +1,236 @@
+"""OTP003's fix: what init/1 keeps, what moves to handle_continue/2, and when no fix is offered."""
+
+from __future__ import annotations
+
+import textwrap
+
+from otp_thinking.engine import analyze
+from otp_thinking.findings import Finding, apply_edits
+from otp_thinking.registry import find_rule
+from otp_thinking.source import Source
+
+
+def _findings(code: str) -> tuple[str, list[Finding]]:
+    text = textwrap.dedent(code)
+    rule = find_rule("OTP003")
+    assert rule is not None
+    return text, analyze(Source(text, "lib/shop/server.ex"), rules=[rule])
+
+
+def _fixed(code: str) -> str:
+    text, findings = _findings(code)
+    assert len(findings) == 1 and findings[0].fix is not None, findings
+    assert findings[0].fix.safety == "unsafe"
+    return apply_edits(text, findings[0].fix.edits)
+
+
+def test_moves_the_blocking_work_and_keeps_what_must_stay() -> None:
+    fixed = _fixed(
+        """\
+        defmodule Shop.Prices do
+          use GenServer
+
+          @impl true
+          def init(opts) do
+            Phoenix.PubSub.subscribe(Shop.PubSub, "prices")
+            # warm the table
+            Shop.Repo.all(Shop.Price) |> Enum.each(&:ets.insert(:prices, {&1.sku, &1}))
+            Process.send_after(self(), :refresh, 60_000)
+            {:ok, %{opts: opts}}
+          end
+        end
+        """
+    )
+    assert fixed == textwrap.dedent(
+        """\
+        defmodule Shop.Prices do
+          use GenServer
+
+          @impl true
+          def init(opts) do
+            Phoenix.PubSub.subscribe(Shop.PubSub, "prices")
+            Process.send_after(self(), :refresh, 60_000)
+            {:ok, %{opts: opts}, {:continue, :init}}
+          end
+
+          @impl true
+          def handle_continue(:init, state) do
+            # warm the table
+            Shop.Repo.all(Shop.Price) |> Enum.each(&:ets.insert(:prices, {&1.sku, &1}))
+
+            {:noreply, state}
+          end
+        end
+        """
+    )
+
+
+def test_variables_the_work_needs_travel_in_the_continue_term() -> None:
+    fixed = _fixed(
+        """\
+        defmodule Shop.Catalog do
+          use GenServer
+
+          def init(opts) do
+            path = Keyword.fetch!(opts, :path)
+            contents = File.read!(path)
+            :ets.insert(:catalog, {path, contents})
+            {:ok, %{path: path}}
+          end
+        end
+        """
+    )
+    assert "    {:ok, %{path: path}, {:continue, {:init, path}}}\n" in fixed
+    assert "  def handle_continue({:init, path}, state) do\n" in fixed
+    assert "@impl" not in fixed
+
+
+def test_the_state_variable_is_the_continue_parameter() -> None:
+    fixed = _fixed(
+        """\
+        defmodule Shop.Rates do
+          use GenServer
+
+          def init(state) do
+            rates = Req.get!(state.url).body
+            state = Map.put(state, :rates, rates)
+            {:ok, state}
+          end
+        end
+        """
+    )
+    assert "    {:ok, state, {:continue, :init}}\n" in fixed
+    assert "  def handle_continue(:init, state) do\n" in fixed
+    assert "    state = Map.put(state, :rates, rates)\n\n    {:noreply, state}\n" in fixed
+
+
+def test_new_clause_joins_existing_handle_continue_clauses_with_a_free_tag() -> None:
+    fixed = _fixed(
+        """\
+        defmodule Shop.Sync do
+          use GenServer
+
+          @impl true
+          def init(state) do
+            Process.sleep(100)
+            {:ok, state}
+          end
+
+          @impl true
+          def handle_info(:tick, state), do: {:noreply, state}
+
+          @impl true
+          def handle_continue(:init, state), do: {:noreply, state}
+        end
+        """
+    )
+    assert fixed.index("def handle_continue(:load, state) do") < fixed.index(
+        "def handle_continue(:init, state), do:"
+    )
+    assert fixed.index("def handle_info") < fixed.index("def handle_continue(:load")
+    assert "{:ok, state, {:continue, :load}}" in fixed
+
+
+def test_keeps_crlf_line_endings_and_tabs() -> None:
+    lines = ["defmodule A do", "\tuse GenServer", "", "\tdef init(s) do", "\t\t:timer.sleep(5)"]
+    code = "\r\n".join([*lines, "\t\t{:ok, s}", "\tend", "end", ""])
+    rule = find_rule("OTP003")
+    assert rule is not None
+    (finding,) = analyze(Source(code, "lib/a.ex"), rules=[rule])
+    assert finding.fix is not None
+    fixed = apply_edits(code, finding.fix.edits)
+    assert "\n" not in fixed.replace("\r\n", "")
+    assert "\tdef handle_continue(:init, s) do\r\n\t\t:timer.sleep(5)\r\n" in fixed
+
+
+def _message(code: str) -> str:
+    _, findings = _findings(code)
+    assert len(findings) == 1 and findings[0].fix is None
+    return findings[0].message
+
+
+def test_no_fix_when_the_state_comes_from_the_blocking_work() -> None:
+    message = _message(
+        """\
+        defmodule Shop.Loaded do
+          use GenServer
+
+          def init(_opts) do
+            prices = Shop.Repo.all(Shop.Price)
+            {:ok, %{prices: prices}}
+          end
+        end
+        """
+    )
+    assert "Shop.Repo.all" in message
+    assert "no automatic fix: the state is built from the blocking work" in message
+
+
+def test_no_fix_when_init_returns_something_else() -> None:
+    message = _message(
+        """\
+        defmodule Shop.Connect do
+          use GenServer
+
+          def init(opts) do
+            case :gen_tcp.connect(opts[:host], opts[:port], []) do
+              {:ok, socket} -> {:ok, socket}
+              {:error, reason} -> {:stop, reason}
+            end
+          end
+        end
+        """
+    )
+    assert "no automatic fix: init/1 returns something other than {:ok, state}" in message
+
+
+def test_no_fix_when_a_later_statement_rebinds_what_the_work_uses() -> None:
+    message = _message(
+        """\
+        defmodule Shop.Rebind do
+          use GenServer
+
+          def init(opts) do
+            File.read!(opts[:path])
+            opts = Keyword.put(opts, :loaded, true)
+            Process.send_after(self(), {:go, opts}, 10)
+            {:ok, %{}}
+          end
+        end
+        """
+    )
+    assert "no automatic fix: a statement after the blocking work rebinds" in message
+
+
+def test_follows_local_helpers_and_names_them() -> None:
+    message = _message(
+        """\
+        defmodule Shop.Helper do
+          use GenServer
+
+          def init(opts), do: {:ok, load(opts)}
+
+          defp load(opts), do: opts |> read() |> parse()
+          defp read(opts), do: File.read!(opts[:path])
+          defp parse(text), do: text
+        end
+        """
+    )
+    assert message.startswith("init/1 calls load, which blocks on File.read!,")
+
+
+def test_gen_statem_gets_no_fix_and_the_internal_event_advice() -> None:
+    message = _message(
+        """\
+        defmodule Shop.Machine do
+          @behaviour :gen_statem
+
+          def init(path) do
+            data = File.read!(path)
+            {:ok, :idle, data}
+          end
+        end
+        """
+    )
+    assert "{:next_event, :internal, ...}" in message
+    assert ":gen_statem has no handle_continue/2" in message

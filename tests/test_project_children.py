@@ -1,0 +1,62 @@
+"""The project index: children found beyond a literal `children = [...]`, and where fixes
+insert a missing child."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from otp_thinking.findings import apply_edits
+from otp_thinking.project import applications_in
+from otp_thinking.source import Source
+
+
+def _app(body: str):  # type: ignore[no-untyped-def]
+    text = f"defmodule Shop.Application do\n  use Application\n\n{body}end\n"
+    (app,) = applications_in(Source(text, "application.ex"), Path("application.ex"))
+    return app, text
+
+
+def test_concatenated_children_insert_into_the_leading_list() -> None:
+    app, text = _app(
+        "  def start(_, _) do\n"
+        "    children = [\n      Shop.Repo\n    ] ++ workers()\n"
+        "    Supervisor.start_link(children, strategy: :one_for_one)\n"
+        "  end\n\n"
+        "  defp workers, do: [{Task.Supervisor, name: Shop.Tasks}]\n"
+    )
+    assert app.named("task_supervisor") == ["Shop.Tasks"]
+    edit = app.add_child("{Registry, keys: :unique, name: Shop.Registry}")
+    assert edit is not None
+    assert (
+        "children = [\n      {Registry, keys: :unique, name: Shop.Registry},\n      Shop.Repo\n"
+        in (apply_edits(text, [edit]))
+    )
+
+
+def test_children_function() -> None:
+    app, text = _app(
+        "  def start(_, _), do: Supervisor.start_link(children(), strategy: :one_for_one)\n\n"
+        "  defp children do\n    [\n"
+        "      {Registry, [keys: :unique, name: Shop.Names]}\n    ]\n  end\n"
+    )
+    known = [(c.kind, c.name, c.unique) for c in app.children if c.kind != "other"]
+    assert known == [("registry", "Shop.Names", True)]
+    edit = app.add_child("%{id: :pg, start: {:pg, :start_link, []}}")
+    assert edit is not None
+    assert "[\n      %{id: :pg, start: {:pg, :start_link, []}},\n      {Registry" in apply_edits(
+        text, [edit]
+    )
+
+
+def test_literal_children_list_unchanged() -> None:
+    app, _ = _app(
+        "  def start(_, _) do\n"
+        "    children = [{Task.Supervisor, name: Shop.Tasks}, "
+        "%{id: :pg, start: {:pg, :start_link, []}}]\n"
+        "    Supervisor.start_link(children, strategy: :one_for_one)\n"
+        "  end\n"
+    )
+    assert [(c.kind, c.name) for c in app.children if c.kind != "other"] == [
+        ("task_supervisor", "Shop.Tasks"),
+        ("pg", ":pg"),
+    ]
