@@ -277,3 +277,35 @@ def test_progress_bar_on_a_terminal(project: Path) -> None:
     assert done.returncode == 1
     assert b"files" in drawn and b"[" in drawn
     assert json.loads(done.stdout)  # stdout stays clean JSON
+
+
+# -- docs/ci.md and the pre-commit hook ----------------------------------------------------
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def test_ci_docs_use_options_the_command_line_takes() -> None:
+    import shlex
+
+    from otp_thinking.cli import _parser
+
+    docs = (REPO / "docs" / "ci.md").read_text("utf-8")
+    commands = [
+        line.split("run:", 1)[-1].split(">")[0].strip()
+        for line in docs.splitlines()
+        if "otp-thinking check" in line and "`" not in line
+    ]
+    assert len(commands) >= 3
+    for command in commands:
+        words = shlex.split(command)
+        assert words[:2] == ["otp-thinking", "check"], command
+        _parser().parse_args(words[1:])  # exits on an unknown option
+
+
+def test_pre_commit_hook_definition() -> None:
+    yaml = pytest.importorskip("yaml")
+    [hook] = yaml.safe_load((REPO / ".pre-commit-hooks.yaml").read_text("utf-8"))
+    assert hook["id"] == "otp-thinking"
+    assert hook["entry"] == "otp-thinking check"
+    assert hook["language"] == "python"
+    assert hook["types_or"] == ["elixir"]
