@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -37,6 +38,10 @@ def _sarif(project: Path, *args: str) -> dict:
 def test_sarif_is_valid_against_the_official_schema(project: Path) -> None:
     jsonschema = pytest.importorskip("jsonschema")
     log = _sarif(project, ".")
+    official = (
+        "c3b4bb2d6093897483348925aaa73af03b3e3f4bd4ca38cef26dcb4212a2682e"  # tests/data/README.md
+    )
+    assert hashlib.sha256(SARIF_SCHEMA.read_bytes()).hexdigest() == official
     schema = json.loads(SARIF_SCHEMA.read_text("utf-8"))
     jsonschema.Draft4Validator.check_schema(schema)
     errors = sorted(jsonschema.Draft4Validator(schema).iter_errors(log), key=str)
