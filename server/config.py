@@ -44,9 +44,11 @@ def from_mapping(
     """Build a Config over ``base`` from parsed TOML or editor settings; also return problems."""
     errors: list[str] = []
     config = base
+    data = _empty_table(data)
     if not isinstance(data, Mapping):
         return base, [f"{where}: expected a table of settings, got {type(data).__name__}"]
     for key, value in data.items():
+        value = _empty_table(value)
         if key == "rules":
             config = replace(config, rules={**config.rules, **_rules(value, where, errors)})
         elif key == "paths":
@@ -56,6 +58,11 @@ def from_mapping(
         else:
             errors.append(f"{where}: unknown key {key!r} ignored")
     return config, errors
+
+
+def _empty_table(value: Any) -> Any:
+    """An empty list stands for an empty table: Lua editors (Neovim) send `{}` as `[]`."""
+    return {} if isinstance(value, list) and not value else value
 
 
 def _rules(value: Any, where: str, errors: list[str]) -> dict[str, str]:

@@ -8,6 +8,7 @@ splitting differs from the protocol's.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -43,6 +44,7 @@ CONFIG_SECTION = "otpThinking"
 EDITOR_ONLY_KEYS = frozenset({"workspaceDiagnostics"})  # settings of the server, not the rules
 FIX_ALL_KIND = "source.fixAll.otp-thinking"
 PREFERRED_ENCODINGS = (types.PositionEncodingKind.Utf8, types.PositionEncodingKind.Utf32)
+SETTINGS_WAIT = 3.0  # seconds a first pull waits for the client's answer to workspace/configuration
 
 
 class OtpProtocol(LanguageServerProtocol):
@@ -87,6 +89,8 @@ class OtpServer(LanguageServer):
         )
         self.pending: dict[str, asyncio.Task[None]] = {}
         self._shown: set[str] = set()
+        # Set once the settings asked for at `initialized` have arrived (or were never asked).
+        self.settings_ready = asyncio.Event()
         self.workspace_diagnostics = False
         """Diagnostics for closed files too (the `workspaceDiagnostics` setting, default off)."""
         self.indexing = lsp_project.Indexing()
@@ -165,6 +169,15 @@ class OtpServer(LanguageServer):
         if task is None or task.done():
             self.pending[uri] = asyncio.ensure_future(self._publish_when_idle(uri))
 
+    def refresh_all(self) -> None:
+        """After a settings change: push every open document again, or ask a client that pulls
+        to pull again (it would otherwise keep diagnostics made under the old settings)."""
+        if not self.client_pulls:
+            for uri in list(self.documents.by_uri):
+                self.schedule(uri)
+        elif self.capability("workspace", "diagnostics", "refresh_support"):
+            self.workspace_diagnostic_refresh(None)
+
     async def _publish_when_idle(self, uri: str) -> None:
         await asyncio.sleep(0)
         document = self.documents.get(uri)
@@ -238,8 +251,11 @@ def initialize(ls: OtpServer, params: types.InitializeParams) -> None:
 
 @server.feature(types.INITIALIZED)
 async def initialized(ls: OtpServer, params: types.InitializedParams) -> None:
-    if ls.capability("workspace", "configuration"):
-        await refresh_configuration(ls)
+    try:
+        if ls.capability("workspace", "configuration"):
+            await refresh_configuration(ls)
+    finally:
+        ls.settings_ready.set()
     lsp_project.start_indexing(ls, lsp_project.workspace_roots(lsp_project.folder_paths(ls)))
     await lsp_project.watch_files(ls)
 
@@ -252,10 +268,9 @@ async def refresh_configuration(ls: OtpServer) -> None:
     except Exception as error:  # a client that cannot answer keeps the settings it sent
         log.warning("workspace/configuration failed: %s", error)
         return
-    if answer and isinstance(answer[0], dict):
+    if answer and (isinstance(answer[0], dict) or answer[0] == []):  # [] is Lua's empty table
         ls.apply_settings(answer[0])
-        for uri in list(ls.documents.by_uri):
-            ls.schedule(uri)
+        ls.refresh_all()
 
 
 @server.feature(types.WORKSPACE_DID_CHANGE_CONFIGURATION)
@@ -266,8 +281,7 @@ async def did_change_configuration(
         await refresh_configuration(ls)
     elif params.settings:
         ls.apply_settings(params.settings)
-        for uri in list(ls.documents.by_uri):
-            ls.schedule(uri)
+        ls.refresh_all()
 
 
 @server.feature(types.TEXT_DOCUMENT_DID_OPEN)
@@ -354,9 +368,14 @@ def _index_watch(ls: OtpServer) -> Iterator[None]:
         identifier="otp-thinking", inter_file_dependencies=True, workspace_diagnostics=True
     ),
 )
-def pull_diagnostics(
+async def pull_diagnostics(
     ls: OtpServer, params: types.DocumentDiagnosticParams
 ) -> types.DocumentDiagnosticReport:
+    # A client may pull before it answers workspace/configuration (Neovim 0.11+ does); not all
+    # of them support workspace/diagnostic/refresh, so the first pull waits for the settings.
+    if not ls.settings_ready.is_set():
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(ls.settings_ready.wait(), SETTINGS_WAIT)
     document = ls.documents.get(params.text_document.uri)
     if document is None:
         return types.RelatedFullDocumentDiagnosticReport(items=[])

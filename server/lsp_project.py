@@ -129,9 +129,9 @@ async def index_root(ls: OtpServer, root: Path) -> None:
         return
     index.complete = True
     workspace.revision += 1
+    index_changed(ls)  # before the progress ends: a client that saw the end has the refresh
     _end_progress(ls, progress, f"{len(index.files)} files indexed")
     log.info("indexed %s files under %s", len(index.files), root)
-    index_changed(ls)
 
 
 async def _begin_progress(ls: OtpServer, root: Path, total: int) -> str | None:

@@ -57,6 +57,16 @@ def test_bad_values_are_reported_and_defaults_apply() -> None:
     assert any("OTP101" in p and "loud" in p for p in problems)
 
 
+def test_empty_lua_tables_sent_as_json_arrays_mean_no_settings() -> None:
+    # Neovim encodes an empty Lua table as `[]`: `settings = { otpThinking = {} }` or
+    # `rules = {}` must read as "nothing set", not as a wrong type.
+    for data in ([], {"rules": [], "paths": [], "names": []}):
+        settings, problems = config.from_mapping(data)
+        assert (settings, problems) == (config.DEFAULT, [])
+    settings, problems = config.from_mapping({"rules": {"OTP101": "off"}, "names": []})
+    assert problems == [] and settings.rules == {"OTP101": "off"}
+
+
 def test_unparsable_file_is_reported_and_defaults_apply(tmp_path: Path) -> None:
     (tmp_path / ".otp-thinking.toml").write_text("[rules\nOTP101 = ", "utf-8")
     problems: list[str] = []
