@@ -677,6 +677,10 @@ class ProjectIndex:
         self._changed()
         return True
 
+    def copy(self) -> ProjectIndex:
+        """An index to change without changing this one (summaries are immutable)."""
+        return ProjectIndex(self.root, dict(self.files), self.complete, self.generation)
+
     def remove(self, path: str | Path) -> bool:
         if self.files.pop(os.path.normpath(str(path)), None) is None:
             return False

@@ -532,8 +532,7 @@ def _action_data(ls: OtpServer, document: Document, finding: Finding) -> dict[st
 def _fix_all(ls: OtpServer, document: Document, findings: list[Finding]) -> types.CodeAction | None:
     if not any(f.fix is not None and f.fix.safety == "safe" for f in findings):
         return None
-    overlay = Workspace(base_config=ls.documents.workspace.base_config)
-    overlay.overlay = dict(ls.documents.workspace.overlay)
+    overlay = ls.documents.workspace.preview()
 
     def analyze_text(text: str) -> list[Finding]:
         path = document.path

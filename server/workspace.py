@@ -94,6 +94,15 @@ class Workspace:
             self._projects[key] = scan(root, read_text=self.read, index=self.index_for(root))
         return self._projects[key]
 
+    def preview(self) -> Workspace:
+        """A copy to try fixes in: same texts, settings and indexes (copied, so the fixed texts
+        it summarises stay out of this workspace's index; never rebuilt from disk)."""
+        copy = Workspace(base_config=self.base_config, index_policy="off")
+        copy.overlay = dict(self.overlay)
+        for index in self._indexes.values():
+            copy.set_index(index.copy())
+        return copy
+
     # -- the project index ------------------------------------------------------------------
 
     def index_for(self, root: Path) -> ProjectIndex:

@@ -8,7 +8,14 @@ from pathlib import Path
 
 import pytest
 import pytest_lsp
-from lsp_client import SERVER, answer_editor_requests, copy_examples, diagnostics, pulls
+from lsp_client import (
+    SERVER,
+    answer_editor_requests,
+    copy_examples,
+    diagnostics,
+    edits_by_uri,
+    pulls,
+)
 from lsprotocol import types
 from pytest_lsp import LanguageClient, client_capabilities
 
@@ -354,3 +361,33 @@ end
     assert [(d.code, d.range.start.line) for d in page] == [("OTP105", 3)]
     assert "Web.Tasks" in page[0].message
     assert _codes(await diagnostics(client, _open(client, tool))) == ["OTP105"]
+
+
+async def test_quick_fix_starts_the_missing_child_in_the_application(
+    client: LanguageClient, tmp_path: Path
+) -> None:
+    root = copy_examples(tmp_path)
+    await _start(client, "neovim", [root])
+    await _indexing_ends(client)
+    uri = _open(client, root / "lib" / "storefront" / "checkout.ex")
+    [missing] = [d for d in await diagnostics(client, uri) if d.code == "OTP105"]
+    actions = await client.text_document_code_action_async(
+        types.CodeActionParams(
+            types.TextDocumentIdentifier(uri),
+            missing.range,
+            types.CodeActionContext(diagnostics=[missing]),
+        )
+    )
+    title = (
+        "Start {Registry, keys: :unique, name: Storefront.CartRegistry} in Storefront.Application"
+    )
+    [fix] = [a for a in actions if a.title == title]
+    if fix.edit is None:
+        fix = await client.code_action_resolve_async(fix)
+    assert fix.edit is not None
+    edits = edits_by_uri(fix.edit)
+    assert list(edits) == [(root / "lib" / "storefront" / "application.ex").as_uri()]
+    [edit] = next(iter(edits.values()))[1]
+    assert edit.new_text.startswith("{Registry, keys: :unique, name: Storefront.CartRegistry},")
+    # Previewing "fix all" did not teach the server's index about the preview's texts.
+    assert "OTP105" in _codes(await diagnostics(client, uri))
