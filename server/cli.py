@@ -30,6 +30,7 @@ from otp_thinking.output import (
     statistics,
     summary,
 )
+from otp_thinking.project import find_root
 from otp_thinking.registry import all_rules, find_rule
 from otp_thinking.sarif import render_sarif
 from otp_thinking.source import Source
@@ -251,10 +252,10 @@ def _excluded(path: str, workspace: Workspace) -> bool:
     config = workspace.config_for(path)
     if not config.exclude:
         return False
-    project = workspace.project_for(path)
+    root = find_root(Path(path))  # the root only: the project's index is built later, once
     relative = Path(path).resolve()
-    if project.root is not None:
-        relative = relative.relative_to(project.root.resolve())
+    if root is not None:
+        relative = relative.relative_to(root.resolve())
     return matches_any(relative.as_posix(), config.exclude)
 
 
