@@ -312,7 +312,7 @@ def did_change(ls: OtpServer, params: types.DidChangeTextDocumentParams) -> None
         else:
             document.source.replace_all(change.text)
     document.version = params.text_document.version
-    with _index_watch(ls):
+    with _index_watch(ls, typing=True):
         ls.documents.changed(document)
     ls.schedule(document.uri)
 
@@ -354,12 +354,13 @@ def did_change_workspace_folders(
 
 
 @contextmanager
-def _index_watch(ls: OtpServer) -> Iterator[None]:
-    """Refresh what depends on other files when the change inside altered the project index."""
+def _index_watch(ls: OtpServer, typing: bool = False) -> Iterator[None]:
+    """Refresh what depends on other files when the change inside altered the project index
+    (after a pause when it comes from typing)."""
     before = ls.documents.workspace.revision
     yield
     if ls.documents.workspace.revision != before:
-        lsp_project.index_changed(ls)
+        (lsp_project.index_changed_soon if typing else lsp_project.index_changed)(ls)
 
 
 @server.feature(

@@ -36,6 +36,7 @@ SHOW_CALL_SITES_COMMAND = "otp-thinking.showCallSites"
 ``experimental.commands``): arguments are the document URI, the lens position and the call
 sites, as for VS Code's ``editor.action.showReferences``."""
 YIELD_EVERY = 8  # files summarised between two returns to the event loop
+REFRESH_DELAY = 0.25  # seconds other documents wait after an edit that changed the index
 
 
 # -- which projects a workspace holds ---------------------------------------------------------
@@ -85,11 +86,12 @@ def folder_paths(ls: OtpServer) -> list[str]:
 
 
 class Indexing:
-    """Background indexing: one task per project root."""
+    """Background indexing: one task per project root; the pending refresh after edits."""
 
     def __init__(self) -> None:
         self.tasks: dict[str, asyncio.Task[None]] = {}
         self.counter = 0
+        self.refresh: asyncio.Task[None] | None = None
 
 
 def start_indexing(ls: OtpServer, roots: Iterable[Path]) -> None:
@@ -197,6 +199,19 @@ def index_changed(ls: OtpServer) -> None:
         ls.workspace_code_lens_refresh(None)
     if ls.workspace_diagnostics and not ls.client_pulls:
         ls.publish_closed_soon()
+
+
+def index_changed_soon(ls: OtpServer) -> None:
+    """`index_changed` once typing pauses: an edit that changes what a file calls or starts
+    would otherwise make every keystroke re-check every open document."""
+    if ls.indexing.refresh is not None and not ls.indexing.refresh.done():
+        return
+
+    async def later() -> None:
+        await asyncio.sleep(REFRESH_DELAY)
+        index_changed(ls)
+
+    ls.indexing.refresh = asyncio.ensure_future(later())
 
 
 def watched_file_changed(ls: OtpServer, event: types.FileEvent) -> None:
