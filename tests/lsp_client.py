@@ -67,6 +67,7 @@ async def start(client: LanguageClient, profile: str, root: Path | None = None, 
         workspace_folders=[types.WorkspaceFolder(root.as_uri(), root.name)] if root else None,
         initialization_options=options or None,
     )
+    record_publishes(client)
     return await client.initialize_session(params)
 
 
@@ -92,23 +93,42 @@ def pulls(client: LanguageClient) -> bool:
     )
 
 
+def record_publishes(client: LanguageClient) -> None:
+    """Keep every pushed ``(version, diagnostics)`` per URI, so a test never misses a push that
+    arrived in the same read as another one."""
+    if hasattr(client, "published"):
+        return
+    client.published = {}  # type: ignore[attr-defined]
+    features = client.protocol.fm.features
+    original = features[types.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS]
+
+    def record(params: types.PublishDiagnosticsParams) -> None:
+        client.published.setdefault(params.uri, []).append(  # type: ignore[attr-defined]
+            (params.version, list(params.diagnostics))
+        )
+        original(params)
+
+    features[types.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS] = record
+
+
 async def diagnostics(
     client: LanguageClient, uri: str, version: int | None = None
 ) -> list[types.Diagnostic]:
-    """The server's diagnostics for ``uri``: pulled when the client pulls, else the next push
-    (for ``version`` when given)."""
+    """The server's diagnostics for ``uri``: pulled when the client pulls, else the push for
+    ``version`` (``None``: the push that clears a closed document)."""
     if pulls(client):
         report = await client.text_document_diagnostic_async(
             types.DocumentDiagnosticParams(types.TextDocumentIdentifier(uri))
         )
         return list(report.items)  # type: ignore[union-attr]
-    for _ in range(50):
-        params = await asyncio.wait_for(
-            client.wait_for_notification(types.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS), timeout=10
-        )
-        if params.uri == uri and (version is None or params.version == version):
-            return list(params.diagnostics)
-    raise AssertionError(f"no diagnostics for {uri}")
+    record_publishes(client)
+    for _ in range(1000):
+        pushes = client.published.get(uri, [])  # type: ignore[attr-defined]
+        matching = [found for pushed, found in pushes if pushed == version]
+        if matching:
+            return matching[-1]
+        await asyncio.sleep(0.01)
+    raise AssertionError(f"no diagnostics for {uri} at version {version}")
 
 
 def apply_text_edits(text: str, edits: list[types.TextEdit], encoding: str) -> str:
