@@ -45,16 +45,22 @@ def answer_editor_requests(client: LanguageClient) -> None:
         client.lens_refreshes += 1  # type: ignore[attr-defined]
 
 
-async def indexed(client: LanguageClient, timeout: float = 20) -> list[types.ProgressParams]:
-    """Wait until the server reports its workspace indexed ($/progress end); the progress."""
+async def indexed(
+    client: LanguageClient, timeout: float = 30, projects: int = 1
+) -> list[types.ProgressParams]:
+    """Wait until the server reports ``projects`` projects indexed ($/progress end); the
+    progress of the first."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
     while loop.time() < deadline:
-        for token, values in client.progress_reports.items():
-            if str(token).startswith("otp-thinking/index") and any(
-                isinstance(v, types.WorkDoneProgressEnd) for v in values
-            ):
-                return values
+        ended = [
+            values
+            for token, values in client.progress_reports.items()
+            if str(token).startswith("otp-thinking/index")
+            and any(isinstance(v, types.WorkDoneProgressEnd) for v in values)
+        ]
+        if len(ended) >= projects:
+            return ended[0]
         await asyncio.sleep(0.02)
     raise AssertionError("the server never finished indexing")
 
