@@ -27,11 +27,13 @@ A name counts as started when any file of the project gives it as a `name:` opti
 spec, a `start_link`, a `start_supervised!` in a test helper), starts it as a `:pg` scope, or
 when it is a module of the project (a wrapper that starts itself).
 
-Not flagged: names computed at run time; every name of a kind when the project also starts that
-kind under a computed name (it may be this one); names outside the project's namespaces (a
-dependency starts them); the default `:pg` scope (the kernel can start it from configuration);
-tests, `.exs` scripts and Mix tasks. While the project index is still being built, nothing is
-reported.
+A `name:` option computed at run time counts for every literal name inside it
+(`name: Keyword.get(opts, :name, MyApp.Tasks)` starts `MyApp.Tasks` as far as this rule knows).
+
+Not flagged: names computed at run time at the use site (`Task.Supervisor.async_nolink(sup, …)`,
+a via tuple built from a variable); names outside the project's namespaces (a dependency starts
+them); the default `:pg` scope (the kernel can start it from configuration); tests, `.exs` scripts
+and Mix tasks. While the project index is still being built, nothing is reported.
 
 ## Why it matters
 A named process that is never started makes every call on it exit with `:noproc` (or raise

@@ -71,12 +71,6 @@ _CACHE_READ = re.compile(
     r":persistent_term\.get\b|:ets\.(lookup|lookup_element|member|select|match_object|match)\b"
 )
 _SPECIAL = frozenset({"GenServer", ":gen_server", "Task", "Registry", ":pg"})
-_STARTERS = {
-    ("Task.Supervisor", "start_link"): TASK_SUPERVISOR,
-    ("Task.Supervisor", "child_spec"): TASK_SUPERVISOR,
-    ("Registry", "start_link"): REGISTRY,
-    ("Registry", "child_spec"): REGISTRY,
-}
 # Calls to these never reach a project module; leaving them out keeps summaries small.
 _STDLIB = frozenset(
     (  # noqa: SIM905 (a word list reads better than a column of strings)
@@ -93,9 +87,7 @@ _FACTS = compile_query(
     """
     (call target: (dot left: [(alias) (atom)] @remote_module right: (identifier) @remote_fun))
       @remote
-    (tuple . [(alias) (atom)] @tuple_head
-      (#match? @tuple_head "^(Task[.]Supervisor|Registry|PartitionSupervisor|:via|:pg)$"))
-      @tuple
+    (tuple . (atom) @tuple_head (#match? @tuple_head "^:(via|pg)$")) @tuple
     (pair key: (keyword) @name_key (#match? @name_key "^name:") value: (_) @name_value)
     """
 )
@@ -163,8 +155,6 @@ class FileSummary:
     calls: tuple[CallSite, ...] = ()
     server_calls: tuple[ServerCall, ...] = ()
     started: tuple[str, ...] = ()
-    open_kinds: tuple[str, ...] = ()
-    """Kinds (task_supervisor, registry, pg) the file starts under a name it computes."""
     uses: tuple[NameUse, ...] = ()
 
     @property
@@ -176,7 +166,6 @@ class FileSummary:
             tuple(sorted({(c.caller, c.target, c.function) for c in self.calls})),
             tuple(sorted({(s.module, s.target, s.functions) for s in self.server_calls})),
             tuple(sorted(set(self.started))),
-            tuple(sorted(set(self.open_kinds))),
             tuple(sorted({(u.kind, u.name) for u in self.uses})),
         )
 
@@ -208,7 +197,6 @@ class _Found:
     calls: list[CallSite] = field(default_factory=list)
     server_calls: list[ServerCall] = field(default_factory=list)
     started: list[str] = field(default_factory=list)
-    open_kinds: list[str] = field(default_factory=list)
     uses: list[NameUse] = field(default_factory=list)
     registers: dict[str, list[str]] = field(default_factory=dict)
 
@@ -364,7 +352,6 @@ class _Summariser:
             calls=tuple(found.calls),
             server_calls=tuple(self.through_public_functions(found.server_calls, self.defs)),
             started=tuple(dict.fromkeys(found.started)),
-            open_kinds=tuple(dict.fromkeys(found.open_kinds)),
             uses=tuple(found.uses),
         )
 
@@ -418,15 +405,10 @@ class _Summariser:
                 found.server_calls.append(ServerCall(module.name, server, (), *self.span(call)))
         elif key in _GENSERVER_STARTS:
             self.registration(args, module, found)
-        elif key in _STARTERS:  # the name itself is read with every other `name:` option
-            options = _options(args)
-            if options is None or (
-                "name" in options and self.resolve(options["name"], module) is None
-            ):
-                found.open_kinds.append(_STARTERS[key])
         elif target_text == ":pg" and function in ("start_link", "start"):
             scope = self.resolve(args[0], module) if args else ":pg"
-            (found.started if scope is not None else found.open_kinds).append(scope or PG)
+            if scope is not None:
+                found.started.append(scope)
         else:
             use_kind = _use_kind(target_text, function, len(args))
             if use_kind is not None and args:
@@ -445,6 +427,9 @@ class _Summariser:
             found.registers.setdefault(server_module, []).append(name)
 
     def tuple_shape(self, node: Node, found: _Found) -> None:
+        """``{:via, Registry, {Name, key}}`` uses a Registry; ``{:pg, scope}`` and
+        ``{:pg, :start_link, [scope]}`` start a scope. (Other children's names are read with
+        every `name:` option.)"""
         items = [c for c in node.named_children if c.type != "comment"]
         head = syntax.text(items[0])
         module = self.module_at(node.start_byte)
@@ -464,18 +449,8 @@ class _Summariser:
                 scopes = [c for c in items[2].named_children if c.type != "comment"]
                 if items[2].type == "list":
                     scope = self.resolve(scopes[0], module) if scopes else ":pg"
-            else:
-                return
-            (found.started if scope is not None else found.open_kinds).append(scope or PG)
-            return
-        kind = {"Task.Supervisor": TASK_SUPERVISOR, "Registry": REGISTRY}.get(head)
-        if head == "PartitionSupervisor":
-            kind = TASK_SUPERVISOR if "Task.Supervisor" in syntax.text(node) else None
-        if kind is None or len(items) != 2:
-            return
-        options = _options(items[1:])
-        if options is None or "name" in options and self.resolve(options["name"], module) is None:
-            found.open_kinds.append(kind)
+            if scope is not None:
+                found.started.append(scope)
 
     def through_public_functions(
         self, server_calls: list[ServerCall], defs: list[Node]
@@ -708,12 +683,6 @@ class ProjectIndex:
         )
 
     @property
-    def open_kinds(self) -> frozenset[str]:
-        return self._cached(  # type: ignore[return-value]
-            "open", lambda: frozenset(k for s in self.files.values() for k in s.open_kinds)
-        )
-
-    @property
     def modules(self) -> dict[str, tuple[str, ModuleFacts]]:
         def build() -> dict[str, tuple[str, ModuleFacts]]:
             return {m.name: (path, m) for path, s in self.files.items() for m in s.modules}
@@ -727,9 +696,10 @@ class ProjectIndex:
         )
 
     def is_started(self, kind: str, name: str) -> bool:
-        """Whether some file of the project may start ``name``. Names started under a
-        computed name, names of project modules (wrappers that start themselves) and alias
-        names outside the project's namespaces (a dependency's) all count as started."""
+        """Whether some file of the project may start ``name``: it is given as a `name:` option
+        (or appears inside a computed one) or started as a `:pg` scope somewhere; or it is a
+        module of the project (a wrapper that starts itself); or an alias outside the
+        project's namespaces (a dependency starts it)."""
         if name in self.started or name in self.modules:
             return True
         return not name.startswith(":") and name.split(".")[0] not in self.namespaces
