@@ -37,6 +37,7 @@ SHOW_CALL_SITES_COMMAND = "otp-thinking.showCallSites"
 sites, as for VS Code's ``editor.action.showReferences``."""
 YIELD_EVERY = 8  # files summarised between two returns to the event loop
 REFRESH_DELAY = 0.25  # seconds other documents wait after an edit that changed the index
+PROGRESS_WAIT = 5.0  # seconds to wait for the client to accept a progress token
 
 
 # -- which projects a workspace holds ---------------------------------------------------------
@@ -142,9 +143,9 @@ async def _begin_progress(ls: OtpServer, root: Path, total: int) -> str | None:
     ls.indexing.counter += 1
     token = f"otp-thinking/index/{ls.indexing.counter}"
     try:
-        await ls.work_done_progress.create_async(token)
-    except Exception as error:  # the client refused the token: index without progress
-        log.warning("window/workDoneProgress/create failed: %s", error)
+        await asyncio.wait_for(ls.work_done_progress.create_async(token), PROGRESS_WAIT)
+    except Exception as error:  # refused, or no answer: index without progress
+        log.warning("window/workDoneProgress/create failed: %r", error)
         return None
     ls.work_done_progress.begin(
         token,
