@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from otp_thinking import callbacks, modules, syntax
 from otp_thinking.context import Context
 from otp_thinking.findings import Finding
+from otp_thinking.index import HOT_PATH_MODULES
 from otp_thinking.modules import Clause, ModuleFacts
 from otp_thinking.parsing import compile_query
 from otp_thinking.rule import Rule
@@ -29,6 +30,10 @@ Not flagged:
   call to another process) or that use `from`: those are not plain reads;
 - catch-all clauses (`handle_call(msg, _from, state)`);
 - tests, `.exs` scripts and Mix tasks.
+
+Severity: information for a store few modules call; a warning when HOT_PATH_MODULES or more
+modules of the project reach it through `GenServer.call` (the count OTP106 reports), where the
+queue is sure to matter.
 
 ## Why it matters
 A GenServer answers one message at a time. When many processes read the same data through
@@ -95,7 +100,7 @@ decisions. By hand: create the table in `init/1` as above, make each write callb
 only) write to the table, and turn each read function into an `:ets.lookup`/`:ets.select` in the
 caller. Keep a read in the process when it must see every earlier write from the same caller
 in order, or when it computes over the whole state at once.
-"""
+""".replace("HOT_PATH_MODULES", str(HOT_PATH_MODULES))
 
 _FACTS = compile_query(
     """
@@ -131,7 +136,14 @@ def check(context: Context) -> Iterator[Finding]:
             "read_concurrency: true owned by this process and read it with :ets.lookup "
             "in the caller."
         )
-        yield context.finding(RULE, use.node, message)
+        finding = context.finding(RULE, use.node, message)
+        yield finding.with_severity("warning") if _hot(context, module.name) else finding
+
+
+def _hot(context: Context, module: str) -> bool:
+    """Called from many modules of the project (OTP106's count): the bottleneck is real."""
+    index = context.project.index
+    return index.complete and index.callers(module).hot
 
 
 def _process_facts(context: Context) -> tuple[set[int], set[int]]:
@@ -221,4 +233,5 @@ RULE = Rule(
     doc=DOC,
     check=check,
     production_only=True,
+    project_files=lambda summary: summary.has_genserver,
 )

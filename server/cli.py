@@ -4,26 +4,42 @@ from __future__ import annotations
 
 import argparse
 import difflib
+import json
 import logging
 import os
 import sys
+import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from otp_thinking import __version__
+from otp_thinking.baseline import BaselineError, read_baseline, write_baseline
+from otp_thinking.batch import Progress, check_files, default_jobs
 from otp_thinking.context import matches_any
 from otp_thinking.engine import analyze, enabled_rules
 from otp_thinking.files import is_regular
 from otp_thinking.findings import Finding
 from otp_thinking.fixing import fix_document
-from otp_thinking.output import Located, render_json, render_text, summary
+from otp_thinking.output import (
+    Located,
+    TextLines,
+    render_github,
+    render_json,
+    render_statistics,
+    render_text,
+    statistics,
+    summary,
+)
+from otp_thinking.project import find_root
 from otp_thinking.registry import all_rules, find_rule
+from otp_thinking.sarif import render_sarif
 from otp_thinking.source import Source
 from otp_thinking.workspace import Workspace, normal
 
 SKIPPED_DIRS = frozenset({"deps", "_build", ".git", "node_modules", ".elixir_ls", ".expert"})
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
+PROGRESS_AFTER = 1.0  # seconds before a progress bar appears: short runs stay quiet
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -50,12 +66,29 @@ def _parser() -> argparse.ArgumentParser:
 
     check = commands.add_parser("check", help="check Elixir files and folders")
     check.add_argument("paths", nargs="*", default=["."], metavar="PATH")
-    check.add_argument("--format", choices=["text", "json"], default="text")
+    check.add_argument("--format", choices=["text", "json", "sarif", "github"], default="text")
     check.add_argument("--fix", action="store_true", help="apply safe fixes in place")
     check.add_argument("--unsafe-fixes", action="store_true", help="also apply unsafe fixes")
     check.add_argument("--diff", action="store_true", help="show what --fix would change")
     check.add_argument("--select", type=_codes, default=[], metavar="CODES")
     check.add_argument("--ignore", type=_codes, default=[], metavar="CODES")
+    check.add_argument(
+        "--jobs",
+        type=_jobs,
+        default=1,
+        metavar="N",
+        help="processes to check with (0: one per CPU; default 1); --fix and --diff use one",
+    )
+    check.add_argument(
+        "--statistics", action="store_true", help="print how many findings each rule has"
+    )
+    recorded = check.add_mutually_exclusive_group()
+    recorded.add_argument(
+        "--baseline", type=Path, metavar="FILE", help="report only findings FILE does not hold"
+    )
+    recorded.add_argument(
+        "--write-baseline", type=Path, metavar="FILE", help="record today's findings in FILE"
+    )
     check.set_defaults(run=run_check)
 
     rules = commands.add_parser("rules", help="list the rule catalog")
@@ -75,6 +108,12 @@ def _codes(value: str) -> list[str]:
     return [code.strip() for code in value.split(",") if code.strip()]
 
 
+def _jobs(value: str) -> int:
+    if not value.isdigit():
+        raise argparse.ArgumentTypeError("takes a whole number (0: one per CPU)")
+    return int(value) or default_jobs()
+
+
 # -- check ---------------------------------------------------------------------------
 
 
@@ -84,6 +123,17 @@ class CheckRun:
     located: list[Located] = field(default_factory=list)
     problems: int = 0
     fixed: dict[str, int] = field(default_factory=dict)
+    printed: set[str] = field(default_factory=set)
+
+    def tell(self, messages: Sequence[str]) -> None:
+        """Messages for stderr, each once (several processes may find the same problem)."""
+        for message in messages:
+            if message not in self.printed:
+                self.printed.add(message)
+                line = (
+                    message if message.startswith("otp-thinking: ") else f"otp-thinking: {message}"
+                )
+                print(line, file=sys.stderr)
 
 
 def run_check(args: argparse.Namespace) -> int:
@@ -91,23 +141,81 @@ def run_check(args: argparse.Namespace) -> int:
     if unknown:
         print(f"otp-thinking: unknown rule code or name: {', '.join(unknown)}", file=sys.stderr)
         return EXIT_USAGE
+    if args.statistics and args.format in ("sarif", "github"):
+        print("otp-thinking: --statistics prints text or json, not " + args.format, file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        baseline = read_baseline(args.baseline) if args.baseline else None
+    except BaselineError as error:
+        print(f"otp-thinking: {error}", file=sys.stderr)
+        return EXIT_USAGE
     run = CheckRun()
-    run.workspace.report_config_problems = _print_problems
+    run.workspace.report_config_problems = run.tell
     missing = [p for p in args.paths if not os.path.exists(p)]
     for path in missing:
         print(f"otp-thinking: {path}: no such file or directory", file=sys.stderr)
-    for path in iter_elixir_files([p for p in args.paths if p not in missing], run.workspace):
-        _check_file(run, path, args)
+    files = list(iter_elixir_files([p for p in args.paths if p not in missing], run.workspace))
+    if args.fix or args.diff:
+        for path in files:  # fixes change the project as they go: one file after the other
+            _check_file(run, path, args)
+    else:
+        _check_all(run, files, args)
+    if args.write_baseline:
+        write_baseline(args.write_baseline, run.located)
+        count = len(run.located)
+        print(
+            f"Recorded {count} finding{'s' if count != 1 else ''} in {args.write_baseline}",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE if missing else EXIT_CLEAN
+    if baseline is not None:
+        run.located = baseline.new_findings(run.located, args.baseline.resolve().parent)
     return _report(run, args, missing)
+
+
+def _check_all(run: CheckRun, files: list[str], args: argparse.Namespace) -> None:
+    """Every file at once: the project index built once, ``--jobs`` processes."""
+    results = check_files(
+        files,
+        read=_read,
+        base_config=run.workspace.base_config,
+        select=args.select,
+        ignore=args.ignore,
+        jobs=args.jobs,
+        progress=_progress_bar(),
+    )
+    for result in results:
+        run.tell(result.messages)
+        if result.text is None:
+            run.problems += 1
+            continue
+        lines = TextLines(result.text)
+        run.located.extend(Located(result.path, lines, f) for f in result.findings)
+
+
+def _progress_bar() -> Progress | None:
+    """A bar on stderr when it is a terminal and the run takes more than a moment."""
+    if not sys.stderr.isatty():
+        return None
+    started = time.monotonic()
+    shown = [False]
+
+    def show(done: int, total: int, what: str) -> None:
+        if not shown[0] and time.monotonic() - started < PROGRESS_AFTER:
+            return
+        shown[0] = True
+        width = 30
+        filled = width * done // max(total, 1)
+        bar = "#" * filled + "-" * (width - filled)
+        end = "\r\033[K" if done >= total else ""
+        sys.stderr.write(f"\r[{bar}] {done}/{total} files {what}{end}")
+        sys.stderr.flush()
+
+    return Progress(show)
 
 
 def _known_selector(selector: str) -> bool:
     return any(rule.matches_selector(selector) for rule in all_rules())
-
-
-def _print_problems(problems: list[str]) -> None:
-    for problem in problems:
-        print(f"otp-thinking: {problem}", file=sys.stderr)
 
 
 def iter_elixir_files(paths: Sequence[str], workspace: Workspace) -> Iterator[str]:
@@ -151,10 +259,10 @@ def _excluded(path: str, workspace: Workspace) -> bool:
     config = workspace.config_for(path)
     if not config.exclude:
         return False
-    project = workspace.project_for(path)
+    root = find_root(Path(path))  # the root only: the project's index is built later, once
     relative = Path(path).resolve()
-    if project.root is not None:
-        relative = relative.relative_to(project.root.resolve())
+    if root is not None:
+        relative = relative.relative_to(root.resolve())
     return matches_any(relative.as_posix(), config.exclude)
 
 
@@ -195,6 +303,7 @@ def _check_file(run: CheckRun, path: str, args: argparse.Namespace) -> None:
         )
         if result.applied:
             run.workspace.overlay[normal(path)] = result.text
+            run.workspace.update_index(path, result.text)
             run.workspace.forget_projects()
             run.fixed[path] = len(result.applied)
         text = result.text
@@ -211,12 +320,28 @@ def _report(run: CheckRun, args: argparse.Namespace, missing: list[str]) -> int:
         for path, count in run.fixed.items():
             print(f"Fixed {count} finding{'s' if count != 1 else ''} in {path}", file=sys.stderr)
 
-    def source_of(path: str) -> Source | None:
-        text = run.workspace.read(path)
-        return Source(text, path) if text is not None else None
+    texts: dict[str, TextLines | None] = {}
 
-    if args.format == "json":
+    def source_of(path: str) -> TextLines | None:
+        if path not in texts:
+            text = run.workspace.read(path)
+            texts[path] = TextLines(text) if text is not None else None
+        return texts[path]
+
+    if args.statistics:
+        if args.format == "json":
+            print(json.dumps(statistics(run.located, args.unsafe_fixes), indent=2))
+        else:
+            if run.located:
+                print(render_statistics(run.located, args.unsafe_fixes))
+            print(summary(run.located, args.unsafe_fixes))
+    elif args.format == "json":
         print(render_json(run.located, source_of))
+    elif args.format == "sarif":
+        print(render_sarif(run.located, all_rules(), source_of))
+    elif args.format == "github":
+        if run.located:
+            print(render_github(run.located))
     else:
         if run.located:
             print(render_text(run.located, args.unsafe_fixes))

@@ -14,6 +14,7 @@ from tree_sitter import Node
 from otp_thinking import syntax
 from otp_thinking.config import DEFAULT, Config
 from otp_thinking.findings import Finding, Fix
+from otp_thinking.index import FileSummary, summary_for
 from otp_thinking.parsing import AnyQuery, Captures, compile_query
 from otp_thinking.project import EMPTY, Application, ProjectContext
 from otp_thinking.query_pack import DocumentMatches
@@ -83,6 +84,12 @@ class Context:
     @cached_property
     def application(self) -> Application | None:
         return self.project.application_for(self.path)
+
+    @cached_property
+    def summary(self) -> FileSummary:
+        """This file's summary in the project index (what cross-file rules compare with the
+        rest of the project), for the text being analysed."""
+        return summary_for(self.project.index, self.source)
 
     def namespace_at(self, node: Node) -> str:
         """The app's namespace (``MyApp``): from the application, else the module's first part."""

@@ -17,17 +17,29 @@ class Document:
     path: str | None
     source: Source
     version: int
-    _findings: tuple[int, list[Finding]] | None = None
+    _findings: tuple[tuple[int, int], list[Finding]] | None = None
 
     def findings(self, workspace: Workspace) -> list[Finding]:
-        """The analysis of the current version, computed at most once per version."""
-        if self._findings is None or self._findings[0] != self.version:
-            self._findings = (self.version, analyze_document(self, workspace))
+        """The analysis of the current version, computed at most once per version and state
+        of the project index (another file's change can alter cross-file findings)."""
+        key = (self.version, workspace.revision)
+        if self._findings is None or self._findings[0] != key:
+            self._findings = (key, analyze_document(self, workspace))
         return self._findings[1]
 
     @property
     def analysed_version(self) -> int | None:
-        return self._findings[0] if self._findings else None
+        return self._findings[0][0] if self._findings else None
+
+    def result_id(self, workspace: Workspace) -> str:
+        """Names this version's diagnostics under the current state of the project index."""
+        return f"{self.version}.{workspace.revision}"
+
+    def analysed(self, workspace: Workspace) -> bool:
+        return self._findings is not None and self._findings[0] == (
+            self.version,
+            workspace.revision,
+        )
 
 
 def analyze_document(document: Document, workspace: Workspace) -> list[Finding]:
@@ -77,8 +89,7 @@ class Documents:
         document = self.by_uri.pop(uri, None)
         if document is not None and document.path is not None:
             self.workspace.overlay.pop(normal(document.path), None)
-            text = self.workspace.read(document.path)
-            self.workspace.file_changed(document.path, text or "")
+            self.workspace.file_changed(document.path, self.workspace.read(document.path))
         return document
 
     def get(self, uri: str) -> Document | None:
@@ -99,4 +110,4 @@ class Documents:
         """Open buffers win over the disk for the project index (fixes see unsaved text)."""
         if document.path is not None:
             self.workspace.overlay[normal(document.path)] = document.source.text
-            self.workspace.file_changed(document.path, document.source.text)
+            self.workspace.file_changed(document.path, document.source.text, document.source)

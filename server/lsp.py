@@ -10,7 +10,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 from lsprotocol import types
@@ -19,7 +20,7 @@ from pygls.protocol import LanguageServerProtocol
 from pygls.protocol.language_server import lsp_method
 from pygls.uris import to_fs_path
 
-from otp_thinking import __version__, config
+from otp_thinking import __version__, config, lsp_project
 from otp_thinking.documents import Document, Documents
 from otp_thinking.engine import analyze
 from otp_thinking.findings import Edit, Finding, Fix
@@ -41,6 +42,7 @@ from otp_thinking.workspace import Workspace
 log = logging.getLogger("otp_thinking.lsp")
 
 CONFIG_SECTION = "otpThinking"
+EDITOR_ONLY_KEYS = frozenset({"workspaceDiagnostics"})  # settings of the server, not the rules
 FIX_ALL_KIND = "source.fixAll.otp-thinking"
 PREFERRED_ENCODINGS = (types.PositionEncodingKind.Utf8, types.PositionEncodingKind.Utf32)
 SETTINGS_WAIT = 3.0  # seconds a first pull waits for the client's answer to workspace/configuration
@@ -79,11 +81,24 @@ class OtpServer(LanguageServer):
     def __init__(self) -> None:
         super().__init__("otp-thinking", __version__, protocol_cls=OtpProtocol)
         self.editor_settings: dict[str, Any] = {}
-        self.documents = Documents(Workspace(report_config_problems=self.show_problems))
+        self.documents = Documents(
+            Workspace(
+                report_config_problems=self.show_problems,
+                index_policy="background",
+                on_new_root=lambda root: lsp_project.start_indexing(self, [root]),
+            )
+        )
         self.pending: dict[str, asyncio.Task[None]] = {}
         self._shown: set[str] = set()
         # Set once the settings asked for at `initialized` have arrived (or were never asked).
         self.settings_ready = asyncio.Event()
+        self.workspace_diagnostics = False
+        """Diagnostics for closed files too (the `workspaceDiagnostics` setting, default off)."""
+        self.indexing = lsp_project.Indexing()
+        self.locate = lsp_project.RelatedLocator(self)
+        self.closed_published: set[str] = set()
+        self._closed_task: asyncio.Task[None] | None = None
+        self._closed_again = False
 
     # -- what the client can do -----------------------------------------------------
 
@@ -117,12 +132,23 @@ class OtpServer(LanguageServer):
             settings = settings[CONFIG_SECTION]
         if settings is None:
             settings = {}
+        if isinstance(settings, dict) and EDITOR_ONLY_KEYS & settings.keys():
+            settings = dict(settings)
+            self._apply_editor_settings(settings.pop("workspaceDiagnostics", False))
         base, problems = config.from_mapping(settings, where="editor settings")
         self.show_problems(problems)
         self.documents.workspace.base_config = base
         self.documents.workspace.forget_configs()
         for document in self.documents.by_uri.values():
             document._findings = None
+
+    def _apply_editor_settings(self, workspace_diagnostics: Any) -> None:
+        if not isinstance(workspace_diagnostics, bool):
+            self.show_problems(["editor settings: workspaceDiagnostics must be true or false"])
+            return
+        if workspace_diagnostics and not self.workspace_diagnostics and not self.client_pulls:
+            self.publish_closed_soon()
+        self.workspace_diagnostics = workspace_diagnostics
 
     def show_problems(self, problems: list[str]) -> None:
         for problem in problems:
@@ -167,7 +193,26 @@ class OtpServer(LanguageServer):
 
     def diagnostics(self, document: Document) -> list[types.Diagnostic]:
         findings = document.findings(self.documents.workspace)
-        return [to_diagnostic(document.source, f, self.encoding) for f in findings]
+        return [to_diagnostic(document.source, f, self.encoding, self.locate) for f in findings]
+
+    def publish_closed_soon(self) -> None:
+        """Publish closed files' diagnostics (push clients that asked), once at a time."""
+        if self._closed_task is not None and not self._closed_task.done():
+            self._closed_again = True
+            return
+        self._closed_task = asyncio.ensure_future(self._publish_closed())
+
+    async def _publish_closed(self) -> None:
+        self._closed_again = True
+        while self._closed_again:
+            self._closed_again = False
+            await lsp_project.publish_closed(self)
+
+    def forget_closed(self, uri: str) -> None:
+        """A closed file's published diagnostics end when it is opened or deleted."""
+        if uri in self.closed_published:
+            self.closed_published.discard(uri)
+            self.text_document_publish_diagnostics(types.PublishDiagnosticsParams(uri, []))
 
     # -- fixes --------------------------------------------------------------------------
 
@@ -212,6 +257,8 @@ async def initialized(ls: OtpServer, params: types.InitializedParams) -> None:
             await refresh_configuration(ls)
     finally:
         ls.settings_ready.set()
+    lsp_project.start_indexing(ls, lsp_project.workspace_roots(lsp_project.folder_paths(ls)))
+    await lsp_project.watch_files(ls)
 
 
 async def refresh_configuration(ls: OtpServer) -> None:
@@ -241,7 +288,9 @@ async def did_change_configuration(
 @server.feature(types.TEXT_DOCUMENT_DID_OPEN)
 def did_open(ls: OtpServer, params: types.DidOpenTextDocumentParams) -> None:
     item = params.text_document
-    ls.documents.open(item.uri, _path(item.uri), item.text, item.version)
+    ls.forget_closed(item.uri)
+    with _index_watch(ls):
+        ls.documents.open(item.uri, _path(item.uri), item.text, item.version)
     ls.schedule(item.uri)
 
 
@@ -264,26 +313,61 @@ def did_change(ls: OtpServer, params: types.DidChangeTextDocumentParams) -> None
         else:
             document.source.replace_all(change.text)
     document.version = params.text_document.version
-    ls.documents.changed(document)
+    with _index_watch(ls, typing=True):
+        ls.documents.changed(document)
     ls.schedule(document.uri)
 
 
 @server.feature(types.TEXT_DOCUMENT_DID_SAVE)
 def did_save(ls: OtpServer, params: types.DidSaveTextDocumentParams) -> None:
     ls.documents.workspace.forget_configs()
+    document = ls.documents.get(params.text_document.uri)
+    if document is not None and document.path is not None:
+        with _index_watch(ls):
+            ls.documents.workspace.file_changed(
+                document.path, document.source.text, document.source
+            )
 
 
 @server.feature(types.TEXT_DOCUMENT_DID_CLOSE)
 def did_close(ls: OtpServer, params: types.DidCloseTextDocumentParams) -> None:
     uri = params.text_document.uri
-    if ls.documents.close(uri) is not None and not ls.client_pulls:
+    with _index_watch(ls):
+        closed = ls.documents.close(uri)
+    if closed is not None and not ls.client_pulls:
         ls.text_document_publish_diagnostics(types.PublishDiagnosticsParams(uri, []))
+
+
+@server.feature(types.WORKSPACE_DID_CHANGE_WATCHED_FILES)
+def did_change_watched_files(ls: OtpServer, params: types.DidChangeWatchedFilesParams) -> None:
+    with _index_watch(ls):
+        for change in params.changes:
+            lsp_project.watched_file_changed(ls, change)
+    if any(change.uri.endswith("/mix.exs") for change in params.changes):
+        lsp_project.start_indexing(ls, lsp_project.workspace_roots(lsp_project.folder_paths(ls)))
+
+
+@server.feature(types.WORKSPACE_DID_CHANGE_WORKSPACE_FOLDERS)
+def did_change_workspace_folders(
+    ls: OtpServer, params: types.DidChangeWorkspaceFoldersParams
+) -> None:
+    lsp_project.start_indexing(ls, lsp_project.workspace_roots(lsp_project.folder_paths(ls)))
+
+
+@contextmanager
+def _index_watch(ls: OtpServer, typing: bool = False) -> Iterator[None]:
+    """Refresh what depends on other files when the change inside altered the project index
+    (after a pause when it comes from typing)."""
+    before = ls.documents.workspace.revision
+    yield
+    if ls.documents.workspace.revision != before:
+        (lsp_project.index_changed_soon if typing else lsp_project.index_changed)(ls)
 
 
 @server.feature(
     types.TEXT_DOCUMENT_DIAGNOSTIC,
     types.DiagnosticOptions(
-        identifier="otp-thinking", inter_file_dependencies=True, workspace_diagnostics=False
+        identifier="otp-thinking", inter_file_dependencies=True, workspace_diagnostics=True
     ),
 )
 async def pull_diagnostics(
@@ -297,12 +381,32 @@ async def pull_diagnostics(
     document = ls.documents.get(params.text_document.uri)
     if document is None:
         return types.RelatedFullDocumentDiagnosticReport(items=[])
-    result_id = f"{document.version}"
-    if params.previous_result_id == result_id and document.analysed_version == document.version:
+    workspace = ls.documents.workspace
+    result_id = document.result_id(workspace)
+    if params.previous_result_id == result_id and document.analysed(workspace):
         return types.RelatedUnchangedDocumentDiagnosticReport(result_id=result_id)
     return types.RelatedFullDocumentDiagnosticReport(
         items=ls.diagnostics(document), result_id=result_id
     )
+
+
+@server.feature(types.WORKSPACE_DIAGNOSTIC)
+async def workspace_diagnostic(
+    ls: OtpServer, params: types.WorkspaceDiagnosticParams
+) -> types.WorkspaceDiagnosticReport:
+    return await lsp_project.workspace_diagnostic(ls, params)
+
+
+@server.feature(types.TEXT_DOCUMENT_CODE_LENS, types.CodeLensOptions(resolve_provider=False))
+def code_lens(ls: OtpServer, params: types.CodeLensParams) -> list[types.CodeLens]:
+    return lsp_project.code_lenses(ls, params.text_document.uri)
+
+
+@server.command(lsp_project.CALL_SITES_COMMAND)
+def call_sites(ls: OtpServer, uri: str, position: Any, locations: list[Any]) -> list[Any]:
+    """The call-site lens's command for clients that run no command of their own: the call
+    sites, for the client to show."""
+    return locations
 
 
 @server.feature(types.TEXT_DOCUMENT_HOVER)
@@ -430,8 +534,7 @@ def _action_data(ls: OtpServer, document: Document, finding: Finding) -> dict[st
 def _fix_all(ls: OtpServer, document: Document, findings: list[Finding]) -> types.CodeAction | None:
     if not any(f.fix is not None and f.fix.safety == "safe" for f in findings):
         return None
-    overlay = Workspace(base_config=ls.documents.workspace.base_config)
-    overlay.overlay = dict(ls.documents.workspace.overlay)
+    overlay = ls.documents.workspace.preview()
 
     def analyze_text(text: str) -> list[Finding]:
         path = document.path

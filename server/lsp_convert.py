@@ -40,7 +40,13 @@ def to_offsets(source: Source, lsp_range: types.Range, encoding: Encoding) -> tu
     return min(start, end), max(start, end)
 
 
-def to_diagnostic(source: Source, finding: Finding, encoding: Encoding) -> types.Diagnostic:
+# Where an offset range of another file is, for a finding's related locations.
+Locate = Callable[[str, int, int], "types.Location | None"]
+
+
+def to_diagnostic(
+    source: Source, finding: Finding, encoding: Encoding, locate: Locate | None = None
+) -> types.Diagnostic:
     return types.Diagnostic(
         range=to_range(source, finding.start, finding.end, encoding),
         message=finding.message,
@@ -48,7 +54,21 @@ def to_diagnostic(source: Source, finding: Finding, encoding: Encoding) -> types
         code=finding.code,
         source=SOURCE_NAME,
         data={"key": finding.key, "name": finding.name, "fixable": finding.fix is not None},
+        related_information=_related(finding, locate),
     )
+
+
+def _related(
+    finding: Finding, locate: Locate | None
+) -> list[types.DiagnosticRelatedInformation] | None:
+    if not finding.related or locate is None:
+        return None
+    found = []
+    for path, start, end, message in finding.related:
+        location = locate(path, start, end)
+        if location is not None:
+            found.append(types.DiagnosticRelatedInformation(location, message))
+    return found or None
 
 
 # A file the edit names: its URI, its text as the analysis saw it, and its open version.

@@ -15,6 +15,7 @@ from tree_sitter import Node
 
 from otp_thinking import files, syntax
 from otp_thinking.findings import Edit
+from otp_thinking.index import ProjectIndex, build_index, short_lived_by_globs
 from otp_thinking.parsing import compile_query, matches
 from otp_thinking.source import Source
 
@@ -74,6 +75,8 @@ class Application:
 class ProjectContext:
     root: Path | None = None
     applications: list[Application] = field(default_factory=list)
+    index: ProjectIndex = field(default_factory=ProjectIndex)
+    """Summaries of every file of the project, for cross-file rules (incomplete: stay silent)."""
 
     def application_for(self, path: str | None) -> Application | None:
         """The application whose folder holds ``path`` (umbrella apps), else the only one."""
@@ -119,10 +122,14 @@ def find_root(path: Path) -> Path | None:
 
 
 def scan(
-    root: Path, read_text: ReadText | None = None, candidates: Iterable[Path] | None = None
+    root: Path,
+    read_text: ReadText | None = None,
+    candidates: Iterable[Path] | None = None,
+    index: ProjectIndex | None = None,
 ) -> ProjectContext:
     """Index the applications under ``root`` (its `lib/` and umbrella `apps/*/lib/`);
-    ``candidates`` limits the files read (a rescan after one file changed)."""
+    ``candidates`` limits the files read (a rescan after one file changed). Without an
+    ``index``, a full scan also summarises every file of the project for cross-file rules."""
     reader = read_text or files.read_text
     apps = []
     for path in _candidate_files(root) if candidates is None else candidates:
@@ -130,7 +137,11 @@ def scan(
         if text is None or not _USE_APPLICATION.search(text):
             continue
         apps.extend(applications_in(Source(text, str(path)), path))
-    return ProjectContext(root, apps)
+    if index is None:
+        index = (
+            build_index(root, reader, short_lived_by_globs(root)) if candidates is None else None
+        )
+    return ProjectContext(root, apps, index or ProjectIndex(root))
 
 
 def _candidate_files(root: Path) -> Iterable[Path]:

@@ -14,6 +14,7 @@ from otp_thinking.findings import Finding, Severity
 
 if TYPE_CHECKING:
     from otp_thinking.context import Context
+    from otp_thinking.index import FileSummary
 
 
 @dataclass(frozen=True)
@@ -29,6 +30,10 @@ class Rule:
     production_only: bool = False
     """Silent in short-lived code: tests, `.exs` scripts and `use Mix.Task` modules."""
     fixable: bool = False
+    project_files: Callable[[FileSummary], bool] | None = None
+    """For a rule that reads the project index (``context.project.index``): which files, by
+    their summary, it can fire in. The CLI runs such rules once the whole index is built, and
+    only on those files. None for rules that read only the file itself."""
 
     def matches_selector(self, selector: str) -> bool:
         return selector in (self.code, self.name) or (

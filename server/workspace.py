@@ -1,7 +1,8 @@
 """Files as the analysis sees them: open buffers or pending fixes first, then the disk.
 
 Shared by the CLI (an overlay of fixed texts that `--fix` writes and `--diff` shows) and the
-language server (open documents); caches each project's index and configuration.
+language server (open documents); caches each project's applications, its index of summaries
+(built once, then kept current file by file) and configuration.
 """
 
 from __future__ import annotations
@@ -10,11 +11,17 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
 from otp_thinking.config import DEFAULT, Config, find_config_file, read_config_file
+from otp_thinking.context import matches_any
 from otp_thinking.files import read_text
 from otp_thinking.findings import Edit, apply_edits
+from otp_thinking.index import FileSummary, ProjectIndex, build_index, summarize
 from otp_thinking.project import EMPTY, ProjectContext, defines_application, find_root, scan
+from otp_thinking.source import Source
+
+IndexPolicy = Literal["eager", "background", "off"]
 
 
 def normal(path: str | Path) -> str:
@@ -34,8 +41,16 @@ class Workspace:
     base_config: Config = DEFAULT
     overlay: dict[str, str] = field(default_factory=dict)
     report_config_problems: Callable[[list[str]], None] = lambda problems: None
+    index_policy: IndexPolicy = "eager"
+    """How a project's index comes to be: built on first use (the CLI, tests), started in the
+    background by ``on_new_root`` while rules see it incomplete (the language server), or
+    never (the CLI's workers before the index exists)."""
+    on_new_root: Callable[[Path], None] = lambda root: None
+    revision: int = 0
+    """Grows whenever an index changes in a way that can alter findings in other files."""
     _projects: dict[str, ProjectContext] = field(default_factory=dict)
     _configs: dict[str, tuple[float, Config]] = field(default_factory=dict)
+    _indexes: dict[str, ProjectIndex] = field(default_factory=dict)
     # Folder → project root / nearest config file: looked up once, not on every keystroke.
     _roots: dict[str, Path | None] = field(default_factory=dict)
     _config_files: dict[str, Path | None] = field(default_factory=dict)
@@ -53,14 +68,20 @@ class Workspace:
             text = self.read(path)
             if text is not None:
                 self.overlay[normal(path)] = apply_edits(text, [e for e in edits if e.path == path])
+                self.update_index(path, self.overlay[normal(path)])
         self.forget_projects()
 
     def forget_projects(self) -> None:
         self._projects.clear()
 
-    def file_changed(self, path: str | Path, text: str) -> None:
-        """Keep the project index current when one file's text changes, without walking the
-        project again: only application modules are re-read."""
+    def file_changed(
+        self, path: str | Path, text: str | None, source: Source | None = None
+    ) -> None:
+        """Keep the project current when one file's text changes (None: it is gone), without
+        walking the project again: its summary is redone and only application modules are
+        re-read."""
+        self.update_index(path, text, source)
+        text = text or ""
         root = self.root_for(path)
         if root is None or normal(root) not in self._projects:
             return
@@ -69,7 +90,7 @@ class Workspace:
         if normal(path) not in known and not defines_application(text):
             return
         candidates = {**known, normal(path): Path(path)}
-        self._projects[normal(root)] = scan(root, self.read, candidates.values())
+        self._projects[normal(root)] = scan(root, self.read, candidates.values(), project.index)
 
     def root_for(self, path: str | Path) -> Path | None:
         """The project root above ``path`` (see `project.find_root`), cached by folder."""
@@ -84,8 +105,79 @@ class Workspace:
             return EMPTY
         key = normal(root)
         if key not in self._projects:
-            self._projects[key] = scan(root, read_text=self.read)
+            self._projects[key] = scan(root, read_text=self.read, index=self.index_for(root))
         return self._projects[key]
+
+    def preview(self) -> Workspace:
+        """A copy to try fixes in: same texts, settings and indexes (copied, so the fixed texts
+        it summarises stay out of this workspace's index; never rebuilt from disk)."""
+        copy = Workspace(base_config=self.base_config, index_policy="off")
+        copy.overlay = dict(self.overlay)
+        for index in self._indexes.values():
+            copy.set_index(index.copy())
+        return copy
+
+    # -- the project index ------------------------------------------------------------------
+
+    def index_for(self, root: Path) -> ProjectIndex:
+        key = normal(root)
+        index = self._indexes.get(key)
+        if index is None:
+            if self.index_policy == "eager":
+                index = build_index(root, self.read, self.short_lived_for(root))
+            else:
+                index = ProjectIndex(root)
+            self._indexes[key] = index
+            if self.index_policy == "background":
+                self.on_new_root(root)
+        return index
+
+    def set_index(self, index: ProjectIndex) -> None:
+        """Install an index built elsewhere (worker processes, a background task)."""
+        assert index.root is not None
+        self._indexes[normal(index.root)] = index
+        project = self._projects.get(normal(index.root))
+        if project is not None:
+            project.index = index
+        self.revision += 1
+
+    @property
+    def indexes(self) -> list[ProjectIndex]:
+        return list(self._indexes.values())
+
+    def short_lived_for(self, root: Path) -> Callable[[Path], bool]:
+        """Tests and scripts of the project at ``root``, by each file's `[paths] test` globs."""
+        resolved_root = root.resolve()
+
+        def short_lived(path: Path) -> bool:
+            try:
+                relative = Path(path).resolve().relative_to(resolved_root).as_posix()
+            except ValueError:
+                relative = Path(path).as_posix()
+            return matches_any(relative, self.config_for(path).test)
+
+        return short_lived
+
+    def summarize(
+        self, root: Path, path: str | Path, text: str, source: Source | None = None
+    ) -> FileSummary:
+        source = source if source is not None else Source(text, str(path))
+        return summarize(source, str(path), self.short_lived_for(root)(Path(path)))
+
+    def update_index(
+        self, path: str | Path, text: str | None, source: Source | None = None
+    ) -> None:
+        """Redo one file's summary in the index of its project, if that index exists."""
+        root = self.root_for(path)
+        index = self._indexes.get(normal(root)) if root is not None else None
+        if index is None or root is None:
+            return
+        if text is None:
+            changed = index.remove(path)
+        else:
+            changed = index.update(self.summarize(root, path, text, source))
+        if changed:
+            self.revision += 1
 
     def config_for(self, path: str | Path) -> Config:
         """The editor's or command line's settings under the nearest `.otp-thinking.toml`."""

@@ -28,7 +28,45 @@ def copy_examples(tmp_path: Path) -> Path:
     return root
 
 
+def answer_editor_requests(client: LanguageClient) -> None:
+    """Answer `client/registerCapability` (file watchers, kept) and the refresh requests as an
+    editor does; pytest-lsp's client knows neither."""
+    if types.CLIENT_REGISTER_CAPABILITY in client.protocol.fm.features:
+        return
+    client.registrations = []  # type: ignore[attr-defined]
+    client.lens_refreshes = 0  # type: ignore[attr-defined]
+
+    @client.feature(types.CLIENT_REGISTER_CAPABILITY)
+    def register(_client: LanguageClient, params: types.RegistrationParams) -> None:
+        client.registrations.extend(params.registrations)  # type: ignore[attr-defined]
+
+    @client.feature(types.WORKSPACE_CODE_LENS_REFRESH)
+    def refresh_lenses(_client: LanguageClient, _params: None) -> None:
+        client.lens_refreshes += 1  # type: ignore[attr-defined]
+
+
+async def indexed(
+    client: LanguageClient, timeout: float = 30, projects: int = 1
+) -> list[types.ProgressParams]:
+    """Wait until the server reports ``projects`` projects indexed ($/progress end); the
+    progress of the first."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while loop.time() < deadline:
+        ended = [
+            values
+            for token, values in client.progress_reports.items()
+            if str(token).startswith("otp-thinking/index")
+            and any(isinstance(v, types.WorkDoneProgressEnd) for v in values)
+        ]
+        if len(ended) >= projects:
+            return ended[0]
+        await asyncio.sleep(0.02)
+    raise AssertionError("the server never finished indexing")
+
+
 async def start(client: LanguageClient, profile: str, root: Path | None = None, **options):
+    answer_editor_requests(client)
     params = types.InitializeParams(
         capabilities=client_capabilities(profile),
         root_uri=root.as_uri() if root else None,

@@ -11,6 +11,7 @@ from lsp_client import (
     copy_examples,
     diagnostics,
     edits_by_uri,
+    indexed,
     pulls,
     start,
     units,
@@ -43,6 +44,7 @@ async def client(lsp_client: LanguageClient, request: pytest.FixtureRequest):
 async def _open(client: LanguageClient, tmp_path, text: str = DOCUMENT):
     root = copy_examples(tmp_path)
     result = await start(client, client.profile, root)  # type: ignore[attr-defined]
+    await indexed(client)
     path = root / "lib" / "storefront" / "lookup.ex"
     path.write_text(text, "utf-8")
     uri = path.as_uri()
@@ -104,6 +106,13 @@ async def test_code_action_rewrites_the_call_and_starts_the_supervisor(
     assert "{Task.Supervisor, name: Storefront.TaskSupervisor}," in new_app
     assert not Source(new_app).has_errors()
 
+    # The client applies the edit to the closed application file on disk and reports it.
+    application.write_text(new_app, "utf-8")
+    client.workspace_did_change_watched_files(
+        types.DidChangeWatchedFilesParams(
+            [types.FileEvent(application.as_uri(), types.FileChangeType.Changed)]
+        )
+    )
     client.text_document_did_change(
         types.DidChangeTextDocumentParams(
             types.VersionedTextDocumentIdentifier(version=2, uri=uri),
@@ -144,7 +153,8 @@ async def test_incremental_change_and_close(client: LanguageClient, tmp_path) ->
             types.VersionedTextDocumentIdentifier(version=2, uri=uri), [replace_call, drop_paren]
         )
     )
-    assert await diagnostics(client, uri, version=2) == []
+    # Task.async is gone; the application does not start the supervisor named instead.
+    assert [d.code for d in await diagnostics(client, uri, version=2)] == ["OTP105"]
 
     client.text_document_did_close(
         types.DidCloseTextDocumentParams(types.TextDocumentIdentifier(uri))

@@ -15,4 +15,8 @@ defmodule Storefront.PriceCache do
     task = Task.async(fn -> Storefront.Supplier.price(sku) end)
     {:noreply, Map.put(prices, sku, Task.await(task))}
   end
+
+  def price_if_stocked(sku, prices) do
+    if Storefront.Inventory.level(sku) > 0, do: Map.get(prices, sku)
+  end
 end

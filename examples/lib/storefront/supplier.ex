@@ -11,4 +11,6 @@ defmodule Storefront.Supplier do
   end
 
   def describe, do: "Uses Task.async? No: that word is only in a string."
+
+  def available?(sku), do: Storefront.Inventory.level(sku) > 0
 end

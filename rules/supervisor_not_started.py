@@ -1,0 +1,141 @@
+"""OTP105 supervisor-not-started: a Task.Supervisor, Registry or `:pg` scope used by a name that
+no file of the project starts."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+from otp_thinking.context import Context
+from otp_thinking.findings import Edit, Finding, Fix, Safety
+from otp_thinking.index import PG, REGISTRY, TASK_SUPERVISOR, NameUse
+from otp_thinking.rule import Rule
+
+DOC = """\
+## What it flags
+A process used by name that nothing in the project starts, found by reading the whole project
+(umbrella apps included):
+
+- the supervisor of `Task.Supervisor.async_nolink/start_child/async_stream_nolink` (and
+  `async`, `async_stream`);
+- the Registry of a `{:via, Registry, {Name, key}}` tuple, or of a `Registry.register/lookup/
+  dispatch/…` call;
+- the scope of a `:pg` call that names one (`:pg.join(scope, group, pid)`, `:pg.get_members(
+  scope, group)`, …).
+
+A name counts as started when any file of the project gives it as a `name:` option (a child
+spec, a `start_link`, a `start_supervised!` in a test helper), starts it as a `:pg` scope, or
+when it is a module of the project (a wrapper that starts itself).
+
+A `name:` option computed at run time counts for every literal name inside it
+(`name: Keyword.get(opts, :name, MyApp.Tasks)` starts `MyApp.Tasks` as far as this rule knows).
+
+Not flagged: names computed at run time at the use site (`Task.Supervisor.async_nolink(sup, …)`,
+a via tuple built from a variable); names outside the project's namespaces (a dependency starts
+them); the default `:pg` scope (the kernel can start it from configuration); tests, `.exs` scripts
+and Mix tasks. While the project index is still being built, nothing is reported.
+
+## Why it matters
+A named process that is never started makes every call on it exit with `:noproc` (or raise
+`ArgumentError: unknown registry`). The code compiles, unit tests that start the process
+themselves pass, and the failure shows up in production on the first request that takes the
+path. It usually happens when the call is written in one file and the child spec is forgotten in
+the application module, or lost in a refactoring.
+
+## Example
+```elixir
+# lib/shop/prices.ex
+Task.Supervisor.async_nolink(Shop.TaskSupervisor, fn -> fetch(sku) end)
+
+# lib/shop/application.ex: no {Task.Supervisor, name: Shop.TaskSupervisor} among the children
+children = [Shop.Repo, ShopWeb.Endpoint]
+```
+
+Start it with the rest of the application:
+
+```elixir
+children = [
+  {Task.Supervisor, name: Shop.TaskSupervisor},
+  Shop.Repo,
+  ShopWeb.Endpoint
+]
+```
+
+## Fix
+Adds the child at the top of the application's children list, so it starts before (and stops
+after) the processes that use it: `{Task.Supervisor, name: Name}`,
+`{Registry, keys: :unique, name: Name}` (for a Registry used only through `dispatch` you may want
+`keys: :duplicate`: the fix is then marked unsafe) or
+`%{id: scope, start: {:pg, :start_link, [scope]}}`. No fix when the project has no application
+module with a literal children list: start the process in your own supervision tree.
+"""
+
+MESSAGES = {
+    TASK_SUPERVISOR: (
+        "No supervision tree in the project starts the Task.Supervisor {name}, so this call "
+        "exits with :noproc; add {child} to the application's children."
+    ),
+    REGISTRY: (
+        "No supervision tree in the project starts the Registry {name}, so using it fails "
+        "with :noproc or an unknown-registry error; add {child} to the application's children."
+    ),
+    PG: (
+        "No supervision tree in the project starts the :pg scope {name}, so this call exits "
+        "with :noproc; add {child} to the application's children."
+    ),
+}
+
+
+def check(context: Context) -> Iterator[Finding]:
+    index = context.project.index
+    if not index.complete:
+        return
+    for use in context.summary.uses:
+        if index.is_started(use.kind, use.name):
+            continue
+        child = child_spec(use)
+        message = MESSAGES[use.kind].format(name=use.name, child=child)
+        yield Finding(
+            RULE.code,
+            RULE.name,
+            RULE.severity,
+            message,
+            use.start,
+            use.end,
+            _fix(context, use, child),
+            {"name": use.name, "kind": use.kind},
+        )
+
+
+def child_spec(use: NameUse) -> str:
+    if use.kind == TASK_SUPERVISOR:
+        return f"{{Task.Supervisor, name: {use.name}}}"
+    if use.kind == REGISTRY:
+        return f"{{Registry, keys: :unique, name: {use.name}}}"
+    return f"%{{id: {use.name}, start: {{:pg, :start_link, [{use.name}]}}}}"
+
+
+def _fix(context: Context, use: NameUse, child: str) -> Fix | None:
+    app = context.application
+    edit = app.add_child(child) if app is not None else None
+    if app is None or edit is None:
+        return None
+    if context.path is not None and os.path.realpath(str(app.path)) == os.path.realpath(
+        context.path
+    ):
+        edit = Edit(edit.start, edit.end, edit.new_text)  # the application's own file
+    safety: Safety = "unsafe" if use.kind == REGISTRY and not use.via else "safe"
+    return Fix(f"Start {child} in {app.module}", (edit,), safety)
+
+
+RULE = Rule(
+    code="OTP105",
+    name="supervisor-not-started",
+    severity="warning",
+    summary="a Task.Supervisor, Registry or :pg scope used by a name no supervision tree starts",
+    doc=DOC,
+    check=check,
+    production_only=True,
+    fixable=True,
+    project_files=lambda summary: bool(summary.uses),
+)

@@ -1,0 +1,281 @@
+"""Checking many files at once: each project's index built once, files analysed in this process
+or in several, and the results in the order the files were given, whatever the number of jobs.
+
+Two passes over the files. The first parses each file once: it summarises every file of the
+projects involved (for the index) and runs the rules that read only the file itself on the
+files being checked. Then each project's index is assembled, and the second pass runs the rules
+that read it (`Rule.project_files`) on the checked files whose summary says they can fire.
+"""
+
+from __future__ import annotations
+
+import io
+import multiprocessing
+import os
+import sys
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import redirect_stderr
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from otp_thinking.config import Config
+from otp_thinking.engine import analyze, enabled_rules
+from otp_thinking.findings import Finding
+from otp_thinking.index import FileSummary, ProjectIndex, project_files
+from otp_thinking.project import find_root
+from otp_thinking.rule import Rule
+from otp_thinking.source import Source
+from otp_thinking.workspace import Workspace, normal
+
+ReadFile = Callable[[str], "str | None"]
+"""Reads a file for checking; says on stderr why it cannot (captured and reported in order)."""
+
+
+@dataclass(frozen=True)
+class FileResult:
+    path: str
+    text: str | None
+    """None when the file could not be read (``messages`` say why)."""
+    findings: tuple[Finding, ...] = ()
+    messages: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class _Task:
+    path: str
+    root: str | None
+    check: bool
+    """Analyse it (a file being checked), or only summarise it (another file of the project)."""
+
+
+@dataclass
+class _Worker:
+    """Per-process state: one workspace (configs and applications cached), the rules chosen."""
+
+    read: ReadFile
+    base_config: Config
+    select: tuple[str, ...]
+    ignore: tuple[str, ...]
+    workspace: Workspace = field(init=False)
+    problems: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.workspace = Workspace(
+            base_config=self.base_config,
+            report_config_problems=self.problems.extend,
+            index_policy="off",
+        )
+
+    def rules(self, path: str, project_wide: bool) -> tuple[Config, list[Rule]]:
+        config = self.workspace.config_for(path)
+        chosen = enabled_rules(config, self.select, self.ignore)
+        return config, [r for r in chosen if (r.project_files is not None) == project_wide]
+
+
+_worker: _Worker | None = None
+
+
+def _start_worker(
+    read: ReadFile,
+    base_config: Config,
+    select: tuple[str, ...],
+    ignore: tuple[str, ...],
+    indexes: Sequence[ProjectIndex] = (),
+) -> None:
+    global _worker
+    _worker = _Worker(read, base_config, select, ignore)
+    for index in indexes:
+        _worker.workspace.set_index(index)
+
+
+def _first_pass(task: _Task) -> tuple[FileSummary | None, FileResult | None]:
+    """Summarise the file for the index and, when it is being checked, run the rules that read
+    only the file itself — one parse for both."""
+    worker = _worker
+    assert worker is not None
+    worker.problems.clear()
+    captured = io.StringIO()
+    if task.check:
+        with redirect_stderr(captured):
+            text = worker.read(task.path)
+    else:
+        text = worker.workspace.read(task.path)
+    if text is None:
+        messages = (*worker.problems, *captured.getvalue().splitlines())
+        return None, FileResult(task.path, None, (), messages) if task.check else None
+    source = Source(text, task.path)
+    summary = None
+    if task.root is not None:
+        summary = worker.workspace.summarize(Path(task.root), task.path, text, source)
+    if not task.check:
+        return summary, None
+    config, rules = worker.rules(task.path, project_wide=False)
+    project = worker.workspace.project_for(task.path)
+    findings = analyze(source, config=config, project=project, rules=rules) if rules else []
+    messages = (*worker.problems, *captured.getvalue().splitlines())
+    return summary, FileResult(task.path, text, tuple(findings), messages)
+
+
+def _second_pass(item: tuple[str, str]) -> tuple[Finding, ...]:
+    """The rules that read the project index, on a file whose summary says they can fire."""
+    worker = _worker
+    assert worker is not None
+    path, text = item
+    config, rules = worker.rules(path, project_wide=True)
+    project = worker.workspace.project_for(path)
+    summary = project.index.summary(path)
+    chosen = [r for r in rules if summary is not None and r.project_files(summary)]  # type: ignore[misc]
+    if not chosen:
+        return ()
+    return tuple(analyze(Source(text, path), config=config, project=project, rules=chosen))
+
+
+# -- the run ------------------------------------------------------------------------------
+
+
+@dataclass
+class Progress:
+    """Counts work done; ``show`` receives (done, total, what) when something moves."""
+
+    show: Callable[[int, int, str], None] = lambda done, total, what: None
+    total: int = 0
+    done: int = 0
+
+    def step(self, what: str) -> None:
+        self.done += 1
+        self.show(self.done, self.total, what)
+
+
+def check_files(
+    paths: Sequence[str],
+    *,
+    read: ReadFile,
+    base_config: Config,
+    select: Sequence[str] = (),
+    ignore: Sequence[str] = (),
+    jobs: int = 1,
+    progress: Progress | None = None,
+) -> list[FileResult]:
+    """Check ``paths`` (in that order) with every enabled rule, cross-file rules included."""
+    progress = progress or Progress()
+    tasks = _first_pass_tasks(paths)
+    progress.total = len(tasks)
+    start_args = (read, base_config, tuple(select), tuple(ignore))
+    with _Runner(jobs, start_args) as runner:
+        first = list(_stepping(runner.map(_first_pass, tasks), progress, "indexed"))
+    results = [result for _summary, result in first if result is not None]
+    indexes = _indexes(tasks, [summary for summary, _result in first])
+    second = [
+        (result.path, result.text)
+        for task, (summary, result) in zip(tasks, first, strict=True)
+        if task.check and summary is not None and result is not None and result.text is not None
+    ]
+    project_rules = [r for r in enabled_rules(base_config, select, ignore) if r.project_files]
+    second = [(path, text) for path, text in second if _could_fire(project_rules, indexes, path)]
+    if not second:
+        return results
+    progress.total += len(second)
+    with _Runner(jobs, (*start_args, indexes)) as runner:
+        extra = dict(
+            zip(
+                [path for path, _text in second],
+                _stepping(runner.map(_second_pass, second), progress, "checked"),
+                strict=True,
+            )
+        )
+    return [_merged(result, extra.get(result.path, ())) for result in results]
+
+
+def _could_fire(rules: list[Rule], indexes: list[ProjectIndex], path: str) -> bool:
+    """Whether a project-wide rule can fire in the file, by its summary (read here, so a file
+    where none can costs the workers nothing)."""
+    for index in indexes:
+        summary = index.summary(path)
+        if summary is not None:
+            return any(rule.project_files(summary) for rule in rules)  # type: ignore[misc]
+    return False
+
+
+def _merged(result: FileResult, more: tuple[Finding, ...]) -> FileResult:
+    if not more:
+        return result
+    findings = sorted((*result.findings, *more), key=lambda f: (f.start, f.end, f.code))
+    return FileResult(result.path, result.text, tuple(findings), result.messages)
+
+
+def _first_pass_tasks(paths: Sequence[str]) -> list[_Task]:
+    """The files to check, in order, then the other files of their projects (summaries)."""
+    roots: dict[str, str | None] = {}
+    tasks, seen = [], set()
+    for path in paths:
+        folder = os.path.dirname(os.path.abspath(path))
+        if folder not in roots:
+            found = find_root(Path(path))
+            roots[folder] = str(found) if found is not None else None
+        tasks.append(_Task(path, roots[folder], True))
+        seen.add(os.path.realpath(path))
+    for project in dict.fromkeys(r for r in roots.values() if r is not None):
+        for other in project_files(Path(project)):
+            if os.path.realpath(other) not in seen:
+                seen.add(os.path.realpath(other))
+                tasks.append(_Task(str(other), project, False))
+    return tasks
+
+
+def _indexes(tasks: list[_Task], summaries: list[FileSummary | None]) -> list[ProjectIndex]:
+    by_root: dict[str, ProjectIndex] = {}
+    for task, summary in zip(tasks, summaries, strict=True):
+        if task.root is None or summary is None:
+            continue
+        index = by_root.setdefault(task.root, ProjectIndex(Path(task.root)))
+        index.files[normal(summary.path)] = summary
+    for index in by_root.values():
+        index.complete = True
+    return list(by_root.values())
+
+
+def _stepping(items: Iterable[Any], progress: Progress, what: str) -> Iterator[Any]:
+    for item in items:
+        progress.step(what)
+        yield item
+
+
+class _Runner:
+    """``map`` in this process (one job) or over a pool of processes, always in order."""
+
+    def __init__(self, jobs: int, start_args: tuple[Any, ...]) -> None:
+        self.jobs = jobs
+        self.start_args = start_args
+        self.pool: Any = None
+
+    def __enter__(self) -> _Runner:
+        if self.jobs > 1:
+            context = multiprocessing.get_context(_start_method())
+            self.pool = context.Pool(self.jobs, _start_worker, self.start_args)
+        else:
+            _start_worker(*self.start_args)
+        return self
+
+    def map(self, function: Callable[[Any], Any], items: Sequence[Any]) -> Iterator[Any]:
+        if self.pool is None:
+            return map(function, items)
+        chunk = max(1, min(32, len(items) // (self.jobs * 8)))
+        return self.pool.imap(function, items, chunk)  # type: ignore[no-any-return]
+
+    def __exit__(self, kind: object, *exc: object) -> None:
+        if self.pool is not None:
+            if kind is None:
+                self.pool.close()
+            else:
+                self.pool.terminate()
+            self.pool.join()
+
+
+def _start_method() -> str:
+    """fork where it is safe and fast (Linux: the CLI runs no threads); spawn elsewhere."""
+    return "fork" if sys.platform.startswith("linux") else "spawn"
+
+
+def default_jobs() -> int:
+    return os.cpu_count() or 1

@@ -1,0 +1,814 @@
+"""The project index: per-file summaries of what cross-file rules need, and the facts they derive.
+
+A summary keeps no tree (the trees of a large project cost hundreds of MB): for each module its
+name, `use`s, the names it registers and the public functions that `GenServer.call` a named
+server; the calls to other modules; the process names the file starts (`name:` options,
+`:pg` scopes); and where it uses a Task.Supervisor, a Registry or a `:pg` scope by name.
+Summaries are plain data, so the CLI builds them in worker processes and the language server
+keeps them current one file at a time.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from tree_sitter import Node
+
+from otp_thinking import syntax
+from otp_thinking.parsing import compile_query, matches
+from otp_thinking.source import Source
+
+SKIPPED_DIRS = frozenset({"deps", "_build", ".git", "node_modules", ".elixir_ls", ".expert"})
+
+HOT_PATH_MODULES = 3
+"""A GenServer called from this many modules of the project is on a hot path (OTP106, and the
+severity OTP002 gives a read-mostly store)."""
+
+TASK_SUPERVISOR, REGISTRY, PG = "task_supervisor", "registry", "pg"
+
+_TASK_SUPERVISOR_USES = frozenset(
+    {"async_nolink", "async", "start_child", "async_stream_nolink", "async_stream"}
+)
+_REGISTRY_USES = frozenset(
+    {
+        "register",
+        "unregister",
+        "lookup",
+        "dispatch",
+        "keys",
+        "count",
+        "count_match",
+        "match",
+        "select",
+        "meta",
+        "put_meta",
+        "update_value",
+        "values",
+        "unregister_match",
+    }
+)
+# :pg functions whose first argument is a scope only at this arity (one less uses the default).
+_PG_SCOPED_ARITY = {
+    "join": 3,
+    "leave": 3,
+    "get_members": 2,
+    "get_local_members": 2,
+    "which_groups": 1,
+    "which_local_groups": 1,
+    "monitor": 2,
+    "monitor_scope": 1,
+}
+_GENSERVER_CALLS = frozenset({("GenServer", "call"), (":gen_server", "call")})
+_GENSERVER_STARTS = frozenset(
+    {("GenServer", "start_link"), ("GenServer", "start"), (":gen_server", "start_link")}
+)
+_CACHE_READ = re.compile(
+    r":persistent_term\.get\b|:ets\.(lookup|lookup_element|member|select|match_object|match)\b"
+)
+_SPECIAL = frozenset({"GenServer", ":gen_server", "Task", "Registry", ":pg"})
+# Calls to these never reach a project module; leaving them out keeps summaries small.
+_STDLIB = frozenset(
+    (  # noqa: SIM905 (a word list reads better than a column of strings)
+        "Access Agent Application Atom Base Bitwise Code Date DateTime Enum Exception File Float "
+        "Function GenServer Integer IO Kernel Keyword List Logger Map MapSet Module NaiveDateTime "
+        "Node Path Process Protocol Range Regex Registry Stream String Supervisor System Task "
+        "Time Tuple URI Version"
+    ).split()
+)
+
+# One pass over the whole tree; module structure (aliases, attributes, defs) is read from module
+# bodies directly, which is much cheaper than matching it everywhere.
+_FACTS = compile_query(
+    """
+    (call target: (dot left: [(alias) (atom)] @remote_module right: (identifier) @remote_fun))
+      @remote
+    (tuple . (atom) @tuple_head (#match? @tuple_head "^:(via|pg)$")) @tuple
+    (pair key: (keyword) @name_key (#match? @name_key "^name:") value: (_) @name_value)
+    """
+)
+
+
+@dataclass(frozen=True, slots=True)
+class NameUse:
+    """A Task.Supervisor, Registry or `:pg` scope used by a name the project should start."""
+
+    kind: str
+    name: str
+    start: int
+    end: int
+    via: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class CallSite:
+    """A call from ``caller`` to ``target.function``; ``function`` is empty for a
+    ``GenServer.call(target, …)`` made outside any client function."""
+
+    caller: str
+    target: str
+    function: str
+    start: int
+    end: int
+
+
+@dataclass(frozen=True, slots=True)
+class ServerCall:
+    """``GenServer.call`` on the named server ``target``, reached through the public
+    ``functions`` of ``module`` (none: a call from private code or a callback)."""
+
+    module: str
+    target: str
+    functions: tuple[str, ...]
+    start: int
+    end: int
+
+
+@dataclass(frozen=True, slots=True)
+class ModuleFacts:
+    name: str
+    start: int
+    end: int
+    uses: tuple[str, ...]
+    use_start: int
+    use_end: int
+    registers: tuple[str, ...]
+    """Names the module's own process registers under (``name: __MODULE__`` → its name)."""
+    short_lived: bool = False
+    """A `use Mix.Task` module."""
+
+    @property
+    def genserver(self) -> bool:
+        return "GenServer" in self.uses
+
+
+@dataclass(frozen=True, slots=True)
+class FileSummary:
+    path: str
+    digest: str
+    short_lived: bool
+    modules: tuple[ModuleFacts, ...] = ()
+    calls: tuple[CallSite, ...] = ()
+    server_calls: tuple[ServerCall, ...] = ()
+    started: tuple[str, ...] = ()
+    uses: tuple[NameUse, ...] = ()
+
+    @property
+    def facts(self) -> tuple[object, ...]:
+        """Everything but offsets: what other files' findings can depend on."""
+        return (
+            self.short_lived,
+            tuple((m.name, m.uses, m.registers, m.short_lived) for m in self.modules),
+            tuple(sorted({(c.caller, c.target, c.function) for c in self.calls})),
+            tuple(sorted({(s.module, s.target, s.functions) for s in self.server_calls})),
+            tuple(sorted(set(self.started))),
+            tuple(sorted({(u.kind, u.name) for u in self.uses})),
+        )
+
+    @property
+    def has_genserver(self) -> bool:
+        return any(m.genserver for m in self.modules)
+
+
+def digest(text: str) -> str:
+    return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=8).hexdigest()
+
+
+# -- summarising one file ------------------------------------------------------------------
+
+
+@dataclass
+class _Module:
+    node: Node
+    name: str
+    start: int
+    end: int
+    parent: _Module | None
+    aliases: dict[str, str] = field(default_factory=dict)
+    attributes: dict[str, Node] = field(default_factory=dict)
+
+
+@dataclass
+class _Found:
+    calls: list[CallSite] = field(default_factory=list)
+    server_calls: list[ServerCall] = field(default_factory=list)
+    started: list[str] = field(default_factory=list)
+    uses: list[NameUse] = field(default_factory=list)
+    registers: dict[str, list[str]] = field(default_factory=dict)
+
+
+class _Summariser:
+    def __init__(self, source: Source, path: str, short_lived: bool) -> None:
+        self.source = source
+        self.path = path
+        self.short_lived = short_lived
+        self.modules: list[_Module] = []
+        self.defs: list[Node] = []
+
+    # -- modules, aliases and attributes
+
+    def collect_modules(self, node: Node, parent: _Module | None = None) -> None:
+        """Modules, and from their bodies: aliases, attributes and function definitions."""
+        for child in node.named_children:
+            if child.type != "call":
+                if child.type == "unary_operator" and parent is not None:
+                    self.add_attribute(child, parent)
+                continue
+            target = syntax.local_target(child)
+            if target == "defmodule":
+                self.add_module(child, parent)
+            elif parent is None:
+                continue
+            elif target == "alias":
+                self.add_alias(child, parent)
+            elif target in ("def", "defp"):
+                self.defs.append(child)
+
+    def add_module(self, node: Node, parent: _Module | None) -> None:
+        args = syntax.argument_nodes(node)
+        body = syntax.do_block(node)
+        if not args or args[0].type != "alias" or body is None:
+            return
+        local = syntax.text(args[0])
+        name = f"{parent.name}.{local}" if parent is not None else local
+        if parent is not None:  # a nested module is aliased by its first part in its parent
+            head = local.split(".")[0]
+            parent.aliases[head] = f"{parent.name}.{head}"
+        module = _Module(node, name, node.start_byte, node.end_byte, parent)
+        self.modules.append(module)
+        self.collect_modules(body, module)
+
+    def add_attribute(self, node: Node, module: _Module) -> None:
+        operand = node.child_by_field_name("operand")
+        if not syntax.text(node).startswith("@") or operand is None or operand.type != "call":
+            return
+        name = syntax.local_target(operand)
+        args = syntax.argument_nodes(operand)
+        if name and len(args) == 1:
+            module.attributes.setdefault(name, args[0])
+
+    def module_at(self, byte: int) -> _Module | None:
+        found = None
+        for module in self.modules:
+            if module.start <= byte < module.end and (found is None or module.start > found.start):
+                found = module
+        return found
+
+    def add_alias(self, call: Node, module: _Module) -> None:
+        args = syntax.argument_nodes(call)
+        if not args:
+            return
+        target = args[0]
+        options = dict(syntax.keyword_pairs(args[1])) if len(args) > 1 else {}
+        if target.type == "alias":
+            full = self.expand(syntax.text(target), module)
+            short = syntax.text(options["as"]) if "as" in options else full.rsplit(".", 1)[-1]
+            module.aliases[short] = full
+        elif target.type == "dot":  # alias Foo.{Bar, Baz}
+            left = target.child_by_field_name("left")
+            right = target.child_by_field_name("right")
+            if left is None or right is None or right.type != "tuple":
+                return
+            base = self.expand(syntax.text(left), module)
+            for item in right.named_children:
+                if item.type == "alias":
+                    text = syntax.text(item)
+                    module.aliases[text.rsplit(".", 1)[-1]] = f"{base}.{text}"
+
+    def expand(self, alias: str, module: _Module | None) -> str:
+        head, _, rest = alias.partition(".")
+        scope = module
+        while scope is not None:
+            if head in scope.aliases:
+                full = scope.aliases[head]
+                return f"{full}.{rest}" if rest else full
+            scope = scope.parent
+        return alias
+
+    def resolve(self, node: Node | None, module: _Module | None, depth: int = 0) -> str | None:
+        """The name a node stands for (an alias, an atom, ``__MODULE__``, a module attribute,
+        ``Module.concat`` of those), or None when it is computed at run time."""
+        if node is None or depth > 3:
+            return None
+        kind = node.type
+        if kind == "alias":
+            return self.expand(syntax.text(node), module)
+        if kind == "atom":
+            text = syntax.text(node)
+            return None if text.startswith(':"') and "#{" in text else text
+        if kind == "identifier" and syntax.text(node) == "__MODULE__":
+            return module.name if module is not None else None
+        if kind == "dot":
+            left, right = node.child_by_field_name("left"), node.child_by_field_name("right")
+            base = self.resolve(left, module, depth + 1)
+            if base is None or base.startswith(":") or right is None or right.type != "alias":
+                return None
+            return f"{base}.{syntax.text(right)}"
+        if kind == "unary_operator" and syntax.text(node).startswith("@") and module is not None:
+            operand = node.child_by_field_name("operand")
+            if operand is not None and operand.type == "identifier":
+                value = module.attributes.get(syntax.text(operand))
+                return self.resolve(value, module, depth + 1)
+            return None
+        if kind == "call" and syntax.remote_target(node) == ("Module", "concat"):
+            return self.resolve_concat(node, module, depth)
+        return None
+
+    def resolve_concat(self, call: Node, module: _Module | None, depth: int) -> str | None:
+        args = syntax.argument_nodes(call)
+        if len(args) == 1 and args[0].type == "list":
+            args = [a for a in args[0].named_children if a.type != "comment"]
+        parts = [self.resolve(arg, module, depth + 1) for arg in args]
+        if not parts or any(p is None or p.startswith(":") for p in parts):
+            return None
+        return ".".join(p for p in parts if p)
+
+    # -- the summary
+
+    def summary(self) -> FileSummary:
+        self.collect_modules(self.source.tree.root_node)
+        found = _Found()
+        for captures in matches(_FACTS, self.source.tree.root_node):
+            if "remote" in captures:
+                self.remote_call(
+                    captures["remote"][0],
+                    captures["remote_module"][0],
+                    captures["remote_fun"][0],
+                    found,
+                )
+            elif "tuple" in captures:
+                self.tuple_shape(captures["tuple"][0], found)
+            elif "name_value" in captures:
+                found.started.extend(self.names_in(captures["name_value"][0]))
+        return FileSummary(
+            path=self.path,
+            digest=digest(self.source.text),
+            short_lived=self.short_lived,
+            modules=tuple(self.module_facts(found.registers)),
+            calls=tuple(found.calls),
+            server_calls=tuple(self.through_public_functions(found.server_calls, self.defs)),
+            started=tuple(dict.fromkeys(found.started)),
+            uses=tuple(found.uses),
+        )
+
+    def span(self, node: Node) -> tuple[int, int]:
+        return self.source.node_span(node)
+
+    def names_in(self, value: Node) -> list[str]:
+        """The name a `name:` option gives, or when it is computed
+        (``Keyword.get(opts, :name, MyApp.Tasks)``) every literal name inside it: any of them
+        may be the one started."""
+        module = self.module_at(value.start_byte)
+        name = self.resolve(value, module)
+        if name is not None:
+            return [name]
+        found, stack = [], [value]
+        while stack:
+            node = stack.pop()
+            if node.type in ("alias", "atom") or (
+                node.type == "identifier" and syntax.text(node) == "__MODULE__"
+            ):
+                literal = self.resolve(node, module)
+                if literal is not None:
+                    found.append(literal)
+            else:
+                stack.extend(node.named_children)
+        return found
+
+    def remote_call(
+        self, call: Node, target_node: Node, function_node: Node, found: _Found
+    ) -> None:
+        target_text = syntax.text(target_node)
+        head = target_text.split(".", 1)[0]
+        if head not in _SPECIAL:
+            if target_node.type != "alias" or head in _STDLIB:
+                return
+            module = self.module_at(call.start_byte)
+            if module is None:
+                return
+            target = self.expand(target_text, module)
+            if target != module.name and target.split(".", 1)[0] not in _STDLIB:
+                function = syntax.text(function_node)
+                found.calls.append(CallSite(module.name, target, function, *self.span(call)))
+            return
+        module = self.module_at(call.start_byte)
+        function = syntax.text(function_node)
+        key = (target_text, function)
+        args = _call_arguments(call)
+        if key in _GENSERVER_CALLS:
+            server = self.resolve(args[0], module) if args else None
+            if server is not None and module is not None:
+                found.server_calls.append(ServerCall(module.name, server, (), *self.span(call)))
+        elif key in _GENSERVER_STARTS:
+            self.registration(args, module, found)
+        elif target_text == ":pg" and function in ("start_link", "start"):
+            scope = self.resolve(args[0], module) if args else ":pg"
+            if scope is not None:
+                found.started.append(scope)
+        else:
+            use_kind = _use_kind(target_text, function, len(args))
+            if use_kind is not None and args:
+                name = self.resolve(args[0], module)
+                if name is not None and not (use_kind == PG and name == ":pg"):
+                    found.uses.append(NameUse(use_kind, name, *self.span(args[0])))
+
+    def registration(self, args: list[Node], module: _Module | None, found: _Found) -> None:
+        """``GenServer.start_link(__MODULE__, arg, name: X)``: the module runs as ``X``."""
+        if module is None or len(args) < 2:
+            return
+        server_module = self.resolve(args[0], module)
+        options = _options(args[2:]) or {}
+        name = self.resolve(options.get("name"), module)
+        if server_module is not None and name is not None:
+            found.registers.setdefault(server_module, []).append(name)
+
+    def tuple_shape(self, node: Node, found: _Found) -> None:
+        """``{:via, Registry, {Name, key}}`` uses a Registry; ``{:pg, scope}`` and
+        ``{:pg, :start_link, [scope]}`` start a scope. (Other children's names are read with
+        every `name:` option.)"""
+        items = [c for c in node.named_children if c.type != "comment"]
+        head = syntax.text(items[0])
+        module = self.module_at(node.start_byte)
+        if head == ":via" and len(items) == 3 and syntax.text(items[1]) == "Registry":
+            inner = items[2]
+            parts = [c for c in inner.named_children if c.type != "comment"]
+            if inner.type == "tuple" and parts:
+                name = self.resolve(parts[0], module)
+                if name is not None:
+                    found.uses.append(NameUse(REGISTRY, name, *self.span(parts[0]), via=True))
+            return
+        if head == ":pg":
+            scope: str | None = None
+            if len(items) == 2:  # {:pg, scope} in a children list
+                scope = self.resolve(items[1], module)
+            elif len(items) == 3 and syntax.text(items[1]) in (":start_link", ":start"):
+                scopes = [c for c in items[2].named_children if c.type != "comment"]
+                if items[2].type == "list":
+                    scope = self.resolve(scopes[0], module) if scopes else ":pg"
+            if scope is not None:
+                found.started.append(scope)
+
+    def through_public_functions(
+        self, server_calls: list[ServerCall], defs: list[Node]
+    ) -> list[ServerCall]:
+        """Attach to each server call the public functions that reach it: the `def` around it,
+        or the `def`s of the same module that call the private function around it. A call in a
+        function that reads ETS or `:persistent_term` first is a cache miss, not the common
+        path, and is left out."""
+        if not server_calls:
+            return server_calls
+        functions = [(node, _function_name(node)) for node in defs]
+        result = []
+        for server_call in server_calls:
+            enclosing = _innermost(functions, server_call, self.source)
+            names: tuple[str, ...] = ()
+            if enclosing is not None:
+                node, name = enclosing
+                if _CACHE_READ.search(syntax.text(node)):
+                    continue
+                if syntax.local_target(node) == "def":
+                    names = (name,)
+                elif name:
+                    names = self.public_callers(functions, node, name)
+            result.append(
+                ServerCall(
+                    server_call.module,
+                    server_call.target,
+                    names,
+                    server_call.start,
+                    server_call.end,
+                )
+            )
+        return result
+
+    def public_callers(
+        self, functions: list[tuple[Node, str]], private: Node, name: str
+    ) -> tuple[str, ...]:
+        module = self.module_at(private.start_byte)
+        pattern = re.compile(rf"(?<![\w.:]){re.escape(name)}[(\s]")
+        found = []
+        for node, public in functions:
+            if syntax.local_target(node) != "def" or not public:
+                continue
+            if self.module_at(node.start_byte) is not module:
+                continue
+            body = syntax.text(node)
+            head_end = body.find(public) + len(public)
+            if pattern.search(body, head_end):
+                found.append(public)
+        return tuple(dict.fromkeys(found))
+
+    def module_facts(self, registers: dict[str, list[str]]) -> Iterator[ModuleFacts]:
+        for module in self.modules:
+            uses = _direct_uses(module.node)
+            use_node = next(
+                (n for n, used in uses if used == "GenServer"), uses[0][0] if uses else None
+            )
+            name_node = syntax.argument_nodes(module.node)[0]
+            start, end = self.span(name_node)
+            use_start, use_end = self.span(use_node) if use_node is not None else (start, end)
+            yield ModuleFacts(
+                name=module.name,
+                start=start,
+                end=end,
+                uses=tuple(used for _n, used in uses),
+                use_start=use_start,
+                use_end=use_end,
+                registers=tuple(dict.fromkeys(registers.get(module.name, []))),
+                short_lived=any(used == "Mix.Task" for _n, used in uses),
+            )
+
+
+def _direct_uses(module: Node) -> list[tuple[Node, str]]:
+    body = syntax.do_block(module)
+    if body is None:
+        return []
+    found = []
+    for child in body.named_children:
+        if child.type == "call" and syntax.local_target(child) == "use":
+            args = syntax.argument_nodes(child)
+            if args and args[0].type == "alias":
+                found.append((child, syntax.text(args[0])))
+    return found
+
+
+def _call_arguments(call: Node) -> list[Node]:
+    """Arguments in order, with the left side of a pipe first (``x |> M.f(y)`` is ``M.f(x, y)``)."""
+    args = syntax.argument_nodes(call)
+    parent = call.parent
+    if (
+        syntax.is_pipe(parent)
+        and parent is not None
+        and parent.child_by_field_name("right") == call
+    ):
+        left = parent.child_by_field_name("left")
+        if left is not None:
+            return [left, *args]
+    return args
+
+
+def _options(args: list[Node]) -> dict[str, Node] | None:
+    """The keyword options among ``args`` (a trailing ``keywords`` or a literal list), or None
+    when they come from a variable or a call."""
+    if not args:
+        return {}
+    last = args[-1]
+    if last.type == "keywords" or last.type == "list":
+        return dict(syntax.keyword_pairs(last))
+    return None
+
+
+def _use_kind(module: str, function: str, arity: int) -> str | None:
+    if module == "Task.Supervisor" and function in _TASK_SUPERVISOR_USES:
+        return TASK_SUPERVISOR
+    if module == "Registry" and function in _REGISTRY_USES:
+        return REGISTRY
+    if module == ":pg" and _PG_SCOPED_ARITY.get(function) == arity:
+        return PG
+    return None
+
+
+def _function_name(definition: Node) -> str:
+    args = syntax.argument_nodes(definition)
+    if not args:
+        return ""
+    head = args[0]
+    if head.type == "binary_operator":  # a guard: `f(x) when ...`
+        head = head.child_by_field_name("left") or head
+    if head.type == "call":
+        return syntax.local_target(head) or ""
+    return syntax.text(head) if head.type == "identifier" else ""
+
+
+def _innermost(
+    functions: list[tuple[Node, str]], call: ServerCall, source: Source
+) -> tuple[Node, str] | None:
+    found = None
+    for node, name in functions:
+        start, end = source.node_span(node)
+        if start <= call.start and call.end <= end and (found is None or start >= found[2]):
+            found = (node, name, start)
+    return (found[0], found[1]) if found else None
+
+
+def summarize(source: Source, path: str, short_lived: bool = False) -> FileSummary:
+    """What cross-file rules need from one file, from its tree."""
+    return _Summariser(source, path, short_lived).summary()
+
+
+def summary_for(index: ProjectIndex, source: Source) -> FileSummary:
+    """The index's summary of ``source`` when it was made from this very text, else a new one."""
+    stored = index.summary(source.path)
+    if stored is not None and stored.digest == digest(source.text):
+        return stored
+    short_lived = stored.short_lived if stored is not None else False
+    return summarize(source, source.path or "", short_lived)
+
+
+# -- the index of a project -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Callers:
+    """Production call sites that reach a GenServer through ``GenServer.call``."""
+
+    sites: tuple[tuple[str, CallSite], ...] = ()
+
+    @property
+    def modules(self) -> tuple[str, ...]:
+        return tuple(sorted({site.caller for _path, site in self.sites}))
+
+    @property
+    def hot(self) -> bool:
+        return len(self.modules) >= HOT_PATH_MODULES
+
+
+@dataclass
+class ProjectIndex:
+    """Summaries of every Elixir file of one project (umbrella apps included), by path.
+
+    ``complete`` is False while the index is being built (or when it never was): cross-file
+    rules stay silent then rather than report a name as never started. ``generation`` grows
+    whenever a change can alter another file's findings.
+    """
+
+    root: Path | None = None
+    files: dict[str, FileSummary] = field(default_factory=dict)
+    complete: bool = False
+    generation: int = 0
+    _derived: dict[str, object] = field(default_factory=dict, repr=False)
+
+    def update(self, summary: FileSummary) -> bool:
+        """Store a file's summary; True when the change can alter other files' findings."""
+        key = os.path.normpath(summary.path)
+        before = self.files.get(key)
+        self.files[key] = summary
+        if before is not None and before.facts == summary.facts:
+            return False
+        self._changed()
+        return True
+
+    def copy(self) -> ProjectIndex:
+        """An index to change without changing this one (summaries are immutable)."""
+        return ProjectIndex(self.root, dict(self.files), self.complete, self.generation)
+
+    def remove(self, path: str | Path) -> bool:
+        if self.files.pop(os.path.normpath(str(path)), None) is None:
+            return False
+        self._changed()
+        return True
+
+    def summary(self, path: str | Path | None) -> FileSummary | None:
+        return self.files.get(os.path.normpath(str(path))) if path is not None else None
+
+    def _changed(self) -> None:
+        self.generation += 1
+        self._derived.clear()
+
+    def _cached(self, key: str, build: Callable[[], object]) -> object:
+        if key not in self._derived:
+            self._derived[key] = build()
+        return self._derived[key]
+
+    # -- what is started
+
+    @property
+    def started(self) -> frozenset[str]:
+        return self._cached(  # type: ignore[return-value]
+            "started", lambda: frozenset(n for s in self.files.values() for n in s.started)
+        )
+
+    @property
+    def modules(self) -> dict[str, tuple[str, ModuleFacts]]:
+        def build() -> dict[str, tuple[str, ModuleFacts]]:
+            return {m.name: (path, m) for path, s in self.files.items() for m in s.modules}
+
+        return self._cached("modules", build)  # type: ignore[return-value]
+
+    @property
+    def namespaces(self) -> frozenset[str]:
+        return self._cached(  # type: ignore[return-value]
+            "namespaces", lambda: frozenset(name.split(".")[0] for name in self.modules)
+        )
+
+    def is_started(self, kind: str, name: str) -> bool:
+        """Whether some file of the project may start ``name``: it is given as a `name:` option
+        (or appears inside a computed one) or started as a `:pg` scope somewhere; or it is a
+        module of the project (a wrapper that starts itself); or an alias outside the
+        project's namespaces (a dependency starts it)."""
+        if name in self.started or name in self.modules:
+            return True
+        return not name.startswith(":") and name.split(".")[0] not in self.namespaces
+
+    # -- who calls a GenServer
+
+    def server_names(self, module: str) -> frozenset[str]:
+        facts = self.modules.get(module)
+        registered = facts[1].registers if facts else ()
+        return frozenset((module, *registered))
+
+    def callers(self, module: str) -> Callers:
+        return self._cached(f"callers:{module}", lambda: self._callers(module))  # type: ignore[return-value]
+
+    def _callers(self, module: str) -> Callers:
+        """Call sites through the server's client functions (public functions whose body, or a
+        private function they call, does ``GenServer.call`` on it): where other modules call
+        them, or the ``GenServer.call`` itself when nothing in the project calls its function."""
+        names = self.server_names(module)
+        sites: list[tuple[str, CallSite]] = []
+        for path, server_call in self._server_calls():
+            if server_call.target not in names:
+                continue
+            reached = [
+                (caller_path, call)
+                for function in server_call.functions
+                for caller_path, call in self._calls_to().get((server_call.module, function), [])
+                if call.caller != server_call.module
+            ]
+            if reached:
+                sites.extend(reached)
+            elif server_call.module != module:
+                site = CallSite(server_call.module, module, "", server_call.start, server_call.end)
+                sites.append((path, site))
+        production = {
+            (path, site) for path, site in sites if not self._short_lived(path, site.caller)
+        }
+        return Callers(tuple(sorted(production, key=lambda s: (s[0], s[1].start))))
+
+    def _server_calls(self) -> list[tuple[str, ServerCall]]:
+        def build() -> list[tuple[str, ServerCall]]:
+            return [(path, c) for path, s in self.files.items() for c in s.server_calls]
+
+        return self._cached("server_calls", build)  # type: ignore[return-value]
+
+    def _calls_to(self) -> dict[tuple[str, str], list[tuple[str, CallSite]]]:
+        def build() -> dict[tuple[str, str], list[tuple[str, CallSite]]]:
+            found: dict[tuple[str, str], list[tuple[str, CallSite]]] = {}
+            for path, summary in self.files.items():
+                for call in summary.calls:
+                    found.setdefault((call.target, call.function), []).append((path, call))
+            return found
+
+        return self._cached("calls_to", build)  # type: ignore[return-value]
+
+    def _short_lived(self, path: str, module: str) -> bool:
+        summary = self.files.get(path)
+        if summary is None or summary.short_lived:
+            return True
+        facts = self.modules.get(module)
+        return facts is not None and facts[1].short_lived
+
+
+EMPTY_INDEX = ProjectIndex()
+
+
+# -- building the index of a project ---------------------------------------------------------
+
+ShortLived = Callable[[Path], bool]
+
+
+def project_files(root: Path) -> Iterator[Path]:
+    """Every `.ex`/`.exs` file of the project under ``root``, skipping deps, _build…"""
+    for folder, dirs, files in os.walk(root):
+        dirs[:] = sorted(d for d in dirs if d not in SKIPPED_DIRS and not d.startswith("."))
+        for name in sorted(files):
+            if name.endswith((".ex", ".exs")):
+                yield Path(folder) / name
+
+
+def short_lived_by_globs(root: Path, globs: tuple[str, ...] | None = None) -> ShortLived:
+    """Tests and scripts by the `[paths] test` globs, relative to the project root."""
+    from otp_thinking.config import DEFAULT_TEST_GLOBS
+    from otp_thinking.context import matches_any  # the context imports the project, and so this
+
+    patterns = DEFAULT_TEST_GLOBS if globs is None else globs
+    resolved_root = root.resolve()
+
+    def short_lived(path: Path) -> bool:
+        try:
+            relative = path.resolve().relative_to(resolved_root).as_posix()
+        except ValueError:
+            relative = path.as_posix()
+        return matches_any(relative, patterns)
+
+    return short_lived
+
+
+def build_index(
+    root: Path,
+    read_text: Callable[[Path], str | None],
+    short_lived: ShortLived,
+    paths: Iterable[Path] | None = None,
+) -> ProjectIndex:
+    """Summarise every file of the project, one after the other."""
+    index = ProjectIndex(root)
+    for path in project_files(root) if paths is None else paths:
+        text = read_text(path)
+        if text is not None:
+            index.update(summarize(Source(text, str(path)), str(path), short_lived(path)))
+    index.complete = True
+    return index

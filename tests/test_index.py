@@ -1,0 +1,228 @@
+"""The project index: what a summary keeps, what the index derives, how it stays current, and
+what reads it (OTP002's severity, baselines' fingerprints)."""
+
+from __future__ import annotations
+
+import pickle
+from pathlib import Path
+
+import pytest
+
+from otp_thinking.baseline import fingerprints
+from otp_thinking.engine import analyze
+from otp_thinking.index import HOT_PATH_MODULES, ProjectIndex, summarize
+from otp_thinking.output import Located, TextLines
+from otp_thinking.project import scan
+from otp_thinking.registry import find_rule
+from otp_thinking.source import Source
+from otp_thinking.workspace import Workspace
+
+
+def _summary(text: str, path: str = "lib/x.ex"):
+    return summarize(Source(text, path), path)
+
+
+def test_names_resolve_through_aliases_attributes_and_module_concat() -> None:
+    summary = _summary(
+        """defmodule Shop.Orders do
+  alias Shop.{Billing, Tasks}
+  alias Shop.Registry, as: Reg
+  @sup Shop.Sup
+
+  def a, do: Task.Supervisor.async_nolink(Tasks.Sup, fn -> 1 end)
+  def b, do: Task.Supervisor.start_child(@sup, fn -> 1 end)
+  def c, do: {:via, Registry, {Reg, 1}}
+  def d, do: Registry.lookup(__MODULE__.Names, 1)
+  def e, do: Task.Supervisor.async_nolink(Module.concat(Billing, Tasks), fn -> 1 end)
+  def f(sup), do: Task.Supervisor.async_nolink(sup, fn -> 1 end)
+  def g, do: :pg.get_members(:scope, :group)
+  def h, do: :pg.get_members(:group)
+end
+"""
+    )
+    assert [(u.kind, u.name, u.via) for u in summary.uses] == [
+        ("task_supervisor", "Shop.Tasks.Sup", False),
+        ("task_supervisor", "Shop.Sup", False),
+        ("registry", "Shop.Registry", True),
+        ("registry", "Shop.Orders.Names", False),
+        ("task_supervisor", "Shop.Billing.Shop.Tasks", False),
+        ("pg", ":scope", False),
+    ]
+
+
+def test_started_names_come_from_any_name_option_and_pg_shapes() -> None:
+    summary = _summary(
+        """defmodule Shop.Application do
+  def start(_, _) do
+    children = [
+      {Task.Supervisor, name: Shop.Tasks},
+      {Registry, keys: :unique, name: Keyword.get(opts(), :name, Shop.Names)},
+      {:pg, :shop_scope},
+      %{id: :other, start: {:pg, :start_link, [:other_scope]}}
+    ]
+    :pg.start_link(:third_scope)
+    Supervisor.start_link(children, strategy: :one_for_one)
+  end
+end
+"""
+    )
+    for name in ("Shop.Tasks", "Shop.Names", ":shop_scope", ":other_scope", ":third_scope"):
+        assert name in summary.started
+
+
+def test_client_functions_directly_and_through_private_helpers() -> None:
+    summary = _summary(
+        """defmodule Shop.Prices do
+  use GenServer
+  @name :prices
+  def start_link(_), do: GenServer.start_link(__MODULE__, nil, name: @name)
+  def get(sku), do: GenServer.call(@name, {:get, sku})
+  def put(sku, price) do
+    call({:put, sku, price})
+  end
+  def cached(sku), do: :persistent_term.get({__MODULE__, sku}) || GenServer.call(@name, sku)
+  defp call(message), do: GenServer.call(__MODULE__, message)
+end
+"""
+    )
+    [module] = summary.modules
+    assert module.genserver and module.registers == (":prices",)
+    assert [(c.target, c.functions) for c in summary.server_calls] == [
+        (":prices", ("get",)),
+        ("Shop.Prices", ("put",)),
+    ]
+
+
+def test_summaries_are_plain_picklable_data() -> None:
+    summary = _summary("defmodule A do\n  def f, do: B.g()\nend\n")
+    assert pickle.loads(pickle.dumps(summary)) == summary
+
+
+def _index(files: dict[str, str]) -> ProjectIndex:
+    index = ProjectIndex(Path("/p"))
+    for path, text in files.items():
+        index.update(summarize(Source(text, path), path, short_lived=path.startswith("test/")))
+    index.complete = True
+    return index
+
+
+STORE = """defmodule Shop.Catalog do
+  use GenServer
+  def start_link(_), do: GenServer.start_link(__MODULE__, %{}, name: __MODULE__)
+  def get(sku), do: GenServer.call(__MODULE__, {:get, sku})
+  def all, do: GenServer.call(__MODULE__, :all)
+  def put(sku, item), do: GenServer.cast(__MODULE__, {:put, sku, item})
+
+  @impl true
+  def init(items), do: {:ok, items}
+
+  @impl true
+  def handle_call({:get, sku}, _from, items), do: {:reply, Map.get(items, sku), items}
+  def handle_call(:all, _from, items), do: {:reply, Map.values(items), items}
+
+  @impl true
+  def handle_cast({:put, sku, item}, items), do: {:noreply, Map.put(items, sku, item)}
+end
+"""
+
+
+def _callers(count: int, folder: str = "lib") -> dict[str, str]:
+    return {
+        f"{folder}/c{n}.ex": f"defmodule Shop.C{n} do\n  def f, do: Shop.Catalog.get(1)\nend\n"
+        for n in range(count)
+    }
+
+
+def test_callers_count_other_modules_in_production_code() -> None:
+    index = _index({"lib/catalog.ex": STORE, **_callers(2), **_callers(3, "test")})
+    callers = index.callers("Shop.Catalog")
+    assert len(callers.sites) == 2 and not callers.hot
+    index = _index({"lib/catalog.ex": STORE, **_callers(HOT_PATH_MODULES)})
+    assert index.callers("Shop.Catalog").hot
+
+
+def test_is_started_stays_silent_for_modules_and_foreign_namespaces() -> None:
+    index = _index(
+        {
+            "lib/app.ex": "defmodule Shop.App do\n  def c, do: [{Task.Supervisor, name: Shop.T}]\nend\n",
+            "lib/wrapper.ex": "defmodule Shop.Wrapper do\nend\n",
+        }
+    )
+    assert index.is_started("task_supervisor", "Shop.T")
+    assert index.is_started("task_supervisor", "Shop.Wrapper")
+    assert index.is_started("task_supervisor", "Oban.Tasks")  # a dependency's namespace
+    assert not index.is_started("task_supervisor", "Shop.Missing")
+    assert not index.is_started("pg", ":missing_scope")
+
+
+def test_generation_moves_only_when_facts_change() -> None:
+    index = _index({"lib/catalog.ex": STORE})
+    generation = index.generation
+    index.update(summarize(Source("\n" + STORE, "lib/catalog.ex"), "lib/catalog.ex"))
+    assert index.generation == generation  # offsets moved, nothing else
+    index.update(
+        summarize(
+            Source(STORE.replace("get(sku)", "fetch(sku)"), "lib/catalog.ex"), "lib/catalog.ex"
+        )
+    )
+    assert index.generation == generation + 1
+
+
+@pytest.mark.parametrize(
+    ("callers", "severity"), [(1, "information"), (HOT_PATH_MODULES, "warning")]
+)
+def test_otp002_is_a_warning_when_many_modules_call_the_store(
+    tmp_path: Path, callers: int, severity: str
+) -> None:
+    (tmp_path / "mix.exs").write_text("defmodule Shop.MixProject do\nend\n", "utf-8")
+    for path, text in {"lib/catalog.ex": STORE, **_callers(callers)}.items():
+        (tmp_path / path).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / path).write_text(text, "utf-8")
+    store = tmp_path / "lib" / "catalog.ex"
+    rule = find_rule("OTP002")
+    assert rule is not None
+    [finding] = analyze(Source(STORE, str(store)), project=scan(tmp_path), rules=[rule])
+    assert finding.severity == severity
+
+
+def test_workspace_keeps_the_index_current_and_counts_revisions(tmp_path: Path) -> None:
+    (tmp_path / "mix.exs").write_text("defmodule Shop.MixProject do\nend\n", "utf-8")
+    (tmp_path / "lib").mkdir()
+    user = tmp_path / "lib" / "user.ex"
+    user.write_text(
+        "defmodule Shop.User do\n  def f, do: Task.Supervisor.async_nolink(Shop.T, & &1)\nend\n",
+        "utf-8",
+    )
+    workspace = Workspace()
+    project = workspace.project_for(user)
+    assert project.index.complete and not project.index.is_started("task_supervisor", "Shop.T")
+    revision = workspace.revision
+    app = tmp_path / "lib" / "app.ex"
+    workspace.file_changed(
+        app, "defmodule Shop.App do\n  def c, do: [{Task.Supervisor, name: Shop.T}]\nend\n"
+    )
+    assert workspace.revision == revision + 1
+    assert workspace.project_for(user).index.is_started("task_supervisor", "Shop.T")
+    workspace.file_changed(app, None)
+    assert not workspace.project_for(user).index.is_started("task_supervisor", "Shop.T")
+
+
+def test_fingerprints_ignore_lines_and_count_repeats() -> None:
+    rule = find_rule("OTP105")
+    assert rule is not None
+    text = "defmodule A do\n  def f, do: x()\n  def g, do: x()\nend\n"
+    moved = "# a comment\n\n" + text
+
+    def located(source_text: str) -> list[Located]:
+        from otp_thinking.findings import Finding
+
+        lines = TextLines(source_text)
+        starts = [i for i in range(len(source_text)) if source_text.startswith("x()", i)]
+        return [
+            Located("lib/a.ex", lines, Finding("OTP105", "n", "warning", "m", s, s + 3))
+            for s in starts
+        ]
+
+    before = fingerprints(located(text), Path("."))
+    after = fingerprints(located(moved), Path("."))
+    assert before == after and len(set(before)) == 2
