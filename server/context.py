@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 import contextlib
 import fnmatch
 from collections.abc import Mapping
@@ -119,15 +120,27 @@ class Context:
 
     @cached_property
     def _mix_task_spans(self) -> list[tuple[int, int]]:
-        spans = []
+        """Mix task modules' spans, merged where they overlap, in order (so a lookup bisects:
+        a file can hold thousands of findings and of modules)."""
+        spans: list[tuple[int, int]] = []
         for captures in self.matches(_USE_MIX_TASK):
             module = syntax.enclosing_module(captures["use"][0])
             if module is not None:
                 spans.append(self.span(module))
-        return spans
+        merged: list[tuple[int, int]] = []
+        for start, end in sorted(spans):
+            if merged and start <= merged[-1][1]:
+                merged[-1] = (merged[-1][0], max(end, merged[-1][1]))
+            else:
+                merged.append((start, end))
+        return merged
 
     def short_lived_at(self, offset: int) -> bool:
-        return self.short_lived_file or any(s <= offset < e for s, e in self._mix_task_spans)
+        if self.short_lived_file:
+            return True
+        spans = self._mix_task_spans
+        index = bisect.bisect_right(spans, (offset, float("inf"))) - 1
+        return index >= 0 and spans[index][0] <= offset < spans[index][1]
 
 
 def matches_any(relative_path: str, globs: tuple[str, ...]) -> bool:
