@@ -65,6 +65,7 @@ class Documents:
     workspace: Workspace
     by_uri: dict[str, Document] = field(default_factory=dict)
     _recent: dict[str, None] = field(default_factory=dict)  # URIs, least recent first
+    _pending: set[str] = field(default_factory=set)  # changed, not yet mirrored
 
     def open(self, uri: str, path: str | None, text: str, version: int) -> Document:
         document = Document(uri, path, Source(text, path), version)
@@ -86,6 +87,7 @@ class Documents:
 
     def close(self, uri: str) -> Document | None:
         self._recent.pop(uri, None)
+        self._pending.discard(uri)
         document = self.by_uri.pop(uri, None)
         if document is not None and document.path is not None:
             self.workspace.overlay.pop(normal(document.path), None)
@@ -103,8 +105,17 @@ class Documents:
         return None
 
     def changed(self, document: Document) -> None:
-        self._mirror(document)
+        """A document's text changed. The workspace (overlay, project index) hears of it at the
+        next `mirror_pending`: once per burst of keystrokes, not once per keystroke."""
+        self._pending.add(document.uri)
         self._touch(document.uri)
+
+    def mirror_pending(self) -> None:
+        """Bring the workspace up to date with every document changed since last time."""
+        while self._pending:
+            document = self.by_uri.get(self._pending.pop())
+            if document is not None:
+                self._mirror(document)
 
     def _mirror(self, document: Document) -> None:
         """Open buffers win over the disk for the project index (fixes see unsaved text)."""

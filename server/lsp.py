@@ -60,6 +60,13 @@ class OtpProtocol(LanguageServerProtocol):
             general.position_encodings = [*preferred, *[e for e in offered if e not in preferred]]
         return (yield from super().lsp_initialize(params))
 
+    def handle_message(self, message: Any) -> None:
+        """Consecutive didChange notifications only edit text; anything else first brings the
+        workspace up to date with them, so it sees every edit as if applied one by one."""
+        if getattr(message, "method", None) != types.TEXT_DOCUMENT_DID_CHANGE:
+            self._server.mirror_edits()  # type: ignore[attr-defined]
+        super().handle_message(message)
+
     def _user_handler(self, method: str, params: Any):  # type: ignore[no-untyped-def]
         if (handler := self.fm.features.get(method)) is not None:
             yield handler, (params,), None
@@ -179,8 +186,15 @@ class OtpServer(LanguageServer):
         elif self.capability("workspace", "diagnostics", "refresh_support"):
             self.workspace_diagnostic_refresh(None)
 
+    def mirror_edits(self) -> None:
+        """Hand the edits typed since last time to the workspace and its index (see
+        `Documents.changed`), re-checking other documents after a pause if the index moved."""
+        with _index_watch(self, typing=True):
+            self.documents.mirror_pending()
+
     async def _publish_when_idle(self, uri: str) -> None:
         await asyncio.sleep(0)
+        self.mirror_edits()
         document = self.documents.get(uri)
         if document is None:
             return
