@@ -18,7 +18,7 @@ from otp_thinking.findings import Finding, Fix
 from otp_thinking.index import FileSummary, summary_for
 from otp_thinking.parsing import AnyQuery, Captures, compile_query
 from otp_thinking.project import EMPTY, Application, ProjectContext
-from otp_thinking.query_pack import DocumentMatches
+from otp_thinking.query_pack import document_matches
 from otp_thinking.rule import Rule
 from otp_thinking.source import Source
 
@@ -42,7 +42,6 @@ class Context:
         self.path = source.path
         self.config = config
         self.project = project
-        self._document: DocumentMatches | None = None
         self.cache: dict[str, Any] = {}
         """Shared between rules for one analysis (e.g. facts gathered once per module)."""
 
@@ -53,9 +52,7 @@ class Context:
     def matches(self, query: AnyQuery) -> list[Captures]:
         """All matches of ``query`` over the document, computed once per analysis (with the
         other queries of its pack, and not at all when the text lacks the words it needs)."""
-        if self._document is None:
-            self._document = DocumentMatches(self.source.text, self.root)
-        return self._document.get(query)
+        return document_matches(self.source).get(query)
 
     def text(self, node: Node) -> str:
         return self.source.node_text(node)

@@ -20,7 +20,8 @@ from pathlib import Path
 from tree_sitter import Node
 
 from otp_thinking import syntax
-from otp_thinking.parsing import compile_query, matches
+from otp_thinking.parsing import compile_query
+from otp_thinking.query_pack import document_matches
 from otp_thinking.source import Source
 
 SKIPPED_DIRS = frozenset({"deps", "_build", ".git", "node_modules", ".elixir_ls", ".expert"})
@@ -332,7 +333,7 @@ class _Summariser:
     def summary(self) -> FileSummary:
         self.collect_modules(self.source.tree.root_node)
         found = _Found()
-        for captures in matches(_FACTS, self.source.tree.root_node):
+        for captures in document_matches(self.source).get(_FACTS):  # shares the rules' walk
             if "remote" in captures:
                 self.remote_call(
                     captures["remote"][0],

@@ -18,9 +18,10 @@ import bisect
 import threading
 from collections.abc import Iterable
 
-from tree_sitter import Node, Query, QueryCursor, QueryError
+from tree_sitter import Node, Query, QueryCursor, QueryError, Tree
 
 from otp_thinking.parsing import LANGUAGE, AnyQuery, Captures, LazyQuery, compiled, log
+from otp_thinking.source import Source
 
 
 class Pack:
@@ -116,11 +117,24 @@ def _compile_pack(members: set[LazyQuery]) -> Pack | None:
 PACKS = Packs()
 
 
+def document_matches(source: Source) -> DocumentMatches:
+    """The matches over ``source``'s current tree, shared by everything that queries it (the
+    rules, the project index's summary) until its text changes."""
+    tree = source.tree
+    found = source.tree_cache
+    if not isinstance(found, DocumentMatches) or found.tree is not tree:
+        found = source.tree_cache = DocumentMatches(source.text, tree.root_node, tree=tree)
+    return found
+
+
 class DocumentMatches:
     """Matches of queries over one document's tree, each computed at most once."""
 
-    def __init__(self, text: str, root: Node, packs: Packs = PACKS) -> None:
-        self.text, self.root, self.packs = text, root, packs
+    def __init__(
+        self, text: str, root: Node, packs: Packs | None = None, tree: Tree | None = None
+    ) -> None:
+        self.text, self.root, self.tree = text, root, tree
+        self.packs = packs = PACKS if packs is None else packs
         self._found: dict[AnyQuery, list[Captures]] = {}
         self._asked: set[AnyQuery] = set()
         self._words: dict[str, bool] = {}

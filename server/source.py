@@ -17,7 +17,7 @@ import bisect
 import re
 from dataclasses import dataclass
 from itertools import accumulate
-from typing import Literal
+from typing import Any, Literal
 
 from tree_sitter import Node, Point, Tree
 
@@ -110,6 +110,8 @@ class Source:
         self.data = data
         self._line_starts: list[int] | None = None
         self._byte_line_starts: list[int] | None = None
+        self.tree_cache: Any = None
+        """What its users derive from the current tree (query matches); dropped with it."""
 
     @property
     def is_ascii(self) -> bool:
@@ -133,7 +135,7 @@ class Source:
 
     def release_tree(self) -> None:
         """Drop the tree to save memory; the next use parses the text afresh."""
-        self._tree, self._stale = None, False
+        self._tree, self._stale, self.tree_cache = None, False, None
 
     # -- offsets and bytes -------------------------------------------------------------
 
