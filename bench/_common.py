@@ -268,11 +268,37 @@ class LspClient:
                 "general": {"positionEncodings": ["utf-16"]},
                 "textDocument": text_document,
                 "workspace": {"configuration": True, "workspaceFolders": True},
+                "window": {"workDoneProgress": True},
             },
         }
         answer = self.call("initialize", params)
         self.notify("initialized", {})
         return answer
+
+    def wait_indexed(self, timeout: float = 600) -> float:
+        """Wait until the server's background indexing (reported with `$/progress`) is over;
+        the seconds it took from now. Returns at once if none starts within a second."""
+        started = time.perf_counter()
+        running: set[Any] = set()
+        deadline = started + 1.0
+        while True:
+            try:
+                message = self.messages.get(timeout=max(0.01, deadline - time.perf_counter()))
+            except queue.Empty:
+                if not running:
+                    return time.perf_counter() - started
+                raise TimeoutError("indexing did not finish") from None
+            if message.get("method") != "$/progress":
+                continue
+            kind = message["params"]["value"].get("kind")
+            token = message["params"]["token"]
+            if kind == "begin":
+                running.add(token)
+                deadline = started + timeout
+            elif kind == "end":
+                running.discard(token)
+                if not running:
+                    return time.perf_counter() - started
 
     def diagnostics_for(self, uri: str, version: int, timeout: float = 120) -> dict:
         return self.wait(

@@ -94,6 +94,7 @@ def measure(corpus: Path, path: Path, edits: int, pull: bool, seed: int) -> None
     parse = min(parse_once(data) for _ in range(5))
     client = LspClient()
     client.initialize(corpus, pull=pull)
+    client.wait_indexed()  # measure typing, not the background indexing of the corpus
     session = Session(client, path, pull)
     rng = random.Random(seed)
     latencies = []
