@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from otp_thinking.engine import analyze
 from otp_thinking.findings import Finding
 from otp_thinking.registry import all_rules
+from otp_thinking.rule import Rule
 from otp_thinking.source import Source
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -150,3 +151,28 @@ def test_very_long_lines(line: str) -> None:
 
 def test_the_rule_set_is_loaded() -> None:
     assert all_rules(), "no rules were found: these tests would prove nothing"
+
+
+def test_a_rule_that_raises_is_logged_and_the_others_still_report(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    def explode(context: object) -> list[Finding]:
+        raise RuntimeError("boom")
+
+    broken = Rule(
+        code="OTP999",
+        name="always-fails",
+        severity="warning",
+        summary="fails",
+        doc="",
+        check=explode,
+    )
+    text = next(t for t in REAL_TEXTS if "Task.async" in t and "handle_" in t)
+    normal = analyze(Source(text, "lib/shop/prices.ex"))
+    assert normal
+    with caplog.at_level(logging.ERROR, logger="otp_thinking"):
+        found = analyze(Source(text, "lib/shop/prices.ex"), rules=[broken, *all_rules()])
+    assert found == normal
+    [record] = [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert "OTP999" in record.getMessage() and "lib/shop/prices.ex" in record.getMessage()
+    caplog.clear()  # the autouse fixture would count this expected failure
