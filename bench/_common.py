@@ -277,16 +277,17 @@ class LspClient:
 
     def wait_indexed(self, timeout: float = 600) -> float:
         """Wait until the server's background indexing (reported with `$/progress`) is over;
-        the seconds it took from now. Returns at once if none starts within a second."""
+        the seconds it took from now. Returns if none starts within five seconds."""
         started = time.perf_counter()
+        ended = 0.0
         running: set[Any] = set()
-        deadline = started + 1.0
+        deadline = started + 5.0
         while True:
             try:
                 message = self.messages.get(timeout=max(0.01, deadline - time.perf_counter()))
             except queue.Empty:
                 if not running:
-                    return time.perf_counter() - started
+                    return (ended if ended else time.perf_counter()) - started
                 raise TimeoutError("indexing did not finish") from None
             if message.get("method") != "$/progress":
                 continue
@@ -297,8 +298,9 @@ class LspClient:
                 deadline = started + timeout
             elif kind == "end":
                 running.discard(token)
-                if not running:
-                    return time.perf_counter() - started
+                if not running:  # another root may begin next: give it a second
+                    ended = time.perf_counter()
+                    deadline = ended + 1.0
 
     def diagnostics_for(self, uri: str, version: int, timeout: float = 120) -> dict:
         return self.wait(

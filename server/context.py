@@ -52,7 +52,9 @@ class Context:
     def matches(self, query: AnyQuery) -> list[Captures]:
         """All matches of ``query`` over the document, computed once per analysis (with the
         other queries of its pack, and not at all when the text lacks the words it needs)."""
-        return document_matches(self.source).get(query)
+        document = document_matches(self.source)
+        document.count_as_analysis()
+        return document.get(query)
 
     def text(self, node: Node) -> str:
         return self.source.node_text(node)

@@ -137,8 +137,18 @@ class DocumentMatches:
         self.packs = packs = PACKS if packs is None else packs
         self._found: dict[AnyQuery, list[Captures]] = {}
         self._asked: set[AnyQuery] = set()
+        self._candidates: list[LazyQuery] = []  # asked for, and the text has their words
         self._words: dict[str, bool] = {}
-        packs.start_analysis()
+        self._analysis = False
+
+    def count_as_analysis(self) -> None:
+        """Rules analyse this tree: what it asks for counts towards what shares the pack (a
+        tree only summarised for the project index does not: it asks for one query)."""
+        if not self._analysis:
+            self._analysis = True
+            self.packs.start_analysis()
+            for query in self._candidates:
+                self.packs.asked(query)
 
     def has_word(self, word: str) -> bool:
         present = self._words.get(word)
@@ -152,7 +162,9 @@ class DocumentMatches:
             if isinstance(query, LazyQuery):
                 self.packs.learn(query)
                 if query.may_match(self.has_word):
-                    self.packs.asked(query)
+                    self._candidates.append(query)
+                    if self._analysis:
+                        self.packs.asked(query)
                 else:
                     self._found[query] = []
         found = self._found.get(query)

@@ -115,6 +115,7 @@ def test_the_pack_follows_what_analyses_ask_for() -> None:
     root = Source(text).tree.root_node
     for round_ in range(8):
         document = DocumentMatches(text, root, packs)
+        document.count_as_analysis()
         document.get(common)
         document.get(other)
         if round_ == 0:
