@@ -4,8 +4,9 @@
 
 Each run starts a fresh `otp-thinking lsp`, sends `initialize` at once and times the answer;
 then opens one small file and times its first diagnostics (rules load lazily, so this is where
-their cost shows). Compared with the interpreter's own start (`python -c pass`). Target: initialize
-answered within 0.5 s.
+their cost shows). Compared with the interpreter's own start (`python -c pass`) and with the
+floor of any pygls server: importing pygls and lsprotocol. Target: initialize answered within
+0.5 s.
 """
 
 from __future__ import annotations
@@ -17,6 +18,9 @@ import time
 from pathlib import Path
 
 from _common import PYTHON, LspClient, child_env, median
+
+# The floor under any pygls server: lsprotocol.types defines ~1000 attrs classes at import.
+LIBRARIES = "import lsprotocol.types, pygls.lsp.server"
 
 SMALL = """defmodule Small.Worker do
   use GenServer
@@ -47,11 +51,14 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=10)
     args = parser.parse_args()
 
-    python = []
+    python, libraries = [], []
     for _ in range(args.runs):
         started = time.perf_counter()
         subprocess.run([PYTHON, "-c", "pass"], check=True, env=child_env())
         python.append(time.perf_counter() - started)
+        started = time.perf_counter()
+        subprocess.run([PYTHON, "-c", LIBRARIES], check=True, env=child_env())
+        libraries.append(time.perf_counter() - started)
 
     with tempfile.TemporaryDirectory() as folder:
         root = Path(folder)
@@ -63,6 +70,7 @@ def main() -> None:
     initialize = [r[0] for r in runs]
     first = [r[1] for r in runs]
     print(f"interpreter start (python -c pass)     median {median(python) * 1000:6.0f} ms")
+    print(f"  + import pygls and lsprotocol          median {median(libraries) * 1000:6.0f} ms")
     print(
         f"spawn → initialize answered            median {median(initialize) * 1000:6.0f} ms"
         f"  min {min(initialize) * 1000:6.0f} ms  ({args.runs} runs)"
