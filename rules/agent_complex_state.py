@@ -212,5 +212,6 @@ RULE = Rule(
     summary="Agent whose update functions carry real logic: it wants a GenServer",
     doc=DOC,
     check=check,
+    words=("Agent",),
     production_only=True,
 )

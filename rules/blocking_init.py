@@ -722,6 +722,7 @@ RULE = Rule(
     summary="init/1 of a GenServer or :gen_statem doing blocking work (DB, HTTP, files, calls)",
     doc=DOC,
     check=check,
+    words=("GenServer", "gen_server", "gen_statem", "GenStateMachine"),
     production_only=True,
     fixable=True,
 )

@@ -319,6 +319,7 @@ RULE = Rule(
     summary="Broadway fed by the app itself: a job queue without persistence (use Oban)",
     doc=DOC,
     check=check,
+    words=("Broadway",),
     production_only=True,
     fixable=False,
 )

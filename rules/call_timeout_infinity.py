@@ -105,5 +105,6 @@ RULE = Rule(
     summary="GenServer.call / :gen_server.call / :gen_statem.call with an :infinity timeout",
     doc=DOC,
     check=check,
+    words=("infinity",),
     production_only=True,
 )

@@ -94,5 +94,6 @@ RULE = Rule(
     summary="Application.get_env/fetch_env inside handle_* callbacks: config read per message",
     doc=DOC,
     check=check,
+    words=("env",),
     production_only=True,
 )

@@ -76,5 +76,6 @@ RULE = Rule(
     summary=":dets.open_file: a 2 GB file limit and slow repair after a crash",
     doc=DOC,
     check=check,
+    words=("dets",),
     production_only=True,
 )

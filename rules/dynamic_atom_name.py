@@ -621,6 +621,7 @@ RULE = Rule(
     summary="Atom made at run time as a process name: atoms are never garbage-collected",
     doc=DOC,
     check=check,
+    words=("to_atom", "concat", ':"', ":'"),
     production_only=True,
     fixable=True,
 )

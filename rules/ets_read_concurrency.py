@@ -215,6 +215,7 @@ RULE = Rule(
     summary=":ets.new of a table other processes read, without read_concurrency",
     doc=DOC,
     check=check,
+    words=("ets",),
     production_only=True,
     fixable=True,
 )

@@ -108,6 +108,7 @@ RULE = Rule(
     summary="a GenServer many modules reach through GenServer.call (call sites as related)",
     doc=DOC,
     check=check,
+    words=("GenServer", "gen_server"),
     production_only=True,
     project_files=lambda summary: summary.has_genserver,
 )

@@ -232,6 +232,7 @@ RULE = Rule(
     summary="GenServer used as a read-mostly store: every read queues in one mailbox",
     doc=DOC,
     check=check,
+    words=("GenServer", "gen_server"),
     production_only=True,
     project_files=lambda summary: summary.has_genserver,
 )

@@ -284,5 +284,6 @@ RULE = Rule(
     summary="GenServer switching on a status field through three or more states: use :gen_statem",
     doc=DOC,
     check=check,
+    words=("GenServer", "gen_server"),
     production_only=True,
 )

@@ -301,6 +301,7 @@ RULE = Rule(
     summary="Oban worker receiving from an external broker: consume queues with Broadway",
     doc=DOC,
     check=check,
+    words=("Oban",),
     production_only=True,
     fixable=False,
 )

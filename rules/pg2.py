@@ -231,5 +231,6 @@ RULE = Rule(
     summary=":pg2 call: the module was removed in OTP 24; use :pg",
     doc=DOC,
     check=check,
+    words=("pg2",),
     fixable=True,
 )

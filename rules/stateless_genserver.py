@@ -202,5 +202,6 @@ RULE = Rule(
     summary="GenServer whose callbacks never read or change their state: plain functions will do",
     doc=DOC,
     check=check,
+    words=("GenServer", "gen_server"),
     production_only=True,
 )

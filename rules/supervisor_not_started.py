@@ -135,6 +135,7 @@ RULE = Rule(
     summary="a Task.Supervisor, Registry or :pg scope used by a name no supervision tree starts",
     doc=DOC,
     check=check,
+    words=("Supervisor", "Registry", "pg"),
     production_only=True,
     fixable=True,
     project_files=lambda summary: bool(summary.uses),

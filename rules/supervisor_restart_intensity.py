@@ -205,6 +205,7 @@ RULE = Rule(
     summary="A supervisor at the default restart intensity (max_restarts / max_seconds unset)",
     doc=DOC,
     check=check,
+    words=("Supervisor",),
     production_only=True,
     fixable=True,
 )

@@ -175,6 +175,7 @@ RULE = Rule(
     summary="Task.async in production code: a crash in the task crashes the caller",
     doc=DOC,
     check=check,
+    words=("Task",),
     production_only=True,
     fixable=True,
 )

@@ -165,6 +165,7 @@ RULE = Rule(
     summary="Task.async_stream in production code: one crashing task crashes the caller",
     doc=DOC,
     check=check,
+    words=("Task",),
     production_only=True,
     fixable=True,
 )

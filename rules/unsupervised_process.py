@@ -227,6 +227,7 @@ RULE = Rule(
     summary="Task.start or spawn in production code: no supervisor, killed mid-work on shutdown",
     doc=DOC,
     check=check,
+    words=("Task", "spawn"),
     production_only=True,
     fixable=True,
 )

@@ -51,7 +51,8 @@ def analyze(
     chosen = enabled_rules(config) if rules is None else list(rules)
     findings: list[Finding] = []
     for rule in chosen:
-        findings.extend(_run(rule, context))
+        if rule.may_fire(source.text):
+            findings.extend(_run(rule, context))
     suppressions = read_suppressions(source)
     kept = [f for f in findings if not suppressions.hides(f, source.line_of(f.start))]
     return sorted(kept, key=lambda f: (f.start, f.end, f.code))

@@ -27,6 +27,10 @@ class Rule:
     doc: str
     """Markdown with the headings What it flags / Why it matters / Example / Fix."""
     check: Callable[[Context], Iterable[Finding]]
+    words: tuple[str, ...] = ()
+    """The rule cannot fire in a text that contains none of these (the engine then skips it
+    without looking at the tree); empty: no such promise. Every rule firing in a fixture
+    proves its words, and `tests/test_rule_words.py` checks that skipping changes no finding."""
     production_only: bool = False
     """Silent in short-lived code: tests, `.exs` scripts and `use Mix.Task` modules."""
     fixable: bool = False
@@ -34,6 +38,9 @@ class Rule:
     """For a rule that reads the project index (``context.project.index``): which files, by
     their summary, it can fire in. The CLI runs such rules once the whole index is built, and
     only on those files. None for rules that read only the file itself."""
+
+    def may_fire(self, text: str) -> bool:
+        return not self.words or any(word in text for word in self.words)
 
     def matches_selector(self, selector: str) -> bool:
         return selector in (self.code, self.name) or (
