@@ -61,14 +61,20 @@ class Packs:
     text had its words); it leaves when few do. So the pack holds what nearly every document
     needs — module facts, definitions — and a query that only GenServer modules or only texts
     naming `Task` need runs alone, in the few documents that need it. Membership is reviewed
-    after 2, 4, 8, … analyses, so the pack is recompiled a handful of times per process.
+    after 2, 4, 8, … analyses, so the pack is recompiled a handful of times per process; but
+    not before MIN_TEXT characters have been analysed: compiling a pack costs about as much as
+    walking a megabyte of code once per member, so a short run (a pre-commit hook, a small
+    project) is better off running each query alone.
     """
 
     JOIN, LEAVE = 0.5, 0.25
+    MIN_TEXT = 1_000_000
 
-    def __init__(self) -> None:
+    def __init__(self, min_text: int | None = None) -> None:
+        self.min_text = self.MIN_TEXT if min_text is None else min_text
         self._lock = threading.Lock()
         self.analyses = 0
+        self.analysed_text = 0
         self._asked: dict[LazyQuery, int] = {}  # analyses that asked for it and could match
         self._first_seen: dict[LazyQuery, int] = {}
         self.pack: Pack | None = None
@@ -86,11 +92,13 @@ class Packs:
         pack = self.pack
         return pack if pack is not None and query in pack.index else None
 
-    def start_analysis(self) -> None:
-        """Count one more analysis; on a power of two, review which queries share the pack."""
+    def start_analysis(self, size: int) -> None:
+        """Count one more analysis of ``size`` characters; on a power of two, review which
+        queries share the pack."""
         self.analyses += 1
+        self.analysed_text += size
         count = self.analyses
-        if count < 2 or count & (count - 1):
+        if count < 2 or count & (count - 1) or self.analysed_text < self.min_text:
             return
         with self._lock:
             current = set(self.pack.members) if self.pack is not None else set()
@@ -146,7 +154,7 @@ class DocumentMatches:
         tree only summarised for the project index does not: it asks for one query)."""
         if not self._analysis:
             self._analysis = True
-            self.packs.start_analysis()
+            self.packs.start_analysis(len(self.text))
             for query in self._candidates:
                 self.packs.asked(query)
 

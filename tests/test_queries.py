@@ -110,7 +110,7 @@ def test_the_pack_follows_what_analyses_ask_for() -> None:
     common = compile_query('(call target: (identifier) @f (#eq? @f "def")) @c')
     rare = compile_query('(call target: (identifier) @f (#eq? @f "spawn")) @c')
     other = compile_query("(alias) @a")
-    packs = Packs()
+    packs = Packs(min_text=0)
     text = "defmodule A do\n  def f, do: spawn(fn -> 1 end)\nend\n"
     root = Source(text).tree.root_node
     for round_ in range(8):
@@ -123,3 +123,19 @@ def test_the_pack_follows_what_analyses_ask_for() -> None:
     assert packs.pack is not None
     assert set(packs.pack.members) == {common, other}  # asked every time; `rare` once
     assert isinstance(common, LazyQuery) and common in packs.pack.index
+
+
+def test_a_short_run_runs_each_query_alone() -> None:
+    """Compiling a pack costs more than the walks it saves over a few small files."""
+    common = compile_query('(call target: (identifier) @f (#eq? @f "def")) @c')
+    other = compile_query("(alias) @a")
+    packs = Packs()
+    text = "defmodule A do\n  def f, do: :ok\nend\n"
+    root = Source(text).tree.root_node
+    for _round in range(64):
+        document = DocumentMatches(text, root, packs)
+        document.count_as_analysis()
+        document.get(common)
+        document.get(other)
+    assert packs.pack is None
+    assert packs.analysed_text == 64 * len(text)
