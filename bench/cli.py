@@ -5,8 +5,9 @@
 Prints, each measured in this run (fastest of --runs, steps taking turns):
 - the bare parse (read + parse every file) in this process, and as a fresh interpreter;
 - the analysis in this process (`cli.main(["check", ...])`, warm), ratio to the bare parse;
-- `otp-thinking check TREE` as a process, ratio to the bare-parse process;
-- with `--jobs` (when the CLI has it): 1 and N processes, and the wall-clock speed-up;
+- `otp-thinking check --jobs 1 TREE` as a process, ratio to the bare-parse process;
+- with `--jobs` (when the CLI has it): 1 and N processes, and the wall-clock speed-up; and
+  `otp-thinking check TREE` as run without `--jobs`;
 - start-up: `otp-thinking check` on one small file against the interpreter's bare start.
 """
 
@@ -50,11 +51,11 @@ def check_process(*args: str) -> None:
         raise SystemExit(f"check failed ({done.returncode}): {done.stderr.decode()[-2000:]}")
 
 
-def check_in_process(tree: str) -> None:
+def check_in_process(tree: str, *more: str) -> None:
     from otp_thinking.cli import main
 
     with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
-        main(["check", tree, "--format", "json"])
+        main(["check", tree, "--format", "json", *more])
 
 
 def has_jobs() -> bool:
@@ -75,16 +76,18 @@ def main() -> None:
     print(f"tree: {tree}: {len(files)} files, {size / 1e6:.1f} MB; fastest of {args.runs} runs")
     print("ratios compare CPU time (this machine is shared); wall time shown beside it\n")
 
-    check_in_process(tree)  # warm-up: imports, rule registry, query compilation
+    jobs = has_jobs()
+    one_job = ["--jobs", "1"] if jobs else []
+    check_in_process(tree, *one_job)  # warm-up: imports, rule registry, query compilation
     check_process(tree)  # warm-up: bytecode cache
     steps = {
         "parse": lambda: bare_parse(files),
-        "check": lambda: check_in_process(tree),
+        "check": lambda: check_in_process(tree, *one_job),
         "parse process": lambda: bare_parse_process(files),
-        "check process": lambda: check_process(tree, "--format", "json"),
+        "check process": lambda: check_process(tree, "--format", "json", *one_job),
     }
-    jobs = has_jobs()
     if jobs:
+        steps["default"] = lambda: check_process(tree)
         steps["jobs 1"] = lambda: check_process(tree, "--jobs", "1")
         steps["jobs N"] = lambda: check_process(tree, "--jobs", str(args.jobs))
     t = interleaved(steps, args.runs)
@@ -93,7 +96,7 @@ def main() -> None:
     print(f"check, in process (warm)            {t['check']}   {ratio(t['check'], t['parse'])}")
     print(f"bare parse, fresh interpreter       {t['parse process']}")
     print(
-        f"otp-thinking check TREE             {t['check process']}   "
+        f"otp-thinking check --jobs 1 TREE    {t['check process']}   "
         f"{ratio(t['check process'], t['parse process'])}"
     )
     if jobs:
@@ -102,6 +105,10 @@ def main() -> None:
         print(
             f"check --jobs {args.jobs:<3}                    {many}   wall speed-up "
             f"{one.wall / many.wall:.2f}x on {args.jobs} processes"
+        )
+        print(
+            f"check (no --jobs: automatic)        {t['default']}   wall speed-up "
+            f"{one.wall / t['default'].wall:.2f}x"
         )
     else:
         print("check --jobs N                      not available in this build of the CLI")

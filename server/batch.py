@@ -154,12 +154,15 @@ def check_files(
     base_config: Config,
     select: Sequence[str] = (),
     ignore: Sequence[str] = (),
-    jobs: int = 1,
+    jobs: int | None = None,
     progress: Progress | None = None,
 ) -> list[FileResult]:
-    """Check ``paths`` (in that order) with every enabled rule, cross-file rules included."""
+    """Check ``paths`` (in that order) with every enabled rule, cross-file rules included, in
+    ``jobs`` processes (None: `automatic_jobs`)."""
     progress = progress or Progress()
     tasks = _first_pass_tasks(paths)
+    if jobs is None:
+        jobs = automatic_jobs(len(tasks))
     progress.total = len(tasks)
     start_args = (read, base_config, tuple(select), tuple(ignore))
     with _Runner(jobs, start_args) as runner:
@@ -277,5 +280,19 @@ def _start_method() -> str:
     return "fork" if sys.platform.startswith("linux") else "spawn"
 
 
+FILES_PER_PROCESS = 64
+"""With fewer files than this per process, starting processes (each imports the package and
+compiles its queries, about half a second) costs more than it saves."""
+
+
 def default_jobs() -> int:
+    """One process per CPU this process may run on."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0)) or 1
     return os.cpu_count() or 1
+
+
+def automatic_jobs(files: int) -> int:
+    """Processes for ``files`` files when ``--jobs`` is not given: one per CPU, but none that
+    would get fewer than FILES_PER_PROCESS files."""
+    return max(1, min(default_jobs(), files // FILES_PER_PROCESS))

@@ -75,9 +75,10 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument(
         "--jobs",
         type=_jobs,
-        default=1,
+        default=None,
         metavar="N",
-        help="processes to check with (0: one per CPU; default 1); --fix and --diff use one",
+        help="processes to check with (0: one per CPU; default: one per CPU on large trees, "
+        "one on small ones); --fix and --diff use one",
     )
     check.add_argument(
         "--statistics", action="store_true", help="print how many findings each rule has"

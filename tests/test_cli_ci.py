@@ -232,6 +232,22 @@ def test_jobs_zero_means_one_per_cpu_and_bad_values_are_usage_errors(project: Pa
     assert done.returncode == 2 and "--jobs" in done.stderr
 
 
+def test_without_jobs_large_trees_use_every_cpu_and_small_ones_one_process(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from otp_thinking import batch
+
+    monkeypatch.setattr(batch, "default_jobs", lambda: 4)
+    per = batch.FILES_PER_PROCESS
+    assert [batch.automatic_jobs(n) for n in (0, 12, per * 2 - 1, per * 2, per * 100)] == [
+        1,
+        1,
+        1,
+        2,
+        4,
+    ]
+
+
 def test_statistics(project: Path) -> None:
     done = run("check", "--statistics", ".", cwd=project)
     assert done.returncode == 1
