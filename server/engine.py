@@ -6,7 +6,7 @@ Pure: text and settings in, findings out; no I/O and no LSP types.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from otp_thinking.config import DEFAULT, Config
 from otp_thinking.context import Context
@@ -50,12 +50,26 @@ def analyze(
     context = Context(source, config=config, project=project)
     chosen = enabled_rules(config) if rules is None else list(rules)
     findings: list[Finding] = []
+    has_word = _word_finder(source.text)
     for rule in chosen:
-        if rule.may_fire(source.text):
+        if rule.may_fire(has_word):
             findings.extend(_run(rule, context))
     suppressions = read_suppressions(source)
     kept = [f for f in findings if not suppressions.hides(f, source.line_of(f.start))]
     return sorted(kept, key=lambda f: (f.start, f.end, f.code))
+
+
+def _word_finder(text: str) -> Callable[[str], bool]:
+    """``word in text``, each word looked for once (rules share words such as `GenServer`)."""
+    found: dict[str, bool] = {}
+
+    def has_word(word: str) -> bool:
+        present = found.get(word)
+        if present is None:
+            present = found[word] = word in text
+        return present
+
+    return has_word
 
 
 def _run(rule: Rule, context: Context) -> list[Finding]:

@@ -39,8 +39,9 @@ class Rule:
     their summary, it can fire in. The CLI runs such rules once the whole index is built, and
     only on those files. None for rules that read only the file itself."""
 
-    def may_fire(self, text: str) -> bool:
-        return not self.words or any(word in text for word in self.words)
+    def may_fire(self, has_word: Callable[[str], bool]) -> bool:
+        """False when the text (asked through ``has_word``) has none of the rule's words."""
+        return not self.words or any(has_word(word) for word in self.words)
 
     def matches_selector(self, selector: str) -> bool:
         return selector in (self.code, self.name) or (
