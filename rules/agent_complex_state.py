@@ -72,13 +72,6 @@ operation a client function that sends a named message, move the logic into the 
 `handle_call`/`handle_cast` clause, and keep `Agent` for the plain get/put cases.
 """
 
-QUERY = compile_query(
-    """
-    (call target: (dot left: (alias) @module right: (identifier) @function)
-      (#eq? @module "Agent")
-      (#any-of? @function "update" "get_and_update" "cast")) @call
-    """
-)
 
 _LOGIC = compile_query(
     """
@@ -94,7 +87,7 @@ _LOGIC = compile_query(
 
 
 def check(context: Context) -> Iterator[Finding]:
-    for captures in context.matches(QUERY):
+    for captures in context.remote_calls({"Agent"}, {"update", "get_and_update", "cast"}):
         call = captures["call"][0]
         module = modules.at(context, call)
         reason = _logic(call, module)

@@ -104,23 +104,6 @@ before it is done (their messages wait in the mailbox until `handle_continue/2` 
 failure in it crashes the running process instead of failing its start.
 """
 
-INIT_CLAUSES = compile_query(
-    """
-    (call target: (identifier) @def
-      (arguments [
-        (call target: (identifier) @name)
-        (binary_operator left: (call target: (identifier) @name))
-      ])
-      (#eq? @def "def") (#eq? @name "init")) @definition
-    """
-)
-
-REMOTE_CALLS = compile_query(
-    """
-    (call target: (dot left: [(alias) (atom)] @module right: (identifier) @function)) @call
-    """
-)
-
 LOCAL_CALLS = compile_query("(call target: (identifier) @function) @call")
 
 REPO_FUNCTIONS = frozenset(
@@ -217,7 +200,9 @@ CONTINUE_TAGS = ("init", "load", "setup", "boot", "init_work")
 
 
 def check(context: Context) -> Iterator[Finding]:
-    for captures in context.matches(INIT_CLAUSES):
+    for captures in context.matches(syntax.DEF_CLAUSES):
+        if context.text(captures["def"][0]) != "def" or context.text(captures["name"][0]) != "init":
+            continue
         definition = captures["definition"][0]
         head = syntax.def_head(definition)
         module = _module_of(definition)
@@ -292,7 +277,7 @@ class Scanner:
         """The first such call under ``node``: (call site, its name, the local function
         on the way or None)."""
         candidates: list[tuple[int, Node, str, str | None]] = []
-        for captures in matches(REMOTE_CALLS, node):
+        for captures in matches(syntax.REMOTE_CALLS, node):
             call = captures["call"][0]
             name = self.classify(
                 syntax.text(captures["module"][0]), syntax.text(captures["function"][0])

@@ -9,7 +9,6 @@ from tree_sitter import Node
 from otp_thinking import syntax
 from otp_thinking.context import Context
 from otp_thinking.findings import Finding
-from otp_thinking.parsing import compile_query
 from otp_thinking.rule import Rule
 
 DOC = """\
@@ -51,13 +50,6 @@ finite timeout in milliseconds, or keep it and suppress the finding with a comme
 (`# otp-thinking: disable-next-line OTP004`).
 """
 
-QUERY = compile_query(
-    """
-    (call target: (dot left: [(alias) (atom)] @module right: (identifier) @function)
-      (#any-of? @module "GenServer" ":gen_server" ":gen_statem")
-      (#eq? @function "call")) @call
-    """
-)
 
 MESSAGE = (
     "{callee} with an :infinity timeout waits forever when the server is stuck; "
@@ -66,7 +58,7 @@ MESSAGE = (
 
 
 def check(context: Context) -> Iterator[Finding]:
-    for captures in context.matches(QUERY):
+    for captures in context.remote_calls({"GenServer", ":gen_server", ":gen_statem"}, {"call"}):
         call = captures["call"][0]
         timeout = _timeout_argument(call)
         if timeout is None or not _is_infinity(timeout):

@@ -8,7 +8,6 @@ from otp_thinking import modules
 from otp_thinking.context import Context
 from otp_thinking.findings import Finding
 from otp_thinking.modules import STATE_CALLBACKS
-from otp_thinking.parsing import compile_query
 from otp_thinking.rule import Rule
 
 DOC = """\
@@ -61,17 +60,11 @@ from your application's `start/2`. Keep the per-message read when the setting mu
 change at run time, and say so with `# otp-thinking: disable-next-line OTP603`.
 """
 
-QUERY = compile_query(
-    """
-    (call target: (dot left: [(alias) (atom)] @module right: (identifier) @function)
-      (#any-of? @module "Application" ":application")
-      (#any-of? @function "get_env" "fetch_env" "fetch_env!" "get_all_env")) @call
-    """
-)
-
 
 def check(context: Context) -> Iterator[Finding]:
-    for captures in context.matches(QUERY):
+    for captures in context.remote_calls(
+        {"Application", ":application"}, {"get_env", "fetch_env", "fetch_env!", "get_all_env"}
+    ):
         call = captures["call"][0]
         module = modules.at(context, call)
         if module is None:

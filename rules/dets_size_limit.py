@@ -6,7 +6,6 @@ from collections.abc import Iterator
 
 from otp_thinking.context import Context
 from otp_thinking.findings import Finding
-from otp_thinking.parsing import compile_query
 from otp_thinking.rule import Rule
 
 DOC = """\
@@ -50,12 +49,6 @@ DETS with a note on why its limits are acceptable here
 (`# otp-thinking: disable-next-line OTP602`).
 """
 
-QUERY = compile_query(
-    """
-    (call target: (dot left: (atom) @module right: (identifier) @function)
-      (#eq? @module ":dets") (#eq? @function "open_file")) @call
-    """
-)
 
 MESSAGE = (
     "A DETS file is limited to 2 GB and is repaired slowly after a crash; "
@@ -64,7 +57,7 @@ MESSAGE = (
 
 
 def check(context: Context) -> Iterator[Finding]:
-    for captures in context.matches(QUERY):
+    for captures in context.remote_calls({":dets"}, {"open_file"}):
         call = captures["call"][0]
         yield context.finding(RULE, call.child_by_field_name("target") or call, MESSAGE)
 

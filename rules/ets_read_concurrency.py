@@ -64,12 +64,6 @@ No fix when the options come from a module attribute or a variable; add the opti
 hand, or write `read_concurrency: false` when the table is written as often as it is read.
 """
 
-QUERY = compile_query(
-    """
-    (call target: (dot left: (atom) @module right: (identifier) @function)
-      (#eq? @module ":ets") (#eq? @function "new")) @call
-    """
-)
 
 COUNTER_UPDATES = compile_query(
     """
@@ -91,7 +85,7 @@ class Options:
 
 
 def check(context: Context) -> Iterator[Finding]:
-    for captures in context.matches(QUERY):
+    for captures in context.remote_calls({":ets"}, {"new"}):
         call = captures["call"][0]
         found = _options_node(call)
         if found is None:

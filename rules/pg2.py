@@ -10,7 +10,6 @@ from tree_sitter import Node
 from otp_thinking import fixes, syntax
 from otp_thinking.context import Context
 from otp_thinking.findings import Edit, Finding, Fix, Safety
-from otp_thinking.parsing import compile_query
 from otp_thinking.rule import Rule
 
 DOC = """\
@@ -65,12 +64,6 @@ No automatic fix for `get_closest_pid/1`, which `:pg` lacks: pick a member of
 `:pg.get_members/1` yourself (for example a local one from `get_local_members/1` first).
 """
 
-QUERY = compile_query(
-    """
-    (call target: (dot left: (atom) @module right: (identifier) @function)
-      (#eq? @module ":pg2")) @call
-    """
-)
 
 MESSAGE = (
     ":pg2 was removed in OTP 24, so this call fails on current Erlang/OTP; use :pg with a :pg "
@@ -89,7 +82,7 @@ PG_CHECK = re.compile(r"(ensure_loaded\?|ensure_compiled\??|function_exported\?)
 
 def check(context: Context) -> Iterator[Finding]:
     guarded_attributes = None
-    for captures in context.matches(QUERY):
+    for captures in context.remote_calls({":pg2"}):
         call = captures["call"][0]
         if guarded_attributes is None:
             guarded_attributes = _attributes_checking_pg(context)

@@ -72,13 +72,6 @@ same line, or one option per line when the options are laid out that way), so th
 visible and can be revisited. Safe: these are the values the supervisor already uses.
 """
 
-CALLS = compile_query(
-    """
-    (call target: (dot left: (alias) @module right: (identifier) @function)
-      (#any-of? @module "Supervisor" "DynamicSupervisor")
-      (#any-of? @function "init" "start_link")) @call
-    """
-)
 
 CHILD_SPECS = compile_query(
     """
@@ -96,7 +89,9 @@ MESSAGE = (
 
 
 def check(context: Context) -> Iterator[Finding]:
-    for captures in context.matches(CALLS):
+    for captures in context.remote_calls(
+        {"Supervisor", "DynamicSupervisor"}, {"init", "start_link"}
+    ):
         call = captures["call"][0]
         found = _call_options(call)
         if found is None or _top_level_application_start(call):

@@ -9,7 +9,6 @@ from tree_sitter import Node
 from otp_thinking import fixes, syntax
 from otp_thinking.context import Context
 from otp_thinking.findings import Edit, Finding, Fix
-from otp_thinking.parsing import compile_query
 from otp_thinking.process_state import state_at_stake
 from otp_thinking.rule import Rule
 
@@ -79,12 +78,6 @@ supervisor yourself. Calls to `Task.await/2` on the task are left as they are: r
 Configure the supervisor's name with `[names] task_supervisor = "MyApp.TaskSupervisor"`.
 """
 
-QUERY = compile_query(
-    """
-    (call target: (dot left: (alias) @module right: (identifier) @function)
-      (#eq? @module "Task") (#eq? @function "async")) @call
-    """
-)
 
 ISOLATING_CALLS = frozenset(
     {
@@ -103,7 +96,7 @@ MESSAGE = (
 
 
 def check(context: Context) -> Iterator[Finding]:
-    for captures in context.matches(QUERY):
+    for captures in context.remote_calls({"Task"}, {"async"}):
         call = captures["call"][0]
         if _runs_isolated(call) or not state_at_stake(context, call):
             continue

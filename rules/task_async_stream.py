@@ -9,7 +9,6 @@ from tree_sitter import Node
 from otp_thinking import fixes, process_state, syntax
 from otp_thinking.context import Context
 from otp_thinking.findings import Finding, Fix
-from otp_thinking.parsing import compile_query
 from otp_thinking.rule import Rule
 
 DOC = """\
@@ -94,12 +93,6 @@ code consuming the stream has to be reviewed (see above) before you apply it.
 Configure the supervisor's name with `[names] task_supervisor = "MyApp.TaskSupervisor"`.
 """
 
-QUERY = compile_query(
-    """
-    (call target: (dot left: (alias) @module right: (identifier) @function)
-      (#eq? @module "Task") (#eq? @function "async_stream")) @call
-    """
-)
 
 ISOLATING_CALLS = frozenset(
     {
@@ -126,7 +119,7 @@ ARITIES = frozenset({2, 3, 4, 5})
 
 
 def check(context: Context) -> Iterator[Finding]:
-    for captures in context.matches(QUERY):
+    for captures in context.remote_calls({"Task"}, {"async_stream"}):
         call = captures["call"][0]
         if syntax.inside_call(call, ISOLATING_CALLS) or syntax.in_mix_module(call):
             continue

@@ -5,7 +5,7 @@ from __future__ import annotations
 import bisect
 import contextlib
 import fnmatch
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from functools import cached_property
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -55,6 +55,23 @@ class Context:
         document = document_matches(self.source)
         document.count_as_analysis()
         return document.get(query)
+
+    def remote_calls(
+        self, modules: Collection[str], functions: Collection[str] | None = None
+    ) -> list[Captures]:
+        """The calls to ``modules`` (by their text: `"Task"`, `":ets"`) and, unless None,
+        ``functions``, in document order; captures ``call``, ``module`` and ``function``."""
+        table = self.cache.get("remote calls")
+        if table is None:
+            table = self.cache["remote calls"] = [
+                (self.text(c["module"][0]), self.text(c["function"][0]), c)
+                for c in self.matches(syntax.REMOTE_CALLS)
+            ]
+        return [
+            captures
+            for module, function, captures in table
+            if module in modules and (functions is None or function in functions)
+        ]
 
     def text(self, node: Node) -> str:
         return self.source.node_text(node)

@@ -20,7 +20,7 @@ from pathlib import Path
 from tree_sitter import Node
 
 from otp_thinking import syntax
-from otp_thinking.parsing import compile_query
+from otp_thinking.parsing import Captures, compile_query
 from otp_thinking.query_pack import document_matches
 from otp_thinking.source import Source
 
@@ -84,10 +84,9 @@ _STDLIB = frozenset(
 
 # One pass over the whole tree; module structure (aliases, attributes, defs) is read from module
 # bodies directly, which is much cheaper than matching it everywhere.
+# Remote calls come from `syntax.REMOTE_CALLS`, shared with the rules.
 _FACTS = compile_query(
     """
-    (call target: (dot left: [(alias) (atom)] @remote_module right: (identifier) @remote_fun))
-      @remote
     (tuple . (atom) @tuple_head (#match? @tuple_head "^:(via|pg)$")) @tuple
     (pair key: (keyword) @name_key (#match? @name_key "^name:") value: (_) @name_value)
     """
@@ -173,6 +172,10 @@ class FileSummary:
     @property
     def has_genserver(self) -> bool:
         return any(m.genserver for m in self.modules)
+
+
+def _first_start(captures: Captures) -> int:
+    return min(nodes[0].start_byte for nodes in captures.values())
 
 
 def digest(text: str) -> str:
@@ -333,13 +336,10 @@ class _Summariser:
     def summary(self) -> FileSummary:
         self.collect_modules(self.source.tree.root_node)
         found = _Found()
-        for captures in document_matches(self.source).get(_FACTS):  # shares the rules' walk
-            if "remote" in captures:
+        for captures in self.facts():
+            if "call" in captures:
                 self.remote_call(
-                    captures["remote"][0],
-                    captures["remote_module"][0],
-                    captures["remote_fun"][0],
-                    found,
+                    captures["call"][0], captures["module"][0], captures["function"][0], found
                 )
             elif "tuple" in captures:
                 self.tuple_shape(captures["tuple"][0], found)
@@ -355,6 +355,13 @@ class _Summariser:
             started=tuple(dict.fromkeys(found.started)),
             uses=tuple(found.uses),
         )
+
+    def facts(self) -> list[Captures]:
+        """Remote calls, `:via`/`:pg` tuples and `name:` options in document order (the
+        queries share the rules' walk of the tree)."""
+        document = document_matches(self.source)
+        found = [*document.get(syntax.REMOTE_CALLS), *document.get(_FACTS)]
+        return sorted(found, key=_first_start)
 
     def span(self, node: Node) -> tuple[int, int]:
         return self.source.node_span(node)

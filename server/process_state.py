@@ -26,15 +26,6 @@ _TRAPS_EXITS = compile_query(
       (#eq? @module "Process") (#eq? @function "flag") (#eq? @flag ":trap_exit")) @trap
     """
 )
-_DEFINITIONS = compile_query(
-    """
-    (call target: (identifier) @def
-      (arguments [
-        (call target: (identifier) @name)
-        (binary_operator left: (call target: (identifier) @name))])
-      (#any-of? @def "def" "defp")) @definition
-    """
-)
 
 
 def state_at_stake(context: Context, node: Node) -> bool:
@@ -86,7 +77,7 @@ def _callback_starts(context: Context) -> list[int]:
     if starts is None:
         starts = context.cache["process_state.callback_starts"] = sorted(
             captures["definition"][0].start_byte
-            for captures in context.matches(_DEFINITIONS)
+            for captures in context.matches(syntax.DEF_CLAUSES)
             if context.text(captures["name"][0]) in PROCESS_CALLBACKS
         )
     return starts

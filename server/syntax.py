@@ -11,6 +11,26 @@ from collections.abc import Callable, Iterator
 
 from tree_sitter import Node
 
+from otp_thinking.parsing import compile_query
+
+REMOTE_CALLS = compile_query(
+    "(call target: (dot left: [(alias) (atom)] @module right: (identifier) @function)) @call"
+)
+"""Every `Module.function` call (piped and captured ones too: `&Task.async/1`), one query shared
+by the rules and the project index: compiled once, and one walk finds them all. Rules take the
+calls they want by name through `Context.remote_calls`."""
+
+DEF_CLAUSES = compile_query(
+    """
+    (call target: (identifier) @def
+      (arguments [
+        (call target: (identifier) @name)
+        (binary_operator left: (call target: (identifier) @name))])
+      (#any-of? @def "def" "defp")) @definition
+    """
+)
+"""Every `def`/`defp` clause with its name (``@def`` is the keyword), shared like REMOTE_CALLS."""
+
 
 def text(node: Node | None) -> str:
     if node is None or node.text is None:
