@@ -14,17 +14,9 @@ from tree_sitter import Node
 
 from otp_thinking import syntax
 from otp_thinking.context import Context
-from otp_thinking.parsing import compile_query
 
 PROCESS_CALLBACKS = frozenset(
     {"handle_call", "handle_cast", "handle_info", "handle_continue", "handle_event", "mount"}
-)
-_TRAPS_EXITS = compile_query(
-    """
-    (call target: (dot left: (alias) @module right: (identifier) @function)
-      (arguments . (atom) @flag)
-      (#eq? @module "Process") (#eq? @function "flag") (#eq? @flag ":trap_exit")) @trap
-    """
 )
 
 
@@ -33,13 +25,29 @@ def state_at_stake(context: Context, node: Node) -> bool:
     (there a linked crash arrives as a message it handles)."""
     function = syntax.enclosing(node, syntax.is_def)
     if function is not None and any(
-        function.start_byte <= c["trap"][0].start_byte < function.end_byte
-        for c in context.matches(_TRAPS_EXITS)
+        function.start_byte <= trap.start_byte < function.end_byte for trap in _exit_traps(context)
     ):
         return False
     return in_process_module(context, node) or (
         function is not None and takes_process_state(function)
     )
+
+
+def _exit_traps(context: Context) -> list[Node]:
+    """The `Process.flag(:trap_exit, …)` calls of the document."""
+    traps = context.cache.get("process_state.exit_traps")
+    if traps is None:
+        traps = context.cache["process_state.exit_traps"] = [
+            captures["call"][0]
+            for captures in context.remote_calls({"Process"}, {"flag"})
+            if _first_argument(captures["call"][0]) == ":trap_exit"
+        ]
+    return traps
+
+
+def _first_argument(call: Node) -> str | None:
+    args = syntax.argument_nodes(call)
+    return syntax.text(args[0]) if args and args[0].type == "atom" else None
 
 
 def takes_process_state(function: Node) -> bool:
