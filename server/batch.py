@@ -10,7 +10,6 @@ that read it (`Rule.project_files`) on the checked files whose summary says they
 from __future__ import annotations
 
 import io
-import multiprocessing
 import os
 import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -254,6 +253,8 @@ class _Runner:
 
     def __enter__(self) -> _Runner:
         if self.jobs > 1:
+            import multiprocessing  # only here: a one-process run does without it
+
             context = multiprocessing.get_context(_start_method())
             self.pool = context.Pool(self.jobs, _start_worker, self.start_args)
         else:
