@@ -533,21 +533,12 @@ def _variables(node: Node, *, pinned: bool) -> set[str]:
 
 
 def _is_variable(identifier: Node, pinned: bool) -> bool:
-    name = syntax.text(identifier)
-    if name.startswith("_"):
+    """A variable not named `_…`; a pinned one (`^x`) only when ``pinned``."""
+    if syntax.text(identifier).startswith("_") or not syntax.is_variable(identifier):
         return False
     parent = identifier.parent
-    if parent is None:
-        return True
-    if parent.type == "call" and parent.child_by_field_name("target") == identifier:
-        return False
-    if parent.type == "dot" and parent.child_by_field_name("right") == identifier:
-        return False
-    if parent.type == "unary_operator":
-        op = syntax.operator(parent)
-        if op == "@" or (op == "^" and not pinned):
-            return False
-    return True
+    pin = parent is not None and parent.type == "unary_operator" and syntax.operator(parent) == "^"
+    return pinned or not pin
 
 
 def _used(node: Node) -> set[str]:

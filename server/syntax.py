@@ -418,14 +418,15 @@ def variable_uses(node: Node | None, name: str) -> list[Node]:
     while stack:
         current = stack.pop()
         if current.type == "identifier":
-            if text(current) == name and _is_variable(current):
+            if text(current) == name and is_variable(current):
                 found.append(current)
             continue
         stack.extend(current.named_children)
     return found
 
 
-def _is_variable(identifier: Node) -> bool:
+def is_variable(identifier: Node) -> bool:
+    """An identifier that names a variable: not a call's name, a field, or a module attribute."""
     parent = identifier.parent
     if parent is None:
         return True
@@ -447,7 +448,7 @@ def bound_names(pattern: Node | None) -> list[str]:
         current = stack.pop()
         if current.type == "identifier":
             name = text(current)
-            if not name.startswith("_") and _is_variable(current):
+            if not name.startswith("_") and is_variable(current):
                 names.append(name)
             continue
         if current.type == "unary_operator" and operator(current) in ("^", "@"):
