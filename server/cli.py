@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import difflib
 import json
 import logging
 import os
@@ -368,6 +367,8 @@ def _changed_files(run: CheckRun) -> dict[str, tuple[str, str]]:
 
 
 def _print_diffs(changed: dict[str, tuple[str, str]]) -> None:
+    import difflib  # only --diff prints diffs
+
     for path, (before, after) in sorted(changed.items()):
         diff = difflib.unified_diff(
             before.splitlines(keepends=True),

@@ -6,7 +6,6 @@ replaced by defaults; a bad file never stops the analysis.
 
 from __future__ import annotations
 
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -129,6 +128,8 @@ def find_config_file(start: Path) -> Path | None:
 
 def read_config_file(path: Path, base: Config = DEFAULT) -> tuple[Config, list[str]]:
     """Read one config file; any problem becomes a message and the defaults stay."""
+    import tomllib  # read only when a project has a config file
+
     try:
         with path.open("rb") as handle:
             raw = handle.read(MAX_CONFIG_BYTES + 1)
