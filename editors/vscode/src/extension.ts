@@ -1,7 +1,7 @@
 /**
  * VS Code entry point: starts `otp-thinking lsp` over stdio for Elixir files, passes the rule
- * settings to it, restarts it on demand, and turns a server that cannot start into one message
- * with the fix.
+ * settings to it, shows the call-site lens's locations, restarts it on demand, and turns a
+ * server that cannot start into one message with the fix.
  */
 
 import * as vscode from "vscode";
@@ -12,6 +12,7 @@ import {
   type ServerOptions,
 } from "vscode-languageclient/node";
 
+import { CallSitesFeature, SHOW_CALL_SITES_COMMAND, showCallSites } from "./callSites";
 import { isProblem, type Launch, type Problem, probePython, resolveLaunch, which } from "./launch";
 import { readRuleConfiguration, readServerSettings, SECTION } from "./settings";
 
@@ -36,6 +37,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     output,
     vscode.commands.registerCommand(RESTART_COMMAND, () => controller?.restart()),
     vscode.commands.registerCommand(SHOW_OUTPUT_COMMAND, () => output.show(true)),
+    vscode.commands.registerCommand(SHOW_CALL_SITES_COMMAND, showCallSites),
     vscode.workspace.onDidChangeConfiguration((event) => controller?.configurationChanged(event)),
     { dispose: () => void controller?.stop() },
   );
@@ -103,6 +105,7 @@ export class ServerController {
     }
     this.output.appendLine(`Starting ${launch.command} ${launch.args.join(" ")} (from ${launch.origin}).`);
     const client = new LanguageClient(CLIENT_ID, CLIENT_NAME, serverOptions(launch), clientOptions(this.output));
+    client.registerFeature(new CallSitesFeature());
     this.client = client;
     try {
       await client.start();

@@ -2,8 +2,9 @@
  * The extension's settings, read from any `get(key)` source (VS Code's WorkspaceConfiguration in
  * the editor, a plain object in tests), and the part of them the server understands.
  *
- * The server takes the keys of `.otp-thinking.toml` (`rules`, `paths`, `names`) and warns about any
- * other key, so only those are sent as `initializationOptions` and on `workspace/configuration`.
+ * The server takes the keys of `.otp-thinking.toml` (`rules`, `paths`, `names`) plus the editor-only
+ * `workspaceDiagnostics`, and warns about any other key, so only those are sent as
+ * `initializationOptions` and on `workspace/configuration`.
  */
 
 export const SECTION = "otpThinking";
@@ -26,6 +27,9 @@ export interface RuleConfiguration {
   rules?: Record<string, string>;
   paths?: { exclude?: string[]; test?: string[] };
   names?: Record<string, string>;
+  /** Diagnostics for files that are not open too. Always sent when it is a boolean, so that
+   * turning it off reaches the server. */
+  workspaceDiagnostics?: boolean;
 }
 
 const NAME_KEYS = ["task_supervisor", "registry", "pg_scope"];
@@ -64,6 +68,10 @@ export function readRuleConfiguration(source: SettingsSource): RuleConfiguration
   });
   if (nameEntries.length > 0) {
     result.names = Object.fromEntries(nameEntries);
+  }
+  const workspaceDiagnostics = source.get<unknown>("workspaceDiagnostics");
+  if (typeof workspaceDiagnostics === "boolean") {
+    result.workspaceDiagnostics = workspaceDiagnostics;
   }
   return result;
 }

@@ -6,6 +6,7 @@ import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { beforeEach, test } from "node:test";
 
+import { CallSitesFeature, SHOW_CALL_SITES_COMMAND } from "../src/callSites";
 import * as extension from "../src/extension";
 
 function fakeContext() {
@@ -171,4 +172,58 @@ test("deactivate stops the client", async () => {
   await activate();
   await extension.deactivate();
   assert.equal(recorded.clients[0].stopped, 1);
+});
+
+test("the client declares otp-thinking.showCallSites in experimental.commands, keeping other commands", async () => {
+  settings.set("otpThinking.server.path", fakeServer());
+  await activate();
+  const [feature] = recorded.clients[0].features as CallSitesFeature[];
+  assert.ok(feature instanceof CallSitesFeature, "registered before the client starts");
+  const capabilities: { experimental?: unknown } = { experimental: { commands: { commands: ["other.command"] } } };
+  feature.fillClientCapabilities(capabilities as never);
+  assert.deepEqual(capabilities.experimental, { commands: { commands: ["other.command", SHOW_CALL_SITES_COMMAND] } });
+  const empty: { experimental?: unknown } = {};
+  feature.fillClientCapabilities(empty as never);
+  assert.deepEqual(empty.experimental, { commands: { commands: [SHOW_CALL_SITES_COMMAND] } });
+});
+
+test("the call-site lens's command opens the peek-references view at the lens", async () => {
+  settings.set("otpThinking.server.path", fakeServer());
+  await activate();
+  const show = recorded.commands.get(SHOW_CALL_SITES_COMMAND);
+  assert.ok(show, "command registered");
+  const site = (line: number) => ({
+    uri: "file:///projects/shop/lib/shop/checkout.ex",
+    range: { start: { line, character: 4 }, end: { line, character: 30 } },
+  });
+  await show("file:///projects/shop/lib/shop/inventory.ex", { line: 5, character: 2 }, [site(3), site(9)]);
+
+  assert.equal(recorded.executed.length, 1);
+  const { command, args } = recorded.executed[0];
+  assert.equal(command, "editor.action.showReferences");
+  const [uri, position, locations] = args as [
+    { toString(): string },
+    { line: number; character: number },
+    { uri: { toString(): string }; range: { start: { line: number }; end: { character: number } } }[],
+  ];
+  assert.equal(uri.toString(), "file:///projects/shop/lib/shop/inventory.ex");
+  assert.deepEqual({ line: position.line, character: position.character }, { line: 5, character: 2 });
+  assert.deepEqual(
+    locations.map((l) => [l.uri.toString(), l.range.start.line, l.range.end.character]),
+    [
+      ["file:///projects/shop/lib/shop/checkout.ex", 3, 30],
+      ["file:///projects/shop/lib/shop/checkout.ex", 9, 30],
+    ],
+  );
+});
+
+test("the call-site command ignores arguments that are not a URI, a position and locations", async () => {
+  settings.set("otpThinking.server.path", fakeServer());
+  await activate();
+  const show = recorded.commands.get(SHOW_CALL_SITES_COMMAND);
+  assert.ok(show);
+  await show();
+  await show("file:///a.ex", { line: "x" }, []);
+  await show("file:///a.ex", { line: 1, character: 0 }, "nope");
+  assert.deepEqual(recorded.executed, []);
 });

@@ -25,6 +25,7 @@ test("every setting the code reads is declared, with trace.server under the clie
     "otpThinking.server.path",
     "otpThinking.server.pythonPath",
     "otpThinking.trace.server",
+    "otpThinking.workspaceDiagnostics",
   ]);
   assert.equal(manifest.contributes.configuration.properties["otpThinking.server.path"].default, "otp-thinking");
 });

@@ -9,9 +9,15 @@ import { settings } from "./stubs";
 
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
+import { cpSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import * as path from "node:path";
 import { test } from "node:test";
 import { pathToFileURL } from "node:url";
 import * as rpc from "vscode-jsonrpc/node";
+import type { ClientCapabilities } from "vscode-languageclient/node";
+
+import { CallSitesFeature, SHOW_CALL_SITES_COMMAND } from "../src/callSites";
 
 import { answerConfiguration } from "../src/extension";
 import { isProblem, probePython, resolveLaunch, which } from "../src/launch";
@@ -43,6 +49,41 @@ const TEXT = [
 
 type Diagnostic = { code?: string; severity?: number; range: { start: { character: number } } };
 
+type Lens = { command?: { command: string; title: string; arguments?: unknown[] } };
+
+type Section = { get<T>(key: string): T | undefined };
+
+/** The server the extension's settings resolve to, spawned and connected over stdio; the
+ * extension's middleware answers `workspace/configuration`. */
+async function startServer(section: Section) {
+  const launch = await resolveLaunch(readServerSettings(section), { which, probePython });
+  assert.ok(!isProblem(launch), JSON.stringify(launch));
+  const child = spawn(launch.command, launch.args, { stdio: ["pipe", "pipe", "pipe"] });
+  const output = { text: "" };
+  child.stderr.on("data", (chunk) => (output.text += chunk));
+  const connection = rpc.createMessageConnection(
+    new rpc.StreamMessageReader(child.stdout),
+    new rpc.StreamMessageWriter(child.stdin),
+  );
+  const published: Diagnostic[][] = [];
+  const listeners: (() => void)[] = [];
+  connection.onNotification("textDocument/publishDiagnostics", (params: { diagnostics: Diagnostic[] }) => {
+    published.push(params.diagnostics);
+    listeners.forEach((listener) => listener());
+  });
+  const asked: unknown[] = [];
+  connection.onRequest("workspace/configuration", (params: { items: { section?: string }[] }) => {
+    asked.push(params);
+    return answerConfiguration(params.items, () => [null]);
+  });
+  connection.onNotification("window/showMessage", (params: { message: string }) => {
+    output.text += `showMessage: ${params.message}\n`;
+  });
+  connection.listen();
+  const onPublished = (listener: () => void) => listeners.push(listener);
+  return { child, connection, published, asked, output, onPublished };
+}
+
 test("the real server starts from the resolved launch and follows the extension's settings", async (t) => {
   const reason = await skipReason();
   if (reason) {
@@ -54,36 +95,16 @@ test("the real server starts from the resolved launch and follows the extension'
   settings.set("otpThinking.rules", { OTP101: "error" });
   const section = { get: <T>(key: string) => settings.get(`${SECTION}.${key}`) as T | undefined };
 
-  const launch = await resolveLaunch(readServerSettings(section), { which, probePython });
-  assert.ok(!isProblem(launch), JSON.stringify(launch));
-  const child = spawn(launch.command, launch.args, { stdio: ["pipe", "pipe", "pipe"] });
-  let stderr = "";
-  child.stderr.on("data", (chunk) => (stderr += chunk));
-  const connection = rpc.createMessageConnection(
-    new rpc.StreamMessageReader(child.stdout),
-    new rpc.StreamMessageWriter(child.stdin),
-  );
-  const published: Diagnostic[][] = [];
+  const { child, connection, published, asked, output, onPublished } = await startServer(section);
   let notify: () => void = () => undefined;
-  connection.onNotification("textDocument/publishDiagnostics", (params: { diagnostics: Diagnostic[] }) => {
-    published.push(params.diagnostics);
-    notify();
-  });
-  const asked: unknown[] = [];
-  connection.onRequest("workspace/configuration", (params: { items: { section?: string }[] }) => {
-    asked.push(params);
-    return answerConfiguration(params.items, () => [null]);
-  });
-  connection.onNotification("window/showMessage", (params: { message: string }) => {
-    stderr += `showMessage: ${params.message}\n`;
-  });
-  connection.listen();
+  onPublished(() => notify());
+  const stderr = () => output.text;
 
   /** The first published diagnostics (from now on, or already seen) that satisfy `wanted`. */
   async function diagnosticsWhere(what: string, wanted: (d: Diagnostic[]) => boolean): Promise<Diagnostic[]> {
     let found: Diagnostic[] | undefined;
     await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`no diagnostics with ${what} in 20 s; server said:\n${stderr}`)), 20000);
+      const timer = setTimeout(() => reject(new Error(`no diagnostics with ${what} in 20 s; server said:\n${stderr()}`)), 20000);
       notify = () => {
         found = published.find(wanted);
         if (found !== undefined) {
@@ -130,7 +151,7 @@ test("the real server starts from the resolved launch and follows the extension'
     assert.equal(changed[0].code, "OTP101");
     assert.ok(asked.length >= 1, "the server asked workspace/configuration");
     assert.deepEqual(asked[asked.length - 1], { items: [{ section: SECTION }] });
-    assert.ok(!stderr.includes("showMessage"), stderr);
+    assert.ok(!stderr().includes("showMessage"), stderr());
 
     await connection.sendRequest("shutdown");
     const exited = new Promise<number | null>((resolve) => child.on("exit", resolve));
@@ -140,5 +161,54 @@ test("the real server starts from the resolved launch and follows the extension'
     connection.dispose();
     child.kill();
     settings.clear();
+  }
+});
+
+test("with the extension's capabilities, the call-site lens runs otp-thinking.showCallSites", async (t) => {
+  const reason = await skipReason();
+  if (reason) {
+    t.skip(reason);
+    return;
+  }
+  const project = mkdtempSync(path.join(tmpdir(), "otp-lens-"));
+  cpSync(path.resolve(__dirname, "..", "..", "..", "..", "examples"), project, { recursive: true });
+  const section = { get: <T>(key: string) => (key === "server.pythonPath" ? python : undefined) as T | undefined };
+  const { child, connection, output } = await startServer(section);
+  const capabilities: ClientCapabilities = { workspace: { configuration: true }, textDocument: { codeLens: {} } };
+  new CallSitesFeature().fillClientCapabilities(capabilities);
+  try {
+    await connection.sendRequest("initialize", {
+      processId: process.pid,
+      rootUri: pathToFileURL(project).href,
+      capabilities,
+    });
+    await connection.sendNotification("initialized", {});
+    const file = path.join(project, "lib", "storefront", "inventory.ex");
+    const uri = pathToFileURL(file).href;
+    await connection.sendNotification("textDocument/didOpen", {
+      textDocument: { uri, languageId: "elixir", version: 1, text: readFileSync(file, "utf8") },
+    });
+    // The lens counts call sites once the background index of the project is complete.
+    let lenses: Lens[] = [];
+    for (let tries = 0; tries < 200 && lenses.length === 0; tries += 1) {
+      lenses = (await connection.sendRequest("textDocument/codeLens", { textDocument: { uri } })) as Lens[];
+      if (lenses.length === 0) {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+    }
+    assert.equal(lenses.length, 1, `no call-site lens in 20 s; server said:\n${output.text}`);
+    const command = lenses[0].command;
+    assert.equal(command?.command, SHOW_CALL_SITES_COMMAND);
+    assert.equal(command?.title, "3 call sites from 3 modules");
+    const [lensUri, position, locations] = command?.arguments ?? [];
+    assert.equal(lensUri, uri);
+    assert.deepEqual(position, { line: 5, character: 2 });
+    assert.equal((locations as unknown[]).length, 3);
+    await connection.sendRequest("shutdown");
+    await connection.sendNotification("exit");
+  } finally {
+    connection.dispose();
+    child.kill();
+    rmSync(project, { recursive: true, force: true });
   }
 });

@@ -39,3 +39,9 @@ test("rule configuration carries only the keys the server reads", () => {
     names: { task_supervisor: "Shop.TaskSupervisor" },
   });
 });
+
+test("workspaceDiagnostics is sent whenever it is a boolean, so turning it off reaches the server", () => {
+  assert.deepEqual(readRuleConfiguration(source({ workspaceDiagnostics: true })), { workspaceDiagnostics: true });
+  assert.deepEqual(readRuleConfiguration(source({ workspaceDiagnostics: false })), { workspaceDiagnostics: false });
+  assert.deepEqual(readRuleConfiguration(source({ workspaceDiagnostics: "yes" })), {});
+});

@@ -53,6 +53,7 @@ export class FakeClient {
   started = 0;
   stopped = 0;
   notifications: { method: string; params: unknown }[] = [];
+  features: unknown[] = [];
   constructor(
     readonly id: string,
     readonly name: string,
@@ -68,6 +69,9 @@ export class FakeClient {
     },
   ) {
     recorded.clients.push(this);
+  }
+  registerFeature(feature: unknown): void {
+    this.features.push(feature);
   }
   async start(): Promise<void> {
     this.started += 1;
@@ -94,7 +98,31 @@ function configuration(section: string | undefined) {
   };
 }
 
+class Position {
+  constructor(
+    readonly line: number,
+    readonly character: number,
+  ) {}
+}
+
+class Range {
+  constructor(
+    readonly start: Position,
+    readonly end: Position,
+  ) {}
+}
+
+class Location {
+  constructor(
+    readonly uri: unknown,
+    readonly range: Range,
+  ) {}
+}
+
 const vscodeStub = {
+  Position,
+  Range,
+  Location,
   Uri: {
     parse: (value: string) => ({ scheme: value.split(":")[0], toString: () => value }),
   },
