@@ -219,8 +219,9 @@ def _first_pass_tasks(paths: Sequence[str]) -> list[_Task]:
         seen.add(os.path.realpath(path))
     for project in dict.fromkeys(r for r in roots.values() if r is not None):
         for other in project_files(Path(project)):
-            if os.path.realpath(other) not in seen:
-                seen.add(os.path.realpath(other))
+            real = os.path.realpath(other)
+            if real not in seen:
+                seen.add(real)
                 tasks.append(_Task(str(other), project, False))
     return tasks
 

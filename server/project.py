@@ -134,7 +134,7 @@ def scan(
     apps = []
     for path in _candidate_files(root) if candidates is None else candidates:
         text = reader(path)
-        if text is None or not _USE_APPLICATION.search(text):
+        if text is None or not defines_application(text):
             continue
         apps.extend(applications_in(Source(text, str(path)), path))
     if index is None:

@@ -54,6 +54,7 @@ class Workspace:
     # Folder → project root / nearest config file: looked up once, not on every keystroke.
     _roots: dict[str, Path | None] = field(default_factory=dict)
     _config_files: dict[str, Path | None] = field(default_factory=dict)
+    _resolved_roots: dict[str, Path] = field(default_factory=dict)  # symlinks followed
 
     def read(self, path: str | Path) -> str | None:
         key = normal(path)
@@ -147,7 +148,10 @@ class Workspace:
 
     def short_lived_for(self, root: Path) -> Callable[[Path], bool]:
         """Tests and scripts of the project at ``root``, by each file's `[paths] test` globs."""
-        resolved_root = root.resolve()
+        key = normal(root)
+        resolved_root = self._resolved_roots.get(key)
+        if resolved_root is None:
+            resolved_root = self._resolved_roots[key] = root.resolve()
 
         def short_lived(path: Path) -> bool:
             try:
@@ -205,3 +209,4 @@ class Workspace:
         self._configs.clear()
         self._config_files.clear()
         self._roots.clear()
+        self._resolved_roots.clear()
