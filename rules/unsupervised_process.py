@@ -56,11 +56,13 @@ end
 ## Fix
 For `Task.start`: rewrites `Task.start(fun)` to `Task.Supervisor.start_child(Sup, fun)` and
 `Task.start(Mod, :fun, args)` to `Task.Supervisor.start_child(Sup, Mod, :fun, args)` (pipes and
-captures included), where `Sup` is the `Task.Supervisor` your application starts. When it starts
-none, the same fix adds `{Task.Supervisor, name: MyApp.TaskSupervisor}` first in the
-application's children. Both return `{:ok, pid}` and neither links the task to the caller, so
-the fix is safe; it is unsafe only when no application module was found to start the
-supervisor in.
+captures included), where `Sup` is the `Task.Supervisor` your application starts (one whose
+namespace encloses the calling module: `MyApp.Tasks`, or `MyApp.Mailer.Tasks` for
+`MyApp.Mailer.Worker`; another part's, such as `MyApp.Analytics.Tasks`, is borrowed only when the
+children are no literal list a new one could join). When it starts none that fits, the same fix adds
+`{Task.Supervisor, name: MyApp.TaskSupervisor}` first in the application's children. Both return
+`{:ok, pid}` and neither links the task to the caller, so the fix is safe; it is unsafe only when no
+application module was found to start the supervisor in.
 
 No automatic fix for `spawn`: decide what the process is. Fire-and-forget work becomes
 `Task.Supervisor.start_child(MyApp.TaskSupervisor, fun)`; a long-lived process that holds state

@@ -23,18 +23,45 @@ class Started:
 
 
 def task_supervisor(context: Context, node: Node) -> Started:
-    """The app's Task.Supervisor; when it has none, add ``<App>.TaskSupervisor`` to its
-    children. Without an application module the name is a guess and the fix is unsafe."""
+    """The app's Task.Supervisor for the calling module (see `closest_name`); when it has
+    none, add ``<App>.TaskSupervisor`` to its children, or when they are no literal list
+    borrow one the app starts. Without an application module the name is a guess and the fix
+    is unsafe."""
     configured = context.config.names.get("task_supervisor")
     if configured:
         return Started(configured)
     app = context.application
-    if app is not None:
-        existing = app.named("task_supervisor")
-        if existing:
-            return Started(existing[0])
+    existing = app.named("task_supervisor") if app is not None else []
+    module = syntax.enclosing_module(node)
+    fitting = closest_name(existing, syntax.module_name(module) if module is not None else "")
+    if fitting is not None:
+        return Started(fitting)
     name = f"{context.namespace_at(node)}.TaskSupervisor"
-    return _start_child(context, name, f"{{Task.Supervisor, name: {name}}}")
+    started = _start_child(context, name, f"{{Task.Supervisor, name: {name}}}")
+    if started.safety == "unsafe" and existing:
+        # No literal children list to add one to: another part's supervisor works as it is.
+        return Started(closest_name(existing, "") or existing[0])
+    return started
+
+
+def closest_name(names: list[str], caller: str) -> str | None:
+    """The process name meant for the calling module: one whose namespace encloses it
+    (``Shop.Tasks`` or ``Shop.Mailer.Tasks`` for ``Shop.Mailer.Worker``, the deepest first,
+    then the first started), or an atom. None when every name belongs to another part of the
+    application (``Shop.Analytics.Tasks``): its limits and shutdown are not the caller's.
+    Outside any module, the application-wide one (the shallowest)."""
+    if not caller:
+        return min(names, key=lambda name: name.count("."), default=None)
+    parts = caller.split(".")
+
+    def depth(name: str) -> int | None:
+        namespace = name.split(".")[:-1]
+        if name.startswith(":") or namespace == parts[: len(namespace)]:
+            return len(namespace)
+        return None
+
+    fitting = [(level, name) for name in names if (level := depth(name)) is not None]
+    return max(fitting, key=lambda item: item[0])[1] if fitting else None  # first of the deepest
 
 
 def _start_child(context: Context, name: str, child: str) -> Started:

@@ -5,7 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from fix_helpers import findings, fix, module, project
+from fix_helpers import APPLICATION, findings, fix, module, project
+
+from otp_thinking.fixes import closest_name
 
 SUPERVISED = "      {Task.Supervisor, name: Shop.Tasks},\n      Shop.Repo"
 
@@ -83,3 +85,79 @@ def test_spawns_fire_without_a_fix(tmp_path: Path, code: str) -> None:
 )
 def test_near_misses_stay_silent(tmp_path: Path, code: str) -> None:
     assert findings(project(tmp_path), "OTP103", module(code)) == []
+
+
+@pytest.mark.parametrize(
+    ("children", "chosen"),
+    [
+        # the supervisor of the caller's own namespace wins over the application-wide one
+        (
+            "      {Task.Supervisor, name: Shop.Tasks},\n"
+            "      {Task.Supervisor, name: Shop.Subject.Tasks}",
+            "Shop.Subject.Tasks",
+        ),
+        # another part's supervisor is not borrowed: the application-wide one is used
+        (
+            "      {Task.Supervisor, name: Shop.Mailer.Tasks},\n"
+            "      {Task.Supervisor, name: Shop.Tasks}",
+            "Shop.Tasks",
+        ),
+        ("      {Task.Supervisor, name: :background}", ":background"),
+    ],
+)
+def test_several_task_supervisors_the_callers_is_used(
+    tmp_path: Path, children: str, chosen: str
+) -> None:
+    fixed = fix(project(tmp_path, children), "OTP103", module("def f, do: Task.start(&work/0)"))
+    assert fixed.text == module(f"def f, do: Task.Supervisor.start_child({chosen}, &work/0)")
+    assert fixed.application == APPLICATION.format(children=children)
+
+
+def test_another_parts_supervisor_is_not_borrowed(tmp_path: Path) -> None:
+    children = "      {Task.Supervisor, name: Shop.Analytics.Tasks}"
+    fixed = fix(project(tmp_path, children), "OTP103", module("def f, do: Task.start(&work/0)"))
+    assert fixed.text == module(
+        "def f, do: Task.Supervisor.start_child(Shop.TaskSupervisor, &work/0)"
+    )
+    assert fixed.application == APPLICATION.format(
+        children="      {Task.Supervisor, name: Shop.TaskSupervisor},\n" + children
+    )
+
+
+def test_closest_name_outside_any_module_takes_the_application_wide_one() -> None:
+    assert closest_name(["Shop.Mailer.Tasks", "Shop.Tasks"], "") == "Shop.Tasks"
+    assert closest_name([], "") is None
+    assert closest_name(["Shop.Mailer.Tasks"], "Shop.Mailer.Worker") == "Shop.Mailer.Tasks"
+    assert closest_name(["Shop.Mailer.Tasks"], "Shop.MailerWeb") is None
+
+
+BUILT_CHILDREN = """\
+defmodule Shop.Application do
+  use Application
+
+  def start(_type, _args) do
+    Supervisor.start_link(children(), strategy: :one_for_one)
+  end
+
+  defp children do
+    caches() ++
+      [
+        Shop.Repo,
+        {Task.Supervisor, name: Shop.Analytics.Tasks}
+      ]
+  end
+
+  defp caches, do: []
+end
+"""
+
+
+def test_another_parts_supervisor_is_borrowed_when_none_can_be_added(tmp_path: Path) -> None:
+    root = project(tmp_path, None)
+    (root / "lib" / "shop" / "application.ex").write_text(BUILT_CHILDREN, "utf-8")
+    fixed = fix(root, "OTP103", module("def f, do: Task.start(&work/0)"))
+    assert fixed.text == module(
+        "def f, do: Task.Supervisor.start_child(Shop.Analytics.Tasks, &work/0)"
+    )
+    assert fixed.application == BUILT_CHILDREN
+    assert fixed.finding.fix is not None and fixed.finding.fix.safety == "safe"
