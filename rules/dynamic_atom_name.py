@@ -78,8 +78,11 @@ variable is fixed where it is bound. `Process.whereis/1` becomes `GenServer.wher
 `send/2`, `Process.send/3`, `Process.send_after/3,4` and `Process.monitor/1` get the pid from
 `GenServer.whereis(via_tuple(...))`, since they do not accept via tuples. The fix adds
 `defp via_tuple(key), do: {:via, Registry, {MyApp.Registry, key}}` at the end of the module (or
-reuses the module's own `via_tuple/1`) and, when the application starts no unique-keys Registry,
-adds `{Registry, keys: :unique, name: MyApp.Registry}` first in its children.
+reuses the module's own `via_tuple/1`). The registry is a unique-keys Registry the application
+starts, one whose namespace encloses the module (`MyApp.Registry`, or `MyApp.Rooms.Registry` for
+`MyApp.Rooms.Room`); when it starts none that fits, the fix adds
+`{Registry, keys: :unique, name: MyApp.Registry}` first in its children (or, when they are no
+literal list, borrows one it starts).
 
 The fix is unsafe: code in other modules that reaches these processes through the same atoms
 (`GenServer.call(:"room_42", ...)`, `Process.whereis`) must move to the via tuple too, and

@@ -23,23 +23,32 @@ class Started:
 
 
 def task_supervisor(context: Context, node: Node) -> Started:
-    """The app's Task.Supervisor for the calling module (see `closest_name`); when it has
-    none, add ``<App>.TaskSupervisor`` to its children, or when they are no literal list
-    borrow one the app starts. Without an application module the name is a guess and the fix
-    is unsafe."""
+    """The app's Task.Supervisor for the calling module (see `_for_caller`). Configured by
+    ``[names] task_supervisor``."""
     configured = context.config.names.get("task_supervisor")
     if configured:
         return Started(configured)
     app = context.application
     existing = app.named("task_supervisor") if app is not None else []
-    module = syntax.enclosing_module(node)
-    fitting = closest_name(existing, syntax.module_name(module) if module is not None else "")
+    return _for_caller(context, node, existing, "TaskSupervisor", "{{Task.Supervisor, name: {}}}")
+
+
+def _for_caller(
+    context: Context, node: Node, existing: list[str], suffix: str, child: str
+) -> Started:
+    """One of the ``existing`` names the app starts, meant for the calling module (see
+    `closest_name`); when none is, add ``<App>.<suffix>`` (``child`` with the name filled in)
+    to the app's children, or when they are no literal list borrow an existing one (it works
+    as it is). Without an application module the name is a guess and the fix is unsafe."""
+    caller = syntax.module_path(node)
+    if syntax.is_defmodule(node):  # the module itself, nested in any others
+        caller = ".".join(part for part in (caller, syntax.module_name(node)) if part)
+    fitting = closest_name(existing, caller)
     if fitting is not None:
         return Started(fitting)
-    name = f"{context.namespace_at(node)}.TaskSupervisor"
-    started = _start_child(context, name, f"{{Task.Supervisor, name: {name}}}")
+    name = f"{context.namespace_at(node)}.{suffix}"
+    started = _start_child(context, name, child.format(name))
     if started.safety == "unsafe" and existing:
-        # No literal children list to add one to: another part's supervisor works as it is.
         return Started(closest_name(existing, "") or existing[0])
     return started
 
@@ -73,18 +82,15 @@ def _start_child(context: Context, name: str, child: str) -> Started:
 
 
 def registry(context: Context, node: Node) -> Started:
-    """The app's unique-keys Registry; when it has none, add ``<App>.Registry`` to its
-    children. Configured by ``[names] registry``."""
+    """The app's unique-keys Registry for the calling module (see `_for_caller`). Configured
+    by ``[names] registry``."""
     configured = context.config.names.get("registry")
     if configured:
         return Started(configured)
     app = context.application
-    if app is not None:
-        unique = [c.name for c in app.children if c.kind == "registry" and c.unique and c.name]
-        if unique:
-            return Started(unique[0])
-    name = f"{context.namespace_at(node)}.Registry"
-    return _start_child(context, name, f"{{Registry, keys: :unique, name: {name}}}")
+    children = app.children if app is not None else []
+    unique = [c.name for c in children if c.kind == "registry" and c.unique and c.name]
+    return _for_caller(context, node, unique, "Registry", "{{Registry, keys: :unique, name: {}}}")
 
 
 DEFAULT_PG_SCOPE = ":pg"

@@ -209,3 +209,18 @@ def test_silent_in_tests(tmp_path: Path) -> None:
     rule = find_rule("OTP201")
     assert rule is not None
     assert analyze(Source(text, str(test_file)), project=scan(root), rules=[rule]) == []
+
+
+def test_of_several_unique_registries_the_callers_namespace_wins(tmp_path: Path) -> None:
+    children = (
+        "      {Registry, keys: :unique, name: Shop.Analytics.Names},\n"
+        "      {Registry, keys: :unique, name: Shop.Names},\n"
+        "      {Registry, keys: :unique, name: Shop.Subject.Names}"
+    )
+    fixed = fix(
+        project(tmp_path, children),
+        "OTP201",
+        module('def c(id), do: GenServer.call(:"r#{id}", :x)'),
+    )
+    assert "{:via, Registry, {Shop.Subject.Names, key}}" in fixed.text
+    assert fixed.application is not None and fixed.application.count("Registry") == 3

@@ -161,3 +161,19 @@ def test_another_parts_supervisor_is_borrowed_when_none_can_be_added(tmp_path: P
     )
     assert fixed.application == BUILT_CHILDREN
     assert fixed.finding.fix is not None and fixed.finding.fix.safety == "safe"
+
+
+def test_a_nested_module_is_named_in_full(tmp_path: Path) -> None:
+    children = (
+        "      {Task.Supervisor, name: Shop.Tasks},\n"
+        "      {Task.Supervisor, name: Shop.Outer.Inner.Tasks}"
+    )
+    text = (
+        "defmodule Shop.Outer do\n"
+        "  defmodule Inner do\n"
+        "    def f, do: Task.start(&work/0)\n"
+        "  end\n"
+        "end\n"
+    )
+    fixed = fix(project(tmp_path, children), "OTP103", text)
+    assert "Task.Supervisor.start_child(Shop.Outer.Inner.Tasks, &work/0)" in fixed.text
