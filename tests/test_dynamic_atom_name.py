@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from fix_helpers import findings, fix, module, project
+from fix_helpers import APPLICATION, findings, fix, module, project
 
 from otp_thinking.config import from_mapping
 from otp_thinking.engine import analyze
@@ -112,18 +112,32 @@ def test_adds_the_registry_when_the_app_has_none(tmp_path: Path) -> None:
     assert "defp via_tuple(key), do: {:via, Registry, {Shop.Registry, key}}" in fixed.text
 
 
-def test_uses_a_list_form_unique_registry_and_skips_duplicate_ones(tmp_path: Path) -> None:
-    children = (
-        "      {Registry, keys: :duplicate, name: Shop.PubSub},\n"
-        "      {Registry, [keys: :unique, name: Shop.Names]}"
-    )
+@pytest.mark.parametrize(
+    ("children", "chosen"),
+    [
+        # a list-form unique registry; duplicate-keys ones are skipped
+        (
+            "      {Registry, keys: :duplicate, name: Shop.PubSub},\n"
+            "      {Registry, [keys: :unique, name: Shop.Names]}",
+            "Shop.Names",
+        ),
+        # of several, the one of the caller's namespace (Shop.Subject)
+        (
+            "      {Registry, keys: :unique, name: Shop.Analytics.Names},\n"
+            "      {Registry, keys: :unique, name: Shop.Names},\n"
+            "      {Registry, keys: :unique, name: Shop.Subject.Names}",
+            "Shop.Subject.Names",
+        ),
+    ],
+)
+def test_uses_an_existing_unique_registry(tmp_path: Path, children: str, chosen: str) -> None:
     fixed = fix(
         project(tmp_path, children),
         "OTP201",
         module('def c(id), do: GenServer.call(:"r#{id}", :x)'),
     )
-    assert "{Shop.Names, key}" in fixed.text
-    assert fixed.application is not None and fixed.application.count("Registry") == 2
+    assert f"{{:via, Registry, {{{chosen}, key}}}}" in fixed.text
+    assert fixed.application == APPLICATION.format(children=children)
 
 
 def test_configured_registry_wins(tmp_path: Path) -> None:
@@ -209,18 +223,3 @@ def test_silent_in_tests(tmp_path: Path) -> None:
     rule = find_rule("OTP201")
     assert rule is not None
     assert analyze(Source(text, str(test_file)), project=scan(root), rules=[rule]) == []
-
-
-def test_of_several_unique_registries_the_callers_namespace_wins(tmp_path: Path) -> None:
-    children = (
-        "      {Registry, keys: :unique, name: Shop.Analytics.Names},\n"
-        "      {Registry, keys: :unique, name: Shop.Names},\n"
-        "      {Registry, keys: :unique, name: Shop.Subject.Names}"
-    )
-    fixed = fix(
-        project(tmp_path, children),
-        "OTP201",
-        module('def c(id), do: GenServer.call(:"r#{id}", :x)'),
-    )
-    assert "{:via, Registry, {Shop.Subject.Names, key}}" in fixed.text
-    assert fixed.application is not None and fixed.application.count("Registry") == 3
