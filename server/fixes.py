@@ -40,16 +40,14 @@ def _for_caller(
     `closest_name`); when none is, add ``<App>.<suffix>`` (``child`` with the name filled in)
     to the app's children, or when they are no literal list borrow an existing one (it works
     as it is). Without an application module the name is a guess and the fix is unsafe."""
-    caller = syntax.module_path(node)
-    if syntax.is_defmodule(node):  # the module itself, nested in any others
-        caller = ".".join(part for part in (caller, syntax.module_name(node)) if part)
+    caller = syntax.defined_name(node) if syntax.is_defmodule(node) else syntax.module_path(node)
     fitting = closest_name(existing, caller)
     if fitting is not None:
         return Started(fitting)
     name = f"{context.namespace_at(node)}.{suffix}"
     started = _start_child(context, name, child.format(name))
     if started.safety == "unsafe" and existing:
-        return Started(closest_name(existing, "") or existing[0])
+        return Started(_app_wide(existing))
     return started
 
 
@@ -60,7 +58,7 @@ def closest_name(names: list[str], caller: str) -> str | None:
     application (``Shop.Analytics.Tasks``): its limits and shutdown are not the caller's.
     Outside any module, the application-wide one (the shallowest)."""
     if not caller:
-        return min(names, key=lambda name: name.count("."), default=None)
+        return _app_wide(names) if names else None
     parts = caller.split(".")
 
     def depth(name: str) -> int | None:
@@ -71,6 +69,11 @@ def closest_name(names: list[str], caller: str) -> str | None:
 
     fitting = [(level, name) for name in names if (level := depth(name)) is not None]
     return max(fitting, key=lambda item: item[0])[1] if fitting else None  # first of the deepest
+
+
+def _app_wide(names: list[str]) -> str:
+    """The shallowest name (``Shop.Tasks`` before ``Shop.Mailer.Tasks``), the first on a tie."""
+    return min(names, key=lambda name: name.count("."))
 
 
 def _start_child(context: Context, name: str, child: str) -> Started:

@@ -250,6 +250,11 @@ def module_path(node: Node) -> str:
     return ".".join(p for p in reversed(parts) if p)
 
 
+def defined_name(defmodule: Node) -> str:
+    """The full name a ``defmodule`` defines: the names of the modules around it first."""
+    return ".".join(part for part in (module_path(defmodule), module_name(defmodule)) if part)
+
+
 def in_mix_module(node: Node) -> bool:
     """Inside ``Mix`` or a ``Mix.*`` module: build tooling, short-lived like a Mix task."""
     path = module_path(node)
