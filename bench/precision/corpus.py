@@ -1,0 +1,211 @@
+"""The pinned review corpus: check it out, run the tool on it, sample findings, replay verdicts.
+
+    python bench/precision/corpus.py checkout --mirrors DIR --dest DIR [--half tuning|review]
+    python bench/precision/corpus.py run --dest DIR --half review --out findings.json
+    python bench/precision/corpus.py sample findings.json --out sample.json [--per-rule 12]
+    python bench/precision/corpus.py replay --dest DIR [--half review]
+
+`corpus.json` pins every project by commit and puts it in the tuning or the review half (a
+seeded shuffle, seed recorded there). Rules are tuned on the tuning half only; the review half
+is what a blind reviewer judges (see docs/precision.md). `verdicts.csv` keeps each verdict as
+data; `replay` reruns the tool and prints, per rule, the verdict counts, the judged false
+positives that still fire and the true positives that no longer do.
+
+Projects come from git mirrors (``DIR/<owner>+<name>/repo``, bare repositories holding the
+pinned commit); nothing of theirs is ever committed here.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import random
+import subprocess
+import sys
+import tarfile
+import tempfile
+from collections import Counter, defaultdict
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+CORPUS = HERE / "corpus.json"
+VERDICTS = HERE / "verdicts.csv"
+SAMPLE_SEED = 7
+ELIXIR = [":(glob)**/*.ex", ":(glob)**/*.exs"]
+"""Only Elixir files are unpacked (mirrors lack files of 4 MiB and more, which breaks a full
+archive of some projects; the tool reads nothing else)."""
+VERDICT_FIELDS = ["project", "commit", "path", "line", "code", "severity", "verdict", "reason"]
+
+
+def projects(half: str | None = None) -> list[dict[str, str]]:
+    chosen = json.loads(CORPUS.read_text())["projects"]
+    return [p for p in chosen if half in (None, "all", p["half"])]
+
+
+def folder_name(project: dict[str, str]) -> str:
+    return project["repo"].replace("/", "+")
+
+
+def checkout(mirrors: Path, dest: Path, half: str | None) -> None:
+    """Unpack each project's pinned commit into ``dest/<owner>+<name>`` (once)."""
+    dest.mkdir(parents=True, exist_ok=True)
+    for project in projects(half):
+        target = dest / folder_name(project)
+        if (target / ".pinned").exists():
+            continue
+        git_dir = mirrors / folder_name(project) / "repo"
+        target.mkdir(exist_ok=True)
+        with tempfile.TemporaryFile() as archive:
+            subprocess.run(
+                ["git", "--git-dir", str(git_dir), "archive", project["commit"], "--", *ELIXIR],
+                stdout=archive,
+                check=True,
+            )
+            archive.seek(0)
+            with tarfile.open(fileobj=archive) as tar:
+                tar.extractall(target, filter="data")
+        (target / ".pinned").write_text(project["commit"] + "\n")
+        print(f"checked out {project['repo']} at {project['commit'][:12]}", file=sys.stderr)
+
+
+def run_tool(dest: Path, half: str | None, extra: list[str]) -> list[dict]:
+    """Every finding of ``otp-thinking check`` on each project, tagged with the project."""
+    found: list[dict] = []
+    for project in projects(half):
+        folder = dest / folder_name(project)
+        result = subprocess.run(
+            [sys.executable, "-m", "otp_thinking", "check", ".", "--format", "json", *extra],
+            cwd=folder,
+            capture_output=True,
+            text=True,
+        )
+        if result.returncode not in (0, 1):
+            raise SystemExit(f"check failed on {project['repo']}:\n{result.stderr}")
+        for finding in json.loads(result.stdout or "[]"):
+            finding["project"] = project["repo"]
+            finding["commit"] = project["commit"]
+            found.append(finding)
+    return found
+
+
+def count_lines(dest: Path, half: str | None) -> int:
+    total = 0
+    for project in projects(half):
+        for path in (dest / folder_name(project)).rglob("*.ex*"):
+            if not any(part in {"deps", "_build", "node_modules"} for part in path.parts):
+                total += path.read_bytes().count(b"\n")
+    return total
+
+
+def sample(found: list[dict], per_rule: int, seed: int) -> list[dict]:
+    """Every finding of a rule with at most ``per_rule``, else ``per_rule`` taken round-robin
+    over the projects in a shuffled order (seeded), so no project dominates a rule's sample."""
+    rng = random.Random(seed)
+    by_rule: dict[str, dict[str, list[dict]]] = defaultdict(lambda: defaultdict(list))
+    for finding in found:
+        by_rule[finding["code"]][finding["project"]].append(finding)
+    chosen: list[dict] = []
+    for code in sorted(by_rule):
+        per_project = by_rule[code]
+        if sum(len(v) for v in per_project.values()) <= per_rule:
+            chosen.extend(f for v in per_project.values() for f in v)
+            continue
+        order = sorted(per_project)
+        rng.shuffle(order)
+        queues = {name: rng.sample(per_project[name], len(per_project[name])) for name in order}
+        picked: list[dict] = []
+        while len(picked) < per_rule:
+            for name in order:
+                if queues[name] and len(picked) < per_rule:
+                    picked.append(queues[name].pop())
+        chosen.extend(picked)
+    return chosen
+
+
+def finding_key(row: dict) -> tuple[str, str, int, str]:
+    return (row["project"], row["path"].removeprefix("./"), int(row["line"]), row["code"])
+
+
+def read_verdicts() -> list[dict[str, str]]:
+    if not VERDICTS.exists():
+        return []
+    with VERDICTS.open(newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def replay(dest: Path, half: str | None, extra: list[str]) -> int:
+    """Rerun the tool and compare with the recorded verdicts, per rule."""
+    verdicts = [v for v in read_verdicts() if half in (None, "all") or _half_of(v) == half]
+    now = {finding_key(f) for f in run_tool(dest, half, extra)}
+    table: dict[str, Counter] = defaultdict(Counter)
+    still_fp, lost_tp = [], []
+    for verdict in verdicts:
+        fires = finding_key(verdict) in now
+        table[verdict["code"]][verdict["verdict"]] += 1
+        table[verdict["code"]]["fires " + verdict["verdict"]] += fires
+        if verdict["verdict"] == "FP" and fires:
+            still_fp.append(verdict)
+        if verdict["verdict"] == "TP" and not fires:
+            lost_tp.append(verdict)
+    print(f"{'rule':8} {'judged':>6} {'TP':>4} {'DEB':>4} {'FP':>4}   still firing: TP DEB FP")
+    for code in sorted(table):
+        row = table[code]
+        judged = row["TP"] + row["DEB"] + row["FP"]
+        print(
+            f"{code:8} {judged:6} {row['TP']:4} {row['DEB']:4} {row['FP']:4}"
+            f"   {row['fires TP']:16} {row['fires DEB']:3} {row['fires FP']:2}"
+        )
+    for label, rows in (("judged FP still firing", still_fp), ("judged TP lost", lost_tp)):
+        print(f"\n{label}: {len(rows)}")
+        for v in rows:
+            print(f"  {v['code']} {v['project']} {v['path']}:{v['line']}  {v['reason']}")
+    return 0
+
+
+def _half_of(verdict: dict[str, str]) -> str:
+    return next((p["half"] for p in projects() if p["repo"] == verdict["project"]), "?")
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    get = commands.add_parser("checkout")
+    get.add_argument("--mirrors", type=Path, required=True)
+    get.add_argument("--dest", type=Path, required=True)
+    get.add_argument("--half", default="all")
+    run = commands.add_parser("run")
+    run.add_argument("--dest", type=Path, required=True)
+    run.add_argument("--half", default="tuning")
+    run.add_argument("--out", type=Path, required=True)
+    run.add_argument("extra", nargs="*", help="more arguments for check (after --)")
+    pick = commands.add_parser("sample")
+    pick.add_argument("findings", type=Path)
+    pick.add_argument("--out", type=Path, required=True)
+    pick.add_argument("--per-rule", type=int, default=12)
+    pick.add_argument("--seed", type=int, default=SAMPLE_SEED)
+    again = commands.add_parser("replay")
+    again.add_argument("--dest", type=Path, required=True)
+    again.add_argument("--half", default="review")
+    again.add_argument("extra", nargs="*")
+    args = parser.parse_args()
+    if args.command == "checkout":
+        checkout(args.mirrors, args.dest, args.half)
+    elif args.command == "run":
+        found = run_tool(args.dest, args.half, args.extra)
+        args.out.write_text(json.dumps(found, indent=1))
+        lines = count_lines(args.dest, args.half)
+        print(f"{len(found)} findings in {lines} lines of the {args.half} half", file=sys.stderr)
+        for (code, severity), n in sorted(Counter((f["code"], f["severity"]) for f in found).items()):
+            print(f"  {code} {severity:12} {n:5}  {1000 * n / max(lines, 1):.3f}/kloc")
+    elif args.command == "sample":
+        chosen = sample(json.loads(args.findings.read_text()), args.per_rule, args.seed)
+        args.out.write_text(json.dumps(chosen, indent=1))
+        print(f"{len(chosen)} findings sampled", file=sys.stderr)
+    else:
+        return replay(args.dest, args.half, args.extra)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
