@@ -25,7 +25,7 @@ from otp_thinking.index import FileSummary, ProjectIndex, project_files
 from otp_thinking.project import find_root
 from otp_thinking.rule import Rule
 from otp_thinking.source import Source
-from otp_thinking.workspace import Workspace, normal
+from otp_thinking.workspace import Workspace
 
 ReadFile = Callable[[str], "str | None"]
 """Reads a file for checking; says on stderr why it cannot (captured and reported in order)."""
@@ -232,7 +232,7 @@ def _indexes(tasks: list[_Task], summaries: list[FileSummary | None]) -> list[Pr
         if task.root is None or summary is None:
             continue
         index = by_root.setdefault(task.root, ProjectIndex(Path(task.root)))
-        index.files[normal(summary.path)] = summary
+        index.files[os.path.abspath(summary.path)] = summary
     for index in by_root.values():
         index.complete = True
     return list(by_root.values())

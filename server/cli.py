@@ -27,6 +27,7 @@ from otp_thinking.output import (
     render_json,
     render_statistics,
     render_text,
+    shown_path,
     statistics,
     summary,
 )
@@ -373,8 +374,8 @@ def _print_diffs(changed: dict[str, tuple[str, str]]) -> None:
         diff = difflib.unified_diff(
             before.splitlines(keepends=True),
             after.splitlines(keepends=True),
-            fromfile=f"a/{path}",
-            tofile=f"b/{path}",
+            fromfile=f"a/{shown_path(path)}",
+            tofile=f"b/{shown_path(path)}",
         )
         sys.stdout.writelines(diff)
 

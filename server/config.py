@@ -6,6 +6,7 @@ replaced by defaults; a bad file never stops the analysis.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -118,7 +119,9 @@ def _names(value: Any, where: str, errors: list[str]) -> dict[str, str]:
 
 
 def find_config_file(start: Path) -> Path | None:
-    """The nearest `.otp-thinking.toml` in ``start`` (a file's folder) or above it."""
+    """The nearest `.otp-thinking.toml` in ``start`` (a file's folder) or above it; ``start``
+    made absolute first, so that `.` looks above the current folder too."""
+    start = Path(os.path.abspath(start))
     for folder in (start, *start.parents):
         candidate = folder / CONFIG_FILE
         if candidate.is_file():

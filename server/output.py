@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import bisect
 import json
+import os
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -43,6 +44,13 @@ class Located:
     path: str
     source: Lines
     finding: Finding
+
+
+def shown_path(path: str) -> str:
+    """A file as the command line shows it: relative to the working folder when under it (the
+    project's other files are known by absolute paths), else as it is."""
+    relative = os.path.relpath(path)
+    return path if relative.startswith("..") else relative
 
 
 def line_col(source: Lines, offset: int) -> tuple[int, int]:
@@ -86,7 +94,7 @@ def _edit_dict(
     line, column = line_col(source, edit.start)
     end_line, end_column = line_col(source, edit.end)
     return {
-        "path": item.path if edit.path is None else edit.path,
+        "path": item.path if edit.path is None else shown_path(edit.path),
         "line": line,
         "column": column,
         "end_line": end_line,

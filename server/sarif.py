@@ -18,7 +18,7 @@ from urllib.parse import quote
 from otp_thinking import __version__
 from otp_thinking.baseline import fingerprints
 from otp_thinking.findings import Edit
-from otp_thinking.output import Lines, Located, line_col
+from otp_thinking.output import Lines, Located, line_col, shown_path
 from otp_thinking.rule import Rule
 
 SCHEMA = (
@@ -113,7 +113,7 @@ def _result(
     for number, (path, start, end, message) in enumerate(finding.related, start=1):
         lines = source_of(path)
         if lines is not None:
-            location = _location(_shown(path), lines, start, end, root)
+            location = _location(shown_path(path), lines, start, end, root)
             related.append({"id": number, **location, "message": {"text": message}})
     if related:
         result["relatedLocations"] = related
@@ -138,7 +138,7 @@ def _artifact_changes(
 ) -> list[dict[str, object]]:
     by_path: dict[str, list[dict[str, object]]] = {}
     for edit in edits:
-        path = item.path if edit.path is None else _shown(edit.path)
+        path = item.path if edit.path is None else shown_path(edit.path)
         lines = item.source if edit.path is None else source_of(edit.path)
         if lines is None:
             return []  # a file the fix needs is gone: no half fix
@@ -152,12 +152,6 @@ def _artifact_changes(
         {"artifactLocation": _artifact(path, root), "replacements": replacements}
         for path, replacements in by_path.items()
     ]
-
-
-def _shown(path: str) -> str:
-    """Another file as the command line shows it: relative to the working folder if under it."""
-    relative = os.path.relpath(path)
-    return path if relative.startswith("..") else relative
 
 
 def _location(path: str, lines: Lines, start: int, end: int, root: Path) -> dict[str, object]:
