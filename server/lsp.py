@@ -33,6 +33,7 @@ from otp_thinking.lsp_convert import (
     to_offsets,
     to_range,
     to_workspace_edit,
+    unknown_rule_diagnostics,
 )
 from otp_thinking.registry import find_rule
 from otp_thinking.source import Source
@@ -207,7 +208,8 @@ class OtpServer(LanguageServer):
 
     def diagnostics(self, document: Document) -> list[types.Diagnostic]:
         findings = document.findings(self.documents.workspace)
-        return [to_diagnostic(document.source, f, self.encoding, self.locate) for f in findings]
+        found = [to_diagnostic(document.source, f, self.encoding, self.locate) for f in findings]
+        return found + unknown_rule_diagnostics(document.source, self.encoding)
 
     def publish_closed_soon(self) -> None:
         """Publish closed files' diagnostics (push clients that asked), once at a time."""

@@ -9,6 +9,7 @@ from lsprotocol import types
 
 from otp_thinking.findings import Edit, Finding, Fix
 from otp_thinking.source import Encoding, Position, Source
+from otp_thinking.suppression import read_suppressions
 
 SOURCE_NAME = "otp-thinking"
 
@@ -56,6 +57,20 @@ def to_diagnostic(
         data={"key": finding.key, "name": finding.name, "fixable": finding.fix is not None},
         related_information=_related(finding, locate),
     )
+
+
+def unknown_rule_diagnostics(source: Source, encoding: Encoding) -> list[types.Diagnostic]:
+    """A warning on each suppression comment naming no rule: it hides nothing."""
+    return [
+        types.Diagnostic(
+            range=to_range(source, start, end, encoding),
+            message=f"{word!r} is no otp-thinking rule code or name, so this comment hides "
+            "nothing (`otp-thinking rules` lists them)",
+            severity=types.DiagnosticSeverity.Warning,
+            source=SOURCE_NAME,
+        )
+        for start, end, word in read_suppressions(source).unknown
+    ]
 
 
 def _related(

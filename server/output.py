@@ -113,8 +113,10 @@ def render_text(items: list[Located], unsafe: bool) -> str:
         line, column = line_col(item.source, item.finding.start)
         fix = item.finding.fix
         marker = " [*]" if fix and (fix.safety == "safe" or unsafe) else ""
+        finding = item.finding
         lines.append(
-            f"{item.path}:{line}:{column}: {item.finding.code}{marker} {item.finding.message}"
+            f"{item.path}:{line}:{column}: {finding.severity}: {finding.code}{marker} "
+            f"{finding.message}"
         )
     return "\n".join(lines)
 
@@ -178,14 +180,19 @@ def render_statistics(items: list[Located], unsafe: bool) -> str:
     return "\n".join(line.rstrip() for line in lines)
 
 
-def summary(items: list[Located], unsafe: bool) -> str:
+def summary(items: list[Located], unsafe: bool, hidden: int = 0, shown_from: str = "hint") -> str:
+    """The last line: how many findings, how many ``--fix`` can fix, how many more it could
+    with ``--unsafe-fixes``, and how many are below ``--min-severity`` (``hidden``)."""
+    below = f"{hidden} below --min-severity {shown_from} not shown" if hidden else ""
     if not items:
-        return "No findings."
+        return f"No findings ({below})." if below else "No findings."
     fixable = sum(1 for i in items if i.finding.fix and (i.finding.fix.safety == "safe" or unsafe))
-    hidden = sum(1 for i in items if i.finding.fix and i.finding.fix.safety == "unsafe")
+    unsafe_only = sum(1 for i in items if i.finding.fix and i.finding.fix.safety == "unsafe")
     text = f"Found {len(items)} finding{'s' if len(items) != 1 else ''}"
     if fixable:
         text += f" ({fixable} fixable with --fix{' --unsafe-fixes' if unsafe else ''})"
-    if hidden and not unsafe:
-        text += f"; {hidden} more with --unsafe-fixes"
+    if unsafe_only and not unsafe:
+        text += f"; {unsafe_only} more fixable with --unsafe-fixes"
+    if below:
+        text += f"; {below}"
     return text + "."

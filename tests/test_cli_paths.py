@@ -21,7 +21,7 @@ def project(tmp_path: Path) -> Path:
 
 
 def findings(*args: str, cwd: Path) -> set[tuple[str, int, str]]:
-    done = run("check", "--format", "json", *args, cwd=cwd)
+    done = run("check", "--format", "json", "--fail-on", "hint", *args, cwd=cwd)
     assert done.returncode == 1, done.stderr
     assert done.stderr == ""
     return {
