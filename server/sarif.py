@@ -24,18 +24,10 @@ from otp_thinking.rule import Rule
 SCHEMA = (
     "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
 )
-REPOSITORY = "https://github.com/otp-thinking/otp-thinking"
-"""Where the project is published: each rule's helpUri is its module there, which holds its doc."""
 SRCROOT = "%SRCROOT%"
 FINGERPRINT = "otpThinking/v1"
 
 LEVELS = {"error": "error", "warning": "warning", "information": "note", "hint": "note"}
-
-
-def help_uri(rule: Rule) -> str:
-    """The rule's module in the repository: its doc (the text `explain` prints) lives there."""
-    module = rule.check.__module__.rsplit(".", 1)[-1]
-    return f"{REPOSITORY}/blob/main/rules/{module}.py"
 
 
 def render_sarif(
@@ -61,7 +53,6 @@ def render_sarif(
                         "name": "otp-thinking",
                         "version": __version__,
                         "semanticVersion": __version__,
-                        "informationUri": REPOSITORY,
                         "rules": [_rule(rule) for rule in rules],
                     }
                 },
@@ -81,7 +72,6 @@ def _rule(rule: Rule) -> dict[str, object]:
         "shortDescription": {"text": rule.summary},
         "fullDescription": {"text": _section(rule.doc, "What it flags").split("\n\n")[0]},
         "help": {"text": rule.doc.strip(), "markdown": rule.doc.strip()},
-        "helpUri": help_uri(rule),
         "defaultConfiguration": {"level": LEVELS[rule.severity]},
         "properties": {"fixable": rule.fixable},
     }
