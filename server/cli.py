@@ -35,6 +35,7 @@ from otp_thinking.output import (
 from otp_thinking.project import find_root
 from otp_thinking.registry import all_rules, find_rule
 from otp_thinking.rule import Rule
+from otp_thinking.rule_docs import full_document
 from otp_thinking.sarif import render_sarif
 from otp_thinking.source import Source
 from otp_thinking.suppression import unknown_rule_messages
@@ -470,15 +471,7 @@ def run_explain(args: argparse.Namespace) -> int:
     if rule is None:
         print(f"otp-thinking: no rule {args.rule!r}; see `otp-thinking rules`", file=sys.stderr)
         return EXIT_USAGE
-    print(f"# {rule.code} {rule.name}\n")
-    print(f"Default severity: {rule.severity}." + (" Has a fix." if rule.fixable else ""))
-    if rule.preview:
-        print(
-            "A preview rule: off unless `[rules] preview = true`, or its code or name is set in "
-            "[rules] or given to --select."
-        )
-    print()
-    print(rule.doc.rstrip())
+    print(full_document(rule), end="")
     return EXIT_CLEAN
 
 
