@@ -20,6 +20,7 @@ from pathlib import Path
 from tree_sitter import Node
 
 from otp_thinking import syntax
+from otp_thinking.model.effects import FunctionEffect, blocking_functions
 from otp_thinking.parsing import Captures, compile_query
 from otp_thinking.query_pack import document_matches
 from otp_thinking.source import Source
@@ -156,6 +157,8 @@ class FileSummary:
     server_calls: tuple[ServerCall, ...] = ()
     started: tuple[str, ...] = ()
     uses: tuple[NameUse, ...] = ()
+    effects: tuple[FunctionEffect, ...] = ()
+    """The public functions that block, directly or through private helpers."""
 
     @property
     def facts(self) -> tuple[object, ...]:
@@ -167,6 +170,7 @@ class FileSummary:
             tuple(sorted({(s.module, s.target, s.functions) for s in self.server_calls})),
             tuple(sorted(set(self.started))),
             tuple(sorted({(u.kind, u.name) for u in self.uses})),
+            tuple(sorted(set(self.effects))),
         )
 
     @property
@@ -354,6 +358,18 @@ class _Summariser:
             server_calls=tuple(self.through_public_functions(found.server_calls, self.defs)),
             started=tuple(dict.fromkeys(found.started)),
             uses=tuple(found.uses),
+            effects=self.effects(),
+        )
+
+    def effects(self) -> tuple[FunctionEffect, ...]:
+        def module_name(byte: int) -> str | None:
+            module = self.module_at(byte)
+            return module.name if module is not None else None
+
+        return blocking_functions(
+            ((node, syntax.local_target(node) or "") for node in self.defs),
+            document_matches(self.source).get(syntax.REMOTE_CALLS),
+            module_name,
         )
 
     def facts(self) -> list[Captures]:
@@ -711,6 +727,17 @@ class ProjectIndex:
         if name in self.started or name in self.modules:
             return True
         return not name.startswith(":") and name.split(".")[0] not in self.namespaces
+
+    # -- what functions do
+
+    def blocking(self, module: str, function: str) -> FunctionEffect | None:
+        """How the public function ``module.function`` blocks, if it does."""
+
+        def build() -> dict[tuple[str, str], FunctionEffect]:
+            return {(e.module, e.function): e for s in self.files.values() for e in s.effects}
+
+        table = self._cached("blocking", build)
+        return table.get((module, function))  # type: ignore[attr-defined]
 
     # -- who calls a GenServer
 

@@ -1,0 +1,434 @@
+"""What a function does beyond computing a value: blocks its caller, acts outside the process.
+
+Two questions, one place:
+
+* ``blocking_call(module, function)``: does a remote call make the caller wait on something
+  slow — a database, an HTTP request, a file, another process, a sleep, a command — and of
+  which kind (``db``, ``http``, ``file``, ``rpc``, ``call``, ``await``, ``sleep``, ``cmd``,
+  ``socket``, ``connect``)? Rules choose the kinds they care about.
+* ``acts_outside(module, function)``: does it touch the world outside the calling process at
+  all (files, sockets, other processes, stores, code loading)? Used where a process may exist
+  on purpose to serialise such access.
+
+Per file, ``blocking_functions`` summarises which public functions block, directly or through
+private helpers of the same module (the chain is kept, so a rule can say "init/1 calls
+Accounts.load/1, which blocks on Repo.all via fetch/1"); the project index keeps these summaries
+so that the answer crosses files. Calls inside an ``fn`` that runs later or in another process
+(``Task.start``, ``spawn``, a handler attached for later) do not count; an ``fn`` that runs
+before the call returns does (``Enum.map``, ``Task.async_stream``, ``Task.async`` awaited in
+the same function).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+from tree_sitter import Node
+
+from otp_thinking import syntax
+from otp_thinking.parsing import Captures, compile_query, matches
+
+# -- what blocks ----------------------------------------------------------------------------
+
+REPO_FUNCTIONS = frozenset(
+    {
+        "aggregate",
+        "all",
+        "all_by",
+        "checkout",
+        "delete",
+        "delete!",
+        "delete_all",
+        "exists?",
+        "get",
+        "get!",
+        "get_by",
+        "get_by!",
+        "insert",
+        "insert!",
+        "insert_all",
+        "insert_or_update",
+        "insert_or_update!",
+        "one",
+        "one!",
+        "preload",
+        "query",
+        "query!",
+        "reload",
+        "reload!",
+        "stream",
+        "transact",
+        "transaction",
+        "update",
+        "update!",
+        "update_all",
+    }
+)
+
+_HTTP_VERBS = frozenset(
+    {"get", "post", "put", "patch", "delete", "head", "options", "request", "run"}
+)
+_HTTP_VERBS = _HTTP_VERBS | {f"{verb}!" for verb in _HTTP_VERBS}
+
+# module -> (kind, functions)
+_BLOCKING: dict[str, tuple[str, frozenset[str]]] = {
+    "Req": ("http", _HTTP_VERBS),
+    "HTTPoison": ("http", _HTTP_VERBS),
+    "Tesla": ("http", _HTTP_VERBS),
+    "Finch": ("http", frozenset({"request", "request!", "stream", "stream_while"})),
+    ":hackney": ("http", frozenset({"request", "get", "post", "put", "delete", "head"})),
+    ":httpc": ("http", frozenset({"request"})),
+    "Mint.HTTP": ("connect", frozenset({"connect"})),
+    "Mint.HTTP1": ("connect", frozenset({"connect"})),
+    "Mint.HTTP2": ("connect", frozenset({"connect"})),
+    "File": (
+        "file",
+        frozenset(
+            {"read", "read!", "open", "open!", "stream!", "ls", "ls!", "cp", "cp!", "cp_r", "cp_r!"}
+        ),
+    ),
+    ":file": ("file", frozenset({"read_file", "open", "consult"})),
+    ":rpc": ("rpc", frozenset({"call", "block_call", "multicall"})),
+    ":erpc": ("rpc", frozenset({"call", "multicall"})),
+    "GenServer": ("call", frozenset({"call", "multi_call"})),
+    ":gen_server": ("call", frozenset({"call", "multi_call"})),
+    ":gen_statem": ("call", frozenset({"call"})),
+    "Agent": ("call", frozenset({"get", "update", "get_and_update"})),
+    "Task": ("await", frozenset({"await", "await_many", "yield", "yield_many"})),
+    "Process": ("sleep", frozenset({"sleep"})),
+    ":timer": ("sleep", frozenset({"sleep"})),
+    "System": ("cmd", frozenset({"cmd", "shell"})),
+    ":os": ("cmd", frozenset({"cmd"})),
+    ":dets": ("file", frozenset({"open_file"})),
+    ":ets": ("file", frozenset({"file2tab"})),
+    ":mnesia": ("db", frozenset({"wait_for_tables", "transaction", "sync_transaction"})),
+    ":gen_tcp": ("socket", frozenset({"accept", "recv"})),
+    ":ssl": ("socket", frozenset({"handshake", "recv"})),
+    "Ecto.Adapters.SQL": ("db", frozenset({"query", "query!"})),
+    "Postgrex": ("db", frozenset({"query", "query!", "prepare_execute"})),
+    "Redix": ("db", frozenset({"command", "command!", "pipeline", "pipeline!"})),
+}
+_CONNECTS: dict[str, frozenset[str]] = {
+    ":gen_tcp": frozenset({"connect"}),
+    ":ssl": frozenset({"connect"}),
+}
+
+KINDS = ("db", "http", "file", "rpc", "call", "await", "sleep", "cmd", "socket", "connect")
+"""Every kind of blocking effect (``connect``: opening a network connection)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Blocking:
+    """A blocking call: ``name`` as written (``Repo.all``), ``kind`` one of :data:`KINDS`."""
+
+    name: str
+    kind: str
+
+
+def blocking_call(module: str, function: str) -> Blocking | None:
+    """Whether ``module.function(...)`` (as written: ``"Repo"``, ``":gen_tcp"``) blocks."""
+    name = f"{module}.{function}"
+    entry = _BLOCKING.get(module)
+    if entry is not None and function in entry[1]:
+        return Blocking(name, entry[0])
+    if function in _CONNECTS.get(module, ()):
+        return Blocking(name, "connect")
+    if function in REPO_FUNCTIONS and module.rpartition(".")[2].endswith("Repo"):
+        return Blocking(name, "db")
+    return None
+
+
+# -- what acts outside the process ----------------------------------------------------------
+
+# A remote call whose module talks to the world outside the process (files, sockets, other
+# processes, databases, code loading). Matched exactly or by the prefix before a dot.
+_OUTSIDE_MODULES = frozenset(
+    (  # noqa: SIM905 (a word list reads better than a column of strings)
+        "File IO System Port Process Node Code GenServer GenStage Agent Task Registry "
+        "Supervisor DynamicSupervisor PartitionSupervisor Mix Phoenix.PubSub Phoenix.Tracker "
+        "Ecto Ecto.Adapters.SQL Postgrex MyXQL Exqlite Redix HTTPoison Req Finch Tesla Mint "
+        "Swoosh Bamboo ExAws Oban Broadway NimblePool Poolboy :os :file :prim_file :filelib "
+        ":gen_tcp :gen_udp :gen_sctp :ssl :socket :inet :httpc :hackney :gun :ets :dets "
+        ":mnesia :persistent_term :counters :atomics :global :pg :pg2 :rpc :erpc :gen_server "
+        ":gen_statem :gen_event :proc_lib :sys :code :application :net_kernel :net_adm :timer "
+        ":poolboy :telemetry :logger :disk_log :peer :slave :exec"
+    ).split()
+)
+
+# App modules named like these front something outside the process (another process, a store,
+# the network), so a call to them counts too.
+_OUTSIDE_SUFFIXES = (
+    "Repo",
+    "Endpoint",
+    "PubSub",
+    "Client",
+    "Api",
+    "API",
+    "Socket",
+    "Port",
+    "HTTP",
+    "Http",
+    "Mailer",
+    "Storage",
+    "Store",
+    "Cache",
+    "Queue",
+    "Pool",
+    "Producer",
+    "Consumer",
+    "Notifier",
+    "Adapter",
+    "Gateway",
+    "Connection",
+    "Conn",
+    "Server",
+    "Supervisor",
+    "Registry",
+    "Worker",
+    "Tracker",
+    "Presence",
+)
+
+# Functions of :erlang / Kernel that act on other processes or the process itself.
+_ERLANG_OUTSIDE = frozenset(
+    (  # noqa: SIM905
+        "send send_after spawn spawn_link spawn_monitor exit link unlink monitor demonitor "
+        "process_flag register whereis put erase halt garbage_collect open_port port_command "
+        "port_control load_nif group_leader"
+    ).split()
+)
+
+LOCAL_OUTSIDE = frozenset(
+    {"send", "spawn", "spawn_link", "spawn_monitor", "receive", "apply", "exit"}
+)
+"""Local (Kernel) calls that act outside the process."""
+
+_PURE = frozenset({("Application", "get_env"), ("Application", "fetch_env!")})
+
+
+def acts_outside(module: str, function: str) -> bool:
+    """Whether ``module.function(...)`` acts outside the calling process, or may."""
+    if (module, function) in _PURE:
+        return False
+    if module in (":erlang", "Kernel"):
+        return function in _ERLANG_OUTSIDE
+    if module == "Application":
+        return function.startswith(("put_", "delete_", "ensure_", "start", "stop", "load"))
+    head = module
+    while head:
+        if head in _OUTSIDE_MODULES:
+            return True
+        head = head.rpartition(".")[0]
+    return module.endswith(_OUTSIDE_SUFFIXES)
+
+
+# -- when an fn runs -------------------------------------------------------------------------
+
+_EAGER_CONSUMERS = frozenset({"Enum", "Stream", "Map", "List", "Keyword", "MapSet"})
+_EAGER_LOCAL = frozenset({"then", "tap"})
+# Run the function in other processes, but the caller waits for the results.
+_AWAITED_STREAMS = frozenset(
+    {
+        ("Task", "async_stream"),
+        ("Task.Supervisor", "async_stream"),
+        ("Task.Supervisor", "async_stream_nolink"),
+    }
+)
+_TASK_STARTS = frozenset(
+    {("Task", "async"), ("Task.Supervisor", "async"), ("Task.Supervisor", "async_nolink")}
+)
+_AWAITS = re.compile(r"\bTask\.(await|await_many|yield|yield_many)\b")
+
+
+def deferred(call: Node, scope: Node) -> bool:
+    """Whether ``call`` sits in an ``fn`` or a capture that runs later or elsewhere, without
+    ``scope`` (the function being summarised) waiting for it."""
+    for parent in syntax.ancestors(call):
+        if parent == scope:
+            return False
+        is_fn = parent.type == "anonymous_function"
+        is_capture = parent.type == "unary_operator" and syntax.operator(parent) == "&"
+        if (is_fn or is_capture) and not _runs_now(parent, scope):
+            return True
+    return False
+
+
+def waited_in_task(call: Node, scope: Node) -> bool:
+    """``call`` runs in a task whose result ``scope`` waits for (``Task.async_stream``, or
+    ``Task.async`` awaited in the same function)."""
+    for parent in syntax.ancestors(call):
+        if parent == scope:
+            return False
+        holder = _holder(parent)
+        if holder is not None and syntax.remote_target(holder) in (_AWAITED_STREAMS | _TASK_STARTS):
+            return True
+    return False
+
+
+def _holder(function: Node) -> Node | None:
+    """The call an ``fn`` or capture is passed to, when it is a direct argument."""
+    if function.type != "anonymous_function" and not (
+        function.type == "unary_operator" and syntax.operator(function) == "&"
+    ):
+        return None
+    holder = function.parent
+    if holder is not None and holder.type == "arguments":
+        holder = holder.parent
+    return holder if holder is not None and holder.type == "call" else None
+
+
+def _runs_now(function: Node, scope: Node) -> bool:
+    holder = _holder(function)
+    if holder is None:
+        return False
+    remote = syntax.remote_target(holder)
+    if remote is None:
+        return syntax.local_target(holder) in _EAGER_LOCAL
+    if remote[0] in _EAGER_CONSUMERS or remote in _AWAITED_STREAMS:
+        return True
+    return remote in _TASK_STARTS and _AWAITS.search(syntax.text(scope)) is not None
+
+
+# -- per-file summary: which public functions block ---------------------------------------------
+
+HELPER_DEPTH = 3
+"""How many private helpers deep a chain is followed inside one module."""
+
+_LOCAL_CALLS = compile_query("(call target: (identifier) @function) @call")
+
+
+@dataclass(frozen=True, slots=True)
+class FunctionEffect:
+    """``module.function/arity`` blocks on ``call`` (of ``kind``), reached through the helpers
+    in ``via`` (local function names, outermost first; empty when the call is in its body)."""
+
+    module: str
+    function: str
+    arity: int
+    call: str
+    kind: str
+    via: tuple[str, ...] = ()
+
+    @property
+    def label(self) -> str:
+        return f"{self.module}.{self.function}/{self.arity}"
+
+
+@dataclass
+class _Function:
+    module: str
+    name: str
+    arity: int
+    public: bool
+    nodes: list[Node]
+
+
+def blocking_functions(
+    definitions: Iterable[tuple[Node, str]],
+    remote_calls: Iterable[Captures],
+    module_of: Callable[[int], str | None],
+) -> tuple[FunctionEffect, ...]:
+    """The public functions of a file that block, from its ``def``/``defp`` nodes (with their
+    kind keyword) and its ``REMOTE_CALLS`` matches; ``module_of(byte)`` names the module
+    around a position. Cheap when nothing blocks: only files with a blocking call walk on."""
+    direct: list[tuple[Node, Blocking]] = []
+    for captures in remote_calls:
+        found = blocking_call(
+            syntax.text(captures["module"][0]), syntax.text(captures["function"][0])
+        )
+        if found is not None:
+            direct.append((captures["call"][0], found))
+    if not direct:
+        return ()
+    functions = _functions(definitions, module_of)
+    if not functions:
+        return ()
+    blocks: dict[tuple[str, str], tuple[Blocking, tuple[str, ...]]] = {}
+    spans = sorted(
+        ((node.start_byte, node.end_byte, key) for key, f in functions.items() for node in f.nodes),
+    )
+    for call, found in direct:
+        key = _innermost(spans, call)
+        if key is None or key in blocks:
+            continue
+        definition = next(n for n in functions[key].nodes if _holds(n, call))
+        if not deferred(call, definition):
+            blocks[key] = (found, ())
+    _through_helpers(functions, blocks)
+    return tuple(
+        FunctionEffect(f.module, f.name, f.arity, found.name, found.kind, via)
+        for key, f in functions.items()
+        if f.public and key in blocks
+        for found, via in [blocks[key]]
+    )
+
+
+def _functions(
+    definitions: Iterable[tuple[Node, str]], module_of: Callable[[int], str | None]
+) -> dict[tuple[str, str], _Function]:
+    found: dict[tuple[str, str], _Function] = {}
+    for node, keyword in definitions:
+        head = syntax.def_head(node)
+        module = module_of(node.start_byte)
+        if head is None or module is None:
+            continue
+        key = (module, head[0])
+        entry = found.get(key)
+        if entry is None:
+            entry = found[key] = _Function(module, head[0], len(head[1]), keyword == "def", [])
+        entry.nodes.append(node)
+    return found
+
+
+def _holds(outer: Node, inner: Node) -> bool:
+    return outer.start_byte <= inner.start_byte and inner.end_byte <= outer.end_byte
+
+
+def _innermost(spans: list[tuple[int, int, tuple[str, str]]], call: Node) -> tuple[str, str] | None:
+    found = None
+    for start, end, key in spans:
+        if start > call.start_byte:
+            break
+        if call.end_byte <= end:
+            found = key
+    return found
+
+
+def _through_helpers(
+    functions: dict[tuple[str, str], _Function],
+    blocks: dict[tuple[str, str], tuple[Blocking, tuple[str, ...]]],
+) -> None:
+    """Add the functions that block because they call a blocking function of their module
+    (``HELPER_DEPTH`` rounds). A name found in the text is confirmed on the tree."""
+    for _round in range(HELPER_DEPTH):
+        blocking_names = {
+            module: [name for (m, name) in blocks if m == module]
+            for module in {m for m, _ in blocks}
+        }
+        added = {}
+        for key, function in functions.items():
+            if key in blocks or key[0] not in blocking_names:
+                continue
+            for name in blocking_names[key[0]]:
+                if _calls_locally(function.nodes, name):
+                    found, via = blocks[(key[0], name)]
+                    added[key] = (found, (name, *via))
+                    break
+        if not added:
+            return
+        blocks.update(added)
+
+
+def _calls_locally(nodes: list[Node], name: str) -> bool:
+    pattern = re.compile(rf"(?<![\w.:@]){re.escape(name)}[(\s]")
+    for node in nodes:
+        body = syntax.body_of(node)
+        if body is None or not pattern.search(syntax.text(body)):
+            continue
+        for captures in matches(_LOCAL_CALLS, body):
+            call = captures["call"][0]
+            if syntax.text(captures["function"][0]) == name and not deferred(call, node):
+                return True
+    return False
