@@ -11,7 +11,12 @@ from tree_sitter import Node
 from otp_thinking import syntax
 from otp_thinking.context import Context
 from otp_thinking.findings import Edit, Finding, Fix
-from otp_thinking.model.effects import blocking_call, deferred, waited_in_task
+from otp_thinking.model.effects import (
+    blocking_call,
+    deferred,
+    module_candidates,
+    waited_in_task,
+)
 from otp_thinking.parsing import compile_query, matches
 from otp_thinking.rule import Rule
 
@@ -320,27 +325,20 @@ def _project_lookup(
 ) -> Project | None:
     """Blocking functions of other project modules, from the project index."""
     index = context.project.index
-    if not index.complete:
+    if not index.complete or not syntax.is_defmodule(module):
         return None
-    enclosing = [module, *(m for m in syntax.ancestors(module) if syntax.is_defmodule(m))]
-    own = syntax.defined_name(module) if syntax.is_defmodule(module) else ""
+    own = syntax.defined_name(module)
 
     def lookup(call: Node, written: str, function: str) -> tuple[str, str] | None:
-        if written.startswith(":") or written == "__MODULE__":
-            return None
-        candidates = [written]
-        for outer in enclosing:
-            if syntax.is_defmodule(outer):
-                candidates.append(syntax.expand_alias(written, syntax.module_aliases(outer)))
-                candidates.append(f"{syntax.defined_name(outer)}.{written}")
-        for candidate in dict.fromkeys(candidates):
-            if candidate == own:
+        for candidate in module_candidates(module, written):
+            effect = index.effect(candidate, function)
+            if effect is None:
+                continue
+            if candidate == own or effect.kind not in kinds:
                 return None
-            effect = index.blocking(candidate, function)
-            if effect is not None and effect.kind in kinds:
-                target = f"{written}.{function}/{_call_arity(call)}"
-                inside = f" (through {', '.join(effect.via)})" if effect.via else ""
-                return f"{effect.call}{inside}", target
+            target = f"{written}.{function}/{_call_arity(call)}"
+            inside = f" (through {', '.join(effect.via)})" if effect.via else ""
+            return f"{effect.call}{inside}", target
         return None
 
     return lookup
@@ -744,4 +742,5 @@ RULE = Rule(
     words=("GenServer", "gen_server", "gen_statem", "GenStateMachine"),
     production_only=True,
     fixable=True,
+    project_files=lambda summary: summary.has_server,
 )

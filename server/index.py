@@ -20,7 +20,7 @@ from pathlib import Path
 from tree_sitter import Node
 
 from otp_thinking import syntax
-from otp_thinking.model.effects import FunctionEffect, blocking_functions
+from otp_thinking.model.effects import FunctionEffect, function_effects
 from otp_thinking.parsing import Captures, compile_query
 from otp_thinking.query_pack import document_matches
 from otp_thinking.source import Source
@@ -141,10 +141,19 @@ class ModuleFacts:
     """Names the module's own process registers under (``name: __MODULE__`` → its name)."""
     short_lived: bool = False
     """A `use Mix.Task` module."""
+    behaviours: tuple[str, ...] = ()
 
     @property
     def genserver(self) -> bool:
         return "GenServer" in self.uses
+
+    @property
+    def server(self) -> bool:
+        """A GenServer or a :gen_statem, by `use` or `@behaviour`."""
+        return bool(
+            {"GenServer", "GenStateMachine"} & set(self.uses)
+            or {"GenServer", ":gen_server", ":gen_statem"} & set(self.behaviours)
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,24 +167,29 @@ class FileSummary:
     started: tuple[str, ...] = ()
     uses: tuple[NameUse, ...] = ()
     effects: tuple[FunctionEffect, ...] = ()
-    """The public functions that block, directly or through private helpers."""
+    """The public functions that block (directly or through private helpers) or act outside
+    the process."""
 
     @property
     def facts(self) -> tuple[object, ...]:
         """Everything but offsets: what other files' findings can depend on."""
         return (
             self.short_lived,
-            tuple((m.name, m.uses, m.registers, m.short_lived) for m in self.modules),
+            tuple((m.name, m.uses, m.registers, m.short_lived, m.behaviours) for m in self.modules),
             tuple(sorted({(c.caller, c.target, c.function) for c in self.calls})),
             tuple(sorted({(s.module, s.target, s.functions) for s in self.server_calls})),
             tuple(sorted(set(self.started))),
             tuple(sorted({(u.kind, u.name) for u in self.uses})),
-            tuple(sorted(set(self.effects))),
+            tuple(sorted({(e.module, e.function, e.call, e.kind, e.via) for e in self.effects})),
         )
 
     @property
     def has_genserver(self) -> bool:
         return any(m.genserver for m in self.modules)
+
+    @property
+    def has_server(self) -> bool:
+        return any(m.server for m in self.modules)
 
 
 def _first_start(captures: Captures) -> int:
@@ -366,7 +380,7 @@ class _Summariser:
             module = self.module_at(byte)
             return module.name if module is not None else None
 
-        return blocking_functions(
+        return function_effects(
             ((node, syntax.local_target(node) or "") for node in self.defs),
             document_matches(self.source).get(syntax.REMOTE_CALLS),
             module_name,
@@ -544,6 +558,7 @@ class _Summariser:
                 use_end=use_end,
                 registers=tuple(dict.fromkeys(registers.get(module.name, []))),
                 short_lived=any(used == "Mix.Task" for _n, used in uses),
+                behaviours=tuple(syntax.behaviours(module.node)),
             )
 
 
@@ -730,13 +745,13 @@ class ProjectIndex:
 
     # -- what functions do
 
-    def blocking(self, module: str, function: str) -> FunctionEffect | None:
-        """How the public function ``module.function`` blocks, if it does."""
+    def effect(self, module: str, function: str) -> FunctionEffect | None:
+        """How the public function ``module.function`` blocks or acts outside the process."""
 
         def build() -> dict[tuple[str, str], FunctionEffect]:
             return {(e.module, e.function): e for s in self.files.values() for e in s.effects}
 
-        table = self._cached("blocking", build)
+        table = self._cached("effects", build)
         return table.get((module, function))  # type: ignore[attr-defined]
 
     # -- who calls a GenServer

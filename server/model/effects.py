@@ -21,6 +21,7 @@ the same function).
 
 from __future__ import annotations
 
+import bisect
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -291,6 +292,21 @@ def _runs_now(function: Node, scope: Node) -> bool:
     return remote in _TASK_STARTS and _AWAITS.search(syntax.text(scope)) is not None
 
 
+def module_candidates(module: Node, written: str) -> list[str]:
+    """The full names an alias written in ``module`` (a ``defmodule`` node) may stand for, most
+    likely first: through the ``alias`` calls of the module and those around it, as a module
+    nested in one of them, and as written. Erlang modules and ``__MODULE__`` give none."""
+    if written.startswith(":") or written == "__MODULE__":
+        return []
+    candidates = []
+    for outer in (module, *syntax.ancestors(module)):
+        if syntax.is_defmodule(outer):
+            candidates.append(syntax.expand_alias(written, syntax.module_aliases(outer)))
+            candidates.append(f"{syntax.defined_name(outer)}.{written}")
+    candidates.append(written)
+    return list(dict.fromkeys(candidates))
+
+
 # -- per-file summary: which public functions block ---------------------------------------------
 
 HELPER_DEPTH = 3
@@ -325,44 +341,67 @@ class _Function:
     nodes: list[Node]
 
 
-def blocking_functions(
+OUTSIDE = "outside"
+"""The kind of a function that acts outside the process without blocking on it."""
+
+
+def function_effects(
     definitions: Iterable[tuple[Node, str]],
     remote_calls: Iterable[Captures],
     module_of: Callable[[int], str | None],
 ) -> tuple[FunctionEffect, ...]:
-    """The public functions of a file that block, from its ``def``/``defp`` nodes (with their
-    kind keyword) and its ``REMOTE_CALLS`` matches; ``module_of(byte)`` names the module
-    around a position. Cheap when nothing blocks: only files with a blocking call walk on."""
-    direct: list[tuple[Node, Blocking]] = []
+    """The public functions of a file that block (directly or through private helpers of
+    their module) or act outside the process (directly), from the file's ``def``/``defp``
+    nodes (with their keyword) and its ``REMOTE_CALLS`` matches; ``module_of(byte)`` names
+    the module around a position. A function that does both is reported as blocking."""
+    blocking: list[tuple[Node, Blocking]] = []
+    outside: list[tuple[Node, Blocking]] = []
     for captures in remote_calls:
-        found = blocking_call(
-            syntax.text(captures["module"][0]), syntax.text(captures["function"][0])
-        )
+        module = syntax.text(captures["module"][0])
+        function = syntax.text(captures["function"][0])
+        found = blocking_call(module, function)
         if found is not None:
-            direct.append((captures["call"][0], found))
-    if not direct:
+            blocking.append((captures["call"][0], found))
+        elif acts_outside(module, function):
+            outside.append((captures["call"][0], Blocking(f"{module}.{function}", OUTSIDE)))
+    if not blocking and not outside:
         return ()
     functions = _functions(definitions, module_of)
     if not functions:
         return ()
-    blocks: dict[tuple[str, str], tuple[Blocking, tuple[str, ...]]] = {}
     spans = sorted(
-        ((node.start_byte, node.end_byte, key) for key, f in functions.items() for node in f.nodes),
+        (node.start_byte, node.end_byte, key) for key, f in functions.items() for node in f.nodes
     )
-    for call, found in direct:
-        key = _innermost(spans, call)
-        if key is None or key in blocks:
-            continue
-        definition = next(n for n in functions[key].nodes if _holds(n, call))
-        if not deferred(call, definition):
-            blocks[key] = (found, ())
-    _through_helpers(functions, blocks)
+    effects: dict[tuple[str, str], tuple[Blocking, tuple[str, ...]]] = {}
+    _direct(blocking, functions, spans, effects)
+    _through_helpers(functions, effects)
+    _direct(outside, functions, spans, effects)
     return tuple(
         FunctionEffect(f.module, f.name, f.arity, found.name, found.kind, via)
         for key, f in functions.items()
-        if f.public and key in blocks
-        for found, via in [blocks[key]]
+        if f.public and key in effects
+        for found, via in [effects[key]]
     )
+
+
+def _direct(
+    calls: list[tuple[Node, Blocking]],
+    functions: dict[tuple[str, str], _Function],
+    spans: list[tuple[int, int, tuple[str, str]]],
+    effects: dict[tuple[str, str], tuple[Blocking, tuple[str, ...]]],
+) -> None:
+    """Record the first of ``calls`` in each function that has no effect yet."""
+    starts = [start for start, _end, _key in spans]
+    for call, found in calls:
+        index = bisect.bisect_right(starts, call.start_byte) - 1
+        if index < 0 or spans[index][1] < call.end_byte:
+            continue
+        start, _end, key = spans[index]
+        if key in effects:
+            continue
+        definition = next(n for n in functions[key].nodes if n.start_byte == start)
+        if not deferred(call, definition):
+            effects[key] = (found, ())
 
 
 def _functions(
@@ -379,20 +418,6 @@ def _functions(
         if entry is None:
             entry = found[key] = _Function(module, head[0], len(head[1]), keyword == "def", [])
         entry.nodes.append(node)
-    return found
-
-
-def _holds(outer: Node, inner: Node) -> bool:
-    return outer.start_byte <= inner.start_byte and inner.end_byte <= outer.end_byte
-
-
-def _innermost(spans: list[tuple[int, int, tuple[str, str]]], call: Node) -> tuple[str, str] | None:
-    found = None
-    for start, end, key in spans:
-        if start > call.start_byte:
-            break
-        if call.end_byte <= end:
-            found = key
     return found
 
 
