@@ -29,19 +29,24 @@ DOC = """\
   alias ending in `Repo` (`MyApp.Repo`, `MyApp.ReadRepo`), `Ecto.Adapters.SQL.query`,
   `Postgrex.query`, `Redix.command`;
 - HTTP requests: `Req`, `Finch`, `HTTPoison`, `Tesla`, `:httpc`, `:hackney`, `Mint.HTTP.connect`;
-- files: `File.read/open/stream!/ls/cp`, `:file.read_file/open/consult`;
-- remote and synchronous calls: `:rpc.call`, `:erpc.call`, `GenServer.call`, `:gen_server.call`,
-  `:gen_statem.call`, `Agent.get/update`, `Task.await/yield`;
+- remote calls: `:rpc.call`, `:erpc.call`, `Task.await/yield` (and `await_many`/`yield_many`);
 - waiting: `receive` written in `init/1` itself (unless it has `after 0`), `Process.sleep`,
   `:timer.sleep`;
 - external commands: `System.cmd`, `System.shell`, `:os.cmd`;
-- `:dets.open_file`, `:ets.file2tab`, `:mnesia.wait_for_tables`, socket connects
-  (`:gen_tcp.connect/accept/recv`, `:ssl.connect`).
+- `:mnesia.wait_for_tables`, socket connects and reads (`:gen_tcp.connect/accept/recv`,
+  `:ssl.connect`);
+- as information only (usually quick): local files (`File.read/open/stream!/ls/cp`,
+  `:file.read_file/open/consult`, `:dets.open_file`, `:ets.file2tab`) and calls to another
+  local process (`GenServer.call`, `:gen_server.call`, `:gen_statem.call`, `Agent.get/update`).
 
-The call may sit in `init/1` itself or in a function of the same module that `init/1` calls
-(followed three calls deep). One finding per `init/1` clause, on the first blocking call in
-source order (or on the local call that leads to it); the message names the call. Fixing that
-one is the point: the rest of the slow work usually moves with it.
+The call may sit in `init/1` itself, in a function of the same module that `init/1` calls
+(followed three calls deep), or in a public function of another module of the project (and the
+private functions that one calls): the message names the chain, as in "init/1 calls
+Accounts.load/1, which blocks on Repo.all (through fetch)". Work inside an `fn` counts when
+`init/1` waits for it: an `fn` given to `Enum`/`Stream`/`Map`, to `Task.async_stream`, or to
+`Task.async` when `init/1` also awaits. One finding per `init/1` clause, on the first blocking
+call in source order (or on the call that leads to it). Fixing that one is the point: the rest
+of the slow work usually moves with it.
 
 Not flagged:
 - `init/1` of other modules: Supervisors, Plugs (`@behaviour Plug`, `use Plug.Builder`),
@@ -50,9 +55,12 @@ Not flagged:
   `Phoenix.PubSub.subscribe`, `Registry.register`, `:pg.join`, `:telemetry.attach`,
   `Process.flag`, `Process.monitor`, `:ets.new`, `Process.send_after`, `:timer.send_interval`;
 - work already in `handle_continue/2`, `handle_info/2` or any other callback;
+- boot steps, whose work has to be done before `start_link` returns: an `init/1` that returns
+  `:ignore` (an upgrade gate, a one-off check or seed), a `use GenServer, restart: :temporary`
+  server, and an `init/1` that fills `:persistent_term` or an ETS table that the module's
+  public functions read directly (callers would find it empty);
 - calls inside a function that runs later or elsewhere: an `fn` handed to `Task.start`,
-  `spawn`, `:telemetry.attach` and the like (an `fn` given to `Enum`/`Stream`/`Map` runs now
-  and is checked);
+  `spawn`, `:telemetry.attach` and the like;
 - tests, `.exs` scripts and `use Mix.Task` modules (test servers often block on purpose).
 
 ## Why it matters
@@ -117,9 +125,10 @@ INIT_KINDS = frozenset(
     {"db", "http", "rpc", "call", "await", "sleep", "cmd", "socket", "connect", "file"}
 )
 """What counts as blocking work in `init/1`."""
-SLOW_KINDS = INIT_KINDS - {"file"}
-"""What is slow whatever the machine: local files (a config file, a DETS table) are usually
-quick to read, so `init/1` reading them is reported as information."""
+SLOW_KINDS = INIT_KINDS - {"file", "call"}
+"""What is slow whatever the machine. Local files (a config file, a DETS table) are usually
+quick to read, and a call to another local process (`GenServer.call`, `Agent.get`) usually
+answers from its state: `init/1` doing only these is reported as information."""
 
 FILLS: dict[str, frozenset[str]] = {
     ":ets": frozenset({"insert", "insert_new"}),
@@ -236,15 +245,15 @@ class Scanner:
             if deferred(call, node):
                 continue
             module, function = (syntax.text(captures[k][0]) for k in ("module", "function"))
+            in_task = " (in a task it waits for)" if waited_in_task(call, node) else ""
             name = self.classify(module, function)
             if name is not None:
-                if waited_in_task(call, node):
-                    name = f"{name} (in a task it waits for)"
-                candidates.append((call.start_byte, call, name, None))
+                candidates.append((call.start_byte, call, f"{name}{in_task}", None))
             elif self.project is not None:
                 reached = self.project(call, module, function)
                 if reached is not None:
-                    candidates.append((call.start_byte, call, reached[0], reached[1]))
+                    chain = f"{reached[1]}{in_task}"
+                    candidates.append((call.start_byte, call, reached[0], chain))
         for captures in matches(LOCAL_CALLS, node):
             call = captures["call"][0]
             function = syntax.text(captures["function"][0])
