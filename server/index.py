@@ -21,6 +21,7 @@ from tree_sitter import Node
 
 from otp_thinking import syntax
 from otp_thinking.model.effects import FunctionEffect, function_effects
+from otp_thinking.model.producers import Feed, feed
 from otp_thinking.parsing import Captures, compile_query
 from otp_thinking.query_pack import document_matches
 from otp_thinking.source import Source
@@ -142,6 +143,8 @@ class ModuleFacts:
     short_lived: bool = False
     """A `use Mix.Task` module."""
     behaviours: tuple[str, ...] = ()
+    feed: Feed | None = None
+    """For a GenStage producer that the app feeds itself: how."""
 
     @property
     def genserver(self) -> bool:
@@ -543,6 +546,7 @@ class _Summariser:
     def module_facts(self, registers: dict[str, list[str]]) -> Iterator[ModuleFacts]:
         for module in self.modules:
             uses = _direct_uses(module.node)
+            used = {alias for _node, alias in uses}
             use_node = next(
                 (n for n, used in uses if used == "GenServer"), uses[0][0] if uses else None
             )
@@ -559,6 +563,7 @@ class _Summariser:
                 registers=tuple(dict.fromkeys(registers.get(module.name, []))),
                 short_lived=any(used == "Mix.Task" for _n, used in uses),
                 behaviours=tuple(syntax.behaviours(module.node)),
+                feed=feed(module.node) if "GenStage" in used else None,
             )
 
 
