@@ -357,11 +357,13 @@ class _Summariser:
     def summary(self) -> FileSummary:
         self.collect_modules(self.source.tree.root_node)
         found = _Found()
+        remote: list[tuple[Node, str, str]] = []
         for captures in self.facts():
             if "call" in captures:
-                self.remote_call(
-                    captures["call"][0], captures["module"][0], captures["function"][0], found
-                )
+                call, target = captures["call"][0], captures["module"][0]
+                texts = syntax.text(target), syntax.text(captures["function"][0])
+                remote.append((call, *texts))
+                self.remote_call(call, target, *texts, found)
             elif "tuple" in captures:
                 self.tuple_shape(captures["tuple"][0], found)
             elif "name_value" in captures:
@@ -375,17 +377,17 @@ class _Summariser:
             server_calls=tuple(self.through_public_functions(found.server_calls, self.defs)),
             started=tuple(dict.fromkeys(found.started)),
             uses=tuple(found.uses),
-            effects=self.effects(),
+            effects=self.effects(remote),
         )
 
-    def effects(self) -> tuple[FunctionEffect, ...]:
+    def effects(self, remote: list[tuple[Node, str, str]]) -> tuple[FunctionEffect, ...]:
         def module_name(byte: int) -> str | None:
             module = self.module_at(byte)
             return module.name if module is not None else None
 
         return function_effects(
             ((node, syntax.local_target(node) or "") for node in self.defs),
-            document_matches(self.source).get(syntax.REMOTE_CALLS),
+            remote,
             module_name,
         )
 
@@ -421,9 +423,8 @@ class _Summariser:
         return found
 
     def remote_call(
-        self, call: Node, target_node: Node, function_node: Node, found: _Found
+        self, call: Node, target_node: Node, target_text: str, function: str, found: _Found
     ) -> None:
-        target_text = syntax.text(target_node)
         head = target_text.split(".", 1)[0]
         if head not in _SPECIAL:
             if target_node.type != "alias" or head in _STDLIB:
@@ -433,11 +434,9 @@ class _Summariser:
                 return
             target = self.expand(target_text, module)
             if target != module.name and target.split(".", 1)[0] not in _STDLIB:
-                function = syntax.text(function_node)
                 found.calls.append(CallSite(module.name, target, function, *self.span(call)))
             return
         module = self.module_at(call.start_byte)
-        function = syntax.text(function_node)
         key = (target_text, function)
         args = _call_arguments(call)
         if key in _GENSERVER_CALLS:

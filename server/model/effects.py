@@ -25,11 +25,12 @@ import bisect
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 
 from tree_sitter import Node
 
 from otp_thinking import syntax
-from otp_thinking.parsing import Captures, compile_query, matches
+from otp_thinking.parsing import compile_query, matches
 
 # -- what blocks ----------------------------------------------------------------------------
 
@@ -336,9 +337,17 @@ class FunctionEffect:
 class _Function:
     module: str
     name: str
-    arity: int
     public: bool
     nodes: list[Node]
+
+    @property
+    def arity(self) -> int:
+        head = syntax.def_head(self.nodes[0])
+        return len(head[1]) if head is not None else 0
+
+    @property
+    def texts(self) -> list[str]:
+        return [syntax.text(body) for node in self.nodes if (body := syntax.body_of(node))]
 
 
 OUTSIDE = "outside"
@@ -347,23 +356,20 @@ OUTSIDE = "outside"
 
 def function_effects(
     definitions: Iterable[tuple[Node, str]],
-    remote_calls: Iterable[Captures],
+    remote_calls: Iterable[tuple[Node, str, str]],
     module_of: Callable[[int], str | None],
 ) -> tuple[FunctionEffect, ...]:
     """The public functions of a file that block (directly or through private helpers of
     their module) or act outside the process (directly), from the file's ``def``/``defp``
-    nodes (with their keyword) and its ``REMOTE_CALLS`` matches; ``module_of(byte)`` names
-    the module around a position. A function that does both is reported as blocking."""
+    nodes (with their keyword) and its remote calls (the call, its module and function as
+    written); ``module_of(byte)`` names the module around a position. A function that does
+    both is reported as blocking."""
     blocking: list[tuple[Node, Blocking]] = []
     outside: list[tuple[Node, Blocking]] = []
-    for captures in remote_calls:
-        module = syntax.text(captures["module"][0])
-        function = syntax.text(captures["function"][0])
-        found = blocking_call(module, function)
+    for call, module, function in remote_calls:
+        found = _classify(module, function)
         if found is not None:
-            blocking.append((captures["call"][0], found))
-        elif acts_outside(module, function):
-            outside.append((captures["call"][0], Blocking(f"{module}.{function}", OUTSIDE)))
+            (outside if found.kind == OUTSIDE else blocking).append((call, found))
     if not blocking and not outside:
         return ()
     functions = _functions(definitions, module_of)
@@ -374,7 +380,8 @@ def function_effects(
     )
     effects: dict[tuple[str, str], tuple[Blocking, tuple[str, ...]]] = {}
     _direct(blocking, functions, spans, effects)
-    _through_helpers(functions, effects)
+    if effects:
+        _through_helpers(functions, effects)
     _direct(outside, functions, spans, effects)
     return tuple(
         FunctionEffect(f.module, f.name, f.arity, found.name, found.kind, via)
@@ -382,6 +389,14 @@ def function_effects(
         if f.public and key in effects
         for found, via in [effects[key]]
     )
+
+
+@lru_cache(maxsize=8192)
+def _classify(module: str, function: str) -> Blocking | None:
+    found = blocking_call(module, function)
+    if found is None and acts_outside(module, function):
+        return Blocking(f"{module}.{function}", OUTSIDE)
+    return found
 
 
 def _direct(
@@ -409,16 +424,20 @@ def _functions(
 ) -> dict[tuple[str, str], _Function]:
     found: dict[tuple[str, str], _Function] = {}
     for node, keyword in definitions:
-        head = syntax.def_head(node)
+        name = syntax.definition_name(node)
         module = module_of(node.start_byte)
-        if head is None or module is None:
+        if not name or module is None:
             continue
-        key = (module, head[0])
+        key = (module, name)
         entry = found.get(key)
         if entry is None:
-            entry = found[key] = _Function(module, head[0], len(head[1]), keyword == "def", [])
+            entry = found[key] = _Function(module, name, keyword == "def", [])
         entry.nodes.append(node)
     return found
+
+
+_NAMES = re.compile(r"(?<![\w.:@])([a-z_][\w]*[?!]?)[(\s]")
+"""Words followed by a parenthesis or a space: what may be a local call."""
 
 
 def _through_helpers(
@@ -426,34 +445,38 @@ def _through_helpers(
     blocks: dict[tuple[str, str], tuple[Blocking, tuple[str, ...]]],
 ) -> None:
     """Add the functions that block because they call a blocking function of their module
-    (``HELPER_DEPTH`` rounds). A name found in the text is confirmed on the tree."""
+    (``HELPER_DEPTH`` rounds). Names found in the text are confirmed on the tree."""
+    words: dict[tuple[str, str], set[str]] = {}
+    local_calls: dict[tuple[str, str], set[str]] = {}
     for _round in range(HELPER_DEPTH):
-        blocking_names = {
-            module: [name for (m, name) in blocks if m == module]
-            for module in {m for m, _ in blocks}
-        }
+        by_module: dict[str, set[str]] = {}
+        for module, name in blocks:
+            by_module.setdefault(module, set()).add(name)
         added = {}
         for key, function in functions.items():
-            if key in blocks or key[0] not in blocking_names:
+            if key in blocks or key[0] not in by_module:
                 continue
-            for name in blocking_names[key[0]]:
-                if _calls_locally(function.nodes, name):
-                    found, via = blocks[(key[0], name)]
-                    added[key] = (found, (name, *via))
-                    break
+            if key not in words:
+                words[key] = {w for t in function.texts for w in _NAMES.findall(t)}
+            if not words[key] & by_module[key[0]]:
+                continue
+            if key not in local_calls:
+                local_calls[key] = _local_calls(function.nodes)
+            for name in sorted(local_calls[key] & by_module[key[0]]):
+                found, via = blocks[(key[0], name)]
+                added[key] = (found, (name, *via))
+                break
         if not added:
             return
         blocks.update(added)
 
 
-def _calls_locally(nodes: list[Node], name: str) -> bool:
-    pattern = re.compile(rf"(?<![\w.:@]){re.escape(name)}[(\s]")
+def _local_calls(nodes: list[Node]) -> set[str]:
+    """Names of the local functions the clauses call, now (not in an ``fn`` run later)."""
+    names = set()
     for node in nodes:
         body = syntax.body_of(node)
-        if body is None or not pattern.search(syntax.text(body)):
-            continue
-        for captures in matches(_LOCAL_CALLS, body):
-            call = captures["call"][0]
-            if syntax.text(captures["function"][0]) == name and not deferred(call, node):
-                return True
-    return False
+        for captures in matches(_LOCAL_CALLS, body) if body is not None else []:
+            if not deferred(captures["call"][0], node):
+                names.add(syntax.text(captures["function"][0]))
+    return names
