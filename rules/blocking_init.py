@@ -15,6 +15,7 @@ from otp_thinking.model.effects import (
     blocking_call,
     deferred,
     module_candidates,
+    scopes,
     waited_in_task,
 )
 from otp_thinking.parsing import compile_query, matches
@@ -337,9 +338,10 @@ def _project_lookup(
     if not index.complete or not syntax.is_defmodule(module):
         return None
     own = syntax.defined_name(module)
+    around = scopes(module)
 
     def lookup(call: Node, written: str, function: str) -> tuple[str, str] | None:
-        for candidate in module_candidates(module, written):
+        for candidate in module_candidates(around, written):
             effect = index.effect(candidate, function)
             if effect is None:
                 continue
@@ -369,10 +371,8 @@ def _call_arity(call: Node) -> int:
 
 
 def _check_init(context: Context, module: Node, definition: Node, kind: str) -> Finding | None:
-    if _boot_step(module, definition):
-        return None
     finding = _blocking_finding(context, module, definition, kind)
-    if finding is None:
+    if finding is None or _boot_step(module, definition):
         return None
     slow = Scanner(module, slow_name, _project_lookup(context, module, SLOW_KINDS))
     return finding if slow.first(definition) is not None else finding.with_severity("information")

@@ -10,7 +10,7 @@ from tree_sitter import Node
 from otp_thinking import syntax
 from otp_thinking.context import Context
 from otp_thinking.findings import Finding
-from otp_thinking.model.effects import module_candidates
+from otp_thinking.model.effects import module_candidates, scopes
 from otp_thinking.model.producers import Feed, feed
 from otp_thinking.parsing import compile_query
 from otp_thinking.rule import Rule
@@ -273,7 +273,7 @@ def _feed_elsewhere(context: Context, producer: Node) -> Feed | None:
     if module is None or not context.project.index.complete:
         return None
     known = context.project.index.modules
-    for candidate in module_candidates(module, syntax.text(producer)):
+    for candidate in module_candidates(scopes(module), syntax.text(producer)):
         if candidate in known:
             return known[candidate][1].feed
     return None

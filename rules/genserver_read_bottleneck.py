@@ -8,7 +8,7 @@ from otp_thinking import callbacks, modules, syntax
 from otp_thinking.context import Context
 from otp_thinking.findings import Finding
 from otp_thinking.index import HOT_PATH_MODULES
-from otp_thinking.model.effects import module_candidates
+from otp_thinking.model.effects import Scopes, module_candidates, scopes
 from otp_thinking.modules import Clause, ModuleFacts
 from otp_thinking.parsing import compile_query, matches
 from otp_thinking.rule import Rule
@@ -190,16 +190,23 @@ def _only_reads(module: ModuleFacts, clause: Clause) -> bool:
     return flow.keeps_state and flow.reads and all(r.tag == "reply" for r in flow.returns)
 
 
+_STDLIB = frozenset({"Enum", "Map", "Keyword", "List", "MapSet", "String", "Kernel", "Access"})
+
+
 def _project_effect(context: Context, module: ModuleFacts, clause: Clause) -> str | None:
     """A call in the clause to a function of another project module that acts outside the
     process (writes ETS, calls a process, queries a database): the clause is no plain read."""
     index = context.project.index
-    if clause.body is None:
+    if clause.body is None or not index.complete:
         return None
+    around: Scopes | None = None
     for captures in matches(syntax.REMOTE_CALLS, clause.body):
         written = syntax.text(captures["module"][0])
+        if written.startswith(":") or written.split(".")[0] in _STDLIB:
+            continue
         function = syntax.text(captures["function"][0])
-        for candidate in module_candidates(module.node, written):
+        around = around or scopes(module.node)
+        for candidate in module_candidates(around, written):
             if candidate != module.name and index.effect(candidate, function) is not None:
                 return f"{written}.{function}"
     return None

@@ -293,17 +293,29 @@ def _runs_now(function: Node, scope: Node) -> bool:
     return remote in _TASK_STARTS and _AWAITS.search(syntax.text(scope)) is not None
 
 
-def module_candidates(module: Node, written: str) -> list[str]:
-    """The full names an alias written in ``module`` (a ``defmodule`` node) may stand for, most
-    likely first: through the ``alias`` calls of the module and those around it, as a module
-    nested in one of them, and as written. Erlang modules and ``__MODULE__`` give none."""
+Scopes = tuple[tuple[str, dict[str, str]], ...]
+"""The modules around a place, innermost first: full name and ``alias``es of each."""
+
+
+def scopes(module: Node) -> Scopes:
+    """The scopes of a ``defmodule`` node: itself, then the modules around it."""
+    return tuple(
+        (syntax.defined_name(outer), syntax.module_aliases(outer))
+        for outer in (module, *syntax.ancestors(module))
+        if syntax.is_defmodule(outer)
+    )
+
+
+def module_candidates(around: Scopes, written: str) -> list[str]:
+    """The full names an alias written in a module may stand for, most likely first: through
+    the ``alias`` calls of the module and those around it, as a module nested in one of them,
+    and as written. Erlang modules and ``__MODULE__`` give none."""
     if written.startswith(":") or written == "__MODULE__":
         return []
     candidates = []
-    for outer in (module, *syntax.ancestors(module)):
-        if syntax.is_defmodule(outer):
-            candidates.append(syntax.expand_alias(written, syntax.module_aliases(outer)))
-            candidates.append(f"{syntax.defined_name(outer)}.{written}")
+    for name, aliases in around:
+        candidates.append(syntax.expand_alias(written, aliases))
+        candidates.append(f"{name}.{written}")
     candidates.append(written)
     return list(dict.fromkeys(candidates))
 
