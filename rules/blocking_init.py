@@ -36,7 +36,9 @@ DOC = """\
 - external commands: `System.cmd`, `System.shell`, `:os.cmd`;
 - `:mnesia.wait_for_tables`, socket connects and reads (`:gen_tcp.connect/accept/recv`,
   `:ssl.connect`);
-- as information only (usually quick): local files (`File.read/open/stream!/ls/cp`,
+- as information only: work in an `init/1` that returns `{:stop, _}` or `{:error, _}` when it
+  fails (the start fails on purpose, a contract moving the work would change), and what is
+  usually quick: local files (`File.read/open/stream!/ls/cp`,
   `:file.read_file/open/consult`, `:dets.open_file`, `:ets.file2tab`) and calls to another
   local process (`GenServer.call`, `:gen_server.call`, `:gen_statem.call`, `Agent.get/update`).
 
@@ -375,7 +377,19 @@ def _check_init(context: Context, module: Node, definition: Node, kind: str) -> 
     if finding is None or _boot_step(module, definition):
         return None
     slow = Scanner(module, slow_name, _project_lookup(context, module, SLOW_KINDS))
-    return finding if slow.first(definition) is not None else finding.with_severity("information")
+    if _fails_its_start(definition) or slow.first(definition) is None:
+        return finding.with_severity("information")
+    return finding
+
+
+def _fails_its_start(definition: Node) -> bool:
+    """`init/1` returns `{:stop, _}` or `{:error, _}` on some path: the start fails on purpose
+    when the work does, a contract that moving the work would change (information only)."""
+    for tail in syntax.tail_expressions(syntax.body_of(definition)):
+        items = [c for c in tail.named_children if c.type != "comment"]
+        if tail.type == "tuple" and items and syntax.text(items[0]) in (":stop", ":error"):
+            return True
+    return False
 
 
 def _blocking_finding(

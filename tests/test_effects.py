@@ -263,3 +263,26 @@ def test_otp002_does_not_count_a_call_that_writes_through_another_module(
     root = _project(tmp_path, {"lib/shop/store.ex": store, "lib/shop/stats.ex": stats})
     [message] = _messages(root, "lib/shop/store.ex", "OTP002")
     assert "(:get, :all)" in message
+
+
+@pytest.mark.parametrize(
+    ("body", "severity"),
+    [
+        ("{:ok, Shop.Repo.all(Shop.A)}", "warning"),
+        ("{:ok, File.read!(opts[:path])}", "information"),
+        ("{:ok, GenServer.call(Shop.Config, :get)}", "information"),
+        (
+            "case :gen_tcp.connect(opts[:host], 80, []) do\n"
+            "      {:ok, socket} -> {:ok, socket}\n"
+            "      {:error, reason} -> {:stop, reason}\n"
+            "    end",
+            "information",
+        ),
+    ],
+)
+def test_otp003_severity_follows_what_blocks(body: str, severity: str) -> None:
+    text = f"defmodule Shop.S do\n  use GenServer\n\n  def init(opts) do\n    {body}\n  end\nend\n"
+    rule = find_rule("OTP003")
+    assert rule is not None
+    [finding] = analyze(Source(text, "lib/shop/s.ex"), rules=[rule])
+    assert finding.severity == severity
