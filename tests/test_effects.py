@@ -286,3 +286,14 @@ def test_otp003_severity_follows_what_blocks(body: str, severity: str) -> None:
     assert rule is not None
     [finding] = analyze(Source(text, "lib/shop/s.ex"), rules=[rule])
     assert finding.severity == severity
+
+
+def test_cli_runs_index_rules_on_a_file_outside_any_project(tmp_path: Path) -> None:
+    from test_cli import run
+
+    (tmp_path / "server.ex").write_text(
+        "defmodule Loose do\n  use GenServer\n  def init(_), do: {:ok, Loose.Repo.all(Loose.A)}\nend\n"
+    )
+    done = run("check", "server.ex", "--select", "OTP003", cwd=tmp_path)
+    assert done.returncode == 1, done.stderr
+    assert "OTP003 init/1 blocks on Loose.Repo.all" in done.stdout
