@@ -382,26 +382,23 @@ def _print_diffs(changed: dict[str, tuple[str, str]]) -> None:
 
 
 def _write(run: CheckRun, changed: dict[str, tuple[str, str]]) -> None:
-    """Write the fixed texts, except files changed on disk since they were read (and every
-    file fixed together with one of them): their fix would be of the old text."""
+    """Write the fixed texts, except files changed on disk since they were read (their fix
+    would be of the old text) and the files whose fixes rely on one of those."""
     moved = {path for path, (before, _after) in changed.items() if _on_disk(path) != before}
-    held = set(moved)
-    if run.fixes is not None:
-        for path in moved:
-            held |= run.fixes.together(path)
+    held = run.fixes.held_back(moved) if run.fixes is not None else moved
     for path in sorted(held):
         if path in moved:
             run.tell([f"{os.path.relpath(path)}: changed on disk since it was read; not written"])
-        else:
-            together = os.path.relpath(min(moved & run.fixes.together(path)))  # type: ignore[union-attr]
-            run.tell([f"{os.path.relpath(path)}: not written (fixed together with {together})"])
+        elif path in changed:
+            needed = sorted(os.path.relpath(p) for p in run.fixes.needs[path] & held)  # type: ignore[union-attr]
+            run.tell([f"{os.path.relpath(path)}: not written (its fixes need {', '.join(needed)})"])
     for path, (_before, after) in changed.items():
         if path in held:
             continue
         with open(path, "w", encoding="utf-8", newline="") as handle:
             handle.write(after)
     for path in list(run.fixed):
-        if normal(path) in held or (run.fixes and run.fixes.together(path) & held):
+        if normal(path) in held:
             del run.fixed[path]
 
 

@@ -61,25 +61,23 @@ class FixRun:
     """What remains in each file given, analysed on its fixed text against the fixed project."""
     skipped: list[Skipped] = field(default_factory=list)
     unreadable: list[str] = field(default_factory=list)
-    _linked: dict[str, str] = field(default_factory=dict)
+    needs: dict[str, set[str]] = field(default_factory=dict)
+    """For each file fixed (normalised), the other files its fixes edited or rely on: a call
+    rewritten to use a supervisor needs the file that starts it."""
 
-    def link(self, paths: Iterable[str]) -> None:
-        """Record that one fix edited all of ``paths`` (normalised)."""
-        first, *rest = [self._group(path) for path in paths]
-        for other in rest:
-            self._linked[other] = first
-
-    def _group(self, path: str) -> str:
-        while self._linked.get(path, path) != path:
-            path = self._linked[path]
-        return path
-
-    def together(self, path: str) -> set[str]:
-        """The changed files a fix links to ``path`` (directly or through other files): they
-        are written all or none, so a call is never rewritten to use a supervisor whose child
-        was not written."""
-        group = self._group(normal(path))
-        return {key for key in self.changes if self._group(key) == group}
+    def held_back(self, unwritable: set[str]) -> set[str]:
+        """The changed files not to write when ``unwritable`` cannot be: those and, through
+        `needs`, every file whose fixes rely on one of them (an added child alone is harmless;
+        a call to a supervisor nobody starts is not)."""
+        held = set(unwritable)
+        grew = True
+        while grew:
+            grew = False
+            for path, needed in self.needs.items():
+                if path not in held and needed & held:
+                    held.add(path)
+                    grew = True
+        return held
 
 
 def applicable(finding: Finding, unsafe: bool) -> Fix | None:
@@ -210,9 +208,9 @@ class _Fixer:
         by_file: dict[str, list[Edit]] = {}
         for path, finding, edits in chosen:
             self.result.applied.setdefault(path, []).append(finding)
-            # A fix of a later pass may use a child an earlier one added: it goes with it.
-            touched = {normal(path), *(e.path for e in edits if e.path is not None)}
-            self.result.link(touched | self.applications)
+            # A fix of a later pass may use a child an earlier one added: it relies on it.
+            needed = {e.path for e in edits if e.path is not None} | self.applications
+            self.result.needs.setdefault(normal(path), set()).update(needed - {normal(path)})
             for edit in edits:
                 assert edit.path is not None
                 if edit not in by_file.setdefault(edit.path, []):
