@@ -101,6 +101,10 @@ def fix_files(
     return _Fixer(workspace, list(dict.fromkeys(paths)), analyze, unsafe, editable).run()
 
 
+_Chosen = tuple[str, Finding, list[tuple[str, Edit]]]
+"""A fix chosen: the file of its finding, the finding, and its edits by file."""
+
+
 @dataclass
 class _Analysed:
     text: str
@@ -174,7 +178,7 @@ class _Fixer:
 
     # -- choosing ------------------------------------------------------------------------
 
-    def choose(self, current: dict[str, list[Finding]]) -> list[tuple[str, Finding, list[Edit]]]:
+    def choose(self, current: dict[str, list[Finding]]) -> list[_Chosen]:
         """Fixes that overlap none chosen before them, in path and offset order; an edit
         identical to one already chosen (two fixes adding the same child) is shared."""
         taken: dict[str, list[Edit]] = {}
@@ -185,15 +189,17 @@ class _Fixer:
                 if fix is None:
                     continue
                 edits = [_named(edit, path) for edit in fix.edits]
-                blocked = next((e.path for e in edits if not self.editable(e.path)), None)
+                blocked = next((name for name, _e in edits if not self.editable(name)), None)
                 if blocked is not None:
                     self.skip(path, finding, blocked)
                     continue
-                if any(_conflicts(edit, taken.get(edit.path, ())) for edit in edits):
+                if any(self.text(name) is None for name, _edit in edits):
+                    continue  # a file it edits cannot be read: half a fix would break the app
+                if any(_conflicts(edit, taken.get(name, ())) for name, edit in edits):
                     continue
-                for edit in edits:
-                    if edit not in taken.setdefault(edit.path, []):
-                        taken[edit.path].append(edit)
+                for name, edit in edits:
+                    if edit not in taken.setdefault(name, []):
+                        taken[name].append(edit)
                 chosen.append((path, finding, edits))
         return chosen
 
@@ -204,30 +210,30 @@ class _Fixer:
 
     # -- applying ------------------------------------------------------------------------
 
-    def apply(self, chosen: list[tuple[str, Finding, list[Edit]]]) -> None:
+    def apply(self, chosen: list[_Chosen]) -> None:
         by_file: dict[str, list[Edit]] = {}
         for path, finding, edits in chosen:
             self.result.applied.setdefault(path, []).append(finding)
             # A fix of a later pass may use a child an earlier one added: it relies on it.
-            needed = {e.path for e in edits if e.path is not None} | self.applications
+            needed = {name for name, _edit in edits} | self.applications
             self.result.needs.setdefault(normal(path), set()).update(needed - {normal(path)})
-            for edit in edits:
-                assert edit.path is not None
-                if edit not in by_file.setdefault(edit.path, []):
-                    by_file[edit.path].append(edit)
-        for path, edits in by_file.items():
-            text = self.text(path)
+            for name, edit in edits:
+                if edit not in by_file.setdefault(name, []):
+                    by_file[name].append(edit)
+        for name, file_edits in by_file.items():
+            text = self.text(name)
             if text is None:
                 continue
-            fixed = apply_edits(text, edits)
+            fixed = apply_edits(text, file_edits)
             if defines_application(text) or defines_application(fixed):
                 self.applications_changed += 1
-                self.applications.add(path)
-            self.workspace.hold(path, fixed)
+                self.applications.add(name)
+            self.workspace.hold(name, fixed)
 
 
-def _named(edit: Edit, path: str) -> Edit:
-    return Edit(edit.start, edit.end, edit.new_text, normal(edit.path or path))
+def _named(edit: Edit, path: str) -> tuple[str, Edit]:
+    """The file an edit is for (normalised), and the edit within it."""
+    return normal(edit.path or path), Edit(edit.start, edit.end, edit.new_text)
 
 
 def _conflicts(edit: Edit, taken: Iterable[Edit]) -> bool:
