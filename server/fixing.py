@@ -128,6 +128,8 @@ class _Fixer:
     _skipped: set[tuple[str, str]] = field(default_factory=set)
 
     def run(self) -> FixRun:
+        for path in self.paths:  # every text read before the first analysis: one state for all
+            self.text(path)
         for _ in range(MAX_PASSES):
             current = self.analyse_all()
             chosen = self.choose(current)

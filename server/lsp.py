@@ -487,7 +487,7 @@ def _wants(only: Sequence[types.CodeActionKind | str] | None, kind: str) -> bool
 def _quick_fixes(ls: OtpServer, document: Document, finding: Finding) -> list[types.CodeAction]:
     diagnostic = to_diagnostic(document.source, finding, ls.encoding)
     actions = []
-    if finding.fix is not None:
+    if finding.fix is not None and not _edits_excluded(ls, finding.fix):
         action = types.CodeAction(
             title=finding.fix.title,
             kind=types.CodeActionKind.QuickFix,
@@ -509,6 +509,12 @@ def _quick_fixes(ls: OtpServer, document: Document, finding: Finding) -> list[ty
             )
         )
     return actions
+
+
+def _edits_excluded(ls: OtpServer, fix: Fix) -> bool:
+    """Whether the fix edits another file that `[paths] exclude` names (fixes never do)."""
+    workspace = ls.documents.workspace
+    return any(e.path is not None and workspace.excluded(e.path) for e in fix.edits)
 
 
 def _disable_fix(document: Document, finding: Finding, scope: str) -> Fix:
@@ -551,7 +557,10 @@ FIX_ALL_TITLE = "Fix all safe otp-thinking findings"
 def _fix_all(ls: OtpServer, document: Document, findings: list[Finding]) -> types.CodeAction | None:
     """The fix-all action: computed on `codeAction/resolve` when the client resolves edits (a
     lightbulb request costs no fixing), else now."""
-    if not any(f.fix is not None and f.fix.safety == "safe" for f in findings):
+    if not any(
+        f.fix is not None and f.fix.safety == "safe" and not _edits_excluded(ls, f.fix)
+        for f in findings
+    ):
         return None
     action = types.CodeAction(
         title=FIX_ALL_TITLE,

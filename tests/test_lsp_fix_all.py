@@ -180,4 +180,14 @@ async def test_an_excluded_application_is_never_edited(
     uri = await open_file(client, root / "lib" / "shop" / "mailer.ex")
     action = await fix_all(client, uri)
     # The rewrite needs the child it would add there: neither is offered.
-    assert action is None or action.edit is None
+    assert action is None
+    found = [d for d in await diagnostics(client, uri, version=1) if d.code == "OTP101"]
+    assert found
+    actions = await client.text_document_code_action_async(
+        types.CodeActionParams(
+            types.TextDocumentIdentifier(uri), found[0].range, types.CodeActionContext(found)
+        )
+    )
+    titles = [a.title for a in actions or []]
+    assert "Disable OTP101 for this line" in titles
+    assert all(title.startswith("Disable") for title in titles), titles
