@@ -384,7 +384,7 @@ def _print_diffs(changed: dict[str, tuple[str, str]]) -> None:
 def _write(run: CheckRun, changed: dict[str, tuple[str, str]]) -> None:
     """Write the fixed texts, except files changed on disk since they were read (their fix
     would be of the old text) and the files whose fixes rely on one of those."""
-    moved = {path for path, (before, _after) in changed.items() if _on_disk(path) != before}
+    moved = {path for path, (before, _after) in changed.items() if not _unchanged(path, before)}
     held = run.fixes.held_back(moved) if run.fixes is not None else moved
     for path in sorted(held):
         if path in moved:
@@ -402,11 +402,14 @@ def _write(run: CheckRun, changed: dict[str, tuple[str, str]]) -> None:
             del run.fixed[path]
 
 
-def _on_disk(path: str) -> str | None:
+def _unchanged(path: str, read: str) -> bool:
+    """Whether the file still holds the text read (exactly, or as read with newlines
+    translated, the way the project's other files are read)."""
     try:
-        return Path(path).read_bytes().decode("utf-8")
+        data = Path(path).read_bytes().decode("utf-8")
     except (OSError, UnicodeDecodeError):
-        return None
+        return False
+    return data == read or data.replace("\r\n", "\n").replace("\r", "\n") == read
 
 
 # -- rules, explain, lsp --------------------------------------------------------------
