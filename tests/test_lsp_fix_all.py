@@ -5,6 +5,7 @@ closed ones too), the child a GenServer in `application.ex` needs added once, an
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,8 @@ from lsprotocol import types
 from pytest_lsp import LanguageClient
 from test_cli_fixing import CHILD, REWRITTEN, make_project
 
+from otp_thinking.findings import apply_edits
+from otp_thinking.fixing import minimal_edits
 from otp_thinking.source import Source
 
 FIX_ALL = "source.fixAll.otp-thinking"
@@ -191,3 +194,23 @@ async def test_an_excluded_application_is_never_edited(
     titles = [a.title for a in actions or []]
     assert "Disable OTP101 for this line" in titles
     assert all(title.startswith("Disable") for title in titles), titles
+
+
+@pytest.mark.parametrize(
+    ("before", "after"),
+    [
+        ("a\nb\nc\n", "a\nx\nb\nc\n"),
+        ("a\r\nb\r\nc", "a\r\nb2\r\nc"),
+        ("one line", "one longer line"),
+        ("x = Task.async(f)\n", "x = Task.Supervisor.async_nolink(S, f)\n"),
+        ("keep\n", ""),
+        ("", "new\n"),
+        ('s = "a\rb"\nt\n', 's = "a\rb"\nt2\n'),
+    ],
+)
+def test_minimal_edits_turn_one_text_into_the_other(before: str, after: str) -> None:
+    edits = minimal_edits(before, after)
+    assert apply_edits(before, edits) == after
+    replaced = sum(e.end - e.start for e in edits)
+    common = len(os.path.commonprefix([before, after]))
+    assert replaced <= len(before) - common
