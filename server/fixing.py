@@ -98,7 +98,10 @@ def fix_files(
     """Fix ``paths`` until no fix applies (at most MAX_PASSES passes), in ``workspace``'s
     overlay: on return the overlay holds the fixed texts and the index knows them. Fixes that
     would edit a file ``editable`` refuses are left out (`FixRun.skipped`)."""
-    return _Fixer(workspace, list(dict.fromkeys(paths)), analyze, unsafe, editable).run()
+    unique: dict[str, str] = {}
+    for path in paths:
+        unique.setdefault(normal(path), path)  # one file named twice is fixed once
+    return _Fixer(workspace, list(unique.values()), analyze, unsafe, editable).run()
 
 
 _Chosen = tuple[str, Finding, list[tuple[str, Edit]]]
@@ -172,7 +175,7 @@ class _Fixer:
                     self.result.unreadable.append(path)
                 continue
             known = self.analysed.get(path)
-            if known is None or known.text is not text or known.state != self.state:
+            if known is None or known.text != text or known.state != self.state:
                 known = _Analysed(text, self.state, self.analyze(path, text))
                 self.analysed[path] = known
             current[path] = known.findings
