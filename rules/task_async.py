@@ -17,18 +17,24 @@ DOC = """\
 (`Task.async(fn -> ... end)`), a pipe (`fn -> ... end |> Task.async()`), module-function-args
 (`Task.async(Mod, :fun, args)`) and a capture (`&Task.async/1`).
 
-Flagged where a process's state is at stake: inside a process module — one with
-`handle_call`, `handle_cast`, `handle_info`, `handle_continue`, `handle_event` or `mount`
-callbacks (GenServers, LiveViews, channels) — and in helpers that take a process's state (a
-parameter named `state` or matching `%__MODULE__{}`), such as the state module behind a
-GenServer.
+Flagged only where the code shows the link is unwanted:
+- the caller handles a failed task: a `{:exit, reason}` or `nil` clause after `Task.yield/2`
+  or `Task.yield_many/2` (one that does not simply raise again) — the link kills the caller
+  before that clause can run;
+- the module handles `{:DOWN, ref, :process, pid, reason}` for failures (not only `:normal`)
+  and the task is not awaited where it starts — the author expects the failure as a message;
+- nothing awaits the task: its value is thrown away (a statement before the last, `_task =`),
+  or it is what a helper returns to callers that throw it away — fire-and-forget work still
+  linked to the caller, in any production module.
 
 Not flagged:
-- plain functions elsewhere: library code and fan-out helpers such as
-  `Enum.map(items, &Task.async(...)) |> Task.await_many()`, where the caller decides what a crash
-  means and no process state is lost with it;
-- a function that traps exits (`Process.flag(:trap_exit, true)`): the link's exit arrives as a
-  message it handles;
+- tasks awaited with `Task.await/2` or `Task.await_many/2` in the same function (or in every
+  caller of the helper that starts them): a failed task exits the caller through the await
+  whether it is linked or not, so `async_nolink` would change nothing;
+- tasks stored or returned with no sign of the above (the caller decides what a crash means);
+- a task whose function is one `try` that rescues or catches (it cannot crash), a task
+  `Process.unlink/1`ed right away, a function or process module that traps exits
+  (`Process.flag(:trap_exit, true)`: the link's exit arrives as a message);
 - tests, `.exs` scripts and `use Mix.Task` modules (short-lived code, where a crash taking the
   caller down is what you want);
 - `Task.async` inside a function that already runs isolated (LiveView's
@@ -45,10 +51,16 @@ does not wait for it and nothing reports it.
 ```elixir
 def handle_call({:fetch, url}, _from, state) do
   task = Task.async(fn -> HTTP.get(url) end)
-  {:reply, Task.await(task), state}
+
+  case Task.yield(task, 5_000) || Task.shutdown(task) do
+    {:ok, body} -> {:reply, {:ok, body}, state}
+    {:exit, reason} -> {:reply, {:error, reason}, state}  # never runs for a crash
+    nil -> {:reply, {:error, :timeout}, state}
+  end
 end
 ```
 
+The `{:exit, reason}` clause is there for a crash, but the link exits the GenServer first.
 Use a `Task.Supervisor` started in your application and `async_nolink`:
 
 ```elixir
@@ -240,7 +252,11 @@ def _site(call: Node) -> Node:
 def _definition_head(call: Node) -> bool:
     """``run(x)`` in ``defp run(x) when ... do``: the head of a definition, not a call."""
     parent = call.parent
-    if parent is not None and parent.type == "binary_operator" and syntax.operator(parent) == "when":
+    if (
+        parent is not None
+        and parent.type == "binary_operator"
+        and syntax.operator(parent) == "when"
+    ):
         parent = parent.parent
     holder = parent.parent if parent is not None and parent.type == "arguments" else None
     return holder is not None and syntax.is_definition(holder)

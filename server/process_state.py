@@ -1,9 +1,7 @@
-"""Where a process's state is at stake: code running inside a process module (one with
-`handle_*`/`mount` callbacks: GenServers, LiveViews, channels) or in a helper that takes such
-a process's state. Rules about linked tasks (a crash taking the caller down) flag only there:
-elsewhere the caller decides what a crash means and no process state is lost with it.
-
-The same criteria as OTP101's; shared so the linked-task rules agree on their scope.
+"""What the code shows about a linked task (`Task.async`, `Task.async_stream`): whether it
+runs in a process module (one with `handle_*`/`mount` callbacks: GenServers, LiveViews,
+channels), whether the process traps exits, and whether the author handles a failed task or
+never waits for it. The linked-task rules share these facts so they agree on their scope.
 """
 
 from __future__ import annotations
@@ -21,19 +19,6 @@ PROCESS_CALLBACKS = frozenset(
 )
 
 
-def state_at_stake(context: Context, node: Node) -> bool:
-    """In a process module or a helper of its state, and not in a function trapping exits
-    (there a linked crash arrives as a message it handles)."""
-    function = syntax.enclosing(node, syntax.is_def)
-    if function is not None and any(
-        function.start_byte <= trap.start_byte < function.end_byte for trap in _exit_traps(context)
-    ):
-        return False
-    return in_process_module(context, node) or (
-        function is not None and takes_process_state(function)
-    )
-
-
 def _exit_traps(context: Context) -> list[Node]:
     """The `Process.flag(:trap_exit, …)` calls of the document."""
     traps = context.cache.get("process_state.exit_traps")
@@ -49,25 +34,6 @@ def _exit_traps(context: Context) -> list[Node]:
 def _first_argument(call: Node) -> str | None:
     args = syntax.argument_nodes(call)
     return syntax.text(args[0]) if args and args[0].type == "atom" else None
-
-
-def takes_process_state(function: Node) -> bool:
-    """A parameter named ``state`` or matching ``%__MODULE__{}``."""
-    args = syntax.argument_nodes(function)
-    head = args[0] if args else None
-    if head is not None and head.type == "binary_operator":  # a guard: f(x) when ...
-        head = head.child_by_field_name("left")
-    if head is None or head.type != "call":
-        return False
-    for parameter in syntax.argument_nodes(head):
-        written = syntax.text(parameter)
-        if (
-            written in ("state", "_state")
-            or "%__MODULE__{" in written
-            or written.endswith("= state")
-        ):
-            return True
-    return False
 
 
 def in_process_module(context: Context, node: Node) -> bool:
@@ -143,6 +109,8 @@ def failure_clause(scope: Node) -> Node | None:
         n.type == "call" and syntax.call_key(n) in YIELDS for n in syntax.descendants(scope)
     )
     for node in syntax.descendants(scope):
+        if _matches_exit(node):
+            return node
         if node.type != "stab_clause":
             continue
         patterns = node.child_by_field_name("left")
@@ -161,6 +129,27 @@ def failure_clause(scope: Node) -> Node | None:
         ):
             return node
     return None
+
+
+def failure_head(definition: Node) -> bool:
+    """A function clause taking a failed task (``defp collect({:exit, _}, acc)``) that does
+    not re-raise."""
+    head = syntax.def_head(definition)
+    if head is None or not any(_exit_tuple(p) for p in head[1]):
+        return False
+    statements = syntax.body_statements(definition)
+    first = statements[0] if statements else None
+    return not (
+        first is not None and first.type == "call" and syntax.local_target(first) in RAISING
+    )
+
+
+def _matches_exit(node: Node) -> bool:
+    """``match?({:exit, _}, element)``: failed tasks sorted out of a stream."""
+    if node.type != "call" or syntax.local_target(node) != "match?":
+        return False
+    args = syntax.argument_nodes(node)
+    return bool(args) and _exit_tuple(args[0])
 
 
 def _exit_tuple(pattern: Node) -> bool:
@@ -221,9 +210,7 @@ def _down_tuple(param: Node) -> Node | None:
 
 def awaited_in(scope: Node) -> bool:
     """``scope`` waits for a task with ``Task.await``/``await_many`` (which exit on failure)."""
-    return any(
-        n.type == "call" and syntax.call_key(n) in AWAITS for n in syntax.descendants(scope)
-    )
+    return any(n.type == "call" and syntax.call_key(n) in AWAITS for n in syntax.descendants(scope))
 
 
 def unlinks(scope: Node) -> bool:
