@@ -29,17 +29,18 @@ name = String.to_atom("room_" <> room_id)
 GenServer.start_link(__MODULE__, room_id, name: name)
 ```
 
-Not flagged: a child spec's `id:` (any term will do there; it names no process); atoms fixed
-at compile time (module attributes, module bodies outside functions, interpolations of only literals, `@attributes`, `__MODULE__` and `unquote`); names derived
-from another name, where every run-time part is a variable called `name`, `*_name`,
-`module`, `mod` or `*_module`, a field or function of that name (`project.name`,
-`Project.name(project)`) or such an option (`opts[:name]`, `Keyword.fetch!(opts, :name)`) —
-`:"#{name}_supervisor"`, `String.to_atom("#{name}_sup")`, `Module.concat(name, "Registry")`:
-one atom per configured instance, not one per request, the usual way a library names the
-processes under a supervisor it is given a name for; `String.to_existing_atom/1` and
-`:erlang.binary_to_existing_atom/2` (they make no atom); `Module.concat` of aliases and
-literals only (`Module.concat(__MODULE__, Supervisor)`); dynamic atoms that never name a
-process; tests, `.exs` scripts and Mix tasks, where the run is short and the leak dies with it.
+Not flagged: a child spec's `id:` (any term will do there; it names no process); atoms fixed at
+compile time (module attributes, module bodies outside functions, interpolations of only
+literals, `@attributes`, `__MODULE__` and `unquote`); names derived from another name, where
+every run-time part is a variable called `name`, `*_name`, `module`, `mod` or `*_module`, a
+field or function of that name (`project.name`, `Project.name(project)`) or such an option
+(`opts[:name]`, `Keyword.fetch!(opts, :name)`) — `:"#{name}_supervisor"`,
+`String.to_atom("#{name}_sup")`, `Module.concat(name, "Registry")`: one atom per configured
+instance, not one per request, the usual way a library names the processes under a supervisor it
+is given a name for; `String.to_existing_atom/1` and `:erlang.binary_to_existing_atom/2` (they
+make no atom); `Module.concat` of aliases and literals only (`Module.concat(__MODULE__,
+Supervisor)`); dynamic atoms that never name a process; tests, `.exs` scripts and Mix tasks,
+where the run is short and the leak dies with it.
 
 ## Why it matters
 Atoms are never garbage-collected. Every distinct run-time name — one per room, user or

@@ -153,7 +153,7 @@ def _evidence(context: Context, call: Node) -> process_state.Evidence | None:
     ):
         return None
     if any(syntax.call_key(n) in process_state.YIELDS for n in _calls(definition)):
-        handled = process_state.failure_clause(definition)
+        handled = process_state.failure_clause(definition, task=call)
         if handled is not None:
             return process_state.Evidence("handled", handled)
     if process_state.awaited_in(definition):

@@ -156,8 +156,8 @@ def _evidence(context: Context, call: Node) -> process_state.Evidence | None:
         return None
     if _zips_input_on_exit(call):
         return process_state.Evidence("zip", call)
-    for scope in (definition, *_local_reducers(definition)):
-        handled = process_state.failure_clause(scope)
+    for scope in (definition, *_local_reducers(definition, call)):
+        handled = process_state.failure_clause(scope, task=call)
         if handled is not None:
             return process_state.Evidence("handled", handled)
         if scope is not definition and process_state.failure_head(scope):
@@ -174,13 +174,16 @@ def _zips_input_on_exit(call: Node) -> bool:
     )
 
 
-def _local_reducers(definition: Node) -> list[Node]:
-    """The clauses of the module's functions captured in ``definition`` (``&reducer/2``)."""
+def _local_reducers(definition: Node, call: Node) -> list[Node]:
+    """The clauses of the module's functions captured in ``definition`` (``&reducer/2``), but
+    not in the stream's own arguments: those run in the tasks."""
     module = syntax.enclosing_module(definition)
     if module is None:
         return []
     names = set()
     for node in syntax.descendants(definition):
+        if call.start_byte <= node.start_byte < call.end_byte:
+            continue
         if syntax.is_capture(node) and node.named_children:
             operator = node.named_children[0]
             left = operator.child_by_field_name("left")

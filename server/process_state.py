@@ -101,14 +101,14 @@ def traps_exits(context: Context, node: Node) -> bool:
     return False
 
 
-def failure_clause(scope: Node) -> Node | None:
+def failure_clause(scope: Node, task: Node | None = None) -> Node | None:
     """A clause in ``scope`` that handles a failed task without re-raising: a pattern
-    ``{:exit, _}`` (a stream element or a yield result), ``nil`` after a ``Task.yield``, or
-    ``catch :exit, _``."""
-    yields = any(
-        n.type == "call" and syntax.call_key(n) in YIELDS for n in syntax.descendants(scope)
-    )
+    ``{:exit, _}`` (a stream element or a yield result), ``nil`` for what a ``Task.yield``
+    returns, or ``catch :exit, _``. Clauses inside ``task`` (the task's own code) do not
+    count."""
     for node in syntax.descendants(scope):
+        if task is not None and task.start_byte <= node.start_byte < task.end_byte:
+            continue
         if _matches_exit(node):
             return node
         if node.type != "stab_clause":
@@ -118,7 +118,7 @@ def failure_clause(scope: Node) -> Node | None:
             continue
         heads = [p for p in patterns.named_children]
         if any(_exit_tuple(p) for p in heads) or (
-            yields and len(heads) == 1 and heads[0].type == "nil"
+            len(heads) == 1 and heads[0].type == "nil" and _fed_by_yield(node)
         ):
             return node
         if (
@@ -129,6 +129,29 @@ def failure_clause(scope: Node) -> Node | None:
         ):
             return node
     return None
+
+
+def _fed_by_yield(clause: Node) -> bool:
+    """The ``case`` (or ``fn``) holding ``clause`` matches what ``Task.yield`` returns: its
+    subject, or the pipeline feeding it, calls ``Task.yield``/``yield_many``."""
+    holder = clause.parent
+    while holder is not None and holder.type not in ("call", "anonymous_function"):
+        holder = holder.parent
+    if holder is not None and holder.type == "anonymous_function":
+        holder = holder.parent.parent if holder.parent is not None else None  # fn -> call
+    if holder is None or holder.type != "call":
+        return False
+    args = syntax.argument_nodes(holder)
+    feeds = [args[0]] if args else []
+    site = syntax.call_site(holder)
+    if syntax.is_pipe(site):
+        left = site.child_by_field_name("left")
+        feeds = [left] if left is not None else feeds
+    return any(
+        n.type == "call" and syntax.call_key(n) in YIELDS
+        for feed in feeds
+        for n in (feed, *syntax.descendants(feed))
+    )
 
 
 def failure_head(definition: Node) -> bool:
