@@ -152,7 +152,7 @@ def _evidence(context: Context, call: Node) -> process_state.Evidence | None:
         or process_state.unlinks(definition)
     ):
         return None
-    if any(syntax.call_key(n) in process_state.YIELDS for n in _calls(definition)):
+    if _yields(definition):
         handled = process_state.failure_clause(definition, task=call)
         if handled is not None:
             return process_state.Evidence("handled", handled)
@@ -160,8 +160,12 @@ def _evidence(context: Context, call: Node) -> process_state.Evidence | None:
         return None
     site = _site(call)
     callers = _helper_callers(definition, site)
-    if callers and any(process_state.awaited_in(c[1]) for c in callers):
-        return None
+    for _site_of_call, caller in callers:
+        if _yields(caller):
+            handled = process_state.failure_clause(caller)
+            return process_state.Evidence("handled", handled) if handled is not None else None
+        if process_state.awaited_in(caller):
+            return None
     if process_state.discarded(site) or (
         callers and all(process_state.discarded(c[0]) for c in callers)
     ):
@@ -170,6 +174,10 @@ def _evidence(context: Context, call: Node) -> process_state.Evidence | None:
     if down is not None and process_state.in_process_module(context, call):
         return process_state.Evidence("down", down)
     return None
+
+
+def _yields(scope: Node) -> bool:
+    return any(syntax.call_key(n) in process_state.YIELDS for n in _calls(scope))
 
 
 def _calls(scope: Node) -> Iterator[Node]:

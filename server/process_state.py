@@ -257,6 +257,10 @@ def discarded(site: Node) -> bool:
         left = parent.child_by_field_name("left")
         return left is not None and left.type == "identifier" and syntax.text(left).startswith("_")
     if parent.type in ("body", "do_block", "block", "source"):
-        statements = [c for c in parent.named_children if c.type != "comment"]
+        statements = [
+            c
+            for c in parent.named_children
+            if c.type != "comment" and not c.type.endswith("_block")  # else_block, rescue_block
+        ]
         return bool(statements) and statements[-1] != site and site in statements
     return False
