@@ -115,9 +115,9 @@ MESSAGES = {
         "with Task.Supervisor.async_nolink/2 on a Task.Supervisor."
     ),
     "unawaited": (
-        "Nothing awaits this Task.async, yet its link still makes a crash in the task crash "
-        "the caller; start it under a Task.Supervisor (start_child/2 when no result is needed, "
-        "async_nolink/2 otherwise)."
+        "This Task.async is not awaited where it starts, yet its link still makes a crash in "
+        "the task crash the caller; start it under a Task.Supervisor (start_child/2 when no "
+        "result is needed, async_nolink/2 otherwise)."
     ),
 }
 
