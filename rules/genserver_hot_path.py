@@ -114,7 +114,8 @@ GENSERVER_CALLS = frozenset({("GenServer", "call"), (":gen_server", "call")})
 def _messages(facts: modules.ModuleFacts) -> tuple[set[str], set[str]]:
     """The message tags (``:get`` for ``{:get, key}``) of ``handle_call``: those whose every
     clause only reads the state, and the others (writes, effects, monitors, replies later)."""
-    reads, others = set(), set()
+    reads: set[str] = set()
+    others: set[str] = set()
     for clause in facts.functions("handle_call", 3):
         tag = _tag(clause.params[0]) if clause.params else None
         if tag is None or callbacks.is_catch_all(clause):
