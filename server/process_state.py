@@ -245,7 +245,7 @@ def unlinks(scope: Node) -> bool:
 
 def discarded(site: Node) -> bool:
     """The expression's value is thrown away: a statement before the last of its block, or
-    bound to an underscored variable."""
+    bound to an underscored variable or to one the function never uses again."""
     parent = site.parent
     if parent is None:
         return False
@@ -255,7 +255,16 @@ def discarded(site: Node) -> bool:
         and parent.child_by_field_name("right") == site
     ):
         left = parent.child_by_field_name("left")
-        return left is not None and left.type == "identifier" and syntax.text(left).startswith("_")
+        if left is None or left.type != "identifier":
+            return False
+        name = syntax.text(left)
+        definition = syntax.enclosing_definition(parent)
+        return name.startswith("_") or (
+            definition is not None
+            and not any(
+                use.start_byte > parent.end_byte for use in syntax.variable_uses(definition, name)
+            )
+        )
     if parent.type in ("body", "do_block", "block", "source"):
         statements = [
             c

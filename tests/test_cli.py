@@ -139,7 +139,7 @@ def test_deps_and_build_are_skipped(project: Path) -> None:
     for folder in ("deps/x/lib", "_build/dev/lib"):
         (project / folder).mkdir(parents=True)
         (project / folder / "a.ex").write_text(
-            "defmodule A do\n  def handle_info(_, s), do: {:noreply, Task.async(fn -> s end)}\nend\n",
+            "defmodule A do\n  def handle_info(_, s), do: (Task.async(fn -> s end); {:noreply, s})\nend\n",
             "utf-8",
         )
     done = run("check", "--format", "json", cwd=project)
