@@ -8,7 +8,9 @@ from collections.abc import Iterator
 
 from otp_thinking.context import Context
 from otp_thinking.findings import Edit, Finding, Fix, Safety
-from otp_thinking.index import PG, REGISTRY, TASK_SUPERVISOR, NameUse
+from otp_thinking.fixes import users_of
+from otp_thinking.index import NameUse
+from otp_thinking.model.supervision import DEFAULT_PG_SCOPE, PG, REGISTRY, TASK_SUPERVISOR
 from otp_thinking.rule import Rule
 
 DOC = """\
@@ -91,8 +93,8 @@ def check(context: Context) -> Iterator[Finding]:
     if not index.complete:
         return
     for use in context.summary.uses:
-        if index.is_started(use.kind, use.name):
-            continue
+        if use.name == DEFAULT_PG_SCOPE or index.is_started(use.kind, use.name) is not False:
+            continue  # started, or the tool cannot tell
         child = child_spec(use)
         message = MESSAGES[use.kind].format(name=use.name, child=child)
         yield Finding(
@@ -117,8 +119,12 @@ def child_spec(use: NameUse) -> str:
 
 def _fix(context: Context, use: NameUse, child: str) -> Fix | None:
     app = context.application
-    edit = app.add_child(child) if app is not None else None
-    if app is None or edit is None:
+    if app is None:
+        return None
+    users = users_of(context, use.name, use.module)
+    web = any(user.startswith(f"{app.namespace}Web.") for user in users)
+    edit = app.add_child(child, users, web)
+    if edit is None:
         return None
     if context.path is not None and os.path.realpath(str(app.path)) == os.path.realpath(
         context.path
