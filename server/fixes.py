@@ -39,7 +39,11 @@ def task_supervisor(context: Context, node: Node) -> Started:
         return Started(configured)
     existing = started_names(context, TASK_SUPERVISOR)
     child = "{{Task.Supervisor, name: {}}}"
-    return _for_caller(context, node, TASK_SUPERVISOR, None, existing, ("TaskSupervisor",), child)
+    return _for_caller(context, node, TASK_SUPERVISOR, None, existing, _TASK_NAMES, child)
+
+
+_TASK_NAMES = ("TaskSupervisor", "Tasks")
+"""Names a new Task.Supervisor gets under the app's namespace, the first one free."""
 
 
 def registry(context: Context, node: Node) -> Started:
