@@ -8,8 +8,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
 from fix_helpers import findings, fix, module, project
+
 from otp_thinking.findings import apply_edits
 
 TASK_START = "def f, do: Task.start(fn -> :ok end)"
@@ -184,10 +184,8 @@ def test_the_default_pg_scope_is_not_added_to_each_app_of_an_umbrella(tmp_path: 
         write(
             root,
             f"apps/{name}/lib/{name}/application.ex",
-            "defmodule {0}.Application do\n  use Application\n\n  def start(_, _) do\n"
-            "    Supervisor.start_link([{0}.Repo], strategy: :one_for_one)\n  end\nend\n".format(
-                namespace
-            ),
+            f"defmodule {namespace}.Application do\n  use Application\n\n  def start(_, _) do\n"
+            f"    Supervisor.start_link([{namespace}.Repo], strategy: :one_for_one)\n  end\nend\n",
         )
     path = root / "apps/a/lib/a/groups.ex"
     text = "defmodule A.Groups do\n  def f(g), do: :pg2.join(g, self())\nend\n"
