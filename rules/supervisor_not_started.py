@@ -3,12 +3,11 @@ no file of the project starts."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 
 from otp_thinking.context import Context
-from otp_thinking.findings import Edit, Finding, Fix, Safety
-from otp_thinking.fixes import users_of
+from otp_thinking.findings import Finding, Fix, Safety
+from otp_thinking.fixes import child_edit, users_of
 from otp_thinking.index import NameUse
 from otp_thinking.model.supervision import DEFAULT_PG_SCOPE, PG, REGISTRY, TASK_SUPERVISOR
 from otp_thinking.rule import Rule
@@ -92,8 +91,11 @@ def check(context: Context) -> Iterator[Finding]:
     index = context.project.index
     if not index.complete:
         return
+    here = {start.name for start in context.summary.supervision.names}
     for use in context.summary.uses:
-        if use.name == DEFAULT_PG_SCOPE or index.is_started(use.kind, use.name) is not False:
+        if use.name == DEFAULT_PG_SCOPE or use.name in here:
+            continue  # the default scope (the kernel may start it), or started in this file
+        if index.is_started(use.kind, use.name) is not False:
             continue  # started, or the tool cannot tell
         child = child_spec(use)
         message = MESSAGES[use.kind].format(name=use.name, child=child)
@@ -121,15 +123,9 @@ def _fix(context: Context, use: NameUse, child: str) -> Fix | None:
     app = context.application
     if app is None:
         return None
-    users = users_of(context, use.name, use.module)
-    web = any(user.startswith(f"{app.namespace}Web.") for user in users)
-    edit = app.add_child(child, users, web)
+    edit = child_edit(context, app, child, users_of(context, use.name, use.module))
     if edit is None:
         return None
-    if context.path is not None and os.path.realpath(str(app.path)) == os.path.realpath(
-        context.path
-    ):
-        edit = Edit(edit.start, edit.end, edit.new_text)  # the application's own file
     safety: Safety = "unsafe" if use.kind == REGISTRY and not use.via else "safe"
     return Fix(f"Start {child} in {app.module}", (edit,), safety)
 

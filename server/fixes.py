@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +19,7 @@ from otp_thinking.model.supervision import (
     REGISTRY,
     TASK_SUPERVISOR,
 )
+from otp_thinking.project import Application
 from otp_thinking.project import app_root as _app_root
 
 
@@ -72,7 +74,7 @@ def started_names(context: Context, kind: str, keys: str | None = None) -> list[
     app = context.application
     names = app.named(kind, keys, unconditional=True) if app is not None else []
     app_root = _app_root(app.path) if app is not None else None
-    for path, summary in sorted(context.project.index.files.items()):
+    for path, summary in context.summaries():
         if summary.short_lived or (app_root is not None and not _under(path, app_root)):
             continue
         branches = [(c.start, c.end) for c in summary.supervision.lists if c.placement != LITERAL]
@@ -138,7 +140,7 @@ def _started_as(context: Context, kind: str, keys: str | None) -> set[str]:
     found = set(app.named(kind, keys)) if app is not None else set()
     found.update(
         start.name
-        for summary in context.project.index.files.values()
+        for _path, summary in context.summaries()
         if not summary.short_lived
         for start in summary.supervision.names
         if start.kind == kind and start.name and (keys is None or start.keys == keys)
@@ -193,11 +195,28 @@ def users_of(context: Context, name: str, caller: str) -> frozenset[str]:
     """The modules that use ``name`` (by the project index) and the calling module."""
     users = {
         use.module
-        for summary in context.project.index.files.values()
+        for _path, summary in context.summaries()
         for use in summary.uses
         if use.name == name and use.module
     }
     return frozenset(users | ({caller} if caller else set()))
+
+
+def child_edit(
+    context: Context, app: Application, child: str, users: frozenset[str]
+) -> Edit | None:
+    """The edit adding ``child`` to ``app``'s children for these ``users`` (a Phoenix app's
+    web modules are served by its Endpoint); in the document itself when the application
+    module is in the file being fixed."""
+    web = any(user.startswith(f"{app.namespace}Web.") for user in users)
+    edit = app.add_child(child, users, web)
+    if edit is not None and context.path is not None and _same_file(app.path, context.path):
+        return Edit(edit.start, edit.end, edit.new_text)
+    return edit
+
+
+def _same_file(first: Path | str, second: Path | str) -> bool:
+    return os.path.realpath(first) == os.path.realpath(second)
 
 
 def _start_child(context: Context, name: str, child: str, caller: str) -> Started:
@@ -207,9 +226,7 @@ def _start_child(context: Context, name: str, child: str, caller: str) -> Starte
     app = context.application
     if app is None:
         return Started(name, (), "unsafe", f" (start {child} in your supervision tree)")
-    users = users_of(context, name, caller)
-    web = any(user.startswith(f"{app.namespace}Web.") for user in users)
-    edit = app.add_child(child, users, web)
+    edit = child_edit(context, app, child, users_of(context, name, caller))
     if edit is None:
         where = f"{app.module}.start/2"
         return Started(name, (), "unsafe", f" (add {child} to the children started by {where})")
