@@ -134,7 +134,7 @@ def supervision(
         elif node.type == "pair":
             reader.pair(node)
         elif node.type == "tuple":
-            reader.tuple(node)
+            reader.start_tuple(node)
     return Supervision(tuple(reader.lists), tuple(dict.fromkeys(reader.names)))
 
 
@@ -167,7 +167,7 @@ class _Reader:
     def add_name(self, kind: str, name: str | None, keys: str | None, node: Node) -> None:
         self.names.append(NameStart(kind, name, keys, *self.span(node)))
 
-    def tuple(self, node: Node) -> None:
+    def start_tuple(self, node: Node) -> None:
         """``{:pg, scope}`` and ``{:pg, :start_link, [scope]}`` / ``{Registry, :start_link,
         [:unique, Name]}`` start tuples."""
         items = _items(node)
