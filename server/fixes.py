@@ -71,6 +71,13 @@ def started_names(context: Context, kind: str, keys: str | None = None) -> list[
     starts, in any spelling: its children, and any `name:` of that kind in a production file
     of the application (a wrapper's ``child_spec``, ``Registry.start_link(:unique, Name)``).
     In path order, then document order, so the choice does not depend on what ran first."""
+    cache_key = f"started names {kind} {keys}"
+    if cache_key not in context.cache:
+        context.cache[cache_key] = _started_names(context, kind, keys)
+    return list(context.cache[cache_key])
+
+
+def _started_names(context: Context, kind: str, keys: str | None) -> list[str]:
     app = context.application
     names = app.named(kind, keys, unconditional=True) if app is not None else []
     app_root = _app_root(app.path) if app is not None else None

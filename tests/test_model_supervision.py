@@ -128,7 +128,7 @@ def test_a_list_joined_with_a_function_result() -> None:
     leading, workers, extra = facts(text).lists
     assert (leading.placement, leading.insertable) == (LITERAL, True)
     assert [c.module for c in workers.children] == ["Shop.Worker"]
-    assert workers.placement == CONDITIONAL and not workers.insertable
+    assert workers.placement == LITERAL and not workers.insertable
     assert (extra.placement, extra.complete) == (COMPUTED, False)
 
 
@@ -261,3 +261,22 @@ def test_where_a_new_child_goes(
     children: tuple[str, ...], users: set[str], web: bool, expected: int
 ) -> None:
     assert insertion_index(list_of(*children), frozenset(users), web) == expected
+
+
+def test_a_module_based_supervisor_start_is_no_children_list() -> None:
+    text = (
+        "defmodule Shop.Sup do\n  use Supervisor\n"
+        "  def start_link(arg), do: Supervisor.start_link(__MODULE__, arg, name: __MODULE__)\n"
+        "  def other(arg), do: Supervisor.start_link(Shop.Other, arg)\nend\n"
+    )
+    assert facts(text).lists == ()
+    assert names(text) == [(OTHER, "Shop.Sup", None)]
+
+
+def test_a_via_name_uses_a_registry_and_starts_nothing() -> None:
+    text = (
+        "defmodule Shop.Room do\n"
+        "  def start_link(id), do: GenServer.start_link(__MODULE__, id, "
+        "name: {:via, Registry, {Shop.Rooms, id}})\nend\n"
+    )
+    assert names(text) == []

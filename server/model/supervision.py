@@ -78,12 +78,15 @@ class ChildrenList:
     """False when more children come from something unreadable (``++ extra()``, a variable)."""
     start: int = 0
     end: int = 0
-    """The span of the list literal a new child can go into (both 0 for COMPUTED)."""
+    """The span of the list literal (both 0 for COMPUTED)."""
+    leading: bool = True
+    """Written out where the children are put together (not a list another function returns
+    and another list is joined to): where a reader looks for them, and new ones go."""
 
     @property
     def insertable(self) -> bool:
-        """A list every start of the supervisor uses, written out in the code."""
-        return self.placement == LITERAL and self.end > self.start
+        """A list every start of the supervisor uses, written out where a new child goes."""
+        return self.placement == LITERAL and self.leading and self.end > self.start
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,6 +156,8 @@ class _Reader:
         value = node.child_by_field_name("value")
         if key is None or value is None or not syntax.text(key).startswith("name:"):
             return
+        if value.type == "tuple" and _items(value) and syntax.text(_items(value)[0]) == ":via":
+            return  # registers in a Registry (a use of it, not a start)
         kind, keys = _context_kind(node, self.resolve)
         name = self.resolve(value)
         if name is not None:
@@ -207,7 +212,7 @@ class _Reader:
         args = syntax.call_arguments(node)
         if module in ("Registry", ":pg") and target[1] in ("start_link", "start"):
             self.positional_start(module, args if _all_plain(args) else None, node)
-        if target in _SUPERVISOR_STARTS and args:
+        if target in _SUPERVISOR_STARTS and 1 <= len(args) <= 2 and not _module(args[0]):
             self.children_list(node, args[0])
 
     def resolve_alias(self, call: Node) -> str | None:
@@ -251,8 +256,9 @@ class _Reader:
                 parts = list(self.lists_of(side, definition, owner, branched, depth + 1))
                 if not parts:
                     yield ChildrenList(owner, "", COMPUTED, complete=False)
-                for part in parts:  # only the leading list takes new children
-                    yield part if is_left else _not_insertable(part)
+                for part in parts:  # only a leading list written here takes new children
+                    written = side.type == "list" or side.type == "binary_operator"
+                    yield part if is_left and written else _not_insertable(part)
         elif node.type == "identifier" and definition is not None:
             yield from self.assigned(node, definition, owner, branched, depth)
         elif node.type == "call" and syntax.local_target(node) in _BRANCHES:
@@ -405,12 +411,18 @@ def _child_of(module: str | None, options: dict[str, str | None], span: tuple[in
 
 
 def _not_insertable(part: ChildrenList) -> ChildrenList:
-    """A list after ``++``: its children start, but a new child goes into the leading list."""
-    return replace(part, placement=CONDITIONAL if part.placement == LITERAL else part.placement)
+    """A list after ``++``, or one a function returns before ``++``: its children start, but a
+    new child goes into a leading list written out."""
+    return replace(part, leading=False)
 
 
 def _items(node: Node) -> list[Node]:
     return [child for child in node.named_children if child.type != "comment"]
+
+
+def _module(node: Node) -> bool:
+    """``Supervisor.start_link(__MODULE__, arg)``: a module-based supervisor, not a list."""
+    return node.type == "alias" or syntax.text(node) == "__MODULE__"
 
 
 def _all_plain(args: list[Node]) -> bool:
