@@ -83,6 +83,11 @@ _STDLIB = frozenset(
     ).split()
 )
 
+_KNOWN_USES = frozenset(
+    {"GenServer", "Agent", "Task", "Application", "Supervisor", "DynamicSupervisor", "Mix.Task"}
+)
+"""Behaviours whose ``use`` starts no process of its own under the module's name."""
+
 # One pass over the whole tree; module structure (aliases, attributes, defs) is read from module
 # bodies directly, which is much cheaper than matching it everywhere.
 # Remote calls come from `syntax.REMOTE_CALLS`, shared with the rules.
@@ -711,7 +716,23 @@ class ProjectIndex:
             return True
         if not name.startswith(":") and name.split(".")[0] not in self.namespaces:
             return True
-        return None if kind in self.unreadable_kinds else False
+        if kind in self.unreadable_kinds or self._under_a_foreign_use(name):
+            return None
+        return False
+
+    def _under_a_foreign_use(self, name: str) -> bool:
+        """``MyApp.Events.Registry`` where the project module ``MyApp.Events`` does ``use`` a
+        module from outside the project: its ``__using__`` macro may start processes named
+        after the module, which the tool cannot see."""
+        parts = name.split(".")
+        for end in range(len(parts) - 1, 0, -1):
+            found = self.modules.get(".".join(parts[:end]))
+            if found is not None and any(
+                used not in _KNOWN_USES and used.split(".")[0] not in self.namespaces
+                for used in found[1].uses
+            ):
+                return True
+        return False
 
     # -- who calls a GenServer
 

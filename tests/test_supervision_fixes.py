@@ -241,3 +241,13 @@ def test_otp105_is_silent_when_a_name_of_the_kind_cannot_be_read(tmp_path: Path)
         "  def s, do: Task.Supervisor.start_link(name: Shop.Config.tasks())\nend\n",
     )
     assert findings(root, "OTP105", text) == []
+
+
+def test_otp105_is_silent_under_a_module_that_uses_a_dependencys_macro(tmp_path: Path) -> None:
+    root = project(tmp_path)
+    text = module("def f, do: Registry.lookup(Shop.Events.Registry, 1)")
+    assert [f.code for f in findings(root, "OTP105", text)] == ["OTP105"]
+    write(root, "lib/shop/events.ex", "defmodule Shop.Events do\n  use EventLib.Bus\nend\n")
+    assert findings(root, "OTP105", text) == []
+    write(root, "lib/shop/events.ex", "defmodule Shop.Events do\n  use GenServer\nend\n")
+    assert [f.code for f in findings(root, "OTP105", text)] == ["OTP105"]
