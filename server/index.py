@@ -358,7 +358,8 @@ class _Summariser:
                 self.remote_call(
                     captures["call"][0], captures["module"][0], captures["function"][0], found
                 )
-                starting.append(captures["call"][0])
+                if syntax.text(captures["module"][0]) in supervision_facts.CALL_MODULES:
+                    starting.append(captures["call"][0])
             elif "tuple" in captures:
                 self.via_tuple(captures["tuple"][0], found)
             elif "start_node" in captures:

@@ -120,6 +120,9 @@ QUERY = compile_query(
 """The ``name:`` pairs and start tuples `supervision` reads (remote calls come from the
 rules' shared query)."""
 
+CALL_MODULES = frozenset({"Supervisor", "Registry", ":pg"})
+"""The modules whose calls `supervision` reads (by their text: the caller filters)."""
+
 _SUPERVISOR_STARTS = frozenset({("Supervisor", "start_link"), ("Supervisor", "init")})
 _START_FUNCTIONS = frozenset({"start_link", "child_spec", "start"})
 _BRANCHES = frozenset({"if", "unless", "case", "cond", "with"})
