@@ -84,8 +84,8 @@ variable is fixed where it is bound. `Process.whereis/1` becomes `GenServer.wher
 reuses the module's own `via_tuple/1`). The registry is a unique-keys Registry the application
 starts, one whose namespace encloses the module (`MyApp.Registry`, or `MyApp.Rooms.Registry` for
 `MyApp.Rooms.Room`); when it starts none that fits, the fix adds
-`{Registry, keys: :unique, name: MyApp.Registry}` first in its children (or, when they are no
-literal list, borrows one it starts).
+`{Registry, keys: :unique, name: MyApp.Registry}` to its children, after the infrastructure and
+before the first child that uses it (or, when they are no literal list, borrows one it starts).
 
 The fix is unsafe: code in other modules that reaches these processes through the same atoms
 (`GenServer.call(:"room_42", ...)`, `Process.whereis`) must move to the via tuple too, and

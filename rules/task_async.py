@@ -84,10 +84,11 @@ Rewrites the call to `Task.Supervisor.async_nolink(Sup, ...)` (pipes and capture
 module: `MyApp.Tasks`, or `MyApp.Mailer.Tasks` for `MyApp.Mailer.Worker`; another part's, such as
 `MyApp.Analytics.Tasks`, is borrowed only when the children are no literal list a new one could
 join). When it starts none that fits, the same fix adds `{Task.Supervisor, name:
-MyApp.TaskSupervisor}` at the top of the application's children list, so it starts before (and stops
-after) the processes that use it. Safe when the supervisor exists or is added; unsafe when no
-application module was found, since you must start the supervisor yourself. Calls to `Task.await/2`
-on the task are left as they are: review them.
+MyApp.TaskSupervisor}` to the application's children after the infrastructure and before the first
+child that uses it, so it starts before (and stops after) the processes that use it. Safe when
+the supervisor exists or is added; unsafe when no application module was found, since you must
+start the supervisor yourself. Calls to `Task.await/2` on the task are left as they are: review
+them.
 
 Configure the supervisor's name with `[names] task_supervisor = "MyApp.TaskSupervisor"`.
 """

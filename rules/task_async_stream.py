@@ -87,7 +87,8 @@ module-function-args form kept), where `Sup` is the `Task.Supervisor` your appli
 whose namespace encloses the calling module: `MyApp.Tasks`, or `MyApp.Mailer.Tasks` for
 `MyApp.Mailer.Worker`; another part's, such as `MyApp.Analytics.Tasks`, is borrowed only when the
 children are no literal list a new one could join); when it starts none that fits, the same fix adds
-`{Task.Supervisor, name: MyApp.TaskSupervisor}` first in the application's children. A pipe whose
+`{Task.Supervisor, name: MyApp.TaskSupervisor}` to the application's children, after the
+infrastructure and before the first child that uses it. A pipe whose
 left side is one simple expression becomes a direct call; inside a longer pipeline the call becomes
 `then(&Task.Supervisor.async_stream_nolink(Sup, &1, ...))` (with `fn` instead of `&` when the
 arguments hold a capture) so the pipeline reads on unchanged. A capture `&Task.async_stream/N`

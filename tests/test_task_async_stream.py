@@ -115,7 +115,7 @@ def test_adds_the_task_supervisor_when_the_app_has_none(tmp_path: Path) -> None:
     assert "async_stream_nolink(Shop.TaskSupervisor, xs, &work/1)" in fixed.text
     assert fixed.application is not None
     assert (
-        "      {Task.Supervisor, name: Shop.TaskSupervisor},\n      Shop.Repo" in fixed.application
+        "      Shop.Repo,\n      {Task.Supervisor, name: Shop.TaskSupervisor}" in fixed.application
     )
 
 
