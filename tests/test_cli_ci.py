@@ -106,7 +106,7 @@ def test_sarif_fixes_are_artifact_changes(project: Path) -> None:
     [child] = changes["lib/storefront/application.ex"]
     region = child["deletedRegion"]
     assert (region["startLine"], region["startColumn"]) == (region["endLine"], region["endColumn"])
-    assert child["insertedContent"]["text"].startswith("{Task.Supervisor, name:")
+    assert child["insertedContent"]["text"].lstrip().startswith("{Task.Supervisor, name:")
 
 
 def test_sarif_with_no_findings_is_still_a_log(project: Path) -> None:
