@@ -272,6 +272,6 @@ RULE = Rule(
     summary="GenServer.call, Task.await_many/yield_many or :rpc.call that can wait forever",
     doc=DOC,
     check=check,
-    words=("infinity",),
+    words=("infinity", "rpc.call"),
     production_only=True,
 )

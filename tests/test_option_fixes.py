@@ -34,7 +34,11 @@ def _fix_all(code: str, rule_code: str) -> str:
     ],
 )
 def test_read_concurrency_on_one_line(before: str, after: str) -> None:
-    code = f"defmodule A do\n  def t, do: :ets.new(:t, {before})\nend\n"
+    code = (
+        "defmodule A do\n  use GenServer\n"
+        f"  def init(_), do: {{:ok, :ets.new(:t, {before})}}\n"
+        "  def get(table, key), do: :ets.lookup(table, key)\nend\n"
+    )
     assert _fix_all(code, "OTP601") == code.replace(before, after)
 
 
@@ -42,12 +46,15 @@ def test_read_concurrency_one_option_per_line_keeps_a_trailing_comma() -> None:
     fixed = _fix_all(
         """\
         defmodule A do
-          def t do
-            :ets.new(:t, [
+          use GenServer
+          def init(_) do
+            table = :ets.new(:t, [
               :set,
               :public,
             ])
+            {:ok, table}
           end
+          def get(table, key), do: :ets.lookup(table, key)
         end
         """,
         "OTP601",
@@ -56,7 +63,11 @@ def test_read_concurrency_one_option_per_line_keeps_a_trailing_comma() -> None:
 
 
 def test_read_concurrency_has_no_fix_for_options_in_an_attribute() -> None:
-    text = "defmodule A do\n  @opts [:public]\n  def t, do: :ets.new(:t, @opts)\nend\n"
+    text = (
+        "defmodule A do\n  use GenServer\n  @opts [:public, :named_table]\n"
+        "  def init(_), do: {:ok, :ets.new(:t, @opts)}\n"
+        "  def get(key), do: :ets.lookup(:t, key)\nend\n"
+    )
     rule = find_rule("OTP601")
     assert rule is not None
     (finding,) = analyze(Source(text, "lib/a.ex"), rules=[rule])
