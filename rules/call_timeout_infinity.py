@@ -32,7 +32,8 @@ is meant or bounded elsewhere:
 - a comment in the function, or a comment or `@doc` right above it, that speaks of the wait
   (`infinite`, `timeout`, `forever`, `how long`);
 - test doubles kept in `lib/` (modules named `…Mock`, `Fake…`);
-- modules that drive `Mix` at run time (build tooling, which waits as long as a build takes).
+- modules that drive `Mix` at run time (build tooling, which waits as long as a build takes),
+  and files under development, benchmark or test-app folders (`dev/`, `bench/`).
 
 ## Why it matters
 A call is the caller's back-pressure: it waits for the reply, and its timeout says how long the
@@ -175,7 +176,8 @@ def _is_infinity(node: Node) -> bool:
 def _deliberate(context: Context, call: Node) -> bool:
     """The code shows the unbounded wait is meant or bounded elsewhere (see the doc)."""
     return (
-        _carries_a_bound_or_supervisor(call)
+        context.tooling_file
+        or _carries_a_bound_or_supervisor(call)
         or _explained(call)
         or _in_test_double(call)
         or _in_module_driving_mix(context, call)

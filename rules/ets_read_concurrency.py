@@ -178,10 +178,14 @@ def _client_access(context: Context, call: Node, names: set[str]) -> ClientAcces
         for c in context.remote_calls({":ets"}, {"new"})
         if module.contains(c["call"][0]) and modules.at(context, c["call"][0]) is module
     ]
+    client = _client_functions(module)
     first_read, reads, writes = None, 0, 0
     for captures in context.remote_calls({":ets"}, READS | WRITES):
         site = captures["call"][0]
-        if modules.at(context, site) is not module or not _in_client_function(module, site):
+        if modules.at(context, site) is not module:
+            continue
+        clause = module.clause_at(site)
+        if clause is None or clause.name not in client:
             continue
         if not _refers_to(site, names, sole_table=len(own_tables) == 1):
             continue
@@ -193,15 +197,34 @@ def _client_access(context: Context, call: Node, names: set[str]) -> ClientAcces
     return ClientAccess(first_read, reads, writes)
 
 
-def _in_client_function(module: modules.ModuleFacts, site: Node) -> bool:
-    """A public function other than a callback: it runs in whichever process calls it."""
-    clause = module.clause_at(site)
-    return (
-        clause is not None
-        and not clause.private
-        and clause.key not in modules.GENSERVER_CALLBACKS
-        and not clause.name.startswith(("handle_", "init"))
-    )
+def _client_functions(module: modules.ModuleFacts) -> set[str]:
+    """Names of the functions that run in the caller's process: public functions other than
+    callbacks, and the private functions they call (directly or through each other)."""
+    client = {
+        c.name
+        for c in module.clauses
+        if not c.private
+        and c.key not in modules.GENSERVER_CALLBACKS
+        and not c.name.startswith(("handle_", "init"))
+    }
+    private = {c.name for c in module.clauses if c.private}
+    calls: dict[str, set[str]] = {}
+    for clause in module.clauses:
+        body = clause.body
+        called = calls.setdefault(clause.name, set())
+        if body is not None:
+            called.update(
+                name
+                for n in [body, *syntax.descendants(body)]
+                if n.type == "call" and (name := syntax.local_target(n)) in private
+            )
+    frontier = list(client)
+    while frontier:
+        for name in calls.get(frontier.pop(), ()):
+            if name not in client:
+                client.add(name)
+                frontier.append(name)
+    return client
 
 
 def _refers_to(site: Node, names: set[str], *, sole_table: bool) -> bool:
