@@ -73,11 +73,11 @@ TASKS_MESSAGE = (
     "give it a finite timeout and decide what happens to the tasks that miss it."
 )
 RPC_DEFAULT_MESSAGE = (
-    ":rpc.call/4 has no timeout: it waits forever for a node that does not answer; "
+    ":rpc.call/4 has no timeout: if the remote function hangs, the caller waits forever; "
     "pass a finite timeout as the fifth argument."
 )
 RPC_INFINITY_MESSAGE = (
-    ":rpc.call with an :infinity timeout waits forever for a node that does not answer; "
+    ":rpc.call with an :infinity timeout waits forever if the remote function hangs; "
     "give it a finite timeout the caller can afford."
 )
 
