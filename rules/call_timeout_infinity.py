@@ -27,8 +27,11 @@ waiting as long as it takes is usually what you want. Also silent where the code
 is meant or bounded elsewhere:
 - the request carries the caller's own bound (`{:wait_until, level, timeout}`, a `deadline`),
   which the server enforces;
-- requests shaped like a supervisor's (`{:start_child, spec}`, a `supervisor` argument): OTP's
-  own supervisor API calls with `:infinity`, and the child's start is bounded by the child;
+- requests shaped like a supervisor's (`{:start_child, spec}`, a `supervisor` argument, a
+  `start_child` function): OTP's own supervisor API calls with `:infinity`, and the child's
+  start is bounded by the child;
+- requests that stop the server (`:stop`, `{:shutdown, reason}`, a `stop` function):
+  `GenServer.stop/1` itself waits with `:infinity`, as long as shutting down takes;
 - a comment in the function, or a comment or `@doc` right above it, that speaks of the wait
   (`infinite`, `timeout`, `forever`, `how long`);
 - test doubles kept in `lib/` (modules named `…Mock`, `Fake…`);
@@ -83,16 +86,20 @@ RPC_INFINITY_MESSAGE = (
 
 SUPERVISOR_REQUESTS = frozenset(
     {
-        ":start_child",
-        ":terminate_child",
-        ":restart_child",
-        ":delete_child",
-        ":which_children",
-        ":count_children",
+        "start_child",
+        "terminate_child",
+        "restart_child",
+        "delete_child",
+        "which_children",
+        "count_children",
     }
 )
 """Requests shaped like OTP's supervisor API, which itself calls with `:infinity`: starting a
 child waits for its `init/1`, and the child's own start timeout bounds that."""
+
+STOP_REQUESTS = frozenset({"stop", "shutdown", "terminate"})
+"""Requests that stop the server: `GenServer.stop/1` itself waits with `:infinity`, for as long
+as the server's `terminate/2` and its children's shutdown take."""
 
 SUPERVISOR_WORDS = ("supervisor", "sup")
 BOUND_WORDS = ("timeout", "deadline")
@@ -191,10 +198,17 @@ def _in_test_double(call: Node) -> bool:
 
 
 def _carries_a_bound_or_supervisor(call: Node) -> bool:
+    definition = syntax.enclosing_definition(call)
+    function = syntax.definition_name(definition) if definition is not None else ""
+    if function in SUPERVISOR_REQUESTS or function in STOP_REQUESTS:
+        return True
     for argument in _request_arguments(call):
+        tag = argument
         if argument.type == "tuple":
-            first = next(iter(argument.named_children), None)
-            if first is not None and syntax.text(first) in SUPERVISOR_REQUESTS:
+            tag = next(iter(argument.named_children), argument)
+        if tag.type == "atom":
+            name = syntax.text(tag).lstrip(":")
+            if name in SUPERVISOR_REQUESTS or name in STOP_REQUESTS:
                 return True
         for node in [argument, *syntax.descendants(argument)]:
             if node.type != "identifier":
