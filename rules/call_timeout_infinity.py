@@ -151,9 +151,9 @@ def _unbounded_waits(context: Context) -> Iterator[tuple[Node, str]]:
 
 def _piped(call: Node) -> bool:
     parent = call.parent
-    return (
-        syntax.is_pipe(parent) and parent is not None and parent.child_by_field_name("right") == call
-    )
+    if parent is None or not syntax.is_pipe(parent):
+        return False
+    return parent.child_by_field_name("right") == call
 
 
 def _arity(call: Node) -> int:
@@ -276,9 +276,7 @@ def _in_module_driving_mix(context: Context, call: Node) -> bool:
     if module is None:
         return False
     start, end = module.start_byte, module.end_byte
-    return any(
-        start <= c["call"][0].start_byte < end for c in context.remote_calls(_MixModules())
-    )
+    return any(start <= c["call"][0].start_byte < end for c in context.remote_calls(_MixModules()))
 
 
 RULE = Rule(

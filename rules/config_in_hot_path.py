@@ -22,10 +22,11 @@ Not flagged: reads in `init/1`, `start/2`, `start_link`, `child_spec` or any oth
 (they run once per process, not per message); `handle_continue/2` (it runs when the process
 asks for it, typically once after `init/1`); `handle_info/2` clauses for a bare atom (`:tick`,
 `:init_with_delay`: messages a process sends itself, once or on a timer, where one lookup per
-tick costs nothing) and for `{:DOWN, …}`, `{:EXIT, …}`, `{:nodeup, …}`, `{:nodedown, …}`
-(rare events); module attributes and `Application.compile_env` (resolved at compile time);
-private helpers called from a callback (the rule does not follow calls); tests, `.exs` scripts
-and Mix tasks.
+tick costs nothing), for tuples the same file schedules with a timer
+(`Process.send_after(self(), {:poll, id}, 5_000)`), and for `{:DOWN, …}`, `{:EXIT, …}`,
+`{:nodeup, …}`, `{:nodedown, …}` (rare events); module attributes and
+`Application.compile_env` (resolved at compile time); private helpers called from a callback
+(the rule does not follow calls); tests, `.exs` scripts and Mix tasks.
 
 ## Why it matters
 Configuration that does not change while the process runs is a constant, but
@@ -84,7 +85,9 @@ def check(context: Context) -> Iterator[Finding]:
         if clause is None or clause.private or clause.key not in PER_REQUEST_CALLBACKS:
             continue
         tag = _message_tag(clause.params[0])
-        if clause.name == "handle_info" and (tag is None or tag in RARE_MESSAGE_TAGS):
+        if clause.name == "handle_info" and (
+            tag is None or tag in RARE_MESSAGE_TAGS or tag in _timer_tags(context)
+        ):
             continue
         target = context.text(captures["module"][0]) + "." + context.text(captures["function"][0])
         message = (
@@ -93,6 +96,36 @@ def check(context: Context) -> Iterator[Finding]:
             "in the state, or in :persistent_term."
         )
         yield context.finding(RULE, call, message)
+
+
+TIMER_CALLS = {
+    ("Process", "send_after"): 1,
+    (":erlang", "send_after"): 2,
+    (":erlang", "start_timer"): 2,
+    (":timer", "send_after"): 2,
+    (":timer", "send_interval"): 2,
+}
+"""Timer functions and the index of the message they deliver later."""
+
+
+def _timer_tags(context: Context) -> set[str]:
+    """Tags of tuple messages this file schedules with a timer (`Process.send_after(self(),
+    {:poll, id}, 5_000)`): they arrive on the process's own schedule, not per request."""
+    cached = context.cache.get("OTP603 timer tags")
+    if cached is None:
+        modules_ = {module for module, _ in TIMER_CALLS}
+        functions = {function for _, function in TIMER_CALLS}
+        cached = set()
+        for captures in context.remote_calls(modules_, functions):
+            call = captures["call"][0]
+            index = TIMER_CALLS.get(syntax.remote_target(call) or ("", ""))
+            args = syntax.argument_nodes(call)
+            if index is not None and len(args) > index:
+                tag = _message_tag(args[index])
+                if tag is not None:
+                    cached.add(tag)
+        context.cache["OTP603 timer tags"] = cached
+    return cached
 
 
 def _message_tag(pattern: Node) -> str | None:

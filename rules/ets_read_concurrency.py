@@ -285,7 +285,8 @@ def _table_names(context: Context, call: Node, *, named: bool) -> set[str]:
 def _first_argument(call: Node) -> Node | None:
     """The first argument, also when it is piped in (`:prices |> :ets.lookup(key)`)."""
     parent = call.parent
-    if syntax.is_pipe(parent) and parent is not None and parent.child_by_field_name("right") == call:
+    piped = parent is not None and syntax.is_pipe(parent)
+    if piped and parent is not None and parent.child_by_field_name("right") == call:
         return parent.child_by_field_name("left")
     args = syntax.argument_nodes(call)
     return args[0] if args else None
