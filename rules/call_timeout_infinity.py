@@ -262,13 +262,6 @@ def _leading_notes(definition: Node) -> list[str]:
     return notes
 
 
-class _MixModules:
-    """Matches `Mix` and every `Mix.*` alias (a collection for `Context.remote_calls`)."""
-
-    def __contains__(self, module: object) -> bool:
-        return isinstance(module, str) and (module == "Mix" or module.startswith("Mix."))
-
-
 def _in_module_driving_mix(context: Context, call: Node) -> bool:
     """Build tooling (a language server's build runner, a release helper) calls `Mix.*` at run
     time and waits on it as long as a build takes."""
@@ -276,7 +269,13 @@ def _in_module_driving_mix(context: Context, call: Node) -> bool:
     if module is None:
         return False
     start, end = module.start_byte, module.end_byte
-    return any(start <= c["call"][0].start_byte < end for c in context.remote_calls(_MixModules()))
+    for captures in context.matches(syntax.REMOTE_CALLS):
+        name = context.text(captures["module"][0])
+        if (name == "Mix" or name.startswith("Mix.")) and start <= captures["call"][
+            0
+        ].start_byte < end:
+            return True
+    return False
 
 
 RULE = Rule(
