@@ -230,10 +230,10 @@ def report(found: list[dict], lines: int) -> str:
     verdicts = {finding_key(v): v["verdict"] for v in read_verdicts()}
     made: Counter = Counter()
     judged: dict[str, Counter] = defaultdict(Counter)
-    severities: dict[str, str] = {}
+    severities: dict[str, set[str]] = defaultdict(set)
     for finding in found:
         made[finding["code"]] += 1
-        severities[finding["code"]] = finding["severity"]
+        severities[finding["code"]].add(finding["severity"])
         verdict = verdicts.get(finding_key(finding))
         if verdict:
             judged[finding["code"]][verdict] += 1
@@ -244,8 +244,9 @@ def report(found: list[dict], lines: int) -> str:
     for code in sorted(made):
         row = judged[code]
         total = sum(row.values())
+        used = "/".join(sorted(severities[code]))
         rows.append(
-            f"| {code} | {severities[code]} | {made[code]} | {total} | {row['TP']} | "
+            f"| {code} | {used} | {made[code]} | {total} | {row['TP']} | "
             f"{row['DEB']} | {row['FP']} | {_percent(row['TP'], total)} | "
             f"{_percent(row['FP'], total)} |"
         )
