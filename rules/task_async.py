@@ -133,35 +133,292 @@ def _site(call: Node) -> Node:
     return call
 
 
+# -- the fix ---------------------------------------------------------------------------
+
+ARITIES = frozenset({1, 3})
+AWAIT = ("Task", "await")
+DEFAULT_AWAIT_TIMEOUT = "5000"
+RESULT_VARIABLES = ("result", "task_result", "reply", "value")
+
+
 def _fix(context: Context, call: Node, site: Node) -> Fix | None:
-    supervisor = fixes.task_supervisor(context, call)
-    replacement = _replacement(context, call, site, supervisor.name)
-    if replacement is None:
+    """By what becomes of the task: never awaited, `Task.Supervisor.start_child` (safe: no
+    reply nor `:DOWN` message to handle); awaited through a variable, `async_nolink` plus each
+    `Task.await` turned into `Task.yield || Task.shutdown` with the failure as a value
+    (unsafe); otherwise `async_nolink` alone (unsafe: the caller must handle the crash's
+    `:DOWN` message, and `Task.await` still exits it). No fix for a caller that waits for the
+    task's `{:EXIT, ...}`: a supervised task never sends one."""
+    exits = _exit_handling(context, call)
+    if exits == "receives":
         return None
-    start, end = context.span(site)
-    return Fix(
-        f"Use Task.Supervisor.async_nolink on {supervisor.name}{supervisor.note}",
-        (Edit(start, end, replacement), *supervisor.edits),
-        supervisor.safety,
+    supervisor = fixes.task_supervisor(context, call)
+    name, note = supervisor.name, supervisor.note
+    use = _task_use(context, call, site)
+    if use == "discarded":
+        edit = fixes.rewrite_call(context, call, "Task.Supervisor.start_child", [name], ARITIES)
+        title = f"Use Task.Supervisor.start_child on {name}{note} (the task is never awaited)"
+        safety = supervisor.safety
+        edits = [edit] if edit is not None else []
+    else:
+        edit = fixes.rewrite_call(context, call, "Task.Supervisor.async_nolink", [name], ARITIES)
+        edits = [edit] if edit is not None else []
+        if isinstance(use, list):
+            edits.extend(e for await_call in use for e in _await_edits(context, await_call))
+            title = (
+                f"Use Task.Supervisor.async_nolink on {name}{note}, and Task.yield/"
+                "Task.shutdown instead of Task.await: review what the caller does with "
+                "{:error, reason} when the task fails"
+            )
+        else:
+            title = (
+                f"Use Task.Supervisor.async_nolink on {name}{note}: review the caller, which "
+                "now gets the task's crash as a :DOWN message (Task.await still exits it)"
+            )
+        safety = "unsafe"
+    if not edits:
+        return None
+    if exits == "traps":
+        title += "; the caller traps exits and no longer gets the task's {:EXIT, ...}"
+        safety = "unsafe"
+    edits = fixes.single_blank_lines(context, edits)
+    return Fix(title, (*edits, *supervisor.edits), safety)
+
+
+def _exit_handling(context: Context, call: Node) -> str | None:
+    """``"receives"`` when the calling function, or a module that traps exits, matches
+    ``{:EXIT, ...}`` messages (what it waits for would never come); ``"traps"`` when the
+    module traps exits; else None."""
+    function = syntax.enclosing_definition(call)
+    if function is not None and _matches_exit(function):
+        return "receives"
+    module = syntax.enclosing_module(call)
+    if module is None or not _traps_exits(module):
+        return None
+    return "receives" if _matches_exit(module) else "traps"
+
+
+def _matches_exit(node: Node) -> bool:
+    return any(
+        n.type == "tuple"
+        and n.named_children
+        and syntax.text(n.named_children[0]) == ":EXIT"
+        and syntax.in_pattern(n, node)
+        for n in syntax.descendants(node)
     )
 
 
-def _replacement(context: Context, call: Node, site: Node, supervisor: str) -> str | None:
-    head = f"Task.Supervisor.async_nolink({supervisor}"
-    if site.type == "unary_operator":  # &Task.async/N
-        arity = syntax.text(site).rsplit("/", 1)[-1].strip()
-        if arity not in ("1", "3"):
-            return None
-        return f"&{head}, {', '.join(f'&{i}' for i in range(1, int(arity) + 1))})"
-    args = [context.text(arg) for arg in syntax.argument_nodes(call)]
-    if site.type == "binary_operator":  # lhs |> Task.async(...)
-        left = site.child_by_field_name("left")
-        if left is None:
-            return None
-        args.insert(0, context.text(left))
-    if not args:
+TRAP_CALLS = frozenset({("Process", "flag"), (":erlang", "process_flag")})
+
+
+def _traps_exits(module: Node) -> bool:
+    for n in syntax.descendants(module):
+        if n.type == "call" and syntax.remote_target(n) in (
+            ("Process", "flag"),
+            (":erlang", "process_flag"),
+        ):
+            args = syntax.argument_nodes(n)
+            if args and syntax.text(args[0]) == ":trap_exit":
+                return True
+    return False
+
+
+def _task_use(context: Context, call: Node, site: Node) -> str | list[Node]:
+    """``"discarded"`` when the task's value is dropped; the ``Task.await`` calls when the
+    task is bound to a variable only ever awaited; else ``"other"``."""
+    if syntax.is_capture(site):
+        return "other"
+    parent = site.parent
+    if parent is None:
+        return "other"
+    if parent.type in fixes.STATEMENT_CONTAINERS:
+        last = [c for c in parent.named_children if c.type != "comment"][-1:]
+        returned = not last or last[0] == site
+        return "other" if returned else "discarded"
+    if (
+        parent.type == "binary_operator"
+        and syntax.operator(parent) == "="
+        and parent.child_by_field_name("right") == site
+        and parent.parent is not None
+        and parent.parent.type in fixes.STATEMENT_CONTAINERS
+    ):
+        left = parent.child_by_field_name("left")
+        if left is None or left.type != "identifier":
+            return "other"
+        variable = syntax.text(left)
+        if variable.startswith("_"):
+            return "discarded"
+        return _awaits_of(parent, variable)
+    return "other"
+
+
+def _awaits_of(binding: Node, variable: str) -> str | list[Node]:
+    """The ``Task.await(variable[, timeout])`` calls after ``binding`` in its function, when
+    they are the variable's only uses and each can be rewritten in place."""
+    definition = syntax.enclosing_definition(binding)
+    if definition is None:
+        return "other"
+    uses = [
+        use
+        for use in syntax.variable_uses(definition, variable)
+        if use.start_byte >= binding.end_byte
+    ]
+    if any(_rebinds(definition, variable, binding)):
+        return "other"
+    if not uses:
+        return "discarded"
+    awaits = []
+    for use in uses:
+        await_call = _await_of(use)
+        if await_call is None or _await_statement(await_call) is None:
+            return "other"
+        awaits.append(await_call)
+    return awaits
+
+
+def _rebinds(definition: Node, variable: str, binding: Node) -> list[Node]:
+    return [
+        n
+        for n in syntax.descendants(definition)
+        if n.type == "identifier"
+        and n.start_byte > binding.end_byte
+        and syntax.text(n) == variable
+        and syntax.in_pattern(n, definition)
+    ]
+
+
+def _await_of(use: Node) -> Node | None:
+    """The ``Task.await(use)`` / ``Task.await(use, timeout)`` call ``use`` is the task of."""
+    holder = use.parent
+    if holder is None or holder.type != "arguments":
         return None
-    return f"{head}, {', '.join(args)})"
+    await_call = holder.parent
+    args = syntax.argument_nodes(await_call) if await_call is not None else []
+    if (
+        await_call is None
+        or syntax.remote_target(await_call) != AWAIT
+        or not args
+        or args[0] != use
+        or len(args) > 2
+    ):
+        return None
+    return await_call
+
+
+BRANCHING = frozenset({"if", "unless", "case", "cond", "with", "for", "receive", "try", "fn"})
+SHORT_CIRCUIT = frozenset({"&&", "||", "and", "or", "when", "|>", "=", "<-", "::"})
+
+
+HOISTABLE_THROUGH = frozenset(
+    {
+        "arguments",
+        "tuple",
+        "list",
+        "map",
+        "map_content",
+        "keywords",
+        "pair",
+        "dot",
+        "binary_operator",
+    }
+)
+
+
+HOISTABLE_THROUGH = frozenset(
+    {
+        "arguments",
+        "tuple",
+        "list",
+        "map",
+        "map_content",
+        "keywords",
+        "pair",
+        "dot",
+        "binary_operator",
+    }
+)
+
+
+def _await_statement(await_call: Node) -> Node | None:
+    """The statement the await's value can be computed before: the await itself or the
+    assignment it is the right side of (rewritten in place), or a statement holding it
+    only in arguments, tuples, lists and maps with no call evaluated before it. None when
+    moving it would change what runs (a branch, a short-circuit, an earlier call)."""
+    statement = fixes.statement_of(await_call)
+    if statement is not None:
+        return statement
+    node = await_call
+    while node.parent is not None and node.parent.type not in fixes.STATEMENT_CONTAINERS:
+        parent = node.parent
+        if parent.type == "call":
+            if syntax.local_target(parent) in BRANCHING or syntax.do_block(parent) is not None:
+                return None
+        elif parent.type not in HOISTABLE_THROUGH or (
+            parent.type == "binary_operator" and syntax.operator(parent) in SHORT_CIRCUIT
+        ):
+            return None
+        node = parent
+    if node.parent is None:
+        return None
+    earlier_calls = [
+        n
+        for n in syntax.descendants(node)
+        if n.type == "call" and n.end_byte <= await_call.start_byte
+    ]
+    return None if earlier_calls else node
+
+
+def _await_edits(context: Context, await_call: Node) -> list[Edit]:
+    """``Task.await(task, t)`` turned into a ``case`` over ``Task.yield(task, t) ||
+    Task.shutdown(task)`` that gives the result, or ``{:error, reason}`` when the task failed
+    or timed out: in place for a statement or an assignment's right side, else computed
+    into a fresh variable just before the statement that holds the await."""
+    args = syntax.argument_nodes(await_call)
+    task = context.text(args[0])
+    timeout = context.text(args[1]) if len(args) > 1 else DEFAULT_AWAIT_TIMEOUT
+    statement = _await_statement(await_call)
+    assert statement is not None
+    source = context.source
+    newline = source.newline
+    indent = source.line_indent(source.line_of(context.span(statement)[0]))
+
+    def case_text(base: str) -> str:
+        inner = base + "  "
+        return newline.join(
+            [
+                f"case Task.yield({task}, {timeout}) || Task.shutdown({task}) do",
+                f"{inner}{{:ok, result}} -> result",
+                f"{inner}{{:exit, reason}} -> {{:error, reason}}",
+                f"{inner}nil -> {{:error, :timeout}}",
+                f"{base}end",
+            ]
+        )
+
+    anchor, before, after = fixes.blank_lines_around(context, statement)
+    line_start = source.line_starts[source.line_of(context.span(statement)[0])]
+    comments = source.text[anchor:line_start]
+    if statement == await_call:
+        end = context.span(statement)[1]
+        new = f"{before}{comments}{indent}{case_text(indent)}{after}"
+        return [Edit(anchor, end, new)]
+    if fixes.statement_of(await_call) == statement:  # var = Task.await(...)
+        operator = statement.child_by_field_name("operator")
+        assert operator is not None
+        lhs = source.text[line_start : context.span(operator)[1]]
+        end = context.span(await_call)[1]
+        inner = indent + "  "
+        new = f"{before}{comments}{lhs}{newline}{inner}{case_text(inner)}{after}"
+        return [Edit(anchor, end, new)]
+    definition = syntax.enclosing_definition(await_call)
+    taken = _names_in(definition) if definition is not None else set()
+    variable = next((n for n in RESULT_VARIABLES if n not in taken), "task_result_")
+    inner = indent + "  "
+    hoisted = f"{before}{indent}{variable} ={newline}{inner}{case_text(inner)}{newline}{newline}"
+    start, end = context.span(await_call)
+    return [Edit(anchor, anchor, hoisted), Edit(start, end, variable)]
+
+
+def _names_in(node: Node) -> set[str]:
+    return {syntax.text(n) for n in syntax.descendants(node) if n.type == "identifier"}
 
 
 RULE = Rule(

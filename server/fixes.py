@@ -136,6 +136,196 @@ def call_text(context: Context, call: Node, head: str, leading: list[str]) -> st
     return f"{head}({own_lines}{between}{rest}"
 
 
+# -- keeping the file `mix format`-clean -------------------------------------------------
+
+LINE_LIMIT = 98
+"""`mix format`'s default line length."""
+
+STATEMENT_CONTAINERS = frozenset({"do_block", "body", "source", "else_block", "after_block"})
+
+
+@dataclass(frozen=True)
+class CallParts:
+    """A call written on one line: ``head(args...)``, with the pieces `mix format` breaks it
+    into when it does not fit (the last argument's ``fn ... ->`` and body when it is a
+    one-clause ``fn``)."""
+
+    head: str
+    args: tuple[str, ...]
+    fn_head: str | None = None
+    fn_body: str | None = None
+
+    def one_line(self) -> str:
+        return f"{self.head}({', '.join(self.args)})"
+
+    def broken(self, indent: str, newline: str) -> list[str]:
+        """The ways `mix format` accepts the call on several lines, the first line not
+        indented and the others under ``indent``: the last ``fn`` opened, then one argument
+        a line."""
+        layouts = []
+        inner = indent + "  "
+        if self.fn_head is not None and self.fn_body is not None:
+            opening = ", ".join([*self.args[:-1], self.fn_head])
+            layouts.append(
+                f"{self.head}({opening}{newline}{inner}{self.fn_body}{newline}{indent}end)"
+            )
+        lines = f",{newline}".join(f"{inner}{arg}" for arg in self.args)
+        layouts.append(f"{self.head}({newline}{lines}{newline}{indent})")
+        return layouts
+
+
+def call_parts(context: Context, call: Node, head: str, leading: list[str]) -> CallParts | None:
+    """``call`` as ``head(leading..., its arguments...)`` in pieces, or None when an argument
+    spans several lines (its layout is kept as written: see `call_text`)."""
+    args = syntax.argument_nodes(call)
+    args_node = syntax.arguments(call)
+    if args_node is not None and re.search(r"\r|\n", context.text(args_node)):
+        return None
+    texts = list(leading)
+    for arg in args:
+        if arg.type == "keywords":
+            texts.extend(context.text(pair) for pair in arg.named_children)
+        else:
+            texts.append(context.text(arg))
+    if any("\n" in text or "\r" in text for text in leading):
+        return None
+    fn_head = fn_body = None
+    last = args[-1] if args else None
+    if last is not None and last.type == "anonymous_function":
+        clauses = [c for c in last.named_children if c.type == "stab_clause"]
+        body = clauses[0].child_by_field_name("right") if len(clauses) == 1 else None
+        if body is not None:
+            fn_head = context.text(last)[: context.span(body)[0] - context.span(last)[0]].rstrip()
+            fn_body = context.text(body)
+    return CallParts(head, tuple(texts), fn_head, fn_body)
+
+
+def fitted_edit(context: Context, site: Node, parts: CallParts) -> Edit:
+    """An edit replacing ``site`` with the call ``parts``: on one line when the line stays
+    within `mix format`'s limit; otherwise, for a statement or the right side of an
+    assignment, broken the way `mix format` does, with the blank lines it puts around a
+    statement of several lines. Elsewhere the one-line text is kept."""
+    start, end = context.span(site)
+    one = parts.one_line()
+    source = context.source
+    text = source.text
+    line_start = source.line_starts[source.line_of(start)]
+    line_end = line_start + len(source.line_text(source.line_of(end)))
+    if source.line_of(end) != source.line_of(start):
+        line_end = source.line_starts[source.line_of(end)] + len(
+            source.line_text(source.line_of(end))
+        )
+    prefix, suffix = text[line_start:start], text[end:line_end]
+    if _fits(prefix + one + suffix) or suffix.strip():
+        return Edit(start, end, one)
+    statement = statement_of(site)
+    if statement is None:
+        return Edit(start, end, one)
+    indent = source.line_indent(source.line_of(start))
+    newline = source.newline
+    if statement == site and not prefix.strip():
+        new = indent + _first_fitting(parts.broken(indent, newline), indent)
+    elif statement != site and site.parent == statement:
+        operator = statement.child_by_field_name("operator")
+        if operator is None or source.line_of(context.span(operator)[1]) != source.line_of(start):
+            return Edit(start, end, one)
+        inner = indent + "  "
+        body = one if _fits(inner + one) else _first_fitting(parts.broken(inner, newline), inner)
+        statement_start = context.span(statement)[0]
+        if text[line_start:statement_start].strip():
+            return Edit(start, end, one)
+        lhs = text[line_start : context.span(operator)[1]]
+        new = f"{lhs}{newline}{inner}{body}"
+    else:
+        return Edit(start, end, one)
+    anchor, before, after = blank_lines_around(context, statement)
+    return Edit(anchor, end, f"{before}{text[anchor:line_start]}{new}{after}")
+
+
+def _fits(text: str) -> bool:
+    return all(len(line) <= LINE_LIMIT for line in re.split(r"\r\n|\r|\n", text))
+
+
+def _first_fitting(layouts: list[str], indent: str) -> str:
+    for layout in layouts:
+        if _fits(indent + layout):
+            return layout
+    return layouts[-1]
+
+
+def statement_of(site: Node) -> Node | None:
+    """The statement ``site`` is, or the assignment statement whose right side it is."""
+    parent = site.parent
+    if parent is None:
+        return None
+    if parent.type in STATEMENT_CONTAINERS:
+        return site
+    if (
+        parent.type == "binary_operator"
+        and syntax.operator(parent) == "="
+        and parent.child_by_field_name("right") == site
+        and parent.parent is not None
+        and parent.parent.type in STATEMENT_CONTAINERS
+    ):
+        return parent
+    return None
+
+
+def blank_lines_around(context: Context, statement: Node) -> tuple[int, str, str]:
+    """Where ``statement`` starts with the comments right above it (a line start), and the
+    line breaks to write before and after it once it spans several lines: `mix format`
+    separates such a statement from its neighbours in a block with a blank line."""
+    source = context.source
+    newline = source.newline
+    first = statement
+    sibling = statement.prev_named_sibling
+    while sibling is not None and sibling.type == "comment" and _own_line(sibling):
+        if sibling.end_point.row + 1 != first.start_point.row:
+            break
+        first = sibling
+        sibling = sibling.prev_named_sibling
+    before = ""
+    if sibling is not None and sibling.end_point.row + 1 >= first.start_point.row:
+        before = newline
+    following = statement.next_named_sibling
+    while following is not None and following.type == "comment" and not _own_line(following):
+        following = following.next_named_sibling
+    after = ""
+    if (
+        following is not None
+        and not following.type.endswith("_block")
+        and following.start_point.row <= statement.end_point.row + 1
+    ):
+        after = newline
+    start = source.line_starts[source.line_of(context.span(first)[0])]
+    return start, before, after
+
+
+def _own_line(comment: Node) -> bool:
+    previous = comment.prev_sibling
+    return previous is None or previous.end_point.row < comment.start_point.row
+
+
+def single_blank_lines(context: Context, edits: list[Edit]) -> list[Edit]:
+    """``edits`` with no two blank lines where one edit's trailing blank line meets the next
+    one's leading blank line (`mix format` keeps one)."""
+    newline = context.source.newline
+    ordered = sorted(edits, key=lambda e: (e.start, e.end))
+    result: list[Edit] = []
+    for edit in ordered:
+        previous = result[-1] if result else None
+        between = context.source.text[previous.end : edit.start] if previous else ""
+        if (
+            previous is not None
+            and previous.new_text.endswith(newline)
+            and between == newline
+            and edit.new_text.startswith(newline)
+        ):
+            edit = Edit(edit.start, edit.end, edit.new_text[len(newline) :], edit.path)
+        result.append(edit)
+    return result
+
+
 PIPE_VARIABLES = ("enumerable", "entries", "items", "elements", "values")
 
 
@@ -161,6 +351,9 @@ def rewrite_call(
         placeholders = [f"&{i}" for i in range(1, arity + 1)]
         return Edit(start, end, f"&{head}({', '.join([*leading, *placeholders])})")
     if site is call:
+        parts = call_parts(context, call, head, leading)
+        if parts is not None and parts.args:
+            return fitted_edit(context, site, parts)
         new = call_text(context, call, head, leading)
         return Edit(start, end, new) if new is not None else None
     left = site.child_by_field_name("left")
@@ -168,6 +361,9 @@ def rewrite_call(
         return None
     left_text = context.text(left)
     if not syntax.is_pipe(left) and "\n" not in left_text and "\r" not in left_text:
+        parts = call_parts(context, call, head, [*leading, left_text])
+        if parts is not None:
+            return fitted_edit(context, site, parts)
         new = call_text(context, call, head, [*leading, left_text]) or (
             f"{head}({', '.join([*leading, left_text])})"
         )

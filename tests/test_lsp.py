@@ -252,9 +252,9 @@ async def test_disable_for_this_line_action(client: LanguageClient, tmp_path) ->
 
 TWO_CALLS = """defmodule Storefront.Pair do
   def handle_call(:both, _from, state) do
-    a = Task.async(fn -> 1 end)
-    b = Task.async(fn -> 2 end)
-    {:reply, {Task.await(a), Task.await(b)}, state}
+    Task.async(fn -> 1 end)
+    Task.async(fn -> 2 end)
+    {:reply, :ok, state}
   end
 end
 """
@@ -276,7 +276,7 @@ async def test_fix_all_applies_every_safe_fix_once(client: LanguageClient, tmp_p
     assert fix_all.kind == "source.fixAll.otp-thinking"
     edits = edits_by_uri(fix_all.edit)  # type: ignore[arg-type]
     fixed = apply_text_edits(TWO_CALLS, edits[uri][1], encoding)
-    assert fixed.count("Task.Supervisor.async_nolink(Storefront.TaskSupervisor, fn ->") == 2
+    assert fixed.count("Task.Supervisor.start_child(Storefront.TaskSupervisor, fn ->") == 2
     application = root / "lib" / "storefront" / "application.ex"
     new_app = apply_text_edits(
         application.read_text("utf-8"), edits[application.as_uri()][1], encoding
