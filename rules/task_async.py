@@ -148,7 +148,7 @@ def _fix(context: Context, call: Node, site: Node) -> Fix | None:
     (unsafe); otherwise `async_nolink` alone (unsafe: the caller must handle the crash's
     `:DOWN` message, and `Task.await` still exits it). No fix for a caller that waits for the
     task's `{:EXIT, ...}`: a supervised task never sends one."""
-    exits = _exit_handling(context, call)
+    exits = fixes.exit_handling(call)
     if exits == "receives":
         return None
     supervisor = fixes.task_supervisor(context, call)
@@ -178,48 +178,13 @@ def _fix(context: Context, call: Node, site: Node) -> Fix | None:
     if not edits:
         return None
     if exits == "traps":
-        title += "; the caller traps exits and no longer gets the task's {:EXIT, ...}"
+        title += fixes.TRAPS_EXITS_NOTE
+        safety = "unsafe"
+    if fixes.before_the_supervision_tree(call):
+        title += fixes.BEFORE_THE_TREE_NOTE
         safety = "unsafe"
     edits = fixes.single_blank_lines(context, edits)
     return Fix(title, (*edits, *supervisor.edits), safety)
-
-
-def _exit_handling(context: Context, call: Node) -> str | None:
-    """``"receives"`` when the calling function, or a module that traps exits, matches
-    ``{:EXIT, ...}`` messages (what it waits for would never come); ``"traps"`` when the
-    module traps exits; else None."""
-    function = syntax.enclosing_definition(call)
-    if function is not None and _matches_exit(function):
-        return "receives"
-    module = syntax.enclosing_module(call)
-    if module is None or not _traps_exits(module):
-        return None
-    return "receives" if _matches_exit(module) else "traps"
-
-
-def _matches_exit(node: Node) -> bool:
-    return any(
-        n.type == "tuple"
-        and n.named_children
-        and syntax.text(n.named_children[0]) == ":EXIT"
-        and syntax.in_pattern(n, node)
-        for n in syntax.descendants(node)
-    )
-
-
-TRAP_CALLS = frozenset({("Process", "flag"), (":erlang", "process_flag")})
-
-
-def _traps_exits(module: Node) -> bool:
-    for n in syntax.descendants(module):
-        if n.type == "call" and syntax.remote_target(n) in (
-            ("Process", "flag"),
-            (":erlang", "process_flag"),
-        ):
-            args = syntax.argument_nodes(n)
-            if args and syntax.text(args[0]) == ":trap_exit":
-                return True
-    return False
 
 
 def _task_use(context: Context, call: Node, site: Node) -> str | list[Node]:

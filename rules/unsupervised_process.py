@@ -215,11 +215,12 @@ def _fix(context: Context, call: Node) -> Fix | None:
     )
     if edit is None:
         return None
-    return Fix(
-        f"Use Task.Supervisor.start_child on {supervisor.name}{supervisor.note}",
-        (edit, *supervisor.edits),
-        supervisor.safety,
-    )
+    title = f"Use Task.Supervisor.start_child on {supervisor.name}{supervisor.note}"
+    safety = supervisor.safety
+    if fixes.before_the_supervision_tree(call):
+        title += fixes.BEFORE_THE_TREE_NOTE
+        safety = "unsafe"
+    return Fix(title, (edit, *supervisor.edits), safety)
 
 
 RULE = Rule(

@@ -111,6 +111,62 @@ def pg_scope(context: Context, node: Node) -> Started:
     return _start_child(context, DEFAULT_PG_SCOPE, "%{id: :pg, start: {:pg, :start_link, []}}")
 
 
+# -- what a caller of a linked task or process relies on ------------------------------------
+
+TRAPS_EXITS_NOTE = "; the caller traps exits and no longer gets the task's {:EXIT, ...}"
+BEFORE_THE_TREE_NOTE = (
+    "; this runs in the application's start/2, before the supervision tree (and the "
+    "Task.Supervisor in it) is started: move it after Supervisor.start_link"
+)
+TRAP_CALLS = frozenset({("Process", "flag"), (":erlang", "process_flag")})
+
+
+def exit_handling(call: Node) -> str | None:
+    """How the code around a linked ``call`` deals with exit signals, which a task under a
+    Task.Supervisor never sends its caller: ``"receives"`` when the calling function, or a
+    module that traps exits, matches ``{:EXIT, ...}`` (what it waits for would never come,
+    so no rewrite is right); ``"traps"`` when the module traps exits; else None."""
+    function = syntax.enclosing_definition(call)
+    if function is not None and _matches_exit(function):
+        return "receives"
+    module = syntax.enclosing_module(call)
+    if module is None or not _traps_exits(module):
+        return None
+    return "receives" if _matches_exit(module) else "traps"
+
+
+def _matches_exit(node: Node) -> bool:
+    """A ``{:EXIT, ...}`` tuple under ``node``: a `receive` or `case` clause, a function head
+    (`handle_info({:EXIT, pid, reason}, state)`); code rarely builds one for another use."""
+    return any(
+        n.type == "tuple" and n.named_children and syntax.text(n.named_children[0]) == ":EXIT"
+        for n in syntax.descendants(node)
+    )
+
+
+def _traps_exits(module: Node) -> bool:
+    for n in syntax.descendants(module):
+        if n.type == "call" and syntax.remote_target(n) in TRAP_CALLS:
+            args = syntax.argument_nodes(n)
+            if args and syntax.text(args[0]) == ":trap_exit":
+                return True
+    return False
+
+
+def before_the_supervision_tree(call: Node) -> bool:
+    """In the ``start/2`` of a ``use Application`` module: the supervision tree, and any
+    Task.Supervisor in it, is not running yet (conservatively, even after
+    ``Supervisor.start_link``)."""
+    definition = syntax.enclosing_definition(call)
+    module = syntax.enclosing_module(call)
+    return (
+        definition is not None
+        and module is not None
+        and syntax.definition_name(definition) == "start"
+        and "Application" in syntax.uses(module)
+    )
+
+
 def call_text(context: Context, call: Node, head: str, leading: list[str]) -> str | None:
     """``call`` rewritten as ``head(leading..., original arguments...)``.
 

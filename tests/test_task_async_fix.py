@@ -1,0 +1,278 @@
+"""OTP101's fix by what becomes of the task, the exit-signal cases shared with OTP102 and
+OTP103, and fixed text that stays `mix format`-clean (checked with Elixir's formatter)."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import textwrap
+from pathlib import Path
+
+import pytest
+from fix_helpers import findings, fix, project
+
+SUPERVISED = "      {Task.Supervisor, name: Shop.Tasks},\n      Shop.Repo"
+
+
+def server(body: str) -> str:
+    """``body`` (a dedented function or two) inside a GenServer module."""
+    indented = textwrap.indent(textwrap.dedent(body).strip("\n"), "  ")
+    return (
+        "defmodule Shop.Subject do\n  use GenServer\n\n"
+        f"{indented}\n\n  def handle_info(_message, state), do: {{:noreply, state}}\nend\n"
+    )
+
+
+NEVER_AWAITED = server(
+    """
+    def handle_cast({:notify, pid}, state) do
+      Task.async(fn -> send(pid, :done) end)
+      {:noreply, state}
+    end
+    """
+)
+
+AWAITED = server(
+    """
+    def handle_call({:quote, amount}, _from, state) do
+      task = Task.async(fn -> Shop.Supplier.quote(amount) end)
+      {:reply, Task.await(task, 10_000), state}
+    end
+    """
+)
+
+
+def test_a_task_never_awaited_is_started_as_a_child_safely(tmp_path: Path) -> None:
+    fixed = fix(project(tmp_path, SUPERVISED), "OTP101", NEVER_AWAITED)
+    assert fixed.finding.fix is not None and fixed.finding.fix.safety == "safe"
+    assert "never awaited" in fixed.finding.fix.title
+    assert "    Task.Supervisor.start_child(Shop.Tasks, fn -> send(pid, :done) end)\n" in fixed.text
+
+
+def test_a_task_bound_to_an_underscored_name_is_never_awaited(tmp_path: Path) -> None:
+    text = NEVER_AWAITED.replace("Task.async(", "_task = Task.async(")
+    fixed = fix(project(tmp_path, SUPERVISED), "OTP101", text)
+    assert "_task = Task.Supervisor.start_child(Shop.Tasks, fn ->" in fixed.text
+
+
+def test_an_awaited_task_gets_yield_and_shutdown_with_the_failure_as_a_value(
+    tmp_path: Path,
+) -> None:
+    fixed = fix(project(tmp_path, SUPERVISED), "OTP101", AWAITED)
+    assert fixed.finding.fix is not None and fixed.finding.fix.safety == "unsafe"
+    assert "review what the caller does with {:error, reason}" in fixed.finding.fix.title
+    assert (
+        "    task = Task.Supervisor.async_nolink(Shop.Tasks, fn -> Shop.Supplier.quote(amount) end)\n"
+        "\n"
+        "    result =\n"
+        "      case Task.yield(task, 10_000) || Task.shutdown(task) do\n"
+        "        {:ok, result} -> result\n"
+        "        {:exit, reason} -> {:error, reason}\n"
+        "        nil -> {:error, :timeout}\n"
+        "      end\n"
+        "\n"
+        "    {:reply, result, state}\n"
+    ) in fixed.text
+
+
+@pytest.mark.parametrize(
+    ("await_line", "expected"),
+    [
+        ("Task.await(task)", "    case Task.yield(task, 5000) || Task.shutdown(task) do\n"),
+        ("quote = Task.await(task)", "    quote =\n      case Task.yield(task, 5000) ||"),
+    ],
+)
+def test_an_await_statement_is_rewritten_in_place(
+    tmp_path: Path, await_line: str, expected: str
+) -> None:
+    text = server(
+        f"""
+        def handle_cast(:go, state) do
+          task = Task.async(fn -> :work end)
+          {await_line}
+          {{:noreply, state}}
+        end
+        """
+    )
+    fixed = fix(project(tmp_path, SUPERVISED), "OTP101", text)
+    assert expected in fixed.text
+    assert "Task.await" not in fixed.text
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        # awaited inline: no variable to yield and shut down
+        "{:reply, Task.async(fn -> :x end) |> Task.await(), state}",
+        # awaited after a call that would then run later
+        "task = Task.async(fn -> :x end)\n{:reply, {log(), Task.await(task)}, state}",
+        # awaited in a branch
+        "task = Task.async(fn -> :x end)\n{:reply, if(state, do: Task.await(task)), state}",
+        # kept in the state: its reply and :DOWN reach handle_info
+        "{:reply, :ok, Map.put(state, :task, Task.async(fn -> :x end))}",
+    ],
+)
+def test_other_uses_get_an_unsafe_async_nolink_that_says_what_to_review(
+    tmp_path: Path, body: str
+) -> None:
+    text = server(f"def handle_call(:go, _from, state) do\n{textwrap.indent(body, '  ')}\nend")
+    fixed = fix(project(tmp_path, SUPERVISED), "OTP101", text)
+    assert fixed.finding.fix is not None and fixed.finding.fix.safety == "unsafe"
+    assert "now gets the task's crash as a :DOWN message" in fixed.finding.fix.title
+    assert "Task.Supervisor.async_nolink(Shop.Tasks, fn -> :x end)" in fixed.text
+    assert "Task.yield" not in fixed.text
+
+
+TRAPPING = """
+def init(:ok) do
+  Process.flag(:trap_exit, true)
+  {:ok, %{}}
+end
+
+def handle_cast(:go, state) do
+  Task.async(fn -> :work end)
+  {:noreply, state}
+end
+"""
+
+
+def test_a_module_that_traps_exits_gets_no_safe_fix(tmp_path: Path) -> None:
+    fixed = fix(project(tmp_path, SUPERVISED), "OTP101", server(TRAPPING))
+    assert fixed.finding.fix is not None and fixed.finding.fix.safety == "unsafe"
+    assert "no longer gets the task's {:EXIT, ...}" in fixed.finding.fix.title
+
+
+@pytest.mark.parametrize(
+    ("code", "call"),
+    [
+        ("OTP101", "Task.async(fn -> :work end)"),
+        ("OTP102", "Task.async_stream([1], &work/1) |> Enum.to_list()"),
+    ],
+)
+def test_no_fix_for_a_caller_that_waits_for_the_tasks_exit_signal(
+    tmp_path: Path, code: str, call: str
+) -> None:
+    text = server(
+        f"""
+        def handle_cast(:go, state) do
+          {call}
+          {{:noreply, state}}
+        end
+
+        def handle_info({{:EXIT, _pid, reason}}, state), do: {{:noreply, [reason | state]}}
+
+        def init(:ok) do
+          Process.flag(:trap_exit, true)
+          {{:ok, []}}
+        end
+        """
+    )
+    [finding] = findings(project(tmp_path, SUPERVISED), code, text)
+    assert finding.fix is None
+
+
+@pytest.mark.parametrize(
+    ("code", "call"),
+    [("OTP101", "Task.async(fn -> warm() end)"), ("OTP103", "Task.start(fn -> warm() end)")],
+)
+def test_a_task_started_in_the_application_start_is_unsafe(
+    tmp_path: Path, code: str, call: str
+) -> None:
+    text = (
+        "defmodule Shop.Boot do\n  use Application\n\n  def start(_type, _args) do\n"
+        f"    {call}\n    Supervisor.start_link([], strategy: :one_for_one)\n  end\n\n"
+        "  def handle_info(_message, state), do: {:noreply, state}\nend\n"
+    )
+    found = findings(project(tmp_path, SUPERVISED), code, text)
+    assert found and found[0].fix is not None
+    assert found[0].fix.safety == "unsafe"
+    assert "before the supervision tree" in found[0].fix.title
+
+
+def test_comments_and_multi_line_arguments_are_kept(tmp_path: Path) -> None:
+    text = server(
+        """
+        def handle_cast(:go, state) do
+          Task.async(
+            # the slow part
+            fn -> work() end
+          )
+          {:noreply, state}
+        end
+        """
+    )
+    fixed = fix(project(tmp_path, SUPERVISED), "OTP101", text)
+    assert (
+        "    Task.Supervisor.start_child(\n      Shop.Tasks,\n"
+        "      # the slow part\n      fn -> work() end\n    )\n"
+    ) in fixed.text
+
+
+LONG_LINES = {
+    "assignment": server(
+        """
+        def handle_call({:quote, amount}, _from, state) do
+          task = Task.async(fn -> Shop.Supplier.quote_with_a_long_name(amount, state.currency) end)
+          {:reply, Task.await(task), state}
+        end
+        """
+    ),
+    "statement": server(
+        """
+        def handle_cast({:notify, pid}, state) do
+          state = Map.put(state, :notified, true)
+          Task.async(fn -> send(pid, {:notified, Shop.Supplier.quote_with_a_long_name(1)}) end)
+          {:noreply, state}
+        end
+        """
+    ),
+    "arguments": server(
+        """
+        def handle_cast({:notify, pid}, state) do
+          Task.async(Shop.Supplier.NotificationsWithLongName, :deliver_now, [pid, state.to])
+          {:noreply, state}
+        end
+        """
+    ),
+    "stream": server(
+        """
+        def handle_call(:all, _from, state) do
+          results = Task.async_stream(state.items, &Shop.Fetch.run/1, max_concurrency: 8, timeout: 10)
+          {:reply, Enum.to_list(results), state}
+        end
+        """
+    ),
+}
+
+
+def _formatter_rejects(texts: dict[str, str], tmp_path: Path) -> str:
+    """The names of the texts Elixir's formatter would change, with what it would write."""
+    paths = []
+    tmp_path.mkdir(parents=True, exist_ok=True)
+    for name, text in texts.items():
+        path = tmp_path / f"{name}.ex"
+        path.write_text(text, "utf-8")
+        paths.append(str(path))
+    script = (
+        "Enum.each(System.argv(), fn p -> src = File.read!(p); "
+        'out = IO.iodata_to_binary(Code.format_string!(src)) <> "\\n"; '
+        'if out != src, do: IO.puts(p <> ":\\n" <> out) end)'
+    )
+    run = subprocess.run(
+        ["elixir", "-e", script, *paths], capture_output=True, text=True, timeout=120
+    )
+    assert run.returncode == 0, run.stderr
+    return run.stdout
+
+
+@pytest.mark.skipif(shutil.which("elixir") is None, reason="elixir is not on PATH")
+def test_fixed_text_stays_mix_format_clean(tmp_path: Path) -> None:
+    fixed = {}
+    for name, text in LONG_LINES.items():
+        code = "OTP102" if name == "stream" else "OTP101"
+        root = project(tmp_path / name, SUPERVISED)
+        fixed[name] = fix(root, code, text).text
+    originals = _formatter_rejects(LONG_LINES, tmp_path / "before")
+    assert originals == ""
+    assert _formatter_rejects(fixed, tmp_path) == ""
+    assert all(len(line) <= 98 for text in fixed.values() for line in text.splitlines())
