@@ -210,6 +210,8 @@ class CallParts:
     args: tuple[str, ...]
     fn_head: str | None = None
     fn_body: str | None = None
+    list_items: tuple[str, ...] = ()
+    """The items of the last argument when it is a list (``[a, b]``)."""
 
     def one_line(self) -> str:
         return f"{self.head}({', '.join(self.args)})"
@@ -220,6 +222,10 @@ class CallParts:
         a line."""
         layouts = []
         inner = indent + "  "
+        if self.list_items:
+            opening = ", ".join([*self.args[:-1], "["])
+            items = f",{newline}".join(f"{inner}{item}" for item in self.list_items)
+            layouts.append(f"{self.head}({opening}{newline}{items}{newline}{indent}])")
         if self.fn_head is not None and self.fn_body is not None:
             opening = ", ".join([*self.args[:-1], self.fn_head])
             layouts.append(
@@ -466,7 +472,38 @@ def append_items(context: Context, opening: Node, items: list[Node], new: list[s
     last_start, last_end = context.span(items[-1])
     previous = context.span(items[-2])[0] if len(items) > 1 else context.span(opening)[0]
     if source.line_of(previous) == source.line_of(last_start):
-        return Edit(last_end, last_end, "".join(f", {item}" for item in new))
+        appended = Edit(last_end, last_end, "".join(f", {item}" for item in new))
+        return _fitted_list(context, opening, items, new) or appended
     indent = source.line_indent(source.line_of(last_start))
     newline = source.newline
     return Edit(last_end, last_end, "".join(f",{newline}{indent}{item}" for item in new))
+
+
+def _fitted_list(context: Context, opening: Node, items: list[Node], new: list[str]) -> Edit | None:
+    """When ``opening`` is a one-line list ending a call's arguments and the items added
+    would take its line past `mix format`'s limit, the call laid out the way `mix format`
+    does (``call(a, [`` then one item a line); None otherwise."""
+    source = context.source
+    start, end = context.span(opening)
+    line = source.line_of(start)
+    if source.line_of(end) != line or opening.type != "list":
+        return None
+    added = sum(len(f", {item}") for item in new)
+    if len(source.line_text(line)) + added <= LINE_LIMIT:
+        return None
+    holder = opening.parent
+    call = holder.parent if holder is not None and holder.type == "arguments" else None
+    args = syntax.argument_nodes(call) if call is not None else []
+    target = call.child_by_field_name("target") if call is not None else None
+    if call is None or target is None or not args or args[-1] != opening:
+        return None
+    if not context.text(holder).startswith("("):
+        return None
+    texts = [*(context.text(item) for item in items), *new]
+    parts = CallParts(
+        context.text(target),
+        (*(context.text(a) for a in args[:-1]), f"[{', '.join(texts)}]"),
+        list_items=tuple(texts),
+    )
+    edit = fitted_edit(context, call, parts)
+    return edit if "\n" in edit.new_text or "\r" in edit.new_text else None
