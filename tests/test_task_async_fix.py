@@ -1,5 +1,6 @@
 """OTP101's fix by what becomes of the task, the exit-signal cases shared with OTP102 and
-OTP103, and fixed text that stays `mix format`-clean (checked with Elixir's formatter)."""
+OTP103, and fixed text (OTP101, OTP102, OTP601) that stays `mix format`-clean, checked with
+Elixir's formatter."""
 
 from __future__ import annotations
 
@@ -234,6 +235,16 @@ LONG_LINES = {
         end
         """
     ),
+    "ets": server(
+        """
+        def init(_opts) do
+          table = :ets.new(:shop_prices, [:public, :named_table, decentralized_counters: true])
+          {:ok, table}
+        end
+
+        def price(sku), do: :ets.lookup(:shop_prices, sku)
+        """
+    ),
     "stream": server(
         """
         def handle_call(:all, _from, state) do
@@ -269,7 +280,7 @@ def _formatter_rejects(texts: dict[str, str], tmp_path: Path) -> str:
 def test_fixed_text_stays_mix_format_clean(tmp_path: Path) -> None:
     fixed = {}
     for name, text in LONG_LINES.items():
-        code = "OTP102" if name == "stream" else "OTP101"
+        code = {"stream": "OTP102", "ets": "OTP601"}.get(name, "OTP101")
         root = project(tmp_path / name, SUPERVISED)
         fixed[name] = fix(root, code, text).text
     originals = _formatter_rejects(LONG_LINES, tmp_path / "before")
