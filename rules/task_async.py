@@ -183,7 +183,7 @@ def _fix(context: Context, call: Node, site: Node) -> Fix | None:
     if fixes.before_the_supervision_tree(call):
         title += fixes.BEFORE_THE_TREE_NOTE
         safety = "unsafe"
-    edits = fixes.single_blank_lines(context, edits)
+    edits = fixes.joined_edits(context, edits)
     return Fix(title, (*edits, *supervisor.edits), safety)
 
 
@@ -358,28 +358,26 @@ def _await_edits(context: Context, await_call: Node) -> list[Edit]:
             ]
         )
 
-    anchor, before, after = fixes.blank_lines_around(context, statement)
     line_start = source.line_starts[source.line_of(context.span(statement)[0])]
-    comments = source.text[anchor:line_start]
     if statement == await_call:
         end = context.span(statement)[1]
-        new = f"{before}{comments}{indent}{case_text(indent)}{after}"
-        return [Edit(anchor, end, new)]
+        new = f"{indent}{case_text(indent)}"
+        return [fixes.spaced_edit(context, statement, line_start, end, new)]
     if fixes.statement_of(await_call) == statement:  # var = Task.await(...)
         operator = statement.child_by_field_name("operator")
         assert operator is not None
         lhs = source.text[line_start : context.span(operator)[1]]
         end = context.span(await_call)[1]
         inner = indent + "  "
-        new = f"{before}{comments}{lhs}{newline}{inner}{case_text(inner)}{after}"
-        return [Edit(anchor, end, new)]
+        new = f"{lhs}{newline}{inner}{case_text(inner)}"
+        return [fixes.spaced_edit(context, statement, line_start, end, new)]
     definition = syntax.enclosing_definition(await_call)
     taken = _names_in(definition) if definition is not None else set()
     variable = next((n for n in RESULT_VARIABLES if n not in taken), "task_result_")
     inner = indent + "  "
-    hoisted = f"{before}{indent}{variable} ={newline}{inner}{case_text(inner)}{newline}{newline}"
+    hoisted = f"{indent}{variable} ={newline}{inner}{case_text(inner)}"
     start, end = context.span(await_call)
-    return [Edit(anchor, anchor, hoisted), Edit(start, end, variable)]
+    return [fixes.spaced_insert(context, statement, hoisted), Edit(start, end, variable)]
 
 
 def _names_in(node: Node) -> set[str]:

@@ -264,27 +264,30 @@ def call_parts(context: Context, call: Node, head: str, leading: list[str]) -> C
 
 def fitted_edit(context: Context, site: Node, parts: CallParts) -> Edit:
     """An edit replacing ``site`` with the call ``parts``: on one line when the line stays
-    within `mix format`'s limit; otherwise, for a statement or the right side of an
-    assignment, broken the way `mix format` does, with the blank lines it puts around a
-    statement of several lines. Elsewhere the one-line text is kept."""
+    within `mix format`'s limit; otherwise broken the way `mix format` does where it can be
+    told how — a statement (with the blank lines `mix format` puts around a statement of
+    several lines), the right side of an assignment, an element on a line of its own (a
+    list's, a call's) and the body of a one-line ``def ..., do:``. Elsewhere the one-line
+    text is kept."""
     start, end = context.span(site)
     one = parts.one_line()
     source = context.source
     text = source.text
     line_start = source.line_starts[source.line_of(start)]
-    line_end = line_start + len(source.line_text(source.line_of(end)))
-    if source.line_of(end) != source.line_of(start):
-        line_end = source.line_starts[source.line_of(end)] + len(
-            source.line_text(source.line_of(end))
-        )
+    line_end = source.line_starts[source.line_of(end)] + len(source.line_text(source.line_of(end)))
     prefix, suffix = text[line_start:start], text[end:line_end]
-    if _fits(prefix + one + suffix) or suffix.strip():
-        return Edit(start, end, one)
-    statement = statement_of(site)
-    if statement is None:
+    if _fits(prefix + one + suffix) or suffix.strip() not in ("", ","):
         return Edit(start, end, one)
     indent = source.line_indent(source.line_of(start))
     newline = source.newline
+    statement = statement_of(site)
+    if statement is None or suffix.strip():
+        do_body = _fitted_do_body(context, site, parts) if not suffix.strip() else None
+        if do_body is not None:
+            return do_body
+        if prefix.strip() or site.parent is None or site.parent.type not in ELEMENT_HOLDERS:
+            return Edit(start, end, one)
+        return Edit(start, end, _first_fitting(parts.broken(indent, newline), indent))
     if statement == site and not prefix.strip():
         new = indent + _first_fitting(parts.broken(indent, newline), indent)
     elif statement != site and site.parent == statement:
@@ -300,8 +303,50 @@ def fitted_edit(context: Context, site: Node, parts: CallParts) -> Edit:
         new = f"{lhs}{newline}{inner}{body}"
     else:
         return Edit(start, end, one)
-    anchor, before, after = blank_lines_around(context, statement)
-    return Edit(anchor, end, f"{before}{text[anchor:line_start]}{new}{after}")
+    return spaced_edit(context, statement, line_start, end, new)
+
+
+ELEMENT_HOLDERS = frozenset({"list", "arguments"})
+
+
+def _fitted_do_body(context: Context, site: Node, parts: CallParts) -> Edit | None:
+    """``def f(x), do: call(...)`` on one line: `mix format` moves ``do:`` to a line of its
+    own, and the call under it when it still does not fit."""
+    pair = site.parent
+    keywords = pair.parent if pair is not None else None
+    holder = keywords.parent if keywords is not None else None
+    definition = holder.parent if holder is not None else None
+    if (
+        pair is None
+        or pair.type != "pair"
+        or keywords is None
+        or keywords.type != "keywords"
+        or len(keywords.named_children) != 1
+        or definition is None
+        or not syntax.is_definition(definition)
+        or definition.parent is None
+        or definition.parent.type not in STATEMENT_CONTAINERS
+    ):
+        return None
+    args = syntax.argument_nodes(definition)
+    if len(args) != 2 or args[1] != keywords or not context.text(pair).startswith("do:"):
+        return None
+    source, newline = context.source, context.source.newline
+    if source.line_of(context.span(definition)[0]) != source.line_of(context.span(site)[1]):
+        return None
+    indent = source.line_indent(source.line_of(context.span(definition)[0]))
+    inner = indent + "  "
+    one = parts.one_line()
+    if _fits(f"{inner}do: {one}"):
+        body = f"{inner}do: {one}"
+    else:
+        deeper = inner + "  "
+        body = f"{inner}do:{newline}{deeper}{_first_fitting(parts.broken(deeper, newline), deeper)}"
+    head_end = context.span(args[0])[1]
+    line_start = source.line_starts[source.line_of(context.span(definition)[0])]
+    head = source.text[line_start:head_end]
+    end = context.span(site)[1]
+    return spaced_edit(context, definition, line_start, end, f"{head},{newline}{body}")
 
 
 def _fits(text: str) -> bool:
@@ -368,22 +413,54 @@ def _own_line(comment: Node) -> bool:
     return previous is None or previous.end_point.row < comment.start_point.row
 
 
-def single_blank_lines(context: Context, edits: list[Edit]) -> list[Edit]:
-    """``edits`` with no two blank lines where one edit's trailing blank line meets the next
-    one's leading blank line (`mix format` keeps one)."""
+def spaced_edit(context: Context, statement: Node, start: int, end: int, new: str) -> Edit:
+    """Replace ``[start, end)`` — ``statement`` from the start of its line to the end of its
+    last line — with ``new``, a statement of several lines, and the blank lines `mix format`
+    wants around it. A blank line it adds takes the line break it follows into the edit, so
+    two fixes spacing neighbouring statements overlap and are not applied in the same pass
+    (the second then sees the blank line) and, within one fix, `joined_edits` merges them."""
+    source = context.source
+    text, newline = source.text, source.newline
+    anchor, before, after = blank_lines_around(context, statement)
+    new_text = text[anchor:start] + new
+    if before and text[anchor - len(newline) : anchor] == newline:
+        anchor -= len(newline)
+        new_text = newline + newline + new_text
+    elif before:
+        new_text = newline + new_text
+    if after and text[end : end + len(newline)] == newline:
+        end += len(newline)
+        new_text += newline + newline
+    elif after:
+        new_text += newline
+    return Edit(anchor, end, new_text)
+
+
+def spaced_insert(context: Context, statement: Node, new: str) -> Edit:
+    """Insert ``new``, a statement of several lines, before ``statement`` (and the comments
+    right above it), with the blank lines `mix format` wants around it (see `spaced_edit`)."""
+    source = context.source
+    text, newline = source.text, source.newline
+    anchor, before, _after = blank_lines_around(context, statement)
+    tail = f"{new}{newline}{newline}"
+    if text[anchor - len(newline) : anchor] == newline:
+        return Edit(anchor - len(newline), anchor, newline + before + tail)
+    return Edit(anchor, anchor, before + tail)
+
+
+def joined_edits(context: Context, edits: list[Edit]) -> list[Edit]:
+    """One fix's edits with the line break two of them both took (see `spaced_edit`)
+    merged into one edit, keeping a single blank line there."""
     newline = context.source.newline
-    ordered = sorted(edits, key=lambda e: (e.start, e.end))
     result: list[Edit] = []
-    for edit in ordered:
+    for edit in sorted(edits, key=lambda e: (e.start, e.end)):
         previous = result[-1] if result else None
-        between = context.source.text[previous.end : edit.start] if previous else ""
-        if (
-            previous is not None
-            and previous.new_text.endswith(newline)
-            and between == newline
-            and edit.new_text.startswith(newline)
-        ):
-            edit = Edit(edit.start, edit.end, edit.new_text[len(newline) :], edit.path)
+        if previous is not None and previous.path == edit.path and previous.end > edit.start:
+            rest = edit.new_text[len(newline) :]
+            if previous.new_text.endswith(newline + newline) and rest.startswith(newline):
+                rest = rest[len(newline) :]
+            result[-1] = Edit(previous.start, edit.end, previous.new_text + rest, edit.path)
+            continue
         result.append(edit)
     return result
 

@@ -30,10 +30,6 @@ def _fix_all(code: str, rule_code: str) -> str:
             "Supervisor.init(children, strategy: :one_for_one, max_restarts: 3, max_seconds: 5)",
         ),
         (
-            "Supervisor.init(children, [strategy: :one_for_all])",
-            "Supervisor.init(children, [strategy: :one_for_all, max_restarts: 3, max_seconds: 5])",
-        ),
-        (
             "DynamicSupervisor.init(strategy: :one_for_one)",
             "DynamicSupervisor.init(strategy: :one_for_one, max_restarts: 3, max_seconds: 5)",
         ),
