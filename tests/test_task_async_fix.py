@@ -12,6 +12,8 @@ from pathlib import Path
 import pytest
 from fix_helpers import findings, fix, project
 
+from otp_thinking.fixing import fix_document
+
 SUPERVISED = "      {Task.Supervisor, name: Shop.Tasks},\n      Shop.Repo"
 
 
@@ -235,6 +237,23 @@ LONG_LINES = {
         end
         """
     ),
+    "do_body": server(
+        """
+        def handle_cast(:go, state), do: Task.start(fn -> Shop.Mailer.deliver_welcome(state) end)
+        """
+    ),
+    "element": server(
+        """
+        def handle_call(:both, _from, state) do
+          tasks = [
+            Task.async(fn -> Shop.Supplier.quote_with_a_long_name(state.amount, :eur) end),
+            Task.async(fn -> Shop.Supplier.quote_with_a_long_name(state.amount, :usd) end)
+          ]
+
+          {:reply, tasks, state}
+        end
+        """
+    ),
     "ets": server(
         """
         def init(_opts) do
@@ -280,10 +299,30 @@ def _formatter_rejects(texts: dict[str, str], tmp_path: Path) -> str:
 def test_fixed_text_stays_mix_format_clean(tmp_path: Path) -> None:
     fixed = {}
     for name, text in LONG_LINES.items():
-        code = {"stream": "OTP102", "ets": "OTP601"}.get(name, "OTP101")
+        code = {"stream": "OTP102", "ets": "OTP601", "do_body": "OTP103"}.get(name, "OTP101")
         root = project(tmp_path / name, SUPERVISED)
         fixed[name] = fix(root, code, text).text
     originals = _formatter_rejects(LONG_LINES, tmp_path / "before")
     assert originals == ""
     assert _formatter_rejects(fixed, tmp_path) == ""
     assert all(len(line) <= 98 for text in fixed.values() for line in text.splitlines())
+
+
+NEIGHBOURS = server(
+    """
+    def handle_cast(:a, state), do: Task.start(fn -> Shop.Mailer.deliver_welcome(state.user) end)
+    def handle_cast(:b, state), do: Task.start(fn -> Shop.Mailer.deliver_goodbye(state.user) end)
+    """
+)
+
+
+def test_fixes_of_neighbouring_statements_leave_one_blank_line_between(tmp_path: Path) -> None:
+    root = project(tmp_path, SUPERVISED)
+    path = root / "lib" / "shop" / "subject.ex"
+    result = fix_document(
+        NEIGHBOURS, lambda text: findings(root, "OTP103", text), apply_other_files=lambda _: None
+    )
+    assert len(result.applied) == 2
+    assert "\n\n\n" not in result.text
+    assert "state.user) end)\n\n  def handle_cast(:b, state),\n    do: " in result.text
+    assert path.exists()
