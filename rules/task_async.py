@@ -154,6 +154,8 @@ def _fix(context: Context, call: Node, site: Node) -> Fix | None:
     supervisor = fixes.task_supervisor(context, call)
     name, note = supervisor.name, supervisor.note
     use = _task_use(context, call, site)
+    if use == "discarded" and _expects_task_messages(call):
+        use = "other"  # the reply is read in handle_info: a started child would send none
     if use == "discarded":
         edit = fixes.rewrite_call(context, call, "Task.Supervisor.start_child", [name], ARITIES)
         title = f"Use Task.Supervisor.start_child on {name}{note} (the task is never awaited)"
@@ -185,6 +187,26 @@ def _fix(context: Context, call: Node, site: Node) -> Fix | None:
         safety = "unsafe"
     edits = fixes.joined_edits(context, edits)
     return Fix(title, (*edits, *supervisor.edits), safety)
+
+
+def _expects_task_messages(call: Node) -> bool:
+    """The module handles a task's messages: a ``handle_info`` clause for ``{ref, result}``
+    (a two-element tuple not starting with a literal) or for ``{:DOWN, ...}``."""
+    module = syntax.enclosing_module(call)
+    if module is None:
+        return False
+    for definition in syntax.definitions(module, "handle_info", 2):
+        head = syntax.def_head(definition)
+        message = head[1][0] if head else None
+        if message is not None and message.type == "binary_operator":  # {ref, r} = message
+            message = message.child_by_field_name("left")
+        if message is None or message.type != "tuple":
+            continue
+        elements = [c for c in message.named_children if c.type != "comment"]
+        first = syntax.text(elements[0]) if elements else ""
+        if first == ":DOWN" or (len(elements) == 2 and not first.startswith((":", '"'))):
+            return True
+    return False
 
 
 def _task_use(context: Context, call: Node, site: Node) -> str | list[Node]:

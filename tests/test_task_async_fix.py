@@ -326,3 +326,14 @@ def test_fixes_of_neighbouring_statements_leave_one_blank_line_between(tmp_path:
     assert "\n\n\n" not in result.text
     assert "state.user) end)\n\n  def handle_cast(:b, state),\n    do: " in result.text
     assert path.exists()
+
+
+def test_a_discarded_task_whose_reply_handle_info_reads_keeps_sending_it(tmp_path: Path) -> None:
+    text = NEVER_AWAITED.replace(
+        "  def handle_info(_message, state), do: {:noreply, state}",
+        "  def handle_info({ref, result}, state) when is_reference(ref),\n"
+        "    do: {:noreply, Map.put(state, :result, result)}",
+    )
+    fixed = fix(project(tmp_path, SUPERVISED), "OTP101", text)
+    assert fixed.finding.fix is not None and fixed.finding.fix.safety == "unsafe"
+    assert "Task.Supervisor.async_nolink(Shop.Tasks, fn -> send(pid, :done) end)" in fixed.text
