@@ -68,15 +68,30 @@ on a nolink task still exits the caller when the task fails — use `Task.yield/
 `Task.shutdown/2`, as above, to turn a failure into a value.
 
 ## Fix
-Rewrites the call to `Task.Supervisor.async_nolink(Sup, ...)` (pipes and captures included), where
-`Sup` is the `Task.Supervisor` your application starts (one whose namespace encloses the calling
-module: `MyApp.Tasks`, or `MyApp.Mailer.Tasks` for `MyApp.Mailer.Worker`; another part's, such as
-`MyApp.Analytics.Tasks`, is borrowed only when the children are no literal list a new one could
-join). When it starts none that fits, the same fix adds `{Task.Supervisor, name:
-MyApp.TaskSupervisor}` at the top of the application's children list, so it starts before (and stops
-after) the processes that use it. Safe when the supervisor exists or is added; unsafe when no
-application module was found, since you must start the supervisor yourself. Calls to `Task.await/2`
-on the task are left as they are: review them.
+Runs the task under the `Task.Supervisor` your application starts (one whose namespace encloses
+the calling module: `MyApp.Tasks`, or `MyApp.Mailer.Tasks` for `MyApp.Mailer.Worker`; another
+part's, such as `MyApp.Analytics.Tasks`, is borrowed only when the children are no literal list a
+new one could join); when it starts none that fits, the same fix adds `{Task.Supervisor, name:
+MyApp.TaskSupervisor}` to the application's children. What the call becomes depends on what
+becomes of the task:
+
+- never awaited (its value dropped, and no `handle_info` clause reads a task's `{ref, result}`
+  or `:DOWN`): `Task.Supervisor.start_child(Sup, fun)`, which sends the caller nothing. Safe when
+  the supervisor exists or is added;
+- bound to a variable that is only passed to `Task.await/1,2`: `async_nolink`, and each await
+  becomes `case Task.yield(task, timeout) || Task.shutdown(task) do` giving the result, or
+  `{:error, reason}` when the task failed or timed out (computed into a variable just before the
+  statement that awaited it). Unsafe: review what the caller does with `{:error, reason}`;
+- anything else (awaited inline, kept in the state, returned, captured): `async_nolink` alone.
+  Unsafe: the task's crash now arrives as a `:DOWN` message, and a `Task.await` on it still
+  exits the caller.
+
+No fix when the calling function, or a module that traps exits, matches `{:EXIT, ...}`
+messages: a supervised task never sends its caller one, so a caller waiting for it would hang.
+In a module that traps exits otherwise, or in the application's `start/2` (which runs before the
+supervisor is started), the fix is unsafe and its title says so. Pipes, captures and
+module-function-args calls are rewritten alike; comments and arguments on lines of their own keep
+their layout, and a line the rewrite takes past 98 columns is broken the way `mix format` does.
 
 Configure the supervisor's name with `[names] task_supervisor = "MyApp.TaskSupervisor"`.
 """

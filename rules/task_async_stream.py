@@ -90,7 +90,9 @@ arguments hold a capture) so the pipeline reads on unchanged. A capture `&Task.a
 becomes `&Task.Supervisor.async_stream_nolink(Sup, &1, ..., &N)`.
 
 The fix is always unsafe: failures turn from a crash into `{:exit, reason}` elements, so the
-code consuming the stream has to be reviewed (see above) before you apply it.
+code consuming the stream has to be reviewed (see above) before you apply it. It is not offered
+when the calling function, or a module that traps exits, matches `{:EXIT, ...}` messages, which
+unlinked tasks never send.
 
 Configure the supervisor's name with `[names] task_supervisor = "MyApp.TaskSupervisor"`.
 """

@@ -61,8 +61,9 @@ namespace encloses the calling module: `MyApp.Tasks`, or `MyApp.Mailer.Tasks` fo
 `MyApp.Mailer.Worker`; another part's, such as `MyApp.Analytics.Tasks`, is borrowed only when the
 children are no literal list a new one could join). When it starts none that fits, the same fix adds
 `{Task.Supervisor, name: MyApp.TaskSupervisor}` first in the application's children. Both return
-`{:ok, pid}` and neither links the task to the caller, so the fix is safe; it is unsafe only when no
-application module was found to start the supervisor in.
+`{:ok, pid}` and neither links the task to the caller, so the fix is safe; it is unsafe when no
+application module was found to start the supervisor in, and in the application's `start/2`,
+which runs before the supervisor is started.
 
 No automatic fix for `spawn`: decide what the process is. Fire-and-forget work becomes
 `Task.Supervisor.start_child(MyApp.TaskSupervisor, fun)`; a long-lived process that holds state
