@@ -512,12 +512,43 @@ def rewrite_call(
         inner = call_text(context, call, head, [*leading, "&1"]) or (
             f"{head}({', '.join([*leading, '&1'])})"
         )
-        return Edit(call_start, call_end, f"then(&{inner})")
+        parts = call_parts(context, call, head, [*leading, "&1"])
+        return _fitted_then(context, call, f"then(&{inner})", parts, None)
     variable = _fresh_variable(context.text(call))
     inner = call_text(context, call, head, [*leading, variable]) or (
         f"{head}({', '.join([*leading, variable])})"
     )
-    return Edit(call_start, call_end, f"then(fn {variable} -> {inner} end)")
+    parts = call_parts(context, call, head, [*leading, variable])
+    return _fitted_then(context, call, f"then(fn {variable} -> {inner} end)", parts, variable)
+
+
+def _fitted_then(
+    context: Context, call: Node, one: str, parts: CallParts | None, variable: str | None
+) -> Edit:
+    """``call``, a step of a pipeline, replaced by ``one`` (``then(&head(...))`` or
+    ``then(fn variable -> head(...) end)``); when that takes a ``|> step`` line past 98
+    columns, the step broken the way `mix format` accepts it."""
+    source = context.source
+    start, end = context.span(call)
+    line = source.line_of(start)
+    line_text = source.line_text(line)
+    column = start - source.line_starts[line]
+    before, after = line_text[:column], line_text[column + (end - start) :]
+    if (
+        parts is None
+        or _fits(before + one + after)
+        or source.line_of(end) != line
+        or after.strip()
+        or before.strip() != "|>"
+    ):
+        return Edit(start, end, one)
+    indent, newline = source.line_indent(line), source.newline
+    inner = indent + "  "
+    if variable is None:
+        body = _first_fitting(parts.broken(inner, newline), inner)
+        return Edit(start, end, f"then({newline}{inner}&{body}{newline}{indent})")
+    body = _first_fitting([parts.one_line(), *parts.broken(inner, newline)], inner)
+    return Edit(start, end, f"then(fn {variable} ->{newline}{inner}{body}{newline}{indent}end)")
 
 
 def _has_capture(call: Node) -> bool:
