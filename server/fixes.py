@@ -603,7 +603,7 @@ def _fitted_list(context: Context, opening: Node, items: list[Node], new: list[s
     call = holder.parent if holder is not None and holder.type == "arguments" else None
     args = syntax.argument_nodes(call) if call is not None else []
     target = call.child_by_field_name("target") if call is not None else None
-    if call is None or target is None or not args or args[-1] != opening:
+    if holder is None or call is None or target is None or not args or args[-1] != opening:
         return None
     if not context.text(holder).startswith("("):
         return None
