@@ -285,7 +285,7 @@ def fitted_edit(context: Context, site: Node, parts: CallParts) -> Edit:
         do_body = _fitted_do_body(context, site, parts) if not suffix.strip() else None
         if do_body is not None:
             return do_body
-        if prefix.strip() or site.parent is None or site.parent.type not in ELEMENT_HOLDERS:
+        if prefix.strip() or not _own_line_element(site):
             return Edit(start, end, one)
         return Edit(start, end, _first_fitting(parts.broken(indent, newline), indent))
     if statement == site and not prefix.strip():
@@ -307,6 +307,17 @@ def fitted_edit(context: Context, site: Node, parts: CallParts) -> Edit:
 
 
 ELEMENT_HOLDERS = frozenset({"list", "arguments"})
+
+
+def _own_line_element(site: Node) -> bool:
+    """An element of a list or of a call's arguments, or the head of a pipeline (``site
+    |> next()``): `mix format` breaks a call there as it would a statement."""
+    parent = site.parent
+    if parent is None:
+        return False
+    if syntax.is_pipe(parent):
+        return parent.child_by_field_name("left") == site
+    return parent.type in ELEMENT_HOLDERS
 
 
 def _fitted_do_body(context: Context, site: Node, parts: CallParts) -> Edit | None:

@@ -277,6 +277,18 @@ LONG_LINES = {
         end
         """
     ),
+    "pipeline_head": server(
+        """
+        def handle_call(:all, _from, state) do
+          vehicles =
+            state.vehicles
+            |> Task.async_stream(&Shop.Fleet.preload_vehicle(&1, state.auth), timeout: 32_500)
+            |> Enum.map(fn {:ok, vehicle} -> vehicle end)
+
+          {:reply, vehicles, state}
+        end
+        """
+    ),
     "ets": server(
         """
         def init(_opts) do
