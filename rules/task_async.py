@@ -178,7 +178,9 @@ def _fix(context: Context, call: Node, site: Node) -> Fix | None:
         edits = [edit] if edit is not None else []
     else:
         edit = fixes.rewrite_call(context, call, "Task.Supervisor.async_nolink", [name], ARITIES)
-        edits = [edit] if edit is not None else []
+        if edit is None:
+            return None
+        edits = [edit]
         if isinstance(use, list):
             edits.extend(e for await_call in use for e in _await_edits(context, await_call))
             title = (
