@@ -63,9 +63,7 @@ def test_examples_report_as_text(project: Path) -> None:
     done = run("check", ".", cwd=project)
     assert done.returncode == 1, done.stderr
     lines = done.stdout.splitlines()
-    assert (
-        "lib/storefront/price_cache.ex:15:12: OTP101 Task.async links the task" in done.stdout
-    )
+    assert "lib/storefront/price_cache.ex:15:12: OTP101 Task.async links the task" in done.stdout
     reported = {
         (p, int(line), code)
         for p, line, _col, code in (
