@@ -15,11 +15,10 @@ from pathlib import Path
 from otp_thinking import __version__
 from otp_thinking.baseline import BaselineError, read_baseline, write_baseline
 from otp_thinking.batch import Progress, check_files, default_jobs
-from otp_thinking.context import matches_any
 from otp_thinking.engine import analyze, enabled_rules
 from otp_thinking.files import is_regular
 from otp_thinking.findings import Finding
-from otp_thinking.fixing import fix_document
+from otp_thinking.fixing import FixRun, Skipped, fix_files
 from otp_thinking.output import (
     Located,
     TextLines,
@@ -30,8 +29,8 @@ from otp_thinking.output import (
     statistics,
     summary,
 )
-from otp_thinking.project import find_root
 from otp_thinking.registry import all_rules, find_rule
+from otp_thinking.rule import Rule
 from otp_thinking.sarif import render_sarif
 from otp_thinking.source import Source
 from otp_thinking.workspace import Workspace, normal
@@ -124,6 +123,7 @@ class CheckRun:
     problems: int = 0
     fixed: dict[str, int] = field(default_factory=dict)
     printed: set[str] = field(default_factory=set)
+    fixes: FixRun | None = None
 
     def tell(self, messages: Sequence[str]) -> None:
         """Messages for stderr, each once (several processes may find the same problem)."""
@@ -156,8 +156,7 @@ def run_check(args: argparse.Namespace) -> int:
         print(f"otp-thinking: {path}: no such file or directory", file=sys.stderr)
     files = list(iter_elixir_files([p for p in args.paths if p not in missing], run.workspace))
     if args.fix or args.diff:
-        for path in files:  # fixes change the project as they go: one file after the other
-            _check_file(run, path, args)
+        _fix_files(run, files, args)
     else:
         _check_all(run, files, args)
     if args.write_baseline:
@@ -228,7 +227,7 @@ def iter_elixir_files(paths: Sequence[str], workspace: Workspace) -> Iterator[st
             candidates = _walk(top)
         for path in candidates:
             real = os.path.realpath(path)
-            if real in seen or _excluded(path, workspace):
+            if real in seen or workspace.excluded(path):
                 continue
             seen.add(real)
             yield path
@@ -255,17 +254,6 @@ def _walk(top: str) -> Iterator[str]:
                 yield path.removeprefix("./") if top in (".", "./") else path
 
 
-def _excluded(path: str, workspace: Workspace) -> bool:
-    config = workspace.config_for(path)
-    if not config.exclude:
-        return False
-    root = find_root(Path(path))  # the root only: the project's index is built later, once
-    relative = Path(path).resolve()
-    if root is not None:
-        relative = relative.relative_to(root.resolve())
-    return matches_any(relative.as_posix(), config.exclude)
-
-
 def _read(path: str) -> str | None:
     if os.path.exists(path) and not is_regular(path):
         print(f"otp-thinking: {path}: not a regular file; skipped", file=sys.stderr)
@@ -285,30 +273,50 @@ def _read(path: str) -> str | None:
         return None
 
 
-def _check_file(run: CheckRun, path: str, args: argparse.Namespace) -> None:
-    text = run.workspace.overlay.get(normal(path)) or _read(path)
-    if text is None:
-        run.problems += 1
-        return
-    config = run.workspace.config_for(path)
-    rules = enabled_rules(config, args.select, args.ignore)
+def _fix_files(run: CheckRun, files: list[str], args: argparse.Namespace) -> None:
+    """Fix every file together over the workspace overlay (see `fixing.fix_files`): each file
+    read once, the project kept current as fixes land, then what remains reported."""
+    workspace = run.workspace
+    readable = []
+    for path in files:
+        text = _read(path)
+        if text is None:
+            run.problems += 1
+            continue
+        workspace.overlay[normal(path)] = text  # the text read is the one fixed and compared
+        readable.append(path)
+    rules: dict[int, list[Rule]] = {}
 
-    def findings_for(current: str) -> list[Finding]:
-        project = run.workspace.project_for(path)
-        return analyze(Source(current, path), config=config, project=project, rules=rules)
+    def findings_for(path: str, text: str) -> list[Finding]:
+        config = workspace.config_for(path)
+        chosen = rules.setdefault(id(config), enabled_rules(config, args.select, args.ignore))
+        project = workspace.project_for(path)
+        return analyze(Source(text, path), config=config, project=project, rules=chosen)
 
-    if args.fix or args.diff:
-        result = fix_document(
-            text, findings_for, unsafe=args.unsafe_fixes, apply_other_files=run.workspace.apply
-        )
-        if result.applied:
-            run.workspace.overlay[normal(path)] = result.text
-            run.workspace.update_index(path, result.text)
-            run.workspace.forget_projects()
-            run.fixed[path] = len(result.applied)
-        text = result.text
-    source = Source(text, path)
-    run.located.extend(Located(path, source, f) for f in findings_for(text))
+    result = fix_files(
+        workspace,
+        readable,
+        findings_for,
+        unsafe=args.unsafe_fixes,
+        editable=lambda path: not workspace.excluded(path),
+    )
+    run.fixes = result
+    for skipped in result.skipped:
+        run.tell([_skipped_message(skipped)])
+    for path, applied in result.applied.items():
+        run.fixed[path] = len(applied)
+    for path in readable:
+        lines = TextLines(workspace.overlay[normal(path)])
+        run.located.extend(Located(path, lines, f) for f in result.findings.get(path, []))
+
+
+def _skipped_message(skipped: Skipped) -> str:
+    blocked = os.path.relpath(skipped.blocked)
+    finding = skipped.finding
+    return (
+        f"{skipped.path}: {finding.code} not fixed: the fix edits {blocked}, "
+        "which [paths] exclude leaves alone"
+    )
 
 
 def _report(run: CheckRun, args: argparse.Namespace, missing: list[str]) -> int:
@@ -316,7 +324,7 @@ def _report(run: CheckRun, args: argparse.Namespace, missing: list[str]) -> int:
     if args.diff:
         _print_diffs(changed)
     elif args.fix:
-        _write(changed)
+        _write(run, changed)
         for path, count in run.fixed.items():
             print(f"Fixed {count} finding{'s' if count != 1 else ''} in {path}", file=sys.stderr)
 
@@ -354,16 +362,10 @@ def _report(run: CheckRun, args: argparse.Namespace, missing: list[str]) -> int:
 
 
 def _changed_files(run: CheckRun) -> dict[str, tuple[str, str]]:
-    """path → (text on disk, fixed text) for every file the fixes changed."""
-    changed = {}
-    for path, text in run.workspace.overlay.items():
-        try:
-            before = Path(path).read_text("utf-8")
-        except (OSError, UnicodeDecodeError):
-            continue
-        if before != text:
-            changed[path] = (before, text)
-    return changed
+    """path → (text as read, fixed text) for every file the fixes changed."""
+    if run.fixes is None:
+        return {}
+    return {path: (change.before, change.after) for path, change in run.fixes.changes.items()}
 
 
 def _print_diffs(changed: dict[str, tuple[str, str]]) -> None:
@@ -379,10 +381,35 @@ def _print_diffs(changed: dict[str, tuple[str, str]]) -> None:
         sys.stdout.writelines(diff)
 
 
-def _write(changed: dict[str, tuple[str, str]]) -> None:
+def _write(run: CheckRun, changed: dict[str, tuple[str, str]]) -> None:
+    """Write the fixed texts, except files changed on disk since they were read (their fix
+    would be of the old text) and the files whose fixes rely on one of those."""
+    moved = {path for path, (before, _after) in changed.items() if not _unchanged(path, before)}
+    held = run.fixes.held_back(moved) if run.fixes is not None else moved
+    for path in sorted(held):
+        if path in moved:
+            run.tell([f"{os.path.relpath(path)}: changed on disk since it was read; not written"])
+        elif path in changed:
+            needed = sorted(os.path.relpath(p) for p in run.fixes.needs[path] & held)  # type: ignore[union-attr]
+            run.tell([f"{os.path.relpath(path)}: not written (its fixes need {', '.join(needed)})"])
     for path, (_before, after) in changed.items():
+        if path in held:
+            continue
         with open(path, "w", encoding="utf-8", newline="") as handle:
             handle.write(after)
+    for path in list(run.fixed):
+        if normal(path) in held:
+            del run.fixed[path]
+
+
+def _unchanged(path: str, read: str) -> bool:
+    """Whether the file still holds the text read (exactly, or as read with newlines
+    translated, the way the project's other files are read)."""
+    try:
+        data = Path(path).read_bytes().decode("utf-8")
+    except (OSError, UnicodeDecodeError):
+        return False
+    return data == read or data.replace("\r\n", "\n").replace("\r", "\n") == read
 
 
 # -- rules, explain, lsp --------------------------------------------------------------

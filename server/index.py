@@ -20,6 +20,8 @@ from pathlib import Path
 from tree_sitter import Node
 
 from otp_thinking import syntax
+from otp_thinking.model.effects import FunctionEffect, function_effects
+from otp_thinking.model.producers import Feed, feed
 from otp_thinking.parsing import Captures, compile_query
 from otp_thinking.query_pack import document_matches
 from otp_thinking.source import Source
@@ -140,10 +142,21 @@ class ModuleFacts:
     """Names the module's own process registers under (``name: __MODULE__`` → its name)."""
     short_lived: bool = False
     """A `use Mix.Task` module."""
+    behaviours: tuple[str, ...] = ()
+    feed: Feed | None = None
+    """For a GenStage producer that the app feeds itself: how."""
 
     @property
     def genserver(self) -> bool:
         return "GenServer" in self.uses
+
+    @property
+    def server(self) -> bool:
+        """A GenServer or a :gen_statem, by `use` or `@behaviour`."""
+        return bool(
+            {"GenServer", "GenStateMachine"} & set(self.uses)
+            or {"GenServer", ":gen_server", ":gen_statem"} & set(self.behaviours)
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,22 +169,30 @@ class FileSummary:
     server_calls: tuple[ServerCall, ...] = ()
     started: tuple[str, ...] = ()
     uses: tuple[NameUse, ...] = ()
+    effects: tuple[FunctionEffect, ...] = ()
+    """The public functions that block (directly or through private helpers) or act outside
+    the process."""
 
     @property
     def facts(self) -> tuple[object, ...]:
         """Everything but offsets: what other files' findings can depend on."""
         return (
             self.short_lived,
-            tuple((m.name, m.uses, m.registers, m.short_lived) for m in self.modules),
+            tuple((m.name, m.uses, m.registers, m.short_lived, m.behaviours) for m in self.modules),
             tuple(sorted({(c.caller, c.target, c.function) for c in self.calls})),
             tuple(sorted({(s.module, s.target, s.functions) for s in self.server_calls})),
             tuple(sorted(set(self.started))),
             tuple(sorted({(u.kind, u.name) for u in self.uses})),
+            tuple(sorted({(e.module, e.function, e.call, e.kind, e.via) for e in self.effects})),
         )
 
     @property
     def has_genserver(self) -> bool:
         return any(m.genserver for m in self.modules)
+
+    @property
+    def has_server(self) -> bool:
+        return any(m.server for m in self.modules)
 
 
 def _first_start(captures: Captures) -> int:
@@ -336,11 +357,13 @@ class _Summariser:
     def summary(self) -> FileSummary:
         self.collect_modules(self.source.tree.root_node)
         found = _Found()
+        remote: list[tuple[Node, str, str]] = []
         for captures in self.facts():
             if "call" in captures:
-                self.remote_call(
-                    captures["call"][0], captures["module"][0], captures["function"][0], found
-                )
+                call, target = captures["call"][0], captures["module"][0]
+                texts = syntax.text(target), syntax.text(captures["function"][0])
+                remote.append((call, *texts))
+                self.remote_call(call, target, *texts, found)
             elif "tuple" in captures:
                 self.tuple_shape(captures["tuple"][0], found)
             elif "name_value" in captures:
@@ -354,6 +377,18 @@ class _Summariser:
             server_calls=tuple(self.through_public_functions(found.server_calls, self.defs)),
             started=tuple(dict.fromkeys(found.started)),
             uses=tuple(found.uses),
+            effects=self.effects(remote),
+        )
+
+    def effects(self, remote: list[tuple[Node, str, str]]) -> tuple[FunctionEffect, ...]:
+        def module_name(byte: int) -> str | None:
+            module = self.module_at(byte)
+            return module.name if module is not None else None
+
+        return function_effects(
+            ((node, syntax.local_target(node) or "") for node in self.defs),
+            remote,
+            module_name,
         )
 
     def facts(self) -> list[Captures]:
@@ -388,9 +423,8 @@ class _Summariser:
         return found
 
     def remote_call(
-        self, call: Node, target_node: Node, function_node: Node, found: _Found
+        self, call: Node, target_node: Node, target_text: str, function: str, found: _Found
     ) -> None:
-        target_text = syntax.text(target_node)
         head = target_text.split(".", 1)[0]
         if head not in _SPECIAL:
             if target_node.type != "alias" or head in _STDLIB:
@@ -400,11 +434,9 @@ class _Summariser:
                 return
             target = self.expand(target_text, module)
             if target != module.name and target.split(".", 1)[0] not in _STDLIB:
-                function = syntax.text(function_node)
                 found.calls.append(CallSite(module.name, target, function, *self.span(call)))
             return
         module = self.module_at(call.start_byte)
-        function = syntax.text(function_node)
         key = (target_text, function)
         args = _call_arguments(call)
         if key in _GENSERVER_CALLS:
@@ -513,6 +545,7 @@ class _Summariser:
     def module_facts(self, registers: dict[str, list[str]]) -> Iterator[ModuleFacts]:
         for module in self.modules:
             uses = _direct_uses(module.node)
+            used = {alias for _node, alias in uses}
             use_node = next(
                 (n for n, used in uses if used == "GenServer"), uses[0][0] if uses else None
             )
@@ -528,6 +561,8 @@ class _Summariser:
                 use_end=use_end,
                 registers=tuple(dict.fromkeys(registers.get(module.name, []))),
                 short_lived=any(used == "Mix.Task" for _n, used in uses),
+                behaviours=tuple(syntax.behaviours(module.node)),
+                feed=feed(module.node) if "GenStage" in used else None,
             )
 
 
@@ -711,6 +746,17 @@ class ProjectIndex:
         if name in self.started or name in self.modules:
             return True
         return not name.startswith(":") and name.split(".")[0] not in self.namespaces
+
+    # -- what functions do
+
+    def effect(self, module: str, function: str) -> FunctionEffect | None:
+        """How the public function ``module.function`` blocks or acts outside the process."""
+
+        def build() -> dict[tuple[str, str], FunctionEffect]:
+            return {(e.module, e.function): e for s in self.files.values() for e in s.effects}
+
+        table = self._cached("effects", build)
+        return table.get((module, function))  # type: ignore[attr-defined]
 
     # -- who calls a GenServer
 

@@ -55,7 +55,6 @@ EXAMPLE_FINDINGS = {
     ("lib/storefront/rooms.ex", 11, "OTP201"),
     ("lib/storefront/stock.ex", 14, "OTP004"),
     ("lib/storefront/stock.ex", 18, "OTP601"),
-    ("lib/storefront/stock.ex", 19, "OTP003"),
 }
 
 

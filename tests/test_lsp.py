@@ -274,6 +274,8 @@ async def test_fix_all_applies_every_safe_fix_once(client: LanguageClient, tmp_p
     )
     [fix_all] = actions
     assert fix_all.kind == "source.fixAll.otp-thinking"
+    if fix_all.edit is None:  # computed on resolve
+        fix_all = await client.code_action_resolve_async(fix_all)
     edits = edits_by_uri(fix_all.edit)  # type: ignore[arg-type]
     fixed = apply_text_edits(TWO_CALLS, edits[uri][1], encoding)
     assert fixed.count("Task.Supervisor.start_child(Storefront.TaskSupervisor, fn ->") == 2

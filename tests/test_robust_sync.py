@@ -90,7 +90,7 @@ def root(tmp_path: Path) -> Path:
 
 
 def fix_all(client: RawClient, uri: str) -> tuple | None:
-    """(range, new text) of the "fix all" edit to ``uri``, or None when none is offered."""
+    """(range, new text) of each "fix all" edit to ``uri``, or None when none is offered."""
     everything = {"start": {"line": 0, "character": 0}, "end": {"line": 10**6, "character": 0}}
     actions = client.call(
         "textDocument/codeAction",
@@ -101,10 +101,11 @@ def fix_all(client: RawClient, uri: str) -> tuple | None:
         },
     )["result"]
     for action in actions:
-        for change in action["edit"]["documentChanges"]:
+        if "edit" not in action:  # computed on resolve
+            action = client.call("codeAction/resolve", action)["result"]
+        for change in action.get("edit", {}).get("documentChanges", []):
             if change["textDocument"]["uri"] == uri:
-                [edit] = change["edits"]
-                return edit["range"], edit["newText"]
+                return tuple((edit["range"], edit["newText"]) for edit in change["edits"])
     return None
 
 
