@@ -501,7 +501,7 @@ def _plan(
     if isinstance(split, str):
         return split
     kept, moved = split
-    rebinding = _rebinds_what_moves(kept, moved)
+    rebinding = _rebinds_what_moves(kept, moved) or _links_tasks(moved)
     if rebinding:
         return rebinding
     moved_vars = set().union(*(_bound(s) for s in moved))
@@ -536,6 +536,21 @@ def _rebinds_what_moves(kept: list[Node], moved: list[Node]) -> str | None:
     return None
 
 
+LINKED_TASKS = frozenset({("Task", "async"), ("Task", "async_stream")})
+
+
+def _links_tasks(moved: list[Node]) -> str | None:
+    """Linked tasks in the work to move: in `init/1` a crash fails the start, as it should;
+    in `handle_continue/2` it would take the running server down (OTP101/OTP102)."""
+    for statement in moved:
+        if any(
+            n.type == "call" and syntax.remote_target(n) in LINKED_TASKS
+            for n in [statement, *syntax.descendants(statement)]
+        ):
+            return "the blocking work starts linked tasks, which would crash the running server"
+    return None
+
+
 @dataclass
 class Plan:
     """What a fix of `init/1` works from."""
@@ -559,7 +574,7 @@ class Plan:
         if isinstance(split, str):
             return split
         kept, moved = split
-        rebinding = _rebinds_what_moves(kept, moved)
+        rebinding = _rebinds_what_moves(kept, moved) or _links_tasks([*moved, self.state])
         if rebinding:
             return rebinding
         kept_vars = self.params.union(*(_bound(s) for s in kept))

@@ -38,14 +38,15 @@ defmodule Shop.{name} do
   def init(arg), do: {{:ok, arg}}
 
   def handle_call(:go, _from, state) do
-    task = Task.async(fn -> :work end)
-    {{:reply, Task.await(task), state}}
+    Task.async(fn -> :work end)
+    {{:reply, :ok, state}}
   end
 end
 """
 
 CHILD = "{Task.Supervisor, name: Shop.TaskSupervisor}"
-REWRITTEN = "Task.Supervisor.async_nolink(Shop.TaskSupervisor, fn"
+# A task nobody awaits: the safe fix starts it as a child of the Task.Supervisor.
+REWRITTEN = "Task.Supervisor.start_child(Shop.TaskSupervisor, fn"
 
 
 def make_project(root: Path, workers: list[str], in_application: bool = False) -> Path:
@@ -232,4 +233,4 @@ def test_diff_shows_the_text_read_against_the_fixed_one(tmp_path: Path) -> None:
     assert done.returncode == 1
     patch = textwrap.dedent(done.stdout)
     assert patch.count("+++ b/lib/shop/") == 2
-    assert f"+      {CHILD}," in patch and "-    task = Task.async(fn -> :work end)" in patch
+    assert f"+      {CHILD}," in patch and "-    Task.async(fn -> :work end)" in patch

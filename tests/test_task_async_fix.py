@@ -11,8 +11,7 @@ from pathlib import Path
 
 import pytest
 from fix_helpers import findings, fix, project
-
-from otp_thinking.fixing import fix_document
+from test_cli import run
 
 SUPERVISED = "      {Task.Supervisor, name: Shop.Tasks},\n      Shop.Repo"
 
@@ -355,13 +354,12 @@ NEIGHBOURS = server(
 def test_fixes_of_neighbouring_statements_leave_one_blank_line_between(tmp_path: Path) -> None:
     root = project(tmp_path, SUPERVISED)
     path = root / "lib" / "shop" / "subject.ex"
-    result = fix_document(
-        NEIGHBOURS, lambda text: findings(root, "OTP103", text), apply_other_files=lambda _: None
-    )
-    assert len(result.applied) == 2
-    assert "\n\n\n" not in result.text
-    assert "state.user) end)\n\n  def handle_cast(:b, state),\n    do: " in result.text
-    assert path.exists()
+    path.write_text(NEIGHBOURS, "utf-8")
+    done = run("check", "--fix", "--select", "OTP103", ".", cwd=root)
+    assert "Fixed 2 findings" in done.stderr, done.stdout + done.stderr
+    fixed = path.read_text("utf-8")
+    assert "\n\n\n" not in fixed
+    assert "state.user) end)\n\n  def handle_cast(:b, state),\n    do: " in fixed
 
 
 def test_a_discarded_task_whose_reply_handle_info_reads_keeps_sending_it(tmp_path: Path) -> None:
