@@ -60,10 +60,11 @@ captures included), where `Sup` is the `Task.Supervisor` your application starts
 namespace encloses the calling module: `MyApp.Tasks`, or `MyApp.Mailer.Tasks` for
 `MyApp.Mailer.Worker`; another part's, such as `MyApp.Analytics.Tasks`, is borrowed only when the
 children are no literal list a new one could join). When it starts none that fits, the same fix adds
-`{Task.Supervisor, name: MyApp.TaskSupervisor}` first in the application's children. Both return
-`{:ok, pid}` and neither links the task to the caller, so the fix is safe; it is unsafe when no
-application module was found to start the supervisor in, and in the application's `start/2`,
-which runs before the supervisor is started.
+`{Task.Supervisor, name: MyApp.TaskSupervisor}` to the application's children, after the
+infrastructure and before the first child that uses it. Both return `{:ok, pid}` and neither links
+the task to the caller, so the fix is safe; it is unsafe when no application module was found to
+start the supervisor in, and in the application's `start/2`, which runs before the supervisor is
+started.
 
 No automatic fix for `spawn`: decide what the process is. Fire-and-forget work becomes
 `Task.Supervisor.start_child(MyApp.TaskSupervisor, fun)`; a long-lived process that holds state

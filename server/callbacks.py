@@ -217,3 +217,12 @@ def _return(tail: Node) -> Return:
     if tag == ":stop" and len(items) == 4:
         return Return("stop", tail, items[2], items[3])
     return Return("unknown", tail)
+
+
+def only_reads(module: ModuleFacts, clause: Clause) -> bool:
+    """A ``handle_call`` clause that replies from the state and changes nothing: it keeps the
+    state, touches nothing outside the process and does not use ``from``."""
+    if uses_from(clause) or has_effects(module, clause):
+        return False
+    flow = state_flow(clause)
+    return flow.keeps_state and flow.reads and all(r.tag == "reply" for r in flow.returns)

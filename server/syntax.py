@@ -85,6 +85,17 @@ def keyword_pairs(node: Node | None) -> Iterator[tuple[str, Node]]:
                 yield text(key).strip().rstrip(":").strip('"'), value
 
 
+def call_arguments(call: Node) -> list[Node]:
+    """Arguments in order, the left side of a pipe first (``x |> M.f(y)`` is ``M.f(x, y)``)."""
+    args = argument_nodes(call)
+    parent = call.parent
+    if is_pipe(parent) and parent is not None and parent.child_by_field_name("right") == call:
+        left = parent.child_by_field_name("left")
+        if left is not None:
+            return [left, *args]
+    return args
+
+
 def ancestors(node: Node) -> Iterator[Node]:
     parent = node.parent
     while parent is not None:

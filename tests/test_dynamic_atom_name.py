@@ -115,7 +115,7 @@ def test_adds_the_registry_when_the_app_has_none(tmp_path: Path) -> None:
     )
     assert fixed.application is not None
     assert (
-        "      {Registry, keys: :unique, name: Shop.Registry},\n      Shop.Repo"
+        "      Shop.Repo,\n      {Registry, keys: :unique, name: Shop.Registry}"
         in fixed.application
     )
     assert "defp via_tuple(key), do: {:via, Registry, {Shop.Registry, key}}" in fixed.text

@@ -26,7 +26,7 @@ CALL = "Task.async(fn -> fetch(sku) end)"
 DOCUMENT = f"""defmodule Storefront.Lookup do
   def handle_call(sku, _from, state) do
 {PREFIX}{CALL}
-    {{:reply, Task.await(task), state}}
+    {{:reply, :ok, state}}
   end
 
   defp fetch(sku), do: sku
@@ -252,8 +252,8 @@ async def test_disable_for_this_line_action(client: LanguageClient, tmp_path) ->
 
 TWO_CALLS = """defmodule Storefront.Pair do
   def handle_call(:both, _from, state) do
-    Task.async(fn -> 1 end)
-    Task.async(fn -> 2 end)
+    a = Task.async(fn -> 1 end)
+    b = Task.async(fn -> 2 end)
     {:reply, :ok, state}
   end
 end

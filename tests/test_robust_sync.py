@@ -22,7 +22,7 @@ from raw_lsp import RawClient
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 FIX_ALL = "source.fixAll.otp-thinking"
 PLANTED = """defmodule Storefront.Planted do
-  def handle_info(_message, state), do: {:noreply, Task.async(fn -> state end)}
+  def handle_info(_message, state), do: (Task.async(fn -> state end); {:noreply, state})
 end
 """
 TAIL = """defmodule Storefront.Soak do
@@ -32,7 +32,7 @@ TAIL = """defmodule Storefront.Soak do
 
   def handle_call({:get, key}, _from, state) do
     task = Task.async(fn -> Map.get(state, key) end)
-    {:reply, Task.await(task), state}
+    {:reply, Map.get(state, key), state}
   end
 
   def name(user), do: String.to_atom("user_" <> user)
