@@ -89,6 +89,8 @@ child that uses it. What the call becomes depends on what becomes of the task:
 - never awaited (its value dropped, and no `handle_info` clause reads a task's `{ref, result}`
   or `:DOWN`): `Task.Supervisor.start_child(Sup, fun)`, which sends the caller nothing. Safe when
   the supervisor exists or is added;
+- bound to a variable only passed to `Task.yield/2` and `Task.shutdown/2`: `async_nolink`. Safe
+  when the function matches `{:exit, reason}`, which a failed task now reaches; unsafe otherwise;
 - bound to a variable that is only passed to `Task.await/1,2`: `async_nolink`, and each await
   becomes `case Task.yield(task, timeout) || Task.shutdown(task) do` giving the result, or
   `{:error, reason}` when the task failed or timed out (computed into a variable just before the
@@ -318,7 +320,14 @@ def _fix(context: Context, call: Node, site: Node) -> Fix | None:
         if edit is None:
             return None
         edits = [edit]
-        if isinstance(use, list):
+        if use == "yielded":
+            handled = _handles_exit(call)
+            title = f"Use Task.Supervisor.async_nolink on {name}{note}" + (
+                ": a failed task now reaches the {:exit, reason} clause"
+                if handled
+                else ": review what handles the {:exit, reason} Task.yield now gives for a crash"
+            )
+        elif isinstance(use, list):
             edits.extend(e for await_call in use for e in _await_edits(context, await_call))
             title = (
                 f"Use Task.Supervisor.async_nolink on {name}{note}, and Task.yield/"
@@ -330,7 +339,7 @@ def _fix(context: Context, call: Node, site: Node) -> Fix | None:
                 f"Use Task.Supervisor.async_nolink on {name}{note}: review the caller, which "
                 "now gets the task's crash as a :DOWN message (Task.await still exits it)"
             )
-        safety = "unsafe"
+        safety = supervisor.safety if use == "yielded" and _handles_exit(call) else "unsafe"
     if not edits:
         return None
     if exits == "traps":
@@ -364,8 +373,9 @@ def _expects_task_messages(call: Node) -> bool:
 
 
 def _task_use(context: Context, call: Node, site: Node) -> str | list[Node]:
-    """``"discarded"`` when the task's value is dropped; the ``Task.await`` calls when the
-    task is bound to a variable only ever awaited; else ``"other"``."""
+    """``"discarded"`` when the task's value is dropped; ``"yielded"`` when it is bound to a
+    variable only passed to `Task.yield`/`Task.shutdown`; the ``Task.await`` calls when it is
+    bound to a variable only ever awaited; else ``"other"``."""
     if syntax.is_capture(site):
         return "other"
     parent = site.parent
@@ -407,6 +417,8 @@ def _awaits_of(binding: Node, variable: str) -> str | list[Node]:
         return "other"
     if not uses:
         return "discarded"
+    if all(_yielded(use) for use in uses):
+        return "yielded"
     awaits = []
     for use in uses:
         await_call = _await_of(use)
@@ -425,6 +437,27 @@ def _rebinds(definition: Node, variable: str, binding: Node) -> list[Node]:
         and syntax.text(n) == variable
         and syntax.in_pattern(n, definition)
     ]
+
+
+YIELDING = frozenset({("Task", "yield"), ("Task", "shutdown")})
+
+
+def _yielded(use: Node) -> bool:
+    """``use`` is the task of ``Task.yield(use, ...)`` or ``Task.shutdown(use, ...)``."""
+    holder = use.parent
+    call = holder.parent if holder is not None and holder.type == "arguments" else None
+    args = syntax.argument_nodes(call) if call is not None else []
+    return call is not None and syntax.remote_target(call) in YIELDING and args[:1] == [use]
+
+
+def _handles_exit(call: Node) -> bool:
+    """The calling function matches ``{:exit, reason}``: what `Task.yield` gives for a failed
+    unlinked task."""
+    definition = syntax.enclosing_definition(call)
+    return definition is not None and any(
+        n.type == "tuple" and n.named_children and syntax.text(n.named_children[0]) == ":exit"
+        for n in syntax.descendants(definition)
+    )
 
 
 def _await_of(use: Node) -> Node | None:

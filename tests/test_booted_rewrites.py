@@ -107,7 +107,7 @@ def test_a_task_nobody_awaits_sends_its_caller_nothing_once_started_as_a_child(
     assert after["stray"] == "0"
     source = (awaiting.app / "lib" / "rw_await" / "quotes.ex").read_text("utf-8")
     assert "Task.Supervisor.start_child(RwAwait.TaskSupervisor, fn ->" in source
-    assert "case Task.yield(task, 5000) || Task.shutdown(task) do" in source
+    assert "Task.Supervisor.async_nolink(RwAwait.TaskSupervisor, fn ->" in source
     assert "Task.async" not in source
 
 

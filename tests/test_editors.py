@@ -27,19 +27,6 @@ EMACS_TEST = ROOT / "editors" / "emacs" / "test" / "otp-thinking-test.el"
 PREFIX = '_ = "façade ☕ 𝄞"; '  # ç: 2 UTF-8 bytes, ☕: 3 bytes, 𝄞: two UTF-16 units
 CALL = "Task.async(fn -> Storefront.Supplier.price(sku) end)"
 FIXED = CALL.replace("Task.async(", "Task.Supervisor.async_nolink(Storefront.TaskSupervisor, ")
-AWAIT = "    {:noreply, Map.put(prices, sku, Task.await(task))}\n"
-# The awaited task's failure becomes a value the fix computes just before the reply.
-AWAIT_FIXED = (
-    "\n"
-    "    result =\n"
-    "      case Task.yield(task, 5000) || Task.shutdown(task) do\n"
-    "        {:ok, result} -> result\n"
-    "        {:exit, reason} -> {:error, reason}\n"
-    "        nil -> {:error, :timeout}\n"
-    "      end\n"
-    "\n"
-    "    {:noreply, Map.put(prices, sku, result)}\n"
-)
 CHILD = "{Task.Supervisor, name: Storefront.TaskSupervisor},"
 TIMEOUT = 150
 
@@ -76,8 +63,7 @@ def project(tmp_path: Path):
     text = text.replace(f"task = {CALL}", f"{PREFIX}task = {CALL}")
     source.write_text(text, "utf-8")
     expected = tmp_path / "expected.ex"
-    assert text.count(AWAIT) == 1
-    expected.write_text(text.replace(CALL, FIXED).replace(AWAIT, AWAIT_FIXED), "utf-8")
+    expected.write_text(text.replace(CALL, FIXED), "utf-8")
     yield root, source, expected
     assert tree_digest(EXAMPLES) == before, "an editor test changed examples/"
 

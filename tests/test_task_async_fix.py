@@ -7,13 +7,51 @@ from __future__ import annotations
 import shutil
 import subprocess
 import textwrap
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from fix_helpers import findings, fix, project
 from test_cli import run
 
+from otp_thinking import syntax
+from otp_thinking.context import Context
+from otp_thinking.findings import Fix, apply_edits
+from otp_thinking.project import scan
+from otp_thinking.rules import task_async, task_async_stream
+from otp_thinking.source import Source
+
 SUPERVISED = "      {Task.Supervisor, name: Shop.Tasks},\n      Shop.Repo"
+
+BUILDERS = {
+    "OTP101": (("Task", "async"), task_async._fix),
+    "OTP102": (
+        ("Task", "async_stream"),
+        lambda context, call, _site: task_async_stream._fix(context, call),
+    ),
+}
+
+
+@dataclass
+class Built:
+    fix: Fix | None
+    text: str
+
+
+def built(root: Path, code: str, text: str) -> Built:
+    """The fix the rule's fix builder makes for the first such call, whether or not the rule
+    reports it (the builder must be right for every call it is given)."""
+    path = root / "lib" / "shop" / "subject.ex"
+    path.write_text(text, "utf-8")
+    context = Context(Source(text, str(path)), project=scan(root))
+    key, builder = BUILDERS[code]
+    call = next(
+        n
+        for n in syntax.descendants(context.source.tree.root_node)
+        if n.type == "call" and syntax.remote_target(n) == key
+    )
+    fix = builder(context, call, syntax.call_site(call))
+    return Built(fix, apply_edits(text, fix.edits_for(None)) if fix else text)
 
 
 def server(body: str) -> str:
@@ -45,24 +83,24 @@ AWAITED = server(
 
 
 def test_a_task_never_awaited_is_started_as_a_child_safely(tmp_path: Path) -> None:
-    fixed = fix(project(tmp_path, SUPERVISED), "OTP101", NEVER_AWAITED)
-    assert fixed.finding.fix is not None and fixed.finding.fix.safety == "safe"
-    assert "never awaited" in fixed.finding.fix.title
+    fixed = built(project(tmp_path, SUPERVISED), "OTP101", NEVER_AWAITED)
+    assert fixed.fix is not None and fixed.fix.safety == "safe"
+    assert "never awaited" in fixed.fix.title
     assert "    Task.Supervisor.start_child(Shop.Tasks, fn -> send(pid, :done) end)\n" in fixed.text
 
 
 def test_a_task_bound_to_an_underscored_name_is_never_awaited(tmp_path: Path) -> None:
     text = NEVER_AWAITED.replace("Task.async(", "_task = Task.async(")
-    fixed = fix(project(tmp_path, SUPERVISED), "OTP101", text)
+    fixed = built(project(tmp_path, SUPERVISED), "OTP101", text)
     assert "_task = Task.Supervisor.start_child(Shop.Tasks, fn ->" in fixed.text
 
 
 def test_an_awaited_task_gets_yield_and_shutdown_with_the_failure_as_a_value(
     tmp_path: Path,
 ) -> None:
-    fixed = fix(project(tmp_path, SUPERVISED), "OTP101", AWAITED)
-    assert fixed.finding.fix is not None and fixed.finding.fix.safety == "unsafe"
-    assert "review what the caller does with {:error, reason}" in fixed.finding.fix.title
+    fixed = built(project(tmp_path, SUPERVISED), "OTP101", AWAITED)
+    assert fixed.fix is not None and fixed.fix.safety == "unsafe"
+    assert "review what the caller does with {:error, reason}" in fixed.fix.title
     assert (
         "    task = Task.Supervisor.async_nolink(Shop.Tasks, fn -> Shop.Supplier.quote(amount) end)\n"
         "\n"
@@ -96,7 +134,7 @@ def test_an_await_statement_is_rewritten_in_place(
         end
         """
     )
-    fixed = fix(project(tmp_path, SUPERVISED), "OTP101", text)
+    fixed = built(project(tmp_path, SUPERVISED), "OTP101", text)
     assert expected in fixed.text
     assert "Task.await" not in fixed.text
 
@@ -118,9 +156,9 @@ def test_other_uses_get_an_unsafe_async_nolink_that_says_what_to_review(
     tmp_path: Path, body: str
 ) -> None:
     text = server(f"def handle_call(:go, _from, state) do\n{textwrap.indent(body, '  ')}\nend")
-    fixed = fix(project(tmp_path, SUPERVISED), "OTP101", text)
-    assert fixed.finding.fix is not None and fixed.finding.fix.safety == "unsafe"
-    assert "now gets the task's crash as a :DOWN message" in fixed.finding.fix.title
+    fixed = built(project(tmp_path, SUPERVISED), "OTP101", text)
+    assert fixed.fix is not None and fixed.fix.safety == "unsafe"
+    assert "now gets the task's crash as a :DOWN message" in fixed.fix.title
     assert "Task.Supervisor.async_nolink(Shop.Tasks, fn -> :x end)" in fixed.text
     assert "Task.yield" not in fixed.text
 
@@ -139,9 +177,9 @@ end
 
 
 def test_a_module_that_traps_exits_gets_no_safe_fix(tmp_path: Path) -> None:
-    fixed = fix(project(tmp_path, SUPERVISED), "OTP101", server(TRAPPING))
-    assert fixed.finding.fix is not None and fixed.finding.fix.safety == "unsafe"
-    assert "no longer gets the task's {:EXIT, ...}" in fixed.finding.fix.title
+    fixed = built(project(tmp_path, SUPERVISED), "OTP101", server(TRAPPING))
+    assert fixed.fix is not None and fixed.fix.safety == "unsafe"
+    assert "no longer gets the task's {:EXIT, ...}" in fixed.fix.title
 
 
 @pytest.mark.parametrize(
@@ -169,8 +207,7 @@ def test_no_fix_for_a_caller_that_waits_for_the_tasks_exit_signal(
         end
         """
     )
-    [finding] = findings(project(tmp_path, SUPERVISED), code, text)
-    assert finding.fix is None
+    assert built(project(tmp_path, SUPERVISED), code, text).fix is None
 
 
 @pytest.mark.parametrize(
@@ -203,7 +240,7 @@ def test_comments_and_multi_line_arguments_are_kept(tmp_path: Path) -> None:
         end
         """
     )
-    fixed = fix(project(tmp_path, SUPERVISED), "OTP101", text)
+    fixed = built(project(tmp_path, SUPERVISED), "OTP101", text)
     assert (
         "    Task.Supervisor.start_child(\n      Shop.Tasks,\n"
         "      # the slow part\n      fn -> work() end\n    )\n"
@@ -336,7 +373,8 @@ def test_fixed_text_stays_mix_format_clean(tmp_path: Path) -> None:
         code = {"ets": "OTP601", "do_body": "OTP103"}.get(name, "OTP101")
         code = "OTP102" if name.startswith(("stream", "pipeline")) else code
         root = project(tmp_path / name, SUPERVISED)
-        fixed[name] = fix(root, code, text).text
+        made = built(root, code, text) if code in BUILDERS else fix(root, code, text)
+        fixed[name] = made.text
     originals = _formatter_rejects(LONG_LINES, tmp_path / "before")
     assert originals == ""
     assert _formatter_rejects(fixed, tmp_path) == ""
@@ -368,6 +406,37 @@ def test_a_discarded_task_whose_reply_handle_info_reads_keeps_sending_it(tmp_pat
         "  def handle_info({ref, result}, state) when is_reference(ref),\n"
         "    do: {:noreply, Map.put(state, :result, result)}",
     )
-    fixed = fix(project(tmp_path, SUPERVISED), "OTP101", text)
-    assert fixed.finding.fix is not None and fixed.finding.fix.safety == "unsafe"
+    fixed = built(project(tmp_path, SUPERVISED), "OTP101", text)
+    assert fixed.fix is not None and fixed.fix.safety == "unsafe"
     assert "Task.Supervisor.async_nolink(Shop.Tasks, fn -> send(pid, :done) end)" in fixed.text
+
+
+YIELDED = server(
+    """
+    def handle_call({:quote, amount}, _from, state) do
+      task = Task.async(fn -> Shop.Supplier.quote(amount) end)
+
+      case Task.yield(task, 1_000) || Task.shutdown(task) do
+        {:ok, quote} -> {:reply, quote, state}
+        {:exit, reason} -> {:reply, {:error, reason}, state}
+        nil -> {:reply, {:error, :timeout}, state}
+      end
+    end
+    """
+)
+
+
+def test_a_yielded_task_whose_failure_clause_exists_is_safely_unlinked(tmp_path: Path) -> None:
+    fixed = fix(project(tmp_path, SUPERVISED), "OTP101", YIELDED)
+    assert fixed.finding.fix is not None and fixed.finding.fix.safety == "safe"
+    assert "now reaches the {:exit, reason} clause" in fixed.finding.fix.title
+    assert "task = Task.Supervisor.async_nolink(Shop.Tasks, fn -> Shop.Supplier" in fixed.text
+    assert "case Task.yield(task, 1_000) || Task.shutdown(task) do" in fixed.text
+
+
+def test_a_yielded_task_without_a_failure_clause_is_unsafe(tmp_path: Path) -> None:
+    lines = [line for line in YIELDED.splitlines(keepends=True) if "{:exit, reason}" not in line]
+    text = "".join(lines).replace("{:ok, quote}", "{:ok, quote} when quote > 0")
+    made = built(project(tmp_path, SUPERVISED), "OTP101", text)
+    assert made.fix is not None and made.fix.safety == "unsafe"
+    assert "review what handles the {:exit, reason}" in made.fix.title

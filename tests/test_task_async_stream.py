@@ -39,8 +39,7 @@ SUPERVISED = "      {Task.Supervisor, name: Shop.Tasks},\n      Shop.Repo"
         ),
         (
             "def f(xs), do: Task.async_stream(xs, Mod, :work, [1], ordered: false)",
-            # past 98 columns on one line: `do:` goes on a line of its own, as mix format does
-            "def f(xs),\n  do: Task.Supervisor.async_stream_nolink(Shop.Tasks, xs, Mod, :work, [1], "
+            "def f(xs), do: Task.Supervisor.async_stream_nolink(Shop.Tasks, xs, Mod, :work, [1], "
             "ordered: false)",
         ),
         (

@@ -9,9 +9,14 @@ defmodule RwAwait.Quotes do
 
   @impl true
   def handle_call({:quote, amount}, _from, state) do
-    # The supplier raises on a negative amount: that must not take the server down.
+    # The supplier raises on a negative amount: the {:exit, _} clause must get to answer.
     task = Task.async(fn -> RwAwait.Supplier.quote(amount) end)
-    {:reply, Task.await(task), state}
+
+    case Task.yield(task, 5000) || Task.shutdown(task) do
+      {:ok, quote} -> {:reply, quote, state}
+      {:exit, reason} -> {:reply, {:error, reason}, state}
+      nil -> {:reply, {:error, :timeout}, state}
+    end
   end
 
   def handle_call(:stray, _from, state), do: {:reply, state.stray, state}
