@@ -352,7 +352,9 @@ def call_text(context: Context, call: Node, head: str, leading: list[str]) -> st
 LINE_LIMIT = 98
 """`mix format`'s default line length."""
 
-STATEMENT_CONTAINERS = frozenset({"do_block", "body", "block", "source", "else_block", "after_block"})
+STATEMENT_CONTAINERS = frozenset(
+    {"do_block", "body", "block", "source", "else_block", "after_block"}
+)
 
 
 @dataclass(frozen=True)
