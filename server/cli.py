@@ -17,9 +17,8 @@ from otp_thinking.baseline import BaselineError, read_baseline, write_baseline
 from otp_thinking.batch import Progress, check_files, default_jobs
 from otp_thinking.context import matches_any
 from otp_thinking.engine import analyze, enabled_rules
-from otp_thinking.files import is_regular
 from otp_thinking.findings import Finding
-from otp_thinking.fixing import fix_document
+from otp_thinking.fixing import fix_document, non_overlapping
 from otp_thinking.output import (
     Located,
     TextLines,
@@ -35,6 +34,7 @@ from otp_thinking.registry import all_rules, find_rule
 from otp_thinking.sarif import render_sarif
 from otp_thinking.source import Source
 from otp_thinking.workspace import Workspace, normal
+from otp_thinking.writing import NotRegularError, inside, read_regular, real_roots, write_fixed
 
 SKIPPED_DIRS = frozenset({"deps", "_build", ".git", "node_modules", ".elixir_ls", ".expert"})
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
@@ -48,12 +48,33 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not getattr(args, "command", None):
         parser.print_help(sys.stderr)
         return EXIT_USAGE
+    if sys.stdout is None:
+        print("otp-thinking: standard output is closed", file=sys.stderr)
+        return EXIT_USAGE
     try:
-        return int(args.run(args))
-    except BrokenPipeError:
-        return EXIT_CLEAN
+        code = int(args.run(args))
+        sys.stdout.flush()
+        return code
+    except BrokenPipeError:  # the reader went away (`| head`): nothing to tell it
+        _discard_stdout()
+        return EXIT_USAGE
+    except OSError as error:  # stdout on a full disk, or a file that cannot be written
+        _discard_stdout()
+        what = error.filename or "the output"
+        print(f"otp-thinking: cannot write {what} ({error.strerror or error})", file=sys.stderr)
+        return EXIT_USAGE
     except KeyboardInterrupt:
         return 130
+
+
+def _discard_stdout() -> None:
+    """Point stdout at /dev/null, so output still buffered cannot fail again at exit."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):
+        pass
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -122,8 +143,13 @@ class CheckRun:
     workspace: Workspace = field(default_factory=Workspace)
     located: list[Located] = field(default_factory=list)
     problems: int = 0
+    """Files that could not be read (an I/O error, not a file skipped as binary): exit 2."""
     fixed: dict[str, int] = field(default_factory=dict)
     printed: set[str] = field(default_factory=set)
+    roots: list[str] = field(default_factory=list)
+    """Real paths of the checked paths and their projects: fixes write nowhere else."""
+    errors: int = 0
+    """Files that could not be written (or output that could not be): exit 2."""
 
     def tell(self, messages: Sequence[str]) -> None:
         """Messages for stderr, each once (several processes may find the same problem)."""
@@ -150,18 +176,33 @@ def run_check(args: argparse.Namespace) -> int:
         print(f"otp-thinking: {error}", file=sys.stderr)
         return EXIT_USAGE
     run = CheckRun()
+    if args.jobs is not None and args.jobs > default_jobs():
+        run.tell(
+            [f"--jobs {args.jobs} is more than the {default_jobs()} CPUs; using {default_jobs()}"]
+        )
+        args.jobs = default_jobs()
     run.workspace.report_config_problems = run.tell
     missing = [p for p in args.paths if not os.path.exists(p)]
     for path in missing:
         print(f"otp-thinking: {path}: no such file or directory", file=sys.stderr)
-    files = list(iter_elixir_files([p for p in args.paths if p not in missing], run.workspace))
+    present = [p for p in args.paths if p not in missing]
+    files = list(iter_elixir_files(present, run.workspace))
     if args.fix or args.diff:
+        run.roots = _checked_roots(present)
         for path in files:  # fixes change the project as they go: one file after the other
             _check_file(run, path, args)
     else:
         _check_all(run, files, args)
     if args.write_baseline:
-        write_baseline(args.write_baseline, run.located)
+        try:
+            write_baseline(args.write_baseline, run.located)
+        except OSError as error:
+            reason = error.strerror or str(error)
+            print(
+                f"otp-thinking: {args.write_baseline}: cannot be written ({reason})",
+                file=sys.stderr,
+            )
+            return EXIT_USAGE
         count = len(run.located)
         print(
             f"Recorded {count} finding{'s' if count != 1 else ''} in {args.write_baseline}",
@@ -187,10 +228,21 @@ def _check_all(run: CheckRun, files: list[str], args: argparse.Namespace) -> Non
     for result in results:
         run.tell(result.messages)
         if result.text is None:
-            run.problems += 1
+            run.problems += any(f": {UNREADABLE} (" in m for m in result.messages)
             continue
         lines = TextLines(result.text)
         run.located.extend(Located(result.path, lines, f) for f in result.findings)
+
+
+def _checked_roots(paths: list[str]) -> list[str]:
+    """The real paths of the checked files and folders and of the projects they are in (a fix
+    may add a child to the project's application file)."""
+    roots = set(real_roots(paths))
+    for path in paths:
+        root = find_root(Path(path))
+        if root is not None:
+            roots.add(os.path.realpath(root))
+    return sorted(roots)
 
 
 def _progress_bar() -> Progress | None:
@@ -266,14 +318,20 @@ def _excluded(path: str, workspace: Workspace) -> bool:
     return matches_any(relative.as_posix(), config.exclude)
 
 
+UNREADABLE = "cannot be read"
+"""In the message for a file that could not be read: an I/O error, so the run exits 2."""
+
+
 def _read(path: str) -> str | None:
-    if os.path.exists(path) and not is_regular(path):
+    """A source file's exact text; None (and a message on stderr) when it is skipped."""
+    try:
+        data = read_regular(path)[0]
+    except NotRegularError:
         print(f"otp-thinking: {path}: not a regular file; skipped", file=sys.stderr)
         return None
-    try:
-        data = Path(path).read_bytes()
     except OSError as error:
-        print(f"otp-thinking: {path}: cannot be read ({error.strerror}); skipped", file=sys.stderr)
+        reason = error.strerror or str(error)
+        print(f"otp-thinking: {path}: {UNREADABLE} ({reason}); skipped", file=sys.stderr)
         return None
     if b"\0" in data[:8192]:
         print(f"otp-thinking: {path}: binary file, not Elixir source; skipped", file=sys.stderr)
@@ -286,10 +344,14 @@ def _read(path: str) -> str | None:
 
 
 def _check_file(run: CheckRun, path: str, args: argparse.Namespace) -> None:
-    text = run.workspace.overlay.get(normal(path)) or _read(path)
+    key = normal(path)
+    text = run.workspace.overlay.get(key)
     if text is None:
-        run.problems += 1
-        return
+        text = _read(path)
+        if text is None:
+            run.problems += not os.path.exists(path) or not os.access(path, os.R_OK)
+            return
+        run.workspace.originals.setdefault(key, text)
     config = run.workspace.config_for(path)
     rules = enabled_rules(config, args.select, args.ignore)
 
@@ -297,7 +359,9 @@ def _check_file(run: CheckRun, path: str, args: argparse.Namespace) -> None:
         project = run.workspace.project_for(path)
         return analyze(Source(current, path), config=config, project=project, rules=rules)
 
-    if args.fix or args.diff:
+    fixing = args.fix or args.diff
+    outside = fixing and not inside(os.path.realpath(path), run.roots)
+    if fixing and not outside:
         result = fix_document(
             text, findings_for, unsafe=args.unsafe_fixes, apply_other_files=run.workspace.apply
         )
@@ -305,10 +369,14 @@ def _check_file(run: CheckRun, path: str, args: argparse.Namespace) -> None:
             run.workspace.overlay[normal(path)] = result.text
             run.workspace.update_index(path, result.text)
             run.workspace.forget_projects()
-            run.fixed[path] = len(result.applied)
+            run.fixed[key] = len(result.applied)
         text = result.text
     source = Source(text, path)
-    run.located.extend(Located(path, source, f) for f in findings_for(text))
+    findings = findings_for(text)
+    run.located.extend(Located(path, source, f) for f in findings)
+    if outside and non_overlapping(findings, args.unsafe_fixes):
+        # A symlink leads out of the checked tree: its target is reported, never rewritten.
+        run.tell([f"{path}: links outside the checked tree; not fixed"])
 
 
 def _report(run: CheckRun, args: argparse.Namespace, missing: list[str]) -> int:
@@ -316,9 +384,7 @@ def _report(run: CheckRun, args: argparse.Namespace, missing: list[str]) -> int:
     if args.diff:
         _print_diffs(changed)
     elif args.fix:
-        _write(changed)
-        for path, count in run.fixed.items():
-            print(f"Fixed {count} finding{'s' if count != 1 else ''} in {path}", file=sys.stderr)
+        _write(run, changed)
 
     texts: dict[str, TextLines | None] = {}
 
@@ -346,7 +412,7 @@ def _report(run: CheckRun, args: argparse.Namespace, missing: list[str]) -> int:
         if run.located:
             print(render_text(run.located, args.unsafe_fixes))
         print(summary(run.located, args.unsafe_fixes))
-    if missing:
+    if missing or run.problems or run.errors:
         return EXIT_USAGE
     if run.located or (args.diff and changed):
         return EXIT_FINDINGS
@@ -354,35 +420,69 @@ def _report(run: CheckRun, args: argparse.Namespace, missing: list[str]) -> int:
 
 
 def _changed_files(run: CheckRun) -> dict[str, tuple[str, str]]:
-    """path → (text on disk, fixed text) for every file the fixes changed."""
+    """path → (text read from disk, fixed text) for every file the fixes changed."""
     changed = {}
     for path, text in run.workspace.overlay.items():
-        try:
-            before = Path(path).read_text("utf-8")
-        except (OSError, UnicodeDecodeError):
-            continue
-        if before != text:
+        before = run.workspace.originals.get(path)
+        if before is not None and before != text:
             changed[path] = (before, text)
     return changed
 
 
 def _print_diffs(changed: dict[str, tuple[str, str]]) -> None:
+    """A patch `git apply` accepts, for exactly the files that change."""
+    sys.stdout.flush()
+    for path, (before, after) in sorted(changed.items()):
+        shown = Path(os.path.relpath(path)).as_posix() if os.path.isabs(path) else path
+        patch = unified_diff(before, after, shown)
+        sys.stdout.buffer.write(patch.encode("utf-8"))
+    sys.stdout.buffer.flush()
+
+
+def unified_diff(before: str, after: str, path: str) -> str:
+    """One file's patch. Lines end at LF only, as git splits them (a CRLF line's CR is part of
+    the line; a lone CR in a string literal does not end one); a last line without a newline
+    is marked the way git marks it."""
     import difflib  # only --diff prints diffs
 
-    for path, (before, after) in sorted(changed.items()):
-        diff = difflib.unified_diff(
-            before.splitlines(keepends=True),
-            after.splitlines(keepends=True),
-            fromfile=f"a/{path}",
-            tofile=f"b/{path}",
+    lines = difflib.unified_diff(
+        _git_lines(before), _git_lines(after), fromfile=f"a/{path}", tofile=f"b/{path}"
+    )
+    return "".join(
+        line if line.endswith("\n") else line + "\n\\ No newline at end of file\n" for line in lines
+    )
+
+
+def _git_lines(text: str) -> list[str]:
+    lines = text.split("\n")
+    last = lines.pop()
+    return [line + "\n" for line in lines] + ([last] if last else [])
+
+
+def _write(run: CheckRun, changed: dict[str, tuple[str, str]]) -> None:
+    """Write each changed file (atomically, see `writing`); say per file what was not written
+    and why, and what was; go on after a failure."""
+    results = [
+        write_fixed(path, before, after, run.roots) for path, (before, after) in changed.items()
+    ]
+    for result in results:
+        if result.written and result.path in run.fixed:
+            count = run.fixed[result.path]
+            print(
+                f"Fixed {count} finding{'s' if count != 1 else ''} in {result.path}",
+                file=sys.stderr,
+            )
+        elif result.failed:
+            print(f"otp-thinking: {result.message()}", file=sys.stderr)
+    failed = [r for r in results if r.failed]
+    if failed:
+        written = sum(r.written for r in results)
+        print(
+            f"otp-thinking: {written} file{'s' if written != 1 else ''} written, "
+            f"{len(failed)} not written",
+            file=sys.stderr,
         )
-        sys.stdout.writelines(diff)
-
-
-def _write(changed: dict[str, tuple[str, str]]) -> None:
-    for path, (_before, after) in changed.items():
-        with open(path, "w", encoding="utf-8", newline="") as handle:
-            handle.write(after)
+    run.errors += sum(r.status != "outside" for r in failed)
 
 
 # -- rules, explain, lsp --------------------------------------------------------------
@@ -412,8 +512,13 @@ def run_lsp(args: argparse.Namespace) -> int:
 
     if args.tcp:
         host, _, port = args.tcp.rpartition(":")
-        if not port.isdigit():
-            print("otp-thinking: --tcp takes HOST:PORT", file=sys.stderr)
+        if not port.isdigit() or not 0 < int(port) < 65536:
+            print("otp-thinking: --tcp takes HOST:PORT, the port from 1 to 65535", file=sys.stderr)
             return EXIT_USAGE
-        return serve(tcp=(host or "127.0.0.1", int(port)))
+        try:
+            return serve(tcp=(host or "127.0.0.1", int(port)))
+        except OSError as error:
+            reason = error.strerror or str(error)
+            print(f"otp-thinking: cannot listen on {args.tcp} ({reason})", file=sys.stderr)
+            return EXIT_USAGE
     return serve()

@@ -40,6 +40,9 @@ class Workspace:
 
     base_config: Config = DEFAULT
     overlay: dict[str, str] = field(default_factory=dict)
+    originals: dict[str, str] = field(default_factory=dict)
+    """The disk text of each file in ``overlay``, as read before the first fix changed it: what
+    a write checks the file still holds."""
     report_config_problems: Callable[[list[str]], None] = lambda problems: None
     index_policy: IndexPolicy = "eager"
     """How a project's index comes to be: built on first use (the CLI, tests), started in the
@@ -68,6 +71,7 @@ class Workspace:
             assert path is not None
             text = self.read(path)
             if text is not None:
+                self.originals.setdefault(normal(path), text)
                 self.overlay[normal(path)] = apply_edits(text, [e for e in edits if e.path == path])
                 self.update_index(path, self.overlay[normal(path)])
         self.forget_projects()

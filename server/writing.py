@@ -67,7 +67,7 @@ def read_exact(path: str | Path) -> str | None:
     """A regular file's UTF-8 text exactly as stored (no newline translation), or None when it
     cannot be read as such; never blocks on a FIFO or a device."""
     try:
-        return _read_regular(os.fspath(path))[0].decode("utf-8")
+        return read_regular(os.fspath(path))[0].decode("utf-8")
     except (OSError, UnicodeDecodeError, ValueError):
         return None
 
@@ -90,10 +90,10 @@ def write_fixed(
     if new_text == read_text:
         return WriteResult(shown, "unchanged")
     try:
-        data, mode = _read_regular(real)
+        data, mode = read_regular(real)
     except FileNotFoundError:
         return WriteResult(shown, "missing", "deleted since it was read; not written")
-    except _NotRegular:
+    except NotRegularError:
         return WriteResult(shown, "not_regular", "no longer a regular file; not written")
     except OSError as error:
         return WriteResult(shown, "error", f"cannot be read ({error.strerror}); not written")
@@ -108,24 +108,27 @@ def write_fixed(
     return WriteResult(shown, "written")
 
 
-class _NotRegular(OSError):
-    pass
+class NotRegularError(OSError):
+    """A FIFO, a device or a folder where a regular file was expected."""
 
 
-def _read_regular(path: str) -> tuple[bytes, int]:
-    """The bytes and permission bits of a regular file; opened without blocking (a FIFO opens
-    at once and is refused)."""
+def read_regular(path: str | Path, limit: int = MAX_READ) -> tuple[bytes, int]:
+    """The bytes and permission bits of a regular file of at most ``limit`` bytes; opened
+    without blocking (a FIFO opens at once and is refused)."""
     flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
     fd = os.open(path, flags)
     try:
         info = os.fstat(fd)
         if not stat.S_ISREG(info.st_mode):
-            raise _NotRegular(errno.EINVAL, "not a regular file", path)
-        if info.st_size > MAX_READ:
+            raise NotRegularError(errno.EINVAL, "not a regular file", path)
+        if info.st_size > limit:
             raise OSError(errno.EFBIG, "file too large", path)
-        chunks = []
+        chunks, size = [], 0
         while chunk := os.read(fd, 1 << 20):
             chunks.append(chunk)
+            size += len(chunk)
+            if size > limit:  # it grew while being read
+                raise OSError(errno.EFBIG, "file too large", path)
         return b"".join(chunks), stat.S_IMODE(info.st_mode)
     finally:
         os.close(fd)
