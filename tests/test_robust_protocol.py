@@ -307,3 +307,41 @@ def test_a_rule_that_raises_is_logged_and_the_others_still_report(
         client.close()
     log = "".join(client.stderr)
     assert "OTP999" in log and str(path) in log, log
+
+
+def test_a_message_without_content_length_does_not_put_the_reader_out_of_step(
+    server: RawClient, root: Path
+) -> None:
+    uri, _ = document(root)
+    server.open(uri, TEXT)
+    assert server.process.stdin is not None
+    hover_body = b'{"jsonrpc": "2.0", "id": 900, "method": "textDocument/hover", "params": {}}'
+    server.process.stdin.write(b"Content-Type: application/json\r\n\r\n" + hover_body)
+    server.process.stdin.flush()
+    for _ in range(3):  # every later message is read as sent
+        still_serving(server, uri)
+    assert any("dropped input" in line for line in server.stderr)
+
+
+def test_read_message_resynchronises_and_caps_the_length(monkeypatch: pytest.MonkeyPatch) -> None:
+    import asyncio
+
+    from otp_thinking import transport
+
+    async def read_all(data: bytes) -> list[bytes]:
+        stream = asyncio.StreamReader()
+        stream.feed_data(data)
+        stream.feed_eof()
+        bodies = []
+        while (body := await transport.read_message(stream)) is not None:
+            bodies.append(body)
+        return bodies
+
+    framed = [b"Content-Length: %d\r\n\r\n%s" % (len(b), b) for b in (b'{"a":1}', b'{"b":2}')]
+    assert asyncio.run(read_all(b"\r\n\r\n{garbage}" + framed[0] + framed[1])) == [
+        b'{"a":1}',
+        b'{"b":2}',
+    ]
+    monkeypatch.setattr(transport, "MAX_CONTENT_LENGTH", 1000)
+    skipped = b"Content-Length: 3000000\r\n\r\n" + b"x" * 3_000_000
+    assert asyncio.run(read_all(skipped + framed[1])) == [b'{"b":2}']
