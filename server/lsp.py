@@ -67,6 +67,27 @@ class OtpProtocol(LanguageServerProtocol):
             self._server.mirror_edits()  # type: ignore[attr-defined]
         super().handle_message(message)
 
+    def _execute_handler(
+        self,
+        msg_id: Any,
+        handler: Any,
+        callback: Any,
+        args: tuple[Any, ...] | None = None,
+        kwargs: dict[str, Any] | None = None,
+    ) -> None:
+        """pygls keeps the future of every handler it runs by id, and forgets it only when it
+        answers a request: the futures of notifications and of the steps of generator handlers
+        (every didOpen, didChange and didClose here) would pile up for as long as the server
+        runs. Forget each one once it is done."""
+        super()._execute_handler(msg_id, handler, callback, args, kwargs)
+        future = self._request_futures.get(msg_id)
+        if future is not None:
+            future.add_done_callback(lambda done: self._forget_future(msg_id, done))
+
+    def _forget_future(self, msg_id: Any, future: Any) -> None:
+        if self._request_futures.get(msg_id) is future:
+            self._request_futures.pop(msg_id, None)
+
     def _user_handler(self, method: str, params: Any):  # type: ignore[no-untyped-def]
         if (handler := self.fm.features.get(method)) is not None:
             yield handler, (params,), None
