@@ -398,3 +398,52 @@ def _span(line: int, character: int, end_line: int, end_character: int) -> dict:
         "start": {"line": line, "character": character},
         "end": {"line": end_line, "character": end_character},
     }
+
+
+def _apply_lsp_edits(text: str, edits: list[dict]) -> str:
+    """Text edits applied with lines split at CRLF, CR or LF (positions in UTF-16 = ASCII here)."""
+    import re
+
+    starts = [0] + [m.end() for m in re.finditer(r"\r\n|\r|\n", text)]
+
+    def offset(position: dict) -> int:
+        return starts[position["line"]] + position["character"]
+
+    spans = [(offset(e["range"]["start"]), offset(e["range"]["end"]), e["newText"]) for e in edits]
+    for start, end, new in sorted(spans, reverse=True):
+        text = text[:start] + new + text[end:]
+    return text
+
+
+def test_fixes_keep_crlf_in_the_open_file_and_the_application_file(root: Path) -> None:
+    for path in root.rglob("*.ex"):
+        path.write_bytes(path.read_bytes().replace(b"\n", b"\r\n"))
+    application = root / "lib" / "storefront" / "application.ex"
+    application.write_bytes(application.read_bytes().replace(b"@moduledoc false", b'@x "a\rb"'))
+    client = RawClient(cwd=root)
+    client.initialize(root)
+    try:
+        path = root / "lib" / "storefront" / "price_cache.ex"
+        uri, text = path.as_uri(), path.read_bytes().decode("utf-8")
+        client.open(uri, text)
+        diagnostics = client.diagnostics(uri, 1)
+        finding = next(d for d in diagnostics if d["code"] == "OTP101")
+        actions = client.call(
+            "textDocument/codeAction",
+            {"textDocument": {"uri": uri}, "range": finding["range"],
+             "context": {"diagnostics": [finding]}},
+        )["result"]  # fmt: skip
+        action = next(a for a in actions if a["title"].startswith("Use Task.Supervisor"))
+        if "edit" not in action:
+            action = client.call("codeAction/resolve", action)["result"]
+        changes = {c["textDocument"]["uri"]: c["edits"] for c in action["edit"]["documentChanges"]}
+        fixed = _apply_lsp_edits(
+            application.read_bytes().decode("utf-8"), changes[application.as_uri()]
+        )
+        assert "{Task.Supervisor, name: Storefront.TaskSupervisor},\r\n" in fixed
+        assert fixed.count("\n") == fixed.count("\r\n")
+        assert '@x "a\rb"' in fixed
+        edited = _apply_lsp_edits(text, changes[uri])
+        assert edited.count("\n") == edited.count("\r\n") and "async_nolink" in edited
+    finally:
+        client.close()
