@@ -8,7 +8,7 @@ from tree_sitter import Node
 
 from otp_thinking import fixes, syntax
 from otp_thinking.context import Context
-from otp_thinking.findings import Edit, Finding, Fix
+from otp_thinking.findings import Finding, Fix
 from otp_thinking.process_state import state_at_stake
 from otp_thinking.rule import Rule
 
@@ -103,65 +103,25 @@ def check(context: Context) -> Iterator[Finding]:
         call = captures["call"][0]
         if _runs_isolated(call) or not state_at_stake(context, call):
             continue
-        site = _site(call)
-        yield context.finding(RULE, site, MESSAGE, fix=_fix(context, call, site))
+        site = syntax.call_site(call)
+        yield context.finding(RULE, site, MESSAGE, fix=_fix(context, call))
 
 
 def _runs_isolated(call: Node) -> bool:
-    for parent in syntax.ancestors(call):
-        if parent.type == "call":
-            remote = syntax.remote_target(parent)
-            key = remote if remote else ("", syntax.local_target(parent) or "")
-            if key in ISOLATING_CALLS:
-                return True
-    return False
+    return syntax.inside_call(call, ISOLATING_CALLS)
 
 
-def _site(call: Node) -> Node:
-    """The node the fix replaces: the whole pipe, the whole capture, or the call itself."""
-    parent = call.parent
-    if (
-        syntax.is_pipe(parent)
-        and parent is not None
-        and parent.child_by_field_name("right") == call
-    ):
-        return parent
-    if parent is not None and parent.type == "binary_operator" and syntax.operator(parent) == "/":
-        capture = parent.parent
-        if capture is not None and capture.type == "unary_operator":
-            return capture
-    return call
-
-
-def _fix(context: Context, call: Node, site: Node) -> Fix | None:
+def _fix(context: Context, call: Node) -> Fix | None:
     supervisor = fixes.task_supervisor(context, call)
-    replacement = _replacement(context, call, site, supervisor.name)
-    if replacement is None:
+    head = "Task.Supervisor.async_nolink"
+    edit = fixes.rewrite_call(context, call, head, [supervisor.name], frozenset({1, 3}))
+    if edit is None:
         return None
-    start, end = context.span(site)
     return Fix(
         f"Use Task.Supervisor.async_nolink on {supervisor.name}{supervisor.note}",
-        (Edit(start, end, replacement), *supervisor.edits),
+        (edit, *supervisor.edits),
         supervisor.safety,
     )
-
-
-def _replacement(context: Context, call: Node, site: Node, supervisor: str) -> str | None:
-    head = f"Task.Supervisor.async_nolink({supervisor}"
-    if site.type == "unary_operator":  # &Task.async/N
-        arity = syntax.text(site).rsplit("/", 1)[-1].strip()
-        if arity not in ("1", "3"):
-            return None
-        return f"&{head}, {', '.join(f'&{i}' for i in range(1, int(arity) + 1))})"
-    args = [context.text(arg) for arg in syntax.argument_nodes(call)]
-    if site.type == "binary_operator":  # lhs |> Task.async(...)
-        left = site.child_by_field_name("left")
-        if left is None:
-            return None
-        args.insert(0, context.text(left))
-    if not args:
-        return None
-    return f"{head}, {', '.join(args)})"
 
 
 RULE = Rule(
