@@ -237,6 +237,11 @@ class _Summariser:
         body = syntax.do_block(node)
         if not args or args[0].type != "alias" or body is None:
             return
+        depth, scope = 0, parent
+        while scope is not None and depth < syntax.MAX_MODULE_NESTING:
+            depth, scope = depth + 1, scope.parent
+        if depth >= syntax.MAX_MODULE_NESTING:
+            return
         local = syntax.text(args[0])
         name = f"{parent.name}.{local}" if parent is not None else local
         if parent is not None:  # a nested module is aliased by its first part in its parent

@@ -236,6 +236,11 @@ def is_def(node: Node) -> bool:
     return node.type == "call" and local_target(node) in ("def", "defp")
 
 
+MAX_MODULE_NESTING = 64
+"""``defmodule``s nested deeper than this are not analysed as modules: a module's full name
+grows with its depth, and all of them together with the square of it (hostile input only)."""
+
+
 def module_name(defmodule: Node) -> str:
     args = argument_nodes(defmodule)
     return text(args[0]) if args and args[0].type == "alias" else ""
