@@ -3,6 +3,8 @@
     python bench/precision/corpus.py checkout --mirrors DIR --dest DIR [--half tuning|review]
     python bench/precision/corpus.py run --dest DIR --half review --out findings.json
     python bench/precision/corpus.py sample findings.json --out sample.json [--per-rule 12]
+    python bench/precision/corpus.py sheet sample.json --out sheet.md
+    python bench/precision/corpus.py record sample.json judged.jsonl
     python bench/precision/corpus.py replay --dest DIR [--half review]
 
 `corpus.json` pins every project by commit and puts it in the tuning or the review half (a
@@ -123,6 +125,63 @@ def sample(found: list[dict], per_rule: int, seed: int) -> list[dict]:
     return chosen
 
 
+def sheet(chosen: list[dict]) -> str:
+    """The sampled findings as a reviewer meets them: where, code, severity, message, and the
+    fix's title, safety and edits; numbered so verdicts can refer to them."""
+    parts = []
+    for number, finding in enumerate(chosen, start=1):
+        where = f"{folder_name({'repo': finding['project']})}/{finding['path'].removeprefix('./')}"
+        parts.append(
+            f"### {number}. {finding['code']} {finding['name']} ({finding['severity']})\n"
+            f"`{where}:{finding['line']}:{finding['column']}`\n\n> {finding['message']}\n"
+        )
+        fix = finding.get("fix")
+        if fix:
+            parts.append(f"Fix ({fix['safety']}): {fix['title']}\n")
+            for edit in fix["edits"]:
+                target = edit["path"] or finding["path"]
+                span = f"{edit['line']}:{edit['column']}-{edit['end_line']}:{edit['end_column']}"
+                parts.append(f"- {target} {span} becomes:\n```elixir\n{edit['new_text']}\n```")
+        parts.append("")
+    return "\n".join(parts)
+
+
+def record(chosen: list[dict], judged_lines: list[str]) -> int:
+    """Append the reviewer's verdicts (JSON lines ``{"id", "verdict", "reason"}``, ``id`` the
+    number in the sheet) to verdicts.csv, keyed by project, commit, path, line and code."""
+    rows = read_verdicts()
+    known = {finding_key(row) for row in rows}
+    added = 0
+    for line in judged_lines:
+        if not line.strip():
+            continue
+        judged = json.loads(line)
+        finding = chosen[int(judged["id"]) - 1]
+        verdict = str(judged["verdict"]).upper()
+        if verdict not in {"TP", "DEB", "FP"}:
+            raise SystemExit(f"verdict must be TP, DEB or FP: {line}")
+        row = {
+            "project": finding["project"],
+            "commit": finding["commit"],
+            "path": finding["path"].removeprefix("./"),
+            "line": str(finding["line"]),
+            "code": finding["code"],
+            "severity": finding["severity"],
+            "verdict": verdict,
+            "reason": " ".join(str(judged["reason"]).split()),
+        }
+        if finding_key(row) not in known:
+            rows.append(row)
+            known.add(finding_key(row))
+            added += 1
+    with VERDICTS.open("w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=VERDICT_FIELDS)
+        writer.writeheader()
+        writer.writerows(rows)
+    print(f"{added} verdicts recorded ({len(rows)} in all)", file=sys.stderr)
+    return 0
+
+
 def finding_key(row: dict) -> tuple[str, str, int, str]:
     return (row["project"], row["path"].removeprefix("./"), int(row["line"]), row["code"])
 
@@ -184,6 +243,12 @@ def main() -> int:
     pick.add_argument("--out", type=Path, required=True)
     pick.add_argument("--per-rule", type=int, default=12)
     pick.add_argument("--seed", type=int, default=SAMPLE_SEED)
+    show = commands.add_parser("sheet")
+    show.add_argument("sample", type=Path)
+    show.add_argument("--out", type=Path, required=True)
+    keep = commands.add_parser("record")
+    keep.add_argument("sample", type=Path)
+    keep.add_argument("judged", type=Path)
     again = commands.add_parser("replay")
     again.add_argument("--dest", type=Path, required=True)
     again.add_argument("--half", default="review")
@@ -196,12 +261,18 @@ def main() -> int:
         args.out.write_text(json.dumps(found, indent=1))
         lines = count_lines(args.dest, args.half)
         print(f"{len(found)} findings in {lines} lines of the {args.half} half", file=sys.stderr)
-        for (code, severity), n in sorted(Counter((f["code"], f["severity"]) for f in found).items()):
+        counts = Counter((f["code"], f["severity"]) for f in found)
+        for (code, severity), n in sorted(counts.items()):
             print(f"  {code} {severity:12} {n:5}  {1000 * n / max(lines, 1):.3f}/kloc")
     elif args.command == "sample":
         chosen = sample(json.loads(args.findings.read_text()), args.per_rule, args.seed)
         args.out.write_text(json.dumps(chosen, indent=1))
         print(f"{len(chosen)} findings sampled", file=sys.stderr)
+    elif args.command == "sheet":
+        args.out.write_text(sheet(json.loads(args.sample.read_text())))
+    elif args.command == "record":
+        chosen = json.loads(args.sample.read_text())
+        return record(chosen, args.judged.read_text().splitlines())
     else:
         return replay(args.dest, args.half, args.extra)
     return 0
