@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -91,6 +92,11 @@ _FACTS = compile_query(
     (pair key: (keyword) @name_key (#match? @name_key "^name:") value: (_) @name_value)
     """
 )
+
+PARENTS_RECORDED_AFTER = 0.02
+"""Seconds spent asking tree-sitter for calls' parents in one file after which they are looked
+up in a record of the tree (`syntax.record_parents`): each answer costs the call's depth, so
+a chain of 20,000 pipes took minutes; an ordinary file never spends this much."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -212,6 +218,25 @@ class _Summariser:
         self.short_lived = short_lived
         self.modules: list[_Module] = []
         self.defs: list[Node] = []
+        self._parent_time = 0.0
+
+    def pipe_of(self, call: Node) -> Node | None:
+        """The pipe ``call`` is the right side of, if any."""
+        if self._parent_time < PARENTS_RECORDED_AFTER:
+            started = time.perf_counter()
+            above = syntax.parent(call)
+            self._parent_time += time.perf_counter() - started
+            if self._parent_time >= PARENTS_RECORDED_AFTER:
+                syntax.record_parents(call)
+        else:
+            above = syntax.parent(call)
+        if (
+            syntax.is_pipe(above)
+            and above is not None
+            and above.child_by_field_name("right") == call
+        ):
+            return above
+        return None
 
     # -- modules, aliases and attributes
 
@@ -411,7 +436,7 @@ class _Summariser:
         module = self.module_at(call.start_byte)
         function = syntax.text(function_node)
         key = (target_text, function)
-        args = _call_arguments(call)
+        args = _call_arguments(call, self.pipe_of(call))
         if key in _GENSERVER_CALLS:
             server = self.resolve(args[0], module) if args else None
             if server is not None and module is not None:
@@ -549,16 +574,12 @@ def _direct_uses(module: Node) -> list[tuple[Node, str]]:
     return found
 
 
-def _call_arguments(call: Node) -> list[Node]:
-    """Arguments in order, with the left side of a pipe first (``x |> M.f(y)`` is ``M.f(x, y)``)."""
+def _call_arguments(call: Node, pipe: Node | None) -> list[Node]:
+    """Arguments in order, with the left side of the pipe ``call`` is piped from first
+    (``x |> M.f(y)`` is ``M.f(x, y)``)."""
     args = syntax.argument_nodes(call)
-    parent = call.parent
-    if (
-        syntax.is_pipe(parent)
-        and parent is not None
-        and parent.child_by_field_name("right") == call
-    ):
-        left = parent.child_by_field_name("left")
+    if pipe is not None:
+        left = pipe.child_by_field_name("left")
         if left is not None:
             return [left, *args]
     return args

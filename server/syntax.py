@@ -155,6 +155,11 @@ def _belongs(node: Node, tree: Tree) -> bool:
     return False
 
 
+def record_parents(node: Node) -> None:
+    """Record the parents of ``node``'s tree now (a caller about to ask for many parents)."""
+    _record(node)
+
+
 def parent(node: Node) -> Node | None:
     """``node.parent``, looked up instead of searched for when the tree is deep."""
     parents = _known(node) if _maps else None
