@@ -125,7 +125,7 @@ _maps: dict[int, _Parents] = {}
 
 
 def _known(node: Node) -> dict[Node, Node | None] | None:
-    for recorded in _maps.values():
+    for recorded in list(_maps.values()):  # list(): atomic, other threads may record
         if node in recorded.parent:
             return recorded.parent
     return None
@@ -133,14 +133,14 @@ def _known(node: Node) -> dict[Node, Node | None] | None:
 
 def _record(node: Node) -> _Parents | None:
     """The recorded parents of ``node``'s tree, recording them now if it is a recent one."""
-    for recorded in _maps.values():
+    for recorded in list(_maps.values()):
         if node in recorded.parent:
             return recorded
     for tree in recent_trees():
         if id(tree) not in _maps and _belongs(node, tree):
             recent = {id(t) for t in recent_trees()}
-            for stale in [key for key in _maps if key not in recent]:
-                del _maps[stale]
+            for stale in [key for key in list(_maps) if key not in recent]:
+                _maps.pop(stale, None)
             recorded = _maps[id(tree)] = _Parents(tree)
             return recorded
     return None
@@ -193,7 +193,7 @@ def enclosing(node: Node, predicate: Callable[[Node], bool]) -> Node | None:
     answer is remembered for every node on the way, so asking for many nodes stays linear."""
     recorded = None
     if _maps:
-        recorded = next((r for r in _maps.values() if node in r.parent), None)
+        recorded = next((r for r in list(_maps.values()) if node in r.parent), None)
     if recorded is None:
         for walked, above in enumerate(ancestors(node), 1):
             if predicate(above):

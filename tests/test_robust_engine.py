@@ -219,3 +219,25 @@ def _timed(step) -> float:  # type: ignore[no-untyped-def]
     started = time.perf_counter()
     step()
     return time.perf_counter() - started
+
+
+def test_recorded_parents_agree_with_tree_sitter() -> None:
+    """Past syntax.DEEP levels the walk up uses a record of the tree's parents: same nodes."""
+    from otp_thinking import syntax
+
+    text = _deep_file("nested lists", 300)
+    tree = Source(text, "lib/deep.ex").tree
+    deepest = tree.root_node.descendant_for_byte_range(text.index("Task"), text.index("Task") + 4)
+    assert deepest is not None
+    plain, node = [], deepest.parent
+    while node is not None:
+        plain.append(node)
+        node = node.parent
+    assert len(plain) > syntax.DEEP
+    assert list(syntax.ancestors(deepest)) == plain
+    assert list(syntax.ancestors(deepest)) == plain  # the second time from the record
+    assert syntax.parent(deepest) == deepest.parent
+    list_node = syntax.enclosing(deepest, lambda n: n.type == "list")
+    assert list_node == next(n for n in plain if n.type == "list")
+    assert syntax.enclosing_definition(deepest) == next(n for n in plain if syntax.is_definition(n))
+    assert syntax.enclosing_module(deepest) == plain[-2]
