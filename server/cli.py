@@ -53,7 +53,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     try:
         code = int(args.run(args))
-        sys.stdout.flush()
+        if not sys.stdout.closed:  # the language server closes it when it exits
+            sys.stdout.flush()
         return code
     except BrokenPipeError:  # the reader went away (`| head`): nothing to tell it
         _discard_stdout()

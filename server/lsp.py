@@ -78,15 +78,12 @@ class OtpProtocol(LanguageServerProtocol):
         """pygls keeps the future of every handler it runs by id, and forgets it only when it
         answers a request: the futures of notifications and of the steps of generator handlers
         (every didOpen, didChange and didClose here) would pile up for as long as the server
-        runs. Forget each one once it is done."""
+        runs. Finished ones are swept before each handler runs. (Not from a done-callback:
+        pygls's shutdown cancels futures while it walks this dict.)"""
+        futures = self._request_futures
+        for done in [key for key, future in list(futures.items()) if future.done()]:
+            futures.pop(done, None)
         super()._execute_handler(msg_id, handler, callback, args, kwargs)
-        future = self._request_futures.get(msg_id)
-        if future is not None:
-            future.add_done_callback(lambda done: self._forget_future(msg_id, done))
-
-    def _forget_future(self, msg_id: Any, future: Any) -> None:
-        if self._request_futures.get(msg_id) is future:
-            self._request_futures.pop(msg_id, None)
 
     def _user_handler(self, method: str, params: Any):  # type: ignore[no-untyped-def]
         if (handler := self.fm.features.get(method)) is not None:
