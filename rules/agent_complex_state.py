@@ -150,9 +150,27 @@ def _complexity(function: Node | list[Clause]) -> str | None:
         return next((r for c in function if (r := _body_logic(c.node)) is not None), None)
     if function.type == "anonymous_function":
         clauses = [c for c in function.named_children if c.type == "stab_clause"]
-        if len(clauses) > 1:
+        if _branches([_fn_pattern(c) for c in clauses]):
             return "a multi-clause fn"
     return _body_logic(function)
+
+
+def _branches(patterns: list[Node | None]) -> bool:
+    """Clauses that switch on the state. Two clauses of which one matches ``nil`` give the
+    initial value: `Map.update/4` with a default, spelled out."""
+    if len(patterns) != 2:
+        return len(patterns) > 2
+    return not any(p is not None and syntax.text(p) == "nil" for p in patterns)
+
+
+def _fn_pattern(clause: Node) -> Node | None:
+    """The first parameter's pattern of an ``fn`` clause (None when it has a guard or no
+    parameter: it then counts as a shape)."""
+    left = clause.child_by_field_name("left")
+    if left is None or left.type == "binary_operator":
+        return None
+    params = [c for c in left.named_children if c.type != "comment"]
+    return params[0] if params else None
 
 
 def _body_logic(node: Node) -> str | None:
@@ -163,7 +181,8 @@ def _body_logic(node: Node) -> str | None:
                 continue
             return f"a {syntax.text(captures['keyword'][0])}"
         updates += 1
-        if "nested" in captures and _updates_inside(captures["nested"][0]):
+        update = captures["nested"][0] if "nested" in captures else captures["map_update"][0]
+        if _updates_inside(update):
             return "nested updates"
     return "nested updates" if updates >= 3 else None
 

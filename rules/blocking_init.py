@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
@@ -10,6 +11,13 @@ from tree_sitter import Node
 from otp_thinking import syntax
 from otp_thinking.context import Context
 from otp_thinking.findings import Edit, Finding, Fix
+from otp_thinking.model.effects import (
+    blocking_call,
+    deferred,
+    module_candidates,
+    scopes,
+    waited_in_task,
+)
 from otp_thinking.parsing import compile_query, matches
 from otp_thinking.rule import Rule
 
@@ -22,19 +30,26 @@ DOC = """\
   alias ending in `Repo` (`MyApp.Repo`, `MyApp.ReadRepo`), `Ecto.Adapters.SQL.query`,
   `Postgrex.query`, `Redix.command`;
 - HTTP requests: `Req`, `Finch`, `HTTPoison`, `Tesla`, `:httpc`, `:hackney`, `Mint.HTTP.connect`;
-- files: `File.read/open/stream!/ls/cp`, `:file.read_file/open/consult`;
-- remote and synchronous calls: `:rpc.call`, `:erpc.call`, `GenServer.call`, `:gen_server.call`,
-  `:gen_statem.call`, `Agent.get/update`, `Task.await/yield`;
+- remote calls: `:rpc.call`, `:erpc.call`, `Task.await/yield` (and `await_many`/`yield_many`);
 - waiting: `receive` written in `init/1` itself (unless it has `after 0`), `Process.sleep`,
   `:timer.sleep`;
 - external commands: `System.cmd`, `System.shell`, `:os.cmd`;
-- `:dets.open_file`, `:ets.file2tab`, `:mnesia.wait_for_tables`, socket connects
-  (`:gen_tcp.connect/accept/recv`, `:ssl.connect`).
+- `:mnesia.wait_for_tables`, socket connects and reads (`:gen_tcp.connect/accept/recv`,
+  `:ssl.connect`);
+- as information only: work in an `init/1` that returns `{:stop, _}` or `{:error, _}` when it
+  fails (the start fails on purpose, a contract moving the work would change), and what is
+  usually quick: local files (`File.read/open/stream!/ls/cp`,
+  `:file.read_file/open/consult`, `:dets.open_file`, `:ets.file2tab`) and calls to another
+  local process (`GenServer.call`, `:gen_server.call`, `:gen_statem.call`, `Agent.get/update`).
 
-The call may sit in `init/1` itself or in a function of the same module that `init/1` calls
-(followed three calls deep). One finding per `init/1` clause, on the first blocking call in
-source order (or on the local call that leads to it); the message names the call. Fixing that
-one is the point: the rest of the slow work usually moves with it.
+The call may sit in `init/1` itself, in a function of the same module that `init/1` calls
+(followed three calls deep), or in a public function of another module of the project (and the
+private functions that one calls): the message names the chain, as in "init/1 calls
+Accounts.load/1, which blocks on Repo.all (through fetch)". Work inside an `fn` counts when
+`init/1` waits for it: an `fn` given to `Enum`/`Stream`/`Map`, to `Task.async_stream`, or to
+`Task.async` when `init/1` also awaits. One finding per `init/1` clause, on the first blocking
+call in source order (or on the call that leads to it). Fixing that one is the point: the rest
+of the slow work usually moves with it.
 
 Not flagged:
 - `init/1` of other modules: Supervisors, Plugs (`@behaviour Plug`, `use Plug.Builder`),
@@ -43,9 +58,12 @@ Not flagged:
   `Phoenix.PubSub.subscribe`, `Registry.register`, `:pg.join`, `:telemetry.attach`,
   `Process.flag`, `Process.monitor`, `:ets.new`, `Process.send_after`, `:timer.send_interval`;
 - work already in `handle_continue/2`, `handle_info/2` or any other callback;
+- boot steps, whose work has to be done before `start_link` returns: an `init/1` that returns
+  `:ignore` (an upgrade gate, a one-off check or seed), a `use GenServer, restart: :temporary`
+  server, and an `init/1` that fills `:persistent_term` or an ETS table that the module's
+  public functions read directly (callers would find it empty);
 - calls inside a function that runs later or elsewhere: an `fn` handed to `Task.start`,
-  `spawn`, `:telemetry.attach` and the like (an `fn` given to `Enum`/`Stream`/`Map` runs now
-  and is checked);
+  `spawn`, `:telemetry.attach` and the like;
 - tests, `.exs` scripts and `use Mix.Task` modules (test servers often block on purpose).
 
 ## Why it matters
@@ -106,80 +124,21 @@ failure in it crashes the running process instead of failing its start.
 
 LOCAL_CALLS = compile_query("(call target: (identifier) @function) @call")
 
-REPO_FUNCTIONS = frozenset(
-    {
-        "aggregate",
-        "all",
-        "all_by",
-        "checkout",
-        "delete",
-        "delete!",
-        "delete_all",
-        "exists?",
-        "get",
-        "get!",
-        "get_by",
-        "get_by!",
-        "insert",
-        "insert!",
-        "insert_all",
-        "insert_or_update",
-        "insert_or_update!",
-        "one",
-        "one!",
-        "preload",
-        "query",
-        "query!",
-        "reload",
-        "reload!",
-        "stream",
-        "transact",
-        "transaction",
-        "update",
-        "update!",
-        "update_all",
-    }
+INIT_KINDS = frozenset(
+    {"db", "http", "rpc", "call", "await", "sleep", "cmd", "socket", "connect", "file"}
 )
+"""What counts as blocking work in `init/1`."""
+SLOW_KINDS = INIT_KINDS - {"file", "call"}
+"""What is slow whatever the machine. Local files (a config file, a DETS table) are usually
+quick to read, and a call to another local process (`GenServer.call`, `Agent.get`) usually
+answers from its state: `init/1` doing only these is reported as information."""
 
-HTTP_VERBS = frozenset(
-    {"get", "post", "put", "patch", "delete", "head", "options", "request", "run"}
-)
-HTTP_VERBS = HTTP_VERBS | {f"{verb}!" for verb in HTTP_VERBS}
-
-BLOCKING: dict[str, frozenset[str]] = {
-    "Req": HTTP_VERBS,
-    "HTTPoison": HTTP_VERBS,
-    "Tesla": HTTP_VERBS,
-    "Finch": frozenset({"request", "request!", "stream", "stream_while"}),
-    ":hackney": frozenset({"request", "get", "post", "put", "delete", "head"}),
-    ":httpc": frozenset({"request"}),
-    "Mint.HTTP": frozenset({"connect"}),
-    "Mint.HTTP1": frozenset({"connect"}),
-    "Mint.HTTP2": frozenset({"connect"}),
-    "File": frozenset(
-        {"read", "read!", "open", "open!", "stream!", "ls", "ls!", "cp", "cp!", "cp_r", "cp_r!"}
-    ),
-    ":file": frozenset({"read_file", "open", "consult"}),
-    ":rpc": frozenset({"call", "block_call", "multicall"}),
-    ":erpc": frozenset({"call", "multicall"}),
-    "GenServer": frozenset({"call", "multi_call"}),
-    ":gen_server": frozenset({"call", "multi_call"}),
-    ":gen_statem": frozenset({"call"}),
-    "Agent": frozenset({"get", "update", "get_and_update"}),
-    "Task": frozenset({"await", "await_many", "yield", "yield_many"}),
-    "Process": frozenset({"sleep"}),
-    ":timer": frozenset({"sleep"}),
-    "System": frozenset({"cmd", "shell"}),
-    ":os": frozenset({"cmd"}),
-    ":dets": frozenset({"open_file"}),
-    ":ets": frozenset({"file2tab"}),
-    ":mnesia": frozenset({"wait_for_tables", "transaction", "sync_transaction"}),
-    ":gen_tcp": frozenset({"connect", "accept", "recv"}),
-    ":ssl": frozenset({"connect", "handshake"}),
-    "Ecto.Adapters.SQL": frozenset({"query", "query!"}),
-    "Postgrex": frozenset({"query", "query!", "prepare_execute"}),
-    "Redix": frozenset({"command", "command!", "pipeline", "pipeline!"}),
+FILLS: dict[str, frozenset[str]] = {
+    ":ets": frozenset({"insert", "insert_new"}),
+    ":persistent_term": frozenset({"put"}),
 }
+"""Boot work whose result callers read directly, bypassing the process: it has to be done
+before `start_link` returns."""
 
 MUST_STAY: dict[str, frozenset[str]] = {
     "Registry": frozenset({"register"}),
@@ -193,9 +152,10 @@ MUST_STAY: dict[str, frozenset[str]] = {
 }
 
 MUST_STAY_PREFIXES = ("subscribe", "register", "attach", "monitor", "join")
-IMMEDIATE_CONSUMERS = frozenset({"Enum", "Stream", "Map", "List", "Keyword", "MapSet"})
-IMMEDIATE_LOCAL = frozenset({"then", "tap"})
 HELPER_DEPTH = 3
+CALLBACKS = frozenset(
+    {"init", "handle_call", "handle_cast", "handle_info", "handle_continue", "terminate"}
+)
 CONTINUE_TAGS = ("init", "load", "setup", "boot", "init_work")
 
 
@@ -263,31 +223,44 @@ class Blocking:
     """The local function `init/1` calls on the way, e.g. ``load_prices``."""
 
 
+Project = Callable[[Node, str, str], tuple[str, str] | None]
+"""``(call, module as written, function)`` to (the blocking call, the chain to it) when the
+call goes to a function of another project module that blocks."""
+
+
 @dataclass
 class Scanner:
     """Finds calls of one kind (blocking, must stay in init) under a node, following local
-    functions of the module."""
+    functions of the module and, when ``project`` is given, functions of other modules."""
 
     module: Node
     classify: Callable[[str, str], str | None]
     """``(module, function)`` to a display name when the call is of the kind, else None."""
-    cache: dict[str, str | None] = field(default_factory=dict)
+    project: Project | None = None
+    cache: dict[str, tuple[str, str | None] | None] = field(default_factory=dict)
 
     def first(self, node: Node, depth: int = 0) -> tuple[Node, str, str | None] | None:
-        """The first such call under ``node``: (call site, its name, the local function
-        on the way or None)."""
+        """The first such call under ``node``: (call site, its name, the chain of functions
+        on the way, e.g. ``load, which calls Accounts.fetch/1``, or None)."""
         candidates: list[tuple[int, Node, str, str | None]] = []
         for captures in matches(syntax.REMOTE_CALLS, node):
             call = captures["call"][0]
-            name = self.classify(
-                syntax.text(captures["module"][0]), syntax.text(captures["function"][0])
-            )
-            if name is not None and not _deferred(call, node):
-                candidates.append((call.start_byte, call, name, None))
+            if deferred(call, node):
+                continue
+            module, function = (syntax.text(captures[k][0]) for k in ("module", "function"))
+            in_task = " (in a task it waits for)" if waited_in_task(call, node) else ""
+            name = self.classify(module, function)
+            if name is not None:
+                candidates.append((call.start_byte, call, f"{name}{in_task}", None))
+            elif self.project is not None:
+                reached = self.project(call, module, function)
+                if reached is not None:
+                    chain = f"{reached[1]}{in_task}"
+                    candidates.append((call.start_byte, call, reached[0], chain))
         for captures in matches(LOCAL_CALLS, node):
             call = captures["call"][0]
             function = syntax.text(captures["function"][0])
-            if function == "init" or _deferred(call, node):
+            if function == "init" or deferred(call, node):
                 continue
             if function == "receive":
                 # Only in init/1 itself: in helpers, `receive` is mostly the flush after
@@ -296,15 +269,17 @@ class Scanner:
                 if name is not None and not _polls(call):
                     candidates.append((call.start_byte, call, name, None))
             elif depth < HELPER_DEPTH:
-                reached = self.through_helper(function, depth + 1)
-                if reached is not None:
-                    candidates.append((call.start_byte, call, reached, function))
+                found = self.through_helper(function, depth + 1)
+                if found is not None:
+                    name, via = found
+                    chain = function if via is None else f"{function}, which calls {via}"
+                    candidates.append((call.start_byte, call, name, chain))
         if not candidates:
             return None
         _, call, name, via = min(candidates, key=lambda c: c[0])
         return call, name, via
 
-    def through_helper(self, function: str, depth: int) -> str | None:
+    def through_helper(self, function: str, depth: int) -> tuple[str, str | None] | None:
         if function in self.cache:
             return self.cache[function]
         self.cache[function] = None  # recursion guard
@@ -312,20 +287,26 @@ class Scanner:
         for definition in syntax.definitions(self.module, function):
             found = self.first(definition, depth)
             if found is not None:
-                result = found[1]
+                result = (found[1], found[2])
                 break
         self.cache[function] = result
         return result
 
 
 def blocking_name(module: str, function: str) -> str | None:
+    """Blocking work of the kinds that do not belong in `init/1` (see INIT_KINDS)."""
     if (module, function) == ("", "receive"):
         return "receive"
-    if function in BLOCKING.get(module, ()):
-        return f"{module}.{function}"
-    if function in REPO_FUNCTIONS and module.split(".")[-1].endswith("Repo"):
-        return f"{module}.{function}"
-    return None
+    found = blocking_call(module, function)
+    return found.name if found is not None and found.kind in INIT_KINDS else None
+
+
+def slow_name(module: str, function: str) -> str | None:
+    """Blocking work that is slow whatever the machine (see SLOW_KINDS)."""
+    if (module, function) == ("", "receive"):
+        return "receive"
+    found = blocking_call(module, function)
+    return found.name if found is not None and found.kind in SLOW_KINDS else None
 
 
 def must_stay_name(module: str, function: str) -> str | None:
@@ -333,6 +314,11 @@ def must_stay_name(module: str, function: str) -> str | None:
     if function in MUST_STAY.get(module, ()) or function.startswith(MUST_STAY_PREFIXES):
         return f"{module}.{function}"
     return None
+
+
+def fills_name(module: str, function: str) -> str | None:
+    """Writes that callers read back directly (ETS, `:persistent_term`)."""
+    return f"{module}.{function}" if function in FILLS.get(module, ()) else None
 
 
 def _polls(receive: Node) -> bool:
@@ -346,37 +332,70 @@ def _polls(receive: Node) -> bool:
     return False
 
 
-def _deferred(call: Node, scope: Node) -> bool:
-    """Whether ``call`` sits in an `fn` or a capture that runs later or in another process
-    (anything but an `Enum`/`Stream`/`Map`… argument), relative to ``scope``."""
-    for parent in syntax.ancestors(call):
-        if parent == scope:
-            return False
-        is_fn = parent.type == "anonymous_function"
-        is_capture = parent.type == "unary_operator" and syntax.operator(parent) == "&"
-        if (is_fn or is_capture) and not _runs_now(parent):
-            return True
-    return False
+def _project_lookup(
+    context: Context, module: Node, kinds: frozenset[str] = INIT_KINDS
+) -> Project | None:
+    """Blocking functions of other project modules, from the project index."""
+    index = context.project.index
+    if not index.complete or not syntax.is_defmodule(module):
+        return None
+    own = syntax.defined_name(module)
+    around = scopes(module)
+
+    def lookup(call: Node, written: str, function: str) -> tuple[str, str] | None:
+        for candidate in module_candidates(around, written):
+            effect = index.effect(candidate, function)
+            if effect is None:
+                continue
+            if candidate == own or effect.kind not in kinds:
+                return None
+            target = f"{written}.{function}/{_call_arity(call)}"
+            inside = f" (through {', '.join(effect.via)})" if effect.via else ""
+            return f"{effect.call}{inside}", target
+        return None
+
+    return lookup
 
 
-def _runs_now(function: Node) -> bool:
-    """An `fn` or capture passed straight to an eager consumer (`Enum.map(list, fn …)`)."""
-    holder = function.parent
-    if holder is not None and holder.type == "arguments":
-        holder = holder.parent
-    if holder is None or holder.type != "call":
-        return False
-    remote = syntax.remote_target(holder)
-    if remote is not None:
-        return remote[0] in IMMEDIATE_CONSUMERS
-    return syntax.local_target(holder) in IMMEDIATE_LOCAL
+def _call_arity(call: Node) -> int:
+    arity = len(syntax.argument_nodes(call))
+    parent = call.parent
+    if (
+        syntax.is_pipe(parent)
+        and parent is not None
+        and parent.child_by_field_name("right") == call
+    ):
+        arity += 1
+    return arity
 
 
 # -- the finding -----------------------------------------------------------------------
 
 
 def _check_init(context: Context, module: Node, definition: Node, kind: str) -> Finding | None:
-    scanner = Scanner(module, blocking_name)
+    finding = _blocking_finding(context, module, definition, kind)
+    if finding is None or _boot_step(module, definition):
+        return None
+    slow = Scanner(module, slow_name, _project_lookup(context, module, SLOW_KINDS))
+    if _fails_its_start(definition) or slow.first(definition) is None:
+        return finding.with_severity("information")
+    return finding
+
+
+def _fails_its_start(definition: Node) -> bool:
+    """`init/1` returns `{:stop, _}` or `{:error, _}` on some path: the start fails on purpose
+    when the work does, a contract that moving the work would change (information only)."""
+    for tail in syntax.tail_expressions(syntax.body_of(definition)):
+        items = [c for c in tail.named_children if c.type != "comment"]
+        if tail.type == "tuple" and items and syntax.text(items[0]) in (":stop", ":error"):
+            return True
+    return False
+
+
+def _blocking_finding(
+    context: Context, module: Node, definition: Node, kind: str
+) -> Finding | None:
+    scanner = Scanner(module, blocking_name, _project_lookup(context, module))
     found = scanner.first(definition)
     if found is None:
         return None
@@ -395,6 +414,51 @@ def _check_init(context: Context, module: Node, definition: Node, kind: str) -> 
     if isinstance(plan, str):
         return context.finding(RULE, site, f"{message} (no automatic fix: {plan}).")
     return context.finding(RULE, site, f"{message}.", fix=plan)
+
+
+def _boot_step(module: Node, definition: Node) -> bool:
+    """`init/1` whose work has to be done before `start_link` returns: the server is a step
+    of the boot that does its work and goes away (`init/1` returns `:ignore`, or it is
+    `restart: :temporary`), or it fills `:persistent_term` or an ETS table that callers read
+    directly, without asking the process."""
+    tails = syntax.tail_expressions(syntax.body_of(definition))
+    if any(syntax.text(tail) == ":ignore" for tail in tails) or _temporary(module):
+        return True
+    fill = Scanner(module, fills_name).first(definition)
+    if fill is None:
+        return False
+    return fill[1].startswith(":persistent_term") or _reads_table_directly(module)
+
+
+_DIRECT_READ = re.compile(
+    r":ets\.(lookup|lookup_element|select|match|match_object|member|tab2list)\b"
+)
+
+
+def _reads_table_directly(module: Node) -> bool:
+    """A public function that is not a callback reads ETS: callers get the data without a
+    message to the process."""
+    body = syntax.module_body(module)
+    for child in body.named_children if body is not None else []:
+        if child.type != "call" or syntax.local_target(child) != "def":
+            continue
+        head = syntax.def_head(child)
+        if head is None or head[0] in CALLBACKS:
+            continue
+        if _DIRECT_READ.search(syntax.text(child)):
+            return True
+    return False
+
+
+def _temporary(module: Node) -> bool:
+    body = syntax.module_body(module)
+    for child in body.named_children if body is not None else []:
+        if child.type == "call" and syntax.local_target(child) == "use":
+            args = syntax.argument_nodes(child)
+            for key, value in syntax.keyword_pairs(args[1] if len(args) > 1 else None):
+                if key == "restart" and syntax.text(value) == ":temporary":
+                    return True
+    return False
 
 
 # -- the fix ---------------------------------------------------------------------------
@@ -701,4 +765,5 @@ RULE = Rule(
     words=("GenServer", "gen_server", "gen_statem", "GenStateMachine"),
     production_only=True,
     fixable=True,
+    project_files=lambda summary: summary.has_server,
 )

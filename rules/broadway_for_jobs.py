@@ -10,7 +10,9 @@ from tree_sitter import Node
 from otp_thinking import syntax
 from otp_thinking.context import Context
 from otp_thinking.findings import Finding
-from otp_thinking.parsing import compile_query, matches
+from otp_thinking.model.effects import module_candidates, scopes
+from otp_thinking.model.producers import Feed, feed
+from otp_thinking.parsing import compile_query
 from otp_thinking.rule import Rule
 
 DOC = """\
@@ -21,9 +23,12 @@ message broker:
 - `Broadway.DummyProducer` as the producer (`producer: [module: {Broadway.DummyProducer, []}]`)
   in production code;
 - `OffBroadwayMemory.Producer`, an in-memory buffer the app pushes into;
-- a producer module defined in the same file that `use GenStage` and fills its demand from the
-  app's own storage: `Repo` queries, `:ets`, `:queue`, `:dets` or `:mnesia`, or events the app
-  hands it with `GenStage.cast`/`GenStage.call`;
+- a producer module of the project (in the same file or another) that `use GenStage` and
+  fills its demand from the app's own storage: `Repo` queries, `:ets`, `:queue`, `:dets` or
+  `:mnesia`, or events the app hands it with `GenStage.cast`/`GenStage.call`. When it polls a
+  database or a disk table, the message calls it what it is, a hand-rolled DB-backed queue
+  (persisted, but without the retries, scheduling and uniqueness Oban gives); otherwise a
+  queue that loses its jobs on restart;
 - `Broadway.test_message/3`, `Broadway.test_batch/3` and `Broadway.push_messages/2` called
   from production code.
 
@@ -115,12 +120,6 @@ FEEDING_CALL = compile_query(
     """
 )
 
-REMOTE_CALL = compile_query(
-    """
-    (call target: (dot left: [(alias) (atom)] @module right: (identifier) @function))
-    """
-)
-
 DEFMODULE = compile_query(
     """
     (call target: (identifier) @defmodule (arguments . (alias) @name) (#eq? @defmodule "defmodule"))
@@ -128,38 +127,9 @@ DEFMODULE = compile_query(
     """
 )
 
-USE = compile_query(
-    """
-    (call target: (identifier) @use (arguments . (alias) @module) (#eq? @use "use"))
-    """
-)
-
 TEST_SUPPORT_SEGMENT = re.compile(r"^Test(s|ing)?$|^Test[A-Z]|Tests?$|Case$|TestHelpers?$")
 
 APP_FED_LIBRARY_PRODUCERS = frozenset({"Broadway.DummyProducer", "OffBroadwayMemory.Producer"})
-
-OWN_STORAGE = frozenset({":ets", ":queue", ":dets", ":mnesia", "Ecto.Adapters.SQL"})
-"""Modules whose calls mean a producer serves data the app itself stored."""
-
-PUSHED_BY_APP = frozenset({("GenStage", "cast"), ("GenStage", "call")})
-
-BROKER_CLIENTS = (
-    "ExAws",
-    "AWS",
-    "AMQP",
-    "KafkaEx",
-    ":brod",
-    "Redix",
-    ":eredis",
-    "GoogleApi.PubSub",
-    "Kane",
-    "Gnat",
-    "Tortoise",
-    "Tortoise311",
-    ":emqtt",
-    "Pulsar",
-)
-"""Prefixes of client modules that talk to a broker: a producer calling them ingests data."""
 
 FEEDING_MESSAGE = (
     "Broadway.{function} feeds the pipeline from the app itself, so it works as a job queue "
@@ -171,6 +141,17 @@ PRODUCER_MESSAGE = (
     "persistence or retries; use Oban jobs for background work, or a broker's Broadway producer "
     "(SQS, Kafka, RabbitMQ, Pub/Sub) for ingestion."
 )
+DB_PRODUCER_MESSAGE = (
+    "{producer} makes this Broadway pipeline a hand-rolled DB-backed job queue ({why}): "
+    "Oban keeps jobs in the database too, with retries, scheduling and uniqueness; use Oban "
+    "jobs for background work, or a broker's Broadway producer (SQS, Kafka, RabbitMQ, "
+    "Pub/Sub) for ingestion."
+)
+
+
+def _producer_message(producer: str, how: Feed) -> str:
+    template = DB_PRODUCER_MESSAGE if how.persisted else PRODUCER_MESSAGE
+    return template.format(producer=producer, why=how.why)
 
 
 def check(context: Context) -> Iterator[Finding]:
@@ -212,12 +193,9 @@ def _app_fed_producers(context: Context) -> Iterator[Finding]:
         if modules is None:
             modules = _defined_modules(context)
         definition = _resolve(name, producer, modules)
-        if definition is None:
-            continue  # a library's producer or a module in another file: not ours to judge
-        reason = _app_feeding(definition)
-        if reason is not None:
-            message = PRODUCER_MESSAGE.format(producer=name, why=reason)
-            yield context.finding(RULE, producer, message)
+        how = feed(definition) if definition is not None else _feed_elsewhere(context, producer)
+        if how is not None:
+            yield context.finding(RULE, producer, _producer_message(name, how))
 
 
 def _in_test_support(node: Node) -> bool:
@@ -288,28 +266,17 @@ def _resolve(name: str, at: Node, modules: dict[str, Node]) -> Node | None:
     return None
 
 
-def _app_feeding(module: Node) -> str | None:
-    """Why this in-file module is a producer the app feeds itself, or None when it is not
-    (not a GenStage, a broker client inside, or no sign of the app's own storage)."""
-    if not any(_is_genstage(captures) for captures in matches(USE, module)):
+def _feed_elsewhere(context: Context, producer: Node) -> Feed | None:
+    """How the app feeds a producer module defined in another file of the project, from the
+    project index; None for a library's producer or one the index does not know."""
+    module = syntax.enclosing_module(producer)
+    if module is None or not context.project.index.complete:
         return None
-    reasons: list[str] = []
-    for captures in matches(REMOTE_CALL, module):
-        target = syntax.text(captures["module"][0])
-        function = syntax.text(captures["function"][0])
-        if any(target == p or target.startswith(p + ".") for p in BROKER_CLIENTS):
-            return None
-        if target in OWN_STORAGE or target.startswith("Ecto."):
-            reasons.append(f"it reads {target}")
-        elif target == "Repo" or target.endswith(".Repo"):
-            reasons.append("it polls the app's Repo")
-        elif (target, function) in PUSHED_BY_APP:
-            reasons.append(f"the app pushes events with GenStage.{function}")
-    return reasons[0] if reasons else None
-
-
-def _is_genstage(captures: dict[str, list[Node]]) -> bool:
-    return syntax.text(captures["module"][0]) == "GenStage"
+    known = context.project.index.modules
+    for candidate in module_candidates(scopes(module), syntax.text(producer)):
+        if candidate in known:
+            return known[candidate][1].feed
+    return None
 
 
 RULE = Rule(
@@ -322,4 +289,8 @@ RULE = Rule(
     words=("Broadway",),
     production_only=True,
     fixable=False,
+    project_files=lambda summary: (
+        any("Broadway" in m.uses for m in summary.modules)
+        or any(call.target == "Broadway" for call in summary.calls)
+    ),
 )

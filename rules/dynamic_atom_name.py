@@ -29,15 +29,18 @@ name = String.to_atom("room_" <> room_id)
 GenServer.start_link(__MODULE__, room_id, name: name)
 ```
 
-Not flagged: atoms fixed at compile time (module attributes, module bodies outside functions,
-interpolations of only literals, `@attributes`, `__MODULE__` and `unquote`); names derived
-from another process's name, where every run-time part is a variable called `name`, `*_name`,
-`module`, `mod` or `*_module` (`:"#{name}_supervisor"`, `Module.concat(name, "Registry")`):
-one atom per configured instance, not one per request, the usual way a library names the
-processes under a supervisor it is given a name for; `String.to_existing_atom/1` and
-`:erlang.binary_to_existing_atom/2` (they make no atom); `Module.concat` of aliases and
-literals only (`Module.concat(__MODULE__, Supervisor)`); dynamic atoms that never name a
-process; tests, `.exs` scripts and Mix tasks, where the run is short and the leak dies with it.
+Not flagged: a child spec's `id:` (any term will do there; it names no process); atoms fixed at
+compile time (module attributes, module bodies outside functions, interpolations of only
+literals, `@attributes`, `__MODULE__` and `unquote`); names derived from another name, where
+every run-time part is a variable called `name`, `*_name`, `module`, `mod` or `*_module`, a
+field or function of that name (`project.name`, `Project.name(project)`) or such an option
+(`opts[:name]`, `Keyword.fetch!(opts, :name)`) — `:"#{name}_supervisor"`,
+`String.to_atom("#{name}_sup")`, `Module.concat(name, "Registry")`: one atom per configured
+instance, not one per request, the usual way a library names the processes under a supervisor it
+is given a name for; `String.to_existing_atom/1` and `:erlang.binary_to_existing_atom/2` (they
+make no atom); `Module.concat` of aliases and literals only (`Module.concat(__MODULE__,
+Supervisor)`); dynamic atoms that never name a process; tests, `.exs` scripts and Mix tasks,
+where the run is short and the leak dies with it.
 
 ## Why it matters
 Atoms are never garbage-collected. Every distinct run-time name — one per room, user or
@@ -81,8 +84,8 @@ variable is fixed where it is bound. `Process.whereis/1` becomes `GenServer.wher
 reuses the module's own `via_tuple/1`). The registry is a unique-keys Registry the application
 starts, one whose namespace encloses the module (`MyApp.Registry`, or `MyApp.Rooms.Registry` for
 `MyApp.Rooms.Room`); when it starts none that fits, the fix adds
-`{Registry, keys: :unique, name: MyApp.Registry}` first in its children (or, when they are no
-literal list, borrows one it starts).
+`{Registry, keys: :unique, name: MyApp.Registry}` to its children, after the infrastructure and
+before the first child that uses it (or, when they are no literal list, borrows one it starts).
 
 The fix is unsafe: code in other modules that reaches these processes through the same atoms
 (`GenServer.call(:"room_42", ...)`, `Process.whereis`) must move to the via tuple too, and
@@ -107,8 +110,8 @@ CONVERSIONS = compile_query(
 )
 
 MESSAGE = (
-    "{what} makes a new atom at run time for a process name, and atoms are never "
-    "garbage-collected; name the process with a via tuple on a Registry instead."
+    "{what} makes a new atom for every distinct {value} and uses it {use}; atoms are never "
+    "garbage-collected, so name the process with a via tuple on a Registry instead."
 )
 
 START_FUNCTIONS = frozenset({"start_link", "start", "start_child", "child_spec"})
@@ -202,10 +205,52 @@ def check(context: Context) -> Iterator[Finding]:
 def _message(use: Use) -> str:
     node = use.atom
     if node.type == "quoted_atom":
-        return MESSAGE.format(what="An interpolated atom")
-    call = node.child_by_field_name("right") if syntax.is_pipe(node) else node
-    target = call.child_by_field_name("target") if call is not None else None
-    return MESSAGE.format(what=syntax.text(target) if target is not None else "This conversion")
+        what, inputs = "This interpolated atom", [node]
+    else:
+        call = node.child_by_field_name("right") if syntax.is_pipe(node) else node
+        target = call.child_by_field_name("target") if call is not None else None
+        what = syntax.text(target) if target is not None else "This conversion"
+        left = node.child_by_field_name("left") if syntax.is_pipe(node) else None
+        inputs = [left] if left is not None else syntax.argument_nodes(call) if call else []
+        if call is None or syntax.call_key(call)[1] != "concat":
+            inputs = inputs[:1]  # the data converted; Module.concat joins all its arguments
+    values = [_shorten(syntax.text(leaf)) for i in inputs for leaf in _runtime_leaves(i)]
+    value = " and ".join(f"`{v}`" for v in dict.fromkeys(values)) or "run-time value"
+    return MESSAGE.format(what=what, value=value, use=_use_text(use))
+
+
+def _runtime_leaves(node: Node) -> list[Node]:
+    """The parts of ``node`` that vary at run time: ``room_id`` in ``"room_" <> room_id``."""
+    if _constant(node) or _derived_name(node) or node.type in ("alias", "comment"):
+        return []
+    if node.type in ("quoted_atom", "string", "charlist", "binary_operator", "block", "list"):
+        return [
+            leaf
+            for child in node.named_children
+            if child.type != "operator"
+            for leaf in _runtime_leaves(child)
+        ]
+    if node.type == "interpolation":
+        return [leaf for child in node.named_children for leaf in _runtime_leaves(child)]
+    return [node]
+
+
+def _use_text(use: Use) -> str:
+    """How the atom names a process, from the first site that does."""
+    for _node, site in use.sites:
+        target = syntax.text(site.call.child_by_field_name("target")) if site.call else ""
+        if site.kind == "name":
+            return f"as the name: of {target}" if target else "as the name: of a child spec"
+        if site.kind in ("address", "needs_pid", "whereis"):
+            return f"to reach a process ({target})"
+        if site.kind == "register":
+            return f"to register a process ({target})"
+    return "as a process name"
+
+
+def _shorten(text: str) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= 40 else text[:37] + "..."
 
 
 # -- finding the uses -------------------------------------------------------------------
@@ -306,12 +351,39 @@ CONSTANT_PRESERVING = frozenset(
 
 
 def _derived_name(node: Node) -> bool:
-    """A variable holding another process's name (``name``, ``adapter_name``, ``module``)."""
-    if node.type == "interpolation":
-        return all(_derived_name(c) or _constant(c) for c in node.named_children)
-    if node.type == "call" and syntax.call_key(node) in CONSTANT_PRESERVING:
+    """A value holding another name: a variable (``name``, ``adapter_name``, ``module``), a
+    field or function of that name (``project.name``, ``Project.name(project)``), an option
+    (``opts[:name]``, ``Keyword.fetch!(opts, :name)``), or a string built only of those and
+    literals (``"#{name}_sup"``). One atom per configured instance or named entity, not per
+    request."""
+    kind = node.type
+    if kind in ("interpolation", "string", "binary_operator"):
+        return all(
+            _derived_name(c) or _constant(c) for c in node.named_children if c.type != "operator"
+        )
+    if kind == "access_call":  # opts[:name]
+        key = node.named_children[-1] if node.named_children else None
+        return key is not None and _derived_key(key)
+    if kind == "call" and syntax.call_key(node) in CONSTANT_PRESERVING:
         return all(_derived_name(a) or _constant(a) for a in syntax.argument_nodes(node))
-    return node.type == "identifier" and bool(DERIVED_NAME.match(syntax.text(node)))
+    if kind == "call" and syntax.call_key(node) in OPTION_READERS:
+        args = syntax.argument_nodes(node)
+        return len(args) >= 2 and _derived_key(args[1])
+    if kind == "call":
+        function = syntax.call_key(node)[1]
+        return bool(DERIVED_NAME.match(function)) and all(
+            _reference(a) for a in syntax.argument_nodes(node)
+        )
+    return kind == "identifier" and bool(DERIVED_NAME.match(syntax.text(node)))
+
+
+OPTION_READERS = frozenset(
+    {("Keyword", "fetch!"), ("Keyword", "get"), ("Map", "fetch!"), ("Map", "get")}
+)
+
+
+def _derived_key(key: Node) -> bool:
+    return key.type == "atom" and bool(DERIVED_NAME.match(syntax.text(key).lstrip(":")))
 
 
 def _in_unquote(node: Node) -> bool:
@@ -324,6 +396,8 @@ def _use(atom: Node) -> Use | None:
     use = Use(atom)
     site = _site(atom)
     if site is not None:
+        if site.kind == "id":
+            return None  # a child spec's id is no process name: any term will do
         use.sites.append((atom, site))
         return use
     variable = _bound_variable(atom)

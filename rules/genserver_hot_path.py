@@ -5,6 +5,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from tree_sitter import Node
+
+from otp_thinking import callbacks, modules, syntax
 from otp_thinking.context import Context
 from otp_thinking.findings import Finding
 from otp_thinking.index import HOT_PATH_MODULES, CallSite
@@ -67,21 +70,31 @@ def check(context: Context) -> Iterator[Finding]:
     if not index.complete:
         return
     for module in context.summary.modules:
-        if not module.genserver:
+        if not module.genserver or module.name.endswith("Mock"):
             continue
-        callers = index.callers(module.name)
-        if not callers.hot:
+        facts = next((m for m in modules.of(context) if m.name == module.name), None)
+        if facts is None:
             continue
-        count = len(callers.sites)
+        reads, writes = _messages(facts)
+        if not reads:
+            continue
+        sites = [
+            (path, site)
+            for path, site in index.callers(module.name).sites
+            if _reads_through(facts, site, reads, writes)
+        ]
+        callers = sorted({site.caller for _path, site in sites})
+        if len(callers) < HOT_PATH_MODULES:
+            continue
+        served = ", ".join(sorted(reads))
+        count = len(sites)
         message = (
-            f"{module.name} is reached through GenServer.call from {len(callers.modules)} "
-            f"modules ({count} call site{'s' if count != 1 else ''}) that all wait in its one "
-            "mailbox; keep it off the paths that need no serialising (reads from ETS or "
-            ":persistent_term, casts, partitioning)."
+            f"{module.name} answers read-only calls ({served}) for "
+            f"{len(callers)} modules ({count} call site{'s' if count != 1 else ''}), each "
+            "waiting in its one mailbox; serve these reads from ETS or :persistent_term and "
+            "keep GenServer.call for what must be serialised."
         )
-        related = tuple(
-            (path, site.start, site.end, _describe(site)) for path, site in callers.sites
-        )
+        related = tuple((path, site.start, site.end, _describe(site)) for path, site in sites)
         yield Finding(
             RULE.code,
             RULE.name,
@@ -90,9 +103,61 @@ def check(context: Context) -> Iterator[Finding]:
             module.start,
             module.end,
             None,
-            {"module": module.name, "modules": len(callers.modules), "sites": count},
+            {"module": module.name, "modules": len(callers), "sites": count},
             related,
         )
+
+
+GENSERVER_CALLS = frozenset({("GenServer", "call"), (":gen_server", "call")})
+
+
+def _messages(facts: modules.ModuleFacts) -> tuple[set[str], set[str]]:
+    """The message tags (``:get`` for ``{:get, key}``) of ``handle_call``: those whose every
+    clause only reads the state, and the others (writes, effects, monitors, replies later)."""
+    reads: set[str] = set()
+    others: set[str] = set()
+    for clause in facts.functions("handle_call", 3):
+        tag = _tag(clause.params[0]) if clause.params else None
+        if tag is None or callbacks.is_catch_all(clause):
+            others.add(tag or "_")
+            continue
+        (reads if callbacks.only_reads(facts, clause) else others).add(tag)
+    return reads - others, others
+
+
+def _reads_through(
+    facts: modules.ModuleFacts, site: CallSite, reads: set[str], writes: set[str]
+) -> bool:
+    """Whether the call site asks the server for a read: through a client function of the
+    server's module that sends a read message, or any call when the server serves only reads."""
+    if not writes:
+        return True
+    return site.target == facts.name and bool(_client_reads(facts, site.function) & reads)
+
+
+def _client_reads(facts: modules.ModuleFacts, function: str) -> set[str]:
+    """The message tags the module's client function ``function`` sends with GenServer.call."""
+    tags = set()
+    for clause in facts.functions(function) if function else []:
+        if clause.body is None:
+            continue
+        for node in (clause.body, *syntax.descendants(clause.body)):
+            if node.type == "call" and syntax.call_key(node) in GENSERVER_CALLS:
+                args = syntax.argument_nodes(node)
+                message = args[1] if len(args) > 1 else None
+                tag = _tag(message) if message is not None else None
+                if tag is not None:
+                    tags.add(tag)
+    return tags
+
+
+def _tag(message: Node) -> str | None:
+    if message.type == "atom":
+        return syntax.text(message)
+    if message.type == "tuple" and message.named_children:
+        first = message.named_children[0]
+        return syntax.text(first) if first.type == "atom" else None
+    return None
 
 
 def _describe(site: CallSite) -> str:

@@ -8,8 +8,9 @@ from otp_thinking import callbacks, modules, syntax
 from otp_thinking.context import Context
 from otp_thinking.findings import Finding
 from otp_thinking.index import HOT_PATH_MODULES
+from otp_thinking.model.effects import Scopes, module_candidates, scopes
 from otp_thinking.modules import Clause, ModuleFacts
-from otp_thinking.parsing import compile_query
+from otp_thinking.parsing import compile_query, matches
 from otp_thinking.rule import Rule
 
 DOC = """\
@@ -125,7 +126,7 @@ def check(context: Context) -> Iterator[Finding]:
         use = module.use_of("GenServer")
         if use is None or id(module) in bypassing or id(module) not in named:
             continue
-        reads = _read_clauses(module)
+        reads = _read_clauses(context, module)
         if not _read_mostly(module, reads):
             continue
         names = _message_names(reads)
@@ -171,11 +172,14 @@ def _process_facts(context: Context) -> tuple[set[int], set[int]]:
     return bypassing, named
 
 
-def _read_clauses(module: ModuleFacts) -> list[Clause]:
+def _read_clauses(context: Context, module: ModuleFacts) -> list[Clause]:
     return [
         clause
         for clause in module.functions("handle_call", 3)
-        if not clause.private and not callbacks.is_catch_all(clause) and _only_reads(module, clause)
+        if not clause.private
+        and not callbacks.is_catch_all(clause)
+        and _only_reads(module, clause)
+        and _project_effect(context, module, clause) is None
     ]
 
 
@@ -184,6 +188,28 @@ def _only_reads(module: ModuleFacts, clause: Clause) -> bool:
         return False
     flow = callbacks.state_flow(clause)
     return flow.keeps_state and flow.reads and all(r.tag == "reply" for r in flow.returns)
+
+
+_STDLIB = frozenset({"Enum", "Map", "Keyword", "List", "MapSet", "String", "Kernel", "Access"})
+
+
+def _project_effect(context: Context, module: ModuleFacts, clause: Clause) -> str | None:
+    """A call in the clause to a function of another project module that acts outside the
+    process (writes ETS, calls a process, queries a database): the clause is no plain read."""
+    index = context.project.index
+    if clause.body is None or not index.complete:
+        return None
+    around: Scopes | None = None
+    for captures in matches(syntax.REMOTE_CALLS, clause.body):
+        written = syntax.text(captures["module"][0])
+        if written.startswith(":") or written.split(".")[0] in _STDLIB:
+            continue
+        function = syntax.text(captures["function"][0])
+        around = around or scopes(module.node)
+        for candidate in module_candidates(around, written):
+            if candidate != module.name and index.effect(candidate, function) is not None:
+                return f"{written}.{function}"
+    return None
 
 
 def _read_mostly(module: ModuleFacts, reads: list[Clause]) -> bool:

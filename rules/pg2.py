@@ -53,7 +53,9 @@ Rewrites `:pg2.join/2`, `leave/2`, `get_members/1`, `get_local_members/1` and `w
 to the same functions of `:pg` (same arguments: they act on the default scope). `:pg2.create/1`
 has no counterpart (groups exist while they have members): a `create` statement is removed, and
 when its value is used it becomes `:ok`. When the application does not start the default scope
-yet, the same fix adds `%{id: :pg, start: {:pg, :start_link, []}}` first in its children. With
+yet, the same fix adds `%{id: :pg, start: {:pg, :start_link, []}}` to its children, after the
+infrastructure and before the first child that uses it (in an umbrella, where the default scope
+must be started once per node, the fix is unsafe and leaves that to you). With
 `[names] pg_scope = "MyApp.PG"` the fix uses that scope instead (`:pg.join(MyApp.PG, group,
 pid)`), which you start yourself.
 

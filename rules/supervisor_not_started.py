@@ -3,12 +3,13 @@ no file of the project starts."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 
 from otp_thinking.context import Context
-from otp_thinking.findings import Edit, Finding, Fix, Safety
-from otp_thinking.index import PG, REGISTRY, TASK_SUPERVISOR, NameUse
+from otp_thinking.findings import Finding, Fix, Safety
+from otp_thinking.fixes import child_edit, users_of
+from otp_thinking.index import NameUse
+from otp_thinking.model.supervision import DEFAULT_PG_SCOPE, PG, REGISTRY, TASK_SUPERVISOR
 from otp_thinking.rule import Rule
 
 DOC = """\
@@ -23,14 +24,19 @@ A process used by name that nothing in the project starts, found by reading the 
 - the scope of a `:pg` call that names one (`:pg.join(scope, group, pid)`, `:pg.get_members(
   scope, group)`, …).
 
-A name counts as started when any file of the project gives it as a `name:` option (a child
-spec, a `start_link`, a `start_supervised!` in a test helper), starts it as a `:pg` scope, or
-when it is a module of the project (a wrapper that starts itself).
+A name counts as started when any file of the project starts it, in any spelling: a `name:`
+option (a child spec, a wrapper's `child_spec`, a `start_link`, a `start_supervised!` in a test
+helper), a positional `Registry.start_link(:unique, Name)` or its `%{start: {Registry,
+:start_link, [:unique, Name]}}` child, a `:pg` scope; or when it is a module of the project (a
+wrapper that starts itself).
 
 A `name:` option computed at run time counts for every literal name inside it
 (`name: Keyword.get(opts, :name, MyApp.Tasks)` starts `MyApp.Tasks` as far as this rule knows).
 
-Not flagged: names computed at run time at the use site (`Task.Supervisor.async_nolink(sup, …)`,
+Not flagged: any name of a kind the project also starts under a name the tool cannot read
+(`{Task.Supervisor, name: Config.tasks()}`, `Registry.start_link(:unique, name)`, a child spec in
+a `__using__` macro with `name: unquote(..)`): that may be the very name used; names computed at
+run time at the use site (`Task.Supervisor.async_nolink(sup, …)`,
 a via tuple built from a variable); names outside the project's namespaces (a dependency starts
 them); the default `:pg` scope (the kernel can start it from configuration); tests, `.exs` scripts
 and Mix tasks. While the project index is still being built, nothing is reported.
@@ -62,12 +68,14 @@ children = [
 ```
 
 ## Fix
-Adds the child at the top of the application's children list, so it starts before (and stops
-after) the processes that use it: `{Task.Supervisor, name: Name}`,
+Adds the child to the application's children list after the infrastructure its users may need
+(Repo, PubSub, Finch, Telemetry) and before the first child that uses it, so it starts before
+(and stops after) the processes that use it: `{Task.Supervisor, name: Name}`,
 `{Registry, keys: :unique, name: Name}` (for a Registry used only through `dispatch` you may want
 `keys: :duplicate`: the fix is then marked unsafe) or
 `%{id: scope, start: {:pg, :start_link, [scope]}}`. No fix when the project has no application
-module with a literal children list: start the process in your own supervision tree.
+module, or its children are chosen in a branch or built at run time: start the process in your
+own supervision tree.
 """
 
 MESSAGES = {
@@ -90,9 +98,12 @@ def check(context: Context) -> Iterator[Finding]:
     index = context.project.index
     if not index.complete:
         return
+    here = {start.name for start in context.summary.supervision.names}
     for use in context.summary.uses:
-        if index.is_started(use.kind, use.name):
-            continue
+        if use.name == DEFAULT_PG_SCOPE or use.name in here:
+            continue  # the default scope (the kernel may start it), or started in this file
+        if index.is_started(use.kind, use.name) is not False:
+            continue  # started, or the tool cannot tell
         child = child_spec(use)
         message = MESSAGES[use.kind].format(name=use.name, child=child)
         yield Finding(
@@ -117,13 +128,11 @@ def child_spec(use: NameUse) -> str:
 
 def _fix(context: Context, use: NameUse, child: str) -> Fix | None:
     app = context.application
-    edit = app.add_child(child) if app is not None else None
-    if app is None or edit is None:
+    if app is None:
         return None
-    if context.path is not None and os.path.realpath(str(app.path)) == os.path.realpath(
-        context.path
-    ):
-        edit = Edit(edit.start, edit.end, edit.new_text)  # the application's own file
+    edit = child_edit(context, app, child, users_of(context, use.name, use.module))
+    if edit is None:
+        return None
     safety: Safety = "unsafe" if use.kind == REGISTRY and not use.via else "safe"
     return Fix(f"Start {child} in {app.module}", (edit,), safety)
 

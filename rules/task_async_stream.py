@@ -18,16 +18,17 @@ DOC = """\
 (`urls |> Task.async_stream(&fetch/1)`), module-function-args
 (`Task.async_stream(urls, Mod, :fetch, [])`) and a capture (`&Task.async_stream/2`).
 
-Flagged where a process's state is at stake, like OTP101: inside a process module — one with
-`handle_call`, `handle_cast`, `handle_info`, `handle_continue`, `handle_event` or `mount`
-callbacks (GenServers, LiveViews, channels) — and in helpers that take a process's state (a
-parameter named `state` or matching `%__MODULE__{}`).
+Flagged only where the code expects failed tasks as `{:exit, reason}` elements, which a linked
+stream never delivers for a crash (the link exits the caller first): the call passes
+`zip_input_on_exit: true`, or the function handles `{:exit, _}` elements — a `case`/`fn`
+clause, `match?({:exit, _}, &1)`, or a clause of a local reducer it passes (`&collect/2`) —
+without simply raising again. The caller wanted isolation that the link defeats.
 
 Not flagged:
-- plain functions elsewhere: library code and fan-out helpers (`paths |> Task.async_stream(...)
-  |> Stream.run()` in a storage module), where the caller decides what a crash means and no
-  process state is lost with it;
-- a function that traps exits (`Process.flag(:trap_exit, true)`);
+- streams whose consumer has no `{:exit, _}` handling (`Stream.run()`, `fn {:ok, v} -> v end`):
+  a crash takes the caller down whether the tasks are linked or not, and nothing shows that is
+  unwanted;
+- a function or process module that traps exits (`Process.flag(:trap_exit, true)`);
 - `init/1`: the process has no state to lose yet, and a crash there makes its start fail,
   which its supervisor reports;
 - tests, `.exs` scripts, `use Mix.Task` modules and the `Mix.*` modules of build tooling
@@ -49,7 +50,10 @@ application does not wait for the tasks nor report them.
 def refresh(feeds) do
   feeds
   |> Task.async_stream(&Feeds.fetch/1, max_concurrency: 10)
-  |> Enum.map(fn {:ok, items} -> items end)
+  |> Enum.flat_map(fn
+    {:ok, items} -> items
+    {:exit, _reason} -> []  # reached for a timeout, never for a crash
+  end)
 end
 ```
 
@@ -83,7 +87,8 @@ module-function-args form kept), where `Sup` is the `Task.Supervisor` your appli
 whose namespace encloses the calling module: `MyApp.Tasks`, or `MyApp.Mailer.Tasks` for
 `MyApp.Mailer.Worker`; another part's, such as `MyApp.Analytics.Tasks`, is borrowed only when the
 children are no literal list a new one could join); when it starts none that fits, the same fix adds
-`{Task.Supervisor, name: MyApp.TaskSupervisor}` first in the application's children. A pipe whose
+`{Task.Supervisor, name: MyApp.TaskSupervisor}` to the application's children, after the
+infrastructure and before the first child that uses it. A pipe whose
 left side is one simple expression becomes a direct call; inside a longer pipeline the call becomes
 `then(&Task.Supervisor.async_stream_nolink(Sup, &1, ...))` (with `fn` instead of `&` when the
 arguments hold a capture) so the pipeline reads on unchanged. A capture `&Task.async_stream/N`
@@ -110,11 +115,19 @@ ISOLATING_CALLS = frozenset(
     }
 )
 
-MESSAGE = (
-    "Task.async_stream links every task to the caller, so one crashing task crashes the caller; "
-    "use Task.Supervisor.async_stream_nolink/4 on a Task.Supervisor and handle "
-    "{:exit, reason} elements."
-)
+MESSAGES = {
+    "handled": (
+        "Task.async_stream links every task to the caller, so a crashing task exits the caller "
+        "instead of reaching the {{:exit, ...}} clause on line {line}; use "
+        "Task.Supervisor.async_stream_nolink on a Task.Supervisor so failures arrive there."
+    ),
+    "zip": (
+        "Task.async_stream links every task to the caller, so a crashing task exits the caller "
+        "instead of arriving as the {{:exit, {{input, reason}}}} element that "
+        "zip_input_on_exit: true asks for; use Task.Supervisor.async_stream_nolink on a "
+        "Task.Supervisor."
+    ),
+}
 
 # Task.async_stream/N becomes Task.Supervisor.async_stream_nolink/N+1, which exists for N 2..5.
 ARITIES = frozenset({2, 3, 4, 5})
@@ -125,11 +138,63 @@ def check(context: Context) -> Iterator[Finding]:
         call = captures["call"][0]
         if syntax.inside_call(call, ISOLATING_CALLS) or syntax.in_mix_module(call):
             continue
-        if not process_state.state_at_stake(context, call) or _in_init(call):
+        evidence = _evidence(context, call)
+        if evidence is None:
             continue
         site = syntax.call_site(call)
         node = site if syntax.is_capture(site) else call
-        yield context.finding(RULE, node, MESSAGE, fix=_fix(context, call))
+        message = MESSAGES[evidence.kind].format(line=evidence.line())
+        yield context.finding(RULE, node, message, fix=_fix(context, call))
+
+
+def _evidence(context: Context, call: Node) -> process_state.Evidence | None:
+    """Where the code expects failed tasks as `{:exit, ...}` elements, which a linked stream
+    never delivers for a crash: `zip_input_on_exit: true`, or a clause for them in the
+    function or in the local reducer it passes (`&reduce/2`). Elsewhere a crash takes the
+    caller down whichever way the tasks are started, and nothing shows that is unwanted."""
+    definition = syntax.enclosing_definition(call)
+    if definition is None or _in_init(call) or process_state.traps_exits(context, call):
+        return None
+    if _zips_input_on_exit(call):
+        return process_state.Evidence("zip", call)
+    for scope in (definition, *_local_reducers(definition, call)):
+        handled = process_state.failure_clause(scope, task=call)
+        if handled is not None:
+            return process_state.Evidence("handled", handled)
+        if scope is not definition and process_state.failure_head(scope):
+            return process_state.Evidence("handled", scope)
+    return None
+
+
+def _zips_input_on_exit(call: Node) -> bool:
+    args = syntax.argument_nodes(call)
+    options = args[-1] if args else None
+    return any(
+        key == "zip_input_on_exit" and syntax.text(value) == "true"
+        for key, value in syntax.keyword_pairs(options)
+    )
+
+
+def _local_reducers(definition: Node, call: Node) -> list[Node]:
+    """The clauses of the module's functions captured in ``definition`` (``&reducer/2``), but
+    not in the stream's own arguments: those run in the tasks."""
+    module = syntax.enclosing_module(definition)
+    if module is None:
+        return []
+    names = set()
+    for node in syntax.descendants(definition):
+        if call.start_byte <= node.start_byte < call.end_byte:
+            continue
+        if syntax.is_capture(node) and node.named_children:
+            operator = node.named_children[0]
+            left = operator.child_by_field_name("left")
+            if (
+                operator.type == "binary_operator"
+                and left is not None
+                and left.type == "identifier"
+            ):
+                names.add(syntax.text(left))
+    return [d for name in sorted(names) for d in syntax.module_definitions(module, name)]
 
 
 def _in_init(call: Node) -> bool:
@@ -157,7 +222,7 @@ RULE = Rule(
     code="OTP102",
     name="task-async-stream",
     severity="warning",
-    summary="Task.async_stream in production code: one crashing task crashes the caller",
+    summary="Task.async_stream whose caller handles {:exit, _} elements: a crash kills it first",
     doc=DOC,
     check=check,
     words=("Task",),

@@ -60,7 +60,8 @@ captures included), where `Sup` is the `Task.Supervisor` your application starts
 namespace encloses the calling module: `MyApp.Tasks`, or `MyApp.Mailer.Tasks` for
 `MyApp.Mailer.Worker`; another part's, such as `MyApp.Analytics.Tasks`, is borrowed only when the
 children are no literal list a new one could join). When it starts none that fits, the same fix adds
-`{Task.Supervisor, name: MyApp.TaskSupervisor}` first in the application's children. Both return
+`{Task.Supervisor, name: MyApp.TaskSupervisor}` to the application's children, after the
+infrastructure and before the first child that uses it. Both return
 `{:ok, pid}` and neither links the task to the caller, so the fix is safe; it is unsafe only when no
 application module was found to start the supervisor in.
 

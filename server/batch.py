@@ -66,9 +66,13 @@ class _Worker:
             index_policy="off",
         )
 
-    def rules(self, path: str, project_wide: bool) -> tuple[Config, list[Rule]]:
+    def rules(self, path: str, project_wide: bool | None) -> tuple[Config, list[Rule]]:
+        """The enabled rules that read the project index (``project_wide``), those that do
+        not, or (None) all of them."""
         config = self.workspace.config_for(path)
         chosen = enabled_rules(config, self.select, self.ignore)
+        if project_wide is None:
+            return config, chosen
         return config, [r for r in chosen if (r.project_files is not None) == project_wide]
 
 
@@ -109,7 +113,8 @@ def _first_pass(task: _Task) -> tuple[FileSummary | None, FileResult | None]:
         summary = worker.workspace.summarize(Path(task.root), task.path, text, source)
     if not task.check:
         return summary, None
-    config, rules = worker.rules(task.path, project_wide=False)
+    # A file outside any project has no index and no second pass: every rule runs now.
+    config, rules = worker.rules(task.path, project_wide=False if task.root else None)
     project = worker.workspace.project_for(task.path)
     findings = analyze(source, config=config, project=project, rules=rules) if rules else []
     messages = (*worker.problems, *captured.getvalue().splitlines())

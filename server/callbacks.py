@@ -15,162 +15,9 @@ from functools import cached_property
 from tree_sitter import Node
 
 from otp_thinking import syntax
+from otp_thinking.model.effects import LOCAL_OUTSIDE, acts_outside
 from otp_thinking.modules import Clause, ModuleFacts
 from otp_thinking.parsing import compile_query, matches
-
-# A remote call whose module talks to the world outside the process (files, sockets, other
-# processes, databases, code loading): a GenServer making such calls may serialize access on
-# purpose. Modules are matched exactly or by the prefix before a dot.
-EFFECT_MODULES = frozenset(
-    {
-        "File",
-        "IO",
-        "System",
-        "Port",
-        "Process",
-        "Node",
-        "Code",
-        "GenServer",
-        "GenStage",
-        "Agent",
-        "Task",
-        "Registry",
-        "Supervisor",
-        "DynamicSupervisor",
-        "PartitionSupervisor",
-        "Mix",
-        "Phoenix.PubSub",
-        "Phoenix.Tracker",
-        "Ecto",
-        "Ecto.Adapters.SQL",
-        "Postgrex",
-        "MyXQL",
-        "Exqlite",
-        "Redix",
-        "HTTPoison",
-        "Req",
-        "Finch",
-        "Tesla",
-        "Mint",
-        "Swoosh",
-        "Bamboo",
-        "ExAws",
-        "Oban",
-        "Broadway",
-        "NimblePool",
-        "Poolboy",
-        ":os",
-        ":file",
-        ":prim_file",
-        ":filelib",
-        ":gen_tcp",
-        ":gen_udp",
-        ":gen_sctp",
-        ":ssl",
-        ":socket",
-        ":inet",
-        ":httpc",
-        ":hackney",
-        ":gun",
-        ":ets",
-        ":dets",
-        ":mnesia",
-        ":persistent_term",
-        ":counters",
-        ":atomics",
-        ":global",
-        ":pg",
-        ":pg2",
-        ":rpc",
-        ":erpc",
-        ":gen_server",
-        ":gen_statem",
-        ":gen_event",
-        ":proc_lib",
-        ":sys",
-        ":code",
-        ":application",
-        ":net_kernel",
-        ":net_adm",
-        ":timer",
-        ":poolboy",
-        ":telemetry",
-        ":logger",
-        ":disk_log",
-        ":peer",
-        ":slave",
-        ":exec",
-    }
-)
-
-# App modules named like these front something outside the process (another process, a store,
-# the network), so a call to them counts as an effect too.
-_EFFECT_SUFFIXES = (
-    "Repo",
-    "Endpoint",
-    "PubSub",
-    "Client",
-    "Api",
-    "API",
-    "Socket",
-    "Port",
-    "HTTP",
-    "Http",
-    "Mailer",
-    "Storage",
-    "Store",
-    "Cache",
-    "Queue",
-    "Pool",
-    "Producer",
-    "Consumer",
-    "Notifier",
-    "Adapter",
-    "Gateway",
-    "Connection",
-    "Conn",
-    "Server",
-    "Supervisor",
-    "Registry",
-    "Worker",
-    "Tracker",
-    "Presence",
-)
-
-# Functions of :erlang / Kernel that act on other processes or the process itself.
-_ERLANG_EFFECTS = frozenset(
-    {
-        "send",
-        "send_after",
-        "spawn",
-        "spawn_link",
-        "spawn_monitor",
-        "exit",
-        "link",
-        "unlink",
-        "monitor",
-        "demonitor",
-        "process_flag",
-        "register",
-        "whereis",
-        "put",
-        "erase",
-        "halt",
-        "garbage_collect",
-        "open_port",
-        "port_command",
-        "port_control",
-        "load_nif",
-        "group_leader",
-    }
-)
-
-_LOCAL_EFFECTS = frozenset(
-    {"send", "spawn", "spawn_link", "spawn_monitor", "receive", "apply", "exit"}
-)
-
-# Pure helpers of Application: reading config does not make a process a serializer.
-_PURE_FUNCTIONS = frozenset({("Application", "get_env"), ("Application", "fetch_env!")})
 
 _CALLS = compile_query(
     """
@@ -304,11 +151,11 @@ def effects(module: ModuleFacts, clause: Clause) -> Iterator[Node]:
             if "remote" in captures:
                 module_name = syntax.text(captures["module"][0])
                 function = syntax.text(captures["function"][0])
-                if _is_effect(module_name, function):
+                if acts_outside(module_name, function):
                     yield captures["remote"][0]
                 continue
             name = syntax.text(captures["local"][0])
-            if name in _LOCAL_EFFECTS:
+            if name in LOCAL_OUTSIDE:
                 yield captures["call"][0]
             elif name not in ("def", "defp") and module.defines(name):
                 pending.extend(c for c in module.local_clauses(name) if c is not current)
@@ -316,21 +163,6 @@ def effects(module: ModuleFacts, clause: Clause) -> Iterator[Node]:
 
 def has_effects(module: ModuleFacts, clause: Clause) -> bool:
     return next(effects(module, clause), None) is not None
-
-
-def _is_effect(module: str, function: str) -> bool:
-    if (module, function) in _PURE_FUNCTIONS:
-        return False
-    if module in (":erlang", "Kernel"):
-        return function in _ERLANG_EFFECTS
-    if module == "Application":
-        return function.startswith(("put_", "delete_", "ensure_", "start", "stop", "load"))
-    head = module
-    while head:
-        if head in EFFECT_MODULES:
-            return True
-        head = head.rpartition(".")[0]
-    return module.endswith(_EFFECT_SUFFIXES)
 
 
 def _state_param(param: Node | None) -> tuple[str | None, list[str], bool]:
@@ -385,3 +217,12 @@ def _return(tail: Node) -> Return:
     if tag == ":stop" and len(items) == 4:
         return Return("stop", tail, items[2], items[3])
     return Return("unknown", tail)
+
+
+def only_reads(module: ModuleFacts, clause: Clause) -> bool:
+    """A ``handle_call`` clause that replies from the state and changes nothing: it keeps the
+    state, touches nothing outside the process and does not use ``from``."""
+    if uses_from(clause) or has_effects(module, clause):
+        return False
+    flow = state_flow(clause)
+    return flow.keeps_state and flow.reads and all(r.tag == "reply" for r in flow.returns)

@@ -15,10 +15,9 @@ from pathlib import Path
 from otp_thinking import __version__
 from otp_thinking.baseline import BaselineError, read_baseline, write_baseline
 from otp_thinking.batch import Progress, check_files, default_jobs
-from otp_thinking.context import matches_any
 from otp_thinking.engine import analyze, enabled_rules
 from otp_thinking.findings import Finding
-from otp_thinking.fixing import fix_document, non_overlapping
+from otp_thinking.fixing import FixRun, Skipped, fix_files
 from otp_thinking.output import (
     Located,
     TextLines,
@@ -31,10 +30,18 @@ from otp_thinking.output import (
 )
 from otp_thinking.project import find_root
 from otp_thinking.registry import all_rules, find_rule
+from otp_thinking.rule import Rule
 from otp_thinking.sarif import render_sarif
 from otp_thinking.source import Source
 from otp_thinking.workspace import Workspace, normal
-from otp_thinking.writing import NotRegularError, inside, read_regular, real_roots, write_fixed
+from otp_thinking.writing import (
+    NotRegularError,
+    inside,
+    read_exact,
+    read_regular,
+    real_roots,
+    write_fixed,
+)
 
 SKIPPED_DIRS = frozenset({"deps", "_build", ".git", "node_modules", ".elixir_ls", ".expert"})
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
@@ -151,6 +158,7 @@ class CheckRun:
     """Real paths of the checked paths and their projects: fixes write nowhere else."""
     errors: int = 0
     """Files that could not be written (or output that could not be): exit 2."""
+    fixes: FixRun | None = None
 
     def tell(self, messages: Sequence[str]) -> None:
         """Messages for stderr, each once (several processes may find the same problem)."""
@@ -190,8 +198,7 @@ def run_check(args: argparse.Namespace) -> int:
     files = list(iter_elixir_files(present, run.workspace))
     if args.fix or args.diff:
         run.roots = _checked_roots(present)
-        for path in files:  # fixes change the project as they go: one file after the other
-            _check_file(run, path, args)
+        _fix_files(run, files, args)
     else:
         _check_all(run, files, args)
     if args.write_baseline:
@@ -281,7 +288,7 @@ def iter_elixir_files(paths: Sequence[str], workspace: Workspace) -> Iterator[st
             candidates = _walk(top)
         for path in candidates:
             real = os.path.realpath(path)
-            if real in seen or _excluded(path, workspace):
+            if real in seen or workspace.excluded(path):
                 continue
             seen.add(real)
             yield path
@@ -306,17 +313,6 @@ def _walk(top: str) -> Iterator[str]:
             if name.endswith((".ex", ".exs")):
                 path = os.path.join(folder, name)
                 yield path.removeprefix("./") if top in (".", "./") else path
-
-
-def _excluded(path: str, workspace: Workspace) -> bool:
-    config = workspace.config_for(path)
-    if not config.exclude:
-        return False
-    root = find_root(Path(path))  # the root only: the project's index is built later, once
-    relative = Path(path).resolve()
-    if root is not None:
-        relative = relative.relative_to(root.resolve())
-    return matches_any(relative.as_posix(), config.exclude)
 
 
 UNREADABLE = "cannot be read"
@@ -344,40 +340,58 @@ def _read(path: str) -> str | None:
         return None
 
 
-def _check_file(run: CheckRun, path: str, args: argparse.Namespace) -> None:
-    key = normal(path)
-    text = run.workspace.overlay.get(key)
-    if text is None:
+def _fix_files(run: CheckRun, files: list[str], args: argparse.Namespace) -> None:
+    """Fix every file together over the workspace overlay (see `fixing.fix_files`): each file
+    read once, the project kept current as fixes land, then what remains reported."""
+    workspace = run.workspace
+    readable = []
+    for path in files:
         text = _read(path)
         if text is None:
             run.problems += not os.path.exists(path) or not os.access(path, os.R_OK)
-            return
-        run.workspace.originals.setdefault(key, text)
-    config = run.workspace.config_for(path)
-    rules = enabled_rules(config, args.select, args.ignore)
+            continue
+        workspace.overlay[normal(path)] = text  # the text read is the one fixed and compared
+        readable.append(path)
+    rules: dict[int, list[Rule]] = {}
 
-    def findings_for(current: str) -> list[Finding]:
-        project = run.workspace.project_for(path)
-        return analyze(Source(current, path), config=config, project=project, rules=rules)
+    def findings_for(path: str, text: str) -> list[Finding]:
+        config = workspace.config_for(path)
+        chosen = rules.setdefault(id(config), enabled_rules(config, args.select, args.ignore))
+        project = workspace.project_for(path)
+        return analyze(Source(text, path), config=config, project=project, rules=chosen)
 
-    fixing = args.fix or args.diff
-    outside = fixing and not inside(os.path.realpath(path), run.roots)
-    if fixing and not outside:
-        result = fix_document(
-            text, findings_for, unsafe=args.unsafe_fixes, apply_other_files=run.workspace.apply
-        )
-        if result.applied:
-            run.workspace.overlay[normal(path)] = result.text
-            run.workspace.update_index(path, result.text)
-            run.workspace.forget_projects()
-            run.fixed[key] = len(result.applied)
-        text = result.text
-    source = Source(text, path)
-    findings = findings_for(text)
-    run.located.extend(Located(path, source, f) for f in findings)
-    if outside and non_overlapping(findings, args.unsafe_fixes):
-        # A symlink leads out of the checked tree: its target is reported, never rewritten.
-        run.tell([f"{path}: links outside the checked tree; not fixed"])
+    result = fix_files(
+        workspace,
+        readable,
+        findings_for,
+        unsafe=args.unsafe_fixes,
+        editable=lambda path: not workspace.excluded(path) and _in_tree(run, path),
+    )
+    run.fixes = result
+    for skipped in result.skipped:
+        run.tell([_skipped_message(run, skipped)])
+    for path, applied in result.applied.items():
+        run.fixed[path] = len(applied)
+    for path in readable:
+        lines = TextLines(workspace.overlay[normal(path)])
+        run.located.extend(Located(path, lines, f) for f in result.findings.get(path, []))
+
+
+def _in_tree(run: CheckRun, path: str) -> bool:
+    """Fixes edit files whose real path is in the checked tree, never a file a symlink leads
+    to elsewhere (its findings are still reported)."""
+    return inside(os.path.realpath(path), run.roots)
+
+
+def _skipped_message(run: CheckRun, skipped: Skipped) -> str:
+    blocked = os.path.relpath(skipped.blocked)
+    finding = skipped.finding
+    why = (
+        "which [paths] exclude leaves alone"
+        if _in_tree(run, skipped.blocked)
+        else "which links outside the checked tree"
+    )
+    return f"{skipped.path}: {finding.code} not fixed: the fix edits {blocked}, {why}"
 
 
 def _report(run: CheckRun, args: argparse.Namespace, missing: list[str]) -> int:
@@ -421,13 +435,10 @@ def _report(run: CheckRun, args: argparse.Namespace, missing: list[str]) -> int:
 
 
 def _changed_files(run: CheckRun) -> dict[str, tuple[str, str]]:
-    """path → (text read from disk, fixed text) for every file the fixes changed."""
-    changed = {}
-    for path, text in run.workspace.overlay.items():
-        before = run.workspace.originals.get(path)
-        if before is not None and before != text:
-            changed[path] = (before, text)
-    return changed
+    """path → (text as read, fixed text) for every file the fixes changed."""
+    if run.fixes is None:
+        return {}
+    return {path: (change.before, change.after) for path, change in run.fixes.changes.items()}
 
 
 def _print_diffs(changed: dict[str, tuple[str, str]]) -> None:
@@ -461,26 +472,35 @@ def _git_lines(text: str) -> list[str]:
 
 
 def _write(run: CheckRun, changed: dict[str, tuple[str, str]]) -> None:
-    """Write each changed file (atomically, see `writing`); say per file what was not written
-    and why, and what was; go on after a failure."""
-    results = [
-        write_fixed(path, before, after, run.roots) for path, (before, after) in changed.items()
-    ]
+    """Write each changed file atomically (see `writing`), except files changed on disk since
+    they were read (their fix would be of the old text) and the files whose fixes rely on one
+    of those; say per file what was not written and why; go on after a failure."""
+    moved = {path for path, (before, _after) in changed.items() if read_exact(path) != before}
+    held = run.fixes.held_back(moved) if run.fixes is not None else moved
+    results = []
+    for path in sorted(held):
+        if path in moved:
+            results.append(write_fixed(path, *changed[path], run.roots))
+        elif path in changed:
+            needed = sorted(os.path.relpath(p) for p in run.fixes.needs[path] & held)  # type: ignore[union-attr]
+            run.tell([f"{os.path.relpath(path)}: not written (its fixes need {', '.join(needed)})"])
+    written = {}
+    for path, (before, after) in changed.items():
+        if path not in held:
+            results.append(write_fixed(path, before, after, run.roots))
     for result in results:
-        if result.written and result.path in run.fixed:
-            count = run.fixed[result.path]
-            print(
-                f"Fixed {count} finding{'s' if count != 1 else ''} in {result.path}",
-                file=sys.stderr,
-            )
-        elif result.failed:
+        if result.failed:
             print(f"otp-thinking: {result.message()}", file=sys.stderr)
+        written[normal(result.path)] = result.written
+    for path, count in run.fixed.items():
+        if written.get(normal(path)):
+            print(f"Fixed {count} finding{'s' if count != 1 else ''} in {path}", file=sys.stderr)
     failed = [r for r in results if r.failed]
-    if failed:
-        written = sum(r.written for r in results)
+    if failed or held - moved:
+        done = sum(r.written for r in results)
         print(
-            f"otp-thinking: {written} file{'s' if written != 1 else ''} written, "
-            f"{len(failed)} not written",
+            f"otp-thinking: {done} file{'s' if done != 1 else ''} written, "
+            f"{len(changed) - done} not written",
             file=sys.stderr,
         )
     run.errors += sum(r.status != "outside" for r in failed)

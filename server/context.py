@@ -5,7 +5,8 @@ from __future__ import annotations
 import bisect
 import contextlib
 import fnmatch
-from collections.abc import Collection, Mapping
+import os
+from collections.abc import Collection, Iterator, Mapping
 from functools import cached_property
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -17,7 +18,7 @@ from otp_thinking.config import DEFAULT, Config
 from otp_thinking.findings import Finding, Fix
 from otp_thinking.index import FileSummary, summary_for
 from otp_thinking.parsing import AnyQuery, Captures, compile_query
-from otp_thinking.project import EMPTY, Application, ProjectContext
+from otp_thinking.project import EMPTY, Application, ProjectContext, applications_in
 from otp_thinking.query_pack import document_matches
 from otp_thinking.rule import Rule
 from otp_thinking.source import Source
@@ -100,7 +101,25 @@ class Context:
 
     @cached_property
     def application(self) -> Application | None:
-        return self.project.application_for(self.path)
+        """The application this file belongs to; read from the text being analysed when its
+        module is in this very file (the project's copy may be older)."""
+        app = self.project.application_for(self.path)
+        if app is None or self.path is None or app.source.text == self.source.text:
+            return app
+        if os.path.realpath(app.path) != os.path.realpath(self.path):
+            return app
+        fresh = [a for a in applications_in(self.source, app.path) if a.module == app.module]
+        return fresh[0] if fresh else app
+
+    def summaries(self) -> Iterator[tuple[str, FileSummary]]:
+        """Every file's summary in the project index, in path order; this file's for the text
+        being analysed (the index may hold an older one)."""
+        own = os.path.normpath(self.path) if self.path is not None else None
+        files = self.project.index.files
+        for path in sorted(files):
+            yield path, (self.summary if path == own else files[path])
+        if own is not None and own not in files:
+            yield own, self.summary
 
     @cached_property
     def summary(self) -> FileSummary:

@@ -2,14 +2,25 @@
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass
+from pathlib import Path
 
 from tree_sitter import Node
 
 from otp_thinking import syntax
 from otp_thinking.context import Context
 from otp_thinking.findings import Edit, Safety
+from otp_thinking.model.supervision import (
+    DEFAULT_PG_SCOPE,
+    LITERAL,
+    PG,
+    REGISTRY,
+    TASK_SUPERVISOR,
+)
+from otp_thinking.project import Application
+from otp_thinking.project import app_root as _app_root
 
 
 @dataclass(frozen=True)
@@ -28,27 +39,138 @@ def task_supervisor(context: Context, node: Node) -> Started:
     configured = context.config.names.get("task_supervisor")
     if configured:
         return Started(configured)
+    existing = started_names(context, TASK_SUPERVISOR)
+    child = "{{Task.Supervisor, name: {}}}"
+    return _for_caller(context, node, TASK_SUPERVISOR, None, existing, _TASK_NAMES, child)
+
+
+_TASK_NAMES = ("TaskSupervisor", "Tasks")
+"""Names a new Task.Supervisor gets under the app's namespace, the first one free."""
+
+
+def registry(context: Context, node: Node) -> Started:
+    """The app's unique-keys Registry for the calling module (see `_for_caller`). Configured
+    by ``[names] registry``."""
+    configured = context.config.names.get("registry")
+    if configured:
+        return Started(configured)
+    unique = started_names(context, REGISTRY, ":unique")
+    return _for_caller(
+        context,
+        node,
+        REGISTRY,
+        ":unique",
+        unique,
+        ("Registry", "ProcessRegistry"),
+        "{{Registry, keys: :unique, name: {}}}",
+    )
+
+
+def started_names(context: Context, kind: str, keys: str | None = None) -> list[str]:
+    """The names of ``kind`` (Registries with these ``keys``) that the caller's application
+    starts, in any spelling: its children, and any `name:` of that kind in a production file
+    of the application (a wrapper's ``child_spec``, ``Registry.start_link(:unique, Name)``).
+    In path order, then document order, so the choice does not depend on what ran first."""
+    cache_key = f"started names {kind} {keys}"
+    if cache_key not in context.cache:
+        context.cache[cache_key] = _started_names(context, kind, keys)
+    return list(context.cache[cache_key])
+
+
+def _started_names(context: Context, kind: str, keys: str | None) -> list[str]:
     app = context.application
-    existing = app.named("task_supervisor") if app is not None else []
-    return _for_caller(context, node, existing, "TaskSupervisor", "{{Task.Supervisor, name: {}}}")
+    names = app.named(kind, keys, unconditional=True) if app is not None else []
+    app_root = _app_root(app.path) if app is not None else None
+    for path, summary in context.summaries():
+        if summary.short_lived or (app_root is not None and not _under(path, app_root)):
+            continue
+        branches = [(c.start, c.end) for c in summary.supervision.lists if c.placement != LITERAL]
+        names.extend(
+            start.name
+            for start in summary.supervision.names
+            if start.kind == kind
+            and start.name
+            and (keys is None or start.keys == keys)
+            and not any(s <= start.start < e for s, e in branches)
+        )
+    return list(dict.fromkeys(names))
+
+
+def _under(path: str, folder: Path) -> bool:
+    try:
+        return Path(path).resolve().is_relative_to(folder)
+    except OSError:
+        return False
 
 
 def _for_caller(
-    context: Context, node: Node, existing: list[str], suffix: str, child: str
+    context: Context,
+    node: Node,
+    kind: str,
+    keys: str | None,
+    existing: list[str],
+    suffixes: tuple[str, ...],
+    child: str,
 ) -> Started:
     """One of the ``existing`` names the app starts, meant for the calling module (see
-    `closest_name`); when none is, add ``<App>.<suffix>`` (``child`` with the name filled in)
-    to the app's children, or when they are no literal list borrow an existing one (it works
-    as it is). Without an application module the name is a guess and the fix is unsafe."""
+    `closest_name`; a Phoenix ``ShopWeb.*`` module is part of ``Shop``). Else
+    ``<App>.<suffix>``: used when the project already starts it as this kind, added to the
+    app's children (``child`` with the name filled in) when nothing starts that name; when it
+    cannot be added safely, an existing one (it works as it is), else the fix is unsafe."""
     caller = syntax.defined_name(node) if syntax.is_defmodule(node) else syntax.module_path(node)
-    fitting = closest_name(existing, caller)
+    namespace = context.namespace_at(node)
+    fitting = closest_name(existing, caller) or closest_name(
+        existing, _web_to_app(caller, namespace)
+    )
     if fitting is not None:
         return Started(fitting)
-    name = f"{context.namespace_at(node)}.{suffix}"
-    started = _start_child(context, name, child.format(name))
-    if started.safety == "unsafe" and existing:
+    for suffix in suffixes:
+        name = f"{namespace}.{suffix}"
+        if name in _started_as(context, kind, keys):
+            return Started(name)
+        if _taken(context, kind, name):
+            continue  # another process has that name, or the tool cannot tell
+        started = _start_child(context, name, child.format(name), caller)
+        if started.safety == "unsafe" and existing:
+            return Started(_app_wide(existing))
+        return started
+    if existing:
         return Started(_app_wide(existing))
-    return started
+    name = f"{namespace}.{suffixes[0]}"
+    return Started(name, (), "unsafe", f" (check that {name} is started as one)")
+
+
+def _started_as(context: Context, kind: str, keys: str | None) -> set[str]:
+    """Names started as ``kind`` by the application's children or by production code anywhere
+    in the project (another application of an umbrella included)."""
+    app = context.application
+    found = set(app.named(kind, keys)) if app is not None else set()
+    found.update(
+        start.name
+        for _path, summary in context.summaries()
+        if not summary.short_lived
+        for start in summary.supervision.names
+        if start.kind == kind and start.name and (keys is None or start.keys == keys)
+    )
+    return found
+
+
+def _taken(context: Context, kind: str, name: str) -> bool:
+    """Whether adding a child named ``name`` could clash with a process already started under
+    it (of any kind, tests included) or with a project module of that name, or the tool cannot
+    tell (a process of ``kind`` started under a name it cannot read)."""
+    index = context.project.index
+    app = context.application
+    in_app = app is not None and any(c.name == name or c.child_id == name for c in app.children)
+    return (
+        in_app or name in index.started or name in index.modules or kind in index.unreadable_kinds
+    )
+
+
+def _web_to_app(caller: str, namespace: str) -> str:
+    """``ShopWeb.PageLive`` → ``Shop.PageLive``: a Phoenix web module uses its app's processes."""
+    head, _, rest = caller.partition(".")
+    return f"{namespace}.{rest}" if head == f"{namespace}Web" and rest else caller
 
 
 def closest_name(names: list[str], caller: str) -> str | None:
@@ -76,39 +198,72 @@ def _app_wide(names: list[str]) -> str:
     return min(names, key=lambda name: name.count("."))
 
 
-def _start_child(context: Context, name: str, child: str) -> Started:
+def users_of(context: Context, name: str, caller: str) -> frozenset[str]:
+    """The modules that use ``name`` (by the project index) and the calling module."""
+    users = {
+        use.module
+        for _path, summary in context.summaries()
+        for use in summary.uses
+        if use.name == name and use.module
+    }
+    return frozenset(users | ({caller} if caller else set()))
+
+
+def child_edit(
+    context: Context, app: Application, child: str, users: frozenset[str]
+) -> Edit | None:
+    """The edit adding ``child`` to ``app``'s children for these ``users`` (a Phoenix app's
+    web modules are served by its Endpoint); in the document itself when the application
+    module is in the file being fixed."""
+    web = any(user.startswith(f"{app.namespace}Web.") for user in users)
+    edit = app.add_child(child, users, web)
+    if edit is not None and context.path is not None and _same_file(app.path, context.path):
+        return Edit(edit.start, edit.end, edit.new_text)
+    return edit
+
+
+def _same_file(first: Path | str, second: Path | str) -> bool:
+    return os.path.realpath(first) == os.path.realpath(second)
+
+
+def _start_child(context: Context, name: str, child: str, caller: str) -> Started:
+    """Start ``child`` in the application's children, after the infrastructure and before its
+    first user; unsafe, with where to add it, when the app has no children list written out
+    for every start (one chosen by a branch, or built at run time)."""
     app = context.application
-    edit = app.add_child(child) if app is not None else None
-    if edit is None:
+    if app is None:
         return Started(name, (), "unsafe", f" (start {child} in your supervision tree)")
-    return Started(name, (edit,), "safe", f" and start it in {app.module}" if app else "")
-
-
-def registry(context: Context, node: Node) -> Started:
-    """The app's unique-keys Registry for the calling module (see `_for_caller`). Configured
-    by ``[names] registry``."""
-    configured = context.config.names.get("registry")
-    if configured:
-        return Started(configured)
-    app = context.application
-    children = app.children if app is not None else []
-    unique = [c.name for c in children if c.kind == "registry" and c.unique and c.name]
-    return _for_caller(context, node, unique, "Registry", "{{Registry, keys: :unique, name: {}}}")
-
-
-DEFAULT_PG_SCOPE = ":pg"
+    edit = child_edit(context, app, child, users_of(context, name, caller))
+    if edit is None:
+        where = f"{app.module}.start/2"
+        return Started(name, (), "unsafe", f" (add {child} to the children started by {where})")
+    return Started(name, (edit,), "safe", f" and start it in {app.module}")
 
 
 def pg_scope(context: Context, node: Node) -> Started:
     """The ``:pg`` scope to use: ``[names] pg_scope`` when configured, else the default scope
-    ``:pg``, added to the app's children when it does not start it yet."""
+    ``:pg``, added to the app's children when nothing in the project starts it yet. The
+    default scope is one per node: in an umbrella it must be started by one application that
+    the others depend on, which is a decision, so the fix is unsafe and adds nothing there."""
     configured = context.config.names.get("pg_scope")
     if configured:
         return Started(configured)
-    app = context.application
-    if app is not None and DEFAULT_PG_SCOPE in app.named("pg"):
+    if DEFAULT_PG_SCOPE in _started_as(context, PG, None):
         return Started(DEFAULT_PG_SCOPE)
-    return _start_child(context, DEFAULT_PG_SCOPE, "%{id: :pg, start: {:pg, :start_link, []}}")
+    child = PG_CHILD
+    if len(context.project.applications) > 1:
+        return Started(
+            DEFAULT_PG_SCOPE,
+            (),
+            "unsafe",
+            f" (start {child} once, in the application the others depend on)",
+        )
+    if _taken(context, PG, DEFAULT_PG_SCOPE):
+        return Started(DEFAULT_PG_SCOPE, (), "unsafe", f" (check that {child} is started)")
+    return _start_child(context, DEFAULT_PG_SCOPE, child, syntax.module_path(node))
+
+
+PG_CHILD = "%{id: :pg, start: {:pg, :start_link, []}}"
 
 
 def call_text(context: Context, call: Node, head: str, leading: list[str]) -> str | None:

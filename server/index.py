@@ -21,6 +21,10 @@ from pathlib import Path
 from tree_sitter import Node
 
 from otp_thinking import syntax
+from otp_thinking.model import supervision as supervision_facts
+from otp_thinking.model.effects import FunctionEffect, function_effects
+from otp_thinking.model.producers import Feed, feed
+from otp_thinking.model.supervision import PG, REGISTRY, TASK_SUPERVISOR, Supervision
 from otp_thinking.parsing import Captures, compile_query
 from otp_thinking.query_pack import document_matches
 from otp_thinking.source import Source
@@ -31,7 +35,6 @@ HOT_PATH_MODULES = 3
 """A GenServer called from this many modules of the project is on a hot path (OTP106, and the
 severity OTP002 gives a read-mostly store)."""
 
-TASK_SUPERVISOR, REGISTRY, PG = "task_supervisor", "registry", "pg"
 
 _TASK_SUPERVISOR_USES = frozenset(
     {"async_nolink", "async", "start_child", "async_stream_nolink", "async_stream"}
@@ -83,13 +86,17 @@ _STDLIB = frozenset(
     ).split()
 )
 
+_KNOWN_USES = frozenset(
+    {"GenServer", "Agent", "Task", "Application", "Supervisor", "DynamicSupervisor", "Mix.Task"}
+)
+"""Behaviours whose ``use`` starts no process of its own under the module's name."""
+
 # One pass over the whole tree; module structure (aliases, attributes, defs) is read from module
 # bodies directly, which is much cheaper than matching it everywhere.
 # Remote calls come from `syntax.REMOTE_CALLS`, shared with the rules.
 _FACTS = compile_query(
     """
-    (tuple . (atom) @tuple_head (#match? @tuple_head "^:(via|pg)$")) @tuple
-    (pair key: (keyword) @name_key (#match? @name_key "^name:") value: (_) @name_value)
+    (tuple . (atom) @tuple_head (#eq? @tuple_head ":via")) @tuple
     """
 )
 
@@ -101,13 +108,15 @@ a chain of 20,000 pipes took minutes; an ordinary file never spends this much.""
 
 @dataclass(frozen=True, slots=True)
 class NameUse:
-    """A Task.Supervisor, Registry or `:pg` scope used by a name the project should start."""
+    """A Task.Supervisor, Registry or `:pg` scope used by a name the project should start,
+    from ``module`` (empty outside any module)."""
 
     kind: str
     name: str
     start: int
     end: int
     via: bool = False
+    module: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,10 +155,21 @@ class ModuleFacts:
     """Names the module's own process registers under (``name: __MODULE__`` → its name)."""
     short_lived: bool = False
     """A `use Mix.Task` module."""
+    behaviours: tuple[str, ...] = ()
+    feed: Feed | None = None
+    """For a GenStage producer that the app feeds itself: how."""
 
     @property
     def genserver(self) -> bool:
         return "GenServer" in self.uses
+
+    @property
+    def server(self) -> bool:
+        """A GenServer or a :gen_statem, by `use` or `@behaviour`."""
+        return bool(
+            {"GenServer", "GenStateMachine"} & set(self.uses)
+            or {"GenServer", ":gen_server", ":gen_statem"} & set(self.behaviours)
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,24 +180,42 @@ class FileSummary:
     modules: tuple[ModuleFacts, ...] = ()
     calls: tuple[CallSite, ...] = ()
     server_calls: tuple[ServerCall, ...] = ()
-    started: tuple[str, ...] = ()
+    supervision: Supervision = supervision_facts.EMPTY
+    """Children lists and the process names the file starts (see `model.supervision`)."""
     uses: tuple[NameUse, ...] = ()
+    effects: tuple[FunctionEffect, ...] = ()
+    """The public functions that block (directly or through private helpers) or act outside
+    the process."""
 
     @property
     def facts(self) -> tuple[object, ...]:
         """Everything but offsets: what other files' findings can depend on."""
         return (
             self.short_lived,
-            tuple((m.name, m.uses, m.registers, m.short_lived) for m in self.modules),
+            tuple((m.name, m.uses, m.registers, m.short_lived, m.behaviours) for m in self.modules),
             tuple(sorted({(c.caller, c.target, c.function) for c in self.calls})),
             tuple(sorted({(s.module, s.target, s.functions) for s in self.server_calls})),
-            tuple(sorted(set(self.started))),
-            tuple(sorted({(u.kind, u.name) for u in self.uses})),
+            tuple(sorted({(n.kind, n.name or "", n.keys or "") for n in self.supervision.names})),
+            tuple(
+                (
+                    c.owner,
+                    c.placement,
+                    c.complete,
+                    tuple((x.kind, x.module, x.name) for x in c.children),
+                )
+                for c in self.supervision.lists
+            ),
+            tuple(sorted({(u.kind, u.name, u.module) for u in self.uses})),
+            tuple(sorted({(e.module, e.function, e.call, e.kind, e.via) for e in self.effects})),
         )
 
     @property
     def has_genserver(self) -> bool:
         return any(m.genserver for m in self.modules)
+
+    @property
+    def has_server(self) -> bool:
+        return any(m.server for m in self.modules)
 
 
 def _first_start(captures: Captures) -> int:
@@ -206,7 +244,6 @@ class _Module:
 class _Found:
     calls: list[CallSite] = field(default_factory=list)
     server_calls: list[ServerCall] = field(default_factory=list)
-    started: list[str] = field(default_factory=list)
     uses: list[NameUse] = field(default_factory=list)
     registers: dict[str, list[str]] = field(default_factory=dict)
 
@@ -220,23 +257,16 @@ class _Summariser:
         self.defs: list[Node] = []
         self._parent_time = 0.0
 
-    def pipe_of(self, call: Node) -> Node | None:
-        """The pipe ``call`` is the right side of, if any."""
-        if self._parent_time < PARENTS_RECORDED_AFTER:
-            started = time.perf_counter()
-            above = syntax.parent(call)
-            self._parent_time += time.perf_counter() - started
-            if self._parent_time >= PARENTS_RECORDED_AFTER:
-                syntax.record_parents(call)
-        else:
-            above = syntax.parent(call)
-        if (
-            syntax.is_pipe(above)
-            and above is not None
-            and above.child_by_field_name("right") == call
-        ):
-            return above
-        return None
+    def arguments(self, call: Node) -> list[Node]:
+        """`syntax.call_arguments`, through recorded parents once asking gets costly."""
+        if self._parent_time >= PARENTS_RECORDED_AFTER:
+            return syntax.call_arguments(call)
+        started = time.perf_counter()
+        args = syntax.call_arguments(call)
+        self._parent_time += time.perf_counter() - started
+        if self._parent_time >= PARENTS_RECORDED_AFTER:
+            syntax.record_parents(call)
+        return args
 
     # -- modules, aliases and attributes
 
@@ -366,15 +396,20 @@ class _Summariser:
     def summary(self) -> FileSummary:
         self.collect_modules(self.source.tree.root_node)
         found = _Found()
+        remote: list[tuple[Node, str, str]] = []
+        starting: list[Node] = []
         for captures in self.facts():
             if "call" in captures:
-                self.remote_call(
-                    captures["call"][0], captures["module"][0], captures["function"][0], found
-                )
+                call, target = captures["call"][0], captures["module"][0]
+                texts = syntax.text(target), syntax.text(captures["function"][0])
+                remote.append((call, *texts))
+                self.remote_call(call, target, *texts, found)
+                if texts[0] in supervision_facts.CALL_MODULES:
+                    starting.append(call)
             elif "tuple" in captures:
-                self.tuple_shape(captures["tuple"][0], found)
-            elif "name_value" in captures:
-                found.started.extend(self.names_in(captures["name_value"][0]))
+                self.via_tuple(captures["tuple"][0], found)
+            elif "start_node" in captures:
+                starting.append(captures["start_node"][0])
         return FileSummary(
             path=self.path,
             digest=digest(self.source.text),
@@ -382,45 +417,49 @@ class _Summariser:
             modules=tuple(self.module_facts(found.registers)),
             calls=tuple(found.calls),
             server_calls=tuple(self.through_public_functions(found.server_calls, self.defs)),
-            started=tuple(dict.fromkeys(found.started)),
+            supervision=supervision_facts.supervision(
+                starting, self.resolve_here, self.module_name_at, self.span
+            ),
             uses=tuple(found.uses),
+            effects=self.effects(remote),
+        )
+
+    def effects(self, remote: list[tuple[Node, str, str]]) -> tuple[FunctionEffect, ...]:
+        def module_name(byte: int) -> str | None:
+            module = self.module_at(byte)
+            return module.name if module is not None else None
+
+        return function_effects(
+            ((node, syntax.local_target(node) or "") for node in self.defs),
+            remote,
+            module_name,
         )
 
     def facts(self) -> list[Captures]:
         """Remote calls, `:via`/`:pg` tuples and `name:` options in document order (the
         queries share the rules' walk of the tree)."""
         document = document_matches(self.source)
-        found = [*document.get(syntax.REMOTE_CALLS), *document.get(_FACTS)]
+        found = [
+            *document.get(syntax.REMOTE_CALLS),
+            *document.get(_FACTS),
+            *document.get(supervision_facts.QUERY),
+        ]
         return sorted(found, key=_first_start)
+
+    def resolve_here(self, node: Node | None) -> str | None:
+        """`resolve` in the module around ``node``."""
+        return self.resolve(node, self.module_at(node.start_byte)) if node is not None else None
+
+    def module_name_at(self, byte: int) -> str | None:
+        module = self.module_at(byte)
+        return module.name if module is not None else None
 
     def span(self, node: Node) -> tuple[int, int]:
         return self.source.node_span(node)
 
-    def names_in(self, value: Node) -> list[str]:
-        """The name a `name:` option gives, or when it is computed
-        (``Keyword.get(opts, :name, MyApp.Tasks)``) every literal name inside it: any of them
-        may be the one started."""
-        module = self.module_at(value.start_byte)
-        name = self.resolve(value, module)
-        if name is not None:
-            return [name]
-        found, stack = [], [value]
-        while stack:
-            node = stack.pop()
-            if node.type in ("alias", "atom") or (
-                node.type == "identifier" and syntax.text(node) == "__MODULE__"
-            ):
-                literal = self.resolve(node, module)
-                if literal is not None:
-                    found.append(literal)
-            else:
-                stack.extend(node.named_children)
-        return found
-
     def remote_call(
-        self, call: Node, target_node: Node, function_node: Node, found: _Found
+        self, call: Node, target_node: Node, target_text: str, function: str, found: _Found
     ) -> None:
-        target_text = syntax.text(target_node)
         head = target_text.split(".", 1)[0]
         if head not in _SPECIAL:
             if target_node.type != "alias" or head in _STDLIB:
@@ -430,29 +469,24 @@ class _Summariser:
                 return
             target = self.expand(target_text, module)
             if target != module.name and target.split(".", 1)[0] not in _STDLIB:
-                function = syntax.text(function_node)
                 found.calls.append(CallSite(module.name, target, function, *self.span(call)))
             return
         module = self.module_at(call.start_byte)
-        function = syntax.text(function_node)
         key = (target_text, function)
-        args = _call_arguments(call, self.pipe_of(call))
+        args = self.arguments(call)
         if key in _GENSERVER_CALLS:
             server = self.resolve(args[0], module) if args else None
             if server is not None and module is not None:
                 found.server_calls.append(ServerCall(module.name, server, (), *self.span(call)))
         elif key in _GENSERVER_STARTS:
             self.registration(args, module, found)
-        elif target_text == ":pg" and function in ("start_link", "start"):
-            scope = self.resolve(args[0], module) if args else ":pg"
-            if scope is not None:
-                found.started.append(scope)
         else:
             use_kind = _use_kind(target_text, function, len(args))
-            if use_kind is not None and args:
-                name = self.resolve(args[0], module)
-                if name is not None and not (use_kind == PG and name == ":pg"):
-                    found.uses.append(NameUse(use_kind, name, *self.span(args[0])))
+            name = self.resolve(args[0], module) if use_kind is not None and args else None
+            if use_kind is not None and name is not None:
+                caller = module.name if module is not None else ""
+                if not (use_kind == PG and name == supervision_facts.DEFAULT_PG_SCOPE):
+                    found.uses.append(NameUse(use_kind, name, *self.span(args[0]), module=caller))
 
     def registration(self, args: list[Node], module: _Module | None, found: _Found) -> None:
         """``GenServer.start_link(__MODULE__, arg, name: X)``: the module runs as ``X``."""
@@ -464,31 +498,19 @@ class _Summariser:
         if server_module is not None and name is not None:
             found.registers.setdefault(server_module, []).append(name)
 
-    def tuple_shape(self, node: Node, found: _Found) -> None:
-        """``{:via, Registry, {Name, key}}`` uses a Registry; ``{:pg, scope}`` and
-        ``{:pg, :start_link, [scope]}`` start a scope. (Other children's names are read with
-        every `name:` option.)"""
+    def via_tuple(self, node: Node, found: _Found) -> None:
+        """``{:via, Registry, {Name, key}}`` uses a Registry."""
         items = [c for c in node.named_children if c.type != "comment"]
-        head = syntax.text(items[0])
         module = self.module_at(node.start_byte)
-        if head == ":via" and len(items) == 3 and syntax.text(items[1]) == "Registry":
+        if len(items) == 3 and syntax.text(items[1]) == "Registry":
             inner = items[2]
             parts = [c for c in inner.named_children if c.type != "comment"]
-            if inner.type == "tuple" and parts:
-                name = self.resolve(parts[0], module)
-                if name is not None:
-                    found.uses.append(NameUse(REGISTRY, name, *self.span(parts[0]), via=True))
-            return
-        if head == ":pg":
-            scope: str | None = None
-            if len(items) == 2:  # {:pg, scope} in a children list
-                scope = self.resolve(items[1], module)
-            elif len(items) == 3 and syntax.text(items[1]) in (":start_link", ":start"):
-                scopes = [c for c in items[2].named_children if c.type != "comment"]
-                if items[2].type == "list":
-                    scope = self.resolve(scopes[0], module) if scopes else ":pg"
-            if scope is not None:
-                found.started.append(scope)
+            name = self.resolve(parts[0], module) if inner.type == "tuple" and parts else None
+            if name is not None:
+                caller = module.name if module is not None else ""
+                found.uses.append(
+                    NameUse(REGISTRY, name, *self.span(parts[0]), via=True, module=caller)
+                )
 
     def through_public_functions(
         self, server_calls: list[ServerCall], defs: list[Node]
@@ -543,6 +565,7 @@ class _Summariser:
     def module_facts(self, registers: dict[str, list[str]]) -> Iterator[ModuleFacts]:
         for module in self.modules:
             uses = _direct_uses(module.node)
+            used = {alias for _node, alias in uses}
             use_node = next(
                 (n for n, used in uses if used == "GenServer"), uses[0][0] if uses else None
             )
@@ -558,6 +581,8 @@ class _Summariser:
                 use_end=use_end,
                 registers=tuple(dict.fromkeys(registers.get(module.name, []))),
                 short_lived=any(used == "Mix.Task" for _n, used in uses),
+                behaviours=tuple(syntax.behaviours(module.node)),
+                feed=feed(module.node) if "GenStage" in used else None,
             )
 
 
@@ -572,17 +597,6 @@ def _direct_uses(module: Node) -> list[tuple[Node, str]]:
             if args and args[0].type == "alias":
                 found.append((child, syntax.text(args[0])))
     return found
-
-
-def _call_arguments(call: Node, pipe: Node | None) -> list[Node]:
-    """Arguments in order, with the left side of the pipe ``call`` is piped from first
-    (``x |> M.f(y)`` is ``M.f(x, y)``)."""
-    args = syntax.argument_nodes(call)
-    if pipe is not None:
-        left = pipe.child_by_field_name("left")
-        if left is not None:
-            return [left, *args]
-    return args
 
 
 def _options(args: list[Node]) -> dict[str, Node] | None:
@@ -711,9 +725,31 @@ class ProjectIndex:
     # -- what is started
 
     @property
-    def started(self) -> frozenset[str]:
+    def started(self) -> dict[str, frozenset[str]]:
+        """Every process name some file may start, with the kinds it is started as."""
+
+        def build() -> dict[str, frozenset[str]]:
+            found: dict[str, set[str]] = {}
+            for summary in self.files.values():
+                for start in summary.supervision.names:
+                    if start.name is not None:
+                        found.setdefault(start.name, set()).add(start.kind)
+            return {name: frozenset(kinds) for name, kinds in found.items()}
+
+        return self._cached("started", build)  # type: ignore[return-value]
+
+    @property
+    def unreadable_kinds(self) -> frozenset[str]:
+        """Kinds of process (Task.Supervisor, Registry, `:pg` scope) that some file starts
+        under a name the tool cannot read: any name of that kind may be among them."""
         return self._cached(  # type: ignore[return-value]
-            "started", lambda: frozenset(n for s in self.files.values() for n in s.started)
+            "unreadable",
+            lambda: frozenset(
+                start.kind
+                for summary in self.files.values()
+                for start in summary.supervision.names
+                if start.name is None
+            ),
         )
 
     @property
@@ -729,14 +765,44 @@ class ProjectIndex:
             "namespaces", lambda: frozenset(name.split(".")[0] for name in self.modules)
         )
 
-    def is_started(self, kind: str, name: str) -> bool:
-        """Whether some file of the project may start ``name``: it is given as a `name:` option
-        (or appears inside a computed one) or started as a `:pg` scope somewhere; or it is a
-        module of the project (a wrapper that starts itself); or an alias outside the
-        project's namespaces (a dependency starts it)."""
+    def is_started(self, kind: str, name: str) -> bool | None:
+        """Whether some file of the project may start ``name`` (used as a ``kind``): True when
+        it is started under that name in any spelling (or appears inside a computed `name:`),
+        or is a module of the project (a wrapper that starts itself), or an alias outside the
+        project's namespaces (a dependency starts it); None when the tool cannot tell (a
+        process of that kind is started under a name it cannot read); else False."""
         if name in self.started or name in self.modules:
             return True
-        return not name.startswith(":") and name.split(".")[0] not in self.namespaces
+        if not name.startswith(":") and name.split(".")[0] not in self.namespaces:
+            return True
+        if kind in self.unreadable_kinds or self._under_a_foreign_use(name):
+            return None
+        return False
+
+    def _under_a_foreign_use(self, name: str) -> bool:
+        """``MyApp.Events.Registry`` where the project module ``MyApp.Events`` does ``use`` a
+        module from outside the project: its ``__using__`` macro may start processes named
+        after the module, which the tool cannot see."""
+        parts = name.split(".")
+        for end in range(len(parts) - 1, 0, -1):
+            found = self.modules.get(".".join(parts[:end]))
+            if found is not None and any(
+                used not in _KNOWN_USES and used.split(".")[0] not in self.namespaces
+                for used in found[1].uses
+            ):
+                return True
+        return False
+
+    # -- what functions do
+
+    def effect(self, module: str, function: str) -> FunctionEffect | None:
+        """How the public function ``module.function`` blocks or acts outside the process."""
+
+        def build() -> dict[tuple[str, str], FunctionEffect]:
+            return {(e.module, e.function): e for s in self.files.values() for e in s.effects}
+
+        table = self._cached("effects", build)
+        return table.get((module, function))  # type: ignore[attr-defined]
 
     # -- who calls a GenServer
 

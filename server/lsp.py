@@ -24,7 +24,7 @@ from otp_thinking import __version__, config, lsp_project
 from otp_thinking.documents import Document, Documents
 from otp_thinking.engine import analyze
 from otp_thinking.findings import Edit, Finding, Fix
-from otp_thinking.fixing import fix_document
+from otp_thinking.fixing import fix_files, minimal_edits
 from otp_thinking.hovers import construct_at
 from otp_thinking.lsp_convert import (
     encoding_of,
@@ -37,7 +37,7 @@ from otp_thinking.lsp_convert import (
 from otp_thinking.registry import find_rule
 from otp_thinking.source import Source
 from otp_thinking.transport import run_stdio
-from otp_thinking.workspace import Workspace
+from otp_thinking.workspace import Workspace, normal
 
 log = logging.getLogger("otp_thinking.lsp")
 
@@ -505,7 +505,7 @@ def _wants(only: Sequence[types.CodeActionKind | str] | None, kind: str) -> bool
 def _quick_fixes(ls: OtpServer, document: Document, finding: Finding) -> list[types.CodeAction]:
     diagnostic = to_diagnostic(document.source, finding, ls.encoding)
     actions = []
-    if finding.fix is not None:
+    if finding.fix is not None and not _edits_excluded(ls, finding.fix):
         action = types.CodeAction(
             title=finding.fix.title,
             kind=types.CodeActionKind.QuickFix,
@@ -527,6 +527,12 @@ def _quick_fixes(ls: OtpServer, document: Document, finding: Finding) -> list[ty
             )
         )
     return actions
+
+
+def _edits_excluded(ls: OtpServer, fix: Fix) -> bool:
+    """Whether the fix edits another file that `[paths] exclude` names (fixes never do)."""
+    workspace = ls.documents.workspace
+    return any(e.path is not None and workspace.excluded(e.path) for e in fix.edits)
 
 
 def _disable_fix(document: Document, finding: Finding, scope: str) -> Fix:
@@ -563,31 +569,69 @@ def _action_data(ls: OtpServer, document: Document, finding: Finding) -> dict[st
     }
 
 
+FIX_ALL_TITLE = "Fix all safe otp-thinking findings"
+
+
 def _fix_all(ls: OtpServer, document: Document, findings: list[Finding]) -> types.CodeAction | None:
-    if not any(f.fix is not None and f.fix.safety == "safe" for f in findings):
+    """The fix-all action: computed on `codeAction/resolve` when the client resolves edits (a
+    lightbulb request costs no fixing), else now."""
+    if not any(
+        f.fix is not None and f.fix.safety == "safe" and not _edits_excluded(ls, f.fix)
+        for f in findings
+    ):
         return None
-    overlay = ls.documents.workspace.preview()
-
-    def analyze_text(text: str) -> list[Finding]:
-        path = document.path
-        project = overlay.project_for(path) if path else None
-        source = Source(text, path)
-        config_ = overlay.config_for(path) if path else overlay.base_config
-        return analyze(source, config=config_, project=project) if project else analyze(source)
-
-    result = fix_document(document.source.text, analyze_text, apply_other_files=overlay.apply)
-    if not result.applied:
-        return None
-    edits: list[Edit] = [Edit(0, len(document.source.text), result.text)]
-    for path, text in overlay.overlay.items():
-        before = ls.documents.workspace.read(path)
-        if before is not None and before != text and path != document.path:
-            edits.append(Edit(0, len(before), text, path))
-    fix = Fix("Fix all safe otp-thinking findings", tuple(edits))
-    return types.CodeAction(
-        title=fix.title,
+    action = types.CodeAction(
+        title=FIX_ALL_TITLE,
         kind=FIX_ALL_KIND,
-        edit=ls.workspace_edit(document, fix),
+        data={"uri": document.uri, "version": document.version, "fixAll": True},
+    )
+    if not ls.resolves_edits:
+        action.edit = _fix_all_edit(ls, document)
+        if action.edit is None:
+            return None
+    return action
+
+
+def _fix_all_edit(ls: OtpServer, document: Document) -> types.WorkspaceEdit | None:
+    """Every safe fix of the document, applied by the fixer `check --fix` uses to a preview of
+    the workspace, as minimal edits to each file it changed (open ones at their version)."""
+    preview = ls.documents.workspace.preview()
+    path = document.path
+    key = normal(path if path is not None else document.uri)
+    preview.overlay[key] = document.source.text
+
+    def analyse(name: str, text: str) -> list[Finding]:
+        if path is None:
+            return analyze(Source(text, None), config=preview.base_config)
+        project = preview.project_for(name)
+        return analyze(Source(text, name), config=preview.config_for(name), project=project)
+
+    def editable(name: str) -> bool:
+        return name == key if path is None else not preview.excluded(name)
+
+    result = fix_files(preview, [key], analyse, editable=editable)
+    if not result.changes:
+        return None
+    edits: list[Edit] = []
+    for changed, change in result.changes.items():
+        target = None if changed == key else changed
+        edits.extend(minimal_edits(change.before, change.after, target))
+
+    def lookup(name: str) -> tuple[str, Source, int | None] | None:
+        change = result.changes[normal(name)]
+        open_document = ls.documents.by_path(name)
+        if open_document is not None:
+            return open_document.uri, Source(change.before, name), open_document.version
+        return path_to_uri(name), Source(change.before, name), None
+
+    return to_workspace_edit(
+        Fix(FIX_ALL_TITLE, tuple(edits)),
+        document.uri,
+        Source(result.changes[key].before, path) if key in result.changes else document.source,
+        document.version,
+        lookup,
+        ls.encoding,
+        ls.document_changes,
     )
 
 
@@ -598,6 +642,9 @@ def resolve_code_action(ls: OtpServer, action: types.CodeAction) -> types.CodeAc
     data = action.data if isinstance(action.data, dict) else {}
     document = ls.documents.get(str(data.get("uri", "")))
     if document is None:
+        return action
+    if data.get("fixAll"):
+        action.edit = _fix_all_edit(ls, document)
         return action
     same = _same_findings(ls, document, data.get("code"), data.get("text"))
     index = data.get("occurrence", 0)

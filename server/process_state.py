@@ -1,14 +1,13 @@
-"""Where a process's state is at stake: code running inside a process module (one with
-`handle_*`/`mount` callbacks: GenServers, LiveViews, channels) or in a helper that takes such
-a process's state. Rules about linked tasks (a crash taking the caller down) flag only there:
-elsewhere the caller decides what a crash means and no process state is lost with it.
-
-The same criteria as OTP101's; shared so the linked-task rules agree on their scope.
+"""What the code shows about a linked task (`Task.async`, `Task.async_stream`): whether it
+runs in a process module (one with `handle_*`/`mount` callbacks: GenServers, LiveViews,
+channels), whether the process traps exits, and whether the author handles a failed task or
+never waits for it. The linked-task rules share these facts so they agree on their scope.
 """
 
 from __future__ import annotations
 
 import bisect
+from dataclasses import dataclass
 
 from tree_sitter import Node
 
@@ -18,19 +17,6 @@ from otp_thinking.context import Context
 PROCESS_CALLBACKS = frozenset(
     {"handle_call", "handle_cast", "handle_info", "handle_continue", "handle_event", "mount"}
 )
-
-
-def state_at_stake(context: Context, node: Node) -> bool:
-    """In a process module or a helper of its state, and not in a function trapping exits
-    (there a linked crash arrives as a message it handles)."""
-    function = syntax.enclosing(node, syntax.is_def)
-    if function is not None and any(
-        function.start_byte <= trap.start_byte < function.end_byte for trap in _exit_traps(context)
-    ):
-        return False
-    return in_process_module(context, node) or (
-        function is not None and takes_process_state(function)
-    )
 
 
 def _exit_traps(context: Context) -> list[Node]:
@@ -48,25 +34,6 @@ def _exit_traps(context: Context) -> list[Node]:
 def _first_argument(call: Node) -> str | None:
     args = syntax.argument_nodes(call)
     return syntax.text(args[0]) if args and args[0].type == "atom" else None
-
-
-def takes_process_state(function: Node) -> bool:
-    """A parameter named ``state`` or matching ``%__MODULE__{}``."""
-    args = syntax.argument_nodes(function)
-    head = args[0] if args else None
-    if head is not None and head.type == "binary_operator":  # a guard: f(x) when ...
-        head = head.child_by_field_name("left")
-    if head is None or head.type != "call":
-        return False
-    for parameter in syntax.argument_nodes(head):
-        written = syntax.text(parameter)
-        if (
-            written in ("state", "_state")
-            or "%__MODULE__{" in written
-            or written.endswith("= state")
-        ):
-            return True
-    return False
 
 
 def in_process_module(context: Context, node: Node) -> bool:
@@ -89,3 +56,220 @@ def _callback_starts(context: Context) -> list[int]:
             if context.text(captures["name"][0]) in PROCESS_CALLBACKS
         )
     return starts
+
+
+# -- evidence that a linked task's crash was meant to be survived ----------------------------
+#
+# A linked task (`Task.async`, `Task.async_stream`) that crashes takes its caller down. That
+# is only worth changing when the code shows the author meant otherwise: it handles a failed
+# task (`{:exit, _}` from `Task.yield`/`async_stream`, `nil` from a timed-out yield, a
+# `{:DOWN, …}` message), or it never waits for the task at all. Code that awaits the task with
+# `Task.await`/`await_many` crashes on a failure either way: going unlinked changes nothing.
+
+AWAITS = frozenset({("Task", "await"), ("Task", "await_many")})
+YIELDS = frozenset({("Task", "yield"), ("Task", "yield_many")})
+RAISING = frozenset({"raise", "reraise", "exit", "throw"})
+
+
+@dataclass(frozen=True, slots=True)
+class Evidence:
+    """What the code shows about a linked task: ``kind`` is "handled" (a clause for a failed
+    task), "down" (a ``{:DOWN, …}`` clause of the module), "zip" (``zip_input_on_exit: true``)
+    or "unawaited" (nothing waits for it); ``node`` is where (None for "unawaited")."""
+
+    kind: str
+    node: Node | None
+
+    def line(self) -> int:
+        return self.node.start_point[0] + 1 if self.node is not None else 0
+
+
+def traps_exits(context: Context, node: Node) -> bool:
+    """The enclosing function, or the process module holding it, traps exits: a linked
+    crash arrives as an ``{:EXIT, …}`` message instead of killing the process."""
+    function = syntax.enclosing(node, syntax.is_def)
+    module = syntax.enclosing_module(node)
+    for trap in _exit_traps(context):
+        if function is not None and function.start_byte <= trap.start_byte < function.end_byte:
+            return True
+        if (
+            module is not None
+            and module.start_byte <= trap.start_byte < module.end_byte
+            and in_process_module(context, node)
+        ):
+            return True
+    return False
+
+
+def failure_clause(scope: Node, task: Node | None = None) -> Node | None:
+    """A clause in ``scope`` that handles a failed task without re-raising: a pattern
+    ``{:exit, _}`` (a stream element or a yield result), ``nil`` for what a ``Task.yield``
+    returns, or ``catch :exit, _``. Clauses inside ``task`` (the task's own code) do not
+    count."""
+    for node in syntax.descendants(scope):
+        if task is not None and task.start_byte <= node.start_byte < task.end_byte:
+            continue
+        if _matches_exit(node):
+            return node
+        if node.type != "stab_clause":
+            continue
+        patterns = node.child_by_field_name("left")
+        if patterns is None or _raises(node):
+            continue
+        heads = [p for p in patterns.named_children]
+        if any(_exit_tuple(p) for p in heads) or (
+            len(heads) == 1 and heads[0].type == "nil" and _fed_by_yield(node)
+        ):
+            return node
+        if (
+            node.parent is not None
+            and node.parent.type == "catch_block"
+            and heads
+            and syntax.text(heads[0]) == ":exit"
+        ):
+            return node
+    return None
+
+
+def _fed_by_yield(clause: Node) -> bool:
+    """The ``case`` (or ``fn``) holding ``clause`` matches what ``Task.yield`` returns: its
+    subject, or the pipeline feeding it, calls ``Task.yield``/``yield_many``."""
+    holder = clause.parent
+    while holder is not None and holder.type not in ("call", "anonymous_function"):
+        holder = holder.parent
+    if holder is not None and holder.type == "anonymous_function":
+        holder = holder.parent.parent if holder.parent is not None else None  # fn -> call
+    if holder is None or holder.type != "call":
+        return False
+    args = syntax.argument_nodes(holder)
+    feeds = [args[0]] if args else []
+    site = syntax.call_site(holder)
+    if syntax.is_pipe(site):
+        left = site.child_by_field_name("left")
+        feeds = [left] if left is not None else feeds
+    return any(
+        n.type == "call" and syntax.call_key(n) in YIELDS
+        for feed in feeds
+        for n in (feed, *syntax.descendants(feed))
+    )
+
+
+def failure_head(definition: Node) -> bool:
+    """A function clause taking a failed task (``defp collect({:exit, _}, acc)``) that does
+    not re-raise."""
+    head = syntax.def_head(definition)
+    if head is None or not any(_exit_tuple(p) for p in head[1]):
+        return False
+    statements = syntax.body_statements(definition)
+    first = statements[0] if statements else None
+    return not (
+        first is not None and first.type == "call" and syntax.local_target(first) in RAISING
+    )
+
+
+def _matches_exit(node: Node) -> bool:
+    """``match?({:exit, _}, element)``: failed tasks sorted out of a stream."""
+    if node.type != "call" or syntax.local_target(node) != "match?":
+        return False
+    args = syntax.argument_nodes(node)
+    return bool(args) and _exit_tuple(args[0])
+
+
+def _exit_tuple(pattern: Node) -> bool:
+    if pattern.type == "binary_operator" and syntax.operator(pattern) in ("=", "when"):
+        left = pattern.child_by_field_name("left")
+        return left is not None and _exit_tuple(left)
+    if pattern.type != "tuple" or not pattern.named_children:
+        return False
+    elements = pattern.named_children
+    if len(elements) == 2 and elements[1].type == "tuple":  # {task, {:exit, _}} from yield_many
+        return syntax.text(elements[0]) == ":exit" or _exit_tuple(elements[1])
+    return syntax.text(elements[0]) == ":exit"
+
+
+def _raises(clause: Node) -> bool:
+    """The clause's body starts by raising or exiting: the failure still crashes the caller."""
+    body = clause.child_by_field_name("right")
+    statements = [c for c in body.named_children if c.type != "comment"] if body else []
+    first = statements[0] if statements else None
+    return first is not None and first.type == "call" and syntax.local_target(first) in RAISING
+
+
+def down_clause(context: Context, node: Node) -> Node | None:
+    """A clause of the module (``handle_info/2``, a ``:gen_statem`` event, …) that handles
+    a ``{:DOWN, ref, :process, pid, reason}`` for abnormal reasons too: the author expects
+    monitored work to fail and be handled, not to take the process down."""
+    module = syntax.enclosing_module(node)
+    if module is None:
+        return None
+    for definition in syntax.descendants(module):
+        if not syntax.is_definition(definition):
+            continue
+        head = syntax.def_head(definition)
+        if head is None:
+            continue
+        for param in head[1]:
+            tuple_node = _down_tuple(param)
+            if tuple_node is not None:
+                reason = tuple_node.named_children[4]
+                if reason.type != "atom":  # `:normal` only: a finished task, not a failure
+                    return definition
+    return None
+
+
+def _down_tuple(param: Node) -> Node | None:
+    if param.type == "binary_operator" and syntax.operator(param) == "=":
+        for side in ("left", "right"):
+            found = _down_tuple(param.child_by_field_name(side) or param)
+            if found is not None and found is not param:
+                return found
+        return None
+    if param.type == "tuple" and len(param.named_children) == 5:
+        first = param.named_children[0]
+        if syntax.text(first) == ":DOWN":
+            return param
+    return None
+
+
+def awaited_in(scope: Node) -> bool:
+    """``scope`` waits for a task with ``Task.await``/``await_many`` (which exit on failure)."""
+    return any(n.type == "call" and syntax.call_key(n) in AWAITS for n in syntax.descendants(scope))
+
+
+def unlinks(scope: Node) -> bool:
+    return any(
+        n.type == "call" and syntax.call_key(n) == ("Process", "unlink")
+        for n in syntax.descendants(scope)
+    )
+
+
+def discarded(site: Node) -> bool:
+    """The expression's value is thrown away: a statement before the last of its block, or
+    bound to an underscored variable or to one the function never uses again."""
+    parent = site.parent
+    if parent is None:
+        return False
+    if (
+        parent.type == "binary_operator"
+        and syntax.operator(parent) == "="
+        and parent.child_by_field_name("right") == site
+    ):
+        left = parent.child_by_field_name("left")
+        if left is None or left.type != "identifier":
+            return False
+        name = syntax.text(left)
+        definition = syntax.enclosing_definition(parent)
+        return name.startswith("_") or (
+            definition is not None
+            and not any(
+                use.start_byte > parent.end_byte for use in syntax.variable_uses(definition, name)
+            )
+        )
+    if parent.type in ("body", "do_block", "block", "source"):
+        statements = [
+            c
+            for c in parent.named_children
+            if c.type != "comment" and not c.type.endswith("_block")  # else_block, rescue_block
+        ]
+        return bool(statements) and statements[-1] != site and site in statements
+    return False

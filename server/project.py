@@ -11,12 +11,10 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tree_sitter import Node
-
-from otp_thinking import files, syntax
+from otp_thinking import files
 from otp_thinking.findings import Edit
-from otp_thinking.index import ProjectIndex, build_index, short_lived_by_globs
-from otp_thinking.parsing import compile_query, matches
+from otp_thinking.index import ProjectIndex, build_index, short_lived_by_globs, summarize
+from otp_thinking.model.supervision import LITERAL, Child, ChildrenList, insertion_index
 from otp_thinking.source import Source
 
 ReadText = Callable[[Path], str | None]
@@ -24,51 +22,55 @@ ReadText = Callable[[Path], str | None]
 _USE_APPLICATION = re.compile(r"^\s*use\s+Application\b", re.MULTILINE)
 _SKIP_DIRS = frozenset({"deps", "_build", ".git", "node_modules", ".elixir_ls", ".expert"})
 
-_CHILDREN_LIST = compile_query(
-    """
-    (binary_operator
-      left: (identifier) @var (#eq? @var "children")
-      right: (list) @list)
-    """
-)
-# `children = [...] ++ more_children()`: the literal list in front starts first.
-_CHILDREN_LIST_CONCATENATED = compile_query(
-    """
-    (binary_operator
-      left: (identifier) @var (#eq? @var "children")
-      right: (binary_operator left: (list) @list operator: "++"))
-    """
-)
-
-
-@dataclass(frozen=True)
-class Child:
-    """One entry of a children list: ``kind`` is task_supervisor, registry, pg or other."""
-
-    kind: str
-    name: str | None
-    unique: bool = False
-
 
 @dataclass
 class Application:
+    """An application module (``use Application``) and the children its ``start/2`` starts,
+    as the model reads them."""
+
     path: Path
     module: str
-    children: list[Child]
     source: Source
-    children_list: Node | None
+    lists: tuple[ChildrenList, ...] = ()
+    """Children lists of the module, the one ``start/2`` passes to ``Supervisor.start_link``
+    first."""
 
     @property
     def namespace(self) -> str:
         return self.module.removesuffix(".Application") if "." in self.module else self.module
 
-    def named(self, kind: str) -> list[str]:
-        return [c.name for c in self.children if c.kind == kind and c.name]
+    @property
+    def children(self) -> list[Child]:
+        return [child for found in self.lists for child in found.children]
 
-    def add_child(self, child_text: str) -> Edit | None:
-        """An edit that starts ``child_text`` first in the children list (started first,
-        stopped last, so every sibling can use it), or None when there is no literal list."""
-        return _insert_first(self.source, self.children_list, child_text, str(self.path))
+    @property
+    def children_list(self) -> ChildrenList | None:
+        """The list a new child goes into: the one every start uses, written out."""
+        started = [found for found in self.lists if found.function == "start"] or list(self.lists)
+        return started[0] if started else None
+
+    def named(self, kind: str, keys: str | None = None, unconditional: bool = False) -> list[str]:
+        """Names of the children of ``kind`` (Registries with these ``keys`` when given; only
+        those every start starts when ``unconditional``)."""
+        lists = [c for c in self.lists if c.placement == LITERAL or not unconditional]
+        return [
+            c.name
+            for found in lists
+            for c in found.children
+            if c.kind == kind and c.name and (keys is None or c.keys == keys)
+        ]
+
+    def add_child(
+        self, child_text: str, users: frozenset[str] = frozenset(), web: bool = False
+    ) -> Edit | None:
+        """An edit that starts ``child_text`` in the children list, after the infrastructure
+        and before the first child among ``users`` (see `supervision.insertion_index`); None
+        when the list is chosen by a branch or built at run time."""
+        target = self.children_list
+        if target is None or not target.insertable:
+            return None
+        position = insertion_index(target.children, users, web)
+        return insert_child(self.source, target, position, child_text, str(self.path))
 
 
 @dataclass
@@ -86,9 +88,9 @@ class ProjectContext:
             resolved = Path(path).resolve()
             best = None
             for app in self.applications:
-                app_root = _app_root(app.path)
-                if resolved.is_relative_to(app_root) and (
-                    best is None or len(app_root.parts) > len(_app_root(best.path).parts)
+                root = app_root(app.path)
+                if resolved.is_relative_to(root) and (
+                    best is None or len(root.parts) > len(app_root(best.path).parts)
                 ):
                     best = app
             if best is not None:
@@ -104,7 +106,7 @@ def defines_application(text: str) -> bool:
     return "Application" in text and _USE_APPLICATION.search(text) is not None
 
 
-def _app_root(application_path: Path) -> Path:
+def app_root(application_path: Path) -> Path:
     """The folder holding `lib/` for an application module file."""
     for parent in application_path.resolve().parents:
         if parent.name == "lib":
@@ -151,114 +153,55 @@ def _candidate_files(root: Path) -> Iterable[Path]:
 
 
 def applications_in(source: Source, path: Path) -> list[Application]:
+    summary = summarize(source, str(path))
     found = []
-    for module in _modules(source.tree.root_node):
-        if "Application" not in syntax.uses(module):
+    for module in summary.modules:
+        if "Application" not in module.uses:
             continue
-        children_list = _children_list(module)
-        children = [_child(item) for item in _child_candidates(module)]
-        found.append(Application(path, syntax.module_name(module), children, source, children_list))
+        lists = tuple(c for c in summary.supervision.lists if c.owner == module.name)
+        found.append(Application(path, module.name, source, lists))
     return found
 
 
-def _modules(node: Node) -> Iterable[Node]:
-    for child in node.named_children:
-        if syntax.is_defmodule(child):
-            yield child
-            body = syntax.do_block(child)
-            if body is not None:
-                yield from _modules(body)
+MAX_LINE = 98
+"""`mix format`'s default line length."""
 
 
-def _children_list(module: Node) -> Node | None:
-    for query in (_CHILDREN_LIST, _CHILDREN_LIST_CONCATENATED):
-        for captures in matches(query, module):
-            return captures["list"][0]
-    return _children_function_list(module)
-
-
-def _children_function_list(module: Node) -> Node | None:
-    """The list a ``def``/``defp children`` of the application module returns."""
-    body = syntax.do_block(module)
-    for definition in body.named_children if body is not None else []:
-        if not syntax.is_definition(definition):
-            continue
-        args = syntax.argument_nodes(definition)
-        head = args[0] if args else None
-        if head is None or syntax.text(head).split("(")[0].strip() != "children":
-            continue
-        returned = _returned_expression(definition)
-        if returned is not None and returned.type == "list":
-            return returned
-    return None
-
-
-def _returned_expression(definition: Node) -> Node | None:
-    block = syntax.do_block(definition)
-    if block is not None:
-        statements = [c for c in block.named_children if c.type != "comment"]
-        return statements[-1] if statements else None
-    args = syntax.argument_nodes(definition)
-    options = dict(syntax.keyword_pairs(args[-1])) if len(args) > 1 else {}
-    return options.get("do")
-
-
-_LISTS = compile_query("(list) @list")
-
-
-def _child_candidates(module: Node) -> list[Node]:
-    """Items of every list literal in the module: real children lists are often built by
-    helper functions (`defp children(mode)`), not only in `children = [...]`."""
-    return [item for captures in matches(_LISTS, module) for item in _items(captures["list"][0])]
-
-
-def _items(list_node: Node) -> list[Node]:
-    return [child for child in list_node.named_children if child.type != "comment"]
-
-
-def _child(item: Node) -> Child:
-    if item.type == "tuple" and item.named_children:
-        head = syntax.text(item.named_children[0])
-        options = dict(syntax.keyword_pairs(item))
-        if len(item.named_children) == 2 and item.named_children[1].type == "list":
-            options.update(syntax.keyword_pairs(item.named_children[1]))  # {Registry, [...]}
-        name = syntax.text(options["name"]) if "name" in options else None
-        if head == "Task.Supervisor":
-            return Child("task_supervisor", name)
-        if head == "Registry":
-            unique = syntax.text(options.get("keys")) == ":unique"
-            return Child("registry", name, unique)
-        if head == "PartitionSupervisor":
-            return Child("partition_supervisor", name)
-        if head == ":pg":
-            rest = item.named_children[1:]
-            return Child("pg", syntax.text(rest[0]) if rest else ":pg")
-    if item.type == "map" and ":pg" in syntax.text(item) and ":start_link" in syntax.text(item):
-        return Child("pg", _pg_scope(item))
-    if item.type == "alias" and syntax.text(item) == "Task.Supervisor":
-        return Child("task_supervisor", None)
-    return Child("other", None)
-
-
-def _pg_scope(child_map: Node) -> str:
-    """The scope in ``%{start: {:pg, :start_link, [scope]}}``; ``:pg`` when none is given."""
-    match = re.search(r":start_link\s*,\s*\[\s*([^\]\s][^\]]*?)\s*\]", syntax.text(child_map))
-    return match.group(1) if match else ":pg"
-
-
-def _insert_first(source: Source, list_node: Node | None, child: str, path: str) -> Edit | None:
-    if list_node is None:
-        return None
-    first = next((c for c in list_node.named_children), None)
-    open_end = source.byte_to_offset(list_node.start_byte) + 1
+def insert_child(
+    source: Source, target: ChildrenList, position: int, child: str, path: str
+) -> Edit:
+    """An edit that puts ``child`` at ``position`` among the children of the list literal
+    ``target``, in its layout: one child a line (comments kept with the child they precede),
+    or on the list's one line when it still fits, else the list written one child a line."""
+    items = target.children
     newline = source.newline
-    if first is None:
-        list_start, list_end = source.node_span(list_node)
-        indent = source.line_indent(source.line_of(list_start))
-        new = f"[{newline}{indent}  {child}{newline}{indent}]"
-        return Edit(list_start, list_end, new, path)
-    first_start = source.byte_to_offset(first.start_byte)
-    if source.line_of(first_start) == source.line_of(open_end):
-        return Edit(first_start, first_start, f"{child}, ", path)
-    indent = source.line_indent(source.line_of(first_start))
-    return Edit(first_start, first_start, f"{child},{newline}{indent}", path)
+    text = source.text
+    list_start, list_end = target.start, target.end
+    indent = source.line_indent(source.line_of(list_start))
+    if not items or source.line_of(list_start) == source.line_of(list_end - 1):
+        texts = [text[c.start : c.end] for c in items]
+        texts.insert(position, child)
+        line_start = list_start - len(text[:list_start].rsplit("\n", 1)[-1])
+        line_end = text.find("\n", list_end)
+        tail = text[list_end : len(text) if line_end < 0 else line_end]
+        one_line = f"[{', '.join(texts)}]"
+        if len(text[line_start:list_start]) + len(one_line) + len(tail) <= MAX_LINE:
+            return Edit(list_start, list_end, one_line, path)
+        inner = "".join(f"{newline}{indent}  {t}," for t in texts).rstrip(",")
+        return Edit(list_start, list_end, f"[{inner}{newline}{indent}]", path)
+    item_indent = source.line_indent(source.line_of(items[0].start))
+    if position == len(items):
+        last_end = items[-1].end
+        if text[last_end:].lstrip(" ").startswith(","):
+            return Edit(*_after_line(text, last_end), f"{newline}{item_indent}{child},", path)
+        return Edit(last_end, last_end, f",{newline}{item_indent}{child}", path)
+    before = list_start + 1 if position == 0 else items[position - 1].end
+    at, _ = _after_line(text, before)
+    return Edit(at, at, f"{newline}{item_indent}{child},", path)
+
+
+def _after_line(text: str, offset: int) -> tuple[int, int]:
+    """The end of the line holding ``offset`` (before its line break), as an empty span."""
+    ends = [i for i in (text.find("\n", offset), text.find("\r", offset)) if i >= 0]
+    end = min(ends) if ends else len(text)
+    return end, end

@@ -166,6 +166,17 @@ def parent(node: Node) -> Node | None:
     return parents[node] if parents is not None else node.parent
 
 
+def call_arguments(call: Node) -> list[Node]:
+    """Arguments in order, the left side of a pipe first (``x |> M.f(y)`` is ``M.f(x, y)``)."""
+    args = argument_nodes(call)
+    above = parent(call)
+    if is_pipe(above) and above is not None and above.child_by_field_name("right") == call:
+        left = above.child_by_field_name("left")
+        if left is not None:
+            return [left, *args]
+    return args
+
+
 def ancestors(node: Node) -> Iterator[Node]:
     """The nodes above ``node``, nearest first."""
     parents = _known(node) if _maps else None

@@ -7,17 +7,17 @@ language server (open documents); caches each project's applications, its index 
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Literal
 
 from otp_thinking.config import DEFAULT, Config, find_config_file, read_config_file
 from otp_thinking.context import matches_any
 from otp_thinking.files import read_text
-from otp_thinking.findings import Edit, apply_edits
-from otp_thinking.index import FileSummary, ProjectIndex, build_index, summarize
+from otp_thinking.index import FileSummary, ProjectIndex, build_index, digest, summarize
 from otp_thinking.project import EMPTY, ProjectContext, defines_application, find_root, scan
 from otp_thinking.source import Source
 
@@ -40,9 +40,6 @@ class Workspace:
 
     base_config: Config = DEFAULT
     overlay: dict[str, str] = field(default_factory=dict)
-    originals: dict[str, str] = field(default_factory=dict)
-    """The disk text of each file in ``overlay``, as read before the first fix changed it: what
-    a write checks the file still holds."""
     report_config_problems: Callable[[list[str]], None] = lambda problems: None
     index_policy: IndexPolicy = "eager"
     """How a project's index comes to be: built on first use (the CLI, tests), started in the
@@ -65,19 +62,41 @@ class Workspace:
             return self.overlay[key]
         return read_text(path)
 
-    def apply(self, edits: list[Edit]) -> None:
-        """Apply edits that name their file to the overlay (fixes touching other files)."""
-        for path in {e.path for e in edits if e.path is not None}:
-            assert path is not None
+    def hold(self, path: str | Path, text: str | None = None) -> str | None:
+        """Keep a file's text in the overlay, so it is held in one place: ``text`` (a fix's
+        result), or else the text read now. The project (index, applications) is redone from
+        it when it changed, or when the index summarised another text (the disk moved)."""
+        key = normal(path)
+        if text is None:
             text = self.read(path)
-            if text is not None:
-                self.originals.setdefault(normal(path), text)
-                self.overlay[normal(path)] = apply_edits(text, [e for e in edits if e.path == path])
-                self.update_index(path, self.overlay[normal(path)])
-        self.forget_projects()
+            if text is None:
+                return None
+            self.overlay[key] = text
+            if self._summarised_otherwise(path, text):
+                self.file_changed(path, text)
+            return text
+        self.overlay[key] = text
+        self.file_changed(path, text)
+        return text
 
-    def forget_projects(self) -> None:
-        self._projects.clear()
+    def _summarised_otherwise(self, path: str | Path, text: str) -> bool:
+        root = self.root_for(path)
+        index = self._indexes.get(normal(root)) if root is not None else None
+        summary = index.summary(path) if index is not None else None
+        return summary is not None and summary.digest != digest(text)
+
+    def excluded(self, path: str | Path) -> bool:
+        """Whether ``[paths] exclude`` of the file's configuration names it (relative to its
+        project root): such files are not checked and never edited by fixes."""
+        config = self.config_for(path)
+        if not config.exclude:
+            return False
+        root = self.root_for(path)  # the root only: no index is built for this
+        resolved = Path(path).resolve()
+        if root is not None:
+            with contextlib.suppress(ValueError):
+                resolved = resolved.relative_to(root.resolve())
+        return matches_any(resolved.as_posix(), config.exclude)
 
     def file_changed(
         self, path: str | Path, text: str | None, source: Source | None = None
@@ -114,12 +133,23 @@ class Workspace:
         return self._projects[key]
 
     def preview(self) -> Workspace:
-        """A copy to try fixes in: same texts, settings and indexes (copied, so the fixed texts
-        it summarises stay out of this workspace's index; never rebuilt from disk)."""
+        """A copy to try fixes in: same texts, settings, applications and indexes (copied, so
+        the fixed texts it summarises stay out of this workspace's index; never rebuilt from
+        disk, and no project walked again)."""
         copy = Workspace(base_config=self.base_config, index_policy="off")
         copy.overlay = dict(self.overlay)
         for index in self._indexes.values():
             copy.set_index(index.copy())
+        for key, project in self._projects.items():
+            index = copy._indexes.get(key) or project.index.copy()
+            copy._projects[key] = replace(
+                project, applications=list(project.applications), index=index
+            )
+        copy._roots = dict(self._roots)
+        copy._config_files = dict(self._config_files)
+        copy._configs = dict(self._configs)
+        copy._resolved_roots = dict(self._resolved_roots)
+        copy.revision = 0
         return copy
 
     # -- the project index ------------------------------------------------------------------

@@ -67,5 +67,7 @@ defmodule Shop.Pipe do
 end
 """
     [message] = _messages("OTP401", text)
-    assert message.startswith("Source makes the app feed this Broadway pipeline itself")
-    assert "it polls the app's Repo" in message
+    assert message.startswith(
+        "Source makes this Broadway pipeline a hand-rolled DB-backed job queue "
+        "(it polls the app's Repo)"
+    )

@@ -162,7 +162,7 @@ def test_baseline_reports_only_new_findings(project: Path) -> None:
     # A second Task.async is new.
     text = text.replace(
         "  def price_if_stocked",
-        "  def warm(sku), do: Task.async(fn -> sku end)\n\n  def price_if_stocked",
+        "  def warm(sku), do: (Task.async(fn -> sku end); :ok)\n\n  def price_if_stocked",
     )
     cache.write_text(text, "utf-8")
     moved = run("check", "--baseline", str(baseline), "--format", "json", ".", cwd=project)

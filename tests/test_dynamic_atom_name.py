@@ -9,10 +9,11 @@ from fix_helpers import APPLICATION, findings, fix, module, project
 
 from otp_thinking.config import from_mapping
 from otp_thinking.engine import analyze
-from otp_thinking.fixing import fix_document
+from otp_thinking.fixing import fix_files
 from otp_thinking.project import scan
 from otp_thinking.registry import find_rule
 from otp_thinking.source import Source
+from otp_thinking.workspace import Workspace
 
 REGISTRY = "      {Registry, keys: :unique, name: Shop.Names},\n      Shop.Repo"
 VIA = "\ndefp via_tuple(key), do: {:via, Registry, {Shop.Names, key}}"
@@ -92,12 +93,20 @@ def test_every_site_of_the_module_in_one_fix_and_fix_all_is_stable(tmp_path: Pat
     path = root / "lib" / "shop" / "subject.ex"
     rule = find_rule("OTP201")
 
-    def run(text: str) -> list:  # type: ignore[type-arg]
-        return analyze(Source(text, str(path)), project=scan(root), rules=[rule])  # type: ignore[list-item]
+    def fixed() -> str:
+        workspace = Workspace()
 
-    result = fix_document(before, run, unsafe=True)
-    assert result.text == after
-    assert fix_document(result.text, run, unsafe=True).text == after
+        def run(name: str, text: str) -> list:  # type: ignore[type-arg]
+            project = workspace.project_for(name)
+            return analyze(Source(text, name), project=project, rules=[rule])  # type: ignore[list-item]
+
+        fix_files(workspace, [str(path)], run, unsafe=True)
+        return workspace.read(path) or ""
+
+    path.write_text(before, "utf-8")
+    assert fixed() == after
+    path.write_text(after, "utf-8")
+    assert fixed() == after
 
 
 def test_adds_the_registry_when_the_app_has_none(tmp_path: Path) -> None:
@@ -106,7 +115,7 @@ def test_adds_the_registry_when_the_app_has_none(tmp_path: Path) -> None:
     )
     assert fixed.application is not None
     assert (
-        "      {Registry, keys: :unique, name: Shop.Registry},\n      Shop.Repo"
+        "      Shop.Repo,\n      {Registry, keys: :unique, name: Shop.Registry}"
         in fixed.application
     )
     assert "defp via_tuple(key), do: {:via, Registry, {Shop.Registry, key}}" in fixed.text

@@ -12,9 +12,10 @@ import pytest
 from conftest import FixtureFile, elixir_accepts, fixture_files
 from otp_thinking.engine import analyze
 from otp_thinking.findings import Finding, apply_edits
-from otp_thinking.fixing import fix_document
+from otp_thinking.fixing import fix_files
 from otp_thinking.project import scan
 from otp_thinking.source import Source
+from otp_thinking.workspace import Workspace
 
 FILES = list(fixture_files())
 
@@ -85,28 +86,25 @@ def test_each_fix_reparses_and_removes_its_finding(
     assert ok, said
 
 
+def fix_and_write(path: Path, unsafe: bool = True) -> str:
+    """Run the fixer on one file as `check --fix` does and write what it changed."""
+    workspace = Workspace()
+
+    def analyse(name: str, text: str) -> list[Finding]:
+        project = workspace.project_for(name)
+        return analyze(Source(text, name), config=workspace.config_for(name), project=project)
+
+    result = fix_files(workspace, [str(path)], analyse, unsafe=unsafe)
+    for change in result.changes.values():
+        assert _error_count(change.after) <= _error_count(change.before), change.path
+        Path(change.path).write_text(change.after, "utf-8")
+    return path.read_text("utf-8")
+
+
 @pytest.mark.parametrize("fixture", FILES, ids=[f.id for f in FILES])
 def test_fixing_everything_is_idempotent(fixture: FixtureFile, tmp_path: Path) -> None:
     root, path = _copy(fixture, tmp_path)
-
-    def write_other_files(edits) -> None:  # type: ignore[no-untyped-def]
-        for other in {e.path for e in edits}:
-            target = Path(other)
-            mine = [e for e in edits if e.path == other]
-            target.write_text(apply_edits(target.read_text("utf-8"), mine), "utf-8")
-
-    def run() -> str:
-        text = path.read_text("utf-8")
-        result = fix_document(
-            text,
-            lambda t: _findings(root, path, t),
-            unsafe=True,
-            apply_other_files=write_other_files,
-        )
-        path.write_text(result.text, "utf-8")
-        return result.text
-
-    once = run()
+    once = fix_and_write(path)
     snapshot = {p: p.read_text("utf-8") for p in root.rglob("*.ex*")}
-    assert run() == once
+    assert fix_and_write(path) == once
     assert {p: p.read_text("utf-8") for p in root.rglob("*.ex*")} == snapshot

@@ -20,7 +20,7 @@ TEXT = """defmodule Storefront.Lookup do
 
   def handle_call({:lookup, sku}, _from, state) do
     task = Task.async(fn -> sku end)
-    {:reply, Task.await(task), state}
+    {:reply, :ok, state}
   end
 end
 """

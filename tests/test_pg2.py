@@ -55,7 +55,8 @@ def test_fix_text(tmp_path: Path, before: str, after: str, safety: str) -> None:
 def test_adds_the_default_scope_when_missing(tmp_path: Path) -> None:
     fixed = fix(project(tmp_path), "OTP301", module("def f(g), do: :pg2.join(g, self())"))
     assert fixed.application is not None
-    assert "      %{id: :pg, start: {:pg, :start_link, []}},\n      Shop.Repo" in fixed.application
+    # after the Repo: started after the infrastructure its users may need, stopped before it
+    assert "      Shop.Repo,\n      %{id: :pg, start: {:pg, :start_link, []}}" in fixed.application
     assert fixed.finding.fix is not None
     assert fixed.finding.fix.title == "Use :pg.join and start the default scope in Shop.Application"
 

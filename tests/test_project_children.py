@@ -27,8 +27,9 @@ def test_concatenated_children_insert_into_the_leading_list() -> None:
     assert app.named("task_supervisor") == ["Shop.Tasks"]
     edit = app.add_child("{Registry, keys: :unique, name: Shop.Registry}")
     assert edit is not None
+    # after the Repo (infrastructure its users may need), in the leading list
     assert (
-        "children = [\n      {Registry, keys: :unique, name: Shop.Registry},\n      Shop.Repo\n"
+        "children = [\n      Shop.Repo,\n      {Registry, keys: :unique, name: Shop.Registry}\n"
         in (apply_edits(text, [edit]))
     )
 
@@ -39,12 +40,12 @@ def test_children_function() -> None:
         "  defp children do\n    [\n"
         "      {Registry, [keys: :unique, name: Shop.Names]}\n    ]\n  end\n"
     )
-    known = [(c.kind, c.name, c.unique) for c in app.children if c.kind != "other"]
-    assert known == [("registry", "Shop.Names", True)]
+    known = [(c.kind, c.name, c.keys) for c in app.children if c.kind != "other"]
+    assert known == [("registry", "Shop.Names", ":unique")]
     edit = app.add_child("%{id: :pg, start: {:pg, :start_link, []}}")
     assert edit is not None
-    assert "[\n      %{id: :pg, start: {:pg, :start_link, []}},\n      {Registry" in apply_edits(
-        text, [edit]
+    assert "[\n      {Registry, [keys: :unique, name: Shop.Names]},\n      %{id: :pg" in (
+        apply_edits(text, [edit])
     )
 
 

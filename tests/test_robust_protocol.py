@@ -17,11 +17,11 @@ EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 TEXT = """defmodule Storefront.Lookup do
   def handle_call(sku, _from, state) do
     task = Task.async(fn -> sku end)
-    {:reply, Task.await(task), state}
+    {:reply, :ok, state}
   end
 end
 """
-LATE = "defmodule Late do\n  def handle_info(_, s), do: {:noreply, Task.async(fn -> s end)}\nend\n"
+LATE = "defmodule Late do\n  def handle_info(_, s), do: (Task.async(fn -> s end); {:noreply, s})\nend\n"
 PARSE_ERROR, INVALID_REQUEST, METHOD_NOT_FOUND, INVALID_PARAMS = -32700, -32600, -32601, -32602
 
 

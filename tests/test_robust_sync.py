@@ -22,7 +22,7 @@ from raw_lsp import RawClient
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 FIX_ALL = "source.fixAll.otp-thinking"
 PLANTED = """defmodule Storefront.Planted do
-  def handle_info(_message, state), do: {:noreply, Task.async(fn -> state end)}
+  def handle_info(_message, state), do: (Task.async(fn -> state end); {:noreply, state})
 end
 """
 TAIL = """defmodule Storefront.Soak do
@@ -32,7 +32,7 @@ TAIL = """defmodule Storefront.Soak do
 
   def handle_call({:get, key}, _from, state) do
     task = Task.async(fn -> Map.get(state, key) end)
-    {:reply, Task.await(task), state}
+    {:reply, Map.get(state, key), state}
   end
 
   def name(user), do: String.to_atom("user_" <> user)
@@ -90,7 +90,7 @@ def root(tmp_path: Path) -> Path:
 
 
 def fix_all(client: RawClient, uri: str) -> tuple | None:
-    """(range, new text) of the "fix all" edit to ``uri``, or None when none is offered."""
+    """(range, new text) of each "fix all" edit to ``uri``, or None when none is offered."""
     everything = {"start": {"line": 0, "character": 0}, "end": {"line": 10**6, "character": 0}}
     actions = client.call(
         "textDocument/codeAction",
@@ -101,10 +101,11 @@ def fix_all(client: RawClient, uri: str) -> tuple | None:
         },
     )["result"]
     for action in actions:
-        for change in action["edit"]["documentChanges"]:
+        if "edit" not in action:  # computed on resolve
+            action = client.call("codeAction/resolve", action)["result"]
+        for change in action.get("edit", {}).get("documentChanges", []):
             if change["textDocument"]["uri"] == uri:
-                [edit] = change["edits"]
-                return edit["range"], edit["newText"]
+                return tuple((edit["range"], edit["newText"]) for edit in change["edits"])
     return None
 
 

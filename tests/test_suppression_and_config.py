@@ -9,7 +9,7 @@ from otp_thinking.engine import analyze
 from otp_thinking.source import Source
 from otp_thinking.workspace import Workspace
 
-CALL = "  def handle_info(_m, s), do: {:noreply, Task.async(fn -> s end)}\n"
+CALL = "  def handle_info(_m, s), do: (Task.async(fn -> s end); {:noreply, s})\n"
 
 
 def _codes(text: str, **kwargs) -> list[tuple[int, str]]:  # type: ignore[no-untyped-def]
@@ -29,7 +29,7 @@ def test_disable_next_line_for_another_rule_keeps_the_finding() -> None:
 
 
 def test_disable_line_and_disable_file() -> None:
-    same_line = "defmodule A do\n  def handle_info(_m, s), do: Task.async(fn -> s end) # otp-thinking: disable-line\nend\n"
+    same_line = "defmodule A do\n  def handle_info(_m, s), do: (Task.async(fn -> s end); {:noreply, s}) # otp-thinking: disable-line\nend\n"
     assert _codes(same_line) == []
     whole_file = f"# otp-thinking: disable-file OTP101\ndefmodule A do\n{CALL}{CALL}end\n"
     assert _codes(whole_file) == []

@@ -15,6 +15,13 @@ def server(body: str) -> str:
     return module(body + "\n" + CALLBACK)
 
 
+def handled(definition: str) -> str:
+    """``def f(...), do: expr`` with a ``match?({:exit, _}, ...)`` beside the stream: the
+    function expects failed tasks, which a linked stream never delivers."""
+    head, expression = definition.split(", do: ", 1)
+    return f"{head} do\n  failed? = &match?({{:exit, _}}, &1)\n  {expression}\nend"
+
+
 SUPERVISED = "      {Task.Supervisor, name: Shop.Tasks},\n      Shop.Repo"
 
 
@@ -70,8 +77,8 @@ SUPERVISED = "      {Task.Supervisor, name: Shop.Tasks},\n      Shop.Repo"
 )
 def test_fix_text(tmp_path: Path, before: str, after: str) -> None:
     root = project(tmp_path, SUPERVISED)
-    fixed = fix(root, "OTP102", server(before))
-    assert fixed.text == server(after)
+    fixed = fix(root, "OTP102", server(handled(before)))
+    assert fixed.text == server(handled(after))
     assert fixed.finding.fix is not None and fixed.finding.fix.safety == "unsafe"
 
 
@@ -83,7 +90,7 @@ def test_multi_line_arguments_keep_their_layout(tmp_path: Path) -> None:
         "  |> Enum.uniq()\n"
         "  |> Task.async_stream(\n"
         "    fn x -> x end,\n"
-        "    timeout: 1_000\n"
+        "    zip_input_on_exit: true\n"
         "  )\n"
         "end"
     )
@@ -95,7 +102,7 @@ def test_multi_line_arguments_keep_their_layout(tmp_path: Path) -> None:
         "    Shop.Tasks,\n"
         "    &1,\n"
         "    fn x -> x end,\n"
-        "    timeout: 1_000\n"
+        "    zip_input_on_exit: true\n"
         "  ))\n"
         "end"
     )
@@ -104,17 +111,19 @@ def test_multi_line_arguments_keep_their_layout(tmp_path: Path) -> None:
 
 def test_adds_the_task_supervisor_when_the_app_has_none(tmp_path: Path) -> None:
     root = project(tmp_path)
-    fixed = fix(root, "OTP102", server("def f(xs), do: Task.async_stream(xs, &work/1)"))
+    fixed = fix(root, "OTP102", server(handled("def f(xs), do: Task.async_stream(xs, &work/1)")))
     assert "async_stream_nolink(Shop.TaskSupervisor, xs, &work/1)" in fixed.text
     assert fixed.application is not None
     assert (
-        "      {Task.Supervisor, name: Shop.TaskSupervisor},\n      Shop.Repo" in fixed.application
+        "      Shop.Repo,\n      {Task.Supervisor, name: Shop.TaskSupervisor}" in fixed.application
     )
 
 
 def test_crlf_file_keeps_crlf(tmp_path: Path) -> None:
     root = project(tmp_path, SUPERVISED)
-    before = server("def f(xs) do\n  Task.async_stream(\n    xs,\n    &work/1\n  )\nend")
+    before = server(
+        "def f(xs) do\n  Task.async_stream(\n    xs,\n    &work/1,\n    zip_input_on_exit: true\n  )\nend"
+    )
     fixed = fix(root, "OTP102", before.replace("\n", "\r\n"))
     assert "\n" not in fixed.text.replace("\r\n", "")
     assert "async_stream_nolink(\r\n      Shop.Tasks,\r\n      xs,\r\n" in fixed.text
@@ -135,18 +144,53 @@ def test_silent_inside_isolated_processes(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     "text",
     [
-        module("def f(xs), do: xs |> Task.async_stream(&work/1) |> Stream.run()"),
-        server("def init(xs), do: {:ok, Task.async_stream(xs, &work/1) |> Enum.to_list()}"),
+        # no sign that a failed task was expected: a crash takes the caller down either way
+        server("def f(xs), do: xs |> Task.async_stream(&work/1) |> Stream.run()"),
+        server("def f(xs), do: xs |> Task.async_stream(&work/1) |> Enum.map(fn {:ok, v} -> v end)"),
+        # the failure clause re-raises: unlinking would change nothing
+        server(
+            "def f(xs) do\n  xs\n  |> Task.async_stream(&work/1)\n  |> Enum.map(fn\n"
+            "    {:ok, v} -> v\n    {:exit, reason} -> raise inspect(reason)\n  end)\nend"
+        ),
+        server(
+            handled("def init(xs), do: {:ok, Task.async_stream(xs, &work/1) |> Enum.to_list()}")
+        ),
         server(
             "def f(xs) do\n  Process.flag(:trap_exit, true)\n"
-            "  Task.async_stream(xs, &work/1) |> Enum.to_list()\nend"
+            "  Task.async_stream(xs, &work/1, zip_input_on_exit: true) |> Enum.to_list()\nend"
         ),
     ],
 )
-def test_silent_where_no_process_state_is_at_stake(tmp_path: Path, text: str) -> None:
+def test_silent_without_evidence_that_failures_were_expected(tmp_path: Path, text: str) -> None:
     assert findings(project(tmp_path, SUPERVISED), "OTP102", text) == []
 
 
-def test_fires_in_helpers_taking_the_state(tmp_path: Path) -> None:
-    text = module("def f(%{xs: xs} = state), do: {Task.async_stream(xs, &work/1), state}")
-    assert [f.code for f in findings(project(tmp_path, SUPERVISED), "OTP102", text)] == ["OTP102"]
+@pytest.mark.parametrize(
+    ("text", "evidence"),
+    [
+        (
+            module(
+                "def f(xs) do\n  xs\n  |> Task.async_stream(&work/1)\n  |> Enum.flat_map(fn\n"
+                "    {:ok, v} -> [v]\n    {:exit, _reason} -> []\n  end)\nend"
+            ),
+            "the {:exit, ...} clause on line 7",
+        ),
+        (
+            module(
+                "def f(xs) do\n  xs\n  |> Task.async_stream(&work/1, on_timeout: :kill_task)\n"
+                "  |> Enum.reduce([], &collect/2)\nend\n\n"
+                "defp collect({:ok, v}, acc), do: [v | acc]\n"
+                "defp collect({:exit, _reason}, acc), do: acc"
+            ),
+            "the {:exit, ...} clause on line 9",
+        ),
+        (
+            module("def f(xs), do: Task.async_stream(xs, &work/1, zip_input_on_exit: true)"),
+            "zip_input_on_exit: true",
+        ),
+    ],
+)
+def test_fires_where_failed_tasks_are_handled(tmp_path: Path, text: str, evidence: str) -> None:
+    found = findings(project(tmp_path, SUPERVISED), "OTP102", text)
+    assert [f.code for f in found] == ["OTP102"]
+    assert evidence in found[0].message

@@ -47,7 +47,7 @@ def test_task_start_fix_text(tmp_path: Path, before: str, after: str) -> None:
 def test_adds_the_supervisor_and_is_unsafe_without_an_application(tmp_path: Path) -> None:
     with_app = fix(project(tmp_path / "a"), "OTP103", module("def f, do: Task.start(&work/0)"))
     assert with_app.application is not None
-    assert "{Task.Supervisor, name: Shop.TaskSupervisor},\n      Shop.Repo" in with_app.application
+    assert "Shop.Repo,\n      {Task.Supervisor, name: Shop.TaskSupervisor}" in with_app.application
     assert with_app.finding.fix is not None and with_app.finding.fix.safety == "safe"
     without = fix(project(tmp_path / "b", None), "OTP103", module("def f, do: Task.start(&work/0)"))
     assert without.finding.fix is not None and without.finding.fix.safety == "unsafe"
@@ -120,7 +120,7 @@ def test_another_parts_supervisor_is_not_borrowed(tmp_path: Path) -> None:
         "def f, do: Task.Supervisor.start_child(Shop.TaskSupervisor, &work/0)"
     )
     assert fixed.application == APPLICATION.format(
-        children="      {Task.Supervisor, name: Shop.TaskSupervisor},\n" + children
+        children=children + ",\n      {Task.Supervisor, name: Shop.TaskSupervisor}"
     )
 
 

@@ -41,7 +41,7 @@ const TEXT = [
   "  use GenServer",
   "  def handle_call({:lookup, sku}, _from, state) do",
   '    _ = "façade ☕ 𝄞"; task = Task.async(fn -> sku end)',
-  "    {:reply, Task.await(task), state}",
+  "    {:reply, :ok, state}",
   "  end",
   "end",
   "",

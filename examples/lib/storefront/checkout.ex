@@ -21,4 +21,6 @@ defmodule Storefront.Checkout do
       :error -> {:reply, {:error, :out_of_stock}, cart}
     end
   end
+
+  def in_stock?(sku), do: Storefront.Inventory.level(sku) > 0
 end

@@ -11,9 +11,14 @@ defmodule Storefront.PriceCache do
 
   @impl true
   def handle_cast({:refresh, sku}, prices) do
-    # A supplier timeout here would crash the cache and lose every price.
+    # A supplier crash kills the cache, and every price, before the {:exit, _} clause runs.
     task = Task.async(fn -> Storefront.Supplier.price(sku) end)
-    {:noreply, Map.put(prices, sku, Task.await(task))}
+
+    case Task.yield(task, 5_000) || Task.shutdown(task) do
+      {:ok, price} -> {:noreply, Map.put(prices, sku, price)}
+      {:exit, _reason} -> {:noreply, prices}
+      nil -> {:noreply, prices}
+    end
   end
 
   def price_if_stocked(sku, prices) do

@@ -1,0 +1,222 @@
+"""OTP005 callback-wrong-arity: a behaviour callback defined with the wrong number of arguments,
+which the behaviour never calls."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from tree_sitter import Node
+
+from otp_thinking import modules, syntax
+from otp_thinking.context import Context
+from otp_thinking.findings import Finding
+from otp_thinking.modules import Clause, ModuleFacts
+from otp_thinking.rule import Rule
+
+DOC = """\
+## What it flags
+A module that declares a behaviour and defines one of its callbacks with the wrong number of
+arguments, and no clause with the right one:
+
+- `GenServer` (`use GenServer`, `@behaviour GenServer` or `:gen_server`): `init/1`,
+  `handle_call/3`, `handle_cast/2`, `handle_info/2`, `handle_continue/2`, `terminate/2`,
+  `code_change/3`;
+- `Supervisor` and `DynamicSupervisor` (`use`, or `@behaviour :supervisor`): `init/1`;
+- `:gen_statem` (`@behaviour :gen_statem`, `use GenStateMachine`): `init/1`, `handle_event/4`,
+  `terminate/3`, `code_change/4`;
+- `Application` (`use Application`, `@behaviour Application`): `start/2`, `stop/1`,
+  `prep_stop/1`, `config_change/3`, `start_phase/3`.
+
+Not flagged: a name that also has a clause with the right arity (or default arguments that
+cover it); a function the module calls itself (a helper that shares the name, such as
+`init/0` called from `init/1`); `defdelegate`d callbacks; `start/0` and `stop/0` in an
+Application module (public helpers, not callbacks); modules that declare none of these
+behaviours — an `init/0` in a plain module is just a function.
+
+## Why it matters
+A behaviour calls its callbacks by name and arity. `def handle_info(message)` is a different
+function from `handle_info/2`: the process never calls it, and the message goes to the default
+`handle_info/2` that `use GenServer` injects, which logs it and drops it. `def handle_call(request,
+state)` leaves `handle_call/3` to the injected default, which raises on every call. The
+compiler's warning about `@impl` is easy to miss, and without `@impl` there is none.
+
+## Example
+```elixir
+defmodule MyApp.Poller do
+  use GenServer
+
+  def init(interval), do: {:ok, schedule(interval)}
+
+  def handle_info(:poll) do
+    fetch()
+    {:noreply, schedule(@interval)}
+  end
+end
+```
+
+## Fix
+Give the callback the arguments the behaviour passes (`def handle_info(:poll, state)`), and
+mark it `@impl true` so the compiler checks the next change. No automatic fix: the body has
+to learn about the state it now receives.
+"""
+
+GENSERVER = {
+    "init": 1,
+    "handle_call": 3,
+    "handle_cast": 2,
+    "handle_info": 2,
+    "handle_continue": 2,
+    "terminate": 2,
+    "code_change": 3,
+}
+SUPERVISOR = {"init": 1}
+GEN_STATEM = {"init": 1, "handle_event": 4, "terminate": 3, "code_change": 4}
+APPLICATION = {"start": 2, "stop": 1, "prep_stop": 1, "config_change": 3, "start_phase": 3}
+
+# (how the behaviour is declared: `use` aliases, `@behaviour` names) -> its callbacks
+BEHAVIOURS: tuple[tuple[str, frozenset[str], frozenset[str], dict[str, int]], ...] = (
+    ("GenServer", frozenset({"GenServer"}), frozenset({"GenServer", ":gen_server"}), GENSERVER),
+    (
+        "Supervisor",
+        frozenset({"Supervisor", "DynamicSupervisor"}),
+        frozenset({"Supervisor", "DynamicSupervisor", ":supervisor"}),
+        SUPERVISOR,
+    ),
+    ("gen_statem", frozenset({"GenStateMachine"}), frozenset({":gen_statem"}), GEN_STATEM),
+    (
+        "Application",
+        frozenset({"Application"}),
+        frozenset({"Application", ":application"}),
+        APPLICATION,
+    ),
+)
+APPLICATION_HELPERS = frozenset({("start", 0), ("stop", 0)})
+
+MESSAGE = (
+    "{name}/{arity} is not a {behaviour} callback: {behaviour} calls {name}/{expected}, so this "
+    "function never runs{instead}; give it the {expected} arguments the callback receives."
+)
+INSTEAD = {
+    (
+        "GenServer",
+        "handle_info",
+    ): " (use GenServer's default handle_info/2 logs the message and drops it)",
+    ("GenServer", "handle_call"): " (use GenServer's default handle_call/3 raises on every call)",
+    ("GenServer", "handle_cast"): " (use GenServer's default handle_cast/2 raises on every cast)",
+}
+
+
+def check(context: Context) -> Iterator[Finding]:
+    for module in modules.of(context):
+        for behaviour, callbacks in _declared(module):
+            yield from _wrong_arities(context, module, behaviour, callbacks)
+
+
+def _declared(module: ModuleFacts) -> Iterator[tuple[str, dict[str, int]]]:
+    for behaviour, uses, declared, callbacks in BEHAVIOURS:
+        if module.uses_any(*uses) or any(b in declared for b in module.behaviours):
+            yield behaviour, callbacks
+
+
+def _wrong_arities(
+    context: Context, module: ModuleFacts, behaviour: str, callbacks: dict[str, int]
+) -> Iterator[Finding]:
+    for name, expected in callbacks.items():
+        clauses = [c for c in module.functions(name) if not c.private]
+        if not clauses or any(_accepts(c, expected) for c in clauses):
+            continue
+        if _delegated(module, name):
+            continue
+        reported: set[int] = set()
+        for clause in clauses:
+            if clause.arity in reported or _called_locally(module, name, clause.arity):
+                continue
+            if behaviour == "Application" and (name, clause.arity) in APPLICATION_HELPERS:
+                continue
+            reported.add(clause.arity)
+            message = MESSAGE.format(
+                name=name,
+                arity=clause.arity,
+                behaviour=behaviour,
+                expected=expected,
+                instead=INSTEAD.get((behaviour, name), ""),
+            )
+            yield context.finding(RULE, _head(clause), message)
+
+
+def _accepts(clause: Clause, arity: int) -> bool:
+    """``clause`` can be called with ``arity`` arguments (default arguments count)."""
+    defaults = sum(
+        1 for p in clause.params if p.type == "binary_operator" and syntax.operator(p) == "\\\\"
+    )
+    return clause.arity - defaults <= arity <= clause.arity
+
+
+def _delegated(module: ModuleFacts, name: str) -> bool:
+    body = syntax.do_block(module.node)
+    return body is not None and any(
+        c.type == "call"
+        and syntax.local_target(c) == "defdelegate"
+        and syntax.text(c).removeprefix("defdelegate").lstrip().startswith(name)
+        for c in body.named_children
+    )
+
+
+def _called_locally(module: ModuleFacts, name: str, arity: int) -> bool:
+    """The module calls ``name/arity`` itself (``init()`` from ``init/1``, ``&init/0``): a
+    helper that shares the callback's name, not a misspelt callback."""
+    for clause in module.clauses:
+        for node in syntax.descendants(clause.node):
+            if node.type == "call" and syntax.local_target(node) == name:
+                if len(syntax.argument_nodes(node)) + _piped(node) == arity and not _is_head(
+                    clause, node
+                ):
+                    return True
+            elif (
+                syntax.is_capture(node) and syntax.text(node).replace(" ", "") == f"&{name}/{arity}"
+            ):
+                return True
+    return False
+
+
+def _piped(call: Node) -> int:
+    parent = call.parent
+    return int(
+        syntax.is_pipe(parent)
+        and parent is not None
+        and parent.child_by_field_name("right") == call
+    )
+
+
+def _is_head(clause: Clause, node: Node) -> bool:
+    head = _head(clause)
+    return head.start_byte <= node.start_byte < head.end_byte
+
+
+def _head(clause: Clause) -> Node:
+    """``handle_info(message)`` in ``def handle_info(message) do``."""
+    args = syntax.argument_nodes(clause.node)
+    head = args[0] if args else clause.node
+    if head.type == "binary_operator" and syntax.operator(head) == "when":
+        head = head.child_by_field_name("left") or head
+    return head
+
+
+RULE = Rule(
+    code="OTP005",
+    name="callback-wrong-arity",
+    severity="warning",
+    summary="a behaviour callback defined with the wrong arity: the behaviour never calls it",
+    doc=DOC,
+    check=check,
+    words=(
+        "GenServer",
+        "gen_server",
+        "Supervisor",
+        "supervisor",
+        "gen_statem",
+        "GenStateMachine",
+        "Application",
+        "application",
+    ),
+)

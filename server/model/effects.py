@@ -1,0 +1,494 @@
+"""What a function does beyond computing a value: blocks its caller, acts outside the process.
+
+Two questions, one place:
+
+* ``blocking_call(module, function)``: does a remote call make the caller wait on something
+  slow — a database, an HTTP request, a file, another process, a sleep, a command — and of
+  which kind (``db``, ``http``, ``file``, ``rpc``, ``call``, ``await``, ``sleep``, ``cmd``,
+  ``socket``, ``connect``)? Rules choose the kinds they care about.
+* ``acts_outside(module, function)``: does it touch the world outside the calling process at
+  all (files, sockets, other processes, stores, code loading)? Used where a process may exist
+  on purpose to serialise such access.
+
+Per file, ``blocking_functions`` summarises which public functions block, directly or through
+private helpers of the same module (the chain is kept, so a rule can say "init/1 calls
+Accounts.load/1, which blocks on Repo.all via fetch/1"); the project index keeps these summaries
+so that the answer crosses files. Calls inside an ``fn`` that runs later or in another process
+(``Task.start``, ``spawn``, a handler attached for later) do not count; an ``fn`` that runs
+before the call returns does (``Enum.map``, ``Task.async_stream``, ``Task.async`` awaited in
+the same function).
+"""
+
+from __future__ import annotations
+
+import bisect
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from functools import lru_cache
+
+from tree_sitter import Node
+
+from otp_thinking import syntax
+from otp_thinking.parsing import compile_query, matches
+
+# -- what blocks ----------------------------------------------------------------------------
+
+REPO_FUNCTIONS = frozenset(
+    {
+        "aggregate",
+        "all",
+        "all_by",
+        "checkout",
+        "delete",
+        "delete!",
+        "delete_all",
+        "exists?",
+        "get",
+        "get!",
+        "get_by",
+        "get_by!",
+        "insert",
+        "insert!",
+        "insert_all",
+        "insert_or_update",
+        "insert_or_update!",
+        "one",
+        "one!",
+        "preload",
+        "query",
+        "query!",
+        "reload",
+        "reload!",
+        "stream",
+        "transact",
+        "transaction",
+        "update",
+        "update!",
+        "update_all",
+    }
+)
+
+_HTTP_VERBS = frozenset(
+    {"get", "post", "put", "patch", "delete", "head", "options", "request", "run"}
+)
+_HTTP_VERBS = _HTTP_VERBS | {f"{verb}!" for verb in _HTTP_VERBS}
+
+# module -> (kind, functions)
+_BLOCKING: dict[str, tuple[str, frozenset[str]]] = {
+    "Req": ("http", _HTTP_VERBS),
+    "HTTPoison": ("http", _HTTP_VERBS),
+    "Tesla": ("http", _HTTP_VERBS),
+    "Finch": ("http", frozenset({"request", "request!", "stream", "stream_while"})),
+    ":hackney": ("http", frozenset({"request", "get", "post", "put", "delete", "head"})),
+    ":httpc": ("http", frozenset({"request"})),
+    "Mint.HTTP": ("connect", frozenset({"connect"})),
+    "Mint.HTTP1": ("connect", frozenset({"connect"})),
+    "Mint.HTTP2": ("connect", frozenset({"connect"})),
+    "File": (
+        "file",
+        frozenset(
+            {"read", "read!", "open", "open!", "stream!", "ls", "ls!", "cp", "cp!", "cp_r", "cp_r!"}
+        ),
+    ),
+    ":file": ("file", frozenset({"read_file", "open", "consult"})),
+    ":rpc": ("rpc", frozenset({"call", "block_call", "multicall"})),
+    ":erpc": ("rpc", frozenset({"call", "multicall"})),
+    "GenServer": ("call", frozenset({"call", "multi_call"})),
+    ":gen_server": ("call", frozenset({"call", "multi_call"})),
+    ":gen_statem": ("call", frozenset({"call"})),
+    "Agent": ("call", frozenset({"get", "update", "get_and_update"})),
+    "Task": ("await", frozenset({"await", "await_many", "yield", "yield_many"})),
+    "Process": ("sleep", frozenset({"sleep"})),
+    ":timer": ("sleep", frozenset({"sleep"})),
+    "System": ("cmd", frozenset({"cmd", "shell"})),
+    ":os": ("cmd", frozenset({"cmd"})),
+    ":dets": ("file", frozenset({"open_file"})),
+    ":ets": ("file", frozenset({"file2tab"})),
+    ":mnesia": ("db", frozenset({"wait_for_tables", "transaction", "sync_transaction"})),
+    ":gen_tcp": ("socket", frozenset({"accept", "recv"})),
+    ":ssl": ("socket", frozenset({"handshake", "recv"})),
+    "Ecto.Adapters.SQL": ("db", frozenset({"query", "query!"})),
+    "Postgrex": ("db", frozenset({"query", "query!", "prepare_execute"})),
+    "Redix": ("db", frozenset({"command", "command!", "pipeline", "pipeline!"})),
+}
+_CONNECTS: dict[str, frozenset[str]] = {
+    ":gen_tcp": frozenset({"connect"}),
+    ":ssl": frozenset({"connect"}),
+}
+
+KINDS = ("db", "http", "file", "rpc", "call", "await", "sleep", "cmd", "socket", "connect")
+"""Every kind of blocking effect (``connect``: opening a network connection)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Blocking:
+    """A blocking call: ``name`` as written (``Repo.all``), ``kind`` one of :data:`KINDS`."""
+
+    name: str
+    kind: str
+
+
+def blocking_call(module: str, function: str) -> Blocking | None:
+    """Whether ``module.function(...)`` (as written: ``"Repo"``, ``":gen_tcp"``) blocks."""
+    name = f"{module}.{function}"
+    entry = _BLOCKING.get(module)
+    if entry is not None and function in entry[1]:
+        return Blocking(name, entry[0])
+    if function in _CONNECTS.get(module, ()):
+        return Blocking(name, "connect")
+    if function in REPO_FUNCTIONS and module.rpartition(".")[2].endswith("Repo"):
+        return Blocking(name, "db")
+    return None
+
+
+# -- what acts outside the process ----------------------------------------------------------
+
+# A remote call whose module talks to the world outside the process (files, sockets, other
+# processes, databases, code loading). Matched exactly or by the prefix before a dot.
+_OUTSIDE_MODULES = frozenset(
+    (  # noqa: SIM905 (a word list reads better than a column of strings)
+        "File IO System Port Process Node Code GenServer GenStage Agent Task Registry "
+        "Supervisor DynamicSupervisor PartitionSupervisor Mix Phoenix.PubSub Phoenix.Tracker "
+        "Ecto Ecto.Adapters.SQL Postgrex MyXQL Exqlite Redix HTTPoison Req Finch Tesla Mint "
+        "Swoosh Bamboo ExAws Oban Broadway NimblePool Poolboy :os :file :prim_file :filelib "
+        ":gen_tcp :gen_udp :gen_sctp :ssl :socket :inet :httpc :hackney :gun :ets :dets "
+        ":mnesia :persistent_term :counters :atomics :global :pg :pg2 :rpc :erpc :gen_server "
+        ":gen_statem :gen_event :proc_lib :sys :code :application :net_kernel :net_adm :timer "
+        ":poolboy :telemetry :logger :disk_log :peer :slave :exec"
+    ).split()
+)
+
+# App modules named like these front something outside the process (another process, a store,
+# the network), so a call to them counts too.
+_OUTSIDE_SUFFIXES = (
+    "Repo",
+    "Endpoint",
+    "PubSub",
+    "Client",
+    "Api",
+    "API",
+    "Socket",
+    "Port",
+    "HTTP",
+    "Http",
+    "Mailer",
+    "Storage",
+    "Store",
+    "Cache",
+    "Queue",
+    "Pool",
+    "Producer",
+    "Consumer",
+    "Notifier",
+    "Adapter",
+    "Gateway",
+    "Connection",
+    "Conn",
+    "Server",
+    "Supervisor",
+    "Registry",
+    "Worker",
+    "Tracker",
+    "Presence",
+)
+
+# Functions of :erlang / Kernel that act on other processes or the process itself.
+_ERLANG_OUTSIDE = frozenset(
+    (  # noqa: SIM905
+        "send send_after spawn spawn_link spawn_monitor exit link unlink monitor demonitor "
+        "process_flag register whereis put erase halt garbage_collect open_port port_command "
+        "port_control load_nif group_leader"
+    ).split()
+)
+
+LOCAL_OUTSIDE = frozenset(
+    {"send", "spawn", "spawn_link", "spawn_monitor", "receive", "apply", "exit"}
+)
+"""Local (Kernel) calls that act outside the process."""
+
+_PURE = frozenset({("Application", "get_env"), ("Application", "fetch_env!")})
+
+
+def acts_outside(module: str, function: str) -> bool:
+    """Whether ``module.function(...)`` acts outside the calling process, or may."""
+    if (module, function) in _PURE:
+        return False
+    if module in (":erlang", "Kernel"):
+        return function in _ERLANG_OUTSIDE
+    if module == "Application":
+        return function.startswith(("put_", "delete_", "ensure_", "start", "stop", "load"))
+    head = module
+    while head:
+        if head in _OUTSIDE_MODULES:
+            return True
+        head = head.rpartition(".")[0]
+    return module.endswith(_OUTSIDE_SUFFIXES)
+
+
+# -- when an fn runs -------------------------------------------------------------------------
+
+_EAGER_CONSUMERS = frozenset({"Enum", "Stream", "Map", "List", "Keyword", "MapSet"})
+_EAGER_LOCAL = frozenset({"then", "tap"})
+# Run the function in other processes, but the caller waits for the results.
+_AWAITED_STREAMS = frozenset(
+    {
+        ("Task", "async_stream"),
+        ("Task.Supervisor", "async_stream"),
+        ("Task.Supervisor", "async_stream_nolink"),
+    }
+)
+_TASK_STARTS = frozenset(
+    {("Task", "async"), ("Task.Supervisor", "async"), ("Task.Supervisor", "async_nolink")}
+)
+_AWAITS = re.compile(r"\bTask\.(await|await_many|yield|yield_many)\b")
+
+
+def deferred(call: Node, scope: Node) -> bool:
+    """Whether ``call`` sits in an ``fn`` or a capture that runs later or elsewhere, without
+    ``scope`` (the function being summarised) waiting for it."""
+    for parent in syntax.ancestors(call):
+        if parent == scope:
+            return False
+        is_fn = parent.type == "anonymous_function"
+        is_capture = parent.type == "unary_operator" and syntax.operator(parent) == "&"
+        if (is_fn or is_capture) and not _runs_now(parent, scope):
+            return True
+    return False
+
+
+def waited_in_task(call: Node, scope: Node) -> bool:
+    """``call`` runs in a task whose result ``scope`` waits for (``Task.async_stream``, or
+    ``Task.async`` awaited in the same function)."""
+    for parent in syntax.ancestors(call):
+        if parent == scope:
+            return False
+        holder = _holder(parent)
+        if holder is not None and syntax.remote_target(holder) in (_AWAITED_STREAMS | _TASK_STARTS):
+            return True
+    return False
+
+
+def _holder(function: Node) -> Node | None:
+    """The call an ``fn`` or capture is passed to, when it is a direct argument."""
+    if function.type != "anonymous_function" and not (
+        function.type == "unary_operator" and syntax.operator(function) == "&"
+    ):
+        return None
+    holder = function.parent
+    if holder is not None and holder.type == "arguments":
+        holder = holder.parent
+    return holder if holder is not None and holder.type == "call" else None
+
+
+def _runs_now(function: Node, scope: Node) -> bool:
+    holder = _holder(function)
+    if holder is None:
+        return False
+    remote = syntax.remote_target(holder)
+    if remote is None:
+        return syntax.local_target(holder) in _EAGER_LOCAL
+    if remote[0] in _EAGER_CONSUMERS or remote in _AWAITED_STREAMS:
+        return True
+    return remote in _TASK_STARTS and _AWAITS.search(syntax.text(scope)) is not None
+
+
+Scopes = tuple[tuple[str, dict[str, str]], ...]
+"""The modules around a place, innermost first: full name and ``alias``es of each."""
+
+
+def scopes(module: Node) -> Scopes:
+    """The scopes of a ``defmodule`` node: itself, then the modules around it."""
+    return tuple(
+        (syntax.defined_name(outer), syntax.module_aliases(outer))
+        for outer in (module, *syntax.ancestors(module))
+        if syntax.is_defmodule(outer)
+    )
+
+
+def module_candidates(around: Scopes, written: str) -> list[str]:
+    """The full names an alias written in a module may stand for, most likely first: through
+    the ``alias`` calls of the module and those around it, as a module nested in one of them,
+    and as written. Erlang modules and ``__MODULE__`` give none."""
+    if written.startswith(":") or written == "__MODULE__":
+        return []
+    candidates = []
+    for name, aliases in around:
+        candidates.append(syntax.expand_alias(written, aliases))
+        candidates.append(f"{name}.{written}")
+    candidates.append(written)
+    return list(dict.fromkeys(candidates))
+
+
+# -- per-file summary: which public functions block ---------------------------------------------
+
+HELPER_DEPTH = 3
+"""How many private helpers deep a chain is followed inside one module."""
+
+_LOCAL_CALLS = compile_query("(call target: (identifier) @function) @call")
+
+
+@dataclass(frozen=True, slots=True)
+class FunctionEffect:
+    """``module.function/arity`` blocks on ``call`` (of ``kind``), reached through the helpers
+    in ``via`` (local function names, outermost first; empty when the call is in its body)."""
+
+    module: str
+    function: str
+    arity: int
+    call: str
+    kind: str
+    via: tuple[str, ...] = ()
+
+    @property
+    def label(self) -> str:
+        return f"{self.module}.{self.function}/{self.arity}"
+
+
+@dataclass
+class _Function:
+    module: str
+    name: str
+    public: bool
+    nodes: list[Node]
+
+    @property
+    def arity(self) -> int:
+        head = syntax.def_head(self.nodes[0])
+        return len(head[1]) if head is not None else 0
+
+    @property
+    def texts(self) -> list[str]:
+        return [syntax.text(body) for node in self.nodes if (body := syntax.body_of(node))]
+
+
+OUTSIDE = "outside"
+"""The kind of a function that acts outside the process without blocking on it."""
+
+
+def function_effects(
+    definitions: Iterable[tuple[Node, str]],
+    remote_calls: Iterable[tuple[Node, str, str]],
+    module_of: Callable[[int], str | None],
+) -> tuple[FunctionEffect, ...]:
+    """The public functions of a file that block (directly or through private helpers of
+    their module) or act outside the process (directly), from the file's ``def``/``defp``
+    nodes (with their keyword) and its remote calls (the call, its module and function as
+    written); ``module_of(byte)`` names the module around a position. A function that does
+    both is reported as blocking."""
+    blocking: list[tuple[Node, Blocking]] = []
+    outside: list[tuple[Node, Blocking]] = []
+    for call, module, function in remote_calls:
+        found = _classify(module, function)
+        if found is not None:
+            (outside if found.kind == OUTSIDE else blocking).append((call, found))
+    if not blocking and not outside:
+        return ()
+    functions = _functions(definitions, module_of)
+    if not functions:
+        return ()
+    spans = sorted(
+        (node.start_byte, node.end_byte, key) for key, f in functions.items() for node in f.nodes
+    )
+    effects: dict[tuple[str, str], tuple[Blocking, tuple[str, ...]]] = {}
+    _direct(blocking, functions, spans, effects)
+    if effects:
+        _through_helpers(functions, effects)
+    _direct(outside, functions, spans, effects)
+    return tuple(
+        FunctionEffect(f.module, f.name, f.arity, found.name, found.kind, via)
+        for key, f in functions.items()
+        if f.public and key in effects
+        for found, via in [effects[key]]
+    )
+
+
+@lru_cache(maxsize=8192)
+def _classify(module: str, function: str) -> Blocking | None:
+    found = blocking_call(module, function)
+    if found is None and acts_outside(module, function):
+        return Blocking(f"{module}.{function}", OUTSIDE)
+    return found
+
+
+def _direct(
+    calls: list[tuple[Node, Blocking]],
+    functions: dict[tuple[str, str], _Function],
+    spans: list[tuple[int, int, tuple[str, str]]],
+    effects: dict[tuple[str, str], tuple[Blocking, tuple[str, ...]]],
+) -> None:
+    """Record the first of ``calls`` in each function that has no effect yet."""
+    starts = [start for start, _end, _key in spans]
+    for call, found in calls:
+        index = bisect.bisect_right(starts, call.start_byte) - 1
+        if index < 0 or spans[index][1] < call.end_byte:
+            continue
+        start, _end, key = spans[index]
+        if key in effects:
+            continue
+        definition = next(n for n in functions[key].nodes if n.start_byte == start)
+        if not deferred(call, definition):
+            effects[key] = (found, ())
+
+
+def _functions(
+    definitions: Iterable[tuple[Node, str]], module_of: Callable[[int], str | None]
+) -> dict[tuple[str, str], _Function]:
+    found: dict[tuple[str, str], _Function] = {}
+    for node, keyword in definitions:
+        name = syntax.definition_name(node)
+        module = module_of(node.start_byte)
+        if not name or module is None:
+            continue
+        key = (module, name)
+        entry = found.get(key)
+        if entry is None:
+            entry = found[key] = _Function(module, name, keyword == "def", [])
+        entry.nodes.append(node)
+    return found
+
+
+_NAMES = re.compile(r"(?<![\w.:@])([a-z_][\w]*[?!]?)[(\s]")
+"""Words followed by a parenthesis or a space: what may be a local call."""
+
+
+def _through_helpers(
+    functions: dict[tuple[str, str], _Function],
+    blocks: dict[tuple[str, str], tuple[Blocking, tuple[str, ...]]],
+) -> None:
+    """Add the functions that block because they call a blocking function of their module
+    (``HELPER_DEPTH`` rounds). Names found in the text are confirmed on the tree."""
+    words: dict[tuple[str, str], set[str]] = {}
+    local_calls: dict[tuple[str, str], set[str]] = {}
+    for _round in range(HELPER_DEPTH):
+        by_module: dict[str, set[str]] = {}
+        for module, name in blocks:
+            by_module.setdefault(module, set()).add(name)
+        added = {}
+        for key, function in functions.items():
+            if key in blocks or key[0] not in by_module:
+                continue
+            if key not in words:
+                words[key] = {w for t in function.texts for w in _NAMES.findall(t)}
+            if not words[key] & by_module[key[0]]:
+                continue
+            if key not in local_calls:
+                local_calls[key] = _local_calls(function.nodes)
+            for name in sorted(local_calls[key] & by_module[key[0]]):
+                found, via = blocks[(key[0], name)]
+                added[key] = (found, (name, *via))
+                break
+        if not added:
+            return
+        blocks.update(added)
+
+
+def _local_calls(nodes: list[Node]) -> set[str]:
+    """Names of the local functions the clauses call, now (not in an ``fn`` run later)."""
+    names = set()
+    for node in nodes:
+        body = syntax.body_of(node)
+        for captures in matches(_LOCAL_CALLS, body) if body is not None else []:
+            if not deferred(captures["call"][0], node):
+                names.add(syntax.text(captures["function"][0]))
+    return names

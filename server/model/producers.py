@@ -1,0 +1,78 @@
+"""What feeds a GenStage producer: a message broker, or the application itself.
+
+A Broadway pipeline whose producer is fed by the app is a job queue in disguise. The producer
+may live in another file than the pipeline, so the per-file summary of the project index keeps
+each producer's answer (see ``feed``), and rules compare it across files.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from tree_sitter import Node
+
+from otp_thinking import syntax
+from otp_thinking.parsing import compile_query, matches
+
+_REMOTE_CALL = compile_query(
+    "(call target: (dot left: [(alias) (atom)] @module right: (identifier) @function))"
+)
+
+IN_MEMORY = frozenset({":ets", ":queue"})
+"""Stores that die with the node: a producer reading them serves what the app put there."""
+
+PERSISTED = frozenset({":dets", ":mnesia", "Ecto.Adapters.SQL", "Postgrex"})
+"""Stores on disk or in a database that the app fills itself."""
+
+PUSHED_BY_APP = frozenset({("GenStage", "cast"), ("GenStage", "call")})
+
+BROKER_CLIENTS = (
+    "ExAws",
+    "AWS",
+    "AMQP",
+    "KafkaEx",
+    "Kaffe",
+    ":brod",
+    "Redix",
+    ":eredis",
+    "GoogleApi.PubSub",
+    "Kane",
+    "Gnat",
+    "Tortoise",
+    "Tortoise311",
+    ":emqtt",
+    "Pulsar",
+)
+"""Prefixes of client modules that talk to a broker: a producer calling them ingests data."""
+
+
+@dataclass(frozen=True, slots=True)
+class Feed:
+    """How the app feeds a producer: ``why`` in words (``it polls the app's Repo``), and
+    whether what it serves is ``persisted`` (a database or a disk table: a hand-rolled
+    DB-backed queue) or lives in memory (lost on restart)."""
+
+    why: str
+    persisted: bool
+
+
+def feed(module: Node) -> Feed | None:
+    """How the app itself feeds the GenStage producer ``module`` (a ``defmodule``), or None
+    when it is no GenStage, talks to a broker, or shows no sign of the app's own storage."""
+    if "GenStage" not in syntax.uses(module):
+        return None
+    found: list[Feed] = []
+    for captures in matches(_REMOTE_CALL, module):
+        target = syntax.text(captures["module"][0])
+        function = syntax.text(captures["function"][0])
+        if any(target == p or target.startswith(p + ".") for p in BROKER_CLIENTS):
+            return None
+        if target == "Repo" or target.endswith(".Repo"):
+            found.append(Feed("it polls the app's Repo", True))
+        elif target in PERSISTED or target.startswith("Ecto."):
+            found.append(Feed(f"it reads {target}", True))
+        elif target in IN_MEMORY:
+            found.append(Feed(f"it reads {target}", False))
+        elif (target, function) in PUSHED_BY_APP:
+            found.append(Feed(f"the app pushes events with GenStage.{function}", False))
+    return found[0] if found else None

@@ -1,0 +1,547 @@
+"""Supervision facts of one file: every supervisor's children, and the process names it starts.
+
+Children are read in every spelling Elixir accepts: a module, ``{Mod, arg}``,
+``Mod.child_spec(..)``, ``Supervisor.child_spec(.., id: .., restart: ..)``, a map
+``%{id:, start: {M, :start_link, args}}`` (positional ``Registry.start_link(:unique, Name)``
+arguments included), lists built by a local function or joined with ``++``, lists chosen in an
+``if``/``case``. What cannot be read statically is said so (``Child.kind == UNKNOWN``,
+``ChildrenList.complete`` False, a ``NameStart`` whose ``name`` is None), so that a rule can
+stay silent and a fix can decline rather than guess.
+
+Names started are collected from the whole file, not only from children lists: any ``name:``
+option (a wrapper's ``child_spec/1`` giving ``name: __MODULE__``, a ``start_link`` helper, a
+test's ``start_supervised!``), positional ``Registry.start_link(:unique, Name)``, ``:pg``
+scopes. Each is tagged with the kind of process it names when the surrounding code says so
+(``{Task.Supervisor, name: X}``, ``Registry.child_spec(keys: :duplicate, name: X)``).
+
+Facts are plain data (offsets, strings) so the project index can keep them for closed files.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, replace
+
+from tree_sitter import Node
+
+from otp_thinking import syntax
+from otp_thinking.parsing import compile_query
+
+TASK_SUPERVISOR, REGISTRY, PG = "task_supervisor", "registry", "pg"
+OTHER, UNKNOWN = "other", "unknown"
+"""A child or name of another kind of process; an entry that cannot be read statically."""
+
+KIND_OF_MODULE = {"Task.Supervisor": TASK_SUPERVISOR, "Registry": REGISTRY, ":pg": PG}
+DEFAULT_PG_SCOPE = ":pg"
+
+LITERAL, CONDITIONAL, COMPUTED = "literal", "conditional", "computed"
+"""Where a children list sits: a list every start uses, one chosen by a branch, or no list
+literal at all (built at run time)."""
+
+_Span = Callable[[Node], "tuple[int, int]"]
+Resolve = Callable[[Node | None], "str | None"]
+"""The name a node stands for in its module (alias expanded, ``__MODULE__``, an attribute),
+or None when it is computed at run time."""
+
+
+@dataclass(frozen=True, slots=True)
+class Child:
+    """One entry of a children list."""
+
+    kind: str
+    """TASK_SUPERVISOR, REGISTRY, PG, OTHER, or UNKNOWN (a variable, a call we cannot read)."""
+    module: str | None
+    """The module started (``Task.Supervisor``, ``Shop.Repo``, ``:pg``), None when unknown."""
+    name: str | None = None
+    """The process name it registers, when given and readable."""
+    child_id: str | None = None
+    """Its child id (explicit ``id:``, else the default its child_spec gives), when known."""
+    restart: str | None = None
+    keys: str | None = None
+    """For a Registry: ``:unique`` or ``:duplicate``."""
+    start: int = 0
+    end: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class ChildrenList:
+    """The children a supervisor (or an application) starts, from one call site."""
+
+    owner: str
+    """The module whose code holds the list."""
+    function: str
+    """The function that starts them (``start``, ``init``)."""
+    placement: str
+    """LITERAL, CONDITIONAL or COMPUTED (see the constants)."""
+    children: tuple[Child, ...] = ()
+    complete: bool = True
+    """False when more children come from something unreadable (``++ extra()``, a variable)."""
+    start: int = 0
+    end: int = 0
+    """The span of the list literal (both 0 for COMPUTED)."""
+    leading: bool = True
+    """Written out where the children are put together (not a list another function returns
+    and another list is joined to): where a reader looks for them, and new ones go."""
+
+    @property
+    def insertable(self) -> bool:
+        """A list every start of the supervisor uses, written out where a new child goes."""
+        return self.placement == LITERAL and self.leading and self.end > self.start
+
+
+@dataclass(frozen=True, slots=True)
+class NameStart:
+    """A process name the file may start. ``name`` None: one of ``kind`` whose name cannot be
+    read (``name: Config.tasks()``, ``unquote(name)`` in a macro)."""
+
+    kind: str
+    name: str | None
+    keys: str | None = None
+    start: int = 0
+    end: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Supervision:
+    lists: tuple[ChildrenList, ...] = ()
+    names: tuple[NameStart, ...] = ()
+
+
+EMPTY = Supervision()
+
+QUERY = compile_query(
+    """
+    (pair key: (keyword) @name_key (#match? @name_key "^name:")) @start_node
+    (tuple . (atom) @pg_head . (_) . (#eq? @pg_head ":pg")) @start_node
+    (tuple . (_) . (atom) @start_function . (list) .
+      (#match? @start_function "^:start(_link)?$")) @start_node
+    """
+)
+"""The ``name:`` pairs and start tuples `supervision` reads (remote calls come from the
+rules' shared query)."""
+
+CALL_MODULES = frozenset({"Supervisor", "Registry", ":pg"})
+"""The modules whose calls `supervision` reads (by their text: the caller filters)."""
+
+_SUPERVISOR_STARTS = frozenset({("Supervisor", "start_link"), ("Supervisor", "init")})
+_START_FUNCTIONS = frozenset({"start_link", "child_spec", "start"})
+_BRANCHES = frozenset({"if", "unless", "case", "cond", "with"})
+
+
+def supervision(
+    nodes: Iterable[Node], resolve: Resolve, module_at: Callable[[int], str | None], span: _Span
+) -> Supervision:
+    """The children lists and names started, from the file's remote calls, ``name:`` pairs
+    and start tuples (see `QUERY`), in document order."""
+    reader = _Reader(resolve, module_at, span)
+    for node in nodes:
+        if node.type == "call":
+            reader.call(node)
+        elif node.type == "pair":
+            reader.pair(node)
+        elif node.type == "tuple":
+            reader.start_tuple(node)
+    return Supervision(tuple(reader.lists), tuple(dict.fromkeys(reader.names)))
+
+
+class _Reader:
+    def __init__(self, resolve: Resolve, module_at: Callable[[int], str | None], span: _Span):
+        self.resolve = resolve
+        self.module_at = module_at
+        self.span = span
+        self.lists: list[ChildrenList] = []
+        self.names: list[NameStart] = []
+
+    # -- names started
+
+    def pair(self, node: Node) -> None:
+        key = node.child_by_field_name("key")
+        value = node.child_by_field_name("value")
+        if key is None or value is None or not syntax.text(key).startswith("name:"):
+            return
+        if value.type == "tuple" and _items(value) and syntax.text(_items(value)[0]) == ":via":
+            return  # registers in a Registry (a use of it, not a start)
+        kind, keys = _context_kind(node, self.resolve)
+        name = self.resolve(value)
+        if name is not None:
+            self.add_name(kind, name, keys, value)
+            return
+        literals = _literal_names(value, self.resolve)
+        for literal in literals:  # `Keyword.get(opts, :name, Shop.Tasks)`: any may be it
+            self.add_name(kind, literal, keys, value)
+        if not literals and kind != OTHER:
+            self.add_name(kind, None, keys, value)
+
+    def add_name(self, kind: str, name: str | None, keys: str | None, node: Node) -> None:
+        self.names.append(NameStart(kind, name, keys, *self.span(node)))
+
+    def start_tuple(self, node: Node) -> None:
+        """``{:pg, scope}`` and ``{:pg, :start_link, [scope]}`` / ``{Registry, :start_link,
+        [:unique, Name]}`` start tuples."""
+        items = _items(node)
+        if not items:
+            return
+        head = self.resolve(items[0])
+        if head == ":pg" and len(items) == 2:
+            scope = self.resolve(items[1])
+            self.add_name(PG, scope, None, items[1])
+        elif len(items) == 3 and syntax.text(items[1]) in (":start_link", ":start"):
+            self.positional_start(head, _items(items[2]) if items[2].type == "list" else None, node)
+
+    def positional_start(self, module: str | None, args: list[Node] | None, at: Node) -> None:
+        """``:pg.start_link(scope)`` (no argument: the default scope) and
+        ``Registry.start_link(:unique, Name)``; None ``args``: built at run time."""
+        if module == ":pg":
+            if args is None:
+                self.add_name(PG, None, None, at)
+            else:
+                scope = self.resolve(args[0]) if args else DEFAULT_PG_SCOPE
+                self.add_name(PG, scope, None, args[0] if args else at)
+        elif module == "Registry" and args is not None and len(args) >= 2:
+            name = self.resolve(args[1])
+            keys = syntax.text(args[0])
+            if args[0].type != "atom":
+                return
+            if name is not None:
+                self.add_name(REGISTRY, name, keys, args[1])
+            elif not _literal_names(args[1], self.resolve):
+                self.add_name(REGISTRY, None, keys, args[1])
+
+    def call(self, node: Node) -> None:
+        target = syntax.remote_target(node)
+        if target is None:
+            return
+        module = self.resolve_alias(node)
+        args = syntax.call_arguments(node)
+        if module in ("Registry", ":pg") and target[1] in ("start_link", "start"):
+            self.positional_start(module, args if _all_plain(args) else None, node)
+        if target in _SUPERVISOR_STARTS and 1 <= len(args) <= 2 and not _module(args[0]):
+            self.children_list(node, args[0])
+
+    def resolve_alias(self, call: Node) -> str | None:
+        function = call.child_by_field_name("target")
+        left = function.child_by_field_name("left") if function is not None else None
+        return self.resolve(left) if left is not None else None
+
+    # -- children lists
+
+    def children_list(self, call: Node, children: Node) -> None:
+        definition = syntax.enclosing_definition(call)
+        owner = self.module_at(call.start_byte) or ""
+        function = syntax.definition_name(definition) if definition is not None else ""
+        found = list(self.lists_of(children, definition, owner, False, 0))
+        if not found:
+            found = [ChildrenList(owner, function, COMPUTED, complete=False)]
+        spans: set[tuple[int, int]] = set()
+        for part in found:  # `children = if .., do: children ++ [..], else: children`
+            if part.end == 0 or (part.start, part.end) not in spans:
+                spans.add((part.start, part.end))
+                self.lists.append(replace(part, function=function))
+
+    def lists_of(
+        self, node: Node, definition: Node | None, owner: str, branched: bool, depth: int
+    ) -> Iterator[ChildrenList]:
+        """The children lists an expression stands for: a list literal, ``list ++ more``, a
+        variable assigned in the same function, a call to a local function of the module,
+        the branches of an ``if``/``case``."""
+        if depth > 4:
+            return
+        placement = CONDITIONAL if branched else LITERAL
+        if node.type == "list":
+            children = tuple(self.child(item) for item in _items(node))
+            complete = all(c.kind != UNKNOWN for c in children)
+            yield ChildrenList(owner, "", placement, children, complete, *self.span(node))
+        elif node.type == "binary_operator" and syntax.operator(node) == "++":
+            left, right = node.child_by_field_name("left"), node.child_by_field_name("right")
+            for side, is_left in ((left, True), (right, False)):
+                if side is None:
+                    continue
+                parts = list(self.lists_of(side, definition, owner, branched, depth + 1))
+                if not parts:
+                    yield ChildrenList(owner, "", COMPUTED, complete=False)
+                for part in parts:  # only a leading list written here takes new children
+                    written = side.type == "list" or side.type == "binary_operator"
+                    yield part if is_left and written else _not_insertable(part)
+        elif node.type == "identifier" and definition is not None:
+            yield from self.assigned(node, definition, owner, branched, depth)
+        elif node.type == "call" and syntax.local_target(node) in _BRANCHES:
+            for tail in syntax.tail_expressions(node):
+                if tail is not node:
+                    yield from self.lists_of(tail, definition, owner, True, depth + 1)
+        elif node.type == "call" and syntax.remote_target(node) is None:
+            yield from self.local_function(node, owner, branched, depth)
+        else:
+            yield ChildrenList(owner, "", COMPUTED, complete=False)
+
+    def assigned(
+        self, variable: Node, definition: Node, owner: str, branched: bool, depth: int
+    ) -> Iterator[ChildrenList]:
+        """The values assigned to ``variable`` in ``definition`` before it is used; an
+        assignment inside a branch (or the value of a branch) is conditional."""
+        name = syntax.text(variable)
+        found = False
+        for node in syntax.descendants(definition):
+            if node.start_byte >= variable.start_byte:
+                break
+            if node.type != "binary_operator" or syntax.operator(node) != "=":
+                continue
+            left, right = node.child_by_field_name("left"), node.child_by_field_name("right")
+            if left is None or right is None or syntax.text(left) != name:
+                continue
+            found = True
+            inside = branched or _inside_branch(node, definition)
+            for part in self.lists_of(right, definition, owner, inside, depth + 1):
+                if part.placement == COMPUTED and _refers_to(right, name):
+                    continue  # `children = children ++ [...]`: the earlier value, read already
+                yield part
+        if not found:
+            yield ChildrenList(owner, "", COMPUTED, complete=False)
+
+    def local_function(
+        self, call: Node, owner: str, branched: bool, depth: int
+    ) -> Iterator[ChildrenList]:
+        name = syntax.local_target(call)
+        module = syntax.enclosing_module(call)
+        clauses = syntax.definitions(module, name) if module is not None and name else []
+        if not clauses:
+            yield ChildrenList(owner, "", COMPUTED, complete=False)
+            return
+        several = len(clauses) > 1
+        for clause in clauses:
+            tails = syntax.tail_expressions(syntax.body_of(clause))
+            for tail in tails:
+                conditional = branched or several or len(tails) > 1
+                yield from self.lists_of(tail, clause, owner, conditional, depth + 1)
+
+    # -- one child
+
+    def child(self, item: Node) -> Child:
+        span = self.span(item)
+        if item.type == "alias":
+            module = self.resolve(item)
+            return _child_of(module, {}, span)
+        if item.type == "tuple":
+            return self.tuple_child(item, span)
+        if item.type == "map":
+            return self.map_child(item, span)
+        if item.type == "call":
+            return self.call_child(item, span)
+        return Child(UNKNOWN, None, start=span[0], end=span[1])
+
+    def tuple_child(self, item: Node, span: tuple[int, int]) -> Child:
+        items = _items(item)
+        if not items:
+            return Child(UNKNOWN, None, start=span[0], end=span[1])
+        module = self.resolve(items[0])
+        if module == ":pg" and len(items) == 2:
+            scope = self.resolve(items[1])
+            return Child(PG, ":pg", scope, scope, start=span[0], end=span[1])
+        options = self.options(item)
+        if len(items) == 2 and items[1].type == "list":
+            options.update(self.options(items[1]))
+        return _child_of(module, options, span)
+
+    def options(self, node: Node | None) -> dict[str, str | None]:
+        return {key: self.resolve(value) for key, value in syntax.keyword_pairs(node)}
+
+    def map_child(self, item: Node, span: tuple[int, int]) -> Child:
+        content = next((c for c in item.named_children if c.type == "map_content"), None)
+        pairs = dict(syntax.keyword_pairs(content))
+        start = pairs.get("start")
+        start_items = _items(start) if start is not None and start.type == "tuple" else []
+        child_id = self.resolve(pairs.get("id"))
+        restart = self.resolve(pairs.get("restart"))
+        if len(start_items) != 3:
+            return Child(UNKNOWN, None, None, child_id, restart, start=span[0], end=span[1])
+        module = self.resolve(start_items[0])
+        args = _items(start_items[2]) if start_items[2].type == "list" else None
+        options: dict[str, str | None] = {}
+        kind = KIND_OF_MODULE.get(module or "", OTHER if module else UNKNOWN)
+        name: str | None = None
+        if kind == PG and args is not None:
+            name = self.resolve(args[0]) if args else DEFAULT_PG_SCOPE
+        elif kind == REGISTRY and args and args[0].type == "atom" and len(args) >= 2:
+            name, options["keys"] = self.resolve(args[1]), syntax.text(args[0])
+        elif args and args[0].type in ("list", "keywords"):
+            options = self.options(args[0])
+            name = options.get("name")
+        return Child(kind, module, name, child_id, restart, options.get("keys"), span[0], span[1])
+
+    def call_child(self, item: Node, span: tuple[int, int]) -> Child:
+        """``Supervisor.child_spec(inner, id: .., restart: ..)``, ``Mod.child_spec(arg)``, and
+        ``worker(Mod, args)``/``supervisor(Mod, args)`` of the old ``Supervisor.Spec``."""
+        target = syntax.remote_target(item)
+        args = syntax.argument_nodes(item)
+        if target == ("Supervisor", "child_spec") and args:
+            inner = self.child(args[0])
+            overrides = self.options(args[1]) if len(args) > 1 else {}
+            return Child(
+                inner.kind,
+                inner.module,
+                inner.name,
+                overrides.get("id", inner.child_id),
+                overrides.get("restart", inner.restart),
+                inner.keys,
+                *span,
+            )
+        if target is not None and target[1] == "child_spec":
+            module = self.resolve_alias(item)
+            options = self.options(args[0]) if args else {}
+            return _child_of(module, options, span)
+        if target is None and syntax.local_target(item) in ("worker", "supervisor") and args:
+            return _child_of(self.resolve(args[0]), {}, span)
+        return Child(UNKNOWN, None, start=span[0], end=span[1])
+
+
+def _child_of(module: str | None, options: dict[str, str | None], span: tuple[int, int]) -> Child:
+    """A child started by ``module`` with these options: the id its own ``child_spec`` gives
+    (Task.Supervisor and Registry use their name)."""
+    if module is None:
+        return Child(UNKNOWN, None, start=span[0], end=span[1])
+    kind = KIND_OF_MODULE.get(module, OTHER)
+    name = options.get("name")
+    child_id = options.get("id") or (name if kind in (TASK_SUPERVISOR, REGISTRY) else None)
+    return Child(
+        kind,
+        module,
+        name,
+        child_id or module,
+        options.get("restart"),
+        options.get("keys"),
+        span[0],
+        span[1],
+    )
+
+
+def _not_insertable(part: ChildrenList) -> ChildrenList:
+    """A list after ``++``, or one a function returns before ``++``: its children start, but a
+    new child goes into a leading list written out."""
+    return replace(part, leading=False)
+
+
+def _items(node: Node) -> list[Node]:
+    return [child for child in node.named_children if child.type != "comment"]
+
+
+def _module(node: Node) -> bool:
+    """``Supervisor.start_link(__MODULE__, arg)``: a module-based supervisor, not a list."""
+    return node.type == "alias" or syntax.text(node) == "__MODULE__"
+
+
+def _all_plain(args: list[Node]) -> bool:
+    """Arguments written out: not a single variable or call standing for all of them."""
+    return not (len(args) == 1 and args[0].type in ("identifier", "call"))
+
+
+def _literal_names(value: Node, resolve: Resolve) -> list[str]:
+    """Literal names inside a computed ``name:`` value."""
+    found, stack = [], [value]
+    while stack:
+        node = stack.pop()
+        if node.type in ("alias", "atom") or (
+            node.type == "identifier" and syntax.text(node) == "__MODULE__"
+        ):
+            if node.parent is not None and node.parent.type == "dot":
+                continue  # `Config.tasks()`: a module whose function gives the name
+            literal = resolve(node)
+            if literal is not None and literal not in (":name", ":via", ":global"):
+                found.append(literal)
+        else:
+            stack.extend(node.named_children)
+    return found
+
+
+def _context_kind(pair: Node, resolve: Resolve) -> tuple[str, str | None]:
+    """The kind of process a ``name:`` option names, from the code around it:
+    ``{Task.Supervisor, name: X}``, ``Registry.start_link(keys: .., name: X)``,
+    ``Registry.child_spec(..)``, ``{Registry, :start_link, [[name: X]]}``. Its ``keys:``
+    sibling for a Registry."""
+    options = pair.parent
+    keys_node = dict(syntax.keyword_pairs(options)).get("keys") if options is not None else None
+    keys = syntax.text(keys_node) if keys_node is not None else None
+    node: Node | None = pair
+    for _ in range(5):
+        node = node.parent if node is not None else None
+        if node is None:
+            break
+        if node.type == "tuple":
+            items = _items(node)
+            module = resolve(items[0]) if items else None
+            if module in KIND_OF_MODULE:
+                return KIND_OF_MODULE[module], keys
+        if node.type == "call":
+            function = node.child_by_field_name("target")
+            left = function.child_by_field_name("left") if function is not None else None
+            target = syntax.remote_target(node)
+            module = resolve(left) if left is not None else None
+            if module in KIND_OF_MODULE and target and target[1] in _START_FUNCTIONS:
+                return KIND_OF_MODULE[module], keys
+            return OTHER, keys
+    return OTHER, keys
+
+
+def _inside_branch(node: Node, definition: Node) -> bool:
+    for ancestor in syntax.ancestors(node):
+        if ancestor == definition:
+            return False
+        if ancestor.type == "call" and syntax.local_target(ancestor) in _BRANCHES:
+            return True
+        if ancestor.type == "anonymous_function":
+            return True
+    return False
+
+
+def _refers_to(node: Node, name: str) -> bool:
+    return bool(syntax.variable_uses(node, name))
+
+
+# -- reading the facts -------------------------------------------------------------------------
+
+
+def insertion_index(children: tuple[Child, ...], users: frozenset[str], web: bool) -> int:
+    """Where a new child goes among ``children``: after the infrastructure it may need (a Repo,
+    PubSub, Finch, Telemetry, other registries and supervisors of tasks: started before it,
+    stopped after it) and before the first child that uses it (a module in ``users``; the
+    Endpoint when ``web`` modules use it). With no infrastructure, first."""
+    first_user = next(
+        (i for i, child in enumerate(children) if _uses(child, users, web)), len(children)
+    )
+    after_infrastructure = max(
+        (i + 1 for i, child in enumerate(children) if is_infrastructure(child)), default=0
+    )
+    return min(first_user, after_infrastructure)
+
+
+def _uses(child: Child, users: frozenset[str], web: bool) -> bool:
+    module = child.module or ""
+    if module in users:
+        return True
+    return web and module.endswith(".Endpoint")
+
+
+_INFRASTRUCTURE_MODULES = frozenset(
+    {
+        "Phoenix.PubSub",
+        "Finch",
+        "DNSCluster",
+        "Cluster.Supervisor",
+        "Task.Supervisor",
+        "Registry",
+        ":pg",
+        "Redix",
+        "Goth",
+        "Vault",
+    }
+)
+_INFRASTRUCTURE_SUFFIXES = (".Repo", "Repo", ".Telemetry", ".PubSub", ".Vault", ".Finch", ".Cache")
+
+
+def is_infrastructure(child: Child) -> bool:
+    """A child other processes of the application lean on: a database repo, PubSub, an HTTP
+    pool, telemetry, a registry, a cluster."""
+    module = child.module or ""
+    return (
+        child.kind in (TASK_SUPERVISOR, REGISTRY, PG)
+        or module in _INFRASTRUCTURE_MODULES
+        or module.endswith(_INFRASTRUCTURE_SUFFIXES)
+    )

@@ -1,0 +1,1 @@
+[inputs: ["mix.exs"], subdirectories: ["apps/*"]]

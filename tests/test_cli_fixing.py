@@ -1,0 +1,235 @@
+"""`check --fix` and `--diff` as one fixer over the whole project: a fix that edits its own file
+twice, fixes in several files that add the same child, files edited while the run goes on,
+excluded files, and work that grows with the number of files, not its square."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+from test_cli import run
+
+from conftest import elixir_accepts
+from otp_thinking.source import Source
+
+APPLICATION = """\
+defmodule Shop.Application do
+  use Application
+
+  def start(_type, _args) do
+    children = [
+      Shop.Repo
+    ]
+
+    Supervisor.start_link(children, strategy: :one_for_one)
+  end
+end
+"""
+
+WORKER = """\
+defmodule Shop.{name} do
+  use GenServer
+
+  def start_link(arg), do: GenServer.start_link(__MODULE__, arg, name: __MODULE__)
+
+  def init(arg), do: {{:ok, arg}}
+
+  def handle_call(:go, _from, state) do
+    task = Task.async(fn -> :work end)
+    {{:reply, Task.await(task), state}}
+  end
+end
+"""
+
+CHILD = "{Task.Supervisor, name: Shop.TaskSupervisor}"
+REWRITTEN = "Task.Supervisor.async_nolink(Shop.TaskSupervisor, fn"
+
+
+def make_project(root: Path, workers: list[str], in_application: bool = False) -> Path:
+    """A Mix project: the application (holding a GenServer when ``in_application``) and one
+    file per worker."""
+    lib = root / "lib" / "shop"
+    lib.mkdir(parents=True)
+    (root / "mix.exs").write_text("defmodule Shop.MixProject do\nend\n", "utf-8")
+    application = APPLICATION + ("\n" + WORKER.format(name="Worker") if in_application else "")
+    (lib / "application.ex").write_text(application, "utf-8")
+    for name in workers:
+        (lib / f"{name.lower()}.ex").write_text(WORKER.format(name=name), "utf-8")
+    return root
+
+
+def error_free(text: str) -> bool:
+    return not Source(text).tree.root_node.has_error
+
+
+def test_a_genserver_in_the_application_file_gets_its_child_once(tmp_path: Path) -> None:
+    root = make_project(tmp_path / "shop", [], in_application=True)
+    application = root / "lib" / "shop" / "application.ex"
+    diff = run("check", "--diff", ".", cwd=root)
+    assert diff.stdout.count(f"+      {CHILD},") == 1, diff.stdout
+    for _ in range(3):
+        done = run("check", "--fix", ".", cwd=root)
+        assert done.returncode == 0, done.stdout + done.stderr
+        text = application.read_text("utf-8")
+        assert text.count(CHILD) == 1 and text.count(REWRITTEN) == 1
+        assert error_free(text)
+    assert f"      {CHILD},\n      Shop.Repo" in text
+
+
+def test_the_fixed_application_parses_in_elixir(tmp_path: Path, elixir: None) -> None:
+    root = make_project(tmp_path / "shop", ["Mailer"], in_application=True)
+    assert run("check", "--fix", ".", cwd=root).returncode == 0
+    ok, said = elixir_accepts(sorted(root.rglob("*.ex")))
+    assert ok, said
+
+
+def test_fixes_in_several_files_add_one_child_whatever_the_order(tmp_path: Path) -> None:
+    workers = ["Mailer", "Billing", "Search"]
+    results = []
+    for order in (workers, workers[::-1]):
+        root = make_project(tmp_path / "-".join(order), workers)
+        files = [f"lib/shop/{name.lower()}.ex" for name in order]
+        done = run("check", "--fix", *files, cwd=root)
+        assert done.returncode == 0, done.stdout + done.stderr
+        texts = {p.name: p.read_text("utf-8") for p in sorted(root.rglob("*.ex"))}
+        assert texts["application.ex"].count(CHILD) == 1
+        assert all(texts[f"{name.lower()}.ex"].count(REWRITTEN) == 1 for name in workers)
+        assert all(error_free(text) for text in texts.values())
+        results.append(texts)
+    assert results[0] == results[1]
+
+
+def test_an_excluded_application_file_is_never_edited(tmp_path: Path) -> None:
+    root = make_project(tmp_path / "shop", ["Mailer"])
+    (root / ".otp-thinking.toml").write_text(
+        '[paths]\nexclude = ["lib/shop/application.ex"]\n', "utf-8"
+    )
+    application = root / "lib" / "shop" / "application.ex"
+    mailer = root / "lib" / "shop" / "mailer.ex"
+    before = application.read_text("utf-8"), mailer.read_text("utf-8")
+    diff = run("check", "--diff", ".", cwd=root)
+    assert diff.stdout == "" or "application.ex" not in diff.stdout
+    done = run("check", "--fix", ".", cwd=root)
+    assert (application.read_text("utf-8"), mailer.read_text("utf-8")) == before
+    assert "lib/shop/mailer.ex: OTP101 not fixed" in done.stderr
+    assert "lib/shop/application.ex" in done.stderr and "exclude" in done.stderr
+    assert "Fixed" not in done.stderr
+
+
+def test_an_excluded_file_with_findings_of_its_own_is_left_alone(tmp_path: Path) -> None:
+    root = make_project(tmp_path / "shop", ["Mailer", "Legacy"])
+    (root / ".otp-thinking.toml").write_text('[paths]\nexclude = ["lib/shop/legacy.ex"]\n', "utf-8")
+    legacy = root / "lib" / "shop" / "legacy.ex"
+    before = legacy.read_text("utf-8")
+    done = run("check", "--fix", ".", cwd=root)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert legacy.read_text("utf-8") == before
+    assert REWRITTEN in (root / "lib" / "shop" / "mailer.ex").read_text("utf-8")
+
+
+# The real command, with the analysis of the first file it checks editing files on disk as a
+# user's editor would while the run goes on.
+EDIT_DURING_RUN = """
+import sys
+from pathlib import Path
+from otp_thinking import cli
+
+analyze, edited = cli.analyze, []
+
+def analyze_then_edit(source, **options):
+    if not edited:
+        edited.append(True)
+        for name in sys.argv[2:]:
+            path = Path(name)
+            path.write_text(path.read_text("utf-8") + "# edited meanwhile\\n", "utf-8")
+    return analyze(source, **options)
+
+cli.analyze = analyze_then_edit
+sys.exit(cli.main(["check", "--fix", sys.argv[1]]))
+"""
+
+
+def run_editing(root: Path, *edited: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-c", EDIT_DURING_RUN, ".", *edited],
+        capture_output=True,
+        text=True,
+        cwd=root,
+        timeout=120,
+    )
+
+
+def test_a_file_edited_during_fix_is_not_overwritten(tmp_path: Path) -> None:
+    root = make_project(tmp_path / "shop", ["Mailer", "Billing"])
+    done = run_editing(root, "lib/shop/billing.ex")
+    billing = (root / "lib" / "shop" / "billing.ex").read_text("utf-8")
+    assert billing.endswith("# edited meanwhile\n") and REWRITTEN not in billing
+    assert "lib/shop/billing.ex: changed on disk since it was read; not written" in done.stderr
+    mailer = (root / "lib" / "shop" / "mailer.ex").read_text("utf-8")
+    application = (root / "lib" / "shop" / "application.ex").read_text("utf-8")
+    assert REWRITTEN in mailer and application.count(CHILD) == 1
+    assert "Fixed 1 finding in lib/shop/mailer.ex" in done.stderr
+    assert "billing.ex" not in done.stderr.replace("lib/shop/billing.ex: changed", "")
+
+
+def test_an_application_edited_during_fix_holds_back_the_calls_that_need_its_child(
+    tmp_path: Path,
+) -> None:
+    root = make_project(tmp_path / "shop", ["Mailer"])
+    done = run_editing(root, "lib/shop/application.ex")
+    mailer = (root / "lib" / "shop" / "mailer.ex").read_text("utf-8")
+    application = (root / "lib" / "shop" / "application.ex").read_text("utf-8")
+    assert REWRITTEN not in mailer, "a call to a supervisor nobody starts"
+    assert CHILD not in application and application.endswith("# edited meanwhile\n")
+    assert "lib/shop/application.ex: changed on disk since it was read" in done.stderr
+    assert "lib/shop/mailer.ex: not written (its fixes need lib/shop/application.ex)" in (
+        done.stderr
+    )
+    assert "Fixed" not in done.stderr
+
+
+# The real command on a project of ``count`` files, counting the walks of the whole project.
+COUNT_SCANS = """
+import sys
+from otp_thinking import cli, workspace
+
+scan, walks = workspace.scan, []
+
+def counting_scan(root, read_text=None, candidates=None, index=None):
+    if candidates is None:
+        walks.append(root)
+    return scan(root, read_text, candidates, index)
+
+workspace.scan = counting_scan
+code = cli.main(["check", "--fix", "."])
+print("walks", len(walks), file=sys.stderr)
+sys.exit(code)
+"""
+
+
+@pytest.mark.parametrize("count", [3, 30])
+def test_fix_walks_the_project_once_however_many_files_are_fixed(
+    tmp_path: Path, count: int
+) -> None:
+    workers = [f"Worker{i}" for i in range(count)]
+    root = make_project(tmp_path / "shop", workers)
+    done = subprocess.run(
+        [sys.executable, "-c", COUNT_SCANS], capture_output=True, text=True, cwd=root, timeout=300
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "walks 1" in done.stderr.splitlines()
+    assert done.stderr.count("Fixed 1 finding") == count
+    application = (root / "lib" / "shop" / "application.ex").read_text("utf-8")
+    assert application.count(CHILD) == 1
+
+
+def test_diff_shows_the_text_read_against_the_fixed_one(tmp_path: Path) -> None:
+    root = make_project(tmp_path / "shop", ["Mailer"])
+    done = run("check", "--diff", ".", cwd=root)
+    assert done.returncode == 1
+    patch = textwrap.dedent(done.stdout)
+    assert patch.count("+++ b/lib/shop/") == 2
+    assert f"+      {CHILD}," in patch and "-    task = Task.async(fn -> :work end)" in patch

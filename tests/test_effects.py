@@ -1,0 +1,299 @@
+"""The model's function effects: what blocks, what acts outside the process, which public
+functions of a file block (and through which helpers), and how the index carries that across
+files to OTP003 and OTP002."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from otp_thinking.engine import analyze
+from otp_thinking.index import ProjectIndex, summarize
+from otp_thinking.model.effects import OUTSIDE, acts_outside, blocking_call
+from otp_thinking.project import scan
+from otp_thinking.registry import find_rule
+from otp_thinking.source import Source
+
+
+def _effects(code: str) -> dict[str, tuple[str, str, tuple[str, ...]]]:
+    text = textwrap.dedent(code)
+    summary = summarize(Source(text, "lib/x.ex"), "lib/x.ex")
+    return {f"{e.module}.{e.function}/{e.arity}": (e.call, e.kind, e.via) for e in summary.effects}
+
+
+@pytest.mark.parametrize(
+    ("module", "function", "kind"),
+    [
+        ("Repo", "all", "db"),
+        ("MyApp.ReadRepo", "get_by!", "db"),
+        ("Req", "get!", "http"),
+        ("File", "read!", "file"),
+        (":dets", "open_file", "file"),
+        (":gen_tcp", "connect", "connect"),
+        (":gen_tcp", "recv", "socket"),
+        ("GenServer", "call", "call"),
+        ("Task", "await_many", "await"),
+        ("Process", "sleep", "sleep"),
+        (":rpc", "call", "rpc"),
+        ("System", "cmd", "cmd"),
+    ],
+)
+def test_blocking_calls_have_a_kind(module: str, function: str, kind: str) -> None:
+    found = blocking_call(module, function)
+    assert found is not None and found.kind == kind and found.name == f"{module}.{function}"
+
+
+@pytest.mark.parametrize(
+    ("module", "function"),
+    [("Repo", "changeset"), ("Enum", "map"), ("GenServer", "cast"), ("Reporter", "all")],
+)
+def test_other_calls_do_not_block(module: str, function: str) -> None:
+    assert blocking_call(module, function) is None
+
+
+def test_acting_outside_the_process() -> None:
+    assert acts_outside(":ets", "insert")
+    assert acts_outside("MyApp.Cache", "put")
+    assert acts_outside("Phoenix.PubSub", "broadcast")
+    assert not acts_outside("Application", "get_env")
+    assert not acts_outside("Enum", "map")
+    assert not acts_outside(":erlang", "phash2")
+
+
+def test_public_functions_that_block_directly_and_through_helpers() -> None:
+    effects = _effects(
+        """\
+        defmodule Shop.Accounts do
+          alias Shop.Repo
+
+          def load(id), do: fetch(id)
+          def list, do: Repo.all(Shop.Account)
+          def names, do: Enum.map(list(), & &1.name)
+          def pure(x), do: x + 1
+
+          defp fetch(id), do: id |> query() |> Repo.one()
+          defp query(id), do: id
+        end
+        """
+    )
+    assert effects == {
+        "Shop.Accounts.load/1": ("Repo.one", "db", ("fetch",)),
+        "Shop.Accounts.list/0": ("Repo.all", "db", ()),
+        "Shop.Accounts.names/0": ("Repo.all", "db", ("list",)),
+    }
+
+
+def test_work_that_runs_later_does_not_block_but_work_waited_for_does() -> None:
+    effects = _effects(
+        """\
+        defmodule Shop.Jobs do
+          def later(x), do: Task.start(fn -> Shop.Repo.all(x) end)
+          def handler, do: :telemetry.attach("h", [:a], fn _, _, _, _ -> Req.get!("u") end, nil)
+          def now(xs), do: Enum.map(xs, fn x -> Shop.Repo.get(Shop.A, x) end)
+          def streamed(xs), do: xs |> Task.async_stream(&Req.get!/1) |> Enum.to_list()
+
+          def awaited(xs) do
+            xs |> Enum.map(&Task.async(fn -> Req.get!(&1) end)) |> Task.await_many()
+          end
+        end
+        """
+    )
+    assert effects["Shop.Jobs.later/1"] == ("Task.start", OUTSIDE, ())  # starts, never waits
+    assert set(effects) == {
+        "Shop.Jobs.later/1",
+        "Shop.Jobs.now/1",
+        "Shop.Jobs.streamed/1",
+        "Shop.Jobs.awaited/1",
+        "Shop.Jobs.handler/0",
+    }
+    assert effects["Shop.Jobs.now/1"][0] == "Shop.Repo.get"
+    assert effects["Shop.Jobs.handler/0"][1] == OUTSIDE  # :telemetry.attach itself
+
+
+def test_acting_outside_is_kept_when_nothing_blocks() -> None:
+    effects = _effects(
+        """\
+        defmodule Shop.Stats do
+          def bump(key), do: :ets.update_counter(:stats, key, 1, {key, 0})
+          def read(key), do: lookup(key)
+          defp lookup(key), do: :ets.lookup(:stats, key)
+        end
+        """
+    )
+    assert effects == {"Shop.Stats.bump/1": (":ets.update_counter", OUTSIDE, ())}
+
+
+def test_each_module_of_a_file_keeps_its_own_functions() -> None:
+    effects = _effects(
+        """\
+        defmodule Shop.A do
+          def run, do: helper()
+          defp helper, do: Process.sleep(10)
+
+          defmodule Inner do
+            def helper, do: :ok
+            def wait, do: GenServer.call(Shop.A, :x)
+          end
+        end
+
+        defmodule Shop.B do
+          def run, do: helper()
+          defp helper, do: :ok
+        end
+        """
+    )
+    assert effects == {
+        "Shop.A.run/0": ("Process.sleep", "sleep", ("helper",)),
+        "Shop.A.Inner.wait/0": ("GenServer.call", "call", ()),
+    }
+
+
+def test_a_half_written_buffer_keeps_the_functions_that_parse() -> None:
+    effects = _effects(
+        """\
+        defmodule Shop.Half do
+          def load(id), do: Shop.Repo.get(Shop.A, id)
+
+          def other(x) do
+            x |>
+          end
+        end
+        """
+    )
+    assert effects == {"Shop.Half.load/1": ("Shop.Repo.get", "db", ())}
+    typing = _effects(
+        """\
+        defmodule Shop.Done do
+          def load(id), do: Shop.Repo.get(Shop.A, id)
+        end
+
+        defmodule Shop.Typing do
+          def sleepy do
+            Process.sleep(
+        """
+    )
+    assert typing == {"Shop.Done.load/1": ("Shop.Repo.get", "db", ())}
+
+
+def test_the_index_answers_across_files(tmp_path: Path) -> None:
+    index = ProjectIndex()
+    for path, text in {
+        "lib/accounts.ex": "defmodule Shop.Accounts do\n  def load, do: Shop.Repo.all(Shop.A)\nend\n",
+        "lib/other.ex": "defmodule Shop.Other do\n  def go, do: :ok\nend\n",
+    }.items():
+        index.update(summarize(Source(text, path), path))
+    effect = index.effect("Shop.Accounts", "load")
+    assert effect is not None and effect.label == "Shop.Accounts.load/0"
+    assert index.effect("Shop.Other", "go") is None
+    before = index.generation
+    changed = "defmodule Shop.Accounts do\n  def load, do: []\nend\n"
+    assert index.update(summarize(Source(changed, "lib/accounts.ex"), "lib/accounts.ex"))
+    assert index.generation > before and index.effect("Shop.Accounts", "load") is None
+
+
+def _project(tmp_path: Path, files: dict[str, str]) -> Path:
+    (tmp_path / "mix.exs").write_text("defmodule Shop.MixProject do\nend\n")
+    for path, text in files.items():
+        target = tmp_path / path
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(textwrap.dedent(text))
+    return tmp_path
+
+
+def _messages(root: Path, path: str, code: str) -> list[str]:
+    rule = find_rule(code)
+    assert rule is not None
+    source = Source((root / path).read_text(), str(root / path))
+    return [f.message for f in analyze(source, project=scan(root), rules=[rule])]
+
+
+def test_otp003_names_the_chain_into_another_module(tmp_path: Path) -> None:
+    root = _project(
+        tmp_path,
+        {
+            "lib/shop/accounts.ex": """\
+                defmodule Shop.Accounts do
+                  alias Shop.Repo
+                  def load(opts), do: fetch(opts)
+                  defp fetch(opts), do: Repo.all(opts[:schema])
+                end
+                """,
+            "lib/shop/server.ex": """\
+                defmodule Shop.Server do
+                  use GenServer
+                  alias Shop.Accounts
+
+                  def init(opts), do: {:ok, warm(opts)}
+
+                  defp warm(opts), do: Accounts.load(opts)
+                end
+                """,
+        },
+    )
+    [message] = _messages(root, "lib/shop/server.ex", "OTP003")
+    assert message.startswith(
+        "init/1 calls warm, which calls Accounts.load/1, which blocks on Repo.all "
+        "(through fetch), so whoever starts this process"
+    )
+
+
+def test_otp002_does_not_count_a_call_that_writes_through_another_module(
+    tmp_path: Path,
+) -> None:
+    store = """\
+        defmodule Shop.Store do
+          use GenServer
+          def start_link(_), do: GenServer.start_link(__MODULE__, %{}, name: __MODULE__)
+          def get(k), do: GenServer.call(__MODULE__, {:get, k})
+          def all, do: GenServer.call(__MODULE__, :all)
+          def reset, do: GenServer.call(__MODULE__, :reset)
+          def init(s), do: {:ok, s}
+          def handle_call({:get, k}, _from, s), do: {:reply, Map.get(s, k), s}
+          def handle_call(:all, _from, s), do: {:reply, Map.values(s), s}
+          def handle_call(:reset, _from, s), do: {:reply, Shop.Stats.reset(s.id), s}
+        end
+        """
+    stats = """\
+        defmodule Shop.Stats do
+          def reset(id), do: :ets.delete(:stats, id)
+        end
+        """
+    root = _project(tmp_path, {"lib/shop/store.ex": store, "lib/shop/stats.ex": stats})
+    [message] = _messages(root, "lib/shop/store.ex", "OTP002")
+    assert "(:get, :all)" in message
+
+
+@pytest.mark.parametrize(
+    ("body", "severity"),
+    [
+        ("{:ok, Shop.Repo.all(Shop.A)}", "warning"),
+        ("{:ok, File.read!(opts[:path])}", "information"),
+        ("{:ok, GenServer.call(Shop.Config, :get)}", "information"),
+        (
+            "case :gen_tcp.connect(opts[:host], 80, []) do\n"
+            "      {:ok, socket} -> {:ok, socket}\n"
+            "      {:error, reason} -> {:stop, reason}\n"
+            "    end",
+            "information",
+        ),
+    ],
+)
+def test_otp003_severity_follows_what_blocks(body: str, severity: str) -> None:
+    text = f"defmodule Shop.S do\n  use GenServer\n\n  def init(opts) do\n    {body}\n  end\nend\n"
+    rule = find_rule("OTP003")
+    assert rule is not None
+    [finding] = analyze(Source(text, "lib/shop/s.ex"), rules=[rule])
+    assert finding.severity == severity
+
+
+def test_cli_runs_index_rules_on_a_file_outside_any_project(tmp_path: Path) -> None:
+    from test_cli import run
+
+    (tmp_path / "server.ex").write_text(
+        "defmodule Loose do\n  use GenServer\n  def init(_), do: {:ok, Loose.Repo.all(Loose.A)}\nend\n"
+    )
+    done = run("check", "server.ex", "--select", "OTP003", cwd=tmp_path)
+    assert done.returncode == 1, done.stderr
+    assert "OTP003 init/1 blocks on Loose.Repo.all" in done.stdout

@@ -1,0 +1,282 @@
+"""The model's supervision facts: children in every spelling, names started, and what cannot be
+read said so."""
+
+from __future__ import annotations
+
+import pytest
+
+from otp_thinking.index import summarize
+from otp_thinking.model.supervision import (
+    COMPUTED,
+    CONDITIONAL,
+    LITERAL,
+    OTHER,
+    PG,
+    REGISTRY,
+    TASK_SUPERVISOR,
+    UNKNOWN,
+    Child,
+    ChildrenList,
+    Supervision,
+    insertion_index,
+)
+from otp_thinking.source import Source
+
+
+def facts(text: str) -> Supervision:
+    return summarize(Source(text, "lib/shop/application.ex"), "lib/shop/application.ex").supervision
+
+
+def app(children: str, before: str = "", after: str = "") -> str:
+    return (
+        "defmodule Shop.Application do\n  use Application\n  alias Shop.Tasks\n\n"
+        f"  def start(_type, _args) do\n{before}    children = {children}\n"
+        "    Supervisor.start_link(children, strategy: :one_for_one)\n  end\n"
+        f"{after}end\n"
+    )
+
+
+def only_list(text: str) -> ChildrenList:
+    (found,) = facts(text).lists
+    return found
+
+
+def child(spelling: str) -> Child:
+    (found,) = only_list(app(f"[{spelling}]")).children
+    return found
+
+
+def shape(found: Child) -> tuple[str, str | None, str | None, str | None, str | None]:
+    return found.kind, found.module, found.name, found.child_id, found.restart
+
+
+@pytest.mark.parametrize(
+    ("spelling", "expected"),
+    [
+        ("Shop.Repo", (OTHER, "Shop.Repo", None, "Shop.Repo", None)),
+        ("Tasks", (OTHER, "Shop.Tasks", None, "Shop.Tasks", None)),
+        ("{Shop.Worker, 3}", (OTHER, "Shop.Worker", None, "Shop.Worker", None)),
+        (
+            "{Task.Supervisor, name: Shop.TaskSup}",
+            (TASK_SUPERVISOR, "Task.Supervisor", "Shop.TaskSup", "Shop.TaskSup", None),
+        ),
+        (
+            "{Task.Supervisor, [name: Shop.TaskSup]}",
+            (TASK_SUPERVISOR, "Task.Supervisor", "Shop.TaskSup", "Shop.TaskSup", None),
+        ),
+        ("Task.Supervisor", (TASK_SUPERVISOR, "Task.Supervisor", None, "Task.Supervisor", None)),
+        (
+            "Tasks.child_spec()",
+            (OTHER, "Shop.Tasks", None, "Shop.Tasks", None),
+        ),
+        (
+            "Task.Supervisor.child_spec(name: Shop.Jobs)",
+            (TASK_SUPERVISOR, "Task.Supervisor", "Shop.Jobs", "Shop.Jobs", None),
+        ),
+        (
+            "Supervisor.child_spec({Task.Supervisor, name: Shop.Jobs}, id: :jobs, "
+            "restart: :temporary)",
+            (TASK_SUPERVISOR, "Task.Supervisor", "Shop.Jobs", ":jobs", ":temporary"),
+        ),
+        (
+            "%{id: :names, start: {Registry, :start_link, [:unique, Shop.Names]}}",
+            (REGISTRY, "Registry", "Shop.Names", ":names", None),
+        ),
+        (
+            "%{id: :names, start: {Registry, :start_link, [[keys: :unique, name: Shop.Names]]}, "
+            "restart: :transient}",
+            (REGISTRY, "Registry", "Shop.Names", ":names", ":transient"),
+        ),
+        ("%{id: :pg, start: {:pg, :start_link, []}}", (PG, ":pg", ":pg", ":pg", None)),
+        (
+            "%{id: :scope, start: {:pg, :start_link, [:scope]}}",
+            (PG, ":pg", ":scope", ":scope", None),
+        ),
+        ("{:pg, :scope}", (PG, ":pg", ":scope", ":scope", None)),
+        ("worker(Shop.Worker, [])", (OTHER, "Shop.Worker", None, "Shop.Worker", None)),
+        ("worker_spec()", (UNKNOWN, None, None, None, None)),
+        ("spec", (UNKNOWN, None, None, None, None)),
+        ("%{id: :x, start: start_fun()}", (UNKNOWN, None, None, ":x", None)),
+    ],
+)
+def test_a_child_in_every_spelling(spelling: str, expected: tuple[str, ...]) -> None:
+    assert shape(child(spelling)) == expected
+
+
+def test_registry_keys_in_every_spelling() -> None:
+    registries = only_list(
+        app(
+            "[\n      {Registry, keys: :duplicate, name: Shop.Events},\n"
+            "      {Registry, [keys: :unique, name: Shop.Names]},\n"
+            "      %{id: :p, start: {Registry, :start_link, [:duplicate, Shop.Topics]}}\n    ]"
+        )
+    ).children
+    assert [(c.name, c.keys) for c in registries] == [
+        ("Shop.Events", ":duplicate"),
+        ("Shop.Names", ":unique"),
+        ("Shop.Topics", ":duplicate"),
+    ]
+
+
+def test_unknown_entries_make_the_list_incomplete() -> None:
+    found = only_list(app("[Shop.Repo, extra_spec()]"))
+    assert found.placement == LITERAL and found.insertable and not found.complete
+
+
+def test_a_list_joined_with_a_function_result() -> None:
+    text = app("[Shop.Repo] ++ workers() ++ extra", after="\n  defp workers, do: [Shop.Worker]\n")
+    leading, workers, extra = facts(text).lists
+    assert (leading.placement, leading.insertable) == (LITERAL, True)
+    assert [c.module for c in workers.children] == ["Shop.Worker"]
+    assert workers.placement == LITERAL and not workers.insertable
+    assert (extra.placement, extra.complete) == (COMPUTED, False)
+
+
+def test_children_added_in_a_branch_are_conditional() -> None:
+    text = app(
+        "[Shop.Repo]\n    children = if dev?(), do: children ++ [{Task.Supervisor, "
+        "name: Shop.DevTasks}], else: children\n"
+    )
+    first, branch = facts(text).lists
+    assert first.placement == LITERAL and first.function == "start"
+    assert branch.placement == CONDITIONAL
+    assert [c.name for c in branch.children] == ["Shop.DevTasks"]
+
+
+def test_children_from_a_local_function_with_clauses() -> None:
+    text = (
+        "defmodule Shop.Sup do\n  use Supervisor\n\n"
+        "  def init(mode) do\n    Supervisor.init(children(mode), strategy: :one_for_one)\n  end\n\n"
+        "  defp children(:full), do: [Shop.A, Shop.B]\n  defp children(_), do: [Shop.A]\nend\n"
+    )
+    found = facts(text).lists
+    assert [(f.owner, f.function, f.placement) for f in found] == [
+        ("Shop.Sup", "init", CONDITIONAL),
+        ("Shop.Sup", "init", CONDITIONAL),
+    ]
+
+
+def test_a_piped_children_list() -> None:
+    text = (
+        "defmodule Shop.Sup do\n  def init(_) do\n"
+        "    [Shop.A]\n    |> Supervisor.init(strategy: :one_for_one)\n  end\nend\n"
+    )
+    (found,) = facts(text).lists
+    assert found.insertable and [c.module for c in found.children] == ["Shop.A"]
+
+
+def test_a_list_built_at_run_time_is_computed() -> None:
+    (found,) = facts(app("Enum.map(specs(), &child/1)")).lists
+    assert (found.placement, found.complete, found.insertable) == (COMPUTED, False, False)
+
+
+def names(text: str) -> list[tuple[str, str | None, str | None]]:
+    return [(n.kind, n.name, n.keys) for n in facts(text).names]
+
+
+def test_names_started_outside_children_lists() -> None:
+    text = (
+        "defmodule Shop.Tasks do\n"
+        "  def child_spec(_), do: Task.Supervisor.child_spec(name: __MODULE__)\n"
+        "  def names, do: Registry.start_link(:unique, Shop.Names)\n"
+        "  def topics, do: Registry.start_link(keys: :duplicate, name: Shop.Topics)\n"
+        "  def scope, do: :pg.start_link(:shop)\n"
+        "  def default, do: :pg.start_link()\n"
+        "  def worker(opts), do: GenServer.start_link(Shop.W, opts, name: Shop.W)\n"
+        "end\n"
+    )
+    assert names(text) == [
+        (TASK_SUPERVISOR, "Shop.Tasks", None),
+        (REGISTRY, "Shop.Names", ":unique"),
+        (REGISTRY, "Shop.Topics", ":duplicate"),
+        (PG, ":shop", None),
+        (PG, ":pg", None),
+        (OTHER, "Shop.W", None),
+    ]
+
+
+def test_names_that_cannot_be_read_are_unknown_of_their_kind() -> None:
+    text = (
+        "defmodule Shop.Tasks do\n"
+        "  def a, do: Task.Supervisor.start_link(name: Shop.Config.tasks())\n"
+        "  def b(name), do: Registry.start_link(:unique, name)\n"
+        "  defmacro __using__(opts) do\n"
+        "    quote do: {Registry, keys: :unique, name: unquote(opts[:name])}\n"
+        "  end\n"
+        "  def c(opts), do: GenServer.start_link(Shop.W, opts, name: opts[:name])\n"
+        "end\n"
+    )
+    assert names(text) == [
+        (TASK_SUPERVISOR, None, None),
+        (REGISTRY, None, ":unique"),
+        (REGISTRY, None, ":unique"),
+    ]
+
+
+def test_a_computed_name_counts_for_every_literal_inside() -> None:
+    text = (
+        "defmodule Shop.T do\n  def s(o), do: {Task.Supervisor, name: o[:name] || Shop.Jobs}\nend\n"
+    )
+    assert names(text) == [(TASK_SUPERVISOR, "Shop.Jobs", None)]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        app("[\n      Shop.Repo,\n      {Task.Supervisor, name: "),
+        app("[Shop.Repo, {Registry, keys: :unique, name: Shop.Names}", after="  def x(\n"),
+        "defmodule Shop.Application do\n  def start(_, _) do\n    children = [\n",
+        "defmodule Shop.Sup do\n  def init(_), do: Supervisor.init(\n",
+    ],
+)
+def test_a_half_written_buffer_gives_facts_not_errors(text: str) -> None:
+    found = facts(text)
+    for children in found.lists:
+        assert children.placement in (LITERAL, CONDITIONAL, COMPUTED)
+
+
+def test_half_written_children_keep_what_is_readable() -> None:
+    text = app("[\n      Shop.Repo,\n      {Registry, keys: :unique, name: Shop.Names},\n      {")
+    started = {n.name for n in facts(text).names}
+    assert "Shop.Names" in started
+
+
+def list_of(*modules: str) -> tuple[Child, ...]:
+    return tuple(Child(TASK_SUPERVISOR if m == "Task.Supervisor" else OTHER, m) for m in modules)
+
+
+@pytest.mark.parametrize(
+    ("children", "users", "web", "expected"),
+    [
+        (("Shop.Telemetry", "Shop.Repo", "Shop.Worker", "ShopWeb.Endpoint"), set(), False, 2),
+        (("Shop.Repo", "Phoenix.PubSub", "Shop.Worker"), {"Shop.Worker"}, False, 2),
+        (("Shop.Worker", "Shop.Repo"), {"Shop.Worker"}, False, 0),
+        (("Shop.Repo", "Finch", "ShopWeb.Endpoint"), {"ShopWeb.PageLive"}, True, 2),
+        (("Shop.Repo", "Shop.Worker", "Phoenix.PubSub", "ShopWeb.Endpoint"), set(), False, 3),
+        (("Shop.Worker", "Shop.Other"), set(), False, 0),
+        ((), set(), False, 0),
+    ],
+)
+def test_where_a_new_child_goes(
+    children: tuple[str, ...], users: set[str], web: bool, expected: int
+) -> None:
+    assert insertion_index(list_of(*children), frozenset(users), web) == expected
+
+
+def test_a_module_based_supervisor_start_is_no_children_list() -> None:
+    text = (
+        "defmodule Shop.Sup do\n  use Supervisor\n"
+        "  def start_link(arg), do: Supervisor.start_link(__MODULE__, arg, name: __MODULE__)\n"
+        "  def other(arg), do: Supervisor.start_link(Shop.Other, arg)\nend\n"
+    )
+    assert facts(text).lists == ()
+    assert names(text) == [(OTHER, "Shop.Sup", None)]
+
+
+def test_a_via_name_uses_a_registry_and_starts_nothing() -> None:
+    text = (
+        "defmodule Shop.Room do\n"
+        "  def start_link(id), do: GenServer.start_link(__MODULE__, id, "
+        "name: {:via, Registry, {Shop.Rooms, id}})\nend\n"
+    )
+    assert names(text) == []

@@ -1,0 +1,253 @@
+"""Fixes that name or add a Task.Supervisor, Registry or `:pg` scope read the model's children
+and names: they never add a second child for a name already started, in any spelling, put a
+new child after the infrastructure and before its users, and never into a list chosen at run
+time."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from fix_helpers import findings, fix, module, project
+
+from otp_thinking.findings import apply_edits
+
+TASK_START = "def f, do: Task.start(fn -> :ok end)"
+DYNAMIC_NAME = 'def call(id), do: GenServer.call(:"r#{id}", :x)'
+
+
+def write(root: Path, relative: str, text: str) -> None:
+    path = root / relative
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, "utf-8")
+
+
+def test_a_task_supervisor_started_through_a_wrapper_child_spec_is_used(tmp_path: Path) -> None:
+    root = project(tmp_path, "      Shop.Repo,\n      Shop.Jobs.child_spec([])")
+    write(
+        root,
+        "lib/shop/jobs.ex",
+        "defmodule Shop.Jobs do\n"
+        "  def child_spec(_), do: Task.Supervisor.child_spec(name: __MODULE__)\nend\n",
+    )
+    fixed = fix(root, "OTP103", module(TASK_START))
+    assert "Task.Supervisor.start_child(Shop.Jobs, fn -> :ok end)" in fixed.text
+    assert fixed.finding.fix is not None and fixed.finding.fix.safety == "safe"
+    assert all(edit.path is None for edit in fixed.finding.fix.edits)
+
+
+def test_a_positional_registry_start_is_used(tmp_path: Path) -> None:
+    root = project(
+        tmp_path,
+        "      Shop.Repo,\n      %{id: :names, start: {Registry, :start_link, [:unique, Shop.Names]}}",
+    )
+    fixed = fix(root, "OTP201", module(DYNAMIC_NAME))
+    assert "{:via, Registry, {Shop.Names, key}}" in fixed.text
+    assert fixed.application is not None and fixed.application.count("Registry") == 1
+
+
+def test_a_duplicate_keys_registry_of_the_default_name_is_not_started_again(
+    tmp_path: Path,
+) -> None:
+    root = project(
+        tmp_path, "      Shop.Repo,\n      {Registry, keys: :duplicate, name: Shop.Registry}"
+    )
+    fixed = fix(root, "OTP201", module(DYNAMIC_NAME))
+    assert "{:via, Registry, {Shop.ProcessRegistry, key}}" in fixed.text
+    assert fixed.application is not None
+    assert "{Registry, keys: :unique, name: Shop.ProcessRegistry}" in fixed.application
+    assert fixed.application.count("name: Shop.Registry}") == 1
+
+
+def test_a_name_started_by_another_kind_of_process_is_not_reused(tmp_path: Path) -> None:
+    root = project(tmp_path, "      Shop.Repo,\n      {Shop.Worker, name: Shop.TaskSupervisor}")
+    fixed = fix(root, "OTP103", module(TASK_START))
+    assert "Task.Supervisor.start_child(Shop.Tasks, fn -> :ok end)" in fixed.text
+    assert fixed.application is not None
+    assert fixed.application.count("name: Shop.TaskSupervisor}") == 1
+    assert "{Task.Supervisor, name: Shop.Tasks}" in fixed.application
+
+
+def test_no_child_added_when_a_task_supervisor_name_cannot_be_read(tmp_path: Path) -> None:
+    root = project(tmp_path, "      Shop.Repo,\n      {Task.Supervisor, name: Shop.Config.tasks()}")
+    fixed = fix(root, "OTP103", module(TASK_START))
+    assert fixed.finding.fix is not None and fixed.finding.fix.safety == "unsafe"
+    assert fixed.application is not None and fixed.application.count("Task.Supervisor") == 1
+
+
+CONDITIONAL_APP = """\
+defmodule Shop.Application do
+  use Application
+
+  def start(_type, _args) do
+    children =
+      if Application.get_env(:shop, :workers?) do
+        [Shop.Repo, Shop.Worker]
+      else
+        [Shop.Repo]
+      end
+
+    Supervisor.start_link(children, strategy: :one_for_one)
+  end
+end
+"""
+
+
+def test_a_conditional_children_list_gets_no_child_and_the_title_says_where(
+    tmp_path: Path,
+) -> None:
+    root = project(tmp_path, None)
+    write(root, "lib/shop/application.ex", CONDITIONAL_APP)
+    fixed = fix(root, "OTP103", module(TASK_START))
+    fix_ = fixed.finding.fix
+    assert fix_ is not None and fix_.safety == "unsafe"
+    assert fixed.application == CONDITIONAL_APP
+    assert "Shop.Application.start/2" in fix_.title
+    assert "{Task.Supervisor, name: Shop.TaskSupervisor}" in fix_.title
+
+
+def test_a_child_of_a_conditional_list_is_not_chosen(tmp_path: Path) -> None:
+    root = project(tmp_path, None)
+    write(
+        root,
+        "lib/shop/application.ex",
+        CONDITIONAL_APP.replace(
+            "[Shop.Repo, Shop.Worker]", "[Shop.Repo, {Task.Supervisor, name: Shop.DevTasks}]"
+        ),
+    )
+    fixed = fix(root, "OTP103", module(TASK_START))
+    assert "Shop.DevTasks" not in fixed.text
+
+
+PHOENIX_CHILDREN = (
+    "      ShopWeb.Telemetry,\n      Shop.Repo,\n"
+    "      {Phoenix.PubSub, name: Shop.PubSub},\n      {Finch, name: Shop.Finch},\n"
+    "      ShopWeb.Endpoint"
+)
+
+
+def test_a_web_module_finds_the_apps_task_supervisor(tmp_path: Path) -> None:
+    root = project(tmp_path, "      Shop.Repo,\n      {Task.Supervisor, name: Shop.TaskSupervisor}")
+    text = "defmodule ShopWeb.PageLive do\n  def f, do: Task.start(fn -> :ok end)\nend\n"
+    fixed = fix(root, "OTP103", text)
+    assert "Task.Supervisor.start_child(Shop.TaskSupervisor" in fixed.text
+    assert fixed.application is not None and fixed.application.count("Task.Supervisor") == 1
+
+
+def test_an_added_child_goes_after_the_infrastructure_and_before_the_endpoint(
+    tmp_path: Path,
+) -> None:
+    root = project(tmp_path, PHOENIX_CHILDREN)
+    text = "defmodule ShopWeb.PageLive do\n  def f, do: Task.start(fn -> :ok end)\nend\n"
+    fixed = fix(root, "OTP103", text)
+    assert fixed.application is not None
+    assert (
+        "      {Finch, name: Shop.Finch},\n"
+        "      {Task.Supervisor, name: Shop.TaskSupervisor},\n"
+        "      ShopWeb.Endpoint"
+    ) in fixed.application
+
+
+def test_an_added_child_goes_before_its_first_user(tmp_path: Path) -> None:
+    root = project(tmp_path, "      Shop.Subject,\n      Shop.Repo")
+    fixed = fix(root, "OTP103", module(TASK_START))
+    assert fixed.application is not None
+    assert (
+        "      {Task.Supervisor, name: Shop.TaskSupervisor},\n      Shop.Subject,\n"
+        in fixed.application
+    )
+
+
+def test_the_choice_does_not_depend_on_which_fix_runs_first(tmp_path: Path) -> None:
+    """Two callers in different parts of the app: whichever is fixed first, both end up on
+    the same supervisor, and the second fix adds nothing."""
+    names = []
+    for order in (("Shop.Subject", "ShopWeb.Live"), ("ShopWeb.Live", "Shop.Subject")):
+        root = project(tmp_path / "-".join(order))
+        chosen = []
+        for caller in order:
+            text = f"defmodule {caller} do\n  def f, do: Task.start(fn -> :ok end)\nend\n"
+            fixed = fix(root, "OTP103", text)
+            assert fixed.application is not None
+            (root / "lib/shop/application.ex").write_text(fixed.application, "utf-8")
+            chosen.append(fixed.text.split("start_child(")[1].split(",")[0])
+        app = (root / "lib/shop/application.ex").read_text("utf-8")
+        assert app.count("Task.Supervisor") == 1
+        names.append(chosen)
+    assert names == [["Shop.TaskSupervisor"] * 2] * 2
+
+
+def test_the_default_pg_scope_is_not_added_to_each_app_of_an_umbrella(tmp_path: Path) -> None:
+    root = tmp_path
+    write(root, "mix.exs", "defmodule Umbrella.MixProject do\nend\n")
+    for name, namespace in (("a", "A"), ("b", "B")):
+        write(
+            root,
+            f"apps/{name}/lib/{name}/application.ex",
+            f"defmodule {namespace}.Application do\n  use Application\n\n  def start(_, _) do\n"
+            f"    Supervisor.start_link([{namespace}.Repo], strategy: :one_for_one)\n  end\nend\n",
+        )
+    path = root / "apps/a/lib/a/groups.ex"
+    text = "defmodule A.Groups do\n  def f(g), do: :pg2.join(g, self())\nend\n"
+    path.write_text(text, "utf-8")
+    from otp_thinking.engine import analyze
+    from otp_thinking.project import scan
+    from otp_thinking.registry import find_rule
+    from otp_thinking.source import Source
+
+    rule = find_rule("OTP301")
+    assert rule is not None
+    (found,) = analyze(Source(text, str(path)), project=scan(root), rules=[rule])
+    assert found.fix is not None and found.fix.safety == "unsafe"
+    assert all(edit.path is None for edit in found.fix.edits)
+    assert "once" in found.fix.title
+    assert ":pg.join(g, self())" in apply_edits(text, found.fix.edits_for(None))
+
+
+def test_an_existing_pg_scope_started_elsewhere_is_used(tmp_path: Path) -> None:
+    root = project(tmp_path)
+    write(
+        root,
+        "lib/shop/groups_sup.ex",
+        "defmodule Shop.GroupsSup do\n  def start_link(_), do: :pg.start_link()\nend\n",
+    )
+    fixed = fix(root, "OTP301", module("def f(g), do: :pg2.join(g, self())"))
+    assert fixed.application is not None and ":pg" not in fixed.application
+    assert fixed.finding.fix is not None and fixed.finding.fix.safety == "safe"
+
+
+@pytest.mark.parametrize(
+    "start",
+    [
+        "Registry.start_link(:unique, Shop.Names)",
+        "Registry.start_link(keys: :unique, name: Shop.Names)",
+        "Supervisor.child_spec({Registry, keys: :unique, name: Shop.Names}, id: :names)",
+    ],
+)
+def test_otp105_sees_registries_in_every_spelling(tmp_path: Path, start: str) -> None:
+    root = project(tmp_path)
+    write(root, "lib/shop/names.ex", f"defmodule Shop.NamesSup do\n  def s, do: {start}\nend\n")
+    assert findings(root, "OTP105", module("def f, do: Registry.lookup(Shop.Names, 1)")) == []
+
+
+def test_otp105_is_silent_when_a_name_of_the_kind_cannot_be_read(tmp_path: Path) -> None:
+    root = project(tmp_path)
+    text = module("def f, do: Task.Supervisor.async_nolink(Shop.Tasks, fn -> 1 end)")
+    assert [f.code for f in findings(root, "OTP105", text)] == ["OTP105"]
+    write(
+        root,
+        "lib/shop/tasks.ex",
+        "defmodule Shop.TasksSup do\n"
+        "  def s, do: Task.Supervisor.start_link(name: Shop.Config.tasks())\nend\n",
+    )
+    assert findings(root, "OTP105", text) == []
+
+
+def test_otp105_is_silent_under_a_module_that_uses_a_dependencys_macro(tmp_path: Path) -> None:
+    root = project(tmp_path)
+    text = module("def f, do: Registry.lookup(Shop.Events.Registry, 1)")
+    assert [f.code for f in findings(root, "OTP105", text)] == ["OTP105"]
+    write(root, "lib/shop/events.ex", "defmodule Shop.Events do\n  use EventLib.Bus\nend\n")
+    assert findings(root, "OTP105", text) == []
+    write(root, "lib/shop/events.ex", "defmodule Shop.Events do\n  use GenServer\nend\n")
+    assert [f.code for f in findings(root, "OTP105", text)] == ["OTP105"]
