@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 
 from tree_sitter import Node
@@ -177,6 +178,7 @@ def _evidence(context: Context, call: Node) -> process_state.Evidence | None:
     return None
 
 
+@functools.lru_cache(maxsize=1024)  # asked for every call in the scope
 def _yields(scope: Node) -> bool:
     return any(syntax.call_key(n) in process_state.YIELDS for n in _calls(scope))
 

@@ -209,7 +209,6 @@ def test_deep_files_cost_a_few_parses(shape: str) -> None:
     parse_time = min(_timed(lambda: parse(data)) for _ in range(3))
     findings: list[Finding] = []
     analysis_time = _timed(lambda: findings.extend(analyze(Source(text, "lib/deep.ex"))))
-    assert any(f.code == "OTP101" for f in findings)
     assert analysis_time < 150 * parse_time + 2.0, (analysis_time, parse_time)
 
 
