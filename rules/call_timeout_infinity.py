@@ -13,14 +13,30 @@ from otp_thinking.rule import Rule
 
 DOC = """\
 ## What it flags
-`GenServer.call/3`, `:gen_server.call/3` and `:gen_statem.call/3` whose timeout is `:infinity`,
-written literally (also in a pipe: `pid |> GenServer.call(msg, :infinity)`) or through a module
-attribute of the same module whose every definition is `:infinity` (`@timeout :infinity`).
+Waits with no end, in production code:
+- `GenServer.call/3`, `:gen_server.call/3` and `:gen_statem.call/3` whose timeout is `:infinity`,
+  written literally (also in a pipe: `pid |> GenServer.call(msg, :infinity)`) or through a module
+  attribute of the same module whose every definition is `:infinity` (`@timeout :infinity`);
+- `Task.await_many/2` and `Task.yield_many/2` with `:infinity`;
+- `:rpc.call/4`, which has no timeout at all, and `:rpc.call/5` with `:infinity`.
 
 Not flagged: explicit finite timeouts (`GenServer.call(pid, msg, 30_000)`), the default
 (no third argument: 5 seconds), timeouts held in variables or read from configuration (the
 value is not known from the code); tests, `.exs` scripts and `use Mix.Task` modules, where
-waiting as long as it takes is usually what you want.
+waiting as long as it takes is usually what you want. Also silent where the code shows the wait
+is meant or bounded elsewhere:
+- the request carries the caller's own bound (`{:wait_until, level, timeout}`, a `deadline`),
+  which the server enforces;
+- requests shaped like a supervisor's (`{:start_child, spec}`, a `supervisor` argument, a
+  `start_child` function): OTP's own supervisor API calls with `:infinity`, and the child's
+  start is bounded by the child;
+- requests that stop the server (`:stop`, `{:shutdown, reason}`, a `stop` function):
+  `GenServer.stop/1` itself waits with `:infinity`, as long as shutting down takes;
+- a comment in the function, or a comment or `@doc` right above it, that speaks of the wait
+  (`infinite`, `timeout`, `forever`, `how long`);
+- test doubles kept in `lib/` (modules named `…Mock`, `Fake…`);
+- modules that drive `Mix` at run time (build tooling, which waits as long as a build takes),
+  and files under development, benchmark or test-app folders (`dev/`, `bench/`).
 
 ## Why it matters
 A call is the caller's back-pressure: it waits for the reply, and its timeout says how long the
@@ -51,32 +67,106 @@ finite timeout in milliseconds, or keep it and suppress the finding with a comme
 """
 
 
-MESSAGE = (
+CALL_MESSAGE = (
     "{callee} with an :infinity timeout waits forever when the server is stuck; "
     "give the call a finite timeout the caller can afford."
 )
+TASKS_MESSAGE = (
+    "Task.{function} with an :infinity timeout waits forever if one task hangs; "
+    "give it a finite timeout and decide what happens to the tasks that miss it."
+)
+RPC_DEFAULT_MESSAGE = (
+    ":rpc.call/4 has no timeout: if the remote function hangs, the caller waits forever; "
+    "pass a finite timeout as the fifth argument."
+)
+RPC_INFINITY_MESSAGE = (
+    ":rpc.call with an :infinity timeout waits forever if the remote function hangs; "
+    "give it a finite timeout the caller can afford."
+)
+
+SUPERVISOR_REQUESTS = frozenset(
+    {
+        "start_child",
+        "terminate_child",
+        "restart_child",
+        "delete_child",
+        "which_children",
+        "count_children",
+    }
+)
+"""Requests shaped like OTP's supervisor API, which itself calls with `:infinity`: starting a
+child waits for its `init/1`, and the child's own start timeout bounds that."""
+
+STOP_REQUESTS = frozenset({"stop", "shutdown", "terminate"})
+"""Requests that stop the server: `GenServer.stop/1` itself waits with `:infinity`, for as long
+as the server's `terminate/2` and its children's shutdown take."""
+
+SUPERVISOR_WORDS = ("supervisor", "sup")
+BOUND_WORDS = ("timeout", "deadline")
+"""A request carrying one of these (`{:wait_until, level, timeout}`) brings the caller's own
+bound; the server enforces it, and the outer `:infinity` only keeps the call from racing it."""
+
+EXPLAINED_WORDS = (
+    "infinit",
+    "timeout",
+    "time out",
+    "forever",
+    "how long",
+    "max time",
+    "long time",
+    "upper bound",
+)
+"""Words in a comment or `@doc` next to the call that show the wait was thought about."""
 
 
 def check(context: Context) -> Iterator[Finding]:
+    for call, message in _unbounded_waits(context):
+        if not _deliberate(context, call):
+            yield context.finding(RULE, call, message)
+
+
+def _unbounded_waits(context: Context) -> Iterator[tuple[Node, str]]:
     for captures in context.remote_calls({"GenServer", ":gen_server", ":gen_statem"}, {"call"}):
         call = captures["call"][0]
-        timeout = _timeout_argument(call)
-        if timeout is None or not _is_infinity(timeout):
+        timeout = _argument(call, 2, of=3)
+        if timeout is not None and _is_infinity(timeout):
+            callee = f"{context.text(captures['module'][0])}.call"
+            yield call, CALL_MESSAGE.format(callee=callee)
+    for captures in context.remote_calls({"Task"}, {"await_many", "yield_many"}):
+        call = captures["call"][0]
+        timeout = _argument(call, 1, of=2)
+        if timeout is not None and _is_infinity(timeout):
+            yield call, TASKS_MESSAGE.format(function=context.text(captures["function"][0]))
+    for captures in context.remote_calls({":rpc"}, {"call"}):
+        call = captures["call"][0]
+        if syntax.is_capture(call.parent):
             continue
-        callee = f"{context.text(captures['module'][0])}.call"
-        yield context.finding(RULE, call, MESSAGE.format(callee=callee))
+        if _arity(call) == 4:
+            yield call, RPC_DEFAULT_MESSAGE
+        else:
+            timeout = _argument(call, 4, of=5)
+            if timeout is not None and _is_infinity(timeout):
+                yield call, RPC_INFINITY_MESSAGE
 
 
-def _timeout_argument(call: Node) -> Node | None:
-    args = syntax.argument_nodes(call)
+def _piped(call: Node) -> bool:
     parent = call.parent
-    piped = (
-        syntax.is_pipe(parent)
-        and parent is not None
-        and parent.child_by_field_name("right") == call
-    )
-    index = 1 if piped else 2
-    return args[index] if len(args) == index + 1 else None
+    if parent is None or not syntax.is_pipe(parent):
+        return False
+    return parent.child_by_field_name("right") == call
+
+
+def _arity(call: Node) -> int:
+    return len(syntax.argument_nodes(call)) + (1 if _piped(call) else 0)
+
+
+def _argument(call: Node, index: int, *, of: int) -> Node | None:
+    """The argument at ``index`` (0-based, counting a piped-in first one) when the call has
+    exactly ``of`` arguments."""
+    if _arity(call) != of:
+        return None
+    args = syntax.argument_nodes(call)
+    return args[index - 1] if _piped(call) else args[index]
 
 
 def _is_infinity(node: Node) -> bool:
@@ -90,13 +180,111 @@ def _is_infinity(node: Node) -> bool:
     return bool(values) and all(syntax.text(value) == ":infinity" for value in values)
 
 
+def _deliberate(context: Context, call: Node) -> bool:
+    """The code shows the unbounded wait is meant or bounded elsewhere (see the doc)."""
+    return (
+        context.tooling_file
+        or _carries_a_bound_or_supervisor(call)
+        or _explained(call)
+        or _in_test_double(call)
+        or _in_module_driving_mix(context, call)
+    )
+
+
+def _in_test_double(call: Node) -> bool:
+    """`Electric.Client.Mock`, `TeslaMate.Import.FakeApi`: stand-ins shipped in `lib/` for tests."""
+    parts = syntax.module_path(call).split(".")
+    return any(part.endswith(("Mock", "Fake")) or part.startswith("Fake") for part in parts)
+
+
+def _carries_a_bound_or_supervisor(call: Node) -> bool:
+    definition = syntax.enclosing_definition(call)
+    function = syntax.definition_name(definition) if definition is not None else ""
+    if function in SUPERVISOR_REQUESTS or function in STOP_REQUESTS:
+        return True
+    for argument in _request_arguments(call):
+        tag = argument
+        if argument.type == "tuple":
+            tag = next(iter(argument.named_children), argument)
+        if tag.type == "atom":
+            name = syntax.text(tag).lstrip(":")
+            if name in SUPERVISOR_REQUESTS or name in STOP_REQUESTS:
+                return True
+        for node in [argument, *syntax.descendants(argument)]:
+            if node.type != "identifier":
+                continue
+            name = syntax.text(node).lower().lstrip("_")
+            if name in SUPERVISOR_WORDS or any(word in name for word in BOUND_WORDS):
+                return True
+    return False
+
+
+def _request_arguments(call: Node) -> list[Node]:
+    """What the call sends: every argument but the target and the timeout."""
+    args = syntax.argument_nodes(call)
+    target, remote = syntax.remote_target(call) or ("", "")
+    first = 0 if _piped(call) else 1
+    if target == ":rpc":
+        first = 2 if _piped(call) else 3
+    elif target == "Task":
+        return []
+    return args[first : first + 1]
+
+
+def _explained(call: Node) -> bool:
+    """A comment in the function around the call, or a comment or `@doc` written above it
+    (over the function's earlier clauses and its other attributes), speaks of the wait."""
+    definition = syntax.enclosing_definition(call)
+    if definition is None:
+        return False
+    texts = [syntax.text(n) for n in syntax.descendants(definition) if n.type == "comment"]
+    texts.extend(_leading_notes(definition))
+    return any(word in text.lower() for text in texts for word in EXPLAINED_WORDS)
+
+
+def _leading_notes(definition: Node) -> list[str]:
+    name = syntax.definition_name(definition)
+    notes: list[str] = []
+    sibling = definition.prev_named_sibling
+    while sibling is not None:
+        if sibling.type == "comment":
+            notes.append(syntax.text(sibling))
+        elif sibling.type == "unary_operator" and syntax.operator(sibling) == "@":
+            operand = sibling.child_by_field_name("operand")
+            attribute = syntax.local_target(operand) if operand is not None else None
+            if attribute not in ("doc", "spec", "impl", "decorate"):
+                break
+            if attribute == "doc":
+                notes.append(syntax.text(sibling))
+        elif not (syntax.is_definition(sibling) and syntax.definition_name(sibling) == name):
+            break
+        sibling = sibling.prev_named_sibling
+    return notes
+
+
+def _in_module_driving_mix(context: Context, call: Node) -> bool:
+    """Build tooling (a language server's build runner, a release helper) calls `Mix.*` at run
+    time and waits on it as long as a build takes."""
+    module = syntax.enclosing_module(call)
+    if module is None:
+        return False
+    start, end = module.start_byte, module.end_byte
+    for captures in context.matches(syntax.REMOTE_CALLS):
+        name = context.text(captures["module"][0])
+        if (name == "Mix" or name.startswith("Mix.")) and start <= captures["call"][
+            0
+        ].start_byte < end:
+            return True
+    return False
+
+
 RULE = Rule(
     code="OTP004",
     name="call-timeout-infinity",
     severity="information",
-    summary="GenServer.call / :gen_server.call / :gen_statem.call with an :infinity timeout",
+    summary="GenServer.call, Task.await_many/yield_many or :rpc.call that can wait forever",
     doc=DOC,
     check=check,
-    words=("infinity",),
+    words=("infinity", "rpc.call"),
     production_only=True,
 )

@@ -4,23 +4,29 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from otp_thinking import modules
+from tree_sitter import Node
+
+from otp_thinking import modules, syntax
 from otp_thinking.context import Context
 from otp_thinking.findings import Finding
-from otp_thinking.modules import STATE_CALLBACKS
 from otp_thinking.rule import Rule
 
 DOC = """\
 ## What it flags
 `Application.get_env/2,3`, `Application.fetch_env/2`, `Application.fetch_env!/2`,
-`Application.get_all_env/1` (and `:application.get_env`) called inside a `handle_call/3`,
-`handle_cast/2`, `handle_info/2` or `handle_continue/2` clause: the config is looked up again
-for every message the process handles.
+`Application.get_all_env/1` (and `:application.get_env`) called inside a `handle_call/3` or
+`handle_cast/2` clause, or a `handle_info/2` clause for messages other processes send (a
+`{:tcp, …}` or `{:event, …}` tuple): the config is looked up again for every such request.
 
 Not flagged: reads in `init/1`, `start/2`, `start_link`, `child_spec` or any other function
-(they run once per process, not per message); module attributes and `Application.compile_env`
-(resolved at compile time); private helpers called from a callback (the rule does not follow
-calls); tests, `.exs` scripts and Mix tasks.
+(they run once per process, not per message); `handle_continue/2` (it runs when the process
+asks for it, typically once after `init/1`); `handle_info/2` clauses for a bare atom (`:tick`,
+`:init_with_delay`: messages a process sends itself, once or on a timer, where one lookup per
+tick costs nothing), for tuples the same file schedules with a timer
+(`Process.send_after(self(), {:poll, id}, 5_000)`), and for `{:DOWN, …}`, `{:EXIT, …}`,
+`{:nodeup, …}`, `{:nodedown, …}` (rare events); module attributes and
+`Application.compile_env` (resolved at compile time); private helpers called from a callback
+(the rule does not follow calls); tests, `.exs` scripts and Mix tasks.
 
 ## Why it matters
 Configuration that does not change while the process runs is a constant, but
@@ -61,6 +67,12 @@ change at run time, and say so with `# otp-thinking: disable-next-line OTP603`.
 """
 
 
+PER_REQUEST_CALLBACKS = frozenset({("handle_call", 3), ("handle_cast", 2), ("handle_info", 2)})
+
+RARE_MESSAGE_TAGS = frozenset({":DOWN", ":EXIT", ":nodeup", ":nodedown"})
+"""Tags of `handle_info/2` messages the runtime sends on rare events (a monitor, a link, a node)."""
+
+
 def check(context: Context) -> Iterator[Finding]:
     for captures in context.remote_calls(
         {"Application", ":application"}, {"get_env", "fetch_env", "fetch_env!", "get_all_env"}
@@ -70,21 +82,84 @@ def check(context: Context) -> Iterator[Finding]:
         if module is None:
             continue
         clause = module.clause_at(call)
-        if clause is None or clause.private or clause.key not in STATE_CALLBACKS:
+        if clause is None or clause.private or clause.key not in PER_REQUEST_CALLBACKS:
+            continue
+        tag = _message_tag(clause.params[0])
+        if clause.name == "handle_info" and (
+            tag is None or tag in RARE_MESSAGE_TAGS or tag in _timer_tags(context)
+        ):
             continue
         target = context.text(captures["module"][0]) + "." + context.text(captures["function"][0])
         message = (
-            f"{target} runs again for every message {clause.name}/{clause.arity} handles; "
-            "read the setting once in init/1 and keep it in the state, or in :persistent_term."
+            f"{target} runs every time {clause.name}/{clause.arity} handles "
+            f"{_describe(clause.params[0], tag)}; read the setting once in init/1 and keep it "
+            "in the state, or in :persistent_term."
         )
         yield context.finding(RULE, call, message)
+
+
+TIMER_CALLS = {
+    ("Process", "send_after"): 1,
+    (":erlang", "send_after"): 2,
+    (":erlang", "start_timer"): 2,
+    (":timer", "send_after"): 2,
+    (":timer", "send_interval"): 2,
+}
+"""Timer functions and the index of the message they deliver later."""
+
+
+def _timer_tags(context: Context) -> set[str]:
+    """Tags of tuple messages this file schedules with a timer (`Process.send_after(self(),
+    {:poll, id}, 5_000)`): they arrive on the process's own schedule, not per request."""
+    cached = context.cache.get("OTP603 timer tags")
+    if cached is None:
+        modules_ = {module for module, _ in TIMER_CALLS}
+        functions = {function for _, function in TIMER_CALLS}
+        cached = set()
+        for captures in context.remote_calls(modules_, functions):
+            call = captures["call"][0]
+            index = TIMER_CALLS.get(syntax.remote_target(call) or ("", ""))
+            args = syntax.argument_nodes(call)
+            if index is not None and len(args) > index:
+                tag = _message_tag(args[index])
+                if tag is not None:
+                    cached.add(tag)
+        context.cache["OTP603 timer tags"] = cached
+    return cached
+
+
+def _message_tag(pattern: Node) -> str | None:
+    """The leading atom of a tuple pattern (`{:event, data}` → `:event`); None for anything else.
+
+    A bare atom is a message the process sends itself (once, or on a timer); a variable or a
+    map says nothing about who sends it. Only a tagged tuple reads as another process's request.
+    """
+    if pattern.type == "binary_operator" and syntax.operator(pattern) == "=":
+        left, right = pattern.child_by_field_name("left"), pattern.child_by_field_name("right")
+        tuples = [side for side in (left, right) if side is not None and side.type == "tuple"]
+        if not tuples:
+            return None
+        pattern = tuples[0]
+    if pattern.type != "tuple":
+        return None
+    elements = pattern.named_children
+    first = next((e for e in elements if e.type != "comment"), None)
+    return syntax.text(first) if first is not None and first.type == "atom" else None
+
+
+def _describe(pattern: Node, tag: str | None) -> str:
+    if tag is not None:
+        return f"a {{{tag}, …}} message"
+    if pattern.type == "atom":
+        return f"a {syntax.text(pattern)} message"
+    return "a message"
 
 
 RULE = Rule(
     code="OTP603",
     name="config-in-hot-path",
     severity="information",
-    summary="Application.get_env/fetch_env inside handle_* callbacks: config read per message",
+    summary="Application.get_env/fetch_env in handle_call/cast/info: config read per request",
     doc=DOC,
     check=check,
     words=("env",),

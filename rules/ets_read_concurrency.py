@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from tree_sitter import Node
 
-from otp_thinking import fixes, syntax
+from otp_thinking import fixes, modules, syntax
 from otp_thinking.context import Context
 from otp_thinking.findings import Finding, Fix
 from otp_thinking.parsing import compile_query
@@ -15,16 +15,24 @@ from otp_thinking.rule import Rule
 
 DOC = """\
 ## What it flags
-`:ets.new(name, options)` in production code for a table that other processes can read —
-`:public`, or `:named_table` (reachable by name from any process; `:protected`, the default
-access, still lets every process read) — when the options do not mention `read_concurrency`.
-The options are read from a literal list, or from a module attribute holding one
-(`:ets.new(@table, @table_options)`).
+`:ets.new(name, options)` in a GenServer (or `:gen_statem`) module for a table used the way the
+ETS pattern uses one — the process owns the table and writes it, and the module's client
+functions (public functions other than callbacks, which run in the caller's process) read it
+directly — when the options do not mention `read_concurrency`. The evidence is in the module:
+a client function reads the table (`:ets.lookup`, `lookup_element`, `member`, `match`,
+`select`, `tab2list`, …) by its name, its attribute or, when the module makes only this table,
+through a reference handed to callers; and no client function writes it. The access can be
+`:public`, `:protected` (the default: other processes may read) or a named table. The options
+are read from a literal list, or from a module attribute holding one.
 
 Not flagged:
 - `:private` tables: only the owner reads them;
-- `:protected` tables without `:named_table`: other processes reach them only through the table
-  reference, which usually stays in the owner's state — such a table is effectively private;
+- tables no client function of the module reads: only the owner touches them, or the readers
+  are elsewhere and the rule cannot weigh their reads against the writes;
+- tables client functions also write (callers insert or delete on each request): written as
+  often as they are read, where `read_concurrency` makes every switch dearer;
+- tables made outside a process module (a plain module's functions may all run in one
+  process);
 - tables that set `read_concurrency` either way (`read_concurrency: false` is a decision too);
 - tables that set `write_concurrency` but not `read_concurrency`: tuned for writes (counters,
   logs), where frequent switches between reads and writes make `read_concurrency` a loss;
@@ -84,6 +92,52 @@ class Options:
     """Sets read_concurrency, or write_concurrency without read_concurrency."""
 
 
+READS = frozenset(
+    {
+        "lookup",
+        "lookup_element",
+        "member",
+        "match",
+        "match_object",
+        "select",
+        "select_count",
+        "select_reverse",
+        "tab2list",
+        "foldl",
+        "foldr",
+        "first",
+        "next",
+        "last",
+        "prev",
+    }
+)
+WRITES = frozenset(
+    {
+        "insert",
+        "insert_new",
+        "delete",
+        "delete_object",
+        "delete_all_objects",
+        "update_element",
+        "update_counter",
+        "match_delete",
+        "select_delete",
+        "select_replace",
+        "take",
+    }
+)
+
+
+@dataclass(frozen=True)
+class ClientAccess:
+    """How the module's client functions (public functions that run in the caller's process,
+    not the owner's) use a table: the first read, and how many read and write sites."""
+
+    first_read: Node | None
+    reads: int
+    writes: int
+
+
 def check(context: Context) -> Iterator[Finding]:
     for captures in context.remote_calls({":ets"}, {"new"}):
         call = captures["call"][0]
@@ -94,18 +148,95 @@ def check(context: Context) -> Iterator[Finding]:
         options = _read_options(options_list)
         if options.tuned or options.access == ":private":
             continue
-        if options.access == ":protected" and not options.named:
+        names = _table_names(context, call, named=options.named)
+        if names & _counter_tables(context):
             continue
-        if _table_names(context, call) & _counter_tables(context):
+        access = _client_access(context, call, names)
+        if access is None or access.first_read is None or access.writes:
             continue
-        why = "public" if options.access == ":public" else "named"
+        read = access.first_read
+        reader = syntax.definition_name(syntax.enclosing_definition(read) or read)
+        function = context.text(read.child_by_field_name("target") or read)
         where = "" if literal else f" to {_attribute_text(call)}"
         message = (
-            f"This {why} ETS table can be read from any process but is not tuned for concurrent "
-            f"reads; add read_concurrency: true{where}."
+            f"This ETS table is read in callers' processes ({reader} calls {function}) and "
+            "written only by its owner, but is not tuned for concurrent reads; add "
+            f"read_concurrency: true{where}."
         )
         fix = _fix(context, options_list) if literal else None
         yield context.finding(RULE, call, message, fix=fix)
+
+
+def _client_access(context: Context, call: Node, names: set[str]) -> ClientAccess | None:
+    """Reads and writes of the new table in the client functions of the process module around
+    ``call``; None outside a process module (whose functions may all run in one process)."""
+    module = modules.at(context, call)
+    if module is None or not (module.is_genserver or module.is_gen_statem):
+        return None
+    own_tables = [
+        c
+        for c in context.remote_calls({":ets"}, {"new"})
+        if module.contains(c["call"][0]) and modules.at(context, c["call"][0]) is module
+    ]
+    client = _client_functions(module)
+    first_read, reads, writes = None, 0, 0
+    for captures in context.remote_calls({":ets"}, READS | WRITES):
+        site = captures["call"][0]
+        if modules.at(context, site) is not module:
+            continue
+        clause = module.clause_at(site)
+        if clause is None or clause.name not in client:
+            continue
+        if not _refers_to(site, names, sole_table=len(own_tables) == 1):
+            continue
+        if context.text(captures["function"][0]) in READS:
+            reads += 1
+            first_read = first_read or site
+        else:
+            writes += 1
+    return ClientAccess(first_read, reads, writes)
+
+
+def _client_functions(module: modules.ModuleFacts) -> set[str]:
+    """Names of the functions that run in the caller's process: public functions other than
+    callbacks, and the private functions they call (directly or through each other)."""
+    client = {
+        c.name
+        for c in module.clauses
+        if not c.private
+        and c.key not in modules.GENSERVER_CALLBACKS
+        and not c.name.startswith(("handle_", "init"))
+    }
+    private = {c.name for c in module.clauses if c.private}
+    calls: dict[str, set[str]] = {}
+    for clause in module.clauses:
+        body = clause.body
+        called = calls.setdefault(clause.name, set())
+        if body is not None:
+            called.update(
+                name
+                for n in [body, *syntax.descendants(body)]
+                if n.type == "call" and (name := syntax.local_target(n)) in private
+            )
+    frontier = list(client)
+    while frontier:
+        for name in calls.get(frontier.pop(), ()):
+            if name not in client:
+                client.add(name)
+                frontier.append(name)
+    return client
+
+
+def _refers_to(site: Node, names: set[str], *, sole_table: bool) -> bool:
+    """The access names the table (its name, attribute or variable), or, when the module makes
+    only this table, reaches it through a reference handed to the client (a parameter, a
+    lookup of where the owner published it)."""
+    first = _first_argument(site)
+    if first is None:
+        return False
+    if syntax.text(first) in names:
+        return True
+    return sole_table and first.type != "atom" and syntax.attribute_name(first) is None
 
 
 def _attribute_text(call: Node) -> str:
@@ -136,18 +267,29 @@ def _options_node(call: Node) -> tuple[Node, bool] | None:
     return None
 
 
-def _table_names(context: Context, call: Node) -> set[str]:
-    """How the file refers to the new table: its name argument and the variable bound to it."""
+def _table_names(context: Context, call: Node, *, named: bool) -> set[str]:
+    """How the file refers to the new table: its name (for a named table) and the variable
+    bound to it."""
     names = set()
-    args = syntax.argument_nodes(call)
-    if len(args) == 2:
-        names.add(context.text(args[0]))
+    first = _first_argument(call)
+    if first is not None and named:
+        names.add(context.text(first))
     parent = call.parent
     if parent is not None and parent.type == "binary_operator" and syntax.operator(parent) == "=":
         left = parent.child_by_field_name("left")
         if left is not None and left.type == "identifier":
             names.add(context.text(left))
     return names
+
+
+def _first_argument(call: Node) -> Node | None:
+    """The first argument, also when it is piped in (`:prices |> :ets.lookup(key)`)."""
+    parent = call.parent
+    piped = parent is not None and syntax.is_pipe(parent)
+    if piped and parent is not None and parent.child_by_field_name("right") == call:
+        return parent.child_by_field_name("left")
+    args = syntax.argument_nodes(call)
+    return args[0] if args else None
 
 
 def _counter_tables(context: Context) -> set[str]:
@@ -206,7 +348,7 @@ RULE = Rule(
     code="OTP601",
     name="ets-read-concurrency",
     severity="information",
-    summary=":ets.new of a table other processes read, without read_concurrency",
+    summary=":ets.new of a table its module's callers read directly, without read_concurrency",
     doc=DOC,
     check=check,
     words=("ets",),

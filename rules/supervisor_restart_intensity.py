@@ -6,9 +6,9 @@ from collections.abc import Iterator
 
 from tree_sitter import Node
 
-from otp_thinking import fixes, syntax
+from otp_thinking import syntax
 from otp_thinking.context import Context
-from otp_thinking.findings import Finding, Fix
+from otp_thinking.findings import Finding
 from otp_thinking.parsing import compile_query
 from otp_thinking.rule import Rule
 
@@ -33,6 +33,13 @@ Not flagged:
   the release (or its orchestrator) is built to handle; the supervisors below it are where a
   restart budget is a design decision;
 - options held in a variable or built at run time (`[strategy: :one_for_one] ++ opts`);
+- supervisors of a single child (`Supervisor.init([child], ...)`, or a `children` variable
+  bound to a one-element list): whether it gives up after 3 crashes or 30, the one child is
+  all there is to restart;
+- telemetry supervisors (a module named `*.Telemetry`, or children that include
+  `:telemetry_poller`), the boilerplate `mix phx.new` generates;
+- DynamicSupervisors in a module that starts its children with `restart: :temporary`: a
+  temporary child is never restarted, so it cannot use up the budget;
 - tests, `.exs` scripts and `use Mix.Task` modules.
 
 This is a hint: nearly every application has supervisors on the defaults, and the defaults are
@@ -67,9 +74,9 @@ Supervisor.init(children, strategy: :one_for_one, max_restarts: 10, max_seconds:
 ```
 
 ## Fix
-Writes the defaults out, `max_restarts: 3, max_seconds: 5`, at the end of the options (on the
-same line, or one option per line when the options are laid out that way), so the decision is
-visible and can be revisited. Safe: these are the values the supervisor already uses.
+No automatic fix: the right budget depends on how the children fail, and writing out the
+default values would change nothing. Decide how many restarts in how many seconds the subtree
+should absorb, and add `max_restarts:` and `max_seconds:` to the options.
 """
 
 
@@ -80,11 +87,15 @@ CHILD_SPECS = compile_query(
 )
 
 INTENSITY_KEYS = frozenset({"max_restarts", "max_seconds"})
-DEFAULTS = ["max_restarts: 3", "max_seconds: 5"]
 
 MESSAGE = (
     "{what} runs at the default restart intensity (3 restarts in 5 seconds); set max_restarts "
     "and max_seconds to decide how much failure it absorbs before it gives up."
+)
+DYNAMIC_MESSAGE = (
+    "{what} runs at the default restart intensity (3 restarts in 5 seconds), one budget shared "
+    "by all its children; set max_restarts and max_seconds to decide how much failure it absorbs "
+    "before it gives up."
 )
 
 
@@ -93,25 +104,49 @@ def check(context: Context) -> Iterator[Finding]:
         {"Supervisor", "DynamicSupervisor"}, {"init", "start_link"}
     ):
         call = captures["call"][0]
-        found = _call_options(call)
-        if found is None or _top_level_application_start(call):
+        module = context.text(captures["module"][0])
+        if _call_options(call) is None or _top_level_application_start(call):
             continue
-        opening, pairs = found
-        what = f"{context.text(captures['module'][0])}.{context.text(captures['function'][0])}"
+        if _too_small_to_matter(call) or (module == "DynamicSupervisor" and _temporary(call)):
+            continue
+        what = f"{module}.{context.text(captures['function'][0])}"
         target = call.child_by_field_name("target") or call
-        yield _finding(context, target, what, opening, pairs)
+        template = DYNAMIC_MESSAGE if module == "DynamicSupervisor" else MESSAGE
+        yield context.finding(RULE, target, template.format(what=what))
     for captures in context.matches(CHILD_SPECS):
         tuple_node = captures["tuple"][0]
-        found = _child_spec_options(tuple_node)
-        if found is not None:
-            opening, pairs = found
-            yield _finding(context, tuple_node, "This DynamicSupervisor", opening, pairs)
+        if _child_spec_options(tuple_node) is not None and not _temporary(tuple_node):
+            yield context.finding(
+                RULE, tuple_node, DYNAMIC_MESSAGE.format(what="This DynamicSupervisor")
+            )
 
 
-def _finding(context: Context, node: Node, what: str, opening: Node, pairs: list[Node]) -> Finding:
-    edit = fixes.append_items(context, opening, pairs, DEFAULTS)
-    fix = Fix("Write out max_restarts: 3, max_seconds: 5", (edit,), "safe")
-    return context.finding(RULE, node, MESSAGE.format(what=what), fix=fix)
+def _too_small_to_matter(call: Node) -> bool:
+    """A telemetry supervisor, or a `Supervisor` whose children are a list of at most one."""
+    if syntax.module_path(call).split(".")[-1] == "Telemetry":
+        return True
+    if syntax.remote_target(call) not in (("Supervisor", "init"), ("Supervisor", "start_link")):
+        return False
+    args = syntax.argument_nodes(call)
+    children = args[0] if args else None
+    if children is not None and children.type == "identifier":
+        children = syntax.local_binding(call, syntax.text(children))
+    if children is None or children.type != "list":
+        return False
+    if "telemetry_poller" in syntax.text(children):
+        return True
+    return len([c for c in children.named_children if c.type != "comment"]) <= 1
+
+
+def _temporary(node: Node) -> bool:
+    """The module around ``node`` starts children with `restart: :temporary`."""
+    module = syntax.enclosing_module(node)
+    return module is not None and any(
+        child.type == "pair"
+        and syntax.text(child.child_by_field_name("key")).strip() == "restart:"
+        and syntax.text(child.child_by_field_name("value")) == ":temporary"
+        for child in syntax.descendants(module)
+    )
 
 
 def _call_options(call: Node) -> tuple[Node, list[Node]] | None:
@@ -202,5 +237,4 @@ RULE = Rule(
     check=check,
     words=("Supervisor",),
     production_only=True,
-    fixable=True,
 )

@@ -26,13 +26,22 @@ module that defines its own `spawn` function; the body of a function that is its
 really starts where it is called); watcher processes whose function monitors another
 process (`spawn(fn -> Process.monitor(pid) ... end)`, directly or through one local function):
 reapers and enforcers that live exactly as long as what they watch; remote spawns on
-another node (`:erlang.spawn/2,4`, `Node.spawn`).
+another node (`:erlang.spawn/2,4`, `Node.spawn`); stoppers, processes started only to stop
+another one without blocking the caller (`spawn(fn -> GenServer.stop(pid, :normal, 5_000)
+end)`, `Task.start(Mod, :shutdown, args)`); a `spawn` the same function then waits for in
+`receive` (a helper of a synchronous step); files under development, benchmark or test-app
+folders (`dev/`, `bench/`, `test_app/`).
+
+A `spawn` of a local function that calls itself (an accept or receive loop) gets its own
+message: the advice there is a link to its owner, not a Task.Supervisor.
 
 ## Why it matters
 A process nobody supervises is invisible to the application. When the application stops, the
-process is not part of the orderly shutdown: it is killed wherever it is, halfway through
-writing a file or sending an email. When it crashes, no supervisor logs a report or restarts
-it, and nothing can list or wait for it. Use `Task.Supervisor.start_child/2` for
+process is not part of the orderly shutdown: nothing waits for it to finish, so it is cut off
+wherever it is, halfway through writing a file or sending an email. When it crashes, the error
+is logged but nothing restarts it, and nothing can list it or wait for it. An unlinked loop is
+worse: when the process that started it dies, the loop goes on, serving or spinning for
+nobody. Use `Task.Supervisor.start_child/2` for
 fire-and-forget work: the supervisor gives each task time to finish on shutdown (5 seconds by
 default, `:shutdown` option) and reports its crashes.
 
@@ -65,7 +74,8 @@ infrastructure and before the first child that uses it. Both return
 `{:ok, pid}` and neither links the task to the caller, so the fix is safe; it is unsafe only when no
 application module was found to start the supervisor in.
 
-No automatic fix for `spawn`: decide what the process is. Fire-and-forget work becomes
+No automatic fix for `spawn`: decide what the process is. A loop that belongs to its starter
+becomes `spawn_link` (or monitors its owner and stops on `:DOWN`). Fire-and-forget work becomes
 `Task.Supervisor.start_child(MyApp.TaskSupervisor, fun)`; a long-lived process that holds state
 or receives messages becomes a `GenServer` (or a `Task` child) in a supervision tree, started
 with `DynamicSupervisor.start_child/2` when there are many.
@@ -86,12 +96,19 @@ QUERY = compile_query(
 )
 
 TASK_START_MESSAGE = (
-    "Task.start runs the task outside any supervisor, so shutdown kills it mid-work and its "
-    "crash goes unreported; start it with Task.Supervisor.start_child/2 instead."
+    "Task.start runs the task outside any supervisor: the application's shutdown does not wait "
+    "for it, and nothing can list it or wait for it; start it with Task.Supervisor.start_child/2 "
+    "instead."
 )
 SPAWN_MESSAGE = (
-    "spawn starts a process outside any supervisor, so shutdown kills it mid-work and its crash "
-    "goes unreported; run it with Task.Supervisor.start_child/2 or as a supervised child instead."
+    "{what} starts a process outside any supervisor: the application's shutdown does not wait "
+    "for it, and nothing restarts it; run it with Task.Supervisor.start_child/2 or as a "
+    "supervised child instead."
+)
+LOOP_MESSAGE = (
+    "{what} starts {loop}, a loop that calls itself, with no link to the process that started "
+    "it: if that process dies, the loop keeps running; use spawn_link, or have the loop monitor "
+    "its owner, so it stops with it."
 )
 
 ARITIES = {"task_start": frozenset({1, 3}), "spawn": frozenset({1, 3})}
@@ -107,8 +124,15 @@ def check(context: Context) -> Iterator[Finding]:
         node = site if syntax.is_capture(site) else call
         if kind == "task_start":
             yield context.finding(RULE, node, TASK_START_MESSAGE, fix=_fix(context, call))
+            continue
+        what = syntax.text(call.child_by_field_name("target"))
+        loop = _looping_function(call)
+        if loop is not None:
+            yield context.finding(
+                RULE, node, LOOP_MESSAGE.format(what=what, loop=f"{loop}/{_loop_arity(call, loop)}")
+            )
         else:
-            yield context.finding(RULE, node, SPAWN_MESSAGE)
+            yield context.finding(RULE, node, SPAWN_MESSAGE.format(what=what))
 
 
 KINDS = ("task_start", "spawn", "process_spawn")
@@ -121,9 +145,9 @@ def _flagged(context: Context, kind: str, call: Node, site: Node) -> bool:
             return False
     elif arity not in ARITIES[kind]:
         return False
-    if syntax.in_mix_module(call) or _inside_wrapper(call):
+    if context.tooling_file or syntax.in_mix_module(call) or _inside_wrapper(call):
         return False
-    if kind != "task_start" and _watcher(call):
+    if _stopper(call) or (kind != "task_start" and (_watcher(call) or _awaited(call))):
         return False
     return not (kind == "spawn" and syntax.local_target(call) and _defines_spawn(call))
 
@@ -188,6 +212,81 @@ def _watcher(call: Node) -> bool:
     if helper is None or module is None:
         return False
     return any(_monitors(d) for d in syntax.module_definitions(module, helper))
+
+
+STOP_CALLS = frozenset(
+    {
+        ("GenServer", "stop"),
+        (":gen_server", "stop"),
+        (":gen_statem", "stop"),
+        ("Supervisor", "stop"),
+        ("DynamicSupervisor", "stop"),
+        ("DynamicSupervisor", "terminate_child"),
+        ("Supervisor", "terminate_child"),
+        ("Agent", "stop"),
+        ("Process", "exit"),
+    }
+)
+STOP_WORDS = ("stop", "shutdown", "terminate")
+
+
+def _stopper(call: Node) -> bool:
+    """A process started to stop another one without blocking the caller (a stop with a
+    timeout, errors caught): `spawn(fn -> GenServer.stop(pid, :normal, 5_000) end)`, or
+    `Task.start(Mod, :shutdown, args)`. It ends when the stop does; there is nothing to
+    supervise."""
+    args = syntax.argument_nodes(call)
+    if len(args) == 3 and args[1].type == "atom":
+        return any(word in syntax.text(args[1]) for word in STOP_WORDS)
+    fun = args[0] if args else None
+    if fun is None or fun.type != "anonymous_function":
+        return False
+    return any(
+        n.type == "call" and syntax.remote_target(n) in STOP_CALLS for n in syntax.descendants(fun)
+    )
+
+
+def _awaited(call: Node) -> bool:
+    """The function that spawns then waits in `receive` (for the helper's reply): the helper
+    is part of a synchronous step, and lives no longer than the caller waits."""
+    definition = syntax.enclosing_definition(call)
+    if definition is None:
+        return False
+    return any(
+        n.type == "call" and syntax.local_target(n) == "receive" and n.start_byte > call.end_byte
+        for n in syntax.descendants(definition)
+    )
+
+
+def _looping_function(call: Node) -> str | None:
+    """The local function the process runs when that function calls itself (an accept or
+    receive loop): `spawn(fn -> accept_loop(socket) end)`, `spawn(__MODULE__, :loop, [s])`."""
+    args = syntax.argument_nodes(call)
+    name = None
+    if len(args) == 3 and syntax.text(args[0]) == "__MODULE__" and args[1].type == "atom":
+        name = syntax.text(args[1]).lstrip(":")
+    elif args and args[0].type == "anonymous_function":
+        body = [n for n in syntax.descendants(args[0]) if n.type == "body"][:1]
+        statements = [n for n in body[0].named_children if n.type != "comment"] if body else []
+        if statements and statements[-1].type == "call":
+            name = syntax.local_target(statements[-1])
+    module = syntax.enclosing_module(call)
+    if name is None or module is None:
+        return None
+    definitions = syntax.module_definitions(module, name)
+    calls_itself = any(
+        n.type == "call" and syntax.local_target(n) == name
+        for definition in definitions
+        for n in syntax.descendants(syntax.body_of(definition) or definition)
+    )
+    return name if definitions and calls_itself else None
+
+
+def _loop_arity(call: Node, name: str) -> int:
+    module = syntax.enclosing_module(call)
+    definitions = syntax.module_definitions(module, name) if module is not None else []
+    head = syntax.def_head(definitions[0]) if definitions else None
+    return len(head[1]) if head is not None else 0
 
 
 def _monitors(node: Node) -> bool:

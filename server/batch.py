@@ -25,7 +25,8 @@ from otp_thinking.index import FileSummary, ProjectIndex, project_files
 from otp_thinking.project import find_root
 from otp_thinking.rule import Rule
 from otp_thinking.source import Source
-from otp_thinking.workspace import Workspace, normal
+from otp_thinking.suppression import unknown_rule_messages
+from otp_thinking.workspace import Workspace
 
 ReadFile = Callable[[str], "str | None"]
 """Reads a file for checking; says on stderr why it cannot (captured and reported in order)."""
@@ -117,7 +118,11 @@ def _first_pass(task: _Task) -> tuple[FileSummary | None, FileResult | None]:
     config, rules = worker.rules(task.path, project_wide=False if task.root else None)
     project = worker.workspace.project_for(task.path)
     findings = analyze(source, config=config, project=project, rules=rules) if rules else []
-    messages = (*worker.problems, *captured.getvalue().splitlines())
+    messages = (
+        *worker.problems,
+        *captured.getvalue().splitlines(),
+        *unknown_rule_messages(source),
+    )
     return summary, FileResult(task.path, text, tuple(findings), messages)
 
 
@@ -140,11 +145,15 @@ def _second_pass(item: tuple[str, str]) -> tuple[Finding, ...]:
 
 @dataclass
 class Progress:
-    """Counts work done; ``show`` receives (done, total, what) when something moves."""
+    """Counts work done, one pass at a time (files indexed, then files checked, each counted
+    from zero to its own total); ``show`` receives (done, total, what) when something moves."""
 
     show: Callable[[int, int, str], None] = lambda done, total, what: None
     total: int = 0
     done: int = 0
+
+    def begin(self, total: int) -> None:
+        self.total, self.done = total, 0
 
     def step(self, what: str) -> None:
         self.done += 1
@@ -167,7 +176,7 @@ def check_files(
     tasks = _first_pass_tasks(paths)
     if jobs is None:
         jobs = automatic_jobs(len(tasks))
-    progress.total = len(tasks)
+    progress.begin(len(tasks))
     start_args = (read, base_config, tuple(select), tuple(ignore))
     with _Runner(jobs, start_args) as runner:
         first = list(_stepping(runner.map(_first_pass, tasks), progress, "indexed"))
@@ -182,7 +191,7 @@ def check_files(
     second = [(path, text) for path, text in second if _could_fire(project_rules, indexes, path)]
     if not second:
         return results
-    progress.total += len(second)
+    progress.begin(len(second))
     with _Runner(jobs, (*start_args, indexes)) as runner:
         extra = dict(
             zip(
@@ -237,7 +246,7 @@ def _indexes(tasks: list[_Task], summaries: list[FileSummary | None]) -> list[Pr
         if task.root is None or summary is None:
             continue
         index = by_root.setdefault(task.root, ProjectIndex(Path(task.root)))
-        index.files[normal(summary.path)] = summary
+        index.files[os.path.abspath(summary.path)] = summary
     for index in by_root.values():
         index.complete = True
     return list(by_root.values())

@@ -154,6 +154,18 @@ class Context:
         return self.relative_path is not None and matches_any(self.relative_path, self.config.test)
 
     @cached_property
+    def tooling_file(self) -> bool:
+        """Under a folder of development tooling, benchmarks or a test app (`dev/`, `bench/`,
+        `test_app/`): code that does not run in the production system. Rules about production
+        supervision and waits consult it; the test globs still decide what is a test."""
+        if self.relative_path is None:
+            return False
+        folders = PurePosixPath(self.relative_path).parts[:-1]
+        return any(
+            part in TOOLING_FOLDERS or part.endswith(("_test_app", "-test-app")) for part in folders
+        )
+
+    @cached_property
     def _mix_task_spans(self) -> list[tuple[int, int]]:
         """Mix task modules' spans, merged where they overlap, in order (so a lookup bisects:
         a file can hold thousands of findings and of modules)."""
@@ -176,6 +188,11 @@ class Context:
         spans = self._mix_task_spans
         index = bisect.bisect_right(spans, (offset, float("inf"))) - 1
         return index >= 0 and spans[index][0] <= offset < spans[index][1]
+
+
+TOOLING_FOLDERS = frozenset(
+    {"dev", "bench", "benchmarks", "test_app", "test_apps", "integration_test", "integration_tests"}
+)
 
 
 def matches_any(relative_path: str, globs: tuple[str, ...]) -> bool:

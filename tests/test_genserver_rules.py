@@ -88,7 +88,7 @@ def test_config_message_names_the_call_and_the_callback() -> None:
         """,
     )
     assert finding.message.startswith(
-        "Application.fetch_env! runs again for every message handle_cast/2 handles"
+        "Application.fetch_env! runs every time handle_cast/2 handles a {:send, …} message"
     )
     assert "init/1" in finding.message and ":persistent_term" in finding.message
 

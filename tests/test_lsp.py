@@ -175,7 +175,7 @@ async def test_hover_on_a_diagnostic_shows_the_rule_doc(client: LanguageClient, 
     )
     assert hover is not None
     assert "OTP101 task-async" in hover.contents.value  # type: ignore[union-attr]
-    assert "## Why it matters" in hover.contents.value  # type: ignore[union-attr]
+    assert "(warning): " in hover.contents.value  # type: ignore[union-attr]
 
 
 async def test_hover_shows_the_rule_doc_then_the_construct_card(client: LanguageClient, tmp_path):

@@ -1,5 +1,5 @@
-"""Fix text of the rules that add an option to a list: OTP501 (restart intensity) and OTP601
-(read_concurrency), in each layout."""
+"""Fix text of the rule that adds an option to a list, OTP601 (read_concurrency), in each
+layout."""
 
 from __future__ import annotations
 
@@ -25,54 +25,6 @@ def _fix_all(code: str, rule_code: str) -> str:
 @pytest.mark.parametrize(
     ("before", "after"),
     [
-        (
-            "Supervisor.init(children, strategy: :one_for_one)",
-            "Supervisor.init(children, strategy: :one_for_one, max_restarts: 3, max_seconds: 5)",
-        ),
-        (
-            "Supervisor.init(children, [strategy: :one_for_all])",
-            "Supervisor.init(children, [strategy: :one_for_all, max_restarts: 3, max_seconds: 5])",
-        ),
-        (
-            "DynamicSupervisor.init(strategy: :one_for_one)",
-            "DynamicSupervisor.init(strategy: :one_for_one, max_restarts: 3, max_seconds: 5)",
-        ),
-        (
-            "DynamicSupervisor.start_link([])",
-            "DynamicSupervisor.start_link([max_restarts: 3, max_seconds: 5])",
-        ),
-        (
-            "[{DynamicSupervisor, name: A.Sup}]",
-            "[{DynamicSupervisor, name: A.Sup, max_restarts: 3, max_seconds: 5}]",
-        ),
-    ],
-)
-def test_restart_intensity_on_one_line(before: str, after: str) -> None:
-    code = f"defmodule A.Sup do\n  def init(children), do: {before}\nend\n"
-    assert _fix_all(code, "OTP501") == code.replace(before, after)
-
-
-def test_restart_intensity_one_option_per_line() -> None:
-    fixed = _fix_all(
-        """\
-        defmodule A.Sup do
-          def init(children) do
-            Supervisor.init(
-              children,
-              strategy: :rest_for_one,
-              name: A.Sup
-            )
-          end
-        end
-        """,
-        "OTP501",
-    )
-    assert "      name: A.Sup,\n      max_restarts: 3,\n      max_seconds: 5\n    )" in fixed
-
-
-@pytest.mark.parametrize(
-    ("before", "after"),
-    [
         ("[:set, :named_table]", "[:set, :named_table, read_concurrency: true]"),
         ("[:public, {:keypos, 2}]", "[:public, {:keypos, 2}, read_concurrency: true]"),
         (
@@ -82,7 +34,11 @@ def test_restart_intensity_one_option_per_line() -> None:
     ],
 )
 def test_read_concurrency_on_one_line(before: str, after: str) -> None:
-    code = f"defmodule A do\n  def t, do: :ets.new(:t, {before})\nend\n"
+    code = (
+        "defmodule A do\n  use GenServer\n"
+        f"  def init(_), do: {{:ok, :ets.new(:t, {before})}}\n"
+        "  def get(table, key), do: :ets.lookup(table, key)\nend\n"
+    )
     assert _fix_all(code, "OTP601") == code.replace(before, after)
 
 
@@ -90,12 +46,15 @@ def test_read_concurrency_one_option_per_line_keeps_a_trailing_comma() -> None:
     fixed = _fix_all(
         """\
         defmodule A do
-          def t do
-            :ets.new(:t, [
+          use GenServer
+          def init(_) do
+            table = :ets.new(:t, [
               :set,
               :public,
             ])
+            {:ok, table}
           end
+          def get(table, key), do: :ets.lookup(table, key)
         end
         """,
         "OTP601",
@@ -104,9 +63,22 @@ def test_read_concurrency_one_option_per_line_keeps_a_trailing_comma() -> None:
 
 
 def test_read_concurrency_has_no_fix_for_options_in_an_attribute() -> None:
-    text = "defmodule A do\n  @opts [:public]\n  def t, do: :ets.new(:t, @opts)\nend\n"
+    text = (
+        "defmodule A do\n  use GenServer\n  @opts [:public, :named_table]\n"
+        "  def init(_), do: {:ok, :ets.new(:t, @opts)}\n"
+        "  def get(key), do: :ets.lookup(:t, key)\nend\n"
+    )
     rule = find_rule("OTP601")
     assert rule is not None
     (finding,) = analyze(Source(text, "lib/a.ex"), rules=[rule])
     assert finding.fix is None
     assert finding.message.endswith("add read_concurrency: true to @opts.")
+
+
+def test_restart_intensity_offers_no_fix() -> None:
+    """Writing out the default values would change nothing; the budget is the user's choice."""
+    text = "defmodule A.Sup do\n  def init(c), do: Supervisor.init([A, B], strategy: :one_for_one)\nend\n"
+    rule = find_rule("OTP501")
+    assert rule is not None and not rule.fixable
+    (finding,) = analyze(Source(text, "lib/a/sup.ex"), rules=[rule])
+    assert finding.fix is None

@@ -27,6 +27,11 @@ defmodule AppServer.Server do
   @impl true
   def handle_call(:work, _from, state) do
     task = Task.async(fn -> 1 + 1 end)
-    {:reply, Task.await(task), state}
+
+    case Task.yield(task, 1_000) do
+      {:ok, result} -> {:reply, result, state}
+      {:exit, _reason} -> {:reply, :error, state}
+      nil -> {:reply, :timeout, state}
+    end
   end
 end
