@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 
 from tree_sitter import Node
@@ -193,6 +194,7 @@ def _evidence(context: Context, call: Node) -> process_state.Evidence | None:
     return None
 
 
+@functools.lru_cache(maxsize=1024)  # asked for every call in the scope
 def _yields(scope: Node) -> bool:
     return any(syntax.call_key(n) in process_state.YIELDS for n in _calls(scope))
 
@@ -249,29 +251,12 @@ def _helper_callers(definition: Node, site: Node) -> list[tuple[Node, Node]]:
 
 
 def _runs_isolated(call: Node) -> bool:
-    for parent in syntax.ancestors(call):
-        if parent.type == "call":
-            remote = syntax.remote_target(parent)
-            key = remote if remote else ("", syntax.local_target(parent) or "")
-            if key in ISOLATING_CALLS:
-                return True
-    return False
+    return syntax.inside_call(call, ISOLATING_CALLS)
 
 
 def _site(call: Node) -> Node:
-    """The node the fix replaces: the whole pipe, the whole capture, or the call itself."""
-    parent = call.parent
-    if (
-        syntax.is_pipe(parent)
-        and parent is not None
-        and parent.child_by_field_name("right") == call
-    ):
-        return parent
-    if parent is not None and parent.type == "binary_operator" and syntax.operator(parent) == "/":
-        capture = parent.parent
-        if capture is not None and capture.type == "unary_operator":
-            return capture
-    return call
+    """The node the finding covers: the whole pipe, the whole capture, or the call itself."""
+    return syntax.call_site(call)
 
 
 def _definition_head(call: Node) -> bool:

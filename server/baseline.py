@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from otp_thinking.output import Located
+from otp_thinking.writing import NotRegularError, read_regular, write_new_file
 
 FORMAT = "otp-thinking-baseline"
 VERSION = 1
@@ -92,17 +93,30 @@ def write_baseline(path: Path, items: list[Located]) -> None:
         for item, fingerprint in zip(items, fingerprints(items, base), strict=True)
     ]
     document = {"format": FORMAT, "version": VERSION, "findings": entries}
-    path.write_text(json.dumps(document, indent=2, ensure_ascii=False) + "\n", "utf-8")
+    write_new_file(path, json.dumps(document, indent=2, ensure_ascii=False) + "\n")
 
 
 class BaselineError(Exception):
     pass
 
 
+MAX_SIZE = 256 * 1024 * 1024
+"""A baseline bigger than this is not one `--write-baseline` wrote: refused, never loaded."""
+
+
 def read_baseline(path: Path) -> Baseline:
     try:
-        document = json.loads(path.read_text("utf-8"))
-    except (OSError, UnicodeDecodeError, ValueError) as error:
+        data, _mode = read_regular(path, MAX_SIZE)
+    except NotRegularError as error:
+        raise BaselineError(f"{path}: not a regular file") from error
+    except OSError as error:
+        reason = error.strerror or str(error)
+        raise BaselineError(f"{path}: cannot be read as a baseline ({reason})") from error
+    try:
+        document = json.loads(data.decode("utf-8"))
+    except RecursionError as error:
+        raise BaselineError(f"{path}: nested too deeply to be a baseline") from error
+    except (UnicodeDecodeError, ValueError) as error:
         raise BaselineError(f"{path}: cannot be read as a baseline ({error})") from error
     if not isinstance(document, dict) or document.get("format") != FORMAT:
         raise BaselineError(

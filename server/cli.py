@@ -17,7 +17,6 @@ from otp_thinking import __version__
 from otp_thinking.baseline import BaselineError, read_baseline, write_baseline
 from otp_thinking.batch import Progress, check_files, default_jobs
 from otp_thinking.engine import analyze, enabled_rules
-from otp_thinking.files import is_regular
 from otp_thinking.findings import SEVERITIES, Finding
 from otp_thinking.fixing import FixRun, Skipped, fix_files
 from otp_thinking.output import (
@@ -27,10 +26,10 @@ from otp_thinking.output import (
     render_json,
     render_statistics,
     render_text,
-    shown_path,
     statistics,
     summary,
 )
+from otp_thinking.project import find_root
 from otp_thinking.registry import all_rules, find_rule
 from otp_thinking.rule import Rule
 from otp_thinking.rule_docs import full_document
@@ -38,6 +37,14 @@ from otp_thinking.sarif import render_sarif
 from otp_thinking.source import Source
 from otp_thinking.suppression import unknown_rule_messages
 from otp_thinking.workspace import Workspace, normal
+from otp_thinking.writing import (
+    NotRegularError,
+    inside,
+    read_exact,
+    read_regular,
+    real_roots,
+    write_fixed,
+)
 
 SKIPPED_DIRS = frozenset({"deps", "_build", ".git", "node_modules", ".elixir_ls", ".expert"})
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
@@ -51,12 +58,34 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not getattr(args, "command", None):
         parser.print_help(sys.stderr)
         return EXIT_USAGE
+    if sys.stdout is None:
+        print("otp-thinking: standard output is closed", file=sys.stderr)
+        return EXIT_USAGE
     try:
-        return int(args.run(args))
-    except BrokenPipeError:
-        return EXIT_CLEAN
+        code = int(args.run(args))
+        if not sys.stdout.closed:  # the language server closes it when it exits
+            sys.stdout.flush()
+        return code
+    except BrokenPipeError:  # the reader went away (`| head`): nothing to tell it
+        _discard_stdout()
+        return EXIT_USAGE
+    except OSError as error:  # stdout on a full disk, or a file that cannot be written
+        _discard_stdout()
+        what = error.filename or "the output"
+        print(f"otp-thinking: cannot write {what} ({error.strerror or error})", file=sys.stderr)
+        return EXIT_USAGE
     except KeyboardInterrupt:
         return 130
+
+
+def _discard_stdout() -> None:
+    """Point stdout at /dev/null, so output still buffered cannot fail again at exit."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):
+        pass
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -147,8 +176,13 @@ class CheckRun:
     workspace: Workspace = field(default_factory=Workspace)
     located: list[Located] = field(default_factory=list)
     problems: int = 0
+    """Files that could not be read (an I/O error, not a file skipped as binary): exit 2."""
     fixed: dict[str, int] = field(default_factory=dict)
     printed: set[str] = field(default_factory=set)
+    roots: list[str] = field(default_factory=list)
+    """Real paths of the checked paths and their projects: fixes write nowhere else."""
+    errors: int = 0
+    """Files that could not be written (or output that could not be): exit 2."""
     fixes: FixRun | None = None
 
     def tell(self, messages: Sequence[str]) -> None:
@@ -188,16 +222,30 @@ def run_check(args: argparse.Namespace) -> int:
         print(f"otp-thinking: {error}", file=sys.stderr)
         return EXIT_USAGE
     run = CheckRun()
+    if args.jobs is not None and args.jobs > default_jobs():
+        run.tell(
+            [f"--jobs {args.jobs} is more than the {default_jobs()} CPUs; using {default_jobs()}"]
+        )
+        args.jobs = default_jobs()
     run.workspace.report_config_problems = run.tell
     files = list(iter_elixir_files(args.paths, run.workspace))
     if args.fix or args.diff:
+        run.roots = _checked_roots(list(args.paths))
         before = _count_by_path(run, files, args)
         _fix_files(run, files, args)
         run.fixed = _fixed_counts(before, run.located)
     else:
         _check_all(run, files, args)
     if args.write_baseline:
-        write_baseline(args.write_baseline, run.located)
+        try:
+            write_baseline(args.write_baseline, run.located)
+        except OSError as error:
+            reason = error.strerror or str(error)
+            print(
+                f"otp-thinking: {args.write_baseline}: cannot be written ({reason})",
+                file=sys.stderr,
+            )
+            return EXIT_USAGE
         count = len(run.located)
         print(
             f"Recorded {count} finding{'s' if count != 1 else ''} in {args.write_baseline}",
@@ -225,10 +273,21 @@ def _check_all(
     for result in results:
         run.tell(result.messages)
         if result.text is None:
-            run.problems += 1
+            run.problems += any(f": {UNREADABLE} (" in m for m in result.messages)
             continue
         lines = TextLines(result.text)
         run.located.extend(Located(result.path, lines, f) for f in result.findings)
+
+
+def _checked_roots(paths: list[str]) -> list[str]:
+    """The real paths of the checked files and folders and of the projects they are in (a fix
+    may add a child to the project's application file)."""
+    roots = set(real_roots(paths))
+    for path in paths:
+        root = find_root(Path(path))
+        if root is not None:
+            roots.add(os.path.realpath(root))
+    return sorted(roots)
 
 
 def _count_by_path(run: CheckRun, files: list[str], args: argparse.Namespace) -> dict[str, int]:
@@ -308,14 +367,20 @@ def _walk(top: str) -> Iterator[str]:
                 yield path.removeprefix("./") if top in (".", "./") else path
 
 
+UNREADABLE = "cannot be read"
+"""In the message for a file that could not be read: an I/O error, so the run exits 2."""
+
+
 def _read(path: str) -> str | None:
-    if os.path.exists(path) and not is_regular(path):
+    """A source file's exact text; None (and a message on stderr) when it is skipped."""
+    try:
+        data = read_regular(path)[0]
+    except NotRegularError:
         print(f"otp-thinking: {path}: not a regular file; skipped", file=sys.stderr)
         return None
-    try:
-        data = Path(path).read_bytes()
     except OSError as error:
-        print(f"otp-thinking: {path}: cannot be read ({error.strerror}); skipped", file=sys.stderr)
+        reason = error.strerror or str(error)
+        print(f"otp-thinking: {path}: {UNREADABLE} ({reason}); skipped", file=sys.stderr)
         return None
     if b"\0" in data[:8192]:
         print(f"otp-thinking: {path}: binary file, not Elixir source; skipped", file=sys.stderr)
@@ -335,7 +400,7 @@ def _fix_files(run: CheckRun, files: list[str], args: argparse.Namespace) -> Non
     for path in files:
         text = _read(path)
         if text is None:
-            run.problems += 1
+            run.problems += not os.path.exists(path) or not os.access(path, os.R_OK)
             continue
         workspace.overlay[normal(path)] = text  # the text read is the one fixed and compared
         readable.append(path)
@@ -352,11 +417,11 @@ def _fix_files(run: CheckRun, files: list[str], args: argparse.Namespace) -> Non
         readable,
         findings_for,
         unsafe=args.unsafe_fixes,
-        editable=lambda path: not workspace.excluded(path),
+        editable=lambda path: not workspace.excluded(path) and _in_tree(run, path),
     )
     run.fixes = result
     for skipped in result.skipped:
-        run.tell([_skipped_message(skipped)])
+        run.tell([_skipped_message(run, skipped)])
     for path, applied in result.applied.items():
         run.fixed[path] = len(applied)
     for path in readable:
@@ -367,13 +432,21 @@ def _fix_files(run: CheckRun, files: list[str], args: argparse.Namespace) -> Non
         run.located.extend(Located(path, lines, f) for f in result.findings.get(path, []))
 
 
-def _skipped_message(skipped: Skipped) -> str:
+def _in_tree(run: CheckRun, path: str) -> bool:
+    """Fixes edit files whose real path is in the checked tree, never a file a symlink leads
+    to elsewhere (its findings are still reported)."""
+    return inside(os.path.realpath(path), run.roots)
+
+
+def _skipped_message(run: CheckRun, skipped: Skipped) -> str:
     blocked = os.path.relpath(skipped.blocked)
     finding = skipped.finding
-    return (
-        f"{skipped.path}: {finding.code} not fixed: the fix edits {blocked}, "
+    why = (
         "which [paths] exclude leaves alone"
+        if _in_tree(run, skipped.blocked)
+        else "which links outside the checked tree"
     )
+    return f"{skipped.path}: {finding.code} not fixed: the fix edits {blocked}, {why}"
 
 
 def _report(run: CheckRun, args: argparse.Namespace) -> int:
@@ -382,8 +455,6 @@ def _report(run: CheckRun, args: argparse.Namespace) -> int:
         _print_diffs(changed)
     elif args.fix:
         _write(run, changed)
-        for path, count in run.fixed.items():
-            print(f"Fixed {count} finding{'s' if count != 1 else ''} in {path}", file=sys.stderr)
     failing = any(_at_least(item, args.fail_on) for item in run.located)
     hidden = sum(1 for item in run.located if not _at_least(item, args.min_severity))
     run.located = [item for item in run.located if _at_least(item, args.min_severity)]
@@ -414,6 +485,8 @@ def _report(run: CheckRun, args: argparse.Namespace) -> int:
         if run.located:
             print(render_text(run.located, args.unsafe_fixes))
         print(summary(run.located, args.unsafe_fixes, hidden, args.min_severity))
+    if run.problems or run.errors:
+        return EXIT_USAGE
     if failing or (args.diff and changed):
         return EXIT_FINDINGS
     return EXIT_CLEAN
@@ -432,47 +505,68 @@ def _changed_files(run: CheckRun) -> dict[str, tuple[str, str]]:
 
 
 def _print_diffs(changed: dict[str, tuple[str, str]]) -> None:
+    """A patch `git apply` accepts, for exactly the files that change."""
+    sys.stdout.flush()
+    for path, (before, after) in sorted(changed.items()):
+        shown = Path(os.path.relpath(path)).as_posix() if os.path.isabs(path) else path
+        patch = unified_diff(before, after, shown)
+        sys.stdout.buffer.write(patch.encode("utf-8"))
+    sys.stdout.buffer.flush()
+
+
+def unified_diff(before: str, after: str, path: str) -> str:
+    """One file's patch. Lines end at LF only, as git splits them (a CRLF line's CR is part of
+    the line; a lone CR in a string literal does not end one); a last line without a newline
+    is marked the way git marks it."""
     import difflib  # only --diff prints diffs
 
-    for path, (before, after) in sorted(changed.items()):
-        diff = difflib.unified_diff(
-            before.splitlines(keepends=True),
-            after.splitlines(keepends=True),
-            fromfile=f"a/{shown_path(path)}",
-            tofile=f"b/{shown_path(path)}",
-        )
-        sys.stdout.writelines(diff)
+    lines = difflib.unified_diff(
+        _git_lines(before), _git_lines(after), fromfile=f"a/{path}", tofile=f"b/{path}"
+    )
+    return "".join(
+        line if line.endswith("\n") else line + "\n\\ No newline at end of file\n" for line in lines
+    )
+
+
+def _git_lines(text: str) -> list[str]:
+    lines = text.split("\n")
+    last = lines.pop()
+    return [line + "\n" for line in lines] + ([last] if last else [])
 
 
 def _write(run: CheckRun, changed: dict[str, tuple[str, str]]) -> None:
-    """Write the fixed texts, except files changed on disk since they were read (their fix
-    would be of the old text) and the files whose fixes rely on one of those."""
-    moved = {path for path, (before, _after) in changed.items() if not _unchanged(path, before)}
+    """Write each changed file atomically (see `writing`), except files changed on disk since
+    they were read (their fix would be of the old text) and the files whose fixes rely on one
+    of those; say per file what was not written and why; go on after a failure."""
+    moved = {path for path, (before, _after) in changed.items() if read_exact(path) != before}
     held = run.fixes.held_back(moved) if run.fixes is not None else moved
+    results = []
     for path in sorted(held):
         if path in moved:
-            run.tell([f"{os.path.relpath(path)}: changed on disk since it was read; not written"])
+            results.append(write_fixed(path, *changed[path], run.roots))
         elif path in changed:
             needed = sorted(os.path.relpath(p) for p in run.fixes.needs[path] & held)  # type: ignore[union-attr]
             run.tell([f"{os.path.relpath(path)}: not written (its fixes need {', '.join(needed)})"])
-    for path, (_before, after) in changed.items():
-        if path in held:
-            continue
-        with open(path, "w", encoding="utf-8", newline="") as handle:
-            handle.write(after)
-    for path in list(run.fixed):
-        if normal(path) in held:
-            del run.fixed[path]
-
-
-def _unchanged(path: str, read: str) -> bool:
-    """Whether the file still holds the text read (exactly, or as read with newlines
-    translated, the way the project's other files are read)."""
-    try:
-        data = Path(path).read_bytes().decode("utf-8")
-    except (OSError, UnicodeDecodeError):
-        return False
-    return data == read or data.replace("\r\n", "\n").replace("\r", "\n") == read
+    written = {}
+    for path, (before, after) in changed.items():
+        if path not in held:
+            results.append(write_fixed(path, before, after, run.roots))
+    for result in results:
+        if result.failed:
+            print(f"otp-thinking: {result.message()}", file=sys.stderr)
+        written[normal(result.path)] = result.written
+    for path, count in run.fixed.items():
+        if written.get(normal(path)):
+            print(f"Fixed {count} finding{'s' if count != 1 else ''} in {path}", file=sys.stderr)
+    failed = [r for r in results if r.failed]
+    if failed or held - moved:
+        done = sum(r.written for r in results)
+        print(
+            f"otp-thinking: {done} file{'s' if done != 1 else ''} written, "
+            f"{len(changed) - done} not written",
+            file=sys.stderr,
+        )
+    run.errors += sum(r.status != "outside" for r in failed)
 
 
 # -- rules, explain, lsp --------------------------------------------------------------
@@ -509,8 +603,13 @@ def run_lsp(args: argparse.Namespace) -> int:
 
     if args.tcp:
         host, _, port = args.tcp.rpartition(":")
-        if not port.isdigit():
-            print("otp-thinking: --tcp takes HOST:PORT", file=sys.stderr)
+        if not port.isdigit() or not 0 < int(port) < 65536:
+            print("otp-thinking: --tcp takes HOST:PORT, the port from 1 to 65535", file=sys.stderr)
             return EXIT_USAGE
-        return serve(tcp=(host or "127.0.0.1", int(port)))
+        try:
+            return serve(tcp=(host or "127.0.0.1", int(port)))
+        except OSError as error:
+            reason = error.strerror or str(error)
+            print(f"otp-thinking: cannot listen on {args.tcp} ({reason})", file=sys.stderr)
+            return EXIT_USAGE
     return serve()

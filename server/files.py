@@ -17,10 +17,12 @@ def is_regular(path: str | Path) -> bool:
 
 
 def read_text(path: str | Path) -> str | None:
-    """A regular file's UTF-8 text, or None when it cannot be read as such."""
+    """A regular file's UTF-8 text exactly as stored (no newline translation: a CRLF file stays
+    CRLF, a lone CR in a string literal stays a CR), or None when it cannot be read as such."""
     if not is_regular(path):
         return None
     try:
-        return Path(path).read_text("utf-8")
+        with open(path, encoding="utf-8", newline="") as handle:
+            return handle.read()
     except (OSError, UnicodeDecodeError, ValueError):
         return None

@@ -666,8 +666,9 @@ def rewrite_call(
     left = site.child_by_field_name("left")
     if left is None:
         return None
-    left_text = context.text(left)
-    if not syntax.is_pipe(left) and "\n" not in left_text and "\r" not in left_text:
+    one_line = left.start_point.row == left.end_point.row and not syntax.is_pipe(left)
+    left_text = context.text(left) if one_line else ""  # a long pipe's text is never copied
+    if one_line and "\r" not in left_text:
         parts = call_parts(context, call, head, [*leading, left_text])
         if parts is not None:
             return fitted_edit(context, site, parts)

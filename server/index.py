@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -98,6 +99,11 @@ _FACTS = compile_query(
     (tuple . (atom) @tuple_head (#eq? @tuple_head ":via")) @tuple
     """
 )
+
+PARENTS_RECORDED_AFTER = 0.02
+"""Seconds spent asking tree-sitter for calls' parents in one file after which they are looked
+up in a record of the tree (`syntax.record_parents`): each answer costs the call's depth, so
+a chain of 20,000 pipes took minutes; an ordinary file never spends this much."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -249,6 +255,18 @@ class _Summariser:
         self.short_lived = short_lived
         self.modules: list[_Module] = []
         self.defs: list[Node] = []
+        self._parent_time = 0.0
+
+    def arguments(self, call: Node) -> list[Node]:
+        """`syntax.call_arguments`, through recorded parents once asking gets costly."""
+        if self._parent_time >= PARENTS_RECORDED_AFTER:
+            return syntax.call_arguments(call)
+        started = time.perf_counter()
+        args = syntax.call_arguments(call)
+        self._parent_time += time.perf_counter() - started
+        if self._parent_time >= PARENTS_RECORDED_AFTER:
+            syntax.record_parents(call)
+        return args
 
     # -- modules, aliases and attributes
 
@@ -273,6 +291,11 @@ class _Summariser:
         args = syntax.argument_nodes(node)
         body = syntax.do_block(node)
         if not args or args[0].type != "alias" or body is None:
+            return
+        depth, scope = 0, parent
+        while scope is not None and depth < syntax.MAX_MODULE_NESTING:
+            depth, scope = depth + 1, scope.parent
+        if depth >= syntax.MAX_MODULE_NESTING:
             return
         local = syntax.text(args[0])
         name = f"{parent.name}.{local}" if parent is not None else local
@@ -450,7 +473,7 @@ class _Summariser:
             return
         module = self.module_at(call.start_byte)
         key = (target_text, function)
-        args = syntax.call_arguments(call)
+        args = self.arguments(call)
         if key in _GENSERVER_CALLS:
             server = self.resolve(args[0], module) if args else None
             if server is not None and module is not None:

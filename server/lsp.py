@@ -70,6 +70,24 @@ class OtpProtocol(LanguageServerProtocol):
             self._server.mirror_edits()  # type: ignore[attr-defined]
         super().handle_message(message)
 
+    def _execute_handler(
+        self,
+        msg_id: Any,
+        handler: Any,
+        callback: Any,
+        args: tuple[Any, ...] | None = None,
+        kwargs: dict[str, Any] | None = None,
+    ) -> None:
+        """pygls keeps the future of every handler it runs by id, and forgets it only when it
+        answers a request: the futures of notifications and of the steps of generator handlers
+        (every didOpen, didChange and didClose here) would pile up for as long as the server
+        runs. Finished ones are swept before each handler runs. (Not from a done-callback:
+        pygls's shutdown cancels futures while it walks this dict.)"""
+        futures = self._request_futures
+        for done in [key for key, future in list(futures.items()) if future.done()]:
+            futures.pop(done, None)
+        super()._execute_handler(msg_id, handler, callback, args, kwargs)
+
     def _user_handler(self, method: str, params: Any):  # type: ignore[no-untyped-def]
         if (handler := self.fm.features.get(method)) is not None:
             yield handler, (params,), None

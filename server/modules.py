@@ -334,10 +334,15 @@ def _gather(context: Context) -> list[ModuleFacts]:
     if not facts:
         return facts
     locate = _Locator(facts)
-    for nested in facts:  # outer modules first: `defmodule Inner` in `Shop` is `Shop.Inner`
-        parent = locate(nested.node)
-        if parent is not None:
-            nested.name = f"{parent.name}.{nested.name}"
+    depths: dict[int, int] = {}
+    for index, nested in enumerate(facts):  # outer modules first: `Inner` in `Shop` is `Shop.Inner`
+        outer = locate.parents[index]
+        depths[index] = depths[outer] + 1 if outer >= 0 else 0
+        if outer >= 0 and depths[index] < syntax.MAX_MODULE_NESTING:
+            nested.name = f"{facts[outer].name}.{nested.name}"
+    if max(depths.values()) >= syntax.MAX_MODULE_NESTING:
+        facts = [m for i, m in enumerate(facts) if depths[i] < syntax.MAX_MODULE_NESTING]
+        locate = _Locator(facts)
 
     resource_calls = []
     for captures in found:

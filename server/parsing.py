@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import sys
 import threading
+from collections import deque
 from collections.abc import Callable, Iterator
 
 import tree_sitter_elixir
@@ -34,10 +35,18 @@ def _parser() -> Parser:
     return parser
 
 
+_recent: deque[Tree] = deque(maxlen=8)
+
+
 def parse(data: bytes, old_tree: Tree | None = None) -> Tree:
-    if old_tree is None:
-        return _parser().parse(data)
-    return _parser().parse(data, old_tree)
+    tree = _parser().parse(data) if old_tree is None else _parser().parse(data, old_tree)
+    _recent.appendleft(tree)
+    return tree
+
+
+def recent_trees() -> list[Tree]:
+    """The trees parsed last, newest first (where `syntax.parent` looks for a deep node's)."""
+    return list(_recent)
 
 
 class LazyQuery:

@@ -7,6 +7,7 @@ never waits for it. The linked-task rules share these facts so they agree on the
 from __future__ import annotations
 
 import bisect
+import functools
 from dataclasses import dataclass
 
 from tree_sitter import Node
@@ -200,8 +201,13 @@ def down_clause(context: Context, node: Node) -> Node | None:
     a ``{:DOWN, ref, :process, pid, reason}`` for abnormal reasons too: the author expects
     monitored work to fail and be handled, not to take the process down."""
     module = syntax.enclosing_module(node)
-    if module is None:
-        return None
+    return None if module is None else _down_clause_in(module)
+
+
+# Per-scope answers are remembered (nodes hash with their tree): rules ask them for every call
+# in a scope, and scanning the scope each time made files of many calls quadratic.
+@functools.lru_cache(maxsize=1024)
+def _down_clause_in(module: Node) -> Node | None:
     for definition in syntax.descendants(module):
         if not syntax.is_definition(definition):
             continue
@@ -231,11 +237,13 @@ def _down_tuple(param: Node) -> Node | None:
     return None
 
 
+@functools.lru_cache(maxsize=1024)
 def awaited_in(scope: Node) -> bool:
     """``scope`` waits for a task with ``Task.await``/``await_many`` (which exit on failure)."""
     return any(n.type == "call" and syntax.call_key(n) in AWAITS for n in syntax.descendants(scope))
 
 
+@functools.lru_cache(maxsize=1024)
 def unlinks(scope: Node) -> bool:
     return any(
         n.type == "call" and syntax.call_key(n) == ("Process", "unlink")

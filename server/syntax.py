@@ -7,11 +7,12 @@ trailing space (``"name: "``); a body is a ``do_block`` or a ``do:`` pair in ``a
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterator
 
-from tree_sitter import Node
+from tree_sitter import Node, Tree
 
-from otp_thinking.parsing import compile_query
+from otp_thinking.parsing import compile_query, recent_trees
 
 REMOTE_CALLS = compile_query(
     "(call target: (dot left: [(alias) (atom)] @module right: (identifier) @function)) @call"
@@ -85,26 +86,162 @@ def keyword_pairs(node: Node | None) -> Iterator[tuple[str, Node]]:
                 yield text(key).strip().rstrip(":").strip('"'), value
 
 
+# -- walking up ----------------------------------------------------------------------------
+#
+# tree-sitter finds a node's parent by walking down from the root, so ``node.parent`` costs time
+# in proportion to the node's depth, and a walk to the root the square of it: hours on a file of
+# 20,000 piped calls. Shallow walks use ``.parent`` as is; once a walk goes deeper than DEEP, the
+# whole tree's parents are recorded in one walk down (`_Parents`) and looked up from then on,
+# and `enclosing` remembers its answers, so a rule asking for every call's module or function
+# costs time in proportion to the file, not to the file times its depth.
+
+DEEP = 40
+"""Ancestors walked with ``.parent`` before the tree's parents are recorded."""
+
+
+class _Parents:
+    """Every node's parent in one tree, recorded by one walk down, and `enclosing`'s answers."""
+
+    def __init__(self, tree: Tree) -> None:
+        self.tree = tree
+        self.parent: dict[Node, Node | None] = {}
+        self.enclosing: dict[Callable[[Node], bool], dict[Node, Node | None]] = {}
+        cursor = tree.walk()
+        above: list[Node | None] = [None]
+        while True:
+            node = cursor.node
+            assert node is not None
+            self.parent[node] = above[-1]
+            if cursor.goto_first_child():
+                above.append(node)
+                continue
+            while not cursor.goto_next_sibling():
+                if not cursor.goto_parent():
+                    return
+                above.pop()
+
+
+_maps: dict[int, _Parents] = {}
+
+
+def _known(node: Node) -> dict[Node, Node | None] | None:
+    for recorded in list(_maps.values()):  # list(): atomic, other threads may record
+        if node in recorded.parent:
+            return recorded.parent
+    return None
+
+
+def _record(node: Node) -> _Parents | None:
+    """The recorded parents of ``node``'s tree, recording them now if it is a recent one."""
+    for recorded in list(_maps.values()):
+        if node in recorded.parent:
+            return recorded
+    for tree in recent_trees():
+        if id(tree) not in _maps and _belongs(node, tree):
+            recent = {id(t) for t in recent_trees()}
+            for stale in [key for key in list(_maps) if key not in recent]:
+                _maps.pop(stale, None)
+            recorded = _maps[id(tree)] = _Parents(tree)
+            return recorded
+    return None
+
+
+def _belongs(node: Node, tree: Tree) -> bool:
+    found = tree.root_node.descendant_for_byte_range(node.start_byte, node.end_byte)
+    while found is not None and found.byte_range == node.byte_range:
+        if found == node:
+            return True
+        found = found.parent
+    return False
+
+
+def record_parents(node: Node) -> None:
+    """Record the parents of ``node``'s tree now (a caller about to ask for many parents)."""
+    _record(node)
+
+
+def parent(node: Node) -> Node | None:
+    """``node.parent``, looked up instead of searched for when the tree is deep."""
+    parents = _known(node) if _maps else None
+    return parents[node] if parents is not None else node.parent
+
+
 def call_arguments(call: Node) -> list[Node]:
     """Arguments in order, the left side of a pipe first (``x |> M.f(y)`` is ``M.f(x, y)``)."""
     args = argument_nodes(call)
-    parent = call.parent
-    if is_pipe(parent) and parent is not None and parent.child_by_field_name("right") == call:
-        left = parent.child_by_field_name("left")
+    above = parent(call)
+    if is_pipe(above) and above is not None and above.child_by_field_name("right") == call:
+        left = above.child_by_field_name("left")
         if left is not None:
             return [left, *args]
     return args
 
 
 def ancestors(node: Node) -> Iterator[Node]:
-    parent = node.parent
-    while parent is not None:
-        yield parent
-        parent = parent.parent
+    """The nodes above ``node``, nearest first."""
+    parents = _known(node) if _maps else None
+    current: Node | None = node
+    steps = 0
+    while parents is None:
+        assert current is not None
+        current = current.parent
+        if current is None:
+            return
+        yield current
+        steps += 1
+        if steps == DEEP:
+            recorded = _record(current)
+            parents = recorded.parent if recorded is not None else {}
+    while current is not None:
+        above = parents.get(current, current)
+        current = above if above is not current else current.parent  # .parent: not recorded
+        if current is not None:
+            yield current
 
 
 def enclosing(node: Node, predicate: Callable[[Node], bool]) -> Node | None:
-    return next((parent for parent in ancestors(node) if predicate(parent)), None)
+    """The nearest node above ``node`` for which ``predicate`` holds; in a deep tree each
+    answer is remembered for every node on the way, so asking for many nodes stays linear."""
+    recorded = None
+    if _maps:
+        recorded = next((r for r in list(_maps.values()) if node in r.parent), None)
+    if recorded is None:
+        for walked, above in enumerate(ancestors(node), 1):
+            if predicate(above):
+                return above
+            if walked == DEEP:
+                recorded = _record(above)
+                break
+        else:
+            return None
+        if recorded is None:
+            return next((a for a in ancestors(node) if predicate(a)), None)
+    return _enclosing_recorded(recorded, node, predicate)
+
+
+def _enclosing_recorded(
+    recorded: _Parents, node: Node, predicate: Callable[[Node], bool]
+) -> Node | None:
+    if len(recorded.enclosing) > 64:  # predicates made afresh on each call: do not hoard them
+        recorded.enclosing.clear()
+    answers = recorded.enclosing.setdefault(predicate, {})
+    parents = recorded.parent
+    path = []
+    current: Node | None = node
+    found: Node | None = None
+    while current is not None:
+        if current in answers:
+            found = answers[current]
+            break
+        path.append(current)
+        above = parents.get(current)
+        if above is not None and predicate(above):
+            found = above
+            break
+        current = above
+    for visited in path:
+        answers[visited] = found
+    return found
 
 
 def is_defmodule(node: Node) -> bool:
@@ -113,6 +250,11 @@ def is_defmodule(node: Node) -> bool:
 
 def is_def(node: Node) -> bool:
     return node.type == "call" and local_target(node) in ("def", "defp")
+
+
+MAX_MODULE_NESTING = 64
+"""``defmodule``s nested deeper than this are not analysed as modules: a module's full name
+grows with its depth, and all of them together with the square of it (hostile input only)."""
 
 
 def module_name(defmodule: Node) -> str:
@@ -195,17 +337,17 @@ def is_capture(node: Node | None) -> bool:
 def call_site(call: Node) -> Node:
     """The expression a rewrite of ``call`` replaces: the pipe ``lhs |> call(...)`` when the
     call is piped into, the capture ``&Mod.fun/N`` when captured, else the call itself."""
-    parent = call.parent
-    if is_pipe(parent) and parent is not None and parent.child_by_field_name("right") == call:
-        return parent
+    above = parent(call)
+    if is_pipe(above) and above is not None and above.child_by_field_name("right") == call:
+        return above
     if (
-        parent is not None
-        and parent.type == "binary_operator"
-        and operator(parent) == "/"
-        and parent.child_by_field_name("left") == call
-        and is_capture(parent.parent)
+        above is not None
+        and above.type == "binary_operator"
+        and operator(above) == "/"
+        and above.child_by_field_name("left") == call
+        and is_capture(outer := parent(above))
     ):
-        return parent.parent  # type: ignore[return-value]
+        return outer  # type: ignore[return-value]
     return call
 
 
@@ -227,7 +369,13 @@ def call_key(call: Node) -> tuple[str, str]:
 
 def inside_call(node: Node, keys: frozenset[tuple[str, str]]) -> bool:
     """Whether ``node`` sits (at any depth) inside the arguments or block of such a call."""
-    return any(parent.type == "call" and call_key(parent) in keys for parent in ancestors(node))
+    return enclosing(node, _call_among(keys)) is not None
+
+
+@functools.lru_cache(maxsize=64)
+def _call_among(keys: frozenset[tuple[str, str]]) -> Callable[[Node], bool]:
+    """One predicate per set of keys, so `enclosing` can remember its answers."""
+    return lambda node: node.type == "call" and call_key(node) in keys
 
 
 DEFINITIONS = frozenset({"def", "defp", "defmacro", "defmacrop"})
@@ -257,7 +405,11 @@ def definition_name(definition: Node) -> str:
 
 def module_path(node: Node) -> str:
     """The full name of the module around ``node``, nested ``defmodule``s joined."""
-    parts = [module_name(m) for m in ancestors(node) if is_defmodule(m)]
+    parts = []
+    module = enclosing_module(node)
+    while module is not None:
+        parts.append(module_name(module))
+        module = enclosing_module(module)
     return ".".join(p for p in reversed(parts) if p)
 
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import re
 import sys
 import threading
 from typing import Any, BinaryIO, Protocol
@@ -90,28 +91,73 @@ class _Blocking:
         return data
 
 
+MAX_CONTENT_LENGTH = 128 * 1024 * 1024
+"""A bigger message is read past and dropped, never held in memory."""
+
+_CONTENT_LENGTH = re.compile(rb"content-length[ \t]*:[ \t]*(\d+)[ \t]*\r?\n?$", re.IGNORECASE)
+
+
 async def read_message(reader: Reader) -> bytes | None:
-    """The next message body; None at the end of input. Header lines other than
-    Content-Length are ignored, and so is anything before a usable header."""
-    length: int | None = None
+    """The next message body; None at the end of input.
+
+    Header lines other than Content-Length are ignored, and so is anything before a usable
+    header: a message sent without Content-Length (its body then runs into the next message's
+    header line) is dropped with a warning, and reading resumes at the next Content-Length, so
+    one bad message cannot put the reader out of step for good. A message longer than
+    MAX_CONTENT_LENGTH is skipped the same way."""
     while True:
-        try:
-            line = await reader.readline()
-        except ValueError:  # a header line longer than the buffer: skip it
-            continue
-        if not line:
+        length = await _read_header(reader)
+        if length is None:
             return None
-        if line.strip():
-            name, _, value = line.partition(b":")
-            if name.strip().lower() == b"content-length":
-                length = int(value) if value.strip().isdigit() else None
-            continue
-        if length is not None:
+        if length <= MAX_CONTENT_LENGTH:
             break
+        log.error("a message of %d bytes is over the limit; skipped", length)
+        if not await _skip(reader, length):
+            return None
     try:
         return await reader.readexactly(length)
     except asyncio.IncompleteReadError:
         return None
+
+
+async def _read_header(reader: Reader) -> int | None:
+    """The Content-Length of the next header block; None at the end of input."""
+    length: int | None = None
+    skipped = False
+    while True:
+        try:
+            line = await reader.readline()
+        except ValueError:  # a line longer than the buffer: not a header
+            skipped = True
+            continue
+        if not line:
+            return None
+        if line.strip():
+            found = _CONTENT_LENGTH.search(line)
+            if found is not None:
+                if found.start() > 0 and line[: found.start()].strip():
+                    skipped = True  # a body without a header ran into this header line
+                length = int(found.group(1))
+            elif b":" not in line or line.lstrip().startswith((b"{", b"[")):
+                skipped = True
+            continue
+        if length is not None:
+            if skipped:
+                log.warning("dropped input that was not a message with a Content-Length header")
+            return length
+        skipped = True
+
+
+async def _skip(reader: Reader, length: int) -> bool:
+    """Read past ``length`` bytes; False when the input ends first."""
+    while length > 0:
+        chunk = min(length, 1 << 20)
+        try:
+            await reader.readexactly(chunk)
+        except asyncio.IncompleteReadError:
+            return False
+        length -= chunk
+    return True
 
 
 def handle(protocol: JsonRPCProtocol, body: bytes) -> None:

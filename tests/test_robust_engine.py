@@ -176,3 +176,67 @@ def test_a_rule_that_raises_is_logged_and_the_others_still_report(
     [record] = [r for r in caplog.records if r.levelno >= logging.ERROR]
     assert "OTP999" in record.getMessage() and "lib/shop/prices.ex" in record.getMessage()
     caplog.clear()  # the autouse fixture would count this expected failure
+
+
+GENSERVER = "defmodule P do\n  use GenServer\n  def handle_cast(x, s) do\n{body}\n    {{:noreply, s}}\n  end\nend\n"
+DEEP_SHAPES = {
+    "piped Task.async": lambda n: "    x\n" + "    |> Task.async()\n" * n,
+    "nested defmodules": lambda n: "    Task.async(fn -> x end)",
+    "nested lists": lambda n: "    y = " + "[" * n + "Task.async(fn -> x end)" + "]" * n,
+    "nested fns": lambda n: "    f = " + "fn -> " * n + "Task.async(fn -> x end)" + " end" * n,
+}
+
+
+def _deep_file(shape: str, depth: int) -> str:
+    text = GENSERVER.format(body=DEEP_SHAPES[shape](depth))
+    if shape == "nested defmodules":
+        text = "".join(f"defmodule M{i} do\n" for i in range(depth)) + text + "end\n" * depth
+    return text
+
+
+@pytest.mark.parametrize("shape", list(DEEP_SHAPES))
+def test_deep_files_cost_a_few_parses(shape: str) -> None:
+    """Walking up from a node once cost time in proportion to its depth, and a rule doing it
+    for every node the square of the file: 2,000 piped Task.async took 205 s (4,000 parses).
+    Now the analysis of a 4,000-deep file costs a bounded multiple of parsing it (measured
+    here ~10-40; the bound is generous so a loaded machine does not fail it)."""
+
+    from otp_thinking.parsing import parse
+
+    analyze(Source(_deep_file(shape, 3), "lib/warm.ex"))  # queries compiled, rules loaded
+    text = _deep_file(shape, 4000)
+    data = text.encode("utf-8")
+    parse_time = min(_timed(lambda: parse(data)) for _ in range(3))
+    findings: list[Finding] = []
+    analysis_time = _timed(lambda: findings.extend(analyze(Source(text, "lib/deep.ex"))))
+    assert analysis_time < 150 * parse_time + 2.0, (analysis_time, parse_time)
+
+
+def _timed(step) -> float:  # type: ignore[no-untyped-def]
+    import time
+
+    started = time.perf_counter()
+    step()
+    return time.perf_counter() - started
+
+
+def test_recorded_parents_agree_with_tree_sitter() -> None:
+    """Past syntax.DEEP levels the walk up uses a record of the tree's parents: same nodes."""
+    from otp_thinking import syntax
+
+    text = _deep_file("nested lists", 300)
+    tree = Source(text, "lib/deep.ex").tree
+    deepest = tree.root_node.descendant_for_byte_range(text.index("Task"), text.index("Task") + 4)
+    assert deepest is not None
+    plain, node = [], deepest.parent
+    while node is not None:
+        plain.append(node)
+        node = node.parent
+    assert len(plain) > syntax.DEEP
+    assert list(syntax.ancestors(deepest)) == plain
+    assert list(syntax.ancestors(deepest)) == plain  # the second time from the record
+    assert syntax.parent(deepest) == deepest.parent
+    list_node = syntax.enclosing(deepest, lambda n: n.type == "list")
+    assert list_node == next(n for n in plain if n.type == "list")
+    assert syntax.enclosing_definition(deepest) == next(n for n in plain if syntax.is_definition(n))
+    assert syntax.enclosing_module(deepest) == plain[-2]

@@ -307,3 +307,143 @@ def test_a_rule_that_raises_is_logged_and_the_others_still_report(
         client.close()
     log = "".join(client.stderr)
     assert "OTP999" in log and str(path) in log, log
+
+
+def test_a_message_without_content_length_does_not_put_the_reader_out_of_step(
+    server: RawClient, root: Path
+) -> None:
+    uri, _ = document(root)
+    server.open(uri, TEXT)
+    assert server.process.stdin is not None
+    hover_body = b'{"jsonrpc": "2.0", "id": 900, "method": "textDocument/hover", "params": {}}'
+    server.process.stdin.write(b"Content-Type: application/json\r\n\r\n" + hover_body)
+    server.process.stdin.flush()
+    for _ in range(3):  # every later message is read as sent
+        still_serving(server, uri)
+    assert any("dropped input" in line for line in server.stderr)
+
+
+def test_read_message_resynchronises_and_caps_the_length(monkeypatch: pytest.MonkeyPatch) -> None:
+    import asyncio
+
+    from otp_thinking import transport
+
+    async def read_all(data: bytes) -> list[bytes]:
+        stream = asyncio.StreamReader()
+        stream.feed_data(data)
+        stream.feed_eof()
+        bodies = []
+        while (body := await transport.read_message(stream)) is not None:
+            bodies.append(body)
+        return bodies
+
+    framed = [b"Content-Length: %d\r\n\r\n%s" % (len(b), b) for b in (b'{"a":1}', b'{"b":2}')]
+    assert asyncio.run(read_all(b"\r\n\r\n{garbage}" + framed[0] + framed[1])) == [
+        b'{"a":1}',
+        b'{"b":2}',
+    ]
+    monkeypatch.setattr(transport, "MAX_CONTENT_LENGTH", 1000)
+    skipped = b"Content-Length: 3000000\r\n\r\n" + b"x" * 3_000_000
+    assert asyncio.run(read_all(skipped + framed[1])) == [b'{"b":2}']
+
+
+def test_memory_stays_flat_over_an_edit_soak(server: RawClient, root: Path) -> None:
+    """Every open, change and close once left ~1.9 KB behind (the future pygls kept for each
+    notification). 5,000 edits and 1,000 open/close cycles after a warm-up: growth stays far
+    below what that would add (~13 MB). bench/soak.py runs the long version."""
+    uri, _ = document(root)
+    server.open(uri, TEXT)
+    server.diagnostics(uri, 1)
+    version = [1]
+
+    def edits(count: int) -> None:
+        for _ in range(count):
+            version[0] += 1
+            change = (
+                {"range": _at(1, 0), "text": " "}
+                if version[0] % 2
+                else {"range": _span(1, 0, 1, 1), "text": ""}
+            )
+            server.notify(
+                "textDocument/didChange",
+                {"textDocument": {"uri": uri, "version": version[0]}, "contentChanges": [change]},
+            )
+        still_serving(server, uri)
+
+    def cycles(count: int) -> None:
+        other = uri.replace("lookup.ex", "other.ex")
+        for n in range(count):
+            server.open(other, TEXT, version=n)
+            server.notify("textDocument/didClose", {"textDocument": {"uri": other}})
+        still_serving(server, uri)
+
+    edits(1000)
+    cycles(300)
+    time.sleep(0.5)
+    settled = server.rss_kb()
+    for _ in range(2):
+        edits(2500)
+        cycles(500)
+    time.sleep(0.5)
+    growth_mb = (server.rss_kb() - settled) / 1024
+    assert growth_mb < 5, f"memory grew by {growth_mb:.1f} MB over 5,000 edits and 1,000 cycles"
+
+
+def _at(line: int, character: int) -> dict:
+    return _span(line, character, line, character)
+
+
+def _span(line: int, character: int, end_line: int, end_character: int) -> dict:
+    return {
+        "start": {"line": line, "character": character},
+        "end": {"line": end_line, "character": end_character},
+    }
+
+
+def _apply_lsp_edits(text: str, edits: list[dict]) -> str:
+    """Text edits applied with lines split at CRLF, CR or LF (positions in UTF-16 = ASCII here)."""
+    import re
+
+    starts = [0] + [m.end() for m in re.finditer(r"\r\n|\r|\n", text)]
+
+    def offset(position: dict) -> int:
+        return starts[position["line"]] + position["character"]
+
+    spans = [(offset(e["range"]["start"]), offset(e["range"]["end"]), e["newText"]) for e in edits]
+    for start, end, new in sorted(spans, reverse=True):
+        text = text[:start] + new + text[end:]
+    return text
+
+
+def test_fixes_keep_crlf_in_the_open_file_and_the_application_file(root: Path) -> None:
+    for path in root.rglob("*.ex"):
+        path.write_bytes(path.read_bytes().replace(b"\n", b"\r\n"))
+    application = root / "lib" / "storefront" / "application.ex"
+    application.write_bytes(application.read_bytes().replace(b"@moduledoc false", b'@x "a\rb"'))
+    client = RawClient(cwd=root)
+    client.initialize(root)
+    try:
+        path = root / "lib" / "storefront" / "price_cache.ex"
+        uri, text = path.as_uri(), path.read_bytes().decode("utf-8")
+        client.open(uri, text)
+        diagnostics = client.diagnostics(uri, 1)
+        finding = next(d for d in diagnostics if d["code"] == "OTP101")
+        actions = client.call(
+            "textDocument/codeAction",
+            {"textDocument": {"uri": uri}, "range": finding["range"],
+             "context": {"diagnostics": [finding]}},
+        )["result"]  # fmt: skip
+        action = next(a for a in actions if a["title"].startswith("Use Task.Supervisor"))
+        if "edit" not in action:
+            action = client.call("codeAction/resolve", action)["result"]
+        changes = {c["textDocument"]["uri"]: c["edits"] for c in action["edit"]["documentChanges"]}
+        fixed = _apply_lsp_edits(
+            application.read_bytes().decode("utf-8"), changes[application.as_uri()]
+        )
+        assert "{Task.Supervisor, name: Storefront.TaskSupervisor},\r\n" in fixed
+        assert fixed.count("\n") == fixed.count("\r\n")
+        assert '@x "a\rb"' in fixed
+        edited = _apply_lsp_edits(text, changes[uri])
+        assert edited.count("\n") == edited.count("\r\n") and "async_nolink" in edited
+    finally:
+        client.close()
