@@ -553,7 +553,8 @@ def _write(run: CheckRun, changed: dict[str, tuple[str, str]]) -> None:
             results.append(write_fixed(path, before, after, run.roots))
     for result in results:
         if result.failed:
-            print(f"otp-thinking: {result.message()}", file=sys.stderr)
+            shown = os.path.relpath(result.path) if os.path.isabs(result.path) else result.path
+            print(f"otp-thinking: {shown}: {result.reason}", file=sys.stderr)
         written[normal(result.path)] = result.written
     for path, count in run.fixed.items():
         if written.get(normal(path)):

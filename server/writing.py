@@ -98,7 +98,7 @@ def write_fixed(
     except OSError as error:
         return WriteResult(shown, "error", f"cannot be read ({error.strerror}); not written")
     if data != read_text.encode("utf-8"):
-        return WriteResult(shown, "changed", "changed since it was read; not written")
+        return WriteResult(shown, "changed", "changed on disk since it was read; not written")
     if not mode & 0o222 or not os.access(real, os.W_OK):
         return WriteResult(shown, "error", "read-only; not written")
     try:

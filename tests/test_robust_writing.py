@@ -28,7 +28,7 @@ def test_a_file_changed_since_it_was_read_is_not_written(tmp_path: Path) -> None
     path = tmp_path / "a.ex"
     path.write_text("saved by an editor")
     result = write_fixed(path, "old", "new", real_roots([tmp_path]))
-    assert result.status == "changed" and "changed since it was read" in result.reason
+    assert result.status == "changed" and "changed on disk since it was read" in result.reason
     assert path.read_text() == "saved by an editor"
 
 
