@@ -212,7 +212,7 @@ def check_files(
     start_args = (read, base_config, tuple(select), tuple(ignore))
     with _Runner(jobs, (*start_args, caches)) as runner:
         first = list(_stepping(runner.map(_first_pass, tasks), progress, "indexed"))
-    _save_caches(tasks, caches, [entry for _summary, _result, entry in first])
+    _store_entries(tasks, caches, [entry for _summary, _result, entry in first])
     results = [result for _summary, result, _entry in first if result is not None]
     indexes = _indexes(tasks, [summary for summary, _result, _entry in first])
     second = [
@@ -222,17 +222,23 @@ def check_files(
     ]
     project_rules = [r for r in enabled_rules(base_config, select, ignore) if r.project_files]
     second = [(path, text) for path, text in second if _could_fire(project_rules, indexes, path)]
-    if not second:
-        return results
-    progress.total += len(second)
-    with _Runner(jobs, (*start_args, None, indexes)) as runner:
-        extra = dict(
-            zip(
-                [path for path, _text in second],
-                _stepping(runner.map(_second_pass, second), progress, "checked"),
-                strict=True,
-            )
-        )
+    keys = _project_keys(tasks, caches, [path for path, _text in second])
+    extra = {
+        path: found
+        for path, key in keys.items()
+        if (found := key[0].project_findings(path, key[1])) is not None
+    }
+    todo = [(path, text) for path, text in second if path not in extra]
+    progress.total += len(todo)
+    if todo:
+        with _Runner(jobs, (*start_args, None, indexes)) as runner:
+            done = _stepping(runner.map(_second_pass, todo), progress, "checked")
+            for (path, _text), found in zip(todo, done, strict=True):
+                extra[path] = found
+                if path in keys:
+                    keys[path][0].store_project_findings(path, keys[path][1], found)
+    for root, disk in caches.items():
+        disk.save({task.path for task in tasks if task.root == root})
     return [_merged(result, extra.get(result.path, ())) for result in results]
 
 
@@ -244,14 +250,30 @@ def _open_caches(
     return {root: disk_cache.open_cache(Path(root), key) for root in roots}
 
 
-def _save_caches(
+def _store_entries(
     tasks: list[_Task], caches: dict[str, disk_cache.Cache], entries: list[_Cached]
 ) -> None:
     for task, entry in zip(tasks, entries, strict=True):
         if entry is not None and task.root in caches:
             caches[task.root].store(*entry)
-    for root, cache in caches.items():
-        cache.save({task.path for task in tasks if task.root == root})
+
+
+def _project_keys(
+    tasks: list[_Task], caches: dict[str, disk_cache.Cache], paths: list[str]
+) -> dict[str, tuple[disk_cache.Cache, str | None]]:
+    """For each file of ``paths`` in a cached project: its cache, and the key under which the
+    findings of the rules that read the index are valid (every summary of its project)."""
+    roots = {task.path: task.root for task in tasks}
+    index_keys = {
+        root: cache.index_key(task.path for task in tasks if task.root == root)
+        for root, cache in caches.items()
+    }
+    found = {}
+    for path in paths:
+        root = roots.get(path)
+        if root is not None and root in caches:
+            found[path] = (caches[root], caches[root].project_key(path, index_keys[root]))
+    return found
 
 
 def _could_fire(rules: list[Rule], indexes: list[ProjectIndex], path: str) -> bool:

@@ -5,8 +5,9 @@ One cache file per project and run key: the tool's version, a digest of the pack
 files (an edited rule invalidates everything), the rules chosen (``--select``/``--ignore``) and
 the base configuration. In it, each file's entry is valid for one text and one configuration
 (which decides whether the file is short-lived); its findings also for one set of application
-modules (rules read the children ``start/2`` starts). Rules that read the project index run
-again on every run, from the summaries.
+modules (rules read the children ``start/2`` starts). The findings of the rules that read the
+project index are reused only while every file's summary in the project is unchanged too;
+otherwise they run again from the summaries.
 
 The cache lives in ``.otp-thinking-cache/`` at the project root (a ``.gitignore`` inside keeps
 it out of version control), or in the user's cache folder when the project cannot be written.
@@ -25,6 +26,7 @@ import io
 import os
 import pickle
 import tempfile
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -36,7 +38,7 @@ from otp_thinking.index import FileSummary
 from otp_thinking.project import ProjectContext
 
 FOLDER = ".otp-thinking-cache"
-FORMAT = 1
+FORMAT = 2
 _MAGIC = b"otp-thinking-cache\n"
 
 
@@ -46,6 +48,10 @@ class Entry:
     summary: FileSummary
     findings_key: str | None = None
     findings: tuple[Finding, ...] | None = None
+    project_key: str | None = None
+    """The findings of the rules that read the project index are valid for this key: the file's
+    findings key and every file's summary key in the project."""
+    project_findings: tuple[Finding, ...] | None = None
 
 
 @dataclass
@@ -68,6 +74,41 @@ class Cache:
 
     def store(self, path: str, entry: Entry) -> None:
         self.added[path] = entry
+
+    def current(self, path: str) -> Entry | None:
+        """The entry of ``path`` as this run left it (valid for a file it found or computed)."""
+        return self.added.get(path) or self.entries.get(path)
+
+    def index_key(self, paths: Iterable[str]) -> str | None:
+        """A key of the whole project's summaries (None when a file has none)."""
+        keys = []
+        for path in sorted(paths):
+            entry = self.current(path)
+            if entry is None:
+                return None
+            keys.append(f"{path}\0{entry.summary_key}")
+        return _hash(*keys)
+
+    def project_key(self, path: str, index_key: str | None) -> str | None:
+        entry = self.current(path)
+        if index_key is None or entry is None or entry.findings_key is None:
+            return None
+        return _hash(index_key, entry.findings_key)
+
+    def project_findings(self, path: str, key: str | None) -> tuple[Finding, ...] | None:
+        entry = self.current(path)
+        if key is None or entry is None or entry.project_key != key:
+            return None
+        return entry.project_findings
+
+    def store_project_findings(
+        self, path: str, key: str | None, findings: tuple[Finding, ...]
+    ) -> None:
+        entry = self.current(path)
+        if key is not None and entry is not None:
+            self.added[path] = dataclasses.replace(
+                entry, project_key=key, project_findings=findings
+            )
 
     def save(self, paths: set[str]) -> None:
         """Write back the entries of ``paths`` (the project's files this run saw, so files gone
@@ -105,13 +146,28 @@ def text_digest(text: str) -> str:
 
 def summary_key(text: str, config: Config) -> str:
     """Valid for one text under one configuration (whose test globs make a file short-lived)."""
-    return _hash(text_digest(text), repr(config))
+    return _hash(text_digest(text), _memo(config, repr))
 
 
 def findings_key(summary: str, project: ProjectContext) -> str:
     """Valid for one summary key and one set of application modules (path and text)."""
+    return _hash(summary, _memo(project, _project_digest))
+
+
+def _project_digest(project: ProjectContext) -> str:
     apps = [(str(app.path), app.module, app.source.text) for app in project.applications]
-    return _hash(summary, repr(project.root), repr(apps))
+    return _hash(repr(project.root), repr(apps))
+
+
+_memos: dict[int, tuple[object, str]] = {}
+
+
+def _memo(value: Any, compute: Any) -> str:
+    """``compute(value)`` once per object (configurations and projects are few and kept)."""
+    found = _memos.get(id(value))
+    if found is None or found[0] is not value:
+        found = _memos[id(value)] = (value, compute(value))
+    return found[1]
 
 
 def _hash(*parts: str) -> str:

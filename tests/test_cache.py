@@ -58,22 +58,30 @@ def test_no_cache_writes_nothing(project: Path) -> None:
     [
         # a file-local rule's finding goes away
         ("lib/storefront/stock.ex", "", "\n# a comment shifts every offset\n"),
-        # the application starts the server now: cross-file and application-reading rules
+        # the application starts the Task.Supervisor now: another file's cross-file finding goes
         (
             "lib/storefront/application.ex",
             "Storefront.PriceCache",
-            "Storefront.PriceCache,\n      Storefront.Inventory",
+            "Storefront.PriceCache,\n      {Task.Supervisor, name: Storefront.TaskSupervisor}",
+        ),
+        # a new module calls the server: the cross-file finding in the server's file changes
+        (
+            "lib/storefront/report.ex",
+            None,
+            "defmodule Storefront.Report do\n"
+            "  def stock(sku), do: Storefront.Inventory.level(sku)\nend\n",
         ),
     ],
 )
 def test_a_changed_file_gives_what_a_cold_run_gives(
-    project: Path, name: str, old: str, new: str
+    project: Path, name: str, old: str | None, new: str
 ) -> None:
-    outputs(project)
+    before = outputs(project)
     file = project / name
-    text = file.read_text()
+    text = file.read_text() if old is not None else ""
     file.write_text(text.replace(old, new, 1) if old else new + text)
     warm = outputs(project)
+    assert warm != before
     assert warm == outputs(project, "--no-cache")
     assert warm == outputs(project)
 
