@@ -112,10 +112,15 @@ Moves the blocking part of a GenServer's `init/1` into a new `handle_continue/2`
 - variables of `init/1` that the moved statements need travel in the continue term
   (`{:continue, {:init, opts}}`); the continue tag avoids any the module already handles.
 
+When the state is built from the blocking work (`prices = Repo.all(Price)` then
+`{:ok, %{prices: prices}}`), the state moves too: `init/1` keeps what must stay there and returns
+`{:ok, nil, {:continue, {:init, ...}}}`, carrying the variables the rest still needs, and the new
+clause ends with the state `init/1` used to build: `{:noreply, %{prices: prices}}`.
+
 The fix is offered only when it can keep the meaning: a single `init/1` clause whose last
-expression is literally `{:ok, state}`, statements on lines of their own, and a state that does
-not depend on the moved work (the message says which condition failed). Otherwise move the work
-by hand, typically starting from an empty or placeholder state.
+expression is literally `{:ok, state}` (so no `{:stop, reason}` or `:ignore` path is lost),
+statements on lines of their own, and no call that must stay in `init/1` depending on the moved
+work (the message says which condition failed). Otherwise move the work by hand.
 
 Unsafe: the work now happens after `start_link` has returned, so callers may reach the process
 before it is done (their messages wait in the mailbox until `handle_continue/2` returns), and a
@@ -481,8 +486,6 @@ def _plan(
     state = _ok_state(result)
     if state is None:
         return "init/1 returns something other than {:ok, state}"
-    if _contains(result, site):
-        return "the state is built from the blocking call"
     if not _own_lines(context, [block.children[0], *statements]):
         return "init/1 puts several statements on one line"
 
@@ -490,26 +493,26 @@ def _plan(
     head = syntax.def_head(definition)
     for param in head[1] if head else []:
         params |= _variables(param, pinned=False)
+    plan = Plan(context, module, definition, statements, state, params)
+    if _contains(result, site):
+        return plan.moving_the_state(scanner)
 
     split = _split(statements[:-1], state, scanner, Scanner(module, must_stay_name))
     if isinstance(split, str):
         return split
     kept, moved = split
+    rebinding = _rebinds_what_moves(kept, moved) or _links_tasks(moved)
+    if rebinding:
+        return rebinding
     moved_vars = set().union(*(_bound(s) for s in moved))
-    for statement in moved:
-        later = set().union(*(_bound(s) for s in kept if s.start_byte > statement.start_byte))
-        if later & _used(statement):
-            return "a statement after the blocking work rebinds a variable the work uses"
 
     kept_vars = params.union(*(_bound(s) for s in kept))
     state_name = syntax.text(state) if state.type == "identifier" else None
     if state_name is not None:
-        if state_name not in kept_vars:
-            return "the state is built from the blocking work"
-        if (_used(state) & moved_vars) - {state_name}:
-            return "the state is built from the blocking work"
+        if state_name not in kept_vars or (_used(state) & moved_vars) - {state_name}:
+            return plan.moving_the_state(scanner)
     elif _used(state) & moved_vars:
-        return "the state is built from the blocking work"
+        return plan.moving_the_state(scanner)
 
     moved_uses = _ordered_uses(moved)
     parameter = state_name or next(
@@ -525,8 +528,83 @@ def _plan(
     return _build(context, module, definition, statements, kept, moved, state, term, parameter)
 
 
+def _rebinds_what_moves(kept: list[Node], moved: list[Node]) -> str | None:
+    for statement in moved:
+        later = set().union(*(_bound(s) for s in kept if s.start_byte > statement.start_byte))
+        if later & _used(statement):
+            return "a statement after the blocking work rebinds a variable the work uses"
+    return None
+
+
+LINKED_TASKS = frozenset({("Task", "async"), ("Task", "async_stream")})
+
+
+def _links_tasks(moved: list[Node]) -> str | None:
+    """Linked tasks in the work to move: in `init/1` a crash fails the start, as it should;
+    in `handle_continue/2` it would take the running server down (OTP101/OTP102)."""
+    for statement in moved:
+        if any(
+            n.type == "call" and syntax.remote_target(n) in LINKED_TASKS
+            for n in [statement, *syntax.descendants(statement)]
+        ):
+            return "the blocking work starts linked tasks, which would crash the running server"
+    return None
+
+
+@dataclass
+class Plan:
+    """What a fix of `init/1` works from."""
+
+    context: Context
+    module: Node
+    definition: Node
+    statements: list[Node]
+    state: Node
+    params: set[str]
+
+    def moving_the_state(self, scanner: Scanner) -> Fix | str:
+        """The fix when the state is built from the blocking work: `init/1` keeps what must
+        stay there and returns a placeholder state (nil) with the variables the rest needs in
+        the continue term; `handle_continue/2` does the rest and returns
+        ``{:noreply, state}`` with the state `init/1` used to build."""
+        body = self.statements[:-1]
+        split = _split(body, None, scanner, Scanner(self.module, must_stay_name))
+        if split == NO_BLOCKING_STATEMENT:
+            split = (body, [])
+        if isinstance(split, str):
+            return split
+        kept, moved = split
+        rebinding = _rebinds_what_moves(kept, moved) or _links_tasks([*moved, self.state])
+        if rebinding:
+            return rebinding
+        kept_vars = self.params.union(*(_bound(s) for s in kept))
+        uses = _ordered_uses([*moved, self.state])
+        carried = [n for n in uses if n in kept_vars]
+        tag = _free_tag(self.module)
+        if tag is None:
+            return "the module already handles every continue tag this fix would use"
+        term = f":{tag}" if not carried else "{" + ", ".join([f":{tag}", *carried]) + "}"
+        taken = set(uses) | kept_vars
+        parameter = next(n for n in ("_state", "_placeholder", "_nil") if n not in taken)
+        return _build(
+            self.context,
+            self.module,
+            self.definition,
+            self.statements,
+            kept,
+            moved,
+            self.state,
+            term,
+            parameter,
+            moves_state=True,
+        )
+
+
+NO_BLOCKING_STATEMENT = "the blocking call is not a statement of init/1"
+
+
 def _split(
-    statements: list[Node], state: Node, scanner: Scanner, staying: Scanner
+    statements: list[Node], state: Node | None, scanner: Scanner, staying: Scanner
 ) -> tuple[list[Node], list[Node]] | str:
     """Which statements stay in `init/1` and which move, in order, or why none can.
 
@@ -537,7 +615,7 @@ def _split(
     """
     blocking = [scanner.first(s) is not None for s in statements]
     if not any(blocking):
-        return "the blocking call is not a statement of init/1"
+        return NO_BLOCKING_STATEMENT
     first = blocking.index(True)
     tainted: set[int] = set()
     tainted_vars: set[str] = set()
@@ -550,7 +628,9 @@ def _split(
             tainted_vars |= _bound(statement)
     untainted = {i for i in range(first, len(statements)) if i not in tainted}
     stays = {i for i in untainted if staying.first(statements[i]) is not None}
-    needed = _used(state).union(*(_used(statements[i]) for i in stays))
+    needed = (_used(state) if state is not None else set()).union(
+        *(_used(statements[i]) for i in stays)
+    )
     for index in sorted(untainted - stays, reverse=True):
         if _bound(statements[index]) & needed:
             stays.add(index)
@@ -667,6 +747,7 @@ def _build(
     state: Node,
     term: str,
     parameter: str,
+    moves_state: bool = False,
 ) -> Fix:
     source = context.source
     text = source.text
@@ -693,10 +774,17 @@ def _build(
     )
     result_end = line_after(context.span(result)[1])
 
-    state_end = context.span(state)[1]
-    result_chunk = (
-        text[result_start:state_end] + f", {{:continue, {term}}}" + text[state_end:result_end]
-    )
+    state_start, state_end = context.span(state)
+    if moves_state:
+        result_chunk = (
+            text[result_start:state_start]
+            + f"nil, {{:continue, {term}}}"
+            + text[state_end:result_end]
+        )
+    else:
+        result_chunk = (
+            text[result_start:state_end] + f", {{:continue, {term}}}" + text[state_end:result_end]
+        )
     kept_text = "".join(chunks[s.id] for s in kept)
     if not kept_text.strip():
         result_chunk = _strip_blank_lines(result_chunk, newline)
@@ -715,7 +803,13 @@ def _build(
         lines.append(f"{indent}@impl true{newline}")
     lines.append(f"{indent}def handle_continue({pattern}, {parameter}) do{newline}")
     lines.append(moved_text)
-    lines.append(f"{newline}{body_indent}{{:noreply, {parameter}}}{newline}")
+    if moves_state:
+        tag_start, tag_end = context.span(result.named_children[0])
+        result_start_offset, result_end_offset = context.span(result)
+        last = text[result_start_offset:tag_start] + ":noreply" + text[tag_end:result_end_offset]
+        lines.append(f"{newline if moved_text.strip() else ''}{body_indent}{last}{newline}")
+    else:
+        lines.append(f"{newline}{body_indent}{{:noreply, {parameter}}}{newline}")
     lines.append(f"{indent}end")
     clause = "".join(lines)
 
@@ -726,7 +820,14 @@ def _build(
     else:
         def_end = context.span(definition)[1]
         new_edit = Edit(def_end, def_end, f"{newline}{newline}{clause}")
-    return Fix("Move the blocking work into handle_continue/2", (init_edit, new_edit), "unsafe")
+    title = (
+        "Move the blocking work and the state it builds into handle_continue/2 (review: "
+        "init/1 now returns a nil state, and a failure crashes the running server)"
+        if moves_state
+        else "Move the blocking work into handle_continue/2 (review: a failure now crashes "
+        "the running server instead of failing its start)"
+    )
+    return Fix(title, (init_edit, new_edit), "unsafe")
 
 
 def _strip_blank_lines(chunk: str, newline: str) -> str:

@@ -287,4 +287,5 @@ RULE = Rule(
     check=check,
     words=("infinity", "rpc.call"),
     production_only=True,
+    preview=True,
 )

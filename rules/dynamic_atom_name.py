@@ -701,4 +701,5 @@ RULE = Rule(
     words=("to_atom", "concat", ':"', ":'"),
     production_only=True,
     fixable=True,
+    preview=True,
 )

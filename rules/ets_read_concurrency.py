@@ -354,4 +354,5 @@ RULE = Rule(
     words=("ets",),
     production_only=True,
     fixable=True,
+    preview=True,
 )

@@ -237,4 +237,5 @@ RULE = Rule(
     check=check,
     words=("Supervisor",),
     production_only=True,
+    preview=True,
 )

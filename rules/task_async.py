@@ -79,16 +79,32 @@ on a nolink task still exits the caller when the task fails — use `Task.yield/
 `Task.shutdown/2`, as above, to turn a failure into a value.
 
 ## Fix
-Rewrites the call to `Task.Supervisor.async_nolink(Sup, ...)` (pipes and captures included), where
-`Sup` is the `Task.Supervisor` your application starts (one whose namespace encloses the calling
-module: `MyApp.Tasks`, or `MyApp.Mailer.Tasks` for `MyApp.Mailer.Worker`; another part's, such as
-`MyApp.Analytics.Tasks`, is borrowed only when the children are no literal list a new one could
-join). When it starts none that fits, the same fix adds `{Task.Supervisor, name:
+Runs the task under the `Task.Supervisor` your application starts (one whose namespace encloses
+the calling module: `MyApp.Tasks`, or `MyApp.Mailer.Tasks` for `MyApp.Mailer.Worker`; another
+part's, such as `MyApp.Analytics.Tasks`, is borrowed only when the children are no literal list a
+new one could join); when it starts none that fits, the same fix adds `{Task.Supervisor, name:
 MyApp.TaskSupervisor}` to the application's children after the infrastructure and before the first
-child that uses it, so it starts before (and stops after) the processes that use it. Safe when
-the supervisor exists or is added; unsafe when no application module was found, since you must
-start the supervisor yourself. Calls to `Task.await/2` on the task are left as they are: review
-them.
+child that uses it. What the call becomes depends on what becomes of the task:
+
+- never awaited (its value dropped, and no `handle_info` clause reads a task's `{ref, result}`
+  or `:DOWN`): `Task.Supervisor.start_child(Sup, fun)`, which sends the caller nothing. Safe when
+  the supervisor exists or is added;
+- bound to a variable only passed to `Task.yield/2` and `Task.shutdown/2`: `async_nolink`. Safe
+  when the function matches `{:exit, reason}`, which a failed task now reaches; unsafe otherwise;
+- bound to a variable that is only passed to `Task.await/1,2`: `async_nolink`, and each await
+  becomes `case Task.yield(task, timeout) || Task.shutdown(task) do` giving the result, or
+  `{:error, reason}` when the task failed or timed out (computed into a variable just before the
+  statement that awaited it). Unsafe: review what the caller does with `{:error, reason}`;
+- anything else (awaited inline, kept in the state, returned, captured): `async_nolink` alone.
+  Unsafe: the task's crash now arrives as a `:DOWN` message, and a `Task.await` on it still
+  exits the caller.
+
+No fix when the calling function, or a module that traps exits, matches `{:EXIT, ...}`
+messages: a supervised task never sends its caller one, so a caller waiting for it would hang.
+In a module that traps exits otherwise, or in the application's `start/2` (which runs before the
+supervisor is started), the fix is unsafe and its title says so. Pipes, captures and
+module-function-args calls are rewritten alike; comments and arguments on lines of their own keep
+their layout, and a line the rewrite takes past 98 columns is broken the way `mix format` does.
 
 Configure the supervisor's name with `[names] task_supervisor = "MyApp.TaskSupervisor"`.
 """
@@ -271,35 +287,310 @@ def _definition_head(call: Node) -> bool:
     return holder is not None and syntax.is_definition(holder)
 
 
+# -- the fix ---------------------------------------------------------------------------
+
+ARITIES = frozenset({1, 3})
+AWAIT = ("Task", "await")
+DEFAULT_AWAIT_TIMEOUT = "5000"
+RESULT_VARIABLES = ("result", "task_result", "reply", "value")
+
+
 def _fix(context: Context, call: Node, site: Node) -> Fix | None:
-    supervisor = fixes.task_supervisor(context, call)
-    replacement = _replacement(context, call, site, supervisor.name)
-    if replacement is None:
+    """By what becomes of the task: never awaited, `Task.Supervisor.start_child` (safe: no
+    reply nor `:DOWN` message to handle); awaited through a variable, `async_nolink` plus each
+    `Task.await` turned into `Task.yield || Task.shutdown` with the failure as a value
+    (unsafe); otherwise `async_nolink` alone (unsafe: the caller must handle the crash's
+    `:DOWN` message, and `Task.await` still exits it). No fix for a caller that waits for the
+    task's `{:EXIT, ...}`: a supervised task never sends one."""
+    exits = fixes.exit_handling(call)
+    if exits == "receives":
         return None
-    start, end = context.span(site)
-    return Fix(
-        f"Use Task.Supervisor.async_nolink on {supervisor.name}{supervisor.note}",
-        (Edit(start, end, replacement), *supervisor.edits),
-        supervisor.safety,
+    supervisor = fixes.task_supervisor(context, call)
+    name, note = supervisor.name, supervisor.note
+    use = _task_use(context, call, site)
+    if use == "discarded" and _expects_task_messages(call):
+        use = "other"  # the reply is read in handle_info: a started child would send none
+    if use == "discarded":
+        edit = fixes.rewrite_call(context, call, "Task.Supervisor.start_child", [name], ARITIES)
+        title = f"Use Task.Supervisor.start_child on {name}{note} (the task is never awaited)"
+        safety = supervisor.safety
+        edits = [edit] if edit is not None else []
+    else:
+        edit = fixes.rewrite_call(context, call, "Task.Supervisor.async_nolink", [name], ARITIES)
+        if edit is None:
+            return None
+        edits = [edit]
+        if use == "yielded":
+            handled = _handles_exit(call)
+            title = f"Use Task.Supervisor.async_nolink on {name}{note}" + (
+                ": a failed task now reaches the {:exit, reason} clause"
+                if handled
+                else ": review what handles the {:exit, reason} Task.yield now gives for a crash"
+            )
+        elif isinstance(use, list):
+            edits.extend(e for await_call in use for e in _await_edits(context, await_call))
+            title = (
+                f"Use Task.Supervisor.async_nolink on {name}{note}, and Task.yield/"
+                "Task.shutdown instead of Task.await: review what the caller does with "
+                "{:error, reason} when the task fails"
+            )
+        else:
+            title = (
+                f"Use Task.Supervisor.async_nolink on {name}{note}: review the caller, which "
+                "now gets the task's crash as a :DOWN message (Task.await still exits it)"
+            )
+        safety = supervisor.safety if use == "yielded" and _handles_exit(call) else "unsafe"
+    if not edits:
+        return None
+    if exits == "traps":
+        title += fixes.TRAPS_EXITS_NOTE
+        safety = "unsafe"
+    if fixes.before_the_supervision_tree(call):
+        title += fixes.BEFORE_THE_TREE_NOTE
+        safety = "unsafe"
+    edits = fixes.joined_edits(context, edits)
+    return Fix(title, (*edits, *supervisor.edits), safety)
+
+
+def _expects_task_messages(call: Node) -> bool:
+    """The module handles a task's messages: a ``handle_info`` clause for ``{ref, result}``
+    (a two-element tuple not starting with a literal) or for ``{:DOWN, ...}``."""
+    module = syntax.enclosing_module(call)
+    if module is None:
+        return False
+    for definition in syntax.definitions(module, "handle_info", 2):
+        head = syntax.def_head(definition)
+        message = head[1][0] if head else None
+        if message is not None and message.type == "binary_operator":  # {ref, r} = message
+            message = message.child_by_field_name("left")
+        if message is None or message.type != "tuple":
+            continue
+        elements = [c for c in message.named_children if c.type != "comment"]
+        first = syntax.text(elements[0]) if elements else ""
+        if first == ":DOWN" or (len(elements) == 2 and not first.startswith((":", '"'))):
+            return True
+    return False
+
+
+def _task_use(context: Context, call: Node, site: Node) -> str | list[Node]:
+    """``"discarded"`` when the task's value is dropped; ``"yielded"`` when it is bound to a
+    variable only passed to `Task.yield`/`Task.shutdown`; the ``Task.await`` calls when it is
+    bound to a variable only ever awaited; else ``"other"``."""
+    if syntax.is_capture(site):
+        return "other"
+    parent = site.parent
+    if parent is None:
+        return "other"
+    if parent.type in fixes.STATEMENT_CONTAINERS:
+        last = [c for c in parent.named_children if c.type != "comment"][-1:]
+        returned = not last or last[0] == site
+        return "other" if returned else "discarded"
+    if (
+        parent.type == "binary_operator"
+        and syntax.operator(parent) == "="
+        and parent.child_by_field_name("right") == site
+        and parent.parent is not None
+        and parent.parent.type in fixes.STATEMENT_CONTAINERS
+    ):
+        left = parent.child_by_field_name("left")
+        if left is None or left.type != "identifier":
+            return "other"
+        variable = syntax.text(left)
+        if variable.startswith("_"):
+            return "discarded"
+        return _awaits_of(parent, variable)
+    return "other"
+
+
+def _awaits_of(binding: Node, variable: str) -> str | list[Node]:
+    """The ``Task.await(variable[, timeout])`` calls after ``binding`` in its function, when
+    they are the variable's only uses and each can be rewritten in place."""
+    definition = syntax.enclosing_definition(binding)
+    if definition is None:
+        return "other"
+    uses = [
+        use
+        for use in syntax.variable_uses(definition, variable)
+        if use.start_byte >= binding.end_byte
+    ]
+    if any(_rebinds(definition, variable, binding)):
+        return "other"
+    if not uses:
+        return "discarded"
+    if all(_yielded(use) for use in uses):
+        return "yielded"
+    awaits = []
+    for use in uses:
+        await_call = _await_of(use)
+        if await_call is None or _await_statement(await_call) is None:
+            return "other"
+        awaits.append(await_call)
+    return awaits
+
+
+def _rebinds(definition: Node, variable: str, binding: Node) -> list[Node]:
+    return [
+        n
+        for n in syntax.descendants(definition)
+        if n.type == "identifier"
+        and n.start_byte > binding.end_byte
+        and syntax.text(n) == variable
+        and syntax.in_pattern(n, definition)
+    ]
+
+
+YIELDING = frozenset({("Task", "yield"), ("Task", "shutdown")})
+
+
+def _yielded(use: Node) -> bool:
+    """``use`` is the task of ``Task.yield(use, ...)`` or ``Task.shutdown(use, ...)``."""
+    holder = use.parent
+    call = holder.parent if holder is not None and holder.type == "arguments" else None
+    args = syntax.argument_nodes(call) if call is not None else []
+    return call is not None and syntax.remote_target(call) in YIELDING and args[:1] == [use]
+
+
+def _handles_exit(call: Node) -> bool:
+    """The calling function matches ``{:exit, reason}``: what `Task.yield` gives for a failed
+    unlinked task."""
+    definition = syntax.enclosing_definition(call)
+    return definition is not None and any(
+        n.type == "tuple" and n.named_children and syntax.text(n.named_children[0]) == ":exit"
+        for n in syntax.descendants(definition)
     )
 
 
-def _replacement(context: Context, call: Node, site: Node, supervisor: str) -> str | None:
-    head = f"Task.Supervisor.async_nolink({supervisor}"
-    if site.type == "unary_operator":  # &Task.async/N
-        arity = syntax.text(site).rsplit("/", 1)[-1].strip()
-        if arity not in ("1", "3"):
-            return None
-        return f"&{head}, {', '.join(f'&{i}' for i in range(1, int(arity) + 1))})"
-    args = [context.text(arg) for arg in syntax.argument_nodes(call)]
-    if site.type == "binary_operator":  # lhs |> Task.async(...)
-        left = site.child_by_field_name("left")
-        if left is None:
-            return None
-        args.insert(0, context.text(left))
-    if not args:
+def _await_of(use: Node) -> Node | None:
+    """The ``Task.await(use)`` / ``Task.await(use, timeout)`` call ``use`` is the task of."""
+    holder = use.parent
+    if holder is None or holder.type != "arguments":
         return None
-    return f"{head}, {', '.join(args)})"
+    await_call = holder.parent
+    args = syntax.argument_nodes(await_call) if await_call is not None else []
+    if (
+        await_call is None
+        or syntax.remote_target(await_call) != AWAIT
+        or not args
+        or args[0] != use
+        or len(args) > 2
+    ):
+        return None
+    return await_call
+
+
+BRANCHING = frozenset({"if", "unless", "case", "cond", "with", "for", "receive", "try", "fn"})
+SHORT_CIRCUIT = frozenset({"&&", "||", "and", "or", "when", "|>", "=", "<-", "::"})
+
+
+HOISTABLE_THROUGH = frozenset(
+    {
+        "arguments",
+        "tuple",
+        "list",
+        "map",
+        "map_content",
+        "keywords",
+        "pair",
+        "dot",
+        "binary_operator",
+    }
+)
+
+
+HOISTABLE_THROUGH = frozenset(
+    {
+        "arguments",
+        "tuple",
+        "list",
+        "map",
+        "map_content",
+        "keywords",
+        "pair",
+        "dot",
+        "binary_operator",
+    }
+)
+
+
+def _await_statement(await_call: Node) -> Node | None:
+    """The statement the await's value can be computed before: the await itself or the
+    assignment it is the right side of (rewritten in place), or a statement holding it
+    only in arguments, tuples, lists and maps with no call evaluated before it. None when
+    moving it would change what runs (a branch, a short-circuit, an earlier call)."""
+    statement = fixes.statement_of(await_call)
+    if statement is not None:
+        return statement
+    node = await_call
+    while node.parent is not None and node.parent.type not in fixes.STATEMENT_CONTAINERS:
+        parent = node.parent
+        if parent.type == "call":
+            if syntax.local_target(parent) in BRANCHING or syntax.do_block(parent) is not None:
+                return None
+        elif parent.type not in HOISTABLE_THROUGH or (
+            parent.type == "binary_operator" and syntax.operator(parent) in SHORT_CIRCUIT
+        ):
+            return None
+        node = parent
+    if node.parent is None:
+        return None
+    earlier_calls = [
+        n
+        for n in syntax.descendants(node)
+        if n.type == "call" and n.end_byte <= await_call.start_byte
+    ]
+    return None if earlier_calls else node
+
+
+def _await_edits(context: Context, await_call: Node) -> list[Edit]:
+    """``Task.await(task, t)`` turned into a ``case`` over ``Task.yield(task, t) ||
+    Task.shutdown(task)`` that gives the result, or ``{:error, reason}`` when the task failed
+    or timed out: in place for a statement or an assignment's right side, else computed
+    into a fresh variable just before the statement that holds the await."""
+    args = syntax.argument_nodes(await_call)
+    task = context.text(args[0])
+    timeout = context.text(args[1]) if len(args) > 1 else DEFAULT_AWAIT_TIMEOUT
+    statement = _await_statement(await_call)
+    assert statement is not None
+    source = context.source
+    newline = source.newline
+    indent = source.line_indent(source.line_of(context.span(statement)[0]))
+
+    def case_text(base: str) -> str:
+        inner = base + "  "
+        return newline.join(
+            [
+                f"case Task.yield({task}, {timeout}) || Task.shutdown({task}) do",
+                f"{inner}{{:ok, result}} -> result",
+                f"{inner}{{:exit, reason}} -> {{:error, reason}}",
+                f"{inner}nil -> {{:error, :timeout}}",
+                f"{base}end",
+            ]
+        )
+
+    line_start = source.line_starts[source.line_of(context.span(statement)[0])]
+    if statement == await_call:
+        end = context.span(statement)[1]
+        new = f"{indent}{case_text(indent)}"
+        return [fixes.spaced_edit(context, statement, line_start, end, new)]
+    if fixes.statement_of(await_call) == statement:  # var = Task.await(...)
+        operator = statement.child_by_field_name("operator")
+        assert operator is not None
+        lhs = source.text[line_start : context.span(operator)[1]]
+        end = context.span(await_call)[1]
+        inner = indent + "  "
+        new = f"{lhs}{newline}{inner}{case_text(inner)}"
+        return [fixes.spaced_edit(context, statement, line_start, end, new)]
+    definition = syntax.enclosing_definition(await_call)
+    taken = _names_in(definition) if definition is not None else set()
+    variable = next((n for n in RESULT_VARIABLES if n not in taken), "task_result_")
+    inner = indent + "  "
+    hoisted = f"{indent}{variable} ={newline}{inner}{case_text(inner)}"
+    start, end = context.span(await_call)
+    return [fixes.spaced_insert(context, statement, hoisted), Edit(start, end, variable)]
+
+
+def _names_in(node: Node) -> set[str]:
+    return {syntax.text(n) for n in syntax.descendants(node) if n.type == "identifier"}
 
 
 RULE = Rule(

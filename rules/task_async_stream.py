@@ -95,7 +95,9 @@ arguments hold a capture) so the pipeline reads on unchanged. A capture `&Task.a
 becomes `&Task.Supervisor.async_stream_nolink(Sup, &1, ..., &N)`.
 
 The fix is always unsafe: failures turn from a crash into `{:exit, reason}` elements, so the
-code consuming the stream has to be reviewed (see above) before you apply it.
+code consuming the stream has to be reviewed (see above) before you apply it. It is not offered
+when the calling function, or a module that traps exits, matches `{:EXIT, ...}` messages, which
+unlinked tasks never send.
 
 Configure the supervisor's name with `[names] task_supervisor = "MyApp.TaskSupervisor"`.
 """
@@ -204,18 +206,27 @@ def _in_init(call: Node) -> bool:
 
 
 def _fix(context: Context, call: Node) -> Fix | None:
+    """Always unsafe (failed tasks become ``{:exit, reason}`` elements the consumer must
+    handle); not offered when the caller waits for a task's ``{:EXIT, ...}``, which unlinked
+    tasks never send."""
+    exits = fixes.exit_handling(call)
+    if exits == "receives":
+        return None
     supervisor = fixes.task_supervisor(context, call)
     edit = fixes.rewrite_call(
         context, call, "Task.Supervisor.async_stream_nolink", [supervisor.name], ARITIES
     )
     if edit is None:
         return None
-    return Fix(
+    title = (
         f"Use Task.Supervisor.async_stream_nolink on {supervisor.name}{supervisor.note} "
-        "(failed tasks become {:exit, reason} elements)",
-        (edit, *supervisor.edits),
-        "unsafe",
+        "(failed tasks become {:exit, reason} elements)"
     )
+    if exits == "traps":
+        title += fixes.TRAPS_EXITS_NOTE
+    if fixes.before_the_supervision_tree(call):
+        title += fixes.BEFORE_THE_TREE_NOTE
+    return Fix(title, (edit, *supervisor.edits), "unsafe")
 
 
 RULE = Rule(

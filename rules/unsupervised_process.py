@@ -70,9 +70,10 @@ namespace encloses the calling module: `MyApp.Tasks`, or `MyApp.Mailer.Tasks` fo
 `MyApp.Mailer.Worker`; another part's, such as `MyApp.Analytics.Tasks`, is borrowed only when the
 children are no literal list a new one could join). When it starts none that fits, the same fix adds
 `{Task.Supervisor, name: MyApp.TaskSupervisor}` to the application's children, after the
-infrastructure and before the first child that uses it. Both return
-`{:ok, pid}` and neither links the task to the caller, so the fix is safe; it is unsafe only when no
-application module was found to start the supervisor in.
+infrastructure and before the first child that uses it. Both return `{:ok, pid}` and neither links
+the task to the caller, so the fix is safe; it is unsafe when no application module was found to
+start the supervisor in, and in the application's `start/2`, which runs before the supervisor is
+started.
 
 No automatic fix for `spawn`: decide what the process is. A loop that belongs to its starter
 becomes `spawn_link` (or monitors its owner and stops on `:DOWN`). Fire-and-forget work becomes
@@ -315,11 +316,12 @@ def _fix(context: Context, call: Node) -> Fix | None:
     )
     if edit is None:
         return None
-    return Fix(
-        f"Use Task.Supervisor.start_child on {supervisor.name}{supervisor.note}",
-        (edit, *supervisor.edits),
-        supervisor.safety,
-    )
+    title = f"Use Task.Supervisor.start_child on {supervisor.name}{supervisor.note}"
+    safety = supervisor.safety
+    if fixes.before_the_supervision_tree(call):
+        title += fixes.BEFORE_THE_TREE_NOTE
+        safety = "unsafe"
+    return Fix(title, (edit, *supervisor.edits), safety)
 
 
 RULE = Rule(

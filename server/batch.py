@@ -26,7 +26,8 @@ from otp_thinking.index import FileSummary, ProjectIndex, project_files
 from otp_thinking.project import find_root
 from otp_thinking.rule import Rule
 from otp_thinking.source import Source
-from otp_thinking.workspace import Workspace, normal
+from otp_thinking.suppression import unknown_rule_messages
+from otp_thinking.workspace import Workspace
 
 ReadFile = Callable[[str], "str | None"]
 """Reads a file for checking; says on stderr why it cannot (captured and reported in order)."""
@@ -119,11 +120,12 @@ def _first_pass(task: _Task) -> tuple[FileSummary | None, FileResult | None, _Ca
     keys = _cache_keys(worker, task, text) if cache is not None else None
     if cache is not None and keys is not None:
         summary = cache.summary(task.path, keys[0])
-        found = cache.findings(task.path, keys[1]) if task.check else ()
-        if summary is not None and found is not None:
-            if not task.check:
+        entry = cache.findings(task.path, keys[1]) if task.check else None
+        if summary is not None and (entry is not None or not task.check):
+            if entry is None:
                 return summary, None, None
-            messages = (*worker.problems, *captured.getvalue().splitlines())
+            found, notes = entry
+            messages = (*worker.problems, *captured.getvalue().splitlines(), *notes)
             return summary, FileResult(task.path, text, found, messages), None
     source = Source(text, task.path)
     summary = None
@@ -135,9 +137,10 @@ def _first_pass(task: _Task) -> tuple[FileSummary | None, FileResult | None, _Ca
     config, rules = worker.rules(task.path, project_wide=False if task.root else None)
     project = worker.workspace.project_for(task.path)
     findings = analyze(source, config=config, project=project, rules=rules) if rules else []
-    messages = (*worker.problems, *captured.getvalue().splitlines())
+    notes = tuple(unknown_rule_messages(source))
+    messages = (*worker.problems, *captured.getvalue().splitlines(), *notes)
     result = FileResult(task.path, text, tuple(findings), messages)
-    return summary, result, _entry(task, keys, summary, result.findings)
+    return summary, result, _entry(task, keys, summary, result.findings, notes)
 
 
 def _cache_keys(worker: _Worker, task: _Task, text: str) -> tuple[str, str]:
@@ -152,11 +155,12 @@ def _entry(
     keys: tuple[str, str] | None,
     summary: FileSummary | None,
     findings: tuple[Finding, ...] | None,
+    notes: tuple[str, ...] = (),
 ) -> _Cached:
     if keys is None or summary is None:
         return None
     findings_key = keys[1] if findings is not None else None
-    return task.path, disk_cache.Entry(keys[0], summary, findings_key, findings)
+    return task.path, disk_cache.Entry(keys[0], summary, findings_key, findings, notes=notes)
 
 
 def _second_pass(item: tuple[str, str]) -> tuple[Finding, ...]:
@@ -178,11 +182,15 @@ def _second_pass(item: tuple[str, str]) -> tuple[Finding, ...]:
 
 @dataclass
 class Progress:
-    """Counts work done; ``show`` receives (done, total, what) when something moves."""
+    """Counts work done, one pass at a time (files indexed, then files checked, each counted
+    from zero to its own total); ``show`` receives (done, total, what) when something moves."""
 
     show: Callable[[int, int, str], None] = lambda done, total, what: None
     total: int = 0
     done: int = 0
+
+    def begin(self, total: int) -> None:
+        self.total, self.done = total, 0
 
     def step(self, what: str) -> None:
         self.done += 1
@@ -207,7 +215,7 @@ def check_files(
     tasks = _first_pass_tasks(paths)
     if jobs is None:
         jobs = automatic_jobs(len(tasks))
-    progress.total = len(tasks)
+    progress.begin(len(tasks))
     caches = _open_caches(tasks, base_config, select, ignore) if cache else {}
     start_args = (read, base_config, tuple(select), tuple(ignore))
     with _Runner(jobs, (*start_args, caches)) as runner:
@@ -229,8 +237,8 @@ def check_files(
         if (found := key[0].project_findings(path, key[1])) is not None
     }
     todo = [(path, text) for path, text in second if path not in extra]
-    progress.total += len(todo)
     if todo:
+        progress.begin(len(todo))
         with _Runner(jobs, (*start_args, None, indexes)) as runner:
             done = _stepping(runner.map(_second_pass, todo), progress, "checked")
             for (path, _text), found in zip(todo, done, strict=True):
@@ -319,7 +327,7 @@ def _indexes(tasks: list[_Task], summaries: list[FileSummary | None]) -> list[Pr
         if task.root is None or summary is None:
             continue
         index = by_root.setdefault(task.root, ProjectIndex(Path(task.root)))
-        index.files[normal(summary.path)] = summary
+        index.files[os.path.abspath(summary.path)] = summary
     for index in by_root.values():
         index.complete = True
     return list(by_root.values())

@@ -38,7 +38,7 @@ from otp_thinking.index import FileSummary
 from otp_thinking.project import ProjectContext
 
 FOLDER = ".otp-thinking-cache"
-FORMAT = 2
+FORMAT = 3
 _MAGIC = b"otp-thinking-cache\n"
 
 
@@ -52,6 +52,8 @@ class Entry:
     """The findings of the rules that read the project index are valid for this key: the file's
     findings key and every file's summary key in the project."""
     project_findings: tuple[Finding, ...] | None = None
+    notes: tuple[str, ...] = ()
+    """Messages about the file's own text (rule names in comments that name no rule)."""
 
 
 @dataclass
@@ -66,11 +68,12 @@ class Cache:
         entry = self.entries.get(path)
         return entry.summary if entry is not None and entry.summary_key == key else None
 
-    def findings(self, path: str, key: str) -> tuple[Finding, ...] | None:
+    def findings(self, path: str, key: str) -> tuple[tuple[Finding, ...], tuple[str, ...]] | None:
+        """The file-local findings and the notes (unknown rule names in its comments)."""
         entry = self.entries.get(path)
-        if entry is None or entry.findings_key != key:
+        if entry is None or entry.findings_key != key or entry.findings is None:
             return None
-        return entry.findings
+        return entry.findings, entry.notes
 
     def store(self, path: str, entry: Entry) -> None:
         self.added[path] = entry

@@ -8,6 +8,7 @@ import logging
 import os
 import sys
 import time
+from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,7 +18,7 @@ from otp_thinking.baseline import BaselineError, read_baseline, write_baseline
 from otp_thinking.batch import Progress, check_files, default_jobs
 from otp_thinking.engine import analyze, enabled_rules
 from otp_thinking.files import is_regular
-from otp_thinking.findings import Finding
+from otp_thinking.findings import SEVERITIES, Finding
 from otp_thinking.fixing import FixRun, Skipped, fix_files
 from otp_thinking.output import (
     Located,
@@ -26,13 +27,16 @@ from otp_thinking.output import (
     render_json,
     render_statistics,
     render_text,
+    shown_path,
     statistics,
     summary,
 )
 from otp_thinking.registry import all_rules, find_rule
 from otp_thinking.rule import Rule
+from otp_thinking.rule_docs import full_document
 from otp_thinking.sarif import render_sarif
 from otp_thinking.source import Source
+from otp_thinking.suppression import unknown_rule_messages
 from otp_thinking.workspace import Workspace, normal
 
 SKIPPED_DIRS = frozenset({"deps", "_build", ".git", "node_modules", ".elixir_ls", ".expert"})
@@ -68,8 +72,30 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("--fix", action="store_true", help="apply safe fixes in place")
     check.add_argument("--unsafe-fixes", action="store_true", help="also apply unsafe fixes")
     check.add_argument("--diff", action="store_true", help="show what --fix would change")
-    check.add_argument("--select", type=_codes, default=[], metavar="CODES")
-    check.add_argument("--ignore", type=_codes, default=[], metavar="CODES")
+    check.add_argument(
+        "--select",
+        type=_codes,
+        default=[],
+        metavar="CODES",
+        help="only these rules: comma-separated codes, code prefixes (OTP1) or names, any case; "
+        "a preview rule runs when named by code or name",
+    )
+    check.add_argument("--ignore", type=_codes, default=[], metavar="CODES", help="not these rules")
+    check.add_argument(
+        "--fail-on",
+        choices=SEVERITIES,
+        default="warning",
+        metavar="SEVERITY",
+        help="exit 1 when a finding is at least this severe: error, warning (the default), "
+        "information or hint",
+    )
+    check.add_argument(
+        "--min-severity",
+        choices=SEVERITIES,
+        default="hint",
+        metavar="SEVERITY",
+        help="print only findings at least this severe (default: hint, every finding)",
+    )
     check.add_argument(
         "--jobs",
         type=_jobs,
@@ -146,6 +172,18 @@ def run_check(args: argparse.Namespace) -> int:
     if unknown:
         print(f"otp-thinking: unknown rule code or name: {', '.join(unknown)}", file=sys.stderr)
         return EXIT_USAGE
+    if args.diff and args.format != "text":
+        print(
+            f"otp-thinking: --diff prints a unified diff; it does not combine with --format "
+            f"{args.format}",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
+    missing = [p for p in args.paths if not os.path.exists(p)]
+    if missing:
+        for path in missing:
+            print(f"otp-thinking: {path}: no such file or directory", file=sys.stderr)
+        return EXIT_USAGE
     if args.statistics and args.format in ("sarif", "github"):
         print("otp-thinking: --statistics prints text or json, not " + args.format, file=sys.stderr)
         return EXIT_USAGE
@@ -156,12 +194,11 @@ def run_check(args: argparse.Namespace) -> int:
         return EXIT_USAGE
     run = CheckRun()
     run.workspace.report_config_problems = run.tell
-    missing = [p for p in args.paths if not os.path.exists(p)]
-    for path in missing:
-        print(f"otp-thinking: {path}: no such file or directory", file=sys.stderr)
-    files = list(iter_elixir_files([p for p in args.paths if p not in missing], run.workspace))
+    files = list(iter_elixir_files(args.paths, run.workspace))
     if args.fix or args.diff:
+        before = _count_by_path(run, files, args)
         _fix_files(run, files, args)
+        run.fixed = _fixed_counts(before, run.located)
     else:
         _check_all(run, files, args)
     if args.write_baseline:
@@ -171,13 +208,15 @@ def run_check(args: argparse.Namespace) -> int:
             f"Recorded {count} finding{'s' if count != 1 else ''} in {args.write_baseline}",
             file=sys.stderr,
         )
-        return EXIT_USAGE if missing else EXIT_CLEAN
+        return EXIT_CLEAN
     if baseline is not None:
         run.located = baseline.new_findings(run.located, args.baseline.resolve().parent)
-    return _report(run, args, missing)
+    return _report(run, args)
 
 
-def _check_all(run: CheckRun, files: list[str], args: argparse.Namespace) -> None:
+def _check_all(
+    run: CheckRun, files: list[str], args: argparse.Namespace, progress: bool = True
+) -> None:
     """Every file at once: the project index built once, ``--jobs`` processes."""
     results = check_files(
         files,
@@ -186,7 +225,7 @@ def _check_all(run: CheckRun, files: list[str], args: argparse.Namespace) -> Non
         select=args.select,
         ignore=args.ignore,
         jobs=args.jobs,
-        progress=_progress_bar(),
+        progress=_progress_bar() if progress else None,
         cache=not args.no_cache,
     )
     for result in results:
@@ -196,6 +235,21 @@ def _check_all(run: CheckRun, files: list[str], args: argparse.Namespace) -> Non
             continue
         lines = TextLines(result.text)
         run.located.extend(Located(result.path, lines, f) for f in result.findings)
+
+
+def _count_by_path(run: CheckRun, files: list[str], args: argparse.Namespace) -> dict[str, int]:
+    """How many findings each file has before any fix (for "Fixed N": a fix can also make
+    findings in other files go away, such as a supervisor started for several callers)."""
+    counting = CheckRun()
+    counting.workspace.report_config_problems = lambda problems: None
+    counting.tell = lambda messages: None  # type: ignore[method-assign]  # said once, later
+    _check_all(counting, files, args, progress=False)
+    return Counter(item.path for item in counting.located)
+
+
+def _fixed_counts(before: dict[str, int], remaining: list[Located]) -> dict[str, int]:
+    left = Counter(item.path for item in remaining)
+    return {path: count - left[path] for path, count in before.items() if count > left[path]}
 
 
 def _progress_bar() -> Progress | None:
@@ -312,7 +366,10 @@ def _fix_files(run: CheckRun, files: list[str], args: argparse.Namespace) -> Non
     for path, applied in result.applied.items():
         run.fixed[path] = len(applied)
     for path in readable:
-        lines = TextLines(workspace.overlay[normal(path)])
+        text = workspace.overlay[normal(path)]
+        if "otp-thinking:" in text:
+            run.tell(unknown_rule_messages(Source(text, path)))
+        lines = TextLines(text)
         run.located.extend(Located(path, lines, f) for f in result.findings.get(path, []))
 
 
@@ -325,7 +382,7 @@ def _skipped_message(skipped: Skipped) -> str:
     )
 
 
-def _report(run: CheckRun, args: argparse.Namespace, missing: list[str]) -> int:
+def _report(run: CheckRun, args: argparse.Namespace) -> int:
     changed = _changed_files(run)
     if args.diff:
         _print_diffs(changed)
@@ -333,6 +390,9 @@ def _report(run: CheckRun, args: argparse.Namespace, missing: list[str]) -> int:
         _write(run, changed)
         for path, count in run.fixed.items():
             print(f"Fixed {count} finding{'s' if count != 1 else ''} in {path}", file=sys.stderr)
+    failing = any(_at_least(item, args.fail_on) for item in run.located)
+    hidden = sum(1 for item in run.located if not _at_least(item, args.min_severity))
+    run.located = [item for item in run.located if _at_least(item, args.min_severity)]
 
     texts: dict[str, TextLines | None] = {}
 
@@ -348,7 +408,7 @@ def _report(run: CheckRun, args: argparse.Namespace, missing: list[str]) -> int:
         else:
             if run.located:
                 print(render_statistics(run.located, args.unsafe_fixes))
-            print(summary(run.located, args.unsafe_fixes))
+            print(summary(run.located, args.unsafe_fixes, hidden, args.min_severity))
     elif args.format == "json":
         print(render_json(run.located, source_of))
     elif args.format == "sarif":
@@ -359,12 +419,15 @@ def _report(run: CheckRun, args: argparse.Namespace, missing: list[str]) -> int:
     else:
         if run.located:
             print(render_text(run.located, args.unsafe_fixes))
-        print(summary(run.located, args.unsafe_fixes))
-    if missing:
-        return EXIT_USAGE
-    if run.located or (args.diff and changed):
+        print(summary(run.located, args.unsafe_fixes, hidden, args.min_severity))
+    if failing or (args.diff and changed):
         return EXIT_FINDINGS
     return EXIT_CLEAN
+
+
+def _at_least(item: Located, severity: str) -> bool:
+    """Errors come first in SEVERITIES: a finding is at least as severe as one at its right."""
+    return SEVERITIES.index(item.finding.severity) <= SEVERITIES.index(severity)  # type: ignore[arg-type]
 
 
 def _changed_files(run: CheckRun) -> dict[str, tuple[str, str]]:
@@ -381,8 +444,8 @@ def _print_diffs(changed: dict[str, tuple[str, str]]) -> None:
         diff = difflib.unified_diff(
             before.splitlines(keepends=True),
             after.splitlines(keepends=True),
-            fromfile=f"a/{path}",
-            tofile=f"b/{path}",
+            fromfile=f"a/{shown_path(path)}",
+            tofile=f"b/{shown_path(path)}",
         )
         sys.stdout.writelines(diff)
 
@@ -423,9 +486,19 @@ def _unchanged(path: str, read: str) -> bool:
 
 def run_rules(args: argparse.Namespace) -> int:
     for rule in all_rules():
-        fix = "fix" if rule.fixable else "   "
-        print(f"{rule.code}  {rule.name:<30} {rule.severity:<12} {fix}  {rule.summary}")
+        print(_catalog_line(rule))
+    if any(rule.preview for rule in all_rules()):
+        print(
+            "\npreview: off unless `[rules] preview = true`, or the rule's code or name is set "
+            "in [rules] or given to --select"
+        )
     return EXIT_CLEAN
+
+
+def _catalog_line(rule: Rule) -> str:
+    fix = "fix" if rule.fixable else "   "
+    summary = f"(preview) {rule.summary}" if rule.preview else rule.summary
+    return f"{rule.code}  {rule.name:<30} {rule.severity:<12} {fix}  {summary}"
 
 
 def run_explain(args: argparse.Namespace) -> int:
@@ -433,10 +506,7 @@ def run_explain(args: argparse.Namespace) -> int:
     if rule is None:
         print(f"otp-thinking: no rule {args.rule!r}; see `otp-thinking rules`", file=sys.stderr)
         return EXIT_USAGE
-    print(f"# {rule.code} {rule.name}\n")
-    print(f"Default severity: {rule.severity}." + (" Has a fix." if rule.fixable else ""))
-    print()
-    print(rule.doc.rstrip())
+    print(full_document(rule), end="")
     return EXIT_CLEAN
 
 

@@ -6,6 +6,8 @@ replaced by defaults; a bad file never stops the analysis.
 
 from __future__ import annotations
 
+import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -28,9 +30,12 @@ class Config:
     test: tuple[str, ...] = DEFAULT_TEST_GLOBS
     names: Mapping[str, str] = field(default_factory=dict)
     source: str | None = None  # where it was read from, for messages
+    preview: bool = False
+    """`[rules] preview = true`: preview rules are on."""
 
     def rule_setting(self, code: str, name: str) -> str | None:
-        """``"off"``, a severity, or None for the rule's default (code wins over name)."""
+        """``"off"``, a severity, or None for the rule's default (settings are keyed by code;
+        a name given in the settings was turned into its code when read)."""
         return self.rules.get(code, self.rules.get(name))
 
 
@@ -49,7 +54,10 @@ def from_mapping(
     for key, value in data.items():
         value = _empty_table(value)
         if key == "rules":
-            config = replace(config, rules={**config.rules, **_rules(value, where, errors)})
+            settings, preview = _rules(value, where, errors)
+            config = replace(config, rules={**config.rules, **settings})
+            if preview is not None:
+                config = replace(config, preview=preview)
         elif key == "paths":
             config = _paths(config, value, where, errors)
         elif key == "names":
@@ -64,24 +72,42 @@ def _empty_table(value: Any) -> Any:
     return {} if isinstance(value, list) and not value else value
 
 
-def _rules(value: Any, where: str, errors: list[str]) -> dict[str, str]:
+def _rules(value: Any, where: str, errors: list[str]) -> tuple[dict[str, str], bool | None]:
+    """Settings by rule code (codes and names in any case; a code wins over its rule's name),
+    and ``preview`` when the table sets it."""
+    from otp_thinking.registry import find_rule  # the rules import this module
+
     if not isinstance(value, Mapping):
         errors.append(f'{where}: [rules] must be a table of rule = "off" or a severity')
-        return {}
+        return {}, None
     allowed = ("off", *SEVERITIES)
-    settings = {}
-    for rule, setting in value.items():
+    by_code: dict[str, str] = {}
+    by_name: dict[str, str] = {}
+    preview = None
+    for key, setting in value.items():
+        if str(key).lower() == "preview":
+            if isinstance(setting, bool):
+                preview = setting
+            else:
+                errors.append(f"{where}: rules.preview must be true or false; false applies")
+            continue
+        rule = find_rule(str(key))
+        if rule is None:
+            errors.append(
+                f"{where}: rules.{key}: no such rule code or name (see `otp-thinking rules`)"
+            )
+            continue
         normal = setting.lower() if isinstance(setting, str) else setting
         if normal == "info":
             normal = "information"
         if normal not in allowed:
             errors.append(
-                f"{where}: rules.{rule} = {setting!r} is not one of {', '.join(allowed)}; "
+                f"{where}: rules.{key} = {setting!r} is not one of {', '.join(allowed)}; "
                 "the rule's default applies"
             )
             continue
-        settings[str(rule)] = normal
-    return settings
+        (by_code if rule.code == str(key).upper() else by_name)[rule.code] = normal
+    return {**by_name, **by_code}, preview
 
 
 def _paths(config: Config, value: Any, where: str, errors: list[str]) -> Config:
@@ -108,17 +134,30 @@ def _names(value: Any, where: str, errors: list[str]) -> dict[str, str]:
     for key, name in value.items():
         if key not in NAME_KEYS:
             errors.append(f"{where}: unknown key names.{key} ignored")
-        elif not isinstance(name, str) or not name.strip():
+        elif not isinstance(name, str) or not _is_name(key, name.strip()):
+            example = "MyApp.PG or :my_scope" if key == "pg_scope" else "MyApp.TaskSupervisor"
             errors.append(
-                f"{where}: names.{key} must be a module name such as MyApp.TaskSupervisor"
+                f"{where}: names.{key} = {name!r} is not an Elixir module name such as "
+                f"{example}; ignored"
             )
         else:
             names[key] = name.strip()
     return names
 
 
+_ALIAS = re.compile(r"[A-Z][A-Za-z0-9_]*(\.[A-Z][A-Za-z0-9_]*)*")
+_ATOM = re.compile(r":[a-z_][A-Za-z0-9_@]*")
+
+
+def _is_name(key: str, name: str) -> bool:
+    """An Elixir alias (the text goes into code as it is); a `:pg` scope may be an atom too."""
+    return bool(_ALIAS.fullmatch(name) or (key == "pg_scope" and _ATOM.fullmatch(name)))
+
+
 def find_config_file(start: Path) -> Path | None:
-    """The nearest `.otp-thinking.toml` in ``start`` (a file's folder) or above it."""
+    """The nearest `.otp-thinking.toml` in ``start`` (a file's folder) or above it; ``start``
+    made absolute first, so that `.` looks above the current folder too."""
+    start = Path(os.path.abspath(start))
     for folder in (start, *start.parents):
         candidate = folder / CONFIG_FILE
         if candidate.is_file():

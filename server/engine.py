@@ -29,7 +29,10 @@ def enabled_rules(
     ignored = list(ignore or [])
     chosen = []
     for rule in all_rules():
-        if config.rule_setting(rule.code, rule.name) == "off":
+        setting = config.rule_setting(rule.code, rule.name)
+        if setting == "off":
+            continue
+        if rule.preview and not _asked_for(rule, config, setting, selected):
             continue
         if selected and not any(rule.matches_selector(s) for s in selected):
             continue
@@ -37,6 +40,12 @@ def enabled_rules(
             continue
         chosen.append(rule)
     return chosen
+
+
+def _asked_for(rule: Rule, config: Config, setting: str | None, selected: list[str]) -> bool:
+    """A preview rule runs when preview rules are on, or when it is named: a severity for it
+    in the settings, or its code or name (not a prefix) in ``--select``."""
+    return config.preview or setting is not None or any(rule.named_by(s) for s in selected)
 
 
 def analyze(

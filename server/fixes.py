@@ -266,6 +266,62 @@ def pg_scope(context: Context, node: Node) -> Started:
 PG_CHILD = "%{id: :pg, start: {:pg, :start_link, []}}"
 
 
+# -- what a caller of a linked task or process relies on ------------------------------------
+
+TRAPS_EXITS_NOTE = "; the caller traps exits and no longer gets the task's {:EXIT, ...}"
+BEFORE_THE_TREE_NOTE = (
+    "; this runs in the application's start/2, before the supervision tree (and the "
+    "Task.Supervisor in it) is started: move it after Supervisor.start_link"
+)
+TRAP_CALLS = frozenset({("Process", "flag"), (":erlang", "process_flag")})
+
+
+def exit_handling(call: Node) -> str | None:
+    """How the code around a linked ``call`` deals with exit signals, which a task under a
+    Task.Supervisor never sends its caller: ``"receives"`` when the calling function, or a
+    module that traps exits, matches ``{:EXIT, ...}`` (what it waits for would never come,
+    so no rewrite is right); ``"traps"`` when the module traps exits; else None."""
+    function = syntax.enclosing_definition(call)
+    if function is not None and _matches_exit(function):
+        return "receives"
+    module = syntax.enclosing_module(call)
+    if module is None or not _traps_exits(module):
+        return None
+    return "receives" if _matches_exit(module) else "traps"
+
+
+def _matches_exit(node: Node) -> bool:
+    """A ``{:EXIT, ...}`` tuple under ``node``: a `receive` or `case` clause, a function head
+    (`handle_info({:EXIT, pid, reason}, state)`); code rarely builds one for another use."""
+    return any(
+        n.type == "tuple" and n.named_children and syntax.text(n.named_children[0]) == ":EXIT"
+        for n in syntax.descendants(node)
+    )
+
+
+def _traps_exits(module: Node) -> bool:
+    for n in syntax.descendants(module):
+        if n.type == "call" and syntax.remote_target(n) in TRAP_CALLS:
+            args = syntax.argument_nodes(n)
+            if args and syntax.text(args[0]) == ":trap_exit":
+                return True
+    return False
+
+
+def before_the_supervision_tree(call: Node) -> bool:
+    """In the ``start/2`` of a ``use Application`` module: the supervision tree, and any
+    Task.Supervisor in it, is not running yet (conservatively, even after
+    ``Supervisor.start_link``)."""
+    definition = syntax.enclosing_definition(call)
+    module = syntax.enclosing_module(call)
+    return (
+        definition is not None
+        and module is not None
+        and syntax.definition_name(definition) == "start"
+        and "Application" in syntax.uses(module)
+    )
+
+
 def call_text(context: Context, call: Node, head: str, leading: list[str]) -> str | None:
     """``call`` rewritten as ``head(leading..., original arguments...)``.
 
@@ -289,6 +345,292 @@ def call_text(context: Context, call: Node, head: str, leading: list[str]) -> st
     indent = context.source.line_indent(context.source.line_of(first_start))
     own_lines = "".join(f"{line_break.group(0)}{indent}{arg}," for arg in leading)
     return f"{head}({own_lines}{between}{rest}"
+
+
+# -- keeping the file `mix format`-clean -------------------------------------------------
+
+LINE_LIMIT = 98
+"""`mix format`'s default line length."""
+
+STATEMENT_CONTAINERS = frozenset(
+    {"do_block", "body", "block", "source", "else_block", "after_block"}
+)
+
+
+@dataclass(frozen=True)
+class CallParts:
+    """A call written on one line: ``head(args...)``, with the pieces `mix format` breaks it
+    into when it does not fit (the last argument's ``fn ... ->`` and body when it is a
+    one-clause ``fn``)."""
+
+    head: str
+    args: tuple[str, ...]
+    fn_head: str | None = None
+    fn_body: str | None = None
+    list_items: tuple[str, ...] = ()
+    """The items of the last argument when it is a list (``[a, b]``)."""
+
+    def one_line(self) -> str:
+        return f"{self.head}({', '.join(self.args)})"
+
+    def broken(self, indent: str, newline: str) -> list[str]:
+        """The ways `mix format` accepts the call on several lines, the first line not
+        indented and the others under ``indent``: the last ``fn`` opened, then one argument
+        a line."""
+        layouts = []
+        inner = indent + "  "
+        if self.list_items:
+            opening = ", ".join([*self.args[:-1], "["])
+            items = f",{newline}".join(f"{inner}{item}" for item in self.list_items)
+            layouts.append(f"{self.head}({opening}{newline}{items}{newline}{indent}])")
+        if self.fn_head is not None and self.fn_body is not None:
+            opening = ", ".join([*self.args[:-1], self.fn_head])
+            layouts.append(
+                f"{self.head}({opening}{newline}{inner}{self.fn_body}{newline}{indent}end)"
+            )
+        lines = f",{newline}".join(f"{inner}{arg}" for arg in self.args)
+        layouts.append(f"{self.head}({newline}{lines}{newline}{indent})")
+        return layouts
+
+
+def call_parts(context: Context, call: Node, head: str, leading: list[str]) -> CallParts | None:
+    """``call`` as ``head(leading..., its arguments...)`` in pieces, or None when an argument
+    spans several lines (its layout is kept as written: see `call_text`)."""
+    args = syntax.argument_nodes(call)
+    args_node = syntax.arguments(call)
+    if args_node is not None and re.search(r"\r|\n", context.text(args_node)):
+        return None
+    texts = list(leading)
+    for arg in args:
+        if arg.type == "keywords":
+            texts.extend(context.text(pair) for pair in arg.named_children)
+        else:
+            texts.append(context.text(arg))
+    if any("\n" in text or "\r" in text for text in leading):
+        return None
+    fn_head = fn_body = None
+    last = args[-1] if args else None
+    if last is not None and last.type == "anonymous_function":
+        clauses = [c for c in last.named_children if c.type == "stab_clause"]
+        body = clauses[0].child_by_field_name("right") if len(clauses) == 1 else None
+        if body is not None:
+            fn_head = context.text(last)[: context.span(body)[0] - context.span(last)[0]].rstrip()
+            fn_body = context.text(body)
+    return CallParts(head, tuple(texts), fn_head, fn_body)
+
+
+def fitted_edit(context: Context, site: Node, parts: CallParts) -> Edit:
+    """An edit replacing ``site`` with the call ``parts``: on one line when the line stays
+    within `mix format`'s limit; otherwise broken the way `mix format` does where it can be
+    told how — a statement (with the blank lines `mix format` puts around a statement of
+    several lines), the right side of an assignment, an element on a line of its own (a
+    list's, a call's) and the body of a one-line ``def ..., do:``. Elsewhere the one-line
+    text is kept."""
+    start, end = context.span(site)
+    one = parts.one_line()
+    source = context.source
+    text = source.text
+    line_start = source.line_starts[source.line_of(start)]
+    line_end = source.line_starts[source.line_of(end)] + len(source.line_text(source.line_of(end)))
+    prefix, suffix = text[line_start:start], text[end:line_end]
+    if _fits(prefix + one + suffix) or suffix.strip() not in ("", ","):
+        return Edit(start, end, one)
+    indent = source.line_indent(source.line_of(start))
+    newline = source.newline
+    statement = statement_of(site)
+    if statement is None or suffix.strip():
+        do_body = _fitted_do_body(context, site, parts) if not suffix.strip() else None
+        if do_body is not None:
+            return do_body
+        if prefix.strip() or not _own_line_element(site):
+            return Edit(start, end, one)
+        return Edit(start, end, _first_fitting(parts.broken(indent, newline), indent))
+    if statement == site and not prefix.strip():
+        new = indent + _first_fitting(parts.broken(indent, newline), indent)
+    elif statement != site and site.parent == statement:
+        operator = statement.child_by_field_name("operator")
+        if operator is None or source.line_of(context.span(operator)[1]) != source.line_of(start):
+            return Edit(start, end, one)
+        inner = indent + "  "
+        body = one if _fits(inner + one) else _first_fitting(parts.broken(inner, newline), inner)
+        statement_start = context.span(statement)[0]
+        if text[line_start:statement_start].strip():
+            return Edit(start, end, one)
+        lhs = text[line_start : context.span(operator)[1]]
+        new = f"{lhs}{newline}{inner}{body}"
+    else:
+        return Edit(start, end, one)
+    return spaced_edit(context, statement, line_start, end, new)
+
+
+ELEMENT_HOLDERS = frozenset({"list", "arguments"})
+
+
+def _own_line_element(site: Node) -> bool:
+    """An element of a list or of a call's arguments, or the head of a pipeline (``site
+    |> next()``): `mix format` breaks a call there as it would a statement."""
+    parent = site.parent
+    if parent is None:
+        return False
+    if syntax.is_pipe(parent):
+        return parent.child_by_field_name("left") == site
+    return parent.type in ELEMENT_HOLDERS
+
+
+def _fitted_do_body(context: Context, site: Node, parts: CallParts) -> Edit | None:
+    """``def f(x), do: call(...)`` on one line: `mix format` moves ``do:`` to a line of its
+    own, and the call under it when it still does not fit."""
+    pair = site.parent
+    keywords = pair.parent if pair is not None else None
+    holder = keywords.parent if keywords is not None else None
+    definition = holder.parent if holder is not None else None
+    if (
+        pair is None
+        or pair.type != "pair"
+        or keywords is None
+        or keywords.type != "keywords"
+        or len(keywords.named_children) != 1
+        or definition is None
+        or not syntax.is_definition(definition)
+        or definition.parent is None
+        or definition.parent.type not in STATEMENT_CONTAINERS
+    ):
+        return None
+    args = syntax.argument_nodes(definition)
+    if len(args) != 2 or args[1] != keywords or not context.text(pair).startswith("do:"):
+        return None
+    source, newline = context.source, context.source.newline
+    if source.line_of(context.span(definition)[0]) != source.line_of(context.span(site)[1]):
+        return None
+    indent = source.line_indent(source.line_of(context.span(definition)[0]))
+    inner = indent + "  "
+    one = parts.one_line()
+    if _fits(f"{inner}do: {one}"):
+        body = f"{inner}do: {one}"
+    else:
+        deeper = inner + "  "
+        body = f"{inner}do:{newline}{deeper}{_first_fitting(parts.broken(deeper, newline), deeper)}"
+    head_end = context.span(args[0])[1]
+    line_start = source.line_starts[source.line_of(context.span(definition)[0])]
+    head = source.text[line_start:head_end]
+    end = context.span(site)[1]
+    return spaced_edit(context, definition, line_start, end, f"{head},{newline}{body}")
+
+
+def _fits(text: str) -> bool:
+    return all(len(line) <= LINE_LIMIT for line in re.split(r"\r\n|\r|\n", text))
+
+
+def _first_fitting(layouts: list[str], indent: str) -> str:
+    for layout in layouts:
+        if _fits(indent + layout):
+            return layout
+    return layouts[-1]
+
+
+def statement_of(site: Node) -> Node | None:
+    """The statement ``site`` is, or the assignment statement whose right side it is."""
+    parent = site.parent
+    if parent is None:
+        return None
+    if parent.type in STATEMENT_CONTAINERS:
+        return site
+    if (
+        parent.type == "binary_operator"
+        and syntax.operator(parent) == "="
+        and parent.child_by_field_name("right") == site
+        and parent.parent is not None
+        and parent.parent.type in STATEMENT_CONTAINERS
+    ):
+        return parent
+    return None
+
+
+def blank_lines_around(context: Context, statement: Node) -> tuple[int, str, str]:
+    """Where ``statement`` starts with the comments right above it (a line start), and the
+    line breaks to write before and after it once it spans several lines: `mix format`
+    separates such a statement from its neighbours in a block with a blank line."""
+    source = context.source
+    newline = source.newline
+    first = statement
+    sibling = statement.prev_named_sibling
+    while sibling is not None and sibling.type == "comment" and _own_line(sibling):
+        if sibling.end_point.row + 1 != first.start_point.row:
+            break
+        first = sibling
+        sibling = sibling.prev_named_sibling
+    before = ""
+    if sibling is not None and sibling.end_point.row + 1 >= first.start_point.row:
+        before = newline
+    following = statement.next_named_sibling
+    while following is not None and following.type == "comment" and not _own_line(following):
+        following = following.next_named_sibling
+    after = ""
+    if (
+        following is not None
+        and not following.type.endswith("_block")
+        and following.start_point.row <= statement.end_point.row + 1
+    ):
+        after = newline
+    start = source.line_starts[source.line_of(context.span(first)[0])]
+    return start, before, after
+
+
+def _own_line(comment: Node) -> bool:
+    previous = comment.prev_sibling
+    return previous is None or previous.end_point.row < comment.start_point.row
+
+
+def spaced_edit(context: Context, statement: Node, start: int, end: int, new: str) -> Edit:
+    """Replace ``[start, end)`` — ``statement`` from the start of its line to the end of its
+    last line — with ``new``, a statement of several lines, and the blank lines `mix format`
+    wants around it. A blank line it adds takes the line break it follows into the edit, so
+    two fixes spacing neighbouring statements overlap and are not applied in the same pass
+    (the second then sees the blank line) and, within one fix, `joined_edits` merges them."""
+    source = context.source
+    text, newline = source.text, source.newline
+    anchor, before, after = blank_lines_around(context, statement)
+    new_text = text[anchor:start] + new
+    if before and text[anchor - len(newline) : anchor] == newline:
+        anchor -= len(newline)
+        new_text = newline + newline + new_text
+    elif before:
+        new_text = newline + new_text
+    if after and text[end : end + len(newline)] == newline:
+        end += len(newline)
+        new_text += newline + newline
+    elif after:
+        new_text += newline
+    return Edit(anchor, end, new_text)
+
+
+def spaced_insert(context: Context, statement: Node, new: str) -> Edit:
+    """Insert ``new``, a statement of several lines, before ``statement`` (and the comments
+    right above it), with the blank lines `mix format` wants around it (see `spaced_edit`)."""
+    source = context.source
+    text, newline = source.text, source.newline
+    anchor, before, _after = blank_lines_around(context, statement)
+    tail = f"{new}{newline}{newline}"
+    if text[anchor - len(newline) : anchor] == newline:
+        return Edit(anchor - len(newline), anchor, newline + before + tail)
+    return Edit(anchor, anchor, before + tail)
+
+
+def joined_edits(context: Context, edits: list[Edit]) -> list[Edit]:
+    """One fix's edits with the line break two of them both took (see `spaced_edit`)
+    merged into one edit, keeping a single blank line there."""
+    newline = context.source.newline
+    result: list[Edit] = []
+    for edit in sorted(edits, key=lambda e: (e.start, e.end)):
+        previous = result[-1] if result else None
+        if previous is not None and previous.path == edit.path and previous.end > edit.start:
+            rest = edit.new_text[len(newline) :]
+            if previous.new_text.endswith(newline + newline) and rest.startswith(newline):
+                rest = rest[len(newline) :]
+            result[-1] = Edit(previous.start, edit.end, previous.new_text + rest, edit.path)
+            continue
+        result.append(edit)
+    return result
 
 
 PIPE_VARIABLES = ("enumerable", "entries", "items", "elements", "values")
@@ -316,6 +658,9 @@ def rewrite_call(
         placeholders = [f"&{i}" for i in range(1, arity + 1)]
         return Edit(start, end, f"&{head}({', '.join([*leading, *placeholders])})")
     if site is call:
+        parts = call_parts(context, call, head, leading)
+        if parts is not None and parts.args:
+            return fitted_edit(context, site, parts)
         new = call_text(context, call, head, leading)
         return Edit(start, end, new) if new is not None else None
     left = site.child_by_field_name("left")
@@ -323,6 +668,9 @@ def rewrite_call(
         return None
     left_text = context.text(left)
     if not syntax.is_pipe(left) and "\n" not in left_text and "\r" not in left_text:
+        parts = call_parts(context, call, head, [*leading, left_text])
+        if parts is not None:
+            return fitted_edit(context, site, parts)
         new = call_text(context, call, head, [*leading, left_text]) or (
             f"{head}({', '.join([*leading, left_text])})"
         )
@@ -332,12 +680,43 @@ def rewrite_call(
         inner = call_text(context, call, head, [*leading, "&1"]) or (
             f"{head}({', '.join([*leading, '&1'])})"
         )
-        return Edit(call_start, call_end, f"then(&{inner})")
+        parts = call_parts(context, call, head, [*leading, "&1"])
+        return _fitted_then(context, call, f"then(&{inner})", parts, None)
     variable = _fresh_variable(context.text(call))
     inner = call_text(context, call, head, [*leading, variable]) or (
         f"{head}({', '.join([*leading, variable])})"
     )
-    return Edit(call_start, call_end, f"then(fn {variable} -> {inner} end)")
+    parts = call_parts(context, call, head, [*leading, variable])
+    return _fitted_then(context, call, f"then(fn {variable} -> {inner} end)", parts, variable)
+
+
+def _fitted_then(
+    context: Context, call: Node, one: str, parts: CallParts | None, variable: str | None
+) -> Edit:
+    """``call``, a step of a pipeline, replaced by ``one`` (``then(&head(...))`` or
+    ``then(fn variable -> head(...) end)``); when that takes a ``|> step`` line past 98
+    columns, the step broken the way `mix format` accepts it."""
+    source = context.source
+    start, end = context.span(call)
+    line = source.line_of(start)
+    line_text = source.line_text(line)
+    column = start - source.line_starts[line]
+    before, after = line_text[:column], line_text[column + (end - start) :]
+    if (
+        parts is None
+        or _fits(before + one + after)
+        or source.line_of(end) != line
+        or after.strip()
+        or before.strip() != "|>"
+    ):
+        return Edit(start, end, one)
+    indent, newline = source.line_indent(line), source.newline
+    inner = indent + "  "
+    if variable is None:
+        body = _first_fitting(parts.broken(inner, newline), inner)
+        return Edit(start, end, f"then({newline}{inner}&{body}{newline}{indent})")
+    body = _first_fitting([parts.one_line(), *parts.broken(inner, newline)], inner)
+    return Edit(start, end, f"then(fn {variable} ->{newline}{inner}{body}{newline}{indent}end)")
 
 
 def _has_capture(call: Node) -> bool:
@@ -369,7 +748,38 @@ def append_items(context: Context, opening: Node, items: list[Node], new: list[s
     last_start, last_end = context.span(items[-1])
     previous = context.span(items[-2])[0] if len(items) > 1 else context.span(opening)[0]
     if source.line_of(previous) == source.line_of(last_start):
-        return Edit(last_end, last_end, "".join(f", {item}" for item in new))
+        appended = Edit(last_end, last_end, "".join(f", {item}" for item in new))
+        return _fitted_list(context, opening, items, new) or appended
     indent = source.line_indent(source.line_of(last_start))
     newline = source.newline
     return Edit(last_end, last_end, "".join(f",{newline}{indent}{item}" for item in new))
+
+
+def _fitted_list(context: Context, opening: Node, items: list[Node], new: list[str]) -> Edit | None:
+    """When ``opening`` is a one-line list ending a call's arguments and the items added
+    would take its line past `mix format`'s limit, the call laid out the way `mix format`
+    does (``call(a, [`` then one item a line); None otherwise."""
+    source = context.source
+    start, end = context.span(opening)
+    line = source.line_of(start)
+    if source.line_of(end) != line or opening.type != "list":
+        return None
+    added = sum(len(f", {item}") for item in new)
+    if len(source.line_text(line)) + added <= LINE_LIMIT:
+        return None
+    holder = opening.parent
+    call = holder.parent if holder is not None and holder.type == "arguments" else None
+    args = syntax.argument_nodes(call) if call is not None else []
+    target = call.child_by_field_name("target") if call is not None else None
+    if holder is None or call is None or target is None or not args or args[-1] != opening:
+        return None
+    if not context.text(holder).startswith("("):
+        return None
+    texts = [*(context.text(item) for item in items), *new]
+    parts = CallParts(
+        context.text(target),
+        (*(context.text(a) for a in args[:-1]), f"[{', '.join(texts)}]"),
+        list_items=tuple(texts),
+    )
+    edit = fitted_edit(context, call, parts)
+    return edit if "\n" in edit.new_text or "\r" in edit.new_text else None

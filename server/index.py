@@ -654,7 +654,8 @@ class Callers:
 
 @dataclass
 class ProjectIndex:
-    """Summaries of every Elixir file of one project (umbrella apps included), by path.
+    """Summaries of every Elixir file of one project (umbrella apps included), by absolute
+    path (a file checked as `lib/x.ex` and found by walking the root are one entry).
 
     ``complete`` is False while the index is being built (or when it never was): cross-file
     rules stay silent then rather than report a name as never started. ``generation`` grows
@@ -669,7 +670,7 @@ class ProjectIndex:
 
     def update(self, summary: FileSummary) -> bool:
         """Store a file's summary; True when the change can alter other files' findings."""
-        key = os.path.normpath(summary.path)
+        key = os.path.abspath(summary.path)
         before = self.files.get(key)
         self.files[key] = summary
         if before is not None and before.facts == summary.facts:
@@ -682,13 +683,13 @@ class ProjectIndex:
         return ProjectIndex(self.root, dict(self.files), self.complete, self.generation)
 
     def remove(self, path: str | Path) -> bool:
-        if self.files.pop(os.path.normpath(str(path)), None) is None:
+        if self.files.pop(os.path.abspath(path), None) is None:
             return False
         self._changed()
         return True
 
     def summary(self, path: str | Path | None) -> FileSummary | None:
-        return self.files.get(os.path.normpath(str(path))) if path is not None else None
+        return self.files.get(os.path.abspath(path)) if path is not None else None
 
     def _changed(self) -> None:
         self.generation += 1

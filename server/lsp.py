@@ -33,9 +33,12 @@ from otp_thinking.lsp_convert import (
     to_offsets,
     to_range,
     to_workspace_edit,
+    unknown_rule_diagnostics,
 )
 from otp_thinking.registry import find_rule
+from otp_thinking.rule_docs import document_uri, short_document
 from otp_thinking.source import Source
+from otp_thinking.symbols import Symbol, outline
 from otp_thinking.transport import run_stdio
 from otp_thinking.workspace import Workspace, normal
 
@@ -166,6 +169,12 @@ class OtpServer(LanguageServer):
                 types.ShowMessageParams(types.MessageType.Warning, f"otp-thinking: {problem}")
             )
 
+    async def wait_for_settings(self) -> None:
+        """Until the settings asked for at `initialized` have arrived (at most SETTINGS_WAIT)."""
+        if not self.settings_ready.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.settings_ready.wait(), SETTINGS_WAIT)
+
     # -- diagnostics --------------------------------------------------------------------
 
     def schedule(self, uri: str) -> None:
@@ -194,6 +203,7 @@ class OtpServer(LanguageServer):
 
     async def _publish_when_idle(self, uri: str) -> None:
         await asyncio.sleep(0)
+        await self.wait_for_settings()  # else: defaults first, then the settings (a flicker)
         self.mirror_edits()
         document = self.documents.get(uri)
         if document is None:
@@ -207,7 +217,8 @@ class OtpServer(LanguageServer):
 
     def diagnostics(self, document: Document) -> list[types.Diagnostic]:
         findings = document.findings(self.documents.workspace)
-        return [to_diagnostic(document.source, f, self.encoding, self.locate) for f in findings]
+        found = [to_diagnostic(document.source, f, self.encoding, self.locate) for f in findings]
+        return found + unknown_rule_diagnostics(document.source, self.encoding)
 
     def publish_closed_soon(self) -> None:
         """Publish closed files' diagnostics (push clients that asked), once at a time."""
@@ -389,9 +400,7 @@ async def pull_diagnostics(
 ) -> types.DocumentDiagnosticReport:
     # A client may pull before it answers workspace/configuration (Neovim 0.11+ does); not all
     # of them support workspace/diagnostic/refresh, so the first pull waits for the settings.
-    if not ls.settings_ready.is_set():
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(ls.settings_ready.wait(), SETTINGS_WAIT)
+    await ls.wait_for_settings()
     document = ls.documents.get(params.text_document.uri)
     if document is None:
         return types.RelatedFullDocumentDiagnosticReport(items=[])
@@ -438,7 +447,7 @@ def hover(ls: OtpServer, params: types.HoverParams) -> types.Hover | None:
     for code in dict.fromkeys(f.code for f in hits):
         rule = find_rule(code)
         if rule is not None:
-            sections.append(f"**{rule.code} {rule.name}**\n\n{rule.doc.strip()}")
+            sections.append(short_document(rule, document_uri(rule.code)))
     construct = construct_at(document.source, offset)
     if construct is not None:
         sections.append(construct.card)
@@ -451,6 +460,29 @@ def hover(ls: OtpServer, params: types.HoverParams) -> types.Hover | None:
     return types.Hover(
         contents=types.MarkupContent(types.MarkupKind.Markdown, "\n\n---\n\n".join(sections)),
         range=to_range(document.source, start, end, ls.encoding),
+    )
+
+
+@server.feature(types.TEXT_DOCUMENT_DOCUMENT_SYMBOL)
+def document_symbol(
+    ls: OtpServer, params: types.DocumentSymbolParams
+) -> list[types.DocumentSymbol]:
+    """Modules (nested ones inside their parent) and the callbacks each implements."""
+    document = ls.documents.get(params.text_document.uri)
+    if document is None:
+        return []
+    return [_document_symbol(document.source, s, ls.encoding) for s in outline(document.source)]
+
+
+def _document_symbol(source: Source, symbol: Symbol, encoding: Any) -> types.DocumentSymbol:
+    module = symbol.kind == "module"
+    return types.DocumentSymbol(
+        name=symbol.name,
+        kind=types.SymbolKind.Module if module else types.SymbolKind.Method,
+        detail=None if module else "callback",
+        range=to_range(source, symbol.start, symbol.end, encoding),
+        selection_range=to_range(source, symbol.name_start, symbol.name_end, encoding),
+        children=[_document_symbol(source, child, encoding) for child in symbol.children],
     )
 
 

@@ -8,7 +8,9 @@ from pathlib import Path
 from lsprotocol import types
 
 from otp_thinking.findings import Edit, Finding, Fix
+from otp_thinking.rule_docs import document_uri
 from otp_thinking.source import Encoding, Position, Source
+from otp_thinking.suppression import read_suppressions
 
 SOURCE_NAME = "otp-thinking"
 
@@ -47,15 +49,31 @@ Locate = Callable[[str, int, int], "types.Location | None"]
 def to_diagnostic(
     source: Source, finding: Finding, encoding: Encoding, locate: Locate | None = None
 ) -> types.Diagnostic:
+    doc = document_uri(finding.code)
     return types.Diagnostic(
         range=to_range(source, finding.start, finding.end, encoding),
         message=finding.message,
         severity=SEVERITY[finding.severity],
         code=finding.code,
+        code_description=types.CodeDescription(href=doc) if doc else None,
         source=SOURCE_NAME,
         data={"key": finding.key, "name": finding.name, "fixable": finding.fix is not None},
         related_information=_related(finding, locate),
     )
+
+
+def unknown_rule_diagnostics(source: Source, encoding: Encoding) -> list[types.Diagnostic]:
+    """A warning on each suppression comment naming no rule: it hides nothing."""
+    return [
+        types.Diagnostic(
+            range=to_range(source, start, end, encoding),
+            message=f"{word!r} is no otp-thinking rule code or name, so this comment hides "
+            "nothing (`otp-thinking rules` lists them)",
+            severity=types.DiagnosticSeverity.Warning,
+            source=SOURCE_NAME,
+        )
+        for start, end, word in read_suppressions(source).unknown
+    ]
 
 
 def _related(

@@ -366,7 +366,8 @@ class RelatedLocator:
 
 
 def code_lenses(ls: OtpServer, uri: str) -> list[types.CodeLens]:
-    """ "N call sites" over each `use GenServer` of the document, once the index is complete."""
+    """ "N call sites" over each `use GenServer` that other code calls, once the index is
+    complete (a GenServer nothing calls gets no lens: "0 call sites" says nothing)."""
     document = ls.documents.get(uri)
     if document is None or document.path is None:
         return []
@@ -380,11 +381,11 @@ def code_lenses(ls: OtpServer, uri: str) -> list[types.CodeLens]:
             continue
         callers = project.index.callers(module.name)
         count = len(callers.sites)
+        if not count:
+            continue
+        modules = len(callers.modules)
         title = f"{count} call site{'s' if count != 1 else ''}"
-        if callers.sites:
-            title += (
-                f" from {len(callers.modules)} module{'s' if len(callers.modules) != 1 else ''}"
-            )
+        title += f" from {modules} module{'s' if modules != 1 else ''}"
         lens_range = to_range(document.source, module.use_start, module.use_end, ls.encoding)
         locations = [loc for p, s in callers.sites if (loc := ls.locate(p, s.start, s.end))]
         command = _lens_command(ls, uri, lens_range, title, locations)

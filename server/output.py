@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import bisect
 import json
+import os
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -43,6 +44,13 @@ class Located:
     path: str
     source: Lines
     finding: Finding
+
+
+def shown_path(path: str) -> str:
+    """A file as the command line shows it: relative to the working folder when under it (the
+    project's other files are known by absolute paths), else as it is."""
+    relative = os.path.relpath(path)
+    return path if relative.startswith("..") else relative
 
 
 def line_col(source: Lines, offset: int) -> tuple[int, int]:
@@ -86,7 +94,7 @@ def _edit_dict(
     line, column = line_col(source, edit.start)
     end_line, end_column = line_col(source, edit.end)
     return {
-        "path": item.path if edit.path is None else edit.path,
+        "path": item.path if edit.path is None else shown_path(edit.path),
         "line": line,
         "column": column,
         "end_line": end_line,
@@ -105,8 +113,10 @@ def render_text(items: list[Located], unsafe: bool) -> str:
         line, column = line_col(item.source, item.finding.start)
         fix = item.finding.fix
         marker = " [*]" if fix and (fix.safety == "safe" or unsafe) else ""
+        finding = item.finding
         lines.append(
-            f"{item.path}:{line}:{column}: {item.finding.code}{marker} {item.finding.message}"
+            f"{item.path}:{line}:{column}: {finding.severity}: {finding.code}{marker} "
+            f"{finding.message}"
         )
     return "\n".join(lines)
 
@@ -170,14 +180,19 @@ def render_statistics(items: list[Located], unsafe: bool) -> str:
     return "\n".join(line.rstrip() for line in lines)
 
 
-def summary(items: list[Located], unsafe: bool) -> str:
+def summary(items: list[Located], unsafe: bool, hidden: int = 0, shown_from: str = "hint") -> str:
+    """The last line: how many findings, how many ``--fix`` can fix, how many more it could
+    with ``--unsafe-fixes``, and how many are below ``--min-severity`` (``hidden``)."""
+    below = f"{hidden} below --min-severity {shown_from} not shown" if hidden else ""
     if not items:
-        return "No findings."
+        return f"No findings ({below})." if below else "No findings."
     fixable = sum(1 for i in items if i.finding.fix and (i.finding.fix.safety == "safe" or unsafe))
-    hidden = sum(1 for i in items if i.finding.fix and i.finding.fix.safety == "unsafe")
+    unsafe_only = sum(1 for i in items if i.finding.fix and i.finding.fix.safety == "unsafe")
     text = f"Found {len(items)} finding{'s' if len(items) != 1 else ''}"
     if fixable:
         text += f" ({fixable} fixable with --fix{' --unsafe-fixes' if unsafe else ''})"
-    if hidden and not unsafe:
-        text += f"; {hidden} more with --unsafe-fixes"
+    if unsafe_only and not unsafe:
+        text += f"; {unsafe_only} more fixable with --unsafe-fixes"
+    if below:
+        text += f"; {below}"
     return text + "."

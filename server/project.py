@@ -6,6 +6,7 @@ child to the application's children list (a second file in the same fix).
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -115,7 +116,9 @@ def app_root(application_path: Path) -> Path:
 
 
 def find_root(path: Path) -> Path | None:
-    """The outermost folder with a mix.exs above ``path`` (an umbrella's root wins)."""
+    """The outermost folder with a mix.exs above ``path`` (an umbrella's root wins), as an
+    absolute path: `.` and `lib/x.ex` have no parents of their own to look in."""
+    path = Path(os.path.abspath(path))
     found = None
     for folder in (path if path.is_dir() else path.parent, *path.parents):
         if (folder / "mix.exs").is_file():

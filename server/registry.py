@@ -24,8 +24,5 @@ def all_rules() -> tuple[Rule, ...]:
 
 
 def find_rule(code_or_name: str) -> Rule | None:
-    wanted = code_or_name.strip()
-    for rule in all_rules():
-        if wanted.upper() == rule.code or wanted.lower() == rule.name:
-            return rule
-    return None
+    """The rule with this code or name, in any case."""
+    return next((rule for rule in all_rules() if rule.named_by(code_or_name)), None)

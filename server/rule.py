@@ -34,6 +34,9 @@ class Rule:
     production_only: bool = False
     """Silent in short-lived code: tests, `.exs` scripts and `use Mix.Task` modules."""
     fixable: bool = False
+    preview: bool = False
+    """Off unless asked for: `[rules] preview = true`, or the rule's code or name set in
+    `[rules]` or given to ``--select`` (a rule still earning its place on real code)."""
     project_files: Callable[[FileSummary], bool] | None = None
     """For a rule that reads the project index (``context.project.index``): which files, by
     their summary, it can fire in. The CLI runs such rules once the whole index is built, and
@@ -43,7 +46,14 @@ class Rule:
         """False when the text (asked through ``has_word``) has none of the rule's words."""
         return not self.words or any(has_word(word) for word in self.words)
 
+    def named_by(self, selector: str) -> bool:
+        """``selector`` is this rule's code or name, in any case."""
+        wanted = selector.strip()
+        return wanted.upper() == self.code or wanted.lower() == self.name
+
     def matches_selector(self, selector: str) -> bool:
-        return selector in (self.code, self.name) or (
-            len(selector) < len(self.code) and self.code.startswith(selector)
+        """Its code or name, or a prefix of its code (``OTP1``), in any case."""
+        prefix = selector.strip().upper()
+        return self.named_by(selector) or (
+            0 < len(prefix) < len(self.code) and self.code.startswith(prefix)
         )

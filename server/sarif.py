@@ -18,24 +18,16 @@ from urllib.parse import quote
 from otp_thinking import __version__
 from otp_thinking.baseline import fingerprints
 from otp_thinking.findings import Edit
-from otp_thinking.output import Lines, Located, line_col
+from otp_thinking.output import Lines, Located, line_col, shown_path
 from otp_thinking.rule import Rule
 
 SCHEMA = (
     "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
 )
-REPOSITORY = "https://github.com/otp-thinking/otp-thinking"
-"""Where the project is published: each rule's helpUri is its module there, which holds its doc."""
 SRCROOT = "%SRCROOT%"
 FINGERPRINT = "otpThinking/v1"
 
 LEVELS = {"error": "error", "warning": "warning", "information": "note", "hint": "note"}
-
-
-def help_uri(rule: Rule) -> str:
-    """The rule's module in the repository: its doc (the text `explain` prints) lives there."""
-    module = rule.check.__module__.rsplit(".", 1)[-1]
-    return f"{REPOSITORY}/blob/main/rules/{module}.py"
 
 
 def render_sarif(
@@ -61,7 +53,6 @@ def render_sarif(
                         "name": "otp-thinking",
                         "version": __version__,
                         "semanticVersion": __version__,
-                        "informationUri": REPOSITORY,
                         "rules": [_rule(rule) for rule in rules],
                     }
                 },
@@ -81,7 +72,6 @@ def _rule(rule: Rule) -> dict[str, object]:
         "shortDescription": {"text": rule.summary},
         "fullDescription": {"text": _section(rule.doc, "What it flags").split("\n\n")[0]},
         "help": {"text": rule.doc.strip(), "markdown": rule.doc.strip()},
-        "helpUri": help_uri(rule),
         "defaultConfiguration": {"level": LEVELS[rule.severity]},
         "properties": {"fixable": rule.fixable},
     }
@@ -113,7 +103,7 @@ def _result(
     for number, (path, start, end, message) in enumerate(finding.related, start=1):
         lines = source_of(path)
         if lines is not None:
-            location = _location(_shown(path), lines, start, end, root)
+            location = _location(shown_path(path), lines, start, end, root)
             related.append({"id": number, **location, "message": {"text": message}})
     if related:
         result["relatedLocations"] = related
@@ -138,7 +128,7 @@ def _artifact_changes(
 ) -> list[dict[str, object]]:
     by_path: dict[str, list[dict[str, object]]] = {}
     for edit in edits:
-        path = item.path if edit.path is None else _shown(edit.path)
+        path = item.path if edit.path is None else shown_path(edit.path)
         lines = item.source if edit.path is None else source_of(edit.path)
         if lines is None:
             return []  # a file the fix needs is gone: no half fix
@@ -152,12 +142,6 @@ def _artifact_changes(
         {"artifactLocation": _artifact(path, root), "replacements": replacements}
         for path, replacements in by_path.items()
     ]
-
-
-def _shown(path: str) -> str:
-    """Another file as the command line shows it: relative to the working folder if under it."""
-    relative = os.path.relpath(path)
-    return path if relative.startswith("..") else relative
 
 
 def _location(path: str, lines: Lines, start: int, end: int, root: Path) -> dict[str, object]:

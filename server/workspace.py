@@ -25,7 +25,8 @@ IndexPolicy = Literal["eager", "background", "off"]
 
 
 def normal(path: str | Path) -> str:
-    return os.path.normpath(str(path))
+    """The key of a file or folder: absolute, so that every way of naming it is one key."""
+    return os.path.abspath(path)
 
 
 def _folder_key(path: str | Path) -> str:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import atexit
+import os
 import re
 import shutil
 import subprocess
@@ -42,18 +44,80 @@ def fixture_files() -> Iterator[FixtureFile]:
                 yield FixtureFile(rule_dir.name, rule_dir, path)
 
 
+# One `elixir` per test process answers every parse check: it reads a path a line and replies
+# "ok" or "error <message>" on one line. Starting Elixir costs about a second; there are hundreds
+# of checks (one per fix), so starting it once per process is most of the fixes' test time.
+_PARSER_SCRIPT = """
+reply = fn path ->
+  try do
+    Code.string_to_quoted!(File.read!(path), file: path)
+    "ok"
+  rescue
+    e -> "error " <> String.replace(Exception.message(e), "\\n", " ")
+  end
+end
+
+loop = fn loop ->
+  case IO.gets("") do
+    :eof -> :ok
+    {:error, _} -> :ok
+    line ->
+      IO.puts(reply.(String.trim_trailing(line, "\\n")))
+      loop.(loop)
+  end
+end
+
+loop.(loop)
+"""
+
+
+class _ElixirParser:
+    def __init__(self) -> None:
+        self.process: subprocess.Popen[str] | None = None
+
+    def check(self, path: Path) -> str:
+        """``ok`` or ``error <what Elixir said>`` for one file."""
+        for attempt in range(2):  # a parser that died is started again once
+            process = self._running()
+            try:
+                assert process.stdin is not None and process.stdout is not None
+                process.stdin.write(f"{os.path.abspath(path)}\n")
+                process.stdin.flush()
+                answer = process.stdout.readline()
+            except (BrokenPipeError, OSError):
+                answer = ""
+            if answer:
+                return answer.rstrip("\n")
+            self.process = None
+            if attempt:
+                raise RuntimeError("elixir stopped answering parse checks")
+        raise AssertionError("unreachable")
+
+    def _running(self) -> subprocess.Popen[str]:
+        if self.process is None or self.process.poll() is not None:
+            self.process = subprocess.Popen(
+                ["elixir", "-e", _PARSER_SCRIPT],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.DEVNULL,
+                text=True,
+                encoding="utf-8",
+            )
+            atexit.register(self.process.kill)
+        return self.process
+
+
+_parser = _ElixirParser()
+
+
 def elixir_accepts(paths: list[Path]) -> tuple[bool, str]:
-    """Ask Elixir's own parser about each file in one run; (ok, what it said)."""
-    script = (
-        "Enum.each(System.argv(), fn p -> "
-        "try do Code.string_to_quoted!(File.read!(p), file: p) "
-        'rescue e -> IO.puts(:stderr, p <> ": " <> Exception.message(e)); System.halt(1) end '
-        "end)"
-    )
-    run = subprocess.run(
-        ["elixir", "-e", script, *map(str, paths)], capture_output=True, text=True, timeout=120
-    )
-    return run.returncode == 0, run.stderr
+    """Ask Elixir's own parser about each file; (ok, what it said about the ones it rejected)."""
+    said = []
+    for path in paths:
+        answer = _parser.check(path)
+        if answer != "ok":
+            said.append(f"{path}: {answer.removeprefix('error ')}")
+    return not said, "\n".join(said)
 
 
 @pytest.fixture

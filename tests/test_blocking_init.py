@@ -149,21 +149,89 @@ def _message(code: str) -> str:
     return findings[0].message
 
 
-def test_no_fix_when_the_state_comes_from_the_blocking_work() -> None:
+def test_the_state_built_from_the_blocking_work_moves_with_it() -> None:
+    fixed = _fixed(
+        """\
+        defmodule Shop.Loaded do
+          use GenServer
+
+          @impl true
+          def init(path) do
+            Process.flag(:trap_exit, true)
+            table = :ets.new(:prices, [:named_table])
+            prices = File.read!(path) |> String.split("\\n")
+            :ok = Phoenix.PubSub.subscribe(Shop.PubSub, "prices")
+            count = length(prices)
+            {:ok, %{table: table, prices: prices, count: count}}
+          end
+
+          @impl true
+          def handle_continue(:refresh, state), do: {:noreply, state}
+        end
+        """
+    )
+    assert fixed == textwrap.dedent(
+        """\
+        defmodule Shop.Loaded do
+          use GenServer
+
+          @impl true
+          def init(path) do
+            Process.flag(:trap_exit, true)
+            table = :ets.new(:prices, [:named_table])
+            :ok = Phoenix.PubSub.subscribe(Shop.PubSub, "prices")
+            {:ok, nil, {:continue, {:init, path, table}}}
+          end
+
+          @impl true
+          def handle_continue({:init, path, table}, _state) do
+            prices = File.read!(path) |> String.split("\\n")
+            count = length(prices)
+
+            {:noreply, %{table: table, prices: prices, count: count}}
+          end
+
+          @impl true
+          def handle_continue(:refresh, state), do: {:noreply, state}
+        end
+        """
+    )
+
+
+def test_a_state_with_the_blocking_call_in_it_moves_whole() -> None:
+    fixed = _fixed(
+        """\
+        defmodule Shop.Loaded do
+          use GenServer
+
+          def init(_opts) do
+            {:ok, %{prices: Shop.Repo.all(Shop.Price)}}
+          end
+        end
+        """
+    )
+    assert "def init(_opts) do\n    {:ok, nil, {:continue, :init}}\n  end" in fixed
+    assert (
+        "def handle_continue(:init, _state) do\n"
+        "    {:noreply, %{prices: Shop.Repo.all(Shop.Price)}}\n  end"
+    ) in fixed
+
+
+def test_no_fix_when_what_must_stay_needs_the_blocking_work() -> None:
     message = _message(
         """\
         defmodule Shop.Loaded do
           use GenServer
 
           def init(_opts) do
-            prices = Shop.Repo.all(Shop.Price)
-            {:ok, %{prices: prices}}
+            key = Shop.Repo.one(Shop.Key)
+            Registry.register(Shop.Registry, key, nil)
+            {:ok, %{key: key}}
           end
         end
         """
     )
-    assert "Shop.Repo.all" in message
-    assert "no automatic fix: the state is built from the blocking work" in message
+    assert "no automatic fix: the blocking work is mixed with calls that must stay" in message
 
 
 def test_no_fix_when_init_returns_something_else() -> None:

@@ -191,3 +191,19 @@ def test_several_jobs_share_the_cache(project: Path) -> None:
     two = [run("check", "--jobs", "2", "--format", f, ".", cwd=project) for f in ("text", "json")]
     assert [(r.returncode, r.stdout) for r in two] == cold
     assert outputs(project) == cold
+
+
+def test_messages_about_a_file_are_repeated_from_the_cache(project: Path) -> None:
+    """A suppression comment naming no rule is reported on stderr by warm runs too."""
+    stock = project / "lib/storefront/stock.ex"
+    stock.write_text("# otp-thinking: disable-file NO_SUCH_RULE\n" + stock.read_text())
+    args = ("check", "--jobs", "1", "--format", "json", ".")
+    cold = run(*args, "--no-cache", cwd=project)
+    assert "no_such_rule" in cold.stderr
+    for _round in range(2):
+        warm = run(*args, cwd=project)
+        assert (warm.returncode, warm.stdout, warm.stderr) == (
+            cold.returncode,
+            cold.stdout,
+            cold.stderr,
+        )

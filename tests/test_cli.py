@@ -63,12 +63,13 @@ def test_examples_report_as_text(project: Path) -> None:
     assert done.returncode == 1, done.stderr
     lines = done.stdout.splitlines()
     assert (
-        "lib/storefront/price_cache.ex:15:12: OTP101 [*] Task.async links the task" in done.stdout
+        "lib/storefront/price_cache.ex:15:12: warning: OTP101 [*] Task.async links the task"
+        in done.stdout
     )
     reported = {
         (p, int(line), code)
         for p, line, _col, code in (
-            (*row.split(":", 3)[:3], row.split(": ", 1)[1].split()[0]) for row in lines[:-1]
+            (*row.split(":", 3)[:3], row.split(": ", 2)[2].split()[0]) for row in lines[:-1]
         )
     }
     assert reported == EXAMPLE_FINDINGS
@@ -131,7 +132,7 @@ def test_bad_files_are_reported_and_the_rest_checked(project: Path) -> None:
     assert "lib/binary.ex: binary file" in done.stderr
     if os.geteuid() != 0:  # root reads anything
         assert "lib/secret.ex: cannot be read" in done.stderr
-    assert "price_cache.ex:15:12: OTP101" in done.stdout
+    assert "price_cache.ex:15:12: warning: OTP101" in done.stdout
 
 
 def test_deps_and_build_are_skipped(project: Path) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import shutil
 from pathlib import Path
 
@@ -12,7 +13,7 @@ import pytest
 from test_cli import EXAMPLE_FINDINGS, EXAMPLES, run
 
 from otp_thinking.registry import all_rules
-from otp_thinking.sarif import help_uri
+from otp_thinking.sarif import SCHEMA as SCHEMA_URI
 
 DATA = Path(__file__).parent / "data"
 SARIF_SCHEMA = DATA / "sarif-schema-2.1.0.json"
@@ -56,9 +57,10 @@ def test_sarif_rules_and_results(project: Path) -> None:
         assert descriptor["shortDescription"]["text"] == rule.summary
         assert descriptor["fullDescription"]["text"] in rule.doc
         assert descriptor["help"]["markdown"] == rule.doc.strip()
-        assert descriptor["helpUri"] == help_uri(rule)
-        module = Path(__file__).parent.parent / "rules" / help_uri(rule).rsplit("/", 1)[1]
-        assert f'code="{rule.code}"' in module.read_text("utf-8")  # where the doc lives
+        assert "helpUri" not in descriptor  # the doc is published at no address: it is here
+    assert "informationUri" not in run_["tool"]["driver"]
+    addresses = re.findall(r"https?://[^\s\"]+", json.dumps(_sarif(project, ".")))
+    assert addresses == [SCHEMA_URI]  # no address that nobody checked
     assert run_["columnKind"] == "unicodeCodePoints"
     results = run_["results"]
     found = [
@@ -104,7 +106,7 @@ def test_sarif_fixes_are_artifact_changes(project: Path) -> None:
     [child] = changes["lib/storefront/application.ex"]
     region = child["deletedRegion"]
     assert (region["startLine"], region["startColumn"]) == (region["endLine"], region["endColumn"])
-    assert child["insertedContent"]["text"].startswith("{Task.Supervisor, name:")
+    assert child["insertedContent"]["text"].lstrip().startswith("{Task.Supervisor, name:")
 
 
 def test_sarif_with_no_findings_is_still_a_log(project: Path) -> None:
@@ -337,3 +339,41 @@ def test_pre_commit_hook_definition() -> None:
     assert hook["entry"] == "otp-thinking check"
     assert hook["language"] == "python"
     assert hook["types_or"] == ["elixir"]
+
+
+def test_pre_commit_runs_the_hook_pinned_by_commit(tmp_path: Path) -> None:
+    """The `.pre-commit-config.yaml` of docs/ci.md, with this clone as `repo` and its commit as
+    `rev`: pre-commit installs the hook and it fails the commit on a warning."""
+    import subprocess
+    import sys
+
+    pre_commit = Path(sys.executable).parent / "pre-commit"
+    if not pre_commit.exists() or shutil.which("git") is None:
+        pytest.skip("pre-commit (in the test extras) or git is missing")
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@example.org"]
+    head = subprocess.run(
+        ["git", "-C", str(REPO), "rev-parse", "HEAD"], capture_output=True, text=True
+    )
+    if head.returncode != 0:
+        pytest.skip("not a git clone")
+    docs = (REPO / "docs" / "ci.md").read_text("utf-8")
+    config = re.search(r"```yaml\n(repos:\n.*?)```", docs, re.DOTALL)
+    assert config is not None, "docs/ci.md has no .pre-commit-config.yaml"
+    text = re.sub(r"(repo: )\S+", rf"\g<1>{REPO}", config.group(1))
+    text = re.sub(r"(rev: )\S+", rf"\g<1>{head.stdout.strip()}", text)
+    project = tmp_path / "shop"
+    shutil.copytree(EXAMPLES, project)
+    (project / ".pre-commit-config.yaml").write_text(text, "utf-8")
+    subprocess.run([*git, "init", "-q"], cwd=project, check=True)
+    subprocess.run([*git, "add", "."], cwd=project, check=True)
+    env = {**os.environ, "PRE_COMMIT_HOME": str(tmp_path / "cache")}
+    done = subprocess.run(
+        [str(pre_commit), "run", "--files", "lib/storefront/price_cache.ex"],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
+    )
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "price_cache.ex:15:12: warning: OTP101" in done.stdout

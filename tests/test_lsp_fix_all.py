@@ -116,7 +116,7 @@ async def test_fix_all_edits_the_call_and_the_closed_application_minimally(
     assert_minimal(app_text, app_edits, {line_of(app_text, "Shop.Repo")})
     fixed_app = apply_text_edits(app_text, app_edits, encoding)
     assert fixed_app.count(CHILD) == 1
-    assert f"      {CHILD},\n      Shop.Repo" in fixed_app
+    assert f"      Shop.Repo,\n      {CHILD}\n" in fixed_app  # after the Repo its tasks may use
     assert not Source(fixed).tree.root_node.has_error
     assert not Source(fixed_app).tree.root_node.has_error
 

@@ -246,11 +246,11 @@ async def test_call_site_lens(
     )
     assert lens.range.start == types.Position(5, 2)  # `use GenServer`
     assert lens.command is not None
-    assert lens.command.title == "3 call sites from 3 modules"
+    assert lens.command.title == "4 call sites from 3 modules"  # Checkout calls it twice
     assert lens.command.command == command
     lens_uri, position, locations = lens.command.arguments  # type: ignore[misc]
     assert lens_uri == uri and position == {"line": 5, "character": 2}
-    assert len(locations) == 3
+    assert len(locations) == 4
     if command == CALL_SITES_COMMAND:
         answer = await client.workspace_execute_command_async(
             types.ExecuteCommandParams(command, lens.command.arguments)

@@ -16,7 +16,7 @@ import pytest
 from otp_thinking import cli
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
-FINDING = "lib/storefront/price_cache.ex:15:12: OTP101"
+FINDING = "lib/storefront/price_cache.ex:15:12: warning: OTP101"
 
 
 def run(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
@@ -99,7 +99,7 @@ def test_usage_errors_exit_two(project: Path) -> None:
         (b"[rules]\nOTP101 = 5\n", "rules.OTP101 = 5"),
         (b'[paths]\nexclude = "lib/**"\n', "paths.exclude must be a list"),
         (b"[paths]\ntest = [1, 2]\n", "paths.test must be a list"),
-        (b"[names]\ntask_supervisor = []\n", "names.task_supervisor must be"),
+        (b"[names]\ntask_supervisor = []\n", "names.task_supervisor = [] is not an Elixir module name"),
         (b'import os\nos.system("touch pwned")\n', "cannot be read as TOML"),
     ],
     ids=[

@@ -6,6 +6,7 @@
     python bench/precision/corpus.py sheet sample.json --out sheet.md
     python bench/precision/corpus.py record sample.json judged.jsonl
     python bench/precision/corpus.py replay --dest DIR [--half review]
+    python bench/precision/corpus.py report findings.json --lines N
 
 `corpus.json` pins every project by commit and puts it in the tuning or the review half (a
 seeded shuffle, seed recorded there). Rules are tuned on the tuning half only; the review half
@@ -222,6 +223,45 @@ def replay(dest: Path, half: str | None, extra: list[str]) -> int:
     return 0
 
 
+def report(found: list[dict], lines: int) -> str:
+    """A markdown table, per rule, of the verdicts on the findings in ``found`` (a `run`
+    output): how many it made, how many were judged, and TP / DEB / FP among those; then
+    findings per 1,000 lines by severity."""
+    verdicts = {finding_key(v): v["verdict"] for v in read_verdicts()}
+    made: Counter = Counter()
+    judged: dict[str, Counter] = defaultdict(Counter)
+    severities: dict[str, set[str]] = defaultdict(set)
+    for finding in found:
+        made[finding["code"]] += 1
+        severities[finding["code"]].add(finding["severity"])
+        verdict = verdicts.get(finding_key(finding))
+        if verdict:
+            judged[finding["code"]][verdict] += 1
+    rows = [
+        "| rule | severity | findings | judged | TP | DEB | FP | precision | wrong |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for code in sorted(made):
+        row = judged[code]
+        total = sum(row.values())
+        used = "/".join(sorted(severities[code]))
+        rows.append(
+            f"| {code} | {used} | {made[code]} | {total} | {row['TP']} | "
+            f"{row['DEB']} | {row['FP']} | {_percent(row['TP'], total)} | "
+            f"{_percent(row['FP'], total)} |"
+        )
+    by_severity = Counter(f["severity"] for f in found)
+    rows += ["", "| severity | findings | per 1,000 lines |", "|---|---|---|"]
+    for severity in ("error", "warning", "information", "hint"):
+        count = by_severity[severity]
+        rows.append(f"| {severity} | {count} | {1000 * count / max(lines, 1):.3f} |")
+    return "\n".join(rows)
+
+
+def _percent(part: int, whole: int) -> str:
+    return f"{100 * part / whole:.0f} %" if whole else "–"
+
+
 def _half_of(verdict: dict[str, str]) -> str:
     return next((p["half"] for p in projects() if p["repo"] == verdict["project"]), "?")
 
@@ -249,6 +289,9 @@ def main() -> int:
     keep = commands.add_parser("record")
     keep.add_argument("sample", type=Path)
     keep.add_argument("judged", type=Path)
+    table = commands.add_parser("report")
+    table.add_argument("findings", type=Path)
+    table.add_argument("--lines", type=int, required=True)
     again = commands.add_parser("replay")
     again.add_argument("--dest", type=Path, required=True)
     again.add_argument("--half", default="review")
@@ -273,6 +316,8 @@ def main() -> int:
     elif args.command == "record":
         chosen = json.loads(args.sample.read_text())
         return record(chosen, args.judged.read_text().splitlines())
+    elif args.command == "report":
+        print(report(json.loads(args.findings.read_text()), args.lines))
     else:
         return replay(args.dest, args.half, args.extra)
     return 0

@@ -10,6 +10,13 @@ if [ "$node_major" -lt 20 ]; then
   exit 1
 fi
 
+# The server the .vsix carries: a wheel of otp-thinking, installed on first start into the
+# extension's own virtualenv (src/provision.ts); test/provision.test.ts installs it for real.
+python="${OTP_THINKING_PYTHON:-python3}"
+rm -rf server && mkdir server
+"$python" -m pip wheel --quiet --no-deps --wheel-dir server ../..
+ls server/otp_thinking-*.whl
+
 npm ci --no-audit --no-fund
 npx --no-install tsc -p .
 node --test out/test/*.test.js

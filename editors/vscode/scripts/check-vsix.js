@@ -29,9 +29,12 @@ const shipped = execFileSync("python3", ["-m", "zipfile", "-l", vsix]).toString(
 for (const unwanted of ["out/test/", "src/extension.ts", ".py"]) {
   if (shipped.includes(unwanted)) problems.push("the .vsix contains " + unwanted);
 }
+if (!/extension\/server\/otp_thinking-[^\s/]+-py3-none-any\.whl/.test(shipped)) {
+  problems.push("the .vsix carries no server wheel (extension/server/otp_thinking-*.whl)");
+}
 fs.rmSync(folder, { recursive: true, force: true });
 if (problems.length > 0) {
   console.error("vsix check failed:\n  " + problems.join("\n  "));
   process.exit(1);
 }
-console.log(`vsix check: ${path.basename(vsix)} ok: loads ${manifest.main} and vscode-languageclient/node`);
+console.log(`vsix check: ${path.basename(vsix)} ok: loads ${manifest.main} and vscode-languageclient/node, carries the server wheel`);

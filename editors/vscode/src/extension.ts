@@ -14,6 +14,7 @@ import {
 
 import { CallSitesFeature, SHOW_CALL_SITES_COMMAND, showCallSites } from "./callSites";
 import { isProblem, type Launch, type Problem, probePython, resolveLaunch, which } from "./launch";
+import { bundledWheel, provisionServer, runCommand } from "./provision";
 import { readRuleConfiguration, readServerSettings, SECTION } from "./settings";
 
 export const CLIENT_ID = "otpThinking";
@@ -32,7 +33,7 @@ let controller: ServerController | undefined;
 
 export async function activate(context: vscode.ExtensionContext): Promise<void> {
   const output = vscode.window.createOutputChannel(CLIENT_NAME);
-  controller = new ServerController(output);
+  controller = new ServerController(output, context.extensionPath, context.globalStorageUri?.fsPath);
   context.subscriptions.push(
     output,
     vscode.commands.registerCommand(RESTART_COMMAND, () => controller?.restart()),
@@ -54,7 +55,11 @@ export class ServerController {
   private client: LanguageClient | undefined;
   private queue: Promise<void> = Promise.resolve();
 
-  constructor(private readonly output: vscode.OutputChannel) {}
+  constructor(
+    private readonly output: vscode.OutputChannel,
+    private readonly extensionPath?: string,
+    private readonly storagePath?: string,
+  ) {}
 
   get running(): LanguageClient | undefined {
     return this.client;
@@ -94,10 +99,12 @@ export class ServerController {
 
   private async doStart(): Promise<void> {
     const configuration = vscode.workspace.getConfiguration(SECTION);
-    const launch = await resolveLaunch(readServerSettings(configuration), {
+    const settings = readServerSettings(configuration);
+    const launch = await resolveLaunch(settings, {
       which: (command) => which(command),
       probePython: (python) => probePython(python),
       activeInterpreter,
+      bundled: this.bundled(settings.args),
     });
     if (isProblem(launch)) {
       await this.report(launch);
@@ -116,6 +123,33 @@ export class ServerController {
         fix: `Check the "${CLIENT_NAME}" output for the server's own messages, then fix "otpThinking.server.path" / "otpThinking.server.pythonPath" and run "otp-thinking: Restart server".`,
       });
     }
+  }
+
+  /** Installing the server the .vsix carries (on first start, with a progress notification). */
+  private bundled(args: string[]): (() => Promise<Launch | Problem>) | undefined {
+    const wheel = this.extensionPath ? bundledWheel(this.extensionPath) : undefined;
+    const storage = this.storagePath;
+    if (wheel === undefined || storage === undefined) {
+      return undefined;
+    }
+    return async () =>
+      vscode.window.withProgress(
+        { location: vscode.ProgressLocation.Notification, title: "otp-thinking" },
+        (progress) =>
+          provisionServer(wheel, storage, args, {
+            which: (command) => which(command),
+            probePython: (python) => probePython(python),
+            run: (command, runArgs, timeoutMs) =>
+              runCommand(command, runArgs, timeoutMs).then((result) => {
+                this.output.appendLine(`$ ${command} ${runArgs.join(" ")}\n${result.output.trim()}`);
+                return result;
+              }),
+            progress: (message) => {
+              this.output.appendLine(`${message}.`);
+              progress.report({ message: `${message}…` });
+            },
+          }),
+      );
   }
 
   private async doStop(): Promise<void> {

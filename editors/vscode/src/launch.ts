@@ -38,6 +38,8 @@ export interface LaunchDeps {
   probePython(python: string): Promise<PythonProbe>;
   /** The interpreter selected in the Python extension, when it is installed. */
   activeInterpreter?(): Promise<string | undefined>;
+  /** The server the extension carries, installed in its own virtualenv on first use. */
+  bundled?(): Promise<Launch | Problem>;
 }
 
 /** Pick the command that starts the server, or say why none can. */
@@ -60,6 +62,9 @@ export async function resolveLaunch(
         return pythonLaunch(interpreter, settings.args, "the Python extension's interpreter");
       }
     }
+  }
+  if (settings.command === DEFAULT_COMMAND && deps.bundled !== undefined) {
+    return deps.bundled();
   }
   const where = settings.command === DEFAULT_COMMAND ? "on PATH" : "";
   return {

@@ -14,6 +14,7 @@ export interface Recorded {
   output: string[];
   outputShown: number;
   clients: FakeClient[];
+  progress: string[];
 }
 
 export const recorded: Recorded = {
@@ -24,6 +25,7 @@ export const recorded: Recorded = {
   output: [],
   outputShown: 0,
   clients: [],
+  progress: [],
 };
 
 /** Settings as flat keys, e.g. `otpThinking.server.path`. */
@@ -43,6 +45,7 @@ export function reset(): void {
   recorded.output.length = 0;
   recorded.outputShown = 0;
   recorded.clients.length = 0;
+  recorded.progress.length = 0;
   settings.clear();
   extensions.clear();
   answers.errorChoice = undefined;
@@ -120,6 +123,7 @@ class Location {
 }
 
 const vscodeStub = {
+  ProgressLocation: { Notification: 15 },
   Position,
   Range,
   Location,
@@ -134,6 +138,13 @@ const vscodeStub = {
       },
       dispose: () => undefined,
     }),
+    withProgress: async <T>(
+      options: { title: string },
+      task: (progress: { report(value: { message?: string }): void }) => Promise<T>,
+    ): Promise<T> => {
+      recorded.progress.push(`title: ${options.title}`);
+      return task({ report: (value) => recorded.progress.push(value.message ?? "") });
+    },
     showErrorMessage: async (message: string, ...items: string[]) => {
       recorded.errors.push({ message, items });
       return answers.errorChoice;

@@ -1,0 +1,165 @@
+"""The call-rewriting fixes on real Mix apps (``tests/apps/rw_*``), booted before and after
+``check --fix --unsafe-fixes``: each app still compiles, boots and stays ``mix format``-clean,
+and behaves as the fix's title says — a crashing task no longer takes its GenServer down, a
+task nobody awaited sends its caller nothing, a server whose state moved to
+``handle_continue/2`` answers with it, and a caller waiting for a task's ``{:EXIT, ..}`` does
+not hang."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+import mix_apps
+import pytest
+
+pytestmark = mix_apps.needs_mix
+
+BOOT_TIMEOUT = 90
+
+
+@dataclass
+class Booted:
+    before: str
+    after: str
+    fixed: subprocess.CompletedProcess[str]
+    app: Path
+    formatted_before: bool
+    formatted_after: subprocess.CompletedProcess[str]
+
+
+def _run(app: Path, expression: str) -> str:
+    try:
+        done = mix_apps.mix(app, "run", "-e", expression, timeout=BOOT_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"{app.name} hung: `mix run` took more than {BOOT_TIMEOUT} s")
+    assert done.returncode == 0, done.stdout + done.stderr
+    return done.stdout
+
+
+def _boot_fix_boot(name: str, expression: str, tmp_path: Path) -> Booted:
+    app = mix_apps.copy_app(name, tmp_path)
+    formatted_before = mix_apps.formatted(app).returncode == 0
+    before = _run(app, expression)
+    fixed = mix_apps.fix(app)
+    after = _run(app, expression)
+    return Booted(before, after, fixed, app, formatted_before, mix_apps.formatted(app))
+
+
+def _said(output: str) -> dict[str, str]:
+    """``key: value`` lines the boot expression printed (a lower-case key of words; the
+    logger's reports of the crashing tasks are left out)."""
+    said = (re.fullmatch(r"([a-z][a-z ]*): (.*)", line) for line in output.splitlines())
+    return {m.group(1): m.group(2) for m in said if m is not None and m.group(1) != "child"}
+
+
+AWAIT_PROBE = """
+server = Process.whereis(RwAwait.Quotes)
+IO.puts("quote: " <> inspect(GenServer.call(RwAwait.Quotes, {:quote, 21})))
+
+crash =
+  try do
+    case GenServer.call(RwAwait.Quotes, {:quote, -1}) do
+      {:error, _reason} -> :error_value
+      other -> other
+    end
+  catch
+    :exit, _ -> :caller_exited
+  end
+
+IO.puts("crash: " <> inspect(crash))
+Process.sleep(100)
+IO.puts("same server: " <> inspect(Process.whereis(RwAwait.Quotes) == server))
+GenServer.cast(RwAwait.Quotes, {:notify, self()})
+
+receive do
+  {:notified, n} -> IO.puts("notified: #{n}")
+after
+  2000 -> IO.puts("notified: none")
+end
+
+Process.sleep(100)
+IO.puts("stray: " <> inspect(GenServer.call(RwAwait.Quotes, :stray)))
+for {id, _, _, _} <- Supervisor.which_children(RwAwait.Supervisor), do: IO.puts("child: " <> inspect(id))
+"""
+
+
+@pytest.fixture(scope="module")
+def awaiting(tmp_path_factory: pytest.TempPathFactory) -> Booted:
+    return _boot_fix_boot("rw_await", AWAIT_PROBE, tmp_path_factory.mktemp("await"))
+
+
+def test_awaited_task_crash_no_longer_takes_the_server_down(awaiting: Booted) -> None:
+    before, after = _said(awaiting.before), _said(awaiting.after)
+    assert (before["crash"], before["same server"]) == (":caller_exited", "false")
+    assert (after["crash"], after["same server"]) == (":error_value", "true")
+    assert before["quote"] == after["quote"] == "42"
+
+
+def test_a_task_nobody_awaits_sends_its_caller_nothing_once_started_as_a_child(
+    awaiting: Booted,
+) -> None:
+    before, after = _said(awaiting.before), _said(awaiting.after)
+    assert before["notified"] == after["notified"] == "2"
+    assert before["stray"] == "2"  # the task's reply and :DOWN, which the server never wanted
+    assert after["stray"] == "0"
+    source = (awaiting.app / "lib" / "rw_await" / "quotes.ex").read_text("utf-8")
+    assert "Task.Supervisor.start_child(RwAwait.TaskSupervisor, fn ->" in source
+    assert "Task.Supervisor.async_nolink(RwAwait.TaskSupervisor, fn ->" in source
+    assert "Task.async" not in source
+
+
+def test_the_added_task_supervisor_is_started_once(awaiting: Booted) -> None:
+    children = mix_apps.children_in(awaiting.after)
+    assert children.count("RwAwait.TaskSupervisor") == 1, children
+    assert mix_apps.children_in(awaiting.before) == ["RwAwait.Quotes"]
+
+
+TRAP_PROBE = """
+IO.puts("good: " <> inspect(GenServer.call(RwTrap.Runner, {:run, :good})))
+{reason, _stack} = GenServer.call(RwTrap.Runner, {:run, :bad})
+IO.puts("bad: " <> inspect(reason.__struct__))
+"""
+
+
+@pytest.fixture(scope="module")
+def trapping(tmp_path_factory: pytest.TempPathFactory) -> Booted:
+    return _boot_fix_boot("rw_trap", TRAP_PROBE, tmp_path_factory.mktemp("trap"))
+
+
+def test_a_caller_waiting_for_the_tasks_exit_signal_does_not_hang(trapping: Booted) -> None:
+    assert _said(trapping.before) == _said(trapping.after)
+    assert _said(trapping.after) == {"good": ":normal", "bad": "ArgumentError"}
+    assert "Fixed" not in trapping.fixed.stderr  # nothing a fix could make right
+    source = (trapping.app / "lib" / "rw_trap" / "runner.ex").read_text("utf-8")
+    assert "task = Task.async(fn -> RwTrap.Jobs.run(job) end)" in source
+
+
+CONTINUE_PROBE = """
+IO.puts("pear: " <> inspect(RwContinue.Prices.price("pear")))
+IO.puts("table: " <> inspect(:ets.lookup(:rw_continue_prices, "apple")))
+"""
+
+
+@pytest.fixture(scope="module")
+def continuing(tmp_path_factory: pytest.TempPathFactory) -> Booted:
+    return _boot_fix_boot("rw_continue", CONTINUE_PROBE, tmp_path_factory.mktemp("continue"))
+
+
+def test_the_state_moved_to_handle_continue_answers_calls(continuing: Booted) -> None:
+    assert _said(continuing.before) == _said(continuing.after)
+    assert _said(continuing.after) == {"pear": "{:ok, 5}", "table": '[{"apple", 3}]'}
+    source = (continuing.app / "lib" / "rw_continue" / "prices.ex").read_text("utf-8")
+    assert "{:ok, nil, {:continue, {:init, path, table}}}" in source
+    assert "def handle_continue(:noop, state), do: {:noreply, state}" in source
+
+
+@pytest.mark.parametrize("booted", ["awaiting", "trapping", "continuing"])
+def test_fixed_apps_stay_mix_format_clean(booted: str, request: pytest.FixtureRequest) -> None:
+    app: Booted = request.getfixturevalue(booted)
+    assert app.formatted_before
+    assert app.formatted_after.returncode == 0, app.formatted_after.stdout + (
+        app.formatted_after.stderr
+    )
