@@ -150,10 +150,7 @@ def main() -> None:
         print("check --jobs N                      not available in this build of the CLI")
     if cached:
         for name, what in (("warm", "warm cache"), ("one changed", "one file changed")):
-            print(
-                f"check --jobs 1, {what:<19} {t[name]}   "
-                f"{ratio(t[name], t['parse process'])}"
-            )
+            print(f"check --jobs 1, {what:<19} {t[name]}   {ratio(t[name], t['parse process'])}")
 
     with tempfile.TemporaryDirectory() as folder:
         small = Path(folder, "small.ex")
