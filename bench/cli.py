@@ -8,6 +8,9 @@ Prints, each measured in this run (fastest of --runs, steps taking turns):
 - `otp-thinking check --jobs 1 TREE` as a process, ratio to the bare-parse process;
 - with `--jobs` (when the CLI has it): 1 and N processes, and the wall-clock speed-up; and
   `otp-thinking check TREE` as run without `--jobs`;
+- with the cache on disk (when the CLI has it), on a copy of the tree: `check --jobs 1` with a
+  warm cache, and with one file changed before each run, against the bare-parse process (the
+  other figures are cold: `--no-cache`);
 - start-up: `otp-thinking check` on one small file against the interpreter's bare start.
 """
 
@@ -17,6 +20,7 @@ import argparse
 import contextlib
 import io
 import os
+import shutil
 import subprocess
 import tempfile
 from pathlib import Path
@@ -58,9 +62,32 @@ def check_in_process(tree: str, *more: str) -> None:
         main(["check", tree, "--format", "json", *more])
 
 
-def has_jobs() -> bool:
+def has_option(option: str) -> bool:
     done = subprocess.run([*command(), "check", "--help"], capture_output=True, text=True)
-    return "--jobs" in done.stdout
+    return option in done.stdout
+
+
+def has_jobs() -> bool:
+    return has_option("--jobs")
+
+
+def cache_steps(copy: Path, files: list[Path]) -> dict[str, object]:
+    """Warm-cache runs on ``copy`` of the tree (``files`` are its files), unchanged and with one
+    file changed each run (the median-sized file, given a comment that alternates)."""
+    check_process(str(copy), "--jobs", "1")  # fills the cache
+    target = sorted(files, key=lambda p: p.stat().st_size)[len(files) // 2]
+    text = target.read_text("utf-8")
+    turn = [0]
+
+    def one_changed() -> None:
+        turn[0] += 1
+        target.write_text(text + f"\n# run {turn[0]}\n", "utf-8")
+        check_process(str(copy), "--format", "json", "--jobs", "1")
+
+    return {
+        "warm": lambda: check_process(str(copy), "--format", "json", "--jobs", "1"),
+        "one changed": one_changed,
+    }
 
 
 def main() -> None:
@@ -77,7 +104,8 @@ def main() -> None:
     print("ratios compare CPU time (this machine is shared); wall time shown beside it\n")
 
     jobs = has_jobs()
-    one_job = ["--jobs", "1"] if jobs else []
+    cached = has_option("--no-cache")
+    one_job = (["--jobs", "1"] if jobs else []) + (["--no-cache"] if cached else [])
     check_in_process(tree, *one_job)  # warm-up: imports, rule registry, query compilation
     check_process(tree)  # warm-up: bytecode cache
     steps = {
@@ -86,11 +114,19 @@ def main() -> None:
         "parse process": lambda: bare_parse_process(files),
         "check process": lambda: check_process(tree, "--format", "json", *one_job),
     }
+    cold = ["--no-cache"] if cached else []
     if jobs:
-        steps["default"] = lambda: check_process(tree)
-        steps["jobs 1"] = lambda: check_process(tree, "--jobs", "1")
-        steps["jobs N"] = lambda: check_process(tree, "--jobs", str(args.jobs))
-    t = interleaved(steps, args.runs)
+        steps["default"] = lambda: check_process(tree, *cold)
+        steps["jobs 1"] = lambda: check_process(tree, "--jobs", "1", *cold)
+        steps["jobs N"] = lambda: check_process(tree, "--jobs", str(args.jobs), *cold)
+    with contextlib.ExitStack() as stack:
+        if cached:
+            copy = Path(stack.enter_context(tempfile.TemporaryDirectory())) / "tree"
+            shutil.copytree(tree, copy, ignore=shutil.ignore_patterns(".otp-thinking-cache"))
+            files_root = Path(tree).resolve()
+            copied = [copy / p.resolve().relative_to(files_root) for p in files]
+            steps.update(cache_steps(copy, copied))  # type: ignore[arg-type]
+        t = interleaved(steps, args.runs)
 
     print(f"bare parse, in process              {t['parse']}")
     print(f"check, in process (warm)            {t['check']}   {ratio(t['check'], t['parse'])}")
@@ -112,6 +148,9 @@ def main() -> None:
         )
     else:
         print("check --jobs N                      not available in this build of the CLI")
+    if cached:
+        for name, what in (("warm", "warm cache"), ("one changed", "one file changed")):
+            print(f"check --jobs 1, {what:<19} {t[name]}   {ratio(t[name], t['parse process'])}")
 
     with tempfile.TemporaryDirectory() as folder:
         small = Path(folder, "small.ex")

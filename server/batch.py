@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from otp_thinking import cache as disk_cache
 from otp_thinking.config import Config
 from otp_thinking.engine import analyze, enabled_rules
 from otp_thinking.findings import Finding
@@ -57,6 +58,8 @@ class _Worker:
     base_config: Config
     select: tuple[str, ...]
     ignore: tuple[str, ...]
+    caches: dict[str, disk_cache.Cache] = field(default_factory=dict)
+    """The cache on disk of each project root (none: ``--no-cache``)."""
     workspace: Workspace = field(init=False)
     problems: list[str] = field(default_factory=list)
 
@@ -85,17 +88,22 @@ def _start_worker(
     base_config: Config,
     select: tuple[str, ...],
     ignore: tuple[str, ...],
+    caches: dict[str, disk_cache.Cache] | None = None,
     indexes: Sequence[ProjectIndex] = (),
 ) -> None:
     global _worker
-    _worker = _Worker(read, base_config, select, ignore)
+    _worker = _Worker(read, base_config, select, ignore, caches or {})
     for index in indexes:
         _worker.workspace.set_index(index)
 
 
-def _first_pass(task: _Task) -> tuple[FileSummary | None, FileResult | None]:
+_Cached = tuple[str, disk_cache.Entry] | None
+"""A new cache entry for a file (its path and what was computed), for the parent to store."""
+
+
+def _first_pass(task: _Task) -> tuple[FileSummary | None, FileResult | None, _Cached]:
     """Summarise the file for the index and, when it is being checked, run the rules that read
-    only the file itself — one parse for both."""
+    only the file itself — one parse for both (none when the cache on disk has both)."""
     worker = _worker
     assert worker is not None
     worker.problems.clear()
@@ -107,23 +115,52 @@ def _first_pass(task: _Task) -> tuple[FileSummary | None, FileResult | None]:
         text = worker.workspace.read(task.path)
     if text is None:
         messages = (*worker.problems, *captured.getvalue().splitlines())
-        return None, FileResult(task.path, None, (), messages) if task.check else None
+        return None, FileResult(task.path, None, (), messages) if task.check else None, None
+    cache = worker.caches.get(task.root) if task.root is not None else None
+    keys = _cache_keys(worker, task, text) if cache is not None else None
+    if cache is not None and keys is not None:
+        summary = cache.summary(task.path, keys[0])
+        entry = cache.findings(task.path, keys[1]) if task.check else None
+        if summary is not None and (entry is not None or not task.check):
+            if entry is None:
+                return summary, None, None
+            found, notes = entry
+            messages = (*worker.problems, *captured.getvalue().splitlines(), *notes)
+            return summary, FileResult(task.path, text, found, messages), None
     source = Source(text, task.path)
     summary = None
     if task.root is not None:
         summary = worker.workspace.summarize(Path(task.root), task.path, text, source)
     if not task.check:
-        return summary, None
+        return summary, None, _entry(task, keys, summary, None)
     # A file outside any project has no index and no second pass: every rule runs now.
     config, rules = worker.rules(task.path, project_wide=False if task.root else None)
     project = worker.workspace.project_for(task.path)
     findings = analyze(source, config=config, project=project, rules=rules) if rules else []
-    messages = (
-        *worker.problems,
-        *captured.getvalue().splitlines(),
-        *unknown_rule_messages(source),
-    )
-    return summary, FileResult(task.path, text, tuple(findings), messages)
+    notes = tuple(unknown_rule_messages(source))
+    messages = (*worker.problems, *captured.getvalue().splitlines(), *notes)
+    result = FileResult(task.path, text, tuple(findings), messages)
+    return summary, result, _entry(task, keys, summary, result.findings, notes)
+
+
+def _cache_keys(worker: _Worker, task: _Task, text: str) -> tuple[str, str]:
+    """The keys under which the file's summary and its file-local findings are valid."""
+    summary_key = disk_cache.summary_key(text, worker.workspace.config_for(task.path))
+    project = worker.workspace.project_for(task.path)
+    return summary_key, disk_cache.findings_key(summary_key, project)
+
+
+def _entry(
+    task: _Task,
+    keys: tuple[str, str] | None,
+    summary: FileSummary | None,
+    findings: tuple[Finding, ...] | None,
+    notes: tuple[str, ...] = (),
+) -> _Cached:
+    if keys is None or summary is None:
+        return None
+    findings_key = keys[1] if findings is not None else None
+    return task.path, disk_cache.Entry(keys[0], summary, findings_key, findings, notes=notes)
 
 
 def _second_pass(item: tuple[str, str]) -> tuple[Finding, ...]:
@@ -169,38 +206,82 @@ def check_files(
     ignore: Sequence[str] = (),
     jobs: int | None = None,
     progress: Progress | None = None,
+    cache: bool = False,
 ) -> list[FileResult]:
     """Check ``paths`` (in that order) with every enabled rule, cross-file rules included, in
-    ``jobs`` processes (None: `automatic_jobs`)."""
+    ``jobs`` processes (None: `automatic_jobs`); with ``cache``, what the cache on disk of each
+    project holds for an unchanged file is reused and what is new is written back."""
     progress = progress or Progress()
     tasks = _first_pass_tasks(paths)
     if jobs is None:
         jobs = automatic_jobs(len(tasks))
     progress.begin(len(tasks))
+    caches = _open_caches(tasks, base_config, select, ignore) if cache else {}
     start_args = (read, base_config, tuple(select), tuple(ignore))
-    with _Runner(jobs, start_args) as runner:
+    with _Runner(jobs, (*start_args, caches)) as runner:
         first = list(_stepping(runner.map(_first_pass, tasks), progress, "indexed"))
-    results = [result for _summary, result in first if result is not None]
-    indexes = _indexes(tasks, [summary for summary, _result in first])
+    _store_entries(tasks, caches, [entry for _summary, _result, entry in first])
+    results = [result for _summary, result, _entry in first if result is not None]
+    indexes = _indexes(tasks, [summary for summary, _result, _entry in first])
     second = [
         (result.path, result.text)
-        for task, (summary, result) in zip(tasks, first, strict=True)
+        for task, (summary, result, _entry) in zip(tasks, first, strict=True)
         if task.check and summary is not None and result is not None and result.text is not None
     ]
     project_rules = [r for r in enabled_rules(base_config, select, ignore) if r.project_files]
     second = [(path, text) for path, text in second if _could_fire(project_rules, indexes, path)]
-    if not second:
-        return results
-    progress.begin(len(second))
-    with _Runner(jobs, (*start_args, indexes)) as runner:
-        extra = dict(
-            zip(
-                [path for path, _text in second],
-                _stepping(runner.map(_second_pass, second), progress, "checked"),
-                strict=True,
-            )
-        )
+    keys = _project_keys(tasks, caches, [path for path, _text in second])
+    extra = {
+        path: found
+        for path, key in keys.items()
+        if (found := key[0].project_findings(path, key[1])) is not None
+    }
+    todo = [(path, text) for path, text in second if path not in extra]
+    if todo:
+        progress.begin(len(todo))
+        with _Runner(jobs, (*start_args, None, indexes)) as runner:
+            done = _stepping(runner.map(_second_pass, todo), progress, "checked")
+            for (path, _text), found in zip(todo, done, strict=True):
+                extra[path] = found
+                if path in keys:
+                    keys[path][0].store_project_findings(path, keys[path][1], found)
+    for root, disk in caches.items():
+        disk.save({task.path for task in tasks if task.root == root})
     return [_merged(result, extra.get(result.path, ())) for result in results]
+
+
+def _open_caches(
+    tasks: list[_Task], base_config: Config, select: Sequence[str], ignore: Sequence[str]
+) -> dict[str, disk_cache.Cache]:
+    key = disk_cache.run_key(base_config, tuple(select), tuple(ignore))
+    roots = dict.fromkeys(task.root for task in tasks if task.root is not None)
+    return {root: disk_cache.open_cache(Path(root), key) for root in roots}
+
+
+def _store_entries(
+    tasks: list[_Task], caches: dict[str, disk_cache.Cache], entries: list[_Cached]
+) -> None:
+    for task, entry in zip(tasks, entries, strict=True):
+        if entry is not None and task.root in caches:
+            caches[task.root].store(*entry)
+
+
+def _project_keys(
+    tasks: list[_Task], caches: dict[str, disk_cache.Cache], paths: list[str]
+) -> dict[str, tuple[disk_cache.Cache, str | None]]:
+    """For each file of ``paths`` in a cached project: its cache, and the key under which the
+    findings of the rules that read the index are valid (every summary of its project)."""
+    roots = {task.path: task.root for task in tasks}
+    index_keys = {
+        root: cache.index_key(task.path for task in tasks if task.root == root)
+        for root, cache in caches.items()
+    }
+    found = {}
+    for path in paths:
+        root = roots.get(path)
+        if root is not None and root in caches:
+            found[path] = (caches[root], caches[root].project_key(path, index_keys[root]))
+    return found
 
 
 def _could_fire(rules: list[Rule], indexes: list[ProjectIndex], path: str) -> bool:

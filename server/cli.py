@@ -134,6 +134,11 @@ def _parser() -> argparse.ArgumentParser:
         "one on small ones); --fix and --diff use one",
     )
     check.add_argument(
+        "--no-cache",
+        action="store_true",
+        help="neither read nor write the cache (.otp-thinking-cache/ in the project)",
+    )
+    check.add_argument(
         "--statistics", action="store_true", help="print how many findings each rule has"
     )
     recorded = check.add_mutually_exclusive_group()
@@ -269,6 +274,7 @@ def _check_all(
         ignore=args.ignore,
         jobs=args.jobs,
         progress=_progress_bar() if progress else None,
+        cache=not args.no_cache,
     )
     for result in results:
         run.tell(result.messages)

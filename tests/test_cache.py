@@ -1,0 +1,209 @@
+"""The cache on disk, through the real command: a warm run prints exactly what a cold one does."""
+
+from __future__ import annotations
+
+import pickle
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from test_cli import EXAMPLES, command, run
+
+from otp_thinking import cache
+
+FOLDER = ".otp-thinking-cache"
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    root = tmp_path / "storefront"
+    shutil.copytree(EXAMPLES, root)
+    return root
+
+
+def outputs(project: Path, *args: str) -> list[tuple[int, str]]:
+    """Exit code and output of a check in text and in JSON."""
+    found = []
+    for format in ("text", "json"):
+        result = run("check", "--jobs", "1", "--format", format, *args, ".", cwd=project)
+        assert result.stderr == ""
+        found.append((result.returncode, result.stdout))
+    return found
+
+
+def cache_files(project: Path) -> list[Path]:
+    return sorted((project / FOLDER).glob("*.pickle"))
+
+
+def test_a_warm_run_prints_what_a_cold_one_does(project: Path) -> None:
+    cold = outputs(project, "--no-cache")
+    assert cold[0][0] == 1 and "OTP105" in cold[0][1]
+    assert not (project / FOLDER).exists()
+    assert outputs(project) == cold  # writes the cache
+    assert (project / FOLDER / ".gitignore").read_text() == "*\n"
+    [file] = cache_files(project)
+    written = file.stat().st_mtime_ns
+    assert outputs(project) == cold  # reads it
+    assert file.stat().st_mtime_ns == written  # nothing new: not written again
+
+
+def test_no_cache_writes_nothing(project: Path) -> None:
+    outputs(project, "--no-cache")
+    assert sorted(p.name for p in project.iterdir()) == sorted(p.name for p in EXAMPLES.iterdir())
+
+
+@pytest.mark.parametrize(
+    ("name", "old", "new"),
+    [
+        # a file-local rule's finding goes away
+        ("lib/storefront/stock.ex", "", "\n# a comment shifts every offset\n"),
+        # the application starts the Task.Supervisor now: another file's cross-file finding goes
+        (
+            "lib/storefront/application.ex",
+            "Storefront.PriceCache",
+            "Storefront.PriceCache,\n      {Task.Supervisor, name: Storefront.TaskSupervisor}",
+        ),
+        # a new module calls the server: the cross-file finding in the server's file changes
+        (
+            "lib/storefront/report.ex",
+            None,
+            "defmodule Storefront.Report do\n"
+            "  def stock(sku), do: Storefront.Inventory.level(sku)\nend\n",
+        ),
+    ],
+)
+def test_a_changed_file_gives_what_a_cold_run_gives(
+    project: Path, name: str, old: str | None, new: str
+) -> None:
+    before = outputs(project)
+    file = project / name
+    text = file.read_text() if old is not None else ""
+    file.write_text(text.replace(old, new, 1) if old else new + text)
+    warm = outputs(project)
+    assert warm != before
+    assert warm == outputs(project, "--no-cache")
+    assert warm == outputs(project)
+
+
+def test_a_changed_configuration_gives_what_a_cold_run_gives(project: Path) -> None:
+    outputs(project)
+    (project / ".otp-thinking.toml").write_text('[rules]\nOTP601 = "off"\n')
+    warm = outputs(project)
+    assert "OTP601" not in warm[0][1]
+    assert warm == outputs(project, "--no-cache")
+
+
+def test_the_rules_chosen_are_part_of_the_key(project: Path) -> None:
+    outputs(project)
+    selected = outputs(project, "--select", "OTP601")
+    assert selected == outputs(project, "--no-cache", "--select", "OTP601")
+    assert "OTP105" not in selected[0][1]
+    assert outputs(project) == outputs(project, "--no-cache")
+
+
+class Payload:
+    """Creates a file when unpickled by a loader that runs what a file names."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def __reduce__(self) -> tuple[object, tuple[str, str]]:
+        return (open, (str(self.path), "w"))
+
+
+@pytest.mark.parametrize(
+    "damage",
+    ["truncated", "garbage", "empty", "foreign", "wrong-version", "code"],
+)
+def test_a_damaged_cache_file_is_ignored_and_rebuilt(project: Path, damage: str) -> None:
+    cold = outputs(project, "--no-cache")
+    outputs(project)
+    [file] = cache_files(project)
+    data = file.read_bytes()
+    executed = project / "EXECUTED"
+    pickle.loads(pickle.dumps(Payload(executed)))  # what the payload does, unguarded
+    assert executed.exists()
+    executed.unlink()
+    magic = b"otp-thinking-cache\n"
+    file.write_bytes(
+        {
+            "truncated": data[: len(data) // 2],
+            "garbage": magic + b"\x80\x05not a pickle at all",
+            "empty": b"",
+            "foreign": magic + pickle.dumps({"some": ["other", "data"]}),
+            "wrong-version": magic + pickle.dumps((999, "0", {})),
+            "code": magic + pickle.dumps((cache.FORMAT, "0", {"x": Payload(executed)})),
+        }[damage]
+    )
+    assert outputs(project) == cold
+    assert not executed.exists()
+    assert outputs(project) == cold
+    assert cache.open_cache(project, file.stem).entries  # rebuilt
+
+
+def test_a_cache_whose_entries_changed_meaning_is_ignored(project: Path) -> None:
+    """An entry that is not this package's data (an old layout, a hand-edited file)."""
+    cold = outputs(project, "--no-cache")
+    outputs(project)
+    [file] = cache_files(project)
+    loaded = cache.open_cache(project, file.stem)
+    bad = {path: "not an entry" for path in loaded.entries}
+    file.write_bytes(b"otp-thinking-cache\n" + pickle.dumps((cache.FORMAT, cache.__version__, bad)))
+    assert cache.open_cache(project, file.stem).entries == {}
+    assert outputs(project) == cold
+
+
+def test_two_concurrent_runs_print_what_a_cold_run_does(project: Path) -> None:
+    cold = outputs(project, "--no-cache")
+    for _round in range(2):
+        runs = [
+            subprocess.Popen(
+                [*command(), "check", "--jobs", "1", "--format", "json", "."],
+                cwd=project,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
+            for _ in range(2)
+        ]
+        for process in runs:
+            stdout, stderr = process.communicate(timeout=120)
+            assert (process.returncode, stdout, stderr) == (*cold[1], "")
+    assert not list((project / FOLDER).glob(".tmp-*"))
+    assert outputs(project) == cold
+
+
+def test_without_a_writable_project_the_user_cache_is_used(
+    project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (project / FOLDER).write_text("a file where the folder would be")
+    user = tmp_path / "user-cache"
+    monkeypatch.setenv("XDG_CACHE_HOME", str(user))
+    cold = outputs(project, "--no-cache")
+    assert outputs(project) == cold
+    assert list((user / "otp-thinking").glob("*/*.pickle"))
+    assert outputs(project) == cold
+
+
+def test_several_jobs_share_the_cache(project: Path) -> None:
+    cold = outputs(project, "--no-cache")
+    two = [run("check", "--jobs", "2", "--format", f, ".", cwd=project) for f in ("text", "json")]
+    assert [(r.returncode, r.stdout) for r in two] == cold
+    assert outputs(project) == cold
+
+
+def test_messages_about_a_file_are_repeated_from_the_cache(project: Path) -> None:
+    """A suppression comment naming no rule is reported on stderr by warm runs too."""
+    stock = project / "lib/storefront/stock.ex"
+    stock.write_text("# otp-thinking: disable-file NO_SUCH_RULE\n" + stock.read_text())
+    args = ("check", "--jobs", "1", "--format", "json", ".")
+    cold = run(*args, "--no-cache", cwd=project)
+    assert "no_such_rule" in cold.stderr
+    for _round in range(2):
+        warm = run(*args, cwd=project)
+        assert (warm.returncode, warm.stdout, warm.stderr) == (
+            cold.returncode,
+            cold.stdout,
+            cold.stderr,
+        )
