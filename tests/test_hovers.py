@@ -4,7 +4,6 @@ only looks like one (strings, comments, other aliases, whitespace, typespecs) ge
 from __future__ import annotations
 
 import re
-import time
 
 import pytest
 
@@ -210,7 +209,8 @@ def test_half_written_buffer_still_gets_cards() -> None:
     assert construct_card(source, text.index(":ets.new") + 1) is not None
 
 
-def test_a_hover_is_fast_on_a_large_file() -> None:
+def test_hovers_answer_all_over_a_large_file() -> None:
+    """Correctness on a large file; its speed is measured by bench/editor.py, not asserted."""
     body = "\n".join(
         f"  def f{i}(pid), do: GenServer.call(pid, {{:get, {i}}}) # GenServer {i}"
         for i in range(5_000)
@@ -218,11 +218,8 @@ def test_a_hover_is_fast_on_a_large_file() -> None:
     text = f"defmodule Big do\n  use GenServer\n{body}\nend\n"
     source = Source(text)
     offsets = [text.index(f"f{i}(pid)") + 25 for i in range(0, 5_000, 50)]
-    started = time.perf_counter()
     cards = [construct_card(source, offset) for offset in offsets]
-    elapsed = time.perf_counter() - started
     assert all(cards)
-    assert elapsed / len(offsets) < 0.005, f"{elapsed / len(offsets) * 1000:.2f} ms a hover"
 
 
 CODE_BLOCK = re.compile(r"```elixir\n(.*?)```", re.DOTALL)
