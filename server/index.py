@@ -10,6 +10,7 @@ keeps them current one file at a time.
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 import os
 import re
@@ -254,6 +255,7 @@ class _Summariser:
         self.path = path
         self.short_lived = short_lived
         self.modules: list[_Module] = []
+        self._module_starts: list[int] = []
         self.defs: list[Node] = []
         self._parent_time = 0.0
 
@@ -316,11 +318,16 @@ class _Summariser:
             module.attributes.setdefault(name, args[0])
 
     def module_at(self, byte: int) -> _Module | None:
-        found = None
-        for module in self.modules:
-            if module.start <= byte < module.end and (found is None or module.start > found.start):
-                found = module
-        return found
+        """The innermost module around ``byte``: the last module starting at or before it, or
+        the nearest of its enclosing modules that still contains it (modules are collected in
+        document order, so their starts are sorted)."""
+        if len(self._module_starts) != len(self.modules):
+            self._module_starts = [module.start for module in self.modules]
+        position = bisect.bisect_right(self._module_starts, byte) - 1
+        module = self.modules[position] if position >= 0 else None
+        while module is not None and not module.start <= byte < module.end:
+            module = module.parent
+        return module
 
     def add_alias(self, call: Node, module: _Module) -> None:
         args = syntax.argument_nodes(call)
@@ -522,9 +529,10 @@ class _Summariser:
         if not server_calls:
             return server_calls
         functions = [(node, _function_name(node)) for node in defs]
+        spans = sorted((*self.span(node), index) for index, (node, _) in enumerate(functions))
         result = []
         for server_call in server_calls:
-            enclosing = _innermost(functions, server_call, self.source)
+            enclosing = _innermost(functions, spans, server_call)
             names: tuple[str, ...] = ()
             if enclosing is not None:
                 node, name = enclosing
@@ -633,14 +641,14 @@ def _function_name(definition: Node) -> str:
 
 
 def _innermost(
-    functions: list[tuple[Node, str]], call: ServerCall, source: Source
+    functions: list[tuple[Node, str]], spans: list[tuple[int, int, int]], call: ServerCall
 ) -> tuple[Node, str] | None:
-    found = None
-    for node, name in functions:
-        start, end = source.node_span(node)
-        if start <= call.start and call.end <= end and (found is None or start >= found[2]):
-            found = (node, name, start)
-    return (found[0], found[1]) if found else None
+    """The function around ``call``: definitions never nest, so it can only be the last one
+    that starts before the call (``spans``: each function's start, end and index, sorted)."""
+    position = bisect.bisect_right(spans, (call.start, float("inf"), 0)) - 1
+    if position < 0 or spans[position][1] < call.end:
+        return None
+    return functions[spans[position][2]]
 
 
 def summarize(source: Source, path: str, short_lived: bool = False) -> FileSummary:
