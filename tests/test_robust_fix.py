@@ -42,7 +42,10 @@ def snapshot(root: Path) -> dict[str, bytes]:
     return {
         p.relative_to(root).as_posix(): p.read_bytes()
         for p in sorted(root.rglob("*"))
-        if p.is_file() and not p.is_symlink() and ".git" not in p.parts
+        if p.is_file()
+        and not p.is_symlink()
+        and ".git" not in p.parts
+        and ".otp-thinking-cache" not in p.parts  # the tool's own cache, not the user's code
     }
 
 
@@ -145,7 +148,7 @@ def fix_in_process(
     project: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> tuple[int, str]:
     monkeypatch.chdir(project)
-    code = cli.main(["check", "--fix", "."])
+    code = cli.main(["check", "--fix", "--no-cache", "."])  # only the fixed files write
     return code, capsys.readouterr().err
 
 
