@@ -40,7 +40,7 @@ def run(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]
 @pytest.fixture
 def project(tmp_path: Path) -> Path:
     root = tmp_path / "storefront"
-    shutil.copytree(EXAMPLES, root)
+    shutil.copytree(EXAMPLES, root, ignore=shutil.ignore_patterns(".otp-thinking-cache"))
     return root
 
 
