@@ -293,6 +293,8 @@ def exit_handling(call: Node) -> str | None:
 def _matches_exit(node: Node) -> bool:
     """A ``{:EXIT, ...}`` tuple under ``node``: a `receive` or `case` clause, a function head
     (`handle_info({:EXIT, pid, reason}, state)`); code rarely builds one for another use."""
+    if ":EXIT" not in syntax.text(node):  # a scan of the text is far cheaper than a walk
+        return False
     return any(
         n.type == "tuple" and n.named_children and syntax.text(n.named_children[0]) == ":EXIT"
         for n in syntax.descendants(node)
@@ -300,6 +302,8 @@ def _matches_exit(node: Node) -> bool:
 
 
 def _traps_exits(module: Node) -> bool:
+    if ":trap_exit" not in syntax.text(module):  # a scan of the text is far cheaper than a walk
+        return False
     for n in syntax.descendants(module):
         if n.type == "call" and syntax.remote_target(n) in TRAP_CALLS:
             args = syntax.argument_nodes(n)
