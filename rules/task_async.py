@@ -482,21 +482,6 @@ HOISTABLE_THROUGH = frozenset(
 )
 
 
-HOISTABLE_THROUGH = frozenset(
-    {
-        "arguments",
-        "tuple",
-        "list",
-        "map",
-        "map_content",
-        "keywords",
-        "pair",
-        "dot",
-        "binary_operator",
-    }
-)
-
-
 def _await_statement(await_call: Node) -> Node | None:
     """The statement the await's value can be computed before: the await itself or the
     assignment it is the right side of (rewritten in place), or a statement holding it
