@@ -562,8 +562,11 @@ def _write(run: CheckRun, changed: dict[str, tuple[str, str]]) -> None:
             shown = os.path.relpath(result.path) if os.path.isabs(result.path) else result.path
             print(f"otp-thinking: {shown}: {result.reason}", file=sys.stderr)
         written[normal(result.path)] = result.written
+    all_written = all(written.values())
     for path, count in run.fixed.items():
-        if written.get(normal(path)):
+        # a finding fixed by edits elsewhere only (a child added to the application) is
+        # reported when every file was written: its fix cannot then have been left out
+        if written.get(normal(path), all_written):
             print(f"Fixed {count} finding{'s' if count != 1 else ''} in {path}", file=sys.stderr)
     failed = [r for r in results if r.failed]
     if failed or held - moved:

@@ -24,6 +24,26 @@ class Edit:
     new_text: str
     path: str | None = None
 
+    def narrowed(self, text: str) -> Edit:
+        """The same change to ``text`` (the file this edit is for) with the characters it
+        would write back unchanged at either end left out: what a reader of a fix, or an
+        editor moving its cursor, sees as the change."""
+        old = text[self.start : self.end]
+        new = self.new_text
+        prefix = _common_prefix(old, new)
+        suffix = _common_prefix(old[prefix:][::-1], new[prefix:][::-1])
+        return Edit(
+            self.start + prefix, self.end - suffix, new[prefix : len(new) - suffix], self.path
+        )
+
+
+def _common_prefix(a: str, b: str) -> int:
+    limit = min(len(a), len(b))
+    index = 0
+    while index < limit and a[index] == b[index]:
+        index += 1
+    return index
+
 
 @dataclass(frozen=True, slots=True)
 class Fix:

@@ -272,10 +272,7 @@ def minimal_edits(before: str, after: str, path: str | None = None) -> list[Edit
             continue
         start, end = old_starts[i1], old_starts[i2]
         new = after[new_starts[j1] : new_starts[j2]]
-        old = before[start:end]
-        prefix = _common_prefix(old, new)
-        suffix = _common_prefix(old[prefix:][::-1], new[prefix:][::-1])
-        edits.append(Edit(start + prefix, end - suffix, new[prefix : len(new) - suffix], path))
+        edits.append(Edit(start, end, new, path).narrowed(before))
     return edits
 
 
@@ -284,11 +281,3 @@ def _line_starts(lines: list[str]) -> list[int]:
     for line in lines:
         starts.append(starts[-1] + len(line))
     return starts
-
-
-def _common_prefix(a: str, b: str) -> int:
-    limit = min(len(a), len(b))
-    index = 0
-    while index < limit and a[index] == b[index]:
-        index += 1
-    return index

@@ -114,7 +114,7 @@ def to_workspace_edit(
         other_uri, other_source, other_version = found
         grouped.setdefault(other_uri, (other_source, other_version, []))[2].append(edit)
     text_edits = {
-        target: [types.TextEdit(to_range(src, e.start, e.end, encoding), e.new_text) for e in edits]
+        target: [_text_edit(src, e.narrowed(src.text), encoding) for e in edits]
         for target, (src, _version, edits) in grouped.items()
         if edits
     }
@@ -131,6 +131,10 @@ def to_workspace_edit(
             for target, edits in text_edits.items()
         ]
     )
+
+
+def _text_edit(source: Source, edit: Edit, encoding: Encoding) -> types.TextEdit:
+    return types.TextEdit(to_range(source, edit.start, edit.end, encoding), edit.new_text)
 
 
 def path_to_uri(path: str) -> str:

@@ -132,6 +132,7 @@ def _artifact_changes(
         lines = item.source if edit.path is None else source_of(edit.path)
         if lines is None:
             return []  # a file the fix needs is gone: no half fix
+        edit = edit.narrowed(lines.text)
         by_path.setdefault(path, []).append(
             {
                 "deletedRegion": _region(lines, edit.start, edit.end),

@@ -94,19 +94,25 @@ def test_sarif_fixes_are_artifact_changes(project: Path) -> None:
     changes = {c["artifactLocation"]["uri"]: c["replacements"] for c in fix["artifactChanges"]}
     assert set(changes) == {"lib/storefront/price_cache.ex", "lib/storefront/application.ex"}
     [call] = changes["lib/storefront/price_cache.ex"]
-    assert call["deletedRegion"] == {
-        "startLine": 15,
-        "startColumn": 12,
-        "endLine": 15,
-        "endColumn": 64,
-    }
-    assert call["insertedContent"]["text"].startswith(
-        "Task.Supervisor.async_nolink(Storefront.TaskSupervisor, fn ->"
-    )
+    source = (project / "lib/storefront/price_cache.ex").read_text("utf-8")
+    line = next(n for n, text in enumerate(source.splitlines(), 1) if "Task.async(" in text)
+    region = call["deletedRegion"]
+    assert region["startLine"] == region["endLine"] == line  # not the comment above it
+    fixed = _replaced(source, region, call["insertedContent"]["text"])
+    assert "Task.async(" not in fixed
+    assert "Task.Supervisor.async_nolink(Storefront.TaskSupervisor, fn ->" in fixed
     [child] = changes["lib/storefront/application.ex"]
     region = child["deletedRegion"]
     assert (region["startLine"], region["startColumn"]) == (region["endLine"], region["endColumn"])
     assert child["insertedContent"]["text"].lstrip().startswith("{Task.Supervisor, name:")
+
+
+def _replaced(text: str, region: dict[str, int], new: str) -> str:
+    """``text`` with a SARIF region (1-based lines and columns, end exclusive) replaced."""
+    starts = [0, *(i + 1 for i, char in enumerate(text) if char == "\n")]
+    start = starts[region["startLine"] - 1] + region["startColumn"] - 1
+    end = starts[region["endLine"] - 1] + region["endColumn"] - 1
+    return text[:start] + new + text[end:]
 
 
 def test_sarif_with_no_findings_is_still_a_log(project: Path) -> None:

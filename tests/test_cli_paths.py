@@ -9,7 +9,9 @@ from pathlib import Path
 import pytest
 from test_cli import EXAMPLES, run
 
-CONFIG = '[rules]\nOTP004 = "off"\n\n[paths]\nexclude = ["lib/storefront/rooms.ex"]\n'
+CONFIG = (
+    '[rules]\npreview = true\nOTP004 = "off"\n\n[paths]\nexclude = ["lib/storefront/rooms.ex"]\n'
+)
 
 
 @pytest.fixture
