@@ -32,11 +32,11 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE / "precision"))
 
 import corpus  # noqa: E402  (bench/precision/corpus.py)
+
 from otp_thinking.index import FileSummary, summarize  # noqa: E402
 from otp_thinking.model.supervision import PG, ChildrenList  # noqa: E402
 from otp_thinking.registry import all_rules  # noqa: E402
@@ -80,9 +80,9 @@ class Outcome:
 def elixir_files(root: Path) -> list[Path]:
     found = []
     for path in sorted(root.rglob("*")):
-        if path.suffix in (".ex", ".exs") and path.is_file():
-            if not SKIPPED_DIRS.intersection(path.relative_to(root).parts):
-                found.append(path)
+        skipped = SKIPPED_DIRS.intersection(path.relative_to(root).parts)
+        if path.suffix in (".ex", ".exs") and not skipped and path.is_file():
+            found.append(path)
     return found
 
 
@@ -187,9 +187,7 @@ def added_children(
     old, new = keyed_lists(summary(before, path)), keyed_lists(summary(after, path))
     added = []
     for key, found in new.items():
-        had = Counter(
-            before[c.start : c.end] for c in (old[key].children if key in old else ())
-        )
+        had = Counter(before[c.start : c.end] for c in (old[key].children if key in old else ()))
         ids = [c.child_id or c.name or c.module or "?" for c in found.children]
         for child in found.children:
             text = after[child.start : child.end]

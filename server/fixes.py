@@ -18,6 +18,8 @@ from otp_thinking.model.supervision import (
     PG,
     REGISTRY,
     TASK_SUPERVISOR,
+    booting_users,
+    module_starts,
 )
 from otp_thinking.project import Application
 from otp_thinking.project import app_root as _app_root
@@ -199,14 +201,37 @@ def _app_wide(names: list[str]) -> str:
 
 
 def users_of(context: Context, name: str, caller: str) -> frozenset[str]:
-    """The modules that use ``name`` (by the project index) and the calling module."""
+    """The modules that use ``name`` (by the project index) and the calling module, and the
+    modules whose start starts one of them (see `supervision.booting_users`): a child among
+    them may call ``name`` while it boots."""
     users = {
         use.module
         for _path, summary in context.summaries()
         for use in summary.uses
         if use.name == name and use.module
     }
-    return frozenset(users | ({caller} if caller else set()))
+    return booting_users(frozenset(users | ({caller} if caller else set())), _starts(context))
+
+
+_START_FUNCTIONS = frozenset({"start_link", "start", "child_spec"})
+
+
+def _starts(context: Context) -> list[tuple[str, str]]:
+    """Every ``(owner, module)`` of the project where starting ``owner`` starts ``module``:
+    the model's starts and children lists, and ``Module.start_link(..)`` calls."""
+    if "module starts" not in context.cache:
+        found: list[tuple[str, str]] = []
+        for _path, summary in context.summaries():
+            if summary.short_lived:
+                continue
+            found.extend(module_starts(summary.supervision))
+            found.extend(
+                (call.caller, call.target)
+                for call in summary.calls
+                if call.function in _START_FUNCTIONS
+            )
+        context.cache["module starts"] = found
+    return list(context.cache["module starts"])
 
 
 def child_edit(

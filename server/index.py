@@ -197,6 +197,7 @@ class FileSummary:
             tuple(sorted({(c.caller, c.target, c.function) for c in self.calls})),
             tuple(sorted({(s.module, s.target, s.functions) for s in self.server_calls})),
             tuple(sorted({(n.kind, n.name or "", n.keys or "") for n in self.supervision.names})),
+            tuple(sorted({(s.owner, s.module) for s in self.supervision.starts})),
             tuple(
                 (
                     c.owner,

@@ -6,7 +6,8 @@ The apps (``tests/apps/``): ``spellings`` starts every name its code uses throug
 ``child_spec/0``, ``Supervisor.child_spec(.., id:)``, a positional ``Registry.start_link`` and
 a conditional ``children ++ [...]``; ``web_shop`` is shaped like a Phoenix app with a
 duplicate-keys Registry under the default name; ``app_server`` defines its GenServer in
-``application.ex`` next to a DynamicSupervisor; ``umbrella`` has two apps that both use ``:pg``.
+``application.ex`` next to a DynamicSupervisor; ``boot_order`` starts, through a child that
+is no user itself, a server whose ``init/1`` uses the Task.Supervisor the fix adds; ``umbrella`` has two apps that both use ``:pg``.
 """
 
 from __future__ import annotations
@@ -45,6 +46,13 @@ CASES = [
         frozenset({"AppServer.TaskSupervisor", ":pg"}),
         {"AppServer.TaskSupervisor": "AppServer.Server", ":pg": "AppServer.Server"},
         {},
+    ),
+    Case(
+        "boot_order",
+        ("BootOrder.Supervisor",),
+        frozenset({"BootOrder.TaskSupervisor"}),
+        {"BootOrder.TaskSupervisor": "BootOrder.Pool"},
+        {"BootOrder.TaskSupervisor": "BootOrder.Repo"},
     ),
     Case(
         "umbrella",

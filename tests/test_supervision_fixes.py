@@ -158,6 +158,57 @@ def test_an_added_child_goes_before_its_first_user(tmp_path: Path) -> None:
     )
 
 
+BOOT_STARTERS = {
+    "a server of another module": (
+        "defmodule Shop.Pool do\n"
+        "  def start_link(arg), do: GenServer.start_link(Shop.Subject, arg)\n"
+        "end\n"
+    ),
+    "another module's start_link": (
+        "defmodule Shop.Pool do\n  def start_link(arg), do: Shop.Subject.start_link(arg)\nend\n"
+    ),
+    "a supervisor of it": (
+        "defmodule Shop.Pool do\n"
+        "  use Supervisor\n"
+        "  def start_link(arg), do: Supervisor.start_link(__MODULE__, arg)\n"
+        "  def init(_arg), do: Supervisor.init([Shop.Subject], strategy: :one_for_one)\n"
+        "end\n"
+    ),
+}
+
+
+@pytest.mark.parametrize("starter", BOOT_STARTERS, ids=list(BOOT_STARTERS))
+def test_an_added_child_goes_before_a_child_that_starts_its_user_at_boot(
+    tmp_path: Path, starter: str
+) -> None:
+    """``Shop.Pool`` is no user itself, but starting it runs ``Shop.Subject``'s code: the
+    Task.Supervisor goes before it, not after the PubSub that follows it (no ``:noproc``)."""
+    root = project(tmp_path, "      Shop.Repo,\n      Shop.Pool,\n      Shop.PubSub")
+    write(root, "lib/shop/pool.ex", BOOT_STARTERS[starter])
+    fixed = fix(root, "OTP103", module(TASK_START))
+    assert fixed.application is not None
+    assert (
+        "      Shop.Repo,\n      {Task.Supervisor, name: Shop.TaskSupervisor},\n      Shop.Pool,\n"
+    ) in fixed.application
+
+
+def test_a_child_starting_an_unrelated_server_is_not_a_user(tmp_path: Path) -> None:
+    root = project(tmp_path, "      Shop.Repo,\n      Shop.Pool,\n      Shop.PubSub")
+    write(
+        root,
+        "lib/shop/pool.ex",
+        "defmodule Shop.Pool do\n"
+        "  def start_link(arg), do: GenServer.start_link(Shop.Other, arg)\n"
+        "end\n",
+    )
+    fixed = fix(root, "OTP103", module(TASK_START))
+    assert fixed.application is not None
+    assert (
+        "      Shop.PubSub,\n      {Task.Supervisor, name: Shop.TaskSupervisor}\n"
+        in fixed.application
+    )
+
+
 def test_the_choice_does_not_depend_on_which_fix_runs_first(tmp_path: Path) -> None:
     """Two callers in different parts of the app: whichever is fixed first, both end up on
     the same supervisor, and the second fix adds nothing."""

@@ -102,9 +102,20 @@ class NameStart:
 
 
 @dataclass(frozen=True, slots=True)
+class ModuleStart:
+    """Code of ``owner`` starts a process running ``module``'s callbacks:
+    ``GenServer.start_link(Mod, ..)``, ``Supervisor.start_link(Mod, ..)``. A child ``owner``
+    thus runs ``module``'s ``init/1`` while it starts."""
+
+    owner: str
+    module: str
+
+
+@dataclass(frozen=True, slots=True)
 class Supervision:
     lists: tuple[ChildrenList, ...] = ()
     names: tuple[NameStart, ...] = ()
+    starts: tuple[ModuleStart, ...] = ()
 
 
 EMPTY = Supervision()
@@ -120,10 +131,19 @@ QUERY = compile_query(
 """The ``name:`` pairs and start tuples `supervision` reads (remote calls come from the
 rules' shared query)."""
 
-CALL_MODULES = frozenset({"Supervisor", "Registry", ":pg"})
+CALL_MODULES = frozenset({"Supervisor", "Registry", ":pg", "GenServer"})
 """The modules whose calls `supervision` reads (by their text: the caller filters)."""
 
 _SUPERVISOR_STARTS = frozenset({("Supervisor", "start_link"), ("Supervisor", "init")})
+_MODULE_STARTS = frozenset(
+    {
+        ("GenServer", "start_link"),
+        ("GenServer", "start"),
+        ("Supervisor", "start_link"),
+        ("Supervisor", "start"),
+    }
+)
+_READ_FUNCTIONS = frozenset({"start_link", "start", "init"})
 _START_FUNCTIONS = frozenset({"start_link", "child_spec", "start"})
 _BRANCHES = frozenset({"if", "unless", "case", "cond", "with"})
 
@@ -141,7 +161,9 @@ def supervision(
             reader.pair(node)
         elif node.type == "tuple":
             reader.start_tuple(node)
-    return Supervision(tuple(reader.lists), tuple(dict.fromkeys(reader.names)))
+    return Supervision(
+        tuple(reader.lists), tuple(dict.fromkeys(reader.names)), tuple(dict.fromkeys(reader.starts))
+    )
 
 
 class _Reader:
@@ -151,6 +173,7 @@ class _Reader:
         self.span = span
         self.lists: list[ChildrenList] = []
         self.names: list[NameStart] = []
+        self.starts: list[ModuleStart] = []
 
     # -- names started
 
@@ -209,7 +232,7 @@ class _Reader:
 
     def call(self, node: Node) -> None:
         target = syntax.remote_target(node)
-        if target is None:
+        if target is None or target[1] not in _READ_FUNCTIONS:
             return
         module = self.resolve_alias(node)
         args = syntax.call_arguments(node)
@@ -217,6 +240,16 @@ class _Reader:
             self.positional_start(module, args if _all_plain(args) else None, node)
         if target in _SUPERVISOR_STARTS and 1 <= len(args) <= 2 and not _module(args[0]):
             self.children_list(node, args[0])
+        elif target in _MODULE_STARTS and args and _module(args[0]):
+            self.module_start(node, args[0])
+
+    def module_start(self, call: Node, started: Node) -> None:
+        """``GenServer.start_link(Other, ..)`` in ``Owner``: starting ``Owner`` runs
+        ``Other.init/1`` (a module starting itself says nothing new)."""
+        owner = self.module_at(call.start_byte)
+        module = self.resolve(started)
+        if owner and module and module != owner:
+            self.starts.append(ModuleStart(owner, module))
 
     def resolve_alias(self, call: Node) -> str | None:
         function = call.child_by_field_name("target")
@@ -510,6 +543,37 @@ def insertion_index(children: tuple[Child, ...], users: frozenset[str], web: boo
         (i + 1 for i, child in enumerate(children) if is_infrastructure(child)), default=0
     )
     return min(first_user, after_infrastructure)
+
+
+def booting_users(users: frozenset[str], starts: Iterable[tuple[str, str]]) -> frozenset[str]:
+    """``users`` and every module whose start runs one of them: ``(owner, module)`` in
+    ``starts`` says starting ``owner`` starts ``module`` (its ``start_link`` calls
+    ``GenServer.start_link(module, ..)`` or ``module.start_link``, or it supervises
+    ``module``). A child among them starts a user while it boots, so what the users call must
+    be started before it."""
+    starters: dict[str, set[str]] = {}
+    for owner, module in starts:
+        if owner != module:
+            starters.setdefault(module, set()).add(owner)
+    found, pending = set(users), list(users)
+    while pending:
+        for owner in starters.get(pending.pop(), ()):
+            if owner not in found:
+                found.add(owner)
+                pending.append(owner)
+    return frozenset(found)
+
+
+def module_starts(facts: Supervision) -> Iterator[tuple[str, str]]:
+    """``(owner, module)``: starting ``owner`` starts ``module`` (see `booting_users`), from one
+    file's facts: its ``GenServer.start_link(Mod, ..)`` calls and the children its supervisors
+    list."""
+    for start in facts.starts:
+        yield start.owner, start.module
+    for found in facts.lists:
+        for child in found.children:
+            if found.owner and child.module:
+                yield found.owner, child.module
 
 
 def _uses(child: Child, users: frozenset[str], web: bool) -> bool:
