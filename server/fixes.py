@@ -507,8 +507,45 @@ def _own_line_element(site: Node) -> bool:
 
 
 def _fitted_do_body(context: Context, site: Node, parts: CallParts) -> Edit | None:
-    """``def f(x), do: call(...)`` on one line: `mix format` moves ``do:`` to a line of its
-    own, and the call under it when it still does not fit."""
+    """The body of ``def f(x), do: call(...)``: `mix format` moves ``do:`` to a line of its
+    own under the head, and the call under ``do:`` when it still does not fit. The ``do:``
+    may be on the head's line or, already moved there, on a line of its own."""
+    definition = _do_body_definition(context, site)
+    if definition is None:
+        return None
+    source, newline = context.source, context.source.newline
+    head_line = source.line_of(context.span(definition)[0])
+    site_line = source.line_of(context.span(site)[0])
+    if source.line_of(context.span(site)[1]) != site_line:
+        return None
+    end = context.span(site)[1]
+    pair_start = context.span(site.parent)[0] if site.parent is not None else end
+    one = parts.one_line()
+    if site_line == head_line:
+        inner = source.line_indent(head_line) + "  "
+        if _fits(f"{inner}do: {one}"):
+            body = f"{inner}do: {one}"
+        else:
+            body = _do_then_call(parts, inner, newline)
+        head_end = context.span(syntax.argument_nodes(definition)[0])[1]
+        line_start = source.line_starts[head_line]
+        head = source.text[line_start:head_end]
+        return spaced_edit(context, definition, line_start, end, f"{head},{newline}{body}")
+    line_start = source.line_starts[site_line]
+    inner = source.line_indent(site_line)
+    if site_line != head_line + 1 or source.text[line_start:pair_start] != inner:
+        return None  # a head of several lines, or more than the body on the line
+    return Edit(line_start, end, _do_then_call(parts, inner, newline))
+
+
+def _do_then_call(parts: CallParts, inner: str, newline: str) -> str:
+    """``do:`` at ``inner`` and the call on the lines under it, indented once more."""
+    deeper = inner + "  "
+    return f"{inner}do:{newline}{deeper}{_first_fitting(parts.broken(deeper, newline), deeper)}"
+
+
+def _do_body_definition(context: Context, site: Node) -> Node | None:
+    """The ``def``/``defp`` whose only keyword, ``do:``, holds ``site``, as a statement."""
     pair = site.parent
     keywords = pair.parent if pair is not None else None
     holder = keywords.parent if keywords is not None else None
@@ -528,22 +565,7 @@ def _fitted_do_body(context: Context, site: Node, parts: CallParts) -> Edit | No
     args = syntax.argument_nodes(definition)
     if len(args) != 2 or args[1] != keywords or not context.text(pair).startswith("do:"):
         return None
-    source, newline = context.source, context.source.newline
-    if source.line_of(context.span(definition)[0]) != source.line_of(context.span(site)[1]):
-        return None
-    indent = source.line_indent(source.line_of(context.span(definition)[0]))
-    inner = indent + "  "
-    one = parts.one_line()
-    if _fits(f"{inner}do: {one}"):
-        body = f"{inner}do: {one}"
-    else:
-        deeper = inner + "  "
-        body = f"{inner}do:{newline}{deeper}{_first_fitting(parts.broken(deeper, newline), deeper)}"
-    head_end = context.span(args[0])[1]
-    line_start = source.line_starts[source.line_of(context.span(definition)[0])]
-    head = source.text[line_start:head_end]
-    end = context.span(site)[1]
-    return spaced_edit(context, definition, line_start, end, f"{head},{newline}{body}")
+    return definition
 
 
 def _fits(text: str) -> bool:

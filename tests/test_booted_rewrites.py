@@ -2,8 +2,8 @@
 ``check --fix --unsafe-fixes``: each app still compiles, boots and stays ``mix format``-clean,
 and behaves as the fix's title says — a crashing task no longer takes its GenServer down, a
 task nobody awaited sends its caller nothing, a server whose state moved to
-``handle_continue/2`` answers with it, and a caller waiting for a task's ``{:EXIT, ..}`` does
-not hang."""
+``handle_continue/2`` answers with it, a caller waiting for a task's ``{:EXIT, ..}`` does
+not hang, and long one-line bodies are rewritten as `mix format` lays them out."""
 
 from __future__ import annotations
 
@@ -156,7 +156,51 @@ def test_the_state_moved_to_handle_continue_answers_calls(continuing: Booted) ->
     assert "def handle_continue(:noop, state), do: {:noreply, state}" in source
 
 
-@pytest.mark.parametrize("booted", ["awaiting", "trapping", "continuing"])
+LAYOUT_PROBE = """
+pid = self()
+RwLayout.Notices.welcome(pid)
+RwLayout.Notices.receipt(pid)
+RwLayout.Notices.digest(pid, 3)
+RwLayout.Notices.reminder(pid)
+RwLayout.Notices.invoice(pid, 7)
+RwLayout.Notices.farewell(pid)
+RwLayout.Notices.nudged(pid)
+
+delivered =
+  for _ <- 1..7 do
+    receive do
+      {:delivered, what, _how} -> what
+    after
+      2000 -> :missing
+    end
+  end
+
+IO.puts("delivered: " <> inspect(Enum.sort(delivered)))
+"""
+
+
+@pytest.fixture(scope="module")
+def laid_out(tmp_path_factory: pytest.TempPathFactory) -> Booted:
+    return _boot_fix_boot("rw_layout", LAYOUT_PROBE, tmp_path_factory.mktemp("layout"))
+
+
+def test_long_one_line_bodies_are_rewritten_as_mix_format_lays_them_out(laid_out: Booted) -> None:
+    """``def f(x), do: Task.start(..)`` whose rewrite passes 98 columns, with ``do:`` on the
+    head's line or already on its own: the rewritten file is what `mix format` makes of it."""
+    assert _said(laid_out.before) == _said(laid_out.after)
+    assert _said(laid_out.after)["delivered"] == (
+        "[7, :farewell, :nudge, :receipt, :reminder, :welcome, {:digest, 3}]"
+    )
+    source = (laid_out.app / "lib" / "rw_layout" / "notices.ex").read_text("utf-8")
+    assert "Task.start(" not in source
+    assert source.count("Task.Supervisor.start_child(") == 7
+    assert "  def reminder(pid),\n    do:\n      Task.Supervisor.start_child(" in source
+    reformatted = mix_apps.mix(laid_out.app, "format")
+    assert reformatted.returncode == 0, reformatted.stderr
+    assert (laid_out.app / "lib" / "rw_layout" / "notices.ex").read_text("utf-8") == source
+
+
+@pytest.mark.parametrize("booted", ["awaiting", "trapping", "continuing", "laid_out"])
 def test_fixed_apps_stay_mix_format_clean(booted: str, request: pytest.FixtureRequest) -> None:
     app: Booted = request.getfixturevalue(booted)
     assert app.formatted_before
