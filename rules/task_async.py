@@ -338,14 +338,16 @@ def _fix(context: Context, call: Node, site: Node) -> Fix | None:
 
 
 def _expects_task_messages(call: Node) -> bool:
-    """The module handles a task's messages: a ``handle_info`` clause for ``{ref, result}``
-    (a two-element tuple not starting with a literal) or for ``{:DOWN, ...}``."""
+    """The module handles a task's messages: a clause receiving ``{ref, result}`` (a
+    two-element tuple not starting with a literal) or ``{:DOWN, ...}`` as a message — in
+    ``handle_info/2``, or a ``:gen_statem``'s ``handle_event(:info, message, state, data)``
+    or state function ``state(:info, message, data)``."""
     module = syntax.enclosing_module(call)
-    if module is None:
+    body = syntax.module_body(module) if module is not None else None
+    if body is None:
         return False
-    for definition in syntax.definitions(module, "handle_info", 2):
-        head = syntax.def_head(definition)
-        message = head[1][0] if head else None
+    for definition in body.named_children:
+        message = _info_message(definition) if syntax.is_def(definition) else None
         if message is not None and message.type == "binary_operator":  # {ref, r} = message
             message = message.child_by_field_name("left")
         if message is None or message.type != "tuple":
@@ -355,6 +357,19 @@ def _expects_task_messages(call: Node) -> bool:
         if first == ":DOWN" or (len(elements) == 2 and not first.startswith((":", '"'))):
             return True
     return False
+
+
+def _info_message(definition: Node) -> Node | None:
+    """The message parameter of a clause that receives process messages."""
+    head = syntax.def_head(definition)
+    if head is None:
+        return None
+    name, params = head
+    if name == "handle_info" and len(params) == 2:
+        return params[0]
+    if len(params) in (3, 4) and syntax.text(params[0]) == ":info":
+        return params[1]
+    return None
 
 
 def _task_use(context: Context, call: Node, site: Node) -> str | list[Node]:

@@ -411,6 +411,52 @@ def test_a_discarded_task_whose_reply_handle_info_reads_keeps_sending_it(tmp_pat
     assert "Task.Supervisor.async_nolink(Shop.Tasks, fn -> send(pid, :done) end)" in fixed.text
 
 
+STATE_MACHINE = """\
+defmodule Shop.Subject do
+  @behaviour :gen_statem
+
+  def callback_mode, do: :handle_event_function
+
+  def handle_event(:internal, :refresh, _state, data) do
+    Task.async(fn -> Shop.Remote.fetch(data.id) end)
+    :keep_state_and_data
+  end
+
+  {receiver}
+end
+"""
+
+
+@pytest.mark.parametrize(
+    "receiver",
+    [
+        "def handle_event(:info, {ref, fetched}, _state, data) when is_reference(ref),\n"
+        "    do: {:keep_state, Map.put(data, :fetched, fetched)}",
+        "def ready(:info, {:DOWN, _ref, :process, _pid, _reason}, _data), do: :keep_state_and_data",
+    ],
+    ids=["handle_event reply", "state function DOWN"],
+)
+def test_a_state_machine_reading_the_discarded_tasks_messages_keeps_getting_them(
+    tmp_path: Path, receiver: str
+) -> None:
+    """A ``:gen_statem`` receives the task's reply in ``handle_event(:info, ..)`` or a state
+    function: the task is not turned into a started child, which would send nothing."""
+    text = STATE_MACHINE.format(receiver=receiver)
+    fixed = built(project(tmp_path, SUPERVISED), "OTP101", text)
+    assert fixed.fix is not None and fixed.fix.safety == "unsafe"
+    assert "Task.Supervisor.async_nolink(Shop.Tasks, fn -> Shop.Remote.fetch(data.id) end)" in (
+        fixed.text
+    )
+
+
+def test_a_state_machine_ignoring_task_messages_gets_a_started_child(tmp_path: Path) -> None:
+    receiver = "def handle_event(:info, :tick, _state, _data), do: :keep_state_and_data"
+    fixed = built(project(tmp_path, SUPERVISED), "OTP101", STATE_MACHINE.format(receiver=receiver))
+    assert "Task.Supervisor.start_child(Shop.Tasks, fn -> Shop.Remote.fetch(data.id) end)" in (
+        fixed.text
+    )
+
+
 YIELDED = server(
     """
     def handle_call({:quote, amount}, _from, state) do
