@@ -10,6 +10,8 @@ user would run it. Every file the fixes changed is then checked:
 * tree-sitter: no more ERROR or MISSING nodes than before;
 * Elixir's own parser (``Code.string_to_quoted!``, one ``elixir`` process per project) accepts
   it when it accepted the original;
+* `mix format` (default options, reported, not a failure): a file that was formatted is
+  still formatted;
 * supervision (``otp_thinking.model.supervision``): no child the fixes added to a children list
   starts a name or child id the project already started before the fixes (in any file and
   spelling, tests left out), repeats one of its own list, or is added twice in the project
@@ -52,9 +54,21 @@ PARSER_SCRIPT = """
 [list] = System.argv()
 
 for path <- String.split(File.read!(list), "\\n", trim: true) do
+  text = File.read!(path)
+
   try do
-    Code.string_to_quoted!(File.read!(path), file: path)
-    IO.puts("ok\\t" <> path)
+    Code.string_to_quoted!(text, file: path)
+
+    formatted =
+      try do
+        if IO.iodata_to_binary([Code.format_string!(text), "\\n"]) == text,
+          do: "formatted",
+          else: "unformatted"
+      rescue
+        _ -> "unformatted"
+      end
+
+    IO.puts("ok\\t" <> path <> "\\t" <> formatted)
   rescue
     e -> IO.puts("error\\t" <> path <> "\\t" <> String.replace(Exception.message(e), "\\n", " "))
   end
@@ -68,6 +82,9 @@ class Outcome:
     files_changed: int = 0
     fixes: int = 0
     parse_failures: list[str] = field(default_factory=list)
+    unformatted: list[str] = field(default_factory=list)
+    """Files `mix format`-clean (default options) before the fixes and not after: reported,
+    not a failure (a project's own .formatter.exs may differ)."""
     duplicates: list[str] = field(default_factory=list)
     tool_failure: str = ""
     seconds: float = 0.0
@@ -116,8 +133,9 @@ def syntax_errors(text: str) -> int:
     return count
 
 
-def elixir_rejects(paths: list[Path], scratch: Path) -> dict[Path, str]:
-    """The files among ``paths`` Elixir's parser rejects, with what it said (one process)."""
+def elixir_verdicts(paths: list[Path], scratch: Path) -> dict[Path, tuple[str, bool]]:
+    """For each of ``paths``: what Elixir's parser said when it rejected it (else ""), and
+    whether `mix format` with default options leaves it as it is (one process for all)."""
     if not paths:
         return {}
     listing = scratch / "paths.txt"
@@ -129,12 +147,16 @@ def elixir_rejects(paths: list[Path], scratch: Path) -> dict[Path, str]:
         timeout=FIX_TIMEOUT,
         check=False,
     )
-    answered: dict[Path, str] = {}
+    answered: dict[Path, tuple[str, bool]] = {}
     for line in done.stdout.splitlines():
         verdict, _, rest = line.partition("\t")
         path, _, said = rest.partition("\t")
-        answered[Path(path)] = "" if verdict == "ok" else said or "rejected"
-    return {p: answered.get(p, f"no answer ({done.stderr.strip()[:200]})") for p in paths}
+        if verdict == "ok":
+            answered[Path(path)] = ("", said == "formatted")
+        else:
+            answered[Path(path)] = (said or "rejected", False)
+    missing = (f"no answer ({done.stderr.strip()[:200]})", False)
+    return {p: answered.get(p, missing) for p in paths}
 
 
 # -- supervision ---------------------------------------------------------------------------
@@ -233,7 +255,7 @@ def check_parses(
         mirror.parent.mkdir(parents=True, exist_ok=True)
         mirror.write_text(texts[path], "utf-8", "surrogateescape")
         mirrored[path] = mirror
-    said = elixir_rejects([*changed, *mirrored.values()], scratch)
+    said = elixir_verdicts([*changed, *mirrored.values()], scratch)
     for path, after in changed.items():
         relative = path.relative_to(copy)
         before_errors, after_errors = syntax_errors(texts[path]), syntax_errors(after)
@@ -241,8 +263,14 @@ def check_parses(
             outcome.parse_failures.append(
                 f"{relative}: tree-sitter {before_errors} → {after_errors} ERROR/MISSING nodes"
             )
-        if said[path] and not said[mirrored[path]]:
-            outcome.parse_failures.append(f"{relative}: elixir: {said[path]}")
+        (rejected, formatted), (rejected_before, formatted_before) = (
+            said[path],
+            said[mirrored[path]],
+        )
+        if rejected and not rejected_before:
+            outcome.parse_failures.append(f"{relative}: elixir: {rejected}")
+        if formatted_before and not formatted and not rejected:
+            outcome.unformatted.append(f"{relative}: no longer mix format-clean")
 
 
 def check_children(
@@ -270,7 +298,16 @@ def check_children(
 
 
 def table(outcomes: list[Outcome]) -> str:
-    rows = [("project", "files changed", "fixes", "parse failures", "duplicate children")]
+    rows = [
+        (
+            "project",
+            "files changed",
+            "fixes",
+            "parse failures",
+            "duplicate children",
+            "format-clean files left unformatted",
+        )
+    ]
     rows += [
         (
             o.project + (" (tool failed)" if o.tool_failure else ""),
@@ -278,6 +315,7 @@ def table(outcomes: list[Outcome]) -> str:
             str(o.fixes),
             str(len(o.parse_failures)),
             str(len(o.duplicates)),
+            str(len(o.unformatted)),
         )
         for o in outcomes
     ]
@@ -288,6 +326,7 @@ def table(outcomes: list[Outcome]) -> str:
             str(sum(o.fixes for o in outcomes)),
             str(sum(len(o.parse_failures) for o in outcomes)),
             str(sum(len(o.duplicates) for o in outcomes)),
+            str(sum(len(o.unformatted) for o in outcomes)),
         )
     )
     lines = ["| " + " | ".join(row) + " |" for row in rows]
@@ -322,7 +361,8 @@ def main(argv: list[str] | None = None) -> int:
         )
     print(table(outcomes))
     for outcome in outcomes:
-        for problem in [outcome.tool_failure, *outcome.parse_failures, *outcome.duplicates]:
+        problems = [outcome.tool_failure, *outcome.parse_failures, *outcome.duplicates]
+        for problem in [*problems, *outcome.unformatted]:
             if problem:
                 print(f"{outcome.project}: {problem}")
     return 1 if any(o.failed for o in outcomes) else 0
