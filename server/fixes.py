@@ -125,11 +125,11 @@ def _for_caller(
         existing, _web_to_app(caller, namespace)
     )
     if fitting is not None:
-        return Started(fitting)
+        return _in_boot_order(context, node, caller, Started(fitting))
     for suffix in suffixes:
         name = f"{namespace}.{suffix}"
         if name in _started_as(context, kind, keys):
-            return Started(name)
+            return _in_boot_order(context, node, caller, Started(name))
         if _taken(context, kind, name):
             continue  # another process has that name, or the tool cannot tell
         started = _start_child(context, name, child.format(name), caller)
@@ -140,6 +140,37 @@ def _for_caller(
         return Started(_app_wide(existing))
     name = f"{namespace}.{suffixes[0]}"
     return Started(name, (), "unsafe", f" (check that {name} is started as one)")
+
+
+BOOT_FUNCTIONS = frozenset({"init", "start_link", "start", "child_spec"})
+"""Functions that run while their module's process starts, before the next child does."""
+
+
+def _in_boot_order(context: Context, node: Node, caller: str, started: Started) -> Started:
+    """``started``, unsafe with where to move it when the call runs as the caller starts
+    (``init/1``, ``start_link``) and the app starts the caller, or a child that starts it,
+    before the process it now calls: the app would fail to boot with ``:noproc``."""
+    definition = syntax.enclosing_definition(node)
+    app = context.application
+    target = app.children_list if app is not None else None
+    if (
+        definition is None
+        or syntax.definition_name(definition) not in BOOT_FUNCTIONS
+        or target is None
+        or not caller
+    ):
+        return started
+    children = target.children
+    provider = next(
+        (i for i, c in enumerate(children) if started.name in (c.name, c.child_id)), None
+    )
+    users = booting_users(frozenset({caller}), _starts(context))
+    user = next((i for i, c in enumerate(children) if c.module in users), None)
+    if provider is None or user is None or user > provider:
+        return started
+    module = children[user].module
+    note = f" (start {started.name} before {module}, which calls it as it starts)"
+    return Started(started.name, started.edits, "unsafe", started.note + note)
 
 
 def _started_as(context: Context, kind: str, keys: str | None) -> set[str]:

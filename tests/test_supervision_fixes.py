@@ -148,6 +148,22 @@ def test_an_added_child_goes_after_the_infrastructure_and_before_the_endpoint(
     ) in fixed.application
 
 
+def test_reusing_a_task_supervisor_started_after_a_caller_that_needs_it_at_boot_is_unsafe(
+    tmp_path: Path,
+) -> None:
+    """The app starts ``Shop.Subject`` before the Task.Supervisor its ``init/1`` would now
+    call: the rewrite would make the app fail to boot, so it says what to move."""
+    root = project(
+        tmp_path, "      Shop.Subject,\n      {Task.Supervisor, name: Shop.TaskSupervisor}"
+    )
+    text = module("def init(arg) do\n  Task.start(fn -> :ok end)\n  {:ok, arg}\nend")
+    fixed = fix(root, "OTP103", text)
+    assert fixed.finding.fix is not None and fixed.finding.fix.safety == "unsafe"
+    assert "before Shop.Subject, which calls it as it starts" in fixed.finding.fix.title
+    later = fix(root, "OTP103", module(TASK_START))  # not while it starts: safe
+    assert later.finding.fix is not None and later.finding.fix.safety == "safe"
+
+
 def test_an_added_child_goes_before_its_first_user(tmp_path: Path) -> None:
     root = project(tmp_path, "      Shop.Subject,\n      Shop.Repo")
     fixed = fix(root, "OTP103", module(TASK_START))
