@@ -453,12 +453,20 @@ class CallParts:
         return layouts
 
 
-def call_parts(context: Context, call: Node, head: str, leading: list[str]) -> CallParts | None:
-    """``call`` as ``head(leading..., its arguments...)`` in pieces, or None when an argument
-    spans several lines (its layout is kept as written: see `call_text`)."""
+def call_parts(
+    context: Context, call: Node, head: str, leading: list[str], relaid: bool = False
+) -> CallParts | None:
+    """``call`` as ``head(leading..., its arguments...)`` in pieces, or None when the
+    arguments span several lines (their layout is kept as written: see `call_text`).
+    ``relaid``: arguments each on one line, without comments, may be laid out anew (where
+    the call moves inside another one, `mix format` lays them out again anyway)."""
     args = syntax.argument_nodes(call)
     args_node = syntax.arguments(call)
-    if args_node is not None and re.search(r"\r|\n", context.text(args_node)):
+    if (
+        args_node is not None
+        and re.search(r"\r|\n", context.text(args_node))
+        and not (relaid and _each_on_one_line(args_node, args))
+    ):
         return None
     texts = list(leading)
     for arg in args:
@@ -477,6 +485,20 @@ def call_parts(context: Context, call: Node, head: str, leading: list[str]) -> C
             fn_head = context.text(last)[: context.span(body)[0] - context.span(last)[0]].rstrip()
             fn_body = context.text(body)
     return CallParts(head, tuple(texts), fn_head, fn_body)
+
+
+def _each_on_one_line(args_node: Node, args: list[Node]) -> bool:
+    """Every argument (every pair of a keyword list) on one line, and no comment among them."""
+    pieces = [p for a in args for p in (a.named_children if a.type == "keywords" else [a])]
+    if any(p.start_point.row != p.end_point.row for p in pieces):
+        return False
+    stack = [args_node]
+    while stack:
+        node = stack.pop()
+        if node.type == "comment":
+            return False
+        stack.extend(node.children)
+    return True
 
 
 def fitted_edit(context: Context, site: Node, parts: CallParts) -> Edit:
@@ -763,13 +785,13 @@ def rewrite_call(
         inner = call_text(context, call, head, [*leading, "&1"]) or (
             f"{head}({', '.join([*leading, '&1'])})"
         )
-        parts = call_parts(context, call, head, [*leading, "&1"])
+        parts = call_parts(context, call, head, [*leading, "&1"], relaid=True)
         return _fitted_then(context, call, f"then(&{inner})", parts, None)
     variable = _fresh_variable(context.text(call))
     inner = call_text(context, call, head, [*leading, variable]) or (
         f"{head}({', '.join([*leading, variable])})"
     )
-    parts = call_parts(context, call, head, [*leading, variable])
+    parts = call_parts(context, call, head, [*leading, variable], relaid=True)
     return _fitted_then(context, call, f"then(fn {variable} -> {inner} end)", parts, variable)
 
 
@@ -777,22 +799,22 @@ def _fitted_then(
     context: Context, call: Node, one: str, parts: CallParts | None, variable: str | None
 ) -> Edit:
     """``call``, a step of a pipeline, replaced by ``one`` (``then(&head(...))`` or
-    ``then(fn variable -> head(...) end)``); when that takes a ``|> step`` line past 98
-    columns, the step broken the way `mix format` accepts it."""
+    ``then(fn variable -> head(...) end)``, its arguments as written); when it is the whole
+    ``|> step``, laid out as `mix format` does: on one line when it fits in 98 columns, else
+    broken."""
     source = context.source
     start, end = context.span(call)
-    line = source.line_of(start)
-    line_text = source.line_text(line)
-    column = start - source.line_starts[line]
-    before, after = line_text[:column], line_text[column + (end - start) :]
-    if (
-        parts is None
-        or _fits(before + one + after)
-        or source.line_of(end) != line
-        or after.strip()
-        or before.strip() != "|>"
-    ):
+    line, end_line = source.line_of(start), source.line_of(end)
+    before = source.line_text(line)[: start - source.line_starts[line]]
+    after = source.line_text(end_line)[end - source.line_starts[end_line] :]
+    if parts is None or after.strip() or before.strip() != "|>":
         return Edit(start, end, one)
+    if variable is None:
+        flat = f"then(&{parts.one_line()})"
+    else:
+        flat = f"then(fn {variable} -> {parts.one_line()} end)"
+    if _fits(before + flat + after):
+        return Edit(start, end, flat)
     indent, newline = source.line_indent(line), source.newline
     inner = indent + "  "
     if variable is None:

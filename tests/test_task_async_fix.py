@@ -325,6 +325,19 @@ LONG_LINES = {
         end
         """
     ),
+    "pipeline_multiline": server(
+        """
+        def handle_call(:all, _from, state) do
+          state.items
+          |> Enum.reject(&is_nil/1)
+          |> Task.async_stream(fn item -> {item, Shop.Fetch.run(item, state.options)} end,
+            max_concurrency: 10,
+            ordered: false
+          )
+          |> Enum.to_list()
+        end
+        """
+    ),
     "ets": server(
         """
         def init(_opts) do

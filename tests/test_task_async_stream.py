@@ -82,7 +82,9 @@ def test_fix_text(tmp_path: Path, before: str, after: str) -> None:
     assert fixed.finding.fix is not None and fixed.finding.fix.safety == "unsafe"
 
 
-def test_multi_line_arguments_keep_their_layout(tmp_path: Path) -> None:
+def test_multi_line_arguments_are_laid_out_as_mix_format_does(tmp_path: Path) -> None:
+    """Moved inside ``then(&..)``, arguments each written on one line are laid out anew, as
+    `mix format` lays them out (one a line when the call does not fit in 98 columns)."""
     root = project(tmp_path, SUPERVISED)
     before = server(
         "def f(xs) do\n"
@@ -98,10 +100,41 @@ def test_multi_line_arguments_keep_their_layout(tmp_path: Path) -> None:
         "def f(xs) do\n"
         "  xs\n"
         "  |> Enum.uniq()\n"
+        "  |> then(\n"
+        "    &Task.Supervisor.async_stream_nolink(\n"
+        "      Shop.Tasks,\n"
+        "      &1,\n"
+        "      fn x -> x end,\n"
+        "      zip_input_on_exit: true\n"
+        "    )\n"
+        "  )\n"
+        "end"
+    )
+    assert fix(root, "OTP102", before).text == after
+
+
+def test_multi_line_arguments_with_a_comment_keep_their_layout(tmp_path: Path) -> None:
+    root = project(tmp_path, SUPERVISED)
+    before = server(
+        "def f(xs) do\n"
+        "  xs\n"
+        "  |> Enum.uniq()\n"
+        "  |> Task.async_stream(\n"
+        "    fn x -> x end,\n"
+        "    # the order of the results is kept\n"
+        "    zip_input_on_exit: true\n"
+        "  )\n"
+        "end"
+    )
+    after = server(
+        "def f(xs) do\n"
+        "  xs\n"
+        "  |> Enum.uniq()\n"
         "  |> then(&Task.Supervisor.async_stream_nolink(\n"
         "    Shop.Tasks,\n"
         "    &1,\n"
         "    fn x -> x end,\n"
+        "    # the order of the results is kept\n"
         "    zip_input_on_exit: true\n"
         "  ))\n"
         "end"
