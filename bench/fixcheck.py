@@ -302,7 +302,7 @@ def table(outcomes: list[Outcome]) -> str:
         (
             "project",
             "files changed",
-            "fixes",
+            "findings fixed",
             "parse failures",
             "duplicate children",
             "format-clean files left unformatted",
