@@ -52,7 +52,7 @@ Not flagged:
 `Task.async` links the task to the caller. When the task crashes, the link takes the caller
 down with it: a failing HTTP request inside a task kills the GenServer or the LiveView that
 started it, along with its state. The task also lives outside any supervisor, so a shutdown
-does not wait for it and nothing reports it.
+does not wait for it and nothing can list it.
 
 ## Example
 ```elixir
