@@ -378,32 +378,118 @@ def _call_arity(call: Node) -> int:
 
 
 def _check_init(context: Context, module: Node, definition: Node, kind: str) -> Finding | None:
-    finding = _blocking_finding(context, module, definition, kind)
-    if finding is None or _boot_step(module, definition):
+    if context.tooling_file:
+        return None  # a development or test-app server: not part of the production boot
+    scanner = Scanner(module, blocking_name, _project_lookup(context, module))
+    found = scanner.first(definition)
+    if found is None or _boot_step(module, definition):
         return None
+    if _boot_write(context, module, definition, found):
+        return None
+    finding = _blocking_finding(context, module, definition, kind, scanner, found)
     slow = Scanner(module, slow_name, _project_lookup(context, module, SLOW_KINDS))
-    if _fails_its_start(definition) or slow.first(definition) is None:
+    if _fails_its_start(definition, found[0]) or slow.first(definition) is None:
         return finding.with_severity("information")
     return finding
 
 
-def _fails_its_start(definition: Node) -> bool:
-    """`init/1` returns `{:stop, _}` or `{:error, _}` on some path: the start fails on purpose
+RAISING = frozenset({"raise", "reraise", "exit", "throw"})
+
+
+def _fails_its_start(definition: Node, site: Node) -> bool:
+    """`init/1` returns `{:stop, _}` or `{:error, _}` on some path, or raises in the statement
+    that does the blocking work (`nil -> raise "not configured"`): the start fails on purpose
     when the work does, a contract that moving the work would change (information only)."""
     for tail in syntax.tail_expressions(syntax.body_of(definition)):
         items = [c for c in tail.named_children if c.type != "comment"]
         if tail.type == "tuple" and items and syntax.text(items[0]) in (":stop", ":error"):
             return True
-    return False
+    statement = _statement_holding(definition, site)
+    return statement is not None and any(
+        n.type == "call" and syntax.local_target(n) in RAISING
+        for n in syntax.descendants(statement)
+    )
+
+
+WRITES = frozenset(
+    {
+        "insert",
+        "insert!",
+        "insert_all",
+        "insert_or_update",
+        "insert_or_update!",
+        "update",
+        "update!",
+        "update_all",
+        "delete",
+        "delete!",
+        "delete_all",
+        "transaction",
+        "transact",
+        "sync_transaction",
+    }
+)
+
+
+def _is_write(name: str) -> bool:
+    """``Repo.insert!`` in a display name such as ``Repo.insert! (through save)``."""
+    call = name.split(" ", 1)[0]
+    return call.rpartition(".")[2] in WRITES
+
+
+def _boot_write(
+    context: Context, module: Node, definition: Node, found: tuple[Node, str, str | None]
+) -> bool:
+    """All the blocking work of `init/1` is writes whose result it drops (a cleanup, a
+    heartbeat, a reset of stuck rows): done once, before the processes started after this
+    one, which may rely on it. Whether they do is not in this code, so it is not reported."""
+    site, name, _ = found
+    if not _is_write(name) or _result_used(definition, site):
+        return False
+    project = _project_lookup(context, module)
+
+    def not_writes(call: Node, written: str, function: str) -> tuple[str, str] | None:
+        reached = project(call, written, function) if project is not None else None
+        return None if reached is None or _is_write(reached[0]) else reached
+
+    def reads(module_name: str, function: str) -> str | None:
+        found_name = blocking_name(module_name, function)
+        return None if found_name is None or _is_write(found_name) else found_name
+
+    return Scanner(module, reads, not_writes).first(definition) is None
+
+
+def _statement_holding(definition: Node, node: Node) -> Node | None:
+    return next(
+        (
+            s
+            for s in syntax.body_statements(definition)
+            if s.start_byte <= node.start_byte < s.end_byte
+        ),
+        None,
+    )
+
+
+def _result_used(definition: Node, site: Node) -> bool:
+    """The value of the statement holding ``site`` reaches what `init/1` returns: it is the
+    last statement, or binds variables a later statement uses."""
+    statements = syntax.body_statements(definition)
+    statement = _statement_holding(definition, site)
+    if statement is None or statement == statements[-1]:
+        return True
+    bound = {n for n in _bound(statement) if not n.startswith("_")}
+    later = statements[statements.index(statement) + 1 :]
+    return bool(bound & _used_in(later))
 
 
 def _blocking_finding(
-    context: Context, module: Node, definition: Node, kind: str
-) -> Finding | None:
-    scanner = Scanner(module, blocking_name, _project_lookup(context, module))
-    found = scanner.first(definition)
-    if found is None:
-        return None
+    context: Context,
+    module: Node,
+    definition: Node,
+    kind: str,
+    scanner: Scanner,
+    found: tuple[Node, str, str | None],
+) -> Finding:
     site, name, via = found
     what = f"calls {via}, which blocks on {name}," if via else f"blocks on {name},"
     waits = "so whoever starts this process (its supervisor) waits for it"

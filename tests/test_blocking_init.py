@@ -302,3 +302,53 @@ def test_gen_statem_gets_no_fix_and_the_internal_event_advice() -> None:
     )
     assert "{:next_event, :internal, ...}" in message
     assert ":gen_statem has no handle_continue/2" in message
+
+
+def test_work_that_raises_to_fail_the_start_is_information() -> None:
+    _, findings = _findings(
+        """\
+        defmodule Shop.Pool do
+          use GenServer
+
+          def init(tenant) do
+            case Shop.Repo.get_by(Shop.Tenant, name: tenant) do
+              nil -> raise "no configuration for #{tenant}"
+              config -> {:ok, config}
+            end
+          end
+        end
+        """
+    )
+    assert [f.severity for f in findings] == ["information"]
+
+
+def test_a_load_that_builds_the_state_is_a_warning() -> None:
+    _, findings = _findings(
+        """\
+        defmodule Shop.Pool do
+          use GenServer
+
+          def init(tenant) do
+            {:ok, config} = Shop.Repo.insert(%Shop.Pool{tenant: tenant})
+            {:ok, config}
+          end
+        end
+        """
+    )
+    assert [f.severity for f in findings] == ["warning"]
+
+
+def test_a_boot_write_whose_result_is_dropped_is_not_reported() -> None:
+    _, findings = _findings(
+        """\
+        defmodule Shop.Sweeper do
+          use GenServer
+
+          def init(opts) do
+            Shop.Repo.update_all(Shop.Job, set: [state: "available"])
+            {:ok, opts}
+          end
+        end
+        """
+    )
+    assert findings == []
