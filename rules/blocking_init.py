@@ -386,11 +386,14 @@ def _check_init(context: Context, module: Node, definition: Node, kind: str) -> 
         return None
     if _boot_write(context, module, definition, found):
         return None
-    finding = _blocking_finding(context, module, definition, kind, scanner, found)
-    slow = Scanner(module, slow_name, _project_lookup(context, module, SLOW_KINDS))
-    if _fails_its_start(definition, found[0]) or slow.first(definition) is None:
+    slow = Scanner(module, slow_name, _project_lookup(context, module, SLOW_KINDS)).first(
+        definition
+    )
+    if _fails_its_start(definition, found[0]) or slow is None:
+        finding = _blocking_finding(context, module, definition, kind, scanner, found)
         return finding.with_severity("information")
-    return finding
+    # The warning names the slow work (a query, a request), not a quick file read before it.
+    return _blocking_finding(context, module, definition, kind, scanner, slow)
 
 
 RAISING = frozenset({"raise", "reraise", "exit", "throw"})

@@ -352,3 +352,22 @@ def test_a_boot_write_whose_result_is_dropped_is_not_reported() -> None:
         """
     )
     assert findings == []
+
+
+def test_the_warning_names_the_slow_work_not_a_quick_read_before_it() -> None:
+    _, findings = _findings(
+        """\
+        defmodule Shop.Rates do
+          use GenServer
+
+          def init(path) do
+            key = File.read!(path)
+            rates = Req.get!("https://rates.example", auth: key).body
+            {:ok, rates}
+          end
+        end
+        """
+    )
+    assert [f.severity for f in findings] == ["warning"]
+    assert findings[0].message.startswith("init/1 blocks on Req.get!,")
+    assert findings[0].fix is not None
