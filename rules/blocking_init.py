@@ -37,7 +37,8 @@ DOC = """\
 - `:mnesia.wait_for_tables`, socket connects and reads (`:gen_tcp.connect/accept/recv`,
   `:ssl.connect`);
 - as information only: work in an `init/1` that returns `{:stop, _}` or `{:error, _}` when it
-  fails (the start fails on purpose, a contract moving the work would change), and what is
+  fails, or raises on its result (`nil -> raise "not configured"`): the start fails on purpose,
+  a contract moving the work would change; and what is
   usually quick: local files (`File.read/open/stream!/ls/cp`,
   `:file.read_file/open/consult`, `:dets.open_file`, `:ets.file2tab`) and calls to another
   local process (`GenServer.call`, `:gen_server.call`, `:gen_statem.call`, `Agent.get/update`).
@@ -49,7 +50,8 @@ Accounts.load/1, which blocks on Repo.all (through fetch)". Work inside an `fn` 
 `init/1` waits for it: an `fn` given to `Enum`/`Stream`/`Map`, to `Task.async_stream`, or to
 `Task.async` when `init/1` also awaits. One finding per `init/1` clause, on the first blocking
 call in source order (or on the call that leads to it). Fixing that one is the point: the rest
-of the slow work usually moves with it.
+of the slow work usually moves with it. A warning names the first slow call (a query, a
+request, a command), not a quick file read or local call before it.
 
 Not flagged:
 - `init/1` of other modules: Supervisors, Plugs (`@behaviour Plug`, `use Plug.Builder`),
@@ -62,6 +64,10 @@ Not flagged:
   `:ignore` (an upgrade gate, a one-off check or seed), a `use GenServer, restart: :temporary`
   server, and an `init/1` that fills `:persistent_term` or an ETS table that the module's
   public functions read directly (callers would find it empty);
+- boot writes: an `init/1` whose only blocking work is database writes whose result it drops
+  (deleting stale rows, resetting stuck jobs, writing a heartbeat). The processes started
+  after it may rely on the write being done, and nothing in this code says whether they do;
+- servers under development, benchmark or test-app folders (`dev/`, `bench/`, `test_app/`);
 - calls inside a function that runs later or elsewhere: an `fn` handed to `Task.start`,
   `spawn`, `:telemetry.attach` and the like;
 - tests, `.exs` scripts and `use Mix.Task` modules (test servers often block on purpose).
