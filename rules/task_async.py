@@ -238,7 +238,9 @@ def _runs_in_process(context: Context, call: Node) -> bool:
     if not process_state.in_process_module(context, call):
         return False
     module = modules.at(context, call)
-    clause = module.clause_at(call) if module is not None else None
+    if module is None:
+        return False
+    clause = module.clause_at(call)
     return clause is not None and clause.name in _process_functions(context, module)
 
 
@@ -400,6 +402,7 @@ def _mapping_holder(node: Node) -> Node | None:
     """The ``Enum.map`` call whose function returns ``node``: ``fn x -> node end`` (as its
     last expression) or ``&node`` passed to it."""
     parent = node.parent
+    function: Node | None = None
     if parent is not None and parent.type == "unary_operator" and syntax.is_capture(parent):
         function = parent
     elif parent is not None and parent.type == "body":
@@ -408,7 +411,7 @@ def _mapping_holder(node: Node) -> Node | None:
         function = clause.parent if clause is not None else None
         if statements[-1:] != [node] or function is None or function.type != "anonymous_function":
             return None
-    else:
+    if function is None:
         return None
     arguments = function.parent
     holder = arguments.parent if arguments is not None and arguments.type == "arguments" else None
