@@ -73,12 +73,20 @@ class Cache:
     root: str = ""
     """The project root, absolute."""
 
+    _keys: dict[str, str] = field(default_factory=dict)
+
     def key(self, path: str) -> str:
+        found = self._keys.get(path)
+        if found is None:
+            found = self._keys[path] = self._key(path)
+        return found
+
+    def _key(self, path: str) -> str:
         absolute = os.path.abspath(path)
-        if not self.root:
+        prefix = os.path.join(self.root, "")
+        if not self.root or not absolute.startswith(prefix):
             return absolute
-        relative = os.path.relpath(absolute, self.root)
-        return absolute if relative.startswith(os.pardir) else Path(relative).as_posix()
+        return absolute[len(prefix) :].replace(os.sep, "/")
 
     def summary(self, path: str, key: str) -> FileSummary | None:
         entry = self.entries.get(self.key(path))
