@@ -1,9 +1,11 @@
 """Fixes on real code: apply every fix to copies of the pinned corpus and check what they wrote.
 
-    python bench/fixcheck.py [--dest /work/corpus] [--half all|tuning|review] [--only NAME…]
+    python bench/fixcheck.py [--dest /work/corpus] [--half both|tuning|review|holdout]
+                             [--only NAME…]
 
-For each project of ``bench/precision/corpus.json`` (checked out by ``corpus.py checkout`` into
-``DEST/<owner>+<name>``), a copy in a temporary folder gets
+For each project of the tuning and the review half of ``bench/precision/corpus.json`` (the
+holdout, kept for a blind review, only with ``--half holdout``; checked out by ``corpus.py
+checkout`` into ``DEST/<owner>+<name>``), a copy in a temporary folder gets
 ``otp-thinking check --fix --unsafe-fixes --select <every rule, preview ones included> .``, as a
 user would run it. Every file the fixes changed is then checked:
 
@@ -337,11 +339,18 @@ def table(outcomes: list[Outcome]) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--dest", type=Path, default=Path("/work/corpus"))
-    parser.add_argument("--half", choices=["all", "tuning", "review"], default="all")
+    parser.add_argument(
+        "--half",
+        choices=["both", "tuning", "review", "holdout"],
+        default="both",
+        help="both (the default): the tuning and the review half; the holdout, kept for a blind "
+        "review, only when asked for",
+    )
     parser.add_argument("--only", nargs="*", default=[], help="folder names (owner+name)")
     args = parser.parse_args(argv)
     outcomes = []
-    for project in corpus.projects(args.half):
+    halves = ("tuning", "review") if args.half == "both" else (args.half,)
+    for project in [p for half in halves for p in corpus.projects(half)]:
         name = corpus.folder_name(project)
         if args.only and name not in args.only:
             continue
