@@ -11,6 +11,7 @@ from tree_sitter import Node
 from otp_thinking import syntax
 from otp_thinking.context import Context
 from otp_thinking.findings import Edit, Finding, Fix
+from otp_thinking.model import clauses
 from otp_thinking.model.effects import (
     blocking_call,
     deferred,
@@ -165,11 +166,11 @@ CONTINUE_TAGS = ("init", "load", "setup", "boot", "init_work")
 
 
 def check(context: Context) -> Iterator[Finding]:
-    for captures in context.matches(syntax.DEF_CLAUSES):
+    for captures in context.matches(clauses.ALL):
         if context.text(captures["def"][0]) != "def" or context.text(captures["name"][0]) != "init":
             continue
         definition = captures["definition"][0]
-        head = syntax.def_head(definition)
+        head = clauses.head(definition)
         module = _module_of(definition)
         if head is None or len(head[1]) != 1 or module is None:
             continue
@@ -289,7 +290,7 @@ class Scanner:
             return self.cache[function]
         self.cache[function] = None  # recursion guard
         result = None
-        for definition in syntax.definitions(self.module, function):
+        for definition in clauses.of_module(self.module, function):
             found = self.first(definition, depth)
             if found is not None:
                 result = (found[1], found[2])
@@ -447,7 +448,7 @@ def _reads_table_directly(module: Node) -> bool:
     for child in body.named_children if body is not None else []:
         if child.type != "call" or syntax.local_target(child) != "def":
             continue
-        head = syntax.def_head(child)
+        head = clauses.head(child)
         if head is None or head[0] in CALLBACKS:
             continue
         if _DIRECT_READ.search(syntax.text(child)):
@@ -473,8 +474,8 @@ def _plan(
     context: Context, module: Node, definition: Node, site: Node, scanner: Scanner
 ) -> Fix | str:
     """The fix, or why there is none."""
-    clauses = syntax.definitions(module, "init", 1)
-    if len(clauses) != 1:
+    inits = clauses.of_module(module, "init", 1)
+    if len(inits) != 1:
         return "init/1 has several clauses"
     block = syntax.do_block(definition)
     if block is None or any(c.type.endswith("_block") for c in block.named_children):
@@ -490,7 +491,7 @@ def _plan(
         return "init/1 puts several statements on one line"
 
     params = set()
-    head = syntax.def_head(definition)
+    head = clauses.head(definition)
     for param in head[1] if head else []:
         params |= _variables(param, pinned=False)
     plan = Plan(context, module, definition, statements, state, params)
@@ -728,8 +729,8 @@ def _bound(statement: Node) -> set[str]:
 def _free_tag(module: Node) -> str | None:
     patterns = [
         syntax.text(head[1][0])
-        for definition in syntax.definitions(module, "handle_continue", 2)
-        if (head := syntax.def_head(definition)) is not None
+        for definition in clauses.of_module(module, "handle_continue", 2)
+        if (head := clauses.head(definition)) is not None
     ]
     for tag in CONTINUE_TAGS:
         if not any(f":{tag}" in pattern for pattern in patterns):
@@ -813,7 +814,7 @@ def _build(
     lines.append(f"{indent}end")
     clause = "".join(lines)
 
-    existing = syntax.definitions(module, "handle_continue", 2)
+    existing = clauses.of_module(module, "handle_continue", 2)
     if existing:
         anchor = _leading_attributes_start(context, existing[0])
         new_edit = Edit(anchor, anchor, f"{clause.removeprefix(indent)}{newline}{newline}{indent}")

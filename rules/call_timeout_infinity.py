@@ -9,6 +9,7 @@ from tree_sitter import Node
 from otp_thinking import syntax
 from otp_thinking.context import Context
 from otp_thinking.findings import Finding
+from otp_thinking.model import clauses
 from otp_thinking.rule import Rule
 
 DOC = """\
@@ -199,7 +200,7 @@ def _in_test_double(call: Node) -> bool:
 
 def _carries_a_bound_or_supervisor(call: Node) -> bool:
     definition = syntax.enclosing_definition(call)
-    function = syntax.definition_name(definition) if definition is not None else ""
+    function = clauses.name(definition) if definition is not None else ""
     if function in SUPERVISOR_REQUESTS or function in STOP_REQUESTS:
         return True
     for argument in _request_arguments(call):
@@ -243,7 +244,7 @@ def _explained(call: Node) -> bool:
 
 
 def _leading_notes(definition: Node) -> list[str]:
-    name = syntax.definition_name(definition)
+    name = clauses.name(definition)
     notes: list[str] = []
     sibling = definition.prev_named_sibling
     while sibling is not None:
@@ -256,7 +257,7 @@ def _leading_notes(definition: Node) -> list[str]:
                 break
             if attribute == "doc":
                 notes.append(syntax.text(sibling))
-        elif not (syntax.is_definition(sibling) and syntax.definition_name(sibling) == name):
+        elif not (syntax.is_definition(sibling) and clauses.name(sibling) == name):
             break
         sibling = sibling.prev_named_sibling
     return notes

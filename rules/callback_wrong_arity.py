@@ -10,6 +10,7 @@ from tree_sitter import Node
 from otp_thinking import modules, syntax
 from otp_thinking.context import Context
 from otp_thinking.findings import Finding
+from otp_thinking.model import clauses
 from otp_thinking.modules import Clause, ModuleFacts
 from otp_thinking.rule import Rule
 
@@ -195,11 +196,8 @@ def _is_head(clause: Clause, node: Node) -> bool:
 
 def _head(clause: Clause) -> Node:
     """``handle_info(message)`` in ``def handle_info(message) do``."""
-    args = syntax.argument_nodes(clause.node)
-    head = args[0] if args else clause.node
-    if head.type == "binary_operator" and syntax.operator(head) == "when":
-        head = head.child_by_field_name("left") or head
-    return head
+    head = clauses.head(clause.node)
+    return head.node if head is not None else clause.node
 
 
 RULE = Rule(

@@ -11,6 +11,7 @@ from tree_sitter import Node
 from otp_thinking import fixes, syntax
 from otp_thinking.context import Context
 from otp_thinking.findings import Edit, Finding, Fix
+from otp_thinking.model import clauses
 from otp_thinking.parsing import compile_query
 from otp_thinking.rule import Rule
 
@@ -422,8 +423,8 @@ def _calls_of_function_returning(atom: Node) -> list[Node]:
     module = syntax.enclosing_module(atom)
     if definition is None or module is None or not _returned_by(atom, definition):
         return []
-    name = syntax.definition_name(definition)
-    arity = _parameter_count(definition)
+    name = clauses.name(definition)
+    arity = clauses.arity(definition)
     return [
         node
         for node in syntax.descendants(module)
@@ -458,14 +459,6 @@ def _returned_by(atom: Node, definition: Node) -> bool:
         statements = [c for c in parent.named_children if c.type != "comment"]
         return bool(statements) and statements[-1] == atom
     return False
-
-
-def _parameter_count(definition: Node) -> int:
-    args = syntax.argument_nodes(definition)
-    head = args[0] if args else None
-    if head is not None and head.type == "binary_operator" and syntax.operator(head) == "when":
-        head = head.child_by_field_name("left")
-    return len(syntax.argument_nodes(head)) if head is not None and head.type == "call" else 0
 
 
 def _bound_variable(atom: Node) -> Node | None:
@@ -668,7 +661,7 @@ def _key(context: Context, atom: Node) -> str | None:
 
 
 def _has_via_tuple(module: Node) -> bool:
-    return any(_parameter_count(d) == 1 for d in syntax.module_definitions(module, "via_tuple"))
+    return any(clauses.arity(d) == 1 for d in clauses.any_of_module(module, "via_tuple"))
 
 
 def _via_tuple_definition(context: Context, module: Node, registry: str) -> Edit | None:

@@ -10,6 +10,7 @@ from tree_sitter import Node
 from otp_thinking import fixes, modules, syntax
 from otp_thinking.context import Context
 from otp_thinking.findings import Finding, Fix
+from otp_thinking.model import clauses
 from otp_thinking.parsing import compile_query
 from otp_thinking.rule import Rule
 
@@ -155,7 +156,7 @@ def check(context: Context) -> Iterator[Finding]:
         if access is None or access.first_read is None or access.writes:
             continue
         read = access.first_read
-        reader = syntax.definition_name(syntax.enclosing_definition(read) or read)
+        reader = clauses.name(syntax.enclosing_definition(read) or read)
         function = context.text(read.child_by_field_name("target") or read)
         where = "" if literal else f" to {_attribute_text(call)}"
         message = (

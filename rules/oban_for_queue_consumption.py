@@ -10,6 +10,7 @@ from tree_sitter import Node
 from otp_thinking import syntax
 from otp_thinking.context import Context
 from otp_thinking.findings import Finding
+from otp_thinking.model import clauses
 from otp_thinking.parsing import compile_query, matches
 from otp_thinking.rule import Rule
 
@@ -211,28 +212,13 @@ def _worker(use: Node) -> Worker | None:
     functions: dict[str, list[Node]] = {}
     for child in body.named_children:
         if syntax.is_def(child):
-            name = _def_name(child)
+            name = clauses.name(child)
             if name:
                 functions.setdefault(name, []).append(child)
     reached = _reachable(functions)
     spans = tuple((d.start_byte, d.end_byte) for name in reached for d in functions[name])
     polls = any(True for name in reached for d in functions[name] for _ in matches(RESCHEDULE, d))
     return Worker(module, syntax.module_aliases(module), spans, polls)
-
-
-def _def_name(definition: Node) -> str | None:
-    """``perform`` for ``def perform(job)``, ``def perform(job) when ...`` or ``def run, do:``."""
-    args = syntax.argument_nodes(definition)
-    head = args[0] if args else None
-    if head is not None and head.type == "binary_operator" and syntax.operator(head) == "when":
-        head = head.child_by_field_name("left")
-    if head is None:
-        return None
-    if head.type == "identifier":
-        return syntax.text(head)
-    if head.type == "call":
-        return syntax.local_target(head)
-    return None
 
 
 def _reachable(functions: dict[str, list[Node]]) -> set[str]:

@@ -9,6 +9,7 @@ from tree_sitter import Node
 from otp_thinking import syntax
 from otp_thinking.context import Context
 from otp_thinking.findings import Finding
+from otp_thinking.model import clauses
 from otp_thinking.parsing import compile_query
 from otp_thinking.rule import Rule
 
@@ -215,7 +216,7 @@ def _top_level_application_start(call: Node) -> bool:
     definition = syntax.enclosing(call, syntax.is_def)
     if definition is None:
         return False
-    head = syntax.def_head(definition)
+    head = clauses.head(definition)
     if head is None or head[0] != "start" or len(head[1]) != 2:
         return False
     module = syntax.enclosing_module(definition)

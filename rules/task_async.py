@@ -10,6 +10,7 @@ from tree_sitter import Node
 from otp_thinking import fixes, process_state, syntax
 from otp_thinking.context import Context
 from otp_thinking.findings import Edit, Finding, Fix
+from otp_thinking.model import clauses
 from otp_thinking.rule import Rule
 
 DOC = """\
@@ -155,7 +156,7 @@ def check(context: Context) -> Iterator[Finding]:
 def _message(evidence: process_state.Evidence) -> str:
     function = ""
     if evidence.node is not None and syntax.is_definition(evidence.node):
-        function = f"{syntax.definition_name(evidence.node)}"
+        function = f"{clauses.name(evidence.node)}"
     return MESSAGES[evidence.kind].format(line=evidence.line(), function=function)
 
 
@@ -227,7 +228,7 @@ def _helper_callers(definition: Node, site: Node) -> list[tuple[Node, Node]]:
     if site not in syntax.tail_expressions(syntax.body_of(definition)):
         return []
     module = syntax.enclosing_module(definition)
-    name = syntax.definition_name(definition)
+    name = clauses.name(definition)
     if module is None or not name:
         return []
     found = []
@@ -343,8 +344,8 @@ def _expects_task_messages(call: Node) -> bool:
     module = syntax.enclosing_module(call)
     if module is None:
         return False
-    for definition in syntax.definitions(module, "handle_info", 2):
-        head = syntax.def_head(definition)
+    for definition in clauses.of_module(module, "handle_info", 2):
+        head = clauses.head(definition)
         message = head[1][0] if head else None
         if message is not None and message.type == "binary_operator":  # {ref, r} = message
             message = message.child_by_field_name("left")

@@ -9,6 +9,7 @@ from tree_sitter import Node
 from otp_thinking import fixes, process_state, syntax
 from otp_thinking.context import Context
 from otp_thinking.findings import Finding, Fix
+from otp_thinking.model import clauses
 from otp_thinking.rule import Rule
 
 DOC = """\
@@ -196,13 +197,13 @@ def _local_reducers(definition: Node, call: Node) -> list[Node]:
                 and left.type == "identifier"
             ):
                 names.add(syntax.text(left))
-    return [d for name in sorted(names) for d in syntax.module_definitions(module, name)]
+    return [d for name in sorted(names) for d in clauses.any_of_module(module, name)]
 
 
 def _in_init(call: Node) -> bool:
     """``init/1``: no state to lose yet, and a crash there fails the start, as it should."""
     definition = syntax.enclosing_definition(call)
-    return definition is not None and syntax.definition_name(definition) == "init"
+    return definition is not None and clauses.name(definition) == "init"
 
 
 def _fix(context: Context, call: Node) -> Fix | None:

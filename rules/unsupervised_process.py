@@ -9,6 +9,7 @@ from tree_sitter import Node
 from otp_thinking import fixes, syntax
 from otp_thinking.context import Context
 from otp_thinking.findings import Finding, Fix
+from otp_thinking.model import clauses
 from otp_thinking.parsing import compile_query
 from otp_thinking.rule import Rule
 
@@ -179,7 +180,7 @@ def _inside_wrapper(call: Node) -> bool:
     definition = syntax.enclosing_definition(call)
     if definition is None:
         return False
-    name = syntax.definition_name(definition)
+    name = clauses.name(definition)
     if name == "spawn" or name.startswith("spawn_"):
         return True
     parent = call.parent
@@ -212,7 +213,7 @@ def _watcher(call: Node) -> bool:
     module = syntax.enclosing_module(call)
     if helper is None or module is None:
         return False
-    return any(_monitors(d) for d in syntax.module_definitions(module, helper))
+    return any(_monitors(d) for d in clauses.any_of_module(module, helper))
 
 
 STOP_CALLS = frozenset(
@@ -274,7 +275,7 @@ def _looping_function(call: Node) -> str | None:
     module = syntax.enclosing_module(call)
     if name is None or module is None:
         return None
-    definitions = syntax.module_definitions(module, name)
+    definitions = clauses.any_of_module(module, name)
     calls_itself = any(
         n.type == "call" and syntax.local_target(n) == name
         for definition in definitions
@@ -285,8 +286,8 @@ def _looping_function(call: Node) -> str | None:
 
 def _loop_arity(call: Node, name: str) -> int:
     module = syntax.enclosing_module(call)
-    definitions = syntax.module_definitions(module, name) if module is not None else []
-    head = syntax.def_head(definitions[0]) if definitions else None
+    definitions = clauses.any_of_module(module, name) if module is not None else []
+    head = clauses.head(definitions[0]) if definitions else None
     return len(head[1]) if head is not None else 0
 
 
@@ -304,7 +305,7 @@ def _defines_spawn(call: Node) -> bool:
     if body is None:
         return False
     return any(
-        syntax.is_definition(child) and syntax.definition_name(child) == "spawn"
+        syntax.is_definition(child) and clauses.name(child) == "spawn"
         for child in body.named_children
     )
 

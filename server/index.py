@@ -22,6 +22,7 @@ from pathlib import Path
 from tree_sitter import Node
 
 from otp_thinking import syntax
+from otp_thinking.model import clauses
 from otp_thinking.model import supervision as supervision_facts
 from otp_thinking.model.effects import FunctionEffect, function_effects
 from otp_thinking.model.producers import Feed, feed
@@ -528,7 +529,7 @@ class _Summariser:
         path, and is left out."""
         if not server_calls:
             return server_calls
-        functions = [(node, _function_name(node)) for node in defs]
+        functions = [(node, clauses.name(node)) for node in defs]
         spans = sorted((*self.span(node), index) for index, (node, _) in enumerate(functions))
         result = []
         for server_call in server_calls:
@@ -626,18 +627,6 @@ def _use_kind(module: str, function: str, arity: int) -> str | None:
     if module == ":pg" and _PG_SCOPED_ARITY.get(function) == arity:
         return PG
     return None
-
-
-def _function_name(definition: Node) -> str:
-    args = syntax.argument_nodes(definition)
-    if not args:
-        return ""
-    head = args[0]
-    if head.type == "binary_operator":  # a guard: `f(x) when ...`
-        head = head.child_by_field_name("left") or head
-    if head.type == "call":
-        return syntax.local_target(head) or ""
-    return syntax.text(head) if head.type == "identifier" else ""
 
 
 def _innermost(

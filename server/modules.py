@@ -24,6 +24,7 @@ from tree_sitter import Node
 
 from otp_thinking import syntax
 from otp_thinking.context import Context
+from otp_thinking.model import clauses
 from otp_thinking.parsing import compile_query
 
 GENSERVER_CALLBACKS = frozenset(
@@ -360,7 +361,7 @@ def _gather(context: Context) -> list[ModuleFacts]:
         if "declaration" in captures:
             owner.behaviours.append(context.text(captures["behaviour"][0]))
         elif "definition" in captures:
-            clause = _clause(node, captures["head"][0])
+            clause = _clause(node)
             if clause is not None:
                 owner.clauses.append(clause)
         elif context.text(captures["keyword"][0]) == "use":
@@ -454,21 +455,13 @@ class _Spans:
         return any(start <= node.start_byte < end for start, end in self.ranges)
 
 
-def _clause(definition: Node, head: Node) -> Clause | None:
-    guard = None
-    if head.type == "binary_operator" and syntax.operator(head) == "when":
-        guard = head.child_by_field_name("right")
-        head = head.child_by_field_name("left") or head
-    params: tuple[Node, ...] = ()
-    if head.type == "identifier":
-        name = syntax.text(head)
-    elif head.type == "call" and syntax.local_target(head) is not None:
-        name = syntax.local_target(head) or ""
-        params = tuple(syntax.argument_nodes(head))
-    else:
+def _clause(definition: Node) -> Clause | None:
+    head = clauses.head(definition)
+    if head is None:
         return None
     private = syntax.local_target(definition) == "defp"
-    return Clause(name, len(params), definition, params, guard, syntax.body_of(definition), private)
+    body = syntax.body_of(definition)
+    return Clause(head.name, head.arity, definition, tuple(head.params), head.guard, body, private)
 
 
 def _clause_around(module: ModuleFacts, node: Node) -> Clause | None:

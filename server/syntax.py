@@ -21,17 +21,6 @@ REMOTE_CALLS = compile_query(
 by the rules and the project index: compiled once, and one walk finds them all. Rules take the
 calls they want by name through `Context.remote_calls`."""
 
-DEF_CLAUSES = compile_query(
-    """
-    (call target: (identifier) @def
-      (arguments [
-        (call target: (identifier) @name)
-        (binary_operator left: (call target: (identifier) @name))])
-      (#any-of? @def "def" "defp")) @definition
-    """
-)
-"""Every `def`/`defp` clause with its name (``@def`` is the keyword), shared like REMOTE_CALLS."""
-
 
 def text(node: Node | None) -> str:
     if node is None or node.text is None:
@@ -390,19 +379,6 @@ def enclosing_definition(node: Node) -> Node | None:
     return enclosing(node, is_definition)
 
 
-def definition_name(definition: Node) -> str:
-    """``"start_link"`` for ``def start_link(opts) when ... do``."""
-    args = argument_nodes(definition)
-    if not args:
-        return ""
-    head = args[0]
-    if head.type == "binary_operator" and operator(head) == "when":
-        head = head.child_by_field_name("left") or head
-    if head.type == "call":
-        return local_target(head) or ""
-    return text(head) if head.type == "identifier" else ""
-
-
 def module_path(node: Node) -> str:
     """The full name of the module around ``node``, nested ``defmodule``s joined."""
     parts = []
@@ -488,14 +464,6 @@ def local_binding(node: Node, name: str) -> Node | None:
             ):
                 found = right
     return found
-
-
-def module_definitions(module: Node, name: str) -> list[Node]:
-    """The ``def``/``defp``/... clauses named ``name`` directly in ``module``'s body."""
-    body = do_block(module)
-    if body is None:
-        return []
-    return [c for c in body.named_children if is_definition(c) and definition_name(c) == name]
 
 
 _BRANCHING = frozenset({"case", "cond", "if", "unless", "with", "receive", "try"})
@@ -692,37 +660,6 @@ def attribute_name(node: Node) -> str | None:
         if operand is not None and operand.type == "identifier":
             return text(operand)
     return None
-
-
-def def_head(definition: Node) -> tuple[str, list[Node]] | None:
-    """Name and parameters of ``def name(params) [when guard]``."""
-    args = argument_nodes(definition)
-    if not args:
-        return None
-    head = args[0]
-    if head.type == "binary_operator" and operator(head) == "when":
-        head = head.child_by_field_name("left") or head
-    if head.type == "call":
-        name = local_target(head)
-        return (name, argument_nodes(head)) if name else None
-    if head.type == "identifier":
-        return text(head), []
-    return None
-
-
-def definitions(module: Node, name: str, arity: int | None = None) -> list[Node]:
-    """The ``def``/``defp`` clauses of ``name`` (of ``arity`` when given) in the module's body."""
-    body = module_body(module)
-    if body is None:
-        return []
-    found = []
-    for child in body.named_children:
-        if not is_def(child):
-            continue
-        head = def_head(child)
-        if head and head[0] == name and (arity is None or len(head[1]) == arity):
-            found.append(child)
-    return found
 
 
 def body_statements(definition: Node) -> list[Node]:
