@@ -11,7 +11,7 @@ from tree_sitter import Node
 from otp_thinking import syntax
 from otp_thinking.context import Context
 from otp_thinking.findings import Edit, Finding, Fix
-from otp_thinking.model import clauses
+from otp_thinking.model import calls, clauses
 from otp_thinking.model.effects import (
     blocking_call,
     deferred,
@@ -355,24 +355,12 @@ def _project_lookup(
                 continue
             if candidate == own or effect.kind not in kinds:
                 return None
-            target = f"{written}.{function}/{_call_arity(call)}"
+            target = f"{written}.{function}/{calls.arity(call)}"
             inside = f" (through {', '.join(effect.via)})" if effect.via else ""
             return f"{effect.call}{inside}", target
         return None
 
     return lookup
-
-
-def _call_arity(call: Node) -> int:
-    arity = len(syntax.argument_nodes(call))
-    parent = call.parent
-    if (
-        syntax.is_pipe(parent)
-        and parent is not None
-        and parent.child_by_field_name("right") == call
-    ):
-        arity += 1
-    return arity
 
 
 # -- the finding -----------------------------------------------------------------------

@@ -10,7 +10,7 @@ from tree_sitter import Node
 from otp_thinking import modules, syntax
 from otp_thinking.context import Context
 from otp_thinking.findings import Finding
-from otp_thinking.model import clauses
+from otp_thinking.model import calls, clauses
 from otp_thinking.modules import Clause, ModuleFacts
 from otp_thinking.rule import Rule
 
@@ -169,24 +169,13 @@ def _called_locally(module: ModuleFacts, name: str, arity: int) -> bool:
     for clause in module.clauses:
         for node in syntax.descendants(clause.node):
             if node.type == "call" and syntax.local_target(node) == name:
-                if len(syntax.argument_nodes(node)) + _piped(node) == arity and not _is_head(
-                    clause, node
-                ):
+                if calls.arity(node) == arity and not _is_head(clause, node):
                     return True
             elif (
                 syntax.is_capture(node) and syntax.text(node).replace(" ", "") == f"&{name}/{arity}"
             ):
                 return True
     return False
-
-
-def _piped(call: Node) -> int:
-    parent = call.parent
-    return int(
-        syntax.is_pipe(parent)
-        and parent is not None
-        and parent.child_by_field_name("right") == call
-    )
 
 
 def _is_head(clause: Clause, node: Node) -> bool:

@@ -9,7 +9,7 @@ from tree_sitter import Node
 from otp_thinking import syntax
 from otp_thinking.context import Context
 from otp_thinking.findings import Finding
-from otp_thinking.model import clauses
+from otp_thinking.model import calls, clauses
 from otp_thinking.parsing import compile_query
 from otp_thinking.rule import Rule
 
@@ -155,7 +155,7 @@ def _call_options(call: Node) -> tuple[Node, list[Node]] | None:
     that leaves the intensity out."""
     remote = syntax.remote_target(call)
     args = syntax.argument_nodes(call)
-    if remote is None or syntax.is_pipe(call.parent):
+    if remote is None or calls.in_pipeline(call):
         return None
     module, _function = remote
     if module == "Supervisor":

@@ -10,7 +10,7 @@ from tree_sitter import Node
 from otp_thinking import fixes, process_state, syntax
 from otp_thinking.context import Context
 from otp_thinking.findings import Edit, Finding, Fix
-from otp_thinking.model import clauses
+from otp_thinking.model import calls, clauses
 from otp_thinking.rule import Rule
 
 DOC = """\
@@ -236,7 +236,7 @@ def _helper_callers(definition: Node, site: Node) -> list[tuple[Node, Node]]:
         if node.type == "call":
             if syntax.local_target(node) != name or _definition_head(node):
                 continue
-            site = syntax.call_site(node)
+            site = calls.site(node)
         elif syntax.is_capture(node):  # &name/1
             named = node.named_children[0] if node.named_children else None
             left = named.child_by_field_name("left") if named is not None else None
@@ -257,7 +257,7 @@ def _runs_isolated(call: Node) -> bool:
 
 def _site(call: Node) -> Node:
     """The node the finding covers: the whole pipe, the whole capture, or the call itself."""
-    return syntax.call_site(call)
+    return calls.site(call)
 
 
 def _definition_head(call: Node) -> bool:

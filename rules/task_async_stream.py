@@ -9,7 +9,7 @@ from tree_sitter import Node
 from otp_thinking import fixes, process_state, syntax
 from otp_thinking.context import Context
 from otp_thinking.findings import Finding, Fix
-from otp_thinking.model import clauses
+from otp_thinking.model import calls, clauses
 from otp_thinking.rule import Rule
 
 DOC = """\
@@ -144,7 +144,7 @@ def check(context: Context) -> Iterator[Finding]:
         evidence = _evidence(context, call)
         if evidence is None:
             continue
-        site = syntax.call_site(call)
+        site = calls.site(call)
         node = site if syntax.is_capture(site) else call
         message = MESSAGES[evidence.kind].format(line=evidence.line())
         yield context.finding(RULE, node, message, fix=_fix(context, call))

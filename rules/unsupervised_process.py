@@ -9,7 +9,7 @@ from tree_sitter import Node
 from otp_thinking import fixes, syntax
 from otp_thinking.context import Context
 from otp_thinking.findings import Finding, Fix
-from otp_thinking.model import clauses
+from otp_thinking.model import calls, clauses
 from otp_thinking.parsing import compile_query
 from otp_thinking.rule import Rule
 
@@ -120,7 +120,7 @@ PROCESS_SPAWN_ARITIES = frozenset({2, 4})
 def check(context: Context) -> Iterator[Finding]:
     for captures in context.matches(QUERY):
         kind, call = next((k, captures[k][0]) for k in KINDS if k in captures)
-        site = syntax.call_site(call)
+        site = calls.site(call)
         if not _flagged(context, kind, call, site):
             continue
         node = site if syntax.is_capture(site) else call
@@ -141,7 +141,7 @@ KINDS = ("task_start", "spawn", "process_spawn")
 
 
 def _flagged(context: Context, kind: str, call: Node, site: Node) -> bool:
-    arity = _arity(call, site)
+    arity = calls.arity_at(call)
     if kind == "process_spawn":
         if arity not in PROCESS_SPAWN_ARITIES or _links(call):
             return False
@@ -152,13 +152,6 @@ def _flagged(context: Context, kind: str, call: Node, site: Node) -> bool:
     if _stopper(call) or (kind != "task_start" and (_watcher(call) or _awaited(call))):
         return False
     return not (kind == "spawn" and syntax.local_target(call) and _defines_spawn(call))
-
-
-def _arity(call: Node, site: Node) -> int | None:
-    if syntax.is_capture(site):
-        return syntax.capture_arity(site)
-    piped = 1 if syntax.is_pipe(site) else 0
-    return len(syntax.argument_nodes(call)) + piped
 
 
 def _links(call: Node) -> bool:

@@ -12,7 +12,7 @@ from tree_sitter import Node
 from otp_thinking import syntax
 from otp_thinking.context import Context
 from otp_thinking.findings import Edit, Safety
-from otp_thinking.model import clauses
+from otp_thinking.model import calls, clauses
 from otp_thinking.model.supervision import (
     DEFAULT_PG_SCOPE,
     LITERAL,
@@ -654,10 +654,10 @@ def rewrite_call(
       arguments hold a capture (captures do not nest); both stay correct when the pipe
       continues.
     """
-    site = syntax.call_site(call)
+    site = calls.site(call)
     start, end = context.span(site)
     if syntax.is_capture(site):
-        arity = syntax.capture_arity(site)
+        arity = calls.capture_arity(site)
         if arity is None or arity not in arities:
             return None
         placeholders = [f"&{i}" for i in range(1, arity + 1)]

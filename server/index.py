@@ -22,7 +22,7 @@ from pathlib import Path
 from tree_sitter import Node
 
 from otp_thinking import syntax
-from otp_thinking.model import clauses
+from otp_thinking.model import calls, clauses
 from otp_thinking.model import supervision as supervision_facts
 from otp_thinking.model.effects import FunctionEffect, function_effects
 from otp_thinking.model.producers import Feed, feed
@@ -261,11 +261,11 @@ class _Summariser:
         self._parent_time = 0.0
 
     def arguments(self, call: Node) -> list[Node]:
-        """`syntax.call_arguments`, through recorded parents once asking gets costly."""
+        """`calls.arguments`, through recorded parents once asking gets costly."""
         if self._parent_time >= PARENTS_RECORDED_AFTER:
-            return syntax.call_arguments(call)
+            return calls.arguments(call)
         started = time.perf_counter()
-        args = syntax.call_arguments(call)
+        args = calls.arguments(call)
         self._parent_time += time.perf_counter() - started
         if self._parent_time >= PARENTS_RECORDED_AFTER:
             syntax.record_parents(call)

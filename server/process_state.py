@@ -14,7 +14,7 @@ from tree_sitter import Node
 
 from otp_thinking import syntax
 from otp_thinking.context import Context
-from otp_thinking.model import clauses
+from otp_thinking.model import calls, clauses
 
 PROCESS_CALLBACKS = frozenset(
     {"handle_call", "handle_cast", "handle_info", "handle_continue", "handle_event", "mount"}
@@ -145,10 +145,8 @@ def _fed_by_yield(clause: Node) -> bool:
         return False
     args = syntax.argument_nodes(holder)
     feeds = [args[0]] if args else []
-    site = syntax.call_site(holder)
-    if syntax.is_pipe(site):
-        left = site.child_by_field_name("left")
-        feeds = [left] if left is not None else feeds
+    if (left := calls.piped_into(holder)) is not None:
+        feeds = [left]
     return any(
         n.type == "call" and syntax.call_key(n) in YIELDS
         for feed in feeds

@@ -155,17 +155,6 @@ def parent(node: Node) -> Node | None:
     return parents[node] if parents is not None else node.parent
 
 
-def call_arguments(call: Node) -> list[Node]:
-    """Arguments in order, the left side of a pipe first (``x |> M.f(y)`` is ``M.f(x, y)``)."""
-    args = argument_nodes(call)
-    above = parent(call)
-    if is_pipe(above) and above is not None and above.child_by_field_name("right") == call:
-        left = above.child_by_field_name("left")
-        if left is not None:
-            return [left, *args]
-    return args
-
-
 def ancestors(node: Node) -> Iterator[Node]:
     """The nodes above ``node``, nearest first."""
     parents = _known(node) if _maps else None
@@ -321,34 +310,6 @@ def operator(node: Node) -> str:
 
 def is_capture(node: Node | None) -> bool:
     return node is not None and node.type == "unary_operator" and text(node).startswith("&")
-
-
-def call_site(call: Node) -> Node:
-    """The expression a rewrite of ``call`` replaces: the pipe ``lhs |> call(...)`` when the
-    call is piped into, the capture ``&Mod.fun/N`` when captured, else the call itself."""
-    above = parent(call)
-    if is_pipe(above) and above is not None and above.child_by_field_name("right") == call:
-        return above
-    if (
-        above is not None
-        and above.type == "binary_operator"
-        and operator(above) == "/"
-        and above.child_by_field_name("left") == call
-        and is_capture(outer := parent(above))
-    ):
-        return outer  # type: ignore[return-value]
-    return call
-
-
-def capture_arity(capture: Node) -> int | None:
-    """``2`` for ``&Mod.fun/2``; None when the capture is not of that shape."""
-    operand = capture.child_by_field_name("operand")
-    if operand is None or operand.type != "binary_operator" or operator(operand) != "/":
-        return None
-    right = operand.child_by_field_name("right")
-    if right is None or right.type != "integer":
-        return None
-    return int(text(right).replace("_", ""))
 
 
 def call_key(call: Node) -> tuple[str, str]:

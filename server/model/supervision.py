@@ -25,7 +25,7 @@ from dataclasses import dataclass, replace
 from tree_sitter import Node
 
 from otp_thinking import syntax
-from otp_thinking.model import clauses
+from otp_thinking.model import calls, clauses
 from otp_thinking.parsing import compile_query
 
 TASK_SUPERVISOR, REGISTRY, PG = "task_supervisor", "registry", "pg"
@@ -213,7 +213,7 @@ class _Reader:
         if target is None:
             return
         module = self.resolve_alias(node)
-        args = syntax.call_arguments(node)
+        args = calls.arguments(node)
         if module in ("Registry", ":pg") and target[1] in ("start_link", "start"):
             self.positional_start(module, args if _all_plain(args) else None, node)
         if target in _SUPERVISOR_STARTS and 1 <= len(args) <= 2 and not _module(args[0]):
