@@ -7,10 +7,10 @@ from dataclasses import dataclass
 
 from tree_sitter import Node
 
-from otp_thinking import fixes, modules, syntax
+from otp_thinking import fixes, syntax
 from otp_thinking.context import Context
 from otp_thinking.findings import Finding, Fix
-from otp_thinking.model import calls, clauses
+from otp_thinking.model import calls, clauses, modules
 from otp_thinking.parsing import compile_query
 from otp_thinking.rule import Rule
 

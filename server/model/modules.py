@@ -19,13 +19,13 @@ import bisect
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import Any, Protocol
 
 from tree_sitter import Node
 
 from otp_thinking import syntax
-from otp_thinking.context import Context
 from otp_thinking.model import clauses
-from otp_thinking.parsing import compile_query
+from otp_thinking.parsing import AnyQuery, Captures, compile_query
 
 GENSERVER_CALLBACKS = frozenset(
     {
@@ -162,6 +162,17 @@ class Clause:
     def tails(self) -> list[Node]:
         """The expressions this clause can return (see ``syntax.tail_expressions``)."""
         return syntax.tail_expressions(self.body)
+
+
+class Document(Protocol):
+    """What gathering needs of the document analysed: its query matches, the text of a node and
+    a per-analysis cache (a rule's ``Context`` is one)."""
+
+    cache: dict[str, Any]
+
+    def matches(self, query: AnyQuery) -> list[Captures]: ...
+
+    def text(self, node: Node) -> str: ...
 
 
 @dataclass(frozen=True)
@@ -301,7 +312,7 @@ class ModuleFacts:
         return self.node.start_byte <= node.start_byte < self.end_byte
 
 
-def of(context: Context) -> list[ModuleFacts]:
+def of(context: Document) -> list[ModuleFacts]:
     """Facts about every module of the document, in source order (computed once)."""
     cached = context.cache.get("modules")
     if cached is None:
@@ -309,7 +320,7 @@ def of(context: Context) -> list[ModuleFacts]:
     return cached
 
 
-def at(context: Context, node: Node) -> ModuleFacts | None:
+def at(context: Document, node: Node) -> ModuleFacts | None:
     """The innermost module around ``node``."""
     locate = context.cache.get("modules.locator")
     if locate is None:
@@ -320,7 +331,7 @@ def at(context: Context, node: Node) -> ModuleFacts | None:
 # -- gathering ---------------------------------------------------------------------------
 
 
-def _gather(context: Context) -> list[ModuleFacts]:
+def _gather(context: Document) -> list[ModuleFacts]:
     found = context.matches(_FACTS)
     quoted = _Spans(c["quoted"][0] for c in found if "quoted" in c)
     facts = []
@@ -472,7 +483,7 @@ def _clause_around(module: ModuleFacts, node: Node) -> Clause | None:
 
 
 def _resource_kind(
-    context: Context, captures: dict[str, list[Node]], call: Node, clause: Clause | None
+    context: Document, captures: dict[str, list[Node]], call: Node, clause: Clause | None
 ) -> str | None:
     function = context.text(captures["function"][0])
     module = context.text(captures["module"][0]) if "module" in captures else ""
