@@ -11,7 +11,7 @@ from tree_sitter import Node
 from otp_thinking import syntax
 from otp_thinking.context import Context
 from otp_thinking.findings import Edit, Finding, Fix
-from otp_thinking.model import calls, clauses
+from otp_thinking.model import calls, clauses, modules
 from otp_thinking.model.effects import (
     blocking_call,
     deferred,
@@ -197,23 +197,12 @@ def _module_of(definition: Node) -> Node | None:
 
 
 def _server_kind(module: Node) -> str | None:
-    uses, behaviours = _uses(module), syntax.behaviours(module)
+    uses, behaviours = modules.used(module), syntax.behaviours(module)
     if "GenServer" in uses or {"GenServer", ":gen_server"} & set(behaviours):
         return "gen_server"
     if "GenStateMachine" in uses or ":gen_statem" in behaviours:
         return "gen_statem"
     return None
-
-
-def _uses(module: Node) -> list[str]:
-    body = syntax.module_body(module)
-    found = []
-    for child in body.named_children if body is not None else []:
-        if child.type == "call" and syntax.local_target(child) == "use":
-            args = syntax.argument_nodes(child)
-            if args and args[0].type == "alias":
-                found.append(syntax.text(args[0]))
-    return found
 
 
 # -- finding the blocking call ---------------------------------------------------------
@@ -445,14 +434,8 @@ def _reads_table_directly(module: Node) -> bool:
 
 
 def _temporary(module: Node) -> bool:
-    body = syntax.module_body(module)
-    for child in body.named_children if body is not None else []:
-        if child.type == "call" and syntax.local_target(child) == "use":
-            args = syntax.argument_nodes(child)
-            for key, value in syntax.keyword_pairs(args[1] if len(args) > 1 else None):
-                if key == "restart" and syntax.text(value) == ":temporary":
-                    return True
-    return False
+    restarts = (use.option("restart") for use in modules.uses(module))
+    return any(syntax.text(restart) == ":temporary" for restart in restarts if restart)
 
 
 # -- the fix ---------------------------------------------------------------------------

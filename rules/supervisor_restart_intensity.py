@@ -9,7 +9,7 @@ from tree_sitter import Node
 from otp_thinking import syntax
 from otp_thinking.context import Context
 from otp_thinking.findings import Finding
-from otp_thinking.model import calls, clauses
+from otp_thinking.model import calls, clauses, modules
 from otp_thinking.parsing import compile_query
 from otp_thinking.rule import Rule
 
@@ -223,7 +223,7 @@ def _top_level_application_start(call: Node) -> bool:
     if module is None:
         return False
     return (
-        "Application" in syntax.uses(module)
+        "Application" in modules.used(module)
         or "Application" in syntax.behaviours(module)
         or syntax.module_name(module).split(".")[-1] == "Application"
     )

@@ -12,7 +12,7 @@ from tree_sitter import Node
 from otp_thinking import syntax
 from otp_thinking.context import Context
 from otp_thinking.findings import Edit, Safety
-from otp_thinking.model import calls, clauses
+from otp_thinking.model import calls, clauses, modules
 from otp_thinking.model.supervision import (
     DEFAULT_PG_SCOPE,
     LITERAL,
@@ -323,7 +323,7 @@ def before_the_supervision_tree(call: Node) -> bool:
         definition is not None
         and module is not None
         and clauses.name(definition) == "start"
-        and "Application" in syntax.uses(module)
+        and "Application" in modules.used(module)
     )
 
 

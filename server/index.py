@@ -22,7 +22,7 @@ from pathlib import Path
 from tree_sitter import Node
 
 from otp_thinking import syntax
-from otp_thinking.model import calls, clauses
+from otp_thinking.model import calls, clauses, modules
 from otp_thinking.model import supervision as supervision_facts
 from otp_thinking.model.effects import FunctionEffect, function_effects
 from otp_thinking.model.producers import Feed, feed
@@ -573,7 +573,7 @@ class _Summariser:
 
     def module_facts(self, registers: dict[str, list[str]]) -> Iterator[ModuleFacts]:
         for module in self.modules:
-            uses = _direct_uses(module.node)
+            uses = [(use.node, use.alias) for use in modules.uses(module.node)]
             used = {alias for _node, alias in uses}
             use_node = next(
                 (n for n, used in uses if used == "GenServer"), uses[0][0] if uses else None
@@ -593,19 +593,6 @@ class _Summariser:
                 behaviours=tuple(syntax.behaviours(module.node)),
                 feed=feed(module.node) if "GenStage" in used else None,
             )
-
-
-def _direct_uses(module: Node) -> list[tuple[Node, str]]:
-    body = syntax.do_block(module)
-    if body is None:
-        return []
-    found = []
-    for child in body.named_children:
-        if child.type == "call" and syntax.local_target(child) == "use":
-            args = syntax.argument_nodes(child)
-            if args and args[0].type == "alias":
-                found.append((child, syntax.text(args[0])))
-    return found
 
 
 def _options(args: list[Node]) -> dict[str, Node] | None:

@@ -251,20 +251,6 @@ def do_block(call: Node) -> Node | None:
     return None
 
 
-def uses(module: Node) -> list[str]:
-    """Aliases this module ``use``s directly in its body (``["GenServer"]``)."""
-    body = do_block(module)
-    if body is None:
-        return []
-    found = []
-    for child in body.named_children:
-        if child.type == "call" and local_target(child) == "use":
-            args = argument_nodes(child)
-            if args and args[0].type == "alias":
-                found.append(text(args[0]))
-    return found
-
-
 def module_aliases(module: Node) -> dict[str, str]:
     """Short name to full name for the ``alias`` calls written directly in a module's body:
     ``alias MyApp.Repo``, ``alias MyApp.Repo, as: R`` and ``alias MyApp.{Repo, Accounts.User}``."""

@@ -177,9 +177,40 @@ class Document(Protocol):
 
 @dataclass(frozen=True)
 class Use:
+    """``use GenServer, restart: :temporary``."""
+
     alias: str
     node: Node
     """The ``use`` call (diagnostics about the module's kind sit here)."""
+
+    def option(self, key: str) -> Node | None:
+        """The value of an option written after the alias (``restart:``), or None."""
+        args = syntax.argument_nodes(self.node)
+        options = dict(syntax.keyword_pairs(args[1])) if len(args) > 1 else {}
+        return options.get(key)
+
+
+def read_use(call: Node) -> Use | None:
+    """The ``use Alias, opts`` a call writes; None for another call or ``use`` of a non-alias."""
+    if call.type != "call" or syntax.local_target(call) != "use":
+        return None
+    args = syntax.argument_nodes(call)
+    if not args or args[0].type != "alias":
+        return None
+    return Use(syntax.text(args[0]), call)
+
+
+def uses(module: Node) -> list[Use]:
+    """What a module ``use``s in its own body, in order (also the body of a half-written module
+    that tree-sitter gathered in an ERROR node)."""
+    body = syntax.module_body(module)
+    found = (read_use(child) for child in body.named_children) if body is not None else ()
+    return [use for use in found if use is not None]
+
+
+def used(module: Node) -> list[str]:
+    """The aliases a module ``use``s in its own body (``["GenServer"]``)."""
+    return [use.alias for use in uses(module)]
 
 
 @dataclass(frozen=True)
@@ -375,8 +406,8 @@ def _gather(context: Document) -> list[ModuleFacts]:
             clause = _clause(node)
             if clause is not None:
                 owner.clauses.append(clause)
-        elif context.text(captures["keyword"][0]) == "use":
-            owner.uses.append(Use(context.text(captures["alias"][0]), node))
+        elif (use := read_use(node)) is not None:
+            owner.uses.append(use)
     for facts_of_module in facts:
         facts_of_module.clauses.sort(key=lambda c: c.node.start_byte)
 

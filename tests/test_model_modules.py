@@ -1,0 +1,62 @@
+"""The model's module facts read from syntax: what a module ``use``s (with its options) and the
+full names of nested modules, on small snippets and half-written buffers."""
+
+from __future__ import annotations
+
+from tree_sitter import Node
+
+from otp_thinking import syntax
+from otp_thinking.model import modules
+from otp_thinking.parsing import parse
+
+
+def defmodules(code: str) -> list[Node]:
+    root = parse(code.encode()).root_node
+    return [n for n in [root, *syntax.descendants(root)] if syntax.is_defmodule(n)]
+
+
+SERVER = """
+defmodule Shop.Cart do
+  use GenServer, restart: :temporary
+  use Shop.Web, :controller
+  use unquote(base)
+
+  def init(arg) do
+    use NotInTheBody
+    {:ok, arg}
+  end
+end
+"""
+
+
+def test_uses_in_the_module_body_in_order() -> None:
+    (module,) = defmodules(SERVER)
+    found = modules.uses(module)
+    assert [use.alias for use in found] == ["GenServer", "Shop.Web"]
+    assert modules.used(module) == ["GenServer", "Shop.Web"]
+    assert syntax.text(found[0].option("restart")) == ":temporary"
+    assert found[0].option("shutdown") is None
+    assert found[1].option("restart") is None  # `:controller` is no keyword list
+
+
+def test_read_use_decodes_one_call() -> None:
+    root = parse(b"use Oban.Worker, queue: :mail\nimport Ecto\nuse unquote(x)\n").root_node
+    calls = root.named_children
+    use = modules.read_use(calls[0])
+    assert use is not None and use.alias == "Oban.Worker"
+    assert syntax.text(use.option("queue")) == ":mail"
+    assert modules.read_use(calls[1]) is None
+    assert modules.read_use(calls[2]) is None
+
+
+def test_module_without_uses() -> None:
+    (module,) = defmodules("defmodule Plain do\n  def f, do: 1\nend\n")
+    assert modules.uses(module) == []
+
+
+def test_half_written_module_body() -> None:
+    code = "defmodule Shop.Worker do\n  use GenServer\n\n  def init(arg) do\n    {:ok,\n"
+    (module,) = defmodules(code)
+    assert modules.used(module) == []  # the `defmodule` call kept no body
+    error = next(n for n in syntax.descendants(parse(code.encode()).root_node) if n.type == "ERROR")
+    assert modules.used(error) == ["GenServer"]  # the body tree-sitter put in an ERROR node
