@@ -334,7 +334,7 @@ def _project_lookup(
     index = context.project.index
     if not index.complete or not syntax.is_defmodule(module):
         return None
-    own = syntax.defined_name(module)
+    own = modules.full_name(module)
     around = scopes(module)
 
     def lookup(call: Node, written: str, function: str) -> tuple[str, str] | None:

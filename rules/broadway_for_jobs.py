@@ -10,6 +10,7 @@ from tree_sitter import Node
 from otp_thinking import syntax
 from otp_thinking.context import Context
 from otp_thinking.findings import Finding
+from otp_thinking.model import modules
 from otp_thinking.model.effects import module_candidates, scopes
 from otp_thinking.model.producers import Feed, feed
 from otp_thinking.parsing import compile_query
@@ -241,10 +242,9 @@ def _defined_modules(context: Context) -> dict[str, Node]:
     found: dict[str, Node] = {}
     for captures in context.matches(DEFMODULE):
         module = captures["call"][0]
-        parts = [syntax.text(captures["name"][0])]
-        parts += [syntax.module_name(m) for m in syntax.ancestors(module) if syntax.is_defmodule(m)]
-        if all(parts):
-            found[".".join(reversed(parts))] = module
+        name = modules.known_name(module)
+        if name is not None:
+            found[name] = module
     return found
 
 

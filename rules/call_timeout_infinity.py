@@ -9,7 +9,7 @@ from tree_sitter import Node
 from otp_thinking import syntax
 from otp_thinking.context import Context
 from otp_thinking.findings import Finding
-from otp_thinking.model import calls, clauses
+from otp_thinking.model import calls, clauses, modules
 from otp_thinking.rule import Rule
 
 DOC = """\
@@ -183,7 +183,7 @@ def _deliberate(context: Context, call: Node) -> bool:
 
 def _in_test_double(call: Node) -> bool:
     """`Electric.Client.Mock`, `TeslaMate.Import.FakeApi`: stand-ins shipped in `lib/` for tests."""
-    parts = syntax.module_path(call).split(".")
+    parts = modules.path_at(call).split(".")
     return any(part.endswith(("Mock", "Fake")) or part.startswith("Fake") for part in parts)
 
 

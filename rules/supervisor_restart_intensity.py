@@ -124,7 +124,7 @@ def check(context: Context) -> Iterator[Finding]:
 
 def _too_small_to_matter(call: Node) -> bool:
     """A telemetry supervisor, or a `Supervisor` whose children are a list of at most one."""
-    if syntax.module_path(call).split(".")[-1] == "Telemetry":
+    if modules.path_at(call).split(".")[-1] == "Telemetry":
         return True
     if syntax.remote_target(call) not in (("Supervisor", "init"), ("Supervisor", "start_link")):
         return False

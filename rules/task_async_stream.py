@@ -9,7 +9,7 @@ from tree_sitter import Node
 from otp_thinking import fixes, process_state, syntax
 from otp_thinking.context import Context
 from otp_thinking.findings import Finding, Fix
-from otp_thinking.model import calls, clauses
+from otp_thinking.model import calls, clauses, modules
 from otp_thinking.rule import Rule
 
 DOC = """\
@@ -139,7 +139,7 @@ ARITIES = frozenset({2, 3, 4, 5})
 def check(context: Context) -> Iterator[Finding]:
     for captures in context.remote_calls({"Task"}, {"async_stream"}):
         call = captures["call"][0]
-        if syntax.inside_call(call, ISOLATING_CALLS) or syntax.in_mix_module(call):
+        if syntax.inside_call(call, ISOLATING_CALLS) or modules.in_mix_module(call):
             continue
         evidence = _evidence(context, call)
         if evidence is None:

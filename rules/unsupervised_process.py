@@ -9,7 +9,7 @@ from tree_sitter import Node
 from otp_thinking import fixes, syntax
 from otp_thinking.context import Context
 from otp_thinking.findings import Finding, Fix
-from otp_thinking.model import calls, clauses
+from otp_thinking.model import calls, clauses, modules
 from otp_thinking.parsing import compile_query
 from otp_thinking.rule import Rule
 
@@ -147,7 +147,7 @@ def _flagged(context: Context, kind: str, call: Node, site: Node) -> bool:
             return False
     elif arity not in ARITIES[kind]:
         return False
-    if context.tooling_file or syntax.in_mix_module(call) or _inside_wrapper(call):
+    if context.tooling_file or modules.in_mix_module(call) or _inside_wrapper(call):
         return False
     if _stopper(call) or (kind != "task_start" and (_watcher(call) or _awaited(call))):
         return False

@@ -118,7 +118,7 @@ def _for_caller(
     ``<App>.<suffix>``: used when the project already starts it as this kind, added to the
     app's children (``child`` with the name filled in) when nothing starts that name; when it
     cannot be added safely, an existing one (it works as it is), else the fix is unsafe."""
-    caller = syntax.defined_name(node) if syntax.is_defmodule(node) else syntax.module_path(node)
+    caller = modules.full_name(node) if syntax.is_defmodule(node) else modules.path_at(node)
     namespace = context.namespace_at(node)
     fitting = closest_name(existing, caller) or closest_name(
         existing, _web_to_app(caller, namespace)
@@ -261,7 +261,7 @@ def pg_scope(context: Context, node: Node) -> Started:
         )
     if _taken(context, PG, DEFAULT_PG_SCOPE):
         return Started(DEFAULT_PG_SCOPE, (), "unsafe", f" (check that {child} is started)")
-    return _start_child(context, DEFAULT_PG_SCOPE, child, syntax.module_path(node))
+    return _start_child(context, DEFAULT_PG_SCOPE, child, modules.path_at(node))
 
 
 PG_CHILD = "%{id: :pg, start: {:pg, :start_link, []}}"

@@ -301,7 +301,7 @@ class _Summariser:
         if depth >= syntax.MAX_MODULE_NESTING:
             return
         local = syntax.text(args[0])
-        name = f"{parent.name}.{local}" if parent is not None else local
+        name = modules.nested_name(parent.name if parent is not None else None, local)
         if parent is not None:  # a nested module is aliased by its first part in its parent
             head = local.split(".")[0]
             parent.aliases[head] = f"{parent.name}.{head}"

@@ -326,27 +326,6 @@ def enclosing_definition(node: Node) -> Node | None:
     return enclosing(node, is_definition)
 
 
-def module_path(node: Node) -> str:
-    """The full name of the module around ``node``, nested ``defmodule``s joined."""
-    parts = []
-    module = enclosing_module(node)
-    while module is not None:
-        parts.append(module_name(module))
-        module = enclosing_module(module)
-    return ".".join(p for p in reversed(parts) if p)
-
-
-def defined_name(defmodule: Node) -> str:
-    """The full name a ``defmodule`` defines: the names of the modules around it first."""
-    return ".".join(part for part in (module_path(defmodule), module_name(defmodule)) if part)
-
-
-def in_mix_module(node: Node) -> bool:
-    """Inside ``Mix`` or a ``Mix.*`` module: build tooling, short-lived like a Mix task."""
-    path = module_path(node)
-    return path == "Mix" or path.startswith("Mix.")
-
-
 def removal_span(source_text: str, start: int, end: int) -> tuple[int, int] | None:
     """What to delete to remove the statement at ``[start, end)``: its whole line(s) with the
     line break when nothing else shares them; up to a trailing comment (which stays, at the

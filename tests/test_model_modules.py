@@ -60,3 +60,60 @@ def test_half_written_module_body() -> None:
     assert modules.used(module) == []  # the `defmodule` call kept no body
     error = next(n for n in syntax.descendants(parse(code.encode()).root_node) if n.type == "ERROR")
     assert modules.used(error) == ["GenServer"]  # the body tree-sitter put in an ERROR node
+
+
+NESTED = """
+defmodule Shop do
+  defmodule Cart.Item do
+    def price(item), do: item.price
+  end
+
+  if Code.ensure_loaded?(Mix) do
+    defmodule Mix.Tasks.Seed do
+      def run(_), do: :ok
+    end
+  end
+end
+
+defmodule unquote(name) do
+  defmodule Inner do
+  end
+end
+"""
+
+
+def test_full_names_of_nested_modules() -> None:
+    shop, item, task, computed, inner = defmodules(NESTED)
+    assert modules.full_name(shop) == "Shop"
+    assert modules.full_name(item) == "Shop.Cart.Item"
+    assert modules.full_name(task) == "Shop.Mix.Tasks.Seed"
+    assert modules.full_name(inner) == "Inner"  # the unnamed part left out
+    assert modules.known_name(item) == "Shop.Cart.Item"
+    assert modules.known_name(computed) is None
+    assert modules.known_name(inner) is None  # a module around it has no alias name
+
+
+def test_path_at_a_node() -> None:
+    shop, item, *_ = defmodules(NESTED)
+    body = syntax.do_block(item)
+    assert body is not None
+    assert modules.path_at(body.named_children[0]) == "Shop.Cart.Item"
+    assert modules.path_at(item) == "Shop"
+    assert modules.path_at(shop) == ""
+    assert modules.nested_name("Shop", "Cart.Item") == "Shop.Cart.Item"
+    assert modules.nested_name(None, "Shop") == "Shop"
+
+
+def test_mix_modules() -> None:
+    code = "defmodule Mix.Tasks.Seed do\n  def run(_), do: Repo.all(X)\nend\n"
+    (task,) = defmodules(code)
+    body = syntax.do_block(task)
+    assert body is not None and modules.in_mix_module(body.named_children[0])
+    (shop, *_) = defmodules(NESTED)
+    assert not modules.in_mix_module(syntax.do_block(shop) or shop)
+
+
+def test_half_written_nested_module_keeps_its_name() -> None:
+    code = "defmodule Shop do\n  defmodule Cart do\n    def add(x), do: x\n  end\n"
+    shop, cart = defmodules(code)  # the outer `end` not typed yet
+    assert modules.full_name(cart) == "Shop.Cart"

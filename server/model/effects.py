@@ -30,7 +30,7 @@ from functools import lru_cache
 from tree_sitter import Node
 
 from otp_thinking import syntax
-from otp_thinking.model import clauses
+from otp_thinking.model import clauses, modules
 from otp_thinking.parsing import compile_query, matches
 
 # -- what blocks ----------------------------------------------------------------------------
@@ -301,7 +301,7 @@ Scopes = tuple[tuple[str, dict[str, str]], ...]
 def scopes(module: Node) -> Scopes:
     """The scopes of a ``defmodule`` node: itself, then the modules around it."""
     return tuple(
-        (syntax.defined_name(outer), syntax.module_aliases(outer))
+        (modules.full_name(outer), syntax.module_aliases(outer))
         for outer in (module, *syntax.ancestors(module))
         if syntax.is_defmodule(outer)
     )

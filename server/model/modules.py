@@ -208,9 +208,44 @@ def uses(module: Node) -> list[Use]:
     return [use for use in found if use is not None]
 
 
+def nested_name(outer: str | None, local: str) -> str:
+    """The full name of ``defmodule local`` written inside the module named ``outer``:
+    ``Shop`` and ``Cart.Item`` give ``Shop.Cart.Item``."""
+    return f"{outer}.{local}" if outer else local
+
+
 def used(module: Node) -> list[str]:
     """The aliases a module ``use``s in its own body (``["GenServer"]``)."""
     return [use.alias for use in uses(module)]
+
+
+def full_name(defmodule: Node) -> str:
+    """The full name a ``defmodule`` defines, the names of the modules around it first."""
+    return nested_name(path_at(defmodule), syntax.module_name(defmodule))
+
+
+def path_at(node: Node) -> str:
+    """The full name of the module around ``node`` (``""`` outside any module)."""
+    parts = []
+    module = syntax.enclosing_module(node)
+    while module is not None:
+        parts.append(syntax.module_name(module))
+        module = syntax.enclosing_module(module)
+    return ".".join(p for p in reversed(parts) if p)
+
+
+def known_name(defmodule: Node) -> str | None:
+    """The full name, or None when it or a module around it is not named by an alias
+    (``defmodule unquote(name)``)."""
+    parts = [syntax.module_name(defmodule)]
+    parts += [syntax.module_name(m) for m in syntax.ancestors(defmodule) if syntax.is_defmodule(m)]
+    return ".".join(reversed(parts)) if all(parts) else None
+
+
+def in_mix_module(node: Node) -> bool:
+    """Inside ``Mix`` or a ``Mix.*`` module: build tooling, short-lived like a Mix task."""
+    path = path_at(node)
+    return path == "Mix" or path.startswith("Mix.")
 
 
 @dataclass(frozen=True)
@@ -382,7 +417,7 @@ def _gather(context: Document) -> list[ModuleFacts]:
         outer = locate.parents[index]
         depths[index] = depths[outer] + 1 if outer >= 0 else 0
         if outer >= 0 and depths[index] < syntax.MAX_MODULE_NESTING:
-            nested.name = f"{facts[outer].name}.{nested.name}"
+            nested.name = nested_name(facts[outer].name, nested.name)
     if max(depths.values()) >= syntax.MAX_MODULE_NESTING:
         facts = [m for i, m in enumerate(facts) if depths[i] < syntax.MAX_MODULE_NESTING]
         locate = _Locator(facts)
