@@ -197,12 +197,7 @@ def _module_of(definition: Node) -> Node | None:
 
 
 def _server_kind(module: Node) -> str | None:
-    uses, behaviours = modules.used(module), syntax.behaviours(module)
-    if "GenServer" in uses or {"GenServer", ":gen_server"} & set(behaviours):
-        return "gen_server"
-    if "GenStateMachine" in uses or ":gen_statem" in behaviours:
-        return "gen_statem"
-    return None
+    return modules.server_kind(modules.used(module), syntax.behaviours(module))
 
 
 # -- finding the blocking call ---------------------------------------------------------

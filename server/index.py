@@ -146,7 +146,12 @@ class ServerCall:
 
 
 @dataclass(frozen=True, slots=True)
-class ModuleFacts:
+class ModuleSummary:
+    """A module's entry in its file's summary: what other files' rules ask about it (its name,
+    what it ``use``s and declares, the names it registers under), read with the model's readers
+    (``model.modules.uses``, ``nested_name``) and kept without syntax nodes so the cache can
+    store it. The facts a rule reads inside the document are ``model.modules.ModuleFacts``."""
+
     name: str
     start: int
     end: int
@@ -168,10 +173,7 @@ class ModuleFacts:
     @property
     def server(self) -> bool:
         """A GenServer or a :gen_statem, by `use` or `@behaviour`."""
-        return bool(
-            {"GenServer", "GenStateMachine"} & set(self.uses)
-            or {"GenServer", ":gen_server", ":gen_statem"} & set(self.behaviours)
-        )
+        return modules.server_kind(self.uses, self.behaviours) is not None
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,7 +181,7 @@ class FileSummary:
     path: str
     digest: str
     short_lived: bool
-    modules: tuple[ModuleFacts, ...] = ()
+    modules: tuple[ModuleSummary, ...] = ()
     calls: tuple[CallSite, ...] = ()
     server_calls: tuple[ServerCall, ...] = ()
     supervision: Supervision = supervision_facts.EMPTY
@@ -422,7 +424,7 @@ class _Summariser:
             path=self.path,
             digest=digest(self.source.text),
             short_lived=self.short_lived,
-            modules=tuple(self.module_facts(found.registers)),
+            modules=tuple(self.module_summaries(found.registers)),
             calls=tuple(found.calls),
             server_calls=tuple(self.through_public_functions(found.server_calls, self.defs)),
             supervision=supervision_facts.supervision(
@@ -571,7 +573,7 @@ class _Summariser:
                 found.append(public)
         return tuple(dict.fromkeys(found))
 
-    def module_facts(self, registers: dict[str, list[str]]) -> Iterator[ModuleFacts]:
+    def module_summaries(self, registers: dict[str, list[str]]) -> Iterator[ModuleSummary]:
         for module in self.modules:
             uses = [(use.node, use.alias) for use in modules.uses(module.node)]
             used = {alias for _node, alias in uses}
@@ -581,7 +583,7 @@ class _Summariser:
             name_node = syntax.argument_nodes(module.node)[0]
             start, end = self.span(name_node)
             use_start, use_end = self.span(use_node) if use_node is not None else (start, end)
-            yield ModuleFacts(
+            yield ModuleSummary(
                 name=module.name,
                 start=start,
                 end=end,
@@ -738,8 +740,8 @@ class ProjectIndex:
         )
 
     @property
-    def modules(self) -> dict[str, tuple[str, ModuleFacts]]:
-        def build() -> dict[str, tuple[str, ModuleFacts]]:
+    def modules(self) -> dict[str, tuple[str, ModuleSummary]]:
+        def build() -> dict[str, tuple[str, ModuleSummary]]:
             return {m.name: (path, m) for path, s in self.files.items() for m in s.modules}
 
         return self._cached("modules", build)  # type: ignore[return-value]

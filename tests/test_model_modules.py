@@ -117,3 +117,12 @@ def test_half_written_nested_module_keeps_its_name() -> None:
     code = "defmodule Shop do\n  defmodule Cart do\n    def add(x), do: x\n  end\n"
     shop, cart = defmodules(code)  # the outer `end` not typed yet
     assert modules.full_name(cart) == "Shop.Cart"
+
+
+def test_server_kind_by_use_or_behaviour() -> None:
+    assert modules.server_kind(["GenServer"], []) == "gen_server"
+    assert modules.server_kind([], [":gen_server"]) == "gen_server"
+    assert modules.server_kind([], ["GenServer"]) == "gen_server"
+    assert modules.server_kind(["GenStateMachine"], []) == "gen_statem"
+    assert modules.server_kind([], [":gen_statem"]) == "gen_statem"
+    assert modules.server_kind(["Agent", "Supervisor"], [":supervisor"]) is None

@@ -208,6 +208,17 @@ def uses(module: Node) -> list[Use]:
     return [use for use in found if use is not None]
 
 
+def server_kind(uses: Iterable[str], behaviours: Iterable[str]) -> str | None:
+    """``"gen_server"`` or ``"gen_statem"`` for a module that ``use``s or declares one (by the
+    aliases it uses and the behaviours it declares), else None."""
+    used, declared = set(uses), set(behaviours)
+    if "GenServer" in used or {"GenServer", ":gen_server"} & declared:
+        return "gen_server"
+    if "GenStateMachine" in used or ":gen_statem" in declared:
+        return "gen_statem"
+    return None
+
+
 def nested_name(outer: str | None, local: str) -> str:
     """The full name of ``defmodule local`` written inside the module named ``outer``:
     ``Shop`` and ``Cart.Item`` give ``Shop.Cart.Item``."""
