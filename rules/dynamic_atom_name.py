@@ -431,21 +431,8 @@ def _calls_of_function_returning(atom: Node) -> list[Node]:
         if node.type == "call"
         and syntax.local_target(node) == name
         and calls.arity(node) == arity
-        and not _definition_head(node)
+        and not clauses.is_head(node)
     ]
-
-
-def _definition_head(call: Node) -> bool:
-    """``name(id)`` in ``defp name(id) when ... do``: the head, not a call."""
-    parent = call.parent
-    if (
-        parent is not None
-        and parent.type == "binary_operator"
-        and syntax.operator(parent) == "when"
-    ):
-        parent = parent.parent
-    holder = parent.parent if parent is not None and parent.type == "arguments" else None
-    return holder is not None and syntax.is_definition(holder)
 
 
 def _returned_by(atom: Node, definition: Node) -> bool:

@@ -234,7 +234,7 @@ def _helper_callers(definition: Node, site: Node) -> list[tuple[Node, Node]]:
     found = []
     for node in syntax.descendants(module):
         if node.type == "call":
-            if syntax.local_target(node) != name or _definition_head(node):
+            if syntax.local_target(node) != name or clauses.is_head(node):
                 continue
             site = calls.site(node)
         elif syntax.is_capture(node):  # &name/1
@@ -258,19 +258,6 @@ def _runs_isolated(call: Node) -> bool:
 def _site(call: Node) -> Node:
     """The node the finding covers: the whole pipe, the whole capture, or the call itself."""
     return calls.site(call)
-
-
-def _definition_head(call: Node) -> bool:
-    """``run(x)`` in ``defp run(x) when ... do``: the head of a definition, not a call."""
-    parent = call.parent
-    if (
-        parent is not None
-        and parent.type == "binary_operator"
-        and syntax.operator(parent) == "when"
-    ):
-        parent = parent.parent
-    holder = parent.parent if parent is not None and parent.type == "arguments" else None
-    return holder is not None and syntax.is_definition(holder)
 
 
 # -- the fix ---------------------------------------------------------------------------

@@ -102,3 +102,12 @@ def test_all_finds_clauses_with_their_names() -> None:
     root = parse((MODULE + "def a <~> b, do: a\ndef f(x) when x, do: x\n").encode()).root_node
     names = sorted(syntax.text(c["name"][0]) for c in matches(clauses.ALL, root))
     assert names == ["f", "get", "get", "get", "get"]
+
+
+def test_is_head_tells_a_head_from_a_call() -> None:
+    code = "defp run(x) when is_integer(x), do: run(x - 1)\ndef go(y) do\n  run(y)\nend\n"
+    root = parse(code.encode()).root_node
+    runs = [
+        n for n in syntax.descendants(root) if n.type == "call" and syntax.local_target(n) == "run"
+    ]
+    assert [clauses.is_head(n) for n in runs] == [True, False, False]

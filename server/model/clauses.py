@@ -61,6 +61,15 @@ def head(definition: Node) -> Head | None:
     return None
 
 
+def is_head(call: Node) -> bool:
+    """``run(x)`` in ``defp run(x) when ... do``: the head of a definition, not a call."""
+    above = syntax.parent(call)
+    if above is not None and above.type == "binary_operator" and syntax.operator(above) == "when":
+        above = syntax.parent(above)
+    holder = syntax.parent(above) if above is not None and above.type == "arguments" else None
+    return holder is not None and syntax.is_definition(holder)
+
+
 def name(definition: Node) -> str:
     """``"start_link"`` for ``def start_link(opts) when ... do``; ``""`` when it names none."""
     found = head(definition)
