@@ -10,7 +10,7 @@ from tree_sitter import Node
 from otp_thinking import syntax
 from otp_thinking.context import Context
 from otp_thinking.findings import Finding
-from otp_thinking.model import clauses
+from otp_thinking.model import clauses, modules
 from otp_thinking.parsing import compile_query, matches
 from otp_thinking.rule import Rule
 
@@ -191,7 +191,7 @@ def check(context: Context) -> Iterator[Finding]:
         worker = _innermost(workers, call)
         if worker is None:
             continue
-        module = syntax.expand_alias(syntax.text(captures["module"][0]), worker.aliases)
+        module = modules.expand(syntax.text(captures["module"][0]), worker.aliases)
         broker = _broker(module, syntax.text(captures["function"][0]), call)
         if broker is None:
             continue
@@ -218,7 +218,7 @@ def _worker(use: Node) -> Worker | None:
     reached = _reachable(functions)
     spans = tuple((d.start_byte, d.end_byte) for name in reached for d in functions[name])
     polls = any(True for name in reached for d in functions[name] for _ in matches(RESCHEDULE, d))
-    return Worker(module, syntax.module_aliases(module), spans, polls)
+    return Worker(module, modules.aliases(module), spans, polls)
 
 
 def _reachable(functions: dict[str, list[Node]]) -> set[str]:

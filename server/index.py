@@ -333,25 +333,9 @@ class _Summariser:
         return module
 
     def add_alias(self, call: Node, module: _Module) -> None:
-        args = syntax.argument_nodes(call)
-        if not args:
-            return
-        target = args[0]
-        options = dict(syntax.keyword_pairs(args[1])) if len(args) > 1 else {}
-        if target.type == "alias":
-            full = self.expand(syntax.text(target), module)
-            short = syntax.text(options["as"]) if "as" in options else full.rsplit(".", 1)[-1]
-            module.aliases[short] = full
-        elif target.type == "dot":  # alias Foo.{Bar, Baz}
-            left = target.child_by_field_name("left")
-            right = target.child_by_field_name("right")
-            if left is None or right is None or right.type != "tuple":
-                return
-            base = self.expand(syntax.text(left), module)
-            for item in right.named_children:
-                if item.type == "alias":
-                    text = syntax.text(item)
-                    module.aliases[text.rsplit(".", 1)[-1]] = f"{base}.{text}"
+        for written, written_as in modules.read_alias(call):
+            full = self.expand(written, module)  # through the aliases of the modules around
+            module.aliases[modules.short_name(full, written_as)] = full
 
     def expand(self, alias: str, module: _Module | None) -> str:
         head, _, rest = alias.partition(".")

@@ -251,40 +251,6 @@ def do_block(call: Node) -> Node | None:
     return None
 
 
-def module_aliases(module: Node) -> dict[str, str]:
-    """Short name to full name for the ``alias`` calls written directly in a module's body:
-    ``alias MyApp.Repo``, ``alias MyApp.Repo, as: R`` and ``alias MyApp.{Repo, Accounts.User}``."""
-    found: dict[str, str] = {}
-    body = do_block(module)
-    for child in body.named_children if body is not None else []:
-        if child.type != "call" or local_target(child) != "alias":
-            continue
-        args = argument_nodes(child)
-        if not args:
-            continue
-        if args[0].type == "alias":
-            full = text(args[0])
-            options = dict(keyword_pairs(args[1])) if len(args) > 1 else {}
-            short = text(options["as"]) if "as" in options else full.rsplit(".", 1)[-1]
-            found[short] = full
-        elif args[0].type == "dot":
-            base, group = args[0].child_by_field_name("left"), args[0].child_by_field_name("right")
-            for item in group.named_children if group is not None else []:
-                if item.type == "alias":
-                    found[text(item).rsplit(".", 1)[-1]] = f"{text(base)}.{text(item)}"
-    return found
-
-
-def expand_alias(name: str, aliases: dict[str, str]) -> str:
-    """``Repo.all`` with ``{"Repo": "MyApp.Repo"}`` gives ``MyApp.Repo.all``; Erlang modules
-    and unknown names come back as they are."""
-    head, dot, rest = name.partition(".")
-    full = aliases.get(head)
-    if full is None:
-        return name
-    return f"{full}{dot}{rest}"
-
-
 def is_pipe(node: Node | None) -> bool:
     return node is not None and node.type == "binary_operator" and operator(node) == "|>"
 

@@ -126,3 +126,41 @@ def test_server_kind_by_use_or_behaviour() -> None:
     assert modules.server_kind(["GenStateMachine"], []) == "gen_statem"
     assert modules.server_kind([], [":gen_statem"]) == "gen_statem"
     assert modules.server_kind(["Agent", "Supervisor"], [":supervisor"]) is None
+
+
+ALIASES = """
+defmodule Shop.Checkout do
+  alias Shop.Repo
+  alias Shop.Accounts.User, as: Customer
+  alias Shop.{Cart, Billing.Invoice}
+  alias __MODULE__.Step
+
+  def run, do: Repo.all(Customer)
+end
+"""
+
+
+def test_aliases_in_every_spelling() -> None:
+    (module,) = defmodules(ALIASES)
+    known = modules.aliases(module)
+    assert known == {
+        "Repo": "Shop.Repo",
+        "Customer": "Shop.Accounts.User",
+        "Cart": "Shop.Cart",
+        "Invoice": "Shop.Billing.Invoice",
+    }
+    assert modules.expand("Repo.all", known) == "Shop.Repo.all"
+    assert modules.expand("Customer", known) == "Shop.Accounts.User"
+    assert modules.expand(":ets", known) == ":ets"
+    assert modules.expand("Unknown.Thing", known) == "Unknown.Thing"
+
+
+def test_read_alias_keeps_what_is_written() -> None:
+    root = parse(b"alias Repo, as: R\nalias Shop.{Cart}\nimport Shop\nalias\n").root_node
+    found = [modules.read_alias(call) for call in root.named_children]
+    assert found[0] == [("Repo", "R")]
+    assert found[1] == [("Shop.Cart", None)]
+    assert found[2] == []
+    assert found[3] == []  # a half-written `alias`
+    assert modules.short_name("Shop.Cart", None) == "Cart"
+    assert modules.short_name("Shop.Repo", "R") == "R"

@@ -301,7 +301,7 @@ Scopes = tuple[tuple[str, dict[str, str]], ...]
 def scopes(module: Node) -> Scopes:
     """The scopes of a ``defmodule`` node: itself, then the modules around it."""
     return tuple(
-        (modules.full_name(outer), syntax.module_aliases(outer))
+        (modules.full_name(outer), modules.aliases(outer))
         for outer in (module, *syntax.ancestors(module))
         if syntax.is_defmodule(outer)
     )
@@ -315,7 +315,7 @@ def module_candidates(around: Scopes, written: str) -> list[str]:
         return []
     candidates = []
     for name, aliases in around:
-        candidates.append(syntax.expand_alias(written, aliases))
+        candidates.append(modules.expand(written, aliases))
         candidates.append(f"{name}.{written}")
     candidates.append(written)
     return list(dict.fromkeys(candidates))

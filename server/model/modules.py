@@ -219,6 +219,59 @@ def server_kind(uses: Iterable[str], behaviours: Iterable[str]) -> str | None:
     return None
 
 
+def read_alias(call: Node) -> list[tuple[str, str | None]]:
+    """What an ``alias`` call names, as written, each with its ``as:`` short name if given:
+    ``alias MyApp.Repo, as: R`` gives ``[("MyApp.Repo", "R")]``, ``alias MyApp.{Repo,
+    Accounts.User}`` gives ``[("MyApp.Repo", None), ("MyApp.Accounts.User", None)]``. Without
+    ``as:`` the short name is the last part of the full name."""
+    if call.type != "call" or syntax.local_target(call) != "alias":
+        return []
+    args = syntax.argument_nodes(call)
+    if not args:
+        return []
+    target = args[0]
+    if target.type == "alias":
+        options = dict(syntax.keyword_pairs(args[1])) if len(args) > 1 else {}
+        short = syntax.text(options["as"]) if "as" in options else None
+        return [(syntax.text(target), short)]
+    if target.type == "dot":
+        base, group = target.child_by_field_name("left"), target.child_by_field_name("right")
+        if base is None or group is None or group.type != "tuple":
+            return []
+        written = syntax.text(base)
+        return [
+            (f"{written}.{syntax.text(item)}", None)
+            for item in group.named_children
+            if item.type == "alias"
+        ]
+    return []
+
+
+def short_name(full: str, written_as: str | None) -> str:
+    """The name an alias is used by: its ``as:``, else the last part of the full name."""
+    return written_as if written_as is not None else full.rsplit(".", 1)[-1]
+
+
+def aliases(module: Node) -> dict[str, str]:
+    """Short name to full name for the ``alias`` calls written directly in a module's body."""
+    found: dict[str, str] = {}
+    body = syntax.do_block(module)
+    for child in body.named_children if body is not None else []:
+        for full, written_as in read_alias(child):
+            found[short_name(full, written_as)] = full
+    return found
+
+
+def expand(name: str, known: dict[str, str]) -> str:
+    """``Repo.all`` with ``{"Repo": "MyApp.Repo"}`` gives ``MyApp.Repo.all``; Erlang modules
+    and unknown names come back as they are."""
+    head, dot, rest = name.partition(".")
+    full = known.get(head)
+    if full is None:
+        return name
+    return f"{full}{dot}{rest}"
+
+
 def nested_name(outer: str | None, local: str) -> str:
     """The full name of ``defmodule local`` written inside the module named ``outer``:
     ``Shop`` and ``Cart.Item`` give ``Shop.Cart.Item``."""
