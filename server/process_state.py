@@ -14,7 +14,7 @@ from tree_sitter import Node
 
 from otp_thinking import syntax
 from otp_thinking.context import Context
-from otp_thinking.model import calls, clauses
+from otp_thinking.model import clauses
 
 PROCESS_CALLBACKS = frozenset(
     {"handle_call", "handle_cast", "handle_info", "handle_continue", "handle_event", "mount"}
@@ -105,9 +105,10 @@ def traps_exits(context: Context, node: Node) -> bool:
 
 def failure_clause(scope: Node, task: Node | None = None) -> Node | None:
     """A clause in ``scope`` that handles a failed task without re-raising: a pattern
-    ``{:exit, _}`` (a stream element or a yield result), ``nil`` for what a ``Task.yield``
-    returns, or ``catch :exit, _``. Clauses inside ``task`` (the task's own code) do not
-    count."""
+    ``{:exit, reason}`` (a stream element or a yield result) whose reason can be a crash's.
+    Clauses inside ``task`` (the task's own code) do not count. What handles a timeout is not
+    failure handling: ``nil`` from ``Task.yield``, ``{:exit, :timeout}``, and ``catch :exit``
+    (which catches the exit ``Task.await`` and a stream raise in the caller on a timeout)."""
     for node in syntax.descendants(scope):
         if task is not None and task.start_byte <= node.start_byte < task.end_byte:
             continue
@@ -118,40 +119,9 @@ def failure_clause(scope: Node, task: Node | None = None) -> Node | None:
         patterns = node.child_by_field_name("left")
         if patterns is None or _raises(node):
             continue
-        heads = [p for p in patterns.named_children]
-        if any(_exit_tuple(p) for p in heads) or (
-            len(heads) == 1 and heads[0].type == "nil" and _fed_by_yield(node)
-        ):
-            return node
-        if (
-            node.parent is not None
-            and node.parent.type == "catch_block"
-            and heads
-            and syntax.text(heads[0]) == ":exit"
-        ):
+        if any(_exit_tuple(p) for p in patterns.named_children):
             return node
     return None
-
-
-def _fed_by_yield(clause: Node) -> bool:
-    """The ``case`` (or ``fn``) holding ``clause`` matches what ``Task.yield`` returns: its
-    subject, or the pipeline feeding it, calls ``Task.yield``/``yield_many``."""
-    holder = clause.parent
-    while holder is not None and holder.type not in ("call", "anonymous_function"):
-        holder = holder.parent
-    if holder is not None and holder.type == "anonymous_function":
-        holder = holder.parent.parent if holder.parent is not None else None  # fn -> call
-    if holder is None or holder.type != "call":
-        return False
-    args = syntax.argument_nodes(holder)
-    feeds = [args[0]] if args else []
-    if (left := calls.piped_into(holder)) is not None:
-        feeds = [left]
-    return any(
-        n.type == "call" and syntax.call_key(n) in YIELDS
-        for feed in feeds
-        for n in (feed, *syntax.descendants(feed))
-    )
 
 
 def failure_head(definition: Node) -> bool:
@@ -182,9 +152,20 @@ def _exit_tuple(pattern: Node) -> bool:
     if pattern.type != "tuple" or not pattern.named_children:
         return False
     elements = pattern.named_children
-    if len(elements) == 2 and elements[1].type == "tuple":  # {task, {:exit, _}} from yield_many
-        return syntax.text(elements[0]) == ":exit" or _exit_tuple(elements[1])
-    return syntax.text(elements[0]) == ":exit"
+    if len(elements) == 2 and elements[1].type == "tuple" and syntax.text(elements[0]) != ":exit":
+        return _exit_tuple(elements[1])  # {task, {:exit, _}} from yield_many
+    return len(elements) == 2 and syntax.text(elements[0]) == ":exit" and _crash_reason(elements[1])
+
+
+def _crash_reason(reason: Node) -> bool:
+    """The reason pattern of ``{:exit, reason}`` can match a crash's reason: not a literal
+    (``:timeout``, ``:normal``), nor ``{input, :timeout}`` (zip_input_on_exit)."""
+    if reason.type == "binary_operator" and syntax.operator(reason) in ("=", "when"):
+        left = reason.child_by_field_name("left")
+        return left is None or _crash_reason(left)
+    if reason.type == "tuple" and len(reason.named_children) == 2:
+        return _crash_reason(reason.named_children[1])
+    return not syntax.is_constant(reason)
 
 
 def _raises(clause: Node) -> bool:
