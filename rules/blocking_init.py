@@ -11,6 +11,7 @@ from tree_sitter import Node
 from otp_thinking import syntax
 from otp_thinking.context import Context
 from otp_thinking.findings import Edit, Finding, Fix
+from otp_thinking.model import calls, clauses, modules
 from otp_thinking.model.effects import (
     blocking_call,
     deferred,
@@ -171,11 +172,11 @@ CONTINUE_TAGS = ("init", "load", "setup", "boot", "init_work")
 
 
 def check(context: Context) -> Iterator[Finding]:
-    for captures in context.matches(syntax.DEF_CLAUSES):
+    for captures in context.matches(clauses.ALL):
         if context.text(captures["def"][0]) != "def" or context.text(captures["name"][0]) != "init":
             continue
         definition = captures["definition"][0]
-        head = syntax.def_head(definition)
+        head = clauses.head(definition)
         module = _module_of(definition)
         if head is None or len(head[1]) != 1 or module is None:
             continue
@@ -202,23 +203,7 @@ def _module_of(definition: Node) -> Node | None:
 
 
 def _server_kind(module: Node) -> str | None:
-    uses, behaviours = _uses(module), syntax.behaviours(module)
-    if "GenServer" in uses or {"GenServer", ":gen_server"} & set(behaviours):
-        return "gen_server"
-    if "GenStateMachine" in uses or ":gen_statem" in behaviours:
-        return "gen_statem"
-    return None
-
-
-def _uses(module: Node) -> list[str]:
-    body = syntax.module_body(module)
-    found = []
-    for child in body.named_children if body is not None else []:
-        if child.type == "call" and syntax.local_target(child) == "use":
-            args = syntax.argument_nodes(child)
-            if args and args[0].type == "alias":
-                found.append(syntax.text(args[0]))
-    return found
+    return modules.server_kind(modules.used(module), syntax.behaviours(module))
 
 
 # -- finding the blocking call ---------------------------------------------------------
@@ -295,7 +280,7 @@ class Scanner:
             return self.cache[function]
         self.cache[function] = None  # recursion guard
         result = None
-        for definition in syntax.definitions(self.module, function):
+        for definition in clauses.of_module(self.module, function):
             found = self.first(definition, depth)
             if found is not None:
                 result = (found[1], found[2])
@@ -350,7 +335,7 @@ def _project_lookup(
     index = context.project.index
     if not index.complete or not syntax.is_defmodule(module):
         return None
-    own = syntax.defined_name(module)
+    own = modules.full_name(module)
     around = scopes(module)
 
     def lookup(call: Node, written: str, function: str) -> tuple[str, str] | None:
@@ -360,24 +345,12 @@ def _project_lookup(
                 continue
             if candidate == own or effect.kind not in kinds:
                 return None
-            target = f"{written}.{function}/{_call_arity(call)}"
+            target = f"{written}.{function}/{calls.arity(call)}"
             inside = f" (through {', '.join(effect.via)})" if effect.via else ""
             return f"{effect.call}{inside}", target
         return None
 
     return lookup
-
-
-def _call_arity(call: Node) -> int:
-    arity = len(syntax.argument_nodes(call))
-    parent = call.parent
-    if (
-        syntax.is_pipe(parent)
-        and parent is not None
-        and parent.child_by_field_name("right") == call
-    ):
-        arity += 1
-    return arity
 
 
 # -- the finding -----------------------------------------------------------------------
@@ -542,7 +515,7 @@ def _reads_table_directly(module: Node) -> bool:
     for child in body.named_children if body is not None else []:
         if child.type != "call" or syntax.local_target(child) != "def":
             continue
-        head = syntax.def_head(child)
+        head = clauses.head(child)
         if head is None or head[0] in CALLBACKS:
             continue
         if _DIRECT_READ.search(syntax.text(child)):
@@ -551,14 +524,8 @@ def _reads_table_directly(module: Node) -> bool:
 
 
 def _temporary(module: Node) -> bool:
-    body = syntax.module_body(module)
-    for child in body.named_children if body is not None else []:
-        if child.type == "call" and syntax.local_target(child) == "use":
-            args = syntax.argument_nodes(child)
-            for key, value in syntax.keyword_pairs(args[1] if len(args) > 1 else None):
-                if key == "restart" and syntax.text(value) == ":temporary":
-                    return True
-    return False
+    restarts = (use.option("restart") for use in modules.uses(module))
+    return any(syntax.text(restart) == ":temporary" for restart in restarts if restart)
 
 
 # -- the fix ---------------------------------------------------------------------------
@@ -568,8 +535,8 @@ def _plan(
     context: Context, module: Node, definition: Node, site: Node, scanner: Scanner
 ) -> Fix | str:
     """The fix, or why there is none."""
-    clauses = syntax.definitions(module, "init", 1)
-    if len(clauses) != 1:
+    inits = clauses.of_module(module, "init", 1)
+    if len(inits) != 1:
         return "init/1 has several clauses"
     block = syntax.do_block(definition)
     if block is None or any(c.type.endswith("_block") for c in block.named_children):
@@ -585,7 +552,7 @@ def _plan(
         return "init/1 puts several statements on one line"
 
     params = set()
-    head = syntax.def_head(definition)
+    head = clauses.head(definition)
     for param in head[1] if head else []:
         params |= _variables(param, pinned=False)
     plan = Plan(context, module, definition, statements, state, params)
@@ -823,8 +790,8 @@ def _bound(statement: Node) -> set[str]:
 def _free_tag(module: Node) -> str | None:
     patterns = [
         syntax.text(head[1][0])
-        for definition in syntax.definitions(module, "handle_continue", 2)
-        if (head := syntax.def_head(definition)) is not None
+        for definition in clauses.of_module(module, "handle_continue", 2)
+        if (head := clauses.head(definition)) is not None
     ]
     for tag in CONTINUE_TAGS:
         if not any(f":{tag}" in pattern for pattern in patterns):
@@ -908,7 +875,7 @@ def _build(
     lines.append(f"{indent}end")
     clause = "".join(lines)
 
-    existing = syntax.definitions(module, "handle_continue", 2)
+    existing = clauses.of_module(module, "handle_continue", 2)
     if existing:
         anchor = _leading_attributes_start(context, existing[0])
         new_edit = Edit(anchor, anchor, f"{clause.removeprefix(indent)}{newline}{newline}{indent}")

@@ -10,6 +10,7 @@ from tree_sitter import Node
 from otp_thinking import syntax
 from otp_thinking.context import Context
 from otp_thinking.findings import Finding
+from otp_thinking.model import modules as module_model
 from otp_thinking.model.effects import module_candidates, scopes
 from otp_thinking.model.producers import Feed, feed
 from otp_thinking.parsing import compile_query
@@ -241,10 +242,9 @@ def _defined_modules(context: Context) -> dict[str, Node]:
     found: dict[str, Node] = {}
     for captures in context.matches(DEFMODULE):
         module = captures["call"][0]
-        parts = [syntax.text(captures["name"][0])]
-        parts += [syntax.module_name(m) for m in syntax.ancestors(module) if syntax.is_defmodule(m)]
-        if all(parts):
-            found[".".join(reversed(parts))] = module
+        name = module_model.known_name(module)
+        if name is not None:
+            found[name] = module
     return found
 
 
@@ -254,7 +254,7 @@ def _resolve(name: str, at: Node, modules: dict[str, Node]) -> Node | None:
     candidates = [name]
     enclosing = [m for m in syntax.ancestors(at) if syntax.is_defmodule(m)]
     for module in enclosing:
-        candidates.append(syntax.expand_alias(name, syntax.module_aliases(module)))
+        candidates.append(module_model.expand(name, module_model.aliases(module)))
     full_names = {(node.start_byte, node.end_byte): full for full, node in modules.items()}
     for module in enclosing:
         full = full_names.get((module.start_byte, module.end_byte))

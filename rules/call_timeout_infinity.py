@@ -9,6 +9,7 @@ from tree_sitter import Node
 from otp_thinking import syntax
 from otp_thinking.context import Context
 from otp_thinking.findings import Finding
+from otp_thinking.model import calls, clauses, modules
 from otp_thinking.rule import Rule
 
 DOC = """\
@@ -141,7 +142,7 @@ def _unbounded_waits(context: Context) -> Iterator[tuple[Node, str]]:
         call = captures["call"][0]
         if syntax.is_capture(call.parent):
             continue
-        if _arity(call) == 4:
+        if calls.arity(call) == 4:
             yield call, RPC_DEFAULT_MESSAGE
         else:
             timeout = _argument(call, 4, of=5)
@@ -149,24 +150,13 @@ def _unbounded_waits(context: Context) -> Iterator[tuple[Node, str]]:
                 yield call, RPC_INFINITY_MESSAGE
 
 
-def _piped(call: Node) -> bool:
-    parent = call.parent
-    if parent is None or not syntax.is_pipe(parent):
-        return False
-    return parent.child_by_field_name("right") == call
-
-
-def _arity(call: Node) -> int:
-    return len(syntax.argument_nodes(call)) + (1 if _piped(call) else 0)
-
-
 def _argument(call: Node, index: int, *, of: int) -> Node | None:
     """The argument at ``index`` (0-based, counting a piped-in first one) when the call has
     exactly ``of`` arguments."""
-    if _arity(call) != of:
+    if calls.arity(call) != of:
         return None
     args = syntax.argument_nodes(call)
-    return args[index - 1] if _piped(call) else args[index]
+    return args[index - 1] if calls.is_piped(call) else args[index]
 
 
 def _is_infinity(node: Node) -> bool:
@@ -193,13 +183,13 @@ def _deliberate(context: Context, call: Node) -> bool:
 
 def _in_test_double(call: Node) -> bool:
     """`Electric.Client.Mock`, `TeslaMate.Import.FakeApi`: stand-ins shipped in `lib/` for tests."""
-    parts = syntax.module_path(call).split(".")
+    parts = modules.path_at(call).split(".")
     return any(part.endswith(("Mock", "Fake")) or part.startswith("Fake") for part in parts)
 
 
 def _carries_a_bound_or_supervisor(call: Node) -> bool:
     definition = syntax.enclosing_definition(call)
-    function = syntax.definition_name(definition) if definition is not None else ""
+    function = clauses.name(definition) if definition is not None else ""
     if function in SUPERVISOR_REQUESTS or function in STOP_REQUESTS:
         return True
     for argument in _request_arguments(call):
@@ -223,9 +213,9 @@ def _request_arguments(call: Node) -> list[Node]:
     """What the call sends: every argument but the target and the timeout."""
     args = syntax.argument_nodes(call)
     target, remote = syntax.remote_target(call) or ("", "")
-    first = 0 if _piped(call) else 1
+    first = 0 if calls.is_piped(call) else 1
     if target == ":rpc":
-        first = 2 if _piped(call) else 3
+        first = 2 if calls.is_piped(call) else 3
     elif target == "Task":
         return []
     return args[first : first + 1]
@@ -243,7 +233,7 @@ def _explained(call: Node) -> bool:
 
 
 def _leading_notes(definition: Node) -> list[str]:
-    name = syntax.definition_name(definition)
+    name = clauses.name(definition)
     notes: list[str] = []
     sibling = definition.prev_named_sibling
     while sibling is not None:
@@ -256,7 +246,7 @@ def _leading_notes(definition: Node) -> list[str]:
                 break
             if attribute == "doc":
                 notes.append(syntax.text(sibling))
-        elif not (syntax.is_definition(sibling) and syntax.definition_name(sibling) == name):
+        elif not (syntax.is_definition(sibling) and clauses.name(sibling) == name):
             break
         sibling = sibling.prev_named_sibling
     return notes

@@ -7,10 +7,11 @@ from collections.abc import Iterator
 
 from tree_sitter import Node
 
-from otp_thinking import modules, syntax
+from otp_thinking import syntax
 from otp_thinking.context import Context
 from otp_thinking.findings import Finding
-from otp_thinking.modules import Clause, ModuleFacts
+from otp_thinking.model import calls, clauses, modules
+from otp_thinking.model.modules import Clause, ModuleFacts
 from otp_thinking.rule import Rule
 
 DOC = """\
@@ -168,24 +169,13 @@ def _called_locally(module: ModuleFacts, name: str, arity: int) -> bool:
     for clause in module.clauses:
         for node in syntax.descendants(clause.node):
             if node.type == "call" and syntax.local_target(node) == name:
-                if len(syntax.argument_nodes(node)) + _piped(node) == arity and not _is_head(
-                    clause, node
-                ):
+                if calls.arity(node) == arity and not _is_head(clause, node):
                     return True
             elif (
                 syntax.is_capture(node) and syntax.text(node).replace(" ", "") == f"&{name}/{arity}"
             ):
                 return True
     return False
-
-
-def _piped(call: Node) -> int:
-    parent = call.parent
-    return int(
-        syntax.is_pipe(parent)
-        and parent is not None
-        and parent.child_by_field_name("right") == call
-    )
 
 
 def _is_head(clause: Clause, node: Node) -> bool:
@@ -195,11 +185,8 @@ def _is_head(clause: Clause, node: Node) -> bool:
 
 def _head(clause: Clause) -> Node:
     """``handle_info(message)`` in ``def handle_info(message) do``."""
-    args = syntax.argument_nodes(clause.node)
-    head = args[0] if args else clause.node
-    if head.type == "binary_operator" and syntax.operator(head) == "when":
-        head = head.child_by_field_name("left") or head
-    return head
+    head = clauses.head(clause.node)
+    return head.node if head is not None else clause.node
 
 
 RULE = Rule(

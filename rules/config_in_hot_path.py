@@ -6,9 +6,10 @@ from collections.abc import Iterator
 
 from tree_sitter import Node
 
-from otp_thinking import modules, syntax
+from otp_thinking import syntax
 from otp_thinking.context import Context
 from otp_thinking.findings import Finding
+from otp_thinking.model import modules
 from otp_thinking.rule import Rule
 
 DOC = """\

@@ -11,6 +11,7 @@ from tree_sitter import Node
 from otp_thinking import fixes, syntax
 from otp_thinking.context import Context
 from otp_thinking.findings import Edit, Finding, Fix
+from otp_thinking.model import calls, clauses
 from otp_thinking.parsing import compile_query
 from otp_thinking.rule import Rule
 
@@ -207,10 +208,10 @@ def _message(use: Use) -> str:
     if node.type == "quoted_atom":
         what, inputs = "This interpolated atom", [node]
     else:
-        call = node.child_by_field_name("right") if syntax.is_pipe(node) else node
+        call = calls.of_site(node)
         target = call.child_by_field_name("target") if call is not None else None
         what = syntax.text(target) if target is not None else "This conversion"
-        left = node.child_by_field_name("left") if syntax.is_pipe(node) else None
+        left = calls.piped_into(call) if call is not None else None
         inputs = [left] if left is not None else syntax.argument_nodes(call) if call else []
         if call is None or syntax.call_key(call)[1] != "concat":
             inputs = inputs[:1]  # the data converted; Module.concat joins all its arguments
@@ -278,15 +279,15 @@ def _atom_expression(node: Node, captures: dict[str, list[Node]]) -> Node | None
     if "interpolated" in captures:
         parts = [c for c in node.named_children if c.type == "interpolation"]
         return node if _runtime(parts) else None
-    site = syntax.call_site(node)
+    site = calls.site(node)
     if syntax.is_capture(site):
         return None
     args = syntax.argument_nodes(node)
-    inputs = [site.child_by_field_name("left")] if syntax.is_pipe(site) else args[:1]
+    inputs = calls.arguments(node)[:1]
     if "concat" in captures:
         parts = args[0].named_children if len(args) == 1 and args[0].type == "list" else args
         runtime = [p for p in parts if not _reference(p)]
-        return site if not syntax.is_pipe(site) and _runtime(runtime) else None
+        return site if not calls.is_piped(node) and _runtime(runtime) else None
     inputs = [i for i in inputs if i is not None]
     return site if inputs and _runtime(inputs) else None
 
@@ -405,7 +406,7 @@ def _use(atom: Node) -> Use | None:
         use.variable = syntax.text(variable)
         references = _later_uses(variable)
     else:
-        references = [syntax.call_site(c) for c in _calls_of_function_returning(atom)]
+        references = [calls.site(c) for c in _calls_of_function_returning(atom)]
     sites = [(node, _site(node)) for node in references]
     if not any(s is not None and s.kind != "id" for _, s in sites):
         return None
@@ -422,29 +423,16 @@ def _calls_of_function_returning(atom: Node) -> list[Node]:
     module = syntax.enclosing_module(atom)
     if definition is None or module is None or not _returned_by(atom, definition):
         return []
-    name = syntax.definition_name(definition)
-    arity = _parameter_count(definition)
+    name = clauses.name(definition)
+    arity = clauses.arity(definition)
     return [
         node
         for node in syntax.descendants(module)
         if node.type == "call"
         and syntax.local_target(node) == name
-        and len(syntax.argument_nodes(node)) + _piped(node) == arity
-        and not _definition_head(node)
+        and calls.arity(node) == arity
+        and not clauses.is_head(node)
     ]
-
-
-def _definition_head(call: Node) -> bool:
-    """``name(id)`` in ``defp name(id) when ... do``: the head, not a call."""
-    parent = call.parent
-    if (
-        parent is not None
-        and parent.type == "binary_operator"
-        and syntax.operator(parent) == "when"
-    ):
-        parent = parent.parent
-    holder = parent.parent if parent is not None and parent.type == "arguments" else None
-    return holder is not None and syntax.is_definition(holder)
 
 
 def _returned_by(atom: Node, definition: Node) -> bool:
@@ -458,14 +446,6 @@ def _returned_by(atom: Node, definition: Node) -> bool:
         statements = [c for c in parent.named_children if c.type != "comment"]
         return bool(statements) and statements[-1] == atom
     return False
-
-
-def _parameter_count(definition: Node) -> int:
-    args = syntax.argument_nodes(definition)
-    head = args[0] if args else None
-    if head is not None and head.type == "binary_operator" and syntax.operator(head) == "when":
-        head = head.child_by_field_name("left")
-    return len(syntax.argument_nodes(head)) if head is not None and head.type == "call" else 0
 
 
 def _bound_variable(atom: Node) -> Node | None:
@@ -521,7 +501,7 @@ def _site(node: Node) -> Site | None:
     if call is None:
         return None
     key = syntax.call_key(call)
-    if key == ("", "send") and len(syntax.argument_nodes(call)) + _piped(call) != 2:
+    if key == ("", "send") and calls.arity(call) != 2:
         return None
     if index == 0 and key in ADDRESSES:
         return Site("address", call, True)
@@ -568,17 +548,9 @@ def _argument_of(node: Node) -> tuple[Node | None, int]:
     if parent is not None and parent.type == "arguments" and parent.parent is not None:
         args = [c for c in parent.named_children if c.type != "comment"]
         call = parent.parent
-        return call, args.index(node) + _piped(call)
-    if syntax.is_pipe(parent) and parent is not None and parent.child_by_field_name("left") == node:
-        right = parent.child_by_field_name("right")
-        if right is not None and right.type == "call":
-            return right, 0
-    return None, -1
-
-
-def _piped(call: Node) -> int:
-    parent = call.parent
-    return 1 if syntax.is_pipe(parent) and parent.child_by_field_name("right") == call else 0  # type: ignore[union-attr]
+        return call, args.index(node) + int(calls.is_piped(call))
+    piped_to = calls.piped_to(node)
+    return (piped_to, 0) if piped_to is not None else (None, -1)
 
 
 # -- the fix ------------------------------------------------------------------------------
@@ -645,12 +617,11 @@ def _key(context: Context, atom: Node) -> str | None:
     if atom.type == "quoted_atom":
         text = context.text(atom)
         return text[1:] if text.startswith(':"') else None
-    call = atom.child_by_field_name("right") if syntax.is_pipe(atom) else atom
+    call = calls.of_site(atom)
     if call is None:
         return None
     args = syntax.argument_nodes(call)
-    if syntax.is_pipe(atom):
-        left = atom.child_by_field_name("left")
+    if (left := calls.piped_into(call)) is not None:
         while left is not None and left.type == "block" and left.named_child_count == 1:
             left = left.named_children[0]  # ("room_" <> id) |> String.to_atom()
         args = [left, *args] if left is not None else args
@@ -668,7 +639,7 @@ def _key(context: Context, atom: Node) -> str | None:
 
 
 def _has_via_tuple(module: Node) -> bool:
-    return any(_parameter_count(d) == 1 for d in syntax.module_definitions(module, "via_tuple"))
+    return any(clauses.arity(d) == 1 for d in clauses.any_of_module(module, "via_tuple"))
 
 
 def _via_tuple_definition(context: Context, module: Node, registry: str) -> Edit | None:

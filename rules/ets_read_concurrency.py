@@ -7,9 +7,10 @@ from dataclasses import dataclass
 
 from tree_sitter import Node
 
-from otp_thinking import fixes, modules, syntax
+from otp_thinking import fixes, syntax
 from otp_thinking.context import Context
 from otp_thinking.findings import Finding, Fix
+from otp_thinking.model import calls, clauses, modules
 from otp_thinking.parsing import compile_query
 from otp_thinking.rule import Rule
 
@@ -155,7 +156,7 @@ def check(context: Context) -> Iterator[Finding]:
         if access is None or access.first_read is None or access.writes:
             continue
         read = access.first_read
-        reader = syntax.definition_name(syntax.enclosing_definition(read) or read)
+        reader = clauses.name(syntax.enclosing_definition(read) or read)
         function = context.text(read.child_by_field_name("target") or read)
         where = "" if literal else f" to {_attribute_text(call)}"
         message = (
@@ -246,13 +247,7 @@ def _attribute_text(call: Node) -> str:
 def _options_node(call: Node) -> tuple[Node, bool] | None:
     """The options list and whether it is written at the call (not in an attribute)."""
     args = syntax.argument_nodes(call)
-    parent = call.parent
-    piped = (
-        syntax.is_pipe(parent)
-        and parent is not None
-        and parent.child_by_field_name("right") == call
-    )
-    if len(args) != (1 if piped else 2):
+    if len(args) != (1 if calls.is_piped(call) else 2):
         return None
     options = args[-1]
     if options.type == "list":
@@ -284,11 +279,7 @@ def _table_names(context: Context, call: Node, *, named: bool) -> set[str]:
 
 def _first_argument(call: Node) -> Node | None:
     """The first argument, also when it is piped in (`:prices |> :ets.lookup(key)`)."""
-    parent = call.parent
-    piped = parent is not None and syntax.is_pipe(parent)
-    if piped and parent is not None and parent.child_by_field_name("right") == call:
-        return parent.child_by_field_name("left")
-    args = syntax.argument_nodes(call)
+    args = calls.arguments(call)
     return args[0] if args else None
 
 

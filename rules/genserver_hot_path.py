@@ -7,10 +7,11 @@ from collections.abc import Iterator
 
 from tree_sitter import Node
 
-from otp_thinking import callbacks, modules, syntax
+from otp_thinking import callbacks, syntax
 from otp_thinking.context import Context
 from otp_thinking.findings import Finding
 from otp_thinking.index import HOT_PATH_MODULES, CallSite
+from otp_thinking.model import modules
 from otp_thinking.rule import Rule
 
 DOC = """\

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from otp_thinking import callbacks, modules, syntax
+from otp_thinking import callbacks, syntax
 from otp_thinking.context import Context
 from otp_thinking.findings import Finding
 from otp_thinking.index import HOT_PATH_MODULES
+from otp_thinking.model import modules
 from otp_thinking.model.effects import Scopes, module_candidates, scopes
-from otp_thinking.modules import Clause, ModuleFacts
+from otp_thinking.model.modules import Clause, ModuleFacts
 from otp_thinking.parsing import compile_query, matches
 from otp_thinking.rule import Rule
 

@@ -7,10 +7,11 @@ from dataclasses import dataclass, field
 
 from tree_sitter import Node
 
-from otp_thinking import modules, syntax
+from otp_thinking import syntax
 from otp_thinking.context import Context
 from otp_thinking.findings import Finding
-from otp_thinking.modules import STATE_CALLBACKS, Clause, ModuleFacts
+from otp_thinking.model import modules
+from otp_thinking.model.modules import STATE_CALLBACKS, Clause, ModuleFacts
 from otp_thinking.parsing import compile_query
 from otp_thinking.rule import Rule
 

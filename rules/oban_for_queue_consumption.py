@@ -10,6 +10,7 @@ from tree_sitter import Node
 from otp_thinking import syntax
 from otp_thinking.context import Context
 from otp_thinking.findings import Finding
+from otp_thinking.model import clauses, modules
 from otp_thinking.parsing import compile_query, matches
 from otp_thinking.rule import Rule
 
@@ -190,7 +191,7 @@ def check(context: Context) -> Iterator[Finding]:
         worker = _innermost(workers, call)
         if worker is None:
             continue
-        module = syntax.expand_alias(syntax.text(captures["module"][0]), worker.aliases)
+        module = modules.expand(syntax.text(captures["module"][0]), worker.aliases)
         broker = _broker(module, syntax.text(captures["function"][0]), call)
         if broker is None:
             continue
@@ -211,28 +212,13 @@ def _worker(use: Node) -> Worker | None:
     functions: dict[str, list[Node]] = {}
     for child in body.named_children:
         if syntax.is_def(child):
-            name = _def_name(child)
+            name = clauses.name(child)
             if name:
                 functions.setdefault(name, []).append(child)
     reached = _reachable(functions)
     spans = tuple((d.start_byte, d.end_byte) for name in reached for d in functions[name])
     polls = any(True for name in reached for d in functions[name] for _ in matches(RESCHEDULE, d))
-    return Worker(module, syntax.module_aliases(module), spans, polls)
-
-
-def _def_name(definition: Node) -> str | None:
-    """``perform`` for ``def perform(job)``, ``def perform(job) when ...`` or ``def run, do:``."""
-    args = syntax.argument_nodes(definition)
-    head = args[0] if args else None
-    if head is not None and head.type == "binary_operator" and syntax.operator(head) == "when":
-        head = head.child_by_field_name("left")
-    if head is None:
-        return None
-    if head.type == "identifier":
-        return syntax.text(head)
-    if head.type == "call":
-        return syntax.local_target(head)
-    return None
+    return Worker(module, modules.aliases(module), spans, polls)
 
 
 def _reachable(functions: dict[str, list[Node]]) -> set[str]:

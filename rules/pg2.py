@@ -10,6 +10,7 @@ from tree_sitter import Node
 from otp_thinking import fixes, syntax
 from otp_thinking.context import Context
 from otp_thinking.findings import Edit, Finding, Fix, Safety
+from otp_thinking.model import calls
 from otp_thinking.rule import Rule
 
 DOC = """\
@@ -90,7 +91,7 @@ def check(context: Context) -> Iterator[Finding]:
             guarded_attributes = _attributes_checking_pg(context)
         if _guarded(call, guarded_attributes):
             continue
-        site = syntax.call_site(call)
+        site = calls.site(call)
         node = site if syntax.is_capture(site) else call
         function = syntax.text(captures["function"][0])
         message = CLOSEST_MESSAGE if function == "get_closest_pid" else MESSAGE
@@ -129,7 +130,7 @@ def _checks_pg(condition: str, attributes: frozenset[str]) -> bool:
 
 
 def _fix(context: Context, call: Node, site: Node, function: str) -> Fix | None:
-    arity = _arity(call, site)
+    arity = calls.arity_at(call)
     if function in RENAMED and RENAMED[function] == arity:
         return _rename(context, call, site, function)
     if function in DROPPED and DROPPED[function] == arity and not syntax.is_capture(site):
@@ -139,12 +140,6 @@ def _fix(context: Context, call: Node, site: Node, function: str) -> Fix | None:
         title = f"{action} :pg2.{function} (:pg groups need no {function})"
         return Fix(title, (edit,), safety)
     return None
-
-
-def _arity(call: Node, site: Node) -> int | None:
-    if syntax.is_capture(site):
-        return syntax.capture_arity(site)
-    return len(syntax.argument_nodes(call)) + (1 if syntax.is_pipe(site) else 0)
 
 
 def _rename(context: Context, call: Node, site: Node, function: str) -> Fix | None:
@@ -159,7 +154,7 @@ def _rename(context: Context, call: Node, site: Node, function: str) -> Fix | No
     else:
         arities = frozenset({RENAMED[function]})
         edit = fixes.rewrite_call(context, call, f":pg.{function}", [scope.name], arities)
-        if edit is None and not syntax.argument_nodes(call) and not syntax.is_pipe(site):
+        if edit is None and not syntax.argument_nodes(call) and not calls.is_piped(call):
             start, end = context.span(call)
             edit = Edit(start, end, f":pg.{function}({scope.name})")
     if edit is None:

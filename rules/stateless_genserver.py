@@ -6,10 +6,11 @@ from collections.abc import Iterator
 
 from tree_sitter import Node
 
-from otp_thinking import callbacks, modules, syntax
+from otp_thinking import callbacks, syntax
 from otp_thinking.context import Context
 from otp_thinking.findings import Finding
-from otp_thinking.modules import Clause, ModuleFacts
+from otp_thinking.model import modules
+from otp_thinking.model.modules import Clause, ModuleFacts
 from otp_thinking.parsing import compile_query
 from otp_thinking.rule import Rule
 

@@ -9,6 +9,7 @@ from tree_sitter import Node
 from otp_thinking import syntax
 from otp_thinking.context import Context
 from otp_thinking.findings import Finding
+from otp_thinking.model import calls, clauses, modules
 from otp_thinking.parsing import compile_query
 from otp_thinking.rule import Rule
 
@@ -123,7 +124,7 @@ def check(context: Context) -> Iterator[Finding]:
 
 def _too_small_to_matter(call: Node) -> bool:
     """A telemetry supervisor, or a `Supervisor` whose children are a list of at most one."""
-    if syntax.module_path(call).split(".")[-1] == "Telemetry":
+    if modules.path_at(call).split(".")[-1] == "Telemetry":
         return True
     if syntax.remote_target(call) not in (("Supervisor", "init"), ("Supervisor", "start_link")):
         return False
@@ -154,7 +155,7 @@ def _call_options(call: Node) -> tuple[Node, list[Node]] | None:
     that leaves the intensity out."""
     remote = syntax.remote_target(call)
     args = syntax.argument_nodes(call)
-    if remote is None or syntax.is_pipe(call.parent):
+    if remote is None or calls.in_pipeline(call):
         return None
     module, _function = remote
     if module == "Supervisor":
@@ -215,14 +216,14 @@ def _top_level_application_start(call: Node) -> bool:
     definition = syntax.enclosing(call, syntax.is_def)
     if definition is None:
         return False
-    head = syntax.def_head(definition)
+    head = clauses.head(definition)
     if head is None or head[0] != "start" or len(head[1]) != 2:
         return False
     module = syntax.enclosing_module(definition)
     if module is None:
         return False
     return (
-        "Application" in syntax.uses(module)
+        "Application" in modules.used(module)
         or "Application" in syntax.behaviours(module)
         or syntax.module_name(module).split(".")[-1] == "Application"
     )

@@ -7,9 +7,10 @@ from collections.abc import Iterator
 
 from tree_sitter import Node
 
-from otp_thinking import fixes, modules, process_state, syntax
+from otp_thinking import fixes, process_state, syntax
 from otp_thinking.context import Context
 from otp_thinking.findings import Edit, Finding, Fix
+from otp_thinking.model import calls, clauses, modules
 from otp_thinking.rule import Rule
 
 DOC = """\
@@ -161,7 +162,7 @@ def check(context: Context) -> Iterator[Finding]:
 def _message(evidence: process_state.Evidence) -> str:
     function = ""
     if evidence.node is not None and syntax.is_definition(evidence.node):
-        function = f"{syntax.definition_name(evidence.node)}"
+        function = f"{clauses.name(evidence.node)}"
     return MESSAGES[evidence.kind].format(line=evidence.line(), function=function)
 
 
@@ -302,10 +303,10 @@ def _reply_clauses(call: Node) -> list[tuple[Node, bool]]:
 def _replies_in(module: Node) -> list[tuple[Node, bool]]:
     found = []
     for definition in [
-        *syntax.definitions(module, "handle_info", 2),
-        *syntax.definitions(module, "handle_event", 4),
+        *clauses.of_module(module, "handle_info", 2),
+        *clauses.of_module(module, "handle_event", 4),
     ]:
-        head = syntax.def_head(definition)
+        head = clauses.head(definition)
         params = head[1] if head else []
         if len(params) == 4:
             if syntax.text(params[0]) != ":info":
@@ -359,15 +360,15 @@ def _helper_callers(definition: Node, site: Node) -> list[tuple[Node, Node]]:
     if not _returned(definition, site):
         return []
     module = syntax.enclosing_module(definition)
-    name = syntax.definition_name(definition)
+    name = clauses.name(definition)
     if module is None or not name:
         return []
     found = []
     for node in syntax.descendants(module):
         if node.type == "call":
-            if syntax.local_target(node) != name or _definition_head(node):
+            if syntax.local_target(node) != name or clauses.is_head(node):
                 continue
-            site = syntax.call_site(node)
+            site = calls.site(node)
         elif syntax.is_capture(node):  # &name/1
             named = node.named_children[0] if node.named_children else None
             left = named.child_by_field_name("left") if named is not None else None
@@ -394,7 +395,7 @@ def _returned(definition: Node, site: Node) -> bool:
         holder = _mapping_holder(node)
         if holder is None:
             return False
-        node = syntax.call_site(holder)
+        node = calls.site(holder)
     return True
 
 
@@ -426,20 +427,7 @@ def _runs_isolated(call: Node) -> bool:
 
 def _site(call: Node) -> Node:
     """The node the finding covers: the whole pipe, the whole capture, or the call itself."""
-    return syntax.call_site(call)
-
-
-def _definition_head(call: Node) -> bool:
-    """``run(x)`` in ``defp run(x) when ... do``: the head of a definition, not a call."""
-    parent = call.parent
-    if (
-        parent is not None
-        and parent.type == "binary_operator"
-        and syntax.operator(parent) == "when"
-    ):
-        parent = parent.parent
-    holder = parent.parent if parent is not None and parent.type == "arguments" else None
-    return holder is not None and syntax.is_definition(holder)
+    return calls.site(call)
 
 
 # -- the fix ---------------------------------------------------------------------------
@@ -533,10 +521,10 @@ def _expects_task_messages(context: Context, call: Node) -> bool:
 
 def _info_message(definition: Node) -> Node | None:
     """The message parameter of a clause that receives process messages."""
-    head = syntax.def_head(definition)
+    head = clauses.head(definition)
     if head is None:
         return None
-    name, params = head
+    name, params = head[0], head[1]
     if name == "handle_info" and len(params) == 2:
         return params[0]
     if len(params) in (3, 4) and syntax.text(params[0]) == ":info":

@@ -9,6 +9,7 @@ from tree_sitter import Node
 from otp_thinking import fixes, process_state, syntax
 from otp_thinking.context import Context
 from otp_thinking.findings import Finding, Fix
+from otp_thinking.model import calls, clauses, modules
 from otp_thinking.rule import Rule
 
 DOC = """\
@@ -142,12 +143,12 @@ ARITIES = frozenset({2, 3, 4, 5})
 def check(context: Context) -> Iterator[Finding]:
     for captures in context.remote_calls({"Task"}, {"async_stream"}):
         call = captures["call"][0]
-        if syntax.inside_call(call, ISOLATING_CALLS) or syntax.in_mix_module(call):
+        if syntax.inside_call(call, ISOLATING_CALLS) or modules.in_mix_module(call):
             continue
         evidence = _evidence(context, call)
         if evidence is None:
             continue
-        site = syntax.call_site(call)
+        site = calls.site(call)
         node = site if syntax.is_capture(site) else call
         message = MESSAGES[evidence.kind].format(line=evidence.line())
         yield context.finding(RULE, node, message, fix=_fix(context, call))
@@ -217,13 +218,13 @@ def _local_reducers(definition: Node, call: Node) -> list[Node]:
                 and left.type == "identifier"
             ):
                 names.add(syntax.text(left))
-    return [d for name in sorted(names) for d in syntax.module_definitions(module, name)]
+    return [d for name in sorted(names) for d in clauses.any_of_module(module, name)]
 
 
 def _in_init(call: Node) -> bool:
     """``init/1``: no state to lose yet, and a crash there fails the start, as it should."""
     definition = syntax.enclosing_definition(call)
-    return definition is not None and syntax.definition_name(definition) == "init"
+    return definition is not None and clauses.name(definition) == "init"
 
 
 def _fix(context: Context, call: Node) -> Fix | None:

@@ -9,6 +9,7 @@ from tree_sitter import Node
 from otp_thinking import fixes, syntax
 from otp_thinking.context import Context
 from otp_thinking.findings import Finding, Fix
+from otp_thinking.model import calls, clauses, modules
 from otp_thinking.parsing import compile_query
 from otp_thinking.rule import Rule
 
@@ -120,7 +121,7 @@ PROCESS_SPAWN_ARITIES = frozenset({2, 4})
 def check(context: Context) -> Iterator[Finding]:
     for captures in context.matches(QUERY):
         kind, call = next((k, captures[k][0]) for k in KINDS if k in captures)
-        site = syntax.call_site(call)
+        site = calls.site(call)
         if not _flagged(context, kind, call, site):
             continue
         node = site if syntax.is_capture(site) else call
@@ -141,7 +142,7 @@ KINDS = ("task_start", "spawn", "process_spawn")
 
 
 def _flagged(context: Context, kind: str, call: Node, site: Node) -> bool:
-    arity = _arity(call, site)
+    arity = calls.arity_at(call)
     if kind == "process_spawn":
         if arity not in PROCESS_SPAWN_ARITIES or _links(call):
             return False
@@ -149,7 +150,7 @@ def _flagged(context: Context, kind: str, call: Node, site: Node) -> bool:
         return False
     if (
         context.tooling_file
-        or syntax.in_mix_module(call)
+        or modules.in_mix_module(call)
         or _inside_wrapper(call)
         or _in_terminate(call)
     ):
@@ -159,18 +160,11 @@ def _flagged(context: Context, kind: str, call: Node, site: Node) -> bool:
     return not (kind == "spawn" and syntax.local_target(call) and _defines_spawn(call))
 
 
-def _arity(call: Node, site: Node) -> int | None:
-    if syntax.is_capture(site):
-        return syntax.capture_arity(site)
-    piped = 1 if syntax.is_pipe(site) else 0
-    return len(syntax.argument_nodes(call)) + piped
-
-
 def _in_terminate(call: Node) -> bool:
     """Inside ``terminate/2``: the process is stopping, and what it starts on the way out
     (a hand-over, a drain) is past the point where it could be supervised from here."""
     definition = syntax.enclosing_definition(call)
-    head = syntax.def_head(definition) if definition is not None else None
+    head = clauses.head(definition) if definition is not None else None
     return head is not None and head[0] == "terminate" and len(head[1]) == 2
 
 
@@ -193,7 +187,7 @@ def _inside_wrapper(call: Node) -> bool:
     definition = syntax.enclosing_definition(call)
     if definition is None:
         return False
-    name = syntax.definition_name(definition)
+    name = clauses.name(definition)
     if name == "spawn" or name.startswith("spawn_"):
         return True
     parent = call.parent
@@ -226,7 +220,7 @@ def _watcher(call: Node) -> bool:
     module = syntax.enclosing_module(call)
     if helper is None or module is None:
         return False
-    return any(_monitors(d) for d in syntax.module_definitions(module, helper))
+    return any(_monitors(d) for d in clauses.any_of_module(module, helper))
 
 
 STOP_CALLS = frozenset(
@@ -288,7 +282,7 @@ def _looping_function(call: Node) -> str | None:
     module = syntax.enclosing_module(call)
     if name is None or module is None:
         return None
-    definitions = syntax.module_definitions(module, name)
+    definitions = clauses.any_of_module(module, name)
     calls_itself = any(
         n.type == "call" and syntax.local_target(n) == name
         for definition in definitions
@@ -299,8 +293,8 @@ def _looping_function(call: Node) -> str | None:
 
 def _loop_arity(call: Node, name: str) -> int:
     module = syntax.enclosing_module(call)
-    definitions = syntax.module_definitions(module, name) if module is not None else []
-    head = syntax.def_head(definitions[0]) if definitions else None
+    definitions = clauses.any_of_module(module, name) if module is not None else []
+    head = clauses.head(definitions[0]) if definitions else None
     return len(head[1]) if head is not None else 0
 
 
@@ -318,7 +312,7 @@ def _defines_spawn(call: Node) -> bool:
     if body is None:
         return False
     return any(
-        syntax.is_definition(child) and syntax.definition_name(child) == "spawn"
+        syntax.is_definition(child) and clauses.name(child) == "spawn"
         for child in body.named_children
     )
 

@@ -16,7 +16,7 @@ from tree_sitter import Node
 
 from otp_thinking import syntax
 from otp_thinking.model.effects import LOCAL_OUTSIDE, acts_outside
-from otp_thinking.modules import Clause, ModuleFacts
+from otp_thinking.model.modules import Clause, ModuleFacts
 from otp_thinking.parsing import compile_query, matches
 
 _CALLS = compile_query(

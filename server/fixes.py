@@ -12,6 +12,7 @@ from tree_sitter import Node
 from otp_thinking import syntax
 from otp_thinking.context import Context
 from otp_thinking.findings import Edit, Safety
+from otp_thinking.model import calls, clauses, modules
 from otp_thinking.model.supervision import (
     DEFAULT_PG_SCOPE,
     LITERAL,
@@ -119,7 +120,7 @@ def _for_caller(
     ``<App>.<suffix>``: used when the project already starts it as this kind, added to the
     app's children (``child`` with the name filled in) when nothing starts that name; when it
     cannot be added safely, an existing one (it works as it is), else the fix is unsafe."""
-    caller = syntax.defined_name(node) if syntax.is_defmodule(node) else syntax.module_path(node)
+    caller = modules.full_name(node) if syntax.is_defmodule(node) else modules.path_at(node)
     namespace = context.namespace_at(node)
     fitting = closest_name(existing, caller) or closest_name(
         existing, _web_to_app(caller, namespace)
@@ -155,7 +156,7 @@ def _in_boot_order(context: Context, node: Node, caller: str, started: Started) 
     target = app.children_list if app is not None else None
     if (
         definition is None
-        or syntax.definition_name(definition) not in BOOT_FUNCTIONS
+        or clauses.name(definition) not in BOOT_FUNCTIONS
         or target is None
         or not caller
     ):
@@ -316,7 +317,7 @@ def pg_scope(context: Context, node: Node) -> Started:
         )
     if _taken(context, PG, DEFAULT_PG_SCOPE):
         return Started(DEFAULT_PG_SCOPE, (), "unsafe", f" (check that {child} is started)")
-    return _start_child(context, DEFAULT_PG_SCOPE, child, syntax.module_path(node))
+    return _start_child(context, DEFAULT_PG_SCOPE, child, modules.path_at(node))
 
 
 PG_CHILD = "%{id: :pg, start: {:pg, :start_link, []}}"
@@ -377,8 +378,8 @@ def before_the_supervision_tree(call: Node) -> bool:
     return (
         definition is not None
         and module is not None
-        and syntax.definition_name(definition) == "start"
-        and "Application" in syntax.uses(module)
+        and clauses.name(definition) == "start"
+        and "Application" in modules.used(module)
     )
 
 
@@ -753,10 +754,10 @@ def rewrite_call(
       arguments hold a capture (captures do not nest); both stay correct when the pipe
       continues.
     """
-    site = syntax.call_site(call)
+    site = calls.site(call)
     start, end = context.span(site)
     if syntax.is_capture(site):
-        arity = syntax.capture_arity(site)
+        arity = calls.capture_arity(site)
         if arity is None or arity not in arities:
             return None
         placeholders = [f"&{i}" for i in range(1, arity + 1)]

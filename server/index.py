@@ -22,6 +22,7 @@ from pathlib import Path
 from tree_sitter import Node
 
 from otp_thinking import syntax
+from otp_thinking.model import calls, clauses, modules
 from otp_thinking.model import supervision as supervision_facts
 from otp_thinking.model.effects import FunctionEffect, function_effects
 from otp_thinking.model.producers import Feed, feed
@@ -145,7 +146,12 @@ class ServerCall:
 
 
 @dataclass(frozen=True, slots=True)
-class ModuleFacts:
+class ModuleSummary:
+    """A module's entry in its file's summary: what other files' rules ask about it (its name,
+    what it ``use``s and declares, the names it registers under), read with the model's readers
+    (``model.modules.uses``, ``nested_name``) and kept without syntax nodes so the cache can
+    store it. The facts a rule reads inside the document are ``model.modules.ModuleFacts``."""
+
     name: str
     start: int
     end: int
@@ -167,10 +173,7 @@ class ModuleFacts:
     @property
     def server(self) -> bool:
         """A GenServer or a :gen_statem, by `use` or `@behaviour`."""
-        return bool(
-            {"GenServer", "GenStateMachine"} & set(self.uses)
-            or {"GenServer", ":gen_server", ":gen_statem"} & set(self.behaviours)
-        )
+        return modules.server_kind(self.uses, self.behaviours) is not None
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,7 +181,7 @@ class FileSummary:
     path: str
     digest: str
     short_lived: bool
-    modules: tuple[ModuleFacts, ...] = ()
+    modules: tuple[ModuleSummary, ...] = ()
     calls: tuple[CallSite, ...] = ()
     server_calls: tuple[ServerCall, ...] = ()
     supervision: Supervision = supervision_facts.EMPTY
@@ -261,11 +264,11 @@ class _Summariser:
         self._parent_time = 0.0
 
     def arguments(self, call: Node) -> list[Node]:
-        """`syntax.call_arguments`, through recorded parents once asking gets costly."""
+        """`calls.arguments`, through recorded parents once asking gets costly."""
         if self._parent_time >= PARENTS_RECORDED_AFTER:
-            return syntax.call_arguments(call)
+            return calls.arguments(call)
         started = time.perf_counter()
-        args = syntax.call_arguments(call)
+        args = calls.arguments(call)
         self._parent_time += time.perf_counter() - started
         if self._parent_time >= PARENTS_RECORDED_AFTER:
             syntax.record_parents(call)
@@ -301,7 +304,7 @@ class _Summariser:
         if depth >= syntax.MAX_MODULE_NESTING:
             return
         local = syntax.text(args[0])
-        name = f"{parent.name}.{local}" if parent is not None else local
+        name = modules.nested_name(parent.name if parent is not None else None, local)
         if parent is not None:  # a nested module is aliased by its first part in its parent
             head = local.split(".")[0]
             parent.aliases[head] = f"{parent.name}.{head}"
@@ -331,25 +334,9 @@ class _Summariser:
         return module
 
     def add_alias(self, call: Node, module: _Module) -> None:
-        args = syntax.argument_nodes(call)
-        if not args:
-            return
-        target = args[0]
-        options = dict(syntax.keyword_pairs(args[1])) if len(args) > 1 else {}
-        if target.type == "alias":
-            full = self.expand(syntax.text(target), module)
-            short = syntax.text(options["as"]) if "as" in options else full.rsplit(".", 1)[-1]
-            module.aliases[short] = full
-        elif target.type == "dot":  # alias Foo.{Bar, Baz}
-            left = target.child_by_field_name("left")
-            right = target.child_by_field_name("right")
-            if left is None or right is None or right.type != "tuple":
-                return
-            base = self.expand(syntax.text(left), module)
-            for item in right.named_children:
-                if item.type == "alias":
-                    text = syntax.text(item)
-                    module.aliases[text.rsplit(".", 1)[-1]] = f"{base}.{text}"
+        for written, written_as in modules.read_alias(call):
+            full = self.expand(written, module)  # through the aliases of the modules around
+            module.aliases[modules.short_name(full, written_as)] = full
 
     def expand(self, alias: str, module: _Module | None) -> str:
         head, _, rest = alias.partition(".")
@@ -422,7 +409,7 @@ class _Summariser:
             path=self.path,
             digest=digest(self.source.text),
             short_lived=self.short_lived,
-            modules=tuple(self.module_facts(found.registers)),
+            modules=tuple(self.module_summaries(found.registers)),
             calls=tuple(found.calls),
             server_calls=tuple(self.through_public_functions(found.server_calls, self.defs)),
             supervision=supervision_facts.supervision(
@@ -529,7 +516,7 @@ class _Summariser:
         path, and is left out."""
         if not server_calls:
             return server_calls
-        functions = [(node, _function_name(node)) for node in defs]
+        functions = [(node, clauses.name(node)) for node in defs]
         spans = sorted((*self.span(node), index) for index, (node, _) in enumerate(functions))
         result = []
         for server_call in server_calls:
@@ -571,9 +558,9 @@ class _Summariser:
                 found.append(public)
         return tuple(dict.fromkeys(found))
 
-    def module_facts(self, registers: dict[str, list[str]]) -> Iterator[ModuleFacts]:
+    def module_summaries(self, registers: dict[str, list[str]]) -> Iterator[ModuleSummary]:
         for module in self.modules:
-            uses = _direct_uses(module.node)
+            uses = [(use.node, use.alias) for use in modules.uses(module.node)]
             used = {alias for _node, alias in uses}
             use_node = next(
                 (n for n, used in uses if used == "GenServer"), uses[0][0] if uses else None
@@ -581,7 +568,7 @@ class _Summariser:
             name_node = syntax.argument_nodes(module.node)[0]
             start, end = self.span(name_node)
             use_start, use_end = self.span(use_node) if use_node is not None else (start, end)
-            yield ModuleFacts(
+            yield ModuleSummary(
                 name=module.name,
                 start=start,
                 end=end,
@@ -593,19 +580,6 @@ class _Summariser:
                 behaviours=tuple(syntax.behaviours(module.node)),
                 feed=feed(module.node) if "GenStage" in used else None,
             )
-
-
-def _direct_uses(module: Node) -> list[tuple[Node, str]]:
-    body = syntax.do_block(module)
-    if body is None:
-        return []
-    found = []
-    for child in body.named_children:
-        if child.type == "call" and syntax.local_target(child) == "use":
-            args = syntax.argument_nodes(child)
-            if args and args[0].type == "alias":
-                found.append((child, syntax.text(args[0])))
-    return found
 
 
 def _options(args: list[Node]) -> dict[str, Node] | None:
@@ -627,18 +601,6 @@ def _use_kind(module: str, function: str, arity: int) -> str | None:
     if module == ":pg" and _PG_SCOPED_ARITY.get(function) == arity:
         return PG
     return None
-
-
-def _function_name(definition: Node) -> str:
-    args = syntax.argument_nodes(definition)
-    if not args:
-        return ""
-    head = args[0]
-    if head.type == "binary_operator":  # a guard: `f(x) when ...`
-        head = head.child_by_field_name("left") or head
-    if head.type == "call":
-        return syntax.local_target(head) or ""
-    return syntax.text(head) if head.type == "identifier" else ""
 
 
 def _innermost(
@@ -763,8 +725,8 @@ class ProjectIndex:
         )
 
     @property
-    def modules(self) -> dict[str, tuple[str, ModuleFacts]]:
-        def build() -> dict[str, tuple[str, ModuleFacts]]:
+    def modules(self) -> dict[str, tuple[str, ModuleSummary]]:
+        def build() -> dict[str, tuple[str, ModuleSummary]]:
             return {m.name: (path, m) for path, s in self.files.items() for m in s.modules}
 
         return self._cached("modules", build)  # type: ignore[return-value]

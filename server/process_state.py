@@ -14,6 +14,7 @@ from tree_sitter import Node
 
 from otp_thinking import syntax
 from otp_thinking.context import Context
+from otp_thinking.model import clauses
 
 PROCESS_CALLBACKS = frozenset(
     {"handle_call", "handle_cast", "handle_info", "handle_continue", "handle_event", "mount"}
@@ -53,7 +54,7 @@ def _callback_starts(context: Context) -> list[int]:
     if starts is None:
         starts = context.cache["process_state.callback_starts"] = sorted(
             captures["definition"][0].start_byte
-            for captures in context.matches(syntax.DEF_CLAUSES)
+            for captures in context.matches(clauses.ALL)
             if context.text(captures["name"][0]) in PROCESS_CALLBACKS
         )
     return starts
@@ -126,7 +127,7 @@ def failure_clause(scope: Node, task: Node | None = None) -> Node | None:
 def failure_head(definition: Node) -> bool:
     """A function clause taking a failed task (``defp collect({:exit, _}, acc)``) that does
     not re-raise."""
-    head = syntax.def_head(definition)
+    head = clauses.head(definition)
     if head is None or not any(_exit_tuple(p) for p in head[1]):
         return False
     statements = syntax.body_statements(definition)
@@ -190,7 +191,7 @@ def _down_clause_in(module: Node) -> Node | None:
     for definition in syntax.descendants(module):
         if not syntax.is_definition(definition):
             continue
-        head = syntax.def_head(definition)
+        head = clauses.head(definition)
         if head is None:
             continue
         for param in head[1]:

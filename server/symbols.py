@@ -7,9 +7,9 @@ from dataclasses import dataclass, field
 
 from tree_sitter import Node
 
-from otp_thinking import modules
 from otp_thinking.context import Context
-from otp_thinking.modules import GENSERVER_CALLBACKS, Clause, ModuleFacts
+from otp_thinking.model import modules
+from otp_thinking.model.modules import GENSERVER_CALLBACKS, Clause, ModuleFacts
 from otp_thinking.source import Source
 
 # Callbacks by name and arity besides GenServer's, for modules that do not mark them `@impl`.

@@ -21,17 +21,6 @@ REMOTE_CALLS = compile_query(
 by the rules and the project index: compiled once, and one walk finds them all. Rules take the
 calls they want by name through `Context.remote_calls`."""
 
-DEF_CLAUSES = compile_query(
-    """
-    (call target: (identifier) @def
-      (arguments [
-        (call target: (identifier) @name)
-        (binary_operator left: (call target: (identifier) @name))])
-      (#any-of? @def "def" "defp")) @definition
-    """
-)
-"""Every `def`/`defp` clause with its name (``@def`` is the keyword), shared like REMOTE_CALLS."""
-
 
 def text(node: Node | None) -> str:
     if node is None or node.text is None:
@@ -166,17 +155,6 @@ def parent(node: Node) -> Node | None:
     return parents[node] if parents is not None else node.parent
 
 
-def call_arguments(call: Node) -> list[Node]:
-    """Arguments in order, the left side of a pipe first (``x |> M.f(y)`` is ``M.f(x, y)``)."""
-    args = argument_nodes(call)
-    above = parent(call)
-    if is_pipe(above) and above is not None and above.child_by_field_name("right") == call:
-        left = above.child_by_field_name("left")
-        if left is not None:
-            return [left, *args]
-    return args
-
-
 def ancestors(node: Node) -> Iterator[Node]:
     """The nodes above ``node``, nearest first."""
     parents = _known(node) if _maps else None
@@ -273,54 +251,6 @@ def do_block(call: Node) -> Node | None:
     return None
 
 
-def uses(module: Node) -> list[str]:
-    """Aliases this module ``use``s directly in its body (``["GenServer"]``)."""
-    body = do_block(module)
-    if body is None:
-        return []
-    found = []
-    for child in body.named_children:
-        if child.type == "call" and local_target(child) == "use":
-            args = argument_nodes(child)
-            if args and args[0].type == "alias":
-                found.append(text(args[0]))
-    return found
-
-
-def module_aliases(module: Node) -> dict[str, str]:
-    """Short name to full name for the ``alias`` calls written directly in a module's body:
-    ``alias MyApp.Repo``, ``alias MyApp.Repo, as: R`` and ``alias MyApp.{Repo, Accounts.User}``."""
-    found: dict[str, str] = {}
-    body = do_block(module)
-    for child in body.named_children if body is not None else []:
-        if child.type != "call" or local_target(child) != "alias":
-            continue
-        args = argument_nodes(child)
-        if not args:
-            continue
-        if args[0].type == "alias":
-            full = text(args[0])
-            options = dict(keyword_pairs(args[1])) if len(args) > 1 else {}
-            short = text(options["as"]) if "as" in options else full.rsplit(".", 1)[-1]
-            found[short] = full
-        elif args[0].type == "dot":
-            base, group = args[0].child_by_field_name("left"), args[0].child_by_field_name("right")
-            for item in group.named_children if group is not None else []:
-                if item.type == "alias":
-                    found[text(item).rsplit(".", 1)[-1]] = f"{text(base)}.{text(item)}"
-    return found
-
-
-def expand_alias(name: str, aliases: dict[str, str]) -> str:
-    """``Repo.all`` with ``{"Repo": "MyApp.Repo"}`` gives ``MyApp.Repo.all``; Erlang modules
-    and unknown names come back as they are."""
-    head, dot, rest = name.partition(".")
-    full = aliases.get(head)
-    if full is None:
-        return name
-    return f"{full}{dot}{rest}"
-
-
 def is_pipe(node: Node | None) -> bool:
     return node is not None and node.type == "binary_operator" and operator(node) == "|>"
 
@@ -332,34 +262,6 @@ def operator(node: Node) -> str:
 
 def is_capture(node: Node | None) -> bool:
     return node is not None and node.type == "unary_operator" and text(node).startswith("&")
-
-
-def call_site(call: Node) -> Node:
-    """The expression a rewrite of ``call`` replaces: the pipe ``lhs |> call(...)`` when the
-    call is piped into, the capture ``&Mod.fun/N`` when captured, else the call itself."""
-    above = parent(call)
-    if is_pipe(above) and above is not None and above.child_by_field_name("right") == call:
-        return above
-    if (
-        above is not None
-        and above.type == "binary_operator"
-        and operator(above) == "/"
-        and above.child_by_field_name("left") == call
-        and is_capture(outer := parent(above))
-    ):
-        return outer  # type: ignore[return-value]
-    return call
-
-
-def capture_arity(capture: Node) -> int | None:
-    """``2`` for ``&Mod.fun/2``; None when the capture is not of that shape."""
-    operand = capture.child_by_field_name("operand")
-    if operand is None or operand.type != "binary_operator" or operator(operand) != "/":
-        return None
-    right = operand.child_by_field_name("right")
-    if right is None or right.type != "integer":
-        return None
-    return int(text(right).replace("_", ""))
 
 
 def call_key(call: Node) -> tuple[str, str]:
@@ -388,40 +290,6 @@ def is_definition(node: Node) -> bool:
 def enclosing_definition(node: Node) -> Node | None:
     """The ``def``/``defp``/``defmacro``/``defmacrop`` whose body holds ``node``."""
     return enclosing(node, is_definition)
-
-
-def definition_name(definition: Node) -> str:
-    """``"start_link"`` for ``def start_link(opts) when ... do``."""
-    args = argument_nodes(definition)
-    if not args:
-        return ""
-    head = args[0]
-    if head.type == "binary_operator" and operator(head) == "when":
-        head = head.child_by_field_name("left") or head
-    if head.type == "call":
-        return local_target(head) or ""
-    return text(head) if head.type == "identifier" else ""
-
-
-def module_path(node: Node) -> str:
-    """The full name of the module around ``node``, nested ``defmodule``s joined."""
-    parts = []
-    module = enclosing_module(node)
-    while module is not None:
-        parts.append(module_name(module))
-        module = enclosing_module(module)
-    return ".".join(p for p in reversed(parts) if p)
-
-
-def defined_name(defmodule: Node) -> str:
-    """The full name a ``defmodule`` defines: the names of the modules around it first."""
-    return ".".join(part for part in (module_path(defmodule), module_name(defmodule)) if part)
-
-
-def in_mix_module(node: Node) -> bool:
-    """Inside ``Mix`` or a ``Mix.*`` module: build tooling, short-lived like a Mix task."""
-    path = module_path(node)
-    return path == "Mix" or path.startswith("Mix.")
 
 
 def removal_span(source_text: str, start: int, end: int) -> tuple[int, int] | None:
@@ -488,14 +356,6 @@ def local_binding(node: Node, name: str) -> Node | None:
             ):
                 found = right
     return found
-
-
-def module_definitions(module: Node, name: str) -> list[Node]:
-    """The ``def``/``defp``/... clauses named ``name`` directly in ``module``'s body."""
-    body = do_block(module)
-    if body is None:
-        return []
-    return [c for c in body.named_children if is_definition(c) and definition_name(c) == name]
 
 
 _BRANCHING = frozenset({"case", "cond", "if", "unless", "with", "receive", "try"})
@@ -692,37 +552,6 @@ def attribute_name(node: Node) -> str | None:
         if operand is not None and operand.type == "identifier":
             return text(operand)
     return None
-
-
-def def_head(definition: Node) -> tuple[str, list[Node]] | None:
-    """Name and parameters of ``def name(params) [when guard]``."""
-    args = argument_nodes(definition)
-    if not args:
-        return None
-    head = args[0]
-    if head.type == "binary_operator" and operator(head) == "when":
-        head = head.child_by_field_name("left") or head
-    if head.type == "call":
-        name = local_target(head)
-        return (name, argument_nodes(head)) if name else None
-    if head.type == "identifier":
-        return text(head), []
-    return None
-
-
-def definitions(module: Node, name: str, arity: int | None = None) -> list[Node]:
-    """The ``def``/``defp`` clauses of ``name`` (of ``arity`` when given) in the module's body."""
-    body = module_body(module)
-    if body is None:
-        return []
-    found = []
-    for child in body.named_children:
-        if not is_def(child):
-            continue
-        head = def_head(child)
-        if head and head[0] == name and (arity is None or len(head[1]) == arity):
-            found.append(child)
-    return found
 
 
 def body_statements(definition: Node) -> list[Node]:

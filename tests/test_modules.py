@@ -1,11 +1,12 @@
-"""Module facts (`otp_thinking.modules`) and callback state flow (`otp_thinking.callbacks`)."""
+"""Module facts (`otp_thinking.model.modules`) and callback state flow (`otp_thinking.callbacks`)."""
 
 from __future__ import annotations
 
 import textwrap
 
-from otp_thinking import callbacks, modules, syntax
+from otp_thinking import callbacks, syntax
 from otp_thinking.context import Context
+from otp_thinking.model import modules
 from otp_thinking.source import Source
 
 

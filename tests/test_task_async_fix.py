@@ -17,6 +17,7 @@ from test_cli import run
 from otp_thinking import syntax
 from otp_thinking.context import Context
 from otp_thinking.findings import Fix, apply_edits
+from otp_thinking.model import calls
 from otp_thinking.project import scan
 from otp_thinking.rules import task_async, task_async_stream
 from otp_thinking.source import Source
@@ -50,7 +51,7 @@ def built(root: Path, code: str, text: str) -> Built:
         for n in syntax.descendants(context.source.tree.root_node)
         if n.type == "call" and syntax.remote_target(n) == key
     )
-    fix = builder(context, call, syntax.call_site(call))
+    fix = builder(context, call, calls.site(call))
     return Built(fix, apply_edits(text, fix.edits_for(None)) if fix else text)
 
 

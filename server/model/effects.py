@@ -30,6 +30,7 @@ from functools import lru_cache
 from tree_sitter import Node
 
 from otp_thinking import syntax
+from otp_thinking.model import clauses, modules
 from otp_thinking.parsing import compile_query, matches
 
 # -- what blocks ----------------------------------------------------------------------------
@@ -300,7 +301,7 @@ Scopes = tuple[tuple[str, dict[str, str]], ...]
 def scopes(module: Node) -> Scopes:
     """The scopes of a ``defmodule`` node: itself, then the modules around it."""
     return tuple(
-        (syntax.defined_name(outer), syntax.module_aliases(outer))
+        (modules.full_name(outer), modules.aliases(outer))
         for outer in (module, *syntax.ancestors(module))
         if syntax.is_defmodule(outer)
     )
@@ -314,7 +315,7 @@ def module_candidates(around: Scopes, written: str) -> list[str]:
         return []
     candidates = []
     for name, aliases in around:
-        candidates.append(syntax.expand_alias(written, aliases))
+        candidates.append(modules.expand(written, aliases))
         candidates.append(f"{name}.{written}")
     candidates.append(written)
     return list(dict.fromkeys(candidates))
@@ -354,7 +355,7 @@ class _Function:
 
     @property
     def arity(self) -> int:
-        head = syntax.def_head(self.nodes[0])
+        head = clauses.head(self.nodes[0])
         return len(head[1]) if head is not None else 0
 
     @property
@@ -436,7 +437,7 @@ def _functions(
 ) -> dict[tuple[str, str], _Function]:
     found: dict[tuple[str, str], _Function] = {}
     for node, keyword in definitions:
-        name = syntax.definition_name(node)
+        name = clauses.name(node)
         module = module_of(node.start_byte)
         if not name or module is None:
             continue

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from tree_sitter import Node
 
 from otp_thinking import syntax
+from otp_thinking.model import modules
 from otp_thinking.parsing import compile_query, matches
 
 _REMOTE_CALL = compile_query(
@@ -59,7 +60,7 @@ class Feed:
 def feed(module: Node) -> Feed | None:
     """How the app itself feeds the GenStage producer ``module`` (a ``defmodule``), or None
     when it is no GenStage, talks to a broker, or shows no sign of the app's own storage."""
-    if "GenStage" not in syntax.uses(module):
+    if "GenStage" not in modules.used(module):
         return None
     found: list[Feed] = []
     for captures in matches(_REMOTE_CALL, module):

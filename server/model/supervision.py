@@ -25,6 +25,7 @@ from dataclasses import dataclass, replace
 from tree_sitter import Node
 
 from otp_thinking import syntax
+from otp_thinking.model import calls, clauses
 from otp_thinking.parsing import compile_query
 
 TASK_SUPERVISOR, REGISTRY, PG = "task_supervisor", "registry", "pg"
@@ -235,7 +236,7 @@ class _Reader:
         if target is None or target[1] not in _READ_FUNCTIONS:
             return
         module = self.resolve_alias(node)
-        args = syntax.call_arguments(node)
+        args = calls.arguments(node)
         if module in ("Registry", ":pg") and target[1] in ("start_link", "start"):
             self.positional_start(module, args if _all_plain(args) else None, node)
         if target in _SUPERVISOR_STARTS and 1 <= len(args) <= 2 and not _module(args[0]):
@@ -261,7 +262,7 @@ class _Reader:
     def children_list(self, call: Node, children: Node) -> None:
         definition = syntax.enclosing_definition(call)
         owner = self.module_at(call.start_byte) or ""
-        function = syntax.definition_name(definition) if definition is not None else ""
+        function = clauses.name(definition) if definition is not None else ""
         found = list(self.lists_of(children, definition, owner, False, 0))
         if not found:
             found = [ChildrenList(owner, function, COMPUTED, complete=False)]
@@ -335,12 +336,12 @@ class _Reader:
     ) -> Iterator[ChildrenList]:
         name = syntax.local_target(call)
         module = syntax.enclosing_module(call)
-        clauses = syntax.definitions(module, name) if module is not None and name else []
-        if not clauses:
+        defined = clauses.of_module(module, name) if module is not None and name else []
+        if not defined:
             yield ChildrenList(owner, "", COMPUTED, complete=False)
             return
-        several = len(clauses) > 1
-        for clause in clauses:
+        several = len(defined) > 1
+        for clause in defined:
             tails = syntax.tail_expressions(syntax.body_of(clause))
             for tail in tails:
                 conditional = branched or several or len(tails) > 1

@@ -19,12 +19,13 @@ import bisect
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import Any, Protocol
 
 from tree_sitter import Node
 
 from otp_thinking import syntax
-from otp_thinking.context import Context
-from otp_thinking.parsing import compile_query
+from otp_thinking.model import clauses
+from otp_thinking.parsing import AnyQuery, Captures, compile_query
 
 GENSERVER_CALLBACKS = frozenset(
     {
@@ -163,11 +164,152 @@ class Clause:
         return syntax.tail_expressions(self.body)
 
 
+class Document(Protocol):
+    """What gathering needs of the document analysed: its query matches, the text of a node and
+    a per-analysis cache (a rule's ``Context`` is one)."""
+
+    cache: dict[str, Any]
+
+    def matches(self, query: AnyQuery) -> list[Captures]: ...
+
+    def text(self, node: Node) -> str: ...
+
+
 @dataclass(frozen=True)
 class Use:
+    """``use GenServer, restart: :temporary``."""
+
     alias: str
     node: Node
     """The ``use`` call (diagnostics about the module's kind sit here)."""
+
+    def option(self, key: str) -> Node | None:
+        """The value of an option written after the alias (``restart:``), or None."""
+        args = syntax.argument_nodes(self.node)
+        options = dict(syntax.keyword_pairs(args[1])) if len(args) > 1 else {}
+        return options.get(key)
+
+
+def read_use(call: Node) -> Use | None:
+    """The ``use Alias, opts`` a call writes; None for another call or ``use`` of a non-alias."""
+    if call.type != "call" or syntax.local_target(call) != "use":
+        return None
+    args = syntax.argument_nodes(call)
+    if not args or args[0].type != "alias":
+        return None
+    return Use(syntax.text(args[0]), call)
+
+
+def uses(module: Node) -> list[Use]:
+    """What a module ``use``s in its own body, in order (also the body of a half-written module
+    that tree-sitter gathered in an ERROR node)."""
+    body = syntax.module_body(module)
+    found = (read_use(child) for child in body.named_children) if body is not None else ()
+    return [use for use in found if use is not None]
+
+
+def server_kind(uses: Iterable[str], behaviours: Iterable[str]) -> str | None:
+    """``"gen_server"`` or ``"gen_statem"`` for a module that ``use``s or declares one (by the
+    aliases it uses and the behaviours it declares), else None."""
+    used, declared = set(uses), set(behaviours)
+    if "GenServer" in used or {"GenServer", ":gen_server"} & declared:
+        return "gen_server"
+    if "GenStateMachine" in used or ":gen_statem" in declared:
+        return "gen_statem"
+    return None
+
+
+def read_alias(call: Node) -> list[tuple[str, str | None]]:
+    """What an ``alias`` call names, as written, each with its ``as:`` short name if given:
+    ``alias MyApp.Repo, as: R`` gives ``[("MyApp.Repo", "R")]``, ``alias MyApp.{Repo,
+    Accounts.User}`` gives ``[("MyApp.Repo", None), ("MyApp.Accounts.User", None)]``. Without
+    ``as:`` the short name is the last part of the full name."""
+    if call.type != "call" or syntax.local_target(call) != "alias":
+        return []
+    args = syntax.argument_nodes(call)
+    if not args:
+        return []
+    target = args[0]
+    if target.type == "alias":
+        options = dict(syntax.keyword_pairs(args[1])) if len(args) > 1 else {}
+        short = syntax.text(options["as"]) if "as" in options else None
+        return [(syntax.text(target), short)]
+    if target.type == "dot":
+        base, group = target.child_by_field_name("left"), target.child_by_field_name("right")
+        if base is None or group is None or group.type != "tuple":
+            return []
+        written = syntax.text(base)
+        return [
+            (f"{written}.{syntax.text(item)}", None)
+            for item in group.named_children
+            if item.type == "alias"
+        ]
+    return []
+
+
+def short_name(full: str, written_as: str | None) -> str:
+    """The name an alias is used by: its ``as:``, else the last part of the full name."""
+    return written_as if written_as is not None else full.rsplit(".", 1)[-1]
+
+
+def aliases(module: Node) -> dict[str, str]:
+    """Short name to full name for the ``alias`` calls written directly in a module's body."""
+    found: dict[str, str] = {}
+    body = syntax.do_block(module)
+    for child in body.named_children if body is not None else []:
+        for full, written_as in read_alias(child):
+            found[short_name(full, written_as)] = full
+    return found
+
+
+def expand(name: str, known: dict[str, str]) -> str:
+    """``Repo.all`` with ``{"Repo": "MyApp.Repo"}`` gives ``MyApp.Repo.all``; Erlang modules
+    and unknown names come back as they are."""
+    head, dot, rest = name.partition(".")
+    full = known.get(head)
+    if full is None:
+        return name
+    return f"{full}{dot}{rest}"
+
+
+def nested_name(outer: str | None, local: str) -> str:
+    """The full name of ``defmodule local`` written inside the module named ``outer``:
+    ``Shop`` and ``Cart.Item`` give ``Shop.Cart.Item``."""
+    return f"{outer}.{local}" if outer else local
+
+
+def used(module: Node) -> list[str]:
+    """The aliases a module ``use``s in its own body (``["GenServer"]``)."""
+    return [use.alias for use in uses(module)]
+
+
+def full_name(defmodule: Node) -> str:
+    """The full name a ``defmodule`` defines, the names of the modules around it first."""
+    return nested_name(path_at(defmodule), syntax.module_name(defmodule))
+
+
+def path_at(node: Node) -> str:
+    """The full name of the module around ``node`` (``""`` outside any module)."""
+    parts = []
+    module = syntax.enclosing_module(node)
+    while module is not None:
+        parts.append(syntax.module_name(module))
+        module = syntax.enclosing_module(module)
+    return ".".join(p for p in reversed(parts) if p)
+
+
+def known_name(defmodule: Node) -> str | None:
+    """The full name, or None when it or a module around it is not named by an alias
+    (``defmodule unquote(name)``)."""
+    parts = [syntax.module_name(defmodule)]
+    parts += [syntax.module_name(m) for m in syntax.ancestors(defmodule) if syntax.is_defmodule(m)]
+    return ".".join(reversed(parts)) if all(parts) else None
+
+
+def in_mix_module(node: Node) -> bool:
+    """Inside ``Mix`` or a ``Mix.*`` module: build tooling, short-lived like a Mix task."""
+    path = path_at(node)
+    return path == "Mix" or path.startswith("Mix.")
 
 
 @dataclass(frozen=True)
@@ -300,7 +442,7 @@ class ModuleFacts:
         return self.node.start_byte <= node.start_byte < self.end_byte
 
 
-def of(context: Context) -> list[ModuleFacts]:
+def of(context: Document) -> list[ModuleFacts]:
     """Facts about every module of the document, in source order (computed once)."""
     cached = context.cache.get("modules")
     if cached is None:
@@ -308,7 +450,7 @@ def of(context: Context) -> list[ModuleFacts]:
     return cached
 
 
-def at(context: Context, node: Node) -> ModuleFacts | None:
+def at(context: Document, node: Node) -> ModuleFacts | None:
     """The innermost module around ``node``."""
     locate = context.cache.get("modules.locator")
     if locate is None:
@@ -319,7 +461,7 @@ def at(context: Context, node: Node) -> ModuleFacts | None:
 # -- gathering ---------------------------------------------------------------------------
 
 
-def _gather(context: Context) -> list[ModuleFacts]:
+def _gather(context: Document) -> list[ModuleFacts]:
     found = context.matches(_FACTS)
     quoted = _Spans(c["quoted"][0] for c in found if "quoted" in c)
     facts = []
@@ -339,7 +481,7 @@ def _gather(context: Context) -> list[ModuleFacts]:
         outer = locate.parents[index]
         depths[index] = depths[outer] + 1 if outer >= 0 else 0
         if outer >= 0 and depths[index] < syntax.MAX_MODULE_NESTING:
-            nested.name = f"{facts[outer].name}.{nested.name}"
+            nested.name = nested_name(facts[outer].name, nested.name)
     if max(depths.values()) >= syntax.MAX_MODULE_NESTING:
         facts = [m for i, m in enumerate(facts) if depths[i] < syntax.MAX_MODULE_NESTING]
         locate = _Locator(facts)
@@ -360,11 +502,11 @@ def _gather(context: Context) -> list[ModuleFacts]:
         if "declaration" in captures:
             owner.behaviours.append(context.text(captures["behaviour"][0]))
         elif "definition" in captures:
-            clause = _clause(node, captures["head"][0])
+            clause = _clause(node)
             if clause is not None:
                 owner.clauses.append(clause)
-        elif context.text(captures["keyword"][0]) == "use":
-            owner.uses.append(Use(context.text(captures["alias"][0]), node))
+        elif (use := read_use(node)) is not None:
+            owner.uses.append(use)
     for facts_of_module in facts:
         facts_of_module.clauses.sort(key=lambda c: c.node.start_byte)
 
@@ -454,21 +596,13 @@ class _Spans:
         return any(start <= node.start_byte < end for start, end in self.ranges)
 
 
-def _clause(definition: Node, head: Node) -> Clause | None:
-    guard = None
-    if head.type == "binary_operator" and syntax.operator(head) == "when":
-        guard = head.child_by_field_name("right")
-        head = head.child_by_field_name("left") or head
-    params: tuple[Node, ...] = ()
-    if head.type == "identifier":
-        name = syntax.text(head)
-    elif head.type == "call" and syntax.local_target(head) is not None:
-        name = syntax.local_target(head) or ""
-        params = tuple(syntax.argument_nodes(head))
-    else:
+def _clause(definition: Node) -> Clause | None:
+    head = clauses.head(definition)
+    if head is None:
         return None
     private = syntax.local_target(definition) == "defp"
-    return Clause(name, len(params), definition, params, guard, syntax.body_of(definition), private)
+    body = syntax.body_of(definition)
+    return Clause(head.name, head.arity, definition, tuple(head.params), head.guard, body, private)
 
 
 def _clause_around(module: ModuleFacts, node: Node) -> Clause | None:
@@ -479,7 +613,7 @@ def _clause_around(module: ModuleFacts, node: Node) -> Clause | None:
 
 
 def _resource_kind(
-    context: Context, captures: dict[str, list[Node]], call: Node, clause: Clause | None
+    context: Document, captures: dict[str, list[Node]], call: Node, clause: Clause | None
 ) -> str | None:
     function = context.text(captures["function"][0])
     module = context.text(captures["module"][0]) if "module" in captures else ""

@@ -1,0 +1,105 @@
+"""Function definitions: what a ``def``/``defp``/``defmacro``/``defmacrop`` head says.
+
+One decoder of a head for the whole tool: its name, its parameters (so its arity) and its
+guard, in every spelling Elixir accepts (``def f(x)``, ``def f(x) when is_integer(x)``,
+``def f, do: ...``, ``def f(x), do: ...``) and in a half-written buffer (a head with no body
+yet, or no head at all, which gives None). Rules, fixes and the index ask here rather than
+reading the arguments of a ``def`` call themselves.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+from tree_sitter import Node
+
+from otp_thinking import syntax
+from otp_thinking.parsing import compile_query
+
+ALL = compile_query(
+    """
+    (call target: (identifier) @def
+      (arguments [
+        (call target: (identifier) @name)
+        (binary_operator left: (call target: (identifier) @name) operator: "when")])
+      (#any-of? @def "def" "defp")) @definition
+    """
+)
+"""Every ``def``/``defp`` clause with its name (``@def`` is the keyword): one walk finds them all,
+for rules that look for a few names among thousands of definitions."""
+
+
+class Head(NamedTuple):
+    """``def handle_call(:get, _from, state) when ...``: the name, the parameters, the guard."""
+
+    name: str
+    params: list[Node]
+    guard: Node | None
+    node: Node
+    """The head as written, guard left out: ``handle_call(:get, _from, state)``."""
+
+    @property
+    def arity(self) -> int:
+        return len(self.params)
+
+
+def head(definition: Node) -> Head | None:
+    """The head of a ``def``-like call; None when it has none that names a function (a
+    half-written ``def``, ``def unquote(name)(x)``, an operator definition)."""
+    args = syntax.argument_nodes(definition)
+    if not args:
+        return None
+    written, guard = args[0], None
+    if written.type == "binary_operator" and syntax.operator(written) == "when":
+        guard = written.child_by_field_name("right")
+        written = written.child_by_field_name("left") or written
+    if written.type == "call":
+        name = syntax.local_target(written)
+        return Head(name, syntax.argument_nodes(written), guard, written) if name else None
+    if written.type == "identifier":
+        return Head(syntax.text(written), [], guard, written)
+    return None
+
+
+def is_head(call: Node) -> bool:
+    """``run(x)`` in ``defp run(x) when ... do``: the head of a definition, not a call."""
+    above = syntax.parent(call)
+    if above is not None and above.type == "binary_operator" and syntax.operator(above) == "when":
+        above = syntax.parent(above)
+    holder = syntax.parent(above) if above is not None and above.type == "arguments" else None
+    return holder is not None and syntax.is_definition(holder)
+
+
+def name(definition: Node) -> str:
+    """``"start_link"`` for ``def start_link(opts) when ... do``; ``""`` when it names none."""
+    found = head(definition)
+    return found.name if found is not None else ""
+
+
+def arity(definition: Node) -> int:
+    """How many parameters the head takes (0 when it names no function)."""
+    found = head(definition)
+    return found.arity if found is not None else 0
+
+
+def of_module(module: Node, wanted: str, arity: int | None = None) -> list[Node]:
+    """The ``def``/``defp`` clauses of ``wanted`` (of ``arity`` when given) in the module's body."""
+    body = syntax.module_body(module)
+    if body is None:
+        return []
+    found = []
+    for child in body.named_children:
+        if not syntax.is_def(child):
+            continue
+        clause = head(child)
+        if clause and clause.name == wanted and (arity is None or clause.arity == arity):
+            found.append(child)
+    return found
+
+
+def any_of_module(module: Node, wanted: str) -> list[Node]:
+    """Every definition of ``wanted`` in the module's body, macros included, any arity."""
+    body = syntax.do_block(module)
+    if body is None:
+        return []
+    return [c for c in body.named_children if syntax.is_definition(c) and name(c) == wanted]
