@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Iterator
 
 from tree_sitter import Node
@@ -194,7 +193,7 @@ def _evidence(context: Context, call: Node) -> process_state.Evidence | None:
     return None
 
 
-@functools.lru_cache(maxsize=1024)  # asked for every call in the scope
+@syntax.remembered  # asked for every call in the scope
 def _yields(scope: Node) -> bool:
     return any(syntax.call_key(n) in process_state.YIELDS for n in _calls(scope))
 
@@ -224,29 +223,47 @@ def _cannot_crash(call: Node) -> bool:
 def _helper_callers(definition: Node, site: Node) -> list[tuple[Node, Node]]:
     """When the task is what a function of the module returns, the local calls of that
     function (the call's site and its enclosing definition); else nothing."""
-    if site not in syntax.tail_expressions(syntax.body_of(definition)):
+    if site not in _returned(definition):
         return []
     module = syntax.enclosing_module(definition)
     name = syntax.definition_name(definition)
     if module is None or not name:
         return []
     found = []
-    for node in syntax.descendants(module):
+    for node in _local_calls(module).get(name, ()):
         if node.type == "call":
-            if syntax.local_target(node) != name or _definition_head(node):
+            if _definition_head(node):
                 continue
             site = syntax.call_site(node)
-        elif syntax.is_capture(node):  # &name/1
-            named = node.named_children[0] if node.named_children else None
-            left = named.child_by_field_name("left") if named is not None else None
-            if left is None or left.type != "identifier" or syntax.text(left) != name:
-                continue
-            site = node
         else:
-            continue
+            site = node
         caller = syntax.enclosing_definition(node)
         if caller is not None and caller != definition:
             found.append((site, caller))
+    return found
+
+
+@syntax.remembered  # asked for every task a function starts
+def _returned(definition: Node) -> frozenset[Node]:
+    return frozenset(syntax.tail_expressions(syntax.body_of(definition)))
+
+
+@syntax.remembered  # asked for every function returning a task
+def _local_calls(module: Node) -> dict[str, list[Node]]:
+    """The local calls (``name(...)``) and captures (``&name/1``) in ``module`` by name, in
+    document order."""
+    found: dict[str, list[Node]] = {}
+    for node in syntax.descendants(module):
+        if node.type == "call":
+            name = syntax.local_target(node)
+        elif syntax.is_capture(node):
+            named = node.named_children[0] if node.named_children else None
+            left = named.child_by_field_name("left") if named is not None else None
+            name = syntax.text(left) if left is not None and left.type == "identifier" else None
+        else:
+            continue
+        if name:
+            found.setdefault(name, []).append(node)
     return found
 
 
@@ -261,14 +278,14 @@ def _site(call: Node) -> Node:
 
 def _definition_head(call: Node) -> bool:
     """``run(x)`` in ``defp run(x) when ... do``: the head of a definition, not a call."""
-    parent = call.parent
+    parent = syntax.parent(call)
     if (
         parent is not None
         and parent.type == "binary_operator"
         and syntax.operator(parent) == "when"
     ):
-        parent = parent.parent
-    holder = parent.parent if parent is not None and parent.type == "arguments" else None
+        parent = syntax.parent(parent)
+    holder = syntax.parent(parent) if parent is not None and parent.type == "arguments" else None
     return holder is not None and syntax.is_definition(holder)
 
 
@@ -341,8 +358,11 @@ def _expects_task_messages(call: Node) -> bool:
     """The module handles a task's messages: a ``handle_info`` clause for ``{ref, result}``
     (a two-element tuple not starting with a literal) or for ``{:DOWN, ...}``."""
     module = syntax.enclosing_module(call)
-    if module is None:
-        return False
+    return module is not None and _reads_task_messages(module)
+
+
+@syntax.remembered  # asked for every task started in the module
+def _reads_task_messages(module: Node) -> bool:
     for definition in syntax.definitions(module, "handle_info", 2):
         head = syntax.def_head(definition)
         message = head[1][0] if head else None
@@ -363,19 +383,19 @@ def _task_use(context: Context, call: Node, site: Node) -> str | list[Node]:
     bound to a variable only ever awaited; else ``"other"``."""
     if syntax.is_capture(site):
         return "other"
-    parent = site.parent
+    parent = syntax.parent(site)
     if parent is None:
         return "other"
     if parent.type in fixes.STATEMENT_CONTAINERS:
-        last = [c for c in parent.named_children if c.type != "comment"][-1:]
-        returned = not last or last[0] == site
+        last = syntax.last_non_comment(parent)
+        returned = last is None or last == site
         return "other" if returned else "discarded"
     if (
         parent.type == "binary_operator"
         and syntax.operator(parent) == "="
         and parent.child_by_field_name("right") == site
-        and parent.parent is not None
-        and parent.parent.type in fixes.STATEMENT_CONTAINERS
+        and (holder := syntax.parent(parent)) is not None
+        and holder.type in fixes.STATEMENT_CONTAINERS
     ):
         left = parent.child_by_field_name("left")
         if left is None or left.type != "identifier":
@@ -414,14 +434,29 @@ def _awaits_of(binding: Node, variable: str) -> str | list[Node]:
 
 
 def _rebinds(definition: Node, variable: str, binding: Node) -> list[Node]:
-    return [
-        n
-        for n in syntax.descendants(definition)
-        if n.type == "identifier"
-        and n.start_byte > binding.end_byte
-        and syntax.text(n) == variable
-        and syntax.in_pattern(n, definition)
-    ]
+    return [n for n in _bindings(definition).get(variable, ()) if n.start_byte > binding.end_byte]
+
+
+@syntax.remembered  # asked for every task bound to a variable in the function
+def _bindings(definition: Node) -> dict[str, list[Node]]:
+    """The identifiers in ``definition`` that sit where they get bound (`syntax.in_pattern`
+    below it), by name, in document order: one walk down, which knows whether each node is
+    on the left of an ``=``, a ``<-`` or a clause's ``->``."""
+    found: dict[str, list[Node]] = {}
+    stack: list[tuple[Node, bool]] = [(definition, False)]
+    while stack:
+        node, bound = stack.pop()
+        if node.type == "identifier" and bound:
+            found.setdefault(syntax.text(node), []).append(node)
+        left = node.child_by_field_name("left") if _binds_left(node) else None
+        stack.extend((c, bound or c == left) for c in reversed(node.named_children))
+    return found
+
+
+def _binds_left(node: Node) -> bool:
+    if node.type == "binary_operator":
+        return syntax.operator(node) in ("=", "<-")
+    return node.type == "stab_clause"
 
 
 YIELDING = frozenset({("Task", "yield"), ("Task", "shutdown")})
@@ -429,8 +464,8 @@ YIELDING = frozenset({("Task", "yield"), ("Task", "shutdown")})
 
 def _yielded(use: Node) -> bool:
     """``use`` is the task of ``Task.yield(use, ...)`` or ``Task.shutdown(use, ...)``."""
-    holder = use.parent
-    call = holder.parent if holder is not None and holder.type == "arguments" else None
+    holder = syntax.parent(use)
+    call = syntax.parent(holder) if holder is not None and holder.type == "arguments" else None
     args = syntax.argument_nodes(call) if call is not None else []
     return call is not None and syntax.remote_target(call) in YIELDING and args[:1] == [use]
 
@@ -439,7 +474,12 @@ def _handles_exit(call: Node) -> bool:
     """The calling function matches ``{:exit, reason}``: what `Task.yield` gives for a failed
     unlinked task."""
     definition = syntax.enclosing_definition(call)
-    return definition is not None and any(
+    return definition is not None and _matches_exit_tuple(definition)
+
+
+@syntax.remembered  # asked for every task started in the function
+def _matches_exit_tuple(definition: Node) -> bool:
+    return any(
         n.type == "tuple" and n.named_children and syntax.text(n.named_children[0]) == ":exit"
         for n in syntax.descendants(definition)
     )
@@ -447,10 +487,10 @@ def _handles_exit(call: Node) -> bool:
 
 def _await_of(use: Node) -> Node | None:
     """The ``Task.await(use)`` / ``Task.await(use, timeout)`` call ``use`` is the task of."""
-    holder = use.parent
+    holder = syntax.parent(use)
     if holder is None or holder.type != "arguments":
         return None
-    await_call = holder.parent
+    await_call = syntax.parent(holder)
     args = syntax.argument_nodes(await_call) if await_call is not None else []
     if (
         await_call is None
@@ -491,8 +531,9 @@ def _await_statement(await_call: Node) -> Node | None:
     if statement is not None:
         return statement
     node = await_call
-    while node.parent is not None and node.parent.type not in fixes.STATEMENT_CONTAINERS:
-        parent = node.parent
+    while (parent := syntax.parent(node)) is not None and (
+        parent.type not in fixes.STATEMENT_CONTAINERS
+    ):
         if parent.type == "call":
             if syntax.local_target(parent) in BRANCHING or syntax.do_block(parent) is not None:
                 return None
@@ -501,7 +542,7 @@ def _await_statement(await_call: Node) -> Node | None:
         ):
             return None
         node = parent
-    if node.parent is None:
+    if parent is None:
         return None
     earlier_calls = [
         n
@@ -559,8 +600,9 @@ def _await_edits(context: Context, await_call: Node) -> list[Edit]:
     return [fixes.spaced_insert(context, statement, hoisted), Edit(start, end, variable)]
 
 
-def _names_in(node: Node) -> set[str]:
-    return {syntax.text(n) for n in syntax.descendants(node) if n.type == "identifier"}
+@syntax.remembered  # asked for every await rewritten in the function
+def _names_in(node: Node) -> frozenset[str]:
+    return frozenset(syntax.text(n) for n in syntax.descendants(node) if n.type == "identifier")
 
 
 RULE = Rule(

@@ -290,6 +290,7 @@ def exit_handling(call: Node) -> str | None:
     return "receives" if _matches_exit(module) else "traps"
 
 
+@syntax.remembered  # asked for every linked call in the function or module
 def _matches_exit(node: Node) -> bool:
     """A ``{:EXIT, ...}`` tuple under ``node``: a `receive` or `case` clause, a function head
     (`handle_info({:EXIT, pid, reason}, state)`); code rarely builds one for another use."""
@@ -301,6 +302,7 @@ def _matches_exit(node: Node) -> bool:
     )
 
 
+@syntax.remembered
 def _traps_exits(module: Node) -> bool:
     if ":trap_exit" not in syntax.text(module):  # a scan of the text is far cheaper than a walk
         return False
@@ -451,7 +453,7 @@ def fitted_edit(context: Context, site: Node, parts: CallParts) -> Edit:
         return Edit(start, end, _first_fitting(parts.broken(indent, newline), indent))
     if statement == site and not prefix.strip():
         new = indent + _first_fitting(parts.broken(indent, newline), indent)
-    elif statement != site and site.parent == statement:
+    elif statement != site and syntax.parent(site) == statement:
         operator = statement.child_by_field_name("operator")
         if operator is None or source.line_of(context.span(operator)[1]) != source.line_of(start):
             return Edit(start, end, one)
@@ -534,7 +536,7 @@ def _first_fitting(layouts: list[str], indent: str) -> str:
 
 def statement_of(site: Node) -> Node | None:
     """The statement ``site`` is, or the assignment statement whose right side it is."""
-    parent = site.parent
+    parent = syntax.parent(site)
     if parent is None:
         return None
     if parent.type in STATEMENT_CONTAINERS:
@@ -543,8 +545,8 @@ def statement_of(site: Node) -> Node | None:
         parent.type == "binary_operator"
         and syntax.operator(parent) == "="
         and parent.child_by_field_name("right") == site
-        and parent.parent is not None
-        and parent.parent.type in STATEMENT_CONTAINERS
+        and (holder := syntax.parent(parent)) is not None
+        and holder.type in STATEMENT_CONTAINERS
     ):
         return parent
     return None

@@ -7,7 +7,6 @@ never waits for it. The linked-task rules share these facts so they agree on the
 from __future__ import annotations
 
 import bisect
-import functools
 from dataclasses import dataclass
 
 from tree_sitter import Node
@@ -88,18 +87,29 @@ class Evidence:
 def traps_exits(context: Context, node: Node) -> bool:
     """The enclosing function, or the process module holding it, traps exits: a linked
     crash arrives as an ``{:EXIT, …}`` message instead of killing the process."""
+    starts = _trap_starts(context)
+    if not starts:
+        return False
     function = syntax.enclosing(node, syntax.is_def)
+    if function is not None and _any_within(starts, function):
+        return True
     module = syntax.enclosing_module(node)
-    for trap in _exit_traps(context):
-        if function is not None and function.start_byte <= trap.start_byte < function.end_byte:
-            return True
-        if (
-            module is not None
-            and module.start_byte <= trap.start_byte < module.end_byte
-            and in_process_module(context, node)
-        ):
-            return True
-    return False
+    return module is not None and _any_within(starts, module) and in_process_module(context, node)
+
+
+def _trap_starts(context: Context) -> list[int]:
+    starts = context.cache.get("process_state.trap_starts")
+    if starts is None:
+        starts = context.cache["process_state.trap_starts"] = sorted(
+            trap.start_byte for trap in _exit_traps(context)
+        )
+    return starts
+
+
+def _any_within(starts: list[int], scope: Node) -> bool:
+    """One of the sorted ``starts`` lies inside ``scope``."""
+    first = bisect.bisect_left(starts, scope.start_byte)
+    return first < len(starts) and starts[first] < scope.end_byte
 
 
 def failure_clause(scope: Node, task: Node | None = None) -> Node | None:
@@ -107,39 +117,53 @@ def failure_clause(scope: Node, task: Node | None = None) -> Node | None:
     ``{:exit, _}`` (a stream element or a yield result), ``nil`` for what a ``Task.yield``
     returns, or ``catch :exit, _``. Clauses inside ``task`` (the task's own code) do not
     count."""
-    for node in syntax.descendants(scope):
-        if task is not None and task.start_byte <= node.start_byte < task.end_byte:
-            continue
-        if _matches_exit(node):
-            return node
-        if node.type != "stab_clause":
-            continue
-        patterns = node.child_by_field_name("left")
-        if patterns is None or _raises(node):
-            continue
-        heads = [p for p in patterns.named_children]
-        if any(_exit_tuple(p) for p in heads) or (
-            len(heads) == 1 and heads[0].type == "nil" and _fed_by_yield(node)
-        ):
-            return node
-        if (
-            node.parent is not None
-            and node.parent.type == "catch_block"
-            and heads
-            and syntax.text(heads[0]) == ":exit"
-        ):
-            return node
-    return None
+    clauses, starts = _failure_clauses(scope)
+    if not clauses:
+        return None
+    if task is None or not task.start_byte <= starts[0] < task.end_byte:
+        return clauses[0]
+    after = bisect.bisect_left(starts, task.end_byte)  # those inside the task come together
+    return clauses[after] if after < len(clauses) else None
+
+
+@syntax.remembered  # asked for every task started in the scope
+def _failure_clauses(scope: Node) -> tuple[list[Node], list[int]]:
+    """Every clause of `failure_clause` in ``scope``, in document order, and where each starts."""
+    found = [node for node in syntax.descendants(scope) if _handles_failure(node)]
+    return found, [node.start_byte for node in found]
+
+
+def _handles_failure(node: Node) -> bool:
+    if _matches_exit(node):
+        return True
+    if node.type != "stab_clause":
+        return False
+    patterns = node.child_by_field_name("left")
+    if patterns is None or _raises(node):
+        return False
+    heads = [p for p in patterns.named_children]
+    if any(_exit_tuple(p) for p in heads) or (
+        len(heads) == 1 and heads[0].type == "nil" and _fed_by_yield(node)
+    ):
+        return True
+    holder = syntax.parent(node)
+    return (
+        holder is not None
+        and holder.type == "catch_block"
+        and bool(heads)
+        and syntax.text(heads[0]) == ":exit"
+    )
 
 
 def _fed_by_yield(clause: Node) -> bool:
     """The ``case`` (or ``fn``) holding ``clause`` matches what ``Task.yield`` returns: its
     subject, or the pipeline feeding it, calls ``Task.yield``/``yield_many``."""
-    holder = clause.parent
+    holder = syntax.parent(clause)
     while holder is not None and holder.type not in ("call", "anonymous_function"):
-        holder = holder.parent
+        holder = syntax.parent(holder)
     if holder is not None and holder.type == "anonymous_function":
-        holder = holder.parent.parent if holder.parent is not None else None  # fn -> call
+        above = syntax.parent(holder)
+        holder = syntax.parent(above) if above is not None else None  # fn -> call
     if holder is None or holder.type != "call":
         return False
     args = syntax.argument_nodes(holder)
@@ -206,7 +230,7 @@ def down_clause(context: Context, node: Node) -> Node | None:
 
 # Per-scope answers are remembered (nodes hash with their tree): rules ask them for every call
 # in a scope, and scanning the scope each time made files of many calls quadratic.
-@functools.lru_cache(maxsize=1024)
+@syntax.remembered
 def _down_clause_in(module: Node) -> Node | None:
     for definition in syntax.descendants(module):
         if not syntax.is_definition(definition):
@@ -237,13 +261,13 @@ def _down_tuple(param: Node) -> Node | None:
     return None
 
 
-@functools.lru_cache(maxsize=1024)
+@syntax.remembered
 def awaited_in(scope: Node) -> bool:
     """``scope`` waits for a task with ``Task.await``/``await_many`` (which exit on failure)."""
     return any(n.type == "call" and syntax.call_key(n) in AWAITS for n in syntax.descendants(scope))
 
 
-@functools.lru_cache(maxsize=1024)
+@syntax.remembered
 def unlinks(scope: Node) -> bool:
     return any(
         n.type == "call" and syntax.call_key(n) == ("Process", "unlink")
@@ -254,7 +278,7 @@ def unlinks(scope: Node) -> bool:
 def discarded(site: Node) -> bool:
     """The expression's value is thrown away: a statement before the last of its block, or
     bound to an underscored variable or to one the function never uses again."""
-    parent = site.parent
+    parent = syntax.parent(site)
     if parent is None:
         return False
     if (
@@ -268,16 +292,8 @@ def discarded(site: Node) -> bool:
         name = syntax.text(left)
         definition = syntax.enclosing_definition(parent)
         return name.startswith("_") or (
-            definition is not None
-            and not any(
-                use.start_byte > parent.end_byte for use in syntax.variable_uses(definition, name)
-            )
+            definition is not None and syntax.last_variable_use(definition, name) <= parent.end_byte
         )
     if parent.type in ("body", "do_block", "block", "source"):
-        statements = [
-            c
-            for c in parent.named_children
-            if c.type != "comment" and not c.type.endswith("_block")  # else_block, rescue_block
-        ]
-        return bool(statements) and statements[-1] != site and site in statements
+        return syntax.is_statement(site) and site != syntax.last_statement(parent)
     return False
