@@ -5,11 +5,12 @@
 For each generated shape, prints the size, the best of three bare parses, one analysis (rules
 loaded and queries compiled beforehand on a small file of the same shape), one project-index
 summary, and their multiples of the parse. Linear work shows as multiples that stay put as the
-depth grows. The shapes: a GenServer callback holding a chain of piped ``Task.async()`` (each
-call nested in the next), the same callback with one ``Task.async(fn -> x end)`` statement a
-line (a long flat body), the callback inside nested ``defmodule``s, and a ``Task.async``
-inside nested lists, ``fn``s and ``case``s; then a file of ordinary code (the files of
-``examples/`` repeated) of each size in ``--megabytes``.
+depth grows. The shapes: a GenServer callback holding a chain of ``n`` piped ``Task.async()``
+(each call nested in the next), the same callback with ``n`` ``Task.async(fn -> x end)``
+statements (a long flat body), the callback inside ``n`` nested ``defmodule``s, and a dropped
+``Task.async`` inside ``n`` nested lists, ``fn``s and ``case``s (each shape has a finding, so
+its fix is computed too); then a file of ordinary code (the files of ``examples/`` repeated)
+of each size in ``--megabytes``.
 """
 
 from __future__ import annotations
@@ -29,6 +30,8 @@ CALLBACK = (
     "    {{:noreply, s}}\n  end\nend\n"
 )
 TASK = "Task.async(fn -> x end)"
+DROPPED = f"{TASK}\n:ok"
+"""A task whose value is dropped: OTP101 reports it and computes its fix."""
 SHAPES: dict[str, Callable[[int], str]] = {
     "piped": lambda n: CALLBACK.format(body="    x\n" + "    |> Task.async()\n" * n),
     "statements": lambda n: CALLBACK.format(body=f"    {TASK}\n" * n),
@@ -37,10 +40,10 @@ SHAPES: dict[str, Callable[[int], str]] = {
         + CALLBACK.format(body=f"    {TASK}")
         + "end\n" * n
     ),
-    "lists": lambda n: CALLBACK.format(body="    y = " + "[" * n + TASK + "]" * n),
-    "fns": lambda n: CALLBACK.format(body="    f = " + "fn -> " * n + TASK + " end" * n),
+    "lists": lambda n: CALLBACK.format(body="    y = " + "[" * n + f"({DROPPED})" + "]" * n),
+    "fns": lambda n: CALLBACK.format(body="    f = " + "fn -> " * n + DROPPED + " end" * n),
     "cases": lambda n: CALLBACK.format(
-        body="    " + "case x do\n_ ->\n" * n + TASK + "\nend" * n + "\n    :ok"
+        body="    " + "case x do\n_ ->\n" * n + DROPPED + "\nend" * n + "\n    :ok"
     ),
 }
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"

@@ -193,13 +193,8 @@ def _evidence(context: Context, call: Node) -> process_state.Evidence | None:
     return None
 
 
-@syntax.remembered  # asked for every call in the scope
 def _yields(scope: Node) -> bool:
-    return any(syntax.call_key(n) in process_state.YIELDS for n in _calls(scope))
-
-
-def _calls(scope: Node) -> Iterator[Node]:
-    return (n for n in syntax.descendants(scope) if n.type == "call")
+    return not process_state.YIELDS.isdisjoint(process_state.calls_under(scope))
 
 
 def _cannot_crash(call: Node) -> bool:

@@ -119,6 +119,24 @@ def _for_caller(
     cannot be added safely, an existing one (it works as it is), else the fix is unsafe."""
     caller = syntax.defined_name(node) if syntax.is_defmodule(node) else syntax.module_path(node)
     namespace = context.namespace_at(node)
+    key = ("fixes.for_caller", kind, keys, caller, namespace, tuple(existing), suffixes, child)
+    if key not in context.cache:  # the same answer for every call in a module
+        context.cache[key] = _choose(
+            context, kind, keys, existing, suffixes, child, caller, namespace
+        )
+    return context.cache[key]  # type: ignore[no-any-return]
+
+
+def _choose(
+    context: Context,
+    kind: str,
+    keys: str | None,
+    existing: list[str],
+    suffixes: tuple[str, ...],
+    child: str,
+    caller: str,
+    namespace: str,
+) -> Started:
     fitting = closest_name(existing, caller) or closest_name(
         existing, _web_to_app(caller, namespace)
     )

@@ -232,6 +232,8 @@ def down_clause(context: Context, node: Node) -> Node | None:
 # in a scope, and scanning the scope each time made files of many calls quadratic.
 @syntax.remembered
 def _down_clause_in(module: Node) -> Node | None:
+    if ":DOWN" not in syntax.text(module):  # a scan of the text is far cheaper than a walk
+        return None
     for definition in syntax.descendants(module):
         if not syntax.is_definition(definition):
             continue
@@ -261,18 +263,20 @@ def _down_tuple(param: Node) -> Node | None:
     return None
 
 
-@syntax.remembered
 def awaited_in(scope: Node) -> bool:
     """``scope`` waits for a task with ``Task.await``/``await_many`` (which exit on failure)."""
-    return any(n.type == "call" and syntax.call_key(n) in AWAITS for n in syntax.descendants(scope))
+    return not AWAITS.isdisjoint(calls_under(scope))
+
+
+def unlinks(scope: Node) -> bool:
+    return ("Process", "unlink") in calls_under(scope)
 
 
 @syntax.remembered
-def unlinks(scope: Node) -> bool:
-    return any(
-        n.type == "call" and syntax.call_key(n) == ("Process", "unlink")
-        for n in syntax.descendants(scope)
-    )
+def calls_under(scope: Node) -> frozenset[tuple[str, str]]:
+    """What the calls under ``scope`` call (`syntax.call_key`): one walk of a function
+    answers every question asked of it about its calls, for every task it starts."""
+    return frozenset(syntax.call_key(n) for n in syntax.descendants(scope) if n.type == "call")
 
 
 def discarded(site: Node) -> bool:

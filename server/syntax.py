@@ -35,9 +35,8 @@ DEF_CLAUSES = compile_query(
 
 
 def text(node: Node | None) -> str:
-    if node is None or node.text is None:
-        return ""
-    return node.text.decode("utf-8", "replace")
+    data = node.text if node is not None else None  # each read of .text copies the bytes
+    return data.decode("utf-8", "replace") if data is not None else ""
 
 
 def remote_target(call: Node) -> tuple[str, str] | None:
@@ -420,17 +419,19 @@ def definition_name(definition: Node) -> str:
 
 def module_path(node: Node) -> str:
     """The full name of the module around ``node``, nested ``defmodule``s joined."""
-    parts = []
     module = enclosing_module(node)
+    return defined_name(module) if module is not None else ""
+
+
+@remembered  # asked for every call in the module
+def defined_name(defmodule: Node) -> str:
+    """The full name a ``defmodule`` defines: the names of the modules around it first."""
+    parts = []
+    module: Node | None = defmodule
     while module is not None:
         parts.append(module_name(module))
         module = enclosing_module(module)
     return ".".join(p for p in reversed(parts) if p)
-
-
-def defined_name(defmodule: Node) -> str:
-    """The full name a ``defmodule`` defines: the names of the modules around it first."""
-    return ".".join(part for part in (module_path(defmodule), module_name(defmodule)) if part)
 
 
 def in_mix_module(node: Node) -> bool:
