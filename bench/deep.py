@@ -4,7 +4,8 @@
 
 For each generated shape, prints the size, the best of three bare parses, one analysis (rules
 loaded and queries compiled beforehand on a small file of the same shape), one project-index
-summary, and their multiples of the parse. Linear work shows as multiples that stay put as the
+summary, and their multiples of the parse, all in CPU time (steadier than wall time on a shared
+machine). Linear work shows as multiples that stay put as the
 depth grows. The shapes: a GenServer callback holding a chain of ``n`` piped ``Task.async()``
 (each call nested in the next), the same callback with ``n`` ``Task.async(fn -> x end)``
 statements (a long flat body), the callback inside ``n`` nested ``defmodule``s, and a dropped
@@ -56,9 +57,9 @@ def ordinary_code(megabytes: float) -> str:
 
 
 def timed(step: Callable[[], object]) -> float:
-    started = time.perf_counter()
+    started = time.process_time()
     step()
-    return time.perf_counter() - started
+    return time.process_time() - started
 
 
 def main() -> None:

@@ -21,6 +21,7 @@ from otp_thinking.model.supervision import (
 )
 from otp_thinking.project import Application
 from otp_thinking.project import app_root as _app_root
+from otp_thinking.source import Source
 
 
 @dataclass(frozen=True)
@@ -455,10 +456,12 @@ def fitted_edit(context: Context, site: Node, parts: CallParts) -> Edit:
     source = context.source
     text = source.text
     line_start = source.line_starts[source.line_of(start)]
-    line_end = source.line_starts[source.line_of(end)] + len(source.line_text(source.line_of(end)))
-    prefix, suffix = text[line_start:start], text[end:line_end]
-    if _fits(prefix + one + suffix) or suffix.strip() not in ("", ","):
+    line_end = _line_end(source, source.line_of(end))
+    if _fits_in_line(text, line_start, start, one, end, line_end) or not _BLANK_OR_COMMA.fullmatch(
+        text, end, line_end
+    ):  # measured, not copied: a line can hold thousands of calls, each fixed on its own
         return Edit(start, end, one)
+    prefix, suffix = text[line_start:start], text[end:line_end]
     indent = source.line_indent(source.line_of(start))
     newline = source.newline
     statement = statement_of(site)
@@ -539,6 +542,27 @@ def _fitted_do_body(context: Context, site: Node, parts: CallParts) -> Edit | No
     head = source.text[line_start:head_end]
     end = context.span(site)[1]
     return spaced_edit(context, definition, line_start, end, f"{head},{newline}{body}")
+
+
+_BLANK_OR_COMMA = re.compile(r"\s*,?\s*")
+
+
+def _line_end(source: Source, line: int) -> int:
+    """Where ``line`` ends, before its line break (``len(source.line_text(line))`` on)."""
+    start = source.line_starts[line]
+    end = source.line_starts[line + 1] if line + 1 < len(source.line_starts) else len(source.text)
+    while end > start and source.text[end - 1] in "\r\n":
+        end -= 1
+    return end
+
+
+def _fits_in_line(
+    text: str, line_start: int, start: int, one: str, end: int, line_end: int
+) -> bool:
+    """``_fits`` of the line with ``[start, end)`` replaced by ``one``."""
+    if "\n" in one or "\r" in one:
+        return _fits(text[line_start:start] + one + text[end:line_end])
+    return (start - line_start) + len(one) + (line_end - end) <= LINE_LIMIT
 
 
 def _fits(text: str) -> bool:
