@@ -37,7 +37,8 @@ DOC = """\
 - `:mnesia.wait_for_tables`, socket connects and reads (`:gen_tcp.connect/accept/recv`,
   `:ssl.connect`);
 - as information only: work in an `init/1` that returns `{:stop, _}` or `{:error, _}` when it
-  fails (the start fails on purpose, a contract moving the work would change), and what is
+  fails, or raises on its result (`nil -> raise "not configured"`): the start fails on purpose,
+  a contract moving the work would change; and what is
   usually quick: local files (`File.read/open/stream!/ls/cp`,
   `:file.read_file/open/consult`, `:dets.open_file`, `:ets.file2tab`) and calls to another
   local process (`GenServer.call`, `:gen_server.call`, `:gen_statem.call`, `Agent.get/update`).
@@ -49,7 +50,8 @@ Accounts.load/1, which blocks on Repo.all (through fetch)". Work inside an `fn` 
 `init/1` waits for it: an `fn` given to `Enum`/`Stream`/`Map`, to `Task.async_stream`, or to
 `Task.async` when `init/1` also awaits. One finding per `init/1` clause, on the first blocking
 call in source order (or on the call that leads to it). Fixing that one is the point: the rest
-of the slow work usually moves with it.
+of the slow work usually moves with it. A warning names the first slow call (a query, a
+request, a command), not a quick file read or local call before it.
 
 Not flagged:
 - `init/1` of other modules: Supervisors, Plugs (`@behaviour Plug`, `use Plug.Builder`),
@@ -62,6 +64,10 @@ Not flagged:
   `:ignore` (an upgrade gate, a one-off check or seed), a `use GenServer, restart: :temporary`
   server, and an `init/1` that fills `:persistent_term` or an ETS table that the module's
   public functions read directly (callers would find it empty);
+- boot writes: an `init/1` whose only blocking work is database writes whose result it drops
+  (deleting stale rows, resetting stuck jobs, writing a heartbeat). The processes started
+  after it may rely on the write being done, and nothing in this code says whether they do;
+- servers under development, benchmark or test-app folders (`dev/`, `bench/`, `test_app/`);
 - calls inside a function that runs later or elsewhere: an `fn` handed to `Task.start`,
   `spawn`, `:telemetry.attach` and the like;
 - tests, `.exs` scripts and `use Mix.Task` modules (test servers often block on purpose).
@@ -378,32 +384,121 @@ def _call_arity(call: Node) -> int:
 
 
 def _check_init(context: Context, module: Node, definition: Node, kind: str) -> Finding | None:
-    finding = _blocking_finding(context, module, definition, kind)
-    if finding is None or _boot_step(module, definition):
+    if context.tooling_file:
+        return None  # a development or test-app server: not part of the production boot
+    scanner = Scanner(module, blocking_name, _project_lookup(context, module))
+    found = scanner.first(definition)
+    if found is None or _boot_step(module, definition):
         return None
-    slow = Scanner(module, slow_name, _project_lookup(context, module, SLOW_KINDS))
-    if _fails_its_start(definition) or slow.first(definition) is None:
+    if _boot_write(context, module, definition, found):
+        return None
+    slow = Scanner(module, slow_name, _project_lookup(context, module, SLOW_KINDS)).first(
+        definition
+    )
+    if _fails_its_start(definition, found[0]) or slow is None:
+        finding = _blocking_finding(context, module, definition, kind, scanner, found)
         return finding.with_severity("information")
-    return finding
+    # The warning names the slow work (a query, a request), not a quick file read before it.
+    return _blocking_finding(context, module, definition, kind, scanner, slow)
 
 
-def _fails_its_start(definition: Node) -> bool:
-    """`init/1` returns `{:stop, _}` or `{:error, _}` on some path: the start fails on purpose
+RAISING = frozenset({"raise", "reraise", "exit", "throw"})
+
+
+def _fails_its_start(definition: Node, site: Node) -> bool:
+    """`init/1` returns `{:stop, _}` or `{:error, _}` on some path, or raises in the statement
+    that does the blocking work (`nil -> raise "not configured"`): the start fails on purpose
     when the work does, a contract that moving the work would change (information only)."""
     for tail in syntax.tail_expressions(syntax.body_of(definition)):
         items = [c for c in tail.named_children if c.type != "comment"]
         if tail.type == "tuple" and items and syntax.text(items[0]) in (":stop", ":error"):
             return True
-    return False
+    statement = _statement_holding(definition, site)
+    return statement is not None and any(
+        n.type == "call" and syntax.local_target(n) in RAISING
+        for n in syntax.descendants(statement)
+    )
+
+
+WRITES = frozenset(
+    {
+        "insert",
+        "insert!",
+        "insert_all",
+        "insert_or_update",
+        "insert_or_update!",
+        "update",
+        "update!",
+        "update_all",
+        "delete",
+        "delete!",
+        "delete_all",
+        "transaction",
+        "transact",
+        "sync_transaction",
+    }
+)
+
+
+def _is_write(name: str) -> bool:
+    """``Repo.insert!`` in a display name such as ``Repo.insert! (through save)``."""
+    call = name.split(" ", 1)[0]
+    return call.rpartition(".")[2] in WRITES
+
+
+def _boot_write(
+    context: Context, module: Node, definition: Node, found: tuple[Node, str, str | None]
+) -> bool:
+    """All the blocking work of `init/1` is writes whose result it drops (a cleanup, a
+    heartbeat, a reset of stuck rows): done once, before the processes started after this
+    one, which may rely on it. Whether they do is not in this code, so it is not reported."""
+    site, name, _ = found
+    if not _is_write(name) or _result_used(definition, site):
+        return False
+    project = _project_lookup(context, module)
+
+    def not_writes(call: Node, written: str, function: str) -> tuple[str, str] | None:
+        reached = project(call, written, function) if project is not None else None
+        return None if reached is None or _is_write(reached[0]) else reached
+
+    def reads(module_name: str, function: str) -> str | None:
+        found_name = blocking_name(module_name, function)
+        return None if found_name is None or _is_write(found_name) else found_name
+
+    return Scanner(module, reads, not_writes).first(definition) is None
+
+
+def _statement_holding(definition: Node, node: Node) -> Node | None:
+    return next(
+        (
+            s
+            for s in syntax.body_statements(definition)
+            if s.start_byte <= node.start_byte < s.end_byte
+        ),
+        None,
+    )
+
+
+def _result_used(definition: Node, site: Node) -> bool:
+    """The value of the statement holding ``site`` reaches what `init/1` returns: it is the
+    last statement, or binds variables a later statement uses."""
+    statements = syntax.body_statements(definition)
+    statement = _statement_holding(definition, site)
+    if statement is None or statement == statements[-1]:
+        return True
+    bound = {n for n in _bound(statement) if not n.startswith("_")}
+    later = statements[statements.index(statement) + 1 :]
+    return bool(bound & _used_in(later))
 
 
 def _blocking_finding(
-    context: Context, module: Node, definition: Node, kind: str
-) -> Finding | None:
-    scanner = Scanner(module, blocking_name, _project_lookup(context, module))
-    found = scanner.first(definition)
-    if found is None:
-        return None
+    context: Context,
+    module: Node,
+    definition: Node,
+    kind: str,
+    scanner: Scanner,
+    found: tuple[Node, str, str | None],
+) -> Finding:
     site, name, via = found
     what = f"calls {via}, which blocks on {name}," if via else f"blocks on {name},"
     waits = "so whoever starts this process (its supervisor) waits for it"

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 from tree_sitter import Node
 
-from otp_thinking import fixes, process_state, syntax
+from otp_thinking import fixes, modules, process_state, syntax
 from otp_thinking.context import Context
 from otp_thinking.findings import Edit, Finding, Fix
 from otp_thinking.rule import Rule
@@ -18,19 +18,25 @@ DOC = """\
 (`Task.async(Mod, :fun, args)`) and a capture (`&Task.async/1`).
 
 Flagged only where the code shows the link is unwanted:
-- the caller handles a failed task: a `{:exit, reason}` or `nil` clause after `Task.yield/2`
-  or `Task.yield_many/2` (one that does not simply raise again) — the link kills the caller
-  before that clause can run;
-- the module handles `{:DOWN, ref, :process, pid, reason}` for failures (not only `:normal`)
-  and the task is not awaited where it starts — the author expects the failure as a message;
+- the caller handles a failed task: a `{:exit, reason}` clause after `Task.yield/2` or
+  `Task.yield_many/2` (one that does not simply raise again) — the link kills the caller
+  before that clause can run. A `nil` clause or one matching only `{:exit, :timeout}`
+  handles a timeout, not a crash, and is no such sign;
+- the task is started by code that runs in the process (a callback, or a function a
+  callback calls; not a client function of the module nor a `:telemetry` handler), the
+  module reads tasks' replies (`{ref, result}`) as messages and handles
+  `{:DOWN, ref, :process, pid, reason}` for failures (not only `:normal`) — the author
+  expects the failure as a message;
 - nothing awaits the task: its value is thrown away (a statement before the last, `_task =`),
   or it is what a helper returns to callers that throw it away — fire-and-forget work still
-  linked to the caller, in any production module.
+  linked to the caller, in any production module. A task whose reply the process reads as a
+  message (a `handle_info/2` clause for any `{ref, result}`) is awaited that way.
 
 Not flagged:
 - tasks awaited with `Task.await/2` or `Task.await_many/2` in the same function (or in every
-  caller of the helper that starts them): a failed task exits the caller through the await
-  whether it is linked or not, so `async_nolink` would change nothing;
+  caller of the helper that starts them, or maps them out of a list): a failed task exits the
+  caller through the await whether it is linked or not, so `async_nolink` would change
+  nothing;
 - tasks stored or returned with no sign of the above (the caller decides what a crash means);
 - a task whose function is one `try` that rescues or catches (it cannot crash), a task
   `Process.unlink/1`ed right away, a function or process module that traps exits
@@ -45,7 +51,7 @@ Not flagged:
 `Task.async` links the task to the caller. When the task crashes, the link takes the caller
 down with it: a failing HTTP request inside a task kills the GenServer or the LiveView that
 started it, along with its state. The task also lives outside any supervisor, so a shutdown
-does not wait for it and nothing reports it.
+does not wait for it and nothing can list it.
 
 ## Example
 ```elixir
@@ -183,14 +189,145 @@ def _evidence(context: Context, call: Node) -> process_state.Evidence | None:
             return process_state.Evidence("handled", handled) if handled is not None else None
         if process_state.awaited_in(caller):
             return None
-    if process_state.discarded(site) or (
-        callers and all(process_state.discarded(c[0]) for c in callers)
+    in_process = _runs_in_process(context, call)
+    replies = _reply_clauses(call) if in_process else []
+    if not any(any_task for _, any_task in replies) and (
+        process_state.discarded(site)
+        or (callers and all(process_state.discarded(c[0]) for c in callers))
     ):
         return process_state.Evidence("unawaited", None)
     down = process_state.down_clause(context, call)
-    if down is not None and process_state.in_process_module(context, call):
+    if down is not None and replies:
         return process_state.Evidence("down", down)
     return None
+
+
+# -- where the task's messages go ------------------------------------------------------
+#
+# A task started by code that runs in the process (a callback, or a function a callback
+# calls) sends its reply and `:DOWN` to that process; one started by a client function of the
+# same module, or by a telemetry or logger handler defined there, sends them to whichever
+# process called it, which the module's `handle_info/2` never sees.
+
+PROCESS_CALLBACKS = frozenset(
+    {
+        "init",
+        "handle_call",
+        "handle_cast",
+        "handle_info",
+        "handle_continue",
+        "handle_event",
+        "handle_params",
+        "handle_async",
+        "handle_in",
+        "mount",
+        "join",
+        "update",
+        "terminate",
+        "code_change",
+    }
+)
+STATEM_EVENT_TYPES = (":info", ":cast", ":internal", ":timeout", ":state_timeout", ":enter")
+
+
+def _runs_in_process(context: Context, call: Node) -> bool:
+    """The call runs in the process the module defines: its function is a process callback,
+    or one that a callback reaches through local calls; not a client function or a
+    telemetry handler (`handle_event/4` outside a `:gen_statem`)."""
+    if not process_state.in_process_module(context, call):
+        return False
+    module = modules.at(context, call)
+    if module is None:
+        return False
+    clause = module.clause_at(call)
+    return clause is not None and clause.name in _process_functions(context, module)
+
+
+def _process_functions(context: Context, module: modules.ModuleFacts) -> frozenset[str]:
+    key = f"task_async.process_functions.{module.node.start_byte}"
+    found = context.cache.get(key)
+    if found is None:
+        found = context.cache[key] = _reachable_from_callbacks(module)
+    return found
+
+
+def _reachable_from_callbacks(module: modules.ModuleFacts) -> frozenset[str]:
+    reached = {c.name for c in module.clauses if not c.private and _is_callback(module, c)}
+    pending = list(reached)
+    while pending:
+        name = pending.pop()
+        for clause in module.local_clauses(name):
+            for called in _local_calls(clause.node):
+                if called not in reached and module.defines(called):
+                    reached.add(called)
+                    pending.append(called)
+    return frozenset(reached)
+
+
+def _is_callback(module: modules.ModuleFacts, clause: modules.Clause) -> bool:
+    if clause.name == "handle_event" and clause.arity == 4:
+        return module.is_gen_statem  # else a :telemetry handler, run by whoever emits
+    if clause.name in PROCESS_CALLBACKS:
+        return True
+    first = syntax.text(clause.params[0]) if clause.params else ""
+    return (  # a state function of a :gen_statem in state_functions mode
+        module.is_gen_statem
+        and clause.arity == 3
+        and (first.startswith(STATEM_EVENT_TYPES) or first.startswith("{:call"))
+    )
+
+
+def _local_calls(node: Node) -> set[str]:
+    names = set()
+    for n in syntax.descendants(node):
+        if n.type == "call":
+            target = syntax.local_target(n)
+            if target is not None:
+                names.add(target)
+        elif n.type == "identifier" and syntax.is_capture(_grandparent(n)):
+            names.add(syntax.text(n))  # &helper/1
+    return names
+
+
+def _grandparent(node: Node) -> Node | None:
+    above = syntax.parent(node)
+    return syntax.parent(above) if above is not None else None
+
+
+def _reply_clauses(call: Node) -> list[tuple[Node, bool]]:
+    """The module's clauses that read a task's reply ``{ref, result}`` as a message
+    (``handle_info/2``, or a `:gen_statem` ``handle_event(:info, ...)``), each with whether it
+    takes any task's reply (its ref is not matched against the state)."""
+    module = syntax.enclosing_module(call)
+    return _replies_in(module) if module is not None else []
+
+
+@syntax.remembered
+def _replies_in(module: Node) -> list[tuple[Node, bool]]:
+    found = []
+    for definition in [
+        *syntax.definitions(module, "handle_info", 2),
+        *syntax.definitions(module, "handle_event", 4),
+    ]:
+        head = syntax.def_head(definition)
+        params = head[1] if head else []
+        if len(params) == 4:
+            if syntax.text(params[0]) != ":info":
+                continue
+            params = params[1:]
+        message = params[0] if params else None
+        if message is not None and message.type == "binary_operator":  # {ref, r} = message
+            message = message.child_by_field_name("left")
+        if message is None or message.type != "tuple":
+            continue
+        elements = [c for c in message.named_children if c.type != "comment"]
+        if len(elements) != 2 or elements[0].type != "identifier":
+            continue
+        ref = syntax.text(elements[0])
+        rest = [p for p in params[1:]]
+        matched = not ref.startswith("_") and any(syntax.variable_uses(p, ref) for p in rest)
+        found.append((definition, not matched))
+    return found
 
 
 def _yields(scope: Node) -> bool:
@@ -218,14 +355,14 @@ def _cannot_crash(call: Node) -> bool:
 def _helper_callers(definition: Node, site: Node) -> list[tuple[Node, Node]]:
     """When the task is what a function of the module returns, the local calls of that
     function (the call's site and its enclosing definition); else nothing."""
-    if site not in _returned(definition):
+    if not _returned(definition, site):
         return []
     module = syntax.enclosing_module(definition)
     name = syntax.definition_name(definition)
     if module is None or not name:
         return []
     found = []
-    for node in _local_calls(module).get(name, ()):
+    for node in _calls_by_name(module).get(name, ()):
         if node.type == "call":
             if _definition_head(node):
                 continue
@@ -238,13 +375,58 @@ def _helper_callers(definition: Node, site: Node) -> list[tuple[Node, Node]]:
     return found
 
 
+MAPPING = frozenset({("Enum", "map"), ("Enum", "flat_map"), ("Stream", "map")})
+
+
+def _returned(definition: Node, site: Node) -> bool:
+    """The task is what the function returns, alone or as an element of a list it maps out
+    (``Enum.map(items, fn item -> Task.async(...) end)`` as the last expression)."""
+    tails = _tails(definition)
+    node = site
+    while node not in tails:
+        holder = _mapping_holder(node)
+        if holder is None:
+            return False
+        node = syntax.call_site(holder)
+    return True
+
+
+def _mapping_holder(node: Node) -> Node | None:
+    """The ``Enum.map`` call whose function returns ``node``: ``fn x -> node end`` (as its
+    last expression) or ``&node`` passed to it."""
+    parent = syntax.parent(node)
+    function: Node | None = None
+    if parent is not None and parent.type == "unary_operator" and syntax.is_capture(parent):
+        function = parent
+    elif parent is not None and parent.type == "body":
+        clause = syntax.parent(parent)
+        function = syntax.parent(clause) if clause is not None else None
+        if (
+            syntax.last_non_comment(parent) != node
+            or function is None
+            or function.type != "anonymous_function"
+        ):
+            return None
+    if function is None:
+        return None
+    arguments = syntax.parent(function)
+    holder = (
+        syntax.parent(arguments)
+        if arguments is not None and arguments.type == "arguments"
+        else None
+    )
+    if holder is None or syntax.remote_target(holder) not in MAPPING:
+        return None
+    return holder
+
+
 @syntax.remembered  # asked for every task a function starts
-def _returned(definition: Node) -> frozenset[Node]:
+def _tails(definition: Node) -> frozenset[Node]:
     return frozenset(syntax.tail_expressions(syntax.body_of(definition)))
 
 
 @syntax.remembered  # asked for every function returning a task
-def _local_calls(module: Node) -> dict[str, list[Node]]:
+def _calls_by_name(module: Node) -> dict[str, list[Node]]:
     """The local calls (``name(...)``) and captures (``&name/1``) in ``module`` by name, in
     document order."""
     found: dict[str, list[Node]] = {}
@@ -305,7 +487,7 @@ def _fix(context: Context, call: Node, site: Node) -> Fix | None:
     supervisor = fixes.task_supervisor(context, call)
     name, note = supervisor.name, supervisor.note
     use = _task_use(context, call, site)
-    if use == "discarded" and _expects_task_messages(call):
+    if use == "discarded" and _expects_task_messages(context, call):
         use = "other"  # the reply is read in handle_info: a started child would send none
     if use == "discarded":
         edit = fixes.rewrite_call(context, call, "Task.Supervisor.start_child", [name], ARITIES)
@@ -349,11 +531,14 @@ def _fix(context: Context, call: Node, site: Node) -> Fix | None:
     return Fix(title, (*edits, *supervisor.edits), safety)
 
 
-def _expects_task_messages(call: Node) -> bool:
-    """The module handles a task's messages: a ``handle_info`` clause for ``{ref, result}``
-    (a two-element tuple not starting with a literal) or for ``{:DOWN, ...}``."""
+def _expects_task_messages(context: Context, call: Node) -> bool:
+    """The call runs in the process, and the module handles a task's messages: a clause for
+    ``{ref, result}`` (a two-element tuple not starting with a literal, in ``handle_info/2`` or
+    a `:gen_statem` ``handle_event(:info, ...)``) or a ``handle_info`` one for ``{:DOWN, ...}``."""
     module = syntax.enclosing_module(call)
-    return module is not None and _reads_task_messages(module)
+    if module is None or not _runs_in_process(context, call):
+        return False
+    return bool(_reply_clauses(call)) or _reads_task_messages(module)
 
 
 @syntax.remembered  # asked for every task started in the module

@@ -25,6 +25,10 @@ clause, `match?({:exit, _}, &1)`, or a clause of a local reducer it passes (`&co
 without simply raising again. The caller wanted isolation that the link defeats.
 
 Not flagged:
+- timeout handling, which a linked stream does deliver: `on_timeout: :kill_task` (timed-out
+  tasks become `{:exit, :timeout}` elements, so an `{:exit, _}` clause or
+  `zip_input_on_exit: true` is there for them), a clause matching only `{:exit, :timeout}`,
+  and `catch :exit` (the default `on_timeout: :exit` exits the caller, catchably);
 - streams whose consumer has no `{:exit, _}` handling (`Stream.run()`, `fn {:ok, v} -> v end`):
   a crash takes the caller down whether the tasks are linked or not, and nothing shows that is
   unwanted;
@@ -155,7 +159,12 @@ def _evidence(context: Context, call: Node) -> process_state.Evidence | None:
     function or in the local reducer it passes (`&reduce/2`). Elsewhere a crash takes the
     caller down whichever way the tasks are started, and nothing shows that is unwanted."""
     definition = syntax.enclosing_definition(call)
-    if definition is None or _in_init(call) or process_state.traps_exits(context, call):
+    if (
+        definition is None
+        or _in_init(call)
+        or _kills_on_timeout(call)
+        or process_state.traps_exits(context, call)
+    ):
         return None
     if _zips_input_on_exit(call):
         return process_state.Evidence("zip", call)
@@ -166,6 +175,18 @@ def _evidence(context: Context, call: Node) -> process_state.Evidence | None:
         if scope is not definition and process_state.failure_head(scope):
             return process_state.Evidence("handled", scope)
     return None
+
+
+def _kills_on_timeout(call: Node) -> bool:
+    """``on_timeout: :kill_task``: a task that runs too long becomes an ``{:exit, :timeout}``
+    element, so handling ``{:exit, _}`` elements (or zipping the input into them) serves the
+    timeouts, and shows nothing about crashes."""
+    args = syntax.argument_nodes(call)
+    options = args[-1] if args else None
+    return any(
+        key == "on_timeout" and syntax.text(value) == ":kill_task"
+        for key, value in syntax.keyword_pairs(options)
+    )
 
 
 def _zips_input_on_exit(call: Node) -> bool:

@@ -29,8 +29,9 @@ reapers and enforcers that live exactly as long as what they watch; remote spawn
 another node (`:erlang.spawn/2,4`, `Node.spawn`); stoppers, processes started only to stop
 another one without blocking the caller (`spawn(fn -> GenServer.stop(pid, :normal, 5_000)
 end)`, `Task.start(Mod, :shutdown, args)`); a `spawn` the same function then waits for in
-`receive` (a helper of a synchronous step); files under development, benchmark or test-app
-folders (`dev/`, `bench/`, `test_app/`).
+`receive` (a helper of a synchronous step); anything started in `terminate/2`, on the way
+out of a stopping process (a drain, a hand-over); files under development, benchmark or
+test-app folders (`dev/`, `bench/`, `test_app/`).
 
 A `spawn` of a local function that calls itself (an accept or receive loop) gets its own
 message: the advice there is a link to its owner, not a Task.Supervisor.
@@ -43,7 +44,7 @@ is logged but nothing restarts it, and nothing can list it or wait for it. An un
 worse: when the process that started it dies, the loop goes on, serving or spinning for
 nobody. Use `Task.Supervisor.start_child/2` for
 fire-and-forget work: the supervisor gives each task time to finish on shutdown (5 seconds by
-default, `:shutdown` option) and reports its crashes.
+default, `:shutdown` option), and its tasks can be listed and waited for.
 
 ## Example
 ```elixir
@@ -146,7 +147,12 @@ def _flagged(context: Context, kind: str, call: Node, site: Node) -> bool:
             return False
     elif arity not in ARITIES[kind]:
         return False
-    if context.tooling_file or syntax.in_mix_module(call) or _inside_wrapper(call):
+    if (
+        context.tooling_file
+        or syntax.in_mix_module(call)
+        or _inside_wrapper(call)
+        or _in_terminate(call)
+    ):
         return False
     if _stopper(call) or (kind != "task_start" and (_watcher(call) or _awaited(call))):
         return False
@@ -158,6 +164,14 @@ def _arity(call: Node, site: Node) -> int | None:
         return syntax.capture_arity(site)
     piped = 1 if syntax.is_pipe(site) else 0
     return len(syntax.argument_nodes(call)) + piped
+
+
+def _in_terminate(call: Node) -> bool:
+    """Inside ``terminate/2``: the process is stopping, and what it starts on the way out
+    (a hand-over, a drain) is past the point where it could be supervised from here."""
+    definition = syntax.enclosing_definition(call)
+    head = syntax.def_head(definition) if definition is not None else None
+    return head is not None and head[0] == "terminate" and len(head[1]) == 2
 
 
 def _links(call: Node) -> bool:

@@ -38,7 +38,7 @@ from otp_thinking.index import FileSummary
 from otp_thinking.project import ProjectContext
 
 FOLDER = ".otp-thinking-cache"
-FORMAT = 3
+FORMAT = 4
 _MAGIC = b"otp-thinking-cache\n"
 
 
@@ -54,42 +54,72 @@ class Entry:
     project_findings: tuple[Finding, ...] | None = None
     notes: tuple[str, ...] = ()
     """Messages about the file's own text (rule names in comments that name no rule)."""
+    shown: str = ""
+    """The path as the run that stored the findings named it: findings name other files (a fix's
+    edits, related locations) by paths spelled the same way, so they are reused only by a run
+    that names the file alike. The summary is reused by any run (the server's too)."""
 
 
 @dataclass
 class Cache:
-    """The entries of one project for one run key, as loaded, plus what this run adds."""
+    """The entries of one project for one run key, as loaded, plus what this run adds.
+
+    Entries are keyed by the file's path relative to the project root, so that runs from
+    another folder and the language server (absolute paths) share them."""
 
     file: Path | None
     entries: dict[str, Entry] = field(default_factory=dict)
     added: dict[str, Entry] = field(default_factory=dict)
+    root: str = ""
+    """The project root, absolute."""
+
+    _keys: dict[str, str] = field(default_factory=dict)
+
+    def key(self, path: str) -> str:
+        found = self._keys.get(path)
+        if found is None:
+            found = self._keys[path] = self._key(path)
+        return found
+
+    def _key(self, path: str) -> str:
+        absolute = os.path.abspath(path)
+        prefix = os.path.join(self.root, "")
+        if not self.root or not absolute.startswith(prefix):
+            return absolute
+        return absolute[len(prefix) :].replace(os.sep, "/")
 
     def summary(self, path: str, key: str) -> FileSummary | None:
-        entry = self.entries.get(path)
-        return entry.summary if entry is not None and entry.summary_key == key else None
+        entry = self.entries.get(self.key(path))
+        if entry is None or entry.summary_key != key:
+            return None
+        summary = entry.summary
+        return summary if summary.path == path else dataclasses.replace(summary, path=path)
 
     def findings(self, path: str, key: str) -> tuple[tuple[Finding, ...], tuple[str, ...]] | None:
         """The file-local findings and the notes (unknown rule names in its comments)."""
-        entry = self.entries.get(path)
+        entry = self.entries.get(self.key(path))
         if entry is None or entry.findings_key != key or entry.findings is None:
+            return None
+        if entry.shown != path:
             return None
         return entry.findings, entry.notes
 
     def store(self, path: str, entry: Entry) -> None:
-        self.added[path] = entry
+        self.added[self.key(path)] = dataclasses.replace(entry, shown=path)
 
     def current(self, path: str) -> Entry | None:
         """The entry of ``path`` as this run left it (valid for a file it found or computed)."""
-        return self.added.get(path) or self.entries.get(path)
+        key = self.key(path)
+        return self.added.get(key) or self.entries.get(key)
 
     def index_key(self, paths: Iterable[str]) -> str | None:
         """A key of the whole project's summaries (None when a file has none)."""
         keys = []
-        for path in sorted(paths):
-            entry = self.current(path)
+        for key in sorted(self.key(path) for path in paths):
+            entry = self.added.get(key) or self.entries.get(key)
             if entry is None:
                 return None
-            keys.append(f"{path}\0{entry.summary_key}")
+            keys.append(f"{key}\0{entry.summary_key}")
         return _hash(*keys)
 
     def project_key(self, path: str, index_key: str | None) -> str | None:
@@ -100,7 +130,7 @@ class Cache:
 
     def project_findings(self, path: str, key: str | None) -> tuple[Finding, ...] | None:
         entry = self.current(path)
-        if key is None or entry is None or entry.project_key != key:
+        if key is None or entry is None or entry.project_key != key or entry.shown != path:
             return None
         return entry.project_findings
 
@@ -109,8 +139,8 @@ class Cache:
     ) -> None:
         entry = self.current(path)
         if key is not None and entry is not None:
-            self.added[path] = dataclasses.replace(
-                entry, project_key=key, project_findings=findings
+            self.added[self.key(path)] = dataclasses.replace(
+                entry, project_key=key, project_findings=findings, shown=path
             )
 
     def save(self, paths: set[str]) -> None:
@@ -119,9 +149,9 @@ class Cache:
         if self.file is None:
             return
         merged = {
-            path: entry
-            for path in paths
-            if (entry := self.added.get(path) or self.entries.get(path)) is not None
+            key: entry
+            for key in map(self.key, paths)
+            if (entry := self.added.get(key) or self.entries.get(key)) is not None
         }
         if not self.added and merged.keys() == self.entries.keys():
             return
@@ -135,7 +165,7 @@ def open_cache(root: Path, run_key: str) -> Cache:
     if folder is None:
         return Cache(None)
     file = folder / f"{run_key[:32]}.pickle"
-    return Cache(file, _load(file))
+    return Cache(file, _load(file), root=os.path.abspath(root))
 
 
 def run_key(base_config: Config, select: tuple[str, ...], ignore: tuple[str, ...]) -> str:

@@ -120,12 +120,11 @@ def _for_caller(
     cannot be added safely, an existing one (it works as it is), else the fix is unsafe."""
     caller = syntax.defined_name(node) if syntax.is_defmodule(node) else syntax.module_path(node)
     namespace = context.namespace_at(node)
-    key = ("fixes.for_caller", kind, keys, caller, namespace, tuple(existing), suffixes, child)
-    if key not in context.cache:  # the same answer for every call in a module
-        context.cache[key] = _choose(
-            context, kind, keys, existing, suffixes, child, caller, namespace
-        )
-    return context.cache[key]  # type: ignore[no-any-return]
+    chosen: dict[tuple[object, ...], Started] = context.cache.setdefault("fixes.for_caller", {})
+    key = (kind, keys, caller, namespace, tuple(existing), suffixes, child)
+    if key not in chosen:  # the same answer for every call in a module
+        chosen[key] = _choose(context, kind, keys, existing, suffixes, child, caller, namespace)
+    return chosen[key]
 
 
 def _choose(

@@ -18,8 +18,16 @@ from typing import TYPE_CHECKING, Any
 from lsprotocol import types
 from pygls.uris import to_fs_path
 
+from otp_thinking import cache as disk_cache
 from otp_thinking.engine import analyze
-from otp_thinking.index import SKIPPED_DIRS, ProjectIndex, digest, project_files, summary_for
+from otp_thinking.index import (
+    SKIPPED_DIRS,
+    FileSummary,
+    ProjectIndex,
+    digest,
+    project_files,
+    summary_for,
+)
 from otp_thinking.lsp_convert import path_to_uri, to_diagnostic, to_range
 from otp_thinking.project import find_root
 from otp_thinking.source import Source
@@ -112,6 +120,7 @@ async def index_root(ls: OtpServer, root: Path) -> None:
     index = workspace.index_for(root)  # the (incomplete) index buffer edits already update
     paths = list(project_files(root))
     progress = await _begin_progress(ls, root, len(paths))
+    disk = disk_cache.open_cache(root, disk_cache.run_key(workspace.base_config, (), ()))
     cancelled = False
     for done, path in enumerate(paths, start=1):
         if progress is not None and _cancelled(ls, progress):
@@ -120,8 +129,7 @@ async def index_root(ls: OtpServer, root: Path) -> None:
         document = ls.documents.by_path(str(path))
         text = document.source.text if document is not None else workspace.read(path)
         if text is not None and (document is not None or index.summary(path) is None):
-            source = document.source if document is not None else Source(text, str(path))
-            index.update(workspace.summarize(root, path, text, source))
+            index.update(_summary(ls, disk, root, path, text))
         if progress is not None and (done % 25 == 0 or done == len(paths)):
             _report(ls, progress, done, len(paths))
         if done % YIELD_EVERY == 0:
@@ -130,11 +138,29 @@ async def index_root(ls: OtpServer, root: Path) -> None:
         _end_progress(ls, progress, "indexing cancelled: cross-file checks are off")
         log.info("indexing of %s cancelled", root)
         return
+    disk.save({str(path) for path in paths})
     index.complete = True
     workspace.revision += 1
     index_changed(ls)  # before the progress ends: a client that saw the end has the refresh
     _end_progress(ls, progress, f"{len(index.files)} files indexed")
     log.info("indexed %s files under %s", len(index.files), root)
+
+
+def _summary(
+    ls: OtpServer, disk: disk_cache.Cache, root: Path, path: Path, text: str
+) -> FileSummary:
+    """The file's part of the index: from the cache on disk (the command line's and earlier
+    sessions') when it holds this text under this configuration, else made and stored."""
+    workspace = ls.documents.workspace
+    key = disk_cache.summary_key(text, workspace.config_for(path))
+    found = disk.summary(str(path), key)
+    if found is not None:
+        return found
+    document = ls.documents.by_path(str(path))
+    source = document.source if document is not None else Source(text, str(path))
+    summary = workspace.summarize(root, path, text, source)
+    disk.store(str(path), disk_cache.Entry(key, summary))
+    return summary
 
 
 async def _begin_progress(ls: OtpServer, root: Path, total: int) -> str | None:

@@ -114,9 +114,10 @@ def _any_within(starts: list[int], scope: Node) -> bool:
 
 def failure_clause(scope: Node, task: Node | None = None) -> Node | None:
     """A clause in ``scope`` that handles a failed task without re-raising: a pattern
-    ``{:exit, _}`` (a stream element or a yield result), ``nil`` for what a ``Task.yield``
-    returns, or ``catch :exit, _``. Clauses inside ``task`` (the task's own code) do not
-    count."""
+    ``{:exit, reason}`` (a stream element or a yield result) whose reason can be a crash's.
+    Clauses inside ``task`` (the task's own code) do not count. What handles a timeout is not
+    failure handling: ``nil`` from ``Task.yield``, ``{:exit, :timeout}``, and ``catch :exit``
+    (which catches the exit ``Task.await`` and a stream raise in the caller on a timeout)."""
     clauses, starts = _failure_clauses(scope)
     if not clauses:
         return None
@@ -141,42 +142,7 @@ def _handles_failure(node: Node) -> bool:
     patterns = node.child_by_field_name("left")
     if patterns is None or _raises(node):
         return False
-    heads = [p for p in patterns.named_children]
-    if any(_exit_tuple(p) for p in heads) or (
-        len(heads) == 1 and heads[0].type == "nil" and _fed_by_yield(node)
-    ):
-        return True
-    holder = syntax.parent(node)
-    return (
-        holder is not None
-        and holder.type == "catch_block"
-        and bool(heads)
-        and syntax.text(heads[0]) == ":exit"
-    )
-
-
-def _fed_by_yield(clause: Node) -> bool:
-    """The ``case`` (or ``fn``) holding ``clause`` matches what ``Task.yield`` returns: its
-    subject, or the pipeline feeding it, calls ``Task.yield``/``yield_many``."""
-    holder = syntax.parent(clause)
-    while holder is not None and holder.type not in ("call", "anonymous_function"):
-        holder = syntax.parent(holder)
-    if holder is not None and holder.type == "anonymous_function":
-        above = syntax.parent(holder)
-        holder = syntax.parent(above) if above is not None else None  # fn -> call
-    if holder is None or holder.type != "call":
-        return False
-    args = syntax.argument_nodes(holder)
-    feeds = [args[0]] if args else []
-    site = syntax.call_site(holder)
-    if syntax.is_pipe(site):
-        left = site.child_by_field_name("left")
-        feeds = [left] if left is not None else feeds
-    return any(
-        n.type == "call" and syntax.call_key(n) in YIELDS
-        for feed in feeds
-        for n in (feed, *syntax.descendants(feed))
-    )
+    return any(_exit_tuple(p) for p in patterns.named_children)
 
 
 def failure_head(definition: Node) -> bool:
@@ -207,9 +173,20 @@ def _exit_tuple(pattern: Node) -> bool:
     if pattern.type != "tuple" or not pattern.named_children:
         return False
     elements = pattern.named_children
-    if len(elements) == 2 and elements[1].type == "tuple":  # {task, {:exit, _}} from yield_many
-        return syntax.text(elements[0]) == ":exit" or _exit_tuple(elements[1])
-    return syntax.text(elements[0]) == ":exit"
+    if len(elements) == 2 and elements[1].type == "tuple" and syntax.text(elements[0]) != ":exit":
+        return _exit_tuple(elements[1])  # {task, {:exit, _}} from yield_many
+    return len(elements) == 2 and syntax.text(elements[0]) == ":exit" and _crash_reason(elements[1])
+
+
+def _crash_reason(reason: Node) -> bool:
+    """The reason pattern of ``{:exit, reason}`` can match a crash's reason: not a literal
+    (``:timeout``, ``:normal``), nor ``{input, :timeout}`` (zip_input_on_exit)."""
+    if reason.type == "binary_operator" and syntax.operator(reason) in ("=", "when"):
+        left = reason.child_by_field_name("left")
+        return left is None or _crash_reason(left)
+    if reason.type == "tuple" and len(reason.named_children) == 2:
+        return _crash_reason(reason.named_children[1])
+    return not syntax.is_constant(reason)
 
 
 def _raises(clause: Node) -> bool:

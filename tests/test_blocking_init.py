@@ -302,3 +302,72 @@ def test_gen_statem_gets_no_fix_and_the_internal_event_advice() -> None:
     )
     assert "{:next_event, :internal, ...}" in message
     assert ":gen_statem has no handle_continue/2" in message
+
+
+def test_work_that_raises_to_fail_the_start_is_information() -> None:
+    _, findings = _findings(
+        """\
+        defmodule Shop.Pool do
+          use GenServer
+
+          def init(tenant) do
+            case Shop.Repo.get_by(Shop.Tenant, name: tenant) do
+              nil -> raise "no configuration for #{tenant}"
+              config -> {:ok, config}
+            end
+          end
+        end
+        """
+    )
+    assert [f.severity for f in findings] == ["information"]
+
+
+def test_a_load_that_builds_the_state_is_a_warning() -> None:
+    _, findings = _findings(
+        """\
+        defmodule Shop.Pool do
+          use GenServer
+
+          def init(tenant) do
+            {:ok, config} = Shop.Repo.insert(%Shop.Pool{tenant: tenant})
+            {:ok, config}
+          end
+        end
+        """
+    )
+    assert [f.severity for f in findings] == ["warning"]
+
+
+def test_a_boot_write_whose_result_is_dropped_is_not_reported() -> None:
+    _, findings = _findings(
+        """\
+        defmodule Shop.Sweeper do
+          use GenServer
+
+          def init(opts) do
+            Shop.Repo.update_all(Shop.Job, set: [state: "available"])
+            {:ok, opts}
+          end
+        end
+        """
+    )
+    assert findings == []
+
+
+def test_the_warning_names_the_slow_work_not_a_quick_read_before_it() -> None:
+    _, findings = _findings(
+        """\
+        defmodule Shop.Rates do
+          use GenServer
+
+          def init(path) do
+            key = File.read!(path)
+            rates = Req.get!("https://rates.example", auth: key).body
+            {:ok, rates}
+          end
+        end
+        """
+    )
+    assert [f.severity for f in findings] == ["warning"]
+    assert findings[0].message.startswith("init/1 blocks on Req.get!,")
+    assert findings[0].fix is not None

@@ -48,6 +48,23 @@ def test_a_warm_run_prints_what_a_cold_one_does(project: Path) -> None:
     assert file.stat().st_mtime_ns == written  # nothing new: not written again
 
 
+def test_runs_from_other_folders_share_summaries_not_findings(project: Path) -> None:
+    outputs(project)
+    [file] = cache_files(project)
+    _format, _version, entries = pickle.loads(file.read_bytes().split(b"\n", 1)[1])
+    files = sorted(p.relative_to(project).as_posix() for p in project.rglob("*.ex*"))
+    assert sorted(entries) == files  # keyed by the path in the project, however it was named
+    parent = project.parent
+    cold = run("check", "--jobs", "1", "--no-cache", "storefront", cwd=parent)
+    assert "storefront/lib/storefront/checkout.ex" in cold.stdout
+    for _ in range(2):  # the findings name paths as this run does: never another run's
+        warm = run("check", "--jobs", "1", "storefront", cwd=parent)
+        assert (warm.returncode, warm.stdout) == (cold.returncode, cold.stdout)
+    _format, _version, entries = pickle.loads(file.read_bytes().split(b"\n", 1)[1])
+    assert sorted(entries) == files
+    assert outputs(project) == outputs(project, "--no-cache")
+
+
 def test_no_cache_writes_nothing(project: Path) -> None:
     outputs(project, "--no-cache")
     shipped = [p.name for p in EXAMPLES.iterdir() if p.name != ".otp-thinking-cache"]

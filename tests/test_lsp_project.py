@@ -4,6 +4,7 @@ diagnostics kept current, related information, workspace diagnostics and the cal
 from __future__ import annotations
 
 import asyncio
+import pickle
 from pathlib import Path
 
 import pytest
@@ -18,6 +19,7 @@ from lsp_client import (
 )
 from lsprotocol import types
 from pytest_lsp import LanguageClient, client_capabilities
+from test_cli import run
 
 from otp_thinking.lsp_project import CALL_SITES_COMMAND, SHOW_CALL_SITES_COMMAND
 
@@ -117,6 +119,43 @@ async def test_indexing_reports_progress_and_enables_cross_file_rules(
     uri = _open(client, root / "lib" / "storefront" / "checkout.ex")
     found = await diagnostics(client, uri, version=1)
     assert "OTP105" in _codes(found)
+
+
+REPORT = """defmodule Storefront.Report do
+  def stock(sku), do: Storefront.Inventory.level(sku)
+end
+"""
+
+
+def _cache_entries(root: Path) -> dict:
+    [file] = (root / ".otp-thinking-cache").glob("*.pickle")
+    _format, _version, entries = pickle.loads(file.read_bytes().split(b"\n", 1)[1])
+    return entries
+
+
+async def test_indexing_shares_the_cache_on_disk_with_the_command_line(
+    client: LanguageClient, tmp_path: Path
+) -> None:
+    root = copy_examples(tmp_path)
+    cold = run("check", "--jobs", "1", ".", cwd=root)  # writes the cache
+    written = _cache_entries(root)
+    (root / "lib" / "storefront" / "report.ex").write_text(REPORT, "utf-8")
+    await _start(client, "visual-studio-code", [root])
+    await _indexing_ends(client)
+    entries = _cache_entries(root)
+    files = sorted(p.relative_to(root).as_posix() for p in root.rglob("*.ex*"))
+    assert sorted(entries) == files  # by path in the project, whoever wrote them
+    for key, entry in written.items():  # what the command line stored is read, not redone
+        assert entries[key] == entry
+    assert entries["lib/storefront/report.ex"].summary.path == str(
+        root / "lib/storefront/report.ex"
+    )
+
+    uri = _open(client, root / "lib" / "storefront" / "checkout.ex")
+    assert "OTP105" in _codes(await diagnostics(client, uri, version=1))
+    warm = run("check", "--jobs", "1", ".", cwd=root)
+    assert warm.stdout == run("check", "--jobs", "1", "--no-cache", ".", cwd=root).stdout
+    assert warm.stdout != cold.stdout  # the new module calls Storefront.Inventory: OTP106 says 4
 
 
 async def test_cancelling_indexing_leaves_cross_file_rules_silent(

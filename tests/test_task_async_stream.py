@@ -155,6 +155,13 @@ def test_silent_inside_isolated_processes(tmp_path: Path) -> None:
         server(
             handled("def init(xs), do: {:ok, Task.async_stream(xs, &work/1) |> Enum.to_list()}")
         ),
+        # with :kill_task a timed-out task is an {:exit, :timeout} element: the clause is for it
+        server(
+            "def f(xs) do\n  xs\n  |> Task.async_stream(&work/1, on_timeout: :kill_task)\n"
+            "  |> Enum.reduce([], &collect/2)\nend\n\n"
+            "defp collect({:ok, v}, acc), do: [v | acc]\n"
+            "defp collect({:exit, _reason}, acc), do: acc"
+        ),
         server(
             "def f(xs) do\n  Process.flag(:trap_exit, true)\n"
             "  Task.async_stream(xs, &work/1, zip_input_on_exit: true) |> Enum.to_list()\nend"
@@ -177,7 +184,7 @@ def test_silent_without_evidence_that_failures_were_expected(tmp_path: Path, tex
         ),
         (
             module(
-                "def f(xs) do\n  xs\n  |> Task.async_stream(&work/1, on_timeout: :kill_task)\n"
+                "def f(xs) do\n  xs\n  |> Task.async_stream(&work/1, timeout: :infinity)\n"
                 "  |> Enum.reduce([], &collect/2)\nend\n\n"
                 "defp collect({:ok, v}, acc), do: [v | acc]\n"
                 "defp collect({:exit, _reason}, acc), do: acc"
