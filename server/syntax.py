@@ -213,9 +213,27 @@ def remembered(function: Callable[_P, _T]) -> Callable[_P, _T]:
     return cast(Callable[_P, _T], cached)
 
 
+_answers: dict[Callable[[Node], bool], dict[Node, Node | None]] = {}
+"""`enclosing`'s answers by predicate, for the node asked (rules ask the module or function
+around a call many times over); dropped when a tree leaves the recent ones."""
+on_forget(_answers.clear)
+
+
 def enclosing(node: Node, predicate: Callable[[Node], bool]) -> Node | None:
     """The nearest node above ``node`` for which ``predicate`` holds; in a deep tree each
     answer is remembered for every node on the way, so asking for many nodes stays linear."""
+    answers = _answers.get(predicate)
+    if answers is None:
+        if len(_answers) > 64:  # predicates made afresh on each call: do not hoard them
+            _answers.clear()
+        answers = _answers[predicate] = {}
+    if node in answers:
+        return answers[node]
+    found = answers[node] = _enclosing(node, predicate)
+    return found
+
+
+def _enclosing(node: Node, predicate: Callable[[Node], bool]) -> Node | None:
     recorded = None
     if _maps:
         recorded = next((r for r in list(_maps.values()) if node in r.parent), None)
