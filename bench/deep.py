@@ -1,12 +1,17 @@
-"""Analysis of deeply nested files against a bare parse of the same text.
+"""Analysis of deep, long and large files against a bare parse of the same text.
 
-    .venv/bin/python bench/deep.py [--depths 2000,20000]
+    .venv/bin/python bench/deep.py [--depths 2000,20000] [--megabytes 10] [--shapes piped,...]
 
-For each generated shape (a GenServer whose callback holds a chain of piped ``Task.async()``,
-the same callback inside nested ``defmodule``s, inside nested lists, inside nested ``fn``s),
-prints the size, the best of three bare parses, one analysis (rules loaded and queries compiled
-beforehand on a small file of the same shape), one project-index summary, and their multiples
-of the parse. Linear work shows as multiples that stay put as the depth grows.
+For each generated shape, prints the size, the best of three bare parses, one analysis (rules
+loaded and queries compiled beforehand on a small file of the same shape), one project-index
+summary, and their multiples of the parse, all in CPU time (steadier than wall time on a shared
+machine). Linear work shows as multiples that stay put as the
+depth grows. The shapes: a GenServer callback holding a chain of ``n`` piped ``Task.async()``
+(each call nested in the next), the same callback with ``n`` ``Task.async(fn -> x end)``
+statements (a long flat body), the callback inside ``n`` nested ``defmodule``s, and a dropped
+``Task.async`` inside ``n`` nested lists, ``fn``s and ``case``s (each shape has a finding, so
+its fix is computed too); then a file of ordinary code (the files of ``examples/`` repeated)
+of each size in ``--megabytes``.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ from __future__ import annotations
 import argparse
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 from otp_thinking.engine import analyze
 from otp_thinking.index import summarize
@@ -24,36 +30,55 @@ CALLBACK = (
     "defmodule P do\n  use GenServer\n  def handle_cast(x, s) do\n{body}\n"
     "    {{:noreply, s}}\n  end\nend\n"
 )
+TASK = "Task.async(fn -> x end)"
+DROPPED = f"{TASK}\n:ok"
+"""A task whose value is dropped: OTP101 reports it and computes its fix."""
 SHAPES: dict[str, Callable[[int], str]] = {
-    "piped Task.async": lambda n: CALLBACK.format(body="    x\n" + "    |> Task.async()\n" * n),
-    "nested defmodules": lambda n: (
+    "piped": lambda n: CALLBACK.format(body="    x\n" + "    |> Task.async()\n" * n),
+    "statements": lambda n: CALLBACK.format(body=f"    {TASK}\n" * n),
+    "defmodules": lambda n: (
         "".join(f"defmodule M{i} do\n" for i in range(n))
-        + CALLBACK.format(body="    Task.async(fn -> x end)")
+        + CALLBACK.format(body=f"    {TASK}")
         + "end\n" * n
     ),
-    "nested lists": lambda n: CALLBACK.format(
-        body="    y = " + "[" * n + "Task.async(fn -> x end)" + "]" * n
-    ),
-    "nested fns": lambda n: CALLBACK.format(
-        body="    f = " + "fn -> " * n + "Task.async(fn -> x end)" + " end" * n
+    "lists": lambda n: CALLBACK.format(body="    y = " + "[" * n + f"({DROPPED})" + "]" * n),
+    "fns": lambda n: CALLBACK.format(body="    f = " + "fn -> " * n + DROPPED + " end" * n),
+    "cases": lambda n: CALLBACK.format(
+        body="    " + "case x do\n_ ->\n" * n + DROPPED + "\nend" * n + "\n    :ok"
     ),
 }
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+
+
+def ordinary_code(megabytes: float) -> str:
+    """The files of ``examples/`` (a small application) repeated to ``megabytes`` of text."""
+    unit = "\n".join(p.read_text("utf-8") for p in sorted(EXAMPLES.rglob("*.ex*"))) + "\n"
+    return unit * (int(megabytes * 1_000_000) // len(unit) + 1)
 
 
 def timed(step: Callable[[], object]) -> float:
-    started = time.perf_counter()
+    started = time.process_time()
     step()
-    return time.perf_counter() - started
+    return time.process_time() - started
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--depths", default="2000,20000")
+    parser.add_argument("--megabytes", default="10", help="sizes of ordinary code; '' for none")
+    parser.add_argument("--shapes", default=",".join(SHAPES), help="a comma-separated subset")
     args = parser.parse_args()
-    for name, make in SHAPES.items():
+    for name in args.shapes.split(","):
+        if not name:
+            continue
+        make = SHAPES[name]
         analyze(Source(make(3), "lib/warm.ex"))
         for depth in (int(d) for d in args.depths.split(",")):
-            print(f"{name:<18} depth {depth:>6}  {measure(make(depth))}", flush=True)
+            print(f"{name:<11} n {depth:>6}  {measure(make(depth))}", flush=True)
+    for megabytes in (float(m) for m in args.megabytes.split(",") if m):
+        analyze(Source(ordinary_code(0.05), "lib/warm.ex"))
+        figures = measure(ordinary_code(megabytes))
+        print(f"{'ordinary':<11} {megabytes:>4g} MB  {figures}", flush=True)
 
 
 def measure(text: str) -> str:
@@ -63,8 +88,8 @@ def measure(text: str) -> str:
     analysis = timed(lambda: found.extend(analyze(Source(text, "lib/deep.ex"))))
     summary = timed(lambda: summarize(Source(text, "lib/deep.ex"), "lib/deep.ex"))
     return (
-        f"{len(data) / 1024:5.0f} KB  parse {bare * 1000:6.1f} ms"
-        f"  analyze {analysis * 1000:6.0f} ms (x{analysis / bare:3.0f}, {len(found)} findings)"
+        f"{len(data) / 1024:6.0f} KB  parse {bare * 1000:7.1f} ms"
+        f"  analyze {analysis * 1000:7.0f} ms (x{analysis / bare:4.0f}, {len(found)} findings)"
         f"  summarize {summary * 1000:6.0f} ms (x{summary / bare:3.0f})"
     )
 

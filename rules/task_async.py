@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Iterator
 
 from tree_sitter import Node
@@ -286,9 +285,14 @@ def _local_calls(node: Node) -> set[str]:
             target = syntax.local_target(n)
             if target is not None:
                 names.add(target)
-        elif n.type == "identifier" and syntax.is_capture(n.parent and n.parent.parent):
+        elif n.type == "identifier" and syntax.is_capture(_grandparent(n)):
             names.add(syntax.text(n))  # &helper/1
     return names
+
+
+def _grandparent(node: Node) -> Node | None:
+    above = syntax.parent(node)
+    return syntax.parent(above) if above is not None else None
 
 
 def _reply_clauses(call: Node) -> list[tuple[Node, bool]]:
@@ -299,7 +303,7 @@ def _reply_clauses(call: Node) -> list[tuple[Node, bool]]:
     return _replies_in(module) if module is not None else []
 
 
-@functools.lru_cache(maxsize=256)
+@syntax.remembered
 def _replies_in(module: Node) -> list[tuple[Node, bool]]:
     found = []
     for definition in [
@@ -327,13 +331,8 @@ def _replies_in(module: Node) -> list[tuple[Node, bool]]:
     return found
 
 
-@functools.lru_cache(maxsize=1024)  # asked for every call in the scope
 def _yields(scope: Node) -> bool:
-    return any(syntax.call_key(n) in process_state.YIELDS for n in _calls(scope))
-
-
-def _calls(scope: Node) -> Iterator[Node]:
-    return (n for n in syntax.descendants(scope) if n.type == "call")
+    return not process_state.YIELDS.isdisjoint(process_state.calls_under(scope))
 
 
 def _cannot_crash(call: Node) -> bool:
@@ -364,7 +363,7 @@ def _helper_callers(definition: Node, site: Node) -> list[tuple[Node, Node]]:
     if module is None or not name:
         return []
     found = []
-    for node in syntax.descendants(module):
+    for node in _calls_by_name(module).get(name, ()):
         if node.type == "call":
             if syntax.local_target(node) != name or clauses.is_head(node):
                 continue
@@ -376,7 +375,7 @@ def _helper_callers(definition: Node, site: Node) -> list[tuple[Node, Node]]:
                 continue
             site = node
         else:
-            continue
+            site = node
         caller = syntax.enclosing_definition(node)
         if caller is not None and caller != definition:
             found.append((site, caller))
@@ -389,7 +388,7 @@ MAPPING = frozenset({("Enum", "map"), ("Enum", "flat_map"), ("Stream", "map")})
 def _returned(definition: Node, site: Node) -> bool:
     """The task is what the function returns, alone or as an element of a list it maps out
     (``Enum.map(items, fn item -> Task.async(...) end)`` as the last expression)."""
-    tails = syntax.tail_expressions(syntax.body_of(definition))
+    tails = _tails(definition)
     node = site
     while node not in tails:
         holder = _mapping_holder(node)
@@ -402,23 +401,54 @@ def _returned(definition: Node, site: Node) -> bool:
 def _mapping_holder(node: Node) -> Node | None:
     """The ``Enum.map`` call whose function returns ``node``: ``fn x -> node end`` (as its
     last expression) or ``&node`` passed to it."""
-    parent = node.parent
+    parent = syntax.parent(node)
     function: Node | None = None
     if parent is not None and parent.type == "unary_operator" and syntax.is_capture(parent):
         function = parent
     elif parent is not None and parent.type == "body":
-        statements = [c for c in parent.named_children if c.type != "comment"]
-        clause = parent.parent
-        function = clause.parent if clause is not None else None
-        if statements[-1:] != [node] or function is None or function.type != "anonymous_function":
+        clause = syntax.parent(parent)
+        function = syntax.parent(clause) if clause is not None else None
+        if (
+            syntax.last_non_comment(parent) != node
+            or function is None
+            or function.type != "anonymous_function"
+        ):
             return None
     if function is None:
         return None
-    arguments = function.parent
-    holder = arguments.parent if arguments is not None and arguments.type == "arguments" else None
+    arguments = syntax.parent(function)
+    holder = (
+        syntax.parent(arguments)
+        if arguments is not None and arguments.type == "arguments"
+        else None
+    )
     if holder is None or syntax.remote_target(holder) not in MAPPING:
         return None
     return holder
+
+
+@syntax.remembered  # asked for every task a function starts
+def _tails(definition: Node) -> frozenset[Node]:
+    return frozenset(syntax.tail_expressions(syntax.body_of(definition)))
+
+
+@syntax.remembered  # asked for every function returning a task
+def _calls_by_name(module: Node) -> dict[str, list[Node]]:
+    """The local calls (``name(...)``) and captures (``&name/1``) in ``module`` by name, in
+    document order."""
+    found: dict[str, list[Node]] = {}
+    for node in syntax.descendants(module):
+        if node.type == "call":
+            name = syntax.local_target(node)
+        elif syntax.is_capture(node):
+            named = node.named_children[0] if node.named_children else None
+            left = named.child_by_field_name("left") if named is not None else None
+            name = syntax.text(left) if left is not None and left.type == "identifier" else None
+        else:
+            continue
+        if name:
+            found.setdefault(name, []).append(node)
+    return found
 
 
 def _runs_isolated(call: Node) -> bool:
@@ -503,8 +533,11 @@ def _expects_task_messages(context: Context, call: Node) -> bool:
     module = syntax.enclosing_module(call)
     if module is None or not _runs_in_process(context, call):
         return False
-    if _reply_clauses(call):
-        return True
+    return bool(_reply_clauses(call)) or _reads_task_messages(module)
+
+
+@syntax.remembered  # asked for every task started in the module
+def _reads_task_messages(module: Node) -> bool:
     body = syntax.module_body(module)
     for definition in body.named_children if body is not None else []:
         message = _info_message(definition) if syntax.is_def(definition) else None
@@ -538,19 +571,19 @@ def _task_use(context: Context, call: Node, site: Node) -> str | list[Node]:
     bound to a variable only ever awaited; else ``"other"``."""
     if syntax.is_capture(site):
         return "other"
-    parent = site.parent
+    parent = syntax.parent(site)
     if parent is None:
         return "other"
     if parent.type in fixes.STATEMENT_CONTAINERS:
-        last = [c for c in parent.named_children if c.type != "comment"][-1:]
-        returned = not last or last[0] == site
+        last = syntax.last_non_comment(parent)
+        returned = last is None or last == site
         return "other" if returned else "discarded"
     if (
         parent.type == "binary_operator"
         and syntax.operator(parent) == "="
         and parent.child_by_field_name("right") == site
-        and parent.parent is not None
-        and parent.parent.type in fixes.STATEMENT_CONTAINERS
+        and (holder := syntax.parent(parent)) is not None
+        and holder.type in fixes.STATEMENT_CONTAINERS
     ):
         left = parent.child_by_field_name("left")
         if left is None or left.type != "identifier":
@@ -589,14 +622,29 @@ def _awaits_of(binding: Node, variable: str) -> str | list[Node]:
 
 
 def _rebinds(definition: Node, variable: str, binding: Node) -> list[Node]:
-    return [
-        n
-        for n in syntax.descendants(definition)
-        if n.type == "identifier"
-        and n.start_byte > binding.end_byte
-        and syntax.text(n) == variable
-        and syntax.in_pattern(n, definition)
-    ]
+    return [n for n in _bindings(definition).get(variable, ()) if n.start_byte > binding.end_byte]
+
+
+@syntax.remembered  # asked for every task bound to a variable in the function
+def _bindings(definition: Node) -> dict[str, list[Node]]:
+    """The identifiers in ``definition`` that sit where they get bound (`syntax.in_pattern`
+    below it), by name, in document order: one walk down, which knows whether each node is
+    on the left of an ``=``, a ``<-`` or a clause's ``->``."""
+    found: dict[str, list[Node]] = {}
+    stack: list[tuple[Node, bool]] = [(definition, False)]
+    while stack:
+        node, bound = stack.pop()
+        if node.type == "identifier" and bound:
+            found.setdefault(syntax.text(node), []).append(node)
+        left = node.child_by_field_name("left") if _binds_left(node) else None
+        stack.extend((c, bound or c == left) for c in reversed(node.named_children))
+    return found
+
+
+def _binds_left(node: Node) -> bool:
+    if node.type == "binary_operator":
+        return syntax.operator(node) in ("=", "<-")
+    return node.type == "stab_clause"
 
 
 YIELDING = frozenset({("Task", "yield"), ("Task", "shutdown")})
@@ -604,8 +652,8 @@ YIELDING = frozenset({("Task", "yield"), ("Task", "shutdown")})
 
 def _yielded(use: Node) -> bool:
     """``use`` is the task of ``Task.yield(use, ...)`` or ``Task.shutdown(use, ...)``."""
-    holder = use.parent
-    call = holder.parent if holder is not None and holder.type == "arguments" else None
+    holder = syntax.parent(use)
+    call = syntax.parent(holder) if holder is not None and holder.type == "arguments" else None
     args = syntax.argument_nodes(call) if call is not None else []
     return call is not None and syntax.remote_target(call) in YIELDING and args[:1] == [use]
 
@@ -614,7 +662,12 @@ def _handles_exit(call: Node) -> bool:
     """The calling function matches ``{:exit, reason}``: what `Task.yield` gives for a failed
     unlinked task."""
     definition = syntax.enclosing_definition(call)
-    return definition is not None and any(
+    return definition is not None and _matches_exit_tuple(definition)
+
+
+@syntax.remembered  # asked for every task started in the function
+def _matches_exit_tuple(definition: Node) -> bool:
+    return any(
         n.type == "tuple" and n.named_children and syntax.text(n.named_children[0]) == ":exit"
         for n in syntax.descendants(definition)
     )
@@ -622,10 +675,10 @@ def _handles_exit(call: Node) -> bool:
 
 def _await_of(use: Node) -> Node | None:
     """The ``Task.await(use)`` / ``Task.await(use, timeout)`` call ``use`` is the task of."""
-    holder = use.parent
+    holder = syntax.parent(use)
     if holder is None or holder.type != "arguments":
         return None
-    await_call = holder.parent
+    await_call = syntax.parent(holder)
     args = syntax.argument_nodes(await_call) if await_call is not None else []
     if (
         await_call is None
@@ -666,8 +719,9 @@ def _await_statement(await_call: Node) -> Node | None:
     if statement is not None:
         return statement
     node = await_call
-    while node.parent is not None and node.parent.type not in fixes.STATEMENT_CONTAINERS:
-        parent = node.parent
+    while (parent := syntax.parent(node)) is not None and (
+        parent.type not in fixes.STATEMENT_CONTAINERS
+    ):
         if parent.type == "call":
             if syntax.local_target(parent) in BRANCHING or syntax.do_block(parent) is not None:
                 return None
@@ -676,7 +730,7 @@ def _await_statement(await_call: Node) -> Node | None:
         ):
             return None
         node = parent
-    if node.parent is None:
+    if parent is None:
         return None
     earlier_calls = [
         n
@@ -734,8 +788,9 @@ def _await_edits(context: Context, await_call: Node) -> list[Edit]:
     return [fixes.spaced_insert(context, statement, hoisted), Edit(start, end, variable)]
 
 
-def _names_in(node: Node) -> set[str]:
-    return {syntax.text(n) for n in syntax.descendants(node) if n.type == "identifier"}
+@syntax.remembered  # asked for every await rewritten in the function
+def _names_in(node: Node) -> frozenset[str]:
+    return frozenset(syntax.text(n) for n in syntax.descendants(node) if n.type == "identifier")
 
 
 RULE = Rule(

@@ -24,6 +24,7 @@ from otp_thinking.model.supervision import (
 )
 from otp_thinking.project import Application
 from otp_thinking.project import app_root as _app_root
+from otp_thinking.source import Source
 
 
 @dataclass(frozen=True)
@@ -122,25 +123,46 @@ def _for_caller(
     cannot be added safely, an existing one (it works as it is), else the fix is unsafe."""
     caller = modules.full_name(node) if syntax.is_defmodule(node) else modules.path_at(node)
     namespace = context.namespace_at(node)
+    chosen: dict[tuple[object, ...], tuple[Started, bool]]
+    chosen = context.cache.setdefault("fixes.for_caller", {})
+    key = (kind, keys, caller, namespace, tuple(existing), suffixes, child)
+    if key not in chosen:  # the same answer for every call in a module
+        chosen[key] = _choose(context, kind, keys, existing, suffixes, child, caller, namespace)
+    started, reused = chosen[key]
+    return _in_boot_order(context, node, caller, started) if reused else started
+
+
+def _choose(
+    context: Context,
+    kind: str,
+    keys: str | None,
+    existing: list[str],
+    suffixes: tuple[str, ...],
+    child: str,
+    caller: str,
+    namespace: str,
+) -> tuple[Started, bool]:
+    """The name for a caller, and whether it is one the app already starts (whose place
+    among the children is then checked against each call, see `_in_boot_order`)."""
     fitting = closest_name(existing, caller) or closest_name(
         existing, _web_to_app(caller, namespace)
     )
     if fitting is not None:
-        return _in_boot_order(context, node, caller, Started(fitting))
+        return Started(fitting), True
     for suffix in suffixes:
         name = f"{namespace}.{suffix}"
         if name in _started_as(context, kind, keys):
-            return _in_boot_order(context, node, caller, Started(name))
+            return Started(name), True
         if _taken(context, kind, name):
             continue  # another process has that name, or the tool cannot tell
         started = _start_child(context, name, child.format(name), caller)
         if started.safety == "unsafe" and existing:
-            return Started(_app_wide(existing))
-        return started
+            return Started(_app_wide(existing)), False
+        return started, False
     if existing:
-        return Started(_app_wide(existing))
+        return Started(_app_wide(existing)), False
     name = f"{namespace}.{suffixes[0]}"
-    return Started(name, (), "unsafe", f" (check that {name} is started as one)")
+    return Started(name, (), "unsafe", f" (check that {name} is started as one)"), False
 
 
 BOOT_FUNCTIONS = frozenset({"init", "start_link", "start", "child_spec"})
@@ -347,6 +369,7 @@ def exit_handling(call: Node) -> str | None:
     return "receives" if _matches_exit(module) else "traps"
 
 
+@syntax.remembered  # asked for every linked call in the function or module
 def _matches_exit(node: Node) -> bool:
     """A ``{:EXIT, ...}`` tuple under ``node``: a `receive` or `case` clause, a function head
     (`handle_info({:EXIT, pid, reason}, state)`); code rarely builds one for another use."""
@@ -358,6 +381,7 @@ def _matches_exit(node: Node) -> bool:
     )
 
 
+@syntax.remembered
 def _traps_exits(module: Node) -> bool:
     if ":trap_exit" not in syntax.text(module):  # a scan of the text is far cheaper than a walk
         return False
@@ -514,10 +538,12 @@ def fitted_edit(context: Context, site: Node, parts: CallParts) -> Edit:
     source = context.source
     text = source.text
     line_start = source.line_starts[source.line_of(start)]
-    line_end = source.line_starts[source.line_of(end)] + len(source.line_text(source.line_of(end)))
-    prefix, suffix = text[line_start:start], text[end:line_end]
-    if _fits(prefix + one + suffix) or suffix.strip() not in ("", ","):
+    line_end = _line_end(source, source.line_of(end))
+    if _fits_in_line(text, line_start, start, one, end, line_end) or not _BLANK_OR_COMMA.fullmatch(
+        text, end, line_end
+    ):  # measured, not copied: a line can hold thousands of calls, each fixed on its own
         return Edit(start, end, one)
+    prefix, suffix = text[line_start:start], text[end:line_end]
     indent = source.line_indent(source.line_of(start))
     newline = source.newline
     statement = statement_of(site)
@@ -530,7 +556,7 @@ def fitted_edit(context: Context, site: Node, parts: CallParts) -> Edit:
         return Edit(start, end, _first_fitting(parts.broken(indent, newline), indent))
     if statement == site and not prefix.strip():
         new = indent + _first_fitting(parts.broken(indent, newline), indent)
-    elif statement != site and site.parent == statement:
+    elif statement != site and syntax.parent(site) == statement:
         operator = statement.child_by_field_name("operator")
         if operator is None or source.line_of(context.span(operator)[1]) != source.line_of(start):
             return Edit(start, end, one)
@@ -622,6 +648,27 @@ def _do_body_definition(context: Context, site: Node) -> Node | None:
     return definition
 
 
+_BLANK_OR_COMMA = re.compile(r"\s*,?\s*")
+
+
+def _line_end(source: Source, line: int) -> int:
+    """Where ``line`` ends, before its line break (``len(source.line_text(line))`` on)."""
+    start = source.line_starts[line]
+    end = source.line_starts[line + 1] if line + 1 < len(source.line_starts) else len(source.text)
+    while end > start and source.text[end - 1] in "\r\n":
+        end -= 1
+    return end
+
+
+def _fits_in_line(
+    text: str, line_start: int, start: int, one: str, end: int, line_end: int
+) -> bool:
+    """``_fits`` of the line with ``[start, end)`` replaced by ``one``."""
+    if "\n" in one or "\r" in one:
+        return _fits(text[line_start:start] + one + text[end:line_end])
+    return (start - line_start) + len(one) + (line_end - end) <= LINE_LIMIT
+
+
 def _fits(text: str) -> bool:
     return all(len(line) <= LINE_LIMIT for line in re.split(r"\r\n|\r|\n", text))
 
@@ -635,7 +682,7 @@ def _first_fitting(layouts: list[str], indent: str) -> str:
 
 def statement_of(site: Node) -> Node | None:
     """The statement ``site`` is, or the assignment statement whose right side it is."""
-    parent = site.parent
+    parent = syntax.parent(site)
     if parent is None:
         return None
     if parent.type in STATEMENT_CONTAINERS:
@@ -644,8 +691,8 @@ def statement_of(site: Node) -> Node | None:
         parent.type == "binary_operator"
         and syntax.operator(parent) == "="
         and parent.child_by_field_name("right") == site
-        and parent.parent is not None
-        and parent.parent.type in STATEMENT_CONTAINERS
+        and (holder := syntax.parent(parent)) is not None
+        and holder.type in STATEMENT_CONTAINERS
     ):
         return parent
     return None

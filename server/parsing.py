@@ -36,12 +36,22 @@ def _parser() -> Parser:
 
 
 _recent: deque[Tree] = deque(maxlen=8)
+_on_forget: list[Callable[[], None]] = []
 
 
 def parse(data: bytes, old_tree: Tree | None = None) -> Tree:
     tree = _parser().parse(data) if old_tree is None else _parser().parse(data, old_tree)
+    if len(_recent) == _recent.maxlen:
+        for forget in _on_forget:
+            forget()
     _recent.appendleft(tree)
     return tree
+
+
+def on_forget(callback: Callable[[], None]) -> None:
+    """Call ``callback`` whenever a tree leaves the recent ones: what was remembered about
+    nodes (which keep their tree alive) is dropped then, so memory stays bounded."""
+    _on_forget.append(callback)
 
 
 def recent_trees() -> list[Tree]:

@@ -7,7 +7,6 @@ never waits for it. The linked-task rules share these facts so they agree on the
 from __future__ import annotations
 
 import bisect
-import functools
 from dataclasses import dataclass
 
 from tree_sitter import Node
@@ -89,18 +88,29 @@ class Evidence:
 def traps_exits(context: Context, node: Node) -> bool:
     """The enclosing function, or the process module holding it, traps exits: a linked
     crash arrives as an ``{:EXIT, …}`` message instead of killing the process."""
+    starts = _trap_starts(context)
+    if not starts:
+        return False
     function = syntax.enclosing(node, syntax.is_def)
+    if function is not None and _any_within(starts, function):
+        return True
     module = syntax.enclosing_module(node)
-    for trap in _exit_traps(context):
-        if function is not None and function.start_byte <= trap.start_byte < function.end_byte:
-            return True
-        if (
-            module is not None
-            and module.start_byte <= trap.start_byte < module.end_byte
-            and in_process_module(context, node)
-        ):
-            return True
-    return False
+    return module is not None and _any_within(starts, module) and in_process_module(context, node)
+
+
+def _trap_starts(context: Context) -> list[int]:
+    starts = context.cache.get("process_state.trap_starts")
+    if starts is None:
+        starts = context.cache["process_state.trap_starts"] = sorted(
+            trap.start_byte for trap in _exit_traps(context)
+        )
+    return starts
+
+
+def _any_within(starts: list[int], scope: Node) -> bool:
+    """One of the sorted ``starts`` lies inside ``scope``."""
+    first = bisect.bisect_left(starts, scope.start_byte)
+    return first < len(starts) and starts[first] < scope.end_byte
 
 
 def failure_clause(scope: Node, task: Node | None = None) -> Node | None:
@@ -109,19 +119,31 @@ def failure_clause(scope: Node, task: Node | None = None) -> Node | None:
     Clauses inside ``task`` (the task's own code) do not count. What handles a timeout is not
     failure handling: ``nil`` from ``Task.yield``, ``{:exit, :timeout}``, and ``catch :exit``
     (which catches the exit ``Task.await`` and a stream raise in the caller on a timeout)."""
-    for node in syntax.descendants(scope):
-        if task is not None and task.start_byte <= node.start_byte < task.end_byte:
-            continue
-        if _matches_exit(node):
-            return node
-        if node.type != "stab_clause":
-            continue
-        patterns = node.child_by_field_name("left")
-        if patterns is None or _raises(node):
-            continue
-        if any(_exit_tuple(p) for p in patterns.named_children):
-            return node
-    return None
+    clauses, starts = _failure_clauses(scope)
+    if not clauses:
+        return None
+    if task is None or not task.start_byte <= starts[0] < task.end_byte:
+        return clauses[0]
+    after = bisect.bisect_left(starts, task.end_byte)  # those inside the task come together
+    return clauses[after] if after < len(clauses) else None
+
+
+@syntax.remembered  # asked for every task started in the scope
+def _failure_clauses(scope: Node) -> tuple[list[Node], list[int]]:
+    """Every clause of `failure_clause` in ``scope``, in document order, and where each starts."""
+    found = [node for node in syntax.descendants(scope) if _handles_failure(node)]
+    return found, [node.start_byte for node in found]
+
+
+def _handles_failure(node: Node) -> bool:
+    if _matches_exit(node):
+        return True
+    if node.type != "stab_clause":
+        return False
+    patterns = node.child_by_field_name("left")
+    if patterns is None or _raises(node):
+        return False
+    return any(_exit_tuple(p) for p in patterns.named_children)
 
 
 def failure_head(definition: Node) -> bool:
@@ -186,8 +208,10 @@ def down_clause(context: Context, node: Node) -> Node | None:
 
 # Per-scope answers are remembered (nodes hash with their tree): rules ask them for every call
 # in a scope, and scanning the scope each time made files of many calls quadratic.
-@functools.lru_cache(maxsize=1024)
+@syntax.remembered
 def _down_clause_in(module: Node) -> Node | None:
+    if ":DOWN" not in syntax.text(module):  # a scan of the text is far cheaper than a walk
+        return None
     for definition in syntax.descendants(module):
         if not syntax.is_definition(definition):
             continue
@@ -217,24 +241,26 @@ def _down_tuple(param: Node) -> Node | None:
     return None
 
 
-@functools.lru_cache(maxsize=1024)
 def awaited_in(scope: Node) -> bool:
     """``scope`` waits for a task with ``Task.await``/``await_many`` (which exit on failure)."""
-    return any(n.type == "call" and syntax.call_key(n) in AWAITS for n in syntax.descendants(scope))
+    return not AWAITS.isdisjoint(calls_under(scope))
 
 
-@functools.lru_cache(maxsize=1024)
 def unlinks(scope: Node) -> bool:
-    return any(
-        n.type == "call" and syntax.call_key(n) == ("Process", "unlink")
-        for n in syntax.descendants(scope)
-    )
+    return ("Process", "unlink") in calls_under(scope)
+
+
+@syntax.remembered
+def calls_under(scope: Node) -> frozenset[tuple[str, str]]:
+    """What the calls under ``scope`` call (`syntax.call_key`): one walk of a function
+    answers every question asked of it about its calls, for every task it starts."""
+    return frozenset(syntax.call_key(n) for n in syntax.descendants(scope) if n.type == "call")
 
 
 def discarded(site: Node) -> bool:
     """The expression's value is thrown away: a statement before the last of its block, or
     bound to an underscored variable or to one the function never uses again."""
-    parent = site.parent
+    parent = syntax.parent(site)
     if parent is None:
         return False
     if (
@@ -248,16 +274,8 @@ def discarded(site: Node) -> bool:
         name = syntax.text(left)
         definition = syntax.enclosing_definition(parent)
         return name.startswith("_") or (
-            definition is not None
-            and not any(
-                use.start_byte > parent.end_byte for use in syntax.variable_uses(definition, name)
-            )
+            definition is not None and syntax.last_variable_use(definition, name) <= parent.end_byte
         )
     if parent.type in ("body", "do_block", "block", "source"):
-        statements = [
-            c
-            for c in parent.named_children
-            if c.type != "comment" and not c.type.endswith("_block")  # else_block, rescue_block
-        ]
-        return bool(statements) and statements[-1] != site and site in statements
+        return syntax.is_statement(site) and site != syntax.last_statement(parent)
     return False

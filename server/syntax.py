@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Iterator
+from typing import ParamSpec, TypeVar, cast
 
 from tree_sitter import Node, Tree
 
-from otp_thinking.parsing import compile_query, recent_trees
+from otp_thinking.parsing import compile_query, on_forget, recent_trees
 
 REMOTE_CALLS = compile_query(
     "(call target: (dot left: [(alias) (atom)] @module right: (identifier) @function)) @call"
@@ -23,9 +24,8 @@ calls they want by name through `Context.remote_calls`."""
 
 
 def text(node: Node | None) -> str:
-    if node is None or node.text is None:
-        return ""
-    return node.text.decode("utf-8", "replace")
+    data = node.text if node is not None else None  # each read of .text copies the bytes
+    return data.decode("utf-8", "replace") if data is not None else ""
 
 
 def remote_target(call: Node) -> tuple[str, str] | None:
@@ -177,9 +177,41 @@ def ancestors(node: Node) -> Iterator[Node]:
             yield current
 
 
+_P = ParamSpec("_P")
+_T = TypeVar("_T")
+
+
+def remembered(function: Callable[_P, _T]) -> Callable[_P, _T]:
+    """``function`` of nodes (and other hashable arguments) with its answers remembered until
+    a tree leaves the recent ones (`parsing.on_forget`). For facts about a scope (a function,
+    a module, a block) that rules ask again for every call in it: computing them afresh each
+    time makes a file of many calls cost the square of its size. Answers must not be mutated."""
+    cached = functools.lru_cache(maxsize=None)(function)
+    on_forget(cached.cache_clear)
+    return cast(Callable[_P, _T], cached)
+
+
+_answers: dict[Callable[[Node], bool], dict[Node, Node | None]] = {}
+"""`enclosing`'s answers by predicate, for the node asked (rules ask the module or function
+around a call many times over); dropped when a tree leaves the recent ones."""
+on_forget(_answers.clear)
+
+
 def enclosing(node: Node, predicate: Callable[[Node], bool]) -> Node | None:
     """The nearest node above ``node`` for which ``predicate`` holds; in a deep tree each
     answer is remembered for every node on the way, so asking for many nodes stays linear."""
+    answers = _answers.get(predicate)
+    if answers is None:
+        if len(_answers) > 64:  # predicates made afresh on each call: do not hoard them
+            _answers.clear()
+        answers = _answers[predicate] = {}
+    if node in answers:
+        return answers[node]
+    found = answers[node] = _enclosing(node, predicate)
+    return found
+
+
+def _enclosing(node: Node, predicate: Callable[[Node], bool]) -> Node | None:
     recorded = None
     if _maps:
         recorded = next((r for r in list(_maps.values()) if node in r.parent), None)
@@ -358,6 +390,23 @@ def local_binding(node: Node, name: str) -> Node | None:
     return found
 
 
+def is_statement(node: Node) -> bool:
+    """A child of a block that is a statement: not a comment, nor an else/rescue/… block."""
+    return node.type != "comment" and not node.type.endswith("_block")
+
+
+@remembered  # asked for every statement of a body, which can be thousands of lines long
+def last_statement(block: Node) -> Node | None:
+    """The last statement of ``block`` (see `is_statement`)."""
+    return next((c for c in reversed(block.named_children) if is_statement(c)), None)
+
+
+@remembered
+def last_non_comment(block: Node) -> Node | None:
+    """The last named child of ``block`` that is not a comment."""
+    return next((c for c in reversed(block.named_children) if c.type != "comment"), None)
+
+
 _BRANCHING = frozenset({"case", "cond", "if", "unless", "with", "receive", "try"})
 _TRAILING_BLOCKS = frozenset({"else_block", "rescue_block", "catch_block", "after_block"})
 
@@ -441,21 +490,36 @@ def variable_uses(node: Node | None, name: str) -> list[Node]:
     or module attributes)."""
     if node is None:
         return []
-    found = []
-    stack = [node]
+    return list(_variables(node).get(name, ()))
+
+
+def last_variable_use(node: Node, name: str) -> int:
+    """Where the last use of the variable ``name`` under ``node`` starts; -1 when none."""
+    uses = _variables(node).get(name)
+    return max(use.start_byte for use in uses) if uses else -1
+
+
+@remembered  # asked for every binding in a function
+def _variables(node: Node) -> dict[str, list[Node]]:
+    """The variables under ``node`` by name: one walk, parents known on the way down."""
+    found: dict[str, list[Node]] = {}
+    stack: list[tuple[Node, Node | None]] = [(node, parent(node))]
     while stack:
-        current = stack.pop()
+        current, above = stack.pop()
         if current.type == "identifier":
-            if text(current) == name and is_variable(current):
-                found.append(current)
+            if _names_variable(current, above):
+                found.setdefault(text(current), []).append(current)
             continue
-        stack.extend(current.named_children)
+        stack.extend((child, current) for child in current.named_children)
     return found
 
 
 def is_variable(identifier: Node) -> bool:
     """An identifier that names a variable: not a call's name, a field, or a module attribute."""
-    parent = identifier.parent
+    return _names_variable(identifier, parent(identifier))
+
+
+def _names_variable(identifier: Node, parent: Node | None) -> bool:
     if parent is None:
         return True
     if parent.type == "call" and parent.child_by_field_name("target") == identifier:
