@@ -29,6 +29,15 @@ _USE_MIX_TASK = compile_query(
       (#eq? @use "use") (#eq? @mod "Mix.Task"))
     """
 )
+_RELEASE_TASK = compile_query(
+    """
+    (call target: (dot left: (alias) @mod right: (identifier) @fun)
+      (#match? @mod "^(Application|Ecto[.]Migrator)$")
+      (#match? @fun "^(load|with_repo)$")) @use
+    """
+)
+"""``Application.load/1`` or ``Ecto.Migrator.with_repo/2``: a release task (``bin/app eval``)
+that loads the application without starting it, so nothing of its supervision tree runs."""
 
 
 class Context:
@@ -166,14 +175,16 @@ class Context:
         )
 
     @cached_property
-    def _mix_task_spans(self) -> list[tuple[int, int]]:
-        """Mix task modules' spans, merged where they overlap, in order (so a lookup bisects:
-        a file can hold thousands of findings and of modules)."""
+    def _short_lived_spans(self) -> list[tuple[int, int]]:
+        """The spans of Mix task modules and release tasks (see `_RELEASE_TASK`), merged where
+        they overlap, in order (so a lookup bisects: a file can hold thousands of findings
+        and of modules)."""
         spans: list[tuple[int, int]] = []
-        for captures in self.matches(_USE_MIX_TASK):
-            module = syntax.enclosing_module(captures["use"][0])
-            if module is not None:
-                spans.append(self.span(module))
+        for query in (_USE_MIX_TASK, _RELEASE_TASK):
+            for captures in self.matches(query):
+                module = syntax.enclosing_module(captures["use"][0])
+                if module is not None and _named_pair(captures, query):
+                    spans.append(self.span(module))
         merged: list[tuple[int, int]] = []
         for start, end in sorted(spans):
             if merged and start <= merged[-1][1]:
@@ -185,9 +196,18 @@ class Context:
     def short_lived_at(self, offset: int) -> bool:
         if self.short_lived_file:
             return True
-        spans = self._mix_task_spans
+        spans = self._short_lived_spans
         index = bisect.bisect_right(spans, (offset, float("inf"))) - 1
         return index >= 0 and spans[index][0] <= offset < spans[index][1]
+
+
+def _named_pair(captures: Captures, query: AnyQuery) -> bool:
+    """A release task's call is ``Application.load`` or ``Ecto.Migrator.with_repo`` (the
+    query's two alternatives admit their cross too)."""
+    if query is not _RELEASE_TASK:
+        return True
+    pair = (syntax.text(captures["mod"][0]), syntax.text(captures["fun"][0]))
+    return pair in (("Application", "load"), ("Ecto.Migrator", "with_repo"))
 
 
 TOOLING_FOLDERS = frozenset(
