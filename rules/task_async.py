@@ -803,4 +803,5 @@ RULE = Rule(
     words=("Task",),
     production_only=True,
     fixable=True,
+    preview=True,
 )

@@ -34,8 +34,9 @@ class Config:
     """`[rules] preview = true`: preview rules are on."""
 
     def rule_setting(self, code: str, name: str) -> str | None:
-        """``"off"``, a severity, or None for the rule's default (settings are keyed by code;
-        a name given in the settings was turned into its code when read)."""
+        """``"off"``, ``"on"`` (its own severity), a severity, or None for the rule's default
+        (settings are keyed by code; a name given in the settings was turned into its code
+        when read)."""
         return self.rules.get(code, self.rules.get(name))
 
 
@@ -78,9 +79,9 @@ def _rules(value: Any, where: str, errors: list[str]) -> tuple[dict[str, str], b
     from otp_thinking.registry import find_rule  # the rules import this module
 
     if not isinstance(value, Mapping):
-        errors.append(f'{where}: [rules] must be a table of rule = "off" or a severity')
+        errors.append(f'{where}: [rules] must be a table of rule = "on", "off" or a severity')
         return {}, None
-    allowed = ("off", *SEVERITIES)
+    allowed = ("off", "on", *SEVERITIES)
     by_code: dict[str, str] = {}
     by_name: dict[str, str] = {}
     preview = None

@@ -90,6 +90,6 @@ def _run(rule: Rule, context: Context) -> list[Finding]:
         return []
     if rule.production_only:
         found = [f for f in found if not context.short_lived_at(f.start)]
-    if setting not in (None, "off"):
+    if setting not in (None, "off", "on"):  # "on": enabled at the rule's own severity
         found = [f.with_severity(setting) for f in found]  # type: ignore[arg-type]
     return found

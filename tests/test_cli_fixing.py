@@ -55,10 +55,11 @@ REWRITTEN = "Task.Supervisor.async_nolink(Shop.TaskSupervisor, fn"
 
 def make_project(root: Path, workers: list[str], in_application: bool = False) -> Path:
     """A Mix project: the application (holding a GenServer when ``in_application``) and one
-    file per worker."""
+    file per worker; OTP101 (a preview rule) on."""
     lib = root / "lib" / "shop"
     lib.mkdir(parents=True)
     (root / "mix.exs").write_text("defmodule Shop.MixProject do\nend\n", "utf-8")
+    (root / ".otp-thinking.toml").write_text('[rules]\ntask-async = "on"\n', "utf-8")
     application = APPLICATION + ("\n" + WORKER.format(name="Worker") if in_application else "")
     (lib / "application.ex").write_text(application, "utf-8")
     for name in workers:
@@ -111,7 +112,7 @@ def test_fixes_in_several_files_add_one_child_whatever_the_order(tmp_path: Path)
 def test_an_excluded_application_file_is_never_edited(tmp_path: Path) -> None:
     root = make_project(tmp_path / "shop", ["Mailer"])
     (root / ".otp-thinking.toml").write_text(
-        '[paths]\nexclude = ["lib/shop/application.ex"]\n', "utf-8"
+        '[rules]\ntask-async = "on"\n\n[paths]\nexclude = ["lib/shop/application.ex"]\n', "utf-8"
     )
     application = root / "lib" / "shop" / "application.ex"
     mailer = root / "lib" / "shop" / "mailer.ex"
@@ -127,7 +128,9 @@ def test_an_excluded_application_file_is_never_edited(tmp_path: Path) -> None:
 
 def test_an_excluded_file_with_findings_of_its_own_is_left_alone(tmp_path: Path) -> None:
     root = make_project(tmp_path / "shop", ["Mailer", "Legacy"])
-    (root / ".otp-thinking.toml").write_text('[paths]\nexclude = ["lib/shop/legacy.ex"]\n', "utf-8")
+    (root / ".otp-thinking.toml").write_text(
+        '[rules]\ntask-async = "on"\n\n[paths]\nexclude = ["lib/shop/legacy.ex"]\n', "utf-8"
+    )
     legacy = root / "lib" / "shop" / "legacy.ex"
     before = legacy.read_text("utf-8")
     done = run("check", "--fix", ".", cwd=root)

@@ -111,7 +111,7 @@ def test_the_summary_says_more_fixes_not_more_findings(project: Path) -> None:
 
 def test_unknown_codes_in_config_and_comments_are_reported(project: Path) -> None:
     (project / ".otp-thinking.toml").write_text(
-        '[rules]\nOTP999 = "off"\n\n[names]\nregistry = "my registry"\n', "utf-8"
+        '[rules]\npreview = true\nOTP999 = "off"\n\n[names]\nregistry = "my registry"\n', "utf-8"
     )
     cache = project / "lib" / "storefront" / "price_cache.ex"
     text = cache.read_text("utf-8")

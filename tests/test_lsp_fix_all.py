@@ -176,7 +176,7 @@ async def test_an_excluded_application_is_never_edited(
 ) -> None:
     root = make_project(tmp_path / "shop", ["Mailer"])
     (root / ".otp-thinking.toml").write_text(
-        '[paths]\nexclude = ["lib/shop/application.ex"]\n', "utf-8"
+        '[rules]\ntask-async = "on"\n\n[paths]\nexclude = ["lib/shop/application.ex"]\n', "utf-8"
     )
     await start(client, client.profile, root)  # type: ignore[attr-defined]
     await indexed(client)

@@ -16,7 +16,7 @@ import pytest
 from otp_thinking import cli
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
-FINDING = "lib/storefront/price_cache.ex:15:12: warning: OTP101"
+FINDING = "lib/storefront/checkout.ex:12:44: warning: OTP105"
 
 
 def run(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:

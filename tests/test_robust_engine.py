@@ -13,6 +13,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from otp_thinking import config
 from otp_thinking.engine import analyze
 from otp_thinking.findings import Finding
 from otp_thinking.registry import all_rules
@@ -41,10 +42,14 @@ PIECES = st.sampled_from(
 )  # fmt: skip
 
 
+EVERY_RULE, _ = config.from_mapping({"rules": {"preview": True}})
+"""Robustness concerns every rule: the preview ones too."""
+
+
 def check(text: str, path: str | None = None) -> list[Finding]:
     """Analyse twice from scratch; the answers must agree and lie inside the text."""
-    first = analyze(Source(text, path))
-    second = analyze(Source(text, path))
+    first = analyze(Source(text, path), config=EVERY_RULE)
+    second = analyze(Source(text, path), config=EVERY_RULE)
     assert first == second
     for finding in first:
         assert 0 <= finding.start <= finding.end <= len(text), finding
@@ -126,9 +131,9 @@ def test_a_file_of_megabytes() -> None:
     examples = [p.read_text("utf-8") for p in sorted((ROOT / "examples").rglob("*.ex*"))]
     unit = "\n".join(examples) + "\n"
     text = unit * (2_000_000 // len(unit) + 1)
-    findings = analyze(Source(text, "lib/app/huge.ex"))
+    findings = analyze(Source(text, "lib/app/huge.ex"), config=EVERY_RULE)
     assert all(0 <= f.start <= f.end <= len(text) for f in findings)
-    once = analyze(Source(unit, "lib/app/huge.ex"))
+    once = analyze(Source(unit, "lib/app/huge.ex"), config=EVERY_RULE)
     assert once and len(findings) == len(once) * (2_000_000 // len(unit) + 1)  # all the way down
 
 
@@ -171,10 +176,12 @@ def test_a_rule_that_raises_is_logged_and_the_others_still_report(
         check=explode,
     )
     text = next(t for t in REAL_TEXTS if "Task.async" in t and "handle_" in t)
-    normal = analyze(Source(text, "lib/shop/prices.ex"))
+    normal = analyze(Source(text, "lib/shop/prices.ex"), config=EVERY_RULE)
     assert normal
     with caplog.at_level(logging.ERROR, logger="otp_thinking"):
-        found = analyze(Source(text, "lib/shop/prices.ex"), rules=[broken, *all_rules()])
+        found = analyze(
+            Source(text, "lib/shop/prices.ex"), config=EVERY_RULE, rules=[broken, *all_rules()]
+        )
     assert found == normal
     [record] = [r for r in caplog.records if r.levelno >= logging.ERROR]
     assert "OTP999" in record.getMessage() and "lib/shop/prices.ex" in record.getMessage()

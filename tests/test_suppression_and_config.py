@@ -10,11 +10,13 @@ from otp_thinking.source import Source
 from otp_thinking.workspace import Workspace
 
 CALL = "  def handle_info(_m, s), do: (Task.async(fn -> s end); {:noreply, s})\n"
+TASK_ASYNC_ON, _ = config.from_mapping({"rules": {"task-async": "on"}})
+"""OTP101, a preview rule, on at its own severity: the rule these tests suppress."""
 
 
-def _codes(text: str, **kwargs) -> list[tuple[int, str]]:  # type: ignore[no-untyped-def]
+def _codes(text: str, config: config.Config = TASK_ASYNC_ON) -> list[tuple[int, str]]:
     source = Source(text, "lib/a.ex")
-    return [(source.line_of(f.start), f.code) for f in analyze(source, **kwargs)]
+    return [(source.line_of(f.start), f.code) for f in analyze(source, config=config)]
 
 
 def test_disable_next_line_by_code_and_by_name() -> None:
@@ -91,7 +93,19 @@ def test_nearest_file_upward_wins(tmp_path: Path) -> None:
 def test_test_globs_make_code_short_lived(tmp_path: Path) -> None:
     text = f"defmodule A do\n{CALL}end\n"
     assert _codes(text) == [(1, "OTP101")]
-    assert analyze(Source(text, "test/a_test.exs")) == []
-    assert analyze(Source(text, "apps/web/test/support/helper.ex")) == []
-    custom, _ = config.from_mapping({"paths": {"test": ["lib/a.ex"]}})
+    assert analyze(Source(text, "test/a_test.exs"), config=TASK_ASYNC_ON) == []
+    assert analyze(Source(text, "apps/web/test/support/helper.ex"), config=TASK_ASYNC_ON) == []
+    custom, _ = config.from_mapping(
+        {"rules": {"task-async": "on"}, "paths": {"test": ["lib/a.ex"]}}
+    )
     assert analyze(Source(text, "lib/a.ex"), config=custom) == []
+
+
+def test_a_preview_rule_is_off_until_turned_on() -> None:
+    text = f"defmodule A do\n{CALL}end\n"
+    assert _codes(text, config=config.DEFAULT) == []
+    assert [f.severity for f in analyze(Source(text, "lib/a.ex"), config=TASK_ASYNC_ON)] == [
+        "warning"  # "on": the rule's own severity
+    ]
+    every, _ = config.from_mapping({"rules": {"preview": True}})
+    assert _codes(text, config=every) == [(1, "OTP101")]
