@@ -41,6 +41,7 @@ sys.path.insert(0, str(HERE / "precision"))
 
 import corpus  # noqa: E402  (bench/precision/corpus.py)
 
+from otp_thinking import syntax  # noqa: E402
 from otp_thinking.index import FileSummary, summarize  # noqa: E402
 from otp_thinking.model.supervision import PG, ChildrenList  # noqa: E402
 from otp_thinking.registry import all_rules  # noqa: E402
@@ -122,17 +123,7 @@ def run_fixes(copy: Path) -> subprocess.CompletedProcess[str]:
 
 def syntax_errors(text: str) -> int:
     """ERROR and MISSING nodes of tree-sitter's parse of ``text``."""
-    root = Source(text).tree.root_node
-    if not root.has_error:
-        return 0
-    count, stack = 0, [root]
-    while stack:
-        node = stack.pop()
-        if node.is_error or node.is_missing:
-            count += 1
-        if node.has_error:
-            stack.extend(node.children)
-    return count
+    return syntax.error_count(Source(text).tree.root_node)
 
 
 def elixir_verdicts(paths: list[Path], scratch: Path) -> dict[Path, tuple[str, bool]]:

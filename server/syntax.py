@@ -636,3 +636,15 @@ def body_statements(definition: Node) -> list[Node]:
 def behaviours(module: Node) -> list[str]:
     """What the module declares with ``@behaviour`` (``["GenServer"]``, ``[":gen_statem"]``)."""
     return [text(value) for value in module_attributes(module).get("behaviour", [])]
+
+
+def error_count(root: Node) -> int:
+    """ERROR and MISSING nodes under ``root``: a fixed text must not have more than before."""
+    count, stack = 0, [root]
+    while stack:
+        node = stack.pop()
+        if node.is_error or node.is_missing:
+            count += 1
+        if node.has_error:
+            stack.extend(node.children)
+    return count

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from conftest import FixtureFile, elixir_accepts, fixture_files
+from otp_thinking import syntax
 from otp_thinking.engine import analyze
 from otp_thinking.findings import Finding, apply_edits
 from otp_thinking.fixing import fix_files
@@ -21,15 +22,7 @@ FILES = list(fixture_files())
 
 
 def _error_count(text: str) -> int:
-    root = Source(text).tree.root_node
-    count, stack = 0, [root]
-    while stack:
-        node = stack.pop()
-        if node.is_error or node.is_missing:
-            count += 1
-        elif node.has_error:
-            stack.extend(node.children)
-    return count
+    return syntax.error_count(Source(text).tree.root_node)
 
 
 def _findings(root: Path, path: Path, text: str) -> list[Finding]:
