@@ -80,13 +80,12 @@ test("the bundled wheel installs into the extension's own virtualenv and its ser
   const project = mkdtempSync(path.join(tmpdir(), "otp-shop-"));
   mkdirSync(path.join(project, "lib"));
   writeFileSync(
-    path.join(project, "lib", "cache.ex"),
-    "defmodule Shop.Cache do\n  use GenServer\n  def handle_call(:get, _from, s) do\n" +
-      "    task = Task.async(fn -> s end)\n    {:reply, :ok, s}\n  end\nend\n",
+    path.join(project, "lib", "presence.ex"),
+    "defmodule Shop.Presence do\n  def join(pid), do: :pg2.join(:shoppers, pid)\nend\n",
   );
   const checked = spawnSync(launch.command, ["-m", "otp_thinking", "check", "lib"], { cwd: project, env, encoding: "utf8" });
   assert.equal(checked.status, 1, checked.stderr);
-  assert.match(checked.stdout, /lib\/cache\.ex:4:\d+: warning: OTP101/);
+  assert.match(checked.stdout, /lib\/presence\.ex:2:\d+: error: OTP301/);
 
   // The second start finds it installed: no step, no Python needed.
   const again = await provisionServer(WHEEL as string, storage, [], { ...realDeps({ HOME: home, PATH: "" }), progress: () => assert.fail("reinstalled") });
