@@ -10,8 +10,8 @@ depth grows. The shapes: a GenServer callback holding a chain of ``n`` piped ``T
 (each call nested in the next), the same callback with ``n`` ``Task.async(fn -> x end)``
 statements (a long flat body), the callback inside ``n`` nested ``defmodule``s, and a dropped
 ``Task.async`` inside ``n`` nested lists, ``fn``s and ``case``s (each shape has a finding, so
-its fix is computed too); then a file of ordinary code (the files of ``examples/`` repeated)
-of each size in ``--megabytes``.
+its fix is computed too; every rule runs, the preview ones included); then a file of
+ordinary code (the files of ``examples/`` repeated) of each size in ``--megabytes``.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from otp_thinking import config
 from otp_thinking.engine import analyze
 from otp_thinking.index import summarize
 from otp_thinking.parsing import parse
@@ -33,6 +34,8 @@ CALLBACK = (
 TASK = "Task.async(fn -> x end)"
 DROPPED = f"{TASK}\n:ok"
 """A task whose value is dropped: OTP101 reports it and computes its fix."""
+EVERY_RULE, _ = config.from_mapping({"rules": {"preview": True}})
+"""The preview rules run too: OTP101, the rule these shapes stress, is one."""
 SHAPES: dict[str, Callable[[int], str]] = {
     "piped": lambda n: CALLBACK.format(body="    x\n" + "    |> Task.async()\n" * n),
     "statements": lambda n: CALLBACK.format(body=f"    {TASK}\n" * n),
@@ -72,11 +75,11 @@ def main() -> None:
         if not name:
             continue
         make = SHAPES[name]
-        analyze(Source(make(3), "lib/warm.ex"))
+        analyze(Source(make(3), "lib/warm.ex"), config=EVERY_RULE)
         for depth in (int(d) for d in args.depths.split(",")):
             print(f"{name:<11} n {depth:>6}  {measure(make(depth))}", flush=True)
     for megabytes in (float(m) for m in args.megabytes.split(",") if m):
-        analyze(Source(ordinary_code(0.05), "lib/warm.ex"))
+        analyze(Source(ordinary_code(0.05), "lib/warm.ex"), config=EVERY_RULE)
         figures = measure(ordinary_code(megabytes))
         print(f"{'ordinary':<11} {megabytes:>4g} MB  {figures}", flush=True)
 
@@ -85,7 +88,7 @@ def measure(text: str) -> str:
     data = text.encode("utf-8")
     bare = min(timed(lambda: parse(data)) for _ in range(3))
     found: list[object] = []
-    analysis = timed(lambda: found.extend(analyze(Source(text, "lib/deep.ex"))))
+    analysis = timed(lambda: found.extend(analyze(Source(text, "lib/deep.ex"), config=EVERY_RULE)))
     summary = timed(lambda: summarize(Source(text, "lib/deep.ex"), "lib/deep.ex"))
     return (
         f"{len(data) / 1024:6.0f} KB  parse {bare * 1000:7.1f} ms"
