@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 from tree_sitter import Node
 
-from otp_thinking import syntax
+from otp_thinking import fixes, syntax
 from otp_thinking.context import Context
 from otp_thinking.findings import Edit, Finding, Fix
 from otp_thinking.model import calls, clauses, modules
@@ -799,6 +799,64 @@ def _free_tag(module: Node) -> str | None:
     return None
 
 
+def _term_items(term: str) -> str | fixes.Tuple:
+    """The continue term (``:init`` or ``{:init, var, ...}``, variables only) as a tuple."""
+    if not term.startswith("{"):
+        return term
+    items: fixes.Tuple = [*term[1:-1].split(", ")]
+    return items
+
+
+def _fitted_result(
+    context: Context, result: Node, state: Node, term: str, moves_state: bool
+) -> str | None:
+    """``init/1``'s new result, from the start of its line, laid out as `mix format` lays it
+    out when writing it in place of the old one would not do: the line grows past the limit (a
+    continue term carrying many variables), or the state that spread the result over several
+    lines is replaced by ``nil``. None when the edit in place is right, or when the result is
+    not a tuple whose other elements are each on one line."""
+    source = context.source
+    start, end = context.span(result)
+    if result.type != "tuple":
+        return None
+    items: fixes.Tuple = []
+    for child in result.named_children:
+        if child == state and moves_state:
+            items.extend(["nil", [":continue", _term_items(term)]])
+            continue
+        child_start, child_end = context.span(child)
+        if child.type == "comment" or source.line_of(child_start) != source.line_of(child_end):
+            return None
+        items.append(context.text(child))
+        if child == state:
+            items.append([":continue", _term_items(term)])
+    line_start = source.line_starts[source.line_of(start)]
+    line_end = source.line_starts[source.line_of(end)] + len(source.line_text(source.line_of(end)))
+    prefix, suffix = source.text[line_start:start], source.text[end:line_end]
+    flat = fixes.flat_tuple(items)
+    if len(prefix) + len(flat) + len(suffix) <= fixes.LINE_LIMIT:
+        one_line = source.line_of(start) == source.line_of(end)
+        return None if one_line else prefix + flat
+    return prefix + fixes.fitted_tuple(items, len(prefix), len(suffix), source.newline)
+
+
+def _continue_head(indent: str, pattern: str, parameter: str, newline: str) -> str:
+    """``def handle_continue(pattern, parameter) do``, its arguments a line each as `mix
+    format` writes them when the head is longer than a line allows."""
+    head = f"{indent}def handle_continue({pattern}, {parameter}) do"
+    if len(head) <= fixes.LINE_LIMIT:
+        return head + newline
+    column = len(indent) + 6
+    items = _term_items(pattern)
+    first = pattern if isinstance(items, str) else fixes.fitted_tuple(items, column, 1, newline)
+    return (
+        f"{indent}def handle_continue({newline}"
+        f"{' ' * column}{first},{newline}"
+        f"{' ' * column}{parameter}{newline}"
+        f"{indent}    ) do{newline}"
+    )
+
+
 def _build(
     context: Context,
     module: Node,
@@ -847,6 +905,12 @@ def _build(
         result_chunk = (
             text[result_start:state_end] + f", {{:continue, {term}}}" + text[state_end:result_end]
         )
+    long_result = _fitted_result(context, result, state, term, moves_state)
+    if long_result is not None:
+        line_start = source.line_starts[source.line_of(context.span(result)[0])]
+        result_chunk = (
+            text[result_start:line_start] + long_result + text[context.span(result)[1] : result_end]
+        )
     kept_text = "".join(chunks[s.id] for s in kept)
     if not kept_text.strip():
         result_chunk = _strip_blank_lines(result_chunk, newline)
@@ -863,7 +927,7 @@ def _build(
     lines = []
     if _uses_impl(module):
         lines.append(f"{indent}@impl true{newline}")
-    lines.append(f"{indent}def handle_continue({pattern}, {parameter}) do{newline}")
+    lines.append(_continue_head(indent, pattern, parameter, newline))
     lines.append(moved_text)
     if moves_state:
         tag_start, tag_end = context.span(result.named_children[0])

@@ -673,6 +673,36 @@ def _fits(text: str) -> bool:
     return all(len(line) <= LINE_LIMIT for line in re.split(r"\r\n|\r|\n", text))
 
 
+Tuple = list["str | Tuple"]
+"""A tuple to lay out: its elements, each one-line text or a nested tuple."""
+
+
+def flat_tuple(items: Tuple) -> str:
+    return "{" + ", ".join(i if isinstance(i, str) else flat_tuple(i) for i in items) + "}"
+
+
+def fitted_tuple(items: Tuple, column: int, trailing: int, newline: str = "\n") -> str:
+    """The tuple laid out as `mix format` lays it out with its ``{`` at ``column`` and
+    ``trailing`` characters after its ``}`` on the same line: on one line when that fits,
+    else elements filled onto lines one column inside the brace, and an element that does not
+    fit on a line of its own laid out the same way where it starts."""
+    text, current = "{", column + 1
+    for index, item in enumerate(items):
+        last = index == len(items) - 1
+        tail = 1 + trailing if last else 1  # "}" and what follows it, or ","
+        flat = item if isinstance(item, str) else flat_tuple(item)
+        gap = " " if index else ""
+        if current + len(gap) + len(flat) + tail > LINE_LIMIT and index:
+            text += newline + " " * (column + 1)
+            current, gap = column + 1, ""
+        if current + len(gap) + len(flat) + tail > LINE_LIMIT and not isinstance(item, str):
+            flat = fitted_tuple(item, current + len(gap), tail - 1, newline)
+        piece = gap + flat + ("}" if last else ",")
+        text += piece
+        current = len(piece) - piece.rfind("\n") - 1 if "\n" in piece else current + len(piece)
+    return text
+
+
 def _first_fitting(layouts: list[str], indent: str) -> str:
     for layout in layouts:
         if _fits(indent + layout):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import subprocess
 import textwrap
 
 from otp_thinking.engine import analyze
@@ -371,3 +372,62 @@ def test_the_warning_names_the_slow_work_not_a_quick_read_before_it() -> None:
     assert [f.severity for f in findings] == ["warning"]
     assert findings[0].message.startswith("init/1 blocks on Req.get!,")
     assert findings[0].fix is not None
+
+
+def _mix_formatted(text: str) -> str:
+    """``text`` as Elixir's formatter writes it (default options)."""
+    done = subprocess.run(
+        ["elixir", "-e", "IO.write(Code.format_string!(IO.read(:eof)) ++ [?\\n])"],
+        input=text,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+MANY = ["catalog", "supplier", "currency", "warehouse", "region", "channel", "ledger", "audit"]
+
+
+def test_a_long_continue_term_is_laid_out_as_mix_format_does(elixir: None) -> None:
+    fixed = _fixed(
+        f"""\
+        defmodule Shop.Wide do
+          use GenServer
+
+          @impl true
+          def init({{{", ".join(MANY)}}}) do
+            prices = Shop.Repo.all(Shop.Price)
+            Shop.Audit.log(prices, [{", ".join(MANY[:4])}])
+            Shop.Audit.log(prices, [{", ".join(MANY[4:])}])
+            {{:ok, %{{prices: prices}}}}
+          end
+        end
+        """
+    )
+    assert max(len(line) for line in fixed.splitlines()) <= 98
+    assert fixed == _mix_formatted(fixed)
+
+
+def test_a_state_over_several_lines_becomes_one_line_nil(elixir: None) -> None:
+    fixed = _fixed(
+        """\
+        defmodule Shop.Tall do
+          use GenServer
+
+          @impl true
+          def init(opts) do
+            prices = Shop.Repo.all(Shop.Price)
+
+            {:ok,
+             %{
+               prices: prices,
+               opts: opts
+             }}
+          end
+        end
+        """
+    )
+    assert "    {:ok, nil, {:continue, {:init, opts}}}\n" in fixed
+    assert fixed == _mix_formatted(fixed)
