@@ -17,6 +17,7 @@ from otp_thinking import syntax
 from otp_thinking.config import DEFAULT, Config
 from otp_thinking.findings import Finding, Fix
 from otp_thinking.index import FileSummary, summary_for
+from otp_thinking.model import modules
 from otp_thinking.parsing import AnyQuery, Captures, compile_query
 from otp_thinking.project import EMPTY, Application, ProjectContext, applications_in
 from otp_thinking.query_pack import document_matches
@@ -137,11 +138,11 @@ class Context:
         return summary_for(self.project.index, self.source)
 
     def namespace_at(self, node: Node) -> str:
-        """The app's namespace (``MyApp``): from the application, else the module's first part."""
+        """The app's namespace (``MyApp``): from the application, else the first part of the
+        full name of the module around ``node`` (``Shop`` for a ``Cart`` nested in ``Shop``)."""
         if self.application is not None:
             return self.application.namespace
-        module = syntax.enclosing_module(node)
-        name = syntax.module_name(module) if module is not None else ""
+        name = modules.path_at(node)
         return name.split(".")[0] if name else "MyApp"
 
     # -- short-lived code ---------------------------------------------------------------

@@ -10,7 +10,10 @@ from pathlib import Path
 import pytest
 from fix_helpers import findings, fix, module, project
 
+from otp_thinking.engine import analyze
 from otp_thinking.findings import apply_edits
+from otp_thinking.registry import find_rule
+from otp_thinking.source import Source
 
 TASK_START = "def f, do: Task.start(fn -> :ok end)"
 DYNAMIC_NAME = 'def call(id), do: GenServer.call(:"r#{id}", :x)'
@@ -318,3 +321,13 @@ def test_otp105_is_silent_under_a_module_that_uses_a_dependencys_macro(tmp_path:
     assert findings(root, "OTP105", text) == []
     write(root, "lib/shop/events.ex", "defmodule Shop.Events do\n  use GenServer\nend\n")
     assert [f.code for f in findings(root, "OTP105", text)] == ["OTP105"]
+
+
+def test_without_an_application_a_nested_module_names_the_outer_namespace() -> None:
+    text = (
+        "defmodule Shop do\n  defmodule Cart do\n"
+        "    def checkout(id), do: Task.start(fn -> IO.puts(id) end)\n  end\nend\n"
+    )
+    [found] = analyze(Source(text, "lib/shop.ex"), rules=[find_rule("OTP103")])  # type: ignore[list-item]
+    assert found.fix is not None
+    assert "Shop.TaskSupervisor" in found.fix.title and "Cart.TaskSupervisor" not in found.fix.title
