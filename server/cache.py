@@ -157,6 +157,7 @@ class Cache:
             return
         with contextlib.suppress(OSError):
             _write(self.file, merged)
+        _prune(self.file)
 
 
 def open_cache(root: Path, run_key: str) -> Cache:
@@ -267,6 +268,22 @@ def _atomic(folder: Path, file: Path, data: bytes) -> None:
         with contextlib.suppress(OSError):
             os.unlink(temporary)
         raise
+
+
+KEPT_RUNS = 8
+"""Cache files kept per project: one per run key (tool version, rules chosen, settings); the
+least recently written beyond these are deleted when a run writes its own."""
+
+
+def _prune(current: Path) -> None:
+    """Delete the cache files of other run keys beyond the `KEPT_RUNS` most recently written
+    (an older version's, a `--select` run long ago): a project's cache does not grow forever."""
+    with contextlib.suppress(OSError):
+        others = [p for p in current.parent.glob("*.pickle") if p != current]
+        others.sort(key=lambda p: p.stat().st_mtime, reverse=True)
+        for stale in others[KEPT_RUNS - 1 :]:
+            with contextlib.suppress(OSError):
+                stale.unlink()
 
 
 def _write(file: Path, entries: dict[str, Entry]) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import pickle
 import shutil
 import subprocess
@@ -225,3 +226,19 @@ def test_messages_about_a_file_are_repeated_from_the_cache(project: Path) -> Non
             cold.stdout,
             cold.stderr,
         )
+
+
+def test_old_cache_files_of_other_runs_are_deleted(project: Path) -> None:
+    outputs(project)  # this run's file
+    [own] = cache_files(project)
+    folder = project / FOLDER
+    for number in range(cache.KEPT_RUNS + 3):  # files of other run keys, oldest first
+        stale = folder / f"{number:032x}.pickle"
+        stale.write_bytes(b"")
+        os.utime(stale, (1_000_000 + number, 1_000_000 + number))
+    (project / "lib" / "storefront" / "stock.ex").write_text("# changed\n", "utf-8")
+    outputs(project)  # writes its file again, and prunes
+    kept = cache_files(project)
+    assert own in kept and len(kept) == cache.KEPT_RUNS
+    newest = {folder / f"{n:032x}.pickle" for n in range(4, cache.KEPT_RUNS + 3)}
+    assert set(kept) == {own} | newest
