@@ -117,15 +117,7 @@ Configure the supervisor's name with `[names] task_supervisor = "MyApp.TaskSuper
 """
 
 
-ISOLATING_CALLS = frozenset(
-    {
-        ("", "start_async"),
-        ("", "assign_async"),
-        ("", "stream_async"),
-        ("Task.Supervisor", "async_nolink"),
-        ("Task.Supervisor", "start_child"),
-    }
-)
+ISOLATING_CALLS = calls.UNLINKED_TASKS
 
 MESSAGES = {
     "handled": (

@@ -108,19 +108,8 @@ Configure the supervisor's name with `[names] task_supervisor = "MyApp.TaskSuper
 """
 
 
-ISOLATING_CALLS = frozenset(
-    {
-        ("", "start_async"),
-        ("", "assign_async"),
-        ("", "stream_async"),
-        ("Task.Supervisor", "async_nolink"),
-        ("Task.Supervisor", "start_child"),
-        # an unlinked throwaway process: the crash stays there (OTP103 reports the spawn)
-        ("", "spawn"),
-        ("Kernel", "spawn"),
-        ("Task", "start"),
-    }
-)
+ISOLATING_CALLS = calls.UNLINKED_TASKS | calls.UNLINKED_SPAWNS
+"""A stream inside these runs in another process: its crash stays there."""
 
 MESSAGES = {
     "handled": (

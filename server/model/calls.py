@@ -13,6 +13,21 @@ from tree_sitter import Node
 
 from otp_thinking import syntax
 
+UNLINKED_TASKS = frozenset(
+    {
+        ("", "start_async"),
+        ("", "assign_async"),
+        ("", "stream_async"),
+        ("Task.Supervisor", "async_nolink"),
+        ("Task.Supervisor", "start_child"),
+    }
+)
+"""Calls whose function runs as a task not linked to the caller (LiveView's async assigns,
+Task.Supervisor's nolink calls): a crash in what that function starts stays out of the caller."""
+
+UNLINKED_SPAWNS = frozenset({("", "spawn"), ("Kernel", "spawn"), ("Task", "start")})
+"""Unlinked throwaway processes (unsupervised: OTP103 reports them)."""
+
 
 def piped_into(call: Node) -> Node | None:
     """``x`` in ``x |> call(...)``: what the pipe gives the call as its first argument; None
