@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 
 from tree_sitter import Node
 
@@ -298,28 +299,56 @@ def _reply_clauses(call: Node) -> list[tuple[Node, bool]]:
 @syntax.remembered
 def _replies_in(module: Node) -> list[tuple[Node, bool]]:
     found = []
-    for definition in [
-        *clauses.of_module(module, "handle_info", 2),
-        *clauses.of_module(module, "handle_event", 4),
-    ]:
-        head = clauses.head(definition)
-        params = head[1] if head else []
-        if len(params) == 4:
-            if syntax.text(params[0]) != ":info":
-                continue
-            params = params[1:]
-        message = params[0] if params else None
-        if message is not None and message.type == "binary_operator":  # {ref, r} = message
-            message = message.child_by_field_name("left")
-        if message is None or message.type != "tuple":
+    for message in _messages_in(module):
+        if message.function not in (("handle_info", 2), ("handle_event", 4)):
             continue
-        elements = [c for c in message.named_children if c.type != "comment"]
+        elements = message.elements
         if len(elements) != 2 or elements[0].type != "identifier":
             continue
         ref = syntax.text(elements[0])
-        rest = [p for p in params[1:]]
-        matched = not ref.startswith("_") and any(syntax.variable_uses(p, ref) for p in rest)
-        found.append((definition, not matched))
+        matched = not ref.startswith("_") and any(
+            syntax.variable_uses(p, ref) for p in message.after
+        )
+        found.append((message.definition, not matched))
+    return found
+
+
+@dataclass(frozen=True)
+class _Message:
+    """A clause that receives process messages, matching a tuple message."""
+
+    definition: Node
+    function: tuple[str, int]
+    elements: list[Node]
+    """The tuple's elements (comments left out)."""
+    after: list[Node]
+    """The clause's parameters after the message (the state)."""
+
+
+@syntax.remembered  # asked for every task started in the module
+def _messages_in(module: Node) -> list[_Message]:
+    """Every ``handle_info/2`` clause, `:gen_statem` ``handle_event(:info, message, ..)``
+    or state function ``state(:info, message, data)`` whose message is a tuple."""
+    found = []
+    body = syntax.module_body(module)
+    for definition in body.named_children if body is not None else []:
+        head = clauses.head(definition) if syntax.is_def(definition) else None
+        if head is None:
+            continue
+        name, params = head[0], head[1]
+        if name == "handle_info" and len(params) == 2:
+            index = 0
+        elif len(params) in (3, 4) and syntax.text(params[0]) == ":info":
+            index = 1
+        else:
+            continue
+        message = params[index]
+        if message.type == "binary_operator":  # {ref, r} = message
+            message = message.child_by_field_name("left") or message
+        if message.type != "tuple":
+            continue
+        elements = [c for c in message.named_children if c.type != "comment"]
+        found.append(_Message(definition, (name, len(params)), elements, params[index + 1 :]))
     return found
 
 
@@ -355,19 +384,10 @@ def _helper_callers(definition: Node, site: Node) -> list[tuple[Node, Node]]:
     if module is None or not name:
         return []
     found = []
-    for node in _calls_by_name(module).get(name, ()):
-        if node.type == "call":
-            if syntax.local_target(node) != name or clauses.is_head(node):
-                continue
-            site = calls.site(node)
-        elif syntax.is_capture(node):  # &name/1
-            named = node.named_children[0] if node.named_children else None
-            left = named.child_by_field_name("left") if named is not None else None
-            if left is None or left.type != "identifier" or syntax.text(left) != name:
-                continue
-            site = node
-        else:
-            site = node
+    for node in _calls_by_name(module).get(name, ()):  # name(...) and &name/1
+        if node.type == "call" and clauses.is_head(node):
+            continue
+        site = calls.site(node) if node.type == "call" else node
         caller = syntax.enclosing_definition(node)
         if caller is not None and caller != definition:
             found.append((site, caller))
@@ -528,33 +548,12 @@ def _expects_task_messages(context: Context, call: Node) -> bool:
     return bool(_reply_clauses(call)) or _reads_task_messages(module)
 
 
-@syntax.remembered  # asked for every task started in the module
 def _reads_task_messages(module: Node) -> bool:
-    body = syntax.module_body(module)
-    for definition in body.named_children if body is not None else []:
-        message = _info_message(definition) if syntax.is_def(definition) else None
-        if message is not None and message.type == "binary_operator":  # {ref, r} = message
-            message = message.child_by_field_name("left")
-        if message is None or message.type != "tuple":
-            continue
-        elements = [c for c in message.named_children if c.type != "comment"]
-        first = syntax.text(elements[0]) if elements else ""
-        if first == ":DOWN" or (len(elements) == 2 and not first.startswith((":", '"'))):
+    for message in _messages_in(module):
+        first = syntax.text(message.elements[0]) if message.elements else ""
+        if first == ":DOWN" or (len(message.elements) == 2 and not first.startswith((":", '"'))):
             return True
     return False
-
-
-def _info_message(definition: Node) -> Node | None:
-    """The message parameter of a clause that receives process messages."""
-    head = clauses.head(definition)
-    if head is None:
-        return None
-    name, params = head[0], head[1]
-    if name == "handle_info" and len(params) == 2:
-        return params[0]
-    if len(params) in (3, 4) and syntax.text(params[0]) == ":info":
-        return params[1]
-    return None
 
 
 def _task_use(context: Context, call: Node, site: Node) -> str | list[Node]:
