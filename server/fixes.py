@@ -517,13 +517,7 @@ def _each_on_one_line(args_node: Node, args: list[Node]) -> bool:
     pieces = [p for a in args for p in (a.named_children if a.type == "keywords" else [a])]
     if any(p.start_point.row != p.end_point.row for p in pieces):
         return False
-    stack = [args_node]
-    while stack:
-        node = stack.pop()
-        if node.type == "comment":
-            return False
-        stack.extend(node.children)
-    return True
+    return not any(n.type == "comment" for n in syntax.descendants(args_node))
 
 
 def fitted_edit(context: Context, site: Node, parts: CallParts) -> Edit:
