@@ -23,7 +23,7 @@ from pathlib import Path
 
 from otp_thinking import config
 from otp_thinking.engine import analyze
-from otp_thinking.index import summarize
+from otp_thinking.model.summary import summarize
 from otp_thinking.parsing import parse
 from otp_thinking.source import Source
 

@@ -42,7 +42,7 @@ sys.path.insert(0, str(HERE / "precision"))
 import corpus  # noqa: E402  (bench/precision/corpus.py)
 
 from otp_thinking import syntax  # noqa: E402
-from otp_thinking.index import FileSummary, summarize  # noqa: E402
+from otp_thinking.model.summary import FileSummary, summarize  # noqa: E402
 from otp_thinking.model.supervision import PG, ChildrenList  # noqa: E402
 from otp_thinking.registry import all_rules  # noqa: E402
 from otp_thinking.source import Source  # noqa: E402

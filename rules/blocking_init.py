@@ -340,7 +340,7 @@ def _project_lookup(
 
     def lookup(call: Node, written: str, function: str) -> tuple[str, str] | None:
         for candidate in module_candidates(around, written):
-            effect = index.effect(candidate, function)
+            effect = index.facts.effect(candidate, function)
             if effect is None:
                 continue
             if candidate == own or effect.kind not in kinds:

@@ -272,7 +272,7 @@ def _feed_elsewhere(context: Context, producer: Node) -> Feed | None:
     module = syntax.enclosing_module(producer)
     if module is None or not context.project.index.complete:
         return None
-    known = context.project.index.modules
+    known = context.project.index.facts.names.modules
     for candidate in module_candidates(scopes(module), syntax.text(producer)):
         if candidate in known:
             return known[candidate][1].feed

@@ -10,8 +10,9 @@ from tree_sitter import Node
 from otp_thinking import callbacks, syntax
 from otp_thinking.context import Context
 from otp_thinking.findings import Finding
-from otp_thinking.index import HOT_PATH_MODULES, CallSite
 from otp_thinking.model import modules
+from otp_thinking.model.callers import HOT_PATH_MODULES
+from otp_thinking.model.summary import CallSite
 from otp_thinking.rule import Rule
 
 DOC = """\
@@ -81,7 +82,7 @@ def check(context: Context) -> Iterator[Finding]:
             continue
         sites = [
             (path, site)
-            for path, site in index.callers(module.name).sites
+            for path, site in index.facts.callers(module.name).sites
             if _reads_through(facts, site, reads, writes)
         ]
         callers = sorted({site.caller for _path, site in sites})

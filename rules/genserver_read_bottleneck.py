@@ -7,8 +7,8 @@ from collections.abc import Iterator
 from otp_thinking import callbacks, syntax
 from otp_thinking.context import Context
 from otp_thinking.findings import Finding
-from otp_thinking.index import HOT_PATH_MODULES
 from otp_thinking.model import modules
+from otp_thinking.model.callers import HOT_PATH_MODULES
 from otp_thinking.model.effects import Scopes, module_candidates, scopes
 from otp_thinking.model.modules import Clause, ModuleFacts
 from otp_thinking.parsing import compile_query, matches
@@ -145,7 +145,7 @@ def check(context: Context) -> Iterator[Finding]:
 def _hot(context: Context, module: str) -> bool:
     """Called from many modules of the project (OTP106's count): the bottleneck is real."""
     index = context.project.index
-    return index.complete and index.callers(module).hot
+    return index.complete and index.facts.callers(module).hot
 
 
 def _process_facts(context: Context) -> tuple[set[int], set[int]]:
@@ -208,7 +208,7 @@ def _project_effect(context: Context, module: ModuleFacts, clause: Clause) -> st
         function = syntax.text(captures["function"][0])
         around = around or scopes(module.node)
         for candidate in module_candidates(around, written):
-            if candidate != module.name and index.effect(candidate, function) is not None:
+            if candidate != module.name and index.facts.effect(candidate, function) is not None:
                 return f"{written}.{function}"
     return None
 

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from otp_thinking.context import Context
 from otp_thinking.findings import Finding, Fix, Safety
 from otp_thinking.fixes import child_edit, users_of
-from otp_thinking.index import NameUse
+from otp_thinking.model.summary import NameUse
 from otp_thinking.model.supervision import DEFAULT_PG_SCOPE, PG, REGISTRY, TASK_SUPERVISOR
 from otp_thinking.rule import Rule
 
@@ -102,7 +102,7 @@ def check(context: Context) -> Iterator[Finding]:
     for use in context.summary.uses:
         if use.name == DEFAULT_PG_SCOPE or use.name in here:
             continue  # the default scope (the kernel may start it), or started in this file
-        if index.is_started(use.kind, use.name) is not False:
+        if index.facts.names.is_started(use.kind, use.name) is not False:
             continue  # started, or the tool cannot tell
         child = child_spec(use)
         message = MESSAGES[use.kind].format(name=use.name, child=child)

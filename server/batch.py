@@ -22,7 +22,8 @@ from otp_thinking import cache as disk_cache
 from otp_thinking.config import Config
 from otp_thinking.engine import analyze, enabled_rules
 from otp_thinking.findings import Finding
-from otp_thinking.index import FileSummary, ProjectIndex, project_files
+from otp_thinking.index import ProjectIndex, project_files
+from otp_thinking.model.summary import FileSummary
 from otp_thinking.project import find_root
 from otp_thinking.rule import Rule
 from otp_thinking.source import Source

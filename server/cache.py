@@ -34,7 +34,7 @@ from typing import Any
 from otp_thinking import __version__
 from otp_thinking.config import Config
 from otp_thinking.findings import Finding
-from otp_thinking.index import FileSummary
+from otp_thinking.model.summary import FileSummary
 from otp_thinking.project import ProjectContext
 
 FOLDER = ".otp-thinking-cache"

@@ -16,8 +16,9 @@ from tree_sitter import Node
 from otp_thinking import syntax
 from otp_thinking.config import DEFAULT, Config
 from otp_thinking.findings import Finding, Fix
-from otp_thinking.index import FileSummary, summary_for
+from otp_thinking.index import summary_for
 from otp_thinking.model import modules
+from otp_thinking.model.summary import FileSummary
 from otp_thinking.parsing import AnyQuery, Captures, compile_query
 from otp_thinking.project import EMPTY, Application, ProjectContext, applications_in
 from otp_thinking.query_pack import document_matches

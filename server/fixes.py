@@ -215,11 +215,11 @@ def _taken(context: Context, kind: str, name: str) -> bool:
     """Whether adding a child named ``name`` could clash with a process already started under
     it (of any kind, tests included) or with a project module of that name, or the tool cannot
     tell (a process of ``kind`` started under a name it cannot read)."""
-    index = context.project.index
+    names = context.project.index.facts.names
     app = context.application
     in_app = app is not None and any(c.name == name or c.child_id == name for c in app.children)
     return (
-        in_app or name in index.started or name in index.modules or kind in index.unreadable_kinds
+        in_app or name in names.started or name in names.modules or kind in names.unreadable_kinds
     )
 
 

@@ -20,15 +20,9 @@ from pygls.uris import to_fs_path
 
 from otp_thinking import cache as disk_cache
 from otp_thinking.engine import analyze
-from otp_thinking.index import (
-    SKIPPED_DIRS,
-    FileSummary,
-    ProjectIndex,
-    digest,
-    project_files,
-    summary_for,
-)
+from otp_thinking.index import SKIPPED_DIRS, ProjectIndex, project_files, summary_for
 from otp_thinking.lsp_convert import path_to_uri, to_diagnostic, to_range
+from otp_thinking.model.summary import FileSummary, digest
 from otp_thinking.project import find_root
 from otp_thinking.source import Source
 
@@ -405,7 +399,7 @@ def code_lenses(ls: OtpServer, uri: str) -> list[types.CodeLens]:
     for module in summary.modules:
         if not module.genserver:
             continue
-        callers = project.index.callers(module.name)
+        callers = project.index.facts.callers(module.name)
         count = len(callers.sites)
         if not count:
             continue

@@ -14,7 +14,8 @@ from pathlib import Path
 
 from otp_thinking import files
 from otp_thinking.findings import Edit
-from otp_thinking.index import ProjectIndex, build_index, short_lived_by_globs, summarize
+from otp_thinking.index import ProjectIndex, build_index, short_lived_by_globs
+from otp_thinking.model.summary import summarize
 from otp_thinking.model.supervision import LITERAL, Child, ChildrenList, insertion_index
 from otp_thinking.source import Source
 

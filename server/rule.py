@@ -14,7 +14,7 @@ from otp_thinking.findings import Finding, Severity
 
 if TYPE_CHECKING:
     from otp_thinking.context import Context
-    from otp_thinking.index import FileSummary
+    from otp_thinking.model.summary import FileSummary
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,8 @@ from typing import Literal
 from otp_thinking.config import DEFAULT, Config, find_config_file, read_config_file
 from otp_thinking.context import matches_any
 from otp_thinking.files import read_text
-from otp_thinking.index import FileSummary, ProjectIndex, build_index, digest, summarize
+from otp_thinking.index import ProjectIndex, build_index
+from otp_thinking.model.summary import FileSummary, digest, summarize
 from otp_thinking.project import EMPTY, ProjectContext, defines_application, find_root, scan
 from otp_thinking.source import Source
 

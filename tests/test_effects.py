@@ -10,8 +10,9 @@ from pathlib import Path
 import pytest
 
 from otp_thinking.engine import analyze
-from otp_thinking.index import ProjectIndex, summarize
+from otp_thinking.index import ProjectIndex
 from otp_thinking.model.effects import OUTSIDE, acts_outside, blocking_call
+from otp_thinking.model.summary import summarize
 from otp_thinking.project import scan
 from otp_thinking.registry import find_rule
 from otp_thinking.source import Source
@@ -184,13 +185,13 @@ def test_the_index_answers_across_files(tmp_path: Path) -> None:
         "lib/other.ex": "defmodule Shop.Other do\n  def go, do: :ok\nend\n",
     }.items():
         index.update(summarize(Source(text, path), path))
-    effect = index.effect("Shop.Accounts", "load")
+    effect = index.facts.effect("Shop.Accounts", "load")
     assert effect is not None and effect.label == "Shop.Accounts.load/0"
-    assert index.effect("Shop.Other", "go") is None
+    assert index.facts.effect("Shop.Other", "go") is None
     before = index.generation
     changed = "defmodule Shop.Accounts do\n  def load, do: []\nend\n"
     assert index.update(summarize(Source(changed, "lib/accounts.ex"), "lib/accounts.ex"))
-    assert index.generation > before and index.effect("Shop.Accounts", "load") is None
+    assert index.generation > before and index.facts.effect("Shop.Accounts", "load") is None
 
 
 def _project(tmp_path: Path, files: dict[str, str]) -> Path:

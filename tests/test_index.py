@@ -10,7 +10,9 @@ import pytest
 
 from otp_thinking.baseline import fingerprints
 from otp_thinking.engine import analyze
-from otp_thinking.index import HOT_PATH_MODULES, ProjectIndex, summarize
+from otp_thinking.index import ProjectIndex
+from otp_thinking.model.callers import HOT_PATH_MODULES
+from otp_thinking.model.summary import summarize
 from otp_thinking.output import Located, TextLines
 from otp_thinking.project import scan
 from otp_thinking.registry import find_rule
@@ -136,10 +138,10 @@ def _callers(count: int, folder: str = "lib") -> dict[str, str]:
 
 def test_callers_count_other_modules_in_production_code() -> None:
     index = _index({"lib/catalog.ex": STORE, **_callers(2), **_callers(3, "test")})
-    callers = index.callers("Shop.Catalog")
+    callers = index.facts.callers("Shop.Catalog")
     assert len(callers.sites) == 2 and not callers.hot
     index = _index({"lib/catalog.ex": STORE, **_callers(HOT_PATH_MODULES)})
-    assert index.callers("Shop.Catalog").hot
+    assert index.facts.callers("Shop.Catalog").hot
 
 
 def test_is_started_stays_silent_for_modules_and_foreign_namespaces() -> None:
@@ -149,11 +151,11 @@ def test_is_started_stays_silent_for_modules_and_foreign_namespaces() -> None:
             "lib/wrapper.ex": "defmodule Shop.Wrapper do\nend\n",
         }
     )
-    assert index.is_started("task_supervisor", "Shop.T")
-    assert index.is_started("task_supervisor", "Shop.Wrapper")
-    assert index.is_started("task_supervisor", "Oban.Tasks")  # a dependency's namespace
-    assert not index.is_started("task_supervisor", "Shop.Missing")
-    assert not index.is_started("pg", ":missing_scope")
+    assert index.facts.names.is_started("task_supervisor", "Shop.T")
+    assert index.facts.names.is_started("task_supervisor", "Shop.Wrapper")
+    assert index.facts.names.is_started("task_supervisor", "Oban.Tasks")  # a dependency's namespace
+    assert not index.facts.names.is_started("task_supervisor", "Shop.Missing")
+    assert not index.facts.names.is_started("pg", ":missing_scope")
 
 
 def test_generation_moves_only_when_facts_change() -> None:
@@ -196,16 +198,16 @@ def test_workspace_keeps_the_index_current_and_counts_revisions(tmp_path: Path) 
     )
     workspace = Workspace()
     project = workspace.project_for(user)
-    assert project.index.complete and not project.index.is_started("task_supervisor", "Shop.T")
+    assert project.index.complete and not project.index.facts.names.is_started("task_supervisor", "Shop.T")
     revision = workspace.revision
     app = tmp_path / "lib" / "app.ex"
     workspace.file_changed(
         app, "defmodule Shop.App do\n  def c, do: [{Task.Supervisor, name: Shop.T}]\nend\n"
     )
     assert workspace.revision == revision + 1
-    assert workspace.project_for(user).index.is_started("task_supervisor", "Shop.T")
+    assert workspace.project_for(user).index.facts.names.is_started("task_supervisor", "Shop.T")
     workspace.file_changed(app, None)
-    assert not workspace.project_for(user).index.is_started("task_supervisor", "Shop.T")
+    assert not workspace.project_for(user).index.facts.names.is_started("task_supervisor", "Shop.T")
 
 
 def test_fingerprints_ignore_lines_and_count_repeats() -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from otp_thinking.index import summarize
+from otp_thinking.model.summary import summarize
 from otp_thinking.model.supervision import (
     COMPUTED,
     CONDITIONAL,

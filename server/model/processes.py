@@ -1,0 +1,121 @@
+"""Which process a module's functions run in: its own (callbacks) or the caller's (clients).
+
+A process module's callbacks run in the process it starts; its other public functions run in
+whichever process calls them. The private functions follow the functions that call them. Rules
+ask this to tell what the owner of a table, a task or a subscription does from what its
+callers do.
+"""
+
+from __future__ import annotations
+
+from tree_sitter import Node
+
+from otp_thinking import syntax
+from otp_thinking.model.modules import GENSERVER_CALLBACKS, Clause, ModuleFacts
+
+MESSAGE_CALLBACKS = frozenset(
+    {"handle_call", "handle_cast", "handle_info", "handle_continue", "handle_event", "mount"}
+)
+"""Callbacks that handle a process's messages: a module that defines one is a process module
+(a GenServer, a :gen_statem, a LiveView)."""
+
+IN_PROCESS_CALLBACKS = frozenset(
+    {
+        "init",
+        "handle_call",
+        "handle_cast",
+        "handle_info",
+        "handle_continue",
+        "handle_event",
+        "handle_params",
+        "handle_async",
+        "handle_in",
+        "mount",
+        "join",
+        "update",
+        "terminate",
+        "code_change",
+    }
+)
+"""Callbacks of processes (GenServer, :gen_statem, LiveView, channel, LiveComponent) that run in
+the process the module defines."""
+
+STATEM_EVENT_TYPES = (":info", ":cast", ":internal", ":timeout", ":state_timeout", ":enter")
+
+
+def is_callback(module: ModuleFacts, clause: Clause) -> bool:
+    """The clause runs in the module's process: a process callback, or a state function of a
+    :gen_statem in state_functions mode; not a telemetry handler (`handle_event/4` outside a
+    :gen_statem, run by whoever emits the event)."""
+    if clause.name == "handle_event" and clause.arity == 4:
+        return module.is_gen_statem
+    if clause.name in IN_PROCESS_CALLBACKS:
+        return True
+    first = syntax.text(clause.params[0]) if clause.params else ""
+    return (
+        module.is_gen_statem
+        and clause.arity == 3
+        and (first.startswith(STATEM_EVENT_TYPES) or first.startswith("{:call"))
+    )
+
+
+def process_functions(module: ModuleFacts) -> frozenset[str]:
+    """Names of the functions that run in the module's process: its callbacks and the local
+    functions they reach (directly, through each other or as captures)."""
+    return _reached(module, {c.name for c in module.clauses if _public_callback(module, c)})
+
+
+def client_functions(module: ModuleFacts) -> frozenset[str]:
+    """Names of the functions that run in the caller's process: public functions other than
+    callbacks (``handle_*``, ``init*``), and the private functions they reach."""
+    public = {
+        c.name
+        for c in module.clauses
+        if not c.private
+        and c.key not in GENSERVER_CALLBACKS
+        and not _public_callback(module, c)
+        and not c.name.startswith(("handle_", "init"))
+    }
+    private = {c.name for c in module.clauses if c.private}
+    return _reached(module, public, private)
+
+
+def _public_callback(module: ModuleFacts, clause: Clause) -> bool:
+    return not clause.private and is_callback(module, clause)
+
+
+def _reached(
+    module: ModuleFacts, start: set[str], among: set[str] | None = None
+) -> frozenset[str]:
+    """``start`` and the functions of the module they reach (only those in ``among``, when
+    given)."""
+    reached = set(start)
+    pending = list(reached)
+    while pending:
+        name = pending.pop()
+        for clause in module.local_clauses(name):
+            for called in local_calls(clause.node):
+                if called in reached or not module.defines(called):
+                    continue
+                if among is None or called in among:
+                    reached.add(called)
+                    pending.append(called)
+    return frozenset(reached)
+
+
+def local_calls(node: Node) -> set[str]:
+    """Names of the local functions called or captured (``&helper/1``) under ``node``."""
+    names = set()
+    for n in syntax.descendants(node):
+        if n.type == "call":
+            target = syntax.local_target(n)
+            if target is not None:
+                names.add(target)
+        elif n.type == "identifier" and syntax.is_capture(_grandparent(n)):
+            names.add(syntax.text(n))
+    return names
+
+
+def _grandparent(node: Node) -> Node | None:
+    above = syntax.parent(node)
+    return syntax.parent(above) if above is not None else None

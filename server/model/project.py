@@ -1,0 +1,49 @@
+"""The project's facts: the files' summaries joined, for what crosses files.
+
+Built from the summaries the project index keeps (`model.summary`), and rebuilt by it whenever
+a summary changes in a way other files' findings can depend on. Each join is made on first use.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from functools import cached_property
+
+from otp_thinking.model import ets
+from otp_thinking.model.callers import Callers, ServerCallers
+from otp_thinking.model.effects import FunctionEffect
+from otp_thinking.model.names import ProjectNames
+from otp_thinking.model.summary import FileSummary
+
+
+class ProjectFacts:
+    """What the files in ``files`` (summaries by absolute path) say about each other."""
+
+    def __init__(self, files: Mapping[str, FileSummary]) -> None:
+        self.files = files
+
+    @cached_property
+    def names(self) -> ProjectNames:
+        """The project's modules and the process names it starts (see `model.names`)."""
+        return ProjectNames(self.files)
+
+    @cached_property
+    def _callers(self) -> ServerCallers:
+        return ServerCallers(self.files, self.names)
+
+    def callers(self, module: str) -> Callers:
+        """Where the project calls the GenServer ``module`` (see `model.callers`)."""
+        return self._callers(module)
+
+    @cached_property
+    def _effects(self) -> dict[tuple[str, str], FunctionEffect]:
+        return {(e.module, e.function): e for s in self.files.values() for e in s.effects}
+
+    def effect(self, module: str, function: str) -> FunctionEffect | None:
+        """How the public function ``module.function`` blocks or acts outside the process."""
+        return self._effects.get((module, function))
+
+    @cached_property
+    def tables(self) -> ets.Tables:
+        """Every ETS table and access of the project (see `model.ets.Tables`)."""
+        return ets.Tables.join((s.tables, s.table_accesses) for s in self.files.values())

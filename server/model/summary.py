@@ -1,0 +1,657 @@
+"""A file's summary: what the project-wide facts need from one file, without its tree.
+
+A summary keeps no tree (the trees of a large project cost hundreds of MB): for each module its
+name, `use`s, the names it registers and the public functions that `GenServer.call` a named
+server; the calls to other modules; the process names the file starts (`name:` options,
+`:pg` scopes); where it uses a Task.Supervisor, a Registry or a `:pg` scope by name; what its
+public functions do; its ETS tables and their accesses. Summaries are plain data, so the CLI
+builds them in worker processes, the cache stores them and the language server keeps them
+current one file at a time; `model.project` joins them.
+"""
+
+from __future__ import annotations
+
+import bisect
+import hashlib
+import re
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from tree_sitter import Node
+
+from otp_thinking import syntax
+from otp_thinking.model import calls, clauses, ets, modules
+from otp_thinking.model import supervision as supervision_facts
+from otp_thinking.model.effects import FunctionEffect, function_effects
+from otp_thinking.model.producers import Feed, feed
+from otp_thinking.model.supervision import PG, REGISTRY, TASK_SUPERVISOR, Supervision
+from otp_thinking.parsing import AnyQuery, Captures, compile_query
+from otp_thinking.query_pack import DocumentMatches, document_matches
+from otp_thinking.source import Source
+
+_TASK_SUPERVISOR_USES = frozenset(
+    {"async_nolink", "async", "start_child", "async_stream_nolink", "async_stream"}
+)
+_REGISTRY_USES = frozenset(
+    {
+        "register",
+        "unregister",
+        "lookup",
+        "dispatch",
+        "keys",
+        "count",
+        "count_match",
+        "match",
+        "select",
+        "meta",
+        "put_meta",
+        "update_value",
+        "values",
+        "unregister_match",
+    }
+)
+# :pg functions whose first argument is a scope only at this arity (one less uses the default).
+_PG_SCOPED_ARITY = {
+    "join": 3,
+    "leave": 3,
+    "get_members": 2,
+    "get_local_members": 2,
+    "which_groups": 1,
+    "which_local_groups": 1,
+    "monitor": 2,
+    "monitor_scope": 1,
+}
+_GENSERVER_CALLS = frozenset({("GenServer", "call"), (":gen_server", "call")})
+_GENSERVER_STARTS = frozenset(
+    {("GenServer", "start_link"), ("GenServer", "start"), (":gen_server", "start_link")}
+)
+_PERSISTENT_READ = re.compile(r":persistent_term\.get\b")
+_SPECIAL = frozenset({"GenServer", ":gen_server", "Task", "Registry", ":pg"})
+# Calls to these never reach a project module; leaving them out keeps summaries small.
+_STDLIB = frozenset(
+    (  # noqa: SIM905 (a word list reads better than a column of strings)
+        "Access Agent Application Atom Base Bitwise Code Date DateTime Enum Exception File Float "
+        "Function GenServer Integer IO Kernel Keyword List Logger Map MapSet Module NaiveDateTime "
+        "Node Path Process Protocol Range Regex Registry Stream String Supervisor System Task "
+        "Time Tuple URI Version"
+    ).split()
+)
+
+
+# One pass over the whole tree; module structure (aliases, attributes, defs) is read from module
+# bodies directly, which is much cheaper than matching it everywhere.
+# Remote calls come from `syntax.REMOTE_CALLS`, shared with the rules.
+_FACTS = compile_query(
+    """
+    (tuple . (atom) @tuple_head (#eq? @tuple_head ":via")) @tuple
+    """
+)
+
+PARENTS_RECORDED_AFTER = 0.02
+"""Seconds spent asking tree-sitter for calls' parents in one file after which they are looked
+up in a record of the tree (`syntax.record_parents`): each answer costs the call's depth, so
+a chain of 20,000 pipes took minutes; an ordinary file never spends this much."""
+
+
+@dataclass(frozen=True, slots=True)
+class NameUse:
+    """A Task.Supervisor, Registry or `:pg` scope used by a name the project should start,
+    from ``module`` (empty outside any module)."""
+
+    kind: str
+    name: str
+    start: int
+    end: int
+    via: bool = False
+    module: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class CallSite:
+    """A call from ``caller`` to ``target.function``; ``function`` is empty for a
+    ``GenServer.call(target, …)`` made outside any client function."""
+
+    caller: str
+    target: str
+    function: str
+    start: int
+    end: int
+
+
+@dataclass(frozen=True, slots=True)
+class ServerCall:
+    """``GenServer.call`` on the named server ``target``, reached through the public
+    ``functions`` of ``module`` (none: a call from private code or a callback)."""
+
+    module: str
+    target: str
+    functions: tuple[str, ...]
+    start: int
+    end: int
+
+
+@dataclass(frozen=True, slots=True)
+class ModuleSummary:
+    """A module's entry in its file's summary: what other files' rules ask about it (its name,
+    what it ``use``s and declares, the names it registers under), read with the model's readers
+    (``model.modules.uses``, ``nested_name``) and kept without syntax nodes so the cache can
+    store it. The facts a rule reads inside the document are ``model.modules.ModuleFacts``."""
+
+    name: str
+    start: int
+    end: int
+    uses: tuple[str, ...]
+    use_start: int
+    use_end: int
+    registers: tuple[str, ...]
+    """Names the module's own process registers under (``name: __MODULE__`` → its name)."""
+    short_lived: bool = False
+    """A `use Mix.Task` module."""
+    behaviours: tuple[str, ...] = ()
+    feed: Feed | None = None
+    """For a GenStage producer that the app feeds itself: how."""
+
+    @property
+    def genserver(self) -> bool:
+        return "GenServer" in self.uses
+
+    @property
+    def server(self) -> bool:
+        """A GenServer or a :gen_statem, by `use` or `@behaviour`."""
+        return modules.server_kind(self.uses, self.behaviours) is not None
+
+
+@dataclass(frozen=True, slots=True)
+class FileSummary:
+    path: str
+    digest: str
+    short_lived: bool
+    modules: tuple[ModuleSummary, ...] = ()
+    calls: tuple[CallSite, ...] = ()
+    server_calls: tuple[ServerCall, ...] = ()
+    supervision: Supervision = supervision_facts.EMPTY
+    """Children lists and the process names the file starts (see `model.supervision`)."""
+    uses: tuple[NameUse, ...] = ()
+    effects: tuple[FunctionEffect, ...] = ()
+    """The public functions that block (directly or through private helpers) or act outside
+    the process."""
+    tables: tuple[ets.TableSummary, ...] = ()
+    table_accesses: tuple[ets.AccessSummary, ...] = ()
+    """The file's ETS tables and every access to a table (see `model.ets`)."""
+
+    @property
+    def facts(self) -> tuple[object, ...]:
+        """Everything but offsets: what other files' findings can depend on."""
+        return (
+            self.short_lived,
+            tuple((m.name, m.uses, m.registers, m.short_lived, m.behaviours) for m in self.modules),
+            tuple(sorted({(c.caller, c.target, c.function) for c in self.calls})),
+            tuple(sorted({(s.module, s.target, s.functions) for s in self.server_calls})),
+            tuple(sorted({(n.kind, n.name or "", n.keys or "") for n in self.supervision.names})),
+            tuple(sorted({(s.owner, s.module) for s in self.supervision.starts})),
+            tuple(
+                (
+                    c.owner,
+                    c.placement,
+                    c.complete,
+                    tuple((x.kind, x.module, x.name) for x in c.children),
+                )
+                for c in self.supervision.lists
+            ),
+            tuple(sorted({(u.kind, u.name, u.module) for u in self.uses})),
+            tuple(sorted({(e.module, e.function, e.call, e.kind, e.via) for e in self.effects})),
+            tuple(
+                (t.module, t.function, t.name, t.options, t.in_process, t.escapes, t.persistent_key)
+                for t in self.tables
+            ),
+            tuple(
+                sorted(
+                    {
+                        (a.module, a.function, a.table or "", a.operation, a.in_process, a.client)
+                        for a in self.table_accesses
+                    }
+                )
+            ),
+        )
+
+    @property
+    def has_genserver(self) -> bool:
+        return any(m.genserver for m in self.modules)
+
+    @property
+    def has_server(self) -> bool:
+        return any(m.server for m in self.modules)
+
+
+def _first_start(captures: Captures) -> int:
+    return min(nodes[0].start_byte for nodes in captures.values())
+
+
+def digest(text: str) -> str:
+    return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=8).hexdigest()
+
+
+# -- summarising one file ------------------------------------------------------------------
+
+
+@dataclass
+class _Module:
+    node: Node
+    name: str
+    start: int
+    end: int
+    parent: _Module | None
+    aliases: dict[str, str] = field(default_factory=dict)
+    attributes: dict[str, Node] = field(default_factory=dict)
+
+
+@dataclass
+class _Found:
+    calls: list[CallSite] = field(default_factory=list)
+    server_calls: list[ServerCall] = field(default_factory=list)
+    uses: list[NameUse] = field(default_factory=list)
+    registers: dict[str, list[str]] = field(default_factory=dict)
+
+
+class _Document:
+    """The document being summarised, as the model's readers ask for it (`modules.Document`)."""
+
+    def __init__(self, found: DocumentMatches) -> None:
+        self.cache: dict[str, Any] = {}
+        self._found = found
+
+    def matches(self, query: AnyQuery) -> list[Captures]:
+        return self._found.get(query)
+
+    def text(self, node: Node) -> str:
+        return syntax.text(node)
+
+
+class _Summariser:
+    def __init__(self, source: Source, path: str, short_lived: bool) -> None:
+        self.source = source
+        self.document = _Document(document_matches(source))
+        self.path = path
+        self.short_lived = short_lived
+        self.modules: list[_Module] = []
+        self._module_starts: list[int] = []
+        self.defs: list[Node] = []
+        self._parent_time = 0.0
+
+    def arguments(self, call: Node) -> list[Node]:
+        """`calls.arguments`, through recorded parents once asking gets costly."""
+        if self._parent_time >= PARENTS_RECORDED_AFTER:
+            return calls.arguments(call)
+        started = time.perf_counter()
+        args = calls.arguments(call)
+        self._parent_time += time.perf_counter() - started
+        if self._parent_time >= PARENTS_RECORDED_AFTER:
+            syntax.record_parents(call)
+        return args
+
+    # -- modules, aliases and attributes
+
+    def collect_modules(self, node: Node, parent: _Module | None = None) -> None:
+        """Modules, and from their bodies: aliases, attributes and function definitions."""
+        for child in node.named_children:
+            if child.type != "call":
+                if child.type == "unary_operator" and parent is not None:
+                    self.add_attribute(child, parent)
+                continue
+            target = syntax.local_target(child)
+            if target == "defmodule":
+                self.add_module(child, parent)
+            elif parent is None:
+                continue
+            elif target == "alias":
+                self.add_alias(child, parent)
+            elif target in ("def", "defp"):
+                self.defs.append(child)
+
+    def add_module(self, node: Node, parent: _Module | None) -> None:
+        args = syntax.argument_nodes(node)
+        body = syntax.do_block(node)
+        if not args or args[0].type != "alias" or body is None:
+            return
+        depth, scope = 0, parent
+        while scope is not None and depth < syntax.MAX_MODULE_NESTING:
+            depth, scope = depth + 1, scope.parent
+        if depth >= syntax.MAX_MODULE_NESTING:
+            return
+        local = syntax.text(args[0])
+        name = modules.nested_name(parent.name if parent is not None else None, local)
+        if parent is not None:  # a nested module is aliased by its first part in its parent
+            head = local.split(".")[0]
+            parent.aliases[head] = f"{parent.name}.{head}"
+        module = _Module(node, name, node.start_byte, node.end_byte, parent)
+        self.modules.append(module)
+        self.collect_modules(body, module)
+
+    def add_attribute(self, node: Node, module: _Module) -> None:
+        operand = node.child_by_field_name("operand")
+        if not syntax.text(node).startswith("@") or operand is None or operand.type != "call":
+            return
+        name = syntax.local_target(operand)
+        args = syntax.argument_nodes(operand)
+        if name and len(args) == 1:
+            module.attributes.setdefault(name, args[0])
+
+    def module_at(self, byte: int) -> _Module | None:
+        """The innermost module around ``byte``: the last module starting at or before it, or
+        the nearest of its enclosing modules that still contains it (modules are collected in
+        document order, so their starts are sorted)."""
+        if len(self._module_starts) != len(self.modules):
+            self._module_starts = [module.start for module in self.modules]
+        position = bisect.bisect_right(self._module_starts, byte) - 1
+        module = self.modules[position] if position >= 0 else None
+        while module is not None and not module.start <= byte < module.end:
+            module = module.parent
+        return module
+
+    def add_alias(self, call: Node, module: _Module) -> None:
+        for written, written_as in modules.read_alias(call):
+            full = self.expand(written, module)  # through the aliases of the modules around
+            module.aliases[modules.short_name(full, written_as)] = full
+
+    def expand(self, alias: str, module: _Module | None) -> str:
+        head, _, rest = alias.partition(".")
+        scope = module
+        while scope is not None:
+            if head in scope.aliases:
+                full = scope.aliases[head]
+                return f"{full}.{rest}" if rest else full
+            scope = scope.parent
+        return alias
+
+    def resolve(self, node: Node | None, module: _Module | None, depth: int = 0) -> str | None:
+        """The name a node stands for (an alias, an atom, ``__MODULE__``, a module attribute,
+        ``Module.concat`` of those), or None when it is computed at run time."""
+        if node is None or depth > 3:
+            return None
+        kind = node.type
+        if kind == "alias":
+            return self.expand(syntax.text(node), module)
+        if kind == "atom":
+            text = syntax.text(node)
+            return None if text.startswith(':"') and "#{" in text else text
+        if kind == "identifier" and syntax.text(node) == "__MODULE__":
+            return module.name if module is not None else None
+        if kind == "dot":
+            left, right = node.child_by_field_name("left"), node.child_by_field_name("right")
+            base = self.resolve(left, module, depth + 1)
+            if base is None or base.startswith(":") or right is None or right.type != "alias":
+                return None
+            return f"{base}.{syntax.text(right)}"
+        if kind == "unary_operator" and syntax.text(node).startswith("@") and module is not None:
+            operand = node.child_by_field_name("operand")
+            if operand is not None and operand.type == "identifier":
+                value = module.attributes.get(syntax.text(operand))
+                return self.resolve(value, module, depth + 1)
+            return None
+        if kind == "call" and syntax.remote_target(node) == ("Module", "concat"):
+            return self.resolve_concat(node, module, depth)
+        return None
+
+    def resolve_concat(self, call: Node, module: _Module | None, depth: int) -> str | None:
+        args = syntax.argument_nodes(call)
+        if len(args) == 1 and args[0].type == "list":
+            args = [a for a in args[0].named_children if a.type != "comment"]
+        parts = [self.resolve(arg, module, depth + 1) for arg in args]
+        if not parts or any(p is None or p.startswith(":") for p in parts):
+            return None
+        return ".".join(p for p in parts if p)
+
+    # -- the summary
+
+    def summary(self) -> FileSummary:
+        self.collect_modules(self.source.tree.root_node)
+        tables, accesses = self.tables()
+        found = _Found()
+        remote: list[tuple[Node, str, str]] = []
+        starting: list[Node] = []
+        for captures in self.facts():
+            if "call" in captures:
+                call, target = captures["call"][0], captures["module"][0]
+                texts = syntax.text(target), syntax.text(captures["function"][0])
+                remote.append((call, *texts))
+                self.remote_call(call, target, *texts, found)
+                if texts[0] in supervision_facts.CALL_MODULES:
+                    starting.append(call)
+            elif "tuple" in captures:
+                self.via_tuple(captures["tuple"][0], found)
+            elif "start_node" in captures:
+                starting.append(captures["start_node"][0])
+        return FileSummary(
+            path=self.path,
+            digest=digest(self.source.text),
+            short_lived=self.short_lived,
+            modules=tuple(self.module_summaries(found.registers)),
+            calls=tuple(found.calls),
+            server_calls=tuple(self.through_public_functions(found.server_calls, self.defs)),
+            supervision=supervision_facts.supervision(
+                starting, self.resolve_here, self.module_name_at, self.span
+            ),
+            uses=tuple(found.uses),
+            effects=self.effects(remote),
+            tables=tables,
+            table_accesses=accesses,
+        )
+
+    def tables(self) -> tuple[tuple[ets.TableSummary, ...], tuple[ets.AccessSummary, ...]]:
+        """The file's ETS tables and accesses (none asked for when the text names no `:ets`)."""
+        if ":ets." not in self.source.text:
+            return (), ()
+        return ets.summary(self.document)
+
+    def effects(self, remote: list[tuple[Node, str, str]]) -> tuple[FunctionEffect, ...]:
+        def module_name(byte: int) -> str | None:
+            module = self.module_at(byte)
+            return module.name if module is not None else None
+
+        return function_effects(
+            ((node, syntax.local_target(node) or "") for node in self.defs),
+            remote,
+            module_name,
+        )
+
+    def facts(self) -> list[Captures]:
+        """Remote calls, `:via`/`:pg` tuples and `name:` options in document order (the
+        queries share the rules' walk of the tree)."""
+        document = document_matches(self.source)
+        found = [
+            *document.get(syntax.REMOTE_CALLS),
+            *document.get(_FACTS),
+            *document.get(supervision_facts.QUERY),
+        ]
+        return sorted(found, key=_first_start)
+
+    def resolve_here(self, node: Node | None) -> str | None:
+        """`resolve` in the module around ``node``."""
+        return self.resolve(node, self.module_at(node.start_byte)) if node is not None else None
+
+    def module_name_at(self, byte: int) -> str | None:
+        module = self.module_at(byte)
+        return module.name if module is not None else None
+
+    def span(self, node: Node) -> tuple[int, int]:
+        return self.source.node_span(node)
+
+    def remote_call(
+        self, call: Node, target_node: Node, target_text: str, function: str, found: _Found
+    ) -> None:
+        head = target_text.split(".", 1)[0]
+        if head not in _SPECIAL:
+            if target_node.type != "alias" or head in _STDLIB:
+                return
+            module = self.module_at(call.start_byte)
+            if module is None:
+                return
+            target = self.expand(target_text, module)
+            if target != module.name and target.split(".", 1)[0] not in _STDLIB:
+                found.calls.append(CallSite(module.name, target, function, *self.span(call)))
+            return
+        module = self.module_at(call.start_byte)
+        key = (target_text, function)
+        args = self.arguments(call)
+        if key in _GENSERVER_CALLS:
+            server = self.resolve(args[0], module) if args else None
+            if server is not None and module is not None:
+                found.server_calls.append(ServerCall(module.name, server, (), *self.span(call)))
+        elif key in _GENSERVER_STARTS:
+            self.registration(args, module, found)
+        else:
+            use_kind = _use_kind(target_text, function, len(args))
+            name = self.resolve(args[0], module) if use_kind is not None and args else None
+            if use_kind is not None and name is not None:
+                caller = module.name if module is not None else ""
+                if not (use_kind == PG and name == supervision_facts.DEFAULT_PG_SCOPE):
+                    found.uses.append(NameUse(use_kind, name, *self.span(args[0]), module=caller))
+
+    def registration(self, args: list[Node], module: _Module | None, found: _Found) -> None:
+        """``GenServer.start_link(__MODULE__, arg, name: X)``: the module runs as ``X``."""
+        if module is None or len(args) < 2:
+            return
+        server_module = self.resolve(args[0], module)
+        options = _options(args[2:]) or {}
+        name = self.resolve(options.get("name"), module)
+        if server_module is not None and name is not None:
+            found.registers.setdefault(server_module, []).append(name)
+
+    def via_tuple(self, node: Node, found: _Found) -> None:
+        """``{:via, Registry, {Name, key}}`` uses a Registry."""
+        items = [c for c in node.named_children if c.type != "comment"]
+        module = self.module_at(node.start_byte)
+        if len(items) == 3 and syntax.text(items[1]) == "Registry":
+            inner = items[2]
+            parts = [c for c in inner.named_children if c.type != "comment"]
+            name = self.resolve(parts[0], module) if inner.type == "tuple" and parts else None
+            if name is not None:
+                caller = module.name if module is not None else ""
+                found.uses.append(
+                    NameUse(REGISTRY, name, *self.span(parts[0]), via=True, module=caller)
+                )
+
+    def through_public_functions(
+        self, server_calls: list[ServerCall], defs: list[Node]
+    ) -> list[ServerCall]:
+        """Attach to each server call the public functions that reach it: the `def` around it,
+        or the `def`s of the same module that call the private function around it. A call in a
+        function that reads ETS or `:persistent_term` first is a cache miss, not the common
+        path, and is left out."""
+        if not server_calls:
+            return server_calls
+        functions = [(node, clauses.name(node)) for node in defs]
+        spans = sorted((*self.span(node), index) for index, (node, _) in enumerate(functions))
+        result = []
+        for server_call in server_calls:
+            enclosing = _innermost(functions, spans, server_call)
+            names: tuple[str, ...] = ()
+            if enclosing is not None:
+                node, name = enclosing
+                if self.reads_a_cache(node):
+                    continue
+                if syntax.local_target(node) == "def":
+                    names = (name,)
+                elif name:
+                    names = self.public_callers(functions, node, name)
+            result.append(
+                ServerCall(
+                    server_call.module,
+                    server_call.target,
+                    names,
+                    server_call.start,
+                    server_call.end,
+                )
+            )
+        return result
+
+    def reads_a_cache(self, definition: Node) -> bool:
+        """The function reads ETS or `:persistent_term`."""
+        if _PERSISTENT_READ.search(syntax.text(definition)):
+            return True
+        if ":ets." not in self.source.text:
+            return False
+        start, end = definition.start_byte, definition.end_byte
+        return any(
+            access.facts.read and start <= access.call.start_byte < end
+            for access in ets.of(self.document).accesses
+        )
+
+    def public_callers(
+        self, functions: list[tuple[Node, str]], private: Node, name: str
+    ) -> tuple[str, ...]:
+        module = self.module_at(private.start_byte)
+        pattern = re.compile(rf"(?<![\w.:]){re.escape(name)}[(\s]")
+        found = []
+        for node, public in functions:
+            if syntax.local_target(node) != "def" or not public:
+                continue
+            if self.module_at(node.start_byte) is not module:
+                continue
+            body = syntax.text(node)
+            head_end = body.find(public) + len(public)
+            if pattern.search(body, head_end):
+                found.append(public)
+        return tuple(dict.fromkeys(found))
+
+    def module_summaries(self, registers: dict[str, list[str]]) -> Iterator[ModuleSummary]:
+        for module in self.modules:
+            uses = [(use.node, use.alias) for use in modules.uses(module.node)]
+            used = {alias for _node, alias in uses}
+            use_node = next(
+                (n for n, used in uses if used == "GenServer"), uses[0][0] if uses else None
+            )
+            name_node = syntax.argument_nodes(module.node)[0]
+            start, end = self.span(name_node)
+            use_start, use_end = self.span(use_node) if use_node is not None else (start, end)
+            yield ModuleSummary(
+                name=module.name,
+                start=start,
+                end=end,
+                uses=tuple(used for _n, used in uses),
+                use_start=use_start,
+                use_end=use_end,
+                registers=tuple(dict.fromkeys(registers.get(module.name, []))),
+                short_lived=any(used == "Mix.Task" for _n, used in uses),
+                behaviours=tuple(syntax.behaviours(module.node)),
+                feed=feed(module.node) if "GenStage" in used else None,
+            )
+
+
+def _options(args: list[Node]) -> dict[str, Node] | None:
+    """The keyword options among ``args`` (a trailing ``keywords`` or a literal list), or None
+    when they come from a variable or a call."""
+    if not args:
+        return {}
+    last = args[-1]
+    if last.type == "keywords" or last.type == "list":
+        return dict(syntax.keyword_pairs(last))
+    return None
+
+
+def _use_kind(module: str, function: str, arity: int) -> str | None:
+    if module == "Task.Supervisor" and function in _TASK_SUPERVISOR_USES:
+        return TASK_SUPERVISOR
+    if module == "Registry" and function in _REGISTRY_USES:
+        return REGISTRY
+    if module == ":pg" and _PG_SCOPED_ARITY.get(function) == arity:
+        return PG
+    return None
+
+
+def _innermost(
+    functions: list[tuple[Node, str]], spans: list[tuple[int, int, int]], call: ServerCall
+) -> tuple[Node, str] | None:
+    """The function around ``call``: definitions never nest, so it can only be the last one
+    that starts before the call (``spans``: each function's start, end and index, sorted)."""
+    position = bisect.bisect_right(spans, (call.start, float("inf"), 0)) - 1
+    if position < 0 or spans[position][1] < call.end:
+        return None
+    return functions[spans[position][2]]
+
+
+def summarize(source: Source, path: str, short_lived: bool = False) -> FileSummary:
+    """What cross-file rules need from one file, from its tree."""
+    return _Summariser(source, path, short_lived).summary()
