@@ -10,7 +10,7 @@ from tree_sitter import Node
 from otp_thinking import fixes, process_state, syntax
 from otp_thinking.context import Context
 from otp_thinking.findings import Edit, Finding, Fix
-from otp_thinking.model import calls, clauses, modules
+from otp_thinking.model import calls, clauses, modules, processes
 from otp_thinking.rule import Rule
 
 DOC = """\
@@ -203,26 +203,6 @@ def _evidence(context: Context, call: Node) -> process_state.Evidence | None:
 # same module, or by a telemetry or logger handler defined there, sends them to whichever
 # process called it, which the module's `handle_info/2` never sees.
 
-PROCESS_CALLBACKS = frozenset(
-    {
-        "init",
-        "handle_call",
-        "handle_cast",
-        "handle_info",
-        "handle_continue",
-        "handle_event",
-        "handle_params",
-        "handle_async",
-        "handle_in",
-        "mount",
-        "join",
-        "update",
-        "terminate",
-        "code_change",
-    }
-)
-STATEM_EVENT_TYPES = (":info", ":cast", ":internal", ":timeout", ":state_timeout", ":enter")
-
 
 def _runs_in_process(context: Context, call: Node) -> bool:
     """The call runs in the process the module defines: its function is a process callback,
@@ -241,51 +221,8 @@ def _process_functions(context: Context, module: modules.ModuleFacts) -> frozens
     key = f"task_async.process_functions.{module.node.start_byte}"
     found = context.cache.get(key)
     if found is None:
-        found = context.cache[key] = _reachable_from_callbacks(module)
+        found = context.cache[key] = processes.process_functions(module)
     return found
-
-
-def _reachable_from_callbacks(module: modules.ModuleFacts) -> frozenset[str]:
-    reached = {c.name for c in module.clauses if not c.private and _is_callback(module, c)}
-    pending = list(reached)
-    while pending:
-        name = pending.pop()
-        for clause in module.local_clauses(name):
-            for called in _local_calls(clause.node):
-                if called not in reached and module.defines(called):
-                    reached.add(called)
-                    pending.append(called)
-    return frozenset(reached)
-
-
-def _is_callback(module: modules.ModuleFacts, clause: modules.Clause) -> bool:
-    if clause.name == "handle_event" and clause.arity == 4:
-        return module.is_gen_statem  # else a :telemetry handler, run by whoever emits
-    if clause.name in PROCESS_CALLBACKS:
-        return True
-    first = syntax.text(clause.params[0]) if clause.params else ""
-    return (  # a state function of a :gen_statem in state_functions mode
-        module.is_gen_statem
-        and clause.arity == 3
-        and (first.startswith(STATEM_EVENT_TYPES) or first.startswith("{:call"))
-    )
-
-
-def _local_calls(node: Node) -> set[str]:
-    names = set()
-    for n in syntax.descendants(node):
-        if n.type == "call":
-            target = syntax.local_target(n)
-            if target is not None:
-                names.add(target)
-        elif n.type == "identifier" and syntax.is_capture(_grandparent(n)):
-            names.add(syntax.text(n))  # &helper/1
-    return names
-
-
-def _grandparent(node: Node) -> Node | None:
-    above = syntax.parent(node)
-    return syntax.parent(above) if above is not None else None
 
 
 def _reply_clauses(call: Node) -> list[tuple[Node, bool]]:

@@ -14,10 +14,7 @@ from tree_sitter import Node
 from otp_thinking import syntax
 from otp_thinking.context import Context
 from otp_thinking.model import clauses
-
-PROCESS_CALLBACKS = frozenset(
-    {"handle_call", "handle_cast", "handle_info", "handle_continue", "handle_event", "mount"}
-)
+from otp_thinking.model.processes import MESSAGE_CALLBACKS
 
 
 def _exit_traps(context: Context) -> list[Node]:
@@ -54,7 +51,7 @@ def _callback_starts(context: Context) -> list[int]:
         starts = context.cache["process_state.callback_starts"] = sorted(
             captures["definition"][0].start_byte
             for captures in context.matches(clauses.ALL)
-            if context.text(captures["name"][0]) in PROCESS_CALLBACKS
+            if context.text(captures["name"][0]) in MESSAGE_CALLBACKS
         )
     return starts
 

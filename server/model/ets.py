@@ -297,9 +297,7 @@ def _table(call: Node, module: ModuleFacts | None, where: _Where) -> Table | Non
     return Table(call, module, options_node, variable, facts)
 
 
-def _access(
-    call: Node, function: str, module: ModuleFacts | None, where: _Where
-) -> Access | None:
+def _access(call: Node, function: str, module: ModuleFacts | None, where: _Where) -> Access | None:
     args = calls.arguments(call)
     if not args:
         return None

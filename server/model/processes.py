@@ -84,9 +84,7 @@ def _public_callback(module: ModuleFacts, clause: Clause) -> bool:
     return not clause.private and is_callback(module, clause)
 
 
-def _reached(
-    module: ModuleFacts, start: set[str], among: set[str] | None = None
-) -> frozenset[str]:
+def _reached(module: ModuleFacts, start: set[str], among: set[str] | None = None) -> frozenset[str]:
     """``start`` and the functions of the module they reach (only those in ``among``, when
     given)."""
     reached = set(start)
