@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
@@ -11,7 +10,7 @@ from tree_sitter import Node
 from otp_thinking import fixes, syntax
 from otp_thinking.context import Context
 from otp_thinking.findings import Edit, Finding, Fix
-from otp_thinking.model import calls, clauses, modules
+from otp_thinking.model import calls, clauses, ets, modules
 from otp_thinking.model.effects import (
     blocking_call,
     deferred,
@@ -361,7 +360,7 @@ def _check_init(context: Context, module: Node, definition: Node, kind: str) -> 
         return None  # a development or test-app server: not part of the production boot
     scanner = Scanner(module, blocking_name, _project_lookup(context, module))
     found = scanner.first(definition)
-    if found is None or _boot_step(module, definition):
+    if found is None or _boot_step(context, module, definition):
         return None
     if _boot_write(context, module, definition, found):
         return None
@@ -489,7 +488,7 @@ def _blocking_finding(
     return context.finding(RULE, site, f"{message}.", fix=plan)
 
 
-def _boot_step(module: Node, definition: Node) -> bool:
+def _boot_step(context: Context, module: Node, definition: Node) -> bool:
     """`init/1` whose work has to be done before `start_link` returns: the server is a step
     of the boot that does its work and goes away (`init/1` returns `:ignore`, or it is
     `restart: :temporary`), or it fills `:persistent_term` or an ETS table that callers read
@@ -500,27 +499,17 @@ def _boot_step(module: Node, definition: Node) -> bool:
     fill = Scanner(module, fills_name).first(definition)
     if fill is None:
         return False
-    return fill[1].startswith(":persistent_term") or _reads_table_directly(module)
+    return fill[1].startswith(":persistent_term") or _reads_table_directly(context, module)
 
 
-_DIRECT_READ = re.compile(
-    r":ets\.(lookup|lookup_element|select|match|match_object|member|tab2list)\b"
-)
-
-
-def _reads_table_directly(module: Node) -> bool:
-    """A public function that is not a callback reads ETS: callers get the data without a
-    message to the process."""
-    body = syntax.module_body(module)
-    for child in body.named_children if body is not None else []:
-        if child.type != "call" or syntax.local_target(child) != "def":
-            continue
-        head = clauses.head(child)
-        if head is None or head[0] in CALLBACKS:
-            continue
-        if _DIRECT_READ.search(syntax.text(child)):
-            return True
-    return False
+def _reads_table_directly(context: Context, module: Node) -> bool:
+    """A client function of the module (one that runs in its callers' processes) reads ETS:
+    callers get the data without a message to the process."""
+    return any(
+        access.facts.read and access.facts.client and not access.facts.in_process
+        for access in ets.of(context).accesses
+        if access.module is not None and access.module.node == module
+    )
 
 
 def _temporary(module: Node) -> bool:

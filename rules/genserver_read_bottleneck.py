@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from otp_thinking import callbacks, syntax
 from otp_thinking.context import Context
 from otp_thinking.findings import Finding
-from otp_thinking.model import modules
+from otp_thinking.model import ets, modules
 from otp_thinking.model.callers import HOT_PATH_MODULES
 from otp_thinking.model.effects import Scopes, module_candidates, scopes
 from otp_thinking.model.modules import Clause, ModuleFacts
@@ -107,7 +107,7 @@ in order, or when it computes over the whole state at once.
 _FACTS = compile_query(
     """
     (call target: (dot left: (atom) @module)
-      (#any-of? @module ":ets" ":persistent_term" ":atomics" ":counters")) @bypass
+      (#any-of? @module ":persistent_term" ":atomics" ":counters")) @bypass
 
     (call target: (dot left: (alias) @module right: (identifier) @function)
       (#eq? @module "GenServer") (#any-of? @function "start_link" "start")) @start
@@ -152,6 +152,10 @@ def _process_facts(context: Context) -> tuple[set[int], set[int]]:
     """Modules (by id) whose reads bypass the process, and modules whose process has a name
     (registered at start, or called by name rather than through a pid the caller holds)."""
     bypassing, named = set(), set()
+    tables = ets.of(context)
+    for table in [*tables.tables, *tables.accesses]:
+        if table.module is not None:
+            bypassing.add(id(table.module))
     for captures in context.matches(_FACTS):
         node = next(captures[k][0] for k in ("bypass", "start", "call") if k in captures)
         module = modules.at(context, node)
