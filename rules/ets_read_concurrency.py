@@ -15,29 +15,34 @@ from otp_thinking.rule import Rule
 DOC = """\
 ## What it flags
 `:ets.new(name, options)` in a GenServer (or `:gen_statem`) module for a table used the way the
-ETS pattern uses one — the process owns the table and writes it, and the module's client
-functions (public functions other than callbacks, which run in the caller's process) read it
-directly — when the options do not mention `read_concurrency`. The evidence is in the module:
-a client function reads the table (`:ets.lookup`, `lookup_element`, `member`, `match`,
-`select`, `tab2list`, …) by its name, its attribute or, when the module makes only this table,
-through a reference handed to callers; and no client function writes it. The access can be
-`:public`, `:protected` (the default: other processes may read) or a named table. The options
-are read from a literal list, or from a module attribute holding one.
+ETS pattern uses one — the process owns the table and writes it, and callers read it directly
+in their own processes — when the options do not mention `read_concurrency`. The evidence comes
+from the project's model of its tables: a client function of the module (a public function
+other than a callback, or a helper one reaches, which runs in the caller's process) reads the
+table (`:ets.lookup`, `lookup_element`, `member`, `match`, `select`, `tab2list`, …), or another
+module of the project reads it by its name or through the reference the owner stored in
+`:persistent_term`; and no caller writes it. A client function reaches an unnamed table through
+a reference the owner hands out: stored in `:persistent_term`, replied by a `handle_call` with
+the state, returned or sent. The access can be `:public`, `:protected` (the default: other
+processes may read) or a named table. The options are read from a literal list, or from a
+module attribute holding one.
 
 Not flagged:
 - `:private` tables: only the owner reads them;
-- tables no client function of the module reads: only the owner touches them, or the readers
-  are elsewhere and the rule cannot weigh their reads against the writes;
-- tables client functions also write (callers insert or delete on each request): written as
-  often as they are read, where `read_concurrency` makes every switch dearer;
+- tables no caller reads: only the owner touches them (an unnamed table whose reference stays
+  in the owner's state is out of callers' reach);
+- tables callers also write, in the module or elsewhere in the project (callers insert or
+  delete on each request): written as often as they are read, where `read_concurrency` makes
+  every switch dearer;
 - tables made outside a process module (a plain module's functions may all run in one
   process);
 - tables that set `read_concurrency` either way (`read_concurrency: false` is a decision too);
 - tables that set `write_concurrency` but not `read_concurrency`: tuned for writes (counters,
   logs), where frequent switches between reads and writes make `read_concurrency` a loss;
-- tables the same file updates with `:ets.update_counter`: counters, written at least as often
+- tables the module updates with `:ets.update_counter`: counters, written at least as often
   as they are read;
 - options held in a variable or built at run time (what they hold is not known);
+- a table name two modules of the project create (which one a reader means is not known);
 - tests, `.exs` scripts and `use Mix.Task` modules, which create short-lived tables.
 
 ## Why it matters
@@ -87,11 +92,10 @@ def check(context: Context) -> Iterator[Finding]:
         if any(a.operation == "update_counter" for a in accesses):
             continue
         foreign = project.foreign_accesses(table.facts) if project is not None else []
-        client = [a for a in accesses if a.client] + [a for a in foreign if a.client]
-        if any(not a.read for a in client):
+        if any(not a.read for a in [*(a for a in accesses if a.client), *foreign]):
             continue
         reads = [a for a in tables.accesses_of(table) if a.facts.client and a.facts.read]
-        message = _message(context, table, reads, [a for a in foreign if a.client])
+        message = _message(context, table, reads, foreign)
         if message is None:
             continue
         fix = _fix(context, table.options_node) if options.literal else None

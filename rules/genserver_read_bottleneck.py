@@ -153,9 +153,8 @@ def _process_facts(context: Context) -> tuple[set[int], set[int]]:
     (registered at start, or called by name rather than through a pid the caller holds)."""
     bypassing, named = set(), set()
     tables = ets.of(context)
-    for table in [*tables.tables, *tables.accesses]:
-        if table.module is not None:
-            bypassing.add(id(table.module))
+    owners = [t.module for t in tables.tables] + [a.module for a in tables.accesses]
+    bypassing.update(id(module) for module in owners if module is not None)
     for captures in context.matches(_FACTS):
         node = next(captures[k][0] for k in ("bypass", "start", "call") if k in captures)
         module = modules.at(context, node)

@@ -141,14 +141,15 @@ class Table:
 
     def refers_to(self, access: Access, sole: bool) -> bool:
         """``access`` names this table: by name, by the variable it is bound to, or (``sole``:
-        the module makes no other table) through a reference the owner handed out."""
+        the module makes no other table) through a reference the owner hands out (see
+        ``TableSummary.escapes``)."""
         if access.module is not self.module:
             return False
         if access.facts.table is not None:
             return access.facts.table in (self.facts.name, _pt(self.facts.persistent_key))
         if self.variable is not None and access.written == self.variable:
             return True
-        return sole and not access.written.startswith((":", "@"))
+        return sole and bool(self.facts.escapes) and not access.written.startswith((":", "@"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -338,8 +339,18 @@ def _reference(node: Node, module: ModuleFacts | None) -> str | None:
     read from ``:persistent_term.get(KEY)``; None for a variable, a field, a call."""
     if node.type == "call" and syntax.remote_target(node) == (":persistent_term", "get"):
         args = syntax.argument_nodes(node)
-        return _pt(_name(args[0], module) or syntax.text(args[0])) if args else None
+        return _pt(_key(args[0], module)) if args else None
     return _name(node, module)
+
+
+def _key(node: Node, module: ModuleFacts | None) -> str:
+    """A ``:persistent_term`` key as other modules would write it (``{__MODULE__, :t}`` in
+    ``Shop.Cache`` is ``{Shop.Cache, :t}``)."""
+    named = _name(node, module)
+    if named is not None:
+        return named
+    text = syntax.text(node)
+    return text.replace("__MODULE__", module.name) if module is not None else text
 
 
 def _options(node: Node, module: ModuleFacts | None) -> tuple[Node | None, Options]:
@@ -447,7 +458,7 @@ def _escapes(
             continue
         if target == (":persistent_term", "put"):
             found.append(PERSISTENT_TERM)
-            key = _name(args[0], module) or syntax.text(args[0])
+            key = _key(args[0], module)
         elif target in _SENDS or (target is None and syntax.local_target(holder) == "send"):
             found.append(SENT)
     if module is not None:
