@@ -151,7 +151,8 @@ def _hot(context: Context, module: str) -> bool:
 def _process_facts(context: Context) -> tuple[set[int], set[int]]:
     """Modules (by id) whose reads bypass the process, and modules whose process has a name
     (registered at start, or called by name rather than through a pid the caller holds)."""
-    bypassing, named = set(), set()
+    bypassing: set[int] = set()
+    named: set[int] = set()
     tables = ets.of(context)
     owners = [t.module for t in tables.tables] + [a.module for a in tables.accesses]
     bypassing.update(id(module) for module in owners if module is not None)
