@@ -4,6 +4,8 @@ across files through the project's facts."""
 
 from __future__ import annotations
 
+import pytest
+
 from otp_thinking.index import ProjectIndex
 from otp_thinking.model import ets
 from otp_thinking.model.summary import summarize
@@ -133,31 +135,27 @@ def escapes(code: str) -> tuple[tuple[str, ...], str | None]:
     return table.escapes, table.persistent_key
 
 
-def test_reference_stored_in_persistent_term() -> None:
-    code = """
+@pytest.mark.parametrize(
+    ("stored", "key"),
+    [
+        (
+            "table = :ets.new(:quotes, [:set])\n    :persistent_term.put({__MODULE__, :q}, table)",
+            "{Shop.Quotes, :q}",
+        ),
+        ("table = :persistent_term.put(:quotes, :ets.new(:quotes, [:set]))", ":quotes"),
+    ],
+)
+def test_reference_stored_in_persistent_term(stored: str, key: str) -> None:
+    code = f"""
 defmodule Shop.Quotes do
   use GenServer
   def init(_) do
-    table = :ets.new(:quotes, [:set])
-    :persistent_term.put({__MODULE__, :quotes}, table)
-    {:ok, nil}
+    {stored}
+    {{:ok, nil}}
   end
 end
 """
-    assert escapes(code) == ((ets.PERSISTENT_TERM,), "{Shop.Quotes, :quotes}")
-
-
-def test_reference_put_straight_into_persistent_term() -> None:
-    code = """
-defmodule Shop.Quotes do
-  use GenServer
-  def init(_) do
-    :persistent_term.put(:quotes, :ets.new(:quotes, [:set]))
-    {:ok, nil}
-  end
-end
-"""
-    assert escapes(code) == ((ets.PERSISTENT_TERM,), ":quotes")
+    assert escapes(code) == ((ets.PERSISTENT_TERM,), key)
 
 
 def test_reference_in_the_state_a_call_replies_with() -> None:
