@@ -37,6 +37,7 @@ def test_read_concurrency_on_one_line(before: str, after: str) -> None:
     code = (
         "defmodule A do\n  use GenServer\n"
         f"  def init(_), do: {{:ok, :ets.new(:t, {before})}}\n"
+        "  def handle_call(:table, _from, table), do: {:reply, table, table}\n"
         "  def get(table, key), do: :ets.lookup(table, key)\nend\n"
     )
     assert _fix_all(code, "OTP601") == code.replace(before, after)
@@ -54,6 +55,7 @@ def test_read_concurrency_one_option_per_line_keeps_a_trailing_comma() -> None:
             ])
             {:ok, table}
           end
+          def handle_call(:table, _from, table), do: {:reply, table, table}
           def get(table, key), do: :ets.lookup(table, key)
         end
         """,

@@ -140,16 +140,20 @@ class Table:
     facts: TableSummary
 
     def refers_to(self, access: Access, sole: bool) -> bool:
-        """``access`` names this table: by name, by the variable it is bound to, or (``sole``:
-        the module makes no other table) through a reference the owner hands out (see
+        """``access`` names this table: by name, by the variable it is bound to (in the
+        function that makes it), or (``sole``: the module makes no other table) through a
+        reference callers can get: the table's name, or a reference the owner hands out (see
         ``TableSummary.escapes``)."""
         if access.module is not self.module:
             return False
         if access.facts.table is not None:
             return access.facts.table in (self.facts.name, _pt(self.facts.persistent_key))
-        if self.variable is not None and access.written == self.variable:
+        if access.written == self.variable and syntax.enclosing_definition(
+            access.call
+        ) == syntax.enclosing_definition(self.call):
             return True
-        return sole and bool(self.facts.escapes) and not access.written.startswith((":", "@"))
+        reachable = self.facts.options.named or bool(self.facts.escapes)
+        return sole and reachable and not access.written.startswith((":", "@"))
 
 
 @dataclass(frozen=True, slots=True)
