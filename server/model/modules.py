@@ -208,6 +208,40 @@ def uses(module: Node) -> list[Use]:
     return [use for use in found if use is not None]
 
 
+RESTARTING_USES = frozenset(
+    {"GenServer", "Agent", "Supervisor", "DynamicSupervisor", "GenStateMachine", "GenStage"}
+)
+"""Modules whose generated ``child_spec/1`` makes a ``:permanent`` child unless the ``use``
+says otherwise (``use GenServer, restart: :temporary``)."""
+
+
+def child_restart(module: Node) -> tuple[str | None, str]:
+    """The restart type of the child a module's ``child_spec/1`` makes, and where it is
+    written, as a message says it (``set by use GenServer, restart: :temporary``, ``the
+    default of use GenServer``); None when the code does not say (a hand-written ``child_spec/1``
+    without a literal ``restart:``, a module no known ``use`` gives a child spec)."""
+    own = [c for c in clauses.of_module(module, "child_spec") if clauses.arity(c) == 1]
+    if own:
+        for clause in own:
+            for node in syntax.descendants(clause):
+                if node.type == "pair" and syntax.text(node).startswith("restart:"):
+                    value = node.child_by_field_name("value")
+                    if value is not None and value.type == "atom":
+                        return syntax.text(value), "set in its child_spec/1"
+        return None, "its child_spec/1"
+    for use in uses(module):
+        restart = use.option("restart")
+        if restart is not None:
+            if restart.type != "atom":
+                return None, f"use {use.alias}"
+            return syntax.text(restart), f"set by use {use.alias}, restart: {syntax.text(restart)}"
+        if use.alias in RESTARTING_USES:
+            return ":permanent", f"the default of use {use.alias}"
+        if use.alias == "Task":
+            return ":temporary", "the default of use Task"
+    return None, ""
+
+
 def server_kind(uses: Iterable[str], behaviours: Iterable[str]) -> str | None:
     """``"gen_server"`` or ``"gen_statem"`` for a module that ``use``s or declares one (by the
     aliases it uses and the behaviours it declares), else None."""
