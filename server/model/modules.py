@@ -453,6 +453,18 @@ class ModuleFacts:
         return [c for c in self.clauses if c.key in STATE_CALLBACKS and not c.private]
 
     @cached_property
+    def deferred_requests(self) -> frozenset[str]:
+        """Tags of the requests whose ``handle_call/3`` clause may return ``{:noreply, ..}``:
+        the server answers later with ``GenServer.reply/2`` (a lock granted when it is free,
+        a long poll answered when data arrives, work handed to another process)."""
+        tags = set()
+        for clause in self.functions("handle_call", 3):
+            tag = request_tag(clause.params[0]) if clause.params else None
+            if tag is not None and any(_replies_later(tail) for tail in clause.tails()):
+                tags.add(tag)
+        return frozenset(tags)
+
+    @cached_property
     def init_returns(self) -> list[InitReturn]:
         returns = []
         for clause in self.functions("init", 1):
@@ -474,6 +486,28 @@ class ModuleFacts:
 
     def contains(self, node: Node) -> bool:
         return self.node.start_byte <= node.start_byte < self.end_byte
+
+
+def request_tag(message: Node) -> str | None:
+    """``get`` for a request written ``:get`` or ``{:get, key}`` (a pattern or a value)."""
+    if message.type == "binary_operator" and syntax.operator(message) == "=":
+        left, right = message.child_by_field_name("left"), message.child_by_field_name("right")
+        return request_tag(left) if left is not None and left.type != "identifier" else (
+            request_tag(right) if right is not None else None
+        )
+    if message.type == "tuple":
+        items = [c for c in message.named_children if c.type != "comment"]
+        message = items[0] if items else message
+    if message.type == "atom":
+        return syntax.text(message).lstrip(":")
+    return None
+
+
+def _replies_later(tail: Node) -> bool:
+    if tail.type != "tuple":
+        return False
+    items = [c for c in tail.named_children if c.type != "comment"]
+    return bool(items) and syntax.text(items[0]) == ":noreply"
 
 
 def of(context: Document) -> list[ModuleFacts]:
