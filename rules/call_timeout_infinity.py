@@ -316,5 +316,4 @@ RULE = Rule(
     check=check,
     words=("infinity", "rpc.call"),
     production_only=True,
-    preview=True,
 )

@@ -66,7 +66,8 @@ end
 ```
 
 ```elixir
-def init(_arg), do: DynamicSupervisor.init(strategy: :one_for_one, max_restarts: 100, max_seconds: 5)
+def init(_arg),
+  do: DynamicSupervisor.init(strategy: :one_for_one, max_restarts: 100, max_seconds: 5)
 ```
 
 ## Fix
@@ -170,7 +171,6 @@ RULE = Rule(
     check=check,
     words=("DynamicSupervisor",),
     production_only=True,
-    preview=True,
     project_files=lambda summary: any(
         not d.intensity for d in summary.supervision.dynamic_supervisors
     ),

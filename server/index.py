@@ -218,7 +218,9 @@ class FileSummary:
                 )
                 for c in self.supervision.lists
             ),
-            tuple((d.how, d.owner, d.names, d.intensity) for d in self.supervision.dynamic_supervisors),
+            tuple(
+                (d.how, d.owner, d.names, d.intensity) for d in self.supervision.dynamic_supervisors
+            ),
             self.supervision.dynamic_names,
             tuple(
                 (d.supervisor, d.module, d.restart, d.per_entity, d.owner, d.function, d.line)

@@ -492,8 +492,10 @@ def request_tag(message: Node) -> str | None:
     """``get`` for a request written ``:get`` or ``{:get, key}`` (a pattern or a value)."""
     if message.type == "binary_operator" and syntax.operator(message) == "=":
         left, right = message.child_by_field_name("left"), message.child_by_field_name("right")
-        return request_tag(left) if left is not None and left.type != "identifier" else (
-            request_tag(right) if right is not None else None
+        return (
+            request_tag(left)
+            if left is not None and left.type != "identifier"
+            else (request_tag(right) if right is not None else None)
         )
     if message.type == "tuple":
         items = [c for c in message.named_children if c.type != "comment"]

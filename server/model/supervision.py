@@ -346,8 +346,8 @@ class _Reader:
                 self.add_dynamic(START_LINK, owner, self.names_in(options), options, call)
         elif function == "start_link" and len(args) == 3 and _module(args[0]):
             module, options = self.resolve(args[0]), _literal_options(args[2])
-            for name in self.names_in(options) if module and options is not None else ():
-                self.dynamic_names.append((module, name))
+            if module is not None and options is not None:
+                self.dynamic_names.extend((module, name) for name in self.names_in(options))
 
     def dynamic_spec(self, node: Node, head: str, options_node: Node) -> None:
         """``{DynamicSupervisor, opts}`` and ``{PartitionSupervisor, opts}``."""
@@ -851,11 +851,10 @@ def restarted_children(
     for path, start in starts:
         if start.supervisor not in names or not start.per_entity or start.module is None:
             continue
-        if start.restart is not None:
-            restart, declared = start.restart, "set by the spec given to start_child"
-        else:
+        restart: str | None = start.restart
+        declared = "set by the spec given to start_child"
+        if restart is None:
             restart, declared = restart_of(start.module)
-        if restart in RESTARTED:
+        if restart is not None and restart in RESTARTED:
             found.append(RestartedChild(path, start, restart, declared))
     return found
-
