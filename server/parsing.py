@@ -125,5 +125,69 @@ def cursor(query: AnyQuery) -> QueryCursor:
 
 def matches(query: AnyQuery, node: Node) -> Iterator[Captures]:
     """Each match of ``query`` under ``node`` as a dict of capture name to nodes."""
-    for _pattern, captures in QueryCursor(compiled(query)).matches(node):
+    for _pattern, captures in pattern_matches(compiled(query), node):
         yield captures
+
+
+# -- very deep trees -----------------------------------------------------------------------
+#
+# tree-sitter's query cursor keeps the depth at which a match started in 16 bits: below 65,535
+# levels under the node a query starts from, it matches nothing, and slowly (20,000 nested
+# `case`s are 80,000 levels deep). A tree that deep is queried in slices of SLICE_DEPTH levels:
+# the first from the node asked, stopping new matches below SLICE_DEPTH (the cursor then does
+# not descend further either), the next from every node one level deeper, and so on. Each
+# level is searched by exactly one slice, so the matches are those of one unlimited run, the
+# deeper slices' after the shallower ones'. A tree with fewer nodes than SLICE_DEPTH cannot be
+# that deep and is queried as is: finding the slices costs nothing on ordinary files.
+
+SLICE_DEPTH = 40_000
+"""Levels one query run searches when the tree is deeper than tree-sitter can count."""
+
+
+def pattern_matches(query: Query, node: Node) -> Iterator[tuple[int, Captures]]:
+    """``QueryCursor(query).matches(node)``, in slices when the tree is too deep for it."""
+    starts = slice_starts(node)
+    if starts is None:
+        yield from QueryCursor(query).matches(node)
+        return
+    found = []
+    for start in starts:
+        cursor = QueryCursor(query)
+        cursor.set_max_start_depth(SLICE_DEPTH)
+        found.extend(cursor.matches(start))
+    found.sort(key=_match_order)  # in source order, as one run gives them
+    yield from found
+
+
+def _match_order(match: tuple[int, Captures]) -> tuple[int, int]:
+    pattern, captures = match
+    return min(node.start_byte for nodes in captures.values() for node in nodes), pattern
+
+
+_slices: dict[tuple[Node, int], list[Node] | None] = {}
+on_forget(_slices.clear)
+
+
+def slice_starts(node: Node) -> list[Node] | None:
+    """The nodes the slices of ``node``'s subtree start from (``node`` first), or None when
+    the whole subtree is at most SLICE_DEPTH levels deep. Found by a walk down that skips
+    every subtree with too few nodes to reach the next slice."""
+    limit = SLICE_DEPTH
+    if node.descendant_count <= limit:
+        return None
+    key = (node, limit)
+    if key in _slices:
+        return _slices[key]
+    starts = [node]
+    for start in starts:  # grows as deeper slices are found
+        stack = [(start, 0)]
+        while stack:
+            current, level = stack.pop()
+            if level + current.descendant_count <= limit:
+                continue  # every node below is within this slice
+            if level > limit:
+                starts.append(current)
+                continue
+            stack.extend((child, level + 1) for child in reversed(current.children))
+    found = _slices[key] = starts if len(starts) > 1 else None
+    return found

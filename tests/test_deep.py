@@ -1,0 +1,110 @@
+"""Trees deeper than tree-sitter's query cursor can count (65,535 levels below where a query
+starts): they are queried in slices of `parsing.SLICE_DEPTH` levels, and must give what one
+run over a shallower tree gives. Timings are bench/deep.py's to measure; no test asserts one."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from tree_sitter import Node, QueryCursor
+
+from otp_thinking import config, parsing
+from otp_thinking.engine import analyze
+from otp_thinking.findings import Finding, apply_edits
+from otp_thinking.registry import all_rules
+from otp_thinking.source import Source
+from otp_thinking.syntax import error_count
+
+ROOT = Path(__file__).resolve().parent.parent
+REAL_FILES = sorted((ROOT / "examples").rglob("*.ex")) + sorted(
+    (ROOT / "tests/fixtures").rglob("*.ex")
+)
+EVERY_RULE, _ = config.from_mapping({"rules": {"preview": True}})
+GENSERVER = (
+    "defmodule P do\n  use GenServer\n  def handle_cast(x, s) do\n{body}\n"
+    "    {{:noreply, s}}\n  end\nend\n"
+)
+
+
+def nested_cases(depth: int) -> str:
+    """A task whose value is dropped, ``depth`` `case`s down (four tree levels each)."""
+    return GENSERVER.format(
+        body="    " + "case x do\n_ ->\n" * depth + "Task.async(fn -> x end)\n:ok"
+        + "\nend" * depth + "\n    :ok"
+    )  # fmt: skip
+
+
+def ordinary_text() -> str:
+    return "\n".join(p.read_text("utf-8") for p in REAL_FILES)
+
+
+@pytest.fixture
+def thin_slices(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Slices of three levels: ordinary code is then 'deep', and queried in many slices."""
+    monkeypatch.setattr(parsing, "SLICE_DEPTH", 3)
+    parsing._slices.clear()
+    yield
+    parsing._slices.clear()
+
+
+def test_a_dropped_task_20000_cases_down_is_found_and_fixed() -> None:
+    text = nested_cases(20_000)
+    source = Source(text, "lib/deep.ex")
+    assert source.tree.root_node.descendant_count > 65_535 + parsing.SLICE_DEPTH
+    found = [f for f in analyze(source, config=EVERY_RULE) if f.code == "OTP101"]
+    assert len(found) == 1
+    [finding] = found
+    assert text[finding.start : finding.end].startswith("Task.async")
+    assert finding.fix is not None
+    fixed = apply(text, finding)
+    assert fixed != text
+    assert error_count(Source(fixed, "lib/deep.ex").tree.root_node) == 0
+
+
+def apply(text: str, finding: Finding) -> str:
+    assert finding.fix is not None
+    return apply_edits(text, finding.fix.edits_for(None))
+
+
+def shape(matches: object) -> list[tuple[int, list[tuple[str, list[tuple[int, int]]]]]]:
+    return [
+        (pattern, sorted((name, [_span(n) for n in nodes]) for name, nodes in captures.items()))
+        for pattern, captures in matches  # type: ignore[attr-defined]
+    ]
+
+
+def _span(node: Node) -> tuple[int, int]:
+    return node.start_byte, node.end_byte
+
+
+def test_every_query_in_slices_matches_what_one_run_matches(thin_slices: None) -> None:
+    all_rules()  # the rules' queries are defined on import
+    root = Source(ordinary_text(), "lib/all.ex").tree.root_node
+    starts = parsing.slice_starts(root)
+    assert starts is not None and len(starts) > 100
+    for query in parsing.QUERIES:
+        whole = shape(QueryCursor(query.query).matches(root))
+        sliced = shape(parsing.pattern_matches(query.query, root))
+        assert sorted(sliced) == sorted(whole), query
+        firsts = [min(s for _name, spans in captures for s, _e in spans) for _p, captures in sliced]
+        assert firsts == sorted(firsts), query  # in source order
+
+
+@pytest.mark.parametrize("path", REAL_FILES, ids=lambda p: p.relative_to(ROOT).as_posix())
+def test_findings_and_fixes_are_the_same_when_queried_in_slices(
+    path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    text = path.read_text("utf-8")
+    whole = analyze(Source(text, "lib/app.ex"), config=EVERY_RULE)
+    monkeypatch.setattr(parsing, "SLICE_DEPTH", 3)
+    parsing._slices.clear()
+    sliced = analyze(Source(text, "lib/app.ex"), config=EVERY_RULE)
+    parsing._slices.clear()
+    assert sliced == whole
+
+
+def test_a_tree_with_fewer_nodes_than_a_slice_is_queried_whole() -> None:
+    root = Source(nested_cases(100), "lib/deep.ex").tree.root_node
+    assert root.descendant_count <= parsing.SLICE_DEPTH
+    assert parsing.slice_starts(root) is None
