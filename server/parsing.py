@@ -134,14 +134,20 @@ def matches(query: AnyQuery, node: Node) -> Iterator[Captures]:
 # tree-sitter's query cursor keeps the depth at which a match started in 16 bits: below 65,535
 # levels under the node a query starts from, it matches nothing, and slowly (20,000 nested
 # `case`s are 80,000 levels deep). A tree that deep is queried in slices of SLICE_DEPTH levels:
-# the first from the node asked, stopping new matches below SLICE_DEPTH (the cursor then does
-# not descend further either), the next from every node one level deeper, and so on. Each
-# level is searched by exactly one slice, so the matches are those of one unlimited run, the
-# deeper slices' after the shallower ones'. A tree with fewer nodes than SLICE_DEPTH cannot be
-# that deep and is queried as is: finding the slices costs nothing on ordinary files.
+# the first from the node asked, starting no match below SLICE_DEPTH (the cursor then does not
+# descend further either), the next from every node one level deeper, and so on. Each level is
+# searched by exactly one slice, so the matches are those of one unlimited run, put back in
+# source order. Whether a tree is that deep is read from a sample of its nodes' depths, which
+# costs a fraction of a parse; ordinary files, with fewer nodes than UNSLICED_DEPTH, not even
+# that.
 
-SLICE_DEPTH = 40_000
-"""Levels one query run searches when the tree is deeper than tree-sitter can count."""
+UNSLICED_DEPTH = 64_000
+"""A tree at most this deep is queried in one run (tree-sitter counts to 65,535; the rest is
+room for the depth of a pattern below where it starts)."""
+SLICE_DEPTH = 60_000
+"""Levels one query run searches in a deeper tree."""
+PROBE_STEP = 1_000
+"""Every this many nodes (in the order of a walk down) one's depth is read (`_sampled_depth`)."""
 
 
 def pattern_matches(query: Query, node: Node) -> Iterator[tuple[int, Captures]]:
@@ -164,20 +170,37 @@ def _match_order(match: tuple[int, Captures]) -> tuple[int, int]:
     return min(node.start_byte for nodes in captures.values() for node in nodes), pattern
 
 
+def _sampled_depth(node: Node) -> int:
+    """The greatest depth among every PROBE_STEP-th node under ``node``: the subtree is at
+    most PROBE_STEP levels deeper. (A node at depth D has its PROBE_STEP-th ancestor's subtree
+    of PROBE_STEP nodes after it, in which one is sampled, at a depth of at least
+    D - PROBE_STEP.) tree-sitter moves to a node by its index without visiting the nodes
+    between, so this costs a few hundred moves where a walk in Python would visit every node."""
+    cursor = node.walk()
+    deepest = 0
+    for index in range(PROBE_STEP, node.descendant_count, PROBE_STEP):
+        cursor.goto_descendant(index)
+        deepest = max(deepest, cursor.depth)
+    return deepest
+
+
 _slices: dict[tuple[Node, int], list[Node] | None] = {}
 on_forget(_slices.clear)
 
 
 def slice_starts(node: Node) -> list[Node] | None:
     """The nodes the slices of ``node``'s subtree start from (``node`` first), or None when
-    the whole subtree is at most SLICE_DEPTH levels deep. Found by a walk down that skips
-    every subtree with too few nodes to reach the next slice."""
-    limit = SLICE_DEPTH
-    if node.descendant_count <= limit:
+    it is queried in one run. Found by a walk down that skips every subtree with too few
+    nodes to reach the next slice."""
+    if node.descendant_count <= UNSLICED_DEPTH:
         return None
+    limit = SLICE_DEPTH
     key = (node, limit)
     if key in _slices:
         return _slices[key]
+    if _sampled_depth(node) + PROBE_STEP <= UNSLICED_DEPTH:
+        _slices[key] = None
+        return None
     starts = [node]
     for start in starts:  # grows as deeper slices are found
         stack = [(start, 0)]

@@ -42,6 +42,7 @@ def ordinary_text() -> str:
 @pytest.fixture
 def thin_slices(monkeypatch: pytest.MonkeyPatch) -> None:
     """Slices of three levels: ordinary code is then 'deep', and queried in many slices."""
+    monkeypatch.setattr(parsing, "UNSLICED_DEPTH", 3)
     monkeypatch.setattr(parsing, "SLICE_DEPTH", 3)
     parsing._slices.clear()
     yield
@@ -51,7 +52,7 @@ def thin_slices(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_a_dropped_task_20000_cases_down_is_found_and_fixed() -> None:
     text = nested_cases(20_000)
     source = Source(text, "lib/deep.ex")
-    assert source.tree.root_node.descendant_count > 65_535 + parsing.SLICE_DEPTH
+    assert parsing.slice_starts(source.tree.root_node) is not None
     found = [f for f in analyze(source, config=EVERY_RULE) if f.code == "OTP101"]
     assert len(found) == 1
     [finding] = found
@@ -97,6 +98,7 @@ def test_findings_and_fixes_are_the_same_when_queried_in_slices(
 ) -> None:
     text = path.read_text("utf-8")
     whole = analyze(Source(text, "lib/app.ex"), config=EVERY_RULE)
+    monkeypatch.setattr(parsing, "UNSLICED_DEPTH", 3)
     monkeypatch.setattr(parsing, "SLICE_DEPTH", 3)
     parsing._slices.clear()
     sliced = analyze(Source(text, "lib/app.ex"), config=EVERY_RULE)
@@ -106,5 +108,23 @@ def test_findings_and_fixes_are_the_same_when_queried_in_slices(
 
 def test_a_tree_with_fewer_nodes_than_a_slice_is_queried_whole() -> None:
     root = Source(nested_cases(100), "lib/deep.ex").tree.root_node
-    assert root.descendant_count <= parsing.SLICE_DEPTH
+    assert root.descendant_count <= parsing.UNSLICED_DEPTH
     assert parsing.slice_starts(root) is None
+
+
+def test_a_large_shallow_tree_is_queried_whole() -> None:
+    root = Source(ordinary_text() * 8, "lib/all.ex").tree.root_node
+    assert root.descendant_count > parsing.UNSLICED_DEPTH
+    assert parsing.slice_starts(root) is None
+
+
+def test_the_sampled_depth_is_within_a_step_of_the_deepest() -> None:
+    root = Source(nested_cases(3_000), "lib/deep.ex").tree.root_node
+    deepest = parsing._sampled_depth(root)
+    true_deepest, stack = 0, [(root, 0)]
+    while stack:
+        node, depth = stack.pop()
+        true_deepest = max(true_deepest, depth)
+        stack.extend((child, depth + 1) for child in node.children)
+    assert true_deepest > 10 * parsing.PROBE_STEP
+    assert true_deepest - parsing.PROBE_STEP <= deepest <= true_deepest
