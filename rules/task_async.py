@@ -272,20 +272,9 @@ def _is_callback(module: modules.ModuleFacts, clause: modules.Clause) -> bool:
 
 
 def _local_calls(node: Node) -> set[str]:
-    names = set()
-    for n in syntax.descendants(node):
-        if n.type == "call":
-            target = syntax.local_target(n)
-            if target is not None:
-                names.add(target)
-        elif n.type == "identifier" and syntax.is_capture(_grandparent(n)):
-            names.add(syntax.text(n))  # &helper/1
+    names = {target for n in syntax.calls_in(node) if (target := syntax.local_target(n))}
+    names.update(syntax.text(n) for n in syntax.captured_names(node))  # &helper/1
     return names
-
-
-def _grandparent(node: Node) -> Node | None:
-    above = syntax.parent(node)
-    return syntax.parent(above) if above is not None else None
 
 
 def _reply_clauses(call: Node) -> list[tuple[Node, bool]]:

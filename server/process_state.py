@@ -14,6 +14,7 @@ from tree_sitter import Node
 from otp_thinking import syntax
 from otp_thinking.context import Context
 from otp_thinking.model import clauses
+from otp_thinking.parsing import compile_query, matches
 
 PROCESS_CALLBACKS = frozenset(
     {"handle_call", "handle_cast", "handle_info", "handle_continue", "handle_event", "mount"}
@@ -69,7 +70,16 @@ def _callback_starts(context: Context) -> list[int]:
 
 AWAITS = frozenset({("Task", "await"), ("Task", "await_many")})
 YIELDS = frozenset({("Task", "yield"), ("Task", "yield_many")})
+UNLINK = ("Process", "unlink")
 RAISING = frozenset({"raise", "reraise", "exit", "throw"})
+ASKED = AWAITS | YIELDS | {UNLINK}
+"""The calls `calls_under` reports."""
+_ASKED_CALLS = compile_query(
+    """
+    (call target: (dot left: (alias) right: (identifier) @function)
+      (#any-of? @function "await" "await_many" "yield" "yield_many" "unlink")) @call
+    """
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -247,14 +257,18 @@ def awaited_in(scope: Node) -> bool:
 
 
 def unlinks(scope: Node) -> bool:
-    return ("Process", "unlink") in calls_under(scope)
+    return UNLINK in calls_under(scope)
 
 
 @syntax.remembered
 def calls_under(scope: Node) -> frozenset[tuple[str, str]]:
-    """What the calls under ``scope`` call (`syntax.call_key`): one walk of a function
-    answers every question asked of it about its calls, for every task it starts."""
-    return frozenset(syntax.call_key(n) for n in syntax.descendants(scope) if n.type == "call")
+    """Which of the waits and unlinks in ASKED the calls under ``scope`` make (as
+    `syntax.call_key`s): one search of a function answers every question asked of it about
+    its calls, for every task it starts. tree-sitter finds the calls by their names, so a
+    function of thousands of other calls costs no walk in Python."""
+    calls = (c["call"][0] for c in matches(_ASKED_CALLS, scope))
+    keys = (syntax.call_key(call) for call in calls if call != scope)
+    return frozenset(key for key in keys if key in ASKED)
 
 
 def discarded(site: Node) -> bool:

@@ -13,7 +13,7 @@ from typing import ParamSpec, TypeVar, cast
 
 from tree_sitter import Node, Tree
 
-from otp_thinking.parsing import compile_query, on_forget, recent_trees
+from otp_thinking.parsing import compile_query, matches, on_forget, recent_trees
 
 REMOTE_CALLS = compile_query(
     "(call target: (dot left: [(alias) (atom)] @module right: (identifier) @function)) @call"
@@ -364,6 +364,25 @@ def descendants(node: Node) -> Iterator[Node]:
         child = stack.pop()
         yield child
         stack.extend(reversed(child.named_children))
+
+
+_CALLS = compile_query("(call) @call")
+_CAPTURED_NAMES = compile_query(
+    '(unary_operator operator: "&" operand: (_ (identifier) @name)) @capture'
+)
+
+
+@remembered  # asked for every call a function holds, for every task it starts
+def calls_in(scope: Node) -> list[Node]:
+    """Every call under ``scope`` (not ``scope`` itself), in source order: found by
+    tree-sitter, without a walk in Python over every node of a long or deep function."""
+    return [c["call"][0] for c in matches(_CALLS, scope) if c["call"][0] != scope]
+
+
+def captured_names(scope: Node) -> list[Node]:
+    """The identifiers under ``scope`` whose grandparent is a capture: ``helper`` in
+    ``&helper/1`` and in ``&helper(&1)``."""
+    return [c["name"][0] for c in matches(_CAPTURED_NAMES, scope) if c["capture"][0] != scope]
 
 
 def local_binding(node: Node, name: str) -> Node | None:
