@@ -272,7 +272,7 @@ def _is_callback(module: modules.ModuleFacts, clause: modules.Clause) -> bool:
 
 
 def _local_calls(node: Node) -> set[str]:
-    names = {target for n in syntax.calls_in(node) if (target := syntax.local_target(n))}
+    names = set(syntax.local_calls_in(node))
     names.update(syntax.text(n) for n in syntax.captured_names(node))  # &helper/1
     return names
 

@@ -33,8 +33,8 @@ _USE_MIX_TASK = compile_query(
 _RELEASE_TASK = compile_query(
     """
     (call target: (dot left: (alias) @mod right: (identifier) @fun)
-      (#match? @mod "^(Application|Ecto[.]Migrator)$")
-      (#match? @fun "^(load|with_repo)$")) @use
+      (#any-of? @mod "Application" "Ecto.Migrator")
+      (#any-of? @fun "load" "with_repo")) @use
     """
 )
 """``Application.load/1`` or ``Ecto.Migrator.with_repo/2``: a release task (``bin/app eval``)

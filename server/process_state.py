@@ -74,6 +74,7 @@ UNLINK = ("Process", "unlink")
 RAISING = frozenset({"raise", "reraise", "exit", "throw"})
 ASKED = AWAITS | YIELDS | {UNLINK}
 """The calls `calls_under` reports."""
+_ASKED_WORDS = (b"await", b"yield", b"unlink")
 _ASKED_CALLS = compile_query(
     """
     (call target: (dot left: (alias) right: (identifier) @function)
@@ -266,6 +267,9 @@ def calls_under(scope: Node) -> frozenset[tuple[str, str]]:
     `syntax.call_key`s): one search of a function answers every question asked of it about
     its calls, for every task it starts. tree-sitter finds the calls by their names, so a
     function of thousands of other calls costs no walk in Python."""
+    data = scope.text or b""
+    if not any(word in data for word in _ASKED_WORDS):
+        return frozenset()  # not worth a walk of the tree, however short
     calls = (c["call"][0] for c in matches(_ASKED_CALLS, scope))
     keys = (syntax.call_key(call) for call in calls if call != scope)
     return frozenset(key for key in keys if key in ASKED)

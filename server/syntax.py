@@ -366,17 +366,17 @@ def descendants(node: Node) -> Iterator[Node]:
         stack.extend(reversed(child.named_children))
 
 
-_CALLS = compile_query("(call) @call")
+_LOCAL_CALLS = compile_query("(call target: (identifier) @name) @call")
 _CAPTURED_NAMES = compile_query(
     '(unary_operator operator: "&" operand: (_ (identifier) @name)) @capture'
 )
 
 
-@remembered  # asked for every call a function holds, for every task it starts
-def calls_in(scope: Node) -> list[Node]:
-    """Every call under ``scope`` (not ``scope`` itself), in source order: found by
-    tree-sitter, without a walk in Python over every node of a long or deep function."""
-    return [c["call"][0] for c in matches(_CALLS, scope) if c["call"][0] != scope]
+def local_calls_in(scope: Node) -> list[str]:
+    """The names of the local calls under ``scope`` (not ``scope`` itself: ``def``), in
+    source order: found by tree-sitter, without a walk in Python over every node of a long or
+    deep function."""
+    return [text(c["name"][0]) for c in matches(_LOCAL_CALLS, scope) if c["call"][0] != scope]
 
 
 def captured_names(scope: Node) -> list[Node]:
