@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from tree_sitter import Node, QueryCursor
 
-from otp_thinking import config, parsing
+from otp_thinking import config, parsing, syntax
 from otp_thinking.engine import analyze
 from otp_thinking.findings import Finding, apply_edits
 from otp_thinking.registry import all_rules
@@ -128,3 +128,17 @@ def test_the_sampled_depth_is_within_a_step_of_the_deepest() -> None:
         stack.extend((child, depth + 1) for child in node.children)
     assert true_deepest > 10 * parsing.PROBE_STEP
     assert true_deepest - parsing.PROBE_STEP <= deepest <= true_deepest
+
+
+def test_the_parents_of_a_wide_body_are_recorded_once_looking_them_up_costs_more() -> None:
+    """tree-sitter scans a parent's children to find a node's parent: the parents of 3,000
+    statements of one body, asked one by one, cost the square of 3,000 unless recorded."""
+    text = GENSERVER.format(body="    Task.async(fn -> x end)\n" * 3_000)
+    root = Source(text, "lib/wide.ex").tree.root_node
+    calls = [c["call"][0] for c in parsing.matches(syntax.REMOTE_CALLS, root)]
+    assert len(calls) == 3_000
+    assert syntax._known(calls[0]) is None
+    above = [syntax.parent(call) for call in calls]
+    assert syntax._known(calls[0]) is not None  # recorded on the way
+    assert above == [call.parent for call in calls]
+    assert syntax.enclosing_definition(calls[-1]) == calls[-1].parent.parent
