@@ -135,15 +135,20 @@ failure in it crashes the running process instead of failing its start.
 """
 
 LOCAL_CALLS = compile_query("(call target: (identifier) @function) @call")
+SELF_CALLS = compile_query(
+    "(call target: (dot left: (identifier) @module right: (identifier) @function)) @call"
+)
+"""``__MODULE__.load(state)``: a call to a function of the module itself."""
 
 INIT_KINDS = frozenset(
-    {"db", "http", "rpc", "call", "await", "sleep", "cmd", "socket", "connect", "file"}
+    {"db", "http", "rpc", "await", "sleep", "cmd", "socket", "connect", "dns", "file"}
 )
-"""What counts as blocking work in `init/1`."""
-SLOW_KINDS = INIT_KINDS - {"file", "call"}
+"""What counts as blocking work in `init/1`. A call to another local process
+(`GenServer.call`, `Agent.get`) is not: it answers from its state, and in `init/1` it is
+mostly a registration or a look-up of configuration that has to come first."""
+SLOW_KINDS = INIT_KINDS - {"file"}
 """What is slow whatever the machine. Local files (a config file, a DETS table) are usually
-quick to read, and a call to another local process (`GenServer.call`, `Agent.get`) usually
-answers from its state: `init/1` doing only these is reported as information."""
+quick to read: `init/1` doing only that is reported as information."""
 
 FILLS: dict[str, frozenset[str]] = {
     ":ets": frozenset({"insert", "insert_new"}),
@@ -164,6 +169,8 @@ MUST_STAY: dict[str, frozenset[str]] = {
 }
 
 MUST_STAY_PREFIXES = ("subscribe", "register", "attach", "monitor", "join")
+MUST_STAY_NAMES = frozenset({"sub"})
+"""`Gnat.sub/3` and the like: a subscription by its short name."""
 HELPER_DEPTH = 3
 CALLBACKS = frozenset(
     {"init", "handle_call", "handle_cast", "handle_info", "handle_continue", "terminate"}
@@ -233,12 +240,16 @@ class Scanner:
     classify: Callable[[str, str], str | None]
     """``(module, function)`` to a display name when the call is of the kind, else None."""
     project: Project | None = None
+    skip: Callable[[Node], bool] | None = None
+    """Call sites of `init/1` itself that do not count (work the caller's options choose)."""
     cache: dict[str, tuple[str, str | None] | None] = field(default_factory=dict)
 
     def first(self, node: Node, depth: int = 0) -> tuple[Node, str, str | None] | None:
         """The first such call under ``node``: (call site, its name, the chain of functions
-        on the way, e.g. ``load, which calls Accounts.fetch/1``, or None)."""
-        candidates: list[tuple[int, Node, str, str | None]] = []
+        on the way, e.g. ``load, which calls Accounts.fetch/1``, or None). A call whose
+        ``fn`` holds another found call gives way to it (``Task.async_stream(fn -> Repo.all
+        ...)`` names ``Repo.all``); at depth 0, calls ``skip`` rules out are left out."""
+        candidates: list[tuple[Node, str, str | None]] = []
         for captures in matches(syntax.REMOTE_CALLS, node):
             call = captures["call"][0]
             if deferred(call, node):
@@ -247,12 +258,12 @@ class Scanner:
             in_task = " (in a task it waits for)" if waited_in_task(call, node) else ""
             name = self.classify(module, function)
             if name is not None:
-                candidates.append((call.start_byte, call, f"{name}{in_task}", None))
-            elif self.project is not None:
+                candidates.append((call, f"{name}{in_task}", None))
+            elif self.project is not None and not _sets_up(function):
                 reached = self.project(call, module, function)
                 if reached is not None:
                     chain = f"{reached[1]}{in_task}"
-                    candidates.append((call.start_byte, call, reached[0], chain))
+                    candidates.append((call, reached[0], chain))
         for captures in matches(LOCAL_CALLS, node):
             call = captures["call"][0]
             function = syntax.text(captures["function"][0])
@@ -263,17 +274,31 @@ class Scanner:
                 # `Process.cancel_timer/1`, where the message is already there.
                 name = self.classify("", "receive") if depth == 0 else None
                 if name is not None and not _polls(call):
-                    candidates.append((call.start_byte, call, name, None))
-            elif depth < HELPER_DEPTH:
-                found = self.through_helper(function, depth + 1)
+                    candidates.append((call, name, None))
+            else:
+                found = self.helper_call(function, depth)
                 if found is not None:
-                    name, via = found
-                    chain = function if via is None else f"{function}, which calls {via}"
-                    candidates.append((call.start_byte, call, name, chain))
-        if not candidates:
+                    candidates.append((call, *found))
+        for captures in matches(SELF_CALLS, node):
+            call = captures["call"][0]
+            if syntax.text(captures["module"][0]) != "__MODULE__" or deferred(call, node):
+                continue
+            found = self.helper_call(syntax.text(captures["function"][0]), depth)
+            if found is not None:
+                candidates.append((call, *found))
+        if depth == 0 and self.skip is not None:
+            candidates = [c for c in candidates if not self.skip(c[0])]
+        return _innermost_first(candidates)
+
+    def helper_call(self, function: str, depth: int) -> tuple[str, str] | None:
+        """(the blocking call, the chain) when a function of the module blocks."""
+        if depth >= HELPER_DEPTH or (self.project is not None and _sets_up(function)):
             return None
-        _, call, name, via = min(candidates, key=lambda c: c[0])
-        return call, name, via
+        found = self.through_helper(function, depth + 1)
+        if found is None:
+            return None
+        name, via = found
+        return name, function if via is None else f"{function}, which calls {via}"
 
     def through_helper(self, function: str, depth: int) -> tuple[str, str | None] | None:
         if function in self.cache:
@@ -287,6 +312,24 @@ class Scanner:
                 break
         self.cache[function] = result
         return result
+
+
+def _innermost_first(
+    candidates: list[tuple[Node, str, str | None]],
+) -> tuple[Node, str, str | None] | None:
+    """The first candidate in source order, or the first one inside it when there is one."""
+    chosen = min(candidates, key=lambda c: c[0].start_byte, default=None)
+    while chosen is not None:
+        outer = chosen[0]
+        inside = [
+            c
+            for c in candidates
+            if c[0] != outer and _contains(outer, c[0]) and c[0].start_byte >= outer.start_byte
+        ]
+        if not inside:
+            break
+        chosen = min(inside, key=lambda c: c[0].start_byte)
+    return chosen
 
 
 def blocking_name(module: str, function: str) -> str | None:
@@ -307,9 +350,15 @@ def slow_name(module: str, function: str) -> str | None:
 
 def must_stay_name(module: str, function: str) -> str | None:
     """Calls that set up how the process hears about the world: they belong in `init/1`."""
-    if function in MUST_STAY.get(module, ()) or function.startswith(MUST_STAY_PREFIXES):
+    if function in MUST_STAY.get(module, ()) or _sets_up(function):
         return f"{module}.{function}"
     return None
+
+
+def _sets_up(function: str) -> bool:
+    """A function named for what it sets up (a subscription, a registration, a monitor):
+    whatever it waits on, it has to be done before `start_link` returns."""
+    return function.startswith(MUST_STAY_PREFIXES) or function in MUST_STAY_NAMES
 
 
 def fills_name(module: str, function: str) -> str | None:
@@ -359,16 +408,17 @@ def _project_lookup(
 def _check_init(context: Context, module: Node, definition: Node, kind: str) -> Finding | None:
     if context.tooling_file:
         return None  # a development or test-app server: not part of the production boot
-    scanner = Scanner(module, blocking_name, _project_lookup(context, module))
+    chosen = _chosen_by_the_caller(definition)
+    scanner = Scanner(module, blocking_name, _project_lookup(context, module), chosen)
     found = scanner.first(definition)
     if found is None or _boot_step(module, definition):
         return None
-    if _boot_write(context, module, definition, found):
+    if _boot_write(context, module, definition, found) or _fails_its_start(definition, found[0]):
         return None
-    slow = Scanner(module, slow_name, _project_lookup(context, module, SLOW_KINDS)).first(
-        definition
-    )
-    if _fails_its_start(definition, found[0]) or slow is None:
+    slow = Scanner(
+        module, slow_name, _project_lookup(context, module, SLOW_KINDS), chosen
+    ).first(definition)
+    if slow is None:
         finding = _blocking_finding(context, module, definition, kind, scanner, found)
         return finding.with_severity("information")
     # The warning names the slow work (a query, a request), not a quick file read before it.
@@ -376,21 +426,73 @@ def _check_init(context: Context, module: Node, definition: Node, kind: str) -> 
 
 
 RAISING = frozenset({"raise", "reraise", "exit", "throw"})
+BRANCHES = frozenset({"if", "unless", "case", "cond"})
+OPTION_READERS = frozenset({("Keyword", "get"), ("Keyword", "fetch"), ("Map", "get")})
 
 
 def _fails_its_start(definition: Node, site: Node) -> bool:
-    """`init/1` returns `{:stop, _}` or `{:error, _}` on some path, or raises in the statement
-    that does the blocking work (`nil -> raise "not configured"`): the start fails on purpose
-    when the work does, a contract that moving the work would change (information only)."""
+    """`init/1` returns `{:stop, _}` or `{:error, _}` on a path at or after the blocking work,
+    or raises in the statement that does it (`nil -> raise "not configured"`): the start
+    fails on purpose when the work does, and whoever calls `start_link` learns of it there (a
+    connection's supervisor retrying later, a pool failing the boot). Moving the work would
+    break that contract, and whether callers rely on it is not in this code: not reported."""
     for tail in syntax.tail_expressions(syntax.body_of(definition)):
         items = [c for c in tail.named_children if c.type != "comment"]
-        if tail.type == "tuple" and items and syntax.text(items[0]) in (":stop", ":error"):
+        stops = tail.type == "tuple" and items and syntax.text(items[0]) in (":stop", ":error")
+        if stops and tail.start_byte > site.start_byte:
             return True
     statement = _statement_holding(definition, site)
     return statement is not None and any(
         n.type == "call" and syntax.local_target(n) in RAISING
         for n in syntax.descendants(statement)
     )
+
+
+def _chosen_by_the_caller(definition: Node) -> Callable[[Node], bool]:
+    """Whether a call of `init/1` sits in a branch taken on an option the caller passed
+    (``if Keyword.get(opts, :sync_connect) do``, ``if opts[:preload]``): the caller asked
+    `start_link` to wait for that work."""
+    head = clauses.head(definition)
+    options = set().union(*(_variables(p, pinned=False) for p in head[1])) if head else set()
+    for statement in syntax.body_statements(definition):
+        right = statement
+        if statement.type == "binary_operator" and syntax.operator(statement) == "=":
+            right = statement.child_by_field_name("right") or statement
+        if _reads_option(right, options):
+            options |= _bound(statement)
+
+    def chosen(call: Node) -> bool:
+        for branch in syntax.ancestors(call):
+            if branch == definition:
+                return False
+            if branch.type != "call" or syntax.local_target(branch) not in BRANCHES:
+                continue
+            arguments = syntax.argument_nodes(branch)
+            if arguments and _contains(arguments[0], call):
+                continue  # the call is the condition itself
+            if arguments and _reads_option(arguments[0], options):
+                return True
+        return False
+
+    return chosen
+
+
+def _reads_option(node: Node, options: set[str]) -> bool:
+    """``node`` reads a key of one of ``options`` (``opts[:key]``, ``opts.key``,
+    ``Keyword.get(opts, :key)``) or is one of them."""
+    if node.type == "identifier":
+        return syntax.text(node) in options
+    for inner in [node, *syntax.descendants(node)]:
+        if inner.type == "access_call" or (inner.type == "dot" and inner.parent is not None):
+            target = inner.named_children[0] if inner.named_children else None
+            if target is not None and target.type == "identifier" and syntax.text(target) in options:
+                return True
+        if inner.type == "call" and syntax.remote_target(inner) in OPTION_READERS:
+            arguments = syntax.argument_nodes(inner)
+            first = arguments[0] if arguments else None
+            if first is not None and first.type == "identifier" and syntax.text(first) in options:
+                return True
+    return False
 
 
 WRITES = frozenset(
@@ -413,10 +515,17 @@ WRITES = frozenset(
 )
 
 
+COMMANDS = ("Redix.",)
+"""Stores driven by commands (`Redix.command(conn, ["PSETEX", ...])`): which commands write is
+in their arguments, so one whose result `init/1` drops counts as a write (a heartbeat, a
+script load), done for its effect."""
+
+
 def _is_write(name: str) -> bool:
-    """``Repo.insert!`` in a display name such as ``Repo.insert! (through save)``."""
+    """``Repo.insert!`` in a display name such as ``Repo.insert! (through save)``, or a
+    store command (see COMMANDS)."""
     call = name.split(" ", 1)[0]
-    return call.rpartition(".")[2] in WRITES
+    return call.rpartition(".")[2] in WRITES or call.startswith(COMMANDS)
 
 
 def _boot_write(

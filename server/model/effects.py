@@ -5,7 +5,7 @@ Two questions, one place:
 * ``blocking_call(module, function)``: does a remote call make the caller wait on something
   slow — a database, an HTTP request, a file, another process, a sleep, a command — and of
   which kind (``db``, ``http``, ``file``, ``rpc``, ``call``, ``await``, ``sleep``, ``cmd``,
-  ``socket``, ``connect``)? Rules choose the kinds they care about.
+  ``socket``, ``connect``, ``dns``)? Rules choose the kinds they care about.
 * ``acts_outside(module, function)``: does it touch the world outside the calling process at
   all (files, sockets, other processes, stores, code loading)? Used where a process may exist
   on purpose to serialise such access.
@@ -89,7 +89,7 @@ _BLOCKING: dict[str, tuple[str, frozenset[str]]] = {
     "File": (
         "file",
         frozenset(
-            {"read", "read!", "open", "open!", "stream!", "ls", "ls!", "cp", "cp!", "cp_r", "cp_r!"}
+            {"read", "read!", "open", "open!", "ls", "ls!", "cp", "cp!", "cp_r", "cp_r!"}
         ),
     ),
     ":file": ("file", frozenset({"read_file", "open", "consult"})),
@@ -99,7 +99,11 @@ _BLOCKING: dict[str, tuple[str, frozenset[str]]] = {
     ":gen_server": ("call", frozenset({"call", "multi_call"})),
     ":gen_statem": ("call", frozenset({"call"})),
     "Agent": ("call", frozenset({"get", "update", "get_and_update"})),
-    "Task": ("await", frozenset({"await", "await_many", "yield", "yield_many"})),
+    "Task": (
+        "await",
+        frozenset({"await", "await_many", "yield", "yield_many", "async_stream"}),
+    ),
+    "Task.Supervisor": ("await", frozenset({"async_stream", "async_stream_nolink"})),
     "Process": ("sleep", frozenset({"sleep"})),
     ":timer": ("sleep", frozenset({"sleep"})),
     "System": ("cmd", frozenset({"cmd", "shell"})),
@@ -116,10 +120,19 @@ _BLOCKING: dict[str, tuple[str, frozenset[str]]] = {
 _CONNECTS: dict[str, frozenset[str]] = {
     ":gen_tcp": frozenset({"connect"}),
     ":ssl": frozenset({"connect"}),
+    "Node": frozenset({"connect", "ping"}),
+    ":net_kernel": frozenset({"connect_node"}),
+    ":net_adm": frozenset({"ping"}),
+}
+_LOOKUPS: dict[str, frozenset[str]] = {
+    ":inet_res": frozenset({"lookup", "getbyname", "gethostbyname", "resolve", "nslookup"}),
+    ":inet": frozenset({"gethostbyname", "gethostbyaddr", "getaddr", "getaddrs"}),
 }
 
-KINDS = ("db", "http", "file", "rpc", "call", "await", "sleep", "cmd", "socket", "connect")
-"""Every kind of blocking effect (``connect``: opening a network connection)."""
+KINDS = ("db", "http", "file", "rpc", "call", "await", "sleep", "cmd", "socket", "connect", "dns")
+"""Every kind of blocking effect (``connect``: opening a network connection or connecting a
+node; ``dns``: a name lookup; ``await``: waiting for tasks, including the results of
+``Task.async_stream``, which its consumer waits for, each up to its timeout)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,6 +151,8 @@ def blocking_call(module: str, function: str) -> Blocking | None:
         return Blocking(name, entry[0])
     if function in _CONNECTS.get(module, ()):
         return Blocking(name, "connect")
+    if function in _LOOKUPS.get(module, ()):
+        return Blocking(name, "dns")
     if function in REPO_FUNCTIONS and module.rpartition(".")[2].endswith("Repo"):
         return Blocking(name, "db")
     return None
