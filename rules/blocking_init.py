@@ -25,48 +25,65 @@ from otp_thinking.rule import Rule
 DOC = """\
 ## What it flags
 `init/1` of a module that is a GenServer (`use GenServer`, `@behaviour GenServer`) or a
-`:gen_statem` (`@behaviour :gen_statem`, `use GenStateMachine`) when it does blocking work:
+`:gen_statem` (`@behaviour :gen_statem`, `use GenStateMachine`) when it does blocking work.
 
+As a warning, work that waits on another machine:
+- HTTP requests: `Req`, `Finch`, `HTTPoison`, `Tesla`, `:httpc`, `:hackney`;
+- remote calls: `:rpc.call` (which waits forever by default), `:erpc.call`.
+
+As information, the rest: at boot it is usually bounded, often load-bearing for the processes
+started after it, and whether it is is not in this code:
 - database calls: `Repo.all/get/one/insert/update/delete/query/transaction/preload/…` on any
   alias ending in `Repo` (`MyApp.Repo`, `MyApp.ReadRepo`), `Ecto.Adapters.SQL.query`,
-  `Postgrex.query`, `Redix.command`;
-- HTTP requests: `Req`, `Finch`, `HTTPoison`, `Tesla`, `:httpc`, `:hackney`, `Mint.HTTP.connect`;
-- remote calls: `:rpc.call`, `:erpc.call`, `Task.await/yield` (and `await_many`/`yield_many`);
-- waiting: `receive` written in `init/1` itself (unless it has `after 0`), `Process.sleep`,
-  `:timer.sleep`;
+  `Postgrex.query`, `Redix.command`, `:mnesia.wait_for_tables`;
+- network set-up: socket connects and reads (`:gen_tcp.connect/accept/recv`, `:ssl.connect`,
+  `Mint.HTTP.connect`), node connects (`Node.connect/ping`, `:net_kernel.connect_node`,
+  `:net_adm.ping`), DNS lookups (`:inet_res.lookup/getbyname`, `:inet.gethostbyname/getaddr`);
+- waiting: `Task.await/yield` (and `await_many`/`yield_many`), `receive` written in `init/1`
+  itself (unless it has `after 0`), `Process.sleep`, `:timer.sleep`;
 - external commands: `System.cmd`, `System.shell`, `:os.cmd`;
-- `:mnesia.wait_for_tables`, socket connects and reads (`:gen_tcp.connect/accept/recv`,
-  `:ssl.connect`);
-- as information only: work in an `init/1` that returns `{:stop, _}` or `{:error, _}` when it
-  fails, or raises on its result (`nil -> raise "not configured"`): the start fails on purpose,
-  a contract moving the work would change; and what is
-  usually quick: local files (`File.read/open/stream!/ls/cp`,
-  `:file.read_file/open/consult`, `:dets.open_file`, `:ets.file2tab`) and calls to another
-  local process (`GenServer.call`, `:gen_server.call`, `:gen_statem.call`, `Agent.get/update`).
+- local files (`File.read/open/ls/cp`, `:file.read_file/open/consult`, `:dets.open_file`,
+  `:ets.file2tab`). `File.stream!` is lazy: it reads nothing until the stream is run.
 
 The call may sit in `init/1` itself, in a function of the same module that `init/1` calls
-(followed three calls deep), or in a public function of another module of the project (and the
-private functions that one calls): the message names the chain, as in "init/1 calls
-Accounts.load/1, which blocks on Repo.all (through fetch)". Work inside an `fn` counts when
-`init/1` waits for it: an `fn` given to `Enum`/`Stream`/`Map`, to `Task.async_stream`, or to
-`Task.async` when `init/1` also awaits. One finding per `init/1` clause, on the first blocking
-call in source order (or on the call that leads to it). Fixing that one is the point: the rest
-of the slow work usually moves with it. A warning names the first slow call (a query, a
-request, a command), not a quick file read or local call before it.
+(`load(state)` or `__MODULE__.load(state)`, followed three calls deep), or in a public
+function of another module of the project (and the private functions that one calls): the
+message names the chain, as in "init/1 calls load, which calls do_poll, which blocks on
+:inet_res.lookup" or "init/1 calls Accounts.load/1, which blocks on Repo.all (through
+fetch)". Work inside an `fn` counts when `init/1` waits for it: an `fn` given to
+`Enum`/`Stream`/`Map`, to `Task.async_stream`, or to `Task.async` when `init/1` also awaits;
+the message names the call inside the `fn`, not the `Task.async_stream` around it. One
+finding per `init/1` clause, on the first blocking call in source order (or on the call that
+leads to it). Fixing that one is the point: the rest of the slow work usually moves with it. A
+warning names the first remote call, not a quick file read or query before it.
 
 Not flagged:
 - `init/1` of other modules: Supervisors, Plugs (`@behaviour Plug`, `use Plug.Builder`),
   Broadway, GenStage, LiveView `mount`;
 - what must stay in `init/1` because it has to be in place before the first message:
   `Phoenix.PubSub.subscribe`, `Registry.register`, `:pg.join`, `:telemetry.attach`,
-  `Process.flag`, `Process.monitor`, `:ets.new`, `Process.send_after`, `:timer.send_interval`;
+  `Process.flag`, `Process.monitor`, `:ets.new`, `Process.send_after`, `:timer.send_interval`,
+  and any function named for what it sets up (`subscribe…`, `register…`, `attach…`,
+  `monitor…`, `join…`, `sub`) whatever it waits on: a subscription made in `init/1` exists
+  when `start_link` returns, so no message is missed;
+- calls to another local process (`GenServer.call`, `:gen_statem.call`, `Agent.get`): they
+  answer from the other process's state, and in `init/1` they are mostly a registration or a
+  look-up of configuration that has to come first;
+- work the caller chose: a call in a branch taken on an option of `init/1`'s argument
+  (`if Keyword.get(opts, :sync_connect) do`, `if opts[:preload]`), where the caller asked
+  `start_link` to return only once the work is done;
+- a start that fails on purpose: an `init/1` that returns `{:stop, _}` or `{:error, _}` on a
+  path at or after the blocking work, or raises in the statement that does it (`nil -> raise
+  "not configured"`, a pool raising when a worker does not start). Whoever calls
+  `start_link` learns of the failure there (a connection's supervisor that retries later, a
+  boot that must not go on), a contract that moving the work would break;
 - work already in `handle_continue/2`, `handle_info/2` or any other callback;
 - boot steps, whose work has to be done before `start_link` returns: an `init/1` that returns
   `:ignore` (an upgrade gate, a one-off check or seed), a `use GenServer, restart: :temporary`
   server, and an `init/1` that fills `:persistent_term` or an ETS table that the module's
   public functions read directly (callers would find it empty);
 - boot writes: an `init/1` whose only blocking work is database writes whose result it drops
-  (deleting stale rows, resetting stuck jobs, writing a heartbeat). The processes started
+  (deleting stale rows, resetting stuck jobs, writing a heartbeat, a `Redix` command). The processes started
   after it may rely on the write being done, and nothing in this code says whether they do;
 - servers under development, benchmark or test-app folders (`dev/`, `bench/`, `test_app/`);
 - calls inside a function that runs later or elsewhere: an `fn` handed to `Task.start`,
@@ -146,9 +163,12 @@ INIT_KINDS = frozenset(
 """What counts as blocking work in `init/1`. A call to another local process
 (`GenServer.call`, `Agent.get`) is not: it answers from its state, and in `init/1` it is
 mostly a registration or a look-up of configuration that has to come first."""
-SLOW_KINDS = INIT_KINDS - {"file"}
-"""What is slow whatever the machine. Local files (a config file, a DETS table) are usually
-quick to read: `init/1` doing only that is reported as information."""
+REMOTE_KINDS = frozenset({"http", "rpc"})
+"""What waits on another machine with no bound the code shows: an HTTP request, a remote
+call (`:rpc.call/4` waits forever by default). Reported as a warning; the rest (a query of
+the application's own database, a DNS lookup, a node connect, a file, a sleep, a command)
+is reported as information: at boot that work is usually bounded and often load-bearing
+for the processes started after it, and whether it is is not in this code."""
 
 FILLS: dict[str, frozenset[str]] = {
     ":ets": frozenset({"insert", "insert_new"}),
@@ -340,12 +360,10 @@ def blocking_name(module: str, function: str) -> str | None:
     return found.name if found is not None and found.kind in INIT_KINDS else None
 
 
-def slow_name(module: str, function: str) -> str | None:
-    """Blocking work that is slow whatever the machine (see SLOW_KINDS)."""
-    if (module, function) == ("", "receive"):
-        return "receive"
+def remote_name(module: str, function: str) -> str | None:
+    """Work that waits on another machine (see REMOTE_KINDS)."""
     found = blocking_call(module, function)
-    return found.name if found is not None and found.kind in SLOW_KINDS else None
+    return found.name if found is not None and found.kind in REMOTE_KINDS else None
 
 
 def must_stay_name(module: str, function: str) -> str | None:
@@ -394,7 +412,8 @@ def _project_lookup(
                 continue
             if candidate == own or effect.kind not in kinds:
                 return None
-            target = f"{written}.{function}/{calls.arity(call)}"
+            arity = calls.arity_at(call)
+            target = f"{written}.{function}" + (f"/{arity}" if arity is not None else "")
             inside = f" (through {', '.join(effect.via)})" if effect.via else ""
             return f"{effect.call}{inside}", target
         return None
@@ -415,14 +434,14 @@ def _check_init(context: Context, module: Node, definition: Node, kind: str) -> 
         return None
     if _boot_write(context, module, definition, found) or _fails_its_start(definition, found[0]):
         return None
-    slow = Scanner(
-        module, slow_name, _project_lookup(context, module, SLOW_KINDS), chosen
+    remote = Scanner(
+        module, remote_name, _project_lookup(context, module, REMOTE_KINDS), chosen
     ).first(definition)
-    if slow is None:
+    if remote is None:
         finding = _blocking_finding(context, module, definition, kind, scanner, found)
         return finding.with_severity("information")
-    # The warning names the slow work (a query, a request), not a quick file read before it.
-    return _blocking_finding(context, module, definition, kind, scanner, slow)
+    # The warning names the remote wait (a request), not a quick file read before it.
+    return _blocking_finding(context, module, definition, kind, scanner, remote)
 
 
 RAISING = frozenset({"raise", "reraise", "exit", "throw"})

@@ -231,9 +231,18 @@ def _handles_failure(down: Node, module: Node) -> bool:
         if not name.startswith("_") and syntax.variable_uses(down, name)[1:]:
             return True
     replies = [definition for definition, _ in _replies_in(module)]
+    # Clauses for the same task match the same state (`%{stream_ref: ref} = state`).
+    paired = [r for r in replies if _state_pattern(r) == _state_pattern(down)]
+    replies = paired or replies
     if any(_flushes(definition) for definition in replies):
         return True
     return _outcome(down) not in {_outcome(definition) for definition in replies}
+
+
+def _state_pattern(definition: Node) -> str:
+    """The last parameter of a clause (the state it matches), as text."""
+    head = clauses.head(definition)
+    return syntax.text(head[1][-1]) if head is not None and head[1] else ""
 
 
 def _outcome(definition: Node) -> str:

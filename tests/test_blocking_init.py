@@ -349,23 +349,33 @@ def test_a_stop_before_the_work_is_no_contract_about_it() -> None:
         end
         """
     )
-    assert [f.severity for f in findings] == ["warning"]
+    assert [f.severity for f in findings] == ["information"]
 
 
-def test_a_load_that_builds_the_state_is_a_warning() -> None:
+@pytest.mark.parametrize(
+    ("work", "severity"),
+    [
+        ("Req.get!(opts[:url]).body", "warning"),
+        (":rpc.call(opts[:node], Shop.Config, :fetch, [])", "warning"),
+        ("Shop.Repo.insert(%Shop.Pool{tenant: opts[:tenant]})", "information"),
+    ],
+)
+def test_a_remote_wait_is_a_warning_and_a_database_load_information(
+    work: str, severity: str
+) -> None:
     _, findings = _findings(
-        """\
+        f"""\
         defmodule Shop.Pool do
           use GenServer
 
-          def init(tenant) do
-            {:ok, config} = Shop.Repo.insert(%Shop.Pool{tenant: tenant})
-            {:ok, config}
+          def init(opts) do
+            config = {work}
+            {{:ok, config}}
           end
         end
         """
     )
-    assert [f.severity for f in findings] == ["warning"]
+    assert [f.severity for f in findings] == [severity]
 
 
 def test_a_boot_write_whose_result_is_dropped_is_not_reported() -> None:

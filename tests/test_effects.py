@@ -268,10 +268,12 @@ def test_otp002_does_not_count_a_call_that_writes_through_another_module(
 @pytest.mark.parametrize(
     ("body", "severity"),
     [
-        ("{:ok, Shop.Repo.all(Shop.A)}", "warning"),
+        ("{:ok, Req.get!(opts[:url])}", "warning"),
+        ("{:ok, :rpc.call(opts[:node], Shop.Remote, :state, [])}", "warning"),
+        ("{:ok, Shop.Repo.all(Shop.A)}", "information"),
         ("{:ok, File.read!(opts[:path])}", "information"),
-        ("{:ok, :inet_res.lookup(opts[:host], :in, :a)}", "warning"),
-        ("{:ok, Node.connect(opts[:node])}", "warning"),
+        ("{:ok, :inet_res.lookup(opts[:host], :in, :a)}", "information"),
+        ("{:ok, Node.connect(opts[:node])}", "information"),
         ("{:ok, GenServer.call(Shop.Config, :get)}", None),
         ("{:ok, File.stream!(opts[:path])}", None),
         (
@@ -295,8 +297,8 @@ def test_cli_runs_index_rules_on_a_file_outside_any_project(tmp_path: Path) -> N
     from test_cli import run
 
     (tmp_path / "server.ex").write_text(
-        "defmodule Loose do\n  use GenServer\n  def init(_), do: {:ok, Loose.Repo.all(Loose.A)}\nend\n"
+        "defmodule Loose do\n  use GenServer\n  def init(_), do: {:ok, Req.get!(Loose.url())}\nend\n"
     )
     done = run("check", "server.ex", "--select", "OTP003", cwd=tmp_path)
     assert done.returncode == 1, done.stderr
-    assert "OTP003 init/1 blocks on Loose.Repo.all" in done.stdout
+    assert "OTP003 init/1 blocks on Req.get!" in done.stdout

@@ -99,11 +99,7 @@ _BLOCKING: dict[str, tuple[str, frozenset[str]]] = {
     ":gen_server": ("call", frozenset({"call", "multi_call"})),
     ":gen_statem": ("call", frozenset({"call"})),
     "Agent": ("call", frozenset({"get", "update", "get_and_update"})),
-    "Task": (
-        "await",
-        frozenset({"await", "await_many", "yield", "yield_many", "async_stream"}),
-    ),
-    "Task.Supervisor": ("await", frozenset({"async_stream", "async_stream_nolink"})),
+    "Task": ("await", frozenset({"await", "await_many", "yield", "yield_many"})),
     "Process": ("sleep", frozenset({"sleep"})),
     ":timer": ("sleep", frozenset({"sleep"})),
     "System": ("cmd", frozenset({"cmd", "shell"})),
@@ -131,8 +127,7 @@ _LOOKUPS: dict[str, frozenset[str]] = {
 
 KINDS = ("db", "http", "file", "rpc", "call", "await", "sleep", "cmd", "socket", "connect", "dns")
 """Every kind of blocking effect (``connect``: opening a network connection or connecting a
-node; ``dns``: a name lookup; ``await``: waiting for tasks, including the results of
-``Task.async_stream``, which its consumer waits for, each up to its timeout)."""
+node; ``dns``: a name lookup)."""
 
 
 @dataclass(frozen=True, slots=True)
