@@ -83,8 +83,9 @@ Not flagged:
   server, and an `init/1` that fills `:persistent_term` or an ETS table that the module's
   public functions read directly (callers would find it empty);
 - boot writes: an `init/1` whose only blocking work is database writes whose result it drops
-  (deleting stale rows, resetting stuck jobs, writing a heartbeat, a `Redix` command). The processes started
-  after it may rely on the write being done, and nothing in this code says whether they do;
+  (deleting stale rows, resetting stuck jobs, writing a heartbeat, a `Redix` command). The
+  processes started after it may rely on the write being done, and nothing in this code says
+  whether they do;
 - servers under development, benchmark or test-app folders (`dev/`, `bench/`, `test_app/`);
 - calls inside a function that runs later or elsewhere: an `fn` handed to `Task.start`,
   `spawn`, `:telemetry.attach` and the like;
@@ -407,10 +408,10 @@ def _project_lookup(
 
     def lookup(call: Node, written: str, function: str) -> tuple[str, str] | None:
         for candidate in module_candidates(around, written):
-            effect = index.effect(candidate, function)
-            if effect is None:
+            if index.effect(candidate, function) is None:
                 continue
-            if candidate == own or effect.kind not in kinds:
+            effect = index.effect(candidate, function, kinds)
+            if candidate == own or effect is None:
                 return None
             arity = calls.arity_at(call)
             target = f"{written}.{function}" + (f"/{arity}" if arity is not None else "")
@@ -504,7 +505,11 @@ def _reads_option(node: Node, options: set[str]) -> bool:
     for inner in [node, *syntax.descendants(node)]:
         if inner.type == "access_call" or (inner.type == "dot" and inner.parent is not None):
             target = inner.named_children[0] if inner.named_children else None
-            if target is not None and target.type == "identifier" and syntax.text(target) in options:
+            if (
+                target is not None
+                and target.type == "identifier"
+                and syntax.text(target) in options
+            ):
                 return True
         if inner.type == "call" and syntax.remote_target(inner) in OPTION_READERS:
             arguments = syntax.argument_nodes(inner)

@@ -211,9 +211,9 @@ def _reads_every(module: Node) -> bool:
             continue
         message = head[1][0]
         name = syntax.text(message)
-        if message.type == "identifier" and not name.startswith("_"):
-            if syntax.variable_uses(definition, name)[1:]:
-                return True
+        reads = message.type == "identifier" and not name.startswith("_")
+        if reads and syntax.variable_uses(definition, name)[1:]:
+            return True
     return False
 
 
@@ -247,9 +247,7 @@ def _state_pattern(definition: Node) -> str:
 
 def _outcome(definition: Node) -> str:
     """What a clause does, as text with its layout left out."""
-    return " ".join(
-        " ".join(syntax.text(s).split()) for s in syntax.body_statements(definition)
-    )
+    return " ".join(" ".join(syntax.text(s).split()) for s in syntax.body_statements(definition))
 
 
 def _flushes(definition: Node) -> bool:

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import pytest
-
 import subprocess
 import textwrap
+
+import pytest
 
 from otp_thinking.engine import analyze
 from otp_thinking.findings import Finding, apply_edits

@@ -239,6 +239,41 @@ def test_otp003_names_the_chain_into_another_module(tmp_path: Path) -> None:
     )
 
 
+def test_otp003_names_the_request_not_a_file_read_before_it_in_another_module(
+    tmp_path: Path,
+) -> None:
+    root = _project(
+        tmp_path,
+        {
+            "lib/shop/kube.ex": """\
+                defmodule Shop.Kube do
+                  def nodes(config) do
+                    token = File.read!(config.token_path)
+                    list(config.url, token)
+                  end
+
+                  defp list(url, token), do: Req.get!(url, auth: {:bearer, token}).body
+                end
+                """,
+            "lib/shop/poll.ex": """\
+                defmodule Shop.Poll do
+                  use GenServer
+
+                  def init(config), do: {:ok, %{nodes: Shop.Kube.nodes(config)}}
+                end
+                """,
+        },
+    )
+    rule = find_rule("OTP003")
+    assert rule is not None
+    source = Source((root / "lib/shop/poll.ex").read_text(), str(root / "lib/shop/poll.ex"))
+    [finding] = analyze(source, project=scan(root), rules=[rule])
+    assert finding.severity == "warning"
+    assert finding.message.startswith(
+        "init/1 calls Shop.Kube.nodes/1, which blocks on Req.get! (through list),"
+    )
+
+
 def test_otp002_does_not_count_a_call_that_writes_through_another_module(
     tmp_path: Path,
 ) -> None:

@@ -88,9 +88,7 @@ _BLOCKING: dict[str, tuple[str, frozenset[str]]] = {
     "Mint.HTTP2": ("connect", frozenset({"connect"})),
     "File": (
         "file",
-        frozenset(
-            {"read", "read!", "open", "open!", "ls", "ls!", "cp", "cp!", "cp_r", "cp_r!"}
-        ),
+        frozenset({"read", "read!", "open", "open!", "ls", "ls!", "cp", "cp!", "cp_r", "cp_r!"}),
     ),
     ":file": ("file", frozenset({"read_file", "open", "consult"})),
     ":rpc": ("rpc", frozenset({"call", "block_call", "multicall"})),
@@ -405,13 +403,46 @@ def function_effects(
     _direct(blocking, functions, spans, effects)
     if effects:
         _through_helpers(functions, effects)
+    by_kind = _by_kind(blocking, functions, spans, effects)
     _direct(outside, functions, spans, effects)
-    return tuple(
-        FunctionEffect(f.module, f.name, f.arity, found.name, found.kind, via)
-        for key, f in functions.items()
-        if f.public and key in effects
-        for found, via in [effects[key]]
-    )
+    found_effects = []
+    for key, f in functions.items():
+        if not f.public or key not in effects:
+            continue
+        first, first_via = effects[key]
+        found_effects.append(
+            FunctionEffect(f.module, f.name, f.arity, first.name, first.kind, first_via)
+        )
+        for kind, (other, via) in by_kind.get(key, {}).items():
+            if kind != first.kind:
+                found_effects.append(
+                    FunctionEffect(f.module, f.name, f.arity, other.name, kind, via)
+                )
+    return tuple(found_effects)
+
+
+def _by_kind(
+    blocking: list[tuple[Node, Blocking]],
+    functions: dict[tuple[str, str], _Function],
+    spans: list[tuple[int, int, tuple[str, str]]],
+    first: dict[tuple[str, str], tuple[Blocking, tuple[str, ...]]],
+) -> dict[tuple[str, str], dict[str, tuple[Blocking, tuple[str, ...]]]]:
+    """For each function, the first blocking call of each kind it makes (directly or through
+    helpers): a rule that cares about one kind (a request) can name it even when a quick file
+    read comes first. Only computed when a file blocks in more than one way."""
+    kinds = {found.kind for _, found in blocking}
+    if len(kinds) < 2:
+        return {}
+    found: dict[tuple[str, str], dict[str, tuple[Blocking, tuple[str, ...]]]] = {}
+    for kind in sorted(kinds):
+        of_kind: dict[tuple[str, str], tuple[Blocking, tuple[str, ...]]] = {}
+        _direct([c for c in blocking if c[1].kind == kind], functions, spans, of_kind)
+        if of_kind:
+            _through_helpers(functions, of_kind)
+        for key, effect in of_kind.items():
+            if key in first:
+                found.setdefault(key, {})[kind] = effect
+    return found
 
 
 @lru_cache(maxsize=8192)
