@@ -857,5 +857,4 @@ RULE = Rule(
     words=("Task",),
     production_only=True,
     fixable=True,
-    preview=True,
 )
