@@ -28,11 +28,14 @@ Flagged only where the code shows the link is unwanted:
   callback calls; not a client function of the module nor a `:telemetry` handler), the
   module reads tasks' replies (`{ref, result}`) as messages and handles
   `{:DOWN, ref, :process, pid, reason}` for failures (not only `:normal`) — the author
-  expects the failure as a message;
+  expects the failure as a message. A `:DOWN` clause that ignores the reason, does what the
+  reply clause for the same state does (`done?: true` in both) while that reply clause leaves
+  the monitor on, only marks the end of the task: no such sign;
 - nothing awaits the task: its value is thrown away (a statement before the last, `_task =`),
   or it is what a helper returns to callers that throw it away — fire-and-forget work still
   linked to the caller, in any production module. A task whose reply the process reads as a
-  message (a `handle_info/2` clause for any `{ref, result}`) is awaited that way.
+  message (a `handle_info/2` clause for any `{ref, result}`, or one taking any message and
+  using it) is awaited that way.
 
 Not flagged:
 - tasks awaited with `Task.await/2` or `Task.await_many/2` in the same function (or in every
@@ -45,6 +48,9 @@ Not flagged:
   (`Process.flag(:trap_exit, true)`: the link's exit arrives as a message);
 - tests, `.exs` scripts and `use Mix.Task` modules (short-lived code, where a crash taking the
   caller down is what you want);
+- `Task.async` in a LiveComponent (`use Phoenix.LiveComponent`, `use MyAppWeb,
+  :live_component`), other than the `{:exit, reason}` case above: it runs in its parent
+  LiveView's process, whose `handle_info/2` gets the reply and the `:DOWN`, out of sight here;
 - `Task.async` inside a function that already runs isolated (LiveView's
   `start_async`/`assign_async`, `Task.Supervisor.async_nolink`);
 - text in strings, docs and comments.
