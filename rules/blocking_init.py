@@ -1126,4 +1126,5 @@ RULE = Rule(
     production_only=True,
     fixable=True,
     project_files=lambda summary: summary.has_server,
+    preview=True,
 )

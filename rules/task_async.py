@@ -863,4 +863,5 @@ RULE = Rule(
     words=("Task",),
     production_only=True,
     fixable=True,
+    preview=True,
 )

@@ -55,7 +55,7 @@ REWRITTEN = "Task.Supervisor.async_nolink(Shop.TaskSupervisor, fn"
 
 def make_project(root: Path, workers: list[str], in_application: bool = False) -> Path:
     """A Mix project: the application (holding a GenServer when ``in_application``) and one
-    file per worker; OTP101 on."""
+    file per worker; OTP101 (a preview rule) on."""
     lib = root / "lib" / "shop"
     lib.mkdir(parents=True)
     (root / "mix.exs").write_text("defmodule Shop.MixProject do\nend\n", "utf-8")
