@@ -1,9 +1,11 @@
 """Trees deeper than tree-sitter's query cursor can count (65,535 levels below where a query
 starts): they are queried in slices of `parsing.SLICE_DEPTH` levels, and must give what one
-run over a shallower tree gives. Timings are bench/deep.py's to measure; no test asserts one."""
+run over a shallower tree gives; and bodies so wide that tree-sitter's ``.parent`` gets costly
+have their parents recorded. Timings are bench/deep.py's to measure; no test asserts one."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -40,7 +42,7 @@ def ordinary_text() -> str:
 
 
 @pytest.fixture
-def thin_slices(monkeypatch: pytest.MonkeyPatch) -> None:
+def thin_slices(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """Slices of three levels: ordinary code is then 'deep', and queried in many slices."""
     monkeypatch.setattr(parsing, "UNSLICED_DEPTH", 3)
     monkeypatch.setattr(parsing, "SLICE_DEPTH", 3)
