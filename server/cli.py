@@ -17,6 +17,7 @@ from otp_thinking import __version__
 from otp_thinking.baseline import BaselineError, read_baseline, write_baseline
 from otp_thinking.batch import Progress, check_files, default_jobs
 from otp_thinking.engine import analyze, enabled_rules
+from otp_thinking.files import SKIPPED_DIRS, walk_elixir
 from otp_thinking.findings import SEVERITIES, Finding
 from otp_thinking.fixing import FixRun, Skipped, fix_files
 from otp_thinking.output import (
@@ -46,7 +47,6 @@ from otp_thinking.writing import (
     write_fixed,
 )
 
-SKIPPED_DIRS = frozenset({"deps", "_build", ".git", "node_modules", ".elixir_ls", ".expert"})
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
 PROGRESS_AFTER = 1.0  # seconds before a progress bar appears: short runs stay quiet
 
@@ -341,36 +341,25 @@ def iter_elixir_files(paths: Sequence[str], workspace: Workspace) -> Iterator[st
     seen: set[str] = set()
     for top in paths:
         if os.path.isfile(top):
-            candidates: Iterator[str] = iter([top])
+            candidates: Iterator[tuple[str, str]] = iter([(top, os.path.realpath(top))])
         else:
             candidates = _walk(top)
-        for path in candidates:
-            real = os.path.realpath(path)
+        for path, real in candidates:
             if real in seen or workspace.excluded(path):
                 continue
             seen.add(real)
             yield path
 
 
-def _walk(top: str) -> Iterator[str]:
-    visited: set[str] = set()
-
+def _walk(top: str) -> Iterator[tuple[str, str]]:
     def unreadable(error: OSError) -> None:
         folder = str(error.filename).removeprefix("./")
         message = f"{folder}: cannot be read ({error.strerror}); skipped"
         print(f"otp-thinking: {message}", file=sys.stderr)
 
-    for folder, dirs, files in os.walk(top, followlinks=True, onerror=unreadable):
-        real = os.path.realpath(folder)
-        if real in visited:  # a symlink loop
-            dirs[:] = []
-            continue
-        visited.add(real)
-        dirs[:] = sorted(d for d in dirs if d not in SKIPPED_DIRS)
-        for name in sorted(files):
-            if name.endswith((".ex", ".exs")):
-                path = os.path.join(folder, name)
-                yield path.removeprefix("./") if top in (".", "./") else path
+    found = walk_elixir(top, SKIPPED_DIRS.__contains__, follow_links=True, unreadable=unreadable)
+    for path, real in found:
+        yield (path.removeprefix("./") if top in (".", "./") else path), real
 
 
 UNREADABLE = "cannot be read"

@@ -52,7 +52,7 @@ def test_a_warm_run_prints_what_a_cold_one_does(project: Path) -> None:
 def test_runs_from_other_folders_share_summaries_not_findings(project: Path) -> None:
     outputs(project)
     [file] = cache_files(project)
-    _format, _version, entries = pickle.loads(file.read_bytes().split(b"\n", 1)[1])
+    _format, _version, entries, _summaries = pickle.loads(file.read_bytes().split(b"\n", 1)[1])
     files = sorted(p.relative_to(project).as_posix() for p in project.rglob("*.ex*"))
     assert sorted(entries) == files  # keyed by the path in the project, however it was named
     parent = project.parent
@@ -61,7 +61,7 @@ def test_runs_from_other_folders_share_summaries_not_findings(project: Path) -> 
     for _ in range(2):  # the findings name paths as this run does: never another run's
         warm = run("check", "--jobs", "1", "storefront", cwd=parent)
         assert (warm.returncode, warm.stdout) == (cold.returncode, cold.stdout)
-    _format, _version, entries = pickle.loads(file.read_bytes().split(b"\n", 1)[1])
+    _format, _version, entries, _summaries = pickle.loads(file.read_bytes().split(b"\n", 1)[1])
     assert sorted(entries) == files
     assert outputs(project) == outputs(project, "--no-cache")
 
@@ -121,6 +121,11 @@ def test_the_rules_chosen_are_part_of_the_key(project: Path) -> None:
     assert outputs(project) == outputs(project, "--no-cache")
 
 
+def records(data: bytes) -> dict[str, object]:
+    """The entries of a cache file's bytes, without their summaries."""
+    return pickle.loads(data.split(b"\n", 1)[1])[2]  # type: ignore[no-any-return]
+
+
 class Payload:
     """Creates a file when unpickled by a loader that runs what a file names."""
 
@@ -133,7 +138,7 @@ class Payload:
 
 @pytest.mark.parametrize(
     "damage",
-    ["truncated", "garbage", "empty", "foreign", "wrong-version", "code"],
+    ["truncated", "garbage", "empty", "foreign", "wrong-version", "code", "code in summaries"],
 )
 def test_a_damaged_cache_file_is_ignored_and_rebuilt(project: Path, damage: str) -> None:
     cold = outputs(project, "--no-cache")
@@ -151,8 +156,12 @@ def test_a_damaged_cache_file_is_ignored_and_rebuilt(project: Path, damage: str)
             "garbage": magic + b"\x80\x05not a pickle at all",
             "empty": b"",
             "foreign": magic + pickle.dumps({"some": ["other", "data"]}),
-            "wrong-version": magic + pickle.dumps((999, "0", {})),
-            "code": magic + pickle.dumps((cache.FORMAT, "0", {"x": Payload(executed)})),
+            "wrong-version": magic + pickle.dumps((999, "0", {}, b"")),
+            "code": magic + pickle.dumps((cache.FORMAT, "0", {"x": Payload(executed)}, b"")),
+            "code in summaries": magic
+            + pickle.dumps(
+                (cache.FORMAT, cache.__version__, records(data), pickle.dumps(Payload(executed)))
+            ),
         }[damage]
     )
     assert outputs(project) == cold
@@ -168,7 +177,8 @@ def test_a_cache_whose_entries_changed_meaning_is_ignored(project: Path) -> None
     [file] = cache_files(project)
     loaded = cache.open_cache(project, file.stem)
     bad = {path: "not an entry" for path in loaded.entries}
-    file.write_bytes(b"otp-thinking-cache\n" + pickle.dumps((cache.FORMAT, cache.__version__, bad)))
+    layout = (cache.FORMAT, cache.__version__, bad, b"")
+    file.write_bytes(b"otp-thinking-cache\n" + pickle.dumps(layout))
     assert cache.open_cache(project, file.stem).entries == {}
     assert outputs(project) == cold
 
