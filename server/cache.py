@@ -184,7 +184,7 @@ class Cache:
     def store(self, path: str, entry: Entry) -> None:
         """Store what this run computed for ``path``; its index key part stays the old one when
         the summary is the same as the stored one (only the text moved, not what it says)."""
-        part = entry.summary_key
+        part = entry.index_part or entry.summary_key
         old = self.entries.get(self.key(path))
         if old is not None and old.index_part and entry.summary is not None:
             if old.summary is None and self.summaries is not None:

@@ -6,6 +6,7 @@ import os
 import pickle
 import shutil
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -252,3 +253,74 @@ def test_old_cache_files_of_other_runs_are_deleted(project: Path) -> None:
     assert own in kept and len(kept) == cache.KEPT_RUNS
     newest = {folder / f"{n:032x}.pickle" for n in range(4, cache.KEPT_RUNS + 3)}
     assert set(kept) == {own} | newest
+
+
+def stamps(project: Path) -> dict[str, object]:
+    [file] = cache_files(project)
+    return {path: record[8] for path, record in records(file.read_bytes()).items()}  # type: ignore[index]
+
+
+def settle() -> None:
+    """Wait until the files' times are old enough for their stat to be stored."""
+    time.sleep(cache.SETTLED_NS / 1e9 + 0.2)
+
+
+def test_a_file_changed_with_its_size_and_time_kept_is_read_again(project: Path) -> None:
+    """The stat stored includes the status-change time, which no write or utime keeps."""
+    settle()
+    outputs(project)
+    stock = project / "lib/storefront/stock.ex"
+    assert stamps(project)["lib/storefront/stock.ex"] is not None
+    before = stock.stat()
+    text = stock.read_text()
+    changed = text.replace("defmodule", "defmodulx", 1).replace("def ", "de  ", 1)
+    assert len(changed) == len(text) and changed != text
+    unchanged = outputs(project, "--no-cache")
+    stock.write_text(changed)
+    os.utime(stock, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert (stock.stat().st_size, stock.stat().st_mtime_ns) == (before.st_size, before.st_mtime_ns)
+    warm = outputs(project)
+    assert warm == outputs(project, "--no-cache") != unchanged
+
+
+def test_a_touched_file_is_not_analysed_again_and_its_new_stat_is_kept(project: Path) -> None:
+    cold = outputs(project, "--no-cache")
+    outputs(project)
+    settle()
+    assert outputs(project) == cold  # the files' times are old now: their stats are stored
+    stock = project / "lib/storefront/stock.ex"
+    kept = stamps(project)["lib/storefront/stock.ex"]
+    assert kept is not None
+    os.utime(stock, ns=(stock.stat().st_atime_ns, stock.stat().st_mtime_ns - 10**9))
+    settle()
+    assert outputs(project) == cold
+    assert stamps(project)["lib/storefront/stock.ex"] not in (None, kept)
+
+
+def test_a_change_that_leaves_the_summary_alone_keeps_other_files_cross_file_findings(
+    project: Path,
+) -> None:
+    outputs(project)
+    [file] = cache_files(project)
+    before = records(file.read_bytes())
+    name = "lib/storefront/stock.ex"
+    stock = project / name
+    stock.write_text(stock.read_text() + "\n# a comment at the end changes no offset\n")
+    warm = outputs(project)
+    assert warm == outputs(project, "--no-cache")
+    after = records(file.read_bytes())
+    project_keys = {path: record[3] for path, record in after.items()}  # type: ignore[index]
+    assert project_keys[name] != before[name][3]  # type: ignore[index]
+    others = [path for path, key in project_keys.items() if key is not None and path != name]
+    assert others and all(project_keys[p] == before[p][3] for p in others)  # type: ignore[index]
+
+
+def test_damaged_summaries_are_made_again_when_a_file_changed(project: Path) -> None:
+    outputs(project)
+    [file] = cache_files(project)
+    data = file.read_bytes()
+    layout = (cache.FORMAT, cache.__version__, records(data), b"\x80\x05not a pickle")
+    file.write_bytes(b"otp-thinking-cache\n" + pickle.dumps(layout))
+    server = project / "lib/storefront/inventory.ex"
+    server.write_text(server.read_text().replace("def ", "\n  def ", 1))
+    assert outputs(project) == outputs(project, "--no-cache")
