@@ -33,6 +33,10 @@ is meant or bounded elsewhere:
   start is bounded by the child;
 - requests that stop the server (`:stop`, `{:shutdown, reason}`, a `stop` function):
   `GenServer.stop/1` itself waits with `:infinity`, as long as shutting down takes;
+- requests the module's own `handle_call/3` answers later (`{:noreply, ..}` and a
+  `GenServer.reply/2` when a lock is free or data arrives): waiting is the point of the call;
+- `Task.await_many`/`Task.yield_many` in a function whose tasks' work is itself written
+  without a bound (`Repo.all(query, timeout: :infinity)`): a long computation that is meant;
 - a comment in the function, or a comment or `@doc` right above it, that speaks of the wait
   (`infinite`, `timeout`, `forever`, `how long`);
 - test doubles kept in `lib/` (modules named `…Mock`, `Fake…`);
@@ -175,9 +179,44 @@ def _deliberate(context: Context, call: Node) -> bool:
     return (
         context.tooling_file
         or _carries_a_bound_or_supervisor(call)
+        or _answered_later(context, call)
+        or _work_unbounded_too(call)
         or _explained(call)
         or _in_test_double(call)
         or _in_module_driving_mix(context, call)
+    )
+
+
+def _answered_later(context: Context, call: Node) -> bool:
+    """A request to the module's own server whose ``handle_call/3`` clause returns
+    ``{:noreply, ..}``: the reply waits for an event (a lock freed, data arriving), and a
+    timeout would cut off a wait that is the point of the call."""
+    if syntax.remote_target(call) == (":rpc", "call"):
+        return False
+    module = modules.at(context, call)
+    requests = _request_arguments(call)
+    if module is None or not requests or not module.is_genserver:
+        return False
+    tag = modules.request_tag(requests[0])
+    return tag is not None and tag in module.deferred_requests
+
+
+def _work_unbounded_too(call: Node) -> bool:
+    """``Task.await_many(tasks, :infinity)`` in a function whose tasks' own work is written
+    without a bound (``Repo.all(query, timeout: :infinity)``): the long computation is meant,
+    and a finite wait on top of it would only abandon it."""
+    if syntax.remote_target(call) not in (("Task", "await_many"), ("Task", "yield_many")):
+        return False
+    definition = syntax.enclosing_definition(call)
+    if definition is None:
+        return False
+    return any(
+        node.type == "atom"
+        and syntax.text(node) == ":infinity"
+        and node.parent is not None
+        and node.parent.type == "pair"
+        and not (call.start_byte <= node.start_byte < call.end_byte)
+        for node in syntax.descendants(definition)
     )
 
 
@@ -277,5 +316,4 @@ RULE = Rule(
     check=check,
     words=("infinity", "rpc.call"),
     production_only=True,
-    preview=True,
 )

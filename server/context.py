@@ -124,7 +124,7 @@ class Context:
     def summaries(self) -> Iterator[tuple[str, FileSummary]]:
         """Every file's summary in the project index, in path order; this file's for the text
         being analysed (the index may hold an older one)."""
-        own = os.path.normpath(self.path) if self.path is not None else None
+        own = os.path.abspath(self.path) if self.path is not None else None
         files = self.project.index.files
         for path in sorted(files):
             yield path, (self.summary if path == own else files[path])

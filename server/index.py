@@ -165,6 +165,11 @@ class ModuleSummary:
     behaviours: tuple[str, ...] = ()
     feed: Feed | None = None
     """For a GenStage producer that the app feeds itself: how."""
+    restart: str | None = None
+    """The restart type of the child its ``child_spec/1`` makes (``:temporary``), when the
+    code says (see ``model.modules.child_restart``)."""
+    restart_from: str = ""
+    """Where that is written (``use GenServer, restart: :temporary``)."""
 
     @property
     def genserver(self) -> bool:
@@ -196,7 +201,10 @@ class FileSummary:
         """Everything but offsets: what other files' findings can depend on."""
         return (
             self.short_lived,
-            tuple((m.name, m.uses, m.registers, m.short_lived, m.behaviours) for m in self.modules),
+            tuple(
+                (m.name, m.uses, m.registers, m.short_lived, m.behaviours, m.restart)
+                for m in self.modules
+            ),
             tuple(sorted({(c.caller, c.target, c.function) for c in self.calls})),
             tuple(sorted({(s.module, s.target, s.functions) for s in self.server_calls})),
             tuple(sorted({(n.kind, n.name or "", n.keys or "") for n in self.supervision.names})),
@@ -209,6 +217,14 @@ class FileSummary:
                     tuple((x.kind, x.module, x.name) for x in c.children),
                 )
                 for c in self.supervision.lists
+            ),
+            tuple(
+                (d.how, d.owner, d.names, d.intensity) for d in self.supervision.dynamic_supervisors
+            ),
+            self.supervision.dynamic_names,
+            tuple(
+                (d.supervisor, d.module, d.restart, d.per_entity, d.owner, d.function, d.line)
+                for d in self.supervision.dynamic_starts
             ),
             tuple(sorted({(u.kind, u.name, u.module) for u in self.uses})),
             tuple(sorted({(e.module, e.function, e.call, e.kind, e.via) for e in self.effects})),
@@ -566,6 +582,7 @@ class _Summariser:
                 (n for n, used in uses if used == "GenServer"), uses[0][0] if uses else None
             )
             name_node = syntax.argument_nodes(module.node)[0]
+            restart, restart_from = modules.child_restart(module.node)
             start, end = self.span(name_node)
             use_start, use_end = self.span(use_node) if use_node is not None else (start, end)
             yield ModuleSummary(
@@ -579,6 +596,8 @@ class _Summariser:
                 short_lived=any(used == "Mix.Task" for _n, used in uses),
                 behaviours=tuple(syntax.behaviours(module.node)),
                 feed=feed(module.node) if "GenStage" in used else None,
+                restart=restart,
+                restart_from=restart_from,
             )
 
 

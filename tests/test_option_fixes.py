@@ -77,7 +77,12 @@ def test_read_concurrency_has_no_fix_for_options_in_an_attribute() -> None:
 
 def test_restart_intensity_offers_no_fix() -> None:
     """Writing out the default values would change nothing; the budget is the user's choice."""
-    text = "defmodule A.Sup do\n  def init(c), do: Supervisor.init([A, B], strategy: :one_for_one)\nend\n"
+    text = (
+        "defmodule A.Sup do\n  use DynamicSupervisor\n"
+        "  def add(id), do: DynamicSupervisor.start_child(__MODULE__, {A.Worker, id})\n"
+        "  def init(_), do: DynamicSupervisor.init(strategy: :one_for_one)\nend\n"
+        "defmodule A.Worker do\n  use GenServer\nend\n"
+    )
     rule = find_rule("OTP501")
     assert rule is not None and not rule.fixable
     (finding,) = analyze(Source(text, "lib/a/sup.ex"), rules=[rule])

@@ -208,6 +208,40 @@ def uses(module: Node) -> list[Use]:
     return [use for use in found if use is not None]
 
 
+RESTARTING_USES = frozenset(
+    {"GenServer", "Agent", "Supervisor", "DynamicSupervisor", "GenStateMachine", "GenStage"}
+)
+"""Modules whose generated ``child_spec/1`` makes a ``:permanent`` child unless the ``use``
+says otherwise (``use GenServer, restart: :temporary``)."""
+
+
+def child_restart(module: Node) -> tuple[str | None, str]:
+    """The restart type of the child a module's ``child_spec/1`` makes, and where it is
+    written, as a message says it (``set by use GenServer, restart: :temporary``, ``the
+    default of use GenServer``); None when the code does not say (a hand-written ``child_spec/1``
+    without a literal ``restart:``, a module no known ``use`` gives a child spec)."""
+    own = [c for c in clauses.of_module(module, "child_spec") if clauses.arity(c) == 1]
+    if own:
+        for clause in own:
+            for node in syntax.descendants(clause):
+                if node.type == "pair" and syntax.text(node).startswith("restart:"):
+                    value = node.child_by_field_name("value")
+                    if value is not None and value.type == "atom":
+                        return syntax.text(value), "set in its child_spec/1"
+        return None, "its child_spec/1"
+    for use in uses(module):
+        restart = use.option("restart")
+        if restart is not None:
+            if restart.type != "atom":
+                return None, f"use {use.alias}"
+            return syntax.text(restart), f"set by use {use.alias}, restart: {syntax.text(restart)}"
+        if use.alias in RESTARTING_USES:
+            return ":permanent", f"the default of use {use.alias}"
+        if use.alias == "Task":
+            return ":temporary", "the default of use Task"
+    return None, ""
+
+
 def server_kind(uses: Iterable[str], behaviours: Iterable[str]) -> str | None:
     """``"gen_server"`` or ``"gen_statem"`` for a module that ``use``s or declares one (by the
     aliases it uses and the behaviours it declares), else None."""
@@ -419,6 +453,18 @@ class ModuleFacts:
         return [c for c in self.clauses if c.key in STATE_CALLBACKS and not c.private]
 
     @cached_property
+    def deferred_requests(self) -> frozenset[str]:
+        """Tags of the requests whose ``handle_call/3`` clause may return ``{:noreply, ..}``:
+        the server answers later with ``GenServer.reply/2`` (a lock granted when it is free,
+        a long poll answered when data arrives, work handed to another process)."""
+        tags = set()
+        for clause in self.functions("handle_call", 3):
+            tag = request_tag(clause.params[0]) if clause.params else None
+            if tag is not None and any(_replies_later(tail) for tail in clause.tails()):
+                tags.add(tag)
+        return frozenset(tags)
+
+    @cached_property
     def init_returns(self) -> list[InitReturn]:
         returns = []
         for clause in self.functions("init", 1):
@@ -440,6 +486,30 @@ class ModuleFacts:
 
     def contains(self, node: Node) -> bool:
         return self.node.start_byte <= node.start_byte < self.end_byte
+
+
+def request_tag(message: Node) -> str | None:
+    """``get`` for a request written ``:get`` or ``{:get, key}`` (a pattern or a value)."""
+    if message.type == "binary_operator" and syntax.operator(message) == "=":
+        left, right = message.child_by_field_name("left"), message.child_by_field_name("right")
+        return (
+            request_tag(left)
+            if left is not None and left.type != "identifier"
+            else (request_tag(right) if right is not None else None)
+        )
+    if message.type == "tuple":
+        items = [c for c in message.named_children if c.type != "comment"]
+        message = items[0] if items else message
+    if message.type == "atom":
+        return syntax.text(message).lstrip(":")
+    return None
+
+
+def _replies_later(tail: Node) -> bool:
+    if tail.type != "tuple":
+        return False
+    items = [c for c in tail.named_children if c.type != "comment"]
+    return bool(items) and syntax.text(items[0]) == ":noreply"
 
 
 def of(context: Document) -> list[ModuleFacts]:

@@ -113,10 +113,58 @@ class ModuleStart:
 
 
 @dataclass(frozen=True, slots=True)
+class DynamicSupervisorDef:
+    """A DynamicSupervisor the file defines, or a PartitionSupervisor of DynamicSupervisors:
+    where its options are written and whether they set its restart intensity."""
+
+    how: str
+    """INIT (``DynamicSupervisor.init/1`` in a module's ``init/1``), START_LINK
+    (``DynamicSupervisor.start_link(opts)``), SPEC (``{DynamicSupervisor, opts}``) or
+    PARTITION (``{PartitionSupervisor, child_spec: DynamicSupervisor, name: ..}``)."""
+    owner: str
+    """The module whose code holds it (for INIT, the supervisor's own module)."""
+    names: tuple[str, ...]
+    """The names it is reached by, as written (``name:``); for INIT, its module's name (the
+    names the module registers under are in the project index)."""
+    intensity: bool
+    """Its options set ``max_restarts`` or ``max_seconds``."""
+    start: int = 0
+    end: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class DynamicStart:
+    """``DynamicSupervisor.start_child(supervisor, spec)``: a child started at run time."""
+
+    supervisor: str | None
+    """The supervisor's name (for ``{:via, PartitionSupervisor, {name, key}}``, the
+    partition supervisor's), None when it is computed (a parameter, a call)."""
+    module: str | None
+    """The module the spec starts, None when the spec cannot be read."""
+    restart: str | None
+    """A restart type the spec itself sets (``%{restart: ..}``, ``Supervisor.child_spec(..,
+    restart: ..)``); None: the module's ``child_spec`` decides."""
+    per_entity: bool
+    """The spec carries a run-time value (``{Worker, tenant_id}``): one child per entity."""
+    owner: str
+    function: str
+    """The module and function making the call (``start_tenant/1``)."""
+    line: int
+    """1-based line of the call, for messages in other files."""
+    start: int = 0
+    end: int = 0
+
+
+@dataclass(frozen=True, slots=True)
 class Supervision:
     lists: tuple[ChildrenList, ...] = ()
     names: tuple[NameStart, ...] = ()
     starts: tuple[ModuleStart, ...] = ()
+    dynamic_supervisors: tuple[DynamicSupervisorDef, ...] = ()
+    dynamic_starts: tuple[DynamicStart, ...] = ()
+    dynamic_names: tuple[tuple[str, str], ...] = ()
+    """``(module, name)`` for ``DynamicSupervisor.start_link(Module, arg, name: name)``: the
+    module's supervisor runs under that name."""
 
 
 EMPTY = Supervision()
@@ -127,12 +175,16 @@ QUERY = compile_query(
     (tuple . (atom) @pg_head . (_) . (#eq? @pg_head ":pg")) @start_node
     (tuple . (_) . (atom) @start_function . (list) .
       (#match? @start_function "^:start(_link)?$")) @start_node
+    (tuple . (alias) @dynamic_head . (_) .
+      (#match? @dynamic_head "^(DynamicSupervisor|PartitionSupervisor)$")) @start_node
     """
 )
 """The ``name:`` pairs and start tuples `supervision` reads (remote calls come from the
 rules' shared query)."""
 
-CALL_MODULES = frozenset({"Supervisor", "Registry", ":pg", "GenServer"})
+CALL_MODULES = frozenset(
+    {"Supervisor", "Registry", ":pg", "GenServer", "DynamicSupervisor", "PartitionSupervisor"}
+)
 """The modules whose calls `supervision` reads (by their text: the caller filters)."""
 
 _SUPERVISOR_STARTS = frozenset({("Supervisor", "start_link"), ("Supervisor", "init")})
@@ -144,7 +196,9 @@ _MODULE_STARTS = frozenset(
         ("Supervisor", "start"),
     }
 )
-_READ_FUNCTIONS = frozenset({"start_link", "start", "init"})
+_READ_FUNCTIONS = frozenset({"start_link", "start", "init", "start_child"})
+INIT, START_LINK, SPEC, PARTITION = "init", "start_link", "spec", "partition"
+INTENSITY_KEYS = frozenset({"max_restarts", "max_seconds"})
 _START_FUNCTIONS = frozenset({"start_link", "child_spec", "start"})
 _BRANCHES = frozenset({"if", "unless", "case", "cond", "with"})
 
@@ -163,7 +217,12 @@ def supervision(
         elif node.type == "tuple":
             reader.start_tuple(node)
     return Supervision(
-        tuple(reader.lists), tuple(dict.fromkeys(reader.names)), tuple(dict.fromkeys(reader.starts))
+        tuple(reader.lists),
+        tuple(dict.fromkeys(reader.names)),
+        tuple(dict.fromkeys(reader.starts)),
+        tuple(dict.fromkeys(reader.dynamic_supervisors)),
+        tuple(reader.dynamic_starts),
+        tuple(dict.fromkeys(reader.dynamic_names)),
     )
 
 
@@ -175,6 +234,9 @@ class _Reader:
         self.lists: list[ChildrenList] = []
         self.names: list[NameStart] = []
         self.starts: list[ModuleStart] = []
+        self.dynamic_supervisors: list[DynamicSupervisorDef] = []
+        self.dynamic_starts: list[DynamicStart] = []
+        self.dynamic_names: list[tuple[str, str]] = []
 
     # -- names started
 
@@ -206,7 +268,9 @@ class _Reader:
         if not items:
             return
         head = self.resolve(items[0])
-        if head == ":pg" and len(items) == 2:
+        if head in ("DynamicSupervisor", "PartitionSupervisor") and len(items) == 2:
+            self.dynamic_spec(node, head, items[1])
+        elif head == ":pg" and len(items) == 2:
             scope = self.resolve(items[1])
             self.add_name(PG, scope, None, items[1])
         elif len(items) == 3 and syntax.text(items[1]) in (":start_link", ":start"):
@@ -237,6 +301,13 @@ class _Reader:
             return
         module = self.resolve_alias(node)
         args = calls.arguments(node)
+        if module == "DynamicSupervisor":
+            self.dynamic_call(node, target[1], args)
+            return
+        if module == "PartitionSupervisor":
+            if target[1] == "start_link" and len(args) == 1:
+                self.partition(node, args[0])
+            return
         if module in ("Registry", ":pg") and target[1] in ("start_link", "start"):
             self.positional_start(module, args if _all_plain(args) else None, node)
         if target in _SUPERVISOR_STARTS and 1 <= len(args) <= 2 and not _module(args[0]):
@@ -256,6 +327,102 @@ class _Reader:
         function = call.child_by_field_name("target")
         left = function.child_by_field_name("left") if function is not None else None
         return self.resolve(left) if left is not None else None
+
+    # -- dynamic supervisors and the children they start at run time
+
+    def dynamic_call(self, call: Node, function: str, args: list[Node]) -> None:
+        """``DynamicSupervisor.init(opts)`` in a module's ``init/1``,
+        ``DynamicSupervisor.start_link(opts)`` and ``DynamicSupervisor.start_child(sup, spec)``."""
+        owner = self.module_at(call.start_byte) or ""
+        if function == "start_child" and len(args) == 2:
+            self.dynamic_start(call, owner, args[0], args[1])
+        elif function == "init" and len(args) == 1 and owner and not calls.in_pipeline(call):
+            options = _literal_options(args[0])
+            if options is not None:
+                self.add_dynamic(INIT, owner, (owner,), options, call)
+        elif function == "start_link" and len(args) == 1 and not calls.in_pipeline(call):
+            options = _literal_options(args[0])
+            if options is not None:
+                self.add_dynamic(START_LINK, owner, self.names_in(options), options, call)
+        elif function == "start_link" and len(args) == 3 and _module(args[0]):
+            module, options = self.resolve(args[0]), _literal_options(args[2])
+            if module is not None and options is not None:
+                self.dynamic_names.extend((module, name) for name in self.names_in(options))
+
+    def dynamic_spec(self, node: Node, head: str, options_node: Node) -> None:
+        """``{DynamicSupervisor, opts}`` and ``{PartitionSupervisor, opts}``."""
+        options = _literal_options(options_node)
+        owner = self.module_at(node.start_byte) or ""
+        if options is None:
+            return
+        if head == "DynamicSupervisor":
+            self.add_dynamic(SPEC, owner, self.names_in(options), options, node)
+        else:
+            self.partition(node, options_node)
+
+    def partition(self, at: Node, options_node: Node) -> None:
+        """A PartitionSupervisor whose partitions are DynamicSupervisors (``child_spec:
+        DynamicSupervisor`` or ``{DynamicSupervisor, opts}``)."""
+        options = _literal_options(options_node)
+        if options is None or "child_spec" not in options:
+            return
+        spec = options["child_spec"]
+        inner: dict[str, Node] | None = {}
+        if spec.type == "tuple" and len(_items(spec)) == 2:
+            head, inner = _items(spec)[0], _literal_options(_items(spec)[1])
+        else:
+            head = spec
+        if self.resolve(head) != "DynamicSupervisor" or inner is None:
+            return
+        owner = self.module_at(at.start_byte) or ""
+        names = self.names_in(options)
+        self.add_dynamic(PARTITION, owner, names, inner, at)
+
+    def names_in(self, options: dict[str, Node]) -> tuple[str, ...]:
+        name = self.resolve(options.get("name")) if "name" in options else None
+        return (name,) if name is not None else ()
+
+    def add_dynamic(
+        self, how: str, owner: str, names: tuple[str, ...], options: dict[str, Node], at: Node
+    ) -> None:
+        intensity = bool(INTENSITY_KEYS & options.keys())
+        self.dynamic_supervisors.append(
+            DynamicSupervisorDef(how, owner, names, intensity, *self.span(at))
+        )
+
+    def dynamic_start(self, call: Node, owner: str, supervisor: Node, spec: Node) -> None:
+        if spec.type == "identifier":
+            spec = syntax.local_binding(call, syntax.text(spec)) or spec
+        child = self.child(spec) if spec.type != "identifier" else None
+        explicit = spec.type == "map" or (
+            spec.type == "call" and syntax.remote_target(spec) == ("Supervisor", "child_spec")
+        )
+        definition = syntax.enclosing_definition(call)
+        head = clauses.head(definition) if definition is not None else None
+        self.dynamic_starts.append(
+            DynamicStart(
+                supervisor=self.supervisor_name(supervisor),
+                module=child.module if child is not None else None,
+                restart=child.restart if child is not None and explicit else None,
+                per_entity=child is not None and _carries_run_time_value(spec),
+                owner=owner,
+                function=f"{head.name}/{head.arity}" if head is not None else "",
+                line=call.start_point.row + 1,
+                start=self.span(call)[0],
+                end=self.span(call)[1],
+            )
+        )
+
+    def supervisor_name(self, node: Node) -> str | None:
+        """The name ``node`` reaches a supervisor by; for ``{:via, PartitionSupervisor, {name,
+        key}}`` the partition supervisor's name."""
+        items = _items(node) if node.type == "tuple" else []
+        if len(items) == 3 and syntax.text(items[0]) == ":via":
+            if self.resolve(items[1]) != "PartitionSupervisor" or items[2].type != "tuple":
+                return None
+            inner = _items(items[2])
+            return self.resolve(inner[0]) if inner else None
+        return self.resolve(node)
 
     # -- children lists
 
@@ -447,6 +614,32 @@ def _child_of(module: str | None, options: dict[str, str | None], span: tuple[in
     )
 
 
+def _literal_options(node: Node) -> dict[str, Node] | None:
+    """The pairs of bare keywords or a keyword-list literal (``[]`` gives none); None for
+    options held in a variable or built at run time."""
+    if node.type == "keywords":
+        return dict(syntax.keyword_pairs(node))
+    if node.type == "list":
+        items = _items(node)
+        if not items:
+            return {}
+        if len(items) == 1 and items[0].type == "keywords":
+            return dict(syntax.keyword_pairs(items[0]))
+    return None
+
+
+def _carries_run_time_value(spec: Node) -> bool:
+    """The spec holds a variable or a call's result (``{Worker, tenant}``, ``{Worker, id:
+    id}``): each start can make a different child."""
+    for node in (spec, *syntax.descendants(spec)):
+        if node.type == "identifier" and syntax.text(node) != "__MODULE__":
+            parent = node.parent
+            if parent is not None and parent.type == "dot":
+                continue  # `Mod.fun` target
+            return True
+    return False
+
+
 def _not_insertable(part: ChildrenList) -> ChildrenList:
     """A list after ``++``, or one a function returns before ``++``: its children start, but a
     new child goes into a leading list written out."""
@@ -610,3 +803,58 @@ def is_infrastructure(child: Child) -> bool:
         or module in _INFRASTRUCTURE_MODULES
         or module.endswith(_INFRASTRUCTURE_SUFFIXES)
     )
+
+
+RESTARTED = frozenset({":permanent", ":transient"})
+"""Restart types a supervisor acts on (a ``:transient`` child after an abnormal exit): each
+restart counts against its intensity."""
+
+
+@dataclass(frozen=True, slots=True)
+class RestartedChild:
+    """A child started per entity under a dynamic supervisor that restarts it when it crashes."""
+
+    path: str
+    """The file of the ``start_child`` call."""
+    start: DynamicStart
+    restart: str
+    declared: str
+    """Where the restart type comes from (``the default of use GenServer``)."""
+
+
+def supervisor_names(
+    definition: DynamicSupervisorDef, facts: Iterable[Supervision]
+) -> frozenset[str]:
+    """The names a dynamic supervisor is reached by: those written where it is started, and for
+    a ``use DynamicSupervisor`` module its own name and the names any file starts it under."""
+    names = set(definition.names)
+    if definition.how == INIT:
+        names.add(definition.owner)
+        names.update(
+            name
+            for file in facts
+            for module, name in file.dynamic_names
+            if module == definition.owner
+        )
+    return frozenset(names)
+
+
+def restarted_children(
+    names: frozenset[str],
+    starts: Iterable[tuple[str, DynamicStart]],
+    restart_of: Callable[[str], tuple[str | None, str]],
+) -> list[RestartedChild]:
+    """The per-entity children the project starts under a supervisor named in ``names`` whose
+    restart type is known to be ``:permanent`` or ``:transient`` (the spec's own, else the
+    child module's ``child_spec/1``); children of unknown restart type are left out."""
+    found = []
+    for path, start in starts:
+        if start.supervisor not in names or not start.per_entity or start.module is None:
+            continue
+        restart: str | None = start.restart
+        declared = "set by the spec given to start_child"
+        if restart is None:
+            restart, declared = restart_of(start.module)
+        if restart is not None and restart in RESTARTED:
+            found.append(RestartedChild(path, start, restart, declared))
+    return found
