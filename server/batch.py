@@ -82,6 +82,7 @@ class _Worker:
         not, or (None) all of them."""
         from otp_thinking.engine import enabled_rules
 
+        configure_logging()
         config = self.workspace.config_for(path)
         chosen = enabled_rules(config, self.select, self.ignore)
         if project_wide is None:
@@ -90,6 +91,15 @@ class _Worker:
 
 
 _worker: _Worker | None = None
+
+
+def configure_logging() -> None:
+    """Warnings of the analysis (a rule that failed) on stderr as the command's own messages;
+    done when a file is first analysed, so a run that finds everything in its cache never
+    imports logging."""
+    import logging
+
+    logging.basicConfig(level=logging.WARNING, format="otp-thinking: %(message)s")
 
 
 def _start_worker(

@@ -20,20 +20,19 @@ The cache lives in ``.otp-thinking-cache/`` at the project root (a ``.gitignore`
 it out of version control), or in the user's cache folder when the project cannot be written.
 Writes go to a temporary file renamed into place, so a concurrent run never reads half a file;
 a file that cannot be read back as this format (corrupt, truncated, another version, foreign) is
-ignored and rebuilt. The findings are stored as plain tuples, loaded with no class at all; the
-summaries, loaded only when a run needs one (a file changed), accept only plain data and this
-package's own data classes.
+ignored and rebuilt. The entries and their findings are plain tuples in `marshal`'s format,
+loaded with no class at all; each file's summary is a pickle of its own inside it, loaded only
+when a run needs it (a file changed), accepting only plain data and this package's own data
+classes.
 """
 
 from __future__ import annotations
 
 import contextlib
 import dataclasses
-import hashlib
 import io
+import marshal
 import os
-import pickle
-import tempfile
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -42,6 +41,11 @@ from typing import TYPE_CHECKING, Any
 
 from otp_thinking import __version__
 from otp_thinking.findings import Edit, Finding, Fix
+
+try:  # blake2b without loading OpenSSL, which hashlib imports first
+    from _blake2 import blake2b
+except ImportError:  # another Python implementation
+    from hashlib import blake2b
 
 if TYPE_CHECKING:  # the summaries' module is imported only when a summary is loaded or made
     from otp_thinking.config import Config
@@ -118,8 +122,8 @@ class Cache:
     added: dict[str, Entry] = field(default_factory=dict)
     root: str = ""
     """The project root, absolute."""
-    summaries: bytes | None = None
-    """The stored summaries, not yet loaded (see `_load_summaries`)."""
+    summaries: dict[str, bytes] = field(default_factory=dict)
+    """The stored summaries, each file's pickled apart, loaded when first asked for."""
 
     _keys: dict[str, str] = field(default_factory=dict)
 
@@ -152,25 +156,28 @@ class Cache:
         entry = self.entries.get(self.key(path))
         if entry is None or entry.summary_key != key:
             return None
-        if entry.summary is None:
-            self._load_summaries()
-            entry = self.entries.get(self.key(path))
-            if entry is None or entry.summary is None:
-                return None
-        summary = entry.summary
+        summary = self._stored_summary(self.key(path))
+        if summary is None:
+            return None
         return summary if summary.path == path else dataclasses.replace(summary, path=path)
 
-    def _load_summaries(self) -> None:
-        """Fill in the entries' summaries from the stored ones (entries without one dropped)."""
-        blob, self.summaries = self.summaries, None
-        loaded = _load_summaries(blob) if blob is not None else {}
-        entries = {}
-        for key, entry in self.entries.items():
-            if entry.summary is not None:
-                entries[key] = entry
-            elif key in loaded:
-                entries[key] = dataclasses.replace(entry, summary=loaded[key])
-        self.entries = entries
+    def _stored_summary(self, key: str) -> FileSummary | None:
+        """The summary of the stored entry ``key``, unpickled now if it was not yet (None when
+        it cannot be: that entry is dropped)."""
+        entry = self.entries.get(key)
+        if entry is None or entry.summary is not None:
+            return entry.summary if entry is not None else None
+        summary = _load_summary(self.summaries.get(key, b""))
+        if summary is None:
+            del self.entries[key]
+            return None
+        self.entries[key] = dataclasses.replace(entry, summary=summary)
+        return summary
+
+    def load_summaries(self) -> None:
+        """Unpickle every stored summary (entries whose summary cannot be read are dropped)."""
+        for key in list(self.entries):
+            self._stored_summary(key)
 
     def findings(self, path: str, key: str) -> tuple[tuple[Finding, ...], tuple[str, ...]] | None:
         """The file-local findings and the notes (unknown rule names in its comments)."""
@@ -186,12 +193,13 @@ class Cache:
         the summary is the same as the stored one (only the text moved, not what it says)."""
         part = entry.index_part or entry.summary_key
         old = self.entries.get(self.key(path))
-        if old is not None and old.index_part and entry.summary is not None:
-            if old.summary is None and self.summaries is not None:
-                self._load_summaries()
-                old = self.entries.get(self.key(path))
-            if old is not None and _same_summary(old.summary, entry.summary):
-                part = old.index_part
+        if (
+            old is not None
+            and old.index_part
+            and entry.summary is not None
+            and _same_summary(self._stored_summary(self.key(path)), entry.summary)
+        ):
+            part = old.index_part
         self.added[self.key(path)] = dataclasses.replace(entry, shown=path, index_part=part)
 
     def current(self, path: str) -> Entry | None:
@@ -238,17 +246,21 @@ class Cache:
         wanted = set(map(self.key, paths))
         if not self.added and wanted == self.entries.keys():
             return
-        if self.summaries is not None:
-            self._load_summaries()
+        import pickle
+
         merged = {}
         for key in sorted(wanted):
             entry = self.added.get(key) or self.entries.get(key)
-            if entry is not None and entry.summary is None:  # a stored one, with a new stat
-                stored = self.entries.get(key)
-                summary = stored.summary if stored is not None else None
-                entry = dataclasses.replace(entry, summary=summary) if summary else None
-            if entry is not None:
-                merged[key] = entry
+            if entry is None:
+                continue
+            stored = self.entries.get(key)
+            blob = self.summaries.get(key)
+            # a summary this run made is pickled; a stored one is written back as it was read
+            made = entry.summary
+            if made is not None and (stored is None or stored.summary is not made):
+                blob = pickle.dumps(made, protocol=pickle.HIGHEST_PROTOCOL)
+            if blob is not None:
+                merged[key] = (entry, blob)
         with contextlib.suppress(OSError):
             _write(self.file, merged)
         _prune(self.file)
@@ -268,7 +280,7 @@ def open_cache(root: Path, run_key: str) -> Cache:
     folder = _folder(root)
     if folder is None:
         return Cache(None)
-    file = folder / f"{run_key[:32]}.pickle"
+    file = folder / f"{run_key[:32]}.cache"
     entries, summaries = _load(file)
     return Cache(file, entries, root=os.path.abspath(root), summaries=summaries)
 
@@ -316,7 +328,7 @@ def _memo(value: Any, compute: Any) -> str:
 
 
 def _hash(*parts: str) -> str:
-    h = hashlib.blake2b(digest_size=20)
+    h = blake2b(digest_size=20)
     for part in parts:
         h.update(part.encode("utf-8", "surrogatepass"))
         h.update(b"\0")
@@ -330,7 +342,7 @@ def package_digest() -> str:
     """A digest of every source file of the package and its rules (an edit invalidates)."""
     global _package_digest
     if _package_digest is None:
-        h = hashlib.blake2b(digest_size=20)
+        h = blake2b(digest_size=20)
         here = Path(__file__).resolve().parent
         import otp_thinking.rules as rules
 
@@ -353,7 +365,7 @@ def _folder(root: Path) -> Path | None:
     if _usable(local):
         return local
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    name = hashlib.blake2b(str(root.resolve()).encode(), digest_size=10).hexdigest()
+    name = blake2b(str(root.resolve()).encode(), digest_size=10).hexdigest()
     user = Path(base) / "otp-thinking" / name
     return user if _usable(user) else None
 
@@ -370,6 +382,8 @@ def _usable(folder: Path) -> bool:
 
 
 def _atomic(folder: Path, file: Path, data: bytes) -> None:
+    import tempfile  # only a run that writes needs it
+
     fd, temporary = tempfile.mkstemp(dir=folder, prefix=".tmp-")
     try:
         with os.fdopen(fd, "wb") as out:
@@ -390,64 +404,62 @@ def _prune(current: Path) -> None:
     """Delete the cache files of other run keys beyond the `KEPT_RUNS` most recently written
     (an older version's, a `--select` run long ago): a project's cache does not grow forever."""
     with contextlib.suppress(OSError):
-        others = [p for p in current.parent.glob("*.pickle") if p != current]
+        for older in current.parent.glob("*.pickle"):  # the layout before this one
+            with contextlib.suppress(OSError):
+                older.unlink()
+        others = [p for p in current.parent.glob("*.cache") if p != current]
         others.sort(key=lambda p: p.stat().st_mtime, reverse=True)
         for stale in others[KEPT_RUNS - 1 :]:
             with contextlib.suppress(OSError):
                 stale.unlink()
 
 
-def _write(file: Path, entries: dict[str, Entry]) -> None:
-    records = {key: _record(entry) for key, entry in entries.items()}
-    summaries = pickle.dumps(
-        {key: entry.summary for key, entry in entries.items()}, protocol=pickle.HIGHEST_PROTOCOL
-    )
-    body = pickle.dumps((FORMAT, __version__, records, summaries), protocol=pickle.HIGHEST_PROTOCOL)
+def _write(file: Path, entries: dict[str, tuple[Entry, bytes]]) -> None:
+    records = {key: _record(entry) for key, (entry, _blob) in entries.items()}
+    summaries = {key: blob for key, (_entry, blob) in entries.items()}
+    try:
+        body = marshal.dumps((FORMAT, __version__, records, summaries))
+    except ValueError:  # a finding holding data that is not plain: not cached
+        return
     _atomic(file.parent, file, _MAGIC + body)
 
 
-def _load(file: Path) -> tuple[dict[str, Entry], bytes | None]:
+def _load(file: Path) -> tuple[dict[str, Entry], dict[str, bytes]]:
     """The entries of ``file`` (their summaries not loaded yet) and the stored summaries, or
     none when it is missing or not a cache of this version."""
     try:
         data = file.read_bytes()
     except OSError:
-        return {}, None
+        return {}, {}
     if not data.startswith(_MAGIC):
-        return {}, None
+        return {}, {}
     try:
-        loaded = _PlainUnpickler(io.BytesIO(data[len(_MAGIC) :])).load()
+        loaded = marshal.loads(memoryview(data)[len(_MAGIC) :])
     except Exception:  # anything a damaged or foreign file can raise: rebuilt instead
-        return {}, None
+        return {}, {}
     if not (isinstance(loaded, tuple) and len(loaded) == 4):
-        return {}, None
+        return {}, {}
     version, tool, records, summaries = loaded
     if version != FORMAT or tool != __version__:
-        return {}, None
-    if not isinstance(records, dict) or not isinstance(summaries, bytes):
-        return {}, None
+        return {}, {}
+    if not isinstance(records, dict) or not isinstance(summaries, dict):
+        return {}, {}
     entries = {}
     for key, record in records.items():
         with contextlib.suppress(Exception):  # a record of another shape: that file is redone
-            if isinstance(key, str):
+            if isinstance(key, str) and isinstance(summaries.get(key), bytes):
                 entries[key] = _entry(record)
     return entries, summaries
 
 
-def _load_summaries(blob: bytes) -> dict[str, FileSummary]:
+def _load_summary(blob: bytes) -> FileSummary | None:
     from otp_thinking.index import FileSummary
 
     try:
-        loaded = _SafeUnpickler(io.BytesIO(blob)).load()
-    except Exception:  # a damaged file: every summary is made again
-        return {}
-    if not isinstance(loaded, dict):
-        return {}
-    return {
-        key: summary
-        for key, summary in loaded.items()
-        if isinstance(key, str) and isinstance(summary, FileSummary)
-    }
+        loaded = _summaries_unpickler(blob).load()
+    except Exception:  # a damaged entry: that file is summarised again
+        return None
+    return loaded if isinstance(loaded, FileSummary) else None
 
 
 # -- entries as plain data: loading them builds no class at all ----------------------------
@@ -570,25 +582,28 @@ def _related(plain: Any) -> tuple[tuple[str, int, int, str], ...]:
     return plain
 
 
-class _PlainUnpickler(pickle.Unpickler):
-    """Loads plain data only (tuples, lists, dicts, strings, numbers): no class is looked up,
-    so loading runs no code from the file."""
+def _summaries_unpickler(blob: bytes) -> Any:
+    """An unpickler that builds only this package's data classes and enums: nothing else a file
+    names (functions, other modules' classes) is ever looked up, so loading runs no code from
+    the file."""
+    import pickle
 
-    def find_class(self, module: str, name: str) -> Any:
-        raise pickle.UnpicklingError(f"not allowed in a cache: {module}.{name}")
+    class SafeUnpickler(pickle.Unpickler):
+        def find_class(self, module: str, name: str) -> Any:
+            return _allowed(module, name)
+
+    return SafeUnpickler(io.BytesIO(blob))
 
 
-class _SafeUnpickler(pickle.Unpickler):
-    """Builds only this package's data classes and enums: nothing else a file names (functions,
-    other modules' classes) is ever looked up, so loading runs no code from the file."""
+def _allowed(module: str, name: str) -> Any:
+    import enum
+    import importlib
+    import pickle
 
-    def find_class(self, module: str, name: str) -> Any:
-        import enum
-
-        if module == "otp_thinking" or module.startswith("otp_thinking."):
-            found = super().find_class(module, name)
-            if isinstance(found, type) and (
-                dataclasses.is_dataclass(found) or issubclass(found, enum.Enum)
-            ):
-                return found
-        raise pickle.UnpicklingError(f"not allowed in a cache: {module}.{name}")
+    if module == "otp_thinking" or module.startswith("otp_thinking."):
+        found = getattr(importlib.import_module(module), name, None)
+        if isinstance(found, type) and (
+            dataclasses.is_dataclass(found) or issubclass(found, enum.Enum)
+        ):
+            return found
+    raise pickle.UnpicklingError(f"not allowed in a cache: {module}.{name}")

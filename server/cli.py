@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import logging
 import os
 import sys
 import time
@@ -15,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from otp_thinking import __version__
-from otp_thinking.batch import Progress, check_files, default_jobs
+from otp_thinking.batch import Progress, check_files, configure_logging, default_jobs
 from otp_thinking.files import SKIPPED_DIRS, walk_elixir
 from otp_thinking.findings import SEVERITIES
 from otp_thinking.output import (
@@ -41,9 +40,10 @@ PROGRESS_AFTER = 1.0  # seconds before a progress bar appears: short runs stay q
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    logging.basicConfig(level=logging.WARNING, format="otp-thinking: %(message)s")
     parser = _parser()
     args = parser.parse_args(argv)
+    if getattr(args, "command", None) != "check":  # check: when it first analyses a file
+        configure_logging()
     if not getattr(args, "command", None):
         parser.print_help(sys.stderr)
         return EXIT_USAGE
@@ -210,13 +210,15 @@ def run_check(args: argparse.Namespace) -> int:
     if args.statistics and args.format in ("sarif", "github"):
         print("otp-thinking: --statistics prints text or json, not " + args.format, file=sys.stderr)
         return EXIT_USAGE
-    from otp_thinking.baseline import BaselineError, read_baseline
+    baseline = None
+    if args.baseline:
+        from otp_thinking.baseline import BaselineError, read_baseline
 
-    try:
-        baseline = read_baseline(args.baseline) if args.baseline else None
-    except BaselineError as error:
-        print(f"otp-thinking: {error}", file=sys.stderr)
-        return EXIT_USAGE
+        try:
+            baseline = read_baseline(args.baseline)
+        except BaselineError as error:
+            print(f"otp-thinking: {error}", file=sys.stderr)
+            return EXIT_USAGE
     run = CheckRun()
     if args.jobs is not None and args.jobs > default_jobs():
         run.tell(
@@ -390,6 +392,8 @@ def _fix_files(run: CheckRun, files: list[str], args: argparse.Namespace) -> Non
     read once, the project kept current as fixes land, then what remains reported."""
     from otp_thinking.engine import analyze, enabled_rules
     from otp_thinking.fixing import fix_files
+
+    configure_logging()
     from otp_thinking.source import Source
     from otp_thinking.suppression import unknown_rule_messages
 

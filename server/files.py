@@ -81,9 +81,12 @@ def walk_elixir(
                 below.append((entry.name, link))
             elif entry.name.endswith((".ex", ".exs")):
                 found.append((entry.name, entry.is_symlink()))
+        # os.path.join's result, without its cost per name: the names hold no separator
+        prefix = folder if folder.endswith(os.sep) else folder + os.sep
+        real_prefix = real if real.endswith(os.sep) else real + os.sep
         for name, link in sorted(found):
-            path = os.path.join(folder, name)
-            yield path, os.path.realpath(path) if link else os.path.join(real, name)
+            path = prefix + name
+            yield path, os.path.realpath(path) if link else real_prefix + name
         for name, link in sorted(below, reverse=True):
-            path = os.path.join(folder, name)
-            folders.append((path, os.path.realpath(path) if link else os.path.join(real, name)))
+            path = prefix + name
+            folders.append((path, os.path.realpath(path) if link else real_prefix + name))
