@@ -316,4 +316,5 @@ RULE = Rule(
     check=check,
     words=("infinity", "rpc.call"),
     production_only=True,
+    preview=True,
 )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from tree_sitter import Node
 
@@ -29,10 +29,13 @@ process (`spawn(fn -> Process.monitor(pid) ... end)`, directly or through one lo
 reapers and enforcers that live exactly as long as what they watch; remote spawns on
 another node (`:erlang.spawn/2,4`, `Node.spawn`); stoppers, processes started only to stop
 another one without blocking the caller (`spawn(fn -> GenServer.stop(pid, :normal, 5_000)
-end)`, `Task.start(Mod, :shutdown, args)`); a `spawn` the same function then waits for in
-`receive` (a helper of a synchronous step); anything started in `terminate/2`, on the way
-out of a stopping process (a drain, a hand-over); files under development, benchmark or
-test-app folders (`dev/`, `bench/`, `test_app/`).
+end)`, `Task.start(Mod, :shutdown, args)`), and processes that shut down or reboot the node
+(`:init.stop/0`, `System.stop/1`, `Nerves.Runtime.reboot/0`, directly or through one local
+function, or `spawn(mod, fun, args)` whose `{module, :function, args}` tuples all name a
+stop): they must run outside the supervision tree they stop; a `spawn` the same function
+then waits for in `receive` (a helper of a synchronous step); anything started in
+`terminate/2`, on the way out of a stopping process (a drain, a hand-over); files under
+development, benchmark or test-app folders (`dev/`, `bench/`, `test_app/`).
 
 A `spawn` of a local function that calls itself (an accept or receive loop) gets its own
 message: the advice there is a link to its owner, not a Task.Supervisor.
@@ -206,11 +209,17 @@ def _watcher(call: Node) -> bool:
     """A process that monitors another one (a reaper or an enforcer that lives exactly as
     long as what it watches): ``spawn(fn -> Process.monitor(pid) ... end)``,
     also through one local function of the same module."""
+    return _work_does(call, _monitors)
+
+
+def _work_does(call: Node, does: Callable[[Node], bool]) -> bool:
+    """Whether the anonymous function ``call`` starts does it (``does`` holds of it), or its
+    one statement calls a local function of the same module of which ``does`` holds."""
     args = syntax.argument_nodes(call)
     fun = args[0] if args else None
     if fun is None or fun.type != "anonymous_function":
         return False
-    if _monitors(fun):
+    if does(fun):
         return True
     body = [n for n in syntax.descendants(fun) if n.type == "body"][:1]
     statements = [n for n in body[0].named_children if n.type != "comment"] if body else []
@@ -220,7 +229,7 @@ def _watcher(call: Node) -> bool:
     module = syntax.enclosing_module(call)
     if helper is None or module is None:
         return False
-    return any(_monitors(d) for d in clauses.any_of_module(module, helper))
+    return any(does(d) for d in clauses.any_of_module(module, helper))
 
 
 STOP_CALLS = frozenset(
@@ -236,23 +245,60 @@ STOP_CALLS = frozenset(
         ("Process", "exit"),
     }
 )
-STOP_WORDS = ("stop", "shutdown", "terminate")
+STOP_WORDS = ("stop", "shutdown", "terminate", "reboot", "halt", "poweroff")
+NODE_STOP_CALLS = frozenset(
+    {
+        (":init", "stop"),
+        (":init", "reboot"),
+        (":init", "restart"),
+        (":erlang", "halt"),
+        ("System", "stop"),
+        ("System", "halt"),
+        ("System", "restart"),
+        ("Nerves.Runtime", "reboot"),
+        ("Nerves.Runtime", "poweroff"),
+        ("Nerves.Runtime", "halt"),
+    }
+)
 
 
 def _stopper(call: Node) -> bool:
-    """A process started to stop another one without blocking the caller (a stop with a
-    timeout, errors caught): `spawn(fn -> GenServer.stop(pid, :normal, 5_000) end)`, or
-    `Task.start(Mod, :shutdown, args)`. It ends when the stop does; there is nothing to
-    supervise."""
+    """A process started to stop something without blocking the caller, which ends when the
+    stop does; there is nothing to supervise: another process stopped with a timeout, errors
+    caught (`spawn(fn -> GenServer.stop(pid, :normal, 5_000) end)`, `Task.start(Mod,
+    :shutdown, args)`), or the node itself shut down or rebooted, which must run outside the
+    supervision tree it stops (a supervised task would be killed halfway)."""
     args = syntax.argument_nodes(call)
     if len(args) == 3 and args[1].type == "atom":
-        return any(word in syntax.text(args[1]) for word in STOP_WORDS)
-    fun = args[0] if args else None
-    if fun is None or fun.type != "anonymous_function":
-        return False
+        return _stop_word(args[1])
+    if len(args) == 3 and args[1].type == "identifier":
+        return _stop_functions_named(call)
+    return _work_does(call, _stops_something)
+
+
+def _stop_word(atom: Node) -> bool:
+    return any(word in syntax.text(atom) for word in STOP_WORDS)
+
+
+def _stops_something(node: Node) -> bool:
     return any(
-        n.type == "call" and syntax.remote_target(n) in STOP_CALLS for n in syntax.descendants(fun)
+        n.type == "call" and syntax.remote_target(n) in STOP_CALLS | NODE_STOP_CALLS
+        for n in syntax.descendants(node)
     )
+
+
+def _stop_functions_named(call: Node) -> bool:
+    """``spawn(mod, fun, args)`` in a function whose ``{module, :function, args}`` tuples all
+    name a stop (``{Nerves.Runtime, :reboot, []}``): the variables come from them."""
+    definition = syntax.enclosing_definition(call)
+    if definition is None:
+        return False
+    named = [
+        n.named_children[1]
+        for n in syntax.descendants(definition)
+        if n.type == "tuple" and len(n.named_children) == 3 and n.named_children[1].type == "atom"
+    ]
+    return bool(named) and all(_stop_word(atom) for atom in named)
 
 
 def _awaited(call: Node) -> bool:

@@ -786,14 +786,24 @@ class ProjectIndex:
 
     # -- what functions do
 
-    def effect(self, module: str, function: str) -> FunctionEffect | None:
-        """How the public function ``module.function`` blocks or acts outside the process."""
+    def effect(
+        self, module: str, function: str, kinds: frozenset[str] | None = None
+    ) -> FunctionEffect | None:
+        """How the public function ``module.function`` blocks or acts outside the process:
+        its first such call, or with ``kinds`` its first call of one of those kinds."""
 
-        def build() -> dict[tuple[str, str], FunctionEffect]:
-            return {(e.module, e.function): e for s in self.files.values() for e in s.effects}
+        def build() -> dict[tuple[str, str], tuple[FunctionEffect, ...]]:
+            table: dict[tuple[str, str], tuple[FunctionEffect, ...]] = {}
+            for summary in self.files.values():
+                for e in summary.effects:
+                    table[(e.module, e.function)] = (*table.get((e.module, e.function), ()), e)
+            return table
 
         table = self._cached("effects", build)
-        return table.get((module, function))  # type: ignore[attr-defined]
+        found = table.get((module, function), ())  # type: ignore[attr-defined]
+        if kinds is None:
+            return found[0] if found else None
+        return next((e for e in found if e.kind in kinds), None)
 
     # -- who calls a GenServer
 

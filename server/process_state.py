@@ -227,6 +227,14 @@ def _down_clause_in(module: Node) -> Node | None:
     return None
 
 
+def down_reasons(definition: Node) -> list[Node]:
+    """The reason patterns of the ``{:DOWN, ref, :process, pid, reason}`` messages a clause
+    takes."""
+    head = clauses.head(definition)
+    found = (_down_tuple(param) for param in (head[1] if head is not None else []))
+    return [t.named_children[4] for t in found if t is not None]
+
+
 def _down_tuple(param: Node) -> Node | None:
     if param.type == "binary_operator" and syntax.operator(param) == "=":
         for side in ("left", "right"):
