@@ -24,49 +24,67 @@ from otp_thinking.rule import Rule
 DOC = """\
 ## What it flags
 `init/1` of a module that is a GenServer (`use GenServer`, `@behaviour GenServer`) or a
-`:gen_statem` (`@behaviour :gen_statem`, `use GenStateMachine`) when it does blocking work:
+`:gen_statem` (`@behaviour :gen_statem`, `use GenStateMachine`) when it does blocking work.
 
+As a warning, work that waits on another machine:
+- HTTP requests: `Req`, `Finch`, `HTTPoison`, `Tesla`, `:httpc`, `:hackney`;
+- remote calls: `:rpc.call` (which waits forever by default), `:erpc.call`.
+
+As information, the rest: at boot it is usually bounded, often load-bearing for the processes
+started after it, and whether it is is not in this code:
 - database calls: `Repo.all/get/one/insert/update/delete/query/transaction/preload/…` on any
   alias ending in `Repo` (`MyApp.Repo`, `MyApp.ReadRepo`), `Ecto.Adapters.SQL.query`,
-  `Postgrex.query`, `Redix.command`;
-- HTTP requests: `Req`, `Finch`, `HTTPoison`, `Tesla`, `:httpc`, `:hackney`, `Mint.HTTP.connect`;
-- remote calls: `:rpc.call`, `:erpc.call`, `Task.await/yield` (and `await_many`/`yield_many`);
-- waiting: `receive` written in `init/1` itself (unless it has `after 0`), `Process.sleep`,
-  `:timer.sleep`;
+  `Postgrex.query`, `Redix.command`, `:mnesia.wait_for_tables`;
+- network set-up: socket connects and reads (`:gen_tcp.connect/accept/recv`, `:ssl.connect`,
+  `Mint.HTTP.connect`), node connects (`Node.connect/ping`, `:net_kernel.connect_node`,
+  `:net_adm.ping`), DNS lookups (`:inet_res.lookup/getbyname`, `:inet.gethostbyname/getaddr`);
+- waiting: `Task.await/yield` (and `await_many`/`yield_many`), `receive` written in `init/1`
+  itself (unless it has `after 0`), `Process.sleep`, `:timer.sleep`;
 - external commands: `System.cmd`, `System.shell`, `:os.cmd`;
-- `:mnesia.wait_for_tables`, socket connects and reads (`:gen_tcp.connect/accept/recv`,
-  `:ssl.connect`);
-- as information only: work in an `init/1` that returns `{:stop, _}` or `{:error, _}` when it
-  fails, or raises on its result (`nil -> raise "not configured"`): the start fails on purpose,
-  a contract moving the work would change; and what is
-  usually quick: local files (`File.read/open/stream!/ls/cp`,
-  `:file.read_file/open/consult`, `:dets.open_file`, `:ets.file2tab`) and calls to another
-  local process (`GenServer.call`, `:gen_server.call`, `:gen_statem.call`, `Agent.get/update`).
+- local files (`File.read/open/ls/cp`, `:file.read_file/open/consult`, `:dets.open_file`,
+  `:ets.file2tab`). `File.stream!` is lazy: it reads nothing until the stream is run.
 
 The call may sit in `init/1` itself, in a function of the same module that `init/1` calls
-(followed three calls deep), or in a public function of another module of the project (and the
-private functions that one calls): the message names the chain, as in "init/1 calls
-Accounts.load/1, which blocks on Repo.all (through fetch)". Work inside an `fn` counts when
-`init/1` waits for it: an `fn` given to `Enum`/`Stream`/`Map`, to `Task.async_stream`, or to
-`Task.async` when `init/1` also awaits. One finding per `init/1` clause, on the first blocking
-call in source order (or on the call that leads to it). Fixing that one is the point: the rest
-of the slow work usually moves with it. A warning names the first slow call (a query, a
-request, a command), not a quick file read or local call before it.
+(`load(state)` or `__MODULE__.load(state)`, followed three calls deep), or in a public
+function of another module of the project (and the private functions that one calls): the
+message names the chain, as in "init/1 calls load, which calls do_poll, which blocks on
+:inet_res.lookup" or "init/1 calls Accounts.load/1, which blocks on Repo.all (through
+fetch)". Work inside an `fn` counts when `init/1` waits for it: an `fn` given to
+`Enum`/`Stream`/`Map`, to `Task.async_stream`, or to `Task.async` when `init/1` also awaits;
+the message names the call inside the `fn`, not the `Task.async_stream` around it. One
+finding per `init/1` clause, on the first blocking call in source order (or on the call that
+leads to it). Fixing that one is the point: the rest of the slow work usually moves with it. A
+warning names the first remote call, not a quick file read or query before it.
 
 Not flagged:
 - `init/1` of other modules: Supervisors, Plugs (`@behaviour Plug`, `use Plug.Builder`),
   Broadway, GenStage, LiveView `mount`;
 - what must stay in `init/1` because it has to be in place before the first message:
   `Phoenix.PubSub.subscribe`, `Registry.register`, `:pg.join`, `:telemetry.attach`,
-  `Process.flag`, `Process.monitor`, `:ets.new`, `Process.send_after`, `:timer.send_interval`;
+  `Process.flag`, `Process.monitor`, `:ets.new`, `Process.send_after`, `:timer.send_interval`,
+  and any function named for what it sets up (`subscribe…`, `register…`, `attach…`,
+  `monitor…`, `join…`, `sub`) whatever it waits on: a subscription made in `init/1` exists
+  when `start_link` returns, so no message is missed;
+- calls to another local process (`GenServer.call`, `:gen_statem.call`, `Agent.get`): they
+  answer from the other process's state, and in `init/1` they are mostly a registration or a
+  look-up of configuration that has to come first;
+- work the caller chose: a call in a branch taken on an option of `init/1`'s argument
+  (`if Keyword.get(opts, :sync_connect) do`, `if opts[:preload]`), where the caller asked
+  `start_link` to return only once the work is done;
+- a start that fails on purpose: an `init/1` that returns `{:stop, _}` or `{:error, _}` on a
+  path at or after the blocking work, or raises in the statement that does it (`nil -> raise
+  "not configured"`, a pool raising when a worker does not start). Whoever calls
+  `start_link` learns of the failure there (a connection's supervisor that retries later, a
+  boot that must not go on), a contract that moving the work would break;
 - work already in `handle_continue/2`, `handle_info/2` or any other callback;
 - boot steps, whose work has to be done before `start_link` returns: an `init/1` that returns
   `:ignore` (an upgrade gate, a one-off check or seed), a `use GenServer, restart: :temporary`
   server, and an `init/1` that fills `:persistent_term` or an ETS table that the module's
   public functions read directly (callers would find it empty);
 - boot writes: an `init/1` whose only blocking work is database writes whose result it drops
-  (deleting stale rows, resetting stuck jobs, writing a heartbeat). The processes started
-  after it may rely on the write being done, and nothing in this code says whether they do;
+  (deleting stale rows, resetting stuck jobs, writing a heartbeat, a `Redix` command). The
+  processes started after it may rely on the write being done, and nothing in this code says
+  whether they do;
 - servers under development, benchmark or test-app folders (`dev/`, `bench/`, `test_app/`);
 - calls inside a function that runs later or elsewhere: an `fn` handed to `Task.start`,
   `spawn`, `:telemetry.attach` and the like;
@@ -134,15 +152,23 @@ failure in it crashes the running process instead of failing its start.
 """
 
 LOCAL_CALLS = compile_query("(call target: (identifier) @function) @call")
+SELF_CALLS = compile_query(
+    "(call target: (dot left: (identifier) @module right: (identifier) @function)) @call"
+)
+"""``__MODULE__.load(state)``: a call to a function of the module itself."""
 
 INIT_KINDS = frozenset(
-    {"db", "http", "rpc", "call", "await", "sleep", "cmd", "socket", "connect", "file"}
+    {"db", "http", "rpc", "await", "sleep", "cmd", "socket", "connect", "dns", "file"}
 )
-"""What counts as blocking work in `init/1`."""
-SLOW_KINDS = INIT_KINDS - {"file", "call"}
-"""What is slow whatever the machine. Local files (a config file, a DETS table) are usually
-quick to read, and a call to another local process (`GenServer.call`, `Agent.get`) usually
-answers from its state: `init/1` doing only these is reported as information."""
+"""What counts as blocking work in `init/1`. A call to another local process
+(`GenServer.call`, `Agent.get`) is not: it answers from its state, and in `init/1` it is
+mostly a registration or a look-up of configuration that has to come first."""
+REMOTE_KINDS = frozenset({"http", "rpc"})
+"""What waits on another machine with no bound the code shows: an HTTP request, a remote
+call (`:rpc.call/4` waits forever by default). Reported as a warning; the rest (a query of
+the application's own database, a DNS lookup, a node connect, a file, a sleep, a command)
+is reported as information: at boot that work is usually bounded and often load-bearing
+for the processes started after it, and whether it is is not in this code."""
 
 FILLS: dict[str, frozenset[str]] = {
     ":ets": frozenset({"insert", "insert_new"}),
@@ -163,6 +189,8 @@ MUST_STAY: dict[str, frozenset[str]] = {
 }
 
 MUST_STAY_PREFIXES = ("subscribe", "register", "attach", "monitor", "join")
+MUST_STAY_NAMES = frozenset({"sub"})
+"""`Gnat.sub/3` and the like: a subscription by its short name."""
 HELPER_DEPTH = 3
 CALLBACKS = frozenset(
     {"init", "handle_call", "handle_cast", "handle_info", "handle_continue", "terminate"}
@@ -232,12 +260,16 @@ class Scanner:
     classify: Callable[[str, str], str | None]
     """``(module, function)`` to a display name when the call is of the kind, else None."""
     project: Project | None = None
+    skip: Callable[[Node], bool] | None = None
+    """Call sites of `init/1` itself that do not count (work the caller's options choose)."""
     cache: dict[str, tuple[str, str | None] | None] = field(default_factory=dict)
 
     def first(self, node: Node, depth: int = 0) -> tuple[Node, str, str | None] | None:
         """The first such call under ``node``: (call site, its name, the chain of functions
-        on the way, e.g. ``load, which calls Accounts.fetch/1``, or None)."""
-        candidates: list[tuple[int, Node, str, str | None]] = []
+        on the way, e.g. ``load, which calls Accounts.fetch/1``, or None). A call whose
+        ``fn`` holds another found call gives way to it (``Task.async_stream(fn -> Repo.all
+        ...)`` names ``Repo.all``); at depth 0, calls ``skip`` rules out are left out."""
+        candidates: list[tuple[Node, str, str | None]] = []
         for captures in matches(syntax.REMOTE_CALLS, node):
             call = captures["call"][0]
             if deferred(call, node):
@@ -246,12 +278,12 @@ class Scanner:
             in_task = " (in a task it waits for)" if waited_in_task(call, node) else ""
             name = self.classify(module, function)
             if name is not None:
-                candidates.append((call.start_byte, call, f"{name}{in_task}", None))
-            elif self.project is not None:
+                candidates.append((call, f"{name}{in_task}", None))
+            elif self.project is not None and not _sets_up(function):
                 reached = self.project(call, module, function)
                 if reached is not None:
                     chain = f"{reached[1]}{in_task}"
-                    candidates.append((call.start_byte, call, reached[0], chain))
+                    candidates.append((call, reached[0], chain))
         for captures in matches(LOCAL_CALLS, node):
             call = captures["call"][0]
             function = syntax.text(captures["function"][0])
@@ -262,17 +294,31 @@ class Scanner:
                 # `Process.cancel_timer/1`, where the message is already there.
                 name = self.classify("", "receive") if depth == 0 else None
                 if name is not None and not _polls(call):
-                    candidates.append((call.start_byte, call, name, None))
-            elif depth < HELPER_DEPTH:
-                found = self.through_helper(function, depth + 1)
+                    candidates.append((call, name, None))
+            else:
+                found = self.helper_call(function, depth)
                 if found is not None:
-                    name, via = found
-                    chain = function if via is None else f"{function}, which calls {via}"
-                    candidates.append((call.start_byte, call, name, chain))
-        if not candidates:
+                    candidates.append((call, *found))
+        for captures in matches(SELF_CALLS, node):
+            call = captures["call"][0]
+            if syntax.text(captures["module"][0]) != "__MODULE__" or deferred(call, node):
+                continue
+            found = self.helper_call(syntax.text(captures["function"][0]), depth)
+            if found is not None:
+                candidates.append((call, *found))
+        if depth == 0 and self.skip is not None:
+            candidates = [c for c in candidates if not self.skip(c[0])]
+        return _innermost_first(candidates)
+
+    def helper_call(self, function: str, depth: int) -> tuple[str, str] | None:
+        """(the blocking call, the chain) when a function of the module blocks."""
+        if depth >= HELPER_DEPTH or (self.project is not None and _sets_up(function)):
             return None
-        _, call, name, via = min(candidates, key=lambda c: c[0])
-        return call, name, via
+        found = self.through_helper(function, depth + 1)
+        if found is None:
+            return None
+        name, via = found
+        return name, function if via is None else f"{function}, which calls {via}"
 
     def through_helper(self, function: str, depth: int) -> tuple[str, str | None] | None:
         if function in self.cache:
@@ -288,6 +334,24 @@ class Scanner:
         return result
 
 
+def _innermost_first(
+    candidates: list[tuple[Node, str, str | None]],
+) -> tuple[Node, str, str | None] | None:
+    """The first candidate in source order, or the first one inside it when there is one."""
+    chosen = min(candidates, key=lambda c: c[0].start_byte, default=None)
+    while chosen is not None:
+        outer = chosen[0]
+        inside = [
+            c
+            for c in candidates
+            if c[0] != outer and _contains(outer, c[0]) and c[0].start_byte >= outer.start_byte
+        ]
+        if not inside:
+            break
+        chosen = min(inside, key=lambda c: c[0].start_byte)
+    return chosen
+
+
 def blocking_name(module: str, function: str) -> str | None:
     """Blocking work of the kinds that do not belong in `init/1` (see INIT_KINDS)."""
     if (module, function) == ("", "receive"):
@@ -296,19 +360,23 @@ def blocking_name(module: str, function: str) -> str | None:
     return found.name if found is not None and found.kind in INIT_KINDS else None
 
 
-def slow_name(module: str, function: str) -> str | None:
-    """Blocking work that is slow whatever the machine (see SLOW_KINDS)."""
-    if (module, function) == ("", "receive"):
-        return "receive"
+def remote_name(module: str, function: str) -> str | None:
+    """Work that waits on another machine (see REMOTE_KINDS)."""
     found = blocking_call(module, function)
-    return found.name if found is not None and found.kind in SLOW_KINDS else None
+    return found.name if found is not None and found.kind in REMOTE_KINDS else None
 
 
 def must_stay_name(module: str, function: str) -> str | None:
     """Calls that set up how the process hears about the world: they belong in `init/1`."""
-    if function in MUST_STAY.get(module, ()) or function.startswith(MUST_STAY_PREFIXES):
+    if function in MUST_STAY.get(module, ()) or _sets_up(function):
         return f"{module}.{function}"
     return None
+
+
+def _sets_up(function: str) -> bool:
+    """A function named for what it sets up (a subscription, a registration, a monitor):
+    whatever it waits on, it has to be done before `start_link` returns."""
+    return function.startswith(MUST_STAY_PREFIXES) or function in MUST_STAY_NAMES
 
 
 def fills_name(module: str, function: str) -> str | None:
@@ -339,12 +407,13 @@ def _project_lookup(
 
     def lookup(call: Node, written: str, function: str) -> tuple[str, str] | None:
         for candidate in module_candidates(around, written):
-            effect = index.facts.effect(candidate, function)
-            if effect is None:
+            if index.facts.effect(candidate, function) is None:
                 continue
-            if candidate == own or effect.kind not in kinds:
+            effect = index.facts.effect(candidate, function, kinds)
+            if candidate == own or effect is None:
                 return None
-            target = f"{written}.{function}/{calls.arity(call)}"
+            arity = calls.arity_at(call)
+            target = f"{written}.{function}" + (f"/{arity}" if arity is not None else "")
             inside = f" (through {', '.join(effect.via)})" if effect.via else ""
             return f"{effect.call}{inside}", target
         return None
@@ -358,38 +427,95 @@ def _project_lookup(
 def _check_init(context: Context, module: Node, definition: Node, kind: str) -> Finding | None:
     if context.tooling_file:
         return None  # a development or test-app server: not part of the production boot
-    scanner = Scanner(module, blocking_name, _project_lookup(context, module))
+    chosen = _chosen_by_the_caller(definition)
+    scanner = Scanner(module, blocking_name, _project_lookup(context, module), chosen)
     found = scanner.first(definition)
     if found is None or _boot_step(context, module, definition):
         return None
-    if _boot_write(context, module, definition, found):
+    if _boot_write(context, module, definition, found) or _fails_its_start(definition, found[0]):
         return None
-    slow = Scanner(module, slow_name, _project_lookup(context, module, SLOW_KINDS)).first(
-        definition
-    )
-    if _fails_its_start(definition, found[0]) or slow is None:
+    remote = Scanner(
+        module, remote_name, _project_lookup(context, module, REMOTE_KINDS), chosen
+    ).first(definition)
+    if remote is None:
         finding = _blocking_finding(context, module, definition, kind, scanner, found)
         return finding.with_severity("information")
-    # The warning names the slow work (a query, a request), not a quick file read before it.
-    return _blocking_finding(context, module, definition, kind, scanner, slow)
+    # The warning names the remote wait (a request), not a quick file read before it.
+    return _blocking_finding(context, module, definition, kind, scanner, remote)
 
 
 RAISING = frozenset({"raise", "reraise", "exit", "throw"})
+BRANCHES = frozenset({"if", "unless", "case", "cond"})
+OPTION_READERS = frozenset({("Keyword", "get"), ("Keyword", "fetch"), ("Map", "get")})
 
 
 def _fails_its_start(definition: Node, site: Node) -> bool:
-    """`init/1` returns `{:stop, _}` or `{:error, _}` on some path, or raises in the statement
-    that does the blocking work (`nil -> raise "not configured"`): the start fails on purpose
-    when the work does, a contract that moving the work would change (information only)."""
+    """`init/1` returns `{:stop, _}` or `{:error, _}` on a path at or after the blocking work,
+    or raises in the statement that does it (`nil -> raise "not configured"`): the start
+    fails on purpose when the work does, and whoever calls `start_link` learns of it there (a
+    connection's supervisor retrying later, a pool failing the boot). Moving the work would
+    break that contract, and whether callers rely on it is not in this code: not reported."""
     for tail in syntax.tail_expressions(syntax.body_of(definition)):
         items = [c for c in tail.named_children if c.type != "comment"]
-        if tail.type == "tuple" and items and syntax.text(items[0]) in (":stop", ":error"):
+        stops = tail.type == "tuple" and items and syntax.text(items[0]) in (":stop", ":error")
+        if stops and tail.start_byte > site.start_byte:
             return True
     statement = _statement_holding(definition, site)
     return statement is not None and any(
         n.type == "call" and syntax.local_target(n) in RAISING
         for n in syntax.descendants(statement)
     )
+
+
+def _chosen_by_the_caller(definition: Node) -> Callable[[Node], bool]:
+    """Whether a call of `init/1` sits in a branch taken on an option the caller passed
+    (``if Keyword.get(opts, :sync_connect) do``, ``if opts[:preload]``): the caller asked
+    `start_link` to wait for that work."""
+    head = clauses.head(definition)
+    options = set().union(*(_variables(p, pinned=False) for p in head[1])) if head else set()
+    for statement in syntax.body_statements(definition):
+        right = statement
+        if statement.type == "binary_operator" and syntax.operator(statement) == "=":
+            right = statement.child_by_field_name("right") or statement
+        if _reads_option(right, options):
+            options |= _bound(statement)
+
+    def chosen(call: Node) -> bool:
+        for branch in syntax.ancestors(call):
+            if branch == definition:
+                return False
+            if branch.type != "call" or syntax.local_target(branch) not in BRANCHES:
+                continue
+            arguments = syntax.argument_nodes(branch)
+            if arguments and _contains(arguments[0], call):
+                continue  # the call is the condition itself
+            if arguments and _reads_option(arguments[0], options):
+                return True
+        return False
+
+    return chosen
+
+
+def _reads_option(node: Node, options: set[str]) -> bool:
+    """``node`` reads a key of one of ``options`` (``opts[:key]``, ``opts.key``,
+    ``Keyword.get(opts, :key)``) or is one of them."""
+    if node.type == "identifier":
+        return syntax.text(node) in options
+    for inner in [node, *syntax.descendants(node)]:
+        if inner.type == "access_call" or (inner.type == "dot" and inner.parent is not None):
+            target = inner.named_children[0] if inner.named_children else None
+            if (
+                target is not None
+                and target.type == "identifier"
+                and syntax.text(target) in options
+            ):
+                return True
+        if inner.type == "call" and syntax.remote_target(inner) in OPTION_READERS:
+            arguments = syntax.argument_nodes(inner)
+            first = arguments[0] if arguments else None
+            if first is not None and first.type == "identifier" and syntax.text(first) in options:
+                return True
+    return False
 
 
 WRITES = frozenset(
@@ -412,10 +538,17 @@ WRITES = frozenset(
 )
 
 
+COMMANDS = ("Redix.",)
+"""Stores driven by commands (`Redix.command(conn, ["PSETEX", ...])`): which commands write is
+in their arguments, so one whose result `init/1` drops counts as a write (a heartbeat, a
+script load), done for its effect."""
+
+
 def _is_write(name: str) -> bool:
-    """``Repo.insert!`` in a display name such as ``Repo.insert! (through save)``."""
+    """``Repo.insert!`` in a display name such as ``Repo.insert! (through save)``, or a
+    store command (see COMMANDS)."""
     call = name.split(" ", 1)[0]
-    return call.rpartition(".")[2] in WRITES
+    return call.rpartition(".")[2] in WRITES or call.startswith(COMMANDS)
 
 
 def _boot_write(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Iterator
 
 from tree_sitter import Node
@@ -297,14 +298,29 @@ def _in_module_driving_mix(context: Context, call: Node) -> bool:
     module = syntax.enclosing_module(call)
     if module is None:
         return False
-    start, end = module.start_byte, module.end_byte
-    for captures in context.matches(syntax.REMOTE_CALLS):
-        name = context.text(captures["module"][0])
-        if (name == "Mix" or name.startswith("Mix.")) and start <= captures["call"][
-            0
-        ].start_byte < end:
-            return True
-    return False
+    starts = _mix_call_starts(context)
+    first = bisect.bisect_left(starts, module.start_byte)
+    return first < len(starts) and starts[first] < module.end_byte
+
+
+def _mix_call_starts(context: Context) -> list[int]:
+    """Where the file's `Mix.*` calls start, in order: found once per file, since the rule asks
+    for every `:infinity` call of it."""
+    starts = context.cache.get(MIX_CALLS)
+    if starts is None:
+        starts = context.cache[MIX_CALLS] = sorted(
+            captures["call"][0].start_byte
+            for captures in context.matches(syntax.REMOTE_CALLS)
+            if _is_mix(context.text(captures["module"][0]))
+        )
+    return starts
+
+
+MIX_CALLS = "OTP004 Mix call starts"
+
+
+def _is_mix(name: str) -> bool:
+    return name == "Mix" or name.startswith("Mix.")
 
 
 RULE = Rule(

@@ -28,11 +28,14 @@ Flagged only where the code shows the link is unwanted:
   callback calls; not a client function of the module nor a `:telemetry` handler), the
   module reads tasks' replies (`{ref, result}`) as messages and handles
   `{:DOWN, ref, :process, pid, reason}` for failures (not only `:normal`) — the author
-  expects the failure as a message;
+  expects the failure as a message. A `:DOWN` clause that ignores the reason, does what the
+  reply clause for the same state does (`done?: true` in both) while that reply clause leaves
+  the monitor on, only marks the end of the task: no such sign;
 - nothing awaits the task: its value is thrown away (a statement before the last, `_task =`),
   or it is what a helper returns to callers that throw it away — fire-and-forget work still
   linked to the caller, in any production module. A task whose reply the process reads as a
-  message (a `handle_info/2` clause for any `{ref, result}`) is awaited that way.
+  message (a `handle_info/2` clause for any `{ref, result}`, or one taking any message and
+  using it) is awaited that way.
 
 Not flagged:
 - tasks awaited with `Task.await/2` or `Task.await_many/2` in the same function (or in every
@@ -45,6 +48,9 @@ Not flagged:
   (`Process.flag(:trap_exit, true)`: the link's exit arrives as a message);
 - tests, `.exs` scripts and `use Mix.Task` modules (short-lived code, where a crash taking the
   caller down is what you want);
+- `Task.async` in a LiveComponent (`use Phoenix.LiveComponent`, `use MyAppWeb,
+  :live_component`), other than the `{:exit, reason}` case above: it runs in its parent
+  LiveView's process, whose `handle_info/2` gets the reply and the `:DOWN`, out of sight here;
 - `Task.async` inside a function that already runs isolated (LiveView's
   `start_async`/`assign_async`, `Task.Supervisor.async_nolink`);
 - text in strings, docs and comments.
@@ -183,17 +189,80 @@ def _evidence(context: Context, call: Node) -> process_state.Evidence | None:
             return process_state.Evidence("handled", handled) if handled is not None else None
         if process_state.awaited_in(caller):
             return None
+    module = syntax.enclosing_module(call)
+    if module is None or modules.runs_in_another_process(module):
+        return None  # its reply and :DOWN reach a handle_info/2 this module does not show
     in_process = _runs_in_process(context, call)
     replies = _reply_clauses(call) if in_process else []
-    if not any(any_task for _, any_task in replies) and (
+    reads_any = any(any_task for _, any_task in replies) or (in_process and _reads_every(module))
+    if not reads_any and (
         process_state.discarded(site)
         or (callers and all(process_state.discarded(c[0]) for c in callers))
     ):
         return process_state.Evidence("unawaited", None)
     down = process_state.down_clause(context, call)
-    if down is not None and replies:
+    if down is not None and replies and _handles_failure(down, module):
         return process_state.Evidence("down", down)
     return None
+
+
+@syntax.remembered
+def _reads_every(module: Node) -> bool:
+    """A ``handle_info(message, state)`` clause takes any message and uses it (forwards it,
+    matches on it in its body): a task's reply may be read there."""
+    body = syntax.module_body(module)
+    for definition in body.named_children if body is not None else []:
+        head = clauses.head(definition) if syntax.is_def(definition) else None
+        if head is None or head[0] != "handle_info" or len(head[1]) != 2:
+            continue
+        message = head[1][0]
+        name = syntax.text(message)
+        reads = message.type == "identifier" and not name.startswith("_")
+        if reads and syntax.variable_uses(definition, name)[1:]:
+            return True
+    return False
+
+
+def _handles_failure(down: Node, module: Node) -> bool:
+    """The ``:DOWN`` clause is there for a failed task, not only for the end of one. Not so
+    when it ignores the reason, the reply clauses leave the monitor on (no
+    ``Process.demonitor(ref, [:flush])``, so the normal ``:DOWN`` arrives after every reply),
+    and it does what a reply clause does (``done?: true`` in both): it treats every end
+    alike, and a crash ending the work quietly there would be no better than the crash the
+    link gives."""
+    for reason in process_state.down_reasons(down):
+        name = syntax.text(reason)
+        if reason.type != "identifier":
+            return True
+        if not name.startswith("_") and syntax.variable_uses(down, name)[1:]:
+            return True
+    replies = [definition for definition, _ in _replies_in(module)]
+    # Clauses for the same task match the same state (`%{stream_ref: ref} = state`).
+    paired = [r for r in replies if _state_pattern(r) == _state_pattern(down)]
+    replies = paired or replies
+    if any(_flushes(definition) for definition in replies):
+        return True
+    return _outcome(down) not in {_outcome(definition) for definition in replies}
+
+
+def _state_pattern(definition: Node) -> str:
+    """The last parameter of a clause (the state it matches), as text."""
+    head = clauses.head(definition)
+    return syntax.text(head[1][-1]) if head is not None and head[1] else ""
+
+
+def _outcome(definition: Node) -> str:
+    """What a clause does, as text with its layout left out."""
+    return " ".join(" ".join(syntax.text(s).split()) for s in syntax.body_statements(definition))
+
+
+def _flushes(definition: Node) -> bool:
+    return any(
+        n.type == "call"
+        and syntax.remote_target(n) == ("Process", "demonitor")
+        and ":flush" in syntax.text(n)
+        for n in syntax.descendants(definition)
+    )
 
 
 # -- where the task's messages go ------------------------------------------------------

@@ -9,6 +9,7 @@ that read it (`Rule.project_files`) on the checked files whose summary says they
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import os
 import sys
@@ -16,19 +17,18 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import redirect_stderr
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from otp_thinking import cache as disk_cache
 from otp_thinking.config import Config
-from otp_thinking.engine import analyze, enabled_rules
+from otp_thinking.files import SKIPPED_DIRS, defines_application, read_text, walk_elixir
 from otp_thinking.findings import Finding
-from otp_thinking.index import ProjectIndex, project_files
-from otp_thinking.model.summary import FileSummary
-from otp_thinking.project import find_root
-from otp_thinking.rule import Rule
-from otp_thinking.source import Source
-from otp_thinking.suppression import unknown_rule_messages
 from otp_thinking.workspace import Workspace
+
+if TYPE_CHECKING:  # the analysis is imported only when a file has to be analysed
+    from otp_thinking.index import ProjectIndex
+    from otp_thinking.model.summary import FileSummary
+    from otp_thinking.rule import Rule
 
 ReadFile = Callable[[str], "str | None"]
 """Reads a file for checking; says on stderr why it cannot (captured and reported in order)."""
@@ -38,9 +38,12 @@ ReadFile = Callable[[str], "str | None"]
 class FileResult:
     path: str
     text: str | None
-    """None when the file could not be read (``messages`` say why)."""
+    """None when the file could not be read (``messages`` say why), or when the cache knew it
+    unchanged by its stat and it has no finding to show (not read at all)."""
     findings: tuple[Finding, ...] = ()
     messages: tuple[str, ...] = ()
+    unread: bool = False
+    """The cache knew the file unchanged by its stat: its text was not read."""
 
 
 @dataclass(frozen=True)
@@ -49,6 +52,10 @@ class _Task:
     root: str | None
     check: bool
     """Analyse it (a file being checked), or only summarise it (another file of the project)."""
+    stamp: disk_cache.Stamp | None = None
+    """The file's stat before it is read (cached projects only)."""
+    applications: str = ""
+    """The key of its project's application modules (cached projects only)."""
 
 
 @dataclass
@@ -74,6 +81,9 @@ class _Worker:
     def rules(self, path: str, project_wide: bool | None) -> tuple[Config, list[Rule]]:
         """The enabled rules that read the project index (``project_wide``), those that do
         not, or (None) all of them."""
+        from otp_thinking.engine import enabled_rules
+
+        configure_logging()
         config = self.workspace.config_for(path)
         chosen = enabled_rules(config, self.select, self.ignore)
         if project_wide is None:
@@ -82,6 +92,15 @@ class _Worker:
 
 
 _worker: _Worker | None = None
+
+
+def configure_logging() -> None:
+    """Warnings of the analysis (a rule that failed) on stderr as the command's own messages;
+    done when a file is first analysed, so a run that finds everything in its cache never
+    imports logging."""
+    import logging
+
+    logging.basicConfig(level=logging.WARNING, format="otp-thinking: %(message)s")
 
 
 def _start_worker(
@@ -102,12 +121,29 @@ _Cached = tuple[str, disk_cache.Entry] | None
 """A new cache entry for a file (its path and what was computed), for the parent to store."""
 
 
-def _first_pass(task: _Task) -> tuple[FileSummary | None, FileResult | None, _Cached]:
+@dataclass(frozen=True)
+class _First:
+    """What the first pass found for one file."""
+
+    summary: FileSummary | None
+    result: FileResult | None
+    entry: _Cached = None
+    cached: str | None = None
+    """The summary key of the cache's entry, when the summary is the cache's (loaded only if
+    the index is needed)."""
+
+
+def _first_pass(task: _Task) -> _First:
     """Summarise the file for the index and, when it is being checked, run the rules that read
     only the file itself — one parse for both (none when the cache on disk has both)."""
     worker = _worker
     assert worker is not None
     worker.problems.clear()
+    cache = worker.caches.get(task.root) if task.root is not None else None
+    if cache is not None:
+        unchanged = _unchanged(worker, cache, task)
+        if unchanged is not None:
+            return unchanged
     captured = io.StringIO()
     if task.check:
         with redirect_stderr(captured):
@@ -116,56 +152,113 @@ def _first_pass(task: _Task) -> tuple[FileSummary | None, FileResult | None, _Ca
         text = worker.workspace.read(task.path)
     if text is None:
         messages = (*worker.problems, *captured.getvalue().splitlines())
-        return None, FileResult(task.path, None, (), messages) if task.check else None, None
-    cache = worker.caches.get(task.root) if task.root is not None else None
+        return _First(None, FileResult(task.path, None, (), messages) if task.check else None)
     keys = _cache_keys(worker, task, text) if cache is not None else None
     if cache is not None and keys is not None:
-        summary = cache.summary(task.path, keys[0])
-        entry = cache.findings(task.path, keys[1]) if task.check else None
-        if summary is not None and (entry is not None or not task.check):
+        known = keys.summary if cache.has_summary(task.path, keys.summary) else None
+        entry = cache.findings(task.path, keys.findings) if task.check else None
+        if known is not None and (entry is not None or not task.check):
+            update = _restamped(cache, task, keys)
             if entry is None:
-                return summary, None, None
+                return _First(None, None, update, known)
             found, notes = entry
             messages = (*worker.problems, *captured.getvalue().splitlines(), *notes)
-            return summary, FileResult(task.path, text, found, messages), None
+            return _First(None, FileResult(task.path, text, found, messages), update, known)
+    from otp_thinking.source import Source
+
     source = Source(text, task.path)
     summary = None
     if task.root is not None:
         summary = worker.workspace.summarize(Path(task.root), task.path, text, source)
     if not task.check:
-        return summary, None, _entry(task, keys, summary, None)
+        return _First(summary, None, _entry(task, keys, summary, None))
     # A file outside any project has no index and no second pass: every rule runs now.
+    from otp_thinking.engine import analyze
+    from otp_thinking.suppression import unknown_rule_messages
+
     config, rules = worker.rules(task.path, project_wide=False if task.root else None)
     project = worker.workspace.project_for(task.path)
     findings = analyze(source, config=config, project=project, rules=rules) if rules else []
     notes = tuple(unknown_rule_messages(source))
     messages = (*worker.problems, *captured.getvalue().splitlines(), *notes)
     result = FileResult(task.path, text, tuple(findings), messages)
-    return summary, result, _entry(task, keys, summary, result.findings, notes)
+    return _First(summary, result, _entry(task, keys, summary, result.findings, notes))
 
 
-def _cache_keys(worker: _Worker, task: _Task, text: str) -> tuple[str, str]:
-    """The keys under which the file's summary and its file-local findings are valid."""
-    summary_key = disk_cache.summary_key(text, worker.workspace.config_for(task.path))
-    project = worker.workspace.project_for(task.path)
-    return summary_key, disk_cache.findings_key(summary_key, project)
+def _unchanged(worker: _Worker, cache: disk_cache.Cache, task: _Task) -> _First | None:
+    """What the cache holds for a file its stat says is unchanged, without reading it."""
+    entry = cache.unchanged(task.path, task.stamp)
+    if entry is None:
+        return None
+    config = worker.workspace.config_for(task.path)
+    summary_key = disk_cache.summary_key_of(entry.text_digest, config)
+    if summary_key != entry.summary_key:
+        return None
+    if not task.check:
+        return _First(None, None, None, summary_key)
+    found = cache.findings(task.path, disk_cache.findings_key(summary_key, task.applications))
+    if found is None:
+        return None
+    findings, notes = found
+    result = FileResult(task.path, None, findings, (*worker.problems, *notes), unread=True)
+    return _First(None, result, None, summary_key)
+
+
+@dataclass(frozen=True)
+class _Keys:
+    """A text's digest and the keys under which its summary and its file-local findings are
+    valid."""
+
+    digest: str
+    summary: str
+    findings: str
+    application: bool
+
+
+def _cache_keys(worker: _Worker, task: _Task, text: str) -> _Keys:
+    digest = disk_cache.text_digest(text)
+    summary_key = disk_cache.summary_key_of(digest, worker.workspace.config_for(task.path))
+    findings_key = disk_cache.findings_key(summary_key, task.applications)
+    return _Keys(digest, summary_key, findings_key, defines_application(text))
+
+
+def _restamped(cache: disk_cache.Cache, task: _Task, keys: _Keys) -> _Cached:
+    """The cache's entry with the file's stat of now, when the text is the one it holds but
+    its stat is not (a file touched, or copied): the next run need not read it."""
+    entry = cache.current(task.path)
+    stamp = disk_cache.settled(task.stamp)
+    if entry is None or entry.text_digest != keys.digest or stamp is None or entry.stamp == stamp:
+        return None
+    return task.path, dataclasses.replace(entry, stamp=stamp)
 
 
 def _entry(
     task: _Task,
-    keys: tuple[str, str] | None,
+    keys: _Keys | None,
     summary: FileSummary | None,
     findings: tuple[Finding, ...] | None,
     notes: tuple[str, ...] = (),
 ) -> _Cached:
     if keys is None or summary is None:
         return None
-    findings_key = keys[1] if findings is not None else None
-    return task.path, disk_cache.Entry(keys[0], summary, findings_key, findings, notes=notes)
+    findings_key = keys.findings if findings is not None else None
+    return task.path, disk_cache.Entry(
+        keys.summary,
+        summary,
+        findings_key,
+        findings,
+        notes=notes,
+        text_digest=keys.digest,
+        stamp=disk_cache.settled(task.stamp),
+        application=keys.application,
+    )
 
 
 def _second_pass(item: tuple[str, str]) -> tuple[Finding, ...]:
     """The rules that read the project index, on a file whose summary says they can fire."""
+    from otp_thinking.engine import analyze
+    from otp_thinking.source import Source
+
     worker = _worker
     assert worker is not None
     path, text = item
@@ -218,37 +311,68 @@ def check_files(
         jobs = automatic_jobs(len(tasks))
     progress.begin(len(tasks))
     caches = _open_caches(tasks, base_config, select, ignore) if cache else {}
+    tasks = _stamped(tasks, caches)
     start_args = (read, base_config, tuple(select), tuple(ignore))
     with _Runner(jobs, (*start_args, caches)) as runner:
         first = list(_stepping(runner.map(_first_pass, tasks), progress, "indexed"))
-    _store_entries(tasks, caches, [entry for _summary, _result, entry in first])
-    results = [result for _summary, result, _entry in first if result is not None]
-    indexes = _indexes(tasks, [summary for summary, _result, _entry in first])
-    second = [
-        (result.path, result.text)
-        for task, (summary, result, _entry) in zip(tasks, first, strict=True)
-        if task.check and summary is not None and result is not None and result.text is not None
+    _store_entries(tasks, caches, [found.entry for found in first])
+    results = {found.result.path: found.result for found in first if found.result is not None}
+    checked = [
+        task.path
+        for task, found in zip(tasks, first, strict=True)
+        if task.check
+        and task.root is not None
+        and found.result is not None
+        and (found.result.text is not None or found.result.unread)
+        and (found.summary is not None or found.cached is not None)
     ]
-    project_rules = [r for r in enabled_rules(base_config, select, ignore) if r.project_files]
-    second = [(path, text) for path, text in second if _could_fire(project_rules, indexes, path)]
-    keys = _project_keys(tasks, caches, [path for path, _text in second])
+    keys = _project_keys(tasks, caches, checked)
     extra = {
         path: found
         for path, key in keys.items()
         if (found := key[0].project_findings(path, key[1])) is not None
     }
-    todo = [(path, text) for path, text in second if path not in extra]
-    if todo:
-        progress.begin(len(todo))
-        with _Runner(jobs, (*start_args, None, indexes)) as runner:
-            done = _stepping(runner.map(_second_pass, todo), progress, "checked")
-            for (path, _text), found in zip(todo, done, strict=True):
-                extra[path] = found
-                if path in keys:
-                    keys[path][0].store_project_findings(path, keys[path][1], found)
+    needed = [path for path in checked if path not in extra]
+    if needed:
+        from otp_thinking.engine import enabled_rules
+
+        indexes = _indexes(tasks, first, caches, start_args)
+        project_rules = [r for r in enabled_rules(base_config, select, ignore) if r.project_files]
+        todo = []
+        for path in needed:
+            if _could_fire(project_rules, indexes, path):
+                todo.append((path, _text(results[path], read)))
+            else:
+                extra[path] = ()
+        todo = [(path, text) for path, text in todo if text is not None]
+        if todo:
+            progress.begin(len(todo))
+            with _Runner(jobs, (*start_args, None, indexes)) as runner:
+                done = _stepping(runner.map(_second_pass, todo), progress, "checked")
+                for (path, _text_read), found in zip(todo, done, strict=True):
+                    extra[path] = found
+        for path in needed:
+            if path in keys and path in extra:
+                keys[path][0].store_project_findings(path, keys[path][1], extra[path])
     for root, disk in caches.items():
         disk.save({task.path for task in tasks if task.root == root})
-    return [_merged(result, extra.get(result.path, ())) for result in results]
+    merged = [_merged(result, extra.get(result.path, ())) for result in results.values()]
+    return [_shown(result, read) for result in merged]
+
+
+def _text(result: FileResult, read: ReadFile) -> str | None:
+    """The text of a checked file (read now when the cache knew it unchanged)."""
+    if not result.unread:
+        return result.text
+    with redirect_stderr(io.StringIO()):
+        return read(result.path)
+
+
+def _shown(result: FileResult, read: ReadFile) -> FileResult:
+    """A result whose findings can be shown: with its text (read now if it was not)."""
+    if not result.unread or not result.findings:
+        return result
+    return dataclasses.replace(result, text=_text(result, read), unread=False)
 
 
 def _open_caches(
@@ -257,6 +381,36 @@ def _open_caches(
     key = disk_cache.run_key(base_config, tuple(select), tuple(ignore))
     roots = dict.fromkeys(task.root for task in tasks if task.root is not None)
     return {root: disk_cache.open_cache(Path(root), key) for root in roots}
+
+
+def _stamped(tasks: list[_Task], caches: dict[str, disk_cache.Cache]) -> list[_Task]:
+    """The tasks of cached projects with each file's stat and its project's applications key:
+    a file whose stat the cache holds is known by the digest stored with it, any other is read
+    here to learn its digest and whether it may define an application."""
+    stamps: dict[str, disk_cache.Stamp | None] = {}
+    texts: dict[str, list[tuple[str, str]]] = {root: [] for root in caches}
+    for task in tasks:
+        if task.root not in caches:
+            continue
+        cache = caches[task.root]
+        stamps[task.path] = found = disk_cache.stamp(task.path)
+        entry = cache.unchanged(task.path, found)
+        if entry is not None:
+            digest, application = entry.text_digest, entry.application
+        else:
+            text = read_text(task.path)
+            if text is None:
+                continue
+            digest, application = disk_cache.text_digest(text), defines_application(text)
+        if application:
+            texts[task.root].append((cache.key(task.path), digest))
+    keys = {root: disk_cache.applications_key(root, found) for root, found in texts.items()}
+    return [
+        dataclasses.replace(task, stamp=stamps[task.path], applications=keys[task.root])
+        if task.root in caches
+        else task
+        for task in tasks
+    ]
 
 
 def _store_entries(
@@ -299,39 +453,89 @@ def _merged(result: FileResult, more: tuple[Finding, ...]) -> FileResult:
     if not more:
         return result
     findings = sorted((*result.findings, *more), key=lambda f: (f.start, f.end, f.code))
-    return FileResult(result.path, result.text, tuple(findings), result.messages)
+    return dataclasses.replace(result, findings=tuple(findings))
 
 
 def _first_pass_tasks(paths: Sequence[str]) -> list[_Task]:
     """The files to check, in order, then the other files of their projects (summaries)."""
-    roots: dict[str, str | None] = {}
+    root_of = _roots()
+    real_folders: dict[str, str] = {}
     tasks, seen = [], set()
     for path in paths:
         folder = os.path.dirname(os.path.abspath(path))
-        if folder not in roots:
-            found = find_root(Path(path))
-            roots[folder] = str(found) if found is not None else None
-        tasks.append(_Task(path, roots[folder], True))
-        seen.add(os.path.realpath(path))
-    for project in dict.fromkeys(r for r in roots.values() if r is not None):
-        for other in project_files(Path(project)):
-            real = os.path.realpath(other)
+        tasks.append(_Task(path, root_of(folder), True))
+        if folder not in real_folders:
+            real_folders[folder] = os.path.realpath(folder)
+        name = os.path.basename(path)
+        linked = os.path.islink(path)
+        seen.add(os.path.realpath(path) if linked else os.path.join(real_folders[folder], name))
+    for project in dict.fromkeys(task.root for task in tasks if task.root is not None):
+        for other, real in walk_elixir(project, _skipped_in_project, follow_links=False):
             if real not in seen:
                 seen.add(real)
-                tasks.append(_Task(str(other), project, False))
+                tasks.append(_Task(other, project, False))
     return tasks
 
 
-def _indexes(tasks: list[_Task], summaries: list[FileSummary | None]) -> list[ProjectIndex]:
+def _skipped_in_project(name: str) -> bool:
+    """Folders `index.project_files` leaves out: deps, _build… and hidden ones."""
+    return name in SKIPPED_DIRS or name.startswith(".")
+
+
+def _roots() -> Callable[[str], str | None]:
+    """The project root of a folder (see `project.find_root`), each folder looked at once:
+    the outermost folder with a mix.exs is its parent's root, else the folder itself if it
+    has one."""
+    found: dict[str, str | None] = {}
+
+    def root_of(folder: str) -> str | None:
+        if folder not in found:
+            parent = os.path.dirname(folder)
+            above = root_of(parent) if parent != folder else None
+            if above is None and os.path.isfile(os.path.join(folder, "mix.exs")):
+                above = folder
+            found[folder] = above
+        return found[folder]
+
+    return root_of
+
+
+def _indexes(
+    tasks: list[_Task],
+    first: list[_First],
+    caches: dict[str, disk_cache.Cache],
+    start_args: tuple[Any, ...],
+) -> list[ProjectIndex]:
+    """Each project's index, from the summaries made in the first pass and the cache's."""
+    from otp_thinking.index import ProjectIndex
+
     by_root: dict[str, ProjectIndex] = {}
-    for task, summary in zip(tasks, summaries, strict=True):
-        if task.root is None or summary is None:
+    for task, found in zip(tasks, first, strict=True):
+        if task.root is None:
+            continue
+        summary = found.summary
+        if summary is None and found.cached is not None and task.root in caches:
+            summary = caches[task.root].summary(task.path, found.cached)
+            if summary is None:  # the cache's summaries could not be read after all
+                summary = _summarized(task, start_args)
+        if summary is None:
             continue
         index = by_root.setdefault(task.root, ProjectIndex(Path(task.root)))
         index.files[os.path.abspath(summary.path)] = summary
     for index in by_root.values():
         index.complete = True
     return list(by_root.values())
+
+
+def _summarized(task: _Task, start_args: tuple[Any, ...]) -> FileSummary | None:
+    """The file's summary made now, in this process."""
+    if _worker is None:
+        _start_worker(*start_args)
+    assert _worker is not None
+    text = read_text(task.path)
+    if text is None or task.root is None:
+        return None
+    return _worker.workspace.summarize(Path(task.root), task.path, text)
 
 
 def _stepping(items: Iterable[Any], progress: Progress, what: str) -> Iterator[Any]:

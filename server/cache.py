@@ -6,51 +6,93 @@ files (an edited rule invalidates everything), the rules chosen (``--select``/``
 the base configuration. In it, each file's entry is valid for one text and one configuration
 (which decides whether the file is short-lived); its findings also for one set of application
 modules (rules read the children ``start/2`` starts). The findings of the rules that read the
-project index are reused only while every file's summary in the project is unchanged too;
-otherwise they run again from the summaries.
+project index are reused only while every file's summary in the project is unchanged too (a
+file whose text changed but whose summary did not, such as a new comment at its end, changes
+no other file's key); otherwise they run again from the summaries.
+
+A file is known unchanged without reading it when its size, modification and status-change
+times, inode and device equal those stored with its entry, and those times were already in the
+past when the entry was stored (a file changed later within the same clock tick is read); any
+other file is read and known by a digest of its text, so a file touched but unchanged still
+hits.
 
 The cache lives in ``.otp-thinking-cache/`` at the project root (a ``.gitignore`` inside keeps
 it out of version control), or in the user's cache folder when the project cannot be written.
 Writes go to a temporary file renamed into place, so a concurrent run never reads half a file;
 a file that cannot be read back as this format (corrupt, truncated, another version, foreign) is
-ignored and rebuilt. Loading accepts only plain data and this package's own data classes.
+ignored and rebuilt. The entries and their findings are plain tuples in `marshal`'s format,
+loaded with no class at all; each file's summary is a pickle of its own inside it, loaded only
+when a run needs it (a file changed), accepting only plain data and this package's own data
+classes.
 """
 
 from __future__ import annotations
 
 import contextlib
 import dataclasses
-import enum
-import hashlib
 import io
+import marshal
 import os
-import pickle
-import tempfile
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from otp_thinking import __version__
-from otp_thinking.config import Config
-from otp_thinking.findings import Finding
-from otp_thinking.model.summary import FileSummary
-from otp_thinking.project import ProjectContext
+from otp_thinking.findings import Edit, Finding, Fix
+
+try:  # blake2b without loading OpenSSL, which hashlib imports first
+    from _blake2 import blake2b
+except ImportError:  # another Python implementation
+    from hashlib import blake2b
+
+if TYPE_CHECKING:  # the summaries' module is imported only when a summary is loaded or made
+    from otp_thinking.config import Config
+    from otp_thinking.model.summary import FileSummary
 
 FOLDER = ".otp-thinking-cache"
-FORMAT = 4
+FORMAT = 5
 _MAGIC = b"otp-thinking-cache\n"
+
+Stamp = tuple[int, int, int, int, int]
+"""A file's size, modification and status-change times (ns), inode and device."""
+
+SETTLED_NS = 2_000_000_000
+"""A file's stamp is stored only when its times are older than this: a file written again
+within the same clock tick as the run that read it keeps its times, so it would look
+unchanged."""
+
+
+def stamp(path: str) -> Stamp | None:
+    """The stat of a regular file that says it is unchanged (None: not a regular file)."""
+    try:
+        found = os.stat(path)
+    except (OSError, ValueError):
+        return None
+    if (found.st_mode & 0o170000) != 0o100000:
+        return None
+    return (found.st_size, found.st_mtime_ns, found.st_ctime_ns, found.st_ino, found.st_dev)
+
+
+def settled(found: Stamp | None) -> Stamp | None:
+    """``found`` when both its times are far enough in the past to be trusted later."""
+    if found is None:
+        return None
+    now = time.time_ns()
+    return found if max(found[1], found[2]) < now - SETTLED_NS else None
 
 
 @dataclass(frozen=True)
 class Entry:
     summary_key: str
-    summary: FileSummary
+    summary: FileSummary | None
+    """None in an entry loaded from disk until a run asks for it (see `Cache.summary`)."""
     findings_key: str | None = None
     findings: tuple[Finding, ...] | None = None
     project_key: str | None = None
     """The findings of the rules that read the project index are valid for this key: the file's
-    findings key and every file's summary key in the project."""
+    findings key and every file's index key in the project."""
     project_findings: tuple[Finding, ...] | None = None
     notes: tuple[str, ...] = ()
     """Messages about the file's own text (rule names in comments that name no rule)."""
@@ -58,6 +100,14 @@ class Entry:
     """The path as the run that stored the findings named it: findings name other files (a fix's
     edits, related locations) by paths spelled the same way, so they are reused only by a run
     that names the file alike. The summary is reused by any run (the server's too)."""
+    text_digest: str = ""
+    stamp: Stamp | None = None
+    """The file's stat when its text had ``text_digest`` (see `settled`)."""
+    application: bool = False
+    """Whether the text may define an application module (see `applications_key`)."""
+    index_part: str = ""
+    """What the file adds to the project's index key: the summary key of the first text that
+    gave this summary (a text that changes nothing in it keeps it)."""
 
 
 @dataclass
@@ -72,6 +122,8 @@ class Cache:
     added: dict[str, Entry] = field(default_factory=dict)
     root: str = ""
     """The project root, absolute."""
+    summaries: dict[str, bytes] = field(default_factory=dict)
+    """The stored summaries, each file's pickled apart, loaded when first asked for."""
 
     _keys: dict[str, str] = field(default_factory=dict)
 
@@ -88,12 +140,44 @@ class Cache:
             return absolute
         return absolute[len(prefix) :].replace(os.sep, "/")
 
+    def unchanged(self, path: str, found: Stamp | None) -> Entry | None:
+        """The stored entry of ``path`` when its stat says the file was not written since."""
+        entry = self.entries.get(self.key(path))
+        if entry is None or found is None or entry.stamp != found:
+            return None
+        return entry
+
+    def has_summary(self, path: str, key: str) -> bool:
+        """Whether the cache holds the summary of ``path`` for ``key`` (without loading it)."""
+        entry = self.entries.get(self.key(path))
+        return entry is not None and entry.summary_key == key
+
     def summary(self, path: str, key: str) -> FileSummary | None:
         entry = self.entries.get(self.key(path))
         if entry is None or entry.summary_key != key:
             return None
-        summary = entry.summary
+        summary = self._stored_summary(self.key(path))
+        if summary is None:
+            return None
         return summary if summary.path == path else dataclasses.replace(summary, path=path)
+
+    def _stored_summary(self, key: str) -> FileSummary | None:
+        """The summary of the stored entry ``key``, unpickled now if it was not yet (None when
+        it cannot be: that entry is dropped)."""
+        entry = self.entries.get(key)
+        if entry is None or entry.summary is not None:
+            return entry.summary if entry is not None else None
+        summary = _load_summary(self.summaries.get(key, b""))
+        if summary is None:
+            del self.entries[key]
+            return None
+        self.entries[key] = dataclasses.replace(entry, summary=summary)
+        return summary
+
+    def load_summaries(self) -> None:
+        """Unpickle every stored summary (entries whose summary cannot be read are dropped)."""
+        for key in list(self.entries):
+            self._stored_summary(key)
 
     def findings(self, path: str, key: str) -> tuple[tuple[Finding, ...], tuple[str, ...]] | None:
         """The file-local findings and the notes (unknown rule names in its comments)."""
@@ -105,7 +189,18 @@ class Cache:
         return entry.findings, entry.notes
 
     def store(self, path: str, entry: Entry) -> None:
-        self.added[self.key(path)] = dataclasses.replace(entry, shown=path)
+        """Store what this run computed for ``path``; its index key part stays the old one when
+        the summary is the same as the stored one (only the text moved, not what it says)."""
+        part = entry.index_part or entry.summary_key
+        old = self.entries.get(self.key(path))
+        if (
+            old is not None
+            and old.index_part
+            and entry.summary is not None
+            and _same_summary(self._stored_summary(self.key(path)), entry.summary)
+        ):
+            part = old.index_part
+        self.added[self.key(path)] = dataclasses.replace(entry, shown=path, index_part=part)
 
     def current(self, path: str) -> Entry | None:
         """The entry of ``path`` as this run left it (valid for a file it found or computed)."""
@@ -119,7 +214,7 @@ class Cache:
             entry = self.added.get(key) or self.entries.get(key)
             if entry is None:
                 return None
-            keys.append(f"{key}\0{entry.summary_key}")
+            keys.append(f"{key}\0{entry.index_part or entry.summary_key}")
         return _hash(*keys)
 
     def project_key(self, path: str, index_key: str | None) -> str | None:
@@ -148,16 +243,36 @@ class Cache:
         drop out) when anything changed (atomically; failures ignored)."""
         if self.file is None:
             return
-        merged = {
-            key: entry
-            for key in map(self.key, paths)
-            if (entry := self.added.get(key) or self.entries.get(key)) is not None
-        }
-        if not self.added and merged.keys() == self.entries.keys():
+        wanted = set(map(self.key, paths))
+        if not self.added and wanted == self.entries.keys():
             return
+        import pickle
+
+        merged = {}
+        for key in sorted(wanted):
+            entry = self.added.get(key) or self.entries.get(key)
+            if entry is None:
+                continue
+            stored = self.entries.get(key)
+            blob = self.summaries.get(key)
+            # a summary this run made is pickled; a stored one is written back as it was read
+            made = entry.summary
+            if made is not None and (stored is None or stored.summary is not made):
+                blob = pickle.dumps(made, protocol=pickle.HIGHEST_PROTOCOL)
+            if blob is not None:
+                merged[key] = (entry, blob)
         with contextlib.suppress(OSError):
             _write(self.file, merged)
         _prune(self.file)
+
+
+def _same_summary(old: FileSummary | None, new: FileSummary) -> bool:
+    """Whether two summaries say the same (their texts' digests and paths aside)."""
+    if old is None:
+        return False
+    return dataclasses.replace(old, path="", digest="") == dataclasses.replace(
+        new, path="", digest=""
+    )
 
 
 def open_cache(root: Path, run_key: str) -> Cache:
@@ -165,8 +280,9 @@ def open_cache(root: Path, run_key: str) -> Cache:
     folder = _folder(root)
     if folder is None:
         return Cache(None)
-    file = folder / f"{run_key[:32]}.pickle"
-    return Cache(file, _load(file), root=os.path.abspath(root))
+    file = folder / f"{run_key[:32]}.cache"
+    entries, summaries = _load(file)
+    return Cache(file, entries, root=os.path.abspath(root), summaries=summaries)
 
 
 def run_key(base_config: Config, select: tuple[str, ...], ignore: tuple[str, ...]) -> str:
@@ -180,17 +296,24 @@ def text_digest(text: str) -> str:
 
 def summary_key(text: str, config: Config) -> str:
     """Valid for one text under one configuration (whose test globs make a file short-lived)."""
-    return _hash(text_digest(text), _memo(config, repr))
+    return summary_key_of(text_digest(text), config)
 
 
-def findings_key(summary: str, project: ProjectContext) -> str:
-    """Valid for one summary key and one set of application modules (path and text)."""
-    return _hash(summary, _memo(project, _project_digest))
+def summary_key_of(digest: str, config: Config) -> str:
+    """`summary_key` of the text whose `text_digest` is ``digest``."""
+    return _hash(digest, _memo(config, repr))
 
 
-def _project_digest(project: ProjectContext) -> str:
-    apps = [(str(app.path), app.module, app.source.text) for app in project.applications]
-    return _hash(repr(project.root), repr(apps))
+def findings_key(summary: str, applications: str) -> str:
+    """Valid for one summary key and one set of application modules (see `applications_key`)."""
+    return _hash(summary, applications)
+
+
+def applications_key(root: str, texts: Iterable[tuple[str, str]]) -> str:
+    """A key of the project's application modules: each file that may define one (see
+    `project.defines_application`), by its path in the project and its text's digest. It
+    changes whenever the applications the rules read (path, module, children) can."""
+    return _hash(root, *(f"{path}\0{digest}" for path, digest in sorted(texts)))
 
 
 _memos: dict[int, tuple[object, str]] = {}
@@ -205,7 +328,7 @@ def _memo(value: Any, compute: Any) -> str:
 
 
 def _hash(*parts: str) -> str:
-    h = hashlib.blake2b(digest_size=20)
+    h = blake2b(digest_size=20)
     for part in parts:
         h.update(part.encode("utf-8", "surrogatepass"))
         h.update(b"\0")
@@ -219,7 +342,7 @@ def package_digest() -> str:
     """A digest of every source file of the package and its rules (an edit invalidates)."""
     global _package_digest
     if _package_digest is None:
-        h = hashlib.blake2b(digest_size=20)
+        h = blake2b(digest_size=20)
         here = Path(__file__).resolve().parent
         import otp_thinking.rules as rules
 
@@ -242,7 +365,7 @@ def _folder(root: Path) -> Path | None:
     if _usable(local):
         return local
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    name = hashlib.blake2b(str(root.resolve()).encode(), digest_size=10).hexdigest()
+    name = blake2b(str(root.resolve()).encode(), digest_size=10).hexdigest()
     user = Path(base) / "otp-thinking" / name
     return user if _usable(user) else None
 
@@ -259,6 +382,8 @@ def _usable(folder: Path) -> bool:
 
 
 def _atomic(folder: Path, file: Path, data: bytes) -> None:
+    import tempfile  # only a run that writes needs it
+
     fd, temporary = tempfile.mkstemp(dir=folder, prefix=".tmp-")
     try:
         with os.fdopen(fd, "wb") as out:
@@ -279,57 +404,206 @@ def _prune(current: Path) -> None:
     """Delete the cache files of other run keys beyond the `KEPT_RUNS` most recently written
     (an older version's, a `--select` run long ago): a project's cache does not grow forever."""
     with contextlib.suppress(OSError):
-        others = [p for p in current.parent.glob("*.pickle") if p != current]
+        for older in current.parent.glob("*.pickle"):  # the layout before this one
+            with contextlib.suppress(OSError):
+                older.unlink()
+        others = [p for p in current.parent.glob("*.cache") if p != current]
         others.sort(key=lambda p: p.stat().st_mtime, reverse=True)
         for stale in others[KEPT_RUNS - 1 :]:
             with contextlib.suppress(OSError):
                 stale.unlink()
 
 
-def _write(file: Path, entries: dict[str, Entry]) -> None:
-    body = pickle.dumps((FORMAT, __version__, entries), protocol=pickle.HIGHEST_PROTOCOL)
+def _write(file: Path, entries: dict[str, tuple[Entry, bytes]]) -> None:
+    records = {key: _record(entry) for key, (entry, _blob) in entries.items()}
+    summaries = {key: blob for key, (_entry, blob) in entries.items()}
+    try:
+        body = marshal.dumps((FORMAT, __version__, records, summaries))
+    except ValueError:  # a finding holding data that is not plain: not cached
+        return
     _atomic(file.parent, file, _MAGIC + body)
 
 
-def _load(file: Path) -> dict[str, Entry]:
-    """The entries of ``file``, or none when it is missing or not a cache of this version."""
+def _load(file: Path) -> tuple[dict[str, Entry], dict[str, bytes]]:
+    """The entries of ``file`` (their summaries not loaded yet) and the stored summaries, or
+    none when it is missing or not a cache of this version."""
     try:
         data = file.read_bytes()
     except OSError:
-        return {}
+        return {}, {}
     if not data.startswith(_MAGIC):
-        return {}
+        return {}, {}
     try:
-        loaded = _SafeUnpickler(io.BytesIO(data[len(_MAGIC) :])).load()
+        loaded = marshal.loads(memoryview(data)[len(_MAGIC) :])
     except Exception:  # anything a damaged or foreign file can raise: rebuilt instead
-        return {}
-    if not (isinstance(loaded, tuple) and len(loaded) == 3):
-        return {}
-    version, tool, entries = loaded
-    if version != FORMAT or tool != __version__ or not isinstance(entries, dict):
-        return {}
-    return {
-        path: entry for path, entry in entries.items() if isinstance(path, str) and _valid(entry)
-    }
+        return {}, {}
+    if not (isinstance(loaded, tuple) and len(loaded) == 4):
+        return {}, {}
+    version, tool, records, summaries = loaded
+    if version != FORMAT or tool != __version__:
+        return {}, {}
+    if not isinstance(records, dict) or not isinstance(summaries, dict):
+        return {}, {}
+    entries = {}
+    for key, record in records.items():
+        with contextlib.suppress(Exception):  # a record of another shape: that file is redone
+            if isinstance(key, str) and isinstance(summaries.get(key), bytes):
+                entries[key] = _entry(record)
+    return entries, summaries
 
 
-def _valid(entry: object) -> bool:
-    if not isinstance(entry, Entry) or not isinstance(entry.summary, FileSummary):
-        return False
-    if entry.findings is None:
-        return True
-    return isinstance(entry.findings, tuple) and all(isinstance(f, Finding) for f in entry.findings)
+def _load_summary(blob: bytes) -> FileSummary | None:
+    from otp_thinking.model.summary import FileSummary
+
+    try:
+        loaded = _summaries_unpickler(blob).load()
+    except Exception:  # a damaged entry: that file is summarised again
+        return None
+    return loaded if isinstance(loaded, FileSummary) else None
 
 
-class _SafeUnpickler(pickle.Unpickler):
-    """Builds only this package's data classes and enums: nothing else a file names (functions,
-    other modules' classes) is ever looked up, so loading runs no code from the file."""
+# -- entries as plain data: loading them builds no class at all ----------------------------
 
-    def find_class(self, module: str, name: str) -> Any:
-        if module == "otp_thinking" or module.startswith("otp_thinking."):
-            found = super().find_class(module, name)
-            if isinstance(found, type) and (
-                dataclasses.is_dataclass(found) or issubclass(found, enum.Enum)
-            ):
-                return found
-        raise pickle.UnpicklingError(f"not allowed in a cache: {module}.{name}")
+
+def _record(entry: Entry) -> tuple[object, ...]:
+    return (
+        entry.summary_key,
+        entry.findings_key,
+        _plain_findings(entry.findings),
+        entry.project_key,
+        _plain_findings(entry.project_findings),
+        entry.notes,
+        entry.shown,
+        entry.text_digest,
+        entry.stamp,
+        entry.application,
+        entry.index_part,
+    )
+
+
+def _entry(record: Any) -> Entry:
+    """The entry a `_record` stored; raises on anything else."""
+    (summary_key, findings_key, found, project_key, project, notes, shown) = record[:7]
+    (digest, stat, app, part) = record[7:]
+    texts = (summary_key, shown, digest, part)
+    if not all(isinstance(text, str) for text in texts):
+        raise ValueError("not an entry")
+    if stat is not None and not (
+        isinstance(stat, tuple) and len(stat) == 5 and all(type(n) is int for n in stat)
+    ):
+        raise ValueError("not a stamp")
+    if not (isinstance(notes, tuple) and all(isinstance(note, str) for note in notes)):
+        raise ValueError("not notes")
+    return Entry(
+        summary_key,
+        None,
+        _optional_text(findings_key),
+        _findings(found),
+        _optional_text(project_key),
+        _findings(project),
+        notes,
+        shown,
+        digest,
+        stat,
+        app is True,
+        part,
+    )
+
+
+def _optional_text(value: object) -> str | None:
+    if value is not None and not isinstance(value, str):
+        raise ValueError("not a key")
+    return value
+
+
+def _plain_findings(findings: tuple[Finding, ...] | None) -> tuple[object, ...] | None:
+    if findings is None:
+        return None
+    return tuple(
+        (
+            f.code,
+            f.name,
+            f.severity,
+            f.message,
+            f.start,
+            f.end,
+            _plain_fix(f.fix),
+            f.data,
+            f.related,
+        )
+        for f in findings
+    )
+
+
+def _plain_fix(fix: Fix | None) -> tuple[object, ...] | None:
+    if fix is None:
+        return None
+    return (fix.title, tuple((e.start, e.end, e.new_text, e.path) for e in fix.edits), fix.safety)
+
+
+def _findings(plain: Any) -> tuple[Finding, ...] | None:
+    """The findings `_plain_findings` stored (types as the output reads them, else raises)."""
+    if plain is None:
+        return None
+    found = []
+    for code, name, severity, message, start, end, fix, data, related in plain:
+        if not (type(start) is int and type(end) is int and isinstance(data, dict)):
+            raise ValueError("not a finding")
+        if not all(isinstance(text, str) for text in (code, name, severity, message)):
+            raise ValueError("not a finding")
+        found.append(
+            Finding(code, name, severity, message, start, end, _fix(fix), data, _related(related))
+        )
+    return tuple(found)
+
+
+def _fix(plain: Any) -> Fix | None:
+    if plain is None:
+        return None
+    title, edits, safety = plain
+    if not (isinstance(title, str) and isinstance(safety, str)):
+        raise ValueError("not a fix")
+    made = []
+    for start, end, new_text, path in edits:
+        if not (type(start) is int and type(end) is int and isinstance(new_text, str)):
+            raise ValueError("not an edit")
+        made.append(Edit(start, end, new_text, _optional_text(path)))
+    return Fix(title, tuple(made), safety)  # type: ignore[arg-type]
+
+
+def _related(plain: Any) -> tuple[tuple[str, int, int, str], ...]:
+    if not isinstance(plain, tuple):
+        raise ValueError("not related locations")
+    for path, start, end, text in plain:
+        if not (isinstance(path, str) and type(start) is int and type(end) is int):
+            raise ValueError("not a related location")
+        if not isinstance(text, str):
+            raise ValueError("not a related location")
+    return plain
+
+
+def _summaries_unpickler(blob: bytes) -> Any:
+    """An unpickler that builds only this package's data classes and enums: nothing else a file
+    names (functions, other modules' classes) is ever looked up, so loading runs no code from
+    the file."""
+    import pickle
+
+    class SafeUnpickler(pickle.Unpickler):
+        def find_class(self, module: str, name: str) -> Any:
+            return _allowed(module, name)
+
+    return SafeUnpickler(io.BytesIO(blob))
+
+
+def _allowed(module: str, name: str) -> Any:
+    import enum
+    import importlib
+    import pickle
+
+    if module == "otp_thinking" or module.startswith("otp_thinking."):
+        found = getattr(importlib.import_module(module), name, None)
+        if isinstance(found, type) and (
+            dataclasses.is_dataclass(found) or issubclass(found, enum.Enum)
+        ):
+            return found
+    raise pickle.UnpicklingError(f"not allowed in a cache: {module}.{name}")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import logging
 import os
 import sys
 import time
@@ -12,13 +11,12 @@ from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from otp_thinking import __version__
-from otp_thinking.baseline import BaselineError, read_baseline, write_baseline
-from otp_thinking.batch import Progress, check_files, default_jobs
-from otp_thinking.engine import analyze, enabled_rules
-from otp_thinking.findings import SEVERITIES, Finding
-from otp_thinking.fixing import FixRun, Skipped, fix_files
+from otp_thinking.batch import Progress, check_files, configure_logging, default_jobs
+from otp_thinking.files import SKIPPED_DIRS, walk_elixir
+from otp_thinking.findings import SEVERITIES
 from otp_thinking.output import (
     Located,
     TextLines,
@@ -29,32 +27,23 @@ from otp_thinking.output import (
     statistics,
     summary,
 )
-from otp_thinking.project import find_root
-from otp_thinking.registry import all_rules, find_rule
-from otp_thinking.rule import Rule
-from otp_thinking.rule_docs import full_document
-from otp_thinking.sarif import render_sarif
-from otp_thinking.source import Source
-from otp_thinking.suppression import unknown_rule_messages
 from otp_thinking.workspace import Workspace, normal
-from otp_thinking.writing import (
-    NotRegularError,
-    inside,
-    read_exact,
-    read_regular,
-    real_roots,
-    write_fixed,
-)
+from otp_thinking.writing import NotRegularError, read_regular
 
-SKIPPED_DIRS = frozenset({"deps", "_build", ".git", "node_modules", ".elixir_ls", ".expert"})
+if TYPE_CHECKING:  # the rules, fixes and baselines are imported by the runs that use them
+    from otp_thinking.findings import Finding
+    from otp_thinking.fixing import FixRun, Skipped
+    from otp_thinking.rule import Rule
+
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_USAGE = 0, 1, 2
 PROGRESS_AFTER = 1.0  # seconds before a progress bar appears: short runs stay quiet
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    logging.basicConfig(level=logging.WARNING, format="otp-thinking: %(message)s")
     parser = _parser()
     args = parser.parse_args(argv)
+    if getattr(args, "command", None) != "check":  # check: when it first analyses a file
+        configure_logging()
     if not getattr(args, "command", None):
         parser.print_help(sys.stderr)
         return EXIT_USAGE
@@ -221,11 +210,15 @@ def run_check(args: argparse.Namespace) -> int:
     if args.statistics and args.format in ("sarif", "github"):
         print("otp-thinking: --statistics prints text or json, not " + args.format, file=sys.stderr)
         return EXIT_USAGE
-    try:
-        baseline = read_baseline(args.baseline) if args.baseline else None
-    except BaselineError as error:
-        print(f"otp-thinking: {error}", file=sys.stderr)
-        return EXIT_USAGE
+    baseline = None
+    if args.baseline:
+        from otp_thinking.baseline import BaselineError, read_baseline
+
+        try:
+            baseline = read_baseline(args.baseline)
+        except BaselineError as error:
+            print(f"otp-thinking: {error}", file=sys.stderr)
+            return EXIT_USAGE
     run = CheckRun()
     if args.jobs is not None and args.jobs > default_jobs():
         run.tell(
@@ -242,6 +235,8 @@ def run_check(args: argparse.Namespace) -> int:
     else:
         _check_all(run, files, args)
     if args.write_baseline:
+        from otp_thinking.baseline import write_baseline
+
         try:
             write_baseline(args.write_baseline, run.located)
         except OSError as error:
@@ -288,6 +283,9 @@ def _check_all(
 def _checked_roots(paths: list[str]) -> list[str]:
     """The real paths of the checked files and folders and of the projects they are in (a fix
     may add a child to the project's application file)."""
+    from otp_thinking.project import find_root
+    from otp_thinking.writing import real_roots
+
     roots = set(real_roots(paths))
     for path in paths:
         root = find_root(Path(path))
@@ -333,6 +331,8 @@ def _progress_bar() -> Progress | None:
 
 
 def _known_selector(selector: str) -> bool:
+    from otp_thinking.registry import all_rules
+
     return any(rule.matches_selector(selector) for rule in all_rules())
 
 
@@ -341,36 +341,25 @@ def iter_elixir_files(paths: Sequence[str], workspace: Workspace) -> Iterator[st
     seen: set[str] = set()
     for top in paths:
         if os.path.isfile(top):
-            candidates: Iterator[str] = iter([top])
+            candidates: Iterator[tuple[str, str]] = iter([(top, os.path.realpath(top))])
         else:
             candidates = _walk(top)
-        for path in candidates:
-            real = os.path.realpath(path)
+        for path, real in candidates:
             if real in seen or workspace.excluded(path):
                 continue
             seen.add(real)
             yield path
 
 
-def _walk(top: str) -> Iterator[str]:
-    visited: set[str] = set()
-
+def _walk(top: str) -> Iterator[tuple[str, str]]:
     def unreadable(error: OSError) -> None:
         folder = str(error.filename).removeprefix("./")
         message = f"{folder}: cannot be read ({error.strerror}); skipped"
         print(f"otp-thinking: {message}", file=sys.stderr)
 
-    for folder, dirs, files in os.walk(top, followlinks=True, onerror=unreadable):
-        real = os.path.realpath(folder)
-        if real in visited:  # a symlink loop
-            dirs[:] = []
-            continue
-        visited.add(real)
-        dirs[:] = sorted(d for d in dirs if d not in SKIPPED_DIRS)
-        for name in sorted(files):
-            if name.endswith((".ex", ".exs")):
-                path = os.path.join(folder, name)
-                yield path.removeprefix("./") if top in (".", "./") else path
+    found = walk_elixir(top, SKIPPED_DIRS.__contains__, follow_links=True, unreadable=unreadable)
+    for path, real in found:
+        yield (path.removeprefix("./") if top in (".", "./") else path), real
 
 
 UNREADABLE = "cannot be read"
@@ -401,6 +390,13 @@ def _read(path: str) -> str | None:
 def _fix_files(run: CheckRun, files: list[str], args: argparse.Namespace) -> None:
     """Fix every file together over the workspace overlay (see `fixing.fix_files`): each file
     read once, the project kept current as fixes land, then what remains reported."""
+    from otp_thinking.engine import analyze, enabled_rules
+    from otp_thinking.fixing import fix_files
+
+    configure_logging()
+    from otp_thinking.source import Source
+    from otp_thinking.suppression import unknown_rule_messages
+
     workspace = run.workspace
     readable = []
     for path in files:
@@ -441,6 +437,8 @@ def _fix_files(run: CheckRun, files: list[str], args: argparse.Namespace) -> Non
 def _in_tree(run: CheckRun, path: str) -> bool:
     """Fixes edit files whose real path is in the checked tree, never a file a symlink leads
     to elsewhere (its findings are still reported)."""
+    from otp_thinking.writing import inside
+
     return inside(os.path.realpath(path), run.roots)
 
 
@@ -483,6 +481,9 @@ def _report(run: CheckRun, args: argparse.Namespace) -> int:
     elif args.format == "json":
         print(render_json(run.located, source_of))
     elif args.format == "sarif":
+        from otp_thinking.registry import all_rules
+        from otp_thinking.sarif import render_sarif
+
         print(render_sarif(run.located, all_rules(), source_of))
     elif args.format == "github":
         if run.located:
@@ -544,6 +545,8 @@ def _write(run: CheckRun, changed: dict[str, tuple[str, str]]) -> None:
     """Write each changed file atomically (see `writing`), except files changed on disk since
     they were read (their fix would be of the old text) and the files whose fixes rely on one
     of those; say per file what was not written and why; go on after a failure."""
+    from otp_thinking.writing import read_exact, write_fixed
+
     moved = {path for path, (before, _after) in changed.items() if read_exact(path) != before}
     held = run.fixes.held_back(moved) if run.fixes is not None else moved
     results = []
@@ -583,6 +586,8 @@ def _write(run: CheckRun, changed: dict[str, tuple[str, str]]) -> None:
 
 
 def run_rules(args: argparse.Namespace) -> int:
+    from otp_thinking.registry import all_rules
+
     for rule in all_rules():
         print(_catalog_line(rule))
     if any(rule.preview for rule in all_rules()):
@@ -600,6 +605,9 @@ def _catalog_line(rule: Rule) -> str:
 
 
 def run_explain(args: argparse.Namespace) -> int:
+    from otp_thinking.registry import find_rule
+    from otp_thinking.rule_docs import full_document
+
     rule = find_rule(args.rule)
     if rule is None:
         print(f"otp-thinking: no rule {args.rule!r}; see `otp-thinking rules`", file=sys.stderr)

@@ -155,11 +155,11 @@ def _is_name(key: str, name: str) -> bool:
     return bool(_ALIAS.fullmatch(name) or (key == "pg_scope" and _ATOM.fullmatch(name)))
 
 
-def find_config_file(start: Path) -> Path | None:
-    """The nearest `.otp-thinking.toml` in ``start`` (a file's folder) or above it; ``start``
-    made absolute first, so that `.` looks above the current folder too."""
+def find_config_file(start: Path, above: bool = True) -> Path | None:
+    """The nearest `.otp-thinking.toml` in ``start`` (a file's folder) or (``above``) above it;
+    ``start`` made absolute first, so that `.` looks above the current folder too."""
     start = Path(os.path.abspath(start))
-    for folder in (start, *start.parents):
+    for folder in (start, *start.parents) if above else (start,):
         candidate = folder / CONFIG_FILE
         if candidate.is_file():
             return candidate

@@ -34,8 +34,8 @@ _USE_MIX_TASK = compile_query(
 _RELEASE_TASK = compile_query(
     """
     (call target: (dot left: (alias) @mod right: (identifier) @fun)
-      (#match? @mod "^(Application|Ecto[.]Migrator)$")
-      (#match? @fun "^(load|with_repo)$")) @use
+      (#any-of? @mod "Application" "Ecto.Migrator")
+      (#any-of? @fun "load" "with_repo")) @use
     """
 )
 """``Application.load/1`` or ``Ecto.Migrator.with_repo/2``: a release task (``bin/app eval``)
@@ -72,18 +72,18 @@ class Context:
         self, modules: Collection[str], functions: Collection[str] | None = None
     ) -> list[Captures]:
         """The calls to ``modules`` (by their text: `"Task"`, `":ets"`) and, unless None,
-        ``functions``, in document order; captures ``call``, ``module`` and ``function``."""
-        table = self.cache.get("remote calls")
-        if table is None:
-            table = self.cache["remote calls"] = [
-                (self.text(c["module"][0]), self.text(c["function"][0]), c)
-                for c in self.matches(syntax.REMOTE_CALLS)
-            ]
-        return [
-            captures
-            for module, function, captures in table
-            if module in modules and (functions is None or function in functions)
-        ]
+        ``functions``, in document order; captures ``call``, ``module`` and ``function``.
+        Looked up by module: rules ask once per module or call, and a file can hold thousands."""
+        by_module = self.cache.get("remote calls")
+        if by_module is None:
+            by_module = self.cache["remote calls"] = {}
+            for position, c in enumerate(self.matches(syntax.REMOTE_CALLS)):
+                entry = (position, self.text(c["function"][0]), c)
+                by_module.setdefault(self.text(c["module"][0]), []).append(entry)
+        found = [entry for module in set(modules) for entry in by_module.get(module, ())]
+        if len(modules) > 1:
+            found.sort(key=lambda entry: entry[0])  # document order across modules
+        return [c for _, function, c in found if functions is None or function in functions]
 
     def text(self, node: Node) -> str:
         return self.source.node_text(node)

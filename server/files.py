@@ -4,8 +4,13 @@ block the server or the command line."""
 from __future__ import annotations
 
 import os
+import re
 import stat
+from collections.abc import Callable, Iterator
 from pathlib import Path
+
+SKIPPED_DIRS = frozenset({"deps", "_build", ".git", "node_modules", ".elixir_ls", ".expert"})
+"""Folders never checked or indexed: dependencies, build output, tools' own folders."""
 
 
 def is_regular(path: str | Path) -> bool:
@@ -26,3 +31,62 @@ def read_text(path: str | Path) -> str | None:
             return handle.read()
     except (OSError, UnicodeDecodeError, ValueError):
         return None
+
+
+_USE_APPLICATION = re.compile(r"^\s*use\s+Application\b", re.MULTILINE)
+
+
+def defines_application(text: str) -> bool:
+    """Whether the text may define an application module (``use Application``)."""
+    # the substring test first: it runs on every keystroke and the regex costs 100x more
+    return "Application" in text and _USE_APPLICATION.search(text) is not None
+
+
+def walk_elixir(
+    top: str,
+    skip: Callable[[str], bool],
+    follow_links: bool,
+    unreadable: Callable[[OSError], None] = lambda error: None,
+) -> Iterator[tuple[str, str]]:
+    """The `.ex`/`.exs` files below the folder ``top`` with their real paths, in the order of
+    ``os.walk`` with names sorted: a folder's files, then its subfolders (not those ``skip``
+    names; those that are links only when ``follow_links``; a folder reached again through a
+    link is walked once). Real paths are worked out from the real path of ``top`` and resolved
+    again only below a link, not looked up for every file and folder."""
+    visited: set[str] = set()
+    folders = [(top, os.path.realpath(top))]
+    while folders:
+        folder, real = folders.pop()
+        if real in visited:  # a symlink loop, or the same folder by another link
+            continue
+        visited.add(real)
+        try:
+            with os.scandir(folder) as listing:
+                entries = list(listing)
+        except OSError as error:
+            unreadable(error)
+            continue
+        below, found = [], []
+        for entry in entries:
+            try:
+                is_dir = entry.is_dir()
+            except OSError:
+                is_dir = False
+            if is_dir:
+                if skip(entry.name):
+                    continue
+                link = entry.is_symlink()
+                if link and not follow_links:
+                    continue
+                below.append((entry.name, link))
+            elif entry.name.endswith((".ex", ".exs")):
+                found.append((entry.name, entry.is_symlink()))
+        # os.path.join's result, without its cost per name: the names hold no separator
+        prefix = folder if folder.endswith(os.sep) else folder + os.sep
+        real_prefix = real if real.endswith(os.sep) else real + os.sep
+        for name, link in sorted(found):
+            path = prefix + name
+            yield path, os.path.realpath(path) if link else real_prefix + name
+        for name, link in sorted(below, reverse=True):
+            path = prefix + name
+            folders.append((path, os.path.realpath(path) if link else real_prefix + name))

@@ -125,5 +125,92 @@ def cursor(query: AnyQuery) -> QueryCursor:
 
 def matches(query: AnyQuery, node: Node) -> Iterator[Captures]:
     """Each match of ``query`` under ``node`` as a dict of capture name to nodes."""
-    for _pattern, captures in QueryCursor(compiled(query)).matches(node):
+    for _pattern, captures in pattern_matches(compiled(query), node):
         yield captures
+
+
+# -- very deep trees -----------------------------------------------------------------------
+#
+# tree-sitter's query cursor keeps the depth at which a match started in 16 bits: below 65,535
+# levels under the node a query starts from, it matches nothing, and slowly (20,000 nested
+# `case`s are 80,000 levels deep). A tree that deep is queried in slices of SLICE_DEPTH levels:
+# the first from the node asked, starting no match below SLICE_DEPTH (the cursor then does not
+# descend further either), the next from every node one level deeper, and so on. Each level is
+# searched by exactly one slice, so the matches are those of one unlimited run, put back in
+# source order. Whether a tree is that deep is read from a sample of its nodes' depths, which
+# costs a fraction of a parse; ordinary files, with fewer nodes than UNSLICED_DEPTH, not even
+# that.
+
+UNSLICED_DEPTH = 64_000
+"""A tree at most this deep is queried in one run (tree-sitter counts to 65,535; the rest is
+room for the depth of a pattern below where it starts)."""
+SLICE_DEPTH = 60_000
+"""Levels one query run searches in a deeper tree."""
+PROBE_STEP = 1_000
+"""Every this many nodes (in the order of a walk down) one's depth is read (`_sampled_depth`)."""
+
+
+def pattern_matches(query: Query, node: Node) -> Iterator[tuple[int, Captures]]:
+    """``QueryCursor(query).matches(node)``, in slices when the tree is too deep for it."""
+    starts = slice_starts(node)
+    if starts is None:
+        yield from QueryCursor(query).matches(node)
+        return
+    found = []
+    for start in starts:
+        cursor = QueryCursor(query)
+        cursor.set_max_start_depth(SLICE_DEPTH)
+        found.extend(cursor.matches(start))
+    found.sort(key=_match_order)  # in source order, as one run gives them
+    yield from found
+
+
+def _match_order(match: tuple[int, Captures]) -> tuple[int, int]:
+    pattern, captures = match
+    return min(node.start_byte for nodes in captures.values() for node in nodes), pattern
+
+
+def _sampled_depth(node: Node) -> int:
+    """The greatest depth among every PROBE_STEP-th node under ``node``: the subtree is at
+    most PROBE_STEP levels deeper. (A node at depth D has its PROBE_STEP-th ancestor's subtree
+    of PROBE_STEP nodes after it, in which one is sampled, at a depth of at least
+    D - PROBE_STEP.) tree-sitter moves to a node by its index without visiting the nodes
+    between, so this costs a few hundred moves where a walk in Python would visit every node."""
+    cursor = node.walk()
+    deepest = 0
+    for index in range(PROBE_STEP, node.descendant_count, PROBE_STEP):
+        cursor.goto_descendant(index)
+        deepest = max(deepest, cursor.depth)
+    return deepest
+
+
+_slices: dict[tuple[Node, int], list[Node] | None] = {}
+on_forget(_slices.clear)
+
+
+def slice_starts(node: Node) -> list[Node] | None:
+    """The nodes the slices of ``node``'s subtree start from (``node`` first), or None when
+    it is queried in one run. Found by a walk down that skips every subtree with too few
+    nodes to reach the next slice."""
+    if node.descendant_count <= UNSLICED_DEPTH:
+        return None
+    limit = SLICE_DEPTH
+    key = (node, limit)
+    if key in _slices:
+        return _slices[key]
+    if _sampled_depth(node) + PROBE_STEP <= UNSLICED_DEPTH:
+        _slices[key] = None
+        return None
+    starts = [node]
+    for start in starts:  # grows as deeper slices are found
+        stack = [(start, 0)]
+        while stack:
+            current, level = stack.pop()
+            if level + current.descendant_count <= limit:
+                continue  # every node below is within this slice
+            if level > limit:
+                starts.append(current)
+                continue
+            stack.extend((child, level + 1) for child in reversed(current.children))
+    found = _slices[key] = starts if len(starts) > 1 else None
+    return found

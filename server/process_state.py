@@ -15,6 +15,7 @@ from otp_thinking import syntax
 from otp_thinking.context import Context
 from otp_thinking.model import clauses
 from otp_thinking.model.processes import MESSAGE_CALLBACKS
+from otp_thinking.parsing import compile_query, matches
 
 
 def _exit_traps(context: Context) -> list[Node]:
@@ -66,7 +67,17 @@ def _callback_starts(context: Context) -> list[int]:
 
 AWAITS = frozenset({("Task", "await"), ("Task", "await_many")})
 YIELDS = frozenset({("Task", "yield"), ("Task", "yield_many")})
+UNLINK = ("Process", "unlink")
 RAISING = frozenset({"raise", "reraise", "exit", "throw"})
+ASKED = AWAITS | YIELDS | {UNLINK}
+"""The calls `calls_under` reports."""
+_ASKED_WORDS = (b"await", b"yield", b"unlink")
+_ASKED_CALLS = compile_query(
+    """
+    (call target: (dot left: (alias) right: (identifier) @function)
+      (#any-of? @function "await" "await_many" "yield" "yield_many" "unlink")) @call
+    """
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -224,6 +235,14 @@ def _down_clause_in(module: Node) -> Node | None:
     return None
 
 
+def down_reasons(definition: Node) -> list[Node]:
+    """The reason patterns of the ``{:DOWN, ref, :process, pid, reason}`` messages a clause
+    takes."""
+    head = clauses.head(definition)
+    found = (_down_tuple(param) for param in (head[1] if head is not None else []))
+    return [t.named_children[4] for t in found if t is not None]
+
+
 def _down_tuple(param: Node) -> Node | None:
     if param.type == "binary_operator" and syntax.operator(param) == "=":
         for side in ("left", "right"):
@@ -244,14 +263,21 @@ def awaited_in(scope: Node) -> bool:
 
 
 def unlinks(scope: Node) -> bool:
-    return ("Process", "unlink") in calls_under(scope)
+    return UNLINK in calls_under(scope)
 
 
 @syntax.remembered
 def calls_under(scope: Node) -> frozenset[tuple[str, str]]:
-    """What the calls under ``scope`` call (`syntax.call_key`): one walk of a function
-    answers every question asked of it about its calls, for every task it starts."""
-    return frozenset(syntax.call_key(n) for n in syntax.descendants(scope) if n.type == "call")
+    """Which of the waits and unlinks in ASKED the calls under ``scope`` make (as
+    `syntax.call_key`s): one search of a function answers every question asked of it about
+    its calls, for every task it starts. tree-sitter finds the calls by their names, so a
+    function of thousands of other calls costs no walk in Python."""
+    data = scope.text or b""
+    if not any(word in data for word in _ASKED_WORDS):
+        return frozenset()  # not worth a walk of the tree, however short
+    calls = (c["call"][0] for c in matches(_ASKED_CALLS, scope))
+    keys = (syntax.call_key(call) for call in calls if call != scope)
+    return frozenset(key for key in keys if key in ASKED)
 
 
 def discarded(site: Node) -> bool:

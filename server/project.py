@@ -7,12 +7,12 @@ child to the application's children list (a second file in the same fix).
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from otp_thinking import files
+from otp_thinking.files import defines_application
 from otp_thinking.findings import Edit
 from otp_thinking.index import ProjectIndex, build_index, short_lived_by_globs
 from otp_thinking.model.summary import summarize
@@ -21,7 +21,6 @@ from otp_thinking.source import Source
 
 ReadText = Callable[[Path], str | None]
 
-_USE_APPLICATION = re.compile(r"^\s*use\s+Application\b", re.MULTILINE)
 _SKIP_DIRS = frozenset({"deps", "_build", ".git", "node_modules", ".elixir_ls", ".expert"})
 
 
@@ -101,11 +100,6 @@ class ProjectContext:
 
 
 EMPTY = ProjectContext()
-
-
-def defines_application(text: str) -> bool:
-    # the substring test first: it runs on every keystroke and the regex costs 100x more
-    return "Application" in text and _USE_APPLICATION.search(text) is not None
 
 
 def app_root(application_path: Path) -> Path:

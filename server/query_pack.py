@@ -18,9 +18,17 @@ import bisect
 import threading
 from collections.abc import Iterable
 
-from tree_sitter import Node, Query, QueryCursor, QueryError, Tree
+from tree_sitter import Node, Query, QueryError, Tree
 
-from otp_thinking.parsing import LANGUAGE, AnyQuery, Captures, LazyQuery, compiled, log
+from otp_thinking.parsing import (
+    LANGUAGE,
+    AnyQuery,
+    Captures,
+    LazyQuery,
+    compiled,
+    log,
+    pattern_matches,
+)
 from otp_thinking.source import Source
 
 
@@ -49,7 +57,7 @@ class Pack:
     def run(self, root: Node) -> dict[LazyQuery, list[Captures]]:
         found: dict[LazyQuery, list[Captures]] = {member: [] for member in self.members}
         owners = self.owners
-        for pattern, captures in QueryCursor(self.query).matches(root):
+        for pattern, captures in pattern_matches(self.query, root):
             found[owners[pattern]].append(captures)
         return found
 
@@ -191,5 +199,5 @@ class DocumentMatches:
 
 
 def _run(query: Query, root: Node) -> Iterable[Captures]:
-    for _pattern, captures in QueryCursor(query).matches(root):
+    for _pattern, captures in pattern_matches(query, root):
         yield captures

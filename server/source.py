@@ -17,11 +17,10 @@ import bisect
 import re
 from dataclasses import dataclass
 from itertools import accumulate
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-from tree_sitter import Node, Point, Tree
-
-from otp_thinking.parsing import parse
+if TYPE_CHECKING:  # tree-sitter is loaded by the first parse: showing cached findings needs none
+    from tree_sitter import Node, Point, Tree
 
 Encoding = Literal["utf-8", "utf-16", "utf-32"]
 ENCODINGS: tuple[Encoding, ...] = ("utf-8", "utf-16", "utf-32")
@@ -127,8 +126,12 @@ class Source:
     def tree(self) -> Tree:
         """The syntax tree of the current text (reparsed incrementally after edits)."""
         if self._tree is None:
+            from otp_thinking.parsing import parse
+
             self._tree = parse(self.data)
         elif self._stale:
+            from otp_thinking.parsing import parse
+
             self._tree = parse(self.data, self._tree)
         self._stale = False
         return self._tree
@@ -250,6 +253,8 @@ class Source:
 
 def _point(data: bytes, byte: int) -> Point:
     """tree-sitter's (row, byte column), where only ``\\n`` starts a row."""
+    from tree_sitter import Point
+
     row = data.count(b"\n", 0, byte)
     column = byte - (data.rfind(b"\n", 0, byte) + 1)
     return Point(row, column)

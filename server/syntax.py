@@ -13,7 +13,7 @@ from typing import ParamSpec, TypeVar, cast
 
 from tree_sitter import Node, Tree
 
-from otp_thinking.parsing import compile_query, on_forget, recent_trees
+from otp_thinking.parsing import compile_query, matches, on_forget, recent_trees
 
 REMOTE_CALLS = compile_query(
     "(call target: (dot left: [(alias) (atom)] @module right: (identifier) @function)) @call"
@@ -82,10 +82,21 @@ def keyword_pairs(node: Node | None) -> Iterator[tuple[str, Node]]:
 # 20,000 piped calls. Shallow walks use ``.parent`` as is; once a walk goes deeper than DEEP, the
 # whole tree's parents are recorded in one walk down (`_Parents`) and looked up from then on,
 # and `enclosing` remembers its answers, so a rule asking for every call's module or function
-# costs time in proportion to the file, not to the file times its depth.
+# costs time in proportion to the file, not to the file times its depth. Width costs too: on the
+# way down tree-sitter scans each ancestor's children up to the one that holds the node, so
+# the parents of 20,000 statements of one body cost the square of 20,000; the children of the
+# parents found are counted (`_climb`), and past WIDE of them per node of the tree, the tree's
+# parents are recorded as well.
 
 DEEP = 40
 """Ancestors walked with ``.parent`` before the tree's parents are recorded."""
+WIDE = 100
+"""Children scanned by ``.parent`` lookups, per node of the tree, before its parents are
+recorded (a lookup scans a child in nanoseconds; recording costs about a microsecond a node,
+so an ordinary file never gets there)."""
+FIRST_WIDTH_CHECK = 1_000_000
+_scanned = [0, FIRST_WIDTH_CHECK]
+"""Children scanned by ``.parent`` lookups since the last record, and when to check next."""
 
 
 class _Parents:
@@ -125,6 +136,7 @@ def _record(node: Node) -> _Parents | None:
     for recorded in list(_maps.values()):
         if node in recorded.parent:
             return recorded
+    _scanned[:] = [0, FIRST_WIDTH_CHECK]
     for tree in recent_trees():
         if id(tree) not in _maps and _belongs(node, tree):
             recent = {id(t) for t in recent_trees()}
@@ -150,9 +162,43 @@ def record_parents(node: Node) -> None:
 
 
 def parent(node: Node) -> Node | None:
-    """``node.parent``, looked up instead of searched for when the tree is deep."""
+    """``node.parent``, looked up instead of searched for when the tree is deep or wide."""
     parents = _known(node) if _maps else None
-    return parents[node] if parents is not None else node.parent
+    if parents is not None:
+        return parents[node]
+    above, _recorded = _climb(node)
+    return above
+
+
+def _climb(node: Node) -> tuple[Node | None, _Parents | None]:
+    """``node.parent``, counting the children tree-sitter scans for it; when they add up to
+    WIDE per node of the tree, the tree's parents are recorded (and returned)."""
+    above = node.parent
+    if above is None:
+        return None, None
+    _scanned[0] += above.child_count
+    if _scanned[0] < _scanned[1]:
+        return above, None
+    tree = _tree_of(node)
+    if tree is None:
+        _scanned[1] = _scanned[0] + FIRST_WIDTH_CHECK
+        return above, None
+    enough = WIDE * tree.root_node.descendant_count
+    if _scanned[0] < enough:
+        _scanned[1] = max(enough, _scanned[0] + FIRST_WIDTH_CHECK)
+        return above, None
+    return above, _record(node)
+
+
+def _tree_of(node: Node) -> Tree | None:
+    return next((tree for tree in recent_trees() if _belongs(node, tree)), None)
+
+
+def _forget_scanned() -> None:
+    _scanned[:] = [0, FIRST_WIDTH_CHECK]
+
+
+on_forget(_forget_scanned)
 
 
 def ancestors(node: Node) -> Iterator[Node]:
@@ -162,12 +208,14 @@ def ancestors(node: Node) -> Iterator[Node]:
     steps = 0
     while parents is None:
         assert current is not None
-        current = current.parent
+        current, recorded = _climb(current)
         if current is None:
             return
         yield current
         steps += 1
-        if steps == DEEP:
+        if recorded is not None:
+            parents = recorded.parent
+        elif steps == DEEP:
             recorded = _record(current)
             parents = recorded.parent if recorded is not None else {}
     while current is not None:
@@ -364,6 +412,25 @@ def descendants(node: Node) -> Iterator[Node]:
         child = stack.pop()
         yield child
         stack.extend(reversed(child.named_children))
+
+
+_LOCAL_CALLS = compile_query("(call target: (identifier) @name) @call")
+_CAPTURED_NAMES = compile_query(
+    '(unary_operator operator: "&" operand: (_ (identifier) @name)) @capture'
+)
+
+
+def local_calls_in(scope: Node) -> list[str]:
+    """The names of the local calls under ``scope`` (not ``scope`` itself: ``def``), in
+    source order: found by tree-sitter, without a walk in Python over every node of a long or
+    deep function."""
+    return [text(c["name"][0]) for c in matches(_LOCAL_CALLS, scope) if c["call"][0] != scope]
+
+
+def captured_names(scope: Node) -> list[Node]:
+    """The identifiers under ``scope`` whose grandparent is a capture: ``helper`` in
+    ``&helper/1`` and in ``&helper(&1)``."""
+    return [c["name"][0] for c in matches(_CAPTURED_NAMES, scope) if c["capture"][0] != scope]
 
 
 def local_binding(node: Node, name: str) -> Node | None:

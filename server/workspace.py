@@ -12,15 +12,16 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from otp_thinking.config import DEFAULT, Config, find_config_file, read_config_file
-from otp_thinking.context import matches_any
-from otp_thinking.files import read_text
-from otp_thinking.index import ProjectIndex, build_index
-from otp_thinking.model.summary import FileSummary, digest, summarize
-from otp_thinking.project import EMPTY, ProjectContext, defines_application, find_root, scan
-from otp_thinking.source import Source
+from otp_thinking.files import defines_application, read_text
+
+if TYPE_CHECKING:  # imported when first used: a run that finds everything in its cache never is
+    from otp_thinking.index import ProjectIndex
+    from otp_thinking.model.summary import FileSummary
+    from otp_thinking.project import ProjectContext
+    from otp_thinking.source import Source
 
 IndexPolicy = Literal["eager", "background", "off"]
 
@@ -56,6 +57,7 @@ class Workspace:
     # Folder → project root / nearest config file: looked up once, not on every keystroke.
     _roots: dict[str, Path | None] = field(default_factory=dict)
     _config_files: dict[str, Path | None] = field(default_factory=dict)
+    _nearest: dict[str, Path | None] = field(default_factory=dict)
     _resolved_roots: dict[str, Path] = field(default_factory=dict)  # symlinks followed
 
     def read(self, path: str | Path) -> str | None:
@@ -85,6 +87,8 @@ class Workspace:
         root = self.root_for(path)
         index = self._indexes.get(normal(root)) if root is not None else None
         summary = index.summary(path) if index is not None else None
+        from otp_thinking.model.summary import digest
+
         return summary is not None and summary.digest != digest(text)
 
     def excluded(self, path: str | Path) -> bool:
@@ -98,6 +102,8 @@ class Workspace:
         if root is not None:
             with contextlib.suppress(ValueError):
                 resolved = resolved.relative_to(root.resolve())
+        from otp_thinking.context import matches_any
+
         return matches_any(resolved.as_posix(), config.exclude)
 
     def file_changed(
@@ -116,16 +122,22 @@ class Workspace:
         if normal(path) not in known and not defines_application(text):
             return
         candidates = {**known, normal(path): Path(path)}
+        from otp_thinking.project import scan
+
         self._projects[normal(root)] = scan(root, self.read, candidates.values(), project.index)
 
     def root_for(self, path: str | Path) -> Path | None:
         """The project root above ``path`` (see `project.find_root`), cached by folder."""
         key = _folder_key(path)
         if key not in self._roots:
+            from otp_thinking.project import find_root
+
             self._roots[key] = find_root(Path(path))
         return self._roots[key]
 
     def project_for(self, path: str | Path) -> ProjectContext:
+        from otp_thinking.project import EMPTY, scan
+
         root = self.root_for(path)
         if root is None:
             return EMPTY
@@ -149,6 +161,7 @@ class Workspace:
             )
         copy._roots = dict(self._roots)
         copy._config_files = dict(self._config_files)
+        copy._nearest = dict(self._nearest)
         copy._configs = dict(self._configs)
         copy._resolved_roots = dict(self._resolved_roots)
         copy.revision = 0
@@ -157,6 +170,8 @@ class Workspace:
     # -- the project index ------------------------------------------------------------------
 
     def index_for(self, root: Path) -> ProjectIndex:
+        from otp_thinking.index import ProjectIndex, build_index
+
         key = normal(root)
         index = self._indexes.get(key)
         if index is None:
@@ -189,6 +204,8 @@ class Workspace:
         if resolved_root is None:
             resolved_root = self._resolved_roots[key] = root.resolve()
 
+        from otp_thinking.context import matches_any
+
         def short_lived(path: Path) -> bool:
             try:
                 relative = Path(path).resolve().relative_to(resolved_root).as_posix()
@@ -201,6 +218,9 @@ class Workspace:
     def summarize(
         self, root: Path, path: str | Path, text: str, source: Source | None = None
     ) -> FileSummary:
+        from otp_thinking.model.summary import summarize
+        from otp_thinking.source import Source
+
         source = source if source is not None else Source(text, str(path))
         return summarize(source, str(path), self.short_lived_for(root)(Path(path)))
 
@@ -223,7 +243,7 @@ class Workspace:
         """The editor's or command line's settings under the nearest `.otp-thinking.toml`."""
         key = _folder_key(path)
         if key not in self._config_files:
-            self._config_files[key] = find_config_file(Path(path).parent)
+            self._config_files[key] = self._nearest_config(os.path.dirname(normal(path)))
         config_path = self._config_files[key]
         if config_path is None:
             return self.base_config
@@ -240,9 +260,21 @@ class Workspace:
             self._configs[key] = (stamp, config)
         return self._configs[key][1]
 
+    def _nearest_config(self, folder: str) -> Path | None:
+        """`config.find_config_file` of ``folder``, each folder looked at once: its own file,
+        else its parent's nearest."""
+        if folder not in self._nearest:
+            own = find_config_file(Path(folder), above=False)
+            parent = os.path.dirname(folder)
+            if own is None and parent != folder:
+                own = self._nearest_config(parent)
+            self._nearest[folder] = own
+        return self._nearest[folder]
+
     def forget_configs(self) -> None:
         """Forget configuration and project roots: a file was saved, settings changed."""
         self._configs.clear()
         self._config_files.clear()
+        self._nearest.clear()
         self._roots.clear()
         self._resolved_roots.clear()

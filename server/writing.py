@@ -18,7 +18,6 @@ import contextlib
 import errno
 import os
 import stat
-import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -137,6 +136,8 @@ def read_regular(path: str | Path, limit: int = MAX_READ) -> tuple[bytes, int]:
 def _replace(path: str, data: bytes, mode: int) -> None:
     """Write ``data`` to a temporary file next to ``path``, flush it, rename it over ``path``."""
     folder, name = os.path.split(path)
+    import tempfile  # only a run that writes a fix needs it
+
     fd, temporary = tempfile.mkstemp(prefix=f".{name}.", suffix=".otp-thinking", dir=folder)
     try:
         with os.fdopen(fd, "wb") as handle:

@@ -24,7 +24,7 @@ PROFILES = {
 
 def copy_examples(tmp_path: Path) -> Path:
     root = tmp_path / "storefront"
-    shutil.copytree(EXAMPLES, root)
+    shutil.copytree(EXAMPLES, root, ignore=shutil.ignore_patterns(".otp-thinking-cache"))
     return root
 
 

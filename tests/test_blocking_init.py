@@ -5,6 +5,8 @@ from __future__ import annotations
 import subprocess
 import textwrap
 
+import pytest
+
 from otp_thinking.engine import analyze
 from otp_thinking.findings import Finding, apply_edits
 from otp_thinking.registry import find_rule
@@ -242,9 +244,9 @@ def test_no_fix_when_init_returns_something_else() -> None:
           use GenServer
 
           def init(opts) do
-            case :gen_tcp.connect(opts[:host], opts[:port], []) do
-              {:ok, socket} -> {:ok, socket}
-              {:error, reason} -> {:stop, reason}
+            case Req.get!(opts[:url]) do
+              %{status: 200, body: body} -> {:ok, body}
+              _ -> {:ok, nil, :hibernate}
             end
           end
         end
@@ -305,16 +307,43 @@ def test_gen_statem_gets_no_fix_and_the_internal_event_advice() -> None:
     assert ":gen_statem has no handle_continue/2" in message
 
 
-def test_work_that_raises_to_fail_the_start_is_information() -> None:
+@pytest.mark.parametrize(
+    "failure",
+    [
+        'nil -> raise "no configuration for #{tenant}"',
+        "nil -> {:stop, :no_configuration}",
+        "nil -> {:error, :no_configuration}",
+    ],
+)
+def test_work_that_fails_the_start_on_purpose_is_not_reported(failure: str) -> None:
+    _, findings = _findings(
+        f"""\
+        defmodule Shop.Pool do
+          use GenServer
+
+          def init(tenant) do
+            case Shop.Repo.get_by(Shop.Tenant, name: tenant) do
+              {failure}
+              config -> {{:ok, config}}
+            end
+          end
+        end
+        """
+    )
+    assert findings == []
+
+
+def test_a_stop_before_the_work_is_no_contract_about_it() -> None:
     _, findings = _findings(
         """\
         defmodule Shop.Pool do
           use GenServer
 
           def init(tenant) do
-            case Shop.Repo.get_by(Shop.Tenant, name: tenant) do
-              nil -> raise "no configuration for #{tenant}"
-              config -> {:ok, config}
+            if tenant == nil do
+              {:stop, :no_tenant}
+            else
+              {:ok, Shop.Repo.get_by(Shop.Tenant, name: tenant)}
             end
           end
         end
@@ -323,20 +352,30 @@ def test_work_that_raises_to_fail_the_start_is_information() -> None:
     assert [f.severity for f in findings] == ["information"]
 
 
-def test_a_load_that_builds_the_state_is_a_warning() -> None:
+@pytest.mark.parametrize(
+    ("work", "severity"),
+    [
+        ("Req.get!(opts[:url]).body", "warning"),
+        (":rpc.call(opts[:node], Shop.Config, :fetch, [])", "warning"),
+        ("Shop.Repo.insert(%Shop.Pool{tenant: opts[:tenant]})", "information"),
+    ],
+)
+def test_a_remote_wait_is_a_warning_and_a_database_load_information(
+    work: str, severity: str
+) -> None:
     _, findings = _findings(
-        """\
+        f"""\
         defmodule Shop.Pool do
           use GenServer
 
-          def init(tenant) do
-            {:ok, config} = Shop.Repo.insert(%Shop.Pool{tenant: tenant})
-            {:ok, config}
+          def init(opts) do
+            config = {work}
+            {{:ok, config}}
           end
         end
         """
     )
-    assert [f.severity for f in findings] == ["warning"]
+    assert [f.severity for f in findings] == [severity]
 
 
 def test_a_boot_write_whose_result_is_dropped_is_not_reported() -> None:

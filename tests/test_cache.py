@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import marshal
 import os
 import pickle
 import shutil
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -34,7 +36,7 @@ def outputs(project: Path, *args: str) -> list[tuple[int, str]]:
 
 
 def cache_files(project: Path) -> list[Path]:
-    return sorted((project / FOLDER).glob("*.pickle"))
+    return sorted((project / FOLDER).glob("*.cache"))
 
 
 def test_a_warm_run_prints_what_a_cold_one_does(project: Path) -> None:
@@ -52,7 +54,7 @@ def test_a_warm_run_prints_what_a_cold_one_does(project: Path) -> None:
 def test_runs_from_other_folders_share_summaries_not_findings(project: Path) -> None:
     outputs(project)
     [file] = cache_files(project)
-    _format, _version, entries = pickle.loads(file.read_bytes().split(b"\n", 1)[1])
+    entries = records(file.read_bytes())
     files = sorted(p.relative_to(project).as_posix() for p in project.rglob("*.ex*"))
     assert sorted(entries) == files  # keyed by the path in the project, however it was named
     parent = project.parent
@@ -61,7 +63,7 @@ def test_runs_from_other_folders_share_summaries_not_findings(project: Path) -> 
     for _ in range(2):  # the findings name paths as this run does: never another run's
         warm = run("check", "--jobs", "1", "storefront", cwd=parent)
         assert (warm.returncode, warm.stdout) == (cold.returncode, cold.stdout)
-    _format, _version, entries = pickle.loads(file.read_bytes().split(b"\n", 1)[1])
+    entries = records(file.read_bytes())
     assert sorted(entries) == files
     assert outputs(project) == outputs(project, "--no-cache")
 
@@ -121,6 +123,11 @@ def test_the_rules_chosen_are_part_of_the_key(project: Path) -> None:
     assert outputs(project) == outputs(project, "--no-cache")
 
 
+def records(data: bytes) -> dict[str, object]:
+    """The entries of a cache file's bytes, without their summaries."""
+    return marshal.loads(data.split(b"\n", 1)[1])[2]  # type: ignore[no-any-return]
+
+
 class Payload:
     """Creates a file when unpickled by a loader that runs what a file names."""
 
@@ -151,8 +158,8 @@ def test_a_damaged_cache_file_is_ignored_and_rebuilt(project: Path, damage: str)
             "garbage": magic + b"\x80\x05not a pickle at all",
             "empty": b"",
             "foreign": magic + pickle.dumps({"some": ["other", "data"]}),
-            "wrong-version": magic + pickle.dumps((999, "0", {})),
-            "code": magic + pickle.dumps((cache.FORMAT, "0", {"x": Payload(executed)})),
+            "wrong-version": magic + marshal.dumps((999, "0", {}, b"")),
+            "code": magic + pickle.dumps((cache.FORMAT, "0", {"x": Payload(executed)}, b"")),
         }[damage]
     )
     assert outputs(project) == cold
@@ -168,7 +175,8 @@ def test_a_cache_whose_entries_changed_meaning_is_ignored(project: Path) -> None
     [file] = cache_files(project)
     loaded = cache.open_cache(project, file.stem)
     bad = {path: "not an entry" for path in loaded.entries}
-    file.write_bytes(b"otp-thinking-cache\n" + pickle.dumps((cache.FORMAT, cache.__version__, bad)))
+    layout = (cache.FORMAT, cache.__version__, bad, b"")
+    file.write_bytes(b"otp-thinking-cache\n" + marshal.dumps(layout))
     assert cache.open_cache(project, file.stem).entries == {}
     assert outputs(project) == cold
 
@@ -201,7 +209,7 @@ def test_without_a_writable_project_the_user_cache_is_used(
     monkeypatch.setenv("XDG_CACHE_HOME", str(user))
     cold = outputs(project, "--no-cache")
     assert outputs(project) == cold
-    assert list((user / "otp-thinking").glob("*/*.pickle"))
+    assert list((user / "otp-thinking").glob("*/*.cache"))
     assert outputs(project) == cold
 
 
@@ -233,12 +241,88 @@ def test_old_cache_files_of_other_runs_are_deleted(project: Path) -> None:
     [own] = cache_files(project)
     folder = project / FOLDER
     for number in range(cache.KEPT_RUNS + 3):  # files of other run keys, oldest first
-        stale = folder / f"{number:032x}.pickle"
+        stale = folder / f"{number:032x}.cache"
         stale.write_bytes(b"")
         os.utime(stale, (1_000_000 + number, 1_000_000 + number))
     (project / "lib" / "storefront" / "stock.ex").write_text("# changed\n", "utf-8")
     outputs(project)  # writes its file again, and prunes
     kept = cache_files(project)
     assert own in kept and len(kept) == cache.KEPT_RUNS
-    newest = {folder / f"{n:032x}.pickle" for n in range(4, cache.KEPT_RUNS + 3)}
+    newest = {folder / f"{n:032x}.cache" for n in range(4, cache.KEPT_RUNS + 3)}
     assert set(kept) == {own} | newest
+
+
+def stamps(project: Path) -> dict[str, object]:
+    [file] = cache_files(project)
+    return {path: record[8] for path, record in records(file.read_bytes()).items()}  # type: ignore[index]
+
+
+def settle() -> None:
+    """Wait until the files' times are old enough for their stat to be stored."""
+    time.sleep(cache.SETTLED_NS / 1e9 + 0.2)
+
+
+def test_a_file_changed_with_its_size_and_time_kept_is_read_again(project: Path) -> None:
+    """The stat stored includes the status-change time, which no write or utime keeps."""
+    settle()
+    outputs(project)
+    stock = project / "lib/storefront/stock.ex"
+    assert stamps(project)["lib/storefront/stock.ex"] is not None
+    before = stock.stat()
+    text = stock.read_text()
+    changed = text.replace("defmodule", "defmodulx", 1).replace("def ", "de  ", 1)
+    assert len(changed) == len(text) and changed != text
+    unchanged = outputs(project, "--no-cache")
+    stock.write_text(changed)
+    os.utime(stock, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert (stock.stat().st_size, stock.stat().st_mtime_ns) == (before.st_size, before.st_mtime_ns)
+    warm = outputs(project)
+    assert warm == outputs(project, "--no-cache") != unchanged
+
+
+def test_a_touched_file_is_not_analysed_again_and_its_new_stat_is_kept(project: Path) -> None:
+    cold = outputs(project, "--no-cache")
+    outputs(project)
+    settle()
+    assert outputs(project) == cold  # the files' times are old now: their stats are stored
+    stock = project / "lib/storefront/stock.ex"
+    kept = stamps(project)["lib/storefront/stock.ex"]
+    assert kept is not None
+    os.utime(stock, ns=(stock.stat().st_atime_ns, stock.stat().st_mtime_ns - 10**9))
+    settle()
+    assert outputs(project) == cold
+    assert stamps(project)["lib/storefront/stock.ex"] not in (None, kept)
+
+
+def test_a_change_that_leaves_the_summary_alone_keeps_other_files_cross_file_findings(
+    project: Path,
+) -> None:
+    outputs(project)
+    [file] = cache_files(project)
+    before = records(file.read_bytes())
+    name = "lib/storefront/stock.ex"
+    stock = project / name
+    stock.write_text(stock.read_text() + "\n# a comment at the end changes no offset\n")
+    warm = outputs(project)
+    assert warm == outputs(project, "--no-cache")
+    after = records(file.read_bytes())
+    project_keys = {path: record[3] for path, record in after.items()}  # type: ignore[index]
+    assert project_keys[name] != before[name][3]  # type: ignore[index]
+    others = [path for path, key in project_keys.items() if key is not None and path != name]
+    assert others and all(project_keys[p] == before[p][3] for p in others)  # type: ignore[index]
+
+
+@pytest.mark.parametrize("damage", ["garbage", "code"])
+def test_damaged_summaries_are_made_again_when_a_file_changed(project: Path, damage: str) -> None:
+    """The summaries are read only when a file changed: each damaged one is made again."""
+    outputs(project)
+    [file] = cache_files(project)
+    entries = records(file.read_bytes())
+    executed = project / "EXECUTED"
+    blob = b"\x80\x05not a pickle" if damage == "garbage" else pickle.dumps(Payload(executed))
+    layout = (cache.FORMAT, cache.__version__, entries, dict.fromkeys(entries, blob))
+    file.write_bytes(b"otp-thinking-cache\n" + marshal.dumps(layout))
+    server = project / "lib/storefront/inventory.ex"
+    server.write_text(server.read_text().replace("def ", "\n  def ", 1))
+    assert outputs(project) == outputs(project, "--no-cache")
+    assert not executed.exists()

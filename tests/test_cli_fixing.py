@@ -139,24 +139,23 @@ def test_an_excluded_file_with_findings_of_its_own_is_left_alone(tmp_path: Path)
     assert REWRITTEN in (root / "lib" / "shop" / "mailer.ex").read_text("utf-8")
 
 
-# The real command, with the analysis of the first file it checks editing files on disk as a
-# user's editor would while the run goes on.
+# The real command, with every analysis of each named file editing it on disk once its text
+# has been read (whichever pass reads the text the fix is made of), as a user's editor would
+# while the run goes on.
 EDIT_DURING_RUN = """
 import sys
 from pathlib import Path
-from otp_thinking import cli
+from otp_thinking import cli, engine
 
-analyze, edited = cli.analyze, []
+analyze = engine.analyze
 
 def analyze_then_edit(source, **options):
-    if not edited:
-        edited.append(True)
-        for name in sys.argv[2:]:
-            path = Path(name)
-            path.write_text(path.read_text("utf-8") + "# edited meanwhile\\n", "utf-8")
+    if str(source.path) in sys.argv[2:]:
+        path = Path(source.path)
+        path.write_text(path.read_text("utf-8") + "# edited meanwhile\\n", "utf-8")
     return analyze(source, **options)
 
-cli.analyze = analyze_then_edit
+engine.analyze = analyze_then_edit  # the CLI imports it when it first analyses
 sys.exit(cli.main(["check", "--fix", sys.argv[1]]))
 """
 
@@ -203,16 +202,16 @@ def test_an_application_edited_during_fix_holds_back_the_calls_that_need_its_chi
 # The real command on a project of ``count`` files, counting the walks of the whole project.
 COUNT_SCANS = """
 import sys
-from otp_thinking import cli, workspace
+from otp_thinking import cli, project
 
-scan, walks = workspace.scan, []
+scan, walks = project.scan, []
 
 def counting_scan(root, read_text=None, candidates=None, index=None):
     if candidates is None:
         walks.append(root)
     return scan(root, read_text, candidates, index)
 
-workspace.scan = counting_scan
+project.scan = counting_scan  # the workspace imports it when it first walks
 code = cli.main(["check", "--fix", "."])
 print("walks", len(walks), file=sys.stderr)
 sys.exit(code)

@@ -4,7 +4,6 @@ diagnostics kept current, related information, workspace diagnostics and the cal
 from __future__ import annotations
 
 import asyncio
-import pickle
 from pathlib import Path
 
 import pytest
@@ -21,6 +20,7 @@ from lsprotocol import types
 from pytest_lsp import LanguageClient, client_capabilities
 from test_cli import run
 
+from otp_thinking import cache as disk_cache
 from otp_thinking.lsp_project import CALL_SITES_COMMAND, SHOW_CALL_SITES_COMMAND
 
 
@@ -128,9 +128,10 @@ end
 
 
 def _cache_entries(root: Path) -> dict:
-    [file] = (root / ".otp-thinking-cache").glob("*.pickle")
-    _format, _version, entries = pickle.loads(file.read_bytes().split(b"\n", 1)[1])
-    return entries
+    [file] = (root / ".otp-thinking-cache").glob("*.cache")
+    loaded = disk_cache.open_cache(root, file.stem)
+    loaded.load_summaries()
+    return loaded.entries
 
 
 async def test_indexing_shares_the_cache_on_disk_with_the_command_line(

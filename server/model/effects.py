@@ -5,7 +5,7 @@ Two questions, one place:
 * ``blocking_call(module, function)``: does a remote call make the caller wait on something
   slow — a database, an HTTP request, a file, another process, a sleep, a command — and of
   which kind (``db``, ``http``, ``file``, ``rpc``, ``call``, ``await``, ``sleep``, ``cmd``,
-  ``socket``, ``connect``)? Rules choose the kinds they care about.
+  ``socket``, ``connect``, ``dns``)? Rules choose the kinds they care about.
 * ``acts_outside(module, function)``: does it touch the world outside the calling process at
   all (files, sockets, other processes, stores, code loading)? Used where a process may exist
   on purpose to serialise such access.
@@ -88,9 +88,7 @@ _BLOCKING: dict[str, tuple[str, frozenset[str]]] = {
     "Mint.HTTP2": ("connect", frozenset({"connect"})),
     "File": (
         "file",
-        frozenset(
-            {"read", "read!", "open", "open!", "stream!", "ls", "ls!", "cp", "cp!", "cp_r", "cp_r!"}
-        ),
+        frozenset({"read", "read!", "open", "open!", "ls", "ls!", "cp", "cp!", "cp_r", "cp_r!"}),
     ),
     ":file": ("file", frozenset({"read_file", "open", "consult"})),
     ":rpc": ("rpc", frozenset({"call", "block_call", "multicall"})),
@@ -116,10 +114,18 @@ _BLOCKING: dict[str, tuple[str, frozenset[str]]] = {
 _CONNECTS: dict[str, frozenset[str]] = {
     ":gen_tcp": frozenset({"connect"}),
     ":ssl": frozenset({"connect"}),
+    "Node": frozenset({"connect", "ping"}),
+    ":net_kernel": frozenset({"connect_node"}),
+    ":net_adm": frozenset({"ping"}),
+}
+_LOOKUPS: dict[str, frozenset[str]] = {
+    ":inet_res": frozenset({"lookup", "getbyname", "gethostbyname", "resolve", "nslookup"}),
+    ":inet": frozenset({"gethostbyname", "gethostbyaddr", "getaddr", "getaddrs"}),
 }
 
-KINDS = ("db", "http", "file", "rpc", "call", "await", "sleep", "cmd", "socket", "connect")
-"""Every kind of blocking effect (``connect``: opening a network connection)."""
+KINDS = ("db", "http", "file", "rpc", "call", "await", "sleep", "cmd", "socket", "connect", "dns")
+"""Every kind of blocking effect (``connect``: opening a network connection or connecting a
+node; ``dns``: a name lookup)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,6 +144,8 @@ def blocking_call(module: str, function: str) -> Blocking | None:
         return Blocking(name, entry[0])
     if function in _CONNECTS.get(module, ()):
         return Blocking(name, "connect")
+    if function in _LOOKUPS.get(module, ()):
+        return Blocking(name, "dns")
     if function in REPO_FUNCTIONS and module.rpartition(".")[2].endswith("Repo"):
         return Blocking(name, "db")
     return None
@@ -395,13 +403,46 @@ def function_effects(
     _direct(blocking, functions, spans, effects)
     if effects:
         _through_helpers(functions, effects)
+    by_kind = _by_kind(blocking, functions, spans, effects)
     _direct(outside, functions, spans, effects)
-    return tuple(
-        FunctionEffect(f.module, f.name, f.arity, found.name, found.kind, via)
-        for key, f in functions.items()
-        if f.public and key in effects
-        for found, via in [effects[key]]
-    )
+    found_effects = []
+    for key, f in functions.items():
+        if not f.public or key not in effects:
+            continue
+        first, first_via = effects[key]
+        found_effects.append(
+            FunctionEffect(f.module, f.name, f.arity, first.name, first.kind, first_via)
+        )
+        for kind, (other, via) in by_kind.get(key, {}).items():
+            if kind != first.kind:
+                found_effects.append(
+                    FunctionEffect(f.module, f.name, f.arity, other.name, kind, via)
+                )
+    return tuple(found_effects)
+
+
+def _by_kind(
+    blocking: list[tuple[Node, Blocking]],
+    functions: dict[tuple[str, str], _Function],
+    spans: list[tuple[int, int, tuple[str, str]]],
+    first: dict[tuple[str, str], tuple[Blocking, tuple[str, ...]]],
+) -> dict[tuple[str, str], dict[str, tuple[Blocking, tuple[str, ...]]]]:
+    """For each function, the first blocking call of each kind it makes (directly or through
+    helpers): a rule that cares about one kind (a request) can name it even when a quick file
+    read comes first. Only computed when a file blocks in more than one way."""
+    kinds = {found.kind for _, found in blocking}
+    if len(kinds) < 2:
+        return {}
+    found: dict[tuple[str, str], dict[str, tuple[Blocking, tuple[str, ...]]]] = {}
+    for kind in sorted(kinds):
+        of_kind: dict[tuple[str, str], tuple[Blocking, tuple[str, ...]]] = {}
+        _direct([c for c in blocking if c[1].kind == kind], functions, spans, of_kind)
+        if of_kind:
+            _through_helpers(functions, of_kind)
+        for key, effect in of_kind.items():
+            if key in first:
+                found.setdefault(key, {})[kind] = effect
+    return found
 
 
 @lru_cache(maxsize=8192)

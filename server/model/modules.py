@@ -253,6 +253,20 @@ def server_kind(uses: Iterable[str], behaviours: Iterable[str]) -> str | None:
     return None
 
 
+def runs_in_another_process(module: Node) -> bool:
+    """The module's callbacks run in a process another module defines: a LiveComponent
+    (``use Phoenix.LiveComponent``, or ``use MyAppWeb, :live_component`` as phx.new writes
+    it) runs in its parent LiveView's process, so the messages it causes (a task's reply, a
+    ``:DOWN``) reach the parent's ``handle_info/2``, not a clause of this module."""
+    for use in uses(module):
+        if use.alias == "Phoenix.LiveComponent":
+            return True
+        args = syntax.argument_nodes(use.node)
+        if len(args) > 1 and syntax.text(args[1]) == ":live_component":
+            return True
+    return False
+
+
 def read_alias(call: Node) -> list[tuple[str, str | None]]:
     """What an ``alias`` call names, as written, each with its ``as:`` short name if given:
     ``alias MyApp.Repo, as: R`` gives ``[("MyApp.Repo", "R")]``, ``alias MyApp.{Repo,

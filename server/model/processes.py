@@ -103,17 +103,6 @@ def _reached(module: ModuleFacts, start: set[str], among: set[str] | None = None
 
 def local_calls(node: Node) -> set[str]:
     """Names of the local functions called or captured (``&helper/1``) under ``node``."""
-    names = set()
-    for n in syntax.descendants(node):
-        if n.type == "call":
-            target = syntax.local_target(n)
-            if target is not None:
-                names.add(target)
-        elif n.type == "identifier" and syntax.is_capture(_grandparent(n)):
-            names.add(syntax.text(n))
+    names = set(syntax.local_calls_in(node))
+    names.update(syntax.text(n) for n in syntax.captured_names(node))
     return names
-
-
-def _grandparent(node: Node) -> Node | None:
-    above = syntax.parent(node)
-    return syntax.parent(above) if above is not None else None

@@ -36,12 +36,22 @@ class ProjectFacts:
         return self._callers(module)
 
     @cached_property
-    def _effects(self) -> dict[tuple[str, str], FunctionEffect]:
-        return {(e.module, e.function): e for s in self.files.values() for e in s.effects}
+    def _effects(self) -> dict[tuple[str, str], tuple[FunctionEffect, ...]]:
+        table: dict[tuple[str, str], tuple[FunctionEffect, ...]] = {}
+        for summary in self.files.values():
+            for e in summary.effects:
+                table[(e.module, e.function)] = (*table.get((e.module, e.function), ()), e)
+        return table
 
-    def effect(self, module: str, function: str) -> FunctionEffect | None:
-        """How the public function ``module.function`` blocks or acts outside the process."""
-        return self._effects.get((module, function))
+    def effect(
+        self, module: str, function: str, kinds: frozenset[str] | None = None
+    ) -> FunctionEffect | None:
+        """How the public function ``module.function`` blocks or acts outside the process:
+        its first such call, or with ``kinds`` its first call of one of those kinds."""
+        found = self._effects.get((module, function), ())
+        if kinds is None:
+            return found[0] if found else None
+        return next((e for e in found if e.kind in kinds), None)
 
     @cached_property
     def tables(self) -> ets.Tables:

@@ -510,6 +510,8 @@ class _Summariser:
             return
         module = self.module_at(call.start_byte)
         key = (target_text, function)
+        if key not in _GENSERVER_CALLS and key not in _GENSERVER_STARTS and not _may_use(*key):
+            return  # most calls (thousands of Task.async): their arguments are not read
         args = self.arguments(call)
         if key in _GENSERVER_CALLS:
             server = self.resolve(args[0], module) if args else None
@@ -648,6 +650,15 @@ def _options(args: list[Node]) -> dict[str, Node] | None:
     if last.type == "keywords" or last.type == "list":
         return dict(syntax.keyword_pairs(last))
     return None
+
+
+def _may_use(module: str, function: str) -> bool:
+    """Whether `_use_kind` can name a use for some arity of the call."""
+    return (
+        (module == "Task.Supervisor" and function in _TASK_SUPERVISOR_USES)
+        or (module == "Registry" and function in _REGISTRY_USES)
+        or (module == ":pg" and function in _PG_SCOPED_ARITY)
+    )
 
 
 def _use_kind(module: str, function: str, arity: int) -> str | None:
