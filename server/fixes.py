@@ -581,10 +581,11 @@ def _own_line_element(site: Node) -> bool:
 
 
 def _fitted_do_body(context: Context, site: Node, parts: CallParts) -> Edit | None:
-    """The body of ``def f(x), do: call(...)``: `mix format` moves ``do:`` to a line of its
-    own under the head, and the call under ``do:`` when it still does not fit. The ``do:``
-    may be on the head's line or, already moved there, on a line of its own."""
-    definition = _do_body_definition(context, site)
+    """The body of ``def f(x), do: call(...)`` or ``if x, do: call(...)``: `mix format` moves
+    ``do:`` to a line of its own under the head, and the call under ``do:`` when it still does
+    not fit. The ``do:`` may be on the head's line or, already moved there, on a line of its
+    own."""
+    definition = _do_body_holder(context, site)
     if definition is None:
         return None
     source, newline = context.source, context.source.newline
@@ -618,8 +619,12 @@ def _do_then_call(parts: CallParts, inner: str, newline: str) -> str:
     return f"{inner}do:{newline}{deeper}{_first_fitting(parts.broken(deeper, newline), deeper)}"
 
 
-def _do_body_definition(context: Context, site: Node) -> Node | None:
-    """The ``def``/``defp`` whose only keyword, ``do:``, holds ``site``, as a statement."""
+DO_BODY_CALLS = frozenset({"if", "unless"})
+
+
+def _do_body_holder(context: Context, site: Node) -> Node | None:
+    """The ``def``/``defp``, ``if`` or ``unless`` whose only keyword, ``do:``, holds
+    ``site``, as a statement."""
     pair = site.parent
     keywords = pair.parent if pair is not None else None
     holder = keywords.parent if keywords is not None else None
@@ -631,7 +636,9 @@ def _do_body_definition(context: Context, site: Node) -> Node | None:
         or keywords.type != "keywords"
         or len(keywords.named_children) != 1
         or definition is None
-        or not syntax.is_definition(definition)
+        or not (
+            syntax.is_definition(definition) or syntax.local_target(definition) in DO_BODY_CALLS
+        )
         or definition.parent is None
         or definition.parent.type not in STATEMENT_CONTAINERS
     ):

@@ -165,9 +165,11 @@ RwLayout.Notices.reminder(pid)
 RwLayout.Notices.invoice(pid, 7)
 RwLayout.Notices.farewell(pid)
 RwLayout.Notices.nudged(pid)
+RwLayout.Notices.notify(pid, true)
+RwLayout.Notices.nag(pid, false)
 
 delivered =
-  for _ <- 1..7 do
+  for _ <- 1..9 do
     receive do
       {:delivered, what, _how} -> what
     after
@@ -185,16 +187,18 @@ def laid_out(tmp_path_factory: pytest.TempPathFactory) -> Booted:
 
 
 def test_long_one_line_bodies_are_rewritten_as_mix_format_lays_them_out(laid_out: Booted) -> None:
-    """``def f(x), do: Task.start(..)`` whose rewrite passes 98 columns, with ``do:`` on the
-    head's line or already on its own: the rewritten file is what `mix format` makes of it."""
+    """``def f(x), do: Task.start(..)`` and ``if x, do: Task.start(..)`` whose rewrite passes
+    98 columns, with ``do:`` on the head's line or already on its own: the rewritten file is
+    what `mix format` makes of it."""
     assert _said(laid_out.before) == _said(laid_out.after)
     assert _said(laid_out.after)["delivered"] == (
-        "[7, :farewell, :nudge, :receipt, :reminder, :welcome, {:digest, 3}]"
+        "[7, :farewell, :nag, :notice, :nudge, :receipt, :reminder, :welcome, {:digest, 3}]"
     )
     source = (laid_out.app / "lib" / "rw_layout" / "notices.ex").read_text("utf-8")
     assert "Task.start(" not in source
-    assert source.count("Task.Supervisor.start_child(") == 7
+    assert source.count("Task.Supervisor.start_child(") == 9
     assert "  def reminder(pid),\n    do:\n      Task.Supervisor.start_child(" in source
+    assert "    if wanted?,\n      do:" in source and "    unless done?,\n      do:" in source
     reformatted = mix_apps.mix(laid_out.app, "format")
     assert reformatted.returncode == 0, reformatted.stderr
     assert (laid_out.app / "lib" / "rw_layout" / "notices.ex").read_text("utf-8") == source

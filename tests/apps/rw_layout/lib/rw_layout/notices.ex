@@ -15,6 +15,16 @@ defmodule RwLayout.Notices do
   def farewell(pid),
     do: Task.start(RwLayout.Outbox, :deliver, [pid, :farewell, :by_registered_mail_today])
 
+  def notify(pid, wanted?) do
+    if wanted?, do: Task.start(fn -> RwLayout.Outbox.deliver(pid, :notice, :by_mail) end)
+    :ok
+  end
+
+  def nag(pid, done?) do
+    unless done?, do: Task.start(fn -> RwLayout.Outbox.deliver(pid, :nag, :by_pigeon_post) end)
+    :ok
+  end
+
   # the last one goes through a private function
   def nudged(pid), do: nudge(pid)
 end
