@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import bisect
 from collections.abc import Iterator
 
 from tree_sitter import Node
@@ -295,12 +294,7 @@ def _leading_notes(definition: Node) -> list[str]:
 def _in_module_driving_mix(context: Context, call: Node) -> bool:
     """Build tooling (a language server's build runner, a release helper) calls `Mix.*` at run
     time and waits on it as long as a build takes."""
-    module = syntax.enclosing_module(call)
-    if module is None:
-        return False
-    starts = _mix_call_starts(context)
-    first = bisect.bisect_left(starts, module.start_byte)
-    return first < len(starts) and starts[first] < module.end_byte
+    return syntax.module_holds(_mix_call_starts(context), call)
 
 
 def _mix_call_starts(context: Context) -> list[int]:

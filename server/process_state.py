@@ -36,12 +36,7 @@ def _first_argument(call: Node) -> str | None:
 
 
 def in_process_module(context: Context, node: Node) -> bool:
-    module = syntax.enclosing_module(node)
-    if module is None:
-        return False
-    starts = _callback_starts(context)
-    first = bisect.bisect_left(starts, module.start_byte)
-    return first < len(starts) and starts[first] < module.end_byte
+    return syntax.module_holds(_callback_starts(context), node)
 
 
 def _callback_starts(context: Context) -> list[int]:

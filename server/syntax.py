@@ -7,6 +7,7 @@ trailing space (``"name: "``); a body is a ``do_block`` or a ``do:`` pair in ``a
 
 from __future__ import annotations
 
+import bisect
 import functools
 from collections.abc import Callable, Iterator
 from typing import ParamSpec, TypeVar, cast
@@ -715,3 +716,13 @@ def error_count(root: Node) -> int:
         if node.has_error:
             stack.extend(node.children)
     return count
+
+
+def module_holds(starts: list[int], node: Node) -> bool:
+    """Whether the module around ``node`` holds one of ``starts`` (sorted byte offsets of
+    what a rule found once per file): a bisection, not a walk per question."""
+    module = enclosing_module(node)
+    if module is None:
+        return False
+    first = bisect.bisect_left(starts, module.start_byte)
+    return first < len(starts) and starts[first] < module.end_byte

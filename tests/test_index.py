@@ -198,7 +198,9 @@ def test_workspace_keeps_the_index_current_and_counts_revisions(tmp_path: Path) 
     )
     workspace = Workspace()
     project = workspace.project_for(user)
-    assert project.index.complete and not project.index.facts.names.is_started("task_supervisor", "Shop.T")
+    assert project.index.complete and not project.index.facts.names.is_started(
+        "task_supervisor", "Shop.T"
+    )
     revision = workspace.revision
     app = tmp_path / "lib" / "app.ex"
     workspace.file_changed(
