@@ -1,6 +1,6 @@
 """The pinned review corpus: check it out, run the tool on it, sample findings, replay verdicts.
 
-    python bench/precision/corpus.py checkout --mirrors DIR --dest DIR [--half tuning|review|holdout|holdout2]
+    python bench/precision/corpus.py checkout --mirrors DIR --dest DIR [--half HALF]
     python bench/precision/corpus.py run --dest DIR --half review --out findings.json
     python bench/precision/corpus.py sample findings.json --out sample.json [--per-rule 12]
     python bench/precision/corpus.py sheet sample.json --out sheet.md
@@ -11,7 +11,8 @@
 `corpus.json` pins every project by commit and puts it in the tuning or the review half (a
 seeded shuffle, seed recorded there), or in the holdout: projects added after the rules were
 tuned on the tuning half and judged on the review half, whose findings nobody tuning has seen
-(``holdout2``: a second such set, added once the first holdout had been seen).
+(``holdout2``: a second such set, added once the first holdout had been seen). ``HALF`` is
+``tuning``, ``review``, ``holdout``, ``holdout2`` or ``all``.
 Rules are tuned on the tuning half only; the review half and the holdout are what a blind
 reviewer judges (see docs/precision.md). `verdicts.csv` keeps each verdict as
 data; `replay` reruns the tool and prints, per rule, the verdict counts, the judged false
