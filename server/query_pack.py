@@ -81,6 +81,8 @@ class Packs:
     def __init__(self, min_text: int | None = None) -> None:
         self.min_text = self.MIN_TEXT if min_text is None else min_text
         self._lock = threading.Lock()
+        self._groups: dict[LazyQuery, tuple[LazyQuery, ...]] = {}
+        self._group_packs: dict[tuple[LazyQuery, ...], Pack | None] = {}
         self.analyses = 0
         self.analysed_text = 0
         self._asked: dict[LazyQuery, int] = {}  # analyses that asked for it and could match
@@ -96,9 +98,27 @@ class Packs:
     def asked(self, query: LazyQuery) -> None:
         self._asked[query] += 1
 
+    def together(self, queries: Iterable[LazyQuery]) -> None:
+        """Declare queries that are asked together of nearly every document (the project
+        index's summary): they form a pack from the first analysis, whatever the text seen so
+        far, since one walk by all of them costs well under one walk each and compiling them
+        together costs less than compiling each alone."""
+        group = tuple(sorted(set(queries), key=lambda query: query.source))
+        for query in group:
+            self._groups[query] = group
+
     def packed(self, query: LazyQuery) -> Pack | None:
         pack = self.pack
-        return pack if pack is not None and query in pack.index else None
+        if pack is not None and query in pack.index:
+            return pack
+        group = self._groups.get(query)
+        if group is None:
+            return None
+        if group not in self._group_packs:
+            with self._lock:
+                if group not in self._group_packs:
+                    self._group_packs[group] = _compile_pack(set(group))
+        return self._group_packs[group]
 
     def start_analysis(self, size: int) -> None:
         """Count one more analysis of ``size`` characters; on a power of two, review which

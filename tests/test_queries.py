@@ -139,3 +139,20 @@ def test_a_short_run_runs_each_query_alone() -> None:
         document.get(other)
     assert packs.pack is None
     assert packs.analysed_text == 64 * len(text)
+
+
+def test_queries_declared_together_share_one_walk_from_the_first_document() -> None:
+    calls = compile_query("(call target: (identifier) @f) @c")
+    aliases = compile_query("(alias) @a")
+    alone = compile_query("(atom) @atom")
+    packs = Packs()  # a short run: no learned pack
+    packs.together((calls, aliases))
+    text = "defmodule A do\n  def f, do: B.g(:x)\nend\n"
+    root = Source(text).tree.root_node
+    document = DocumentMatches(text, root, packs)
+    assert _key(document.get(calls)) == _key(list(matches(calls, root)))
+    pack = packs.packed(aliases)
+    assert pack is not None and pack.index == {calls, aliases}
+    assert packs.packed(calls) is pack and packs.packed(alone) is None
+    assert _key(document.get(aliases)) == _key(list(matches(aliases, root)))
+    assert _key(document.get(alone)) == _key(list(matches(alone, root)))

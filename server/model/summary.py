@@ -28,7 +28,7 @@ from otp_thinking.model.effects import FunctionEffect, function_effects
 from otp_thinking.model.producers import Feed, feed
 from otp_thinking.model.supervision import PG, REGISTRY, TASK_SUPERVISOR, Supervision
 from otp_thinking.parsing import AnyQuery, Captures, compile_query
-from otp_thinking.query_pack import DocumentMatches, document_matches
+from otp_thinking.query_pack import PACKS, DocumentMatches, document_matches
 from otp_thinking.source import Source
 
 _TASK_SUPERVISOR_USES = frozenset(
@@ -88,6 +88,8 @@ _FACTS = compile_query(
     (tuple . (atom) @tuple_head (#eq? @tuple_head ":via")) @tuple
     """
 )
+PACKS.together((syntax.REMOTE_CALLS, _FACTS, supervision_facts.QUERY))
+"""The queries every summary asks for (`facts`): one walk of each tree answers them all."""
 
 PARENTS_RECORDED_AFTER = 0.02
 """Seconds spent asking tree-sitter for calls' parents in one file after which they are looked
