@@ -70,6 +70,9 @@ class _Worker:
     """The cache on disk of each project root (none: ``--no-cache``)."""
     workspace: Workspace = field(init=False)
     problems: list[str] = field(default_factory=list)
+    _chosen: dict[int, tuple[Config, list[Rule]]] = field(default_factory=dict)
+    """The enabled rules of each configuration seen (by identity: the workspace keeps one
+    object per configuration file), chosen once instead of for every file."""
 
     def __post_init__(self) -> None:
         self.workspace = Workspace(
@@ -81,11 +84,17 @@ class _Worker:
     def rules(self, path: str, project_wide: bool | None) -> tuple[Config, list[Rule]]:
         """The enabled rules that read the project index (``project_wide``), those that do
         not, or (None) all of them."""
-        from otp_thinking.engine import enabled_rules
-
-        configure_logging()
         config = self.workspace.config_for(path)
-        chosen = enabled_rules(config, self.select, self.ignore)
+        known = self._chosen.get(id(config))
+        if known is None or known[0] is not config:
+            from otp_thinking.engine import enabled_rules
+
+            configure_logging()
+            known = self._chosen[id(config)] = (
+                config,
+                enabled_rules(config, self.select, self.ignore),
+            )
+        chosen = known[1]
         if project_wide is None:
             return config, chosen
         return config, [r for r in chosen if (r.project_files is not None) == project_wide]

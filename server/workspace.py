@@ -59,6 +59,7 @@ class Workspace:
     _config_files: dict[str, Path | None] = field(default_factory=dict)
     _nearest: dict[str, Path | None] = field(default_factory=dict)
     _resolved_roots: dict[str, Path] = field(default_factory=dict)  # symlinks followed
+    _real_folders: dict[str, str] = field(default_factory=dict)  # folder as named → real path
 
     def read(self, path: str | Path) -> str | None:
         key = normal(path)
@@ -164,6 +165,7 @@ class Workspace:
         copy._nearest = dict(self._nearest)
         copy._configs = dict(self._configs)
         copy._resolved_roots = dict(self._resolved_roots)
+        copy._real_folders = dict(self._real_folders)
         copy.revision = 0
         return copy
 
@@ -206,14 +208,31 @@ class Workspace:
 
         from otp_thinking.context import matches_any
 
+        root_text = str(resolved_root)
+        prefix = root_text if root_text.endswith(os.sep) else root_text + os.sep
+
         def short_lived(path: Path) -> bool:
-            try:
-                relative = Path(path).resolve().relative_to(resolved_root).as_posix()
-            except ValueError:
+            real = self.real_path(path)
+            if real.startswith(prefix):
+                relative = real[len(prefix) :].replace(os.sep, "/")
+            else:
                 relative = Path(path).as_posix()
             return matches_any(relative, self.config_for(path).test)
 
         return short_lived
+
+    def real_path(self, path: str | Path) -> str:
+        """``os.path.realpath(path)``, with the real path of each folder worked out once: only
+        the file itself is looked at again (one `lstat`: is it a link?)."""
+        text = os.fspath(path)
+        folder, name = os.path.split(text)
+        if name in ("", ".", ".."):
+            return os.path.realpath(text)
+        real_folder = self._real_folders.get(folder)
+        if real_folder is None:
+            real_folder = self._real_folders[folder] = os.path.realpath(folder or ".")
+        full = os.path.join(real_folder, name)
+        return os.path.realpath(full) if os.path.islink(full) else full
 
     def summarize(
         self, root: Path, path: str | Path, text: str, source: Source | None = None
@@ -278,3 +297,4 @@ class Workspace:
         self._nearest.clear()
         self._roots.clear()
         self._resolved_roots.clear()
+        self._real_folders.clear()

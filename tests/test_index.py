@@ -3,6 +3,7 @@ what reads it (OTP002's severity, baselines' fingerprints)."""
 
 from __future__ import annotations
 
+import os
 import pickle
 from pathlib import Path
 
@@ -231,3 +232,25 @@ def test_fingerprints_ignore_lines_and_count_repeats() -> None:
     before = fingerprints(located(text), Path("."))
     after = fingerprints(located(moved), Path("."))
     assert before == after and len(set(before)) == 2
+
+
+def test_short_lived_files_are_judged_by_their_real_path(tmp_path: Path) -> None:
+    """`[paths] test` globs match a file's path under the project's real root, whatever
+    folder or file link it is reached through (folders resolved once, the file each time)."""
+    project = tmp_path / "app"
+    (project / "test" / "support").mkdir(parents=True)
+    (project / "lib").mkdir()
+    (project / "mix.exs").write_text("defmodule App.MixProject do\nend\n")
+    helper = project / "test" / "support" / "helper.ex"
+    helper.write_text("defmodule Helper do\nend\n")
+    (project / "lib" / "app.ex").write_text("defmodule App do\nend\n")
+    (tmp_path / "tests_link").symlink_to(project / "test", target_is_directory=True)
+    (project / "lib" / "linked.ex").symlink_to(helper)
+    workspace = Workspace()
+    short_lived = workspace.short_lived_for(project)
+    assert short_lived(helper)
+    assert short_lived(tmp_path / "tests_link" / "support" / "helper.ex")
+    assert short_lived(project / "lib" / "linked.ex")  # a link into test/
+    assert not short_lived(project / "lib" / "app.ex")
+    for path in (tmp_path / "tests_link" / "support" / "helper.ex", project / "lib" / "linked.ex"):
+        assert workspace.real_path(path) == os.path.realpath(path)
