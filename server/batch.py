@@ -345,16 +345,20 @@ def check_files(
     if needed:
         from otp_thinking.engine import enabled_rules
 
-        indexes = _indexes(tasks, first, caches, start_args)
         project_rules = [r for r in enabled_rules(base_config, select, ignore) if r.project_files]
+        firsts = {task.path: (task, found) for task, found in zip(tasks, first, strict=True)}
         todo = []
         for path in needed:
-            if _could_fire(project_rules, indexes, path):
+            summary = _summary(*firsts[path], caches, start_args)
+            if _could_fire(project_rules, summary):
                 todo.append((path, _text(results[path], read)))
             else:
                 extra[path] = ()
         todo = [(path, text) for path, text in todo if text is not None]
         if todo:
+            # Every summary of the project, only now that a file needs them (a file changed
+            # where no cross-file rule can fire loads none).
+            indexes = _indexes(tasks, first, caches, start_args)
             progress.begin(len(todo))
             with _Runner(jobs, (*start_args, None, indexes)) as runner:
                 done = _stepping(runner.map(_second_pass, todo), progress, "checked")
@@ -448,14 +452,12 @@ def _project_keys(
     return found
 
 
-def _could_fire(rules: list[Rule], indexes: list[ProjectIndex], path: str) -> bool:
+def _could_fire(rules: list[Rule], summary: FileSummary | None) -> bool:
     """Whether a project-wide rule can fire in the file, by its summary (read here, so a file
     where none can costs the workers nothing)."""
-    for index in indexes:
-        summary = index.summary(path)
-        if summary is not None:
-            return any(rule.project_files(summary) for rule in rules)  # type: ignore[misc]
-    return False
+    if summary is None:
+        return False
+    return any(rule.project_files(summary) for rule in rules)  # type: ignore[misc]
 
 
 def _merged(result: FileResult, more: tuple[Finding, ...]) -> FileResult:
@@ -520,20 +522,32 @@ def _indexes(
 
     by_root: dict[str, ProjectIndex] = {}
     for task, found in zip(tasks, first, strict=True):
-        if task.root is None:
-            continue
-        summary = found.summary
-        if summary is None and found.cached is not None and task.root in caches:
-            summary = caches[task.root].summary(task.path, found.cached)
-            if summary is None:  # the cache's summaries could not be read after all
-                summary = _summarized(task, start_args)
-        if summary is None:
+        summary = _summary(task, found, caches, start_args)
+        if summary is None or task.root is None:
             continue
         index = by_root.setdefault(task.root, ProjectIndex(Path(task.root)))
         index.files[os.path.abspath(summary.path)] = summary
     for index in by_root.values():
         index.complete = True
     return list(by_root.values())
+
+
+def _summary(
+    task: _Task,
+    found: _First,
+    caches: dict[str, disk_cache.Cache],
+    start_args: tuple[Any, ...],
+) -> FileSummary | None:
+    """The file's summary for its project's index: made in the first pass, else the cache's
+    (loaded now), else made now; None outside any project."""
+    if task.root is None:
+        return None
+    summary = found.summary
+    if summary is None and found.cached is not None and task.root in caches:
+        summary = caches[task.root].summary(task.path, found.cached)
+        if summary is None:  # the cache's summaries could not be read after all
+            summary = _summarized(task, start_args)
+    return summary
 
 
 def _summarized(task: _Task, start_args: tuple[Any, ...]) -> FileSummary | None:

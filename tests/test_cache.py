@@ -326,3 +326,22 @@ def test_damaged_summaries_are_made_again_when_a_file_changed(project: Path, dam
     server.write_text(server.read_text().replace("def ", "\n  def ", 1))
     assert outputs(project) == outputs(project, "--no-cache")
     assert not executed.exists()
+
+
+def test_a_file_changed_where_no_cross_file_rule_can_fire_loads_no_other_summary(
+    project: Path,
+) -> None:
+    """The project's summaries are loaded for the rules that read them, and only when the
+    changed file's own summary says one of them can fire there."""
+    outputs(project)
+    [file] = cache_files(project)
+    layout = marshal.loads(file.read_bytes().split(b"\n", 1)[1])
+    name = "test/test_helper.exs"
+    garbage = b"\x80\x05not a pickle"
+    blobs = {path: (blob if path == name else garbage) for path, blob in layout[3].items()}
+    file.write_bytes(b"otp-thinking-cache\n" + marshal.dumps((*layout[:3], blobs)))
+    helper = project / name
+    helper.write_text(helper.read_text() + "\n# a comment\n")
+    assert outputs(project) == outputs(project, "--no-cache")
+    kept = marshal.loads(file.read_bytes().split(b"\n", 1)[1])[3]
+    assert all(kept[path] == garbage for path in blobs if path != name)  # never loaded
