@@ -119,9 +119,11 @@ def _start_worker(
     ignore: tuple[str, ...],
     caches: dict[str, disk_cache.Cache] | None = None,
     indexes: Sequence[ProjectIndex] = (),
+    plain: frozenset[str] = frozenset(),
 ) -> None:
     global _worker
     _worker = _Worker(read, base_config, select, ignore, caches or {})
+    _worker.workspace.not_applications = plain
     for index in indexes:
         _worker.workspace.set_index(index)
 
@@ -320,9 +322,9 @@ def check_files(
         jobs = automatic_jobs(len(tasks))
     progress.begin(len(tasks))
     caches = _open_caches(tasks, base_config, select, ignore) if cache else {}
-    tasks = _stamped(tasks, caches)
+    tasks, plain = _stamped(tasks, caches)
     start_args = (read, base_config, tuple(select), tuple(ignore))
-    with _Runner(jobs, (*start_args, caches)) as runner:
+    with _Runner(jobs, (*start_args, caches, (), plain)) as runner:
         first = list(_stepping(runner.map(_first_pass, tasks), progress, "indexed"))
     _store_entries(tasks, caches, [found.entry for found in first])
     results = {found.result.path: found.result for found in first if found.result is not None}
@@ -360,7 +362,7 @@ def check_files(
             # where no cross-file rule can fire loads none).
             indexes = _indexes(tasks, first, caches, start_args)
             progress.begin(len(todo))
-            with _Runner(jobs, (*start_args, None, indexes)) as runner:
+            with _Runner(jobs, (*start_args, None, indexes, plain)) as runner:
                 done = _stepping(runner.map(_second_pass, todo), progress, "checked")
                 for (path, _text_read), found in zip(todo, done, strict=True):
                     extra[path] = found
@@ -396,12 +398,17 @@ def _open_caches(
     return {root: disk_cache.open_cache(Path(root), key) for root in roots}
 
 
-def _stamped(tasks: list[_Task], caches: dict[str, disk_cache.Cache]) -> list[_Task]:
+def _stamped(
+    tasks: list[_Task], caches: dict[str, disk_cache.Cache]
+) -> tuple[list[_Task], frozenset[str]]:
     """The tasks of cached projects with each file's stat and its project's applications key:
     a file whose stat the cache holds is known by the digest stored with it, any other is read
-    here to learn its digest and whether it may define an application."""
+    here to learn its digest and whether it may define an application. And the files known
+    not to define one (absolute paths): the project's applications are looked for in the
+    others only."""
     stamps: dict[str, disk_cache.Stamp | None] = {}
     texts: dict[str, list[tuple[str, str]]] = {root: [] for root in caches}
+    plain: set[str] = set()
     for task in tasks:
         if task.root not in caches:
             continue
@@ -417,13 +424,16 @@ def _stamped(tasks: list[_Task], caches: dict[str, disk_cache.Cache]) -> list[_T
             digest, application = disk_cache.text_digest(text), defines_application(text)
         if application:
             texts[task.root].append((cache.key(task.path), digest))
+        else:
+            plain.add(os.path.abspath(task.path))
     keys = {root: disk_cache.applications_key(root, found) for root, found in texts.items()}
-    return [
+    stamped = [
         dataclasses.replace(task, stamp=stamps[task.path], applications=keys[task.root])
         if task.root in caches
         else task
         for task in tasks
     ]
+    return stamped, frozenset(plain)
 
 
 def _store_entries(

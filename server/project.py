@@ -126,13 +126,17 @@ def scan(
     read_text: ReadText | None = None,
     candidates: Iterable[Path] | None = None,
     index: ProjectIndex | None = None,
+    plain: Callable[[Path], bool] | None = None,
 ) -> ProjectContext:
     """Index the applications under ``root`` (its `lib/` and umbrella `apps/*/lib/`);
-    ``candidates`` limits the files read (a rescan after one file changed). Without an
-    ``index``, a full scan also summarises every file of the project for cross-file rules."""
+    ``candidates`` limits the files read (a rescan after one file changed), and files that
+    ``plain`` knows define no application are not read. Without an ``index``, a full scan
+    also summarises every file of the project for cross-file rules."""
     reader = read_text or files.read_text
     apps = []
     for path in _candidate_files(root) if candidates is None else candidates:
+        if plain is not None and plain(path):
+            continue
         text = reader(path)
         if text is None or not defines_application(text):
             continue

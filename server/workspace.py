@@ -60,6 +60,9 @@ class Workspace:
     _nearest: dict[str, Path | None] = field(default_factory=dict)
     _resolved_roots: dict[str, Path] = field(default_factory=dict)  # symlinks followed
     _real_folders: dict[str, str] = field(default_factory=dict)  # folder as named → real path
+    not_applications: frozenset[str] = frozenset()
+    """Files (absolute paths) known not to define an application, by the cache on disk: a
+    project's applications are looked for in the others only."""
 
     def read(self, path: str | Path) -> str | None:
         key = normal(path)
@@ -144,8 +147,16 @@ class Workspace:
             return EMPTY
         key = normal(root)
         if key not in self._projects:
-            self._projects[key] = scan(root, read_text=self.read, index=self.index_for(root))
+            self._projects[key] = scan(
+                root,
+                read_text=self.read,
+                index=self.index_for(root),
+                plain=self._known_plain if self.not_applications else None,
+            )
         return self._projects[key]
+
+    def _known_plain(self, path: Path) -> bool:
+        return normal(path) in self.not_applications and normal(path) not in self.overlay
 
     def preview(self) -> Workspace:
         """A copy to try fixes in: same texts, settings, applications and indexes (copied, so
@@ -166,6 +177,7 @@ class Workspace:
         copy._configs = dict(self._configs)
         copy._resolved_roots = dict(self._resolved_roots)
         copy._real_folders = dict(self._real_folders)
+        copy.not_applications = self.not_applications
         copy.revision = 0
         return copy
 

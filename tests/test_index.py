@@ -254,3 +254,33 @@ def test_short_lived_files_are_judged_by_their_real_path(tmp_path: Path) -> None
     assert not short_lived(project / "lib" / "app.ex")
     for path in (tmp_path / "tests_link" / "support" / "helper.ex", project / "lib" / "linked.ex"):
         assert workspace.real_path(path) == os.path.realpath(path)
+
+
+def test_files_known_to_define_no_application_are_not_read_for_the_project(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import otp_thinking.workspace as workspace_module
+
+    (tmp_path / "lib" / "shop").mkdir(parents=True)
+    (tmp_path / "mix.exs").write_text("defmodule Shop.MixProject do\nend\n")
+    application = tmp_path / "lib" / "shop" / "application.ex"
+    application.write_text(
+        "defmodule Shop.Application do\n  use Application\n\n  def start(_type, _args) do\n"
+        "    Supervisor.start_link([Shop.Repo], strategy: :one_for_one)\n  end\nend\n"
+    )
+    plain = tmp_path / "lib" / "shop" / "cart.ex"
+    plain.write_text("defmodule Shop.Cart do\nend\n")
+    read: list[str] = []
+
+    def reading(path: str | Path) -> str | None:
+        read.append(os.path.abspath(path))
+        return Path(path).read_text()
+
+    monkeypatch.setattr(workspace_module, "read_text", reading)
+    workspace = Workspace(index_policy="off", not_applications=frozenset({str(plain)}))
+    project = workspace.project_for(plain)
+    assert [app.module for app in project.applications] == ["Shop.Application"]
+    assert read == [str(application)]
+    workspace = Workspace(index_policy="off", not_applications=frozenset({str(application)}))
+    workspace.overlay[str(application)] = application.read_text()  # an open buffer is read
+    assert [app.module for app in workspace.project_for(plain).applications] == ["Shop.Application"]
