@@ -33,8 +33,20 @@ def normal(path: str | Path) -> str:
 
 def _folder_key(path: str | Path) -> str:
     """An Elixir file's folder (files in one folder share root and config); else the path."""
-    key = normal(path)
-    return os.path.dirname(key) if key.endswith((".ex", ".exs")) else key
+    text = os.fspath(path)
+    if not text.endswith((".ex", ".exs")):
+        return normal(text)
+    folder = os.path.dirname(text)
+    key = folder if os.path.isabs(folder) else (os.getcwd(), folder)
+    found = _ABSOLUTE_FOLDERS.get(key)
+    if found is None:
+        found = _ABSOLUTE_FOLDERS[key] = normal(folder)
+    return found
+
+
+_ABSOLUTE_FOLDERS: dict[str | tuple[str, str], str] = {}
+"""Folder as named (with the working folder when relative) → `normal` of it: asked for every
+file, and each folder's files share it."""
 
 
 @dataclass
