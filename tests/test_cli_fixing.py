@@ -206,10 +206,10 @@ from otp_thinking import cli, project
 
 scan, walks = project.scan, []
 
-def counting_scan(root, read_text=None, candidates=None, index=None):
+def counting_scan(root, read_text=None, candidates=None, index=None, **more):
     if candidates is None:
         walks.append(root)
-    return scan(root, read_text, candidates, index)
+    return scan(root, read_text, candidates, index, **more)
 
 project.scan = counting_scan  # the workspace imports it when it first walks
 code = cli.main(["check", "--fix", "."])
