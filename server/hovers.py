@@ -79,10 +79,9 @@ def construct_at(source: Source, offset: int) -> Construct | None:
     smallest = root.descendant_for_byte_range(byte, byte + 1)
     if smallest is None or smallest.type in _NOT_CODE:
         return None
-    cursor = parsing.cursor(CONSTRUCTS)
-    cursor.set_byte_range(byte, byte + 1)
     best: tuple[Node, str] | None = None
-    for _pattern, captures in cursor.matches(root):
+    query = parsing.compiled(CONSTRUCTS)
+    for _pattern, captures in parsing.pattern_matches(query, root, (byte, byte + 1)):
         found = _classify(captures)
         if found is None:
             continue

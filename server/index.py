@@ -14,11 +14,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from otp_thinking.files import SKIPPED_DIRS
 from otp_thinking.model.project import ProjectFacts
 from otp_thinking.model.summary import FileSummary, digest, summarize
 from otp_thinking.source import Source
-
-SKIPPED_DIRS = frozenset({"deps", "_build", ".git", "node_modules", ".elixir_ls", ".expert"})
 
 
 def summary_for(

@@ -20,7 +20,8 @@ from pygls.uris import to_fs_path
 
 from otp_thinking import cache as disk_cache
 from otp_thinking.engine import analyze
-from otp_thinking.index import SKIPPED_DIRS, ProjectIndex, project_files, summary_for
+from otp_thinking.files import SKIPPED_DIRS
+from otp_thinking.index import ProjectIndex, project_files, summary_for
 from otp_thinking.lsp_convert import path_to_uri, to_diagnostic, to_range
 from otp_thinking.model.summary import FileSummary, digest
 from otp_thinking.project import find_root

@@ -118,11 +118,6 @@ def compiled(query: AnyQuery) -> Query:
     return query.query if isinstance(query, LazyQuery) else query
 
 
-def cursor(query: AnyQuery) -> QueryCursor:
-    """A cursor over ``query``, for callers that narrow it to a range before matching."""
-    return QueryCursor(compiled(query))
-
-
 def matches(query: AnyQuery, node: Node) -> Iterator[Captures]:
     """Each match of ``query`` under ``node`` as a dict of capture name to nodes."""
     for _pattern, captures in pattern_matches(compiled(query), node):
@@ -150,19 +145,33 @@ PROBE_STEP = 1_000
 """Every this many nodes (in the order of a walk down) one's depth is read (`_sampled_depth`)."""
 
 
-def pattern_matches(query: Query, node: Node) -> Iterator[tuple[int, Captures]]:
-    """``QueryCursor(query).matches(node)``, in slices when the tree is too deep for it."""
+def pattern_matches(
+    query: Query, node: Node, byte_range: tuple[int, int] | None = None
+) -> Iterator[tuple[int, Captures]]:
+    """``QueryCursor(query).matches(node)``, in slices when the tree is too deep for it;
+    only matches intersecting ``byte_range`` when one is given."""
     starts = slice_starts(node)
     if starts is None:
-        yield from QueryCursor(query).matches(node)
+        yield from _cursor_in(query, byte_range).matches(node)
         return
     found = []
     for start in starts:
-        cursor = QueryCursor(query)
+        if byte_range is not None and not (
+            start.start_byte < byte_range[1] and byte_range[0] < start.end_byte
+        ):
+            continue  # a slice holds only its start's subtree
+        cursor = _cursor_in(query, byte_range)
         cursor.set_max_start_depth(SLICE_DEPTH)
         found.extend(cursor.matches(start))
     found.sort(key=_match_order)  # in source order, as one run gives them
     yield from found
+
+
+def _cursor_in(query: Query, byte_range: tuple[int, int] | None) -> QueryCursor:
+    cursor = QueryCursor(query)
+    if byte_range is not None:
+        cursor.set_byte_range(*byte_range)
+    return cursor
 
 
 def _match_order(match: tuple[int, Captures]) -> tuple[int, int]:

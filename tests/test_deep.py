@@ -14,6 +14,7 @@ from tree_sitter import Node, QueryCursor
 from otp_thinking import config, parsing, syntax
 from otp_thinking.engine import analyze
 from otp_thinking.findings import Finding, apply_edits
+from otp_thinking.hovers import construct_card
 from otp_thinking.registry import all_rules
 from otp_thinking.source import Source
 from otp_thinking.syntax import error_count
@@ -144,3 +145,14 @@ def test_the_parents_of_a_wide_body_are_recorded_once_looking_them_up_costs_more
     assert syntax._known(calls[0]) is not None  # recorded on the way
     assert above == [call.parent for call in calls]
     assert syntax.enclosing_definition(calls[-1]) == calls[-1].parent.parent
+
+
+def test_a_hover_20000_cases_down_gets_its_card() -> None:
+    """The hover's query is narrowed to one byte; past tree-sitter's 65,535 levels it still
+    needs the slices the analysis uses."""
+    text = nested_cases(20_000)
+    source = Source(text, "lib/deep.ex")
+    shallow = nested_cases(3)
+    expected = construct_card(Source(shallow, "lib/shallow.ex"), shallow.index("Task.async") + 2)
+    assert expected is not None
+    assert construct_card(source, text.index("Task.async") + 2) == expected
