@@ -200,9 +200,10 @@ def read_use(call: Node) -> Use | None:
     return Use(syntax.text(args[0]), call)
 
 
+@syntax.remembered
 def uses(module: Node) -> list[Use]:
     """What a module ``use``s in its own body, in order (also the body of a half-written module
-    that tree-sitter gathered in an ERROR node)."""
+    that tree-sitter gathered in an ERROR node). Remembered: rules ask for every call in it."""
     body = syntax.module_body(module)
     found = (read_use(child) for child in body.named_children) if body is not None else ()
     return [use for use in found if use is not None]
@@ -253,6 +254,7 @@ def server_kind(uses: Iterable[str], behaviours: Iterable[str]) -> str | None:
     return None
 
 
+@syntax.remembered
 def runs_in_another_process(module: Node) -> bool:
     """The module's callbacks run in a process another module defines: a LiveComponent
     (``use Phoenix.LiveComponent``, or ``use MyAppWeb, :live_component`` as phx.new writes
@@ -338,8 +340,13 @@ def full_name(defmodule: Node) -> str:
 
 def path_at(node: Node) -> str:
     """The full name of the module around ``node`` (``""`` outside any module)."""
+    return _path_of(syntax.enclosing_module(node))
+
+
+@syntax.remembered
+def _path_of(module: Node | None) -> str:
+    """The full name of ``module`` (remembered: asked for every call in it)."""
     parts = []
-    module = syntax.enclosing_module(node)
     while module is not None:
         parts.append(syntax.module_name(module))
         module = syntax.enclosing_module(module)
