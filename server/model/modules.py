@@ -622,23 +622,26 @@ class _Locator:
 
     def __init__(self, modules: list[ModuleFacts]) -> None:
         self.modules = modules
-        self.starts = [m.node.start_byte for m in modules]
+        self.starts = starts = [m.node.start_byte for m in modules]
+        self.ends = ends = [m.end_byte for m in modules]  # as integers: asked in every step
         self.parents: list[int] = []
         open_modules: list[int] = []
-        for index, module in enumerate(modules):
-            while open_modules and not modules[open_modules[-1]].contains(module.node):
+        for index, start in enumerate(starts):
+            while open_modules and not starts[open_modules[-1]] <= start < ends[open_modules[-1]]:
                 open_modules.pop()
             self.parents.append(open_modules[-1] if open_modules else -1)
             open_modules.append(index)
 
     def __call__(self, node: Node, itself: bool = False) -> ModuleFacts | None:
         """The innermost module holding ``node``; ``itself``: a module holds its own node."""
-        index = bisect.bisect_right(self.starts, node.start_byte) - 1
+        byte = node.start_byte
+        index = bisect.bisect_right(self.starts, byte) - 1
         while index >= 0:
             module = self.modules[index]
-            if module.contains(node) and (itself or module.node != node):
+            holds = self.starts[index] <= byte < self.ends[index]
+            if holds and (itself or module.node != node):
                 return module
-            if module.node.start_byte < node.start_byte and not module.contains(node):
+            if self.starts[index] < byte and not holds:
                 # a sibling that ended before the node: an enclosing module, if any, is the
                 # nearest earlier module that still holds it
                 index = self._enclosing(index, node)
@@ -648,7 +651,8 @@ class _Locator:
 
     def _enclosing(self, index: int, node: Node) -> int:
         parent = self.parents[index]
-        while parent >= 0 and not self.modules[parent].contains(node):
+        byte = node.start_byte
+        while parent >= 0 and not self.starts[parent] <= byte < self.ends[parent]:
             parent = self.parents[parent]
         return parent
 
@@ -684,6 +688,8 @@ class _Spans:
         self.ranges = sorted((n.start_byte, n.end_byte) for n in nodes)
 
     def holds(self, node: Node) -> bool:
+        if not self.ranges:  # most files quote nothing
+            return False
         return any(start <= node.start_byte < end for start, end in self.ranges)
 
 
