@@ -276,7 +276,16 @@ def _flushes(definition: Node) -> bool:
 def _runs_in_process(context: Context, call: Node) -> bool:
     """The call runs in the process the module defines: its function is a process callback,
     or one that a callback reaches through local calls; not a client function or a
-    telemetry handler (`handle_event/4` outside a `:gen_statem`)."""
+    telemetry handler (`handle_event/4` outside a `:gen_statem`). Asked twice for a task
+    reported (its evidence, then its fix): answered once."""
+    known: dict[Node, bool] = context.cache.setdefault("task_async.runs_in_process", {})
+    found = known.get(call)
+    if found is None:
+        found = known[call] = _in_process(context, call)
+    return found
+
+
+def _in_process(context: Context, call: Node) -> bool:
     if not process_state.in_process_module(context, call):
         return False
     module = modules.at(context, call)

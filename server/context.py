@@ -136,7 +136,7 @@ class Context:
     def summary(self) -> FileSummary:
         """This file's summary in the project index (what cross-file rules compare with the
         rest of the project), for the text being analysed."""
-        return summary_for(self.project.index, self.source)
+        return summary_for(self.project.index, self.source, self.cache)
 
     def namespace_at(self, node: Node) -> str:
         """The app's namespace (``MyApp``): from the application, else the first part of the

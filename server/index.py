@@ -12,6 +12,7 @@ import os
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from otp_thinking.files import SKIPPED_DIRS
 from otp_thinking.model.project import ProjectFacts
@@ -19,13 +20,16 @@ from otp_thinking.model.summary import FileSummary, digest, summarize
 from otp_thinking.source import Source
 
 
-def summary_for(index: ProjectIndex, source: Source) -> FileSummary:
-    """The index's summary of ``source`` when it was made from this very text, else a new one."""
+def summary_for(
+    index: ProjectIndex, source: Source, cache: dict[str, Any] | None = None
+) -> FileSummary:
+    """The index's summary of ``source`` when it was made from this very text, else a new one
+    (``cache``: see `summarize`)."""
     stored = index.summary(source.path)
     if stored is not None and stored.digest == digest(source.text):
         return stored
     short_lived = stored.short_lived if stored is not None else False
-    return summarize(source, source.path or "", short_lived)
+    return summarize(source, source.path or "", short_lived, cache)
 
 
 @dataclass

@@ -107,6 +107,7 @@ class Source:
     def _set_text(self, text: str, data: bytes) -> None:
         self.text = text
         self.data = data
+        self._ascii = len(data) == len(text)
         self._line_starts: list[int] | None = None
         self._byte_line_starts: list[int] | None = None
         self.tree_cache: Any = None
@@ -114,7 +115,7 @@ class Source:
 
     @property
     def is_ascii(self) -> bool:
-        return len(self.data) == len(self.text)
+        return self._ascii
 
     @property
     def line_starts(self) -> list[int]:
@@ -149,7 +150,7 @@ class Source:
 
     def byte_to_offset(self, byte: int) -> int:
         """String offset of a UTF-8 byte offset (as tree-sitter reports them)."""
-        if self.is_ascii:
+        if self._ascii:
             return max(0, min(byte, len(self.text)))
         starts = self._byte_starts()
         line = max(0, bisect.bisect_right(starts, byte) - 1)

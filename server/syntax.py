@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import bisect
 import functools
+import time
 from collections.abc import Callable, Iterator
 from typing import ParamSpec, TypeVar, cast
 
@@ -91,6 +92,10 @@ def keyword_pairs(node: Node | None) -> Iterator[tuple[str, Node]]:
 
 DEEP = 40
 """Ancestors walked with ``.parent`` before the tree's parents are recorded."""
+SLOW_CLIMB = 0.001
+"""Seconds of ``.parent`` steps in one walk up after which the parents are recorded before
+DEEP steps: each step costs the node's depth, so 40 steps at 20,000 levels take about as
+long as a parse of the file; at ordinary depths 40 steps take tens of microseconds."""
 WIDE = 100
 """Children scanned by ``.parent`` lookups, per node of the tree, before its parents are
 recorded (a lookup scans a child in nanoseconds; recording costs about a microsecond a node,
@@ -207,16 +212,19 @@ def ancestors(node: Node) -> Iterator[Node]:
     parents = _known(node) if _maps else None
     current: Node | None = node
     steps = 0
+    climbing = 0.0  # seconds in `.parent`, not in what the caller does between steps
     while parents is None:
         assert current is not None
+        started = time.perf_counter()
         current, recorded = _climb(current)
+        climbing += time.perf_counter() - started
         if current is None:
             return
         yield current
         steps += 1
         if recorded is not None:
             parents = recorded.parent
-        elif steps == DEEP:
+        elif steps == DEEP or climbing > SLOW_CLIMB:
             recorded = _record(current)
             parents = recorded.parent if recorded is not None else {}
     while current is not None:

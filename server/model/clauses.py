@@ -43,9 +43,11 @@ class Head(NamedTuple):
         return len(self.params)
 
 
+@syntax.remembered  # asked again by every rule, and for every call in the function
 def head(definition: Node) -> Head | None:
     """The head of a ``def``-like call; None when it has none that names a function (a
-    half-written ``def``, ``def unquote(name)(x)``, an operator definition)."""
+    half-written ``def``, ``def unquote(name)(x)``, an operator definition). Its ``params``
+    are shared between askers: not to be changed."""
     args = syntax.argument_nodes(definition)
     if not args:
         return None

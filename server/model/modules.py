@@ -200,9 +200,10 @@ def read_use(call: Node) -> Use | None:
     return Use(syntax.text(args[0]), call)
 
 
+@syntax.remembered
 def uses(module: Node) -> list[Use]:
     """What a module ``use``s in its own body, in order (also the body of a half-written module
-    that tree-sitter gathered in an ERROR node)."""
+    that tree-sitter gathered in an ERROR node). Remembered: rules ask for every call in it."""
     body = syntax.module_body(module)
     found = (read_use(child) for child in body.named_children) if body is not None else ()
     return [use for use in found if use is not None]
@@ -253,6 +254,7 @@ def server_kind(uses: Iterable[str], behaviours: Iterable[str]) -> str | None:
     return None
 
 
+@syntax.remembered
 def runs_in_another_process(module: Node) -> bool:
     """The module's callbacks run in a process another module defines: a LiveComponent
     (``use Phoenix.LiveComponent``, or ``use MyAppWeb, :live_component`` as phx.new writes
@@ -338,8 +340,13 @@ def full_name(defmodule: Node) -> str:
 
 def path_at(node: Node) -> str:
     """The full name of the module around ``node`` (``""`` outside any module)."""
+    return _path_of(syntax.enclosing_module(node))
+
+
+@syntax.remembered
+def _path_of(module: Node | None) -> str:
+    """The full name of ``module`` (remembered: asked for every call in it)."""
     parts = []
-    module = syntax.enclosing_module(node)
     while module is not None:
         parts.append(syntax.module_name(module))
         module = syntax.enclosing_module(module)
@@ -615,23 +622,26 @@ class _Locator:
 
     def __init__(self, modules: list[ModuleFacts]) -> None:
         self.modules = modules
-        self.starts = [m.node.start_byte for m in modules]
+        self.starts = starts = [m.node.start_byte for m in modules]
+        self.ends = ends = [m.end_byte for m in modules]  # as integers: asked in every step
         self.parents: list[int] = []
         open_modules: list[int] = []
-        for index, module in enumerate(modules):
-            while open_modules and not modules[open_modules[-1]].contains(module.node):
+        for index, start in enumerate(starts):
+            while open_modules and not starts[open_modules[-1]] <= start < ends[open_modules[-1]]:
                 open_modules.pop()
             self.parents.append(open_modules[-1] if open_modules else -1)
             open_modules.append(index)
 
     def __call__(self, node: Node, itself: bool = False) -> ModuleFacts | None:
         """The innermost module holding ``node``; ``itself``: a module holds its own node."""
-        index = bisect.bisect_right(self.starts, node.start_byte) - 1
+        byte = node.start_byte
+        index = bisect.bisect_right(self.starts, byte) - 1
         while index >= 0:
             module = self.modules[index]
-            if module.contains(node) and (itself or module.node != node):
+            holds = self.starts[index] <= byte < self.ends[index]
+            if holds and (itself or module.node != node):
                 return module
-            if module.node.start_byte < node.start_byte and not module.contains(node):
+            if self.starts[index] < byte and not holds:
                 # a sibling that ended before the node: an enclosing module, if any, is the
                 # nearest earlier module that still holds it
                 index = self._enclosing(index, node)
@@ -641,7 +651,8 @@ class _Locator:
 
     def _enclosing(self, index: int, node: Node) -> int:
         parent = self.parents[index]
-        while parent >= 0 and not self.modules[parent].contains(node):
+        byte = node.start_byte
+        while parent >= 0 and not self.starts[parent] <= byte < self.ends[parent]:
             parent = self.parents[parent]
         return parent
 
@@ -677,6 +688,8 @@ class _Spans:
         self.ranges = sorted((n.start_byte, n.end_byte) for n in nodes)
 
     def holds(self, node: Node) -> bool:
+        if not self.ranges:  # most files quote nothing
+            return False
         return any(start <= node.start_byte < end for start, end in self.ranges)
 
 

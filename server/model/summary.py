@@ -276,8 +276,8 @@ class _Found:
 class _Document:
     """The document being summarised, as the model's readers ask for it (`modules.Document`)."""
 
-    def __init__(self, found: DocumentMatches) -> None:
-        self.cache: dict[str, Any] = {}
+    def __init__(self, found: DocumentMatches, cache: dict[str, Any] | None = None) -> None:
+        self.cache: dict[str, Any] = {} if cache is None else cache
         self._found = found
 
     def matches(self, query: AnyQuery) -> list[Captures]:
@@ -288,9 +288,11 @@ class _Document:
 
 
 class _Summariser:
-    def __init__(self, source: Source, path: str, short_lived: bool) -> None:
+    def __init__(
+        self, source: Source, path: str, short_lived: bool, cache: dict[str, Any] | None
+    ) -> None:
         self.source = source
-        self.document = _Document(document_matches(source))
+        self.document = _Document(document_matches(source), cache)
         self.path = path
         self.short_lived = short_lived
         self.modules: list[_Module] = []
@@ -684,6 +686,10 @@ def _innermost(
     return functions[spans[position][2]]
 
 
-def summarize(source: Source, path: str, short_lived: bool = False) -> FileSummary:
-    """What cross-file rules need from one file, from its tree."""
-    return _Summariser(source, path, short_lived).summary()
+def summarize(
+    source: Source, path: str, short_lived: bool = False, cache: dict[str, Any] | None = None
+) -> FileSummary:
+    """What cross-file rules need from one file, from its tree. ``cache``: the facts the
+    model has already gathered from this very source (a rule context's `Context.cache`), so
+    that modules and ETS tables are not gathered a second time for the summary."""
+    return _Summariser(source, path, short_lived, cache).summary()
