@@ -41,7 +41,9 @@ def _findings(path: Path, root: Path) -> list[tuple[str, int, int, str]]:
 def _cli_json(target: Path) -> list[dict[str, object]]:
     out = io.StringIO()
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(io.StringIO()):
-        main(["check", str(target), "--format", "json", "--jobs", "1"])
+        # --no-cache: a cached run would hand back the first run's findings, whatever the
+        # patched rules do (and would write a cache into the repository's folders)
+        main(["check", str(target), "--format", "json", "--jobs", "1", "--no-cache"])
     return json.loads(out.getvalue())  # type: ignore[no-any-return]
 
 
