@@ -163,6 +163,9 @@ INIT_KINDS = frozenset(
 """What counts as blocking work in `init/1`. A call to another local process
 (`GenServer.call`, `Agent.get`) is not: it answers from its state, and in `init/1` it is
 mostly a registration or a look-up of configuration that has to come first."""
+SLOW_KINDS = INIT_KINDS - {"file"}
+"""What is worth naming before a local file read: a read of the application's own files is
+rarely the slow part of `init/1`."""
 REMOTE_KINDS = frozenset({"http", "rpc"})
 """What waits on another machine with no bound the code shows: an HTTP request, a remote
 call (`:rpc.call/4` waits forever by default). Reported as a warning; the rest (a query of
@@ -360,6 +363,14 @@ def blocking_name(module: str, function: str) -> str | None:
     return found.name if found is not None and found.kind in INIT_KINDS else None
 
 
+def slow_name(module: str, function: str) -> str | None:
+    """Blocking work other than a local file read (see SLOW_KINDS)."""
+    if (module, function) == ("", "receive"):
+        return "receive"
+    found = blocking_call(module, function)
+    return found.name if found is not None and found.kind in SLOW_KINDS else None
+
+
 def remote_name(module: str, function: str) -> str | None:
     """Work that waits on another machine (see REMOTE_KINDS)."""
     found = blocking_call(module, function)
@@ -407,15 +418,15 @@ def _project_lookup(
 
     def lookup(call: Node, written: str, function: str) -> tuple[str, str] | None:
         for candidate in module_candidates(around, written):
-            if index.facts.effect(candidate, function) is None:
+            if index.facts.reach(candidate, function) is None:
                 continue
-            effect = index.facts.effect(candidate, function, kinds)
-            if candidate == own or effect is None:
+            reached = index.facts.reach(candidate, function, kinds)
+            if candidate == own or reached is None:
                 return None
             arity = calls.arity_at(call)
             target = f"{written}.{function}" + (f"/{arity}" if arity is not None else "")
-            inside = f" (through {', '.join(effect.via)})" if effect.via else ""
-            return f"{effect.call}{inside}", target
+            inside = f" (through {', '.join(reached.through)})" if reached.through else ""
+            return f"{reached.call}{inside}", target
         return None
 
     return lookup
@@ -430,15 +441,21 @@ def _check_init(context: Context, module: Node, definition: Node, kind: str) -> 
     chosen = _chosen_by_the_caller(definition)
     scanner = Scanner(module, blocking_name, _project_lookup(context, module), chosen)
     found = scanner.first(definition)
-    if found is None or _boot_step(context, module, definition):
+    if found is None or _boot_step(definition, module):
         return None
     if _boot_write(context, module, definition, found) or _fails_its_start(definition, found[0]):
         return None
     remote = Scanner(
         module, remote_name, _project_lookup(context, module, REMOTE_KINDS), chosen
     ).first(definition)
+    if remote is None and _fills_for_callers(context, module, definition):
+        return None
     if remote is None:
-        finding = _blocking_finding(context, module, definition, kind, scanner, found)
+        # Name the wait on a store or the network rather than a quick local file read before it.
+        slow = Scanner(
+            module, slow_name, _project_lookup(context, module, SLOW_KINDS), chosen
+        ).first(definition)
+        finding = _blocking_finding(context, module, definition, kind, scanner, slow or found)
         return finding.with_severity("information")
     # The warning names the remote wait (a request), not a quick file read before it.
     return _blocking_finding(context, module, definition, kind, scanner, remote)
@@ -446,7 +463,19 @@ def _check_init(context: Context, module: Node, definition: Node, kind: str) -> 
 
 RAISING = frozenset({"raise", "reraise", "exit", "throw"})
 BRANCHES = frozenset({"if", "unless", "case", "cond"})
-OPTION_READERS = frozenset({("Keyword", "get"), ("Keyword", "fetch"), ("Map", "get")})
+OPTION_READERS = frozenset(
+    {
+        ("Keyword", "get"),
+        ("Keyword", "fetch"),
+        ("Keyword", "fetch!"),
+        ("Keyword", "get_lazy"),
+        ("Map", "get"),
+        ("Map", "fetch"),
+        ("Map", "fetch!"),
+        ("Map", "get_lazy"),
+        ("Access", "get"),
+    }
+)
 
 
 def _fails_its_start(definition: Node, site: Node) -> bool:
@@ -469,16 +498,19 @@ def _fails_its_start(definition: Node, site: Node) -> bool:
 
 def _chosen_by_the_caller(definition: Node) -> Callable[[Node], bool]:
     """Whether a call of `init/1` sits in a branch taken on an option the caller passed
-    (``if Keyword.get(opts, :sync_connect) do``, ``if opts[:preload]``): the caller asked
-    `start_link` to wait for that work."""
+    (``if Keyword.get(opts, :sync_connect) do``, ``if opts[:preload]``, ``case mode do``
+    after ``mode = opts[:mode]``): the caller asked `start_link` to wait for that work. A
+    branch on what a call returns (``case store.saved(opts) do``) is not one: the option is
+    only an argument there."""
     head = clauses.head(definition)
-    options = set().union(*(_variables(p, pinned=False) for p in head[1])) if head else set()
+    whole = set().union(*(_variables(p, pinned=False) for p in head[1])) if head else set()
+    options = Options(whole, set())
     for statement in syntax.body_statements(definition):
-        right = statement
         if statement.type == "binary_operator" and syntax.operator(statement) == "=":
-            right = statement.child_by_field_name("right") or statement
-        if _reads_option(right, options):
-            options |= _bound(statement)
+            right = statement.child_by_field_name("right")
+            if right is not None and _option_value(right, options):
+                bound = options.whole if right.type == "identifier" else options.keys
+                bound |= _bound(statement)
 
     def chosen(call: Node) -> bool:
         for branch in syntax.ancestors(call):
@@ -489,33 +521,65 @@ def _chosen_by_the_caller(definition: Node) -> Callable[[Node], bool]:
             arguments = syntax.argument_nodes(branch)
             if arguments and _contains(arguments[0], call):
                 continue  # the call is the condition itself
-            if arguments and _reads_option(arguments[0], options):
+            if arguments and _option_value(arguments[0], options):
                 return True
         return False
 
     return chosen
 
 
-def _reads_option(node: Node, options: set[str]) -> bool:
-    """``node`` reads a key of one of ``options`` (``opts[:key]``, ``opts.key``,
-    ``Keyword.get(opts, :key)``) or is one of them."""
+@dataclass
+class Options:
+    """The variables holding what the caller passed to `init/1`: ``whole`` arguments, and
+    ``keys`` read from them (``mode = opts[:mode]``)."""
+
+    whole: set[str]
+    keys: set[str]
+
+
+CONDITION_OPERATORS = frozenset(
+    {"==", "!=", "===", "!==", "and", "or", "&&", "||", "in", "not in", "<", ">", "<=", ">="}
+)
+
+
+def _option_value(node: Node, options: Options, tested: bool = False) -> bool:
+    """``node`` is the value of one of ``options`` or of one of its keys (``opts``,
+    ``opts[:key]``, ``opts.key``, ``Keyword.get(opts, :key)``), or a test of a key (``not
+    opts[:lazy]``, ``opts[:mode] == :sync``; a test of a whole argument, ``tenant == nil``,
+    checks what was passed rather than choosing a behaviour)."""
+    while node.type == "block" and len(node.named_children) == 1:
+        node = node.named_children[0]
+    if node.type == "unary_operator" and syntax.operator(node) in ("not", "!"):
+        operand = node.child_by_field_name("operand")
+        return operand is not None and _option_value(operand, options, tested=True)
+    if node.type == "binary_operator" and syntax.operator(node) in CONDITION_OPERATORS:
+        sides = (node.child_by_field_name("left"), node.child_by_field_name("right"))
+        return any(s is not None and _option_value(s, options, tested=True) for s in sides)
     if node.type == "identifier":
-        return syntax.text(node) in options
-    for inner in [node, *syntax.descendants(node)]:
-        if inner.type == "access_call" or (inner.type == "dot" and inner.parent is not None):
-            target = inner.named_children[0] if inner.named_children else None
-            if (
-                target is not None
-                and target.type == "identifier"
-                and syntax.text(target) in options
-            ):
-                return True
-        if inner.type == "call" and syntax.remote_target(inner) in OPTION_READERS:
-            arguments = syntax.argument_nodes(inner)
-            first = arguments[0] if arguments else None
-            if first is not None and first.type == "identifier" and syntax.text(first) in options:
-                return True
+        name = syntax.text(node)
+        return name in options.keys or (not tested and name in options.whole)
+    if node.type == "access_call" or (node.type == "call" and _field_read(node)):
+        target = node.named_children[0] if node.named_children else None
+        if target is not None and target.type == "dot":
+            target = target.child_by_field_name("left")
+        return target is not None and _option_value(target, options)
+    if node.type == "call" and syntax.remote_target(node) in OPTION_READERS:
+        arguments = syntax.argument_nodes(node)
+        return bool(arguments) and _option_value(arguments[0], options)
     return False
+
+
+def _field_read(call: Node) -> bool:
+    """``opts.key``: a dot call on a variable, without parentheses or arguments."""
+    target = call.child_by_field_name("target")
+    left = target.child_by_field_name("left") if target is not None else None
+    return (
+        target is not None
+        and target.type == "dot"
+        and left is not None
+        and left.type in ("identifier", "call", "access_call")
+        and syntax.arguments(call) is None
+    )
 
 
 WRITES = frozenset(
@@ -621,14 +685,19 @@ def _blocking_finding(
     return context.finding(RULE, site, f"{message}.", fix=plan)
 
 
-def _boot_step(context: Context, module: Node, definition: Node) -> bool:
-    """`init/1` whose work has to be done before `start_link` returns: the server is a step
-    of the boot that does its work and goes away (`init/1` returns `:ignore`, or it is
-    `restart: :temporary`), or it fills `:persistent_term` or an ETS table that callers read
-    directly, without asking the process."""
+def _boot_step(definition: Node, module: Node) -> bool:
+    """`init/1` of a step of the boot that does its work and goes away (`init/1` returns
+    `:ignore`, or the server is `restart: :temporary`): its work has to be done before
+    `start_link` returns."""
     tails = syntax.tail_expressions(syntax.body_of(definition))
-    if any(syntax.text(tail) == ":ignore" for tail in tails) or _temporary(module):
-        return True
+    return any(syntax.text(tail) == ":ignore" for tail in tails) or _temporary(module)
+
+
+def _fills_for_callers(context: Context, module: Node, definition: Node) -> bool:
+    """`init/1` fills `:persistent_term` or an ETS table that callers read directly, without
+    asking the process: callers would find it empty if the work came later. Not an excuse
+    for waiting on another machine (the table can be filled from what is at hand first and
+    refreshed later), so only asked when the blocking work is local."""
     fill = Scanner(module, fills_name).first(definition)
     if fill is None:
         return False
@@ -636,10 +705,11 @@ def _boot_step(context: Context, module: Node, definition: Node) -> bool:
 
 
 def _reads_table_directly(context: Context, module: Node) -> bool:
-    """A client function of the module (one that runs in its callers' processes) reads ETS:
-    callers get the data without a message to the process."""
+    """A function of the module that runs in its callers' processes reads ETS (a client
+    function, or a helper one reaches, even one the process uses too): callers get the data
+    without a message to the process."""
     return any(
-        access.facts.read and access.facts.client and not access.facts.in_process
+        access.facts.read and access.facts.client
         for access in ets.of(context).accesses
         if access.module is not None and access.module.node == module
     )

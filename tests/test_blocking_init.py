@@ -470,3 +470,36 @@ def test_a_state_over_several_lines_becomes_one_line_nil(elixir: None) -> None:
     )
     assert "    {:ok, nil, {:continue, {:init, opts}}}\n" in fixed
     assert fixed == _mix_formatted(fixed)
+
+
+def test_names_the_wait_on_a_store_not_a_file_listing_before_it() -> None:
+    _, findings = _findings(
+        """\
+        defmodule Shop.Scripts do
+          use GenServer
+
+          def init(conn) do
+            names = File.ls!("priv/scripts")
+            shas = Enum.map(names, &Redix.command!(conn, ["SCRIPT", "LOAD", &1]))
+            {:ok, %{conn: conn, shas: shas}}
+          end
+        end
+        """
+    )
+    [finding] = findings
+    assert finding.severity == "information"
+    assert finding.message.startswith("init/1 blocks on Redix.command!,")
+
+
+def test_a_file_read_alone_is_named() -> None:
+    _, findings = _findings(
+        """\
+        defmodule Shop.Settings do
+          use GenServer
+
+          def init(path), do: {:ok, path |> File.read!() |> :erlang.binary_to_term()}
+        end
+        """
+    )
+    [finding] = findings
+    assert finding.message.startswith("init/1 blocks on File.read!,")

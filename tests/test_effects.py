@@ -338,3 +338,165 @@ def test_cli_runs_index_rules_on_a_file_outside_any_project(tmp_path: Path) -> N
     done = run("check", "server.ex", "--select", "OTP003", cwd=tmp_path)
     assert done.returncode == 1, done.stderr
     assert "OTP003 init/1 blocks on Req.get!" in done.stdout
+
+
+# -- calls between project modules, followed across files ----------------------------------
+
+
+def _calls(code: str) -> dict[str, list[tuple[str, str, tuple[str, ...]]]]:
+    text = textwrap.dedent(code)
+    summary = summarize(Source(text, "lib/x.ex"), "lib/x.ex")
+    found: dict[str, list[tuple[str, str, tuple[str, ...]]]] = {}
+    for c in summary.function_calls:
+        found.setdefault(c.label, []).append((c.target, c.target_function, c.via))
+    return found
+
+
+def test_public_functions_record_the_project_calls_they_make_now() -> None:
+    calls = _calls(
+        """\
+        defmodule Shop.Orders do
+          alias Shop.Billing.Gateway
+          alias Shop.Stock, as: Inventory
+
+          def place(order) do
+            Inventory.reserve(order.items)
+            prepare(order)
+          end
+
+          def later(order), do: Task.start(fn -> Gateway.charge(order) end)
+          def listed(orders), do: Enum.map(orders, &Gateway.charge/1)
+          def plain(order), do: Enum.count(order.items) + String.length(order.id)
+          def own(order), do: __MODULE__.plain(order)
+
+          defp prepare(order), do: order |> Gateway.charge()
+        end
+        """
+    )
+    assert calls == {
+        "Shop.Orders.place/1": [
+            ("Shop.Stock", "reserve", ()),
+            ("Shop.Billing.Gateway", "charge", ("prepare",)),
+        ],
+        "Shop.Orders.listed/1": [("Shop.Billing.Gateway", "charge", ())],
+    }
+
+
+def test_a_delegated_function_calls_its_target() -> None:
+    calls = _calls(
+        """\
+        defmodule Shop.Auth do
+          defdelegate refresh(tokens), to: __MODULE__.Refresh
+          defdelegate revoke(tokens, reason), to: Shop.Auth.Revoke, as: :run
+          defdelegate [], to: Nowhere
+        end
+        """
+    )
+    assert calls == {
+        "Shop.Auth.refresh/1": [("Shop.Auth.Refresh", "refresh", ())],
+        "Shop.Auth.revoke/2": [("Shop.Auth.Revoke", "run", ())],
+    }
+
+
+def test_a_call_to_an_imported_function_goes_to_the_imported_module() -> None:
+    calls = _calls(
+        """\
+        defmodule Shop.Auth.Refresh do
+          import Shop.Auth.Http, only: [post: 2]
+          import Shop.Auth.Codes
+
+          def refresh(tokens), do: post("/token", tokens) |> decode()
+          def local(tokens), do: sign(tokens)
+          def checked(tokens), do: if(is_map(tokens), do: inspect(tokens))
+
+          defp sign(tokens), do: tokens
+        end
+
+        defmodule Shop.Auth.Query do
+          import Ecto.Query
+          def recent(q), do: from(x in q, where: x.id == 1)
+        end
+        """
+    )
+    assert calls == {
+        "Shop.Auth.Refresh.refresh/1": [
+            ("Shop.Auth.Http", "post", ()),
+            ("Shop.Auth.Codes", "decode", ()),
+        ],
+    }
+
+
+def _index(files: dict[str, str]) -> ProjectIndex:
+    index = ProjectIndex()
+    for path, text in files.items():
+        index.update(summarize(Source(textwrap.dedent(text), path), path))
+    index.complete = True
+    return index
+
+
+def test_the_project_follows_blocking_work_several_modules_away() -> None:
+    index = _index(
+        {
+            "lib/auth.ex": """\
+                defmodule Shop.Auth do
+                  defdelegate refresh(tokens), to: Shop.Auth.Refresh
+                  def post(url, body), do: send_it(url, body)
+                  defp send_it(url, body), do: Req.post!(url, json: body)
+                end
+                """,
+            "lib/refresh.ex": """\
+                defmodule Shop.Auth.Refresh do
+                  import Shop.Auth, only: [post: 2]
+                  def refresh(tokens), do: exchange(tokens)
+                  defp exchange(tokens), do: post("/token", tokens)
+                end
+                """,
+        }
+    )
+    reached = index.facts.reach("Shop.Auth", "refresh", frozenset({"http"}))
+    assert reached is not None
+    assert (reached.call, reached.kind) == ("Req.post!", "http")
+    assert reached.through == (
+        "Shop.Auth.Refresh.refresh/1",
+        "exchange",
+        "Shop.Auth.post/2",
+        "send_it",
+    )
+    assert index.facts.reach("Shop.Auth", "refresh", frozenset({"db"})) is None
+    assert index.facts.effect("Shop.Auth", "refresh") is None  # one module's own effects only
+
+
+def test_following_calls_stops_at_cycles_and_after_a_few_modules() -> None:
+    chain = {
+        f"lib/m{i}.ex": f"defmodule Shop.M{i} do\n  def go, do: Shop.M{i + 1}.go()\nend\n"
+        for i in range(6)
+    }
+    chain["lib/m6.ex"] = "defmodule Shop.M6 do\n  def go, do: Shop.Repo.all(Shop.A)\nend\n"
+    chain["lib/a.ex"] = "defmodule Shop.A do\n  def go, do: Shop.B.go()\nend\n"
+    chain["lib/b.ex"] = "defmodule Shop.B do\n  def go, do: Shop.A.go()\nend\n"
+    index = _index(chain)
+    assert index.facts.reach("Shop.M3", "go") is not None  # M4, M5, M6
+    assert index.facts.reach("Shop.M0", "go") is None  # too far to be sure of the path
+    assert index.facts.reach("Shop.A", "go") is None
+
+
+def test_a_function_kept_as_a_value_is_not_run() -> None:
+    effects = _effects(
+        """\
+        defmodule Shop.Fetching do
+          def configured(opts), do: Keyword.get(opts, :fetch, &Req.get!/1)
+          def defaulted(opts), do: Map.get(opts, :load, fn -> Shop.Repo.all(Shop.A) end)
+          def updated(counts), do: Map.update(counts, :a, 0, fn _ -> Shop.Repo.aggregate(Shop.A, :count) end)
+        end
+        """
+    )
+    assert set(effects) == {"Shop.Fetching.updated/1"}
+    calls = _calls(
+        """\
+        defmodule Shop.Reader do
+          def start(opts), do: %{fetch: Keyword.get(opts, :fetch, &Shop.Remote.fetch/2)}
+          def run(opts), do: Keyword.update(opts, :rows, [], &Shop.Remote.rows/1)
+        end
+        """
+    )
+    assert calls == {"Shop.Reader.run/1": [("Shop.Remote", "rows", ())]}

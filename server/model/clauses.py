@@ -105,3 +105,28 @@ def any_of_module(module: Node, wanted: str) -> list[Node]:
     if body is None:
         return []
     return [c for c in body.named_children if syntax.is_definition(c) and name(c) == wanted]
+
+
+class Delegate(NamedTuple):
+    """``defdelegate fetch(id), to: Shop.Store, as: :get``: a public function that calls
+    ``target`` (as written, to resolve) by the name ``function``."""
+
+    name: str
+    arity: int
+    target: Node
+    function: str
+
+
+def delegate(call: Node) -> Delegate | None:
+    """What a ``defdelegate`` defines; None when its head or its ``to:`` is missing."""
+    if syntax.local_target(call) != "defdelegate":
+        return None
+    found = head(call)
+    args = syntax.argument_nodes(call)
+    options = dict(syntax.keyword_pairs(args[-1])) if len(args) > 1 else {}
+    target = options.get("to")
+    if found is None or target is None:
+        return None
+    renamed = options.get("as")
+    function = syntax.text(renamed).lstrip(":") if renamed is not None else found.name
+    return Delegate(found.name, found.arity, target, function)

@@ -237,7 +237,22 @@ def acts_outside(module: str, function: str) -> bool:
 
 # -- when an fn runs -------------------------------------------------------------------------
 
-_EAGER_CONSUMERS = frozenset({"Enum", "Stream", "Map", "List", "Keyword", "MapSet"})
+_EAGER_CONSUMERS = frozenset({"Enum", "Stream"})
+"""Modules each of whose functions given an ``fn`` runs it before the caller goes on (or, for
+a ``Stream``, when the caller runs the stream, mostly in the same function)."""
+_FN_TAKING = frozenset(
+    {"new", "filter", "reject", "map", "split_with", "get_lazy", "put_new_lazy", "pop_lazy"}
+    | {"update", "update!", "get_and_update", "get_and_update!", "merge", "replace_lazy"}
+)
+_RUNS_FN: dict[str, frozenset[str]] = {
+    "Map": _FN_TAKING | {"intersect", "filter_map"},
+    "Keyword": _FN_TAKING,
+    "MapSet": frozenset({"new", "filter", "reject", "map", "split_with"}),
+    "List": frozenset({"foldl", "foldr", "update_at"}),
+}
+"""Functions of the collection modules that run an ``fn`` they are given; their others take
+it as a value (``Keyword.get(opts, :fetch, &Remote.fetch/1)`` keeps a function to call
+later)."""
 _EAGER_LOCAL = frozenset({"then", "tap"})
 # Run the function in other processes, but the caller waits for the results.
 _AWAITED_STREAMS = frozenset(
@@ -298,6 +313,8 @@ def _runs_now(function: Node, scope: Node) -> bool:
     if remote is None:
         return syntax.local_target(holder) in _EAGER_LOCAL
     if remote[0] in _EAGER_CONSUMERS or remote in _AWAITED_STREAMS:
+        return True
+    if remote[1] in _RUNS_FN.get(remote[0], ()):
         return True
     return remote in _TASK_STARTS and _AWAITS.search(syntax.text(scope)) is not None
 
@@ -534,3 +551,149 @@ def _local_calls(nodes: list[Node]) -> set[str]:
             if not deferred(captures["call"][0], node):
                 names.add(syntax.text(captures["function"][0]))
     return names
+
+
+# -- per-file summary: which project functions each public function calls -------------------
+
+CALLS_KEPT = 24
+"""At most this many distinct calls to other modules are kept per public function: enough to
+follow a chain, few enough to keep summaries small."""
+
+
+@dataclass(frozen=True, slots=True)
+class FunctionCall:
+    """``module.function/arity`` calls ``target.target_function`` (a module written as an
+    alias that is not the standard library's: one of the project's, or a dependency's), now,
+    through the helpers of its module in ``via`` (outermost first; empty when the call is in
+    its body). ``target_arity`` is the arity written at the call (None for a capture of
+    another shape)."""
+
+    module: str
+    function: str
+    arity: int
+    target: str
+    target_function: str
+    target_arity: int | None = None
+    via: tuple[str, ...] = ()
+
+    @property
+    def label(self) -> str:
+        return f"{self.module}.{self.function}/{self.arity}"
+
+    @property
+    def target_label(self) -> str:
+        arity = f"/{self.target_arity}" if self.target_arity is not None else ""
+        return f"{self.target}.{self.target_function}{arity}"
+
+
+ProjectCall = tuple[Node, str, str, int | None]
+"""A call to another module: the call, the module's full name, the function, the arity."""
+Delegation = tuple[str, str, int, str, str]
+"""``defdelegate``: the module, the function, its arity, the target module and function."""
+
+
+def function_calls(
+    definitions: Iterable[tuple[Node, str]],
+    project_calls: Iterable[ProjectCall],
+    delegations: Iterable[Delegation],
+    module_of: Callable[[int], str | None],
+) -> tuple[FunctionCall, ...]:
+    """The calls each public function of a file makes to other modules now (not in an ``fn``
+    run later or elsewhere), directly or through other functions of its module
+    (``HELPER_DEPTH`` deep), first the direct ones in source order; and each ``defdelegate``'s
+    call to its target. The project index follows these from module to module."""
+    found = [
+        FunctionCall(module, name, arity, target, function, arity)
+        for module, name, arity, target, function in delegations
+    ]
+    calls = list(project_calls)
+    if not calls:
+        return tuple(found)
+    functions = _functions(definitions, module_of)
+    spans = sorted(
+        (node.start_byte, node.end_byte, key) for key, f in functions.items() for node in f.nodes
+    )
+    starts = [start for start, _end, _key in spans]
+    direct: dict[tuple[str, str], list[tuple[str, str, int | None]]] = {}
+    for call, target, function, arity in sorted(calls, key=lambda c: c[0].start_byte):
+        index = bisect.bisect_right(starts, call.start_byte) - 1
+        if index < 0 or spans[index][1] < call.end_byte:
+            continue
+        start, _end, key = spans[index]
+        definition = next(n for n in functions[key].nodes if n.start_byte == start)
+        entry = (target, function, arity)
+        if not deferred(call, definition) and entry not in direct.get(key, []):
+            direct.setdefault(key, []).append(entry)
+    reaching = _reaching(functions, set(direct))
+    for key, f in functions.items():
+        if f.public and key in reaching:
+            kept: dict[tuple[str, str], FunctionCall] = {}
+            for target, function, arity, via in _collect(key, functions, direct, reaching, 0):
+                if len(kept) < CALLS_KEPT and (target, function) not in kept:
+                    kept[(target, function)] = FunctionCall(
+                        f.module, f.name, f.arity, target, function, arity, via
+                    )
+            found.extend(kept.values())
+    return tuple(found)
+
+
+def _reaching(
+    functions: dict[tuple[str, str], _Function], direct: set[tuple[str, str]]
+) -> dict[tuple[str, str], list[str]]:
+    """The functions that make a call to another module, directly or through functions of
+    their module, each with those functions it calls (in the order it first calls them)."""
+    reaching: dict[tuple[str, str], list[str]] = {key: [] for key in direct}
+    for _round in range(HELPER_DEPTH):
+        names: dict[str, set[str]] = {}
+        for module, name in reaching:
+            names.setdefault(module, set()).add(name)
+        added = False
+        for key, function in functions.items():
+            wanted = names.get(key[0], set()) - {key[1]}
+            if not wanted:
+                continue
+            words = {w for t in function.texts for w in _NAMES.findall(t)}
+            if not words & wanted:
+                continue
+            callees = [n for n in _ordered_local_calls(function.nodes) if n in wanted]
+            known = reaching.setdefault(key, [])
+            for callee in callees:
+                if callee not in known:
+                    known.append(callee)
+                    added = True
+        if not added:
+            break
+    return reaching
+
+
+def _collect(
+    key: tuple[str, str],
+    functions: dict[tuple[str, str], _Function],
+    direct: dict[tuple[str, str], list[tuple[str, str, int | None]]],
+    reaching: dict[tuple[str, str], list[str]],
+    depth: int,
+) -> Iterable[tuple[str, str, int | None, tuple[str, ...]]]:
+    for target, function, arity in direct.get(key, []):
+        yield target, function, arity, ()
+    if depth >= HELPER_DEPTH:
+        return
+    for callee in reaching.get(key, []):
+        inner = (key[0], callee)
+        if inner in functions and inner != key:
+            for target, function, arity, via in _collect(
+                inner, functions, direct, reaching, depth + 1
+            ):
+                yield target, function, arity, (callee, *via)
+
+
+def _ordered_local_calls(nodes: list[Node]) -> list[str]:
+    """`_local_calls`, in the order the clauses first make them."""
+    first: dict[str, int] = {}
+    for node in nodes:
+        body = syntax.body_of(node)
+        for captures in matches(_LOCAL_CALLS, body) if body is not None else []:
+            call = captures["call"][0]
+            name = syntax.text(captures["function"][0])
+            if name not in first and not deferred(call, node):
+                first[name] = call.start_byte
+    return sorted(first, key=first.__getitem__)

@@ -297,6 +297,21 @@ def read_alias(call: Node) -> list[tuple[str, str | None]]:
     return []
 
 
+def read_import(call: Node) -> tuple[str, frozenset[str] | None] | None:
+    """What an ``import`` call brings in, as written, with the function names its ``only:``
+    list gives (None when it gives none: every function, or ``only: :functions``)."""
+    if call.type != "call" or syntax.local_target(call) != "import":
+        return None
+    args = syntax.argument_nodes(call)
+    if not args or args[0].type != "alias":
+        return None
+    options = dict(syntax.keyword_pairs(args[1])) if len(args) > 1 else {}
+    only = options.get("only")
+    if only is None or only.type != "list":
+        return syntax.text(args[0]), None
+    return syntax.text(args[0]), frozenset(name for name, _arity in syntax.keyword_pairs(only))
+
+
 def short_name(full: str, written_as: str | None) -> str:
     """The name an alias is used by: its ``as:``, else the last part of the full name."""
     return written_as if written_as is not None else full.rsplit(".", 1)[-1]

@@ -7,13 +7,29 @@ a summary changes in a way other files' findings can depend on. Each join is mad
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from functools import cached_property
 
 from otp_thinking.model import ets
 from otp_thinking.model.callers import Callers, ServerCallers
-from otp_thinking.model.effects import FunctionEffect
+from otp_thinking.model.effects import FunctionCall, FunctionEffect
 from otp_thinking.model.names import ProjectNames
 from otp_thinking.model.summary import FileSummary
+
+MODULE_HOPS = 3
+"""How many modules further than the first a chain of calls is followed: past that, which
+clause runs and whether the path is ever taken is too far from the code to say."""
+
+
+@dataclass(frozen=True, slots=True)
+class Reached:
+    """Blocking work a function reaches: the blocking ``call`` as written (``Repo.all``), its
+    ``kind``, and the steps ``through`` which the function gets there, in order: helpers of
+    its module by name, functions of other modules as ``Module.function/arity``."""
+
+    call: str
+    kind: str
+    through: tuple[str, ...] = ()
 
 
 class ProjectFacts:
@@ -52,6 +68,52 @@ class ProjectFacts:
         if kinds is None:
             return found[0] if found else None
         return next((e for e in found if e.kind in kinds), None)
+
+    @cached_property
+    def _calls(self) -> dict[tuple[str, str], tuple[FunctionCall, ...]]:
+        table: dict[tuple[str, str], tuple[FunctionCall, ...]] = {}
+        for summary in self.files.values():
+            for c in summary.function_calls:
+                table[(c.module, c.function)] = (*table.get((c.module, c.function), ()), c)
+        return table
+
+    def reach(
+        self, module: str, function: str, kinds: frozenset[str] | None = None
+    ) -> Reached | None:
+        """What the public function ``module.function`` blocks on (of one of ``kinds`` when
+        given, else any effect), in its own module or through the functions of other modules
+        it calls, ``MODULE_HOPS`` modules further at most; None when nothing it reaches does."""
+        return self._reach(module, function, kinds, MODULE_HOPS, frozenset())
+
+    def _reach(
+        self,
+        module: str,
+        function: str,
+        kinds: frozenset[str] | None,
+        hops: int,
+        seen: frozenset[tuple[str, str]],
+    ) -> Reached | None:
+        key = (module, function, kinds, hops)
+        if key in self._reached:
+            return self._reached[key]
+        effect = self.effect(module, function, kinds)
+        found = Reached(effect.call, effect.kind, effect.via) if effect is not None else None
+        if found is None and hops > 0:
+            inside = seen | {(module, function)}
+            for call in self._calls.get((module, function), ()):
+                if (call.target, call.target_function) in inside:
+                    continue
+                further = self._reach(call.target, call.target_function, kinds, hops - 1, inside)
+                if further is not None:
+                    steps = (*call.via, call.target_label, *further.through)
+                    found = Reached(further.call, further.kind, steps)
+                    break
+        self._reached[key] = found
+        return found
+
+    @cached_property
+    def _reached(self) -> dict[tuple[str, str, frozenset[str] | None, int], Reached | None]:
+        return {}
 
     @cached_property
     def tables(self) -> ets.Tables:

@@ -24,10 +24,16 @@ from tree_sitter import Node
 from otp_thinking import syntax
 from otp_thinking.model import calls, clauses, ets, modules
 from otp_thinking.model import supervision as supervision_facts
-from otp_thinking.model.effects import FunctionEffect, function_effects
+from otp_thinking.model.effects import (
+    FunctionCall,
+    FunctionEffect,
+    ProjectCall,
+    function_calls,
+    function_effects,
+)
 from otp_thinking.model.producers import Feed, feed
 from otp_thinking.model.supervision import PG, REGISTRY, TASK_SUPERVISOR, Supervision
-from otp_thinking.parsing import AnyQuery, Captures, compile_query
+from otp_thinking.parsing import AnyQuery, Captures, compile_query, matches
 from otp_thinking.query_pack import PACKS, DocumentMatches, document_matches
 from otp_thinking.source import Source
 
@@ -78,6 +84,23 @@ _STDLIB = frozenset(
         "Time Tuple URI Version"
     ).split()
 )
+_LIBRARY_IMPORTS = frozenset({"Ecto", "Phoenix", "Plug", "ExUnit", "Mix", "Bitwise"})
+"""Imported modules whose functions no project function chain goes through: calls to them are
+not recorded (they would only make summaries bigger)."""
+_KERNEL_LOCALS = frozenset(
+    (  # noqa: SIM905
+        "if unless case cond with for fn try receive raise reraise throw quote unquote "
+        "unquote_splicing send spawn spawn_link spawn_monitor apply exit def defp defmacro "
+        "defmacrop defmodule defstruct defdelegate defimpl defprotocol defexception defguard "
+        "defguardp defoverridable import alias require use super self node elem put_elem hd tl "
+        "length map_size tuple_size byte_size bit_size not and or in match? to_string "
+        "to_charlist inspect then tap struct struct! get_in put_in update_in pop_in "
+        "get_and_update_in max min abs round trunc div rem binding dbg make_ref "
+        "function_exported? macro_exported? __MODULE__ __ENV__ __CALLER__ __DIR__ __STACKTRACE__"
+    ).split()
+)
+"""Local calls that are Kernel's whatever a module imports (an unrestricted ``import`` could
+otherwise stand behind every one of them)."""
 
 
 # One pass over the whole tree; module structure (aliases, attributes, defs) is read from module
@@ -88,6 +111,7 @@ _FACTS = compile_query(
     (tuple . (atom) @tuple_head (#eq? @tuple_head ":via")) @tuple
     """
 )
+_LOCAL_CALLS = compile_query("(call target: (identifier) @function) @call")
 PACKS.together((syntax.REMOTE_CALLS, _FACTS, supervision_facts.QUERY))
 """The queries every summary asks for (`facts`): one walk of each tree answers them all."""
 
@@ -184,6 +208,9 @@ class FileSummary:
     effects: tuple[FunctionEffect, ...] = ()
     """The public functions that block (directly or through private helpers) or act outside
     the process."""
+    function_calls: tuple[FunctionCall, ...] = ()
+    """The calls public functions make to other modules now (see `model.effects`): the project
+    follows blocking work along them, from module to module."""
     tables: tuple[ets.TableSummary, ...] = ()
     table_accesses: tuple[ets.AccessSummary, ...] = ()
     """The file's ETS tables and every access to a table (see `model.ets`)."""
@@ -220,6 +247,14 @@ class FileSummary:
             ),
             tuple(sorted({(u.kind, u.name, u.module) for u in self.uses})),
             tuple(sorted({(e.module, e.function, e.call, e.kind, e.via) for e in self.effects})),
+            tuple(
+                sorted(
+                    {
+                        (c.module, c.function, c.target, c.target_function)
+                        for c in self.function_calls
+                    }
+                )
+            ),
             tuple(
                 (t.module, t.function, t.name, t.options, t.in_process, t.escapes, t.persistent_key)
                 for t in self.tables
@@ -263,6 +298,8 @@ class _Module:
     parent: _Module | None
     aliases: dict[str, str] = field(default_factory=dict)
     attributes: dict[str, Node] = field(default_factory=dict)
+    imports: list[tuple[str, frozenset[str] | None]] = field(default_factory=list)
+    """Imported modules (full names) with the functions their ``only:`` names (None: all)."""
 
 
 @dataclass
@@ -298,6 +335,7 @@ class _Summariser:
         self.modules: list[_Module] = []
         self._module_starts: list[int] = []
         self.defs: list[Node] = []
+        self.delegates: list[Node] = []
         self._parent_time = 0.0
 
     def arguments(self, call: Node) -> list[Node]:
@@ -329,6 +367,10 @@ class _Summariser:
                 self.add_alias(child, parent)
             elif target in ("def", "defp"):
                 self.defs.append(child)
+            elif target == "import":
+                self.add_import(child, parent)
+            elif target == "defdelegate":
+                self.delegates.append(child)
 
     def add_module(self, node: Node, parent: _Module | None) -> None:
         args = syntax.argument_nodes(node)
@@ -357,6 +399,14 @@ class _Summariser:
         args = syntax.argument_nodes(operand)
         if name and len(args) == 1:
             module.attributes.setdefault(name, args[0])
+
+    def add_import(self, call: Node, module: _Module) -> None:
+        imported = modules.read_import(call)
+        if imported is None:
+            return
+        full = self.expand(imported[0], module)
+        if full.split(".", 1)[0] not in _STDLIB | _LIBRARY_IMPORTS:
+            module.imports.append((full, imported[1]))
 
     def module_at(self, byte: int) -> _Module | None:
         """The innermost module around ``byte``: the last module starting at or before it, or
@@ -430,12 +480,15 @@ class _Summariser:
         tables, accesses = self.tables()
         found = _Found()
         remote: list[tuple[Node, str, str]] = []
+        to_modules: list[tuple[Node, str, str]] = []
         starting: list[Node] = []
         for captures in self.facts():
             if "call" in captures:
                 call, target = captures["call"][0], captures["module"][0]
                 texts = syntax.text(target), syntax.text(captures["function"][0])
                 remote.append((call, *texts))
+                if target.type == "alias" and texts[0].split(".", 1)[0] not in _STDLIB:
+                    to_modules.append((call, *texts))
                 self.remote_call(call, target, *texts, found)
                 if texts[0] in supervision_facts.CALL_MODULES:
                     starting.append(call)
@@ -455,6 +508,7 @@ class _Summariser:
             ),
             uses=tuple(found.uses),
             effects=self.effects(remote),
+            function_calls=self.function_calls(to_modules),
             tables=tables,
             table_accesses=accesses,
         )
@@ -475,6 +529,59 @@ class _Summariser:
             remote,
             module_name,
         )
+
+    def function_calls(self, to_modules: list[tuple[Node, str, str]]) -> tuple[FunctionCall, ...]:
+        """The calls public functions make to other modules (see `effects.function_calls`):
+        remote calls to an alias, calls to imported functions, and ``defdelegate``s."""
+        project: list[ProjectCall] = []
+        for call, written, function in to_modules:
+            module = self.module_at(call.start_byte)
+            if module is None:
+                continue
+            target = self.expand(written, module)
+            if target != module.name:
+                project.append((call, target, function, calls.arity_at(call)))
+        project.extend(self.imported_calls())
+        delegations = []
+        for node in self.delegates:
+            found = clauses.delegate(node)
+            around = self.module_at(node.start_byte)
+            to = self.resolve(found.target, around) if found and around else None
+            if found and around and to and not to.startswith(":"):
+                delegations.append((around.name, found.name, found.arity, to, found.function))
+        return function_calls(
+            ((node, syntax.local_target(node) or "") for node in self.defs),
+            project,
+            delegations,
+            self.module_name_at,
+        )
+
+    def imported_calls(self) -> Iterator[ProjectCall]:
+        """Local calls to functions a module imports from another (not defined in the module,
+        and named in the import's ``only:`` when it has one)."""
+        importing = {id(m): m for m in self.modules if m.imports}
+        if not importing:
+            return
+        defined: dict[int, set[str]] = {}
+        for node in [*self.defs, *self.delegates]:
+            module = self.module_at(node.start_byte)
+            if module is not None:
+                defined.setdefault(id(module), set()).add(clauses.name(node))
+        for node in self.defs:
+            module = self.module_at(node.start_byte)
+            body = syntax.body_of(node)
+            if module is None or id(module) not in importing or body is None:
+                continue
+            for captures in matches(_LOCAL_CALLS, body):
+                name = syntax.text(captures["function"][0])
+                if name in defined.get(id(module), ()) or name in _KERNEL_LOCALS:
+                    continue
+                call = captures["call"][0]
+                named = [imported for imported, only in module.imports if only and name in only]
+                if not named and not name.startswith(("is_", "sigil_")):
+                    named = [imported for imported, only in module.imports if only is None]
+                for imported in named:
+                    yield call, imported, name, calls.arity_at(call)
 
     def facts(self) -> list[Captures]:
         """Remote calls, `:via`/`:pg` tuples and `name:` options in document order (the
