@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import bisect
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -393,25 +393,19 @@ OUTSIDE = "outside"
 
 
 def function_effects(
-    definitions: Iterable[tuple[Node, str]],
-    remote_calls: Iterable[tuple[Node, str, str]],
-    module_of: Callable[[int], str | None],
+    functions: Functions, remote_calls: Iterable[tuple[Node, str, str]]
 ) -> tuple[FunctionEffect, ...]:
     """The public functions of a file that block (directly or through private helpers of
-    their module) or act outside the process (directly), from the file's ``def``/``defp``
-    nodes (with their keyword) and its remote calls (the call, its module and function as
-    written); ``module_of(byte)`` names the module around a position. A function that does
-    both is reported as blocking."""
+    their module) or act outside the process (directly), from the file's functions (see
+    `functions_of`) and its remote calls (the call, its module and function as written). A
+    function that does both is reported as blocking."""
     blocking: list[tuple[Node, Blocking]] = []
     outside: list[tuple[Node, Blocking]] = []
     for call, module, function in remote_calls:
         found = _classify(module, function)
         if found is not None:
             (outside if found.kind == OUTSIDE else blocking).append((call, found))
-    if not blocking and not outside:
-        return ()
-    functions = _functions(definitions, module_of)
-    if not functions:
+    if not blocking and not outside or not functions:
         return ()
     spans = sorted(
         (node.start_byte, node.end_byte, key) for key, f in functions.items() for node in f.nodes
@@ -440,7 +434,7 @@ def function_effects(
 
 def _by_kind(
     blocking: list[tuple[Node, Blocking]],
-    functions: dict[tuple[str, str], _Function],
+    functions: Functions,
     spans: list[tuple[int, int, tuple[str, str]]],
     first: dict[tuple[str, str], tuple[Blocking, tuple[str, ...]]],
 ) -> dict[tuple[str, str], dict[str, tuple[Blocking, tuple[str, ...]]]]:
@@ -472,7 +466,7 @@ def _classify(module: str, function: str) -> Blocking | None:
 
 def _direct(
     calls: list[tuple[Node, Blocking]],
-    functions: dict[tuple[str, str], _Function],
+    functions: Functions,
     spans: list[tuple[int, int, tuple[str, str]]],
     effects: dict[tuple[str, str], tuple[Blocking, tuple[str, ...]]],
 ) -> None:
@@ -490,10 +484,16 @@ def _direct(
             effects[key] = (found, ())
 
 
-def _functions(
+Functions = dict[tuple[str, str], "_Function"]
+"""A file's functions by module and name."""
+
+
+def functions_of(
     definitions: Iterable[tuple[Node, str]], module_of: Callable[[int], str | None]
-) -> dict[tuple[str, str], _Function]:
-    found: dict[tuple[str, str], _Function] = {}
+) -> Functions:
+    """A file's functions, from its ``def``/``defp`` nodes (with their keyword);
+    ``module_of(byte)`` names the module around a position."""
+    found: Functions = {}
     for node, keyword in definitions:
         name = clauses.name(node)
         module = module_of(node.start_byte)
@@ -512,7 +512,7 @@ _NAMES = re.compile(r"(?<![\w.:@])([a-z_][\w]*[?!]?)[(\s]")
 
 
 def _through_helpers(
-    functions: dict[tuple[str, str], _Function],
+    functions: Functions,
     blocks: dict[tuple[str, str], tuple[Blocking, tuple[str, ...]]],
 ) -> None:
     """Add the functions that block because they call a blocking function of their module
@@ -564,136 +564,170 @@ follow a chain, few enough to keep summaries small."""
 class FunctionCall:
     """``module.function/arity`` calls ``target.target_function`` (a module written as an
     alias that is not the standard library's: one of the project's, or a dependency's), now,
-    through the helpers of its module in ``via`` (outermost first; empty when the call is in
-    its body). ``target_arity`` is the arity written at the call (None for a capture of
-    another shape)."""
+    through the functions of its module in ``via`` (outermost first; empty when the call is
+    in its body)."""
 
     module: str
     function: str
     arity: int
     target: str
     target_function: str
-    target_arity: int | None = None
     via: tuple[str, ...] = ()
 
     @property
     def label(self) -> str:
         return f"{self.module}.{self.function}/{self.arity}"
 
-    @property
-    def target_label(self) -> str:
-        arity = f"/{self.target_arity}" if self.target_arity is not None else ""
-        return f"{self.target}.{self.target_function}{arity}"
 
-
-ProjectCall = tuple[Node, str, str, int | None]
-"""A call to another module: the call, the module's full name, the function, the arity."""
+ProjectCall = tuple[Node, str, str]
+"""A call to another module: the call, the module's full name, the function."""
 Delegation = tuple[str, str, int, str, str]
 """``defdelegate``: the module, the function, its arity, the target module and function."""
 
 
 def function_calls(
-    definitions: Iterable[tuple[Node, str]],
+    functions: Functions,
     project_calls: Iterable[ProjectCall],
     delegations: Iterable[Delegation],
-    module_of: Callable[[int], str | None],
 ) -> tuple[FunctionCall, ...]:
     """The calls each public function of a file makes to other modules now (not in an ``fn``
     run later or elsewhere), directly or through other functions of its module
     (``HELPER_DEPTH`` deep), first the direct ones in source order; and each ``defdelegate``'s
     call to its target. The project index follows these from module to module."""
     found = [
-        FunctionCall(module, name, arity, target, function, arity)
+        FunctionCall(module, name, arity, target, function)
         for module, name, arity, target, function in delegations
     ]
-    calls = list(project_calls)
-    if not calls:
+    calls = sorted(project_calls, key=lambda c: c[0].start_byte)
+    if not calls or not functions:
         return tuple(found)
-    functions = _functions(definitions, module_of)
-    spans = sorted(
-        (node.start_byte, node.end_byte, key) for key, f in functions.items() for node in f.nodes
-    )
-    starts = [start for start, _end, _key in spans]
-    direct: dict[tuple[str, str], list[tuple[str, str, int | None]]] = {}
-    for call, target, function, arity in sorted(calls, key=lambda c: c[0].start_byte):
-        index = bisect.bisect_right(starts, call.start_byte) - 1
-        if index < 0 or spans[index][1] < call.end_byte:
-            continue
-        start, _end, key = spans[index]
-        definition = next(n for n in functions[key].nodes if n.start_byte == start)
-        entry = (target, function, arity)
-        if not deferred(call, definition) and entry not in direct.get(key, []):
-            direct.setdefault(key, []).append(entry)
-    reaching = _reaching(functions, set(direct))
+    where = _Where(functions)
+    direct: dict[tuple[str, str], list[tuple[str, str]]] = {}
+    for call, target, function in calls:
+        inside = where(call)
+        if inside is not None and (target, function) not in direct.get(inside, []):
+            direct.setdefault(inside, []).append((target, function))
+    if not direct:
+        return tuple(found)
+    callees = _callees(functions, where, set(direct))
     for key, f in functions.items():
-        if f.public and key in reaching:
-            kept: dict[tuple[str, str], FunctionCall] = {}
-            for target, function, arity, via in _collect(key, functions, direct, reaching, 0):
-                if len(kept) < CALLS_KEPT and (target, function) not in kept:
-                    kept[(target, function)] = FunctionCall(
-                        f.module, f.name, f.arity, target, function, arity, via
-                    )
-            found.extend(kept.values())
+        if not f.public:
+            continue
+        kept: dict[tuple[str, str], FunctionCall] = {}
+        for target, function, via in _collect(key, direct, callees, 0):
+            if len(kept) >= CALLS_KEPT:
+                break
+            if (target, function) not in kept:
+                kept[(target, function)] = FunctionCall(
+                    f.module, f.name, f.arity, target, function, via
+                )
+        found.extend(kept.values())
     return tuple(found)
 
 
-def _reaching(
-    functions: dict[tuple[str, str], _Function], direct: set[tuple[str, str]]
+class _Where:
+    """The function a call is made in, now (None when it is in no function or in an ``fn``
+    that runs later)."""
+
+    def __init__(self, functions: Functions) -> None:
+        self.functions = functions
+        self.spans = sorted(
+            (node.start_byte, node.end_byte, key)
+            for key, f in functions.items()
+            for node in f.nodes
+        )
+        self.starts = [start for start, _end, _key in self.spans]
+        self.plain: dict[int, bool] = {}
+
+    def holder(self, at: int) -> tuple[str, str] | None:
+        """The function whose text holds byte ``at``."""
+        index = bisect.bisect_right(self.starts, at) - 1
+        return self.spans[index][2] if index >= 0 and at < self.spans[index][1] else None
+
+    def __call__(self, call: Node) -> tuple[str, str] | None:
+        index = bisect.bisect_right(self.starts, call.start_byte) - 1
+        if index < 0 or self.spans[index][1] < call.end_byte:
+            return None
+        start, _end, key = self.spans[index]
+        definition = next(n for n in self.functions[key].nodes if n.start_byte == start)
+        if start not in self.plain:  # no fn and no capture: nothing in it runs later
+            text = syntax.text(definition)
+            self.plain[start] = "fn" not in text and "&" not in text
+        return key if self.plain[start] or not deferred(call, definition) else None
+
+
+def _callees(
+    functions: Functions, where: _Where, reaching: set[tuple[str, str]]
 ) -> dict[tuple[str, str], list[str]]:
-    """The functions that make a call to another module, directly or through functions of
-    their module, each with those functions it calls (in the order it first calls them)."""
-    reaching: dict[tuple[str, str], list[str]] = {key: [] for key in direct}
+    """For each function that may reach one of ``reaching`` through functions of its module
+    (``HELPER_DEPTH`` calls deep), those functions it calls now, in the order it first calls
+    them. A name is looked for in the file's bytes, then confirmed on the tree."""
+    root = next(iter(functions.values())).nodes[0]
+    while root.parent is not None:
+        root = root.parent
+    data = root.text or b""
+    found: dict[tuple[str, str], list[str]] = {}
+    reached = set(reaching)
+    searched: set[str] = set()
     for _round in range(HELPER_DEPTH):
-        names: dict[str, set[str]] = {}
-        for module, name in reaching:
-            names.setdefault(module, set()).add(name)
-        added = False
-        for key, function in functions.items():
-            wanted = names.get(key[0], set()) - {key[1]}
-            if not wanted:
-                continue
-            words = {w for t in function.texts for w in _NAMES.findall(t)}
-            if not words & wanted:
-                continue
-            callees = [n for n in _ordered_local_calls(function.nodes) if n in wanted]
-            known = reaching.setdefault(key, [])
-            for callee in callees:
-                if callee not in known:
-                    known.append(callee)
-                    added = True
-        if not added:
+        names = {name for _module, name in reached} - searched
+        if not names:
             break
-    return reaching
+        searched |= names
+        added = set()
+        for at, name in words_at(data, names):
+            call = local_call_at(root, at, at + len(name.encode()))
+            key = where(call) if call is not None else None
+            if key is None or name == key[1] or (key[0], name) not in reached:
+                continue
+            if key not in reached:
+                added.add(key)
+            known = found.setdefault(key, [])
+            if name not in known:
+                known.append(name)
+        reached |= added
+    return found
+
+
+_WORD = frozenset(b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_?!.:@")
+
+
+def words_at(data: bytes, names: set[str]) -> list[tuple[int, str]]:
+    """Where each of ``names`` is written as a word followed by a parenthesis or a space
+    (what may be a local call), in source order."""
+    found = []
+    for name in names:
+        word = name.encode()
+        at = data.find(word)
+        while at >= 0:
+            end = at + len(word)
+            before = data[at - 1] if at > 0 else 0
+            if before not in _WORD and data[end : end + 1] in (b"(", b" "):
+                found.append((at, name))
+            at = data.find(word, end)
+    return sorted(found)
+
+
+def local_call_at(root: Node, start: int, end: int) -> Node | None:
+    """The local call whose name is written at ``start``-``end``, if it is one (and not a
+    function's head)."""
+    name = root.descendant_for_byte_range(start, end)
+    call = name.parent if name is not None and name.type == "identifier" else None
+    if call is None or call.type != "call" or call.child_by_field_name("target") != name:
+        return None
+    return None if clauses.is_head(call) else call
 
 
 def _collect(
     key: tuple[str, str],
-    functions: dict[tuple[str, str], _Function],
-    direct: dict[tuple[str, str], list[tuple[str, str, int | None]]],
-    reaching: dict[tuple[str, str], list[str]],
+    direct: dict[tuple[str, str], list[tuple[str, str]]],
+    callees: dict[tuple[str, str], list[str]],
     depth: int,
-) -> Iterable[tuple[str, str, int | None, tuple[str, ...]]]:
-    for target, function, arity in direct.get(key, []):
-        yield target, function, arity, ()
+) -> Iterator[tuple[str, str, tuple[str, ...]]]:
+    for target, function in direct.get(key, []):
+        yield target, function, ()
     if depth >= HELPER_DEPTH:
         return
-    for callee in reaching.get(key, []):
-        inner = (key[0], callee)
-        if inner in functions and inner != key:
-            for target, function, arity, via in _collect(
-                inner, functions, direct, reaching, depth + 1
-            ):
-                yield target, function, arity, (callee, *via)
-
-
-def _ordered_local_calls(nodes: list[Node]) -> list[str]:
-    """`_local_calls`, in the order the clauses first make them."""
-    first: dict[str, int] = {}
-    for node in nodes:
-        body = syntax.body_of(node)
-        for captures in matches(_LOCAL_CALLS, body) if body is not None else []:
-            call = captures["call"][0]
-            name = syntax.text(captures["function"][0])
-            if name not in first and not deferred(call, node):
-                first[name] = call.start_byte
-    return sorted(first, key=first.__getitem__)
+    for callee in callees.get(key, []):
+        for target, function, via in _collect((key[0], callee), direct, callees, depth + 1):
+            yield target, function, (callee, *via)

@@ -30,6 +30,8 @@ class Reached:
     call: str
     kind: str
     through: tuple[str, ...] = ()
+    arity: int = 0
+    """The arity of the function asked about (as the project defines it)."""
 
 
 class ProjectFacts:
@@ -97,16 +99,19 @@ class ProjectFacts:
         if key in self._reached:
             return self._reached[key]
         effect = self.effect(module, function, kinds)
-        found = Reached(effect.call, effect.kind, effect.via) if effect is not None else None
-        if found is None and hops > 0:
+        found = None
+        if effect is not None:
+            found = Reached(effect.call, effect.kind, effect.via, effect.arity)
+        elif hops > 0:
             inside = seen | {(module, function)}
             for call in self._calls.get((module, function), ()):
                 if (call.target, call.target_function) in inside:
                     continue
                 further = self._reach(call.target, call.target_function, kinds, hops - 1, inside)
                 if further is not None:
-                    steps = (*call.via, call.target_label, *further.through)
-                    found = Reached(further.call, further.kind, steps)
+                    label = f"{call.target}.{call.target_function}/{further.arity}"
+                    steps = (*call.via, label, *further.through)
+                    found = Reached(further.call, further.kind, steps, call.arity)
                     break
         self._reached[key] = found
         return found

@@ -17,6 +17,7 @@ import re
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from tree_sitter import Node
@@ -27,9 +28,13 @@ from otp_thinking.model import supervision as supervision_facts
 from otp_thinking.model.effects import (
     FunctionCall,
     FunctionEffect,
+    Functions,
     ProjectCall,
     function_calls,
     function_effects,
+    functions_of,
+    local_call_at,
+    words_at,
 )
 from otp_thinking.model.producers import Feed, feed
 from otp_thinking.model.supervision import PG, REGISTRY, TASK_SUPERVISOR, Supervision
@@ -508,7 +513,7 @@ class _Summariser:
             ),
             uses=tuple(found.uses),
             effects=self.effects(remote),
-            function_calls=self.function_calls(to_modules),
+            function_calls=self.function_calls(to_modules) if self.path.endswith(".ex") else (),
             tables=tables,
             table_accesses=accesses,
         )
@@ -519,20 +524,20 @@ class _Summariser:
             return (), ()
         return ets.summary(self.document)
 
-    def effects(self, remote: list[tuple[Node, str, str]]) -> tuple[FunctionEffect, ...]:
-        def module_name(byte: int) -> str | None:
-            module = self.module_at(byte)
-            return module.name if module is not None else None
-
-        return function_effects(
-            ((node, syntax.local_target(node) or "") for node in self.defs),
-            remote,
-            module_name,
+    @cached_property
+    def functions(self) -> Functions:
+        """The file's functions, for the effects and the calls of each."""
+        return functions_of(
+            ((node, syntax.local_target(node) or "") for node in self.defs), self.module_name_at
         )
+
+    def effects(self, remote: list[tuple[Node, str, str]]) -> tuple[FunctionEffect, ...]:
+        return function_effects(self.functions, remote)
 
     def function_calls(self, to_modules: list[tuple[Node, str, str]]) -> tuple[FunctionCall, ...]:
         """The calls public functions make to other modules (see `effects.function_calls`):
-        remote calls to an alias, calls to imported functions, and ``defdelegate``s."""
+        remote calls to an alias, calls to imported functions, and ``defdelegate``s. Not asked
+        of scripts (`.exs`: tests, configuration), whose functions no module calls."""
         project: list[ProjectCall] = []
         for call, written, function in to_modules:
             module = self.module_at(call.start_byte)
@@ -540,7 +545,7 @@ class _Summariser:
                 continue
             target = self.expand(written, module)
             if target != module.name:
-                project.append((call, target, function, calls.arity_at(call)))
+                project.append((call, target, function))
         project.extend(self.imported_calls())
         delegations = []
         for node in self.delegates:
@@ -549,17 +554,12 @@ class _Summariser:
             to = self.resolve(found.target, around) if found and around else None
             if found and around and to and not to.startswith(":"):
                 delegations.append((around.name, found.name, found.arity, to, found.function))
-        return function_calls(
-            ((node, syntax.local_target(node) or "") for node in self.defs),
-            project,
-            delegations,
-            self.module_name_at,
-        )
+        return function_calls(self.functions, project, delegations)
 
     def imported_calls(self) -> Iterator[ProjectCall]:
         """Local calls to functions a module imports from another (not defined in the module,
         and named in the import's ``only:`` when it has one)."""
-        importing = {id(m): m for m in self.modules if m.imports}
+        importing = [m for m in self.modules if m.imports]
         if not importing:
             return
         defined: dict[int, set[str]] = {}
@@ -567,21 +567,36 @@ class _Summariser:
             module = self.module_at(node.start_byte)
             if module is not None:
                 defined.setdefault(id(module), set()).add(clauses.name(node))
-        for node in self.defs:
-            module = self.module_at(node.start_byte)
-            body = syntax.body_of(node)
-            if module is None or id(module) not in importing or body is None:
-                continue
-            for captures in matches(_LOCAL_CALLS, body):
-                name = syntax.text(captures["function"][0])
-                if name in defined.get(id(module), ()) or name in _KERNEL_LOCALS:
+        for module in importing:
+            own = defined.get(id(module), set())
+            for call, name in self.local_calls_in(module):
+                if (
+                    name in _KERNEL_LOCALS
+                    or name in own
+                    or self.module_at(call.start_byte) != module
+                ):
                     continue
-                call = captures["call"][0]
                 named = [imported for imported, only in module.imports if only and name in only]
                 if not named and not name.startswith(("is_", "sigil_")):
                     named = [imported for imported, only in module.imports if only is None]
                 for imported in named:
-                    yield call, imported, name, calls.arity_at(call)
+                    yield call, imported, name
+
+    def local_calls_in(self, module: _Module) -> Iterator[tuple[Node, str]]:
+        """The local calls in ``module`` that may go to an imported function: every one when
+        an import names no functions, else those written with a name the imports give."""
+        if any(only is None for _imported, only in module.imports):
+            for captures in matches(_LOCAL_CALLS, module.node):
+                yield captures["call"][0], syntax.text(captures["function"][0])
+            return
+        names = set().union(*(only or () for _imported, only in module.imports))
+        data = module.node.text or b""
+        root = self.source.tree.root_node
+        for at, name in words_at(data, names):
+            start = module.start + at
+            call = local_call_at(root, start, start + len(name.encode()))
+            if call is not None:
+                yield call, name
 
     def facts(self) -> list[Captures]:
         """Remote calls, `:via`/`:pg` tuples and `name:` options in document order (the
