@@ -46,15 +46,19 @@ started after it, and whether it is is not in this code:
 
 The call may sit in `init/1` itself, in a function of the same module that `init/1` calls
 (`load(state)` or `__MODULE__.load(state)`, followed three calls deep), or in a public
-function of another module of the project (and the private functions that one calls): the
-message names the chain, as in "init/1 calls load, which calls do_poll, which blocks on
-:inet_res.lookup" or "init/1 calls Accounts.load/1, which blocks on Repo.all (through
-fetch)". Work inside an `fn` counts when `init/1` waits for it: an `fn` given to
-`Enum`/`Stream`/`Map`, to `Task.async_stream`, or to `Task.async` when `init/1` also awaits;
-the message names the call inside the `fn`, not the `Task.async_stream` around it. One
-finding per `init/1` clause, on the first blocking call in source order (or on the call that
-leads to it). Fixing that one is the point: the rest of the slow work usually moves with it. A
-warning names the first remote call, not a quick file read or query before it.
+function of another module of the project, reached directly or through up to three more
+modules (their public functions, `defdelegate`s and imported functions, and the functions of
+each module they call): the message names the chain, as in "init/1 calls load, which calls
+do_poll, which blocks on :inet_res.lookup" or "init/1 calls Accounts.load/1, which blocks on
+Repo.all (through fetch, Accounts.Store.read/1)". Work inside an `fn` counts when `init/1`
+waits for it: an `fn` given to `Enum`/`Stream`, to the `Map`/`Keyword` functions that run it
+(`Map.new/2`, `Keyword.update/4`; not `Keyword.get(opts, :fetch, &fetch/1)`, which keeps it),
+to `Task.async_stream`, or to `Task.async` when `init/1` also awaits; the message names the
+call inside the `fn`, not the `Task.async_stream` around it. One finding per `init/1` clause,
+on the first blocking call in source order (or on the call that leads to it). Fixing that one
+is the point: the rest of the slow work usually moves with it. A warning names the first
+remote call, and information the first wait on a store, the network, a command or a sleep,
+not a quick file read before it.
 
 Not flagged:
 - `init/1` of other modules: Supervisors, Plugs (`@behaviour Plug`, `use Plug.Builder`),
@@ -69,8 +73,9 @@ Not flagged:
   answer from the other process's state, and in `init/1` they are mostly a registration or a
   look-up of configuration that has to come first;
 - work the caller chose: a call in a branch taken on an option of `init/1`'s argument
-  (`if Keyword.get(opts, :sync_connect) do`, `if opts[:preload]`), where the caller asked
-  `start_link` to return only once the work is done;
+  (`if Keyword.get(opts, :sync_connect) do`, `if opts[:preload]`, `if mode == :sync` after
+  `mode = opts[:mode]`), where the caller asked `start_link` to return only once the work is
+  done (a branch on what a call returns, `case store.saved(opts) do`, is not one);
 - a start that fails on purpose: an `init/1` that returns `{:stop, _}` or `{:error, _}` on a
   path at or after the blocking work, or raises in the statement that does it (`nil -> raise
   "not configured"`, a pool raising when a worker does not start). Whoever calls
@@ -80,7 +85,9 @@ Not flagged:
 - boot steps, whose work has to be done before `start_link` returns: an `init/1` that returns
   `:ignore` (an upgrade gate, a one-off check or seed), a `use GenServer, restart: :temporary`
   server, and an `init/1` that fills `:persistent_term` or an ETS table that the module's
-  public functions read directly (callers would find it empty);
+  public functions read directly, or through a helper the process shares (callers would
+  find it empty). A request to another machine is still reported there, as a warning: the
+  table can be filled from what is at hand and refreshed once `init/1` has returned;
 - boot writes: an `init/1` whose only blocking work is database writes whose result it drops
   (deleting stale rows, resetting stuck jobs, writing a heartbeat, a `Redix` command). The
   processes started after it may rely on the write being done, and nothing in this code says

@@ -8,7 +8,8 @@ reads syntax and the project index and never imports the rule API (``otp_thinkin
 - ``clauses``: a ``def`` head (name, parameters, guard), a module's clauses by name and arity;
 - ``calls``: a call with the pipe undone (arguments, arity, piped or not), where it is written;
 - ``modules``: per module, its full name, ``use``s, aliases, behaviours, clauses, resources;
-- ``effects``: what a function does (blocks, acts outside the process), across helpers;
+- ``effects``: what a function does (blocks, acts outside the process), across helpers, and
+  which functions of other modules it calls (followed across the project by ``project``);
 - ``producers``: what feeds a GenStage producer;
 - ``supervision``: supervisors' children in every spelling, and the names started.
 """
