@@ -28,7 +28,9 @@ from otp_thinking.workspace import Workspace
 if TYPE_CHECKING:  # the analysis is imported only when a file has to be analysed
     from otp_thinking.index import ProjectIndex
     from otp_thinking.model.summary import FileSummary
+    from otp_thinking.registry import Manifest
     from otp_thinking.rule import Rule
+    from otp_thinking.source import Source
 
 ReadFile = Callable[[str], "str | None"]
 """Reads a file for checking; says on stderr why it cannot (captured and reported in order)."""
@@ -73,6 +75,9 @@ class _Worker:
     _chosen: dict[int, tuple[Config, list[Rule]]] = field(default_factory=dict)
     """The enabled rules of each configuration seen (by identity: the workspace keeps one
     object per configuration file), chosen once instead of for every file."""
+    _described: dict[int, tuple[Config, list[Rule]]] = field(default_factory=dict)
+    """The same from the cache's manifest of the rules (stand-ins, their modules not
+    imported), the rules that read only the file itself."""
 
     def __post_init__(self) -> None:
         self.workspace = Workspace(
@@ -98,6 +103,24 @@ class _Worker:
         if project_wide is None:
             return config, chosen
         return config, [r for r in chosen if (r.project_files is not None) == project_wide]
+
+    def none_can_fire(self, path: str, text: str, manifest: Manifest | None) -> bool:
+        """Whether, by the cache's ``manifest`` of the rules, no rule of the file that reads
+        only the file itself can fire in ``text`` (their words are missing): then neither the
+        rules nor the analysis are imported for it."""
+        if manifest is None:
+            return False
+        config = self.workspace.config_for(path)
+        known = self._described.get(id(config))
+        if known is None or known[0] is not config:
+            from otp_thinking.registry import enabled_rules, stand_ins
+
+            chosen = enabled_rules(config, self.select, self.ignore, stand_ins(manifest))
+            known = self._described[id(config)] = (
+                config,
+                [rule for rule in chosen if rule.project_files is None],
+            )
+        return not any(rule.may_fire(text.__contains__) for rule in known[1])
 
 
 _worker: _Worker | None = None
@@ -183,17 +206,26 @@ def _first_pass(task: _Task) -> _First:
         summary = worker.workspace.summarize(Path(task.root), task.path, text, source)
     if not task.check:
         return _First(summary, None, _entry(task, keys, summary, None))
-    # A file outside any project has no index and no second pass: every rule runs now.
-    from otp_thinking.engine import analyze
     from otp_thinking.suppression import unknown_rule_messages
 
-    config, rules = worker.rules(task.path, project_wide=False if task.root else None)
-    project = worker.workspace.project_for(task.path)
-    findings = analyze(source, config=config, project=project, rules=rules) if rules else []
+    manifest = cache.rules if cache is not None else None
+    findings = [] if worker.none_can_fire(task.path, text, manifest) else _analysed(task, source)
     notes = tuple(unknown_rule_messages(source))
     messages = (*worker.problems, *captured.getvalue().splitlines(), *notes)
     result = FileResult(task.path, text, tuple(findings), messages)
     return _First(summary, result, _entry(task, keys, summary, result.findings, notes))
+
+
+def _analysed(task: _Task, source: Source) -> list[Finding]:
+    """The findings of the rules that read only the file itself (every rule, for a file
+    outside any project: it has no index and no second pass)."""
+    from otp_thinking.engine import analyze
+
+    worker = _worker
+    assert worker is not None
+    config, rules = worker.rules(task.path, project_wide=False if task.root else None)
+    project = worker.workspace.project_for(task.path)
+    return analyze(source, config=config, project=project, rules=rules) if rules else []
 
 
 def _unchanged(worker: _Worker, cache: disk_cache.Cache, task: _Task) -> _First | None:
@@ -370,9 +402,19 @@ def check_files(
             if path in keys and path in extra:
                 keys[path][0].store_project_findings(path, keys[path][1], extra[path])
     for root, disk in caches.items():
+        if disk.rules is None and (disk.added or _rules_imported()):
+            from otp_thinking.registry import manifest
+
+            disk.rules = manifest()
         disk.save({task.path for task in tasks if task.root == root})
     merged = [_merged(result, extra.get(result.path, ())) for result in results.values()]
     return [_shown(result, read) for result in merged]
+
+
+def _rules_imported() -> bool:
+    """Whether this process has imported the rules (so their manifest costs nothing)."""
+    registry = sys.modules.get("otp_thinking.registry")
+    return registry is not None and registry.all_rules.cache_info().currsize > 0
 
 
 def _text(result: FileResult, read: ReadFile) -> str | None:

@@ -23,7 +23,8 @@ a file that cannot be read back as this format (corrupt, truncated, another vers
 ignored and rebuilt. The entries and their findings are plain tuples in `marshal`'s format,
 loaded with no class at all; each file's summary is a pickle of its own inside it, loaded only
 when a run needs it (a file changed), accepting only plain data and this package's own data
-classes.
+classes. Beside them, the rules' codes, names and words (`registry.manifest`), so that a run
+can choose the rules of a changed file and skip them by their words without importing them.
 """
 
 from __future__ import annotations
@@ -50,6 +51,7 @@ except ImportError:  # another Python implementation
 if TYPE_CHECKING:  # the summaries' module is imported only when a summary is loaded or made
     from otp_thinking.config import Config
     from otp_thinking.model.summary import FileSummary
+    from otp_thinking.registry import Manifest
 
 FOLDER = ".otp-thinking-cache"
 FORMAT = 5
@@ -124,6 +126,10 @@ class Cache:
     """The project root, absolute."""
     summaries: dict[str, bytes] = field(default_factory=dict)
     """The stored summaries, each file's pickled apart, loaded when first asked for."""
+    rules: Manifest | None = None
+    """The rules as the run that wrote the cache knew them (see `registry.manifest`); valid
+    for the run key, which holds a digest of the rules' source."""
+    _stored_rules: Manifest | None = None
 
     _keys: dict[str, str] = field(default_factory=dict)
 
@@ -244,7 +250,7 @@ class Cache:
         if self.file is None:
             return
         wanted = set(map(self.key, paths))
-        if not self.added and wanted == self.entries.keys():
+        if not self.added and wanted == self.entries.keys() and self.rules == self._stored_rules:
             return
         import pickle
 
@@ -262,7 +268,7 @@ class Cache:
             if blob is not None:
                 merged[key] = (entry, blob)
         with contextlib.suppress(OSError):
-            _write(self.file, merged)
+            _write(self.file, merged, self.rules)
         _prune(self.file)
 
 
@@ -281,8 +287,10 @@ def open_cache(root: Path, run_key: str) -> Cache:
     if folder is None:
         return Cache(None)
     file = folder / f"{run_key[:32]}.cache"
-    entries, summaries = _load(file)
-    return Cache(file, entries, root=os.path.abspath(root), summaries=summaries)
+    entries, summaries, rules = _load(file)
+    found = Cache(file, entries, root=os.path.abspath(root), summaries=summaries, rules=rules)
+    found._stored_rules = rules
+    return found
 
 
 def run_key(base_config: Config, select: tuple[str, ...], ignore: tuple[str, ...]) -> str:
@@ -414,42 +422,63 @@ def _prune(current: Path) -> None:
                 stale.unlink()
 
 
-def _write(file: Path, entries: dict[str, tuple[Entry, bytes]]) -> None:
+def _write(
+    file: Path, entries: dict[str, tuple[Entry, bytes]], rules: Manifest | None = None
+) -> None:
     records = {key: _record(entry) for key, (entry, _blob) in entries.items()}
     summaries = {key: blob for key, (_entry, blob) in entries.items()}
+    layout = (FORMAT, __version__, records, summaries)
     try:
-        body = marshal.dumps((FORMAT, __version__, records, summaries))
+        body = marshal.dumps(layout if rules is None else (*layout, rules))
     except ValueError:  # a finding holding data that is not plain: not cached
         return
     _atomic(file.parent, file, _MAGIC + body)
 
 
-def _load(file: Path) -> tuple[dict[str, Entry], dict[str, bytes]]:
-    """The entries of ``file`` (their summaries not loaded yet) and the stored summaries, or
-    none when it is missing or not a cache of this version."""
+def _load(file: Path) -> tuple[dict[str, Entry], dict[str, bytes], Manifest | None]:
+    """The entries of ``file`` (their summaries not loaded yet), the stored summaries and the
+    rules' manifest, or none when it is missing or not a cache of this version."""
     try:
         data = file.read_bytes()
     except OSError:
-        return {}, {}
+        return {}, {}, None
     if not data.startswith(_MAGIC):
-        return {}, {}
+        return {}, {}, None
     try:
         loaded = marshal.loads(memoryview(data)[len(_MAGIC) :])
     except Exception:  # anything a damaged or foreign file can raise: rebuilt instead
-        return {}, {}
-    if not (isinstance(loaded, tuple) and len(loaded) == 4):
-        return {}, {}
-    version, tool, records, summaries = loaded
+        return {}, {}, None
+    if not (isinstance(loaded, tuple) and len(loaded) in (4, 5)):
+        return {}, {}, None
+    version, tool, records, summaries = loaded[:4]
     if version != FORMAT or tool != __version__:
-        return {}, {}
+        return {}, {}, None
     if not isinstance(records, dict) or not isinstance(summaries, dict):
-        return {}, {}
+        return {}, {}, None
+    rules = _manifest(loaded[4]) if len(loaded) == 5 else None
     entries = {}
     for key, record in records.items():
         with contextlib.suppress(Exception):  # a record of another shape: that file is redone
             if isinstance(key, str) and isinstance(summaries.get(key), bytes):
                 entries[key] = _entry(record)
-    return entries, summaries
+    return entries, summaries, rules
+
+
+def _manifest(value: Any) -> Manifest | None:
+    """``value`` when it is a `registry.Manifest`, else None (the rules are imported then)."""
+    if not isinstance(value, tuple):
+        return None
+    for item in value:
+        if not (isinstance(item, tuple) and len(item) == 5):
+            return None
+        code, name, preview, project_wide, words = item
+        if not (isinstance(code, str) and isinstance(name, str) and isinstance(words, tuple)):
+            return None
+        if type(preview) is not bool or type(project_wide) is not bool:
+            return None
+        if not all(isinstance(word, str) for word in words):
+            return None
+    return value
 
 
 def _load_summary(blob: bytes) -> FileSummary | None:
