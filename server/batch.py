@@ -376,13 +376,16 @@ def check_files(
         if (found := key[0].project_findings(path, key[1])) is not None
     }
     needed = [path for path in checked if path not in extra]
-    if needed:
+    for path in needed:
+        if _no_project_rule_has_words(keys, path, results[path]):
+            extra[path] = ()
+    if any(path not in extra for path in needed):
         from otp_thinking.engine import enabled_rules
 
         project_rules = [r for r in enabled_rules(base_config, select, ignore) if r.project_files]
         firsts = {task.path: (task, found) for task, found in zip(tasks, first, strict=True)}
         todo = []
-        for path in needed:
+        for path in (path for path in needed if path not in extra):
             summary = _summary(*firsts[path], caches, start_args)
             if _could_fire(project_rules, summary):
                 todo.append((path, _text(results[path], read)))
@@ -409,6 +412,23 @@ def check_files(
         disk.save({task.path for task in tasks if task.root == root})
     merged = [_merged(result, extra.get(result.path, ())) for result in results.values()]
     return [_shown(result, read) for result in merged]
+
+
+def _no_project_rule_has_words(
+    keys: dict[str, tuple[disk_cache.Cache, str | None]], path: str, result: FileResult
+) -> bool:
+    """Whether, by its cache's manifest of the rules, no rule that reads the project index
+    (enabled or not) can fire in the file's text, which lacks all their words: its cross-file
+    findings are none, known without importing the rules."""
+    manifest = keys[path][0].rules if path in keys else None
+    text = result.text
+    if manifest is None or text is None:
+        return False
+    return not any(
+        not words or any(word in text for word in words)
+        for _code, _name, _preview, project_wide, words in manifest
+        if project_wide
+    )
 
 
 def _rules_imported() -> bool:

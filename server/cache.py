@@ -347,21 +347,35 @@ _package_digest: str | None = None
 
 
 def package_digest() -> str:
-    """A digest of every source file of the package and its rules (an edit invalidates)."""
+    """A digest of every source file of the package and its rules, by their names and stats
+    (size, modification and status-change times): an edit changes the status-change time
+    whatever else it keeps, so it invalidates, without reading the sources at every run."""
     global _package_digest
     if _package_digest is None:
         h = blake2b(digest_size=20)
-        here = Path(__file__).resolve().parent
+        here = os.path.dirname(os.path.realpath(__file__))
         import otp_thinking.rules as rules
 
-        folders = {here, *(Path(p).resolve() for p in rules.__path__)}
+        folders = {here, *(os.path.realpath(p) for p in rules.__path__)}
         for folder in sorted(folders):
-            for file in sorted(folder.rglob("*")):
-                if file.suffix in {".py", ".scm"} and "__pycache__" not in file.parts:
-                    h.update(str(file.relative_to(folder)).encode())
-                    h.update(file.read_bytes())
+            for name, found in sorted(_sources(folder, "")):
+                h.update(
+                    f"{name}\0{found.st_size}\0{found.st_mtime_ns}\0{found.st_ctime_ns}\0".encode()
+                )
         _package_digest = h.hexdigest()
     return _package_digest
+
+
+def _sources(folder: str, prefix: str) -> Iterable[tuple[str, os.stat_result]]:
+    """The `.py` and `.scm` files below ``folder`` (names relative to it) with their stats."""
+    with os.scandir(folder) as listing:
+        entries = list(listing)
+    for entry in entries:
+        if entry.is_dir():
+            if entry.name != "__pycache__":
+                yield from _sources(entry.path, f"{prefix}{entry.name}/")
+        elif entry.name.endswith((".py", ".scm")):
+            yield f"{prefix}{entry.name}", entry.stat()
 
 
 # -- the folder ---------------------------------------------------------------------------
@@ -390,9 +404,10 @@ def _usable(folder: Path) -> bool:
 
 
 def _atomic(folder: Path, file: Path, data: bytes) -> None:
-    import tempfile  # only a run that writes needs it
-
-    fd, temporary = tempfile.mkstemp(dir=folder, prefix=".tmp-")
+    # A name of our own rather than `tempfile.mkstemp`: tempfile imports shutil, random and
+    # hashlib, a tenth of a run that rewrites the cache after one file changed.
+    temporary = folder / f".tmp-{os.getpid()}-{os.urandom(6).hex()}"
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:
         with os.fdopen(fd, "wb") as out:
             out.write(data)
