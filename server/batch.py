@@ -13,7 +13,7 @@ import dataclasses
 import io
 import os
 import sys
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import redirect_stderr
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -344,12 +344,15 @@ def check_files(
     jobs: int | None = None,
     progress: Progress | None = None,
     cache: bool = False,
+    real_paths: Mapping[str, str] | None = None,
 ) -> list[FileResult]:
     """Check ``paths`` (in that order) with every enabled rule, cross-file rules included, in
     ``jobs`` processes (None: `automatic_jobs`); with ``cache``, what the cache on disk of each
-    project holds for an unchanged file is reused and what is new is written back."""
+    project holds for an unchanged file is reused and what is new is written back.
+    ``real_paths``: the real path of each of ``paths`` when the caller knows it (a listing of
+    the folders), so that it is not looked up again."""
     progress = progress or Progress()
-    tasks = _first_pass_tasks(paths)
+    tasks = _first_pass_tasks(paths, real_paths or {})
     if jobs is None:
         jobs = automatic_jobs(len(tasks))
     progress.begin(len(tasks))
@@ -490,8 +493,9 @@ def _stamped(
             plain.add(os.path.abspath(task.path))
     keys = {root: disk_cache.applications_key(root, found) for root, found in texts.items()}
     stamped = [
-        dataclasses.replace(task, stamp=stamps[task.path], applications=keys[task.root])
-        if task.root in caches
+        # not `dataclasses.replace`, which looks the fields up again for every file
+        _Task(task.path, task.root, task.check, stamps[task.path], keys[task.root])
+        if task.root is not None and task.root in caches
         else task
         for task in tasks
     ]
@@ -539,7 +543,7 @@ def _merged(result: FileResult, more: tuple[Finding, ...]) -> FileResult:
     return dataclasses.replace(result, findings=tuple(findings))
 
 
-def _first_pass_tasks(paths: Sequence[str]) -> list[_Task]:
+def _first_pass_tasks(paths: Sequence[str], real_paths: Mapping[str, str]) -> list[_Task]:
     """The files to check, in order, then the other files of their projects (summaries)."""
     root_of = _roots()
     real_folders: dict[str, str] = {}
@@ -547,6 +551,10 @@ def _first_pass_tasks(paths: Sequence[str]) -> list[_Task]:
     for path in paths:
         folder = os.path.dirname(os.path.abspath(path))
         tasks.append(_Task(path, root_of(folder), True))
+        known = real_paths.get(path)
+        if known is not None:
+            seen.add(known)
+            continue
         if folder not in real_folders:
             real_folders[folder] = os.path.realpath(folder)
         name = os.path.basename(path)

@@ -264,14 +264,15 @@ def run_check(args: argparse.Namespace) -> int:
         )
         args.jobs = default_jobs()
     run.workspace.report_config_problems = run.tell
-    files = list(iter_elixir_files(args.paths, run.workspace))
+    real_paths: dict[str, str] = {}
+    files = list(iter_elixir_files(args.paths, run.workspace, real_paths))
     if args.fix or args.diff:
         run.roots = _checked_roots(list(args.paths))
         before = _count_by_path(run, files, args)
         _fix_files(run, files, args)
         run.fixed = _fixed_counts(before, run.located)
     else:
-        _check_all(run, files, args)
+        _check_all(run, files, args, real_paths=real_paths)
     if args.write_baseline:
         from otp_thinking.baseline import write_baseline
 
@@ -296,7 +297,11 @@ def run_check(args: argparse.Namespace) -> int:
 
 
 def _check_all(
-    run: CheckRun, files: list[str], args: argparse.Namespace, progress: bool = True
+    run: CheckRun,
+    files: list[str],
+    args: argparse.Namespace,
+    progress: bool = True,
+    real_paths: dict[str, str] | None = None,
 ) -> None:
     """Every file at once: the project index built once, ``--jobs`` processes."""
     results = check_files(
@@ -308,6 +313,7 @@ def _check_all(
         jobs=args.jobs,
         progress=_progress_bar() if progress else None,
         cache=not args.no_cache,
+        real_paths=real_paths,
     )
     for result in results:
         run.tell(result.messages)
@@ -374,8 +380,11 @@ def _known_selector(selector: str) -> bool:
     return any(rule.matches_selector(selector) for rule in all_rules())
 
 
-def iter_elixir_files(paths: Sequence[str], workspace: Workspace) -> Iterator[str]:
-    """Files named directly, and `.ex`/`.exs` files below folders (skipping deps, _build…)."""
+def iter_elixir_files(
+    paths: Sequence[str], workspace: Workspace, real_paths: dict[str, str] | None = None
+) -> Iterator[str]:
+    """Files named directly, and `.ex`/`.exs` files below folders (skipping deps, _build…);
+    each one's real path goes into ``real_paths`` when given."""
     seen: set[str] = set()
     for top in paths:
         if os.path.isfile(top):
@@ -386,6 +395,8 @@ def iter_elixir_files(paths: Sequence[str], workspace: Workspace) -> Iterator[st
             if real in seen or workspace.excluded(path):
                 continue
             seen.add(real)
+            if real_paths is not None:
+                real_paths[path] = real
             yield path
 
 
