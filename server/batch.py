@@ -104,23 +104,34 @@ class _Worker:
             return config, chosen
         return config, [r for r in chosen if (r.project_files is not None) == project_wide]
 
-    def none_can_fire(self, path: str, text: str, manifest: Manifest | None) -> bool:
-        """Whether, by the cache's ``manifest`` of the rules, no rule of the file that reads
-        only the file itself can fire in ``text`` (their words are missing): then neither the
-        rules nor the analysis are imported for it."""
+    def firing_rules(
+        self, path: str, text: str, manifest: Manifest | None
+    ) -> tuple[Config, list[Rule]] | None:
+        """By the cache's ``manifest`` of the rules: the rules of the file that read only the
+        file itself and whose words ``text`` has (the others cannot fire), each rule module
+        imported alone; none imported when none can fire. None without a manifest (or when
+        a module does not hold the rule it describes): then every rule is imported."""
         if manifest is None:
-            return False
+            return None
+        from otp_thinking.registry import enabled_rules, load, stand_ins
+
         config = self.workspace.config_for(path)
         known = self._described.get(id(config))
         if known is None or known[0] is not config:
-            from otp_thinking.registry import enabled_rules, stand_ins
-
             chosen = enabled_rules(config, self.select, self.ignore, stand_ins(manifest))
             known = self._described[id(config)] = (
                 config,
                 [rule for rule in chosen if rule.project_files is None],
             )
-        return not any(rule.may_fire(text.__contains__) for rule in known[1])
+        modules = {item[0]: item[5] for item in manifest}
+        firing = []
+        for stand_in in known[1]:
+            if stand_in.may_fire(text.__contains__):
+                rule = load(modules[stand_in.code], stand_in.code)
+                if rule is None:
+                    return None
+                firing.append(rule)
+        return config, firing
 
 
 _worker: _Worker | None = None
@@ -209,23 +220,31 @@ def _first_pass(task: _Task) -> _First:
     from otp_thinking.suppression import unknown_rule_messages
 
     manifest = cache.rules if cache is not None else None
-    findings = [] if worker.none_can_fire(task.path, text, manifest) else _analysed(task, source)
+    firing = worker.firing_rules(task.path, text, manifest)
+    findings = _analysed(task, source, firing) if firing is None or firing[1] else []
     notes = tuple(unknown_rule_messages(source))
     messages = (*worker.problems, *captured.getvalue().splitlines(), *notes)
     result = FileResult(task.path, text, tuple(findings), messages)
     return _First(summary, result, _entry(task, keys, summary, result.findings, notes))
 
 
-def _analysed(task: _Task, source: Source) -> list[Finding]:
-    """The findings of the rules that read only the file itself (every rule, for a file
-    outside any project: it has no index and no second pass)."""
+def _analysed(
+    task: _Task, source: Source, chosen: tuple[Config, list[Rule]] | None = None
+) -> list[Finding]:
+    """The findings of the ``chosen`` rules, else of every rule that reads only the file itself
+    (every rule, for a file outside any project: it has no index and no second pass)."""
     from otp_thinking.engine import analyze
 
     worker = _worker
     assert worker is not None
-    config, rules = worker.rules(task.path, project_wide=False if task.root else None)
+    if chosen is None:
+        chosen = worker.rules(task.path, project_wide=False if task.root else None)
+    config, rules = chosen
+    if not rules:
+        return []
+    configure_logging()
     project = worker.workspace.project_for(task.path)
-    return analyze(source, config=config, project=project, rules=rules) if rules else []
+    return analyze(source, config=config, project=project, rules=rules)
 
 
 def _unchanged(worker: _Worker, cache: disk_cache.Cache, task: _Task) -> _First | None:
@@ -379,8 +398,19 @@ def check_files(
         if (found := key[0].project_findings(path, key[1])) is not None
     }
     needed = [path for path in checked if path not in extra]
+    described: dict[int, list[Rule]] = {}
+
+    def project_stand_ins(manifest: Manifest) -> list[Rule]:
+        """The rules that read the project index, as `_could_fire` chooses them below."""
+        if id(manifest) not in described:
+            from otp_thinking.registry import enabled_rules, stand_ins
+
+            chosen = enabled_rules(base_config, select, ignore, stand_ins(manifest))
+            described[id(manifest)] = [rule for rule in chosen if rule.project_files]
+        return described[id(manifest)]
+
     for path in needed:
-        if _no_project_rule_has_words(keys, path, results[path]):
+        if _no_project_rule_has_words(keys, path, results[path], project_stand_ins):
             extra[path] = ()
     if any(path not in extra for path in needed):
         from otp_thinking.engine import enabled_rules
@@ -418,20 +448,19 @@ def check_files(
 
 
 def _no_project_rule_has_words(
-    keys: dict[str, tuple[disk_cache.Cache, str | None]], path: str, result: FileResult
+    keys: dict[str, tuple[disk_cache.Cache, str | None]],
+    path: str,
+    result: FileResult,
+    chosen: Callable[[Manifest], list[Rule]],
 ) -> bool:
-    """Whether, by its cache's manifest of the rules, no rule that reads the project index
-    (enabled or not) can fire in the file's text, which lacks all their words: its cross-file
+    """Whether, by its cache's manifest of the rules, none of the ``chosen`` rules that read
+    the project index can fire in the file's text, which lacks all their words: its cross-file
     findings are none, known without importing the rules."""
     manifest = keys[path][0].rules if path in keys else None
     text = result.text
     if manifest is None or text is None:
         return False
-    return not any(
-        not words or any(word in text for word in words)
-        for _code, _name, _preview, project_wide, words in manifest
-        if project_wide
-    )
+    return not any(rule.may_fire(text.__contains__) for rule in chosen(manifest))
 
 
 def _rules_imported() -> bool:

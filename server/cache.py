@@ -484,10 +484,12 @@ def _manifest(value: Any) -> Manifest | None:
     if not isinstance(value, tuple):
         return None
     for item in value:
-        if not (isinstance(item, tuple) and len(item) == 5):
+        if not (isinstance(item, tuple) and len(item) == 6):
             return None
-        code, name, preview, project_wide, words = item
-        if not (isinstance(code, str) and isinstance(name, str) and isinstance(words, tuple)):
+        code, name, preview, project_wide, words, module = item
+        if not all(isinstance(text, str) for text in (code, name, module)):
+            return None
+        if not isinstance(words, tuple):
             return None
         if type(preview) is not bool or type(project_wide) is not bool:
             return None

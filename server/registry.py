@@ -15,15 +15,21 @@ from otp_thinking.rule import Rule
 
 @cache
 def all_rules() -> tuple[Rule, ...]:
-    found: list[Rule] = []
+    return tuple(rule for _module, rule in _discovered())
+
+
+@cache
+def _discovered() -> tuple[tuple[str, Rule], ...]:
+    """Each rule module's name and its rule, by code."""
+    found: list[tuple[str, Rule]] = []
     for module_info in pkgutil.iter_modules(rules_package.__path__):
         if module_info.name.startswith("_"):
             continue
-        module = importlib.import_module(f"{rules_package.__name__}.{module_info.name}")
-        rule = getattr(module, "RULE", None)
+        name = f"{rules_package.__name__}.{module_info.name}"
+        rule = getattr(importlib.import_module(name), "RULE", None)
         if isinstance(rule, Rule):
-            found.append(rule)
-    return tuple(sorted(found, key=lambda rule: rule.code))
+            found.append((name, rule))
+    return tuple(sorted(found, key=lambda item: item[1].code))
 
 
 def find_rule(code_or_name: str) -> Rule | None:
@@ -66,18 +72,30 @@ def _asked_for(rule: Rule, config: Config, setting: str | None, selected: list[s
 #
 # Importing the rule modules (and the analysis they import) costs more than analysing a small
 # file. The cache on disk keeps what choosing the rules and skipping them by their words needs
-# (`manifest`), so that a run where one file changed and no rule can fire in it imports none.
+# (`manifest`), so that a run where one file changed imports only the rules that can fire in
+# it (`load`), and none when no rule can.
 
-Manifest = tuple[tuple[str, str, bool, bool, tuple[str, ...]], ...]
-"""Each rule's code, name, whether it is a preview rule, whether it reads the project index
-and its words."""
+Manifest = tuple[tuple[str, str, bool, bool, tuple[str, ...], str], ...]
+"""Each rule's code, name, whether it is a preview rule, whether it reads the project index,
+its words and its module."""
 
 
 def manifest() -> Manifest:
     return tuple(
-        (rule.code, rule.name, rule.preview, rule.project_files is not None, rule.words)
-        for rule in all_rules()
+        (rule.code, rule.name, rule.preview, rule.project_files is not None, rule.words, module)
+        for module, rule in _discovered()
     )
+
+
+def load(module: str, code: str) -> Rule | None:
+    """The rule ``code`` of the rule module ``module``, imported alone (None: not there)."""
+    if not module.startswith(f"{rules_package.__name__}."):
+        return None
+    try:
+        rule = getattr(importlib.import_module(module), "RULE", None)
+    except ImportError:
+        return None
+    return rule if isinstance(rule, Rule) and rule.code == code else None
 
 
 def _not_loaded(context: Any) -> Iterable[Any]:
@@ -103,5 +121,5 @@ def stand_ins(found: Manifest) -> tuple[Rule, ...]:
             preview=preview,
             project_files=_reads_index if project_wide else None,
         )
-        for code, name, preview, project_wide, words in found
+        for code, name, preview, project_wide, words, _module in found
     )

@@ -397,6 +397,22 @@ def test_a_file_changed_where_no_rule_has_its_words_imports_no_rule(project: Pat
     assert found == outputs(project, "--no-cache")[1][1]
 
 
+def test_a_changed_file_imports_only_the_rules_whose_words_it_has(project: Path) -> None:
+    outputs(project)
+    name = "test/supplier_test.exs"  # `Task.async`: words of file-local rules only
+    test = project / name
+    text = test.read_text() + "\n# a comment\n"
+    test.write_text(text)
+    expected = sorted(
+        module
+        for module, rule in registry._discovered()
+        if rule.project_files is None and rule.may_fire(text.__contains__)
+    )
+    found, imported = json_and_rules_imported(project)
+    assert expected and imported == str(expected)
+    assert found == outputs(project, "--no-cache")[1][1]
+
+
 @pytest.mark.parametrize("manifest", [("not", "rules"), None, b"\x00"])
 def test_a_damaged_manifest_of_the_rules_is_ignored(project: Path, manifest: object) -> None:
     outputs(project)
