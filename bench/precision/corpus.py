@@ -7,6 +7,7 @@
     python bench/precision/corpus.py record sample.json judged.jsonl
     python bench/precision/corpus.py replay --dest DIR [--half review]
     python bench/precision/corpus.py report findings.json --lines N
+    python bench/precision/corpus.py recall findings.json [more.json ...]
 
 `corpus.json` pins every project by commit and puts it in the tuning or the review half (a
 seeded shuffle, seed recorded there), or in the holdout: projects added after the rules were
@@ -16,7 +17,9 @@ tuned on the tuning half and judged on the review half, whose findings nobody tu
 Rules are tuned on the tuning half only; the review half and the holdout are what a blind
 reviewer judges (see docs/precision.md). `verdicts.csv` keeps each verdict as
 data; `replay` reruns the tool and prints, per rule, the verdict counts, the judged false
-positives that still fire and the true positives that no longer do.
+positives that still fire and the true positives that no longer do. `missed.csv` keeps the
+problems reviewers saw that nothing flagged, each with the rule whose kind it is (``-`` for
+kinds no rule has); `recall` says which of them findings of a `run` now flag.
 
 Projects come from git mirrors (``DIR/<owner>+<name>/repo``, bare repositories holding the
 pinned commit); nothing of theirs is ever committed here.
@@ -42,6 +45,7 @@ SAMPLE_SEED = 7
 ELIXIR = [":(glob)**/*.ex", ":(glob)**/*.exs"]
 """Only Elixir files are unpacked (mirrors lack files of 4 MiB and more, which breaks a full
 archive of some projects; the tool reads nothing else)."""
+MISSED = HERE / "missed.csv"
 VERDICT_FIELDS = ["project", "commit", "path", "line", "code", "severity", "verdict", "reason"]
 
 
@@ -262,6 +266,41 @@ def report(found: list[dict], lines: int) -> str:
     return "\n".join(rows)
 
 
+def recall(found: list[dict]) -> str:
+    """Which of the reviewers' missed problems of a rule's kind a finding of that rule now
+    flags (same file, a line within the problem's lines), per rule."""
+    with MISSED.open(newline="") as handle:
+        missed = list(csv.DictReader(handle))
+    at = defaultdict(set)
+    for finding in found:
+        at[(finding["project"], finding["path"].removeprefix("./"), finding["code"])].add(
+            int(finding["line"])
+        )
+    listed: Counter = Counter()
+    flagged: Counter = Counter()
+    still_missed = []
+    for problem in missed:
+        kind = problem["kind"]
+        listed[kind] += 1
+        lines = at[(problem["project"], problem["path"], kind)]
+        first, last = int(problem["first_line"]), int(problem["last_line"])
+        if any(first <= line <= last for line in lines):
+            flagged[kind] += 1
+        elif kind != "-":
+            still_missed.append(problem)
+    rows = ["| kind | listed | flagged now |", "|---|---|---|"]
+    rows += [f"| {k} | {listed[k]} | {flagged[k]} |" for k in sorted(listed) if k != "-"]
+    ruled = sum(n for k, n in listed.items() if k != "-")
+    rows.append(f"| all rules' kinds | {ruled} | {sum(flagged.values())} |")
+    rows.append(f"| kinds no rule has | {listed['-']} | – |")
+    rows += ["", "Of a rule's kind, not flagged:"]
+    rows += [
+        f"- {p['kind']} {p['project']} {p['path']}:{p['first_line']} {p['problem']}"
+        for p in still_missed
+    ]
+    return "\n".join(rows)
+
+
 def _percent(part: int, whole: int) -> str:
     return f"{100 * part / whole:.0f} %" if whole else "–"
 
@@ -296,6 +335,8 @@ def main() -> int:
     table = commands.add_parser("report")
     table.add_argument("findings", type=Path)
     table.add_argument("--lines", type=int, required=True)
+    back = commands.add_parser("recall")
+    back.add_argument("findings", type=Path, nargs="+")
     again = commands.add_parser("replay")
     again.add_argument("--dest", type=Path, required=True)
     again.add_argument("--half", default="review")
@@ -311,6 +352,8 @@ def main() -> int:
         counts = Counter((f["code"], f["severity"]) for f in found)
         for (code, severity), n in sorted(counts.items()):
             print(f"  {code} {severity:12} {n:5}  {1000 * n / max(lines, 1):.3f}/kloc")
+    elif args.command == "recall":
+        print(recall([f for path in args.findings for f in json.loads(path.read_text())]))
     elif args.command == "sample":
         chosen = sample(json.loads(args.findings.read_text()), args.per_rule, args.seed)
         args.out.write_text(json.dumps(chosen, indent=1))
