@@ -70,7 +70,7 @@ def test_no_scope_added_when_sibling_projects_share_the_node(
     """Each app of a repository of Mix projects that depend on each other by path runs on the
     same node: a second `:pg.start_link()` of the default scope fails that app's boot."""
     root = project(tmp_path)
-    deps = f"  defp deps, do: [{dependency}, {{:jason, \"~> 1.4\"}}]\n"
+    deps = f'  defp deps, do: [{dependency}, {{:jason, "~> 1.4"}}]\n'
     (root / "mix.exs").write_text(f"defmodule Shop.MixProject do\n{deps}end\n", "utf-8")
     fixed = fix(root, "OTP301", module("def f(g), do: :pg2.join(g, self())"))
     assert fixed.text == module("def f(g), do: :pg.join(g, self())")

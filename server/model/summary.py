@@ -80,6 +80,8 @@ def _may_start_under_name(call: Node) -> bool:
         return syntax.local_target(call) not in _NOT_STARTS
     head = target[0].split(".", 1)[0]
     return head[:1].isupper() and head not in _SPECIAL and head not in _STDLIB
+
+
 _SPECIAL = frozenset({"GenServer", ":gen_server", "Task", "Registry", ":pg"})
 # Calls to these never reach a project module; leaving them out keeps summaries small.
 _STDLIB = frozenset(
