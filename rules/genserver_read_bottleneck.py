@@ -8,7 +8,7 @@ from otp_thinking import callbacks, syntax
 from otp_thinking.context import Context
 from otp_thinking.findings import Finding
 from otp_thinking.model import ets, modules
-from otp_thinking.model.callers import HOT_PATH_MODULES
+from otp_thinking.model.callers import HOT_PATH_MODULES, Callers
 from otp_thinking.model.effects import Scopes, module_candidates, scopes
 from otp_thinking.model.modules import Clause, ModuleFacts
 from otp_thinking.parsing import compile_query, matches
@@ -22,8 +22,16 @@ are at least two of them, and they are not outnumbered by the writes (the other 
 clauses and the `handle_cast` clauses). Either one of the reads takes a key (`{:get, id}`), or
 there are three reads or more. The diagnostic sits on `use GenServer`.
 
+Also a cached value read on every request: a read clause that HOT_PATH_MODULES or more modules
+of the project ask for (say `:current`, reached through `Rates.current/0` from controllers and
+workers), in a server whose state changes in its own `handle_info`/`handle_continue` (a timer
+refresh) or through calls that one module at most makes (a manual `refresh/0`), with no more
+casts than such reads. Counting clauses would let the refresh outvote a read made on every
+request; the callers weigh them instead. The message names the modules that ask.
+
 Not flagged:
-- a single status query (`:status`, `:leader?`), or two argument-less getters;
+- a single status query (`:status`, `:leader?`), or two argument-less getters, unless many
+  modules ask for it (above);
 - processes without a name: started without `name:` and called only through a pid the caller
   holds (`GenServer.call(pid, :progress)`), usually one per job or connection with few callers;
 - modules whose reads already bypass the process: any `:ets`, `:persistent_term`, `:atomics`
@@ -128,24 +136,77 @@ def check(context: Context) -> Iterator[Finding]:
         if use is None or id(module) in bypassing or id(module) not in named:
             continue
         reads = _read_clauses(context, module)
+        callers = _callers(context, module.name)
+        hot = callers is not None and callers.hot
+        asking = callers.modules if callers is not None else ()
         if not _read_mostly(module, reads):
-            continue
+            reads = _hot_reads(module, reads, callers)
+            if not reads or callers is None:
+                continue
+            asking = tuple(
+                sorted({m for c in reads for m in callers.modules_asking(_request(c))})
+            )
         names = _message_names(reads)
         shown = ", ".join(names[:4]) + (", ..." if len(names) > 4 else "")
         message = (
             f"{module.name} answers read-only calls ({shown}) one at a time through "
-            "its mailbox; keep the data in a :protected named ETS table with "
-            "read_concurrency: true owned by this process and read it with :ets.lookup "
-            "in the caller."
+            f"its mailbox{_asked_by(asking) if hot else ''}; keep the data in a :protected "
+            "named ETS table with read_concurrency: true owned by this process and read it "
+            "with :ets.lookup in the caller."
         )
         finding = context.finding(RULE, use.node, message)
-        yield finding.with_severity("warning") if _hot(context, module.name) else finding
+        yield finding.with_severity("warning") if hot else finding
 
 
-def _hot(context: Context, module: str) -> bool:
-    """Called from many modules of the project (OTP106's count): the bottleneck is real."""
+def _callers(context: Context, module: str) -> Callers | None:
+    """The project's production calls to the server (OTP106's count), when the index is whole."""
     index = context.project.index
-    return index.complete and index.facts.callers(module).hot
+    return index.facts.callers(module) if index.complete else None
+
+
+def _asked_by(modules: tuple[str, ...]) -> str:
+    """``, called from 14 modules (A, B, C, ...)``: the evidence that the queue is shared."""
+    shown = ", ".join(modules[:3]) + (", ..." if len(modules) > 3 else "")
+    return f", called from {len(modules)} modules ({shown})"
+
+
+def _hot_reads(
+    module: ModuleFacts, reads: list[Clause], callers: Callers | None
+) -> list[Clause]:
+    """A cached value read on every request: read clauses that HOT_PATH_MODULES or more modules
+    ask for, in a server whose writes are rare (each write call asked for by one module at
+    most, say a manual refresh; no more casts than such reads). The state mostly changes in
+    the server's own `handle_info`/`handle_continue` (a timer refresh), which clause counting
+    cannot weigh against reads made on every request."""
+    if callers is None or not callers.hot:
+        return []
+    hot = [c for c in reads if len(callers.modules_asking(_request(c))) >= HOT_PATH_MODULES]
+    if not hot:
+        return []
+    writes = [
+        c
+        for c in module.functions("handle_call", 3)
+        if not c.private and not callbacks.is_catch_all(c) and all(c is not r for r in reads)
+    ]
+    if any(not _request(c) or len(callers.modules_asking(_request(c))) > 1 for c in writes):
+        return []
+    casts = [
+        c
+        for c in module.functions("handle_cast", 2)
+        if not c.private and not callbacks.is_catch_all(c)
+    ]
+    return hot if len(casts) <= len(hot) else []
+
+
+def _request(clause: Clause) -> str:
+    """The atom naming the request a ``handle_call`` clause matches (``:get`` in ``{:get, id}``)."""
+    message = clause.params[0]
+    if message.type == "binary_operator":  # {:get, id} = request
+        message = message.child_by_field_name("left") or message
+    if message.type == "tuple":
+        items = [c for c in message.named_children if c.type != "comment"]
+        message = items[0] if items else message
+    return syntax.text(message) if message.type == "atom" else ""
 
 
 def _process_facts(context: Context) -> tuple[set[int], set[int]]:

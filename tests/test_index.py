@@ -145,6 +145,26 @@ def test_callers_count_other_modules_in_production_code() -> None:
     assert index.facts.callers("Shop.Catalog").hot
 
 
+def test_callers_say_which_modules_ask_each_request() -> None:
+    admin = "defmodule Shop.Admin do\n  def f, do: Shop.Catalog.all()\nend\n"
+    index = _index({"lib/catalog.ex": STORE, **_callers(2), "lib/admin.ex": admin})
+    callers = index.facts.callers("Shop.Catalog")
+    assert callers.modules_asking(":get") == ("Shop.C0", "Shop.C1")
+    assert callers.modules_asking(":all") == ("Shop.Admin",)
+    assert callers.modules_asking(":put") == ()  # a cast: not a call site
+
+
+def test_server_calls_keep_the_request_atom_only_when_written_in_place() -> None:
+    summary = _summary(
+        "defmodule A do\n"
+        "  def a(k), do: GenServer.call(__MODULE__, {:get, k})\n"
+        "  def b, do: GenServer.call(__MODULE__, :all)\n"
+        "  def c(request), do: GenServer.call(__MODULE__, request)\n"
+        "end\n"
+    )
+    assert [c.request for c in summary.server_calls] == [":get", ":all", ""]
+
+
 def test_is_started_stays_silent_for_modules_and_foreign_namespaces() -> None:
     index = _index(
         {

@@ -125,13 +125,16 @@ class CallSite:
 @dataclass(frozen=True, slots=True)
 class ServerCall:
     """``GenServer.call`` on the named server ``target``, reached through the public
-    ``functions`` of ``module`` (none: a call from private code or a callback)."""
+    ``functions`` of ``module`` (none: a call from private code or a callback). ``request``:
+    the atom that names the request (``:get`` in ``{:get, key}`` or ``:get``), empty when the
+    request is built elsewhere."""
 
     module: str
     target: str
     functions: tuple[str, ...]
     start: int
     end: int
+    request: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -198,7 +201,9 @@ class FileSummary:
                 for m in self.modules
             ),
             tuple(sorted({(c.caller, c.target, c.function) for c in self.calls})),
-            tuple(sorted({(s.module, s.target, s.functions) for s in self.server_calls})),
+            tuple(
+                sorted({(s.module, s.target, s.functions, s.request) for s in self.server_calls})
+            ),
             tuple(sorted({(n.kind, n.name or "", n.keys or "") for n in self.supervision.names})),
             tuple(sorted({(s.owner, s.module) for s in self.supervision.starts})),
             tuple(
@@ -520,7 +525,10 @@ class _Summariser:
         if key in _GENSERVER_CALLS:
             server = self.resolve(args[0], module) if args else None
             if server is not None and module is not None:
-                found.server_calls.append(ServerCall(module.name, server, (), *self.span(call)))
+                request = _request_tag(args[1]) if len(args) > 1 else ""
+                found.server_calls.append(
+                    ServerCall(module.name, server, (), *self.span(call), request=request)
+                )
         elif key in _GENSERVER_STARTS:
             self.registration(args, module, found)
         else:
@@ -585,6 +593,7 @@ class _Summariser:
                     names,
                     server_call.start,
                     server_call.end,
+                    server_call.request,
                 )
             )
         return result
@@ -673,6 +682,14 @@ def _use_kind(module: str, function: str, arity: int) -> str | None:
     if module == ":pg" and _PG_SCOPED_ARITY.get(function) == arity:
         return PG
     return None
+
+
+def _request_tag(request: Node) -> str:
+    """The atom naming a ``GenServer.call`` request: ``:get`` for ``:get`` or ``{:get, key}``."""
+    if request.type == "tuple":
+        items = [c for c in request.named_children if c.type != "comment"]
+        request = items[0] if items else request
+    return syntax.text(request) if request.type == "atom" else ""
 
 
 def _innermost(
