@@ -9,9 +9,8 @@ from otp_thinking.context import Context
 from otp_thinking.findings import Finding
 from otp_thinking.model import ets, modules
 from otp_thinking.model.callers import HOT_PATH_MODULES, Callers
-from otp_thinking.model.effects import Scopes, module_candidates, scopes
 from otp_thinking.model.modules import Clause, ModuleFacts
-from otp_thinking.parsing import compile_query, matches
+from otp_thinking.parsing import compile_query
 from otp_thinking.rule import Rule
 
 DOC = """\
@@ -143,9 +142,7 @@ def check(context: Context) -> Iterator[Finding]:
             reads = _hot_reads(module, reads, callers)
             if not reads or callers is None:
                 continue
-            asking = tuple(
-                sorted({m for c in reads for m in callers.modules_asking(_request(c))})
-            )
+            asking = tuple(sorted({m for c in reads for m in callers.modules_asking(_request(c))}))
         names = _message_names(reads)
         shown = ", ".join(names[:4]) + (", ..." if len(names) > 4 else "")
         message = (
@@ -170,9 +167,7 @@ def _asked_by(modules: tuple[str, ...]) -> str:
     return f", called from {len(modules)} modules ({shown})"
 
 
-def _hot_reads(
-    module: ModuleFacts, reads: list[Clause], callers: Callers | None
-) -> list[Clause]:
+def _hot_reads(module: ModuleFacts, reads: list[Clause], callers: Callers | None) -> list[Clause]:
     """A cached value read on every request: read clauses that HOT_PATH_MODULES or more modules
     ask for, in a server whose writes are rare (each write call asked for by one module at
     most, say a manual refresh; no more casts than such reads). The state mostly changes in
@@ -199,14 +194,8 @@ def _hot_reads(
 
 
 def _request(clause: Clause) -> str:
-    """The atom naming the request a ``handle_call`` clause matches (``:get`` in ``{:get, id}``)."""
-    message = clause.params[0]
-    if message.type == "binary_operator":  # {:get, id} = request
-        message = message.child_by_field_name("left") or message
-    if message.type == "tuple":
-        items = [c for c in message.named_children if c.type != "comment"]
-        message = items[0] if items else message
-    return syntax.text(message) if message.type == "atom" else ""
+    """The name of the request a ``handle_call`` clause matches (``get`` for ``{:get, id}``)."""
+    return (modules.request_tag(clause.params[0]) if clause.params else None) or ""
 
 
 def _process_facts(context: Context) -> tuple[set[int], set[int]]:
@@ -245,8 +234,15 @@ def _read_clauses(context: Context, module: ModuleFacts) -> list[Clause]:
         if not clause.private
         and not callbacks.is_catch_all(clause)
         and _only_reads(module, clause)
-        and _project_effect(context, module, clause) is None
+        and not _acts_through_project(context, module, clause)
     ]
+
+
+def _acts_through_project(context: Context, module: ModuleFacts, clause: Clause) -> bool:
+    """The clause calls a function of another project module that acts outside the process
+    (writes ETS, calls a process, queries a database): no plain read."""
+    index = context.project.index
+    return index.complete and callbacks.project_effect(index.facts, module, clause) is not None
 
 
 def _only_reads(module: ModuleFacts, clause: Clause) -> bool:
@@ -254,28 +250,6 @@ def _only_reads(module: ModuleFacts, clause: Clause) -> bool:
         return False
     flow = callbacks.state_flow(clause)
     return flow.keeps_state and flow.reads and all(r.tag == "reply" for r in flow.returns)
-
-
-_STDLIB = frozenset({"Enum", "Map", "Keyword", "List", "MapSet", "String", "Kernel", "Access"})
-
-
-def _project_effect(context: Context, module: ModuleFacts, clause: Clause) -> str | None:
-    """A call in the clause to a function of another project module that acts outside the
-    process (writes ETS, calls a process, queries a database): the clause is no plain read."""
-    index = context.project.index
-    if clause.body is None or not index.complete:
-        return None
-    around: Scopes | None = None
-    for captures in matches(syntax.REMOTE_CALLS, clause.body):
-        written = syntax.text(captures["module"][0])
-        if written.startswith(":") or written.split(".")[0] in _STDLIB:
-            continue
-        function = syntax.text(captures["function"][0])
-        around = around or scopes(module.node)
-        for candidate in module_candidates(around, written):
-            if candidate != module.name and index.facts.effect(candidate, function) is not None:
-                return f"{written}.{function}"
-    return None
 
 
 def _read_mostly(module: ModuleFacts, reads: list[Clause]) -> bool:

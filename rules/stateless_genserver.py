@@ -108,7 +108,11 @@ _REMOTE_ADDRESSING = compile_query(
 
 def check(context: Context) -> Iterator[Finding]:
     candidates = [
-        m for m in modules.of(context) if m.use_of("GenServer") is not None and _stateless(m)
+        m
+        for m in modules.of(context)
+        if m.use_of("GenServer") is not None
+        and _stateless(m)
+        and not _acts_through_project(context, m)
     ]
     if not candidates:
         return
@@ -117,11 +121,43 @@ def check(context: Context) -> Iterator[Finding]:
         use = module.use_of("GenServer")
         if use is None or id(module) in endpoints:
             continue
-        message = (
+        yield context.finding(RULE, use.node, _message(module))
+
+
+def _message(module: ModuleFacts) -> str:
+    if module.functions("handle_call", 3):
+        return (
             f"{module.name} never reads or changes its GenServer state, so every call queues "
             "behind one process for nothing; make these callbacks plain functions."
         )
-        yield context.finding(RULE, use.node, message)
+    casts = ", ".join(_cast_names(module))
+    return (
+        f"{module.name} only handles casts ({casts}) and never reads or changes its GenServer "
+        "state, so the work queues behind one process for nothing; call plain functions "
+        "instead, or start them under a Task.Supervisor to run in the background."
+    )
+
+
+def _cast_names(module: ModuleFacts) -> list[str]:
+    names: list[str] = []
+    for clause in module.functions("handle_cast", 2):
+        message = clause.params[0]
+        head = message.named_children[0] if message.type == "tuple" else message
+        name = syntax.text(head) if head.type == "atom" else syntax.text(message)
+        if name not in names:
+            names.append(name if len(name) <= 30 else name[:27] + "...")
+    return names[:4] + (["..."] if len(names) > 4 else [])
+
+
+def _acts_through_project(context: Context, module: ModuleFacts) -> bool:
+    """A callback or `init/1` calls a function of another project module that acts outside the
+    process (a `Repo` write in `Accounts.update/1`): the process may serialise that access on
+    purpose, as it would a direct call. Without the project's index, nothing is assumed."""
+    index = context.project.index
+    if not index.complete:
+        return False
+    clauses = [*module.state_callbacks, *module.functions("init", 1)]
+    return any(callbacks.project_effect(index.facts, module, c) for c in clauses)
 
 
 def _remote_endpoints(context: Context) -> set[int]:
@@ -153,14 +189,15 @@ def _stateless(module: ModuleFacts) -> bool:
         return False
     if any(callbacks.has_effects(module, init) for init in module.functions("init", 1)):
         return False
-    if not _computes_a_reply(clauses):
+    if any(c.name == "handle_call" for c in clauses) and not _computes_a_reply(clauses):
         return False
     return all(_ignores_state(module, clause) for clause in clauses)
 
 
 def _computes_a_reply(clauses: list[Clause]) -> bool:
     """Some reply is computed: a server whose every reply is a constant (``:pong``, ``true``)
-    exists for its own sake (a liveness probe, a sync barrier after casts), not for logic."""
+    exists for its own sake (a liveness probe, a sync barrier after casts), not for logic.
+    A server with only casts is judged on its casts alone."""
     for clause in clauses:
         if clause.name != "handle_call":
             continue
@@ -205,4 +242,5 @@ RULE = Rule(
     check=check,
     words=("GenServer", "gen_server"),
     production_only=True,
+    project_files=lambda summary: summary.has_genserver,
 )

@@ -9,9 +9,12 @@ from pathlib import Path
 
 import pytest
 
+from otp_thinking import callbacks
 from otp_thinking.baseline import fingerprints
+from otp_thinking.context import Context
 from otp_thinking.engine import analyze
 from otp_thinking.index import ProjectIndex
+from otp_thinking.model import modules
 from otp_thinking.model.callers import HOT_PATH_MODULES
 from otp_thinking.model.summary import summarize
 from otp_thinking.output import Located, TextLines
@@ -149,9 +152,9 @@ def test_callers_say_which_modules_ask_each_request() -> None:
     admin = "defmodule Shop.Admin do\n  def f, do: Shop.Catalog.all()\nend\n"
     index = _index({"lib/catalog.ex": STORE, **_callers(2), "lib/admin.ex": admin})
     callers = index.facts.callers("Shop.Catalog")
-    assert callers.modules_asking(":get") == ("Shop.C0", "Shop.C1")
-    assert callers.modules_asking(":all") == ("Shop.Admin",)
-    assert callers.modules_asking(":put") == ()  # a cast: not a call site
+    assert callers.modules_asking("get") == ("Shop.C0", "Shop.C1")
+    assert callers.modules_asking("all") == ("Shop.Admin",)
+    assert callers.modules_asking("put") == ()  # a cast: not a call site
 
 
 def test_server_calls_keep_the_request_atom_only_when_written_in_place() -> None:
@@ -162,7 +165,30 @@ def test_server_calls_keep_the_request_atom_only_when_written_in_place() -> None
         "  def c(request), do: GenServer.call(__MODULE__, request)\n"
         "end\n"
     )
-    assert [c.request for c in summary.server_calls] == [":get", ":all", ""]
+    assert [c.request for c in summary.server_calls] == ["get", "all", ""]
+
+
+def test_project_effect_follows_helpers_into_other_modules() -> None:
+    server = (
+        "defmodule Shop.Srv do\n"
+        "  alias Shop.Prices\n"
+        "  def handle_cast({:a, s}, st), do: (save(s); {:noreply, st})\n"
+        "  def handle_cast({:b, s}, st), do: {:noreply, Map.put(st, :s, Prices.label(s))}\n"
+        "  defp save(s), do: Prices.reprice(s)\n"
+        "end\n"
+    )
+    prices = (
+        "defmodule Shop.Prices do\n"
+        "  def reprice(s), do: Shop.Repo.update_all(s, [])\n"
+        "  def label(s), do: to_string(s)\n"
+        "end\n"
+    )
+    index = _index({"lib/srv.ex": server, "lib/prices.ex": prices})
+    source = Source(server, "lib/srv.ex")
+    [module] = modules.of(Context(source))
+    first, second = module.functions("handle_cast", 2)
+    assert callbacks.project_effect(index.facts, module, first) == "Prices.reprice"
+    assert callbacks.project_effect(index.facts, module, second) is None
 
 
 def test_is_started_stays_silent_for_modules_and_foreign_namespaces() -> None:

@@ -86,9 +86,7 @@ class ServerCallers:
             (path, site) for path, site in sites if not self._short_lived(path, site.caller)
         }
         asked = {
-            (request, site.caller)
-            for request, path, site in requests
-            if (path, site) in production
+            (request, site.caller) for request, path, site in requests if (path, site) in production
         }
         return Callers(
             tuple(sorted(production, key=lambda s: (s[0], s[1].start))), tuple(sorted(asked))

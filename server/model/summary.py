@@ -126,8 +126,8 @@ class CallSite:
 class ServerCall:
     """``GenServer.call`` on the named server ``target``, reached through the public
     ``functions`` of ``module`` (none: a call from private code or a callback). ``request``:
-    the atom that names the request (``:get`` in ``{:get, key}`` or ``:get``), empty when the
-    request is built elsewhere."""
+    the atom that names the request (``get`` for ``{:get, key}`` or ``:get``, as
+    ``model.modules.request_tag`` reads it), empty when the request is built elsewhere."""
 
     module: str
     target: str
@@ -525,7 +525,7 @@ class _Summariser:
         if key in _GENSERVER_CALLS:
             server = self.resolve(args[0], module) if args else None
             if server is not None and module is not None:
-                request = _request_tag(args[1]) if len(args) > 1 else ""
+                request = (modules.request_tag(args[1]) if len(args) > 1 else None) or ""
                 found.server_calls.append(
                     ServerCall(module.name, server, (), *self.span(call), request=request)
                 )
@@ -682,14 +682,6 @@ def _use_kind(module: str, function: str, arity: int) -> str | None:
     if module == ":pg" and _PG_SCOPED_ARITY.get(function) == arity:
         return PG
     return None
-
-
-def _request_tag(request: Node) -> str:
-    """The atom naming a ``GenServer.call`` request: ``:get`` for ``:get`` or ``{:get, key}``."""
-    if request.type == "tuple":
-        items = [c for c in request.named_children if c.type != "comment"]
-        request = items[0] if items else request
-    return syntax.text(request) if request.type == "atom" else ""
 
 
 def _innermost(
