@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from tree_sitter import Node
+
 from otp_thinking import callbacks, syntax
 from otp_thinking.context import Context
 from otp_thinking.findings import Finding
@@ -27,6 +29,11 @@ workers), in a server whose state changes in its own `handle_info`/`handle_conti
 refresh) or through calls that one module at most makes (a manual `refresh/0`), with no more
 casts than such reads. Counting clauses would let the refresh outvote a read made on every
 request; the callers weigh them instead. The message names the modules that ask.
+
+And the same store spelled with an Agent: a `use Agent` module started with `name:` (its own
+name) whose public functions `Agent.get` it more often than they change it
+(`Agent.update`/`get_and_update`/`cast`), with at least two such reads, one of them taking an
+argument, or three. Agents reached through a pid the caller holds are left alone.
 
 Not flagged:
 - a single status query (`:status`, `:leader?`), or two argument-less getters, unless many
@@ -125,11 +132,22 @@ _FACTS = compile_query(
     """
 )
 
+_AGENT_CALLS = compile_query(
+    """
+    (call target: (dot left: (alias) @module right: (identifier) @function)
+      (arguments . (_) @agent)
+      (#eq? @module "Agent")) @call
+    """
+)
+_AGENT_READS = frozenset({"get"})
+_AGENT_WRITES = frozenset({"update", "get_and_update", "cast"})
+
 
 def check(context: Context) -> Iterator[Finding]:
-    if not any(m.use_of("GenServer") for m in modules.of(context)):
+    if not any(m.use_of("GenServer") or m.is_agent for m in modules.of(context)):
         return
     bypassing, named = _process_facts(context)
+    yield from _agent_stores(context, bypassing)
     for module in modules.of(context):
         use = module.use_of("GenServer")
         if use is None or id(module) in bypassing or id(module) not in named:
@@ -153,6 +171,61 @@ def check(context: Context) -> Iterator[Finding]:
         )
         finding = context.finding(RULE, use.node, message)
         yield finding.with_severity("warning") if hot else finding
+
+
+def _agent_stores(context: Context, bypassing: set[int]) -> Iterator[Finding]:
+    """Named `use Agent` modules used as read-mostly stores: more public functions that
+    ``Agent.get`` the
+    module's own Agent than functions that change it, at least two, one of them keyed (or three
+    reads). The same shape as the GenServer store, spelled with an Agent."""
+    reads: dict[int, dict[str, Clause]] = {}
+    writes: dict[int, set[str]] = {}
+    named: set[int] = set()
+    for captures in context.matches(_AGENT_CALLS):
+        call = captures["call"][0]
+        module = modules.at(context, call)
+        if module is None or not module.is_agent or id(module) in bypassing:
+            continue
+        function = syntax.text(captures["function"][0])
+        if function == "start_link":
+            options = syntax.argument_nodes(call)[-1:]
+            pairs = syntax.keyword_pairs(options[0] if options else None)
+            if any(key == "name" and _names(module, value) for key, value in pairs):
+                named.add(id(module))
+            continue
+        clause = module.clause_at(call)
+        if clause is None or clause.private or not _names(module, captures["agent"][0]):
+            continue
+        if function in _AGENT_READS:
+            reads.setdefault(id(module), {}).setdefault(f"{clause.name}/{clause.arity}", clause)
+        elif function in _AGENT_WRITES:
+            writes.setdefault(id(module), set()).add(f"{clause.name}/{clause.arity}")
+    for module in modules.of(context):
+        found = reads.get(id(module), {})
+        written = writes.get(id(module), set())
+        getters = [c for c in found.values() if f"{c.name}/{c.arity}" not in written]
+        if id(module) not in named or len(getters) < 2 or len(getters) <= len(written):
+            continue
+        if len(getters) < 3 and not any(c.params for c in getters):
+            continue
+        shown = ", ".join(f"{c.name}/{c.arity}" for c in getters[:4])
+        shown += ", ..." if len(getters) > 4 else ""
+        changes = (
+            "changes it only in " + ", ".join(sorted(written))
+            if written
+            else "never changes it after start_link"
+        )
+        message = (
+            f"{module.name} serves reads ({shown}) through one Agent, one at a time, "
+            f"and {changes}; keep the data in a :protected named ETS table with "
+            "read_concurrency: true owned by a process and read it with :ets.lookup in the caller."
+        )
+        yield context.finding(RULE, module.anchor, message)
+
+
+def _names(module: ModuleFacts, agent: Node) -> bool:
+    """``agent`` names the module's own Agent: ``__MODULE__`` or the module's name."""
+    return syntax.text(agent) in ("__MODULE__", module.name)
 
 
 def _callers(context: Context, module: str) -> Callers | None:
@@ -298,7 +371,9 @@ RULE = Rule(
     summary="GenServer used as a read-mostly store: every read queues in one mailbox",
     doc=DOC,
     check=check,
-    words=("GenServer", "gen_server"),
+    words=("GenServer", "gen_server", "Agent"),
     production_only=True,
-    project_files=lambda summary: summary.has_genserver,
+    project_files=lambda summary: (
+        summary.has_genserver or any("Agent" in m.uses for m in summary.modules)
+    ),
 )

@@ -19,7 +19,8 @@ DOC = """\
 A `use GenServer` module whose `handle_call`/`handle_cast`/`handle_info`/`handle_continue`
 clauses never look at their state: the state parameter is ignored (`_state`) or only handed
 back unchanged, and no reply depends on it. The process holds nothing; it only runs functions
-one caller at a time.
+one caller at a time. A server with only `handle_cast` clauses is judged the same way: its casts
+queue work behind one process that keeps nothing.
 
 Not flagged, because the process then exists for a reason beyond its state:
 - it owns something tied to its lifetime: timers (`Process.send_after`, `:timer.*`),
@@ -30,7 +31,9 @@ Not flagged, because the process then exists for a reason beyond its state:
   a specific message (timeouts, `:DOWN`, `:nodeup`, port data…);
 - its callbacks (or the private functions they call) act outside the process: files, `IO`,
   `System.cmd`, ports and sockets, HTTP clients, `Repo`, `:ets`/`:persistent_term`, other
-  processes (`GenServer.call`, `send`), `Process.sleep`, code loading. One process in front of
+  processes (`GenServer.call`, `send`), `Process.sleep`, code loading, directly or through a
+  function of another project module that does (`Accounts.update/1` writing through `Repo`,
+  as the project index records it). One process in front of
   an external resource is often deliberate: it serializes access, acts as a mutex or a rate
   limiter, or gives back-pressure;
 - `handle_call` uses its `from` (replies later, from elsewhere);
