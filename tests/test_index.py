@@ -191,6 +191,14 @@ def test_project_effect_follows_helpers_into_other_modules() -> None:
     assert callbacks.project_effect(index.facts, module, second) is None
 
 
+def test_calls_from_lists_a_modules_calls_into_other_project_modules() -> None:
+    index = _index({"lib/catalog.ex": STORE, **_callers(2)})
+    assert [(c.target, c.function) for c in index.facts.calls_from("Shop.C1")] == [
+        ("Shop.Catalog", "get")
+    ]
+    assert index.facts.calls_from("Shop.Nobody") == ()
+
+
 def test_is_started_stays_silent_for_modules_and_foreign_namespaces() -> None:
     index = _index(
         {
