@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 from tree_sitter import Node
@@ -24,7 +25,8 @@ clauses and the `handle_cast` clauses). Either one of the reads takes a key (`{:
 there are three reads or more. The diagnostic sits on `use GenServer`.
 
 Also a cached value read on every request: a read clause that HOT_PATH_MODULES or more modules
-of the project ask for (say `:current`, reached through `Rates.current/0` from controllers and
+of the project ask for, request handlers among them (controllers, LiveViews, channels, plugs,
+GraphQL resolvers: say `:current`, reached through `Rates.current/0` from controllers and
 workers), in a server whose state changes in its own `handle_info`/`handle_continue` (a timer
 refresh) or through calls that one module at most makes (a manual `refresh/0`), with no more
 casts than such reads. Counting clauses would let the refresh outvote a read made on every
@@ -155,17 +157,17 @@ def check(context: Context) -> Iterator[Finding]:
         reads = _read_clauses(context, module)
         callers = _callers(context, module.name)
         hot = callers is not None and callers.hot
-        asking = callers.modules if callers is not None else ()
+        evidence = _called_from(callers.modules) if callers is not None and hot else ""
         if not _read_mostly(module, reads):
             reads = _hot_reads(module, reads, callers)
             if not reads or callers is None:
                 continue
-            asking = tuple(sorted({m for c in reads for m in callers.modules_asking(_request(c))}))
+            evidence = _asked_by_handlers(callers, reads)
         names = _message_names(reads)
         shown = ", ".join(names[:4]) + (", ..." if len(names) > 4 else "")
         message = (
             f"{module.name} answers read-only calls ({shown}) one at a time through "
-            f"its mailbox{_asked_by(asking) if hot else ''}; keep the data in a :protected "
+            f"its mailbox{evidence}; keep the data in a :protected "
             "named ETS table with read_concurrency: true owned by this process and read it "
             "with :ets.lookup in the caller."
         )
@@ -234,10 +236,23 @@ def _callers(context: Context, module: str) -> Callers | None:
     return index.facts.callers(module) if index.complete else None
 
 
-def _asked_by(modules: tuple[str, ...]) -> str:
+def _called_from(modules: tuple[str, ...]) -> str:
     """``, called from 14 modules (A, B, C, ...)``: the evidence that the queue is shared."""
-    shown = ", ".join(modules[:3]) + (", ..." if len(modules) > 3 else "")
-    return f", called from {len(modules)} modules ({shown})"
+    return f", called from {len(modules)} modules ({_first_three(modules)})"
+
+
+def _asked_by_handlers(callers: Callers, reads: list[Clause]) -> str:
+    """``, asked for by 14 modules, request handlers among them (AController, ...)``."""
+    asking = {m for c in reads for m in callers.modules_asking(_request(c))}
+    shown = sorted(asking, key=lambda m: (not _handles_requests(m), m))
+    return (
+        f", asked for by {len(asking)} modules, request handlers among them "
+        f"({_first_three(tuple(shown))})"
+    )
+
+
+def _first_three(modules: tuple[str, ...]) -> str:
+    return ", ".join(modules[:3]) + (", ..." if len(modules) > 3 else "")
 
 
 def _hot_reads(module: ModuleFacts, reads: list[Clause], callers: Callers | None) -> list[Clause]:
@@ -248,7 +263,12 @@ def _hot_reads(module: ModuleFacts, reads: list[Clause], callers: Callers | None
     cannot weigh against reads made on every request."""
     if callers is None or not callers.hot:
         return []
-    hot = [c for c in reads if len(callers.modules_asking(_request(c))) >= HOT_PATH_MODULES]
+    hot = [
+        c
+        for c in reads
+        if len(asking := callers.modules_asking(_request(c))) >= HOT_PATH_MODULES
+        and any(_handles_requests(m) for m in asking)
+    ]
     if not hot:
         return []
     writes = [
@@ -264,6 +284,19 @@ def _hot_reads(module: ModuleFacts, reads: list[Clause], callers: Callers | None
         if not c.private and not callbacks.is_catch_all(c)
     ]
     return hot if len(casts) <= len(hot) else []
+
+
+_REQUEST_HANDLER = re.compile(
+    r"(Controller|Live|LiveView|Component|Channel|Socket|Plug|Resolver|Schema|Router|API)$"
+    r"|\.(Live|Controllers|Resolvers|Plugs|Channels|API)\."
+)
+
+
+def _handles_requests(module: str) -> bool:
+    """Named like code that runs on every web request or API call: a controller, a LiveView,
+    a channel, a plug, a GraphQL resolver (the read is on the request path, not run now and
+    then by a worker)."""
+    return bool(_REQUEST_HANDLER.search(module))
 
 
 def _request(clause: Clause) -> str:

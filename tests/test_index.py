@@ -243,6 +243,48 @@ def test_otp002_is_a_warning_when_many_modules_call_the_store(
     assert finding.severity == severity
 
 
+RATE = """defmodule Shop.Rate do
+  use GenServer
+  def start_link(_), do: GenServer.start_link(__MODULE__, 1.0, name: __MODULE__)
+  def current, do: GenServer.call(__MODULE__, :current)
+  def init(rate), do: {:ok, rate}
+  def handle_call(:current, _from, rate), do: {:reply, rate, rate}
+  def handle_call(:reload, _from, _rate), do: {:reply, :ok, 2.0}
+  def handle_info({:rate, rate}, _old), do: {:noreply, rate}
+end
+"""
+
+
+@pytest.mark.parametrize(
+    ("first_caller", "fires"), [("ShopWeb.CartController", True), ("Shop.Nightly", False)]
+)
+def test_otp002_names_the_modules_asking_for_a_cached_value(
+    tmp_path: Path, first_caller: str, fires: bool
+) -> None:
+    (tmp_path / "mix.exs").write_text("defmodule Shop.MixProject do\nend\n", "utf-8")
+    callers = [first_caller, "Shop.B", "Shop.C"]
+    files = {"lib/rate.ex": RATE} | {
+        f"lib/c{n}.ex": f"defmodule {name} do\n  def f, do: Shop.Rate.current()\nend\n"
+        for n, name in enumerate(callers)
+    }
+    for path, text in files.items():
+        (tmp_path / path).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / path).write_text(text, "utf-8")
+    rule = find_rule("OTP002")
+    assert rule is not None
+    source = Source(RATE, str(tmp_path / "lib" / "rate.ex"))
+    findings = analyze(source, project=scan(tmp_path), rules=[rule])
+    if not fires:
+        assert findings == []
+        return
+    [finding] = findings
+    assert finding.severity == "warning"
+    assert (
+        "(:current) one at a time through its mailbox, asked for by 3 modules, request "
+        "handlers among them (ShopWeb.CartController, Shop.B, Shop.C);"
+    ) in finding.message
+
+
 def test_workspace_keeps_the_index_current_and_counts_revisions(tmp_path: Path) -> None:
     (tmp_path / "mix.exs").write_text("defmodule Shop.MixProject do\nend\n", "utf-8")
     (tmp_path / "lib").mkdir()
