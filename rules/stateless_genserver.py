@@ -19,8 +19,10 @@ DOC = """\
 A `use GenServer` module whose `handle_call`/`handle_cast`/`handle_info`/`handle_continue`
 clauses never look at their state: the state parameter is ignored (`_state`) or only handed
 back unchanged, and no reply depends on it. The process holds nothing; it only runs functions
-one caller at a time. A server with only `handle_cast` clauses is judged the same way: its casts
-queue work behind one process that keeps nothing.
+one caller at a time. A server with only `handle_cast` clauses is judged the same way (its casts
+queue work behind one process that keeps nothing), when its casts call nothing but the standard
+library and `Logger`: a cast into a dependency or a project module may reach a resource the
+process serialises on purpose.
 
 Not flagged, because the process then exists for a reason beyond its state:
 - it owns something tied to its lifetime: timers (`Process.send_after`, `:timer.*`),
@@ -192,9 +194,31 @@ def _stateless(module: ModuleFacts) -> bool:
         return False
     if any(callbacks.has_effects(module, init) for init in module.functions("init", 1)):
         return False
-    if any(c.name == "handle_call" for c in clauses) and not _computes_a_reply(clauses):
+    if any(c.name == "handle_call" for c in clauses):
+        if not _computes_a_reply(clauses):
+            return False
+    elif not all(_only_local_work(module, c) for c in clauses):
         return False
     return all(_ignores_state(module, clause) for clause in clauses)
+
+
+# Modules whose functions compute in the caller and touch nothing outside it.
+_LOCAL_WORK = frozenset(
+    (  # noqa: SIM905 (a word list reads better than a column of strings)
+        "Enum Map Keyword List MapSet String Kernel Access Stream Integer Float Tuple Atom "
+        "Regex Range Date DateTime NaiveDateTime Time Calendar URI Base Bitwise Logger Inspect"
+    ).split()
+)
+
+
+def _only_local_work(module: ModuleFacts, clause: Clause) -> bool:
+    """A cast clause whose calls all go to the standard library (and `Logger`): its work
+    is known to need no process. A call to a dependency or a project module may reach a
+    resource the process serialises on purpose, and the rule cannot see far enough to know."""
+    return all(
+        written in _LOCAL_WORK or written == "__MODULE__"
+        for written in callbacks.remote_modules(module, clause)
+    )
 
 
 def _computes_a_reply(clauses: list[Clause]) -> bool:

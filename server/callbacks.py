@@ -175,6 +175,25 @@ def has_effects(module: ModuleFacts, clause: Clause) -> bool:
 _STDLIB = frozenset({"Enum", "Map", "Keyword", "List", "MapSet", "String", "Kernel", "Access"})
 
 
+def remote_modules(module: ModuleFacts, clause: Clause) -> Iterator[str]:
+    """The modules, as written, of the remote calls in ``clause`` and the local functions it
+    reaches (``Enum``, ``Shop.Prices``, ``:crypto``)."""
+    seen: set[int] = set()
+    pending = [clause]
+    while pending:
+        current = pending.pop()
+        if current.body is None or current.node.start_byte in seen:
+            continue
+        seen.add(current.node.start_byte)
+        for captures in matches(_CALLS, current.body):
+            if "remote" in captures:
+                yield syntax.text(captures["module"][0])
+            elif "local" in captures:
+                name = syntax.text(captures["local"][0])
+                if name not in ("def", "defp") and module.defines(name):
+                    pending.extend(c for c in module.local_clauses(name) if c is not current)
+
+
 def project_effect(facts: ProjectFacts, module: ModuleFacts, clause: Clause) -> str | None:
     """A call in ``clause`` (or the local functions it reaches) to a public function of another
     project module that blocks or acts outside the process (writes ETS, calls a process,
