@@ -223,6 +223,8 @@ def _feed(context: Context, producer: Node, modules: dict[str, Node]) -> Feed | 
 
 
 def _db_through_project(context: Context, producer: str) -> Feed | None:
+    """The first call ``producer`` makes to a function of another project module that queries
+    the database (the index's effects, one module away): a DB-backed feed."""
     index = context.project.index
     if not index.complete:
         return None

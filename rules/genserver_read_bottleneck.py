@@ -177,9 +177,8 @@ def check(context: Context) -> Iterator[Finding]:
 
 def _agent_stores(context: Context, bypassing: set[int]) -> Iterator[Finding]:
     """Named `use Agent` modules used as read-mostly stores: more public functions that
-    ``Agent.get`` the
-    module's own Agent than functions that change it, at least two, one of them keyed (or three
-    reads). The same shape as the GenServer store, spelled with an Agent."""
+    ``Agent.get`` the module's own Agent than functions that change it, at least two, one of
+    them keyed (or three reads). The same shape as the GenServer store, spelled with an Agent."""
     reads: dict[int, dict[str, Clause]] = {}
     writes: dict[int, set[str]] = {}
     named: set[int] = set()
@@ -287,8 +286,8 @@ def _hot_reads(module: ModuleFacts, reads: list[Clause], callers: Callers | None
 
 
 _REQUEST_HANDLER = re.compile(
-    r"(Controller|Live|LiveView|Component|Channel|Socket|Plug|Resolver|Schema|Router|API)$"
-    r"|\.(Live|Controllers|Resolvers|Plugs|Channels|API)\."
+    r"(Controller|Live|LiveView|Component|Channel|Socket|Plug|Resolver)$"
+    r"|\.(Live|Controllers|Resolvers|Plugs|Channels)\."
 )
 
 

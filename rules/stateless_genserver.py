@@ -144,13 +144,14 @@ def _message(module: ModuleFacts) -> str:
 
 
 def _cast_names(module: ModuleFacts) -> list[str]:
+    """``:record`` for ``handle_cast({:record, ..}, ..)``; the pattern itself, cut short, when
+    no atom names the request."""
     names: list[str] = []
     for clause in module.functions("handle_cast", 2):
-        message = clause.params[0]
-        head = message.named_children[0] if message.type == "tuple" else message
-        name = syntax.text(head) if head.type == "atom" else syntax.text(message)
+        tag = modules.request_tag(clause.params[0]) if clause.params else None
+        name = f":{tag}" if tag else syntax.text(clause.params[0])[:27]
         if name not in names:
-            names.append(name if len(name) <= 30 else name[:27] + "...")
+            names.append(name)
     return names[:4] + (["..."] if len(names) > 4 else [])
 
 
