@@ -7,6 +7,7 @@ child to the application's children list (a second file in the same fix).
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -80,6 +81,10 @@ class ProjectContext:
     applications: list[Application] = field(default_factory=list)
     index: ProjectIndex = field(default_factory=ProjectIndex)
     """Summaries of every file of the project, for cross-file rules (incomplete: stay silent)."""
+    path_dependencies: bool = False
+    """The project's mix.exs depends on other Mix projects by ``path:`` or ``in_umbrella:``:
+    applications outside the tool's view run on the same node (and may start what is one
+    per node, such as the default ``:pg`` scope)."""
 
     def application_for(self, path: str | None) -> Application | None:
         """The application whose folder holds ``path`` (umbrella apps), else the only one."""
@@ -145,7 +150,14 @@ def scan(
         index = (
             build_index(root, reader, short_lived_by_globs(root)) if candidates is None else None
         )
-    return ProjectContext(root, apps, index or ProjectIndex(root))
+    mix = reader(root / "mix.exs")
+    local = bool(mix and PATH_DEPENDENCY.search(mix))
+    return ProjectContext(root, apps, index or ProjectIndex(root), local)
+
+
+PATH_DEPENDENCY = re.compile(r"\{\s*:\w+\s*,[^}\n]*\b(?:path:|in_umbrella:\s*true)")
+"""A dependency tuple on another Mix project: ``{:shop_data, path: "../data"}``,
+``{:shop, in_umbrella: true}``."""
 
 
 def _candidate_files(root: Path) -> Iterable[Path]:
