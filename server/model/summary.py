@@ -139,13 +139,16 @@ class CallSite:
 @dataclass(frozen=True, slots=True)
 class ServerCall:
     """``GenServer.call`` on the named server ``target``, reached through the public
-    ``functions`` of ``module`` (none: a call from private code or a callback)."""
+    ``functions`` of ``module`` (none: a call from private code or a callback). ``request``:
+    the atom that names the request (``get`` for ``{:get, key}`` or ``:get``, as
+    ``model.modules.request_tag`` reads it), empty when the request is built elsewhere."""
 
     module: str
     target: str
     functions: tuple[str, ...]
     start: int
     end: int
+    request: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -216,7 +219,9 @@ class FileSummary:
                 for m in self.modules
             ),
             tuple(sorted({(c.caller, c.target, c.function) for c in self.calls})),
-            tuple(sorted({(s.module, s.target, s.functions) for s in self.server_calls})),
+            tuple(
+                sorted({(s.module, s.target, s.functions, s.request) for s in self.server_calls})
+            ),
             tuple(sorted({(n.kind, n.name or "", n.keys or "") for n in self.supervision.names})),
             tuple(sorted({(s.owner, s.module) for s in self.supervision.starts})),
             tuple(
@@ -540,7 +545,10 @@ class _Summariser:
         if key in _GENSERVER_CALLS:
             server = self.resolve(args[0], module) if args else None
             if server is not None and module is not None:
-                found.server_calls.append(ServerCall(module.name, server, (), *self.span(call)))
+                request = (modules.request_tag(args[1]) if len(args) > 1 else None) or ""
+                found.server_calls.append(
+                    ServerCall(module.name, server, (), *self.span(call), request=request)
+                )
         elif key in _GENSERVER_STARTS:
             self.registration(args, module, found)
         else:
@@ -619,6 +627,7 @@ class _Summariser:
                     names,
                     server_call.start,
                     server_call.end,
+                    server_call.request,
                 )
             )
         return result
