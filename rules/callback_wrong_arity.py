@@ -31,9 +31,11 @@ arguments, and no clause with the right one:
 
 Not flagged: a name that also has a clause with the right arity (or default arguments that
 cover it); a function the module calls itself (a helper that shares the name, such as
-`init/0` called from `init/1`); `defdelegate`d callbacks; `start/0` and `stop/0` in an
-Application module (public helpers, not callbacks); modules that declare none of these
-behaviours — an `init/0` in a plain module is just a function.
+`init/0` called from `init/1`); `defdelegate`d callbacks; `handle_call/2` and
+`handle_info/2` in a module that is also a `:gen_event` handler (it defines `handle_event/2`,
+as a module installed with `:alarm_handler.add_alarm_handler(__MODULE__)` does); `start/0`
+and `stop/0` in an Application module (public helpers, not callbacks); modules that declare
+none of these behaviours — an `init/0` in a plain module is just a function.
 
 ## Why it matters
 A behaviour calls its callbacks by name and arity. `def handle_info(message)` is a different
@@ -144,7 +146,7 @@ def _wrong_arities(
         clauses = [c for c in module.functions(name) if not c.private]
         if not clauses or any(_accepts(c, expected) for c in clauses):
             continue
-        if _delegated(module, name):
+        if _delegated(module, name) or _event_handler_callback(module, name, clauses):
             continue
         reported: set[int] = set()
         for clause in clauses:
@@ -161,6 +163,22 @@ def _wrong_arities(
                 instead=INSTEAD.get((behaviour, name), ""),
             )
             yield context.finding(RULE, _head(clause), message)
+
+
+GEN_EVENT_CALLBACKS = {"handle_call": 2, "handle_info": 2}
+"""Callbacks of `:gen_event` handlers that share a name with GenServer's, with their arity."""
+
+
+def _event_handler_callback(module: ModuleFacts, name: str, clauses: list[Clause]) -> bool:
+    """``handle_call/2`` in a module that is also a `:gen_event` handler (it defines
+    ``handle_event/2`` or declares the behaviour; ``:alarm_handler.add_alarm_handler(
+    __MODULE__)`` installs such a module): the event manager calls it."""
+    arity = GEN_EVENT_CALLBACKS.get(name)
+    if arity is None or not any(_accepts(c, arity) for c in clauses):
+        return False
+    return ":gen_event" in module.behaviours or any(
+        _accepts(c, 2) for c in module.functions("handle_event") if not c.private
+    )
 
 
 def _accepts(clause: Clause, arity: int) -> bool:
