@@ -345,14 +345,14 @@ def check_files(
     }
     needed = [path for path in checked if path not in extra]
     if needed:
-        from otp_thinking.engine import enabled_rules
-
-        project_rules = [r for r in enabled_rules(base_config, select, ignore) if r.project_files]
+        # Each file's own configuration says which cross-file rules run there (a project's
+        # `[rules] preview = true` turns on preview ones the command line did not name).
+        chooser = _Worker(*start_args)
         firsts = {task.path: (task, found) for task, found in zip(tasks, first, strict=True)}
         todo = []
         for path in needed:
             summary = _summary(*firsts[path], caches, start_args)
-            if _could_fire(project_rules, summary):
+            if _could_fire(chooser.rules(path, project_wide=True)[1], summary):
                 todo.append((path, _text(results[path], read)))
             else:
                 extra[path] = ()
