@@ -405,6 +405,7 @@ RULE = Rule(
     check=check,
     words=("GenServer", "gen_server", "Agent"),
     production_only=True,
+    preview=True,
     project_files=lambda summary: (
         summary.has_genserver or any("Agent" in m.uses for m in summary.modules)
     ),

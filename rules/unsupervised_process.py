@@ -399,5 +399,6 @@ RULE = Rule(
     check=check,
     words=("Task", "spawn"),
     production_only=True,
+    preview=True,
     fixable=True,
 )

@@ -75,9 +75,9 @@ class _Worker:
     _chosen: dict[int, tuple[Config, list[Rule]]] = field(default_factory=dict)
     """The enabled rules of each configuration seen (by identity: the workspace keeps one
     object per configuration file), chosen once instead of for every file."""
-    _described: dict[int, tuple[Config, list[Rule]]] = field(default_factory=dict)
+    _described: dict[tuple[int, bool], tuple[Config, list[Rule]]] = field(default_factory=dict)
     """The same from the cache's manifest of the rules (stand-ins, their modules not
-    imported), the rules that read only the file itself."""
+    imported), those that read the project index or those that do not."""
 
     def __post_init__(self) -> None:
         self.workspace = Workspace(
@@ -104,6 +104,23 @@ class _Worker:
             return config, chosen
         return config, [r for r in chosen if (r.project_files is not None) == project_wide]
 
+    def described(
+        self, path: str, manifest: Manifest, project_wide: bool
+    ) -> tuple[Config, list[Rule]]:
+        """`rules` as the cache's ``manifest`` describes them: stand-ins, to choose and skip by
+        words without importing a rule module."""
+        config = self.workspace.config_for(path)
+        known = self._described.get((id(config), project_wide))
+        if known is None or known[0] is not config:
+            from otp_thinking.registry import enabled_rules, stand_ins
+
+            chosen = enabled_rules(config, self.select, self.ignore, stand_ins(manifest))
+            known = self._described[(id(config), project_wide)] = (
+                config,
+                [rule for rule in chosen if (rule.project_files is not None) == project_wide],
+            )
+        return known
+
     def firing_rules(
         self, path: str, text: str, manifest: Manifest | None
     ) -> tuple[Config, list[Rule]] | None:
@@ -113,19 +130,12 @@ class _Worker:
         a module does not hold the rule it describes): then every rule is imported."""
         if manifest is None:
             return None
-        from otp_thinking.registry import enabled_rules, load, stand_ins
+        from otp_thinking.registry import load
 
-        config = self.workspace.config_for(path)
-        known = self._described.get(id(config))
-        if known is None or known[0] is not config:
-            chosen = enabled_rules(config, self.select, self.ignore, stand_ins(manifest))
-            known = self._described[id(config)] = (
-                config,
-                [rule for rule in chosen if rule.project_files is None],
-            )
+        config, described = self.described(path, manifest, project_wide=False)
         modules = {item[0]: item[5] for item in manifest}
         firing = []
-        for stand_in in known[1]:
+        for stand_in in described:
             if stand_in.may_fire(text.__contains__):
                 rule = load(modules[stand_in.code], stand_in.code)
                 if rule is None:
@@ -398,29 +408,18 @@ def check_files(
         if (found := key[0].project_findings(path, key[1])) is not None
     }
     needed = [path for path in checked if path not in extra]
-    described: dict[int, list[Rule]] = {}
-
-    def project_stand_ins(manifest: Manifest) -> list[Rule]:
-        """The rules that read the project index, as `_could_fire` chooses them below."""
-        if id(manifest) not in described:
-            from otp_thinking.registry import enabled_rules, stand_ins
-
-            chosen = enabled_rules(base_config, select, ignore, stand_ins(manifest))
-            described[id(manifest)] = [rule for rule in chosen if rule.project_files]
-        return described[id(manifest)]
-
+    # Each file's own configuration says which cross-file rules run there (a project's
+    # `[rules] preview = true` turns on preview ones the command line did not name).
+    chooser = _Worker(*start_args)
     for path in needed:
-        if _no_project_rule_has_words(keys, path, results[path], project_stand_ins):
+        if _no_project_rule_has_words(keys, path, results[path], chooser):
             extra[path] = ()
     if any(path not in extra for path in needed):
-        from otp_thinking.engine import enabled_rules
-
-        project_rules = [r for r in enabled_rules(base_config, select, ignore) if r.project_files]
         firsts = {task.path: (task, found) for task, found in zip(tasks, first, strict=True)}
         todo = []
         for path in (path for path in needed if path not in extra):
             summary = _summary(*firsts[path], caches, start_args)
-            if _could_fire(project_rules, summary):
+            if _could_fire(chooser.rules(path, project_wide=True)[1], summary):
                 todo.append((path, _text(results[path], read)))
             else:
                 extra[path] = ()
@@ -451,16 +450,17 @@ def _no_project_rule_has_words(
     keys: dict[str, tuple[disk_cache.Cache, str | None]],
     path: str,
     result: FileResult,
-    chosen: Callable[[Manifest], list[Rule]],
+    chooser: _Worker,
 ) -> bool:
-    """Whether, by its cache's manifest of the rules, none of the ``chosen`` rules that read
-    the project index can fire in the file's text, which lacks all their words: its cross-file
-    findings are none, known without importing the rules."""
+    """Whether, by its cache's manifest of the rules, none of the file's rules that read the
+    project index (as its configuration chooses them) can fire in its text, which lacks all
+    their words: its cross-file findings are none, known without importing the rules."""
     manifest = keys[path][0].rules if path in keys else None
     text = result.text
     if manifest is None or text is None:
         return False
-    return not any(rule.may_fire(text.__contains__) for rule in chosen(manifest))
+    rules = chooser.described(path, manifest, project_wide=True)[1]
+    return not any(rule.may_fire(text.__contains__) for rule in rules)
 
 
 def _rules_imported() -> bool:
