@@ -56,9 +56,10 @@ def build_steps(
     def check() -> None:
         done = subprocess.run(
             [PYTHON, "-m", "otp_thinking", "check", str(copy), "--format", "json", "--jobs", "1"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env,
+            capture_output=True, env=env,
         )  # fmt: skip
-        if done.returncode not in (0, 1):
+        # exit 1 is findings, and also a traceback: only a JSON list of findings counts
+        if done.returncode not in (0, 1) or not done.stdout.startswith(b"["):
             raise SystemExit(f"check failed ({done.returncode}): {done.stderr.decode()[-2000:]}")
 
     root = tree.resolve()
