@@ -326,18 +326,24 @@ def _entry(
     )
 
 
-def _second_pass(item: tuple[str, str]) -> tuple[Finding, ...]:
-    """The rules that read the project index, on a file whose summary says they can fire."""
+def _second_pass(item: tuple[str, str, frozenset[str]]) -> tuple[Finding, ...]:
+    """The rules that read the project index, on a file whose summary says they can fire, and
+    the rules (``again``, by code) whose first-pass fixes reached beyond the file."""
     from otp_thinking.engine import analyze
     from otp_thinking.source import Source
 
     worker = _worker
     assert worker is not None
-    path, text = item
-    config, rules = worker.rules(path, project_wide=True)
+    path, text, again = item
+    config, rules = worker.rules(path, project_wide=None)
     project = worker.workspace.project_for(path)
     summary = project.index.summary(path)
-    chosen = [r for r in rules if summary is not None and r.project_files(summary)]  # type: ignore[misc]
+    chosen = [
+        r
+        for r in rules
+        if r.code in again
+        or (r.project_files is not None and summary is not None and r.project_files(summary))
+    ]
     if not chosen:
         return ()
     return tuple(analyze(Source(text, path), config=config, project=project, rules=chosen))
@@ -411,19 +417,20 @@ def check_files(
     # Each file's own configuration says which cross-file rules run there (a project's
     # `[rules] preview = true` turns on preview ones the command line did not name).
     chooser = _Worker(*start_args)
+    again = {path: _fixes_beyond_the_file(results[path]) for path in checked}
     for path in needed:
-        if _no_project_rule_has_words(keys, path, results[path], chooser):
+        if not again[path] and _no_project_rule_has_words(keys, path, results[path], chooser):
             extra[path] = ()
     if any(path not in extra for path in needed):
         firsts = {task.path: (task, found) for task, found in zip(tasks, first, strict=True)}
         todo = []
         for path in (path for path in needed if path not in extra):
             summary = _summary(*firsts[path], caches, start_args)
-            if _could_fire(chooser.rules(path, project_wide=True)[1], summary):
-                todo.append((path, _text(results[path], read)))
+            if again[path] or _could_fire(chooser.rules(path, project_wide=True)[1], summary):
+                todo.append((path, _text(results[path], read), again[path]))
             else:
                 extra[path] = ()
-        todo = [(path, text) for path, text in todo if text is not None]
+        todo = [(path, text, codes) for path, text, codes in todo if text is not None]
         if todo:
             # Every summary of the project, only now that a file needs them (a file changed
             # where no cross-file rule can fire loads none).
@@ -431,7 +438,7 @@ def check_files(
             progress.begin(len(todo))
             with _Runner(jobs, (*start_args, None, indexes, plain)) as runner:
                 done = _stepping(runner.map(_second_pass, todo), progress, "checked")
-                for (path, _text_read), found in zip(todo, done, strict=True):
+                for (path, _text_read, _again), found in zip(todo, done, strict=True):
                     extra[path] = found
         for path in needed:
             if path in keys and path in extra:
@@ -442,7 +449,10 @@ def check_files(
 
             disk.rules = manifest()
         disk.save({task.path for task in tasks if task.root == root})
-    merged = [_merged(result, extra.get(result.path, ())) for result in results.values()]
+    merged = [
+        _merged(result, extra.get(result.path, ()), again.get(result.path, frozenset()))
+        for result in results.values()
+    ]
     return [_shown(result, read) for result in merged]
 
 
@@ -565,10 +575,26 @@ def _could_fire(rules: list[Rule], summary: FileSummary | None) -> bool:
     return any(rule.project_files(summary) for rule in rules)  # type: ignore[misc]
 
 
-def _merged(result: FileResult, more: tuple[Finding, ...]) -> FileResult:
-    if not more:
+def _fixes_beyond_the_file(result: FileResult) -> frozenset[str]:
+    """The codes of first-pass findings whose fix also edits another file (it adds a child to
+    the application). The first pass chose it before the project index existed, and a name
+    started elsewhere in the project would make it start a second one: the second pass runs
+    those rules again with the index, as ``--fix`` does, and their findings replace these."""
+    own = os.path.abspath(result.path)
+    return frozenset(
+        finding.code
+        for finding in result.findings
+        if finding.fix is not None
+        and any(e.path is not None and os.path.abspath(e.path) != own for e in finding.fix.edits)
+    )
+
+
+def _merged(result: FileResult, more: tuple[Finding, ...], again: frozenset[str]) -> FileResult:
+    """The first pass's findings, those of the rules run ``again`` replaced, with ``more``."""
+    if not more and not again:
         return result
-    findings = sorted((*result.findings, *more), key=lambda f: (f.start, f.end, f.code))
+    kept = [f for f in result.findings if f.code not in again]
+    findings = sorted((*kept, *more), key=lambda f: (f.start, f.end, f.code))
     return dataclasses.replace(result, findings=tuple(findings))
 
 
