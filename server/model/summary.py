@@ -94,7 +94,12 @@ PACKS.together((syntax.REMOTE_CALLS, _FACTS, supervision_facts.QUERY))
 PARENTS_RECORDED_AFTER = 0.02
 """Seconds spent asking tree-sitter for calls' parents in one file after which they are looked
 up in a record of the tree (`syntax.record_parents`): each answer costs the call's depth, so
-a chain of 20,000 pipes took minutes; an ordinary file never spends this much."""
+a chain of 20,000 pipes took minutes; an ordinary file never spends this much. At least
+RECORD_SECONDS_PER_NODE times the tree's nodes, what the record costs: a large ordinary file
+(a megabyte, a thousand calls whose arguments are read at a few microseconds each) would
+otherwise pay a record of its whole tree to save a few milliseconds; this way no file pays
+more than twice what the cheaper of the two would have cost."""
+RECORD_SECONDS_PER_NODE = 1e-6
 
 
 @dataclass(frozen=True, slots=True)
@@ -299,15 +304,19 @@ class _Summariser:
         self._module_starts: list[int] = []
         self.defs: list[Node] = []
         self._parent_time = 0.0
+        self._record_after = max(
+            PARENTS_RECORDED_AFTER,
+            RECORD_SECONDS_PER_NODE * source.tree.root_node.descendant_count,
+        )
 
     def arguments(self, call: Node) -> list[Node]:
         """`calls.arguments`, through recorded parents once asking gets costly."""
-        if self._parent_time >= PARENTS_RECORDED_AFTER:
+        if self._parent_time >= self._record_after:
             return calls.arguments(call)
         started = time.perf_counter()
         args = calls.arguments(call)
         self._parent_time += time.perf_counter() - started
-        if self._parent_time >= PARENTS_RECORDED_AFTER:
+        if self._parent_time >= self._record_after:
             syntax.record_parents(call)
         return args
 
