@@ -489,7 +489,7 @@ def call_parts(
     args_node = syntax.arguments(call)
     if (
         args_node is not None
-        and re.search(r"\r|\n", context.text(args_node))
+        and _has_line_break(context.text(args_node))
         and not (relaid and _each_on_one_line(args_node, args))
     ):
         return None
@@ -510,6 +510,10 @@ def call_parts(
             fn_head = context.text(last)[: context.span(body)[0] - context.span(last)[0]].rstrip()
             fn_body = context.text(body)
     return CallParts(head, tuple(texts), fn_head, fn_body)
+
+
+def _has_line_break(text: str) -> bool:
+    return "\n" in text or "\r" in text
 
 
 def _each_on_one_line(args_node: Node, args: list[Node]) -> bool:
