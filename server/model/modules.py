@@ -556,8 +556,10 @@ def _gather(context: Document) -> list[ModuleFacts]:
     found = context.matches(_FACTS)
     quoted = _Spans(c["quoted"][0] for c in found if "quoted" in c)
     defined = []
+    definitions: set[int] = set()  # ids of the `defmodule` captures: they hold no `use`
     for captures in found:
         if "module_or_use" in captures and context.text(captures["keyword"][0]) == "defmodule":
+            definitions.add(id(captures))
             module = captures["module_or_use"][0]
             if not quoted.holds(module):
                 defined.append((module, captures["alias"][0]))
@@ -590,7 +592,7 @@ def _gather(context: Document) -> list[ModuleFacts]:
         if "call" in captures:
             resource_calls.append(captures)
             continue
-        if "quoted" in captures:
+        if "quoted" in captures or id(captures) in definitions:
             continue
         node = next(
             captures[k][0] for k in ("module_or_use", "declaration", "definition") if k in captures
@@ -675,8 +677,9 @@ class _Locator:
 def _region_end(defmodule: Node) -> int:
     """Where a module's code ends: its ``end``, or for a module whose body did not parse, the
     next ``defmodule`` after it or the end of the ERROR node that holds the rest."""
-    if syntax.do_block(defmodule) is not None:
-        return defmodule.end_byte
+    last = defmodule.child(defmodule.child_count - 1) if defmodule.child_count else None
+    if (last is not None and last.type == "do_block") or syntax.do_block(defmodule) is not None:
+        return defmodule.end_byte  # (the last child tried first: a node list costs more)
     sibling = defmodule.next_named_sibling
     end = defmodule.end_byte
     while sibling is not None and not syntax.is_defmodule(sibling):
