@@ -685,6 +685,12 @@ def in_pattern(node: Node, within: Node | None = None) -> bool:
     return False
 
 
+def holds(node: Node, inner: Node) -> bool:
+    """``inner`` is ``node`` or sits below it: a check of offsets, then a walk down the path
+    between them, where `descendants` would walk all of ``node``."""
+    return node == inner or _path_down(node, inner) is not None
+
+
 def _path_down(top: Node, node: Node) -> list[Node] | None:
     """The nodes from ``top`` down to ``node``'s parent, or None when ``top`` does not hold
     ``node``. Found from ``top`` down, as tree-sitter finds a parent from the root down: a
