@@ -149,6 +149,8 @@ def _recorded_of(node: Node) -> _Parents | None:
 
 
 _last: list[_Parents | None] = [None]
+_UNKNOWN = object()
+"""What a lookup gives for a node it has no answer for (None is an answer: no parent)."""
 """The recorded parents `_recorded_of` found last."""
 
 
@@ -185,6 +187,11 @@ def record_parents(node: Node) -> None:
 
 def parent(node: Node) -> Node | None:
     """``node.parent``, looked up instead of searched for when the tree is deep or wide."""
+    last = _last[0]
+    if last is not None:  # the usual case once recorded: one lookup
+        above = last.parent.get(node, _UNKNOWN)
+        if above is not _UNKNOWN:
+            return above  # type: ignore[return-value]
     parents = _known(node) if _maps else None
     if parents is not None:
         return parents[node]
@@ -287,9 +294,6 @@ def enclosing(node: Node, predicate: Callable[[Node], bool]) -> Node | None:
     return found  # type: ignore[return-value]
 
 
-_UNKNOWN = object()
-
-
 def _enclosing(node: Node, predicate: Callable[[Node], bool]) -> Node | None:
     recorded = _recorded_of(node) if _maps else None
     if recorded is None:
@@ -353,7 +357,9 @@ def module_name(defmodule: Node) -> str:
 
 
 def enclosing_module(node: Node) -> Node | None:
-    return enclosing(node, is_defmodule)
+    answers = _answers.get(is_defmodule)  # `enclosing`'s first steps: asked for every call
+    found = answers.get(node, _UNKNOWN) if answers is not None else _UNKNOWN
+    return enclosing(node, is_defmodule) if found is _UNKNOWN else found  # type: ignore[return-value]
 
 
 def do_block(call: Node) -> Node | None:
@@ -401,7 +407,9 @@ def is_definition(node: Node) -> bool:
 
 def enclosing_definition(node: Node) -> Node | None:
     """The ``def``/``defp``/``defmacro``/``defmacrop`` whose body holds ``node``."""
-    return enclosing(node, is_definition)
+    answers = _answers.get(is_definition)
+    found = answers.get(node, _UNKNOWN) if answers is not None else _UNKNOWN
+    return enclosing(node, is_definition) if found is _UNKNOWN else found  # type: ignore[return-value]
 
 
 def removal_span(source_text: str, start: int, end: int) -> tuple[int, int] | None:
