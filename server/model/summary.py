@@ -252,6 +252,10 @@ def _first_start(captures: Captures) -> int:
     return min(nodes[0].start_byte for nodes in captures.values())
 
 
+def _start_of(keyed: tuple[int, Captures]) -> int:
+    return keyed[0]
+
+
 def digest(text: str) -> str:
     return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=8).hexdigest()
 
@@ -440,10 +444,11 @@ class _Summariser:
         found = _Found()
         remote: list[tuple[Node, str, str]] = []
         starting: list[Node] = []
+        node_text = self.source.node_text  # `syntax.text` without copying each node's bytes
         for captures in self.facts():
             if "call" in captures:
                 call, target = captures["call"][0], captures["module"][0]
-                texts = syntax.text(target), syntax.text(captures["function"][0])
+                texts = node_text(target), node_text(captures["function"][0])
                 remote.append((call, *texts))
                 self.remote_call(call, target, *texts, found)
                 if texts[0] in supervision_facts.CALL_MODULES:
@@ -489,12 +494,15 @@ class _Summariser:
         """Remote calls, `:via`/`:pg` tuples and `name:` options in document order (the
         queries share the rules' walk of the tree)."""
         document = document_matches(self.source)
-        found = [
-            *document.get(syntax.REMOTE_CALLS),
-            *document.get(_FACTS),
-            *document.get(supervision_facts.QUERY),
+        # A remote call starts where its call does (thousands of them in a long body).
+        keyed = [(c["call"][0].start_byte, c) for c in document.get(syntax.REMOTE_CALLS)]
+        keyed += [
+            (_first_start(c), c)
+            for query in (_FACTS, supervision_facts.QUERY)
+            for c in document.get(query)
         ]
-        return sorted(found, key=_first_start)
+        keyed.sort(key=_start_of)  # stable: equal starts keep the queries' order
+        return [captures for _, captures in keyed]
 
     def resolve_here(self, node: Node | None) -> str | None:
         """`resolve` in the module around ``node``."""
