@@ -101,6 +101,8 @@ WIDE = 100
 recorded (a lookup scans a child in nanoseconds; recording costs about a microsecond a node,
 so an ordinary file never gets there)."""
 FIRST_WIDTH_CHECK = 1_000_000
+RECORD_SECONDS_PER_NODE = 1e-6
+"""About what recording a tree's parents costs, per node of the tree."""
 _scanned = [0, FIRST_WIDTH_CHECK]
 """Children scanned by ``.parent`` lookups since the last record, and when to check next."""
 

@@ -95,11 +95,10 @@ PARENTS_RECORDED_AFTER = 0.02
 """Seconds spent asking tree-sitter for calls' parents in one file after which they are looked
 up in a record of the tree (`syntax.record_parents`): each answer costs the call's depth, so
 a chain of 20,000 pipes took minutes; an ordinary file never spends this much. At least
-RECORD_SECONDS_PER_NODE times the tree's nodes, what the record costs: a large ordinary file
-(a megabyte, a thousand calls whose arguments are read at a few microseconds each) would
-otherwise pay a record of its whole tree to save a few milliseconds; this way no file pays
-more than twice what the cheaper of the two would have cost."""
-RECORD_SECONDS_PER_NODE = 1e-6
+`syntax.RECORD_SECONDS_PER_NODE` times the tree's nodes, what the record costs: a large
+ordinary file (a megabyte, a thousand calls whose arguments are read at a few microseconds
+each) would otherwise pay a record of its whole tree to save a few milliseconds; this way no
+file pays more than twice what the cheaper of the two would have cost."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -310,7 +309,7 @@ class _Summariser:
         self._parent_time = 0.0
         self._record_after = max(
             PARENTS_RECORDED_AFTER,
-            RECORD_SECONDS_PER_NODE * source.tree.root_node.descendant_count,
+            syntax.RECORD_SECONDS_PER_NODE * source.tree.root_node.descendant_count,
         )
 
     def arguments(self, call: Node) -> list[Node]:
