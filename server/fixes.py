@@ -322,15 +322,16 @@ def _start_child(context: Context, name: str, child: str, caller: str) -> Starte
 def pg_scope(context: Context, node: Node) -> Started:
     """The ``:pg`` scope to use: ``[names] pg_scope`` when configured, else the default scope
     ``:pg``, added to the app's children when nothing in the project starts it yet. The
-    default scope is one per node: in an umbrella it must be started by one application that
-    the others depend on, which is a decision, so the fix is unsafe and adds nothing there."""
+    default scope is one per node: in an umbrella, or a project that depends on sibling Mix
+    projects by path (which may start it too), it must be started by one application that the
+    others depend on, which is a decision, so the fix is unsafe and adds nothing there."""
     configured = context.config.names.get("pg_scope")
     if configured:
         return Started(configured)
     if DEFAULT_PG_SCOPE in _started_as(context, PG, None):
         return Started(DEFAULT_PG_SCOPE)
     child = PG_CHILD
-    if len(context.project.applications) > 1:
+    if len(context.project.applications) > 1 or context.project.path_dependencies:
         return Started(
             DEFAULT_PG_SCOPE,
             (),

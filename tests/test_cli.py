@@ -149,11 +149,11 @@ def test_deps_and_build_are_skipped(project: Path) -> None:
 
 
 def test_bad_config_is_reported_on_stderr_and_defaults_apply(project: Path) -> None:
-    (project / ".otp-thinking.toml").write_text('[rules]\nOTP105 = "loud"\n', "utf-8")
+    (project / ".otp-thinking.toml").write_text('[rules]\nOTP301 = "loud"\n', "utf-8")
     done = run("check", ".", cwd=project)
     assert done.returncode == 1
-    assert "rules.OTP105 = 'loud'" in done.stderr
-    assert "OTP105" in done.stdout
+    assert "rules.OTP301 = 'loud'" in done.stderr
+    assert "OTP301" in done.stdout
 
 
 def test_config_turns_a_rule_off(project: Path) -> None:

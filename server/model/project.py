@@ -13,7 +13,7 @@ from otp_thinking.model import ets
 from otp_thinking.model.callers import Callers, ServerCallers
 from otp_thinking.model.effects import FunctionEffect
 from otp_thinking.model.names import ProjectNames
-from otp_thinking.model.summary import FileSummary
+from otp_thinking.model.summary import CallSite, FileSummary
 
 
 class ProjectFacts:
@@ -52,6 +52,18 @@ class ProjectFacts:
         if kinds is None:
             return found[0] if found else None
         return next((e for e in found if e.kind in kinds), None)
+
+    @cached_property
+    def _calls_from(self) -> dict[str, tuple[CallSite, ...]]:
+        table: dict[str, tuple[CallSite, ...]] = {}
+        for summary in self.files.values():
+            for call in summary.calls:
+                table[call.caller] = (*table.get(call.caller, ()), call)
+        return table
+
+    def calls_from(self, module: str) -> tuple[CallSite, ...]:
+        """The calls ``module`` makes to other project modules, in the order the files give."""
+        return self._calls_from.get(module, ())
 
     @cached_property
     def tables(self) -> ets.Tables:

@@ -68,6 +68,20 @@ _GENSERVER_STARTS = frozenset(
     {("GenServer", "start_link"), ("GenServer", "start"), (":gen_server", "start_link")}
 )
 _PERSISTENT_READ = re.compile(r":persistent_term\.get\b")
+_STARTING_FUNCTIONS = frozenset({"child_spec", "start_link", "start", "init"})
+_NOT_STARTS = frozenset({"def", "defp", "if", "unless", "case", "cond", "with", "for", "fn"})
+
+
+def _may_start_under_name(call: Node) -> bool:
+    """A call of a function the summary does not read as a start: a local or imported
+    function, or one of a module outside the standard library and the process APIs."""
+    target = syntax.remote_target(call)
+    if target is None:
+        return syntax.local_target(call) not in _NOT_STARTS
+    head = target[0].split(".", 1)[0]
+    return head[:1].isupper() and head not in _SPECIAL and head not in _STDLIB
+
+
 _SPECIAL = frozenset({"GenServer", ":gen_server", "Task", "Registry", ":pg"})
 # Calls to these never reach a project module; leaving them out keeps summaries small.
 _STDLIB = frozenset(
@@ -129,13 +143,16 @@ class CallSite:
 @dataclass(frozen=True, slots=True)
 class ServerCall:
     """``GenServer.call`` on the named server ``target``, reached through the public
-    ``functions`` of ``module`` (none: a call from private code or a callback)."""
+    ``functions`` of ``module`` (none: a call from private code or a callback). ``request``:
+    the atom that names the request (``get`` for ``{:get, key}`` or ``:get``, as
+    ``model.modules.request_tag`` reads it), empty when the request is built elsewhere."""
 
     module: str
     target: str
     functions: tuple[str, ...]
     start: int
     end: int
+    request: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -185,6 +202,10 @@ class FileSummary:
     supervision: Supervision = supervision_facts.EMPTY
     """Children lists and the process names the file starts (see `model.supervision`)."""
     uses: tuple[NameUse, ...] = ()
+    handed_names: tuple[str, ...] = ()
+    """Names handed to another module's function by a function that starts processes
+    (``Specs.registry(:unique, @name)`` in ``child_spec/1``): that function may start a
+    process under the name, in a way the tool cannot read."""
     effects: tuple[FunctionEffect, ...] = ()
     """The public functions that block (directly or through private helpers) or act outside
     the process."""
@@ -202,7 +223,9 @@ class FileSummary:
                 for m in self.modules
             ),
             tuple(sorted({(c.caller, c.target, c.function) for c in self.calls})),
-            tuple(sorted({(s.module, s.target, s.functions) for s in self.server_calls})),
+            tuple(
+                sorted({(s.module, s.target, s.functions, s.request) for s in self.server_calls})
+            ),
             tuple(sorted({(n.kind, n.name or "", n.keys or "") for n in self.supervision.names})),
             tuple(sorted({(s.owner, s.module) for s in self.supervision.starts})),
             tuple(
@@ -223,6 +246,7 @@ class FileSummary:
                 for d in self.supervision.dynamic_starts
             ),
             tuple(sorted({(u.kind, u.name, u.module) for u in self.uses})),
+            self.handed_names,
             tuple(sorted({(e.module, e.function, e.call, e.kind, e.via) for e in self.effects})),
             tuple(
                 (t.module, t.function, t.name, t.options, t.in_process, t.escapes, t.persistent_key)
@@ -467,6 +491,7 @@ class _Summariser:
                 starting, self.resolve_here, self.module_name_at, self.span
             ),
             uses=tuple(found.uses),
+            handed_names=self.handed_names(),
             effects=self.effects(remote),
             tables=tables,
             table_accesses=accesses,
@@ -536,7 +561,10 @@ class _Summariser:
         if key in _GENSERVER_CALLS:
             server = self.resolve(args[0], module) if args else None
             if server is not None and module is not None:
-                found.server_calls.append(ServerCall(module.name, server, (), *self.span(call)))
+                request = (modules.request_tag(args[1]) if len(args) > 1 else None) or ""
+                found.server_calls.append(
+                    ServerCall(module.name, server, (), *self.span(call), request=request)
+                )
         elif key in _GENSERVER_STARTS:
             self.registration(args, module, found)
         else:
@@ -546,6 +574,20 @@ class _Summariser:
                 caller = module.name if module is not None else ""
                 if not (use_kind == PG and name == supervision_facts.DEFAULT_PG_SCOPE):
                     found.uses.append(NameUse(use_kind, name, *self.span(args[0]), module=caller))
+
+    def handed_names(self) -> tuple[str, ...]:
+        """Names that ``child_spec``, ``start_link``, ``start`` and ``init`` functions hand to
+        a function the tool does not read as a start (``registry(:duplicate, @name)`` imported
+        from a helper module, ``Specs.registry(..)``): it may start a process under the name."""
+        handed: list[str] = []
+        for definition in self.defs:
+            if clauses.name(definition) not in _STARTING_FUNCTIONS:
+                continue
+            module = self.module_at(definition.start_byte)
+            for node in syntax.descendants(definition):
+                if node.type == "call" and _may_start_under_name(node):
+                    handed.extend(self.resolve(arg, module) or "" for arg in calls.arguments(node))
+        return tuple(dict.fromkeys(name for name in handed if name[:1].isupper()))
 
     def registration(self, args: list[Node], module: _Module | None, found: _Found) -> None:
         """``GenServer.start_link(__MODULE__, arg, name: X)``: the module runs as ``X``."""
@@ -601,6 +643,7 @@ class _Summariser:
                     names,
                     server_call.start,
                     server_call.end,
+                    server_call.request,
                 )
             )
         return result
