@@ -108,7 +108,11 @@ PACKS.together((syntax.REMOTE_CALLS, _FACTS, supervision_facts.QUERY))
 PARENTS_RECORDED_AFTER = 0.02
 """Seconds spent asking tree-sitter for calls' parents in one file after which they are looked
 up in a record of the tree (`syntax.record_parents`): each answer costs the call's depth, so
-a chain of 20,000 pipes took minutes; an ordinary file never spends this much."""
+a chain of 20,000 pipes took minutes; an ordinary file never spends this much. At least
+`syntax.RECORD_SECONDS_PER_NODE` times the tree's nodes, what the record costs: a large
+ordinary file (a megabyte, a thousand calls whose arguments are read at a few microseconds
+each) would otherwise pay a record of its whole tree to save a few milliseconds; this way no
+file pays more than twice what the cheaper of the two would have cost."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -271,6 +275,10 @@ def _first_start(captures: Captures) -> int:
     return min(nodes[0].start_byte for nodes in captures.values())
 
 
+def _start_of(keyed: tuple[int, Captures]) -> int:
+    return keyed[0]
+
+
 def digest(text: str) -> str:
     return hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=8).hexdigest()
 
@@ -323,15 +331,19 @@ class _Summariser:
         self._module_starts: list[int] = []
         self.defs: list[Node] = []
         self._parent_time = 0.0
+        self._record_after = max(
+            PARENTS_RECORDED_AFTER,
+            syntax.RECORD_SECONDS_PER_NODE * source.tree.root_node.descendant_count,
+        )
 
     def arguments(self, call: Node) -> list[Node]:
         """`calls.arguments`, through recorded parents once asking gets costly."""
-        if self._parent_time >= PARENTS_RECORDED_AFTER:
+        if self._parent_time >= self._record_after:
             return calls.arguments(call)
         started = time.perf_counter()
         args = calls.arguments(call)
         self._parent_time += time.perf_counter() - started
-        if self._parent_time >= PARENTS_RECORDED_AFTER:
+        if self._parent_time >= self._record_after:
             syntax.record_parents(call)
         return args
 
@@ -455,10 +467,11 @@ class _Summariser:
         found = _Found()
         remote: list[tuple[Node, str, str]] = []
         starting: list[Node] = []
+        node_text = self.source.node_text  # `syntax.text` without copying each node's bytes
         for captures in self.facts():
             if "call" in captures:
                 call, target = captures["call"][0], captures["module"][0]
-                texts = syntax.text(target), syntax.text(captures["function"][0])
+                texts = node_text(target), node_text(captures["function"][0])
                 remote.append((call, *texts))
                 self.remote_call(call, target, *texts, found)
                 if texts[0] in supervision_facts.CALL_MODULES:
@@ -505,12 +518,15 @@ class _Summariser:
         """Remote calls, `:via`/`:pg` tuples and `name:` options in document order (the
         queries share the rules' walk of the tree)."""
         document = document_matches(self.source)
-        found = [
-            *document.get(syntax.REMOTE_CALLS),
-            *document.get(_FACTS),
-            *document.get(supervision_facts.QUERY),
+        # A remote call starts where its call does (thousands of them in a long body).
+        keyed = [(c["call"][0].start_byte, c) for c in document.get(syntax.REMOTE_CALLS)]
+        keyed += [
+            (_first_start(c), c)
+            for query in (_FACTS, supervision_facts.QUERY)
+            for c in document.get(query)
         ]
-        return sorted(found, key=_first_start)
+        keyed.sort(key=_start_of)  # stable: equal starts keep the queries' order
+        return [captures for _, captures in keyed]
 
     def resolve_here(self, node: Node | None) -> str | None:
         """`resolve` in the module around ``node``."""
