@@ -227,4 +227,5 @@ RULE = Rule(
     check=check,
     words=("Agent",),
     production_only=True,
+    preview=True,
 )

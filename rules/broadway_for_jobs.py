@@ -13,6 +13,7 @@ from otp_thinking.findings import Finding
 from otp_thinking.model import modules as module_model
 from otp_thinking.model.effects import module_candidates, scopes
 from otp_thinking.model.producers import Feed, feed
+from otp_thinking.model.summary import ModuleSummary
 from otp_thinking.parsing import compile_query
 from otp_thinking.rule import Rule
 
@@ -26,7 +27,10 @@ message broker:
 - `OffBroadwayMemory.Producer`, an in-memory buffer the app pushes into;
 - a producer module of the project (in the same file or another) that `use GenStage` and
   fills its demand from the app's own storage: `Repo` queries, `:ets`, `:queue`, `:dets` or
-  `:mnesia`, or events the app hands it with `GenStage.cast`/`GenStage.call`. When it polls a
+  `:mnesia`, or events the app hands it with `GenStage.cast`/`GenStage.call`; or, when its
+  own code shows none of these, through a function of another project module that queries
+  the database (`Shop.Jobs.claim(demand)` running `Repo.all`, as the project index records
+  it), unless it also talks to a broker client. When it polls a
   database or a disk table, the message calls it what it is, a hand-rolled DB-backed queue
   (persisted, but without the retries, scheduling and uniqueness Oban gives); otherwise a
   queue that loses its jobs on restart;
@@ -45,8 +49,8 @@ support (`MyApp.Testing`, `MyApp.TestPipeline`, `MyApp.PipelineCase`, `…TestHe
 
 A producer the rule cannot resolve stays silent: a variable or a config value
 (`module: {producer, opts}` with `producer` read from `Application.fetch_env!/2` is the usual
-way to swap in `DummyProducer` for tests), a module attribute, or a module defined in another
-file. The rule prefers missing a case to guessing.
+way to swap in `DummyProducer` for tests), a module attribute, or a module the project does
+not define. The rule prefers missing a case to guessing.
 
 ## Why it matters
 Broadway is built to ingest data from an external queue: the broker keeps each message until
@@ -193,10 +197,46 @@ def _app_fed_producers(context: Context) -> Iterator[Finding]:
             continue
         if modules is None:
             modules = _defined_modules(context)
-        definition = _resolve(name, producer, modules)
-        how = feed(definition) if definition is not None else _feed_elsewhere(context, producer)
-        if how is not None:
+        how = _feed(context, producer, modules)
+        if how is not None and not how.ingests:
             yield context.finding(RULE, producer, _producer_message(name, how))
+
+
+def _feed(context: Context, producer: Node, modules: dict[str, Node]) -> Feed | None:
+    """How the app feeds the project's producer module ``producer`` names: from its own code,
+    or, when that shows nothing, through a function of another project module it calls that
+    queries the database (``Shop.Jobs.claim/1`` running ``Repo.all``)."""
+    name = syntax.text(producer)
+    definition = _resolve(name, producer, modules)
+    if definition is not None:
+        full = module_model.known_name(definition)
+        how = feed(definition)
+        is_stage = "GenStage" in module_model.used(definition)
+    else:
+        found = _summary_elsewhere(context, producer)
+        if found is None:
+            return None
+        full, how, is_stage = found.name, found.feed, "GenStage" in found.uses
+    if how is not None or not is_stage or full is None:
+        return how
+    return _db_through_project(context, full)
+
+
+def _db_through_project(context: Context, producer: str) -> Feed | None:
+    """The first call ``producer`` makes to a function of another project module that queries
+    the database (the index's effects, one module away): a DB-backed feed."""
+    index = context.project.index
+    if not index.complete:
+        return None
+    for call in index.facts.calls_from(producer):
+        effect = index.facts.effect(call.target, call.function, _DATABASE)
+        if effect is not None:
+            why = f"it polls the database through {call.target}.{call.function}"
+            return Feed(f"{why}, which calls {effect.call}", True)
+    return None
+
+
+_DATABASE = frozenset({"db"})
 
 
 def _in_test_support(node: Node) -> bool:
@@ -266,16 +306,16 @@ def _resolve(name: str, at: Node, modules: dict[str, Node]) -> Node | None:
     return None
 
 
-def _feed_elsewhere(context: Context, producer: Node) -> Feed | None:
-    """How the app feeds a producer module defined in another file of the project, from the
-    project index; None for a library's producer or one the index does not know."""
+def _summary_elsewhere(context: Context, producer: Node) -> ModuleSummary | None:
+    """The index's entry for a producer module defined in another file of the project; None
+    for a library's producer or one the index does not know."""
     module = syntax.enclosing_module(producer)
     if module is None or not context.project.index.complete:
         return None
     known = context.project.index.facts.names.modules
     for candidate in module_candidates(scopes(module), syntax.text(producer)):
         if candidate in known:
-            return known[candidate][1].feed
+            return known[candidate][1]
     return None
 
 

@@ -3,6 +3,7 @@ which the behaviour never calls."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 from tree_sitter import Node
@@ -30,9 +31,11 @@ arguments, and no clause with the right one:
 
 Not flagged: a name that also has a clause with the right arity (or default arguments that
 cover it); a function the module calls itself (a helper that shares the name, such as
-`init/0` called from `init/1`); `defdelegate`d callbacks; `start/0` and `stop/0` in an
-Application module (public helpers, not callbacks); modules that declare none of these
-behaviours — an `init/0` in a plain module is just a function.
+`init/0` called from `init/1`); `defdelegate`d callbacks; `handle_call/2` and
+`handle_info/2` in a module that is also a `:gen_event` handler (it defines `handle_event/2`,
+as a module installed with `:alarm_handler.add_alarm_handler(__MODULE__)` does); `start/0`
+and `stop/0` in an Application module (public helpers, not callbacks); modules that declare
+none of these behaviours — an `init/0` in a plain module is just a function.
 
 ## Why it matters
 A behaviour calls its callbacks by name and arity. `def handle_info(message)` is a different
@@ -107,7 +110,24 @@ INSTEAD = {
 }
 
 
+def _declaration_pattern() -> re.Pattern[str]:
+    """Text that a `use` or `@behaviour` of one of `BEHAVIOURS` needs: the keyword, then spaces,
+    parentheses or comments, then the name exactly as the model compares it. Looser than the
+    model (a `use` in a string or a quote also passes), never stricter."""
+    names = {name.lstrip(":") for _b, uses, declared, _c in BEHAVIOURS for name in uses | declared}
+    between = r"(?:[\s(]|#[^\n]*)+"
+    alternatives = "|".join(sorted(map(re.escape, names)))
+    return re.compile(rf"(?:\buse|@behaviour){between}:?(?:{alternatives})\b")
+
+
+_DECLARATION = _declaration_pattern()
+
+
 def check(context: Context) -> Iterator[Finding]:
+    # The module facts query costs a compile of its own: not for a text (a test naming
+    # `Application.put_env`, say) where no module can declare one of these behaviours.
+    if not _DECLARATION.search(context.source.text):
+        return
     for module in modules.of(context):
         for behaviour, callbacks in _declared(module):
             yield from _wrong_arities(context, module, behaviour, callbacks)
@@ -126,7 +146,7 @@ def _wrong_arities(
         clauses = [c for c in module.functions(name) if not c.private]
         if not clauses or any(_accepts(c, expected) for c in clauses):
             continue
-        if _delegated(module, name):
+        if _delegated(module, name) or _event_handler_callback(module, name, clauses):
             continue
         reported: set[int] = set()
         for clause in clauses:
@@ -143,6 +163,22 @@ def _wrong_arities(
                 instead=INSTEAD.get((behaviour, name), ""),
             )
             yield context.finding(RULE, _head(clause), message)
+
+
+GEN_EVENT_CALLBACKS = {"handle_call": 2, "handle_info": 2}
+"""Callbacks of `:gen_event` handlers that share a name with GenServer's, with their arity."""
+
+
+def _event_handler_callback(module: ModuleFacts, name: str, clauses: list[Clause]) -> bool:
+    """``handle_call/2`` in a module that is also a `:gen_event` handler (it defines
+    ``handle_event/2`` or declares the behaviour; ``:alarm_handler.add_alarm_handler(
+    __MODULE__)`` installs such a module): the event manager calls it."""
+    arity = GEN_EVENT_CALLBACKS.get(name)
+    if arity is None or not any(_accepts(c, arity) for c in clauses):
+        return False
+    return ":gen_event" in module.behaviours or any(
+        _accepts(c, 2) for c in module.functions("handle_event") if not c.private
+    )
 
 
 def _accepts(clause: Clause, arity: int) -> bool:

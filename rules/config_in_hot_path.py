@@ -165,4 +165,5 @@ RULE = Rule(
     check=check,
     words=("env",),
     production_only=True,
+    preview=True,
 )

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
+
+from tree_sitter import Node
 
 from otp_thinking import callbacks, syntax
 from otp_thinking.context import Context
 from otp_thinking.findings import Finding
 from otp_thinking.model import ets, modules
-from otp_thinking.model.callers import HOT_PATH_MODULES
-from otp_thinking.model.effects import Scopes, module_candidates, scopes
+from otp_thinking.model.callers import HOT_PATH_MODULES, Callers
 from otp_thinking.model.modules import Clause, ModuleFacts
-from otp_thinking.parsing import compile_query, matches
+from otp_thinking.parsing import compile_query
 from otp_thinking.rule import Rule
 
 DOC = """\
@@ -22,8 +24,22 @@ are at least two of them, and they are not outnumbered by the writes (the other 
 clauses and the `handle_cast` clauses). Either one of the reads takes a key (`{:get, id}`), or
 there are three reads or more. The diagnostic sits on `use GenServer`.
 
+Also a cached value read on every request: a read clause that HOT_PATH_MODULES or more modules
+of the project ask for, request handlers among them (controllers, LiveViews, channels, plugs,
+GraphQL resolvers: say `:current`, reached through `Rates.current/0` from controllers and
+workers), in a server whose state changes in its own `handle_info`/`handle_continue` (a timer
+refresh) or through calls that one module at most makes (a manual `refresh/0`), with no more
+casts than such reads. Counting clauses would let the refresh outvote a read made on every
+request; the callers weigh them instead. The message names the modules that ask.
+
+And the same store spelled with an Agent: a `use Agent` module started with `name:` (its own
+name) whose public functions `Agent.get` it more often than they change it
+(`Agent.update`/`get_and_update`/`cast`), with at least two such reads, one of them taking an
+argument, or three. Agents reached through a pid the caller holds are left alone.
+
 Not flagged:
-- a single status query (`:status`, `:leader?`), or two argument-less getters;
+- a single status query (`:status`, `:leader?`), or two argument-less getters, unless many
+  modules ask for it (above);
 - processes without a name: started without `name:` and called only through a pid the caller
   holds (`GenServer.call(pid, :progress)`), usually one per job or connection with few callers;
 - modules whose reads already bypass the process: any `:ets`, `:persistent_term`, `:atomics`
@@ -118,34 +134,173 @@ _FACTS = compile_query(
     """
 )
 
+_AGENT_CALLS = compile_query(
+    """
+    (call target: (dot left: (alias) @module right: (identifier) @function)
+      (arguments . (_) @agent)
+      (#eq? @module "Agent")) @call
+    """
+)
+_AGENT_READS = frozenset({"get"})
+_AGENT_WRITES = frozenset({"update", "get_and_update", "cast"})
+
 
 def check(context: Context) -> Iterator[Finding]:
-    if not any(m.use_of("GenServer") for m in modules.of(context)):
+    if not any(m.use_of("GenServer") or m.is_agent for m in modules.of(context)):
         return
     bypassing, named = _process_facts(context)
+    yield from _agent_stores(context, bypassing)
     for module in modules.of(context):
         use = module.use_of("GenServer")
         if use is None or id(module) in bypassing or id(module) not in named:
             continue
         reads = _read_clauses(context, module)
+        callers = _callers(context, module.name)
+        hot = callers is not None and callers.hot
+        evidence = _called_from(callers.modules) if callers is not None and hot else ""
         if not _read_mostly(module, reads):
-            continue
+            reads = _hot_reads(module, reads, callers)
+            if not reads or callers is None:
+                continue
+            evidence = _asked_by_handlers(callers, reads)
         names = _message_names(reads)
         shown = ", ".join(names[:4]) + (", ..." if len(names) > 4 else "")
         message = (
             f"{module.name} answers read-only calls ({shown}) one at a time through "
-            "its mailbox; keep the data in a :protected named ETS table with "
-            "read_concurrency: true owned by this process and read it with :ets.lookup "
-            "in the caller."
+            f"its mailbox{evidence}; keep the data in a :protected "
+            "named ETS table with read_concurrency: true owned by this process and read it "
+            "with :ets.lookup in the caller."
         )
         finding = context.finding(RULE, use.node, message)
-        yield finding.with_severity("warning") if _hot(context, module.name) else finding
+        yield finding.with_severity("warning") if hot else finding
 
 
-def _hot(context: Context, module: str) -> bool:
-    """Called from many modules of the project (OTP106's count): the bottleneck is real."""
+def _agent_stores(context: Context, bypassing: set[int]) -> Iterator[Finding]:
+    """Named `use Agent` modules used as read-mostly stores: more public functions that
+    ``Agent.get`` the module's own Agent than functions that change it, at least two, one of
+    them keyed (or three reads). The same shape as the GenServer store, spelled with an Agent."""
+    reads: dict[int, dict[str, Clause]] = {}
+    writes: dict[int, set[str]] = {}
+    named: set[int] = set()
+    for captures in context.matches(_AGENT_CALLS):
+        call = captures["call"][0]
+        module = modules.at(context, call)
+        if module is None or not module.is_agent or id(module) in bypassing:
+            continue
+        function = syntax.text(captures["function"][0])
+        if function == "start_link":
+            options = syntax.argument_nodes(call)[-1:]
+            pairs = syntax.keyword_pairs(options[0] if options else None)
+            if any(key == "name" and _names(module, value) for key, value in pairs):
+                named.add(id(module))
+            continue
+        clause = module.clause_at(call)
+        if clause is None or clause.private or not _names(module, captures["agent"][0]):
+            continue
+        if function in _AGENT_READS:
+            reads.setdefault(id(module), {}).setdefault(f"{clause.name}/{clause.arity}", clause)
+        elif function in _AGENT_WRITES:
+            writes.setdefault(id(module), set()).add(f"{clause.name}/{clause.arity}")
+    for module in modules.of(context):
+        found = reads.get(id(module), {})
+        written = writes.get(id(module), set())
+        getters = [c for c in found.values() if f"{c.name}/{c.arity}" not in written]
+        if id(module) not in named or len(getters) < 2 or len(getters) <= len(written):
+            continue
+        if len(getters) < 3 and not any(c.params for c in getters):
+            continue
+        shown = ", ".join(f"{c.name}/{c.arity}" for c in getters[:4])
+        shown += ", ..." if len(getters) > 4 else ""
+        changes = (
+            "changes it only in " + ", ".join(sorted(written))
+            if written
+            else "never changes it after start_link"
+        )
+        message = (
+            f"{module.name} serves reads ({shown}) through one Agent, one at a time, "
+            f"and {changes}; keep the data in a :protected named ETS table with "
+            "read_concurrency: true owned by a process and read it with :ets.lookup in the caller."
+        )
+        yield context.finding(RULE, module.anchor, message)
+
+
+def _names(module: ModuleFacts, agent: Node) -> bool:
+    """``agent`` names the module's own Agent: ``__MODULE__`` or the module's name."""
+    return syntax.text(agent) in ("__MODULE__", module.name)
+
+
+def _callers(context: Context, module: str) -> Callers | None:
+    """The project's production calls to the server (OTP106's count), when the index is whole."""
     index = context.project.index
-    return index.complete and index.facts.callers(module).hot
+    return index.facts.callers(module) if index.complete else None
+
+
+def _called_from(modules: tuple[str, ...]) -> str:
+    """``, called from 14 modules (A, B, C, ...)``: the evidence that the queue is shared."""
+    return f", called from {len(modules)} modules ({_first_three(modules)})"
+
+
+def _asked_by_handlers(callers: Callers, reads: list[Clause]) -> str:
+    """``, asked for by 14 modules, request handlers among them (AController, ...)``."""
+    asking = {m for c in reads for m in callers.modules_asking(_request(c))}
+    shown = sorted(asking, key=lambda m: (not _handles_requests(m), m))
+    return (
+        f", asked for by {len(asking)} modules, request handlers among them "
+        f"({_first_three(tuple(shown))})"
+    )
+
+
+def _first_three(modules: tuple[str, ...]) -> str:
+    return ", ".join(modules[:3]) + (", ..." if len(modules) > 3 else "")
+
+
+def _hot_reads(module: ModuleFacts, reads: list[Clause], callers: Callers | None) -> list[Clause]:
+    """A cached value read on every request: read clauses that HOT_PATH_MODULES or more modules
+    ask for, in a server whose writes are rare (each write call asked for by one module at
+    most, say a manual refresh; no more casts than such reads). The state mostly changes in
+    the server's own `handle_info`/`handle_continue` (a timer refresh), which clause counting
+    cannot weigh against reads made on every request."""
+    if callers is None or not callers.hot:
+        return []
+    hot = [
+        c
+        for c in reads
+        if len(asking := callers.modules_asking(_request(c))) >= HOT_PATH_MODULES
+        and any(_handles_requests(m) for m in asking)
+    ]
+    if not hot:
+        return []
+    writes = [
+        c
+        for c in module.functions("handle_call", 3)
+        if not c.private and not callbacks.is_catch_all(c) and all(c is not r for r in reads)
+    ]
+    if any(not _request(c) or len(callers.modules_asking(_request(c))) > 1 for c in writes):
+        return []
+    casts = [
+        c
+        for c in module.functions("handle_cast", 2)
+        if not c.private and not callbacks.is_catch_all(c)
+    ]
+    return hot if len(casts) <= len(hot) else []
+
+
+_REQUEST_HANDLER = re.compile(
+    r"(Controller|Live|LiveView|Component|Channel|Socket|Plug|Resolver)$"
+    r"|\.(Live|Controllers|Resolvers|Plugs|Channels)\."
+)
+
+
+def _handles_requests(module: str) -> bool:
+    """Named like code that runs on every web request or API call: a controller, a LiveView,
+    a channel, a plug, a GraphQL resolver (the read is on the request path, not run now and
+    then by a worker)."""
+    return bool(_REQUEST_HANDLER.search(module))
+
+
+def _request(clause: Clause) -> str:
+    """The name of the request a ``handle_call`` clause matches (``get`` for ``{:get, id}``)."""
+    return (modules.request_tag(clause.params[0]) if clause.params else None) or ""
 
 
 def _process_facts(context: Context) -> tuple[set[int], set[int]]:
@@ -184,8 +339,15 @@ def _read_clauses(context: Context, module: ModuleFacts) -> list[Clause]:
         if not clause.private
         and not callbacks.is_catch_all(clause)
         and _only_reads(module, clause)
-        and _project_effect(context, module, clause) is None
+        and not _acts_through_project(context, module, clause)
     ]
+
+
+def _acts_through_project(context: Context, module: ModuleFacts, clause: Clause) -> bool:
+    """The clause calls a function of another project module that acts outside the process
+    (writes ETS, calls a process, queries a database): no plain read."""
+    index = context.project.index
+    return index.complete and callbacks.project_effect(index.facts, module, clause) is not None
 
 
 def _only_reads(module: ModuleFacts, clause: Clause) -> bool:
@@ -193,28 +355,6 @@ def _only_reads(module: ModuleFacts, clause: Clause) -> bool:
         return False
     flow = callbacks.state_flow(clause)
     return flow.keeps_state and flow.reads and all(r.tag == "reply" for r in flow.returns)
-
-
-_STDLIB = frozenset({"Enum", "Map", "Keyword", "List", "MapSet", "String", "Kernel", "Access"})
-
-
-def _project_effect(context: Context, module: ModuleFacts, clause: Clause) -> str | None:
-    """A call in the clause to a function of another project module that acts outside the
-    process (writes ETS, calls a process, queries a database): the clause is no plain read."""
-    index = context.project.index
-    if clause.body is None or not index.complete:
-        return None
-    around: Scopes | None = None
-    for captures in matches(syntax.REMOTE_CALLS, clause.body):
-        written = syntax.text(captures["module"][0])
-        if written.startswith(":") or written.split(".")[0] in _STDLIB:
-            continue
-        function = syntax.text(captures["function"][0])
-        around = around or scopes(module.node)
-        for candidate in module_candidates(around, written):
-            if candidate != module.name and index.facts.effect(candidate, function) is not None:
-                return f"{written}.{function}"
-    return None
 
 
 def _read_mostly(module: ModuleFacts, reads: list[Clause]) -> bool:
@@ -263,7 +403,10 @@ RULE = Rule(
     summary="GenServer used as a read-mostly store: every read queues in one mailbox",
     doc=DOC,
     check=check,
-    words=("GenServer", "gen_server"),
+    words=("GenServer", "gen_server", "Agent"),
     production_only=True,
-    project_files=lambda summary: summary.has_genserver,
+    preview=True,
+    project_files=lambda summary: (
+        summary.has_genserver or any("Agent" in m.uses for m in summary.modules)
+    ),
 )

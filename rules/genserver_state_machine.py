@@ -287,4 +287,5 @@ RULE = Rule(
     check=check,
     words=("GenServer", "gen_server"),
     production_only=True,
+    preview=True,
 )

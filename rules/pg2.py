@@ -55,8 +55,9 @@ to the same functions of `:pg` (same arguments: they act on the default scope). 
 has no counterpart (groups exist while they have members): a `create` statement is removed, and
 when its value is used it becomes `:ok`. When the application does not start the default scope
 yet, the same fix adds `%{id: :pg, start: {:pg, :start_link, []}}` to its children, after the
-infrastructure and before the first child that uses it (in an umbrella, where the default scope
-must be started once per node, the fix is unsafe and leaves that to you). With
+infrastructure and before the first child that uses it (in an umbrella, or a project that
+depends on sibling Mix projects by `path:` and runs on a node with them, the default scope
+must be started once per node: the fix is unsafe and leaves that to you). With
 `[names] pg_scope = "MyApp.PG"` the fix uses that scope instead (`:pg.join(MyApp.PG, group,
 pid)`), which you start yourself.
 

@@ -19,7 +19,10 @@ DOC = """\
 A `use GenServer` module whose `handle_call`/`handle_cast`/`handle_info`/`handle_continue`
 clauses never look at their state: the state parameter is ignored (`_state`) or only handed
 back unchanged, and no reply depends on it. The process holds nothing; it only runs functions
-one caller at a time.
+one caller at a time. A server with only `handle_cast` clauses is judged the same way (its casts
+queue work behind one process that keeps nothing), when its casts call nothing but the standard
+library and `Logger`: a cast into a dependency or a project module may reach a resource the
+process serialises on purpose.
 
 Not flagged, because the process then exists for a reason beyond its state:
 - it owns something tied to its lifetime: timers (`Process.send_after`, `:timer.*`),
@@ -30,7 +33,9 @@ Not flagged, because the process then exists for a reason beyond its state:
   a specific message (timeouts, `:DOWN`, `:nodeup`, port data…);
 - its callbacks (or the private functions they call) act outside the process: files, `IO`,
   `System.cmd`, ports and sockets, HTTP clients, `Repo`, `:ets`/`:persistent_term`, other
-  processes (`GenServer.call`, `send`), `Process.sleep`, code loading. One process in front of
+  processes (`GenServer.call`, `send`), `Process.sleep`, code loading, directly or through a
+  function of another project module that does (`Accounts.update/1` writing through `Repo`,
+  as the project index records it). One process in front of
   an external resource is often deliberate: it serializes access, acts as a mutex or a rate
   limiter, or gives back-pressure;
 - `handle_call` uses its `from` (replies later, from elsewhere);
@@ -108,7 +113,11 @@ _REMOTE_ADDRESSING = compile_query(
 
 def check(context: Context) -> Iterator[Finding]:
     candidates = [
-        m for m in modules.of(context) if m.use_of("GenServer") is not None and _stateless(m)
+        m
+        for m in modules.of(context)
+        if m.use_of("GenServer") is not None
+        and _stateless(m)
+        and not _acts_through_project(context, m)
     ]
     if not candidates:
         return
@@ -117,11 +126,44 @@ def check(context: Context) -> Iterator[Finding]:
         use = module.use_of("GenServer")
         if use is None or id(module) in endpoints:
             continue
-        message = (
+        yield context.finding(RULE, use.node, _message(module))
+
+
+def _message(module: ModuleFacts) -> str:
+    if module.functions("handle_call", 3):
+        return (
             f"{module.name} never reads or changes its GenServer state, so every call queues "
             "behind one process for nothing; make these callbacks plain functions."
         )
-        yield context.finding(RULE, use.node, message)
+    casts = ", ".join(_cast_names(module))
+    return (
+        f"{module.name} only handles casts ({casts}) and never reads or changes its GenServer "
+        "state, so the work queues behind one process for nothing; call plain functions "
+        "instead, or start them under a Task.Supervisor to run in the background."
+    )
+
+
+def _cast_names(module: ModuleFacts) -> list[str]:
+    """``:record`` for ``handle_cast({:record, ..}, ..)``; the pattern itself, cut short, when
+    no atom names the request."""
+    names: list[str] = []
+    for clause in module.functions("handle_cast", 2):
+        tag = modules.request_tag(clause.params[0]) if clause.params else None
+        name = f":{tag}" if tag else syntax.text(clause.params[0])[:27]
+        if name not in names:
+            names.append(name)
+    return names[:4] + (["..."] if len(names) > 4 else [])
+
+
+def _acts_through_project(context: Context, module: ModuleFacts) -> bool:
+    """A callback or `init/1` calls a function of another project module that acts outside the
+    process (a `Repo` write in `Accounts.update/1`): the process may serialise that access on
+    purpose, as it would a direct call. Without the project's index, nothing is assumed."""
+    index = context.project.index
+    if not index.complete:
+        return False
+    clauses = [*module.state_callbacks, *module.functions("init", 1)]
+    return any(callbacks.project_effect(index.facts, module, c) for c in clauses)
 
 
 def _remote_endpoints(context: Context) -> set[int]:
@@ -153,14 +195,37 @@ def _stateless(module: ModuleFacts) -> bool:
         return False
     if any(callbacks.has_effects(module, init) for init in module.functions("init", 1)):
         return False
-    if not _computes_a_reply(clauses):
+    if any(c.name == "handle_call" for c in clauses):
+        if not _computes_a_reply(clauses):
+            return False
+    elif not all(_only_local_work(module, c) for c in clauses):
         return False
     return all(_ignores_state(module, clause) for clause in clauses)
 
 
+# Modules whose functions compute in the caller and touch nothing outside it.
+_LOCAL_WORK = frozenset(
+    (  # noqa: SIM905 (a word list reads better than a column of strings)
+        "Enum Map Keyword List MapSet String Kernel Access Stream Integer Float Tuple Atom "
+        "Regex Range Date DateTime NaiveDateTime Time Calendar URI Base Bitwise Logger Inspect"
+    ).split()
+)
+
+
+def _only_local_work(module: ModuleFacts, clause: Clause) -> bool:
+    """A cast clause whose calls all go to the standard library (and `Logger`): its work
+    is known to need no process. A call to a dependency or a project module may reach a
+    resource the process serialises on purpose, and the rule cannot see far enough to know."""
+    return all(
+        written in _LOCAL_WORK or written == "__MODULE__"
+        for written in callbacks.remote_modules(module, clause)
+    )
+
+
 def _computes_a_reply(clauses: list[Clause]) -> bool:
     """Some reply is computed: a server whose every reply is a constant (``:pong``, ``true``)
-    exists for its own sake (a liveness probe, a sync barrier after casts), not for logic."""
+    exists for its own sake (a liveness probe, a sync barrier after casts), not for logic.
+    A server with only casts is judged on its casts alone."""
     for clause in clauses:
         if clause.name != "handle_call":
             continue
@@ -205,4 +270,6 @@ RULE = Rule(
     check=check,
     words=("GenServer", "gen_server"),
     production_only=True,
+    preview=True,
+    project_files=lambda summary: summary.has_genserver,
 )

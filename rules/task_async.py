@@ -146,9 +146,10 @@ MESSAGES = {
 
 
 def check(context: Context) -> Iterator[Finding]:
+    may_be_isolated = any(function in context.source.text for _, function in ISOLATING_CALLS)
     for captures in context.remote_calls({"Task"}, {"async"}):
         call = captures["call"][0]
-        if _runs_isolated(call):
+        if may_be_isolated and _runs_isolated(call):  # a text naming none holds none
             continue
         evidence = _evidence(context, call)
         if evidence is None:
@@ -168,9 +169,10 @@ def _evidence(context: Context, call: Node) -> process_state.Evidence | None:
     """What shows that the link is unwanted here, or None when nothing does: an awaited task
     crashes its caller through `Task.await` whether it is linked or not."""
     definition = syntax.enclosing_definition(call)
+    if definition is None or _shows_nothing(call, definition):
+        return None
     if (
-        definition is None
-        or process_state.traps_exits(context, call)
+        process_state.traps_exits(context, call)
         or _cannot_crash(call)
         or process_state.unlinks(definition)
     ):
@@ -204,6 +206,20 @@ def _evidence(context: Context, call: Node) -> process_state.Evidence | None:
     if down is not None and replies and _handles_failure(down, module):
         return process_state.Evidence("down", down)
     return None
+
+
+def _shows_nothing(call: Node, definition: Node) -> bool:
+    """None of the signs `_evidence` looks for can hold, read from what is known per function
+    and per module: no yield in the function, the task neither dropped nor returned to a
+    caller, and no clause of the module reads a task's reply. Asked first, so a task that
+    shows nothing (a pipe of thousands of them) is not asked the other questions."""
+    if _yields(definition):
+        return False
+    site = _site(call)
+    if process_state.discarded(site) or _helper_callers(definition, site):
+        return False
+    module = syntax.enclosing_module(call)
+    return module is None or not _replies_in(module)
 
 
 @syntax.remembered

@@ -23,8 +23,9 @@ Not flagged: tests, `.exs` scripts, `use Mix.Task` modules and `Mix.*` modules (
 code); `spawn_link` and `Process.spawn(..., [:link])`, whose process lives and dies with its
 parent (linking inside OTP special processes is out of this rule's scope); a local `spawn` in a
 module that defines its own `spawn` function; the body of a function that is itself named
-`spawn`/`spawn_*` or a `start*` function returning `{:ok, spawn(...)}` (a wrapper: the process
-really starts where it is called); watcher processes whose function monitors another
+`spawn`/`spawn_*`, a `start*` function returning `{:ok, spawn(...)}`, or a public `start*`
+returning what `Task.start` returns (a wrapper, such as an instrumented drop-in for `Task`:
+the process really starts where it is called); watcher processes whose function monitors another
 process (`spawn(fn -> Process.monitor(pid) ... end)`, directly or through one local function):
 reapers and enforcers that live exactly as long as what they watch; remote spawns on
 another node (`:erlang.spawn/2,4`, `Node.spawn`); stoppers, processes started only to stop
@@ -193,13 +194,24 @@ def _inside_wrapper(call: Node) -> bool:
     name = clauses.name(definition)
     if name == "spawn" or name.startswith("spawn_"):
         return True
+    if not (name == "start" or name.startswith("start_")):
+        return False
     parent = call.parent
     returns_on_start = (
         parent is not None
         and parent.type == "tuple"
         and syntax.text(parent.named_children[0]) == ":ok"
     )
-    return returns_on_start and (name == "start" or name.startswith("start_"))
+    return returns_on_start or _returned_by_public_start(definition, call)
+
+
+def _returned_by_public_start(definition: Node, call: Node) -> bool:
+    """``def start(fun), do: Task.start(wrap(fun))``: a public ``start`` returning what
+    ``Task.start`` returns is a drop-in for it (an instrumented ``Task``), and its callers
+    choose how their tasks run."""
+    if syntax.local_target(definition) != "def":
+        return False
+    return any(tail.id == call.id for tail in syntax.tail_expressions(syntax.body_of(definition)))
 
 
 MONITOR_CALLS = frozenset({("Process", "monitor"), (":erlang", "monitor")})
@@ -387,5 +399,6 @@ RULE = Rule(
     check=check,
     words=("Task", "spawn"),
     production_only=True,
+    preview=True,
     fixable=True,
 )

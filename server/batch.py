@@ -13,7 +13,7 @@ import dataclasses
 import io
 import os
 import sys
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import redirect_stderr
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,7 +28,9 @@ from otp_thinking.workspace import Workspace
 if TYPE_CHECKING:  # the analysis is imported only when a file has to be analysed
     from otp_thinking.index import ProjectIndex
     from otp_thinking.model.summary import FileSummary
+    from otp_thinking.registry import Manifest
     from otp_thinking.rule import Rule
+    from otp_thinking.source import Source
 
 ReadFile = Callable[[str], "str | None"]
 """Reads a file for checking; says on stderr why it cannot (captured and reported in order)."""
@@ -73,6 +75,9 @@ class _Worker:
     _chosen: dict[int, tuple[Config, list[Rule]]] = field(default_factory=dict)
     """The enabled rules of each configuration seen (by identity: the workspace keeps one
     object per configuration file), chosen once instead of for every file."""
+    _described: dict[tuple[int, bool], tuple[Config, list[Rule]]] = field(default_factory=dict)
+    """The same from the cache's manifest of the rules (stand-ins, their modules not
+    imported), those that read the project index or those that do not."""
 
     def __post_init__(self) -> None:
         self.workspace = Workspace(
@@ -98,6 +103,45 @@ class _Worker:
         if project_wide is None:
             return config, chosen
         return config, [r for r in chosen if (r.project_files is not None) == project_wide]
+
+    def described(
+        self, path: str, manifest: Manifest, project_wide: bool
+    ) -> tuple[Config, list[Rule]]:
+        """`rules` as the cache's ``manifest`` describes them: stand-ins, to choose and skip by
+        words without importing a rule module."""
+        config = self.workspace.config_for(path)
+        known = self._described.get((id(config), project_wide))
+        if known is None or known[0] is not config:
+            from otp_thinking.registry import enabled_rules, stand_ins
+
+            chosen = enabled_rules(config, self.select, self.ignore, stand_ins(manifest))
+            known = self._described[(id(config), project_wide)] = (
+                config,
+                [rule for rule in chosen if (rule.project_files is not None) == project_wide],
+            )
+        return known
+
+    def firing_rules(
+        self, path: str, text: str, manifest: Manifest | None
+    ) -> tuple[Config, list[Rule]] | None:
+        """By the cache's ``manifest`` of the rules: the rules of the file that read only the
+        file itself and whose words ``text`` has (the others cannot fire), each rule module
+        imported alone; none imported when none can fire. None without a manifest (or when
+        a module does not hold the rule it describes): then every rule is imported."""
+        if manifest is None:
+            return None
+        from otp_thinking.registry import load
+
+        config, described = self.described(path, manifest, project_wide=False)
+        modules = {item[0]: item[5] for item in manifest}
+        firing = []
+        for stand_in in described:
+            if stand_in.may_fire(text.__contains__):
+                rule = load(modules[stand_in.code], stand_in.code)
+                if rule is None:
+                    return None
+                firing.append(rule)
+        return config, firing
 
 
 _worker: _Worker | None = None
@@ -183,17 +227,34 @@ def _first_pass(task: _Task) -> _First:
         summary = worker.workspace.summarize(Path(task.root), task.path, text, source)
     if not task.check:
         return _First(summary, None, _entry(task, keys, summary, None))
-    # A file outside any project has no index and no second pass: every rule runs now.
-    from otp_thinking.engine import analyze
     from otp_thinking.suppression import unknown_rule_messages
 
-    config, rules = worker.rules(task.path, project_wide=False if task.root else None)
-    project = worker.workspace.project_for(task.path)
-    findings = analyze(source, config=config, project=project, rules=rules) if rules else []
+    manifest = cache.rules if cache is not None else None
+    firing = worker.firing_rules(task.path, text, manifest)
+    findings = _analysed(task, source, firing) if firing is None or firing[1] else []
     notes = tuple(unknown_rule_messages(source))
     messages = (*worker.problems, *captured.getvalue().splitlines(), *notes)
     result = FileResult(task.path, text, tuple(findings), messages)
     return _First(summary, result, _entry(task, keys, summary, result.findings, notes))
+
+
+def _analysed(
+    task: _Task, source: Source, chosen: tuple[Config, list[Rule]] | None = None
+) -> list[Finding]:
+    """The findings of the ``chosen`` rules, else of every rule that reads only the file itself
+    (every rule, for a file outside any project: it has no index and no second pass)."""
+    from otp_thinking.engine import analyze
+
+    worker = _worker
+    assert worker is not None
+    if chosen is None:
+        chosen = worker.rules(task.path, project_wide=False if task.root else None)
+    config, rules = chosen
+    if not rules:
+        return []
+    configure_logging()
+    project = worker.workspace.project_for(task.path)
+    return analyze(source, config=config, project=project, rules=rules)
 
 
 def _unchanged(worker: _Worker, cache: disk_cache.Cache, task: _Task) -> _First | None:
@@ -265,18 +326,24 @@ def _entry(
     )
 
 
-def _second_pass(item: tuple[str, str]) -> tuple[Finding, ...]:
-    """The rules that read the project index, on a file whose summary says they can fire."""
+def _second_pass(item: tuple[str, str, frozenset[str]]) -> tuple[Finding, ...]:
+    """The rules that read the project index, on a file whose summary says they can fire, and
+    the rules (``again``, by code) whose first-pass fixes reached beyond the file."""
     from otp_thinking.engine import analyze
     from otp_thinking.source import Source
 
     worker = _worker
     assert worker is not None
-    path, text = item
-    config, rules = worker.rules(path, project_wide=True)
+    path, text, again = item
+    config, rules = worker.rules(path, project_wide=None)
     project = worker.workspace.project_for(path)
     summary = project.index.summary(path)
-    chosen = [r for r in rules if summary is not None and r.project_files(summary)]  # type: ignore[misc]
+    chosen = [
+        r
+        for r in rules
+        if r.code in again
+        or (r.project_files is not None and summary is not None and r.project_files(summary))
+    ]
     if not chosen:
         return ()
     return tuple(analyze(Source(text, path), config=config, project=project, rules=chosen))
@@ -312,12 +379,15 @@ def check_files(
     jobs: int | None = None,
     progress: Progress | None = None,
     cache: bool = False,
+    real_paths: Mapping[str, str] | None = None,
 ) -> list[FileResult]:
     """Check ``paths`` (in that order) with every enabled rule, cross-file rules included, in
     ``jobs`` processes (None: `automatic_jobs`); with ``cache``, what the cache on disk of each
-    project holds for an unchanged file is reused and what is new is written back."""
+    project holds for an unchanged file is reused and what is new is written back.
+    ``real_paths``: the real path of each of ``paths`` when the caller knows it (a listing of
+    the folders), so that it is not looked up again."""
     progress = progress or Progress()
-    tasks = _first_pass_tasks(paths)
+    tasks = _first_pass_tasks(paths, real_paths or {})
     if jobs is None:
         jobs = automatic_jobs(len(tasks))
     progress.begin(len(tasks))
@@ -344,19 +414,23 @@ def check_files(
         if (found := key[0].project_findings(path, key[1])) is not None
     }
     needed = [path for path in checked if path not in extra]
-    if needed:
-        from otp_thinking.engine import enabled_rules
-
-        project_rules = [r for r in enabled_rules(base_config, select, ignore) if r.project_files]
+    # Each file's own configuration says which cross-file rules run there (a project's
+    # `[rules] preview = true` turns on preview ones the command line did not name).
+    chooser = _Worker(*start_args)
+    again = {path: _fixes_beyond_the_file(results[path]) for path in checked}
+    for path in needed:
+        if not again[path] and _no_project_rule_has_words(keys, path, results[path], chooser):
+            extra[path] = ()
+    if any(path not in extra for path in needed):
         firsts = {task.path: (task, found) for task, found in zip(tasks, first, strict=True)}
         todo = []
-        for path in needed:
+        for path in (path for path in needed if path not in extra):
             summary = _summary(*firsts[path], caches, start_args)
-            if _could_fire(project_rules, summary):
-                todo.append((path, _text(results[path], read)))
+            if again[path] or _could_fire(chooser.rules(path, project_wide=True)[1], summary):
+                todo.append((path, _text(results[path], read), again[path]))
             else:
                 extra[path] = ()
-        todo = [(path, text) for path, text in todo if text is not None]
+        todo = [(path, text, codes) for path, text, codes in todo if text is not None]
         if todo:
             # Every summary of the project, only now that a file needs them (a file changed
             # where no cross-file rule can fire loads none).
@@ -364,15 +438,45 @@ def check_files(
             progress.begin(len(todo))
             with _Runner(jobs, (*start_args, None, indexes, plain)) as runner:
                 done = _stepping(runner.map(_second_pass, todo), progress, "checked")
-                for (path, _text_read), found in zip(todo, done, strict=True):
+                for (path, _text_read, _again), found in zip(todo, done, strict=True):
                     extra[path] = found
         for path in needed:
             if path in keys and path in extra:
                 keys[path][0].store_project_findings(path, keys[path][1], extra[path])
     for root, disk in caches.items():
+        if disk.rules is None and (disk.added or _rules_imported()):
+            from otp_thinking.registry import manifest
+
+            disk.rules = manifest()
         disk.save({task.path for task in tasks if task.root == root})
-    merged = [_merged(result, extra.get(result.path, ())) for result in results.values()]
+    merged = [
+        _merged(result, extra.get(result.path, ()), again.get(result.path, frozenset()))
+        for result in results.values()
+    ]
     return [_shown(result, read) for result in merged]
+
+
+def _no_project_rule_has_words(
+    keys: dict[str, tuple[disk_cache.Cache, str | None]],
+    path: str,
+    result: FileResult,
+    chooser: _Worker,
+) -> bool:
+    """Whether, by its cache's manifest of the rules, none of the file's rules that read the
+    project index (as its configuration chooses them) can fire in its text, which lacks all
+    their words: its cross-file findings are none, known without importing the rules."""
+    manifest = keys[path][0].rules if path in keys else None
+    text = result.text
+    if manifest is None or text is None:
+        return False
+    rules = chooser.described(path, manifest, project_wide=True)[1]
+    return not any(rule.may_fire(text.__contains__) for rule in rules)
+
+
+def _rules_imported() -> bool:
+    """Whether this process has imported the rules (so their manifest costs nothing)."""
+    registry = sys.modules.get("otp_thinking.registry")
+    return registry is not None and registry.all_rules.cache_info().currsize > 0
 
 
 def _text(result: FileResult, read: ReadFile) -> str | None:
@@ -428,8 +532,9 @@ def _stamped(
             plain.add(os.path.abspath(task.path))
     keys = {root: disk_cache.applications_key(root, found) for root, found in texts.items()}
     stamped = [
-        dataclasses.replace(task, stamp=stamps[task.path], applications=keys[task.root])
-        if task.root in caches
+        # not `dataclasses.replace`, which looks the fields up again for every file
+        _Task(task.path, task.root, task.check, stamps[task.path], keys[task.root])
+        if task.root is not None and task.root in caches
         else task
         for task in tasks
     ]
@@ -470,14 +575,30 @@ def _could_fire(rules: list[Rule], summary: FileSummary | None) -> bool:
     return any(rule.project_files(summary) for rule in rules)  # type: ignore[misc]
 
 
-def _merged(result: FileResult, more: tuple[Finding, ...]) -> FileResult:
-    if not more:
+def _fixes_beyond_the_file(result: FileResult) -> frozenset[str]:
+    """The codes of first-pass findings whose fix also edits another file (it adds a child to
+    the application). The first pass chose it before the project index existed, and a name
+    started elsewhere in the project would make it start a second one: the second pass runs
+    those rules again with the index, as ``--fix`` does, and their findings replace these."""
+    own = os.path.abspath(result.path)
+    return frozenset(
+        finding.code
+        for finding in result.findings
+        if finding.fix is not None
+        and any(e.path is not None and os.path.abspath(e.path) != own for e in finding.fix.edits)
+    )
+
+
+def _merged(result: FileResult, more: tuple[Finding, ...], again: frozenset[str]) -> FileResult:
+    """The first pass's findings, those of the rules run ``again`` replaced, with ``more``."""
+    if not more and not again:
         return result
-    findings = sorted((*result.findings, *more), key=lambda f: (f.start, f.end, f.code))
+    kept = [f for f in result.findings if f.code not in again]
+    findings = sorted((*kept, *more), key=lambda f: (f.start, f.end, f.code))
     return dataclasses.replace(result, findings=tuple(findings))
 
 
-def _first_pass_tasks(paths: Sequence[str]) -> list[_Task]:
+def _first_pass_tasks(paths: Sequence[str], real_paths: Mapping[str, str]) -> list[_Task]:
     """The files to check, in order, then the other files of their projects (summaries)."""
     root_of = _roots()
     real_folders: dict[str, str] = {}
@@ -485,6 +606,10 @@ def _first_pass_tasks(paths: Sequence[str]) -> list[_Task]:
     for path in paths:
         folder = os.path.dirname(os.path.abspath(path))
         tasks.append(_Task(path, root_of(folder), True))
+        known = real_paths.get(path)
+        if known is not None:
+            seen.add(known)
+            continue
         if folder not in real_folders:
             real_folders[folder] = os.path.realpath(folder)
         name = os.path.basename(path)

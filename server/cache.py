@@ -23,7 +23,8 @@ a file that cannot be read back as this format (corrupt, truncated, another vers
 ignored and rebuilt. The entries and their findings are plain tuples in `marshal`'s format,
 loaded with no class at all; each file's summary is a pickle of its own inside it, loaded only
 when a run needs it (a file changed), accepting only plain data and this package's own data
-classes.
+classes. Beside them, the rules' codes, names and words (`registry.manifest`), so that a run
+can choose the rules of a changed file and skip them by their words without importing them.
 """
 
 from __future__ import annotations
@@ -50,6 +51,7 @@ except ImportError:  # another Python implementation
 if TYPE_CHECKING:  # the summaries' module is imported only when a summary is loaded or made
     from otp_thinking.config import Config
     from otp_thinking.model.summary import FileSummary
+    from otp_thinking.registry import Manifest
 
 FOLDER = ".otp-thinking-cache"
 FORMAT = 5
@@ -124,6 +126,10 @@ class Cache:
     """The project root, absolute."""
     summaries: dict[str, bytes] = field(default_factory=dict)
     """The stored summaries, each file's pickled apart, loaded when first asked for."""
+    rules: Manifest | None = None
+    """The rules as the run that wrote the cache knew them (see `registry.manifest`); valid
+    for the run key, which holds a digest of the rules' source."""
+    _stored_rules: Manifest | None = None
 
     _keys: dict[str, str] = field(default_factory=dict)
 
@@ -244,7 +250,7 @@ class Cache:
         if self.file is None:
             return
         wanted = set(map(self.key, paths))
-        if not self.added and wanted == self.entries.keys():
+        if not self.added and wanted == self.entries.keys() and self.rules == self._stored_rules:
             return
         import pickle
 
@@ -262,7 +268,7 @@ class Cache:
             if blob is not None:
                 merged[key] = (entry, blob)
         with contextlib.suppress(OSError):
-            _write(self.file, merged)
+            _write(self.file, merged, self.rules)
         _prune(self.file)
 
 
@@ -281,8 +287,10 @@ def open_cache(root: Path, run_key: str) -> Cache:
     if folder is None:
         return Cache(None)
     file = folder / f"{run_key[:32]}.cache"
-    entries, summaries = _load(file)
-    return Cache(file, entries, root=os.path.abspath(root), summaries=summaries)
+    entries, summaries, rules = _load(file)
+    found = Cache(file, entries, root=os.path.abspath(root), summaries=summaries, rules=rules)
+    found._stored_rules = rules
+    return found
 
 
 def run_key(base_config: Config, select: tuple[str, ...], ignore: tuple[str, ...]) -> str:
@@ -339,21 +347,35 @@ _package_digest: str | None = None
 
 
 def package_digest() -> str:
-    """A digest of every source file of the package and its rules (an edit invalidates)."""
+    """A digest of every source file of the package and its rules, by their names and stats
+    (size, modification and status-change times): an edit changes the status-change time
+    whatever else it keeps, so it invalidates, without reading the sources at every run."""
     global _package_digest
     if _package_digest is None:
         h = blake2b(digest_size=20)
-        here = Path(__file__).resolve().parent
+        here = os.path.dirname(os.path.realpath(__file__))
         import otp_thinking.rules as rules
 
-        folders = {here, *(Path(p).resolve() for p in rules.__path__)}
+        folders = {here, *(os.path.realpath(p) for p in rules.__path__)}
         for folder in sorted(folders):
-            for file in sorted(folder.rglob("*")):
-                if file.suffix in {".py", ".scm"} and "__pycache__" not in file.parts:
-                    h.update(str(file.relative_to(folder)).encode())
-                    h.update(file.read_bytes())
+            for name, found in sorted(_sources(folder, "")):
+                h.update(
+                    f"{name}\0{found.st_size}\0{found.st_mtime_ns}\0{found.st_ctime_ns}\0".encode()
+                )
         _package_digest = h.hexdigest()
     return _package_digest
+
+
+def _sources(folder: str, prefix: str) -> Iterable[tuple[str, os.stat_result]]:
+    """The `.py` and `.scm` files below ``folder`` (names relative to it) with their stats."""
+    with os.scandir(folder) as listing:
+        entries = list(listing)
+    for entry in entries:
+        if entry.is_dir():
+            if entry.name != "__pycache__":
+                yield from _sources(entry.path, f"{prefix}{entry.name}/")
+        elif entry.name.endswith((".py", ".scm")):
+            yield f"{prefix}{entry.name}", entry.stat()
 
 
 # -- the folder ---------------------------------------------------------------------------
@@ -382,9 +404,10 @@ def _usable(folder: Path) -> bool:
 
 
 def _atomic(folder: Path, file: Path, data: bytes) -> None:
-    import tempfile  # only a run that writes needs it
-
-    fd, temporary = tempfile.mkstemp(dir=folder, prefix=".tmp-")
+    # A name of our own rather than `tempfile.mkstemp`: tempfile imports shutil, random and
+    # hashlib, a tenth of a run that rewrites the cache after one file changed.
+    temporary = folder / f".tmp-{os.getpid()}-{os.urandom(6).hex()}"
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:
         with os.fdopen(fd, "wb") as out:
             out.write(data)
@@ -414,42 +437,65 @@ def _prune(current: Path) -> None:
                 stale.unlink()
 
 
-def _write(file: Path, entries: dict[str, tuple[Entry, bytes]]) -> None:
+def _write(
+    file: Path, entries: dict[str, tuple[Entry, bytes]], rules: Manifest | None = None
+) -> None:
     records = {key: _record(entry) for key, (entry, _blob) in entries.items()}
     summaries = {key: blob for key, (_entry, blob) in entries.items()}
+    layout = (FORMAT, __version__, records, summaries)
     try:
-        body = marshal.dumps((FORMAT, __version__, records, summaries))
+        body = marshal.dumps(layout if rules is None else (*layout, rules))
     except ValueError:  # a finding holding data that is not plain: not cached
         return
     _atomic(file.parent, file, _MAGIC + body)
 
 
-def _load(file: Path) -> tuple[dict[str, Entry], dict[str, bytes]]:
-    """The entries of ``file`` (their summaries not loaded yet) and the stored summaries, or
-    none when it is missing or not a cache of this version."""
+def _load(file: Path) -> tuple[dict[str, Entry], dict[str, bytes], Manifest | None]:
+    """The entries of ``file`` (their summaries not loaded yet), the stored summaries and the
+    rules' manifest, or none when it is missing or not a cache of this version."""
     try:
         data = file.read_bytes()
     except OSError:
-        return {}, {}
+        return {}, {}, None
     if not data.startswith(_MAGIC):
-        return {}, {}
+        return {}, {}, None
     try:
         loaded = marshal.loads(memoryview(data)[len(_MAGIC) :])
     except Exception:  # anything a damaged or foreign file can raise: rebuilt instead
-        return {}, {}
-    if not (isinstance(loaded, tuple) and len(loaded) == 4):
-        return {}, {}
-    version, tool, records, summaries = loaded
+        return {}, {}, None
+    if not (isinstance(loaded, tuple) and len(loaded) in (4, 5)):
+        return {}, {}, None
+    version, tool, records, summaries = loaded[:4]
     if version != FORMAT or tool != __version__:
-        return {}, {}
+        return {}, {}, None
     if not isinstance(records, dict) or not isinstance(summaries, dict):
-        return {}, {}
+        return {}, {}, None
+    rules = _manifest(loaded[4]) if len(loaded) == 5 else None
     entries = {}
     for key, record in records.items():
         with contextlib.suppress(Exception):  # a record of another shape: that file is redone
             if isinstance(key, str) and isinstance(summaries.get(key), bytes):
                 entries[key] = _entry(record)
-    return entries, summaries
+    return entries, summaries, rules
+
+
+def _manifest(value: Any) -> Manifest | None:
+    """``value`` when it is a `registry.Manifest`, else None (the rules are imported then)."""
+    if not isinstance(value, tuple):
+        return None
+    for item in value:
+        if not (isinstance(item, tuple) and len(item) == 6):
+            return None
+        code, name, preview, project_wide, words, module = item
+        if not all(isinstance(text, str) for text in (code, name, module)):
+            return None
+        if not isinstance(words, tuple):
+            return None
+        if type(preview) is not bool or type(project_wide) is not bool:
+            return None
+        if not all(isinstance(word, str) for word in words):
+            return None
+    return value
 
 
 def _load_summary(blob: bytes) -> FileSummary | None:

@@ -15,8 +15,15 @@ from functools import cached_property
 from tree_sitter import Node
 
 from otp_thinking import syntax
-from otp_thinking.model.effects import LOCAL_OUTSIDE, acts_outside
+from otp_thinking.model.effects import (
+    LOCAL_OUTSIDE,
+    Scopes,
+    acts_outside,
+    module_candidates,
+    scopes,
+)
 from otp_thinking.model.modules import Clause, ModuleFacts
+from otp_thinking.model.project import ProjectFacts
 from otp_thinking.parsing import compile_query, matches
 
 _CALLS = compile_query(
@@ -163,6 +170,59 @@ def effects(module: ModuleFacts, clause: Clause) -> Iterator[Node]:
 
 def has_effects(module: ModuleFacts, clause: Clause) -> bool:
     return next(effects(module, clause), None) is not None
+
+
+_STDLIB = frozenset({"Enum", "Map", "Keyword", "List", "MapSet", "String", "Kernel", "Access"})
+
+
+def remote_modules(module: ModuleFacts, clause: Clause) -> Iterator[str]:
+    """The modules, as written, of the remote calls in ``clause`` and the local functions it
+    reaches (``Enum``, ``Shop.Prices``, ``:crypto``)."""
+    seen: set[int] = set()
+    pending = [clause]
+    while pending:
+        current = pending.pop()
+        if current.body is None or current.node.start_byte in seen:
+            continue
+        seen.add(current.node.start_byte)
+        for captures in matches(_CALLS, current.body):
+            if "remote" in captures:
+                yield syntax.text(captures["module"][0])
+            elif "local" in captures:
+                name = syntax.text(captures["local"][0])
+                if name not in ("def", "defp") and module.defines(name):
+                    pending.extend(c for c in module.local_clauses(name) if c is not current)
+
+
+def project_effect(facts: ProjectFacts, module: ModuleFacts, clause: Clause) -> str | None:
+    """A call in ``clause`` (or the local functions it reaches) to a public function of another
+    project module that blocks or acts outside the process (writes ETS, calls a process,
+    queries a database), as written (``Accounts.update``); None when there is none."""
+    around: Scopes | None = None
+    seen: set[int] = set()
+    pending = [clause]
+    while pending:
+        current = pending.pop()
+        if current.body is None or current.node.start_byte in seen:
+            continue
+        seen.add(current.node.start_byte)
+        for captures in matches(_CALLS, current.body):
+            if "local" in captures:
+                name = syntax.text(captures["local"][0])
+                if name not in ("def", "defp") and module.defines(name):
+                    pending.extend(c for c in module.local_clauses(name) if c is not current)
+                continue
+            if "remote" not in captures:
+                continue
+            written = syntax.text(captures["module"][0])
+            if written.startswith(":") or written.split(".")[0] in _STDLIB:
+                continue
+            function = syntax.text(captures["function"][0])
+            around = around or scopes(module.node)
+            for candidate in module_candidates(around, written):
+                if candidate != module.name and facts.effect(candidate, function) is not None:
+                    return f"{written}.{function}"
+    return None
 
 
 def _state_param(param: Node | None) -> tuple[str | None, list[str], bool]:

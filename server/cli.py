@@ -77,14 +77,48 @@ def _discard_stdout() -> None:
         pass
 
 
+class _Formatter(argparse.HelpFormatter):
+    """argparse's help layout, with the terminal's width found as `shutil.get_terminal_size`
+    finds it: argparse makes a formatter for every argument added, and its own imports
+    shutil (and the compression modules shutil imports) for the width, on every run."""
+
+    def __init__(
+        self,
+        prog: str,
+        indent_increment: int = 2,
+        max_help_position: int = 24,
+        width: int | None = None,
+    ) -> None:
+        width = _terminal_columns() - 2 if width is None else width
+        super().__init__(prog, indent_increment, max_help_position, width)
+
+
+def _terminal_columns() -> int:
+    """``shutil.get_terminal_size().columns``: $COLUMNS, else the terminal's, else 80."""
+    try:
+        columns = int(os.environ["COLUMNS"])
+    except (KeyError, ValueError):
+        columns = 0
+    if columns <= 0:
+        try:
+            columns = os.get_terminal_size(sys.__stdout__.fileno()).columns  # type: ignore[union-attr]
+        except (AttributeError, ValueError, OSError):
+            columns = 0
+    return columns if columns > 0 else 80
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="otp-thinking", description="OTP design advice for Elixir code."
+        prog="otp-thinking",
+        description="OTP design advice for Elixir code.",
+        formatter_class=_Formatter,
     )
     parser.add_argument("--version", action="version", version=f"otp-thinking {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
-    check = commands.add_parser("check", help="check Elixir files and folders")
+    check = commands.add_parser(
+        "check", formatter_class=_Formatter, help="check Elixir files and folders"
+    )
     check.add_argument("paths", nargs="*", default=["."], metavar="PATH")
     check.add_argument("--format", choices=["text", "json", "sarif", "github"], default="text")
     check.add_argument("--fix", action="store_true", help="apply safe fixes in place")
@@ -139,14 +173,18 @@ def _parser() -> argparse.ArgumentParser:
     )
     check.set_defaults(run=run_check)
 
-    rules = commands.add_parser("rules", help="list the rule catalog")
+    rules = commands.add_parser("rules", formatter_class=_Formatter, help="list the rule catalog")
     rules.set_defaults(run=run_rules)
 
-    explain = commands.add_parser("explain", help="print a rule's documentation")
+    explain = commands.add_parser(
+        "explain", formatter_class=_Formatter, help="print a rule's documentation"
+    )
     explain.add_argument("rule", metavar="CODE|NAME")
     explain.set_defaults(run=run_explain)
 
-    lsp = commands.add_parser("lsp", help="run the language server on stdio")
+    lsp = commands.add_parser(
+        "lsp", formatter_class=_Formatter, help="run the language server on stdio"
+    )
     lsp.add_argument("--tcp", metavar="HOST:PORT", help="listen on TCP instead of stdio")
     lsp.set_defaults(run=run_lsp)
     return parser
@@ -226,14 +264,15 @@ def run_check(args: argparse.Namespace) -> int:
         )
         args.jobs = default_jobs()
     run.workspace.report_config_problems = run.tell
-    files = list(iter_elixir_files(args.paths, run.workspace))
+    real_paths: dict[str, str] = {}
+    files = list(iter_elixir_files(args.paths, run.workspace, real_paths))
     if args.fix or args.diff:
         run.roots = _checked_roots(list(args.paths))
         before = _count_by_path(run, files, args)
         _fix_files(run, files, args)
         run.fixed = _fixed_counts(before, run.located)
     else:
-        _check_all(run, files, args)
+        _check_all(run, files, args, real_paths=real_paths)
     if args.write_baseline:
         from otp_thinking.baseline import write_baseline
 
@@ -258,7 +297,11 @@ def run_check(args: argparse.Namespace) -> int:
 
 
 def _check_all(
-    run: CheckRun, files: list[str], args: argparse.Namespace, progress: bool = True
+    run: CheckRun,
+    files: list[str],
+    args: argparse.Namespace,
+    progress: bool = True,
+    real_paths: dict[str, str] | None = None,
 ) -> None:
     """Every file at once: the project index built once, ``--jobs`` processes."""
     results = check_files(
@@ -270,6 +313,7 @@ def _check_all(
         jobs=args.jobs,
         progress=_progress_bar() if progress else None,
         cache=not args.no_cache,
+        real_paths=real_paths,
     )
     for result in results:
         run.tell(result.messages)
@@ -336,8 +380,11 @@ def _known_selector(selector: str) -> bool:
     return any(rule.matches_selector(selector) for rule in all_rules())
 
 
-def iter_elixir_files(paths: Sequence[str], workspace: Workspace) -> Iterator[str]:
-    """Files named directly, and `.ex`/`.exs` files below folders (skipping deps, _build…)."""
+def iter_elixir_files(
+    paths: Sequence[str], workspace: Workspace, real_paths: dict[str, str] | None = None
+) -> Iterator[str]:
+    """Files named directly, and `.ex`/`.exs` files below folders (skipping deps, _build…);
+    each one's real path goes into ``real_paths`` when given."""
     seen: set[str] = set()
     for top in paths:
         if os.path.isfile(top):
@@ -348,6 +395,8 @@ def iter_elixir_files(paths: Sequence[str], workspace: Workspace) -> Iterator[st
             if real in seen or workspace.excluded(path):
                 continue
             seen.add(real)
+            if real_paths is not None:
+                real_paths[path] = real
             yield path
 
 

@@ -18,7 +18,18 @@ from otp_thinking.findings import SEVERITIES
 CONFIG_FILE = ".otp-thinking.toml"
 MAX_CONFIG_BYTES = 1 << 20
 
-DEFAULT_TEST_GLOBS = ("test/**", "**/test/**", "**/*.exs", "*.exs")
+DEFAULT_TEST_GLOBS = (
+    "test/**",
+    "**/test/**",
+    "integration_test/**",
+    "**/integration_test/**",
+    "test_*/**",
+    "**/*.exs",
+    "*.exs",
+)
+"""Short-lived code by default: tests, integration tests, the test apps kept at the project's
+top (``test_integrations/phoenix_app/lib/..``; a ``lib/test_runner/`` is production code),
+and scripts."""
 DEFAULT_EXCLUDE_GLOBS: tuple[str, ...] = ()
 NAME_KEYS = ("task_supervisor", "registry", "pg_scope")
 

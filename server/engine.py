@@ -12,40 +12,12 @@ from otp_thinking.config import DEFAULT, Config
 from otp_thinking.context import Context
 from otp_thinking.findings import Finding
 from otp_thinking.project import EMPTY, ProjectContext
-from otp_thinking.registry import all_rules
+from otp_thinking.registry import enabled_rules as enabled_rules
 from otp_thinking.rule import Rule
 from otp_thinking.source import Source
 from otp_thinking.suppression import read_suppressions
 
 log = logging.getLogger("otp_thinking")
-
-
-def enabled_rules(
-    config: Config = DEFAULT,
-    select: Iterable[str] | None = None,
-    ignore: Iterable[str] | None = None,
-) -> list[Rule]:
-    selected = list(select or [])
-    ignored = list(ignore or [])
-    chosen = []
-    for rule in all_rules():
-        setting = config.rule_setting(rule.code, rule.name)
-        if setting == "off":
-            continue
-        if rule.preview and not _asked_for(rule, config, setting, selected):
-            continue
-        if selected and not any(rule.matches_selector(s) for s in selected):
-            continue
-        if any(rule.matches_selector(s) for s in ignored):
-            continue
-        chosen.append(rule)
-    return chosen
-
-
-def _asked_for(rule: Rule, config: Config, setting: str | None, selected: list[str]) -> bool:
-    """A preview rule runs when preview rules are on, or when it is named: a severity for it
-    in the settings, or its code or name (not a prefix) in ``--select``."""
-    return config.preview or setting is not None or any(rule.named_by(s) for s in selected)
 
 
 def analyze(

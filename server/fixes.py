@@ -322,15 +322,16 @@ def _start_child(context: Context, name: str, child: str, caller: str) -> Starte
 def pg_scope(context: Context, node: Node) -> Started:
     """The ``:pg`` scope to use: ``[names] pg_scope`` when configured, else the default scope
     ``:pg``, added to the app's children when nothing in the project starts it yet. The
-    default scope is one per node: in an umbrella it must be started by one application that
-    the others depend on, which is a decision, so the fix is unsafe and adds nothing there."""
+    default scope is one per node: in an umbrella, or a project that depends on sibling Mix
+    projects by path (which may start it too), it must be started by one application that the
+    others depend on, which is a decision, so the fix is unsafe and adds nothing there."""
     configured = context.config.names.get("pg_scope")
     if configured:
         return Started(configured)
     if DEFAULT_PG_SCOPE in _started_as(context, PG, None):
         return Started(DEFAULT_PG_SCOPE)
     child = PG_CHILD
-    if len(context.project.applications) > 1:
+    if len(context.project.applications) > 1 or context.project.path_dependencies:
         return Started(
             DEFAULT_PG_SCOPE,
             (),
@@ -485,11 +486,15 @@ def call_parts(
     arguments span several lines (their layout is kept as written: see `call_text`).
     ``relaid``: arguments each on one line, without comments, may be laid out anew (where
     the call moves inside another one, `mix format` lays them out again anyway)."""
-    args = syntax.argument_nodes(call)
     args_node = syntax.arguments(call)
+    args = (
+        [child for child in args_node.named_children if child.type != "comment"]
+        if args_node is not None
+        else []
+    )  # `syntax.argument_nodes`, with the arguments node found once
     if (
         args_node is not None
-        and re.search(r"\r|\n", context.text(args_node))
+        and _has_line_break(context.text(args_node))
         and not (relaid and _each_on_one_line(args_node, args))
     ):
         return None
@@ -507,9 +512,14 @@ def call_parts(
         clauses = [c for c in last.named_children if c.type == "stab_clause"]
         body = clauses[0].child_by_field_name("right") if len(clauses) == 1 else None
         if body is not None:
-            fn_head = context.text(last)[: context.span(body)[0] - context.span(last)[0]].rstrip()
+            last_text = texts[-1]  # the text of `last`, read above
+            fn_head = last_text[: context.span(body)[0] - context.span(last)[0]].rstrip()
             fn_body = context.text(body)
     return CallParts(head, tuple(texts), fn_head, fn_body)
+
+
+def _has_line_break(text: str) -> bool:
+    return "\n" in text or "\r" in text
 
 
 def _each_on_one_line(args_node: Node, args: list[Node]) -> bool:

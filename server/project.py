@@ -7,8 +7,10 @@ child to the application's children list (a second file in the same fix).
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 from otp_thinking import files
@@ -81,6 +83,14 @@ class ProjectContext:
     index: ProjectIndex = field(default_factory=ProjectIndex)
     """Summaries of every file of the project, for cross-file rules (incomplete: stay silent)."""
 
+    @cached_property
+    def path_dependencies(self) -> bool:
+        """The project's mix.exs depends on other Mix projects by ``path:`` or
+        ``in_umbrella:``: applications outside the tool's view run on the same node (and may
+        start what is one per node, such as the default ``:pg`` scope). Read when a fix asks."""
+        mix = files.read_text(self.root / "mix.exs") if self.root is not None else None
+        return bool(mix and PATH_DEPENDENCY.search(mix))
+
     def application_for(self, path: str | None) -> Application | None:
         """The application whose folder holds ``path`` (umbrella apps), else the only one."""
         if not self.applications:
@@ -146,6 +156,11 @@ def scan(
             build_index(root, reader, short_lived_by_globs(root)) if candidates is None else None
         )
     return ProjectContext(root, apps, index or ProjectIndex(root))
+
+
+PATH_DEPENDENCY = re.compile(r"\{\s*:\w+\s*,[^}\n]*\b(?:path:|in_umbrella:\s*true)")
+"""A dependency tuple on another Mix project: ``{:shop_data, path: "../data"}``,
+``{:shop, in_umbrella: true}``."""
 
 
 def _candidate_files(root: Path) -> Iterable[Path]:

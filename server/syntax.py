@@ -101,6 +101,8 @@ WIDE = 100
 recorded (a lookup scans a child in nanoseconds; recording costs about a microsecond a node,
 so an ordinary file never gets there)."""
 FIRST_WIDTH_CHECK = 1_000_000
+RECORD_SECONDS_PER_NODE = 1e-6
+"""About what recording a tree's parents costs, per node of the tree."""
 _scanned = [0, FIRST_WIDTH_CHECK]
 """Children scanned by ``.parent`` lookups since the last record, and when to check next."""
 
@@ -131,23 +133,41 @@ _maps: dict[int, _Parents] = {}
 
 
 def _known(node: Node) -> dict[Node, Node | None] | None:
+    recorded = _recorded_of(node)
+    return recorded.parent if recorded is not None else None
+
+
+def _recorded_of(node: Node) -> _Parents | None:
+    """The recorded parents holding ``node``, the last tree found first (one lookup in the
+    usual case: every question of an analysis is about the same tree)."""
+    last = _last[0]
+    if last is not None and node in last.parent:
+        return last
     for recorded in list(_maps.values()):  # list(): atomic, other threads may record
         if node in recorded.parent:
-            return recorded.parent
+            _last[0] = recorded
+            return recorded
     return None
+
+
+_last: list[_Parents | None] = [None]
+_UNKNOWN = object()
+"""What a lookup gives for a node it has no answer for (None is an answer: no parent)."""
+"""The recorded parents `_recorded_of` found last."""
 
 
 def _record(node: Node) -> _Parents | None:
     """The recorded parents of ``node``'s tree, recording them now if it is a recent one."""
-    for recorded in list(_maps.values()):
-        if node in recorded.parent:
-            return recorded
+    recorded = _recorded_of(node)
+    if recorded is not None:
+        return recorded
     _scanned[:] = [0, FIRST_WIDTH_CHECK]
     for tree in recent_trees():
         if id(tree) not in _maps and _belongs(node, tree):
             recent = {id(t) for t in recent_trees()}
             for stale in [key for key in list(_maps) if key not in recent]:
                 _maps.pop(stale, None)
+            _last[0] = None
             recorded = _maps[id(tree)] = _Parents(tree)
             return recorded
     return None
@@ -169,6 +189,11 @@ def record_parents(node: Node) -> None:
 
 def parent(node: Node) -> Node | None:
     """``node.parent``, looked up instead of searched for when the tree is deep or wide."""
+    last = _last[0]
+    if last is not None:  # the usual case once recorded: one lookup
+        above = last.parent.get(node, _UNKNOWN)
+        if above is not _UNKNOWN:
+            return above  # type: ignore[return-value]
     parents = _known(node) if _maps else None
     if parents is not None:
         return parents[node]
@@ -202,6 +227,9 @@ def _tree_of(node: Node) -> Tree | None:
 
 def _forget_scanned() -> None:
     _scanned[:] = [0, FIRST_WIDTH_CHECK]
+    last = _last[0]
+    if last is not None and id(last.tree) not in {id(tree) for tree in recent_trees()}:
+        _last[0] = None  # the tree leaves the recent ones: do not keep it alive
 
 
 on_forget(_forget_scanned)
@@ -262,16 +290,14 @@ def enclosing(node: Node, predicate: Callable[[Node], bool]) -> Node | None:
         if len(_answers) > 64:  # predicates made afresh on each call: do not hoard them
             _answers.clear()
         answers = _answers[predicate] = {}
-    if node in answers:
-        return answers[node]
-    found = answers[node] = _enclosing(node, predicate)
-    return found
+    found = answers.get(node, _UNKNOWN)
+    if found is _UNKNOWN:
+        found = answers[node] = _enclosing(node, predicate)
+    return found  # type: ignore[return-value]
 
 
 def _enclosing(node: Node, predicate: Callable[[Node], bool]) -> Node | None:
-    recorded = None
-    if _maps:
-        recorded = next((r for r in list(_maps.values()) if node in r.parent), None)
+    recorded = _recorded_of(node) if _maps else None
     if recorded is None:
         for walked, above in enumerate(ancestors(node), 1):
             if predicate(above):
@@ -289,16 +315,19 @@ def _enclosing(node: Node, predicate: Callable[[Node], bool]) -> Node | None:
 def _enclosing_recorded(
     recorded: _Parents, node: Node, predicate: Callable[[Node], bool]
 ) -> Node | None:
-    if len(recorded.enclosing) > 64:  # predicates made afresh on each call: do not hoard them
-        recorded.enclosing.clear()
-    answers = recorded.enclosing.setdefault(predicate, {})
+    answers = recorded.enclosing.get(predicate)
+    if answers is None:
+        if len(recorded.enclosing) > 64:  # predicates made afresh on each call: do not hoard
+            recorded.enclosing.clear()
+        answers = recorded.enclosing[predicate] = {}
     parents = recorded.parent
     path = []
     current: Node | None = node
     found: Node | None = None
     while current is not None:
-        if current in answers:
-            found = answers[current]
+        known = answers.get(current, _UNKNOWN)
+        if known is not _UNKNOWN:
+            found = known  # type: ignore[assignment]
             break
         path.append(current)
         above = parents.get(current)
@@ -330,7 +359,9 @@ def module_name(defmodule: Node) -> str:
 
 
 def enclosing_module(node: Node) -> Node | None:
-    return enclosing(node, is_defmodule)
+    answers = _answers.get(is_defmodule)  # `enclosing`'s first steps: asked for every call
+    found = answers.get(node, _UNKNOWN) if answers is not None else _UNKNOWN
+    return enclosing(node, is_defmodule) if found is _UNKNOWN else found  # type: ignore[return-value]
 
 
 def do_block(call: Node) -> Node | None:
@@ -378,7 +409,9 @@ def is_definition(node: Node) -> bool:
 
 def enclosing_definition(node: Node) -> Node | None:
     """The ``def``/``defp``/``defmacro``/``defmacrop`` whose body holds ``node``."""
-    return enclosing(node, is_definition)
+    answers = _answers.get(is_definition)
+    found = answers.get(node, _UNKNOWN) if answers is not None else _UNKNOWN
+    return enclosing(node, is_definition) if found is _UNKNOWN else found  # type: ignore[return-value]
 
 
 def removal_span(source_text: str, start: int, end: int) -> tuple[int, int] | None:
@@ -648,8 +681,9 @@ def is_constant(node: Node | None) -> bool:
 def in_pattern(node: Node, within: Node | None = None) -> bool:
     """``node`` sits where it gets bound: the left of ``=`` or ``<-``, or a clause head
     (``x -> …``), below ``within`` (the search stops there)."""
+    path = _path_down(within, node) if within is not None else None
     child = node
-    for parent in ancestors(node):
+    for parent in reversed(path) if path is not None else ancestors(node):
         if parent.type == "binary_operator" and operator(parent) in ("=", "<-"):
             if parent.child_by_field_name("left") == child:
                 return True
@@ -659,6 +693,27 @@ def in_pattern(node: Node, within: Node | None = None) -> bool:
             return False
         child = parent
     return False
+
+
+def holds(node: Node, inner: Node) -> bool:
+    """``inner`` is ``node`` or sits below it: a check of offsets, then a walk down the path
+    between them, where `descendants` would walk all of ``node``."""
+    return node == inner or _path_down(node, inner) is not None
+
+
+def _path_down(top: Node, node: Node) -> list[Node] | None:
+    """The nodes from ``top`` down to ``node``'s parent, or None when ``top`` does not hold
+    ``node``. Found from ``top`` down, as tree-sitter finds a parent from the root down: a
+    walk up with ``.parent`` would search from the root once per step (in a file of a
+    thousand modules, through the root's thousand children every time)."""
+    if not (top.start_byte <= node.start_byte and node.end_byte <= top.end_byte) or top == node:
+        return None
+    path = []
+    current: Node | None = top
+    while current is not None and current != node:
+        path.append(current)
+        current = current.child_with_descendant(node)
+    return path if current is not None else None
 
 
 def module_body(module: Node) -> Node | None:

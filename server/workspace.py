@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
-from otp_thinking.config import DEFAULT, Config, find_config_file, read_config_file
+from otp_thinking.config import CONFIG_FILE, DEFAULT, Config, read_config_file
 from otp_thinking.files import defines_application, read_text
 
 if TYPE_CHECKING:  # imported when first used: a run that finds everything in its cache never is
@@ -307,7 +307,9 @@ class Workspace:
         """`config.find_config_file` of ``folder``, each folder looked at once: its own file,
         else its parent's nearest."""
         if folder not in self._nearest:
-            own = find_config_file(Path(folder), above=False)
+            # `config.find_config_file(Path(folder), above=False)`, without a Path per folder
+            candidate = os.path.join(folder, CONFIG_FILE)
+            own = Path(candidate) if os.path.isfile(candidate) else None
             parent = os.path.dirname(folder)
             if own is None and parent != folder:
                 own = self._nearest_config(parent)

@@ -60,7 +60,8 @@ def children_in(output: str) -> list[str]:
 
 
 def fix(app: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    """``otp-thinking check --fix --unsafe-fixes .`` in the app, as a user runs it."""
+    """``otp-thinking check --fix --unsafe-fixes .`` in the app, as a user runs it (each app's
+    `.otp-thinking.toml` turns the preview rules on: their fixes must keep it booting too)."""
     return subprocess.run(
         [sys.executable, "-m", "otp_thinking", "check", "--fix", "--unsafe-fixes", ".", *args],
         cwd=app,

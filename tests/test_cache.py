@@ -7,13 +7,15 @@ import os
 import pickle
 import shutil
 import subprocess
+import sys
 import time
 from pathlib import Path
 
 import pytest
 from test_cli import EXAMPLES, command, run
 
-from otp_thinking import cache
+from otp_thinking import cache, registry
+from otp_thinking.config import read_config_file
 
 FOLDER = ".otp-thinking-cache"
 
@@ -355,3 +357,90 @@ def test_a_file_changed_where_no_cross_file_rule_can_fire_loads_no_other_summary
     assert outputs(project) == outputs(project, "--no-cache")
     kept = marshal.loads(file.read_bytes().split(b"\n", 1)[1])[3]
     assert all(kept[path] == garbage for path in blobs if path != name)  # never loaded
+
+
+RULES_IMPORTED = """\
+import sys
+from otp_thinking.cli import main
+main(sys.argv[1:])
+print(sorted(m for m in sys.modules if m.startswith("otp_thinking.rules.")), file=sys.stderr)
+"""
+
+
+def json_and_rules_imported(project: Path) -> tuple[str, str]:
+    """The JSON output of a cached check, and the rule modules the run imported."""
+    done = subprocess.run(
+        [sys.executable, "-c", RULES_IMPORTED, "check", "--jobs", "1", "--format", "json", "."],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    return done.stdout, done.stderr.strip().splitlines()[-1]
+
+
+def test_a_file_changed_where_no_rule_has_its_words_imports_no_rule(project: Path) -> None:
+    """The cache keeps the rules' codes, names and words: a changed file that has none of any
+    rule's words is known to have no finding without importing the rules."""
+    outputs(project)
+    [file] = cache_files(project)
+    layout = marshal.loads(file.read_bytes().split(b"\n", 1)[1])
+    assert layout[4] == registry.manifest()
+    helper = project / "test/test_helper.exs"  # `ExUnit.start()`: no rule's word
+    helper.write_text(helper.read_text() + "\n# a comment\n")
+    found, imported = json_and_rules_imported(project)
+    assert imported == "[]"
+    assert found == outputs(project, "--no-cache")[1][1]
+    stock = project / "lib/storefront/stock.ex"
+    stock.write_text(stock.read_text() + "\n# a comment\n")
+    found, imported = json_and_rules_imported(project)
+    assert "otp_thinking.rules.ets_read_concurrency" in imported
+    assert found == outputs(project, "--no-cache")[1][1]
+
+
+def test_a_changed_file_imports_only_the_rules_whose_words_it_has(project: Path) -> None:
+    outputs(project)
+    name = "test/supplier_test.exs"  # `Task.async`: words of file-local rules only
+    test = project / name
+    text = test.read_text() + "\n# a comment\n"
+    test.write_text(text)
+    config, _problems = read_config_file(project / ".otp-thinking.toml")
+    enabled = {rule.code for rule in registry.enabled_rules(config)}
+    expected = sorted(
+        module
+        for module, rule in registry._discovered()
+        if rule.code in enabled and rule.project_files is None and rule.may_fire(text.__contains__)
+    )
+    found, imported = json_and_rules_imported(project)
+    assert expected and imported == str(expected)
+    assert found == outputs(project, "--no-cache")[1][1]
+
+
+@pytest.mark.parametrize("manifest", [("not", "rules"), None, b"\x00"])
+def test_a_damaged_manifest_of_the_rules_is_ignored(project: Path, manifest: object) -> None:
+    outputs(project)
+    [file] = cache_files(project)
+    layout = marshal.loads(file.read_bytes().split(b"\n", 1)[1])
+    file.write_bytes(b"otp-thinking-cache\n" + marshal.dumps((*layout[:4], manifest)))
+    helper = project / "test/test_helper.exs"
+    helper.write_text(helper.read_text() + "\n# a comment\n")
+    found, imported = json_and_rules_imported(project)
+    assert imported != "[]"
+    assert found == outputs(project, "--no-cache")[1][1]
+
+
+def test_one_file_edited_adds_and_removes_a_cross_file_finding(project: Path) -> None:
+    """A file with no rule's words gains a call of a Registry no supervision tree starts (a
+    cross-file finding in that file), then loses it: each run as a cold one."""
+    money = project / "lib/storefront/money.ex"
+    plain = "defmodule Storefront.Money do\n  def add(a, b), do: a + b\nend\n"
+    money.write_text(plain)
+    outputs(project)
+    lookup = "  def find(id), do: Registry.lookup(Storefront.Wallets, id)\n"
+    seen = []
+    for text in (plain + "# a comment\n", plain.replace("end\n", lookup + "end\n"), plain):
+        money.write_text(text)
+        warm = outputs(project)
+        assert warm == outputs(project, "--no-cache")
+        seen.append("lib/storefront/money.ex:3:" in warm[0][1] and "OTP105" in warm[0][1])
+    assert seen == [False, True, False]

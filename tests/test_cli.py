@@ -149,11 +149,11 @@ def test_deps_and_build_are_skipped(project: Path) -> None:
 
 
 def test_bad_config_is_reported_on_stderr_and_defaults_apply(project: Path) -> None:
-    (project / ".otp-thinking.toml").write_text('[rules]\nOTP105 = "loud"\n', "utf-8")
+    (project / ".otp-thinking.toml").write_text('[rules]\nOTP301 = "loud"\n', "utf-8")
     done = run("check", ".", cwd=project)
     assert done.returncode == 1
-    assert "rules.OTP105 = 'loud'" in done.stderr
-    assert "OTP105" in done.stdout
+    assert "rules.OTP301 = 'loud'" in done.stderr
+    assert "OTP301" in done.stdout
 
 
 def test_config_turns_a_rule_off(project: Path) -> None:
@@ -210,3 +210,40 @@ def test_fixing_the_whole_example_app_keeps_valid_elixir(project: Path, elixir: 
     assert ok, said
     again = run("check", "--fix", "--unsafe-fixes", ".", cwd=project)
     assert "Fixed" not in again.stderr
+
+
+def test_reported_fix_knows_names_started_outside_the_application(tmp_path: Path) -> None:
+    """The fix `check` reports is chosen with the whole project, as `--fix` chooses it: a
+    Task.Supervisor another supervisor starts is used, not started a second time."""
+    root = tmp_path / "shop"
+    (root / "lib" / "shop").mkdir(parents=True)
+    (root / "mix.exs").write_text("defmodule Shop.MixProject do\nend\n", "utf-8")
+    (root / ".otp-thinking.toml").write_text('[rules]\nOTP103 = "on"\n', "utf-8")
+    (root / "lib" / "shop" / "application.ex").write_text(
+        "defmodule Shop.Application do\n  use Application\n\n  def start(_type, _args) do\n"
+        "    Supervisor.start_link([Shop.Repo, Shop.Core], strategy: :one_for_one)\n  end\nend\n",
+        "utf-8",
+    )
+    (root / "lib" / "shop" / "core.ex").write_text(
+        "defmodule Shop.Core do\n  use Supervisor\n\n"
+        "  def start_link(arg), do: Supervisor.start_link(__MODULE__, arg, name: __MODULE__)\n\n"
+        "  def init(arg) do\n    if arg == :test do\n      :ignore\n    else\n"
+        "      children = [{Task.Supervisor, name: Shop.TaskSupervisor}]\n"
+        "      Supervisor.init(children, strategy: :one_for_one)\n    end\n  end\nend\n",
+        "utf-8",
+    )
+    (root / "lib" / "shop" / "mailer.ex").write_text(
+        "defmodule Shop.Mailer do\n  def deliver(mail) do\n"
+        "    Task.start(fn -> send_now(mail) end)\n    :ok\n  end\n\n"
+        "  defp send_now(mail), do: mail\nend\n",
+        "utf-8",
+    )
+    for jobs in ("1", "2"):
+        done = run("check", "--no-cache", "--jobs", jobs, "--format", "json", ".", cwd=root)
+        [finding] = json.loads(done.stdout)
+        assert finding["code"] == "OTP103"
+        assert finding["fix"]["title"] == "Use Task.Supervisor.start_child on Shop.TaskSupervisor"
+        assert [edit["path"] for edit in finding["fix"]["edits"]] == ["lib/shop/mailer.ex"]
+    fixed = run("check", "--fix", ".", cwd=root)
+    assert fixed.returncode == 0, fixed.stdout + fixed.stderr
+    assert "Task.Supervisor" not in (root / "lib" / "shop" / "application.ex").read_text()

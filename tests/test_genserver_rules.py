@@ -74,6 +74,25 @@ def test_read_bottleneck_message_lists_the_reads_and_the_ets_shape() -> None:
     assert rule is not None and ":named_table, :protected" in rule.doc
 
 
+def test_read_bottleneck_names_an_agents_reads_and_its_writes() -> None:
+    _, [finding] = _findings(
+        "OTP002",
+        """\
+        defmodule Shop.Units do
+          use Agent
+          def start_link(_), do: Agent.start_link(fn -> %{} end, name: __MODULE__)
+          def factor(unit), do: Agent.get(__MODULE__, &Map.fetch!(&1, unit))
+          def units, do: Agent.get(__MODULE__, &Map.keys/1)
+          def define(unit, f), do: Agent.update(__MODULE__, &Map.put(&1, unit, f))
+        end
+        """,
+    )
+    assert finding.message.startswith(
+        "Shop.Units serves reads (factor/1, units/0) through one Agent, one at a time, "
+        "and changes it only in define/2;"
+    )
+
+
 def test_config_message_names_the_call_and_the_callback() -> None:
     _, [finding] = _findings(
         "OTP603",

@@ -9,9 +9,12 @@ from pathlib import Path
 
 import pytest
 
+from otp_thinking import callbacks
 from otp_thinking.baseline import fingerprints
+from otp_thinking.context import Context
 from otp_thinking.engine import analyze
 from otp_thinking.index import ProjectIndex
+from otp_thinking.model import modules
 from otp_thinking.model.callers import HOT_PATH_MODULES
 from otp_thinking.model.summary import summarize
 from otp_thinking.output import Located, TextLines
@@ -145,6 +148,57 @@ def test_callers_count_other_modules_in_production_code() -> None:
     assert index.facts.callers("Shop.Catalog").hot
 
 
+def test_callers_say_which_modules_ask_each_request() -> None:
+    admin = "defmodule Shop.Admin do\n  def f, do: Shop.Catalog.all()\nend\n"
+    index = _index({"lib/catalog.ex": STORE, **_callers(2), "lib/admin.ex": admin})
+    callers = index.facts.callers("Shop.Catalog")
+    assert callers.modules_asking("get") == ("Shop.C0", "Shop.C1")
+    assert callers.modules_asking("all") == ("Shop.Admin",)
+    assert callers.modules_asking("put") == ()  # a cast: not a call site
+
+
+def test_server_calls_keep_the_request_atom_only_when_written_in_place() -> None:
+    summary = _summary(
+        "defmodule A do\n"
+        "  def a(k), do: GenServer.call(__MODULE__, {:get, k})\n"
+        "  def b, do: GenServer.call(__MODULE__, :all)\n"
+        "  def c(request), do: GenServer.call(__MODULE__, request)\n"
+        "end\n"
+    )
+    assert [c.request for c in summary.server_calls] == ["get", "all", ""]
+
+
+def test_project_effect_follows_helpers_into_other_modules() -> None:
+    server = (
+        "defmodule Shop.Srv do\n"
+        "  alias Shop.Prices\n"
+        "  def handle_cast({:a, s}, st), do: (save(s); {:noreply, st})\n"
+        "  def handle_cast({:b, s}, st), do: {:noreply, Map.put(st, :s, Prices.label(s))}\n"
+        "  defp save(s), do: Prices.reprice(s)\n"
+        "end\n"
+    )
+    prices = (
+        "defmodule Shop.Prices do\n"
+        "  def reprice(s), do: Shop.Repo.update_all(s, [])\n"
+        "  def label(s), do: to_string(s)\n"
+        "end\n"
+    )
+    index = _index({"lib/srv.ex": server, "lib/prices.ex": prices})
+    source = Source(server, "lib/srv.ex")
+    [module] = modules.of(Context(source))
+    first, second = module.functions("handle_cast", 2)
+    assert callbacks.project_effect(index.facts, module, first) == "Prices.reprice"
+    assert callbacks.project_effect(index.facts, module, second) is None
+
+
+def test_calls_from_lists_a_modules_calls_into_other_project_modules() -> None:
+    index = _index({"lib/catalog.ex": STORE, **_callers(2)})
+    assert [(c.target, c.function) for c in index.facts.calls_from("Shop.C1")] == [
+        ("Shop.Catalog", "get")
+    ]
+    assert index.facts.calls_from("Shop.Nobody") == ()
+
+
 def test_is_started_stays_silent_for_modules_and_foreign_namespaces() -> None:
     index = _index(
         {
@@ -187,6 +241,48 @@ def test_otp002_is_a_warning_when_many_modules_call_the_store(
     assert rule is not None
     [finding] = analyze(Source(STORE, str(store)), project=scan(tmp_path), rules=[rule])
     assert finding.severity == severity
+
+
+RATE = """defmodule Shop.Rate do
+  use GenServer
+  def start_link(_), do: GenServer.start_link(__MODULE__, 1.0, name: __MODULE__)
+  def current, do: GenServer.call(__MODULE__, :current)
+  def init(rate), do: {:ok, rate}
+  def handle_call(:current, _from, rate), do: {:reply, rate, rate}
+  def handle_call(:reload, _from, _rate), do: {:reply, :ok, 2.0}
+  def handle_info({:rate, rate}, _old), do: {:noreply, rate}
+end
+"""
+
+
+@pytest.mark.parametrize(
+    ("first_caller", "fires"), [("ShopWeb.CartController", True), ("Shop.Nightly", False)]
+)
+def test_otp002_names_the_modules_asking_for_a_cached_value(
+    tmp_path: Path, first_caller: str, fires: bool
+) -> None:
+    (tmp_path / "mix.exs").write_text("defmodule Shop.MixProject do\nend\n", "utf-8")
+    callers = [first_caller, "Shop.B", "Shop.C"]
+    files = {"lib/rate.ex": RATE} | {
+        f"lib/c{n}.ex": f"defmodule {name} do\n  def f, do: Shop.Rate.current()\nend\n"
+        for n, name in enumerate(callers)
+    }
+    for path, text in files.items():
+        (tmp_path / path).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / path).write_text(text, "utf-8")
+    rule = find_rule("OTP002")
+    assert rule is not None
+    source = Source(RATE, str(tmp_path / "lib" / "rate.ex"))
+    findings = analyze(source, project=scan(tmp_path), rules=[rule])
+    if not fires:
+        assert findings == []
+        return
+    [finding] = findings
+    assert finding.severity == "warning"
+    assert (
+        "(:current) one at a time through its mailbox, asked for by 3 modules, request "
+        "handlers among them (ShopWeb.CartController, Shop.B, Shop.C);"
+    ) in finding.message
 
 
 def test_workspace_keeps_the_index_current_and_counts_revisions(tmp_path: Path) -> None:

@@ -395,7 +395,7 @@ end
         other / "lib" / "tool.ex",
         "defmodule Other.Tool do\n  def go, do: :pg.join(:other_scope, :g, self())\nend\n",
     )
-    await _start(client, "neovim", [umbrella, other])
+    await _start(client, "neovim", [umbrella, other], {"rules": {"OTP105": "on"}})
     await _indexing_ends(client, count=2)
     page = await diagnostics(client, _open(client, web))
     assert [(d.code, d.range.start.line) for d in page] == [("OTP105", 3)]

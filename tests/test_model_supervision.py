@@ -280,3 +280,19 @@ def test_a_via_name_uses_a_registry_and_starts_nothing() -> None:
         "name: {:via, Registry, {Shop.Rooms, id}})\nend\n"
     )
     assert names(text) == []
+
+
+def test_names_handed_to_helpers_while_starting() -> None:
+    text = """
+defmodule Shop.Cloak do
+  import Common.Specs
+  alias Common.Specs
+  @topics __MODULE__.Topics
+
+  def child_spec(_), do: supervisor([registry(:duplicate, @topics), Shop.Worker], [])
+  def start_link(_), do: Specs.start(Shop.Cloak.Sessions, Keyword.put([], :name, Shop.Other))
+  def init(_), do: Supervisor.init([Shop.Worker], strategy: :one_for_one)
+  def lookup(key), do: Specs.find(Shop.Cloak.Lookups, key)
+"""
+    summary = summarize(Source(text, "lib/shop/cloak.ex"), "lib/shop/cloak.ex")
+    assert summary.handed_names == ("Shop.Cloak.Topics", "Shop.Cloak.Sessions")

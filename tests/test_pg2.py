@@ -61,6 +61,24 @@ def test_adds_the_default_scope_when_missing(tmp_path: Path) -> None:
     assert fixed.finding.fix.title == "Use :pg.join and start the default scope in Shop.Application"
 
 
+@pytest.mark.parametrize(
+    "dependency", ['{:shop_data, path: "../data"}', "{:shop_web, in_umbrella: true}"]
+)
+def test_no_scope_added_when_sibling_projects_share_the_node(
+    tmp_path: Path, dependency: str
+) -> None:
+    """Each app of a repository of Mix projects that depend on each other by path runs on the
+    same node: a second `:pg.start_link()` of the default scope fails that app's boot."""
+    root = project(tmp_path)
+    deps = f'  defp deps, do: [{dependency}, {{:jason, "~> 1.4"}}]\n'
+    (root / "mix.exs").write_text(f"defmodule Shop.MixProject do\n{deps}end\n", "utf-8")
+    fixed = fix(root, "OTP301", module("def f(g), do: :pg2.join(g, self())"))
+    assert fixed.text == module("def f(g), do: :pg.join(g, self())")
+    assert fixed.application is not None and ":pg, :start_link" not in fixed.application
+    assert fixed.finding.fix is not None and fixed.finding.fix.safety == "unsafe"
+    assert "once, in the application the others depend on" in fixed.finding.fix.title
+
+
 def test_a_configured_scope_is_passed_first(tmp_path: Path) -> None:
     config, errors = from_mapping({"names": {"pg_scope": "Shop.PG"}})
     assert errors == []

@@ -17,6 +17,7 @@ from otp_thinking import cli
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 FINDING = "lib/storefront/checkout.ex:12:44: warning: OTP105"
+DEFAULT_SET_FINDING = "lib/storefront/presence.ex:4:29: error: OTP301"
 
 
 def run(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
@@ -116,7 +117,7 @@ def test_bad_config_gives_a_message_and_the_defaults(
     assert done.returncode == 1, done.stderr
     assert message in done.stderr
     assert "Traceback" not in done.stderr
-    assert FINDING in done.stdout  # the default rule set still runs
+    assert DEFAULT_SET_FINDING in done.stdout  # the default rule set still runs
     assert not (project / "pwned").exists()
 
 

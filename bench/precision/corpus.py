@@ -7,16 +7,21 @@
     python bench/precision/corpus.py record sample.json judged.jsonl
     python bench/precision/corpus.py replay --dest DIR [--half review]
     python bench/precision/corpus.py report findings.json --lines N
+    python bench/precision/corpus.py recall findings.json [more.json ...] [--problems CSV]
 
 `corpus.json` pins every project by commit and puts it in the tuning or the review half (a
 seeded shuffle, seed recorded there), or in the holdout: projects added after the rules were
 tuned on the tuning half and judged on the review half, whose findings nobody tuning has seen
-(``holdout2``: a second such set, added once the first holdout had been seen). ``HALF`` is
-``tuning``, ``review``, ``holdout``, ``holdout2`` or ``all``.
+(``holdout2``, ``holdout3``: further such sets, each added once the one before had been
+seen). ``HALF`` is ``tuning``, ``review``, ``holdout``, ``holdout2``, ``holdout3`` or ``all``.
 Rules are tuned on the tuning half only; the review half and the holdout are what a blind
 reviewer judges (see docs/precision.md). `verdicts.csv` keeps each verdict as
 data; `replay` reruns the tool and prints, per rule, the verdict counts, the judged false
-positives that still fire and the true positives that no longer do.
+positives that still fire and the true positives that no longer do. `missed.csv` keeps the
+problems reviewers saw that nothing flagged, each with the rule whose kind it is (``-`` for
+kinds no rule has); `problems.csv` the problems recall reviewers found by reading a set's
+code without seeing any finding (the third holdout); `recall` says which of either list the
+findings of a `run` flag.
 
 Projects come from git mirrors (``DIR/<owner>+<name>/repo``, bare repositories holding the
 pinned commit); nothing of theirs is ever committed here.
@@ -42,6 +47,8 @@ SAMPLE_SEED = 7
 ELIXIR = [":(glob)**/*.ex", ":(glob)**/*.exs"]
 """Only Elixir files are unpacked (mirrors lack files of 4 MiB and more, which breaks a full
 archive of some projects; the tool reads nothing else)."""
+MISSED = HERE / "missed.csv"
+PROBLEMS = HERE / "problems.csv"
 VERDICT_FIELDS = ["project", "commit", "path", "line", "code", "severity", "verdict", "reason"]
 
 
@@ -262,6 +269,47 @@ def report(found: list[dict], lines: int) -> str:
     return "\n".join(rows)
 
 
+def recall(found: list[dict], problems: Path = MISSED) -> str:
+    """Which listed problems of a rule's kind a finding of that rule flags, per rule: at the
+    problem's lines, or anywhere in its file (a finding on the call where the reviewer named
+    the clause that mishandles it)."""
+    with problems.open(newline="") as handle:
+        listed_problems = list(csv.DictReader(handle))
+    at = defaultdict(set)
+    for finding in found:
+        at[(finding["project"], finding["path"].removeprefix("./"), finding["code"])].add(
+            int(finding["line"])
+        )
+    listed: Counter = Counter()
+    at_lines: Counter = Counter()
+    in_file: Counter = Counter()
+    still_missed = []
+    for problem in listed_problems:
+        kind = problem["kind"]
+        listed[kind] += 1
+        lines = at[(problem["project"], problem["path"], kind)]
+        first, last = int(problem["first_line"]), int(problem["last_line"])
+        at_lines[kind] += any(first <= line <= last for line in lines)
+        in_file[kind] += bool(lines)
+        if not lines and kind != "-":
+            still_missed.append(problem)
+    rows = ["| kind | listed | flagged at its lines | in its file |", "|---|---|---|---|"]
+    rows += [
+        f"| {k} | {listed[k]} | {at_lines[k]} | {in_file[k]} |" for k in sorted(listed) if k != "-"
+    ]
+    ruled = sum(n for k, n in listed.items() if k != "-")
+    rows.append(
+        f"| all rules' kinds | {ruled} | {sum(at_lines.values())} | {sum(in_file.values())} |"
+    )
+    rows.append(f"| kinds no rule has | {listed['-']} | – | – |")
+    rows += ["", "Of a rule's kind, nothing of that rule in the file:"]
+    rows += [
+        f"- {p['kind']} {p['project']} {p['path']}:{p['first_line']} {p['problem']}"
+        for p in still_missed
+    ]
+    return "\n".join(rows)
+
+
 def _percent(part: int, whole: int) -> str:
     return f"{100 * part / whole:.0f} %" if whole else "–"
 
@@ -296,6 +344,9 @@ def main() -> int:
     table = commands.add_parser("report")
     table.add_argument("findings", type=Path)
     table.add_argument("--lines", type=int, required=True)
+    back = commands.add_parser("recall")
+    back.add_argument("findings", type=Path, nargs="+")
+    back.add_argument("--problems", type=Path, default=MISSED)
     again = commands.add_parser("replay")
     again.add_argument("--dest", type=Path, required=True)
     again.add_argument("--half", default="review")
@@ -311,6 +362,9 @@ def main() -> int:
         counts = Counter((f["code"], f["severity"]) for f in found)
         for (code, severity), n in sorted(counts.items()):
             print(f"  {code} {severity:12} {n:5}  {1000 * n / max(lines, 1):.3f}/kloc")
+    elif args.command == "recall":
+        found = [f for path in args.findings for f in json.loads(path.read_text())]
+        print(recall(found, args.problems))
     elif args.command == "sample":
         chosen = sample(json.loads(args.findings.read_text()), args.per_rule, args.seed)
         args.out.write_text(json.dumps(chosen, indent=1))

@@ -25,10 +25,17 @@ class Callers:
     """Production call sites that reach a GenServer through ``GenServer.call``."""
 
     sites: tuple[tuple[str, CallSite], ...] = ()
+    requests: tuple[tuple[str, str], ...] = ()
+    """(request, caller module) for each production site whose ``GenServer.call`` names its
+    request with an atom (``:get`` for ``{:get, key}``)."""
 
     @property
     def modules(self) -> tuple[str, ...]:
         return tuple(sorted({site.caller for _path, site in self.sites}))
+
+    def modules_asking(self, request: str) -> tuple[str, ...]:
+        """The modules whose calls reach the server with ``request``."""
+        return tuple(sorted({caller for tag, caller in self.requests if tag == request}))
 
     @property
     def hot(self) -> bool:
@@ -59,6 +66,7 @@ class ServerCallers:
         or the ``GenServer.call`` itself when nothing in the project calls its function."""
         names = self.server_names(module)
         sites: list[tuple[str, CallSite]] = []
+        requests: set[tuple[str, str, CallSite]] = set()
         for path, server_call in self._server_calls:
             if server_call.target not in names:
                 continue
@@ -68,15 +76,21 @@ class ServerCallers:
                 for caller_path, call in self._calls_to.get((server_call.module, function), [])
                 if call.caller != server_call.module
             ]
-            if reached:
-                sites.extend(reached)
-            elif server_call.module != module:
+            if not reached and server_call.module != module:
                 site = CallSite(server_call.module, module, "", server_call.start, server_call.end)
-                sites.append((path, site))
+                reached = [(path, site)]
+            sites.extend(reached)
+            if server_call.request:
+                requests.update((server_call.request, *site) for site in reached)
         production = {
             (path, site) for path, site in sites if not self._short_lived(path, site.caller)
         }
-        return Callers(tuple(sorted(production, key=lambda s: (s[0], s[1].start))))
+        asked = {
+            (request, site.caller) for request, path, site in requests if (path, site) in production
+        }
+        return Callers(
+            tuple(sorted(production, key=lambda s: (s[0], s[1].start))), tuple(sorted(asked))
+        )
 
     @cached_property
     def _server_calls(self) -> list[tuple[str, ServerCall]]:

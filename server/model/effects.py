@@ -15,10 +15,10 @@ private helpers of the same module (the chain is kept, so a rule can say "init/1
 Accounts.load/1, which blocks on Repo.all via fetch/1"), and ``function_calls`` which functions
 of other modules each public function calls (``defdelegate``s and imported functions
 included); the project index keeps these summaries, and ``ProjectFacts.reach`` follows the
-calls from module to module, so that the answer crosses files. Calls inside an ``fn`` that runs later or in another process
-(``Task.start``, ``spawn``, a handler attached for later) do not count; an ``fn`` that runs
-before the call returns does (``Enum.map``, ``Task.async_stream``, ``Task.async`` awaited in
-the same function).
+calls from module to module, so that the answer crosses files. Calls inside an ``fn`` that
+runs later or in another process (``Task.start``, ``spawn``, a handler attached for later) do
+not count; an ``fn`` that runs before the call returns does (``Enum.map``,
+``Task.async_stream``, ``Task.async`` awaited in the same function).
 """
 
 from __future__ import annotations

@@ -445,7 +445,7 @@ def _escapes(
         if node is None:
             return False
         if variable is None:
-            return node == site or any(n == site for n in syntax.descendants(node))
+            return syntax.holds(node, site)
         return bool(syntax.variable_uses(node, variable)) or (
             node.type == "identifier" and syntax.text(node) == variable
         )

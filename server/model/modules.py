@@ -570,34 +570,44 @@ def at(context: Document, node: Node) -> ModuleFacts | None:
 def _gather(context: Document) -> list[ModuleFacts]:
     found = context.matches(_FACTS)
     quoted = _Spans(c["quoted"][0] for c in found if "quoted" in c)
-    facts = []
+    defined = []
+    definitions: set[int] = set()  # ids of the `defmodule` captures: they hold no `use`
     for captures in found:
         if "module_or_use" in captures and context.text(captures["keyword"][0]) == "defmodule":
+            definitions.add(id(captures))
             module = captures["module_or_use"][0]
             if not quoted.holds(module):
-                facts.append(
-                    ModuleFacts(module, context.text(captures["alias"][0]), captures["alias"][0])
-                )
-    facts.sort(key=lambda m: m.node.start_byte)
-    if not facts:
-        return facts
+                defined.append((module, captures["alias"][0]))
+    if not defined:
+        return []
+    defined.sort(key=lambda pair: pair[0].start_byte)
+    ends = [_region_end(module) for module, _ in defined]
+    outers = _outer_indices([module.start_byte for module, _ in defined], ends)
+    # Modules nested past MAX_MODULE_NESTING are left out before any fact is built for them
+    # (hostile input: 20,000 nested modules would cost a ModuleFacts each for nothing).
+    depths: list[int] = []
+    kept: dict[int, ModuleFacts] = {}
+    facts = []
+    for index, (module, alias) in enumerate(defined):  # outer modules first
+        outer = outers[index]
+        depth = depths[outer] + 1 if outer >= 0 else 0
+        depths.append(depth)
+        if depth >= syntax.MAX_MODULE_NESTING:
+            continue
+        name = context.text(alias)
+        if outer >= 0:  # `Inner` in `Shop` is `Shop.Inner`
+            name = nested_name(kept[outer].name, name)
+        module_facts = kept[index] = ModuleFacts(module, name, alias)
+        module_facts.__dict__["end_byte"] = ends[index]  # the cached property, computed above
+        facts.append(module_facts)
     locate = _Locator(facts)
-    depths: dict[int, int] = {}
-    for index, nested in enumerate(facts):  # outer modules first: `Inner` in `Shop` is `Shop.Inner`
-        outer = locate.parents[index]
-        depths[index] = depths[outer] + 1 if outer >= 0 else 0
-        if outer >= 0 and depths[index] < syntax.MAX_MODULE_NESTING:
-            nested.name = nested_name(facts[outer].name, nested.name)
-    if max(depths.values()) >= syntax.MAX_MODULE_NESTING:
-        facts = [m for i, m in enumerate(facts) if depths[i] < syntax.MAX_MODULE_NESTING]
-        locate = _Locator(facts)
 
     resource_calls = []
     for captures in found:
         if "call" in captures:
             resource_calls.append(captures)
             continue
-        if "quoted" in captures:
+        if "quoted" in captures or id(captures) in definitions:
             continue
         node = next(
             captures[k][0] for k in ("module_or_use", "declaration", "definition") if k in captures
@@ -628,6 +638,19 @@ def _gather(context: Document) -> list[ModuleFacts]:
     return facts
 
 
+def _outer_indices(starts: list[int], ends: list[int]) -> list[int]:
+    """For regions in order of their starts (nested or disjoint), the index of the innermost
+    one around each, or -1."""
+    outers: list[int] = []
+    open_regions: list[int] = []
+    for index, start in enumerate(starts):
+        while open_regions and not starts[open_regions[-1]] <= start < ends[open_regions[-1]]:
+            open_regions.pop()
+        outers.append(open_regions[-1] if open_regions else -1)
+        open_regions.append(index)
+    return outers
+
+
 class _Locator:
     """Finds the innermost module whose region holds a node (regions nest or are disjoint).
 
@@ -639,13 +662,7 @@ class _Locator:
         self.modules = modules
         self.starts = starts = [m.node.start_byte for m in modules]
         self.ends = ends = [m.end_byte for m in modules]  # as integers: asked in every step
-        self.parents: list[int] = []
-        open_modules: list[int] = []
-        for index, start in enumerate(starts):
-            while open_modules and not starts[open_modules[-1]] <= start < ends[open_modules[-1]]:
-                open_modules.pop()
-            self.parents.append(open_modules[-1] if open_modules else -1)
-            open_modules.append(index)
+        self.parents = _outer_indices(starts, ends)
 
     def __call__(self, node: Node, itself: bool = False) -> ModuleFacts | None:
         """The innermost module holding ``node``; ``itself``: a module holds its own node."""
@@ -675,8 +692,9 @@ class _Locator:
 def _region_end(defmodule: Node) -> int:
     """Where a module's code ends: its ``end``, or for a module whose body did not parse, the
     next ``defmodule`` after it or the end of the ERROR node that holds the rest."""
-    if syntax.do_block(defmodule) is not None:
-        return defmodule.end_byte
+    last = defmodule.child(defmodule.child_count - 1) if defmodule.child_count else None
+    if (last is not None and last.type == "do_block") or syntax.do_block(defmodule) is not None:
+        return defmodule.end_byte  # (the last child tried first: a node list costs more)
     sibling = defmodule.next_named_sibling
     end = defmodule.end_byte
     while sibling is not None and not syntax.is_defmodule(sibling):

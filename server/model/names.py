@@ -46,6 +46,12 @@ class ProjectNames:
         )
 
     @cached_property
+    def handed(self) -> frozenset[str]:
+        """Names some file hands to another module's function while starting processes: that
+        function may start one under the name (see `FileSummary.handed_names`)."""
+        return frozenset(name for s in self.files.values() for name in s.handed_names)
+
+    @cached_property
     def modules(self) -> dict[str, tuple[str, ModuleSummary]]:
         """Every module of the project by its full name, with the path of its file."""
         return {m.name: (path, m) for path, s in self.files.items() for m in s.modules}
@@ -59,12 +65,13 @@ class ProjectNames:
         it is started under that name in any spelling (or appears inside a computed `name:`),
         or is a module of the project (a wrapper that starts itself), or an alias outside the
         project's namespaces (a dependency starts it); None when the tool cannot tell (a
-        process of that kind is started under a name it cannot read); else False."""
+        process of that kind is started under a name it cannot read, or the name is handed to
+        a function that may start it); else False."""
         if name in self.started or name in self.modules:
             return True
         if not name.startswith(":") and name.split(".")[0] not in self.namespaces:
             return True
-        if kind in self.unreadable_kinds or self._under_a_foreign_use(name):
+        if kind in self.unreadable_kinds or name in self.handed or self._under_a_foreign_use(name):
             return None
         return False
 

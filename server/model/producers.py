@@ -55,11 +55,15 @@ class Feed:
 
     why: str
     persisted: bool
+    ingests: bool = False
+    """The producer talks to a broker client (``ExAws``, ``AMQP``…): the data comes from
+    outside, and the app does not feed it (``why`` names the client)."""
 
 
 def feed(module: Node) -> Feed | None:
-    """How the app itself feeds the GenStage producer ``module`` (a ``defmodule``), or None
-    when it is no GenStage, talks to a broker, or shows no sign of the app's own storage."""
+    """How the app itself feeds the GenStage producer ``module`` (a ``defmodule``); a Feed
+    that ``ingests`` when it talks to a broker; None when it is no GenStage or shows no sign
+    of the app's own storage in its own code."""
     if "GenStage" not in modules.used(module):
         return None
     found: list[Feed] = []
@@ -67,7 +71,7 @@ def feed(module: Node) -> Feed | None:
         target = syntax.text(captures["module"][0])
         function = syntax.text(captures["function"][0])
         if any(target == p or target.startswith(p + ".") for p in BROKER_CLIENTS):
-            return None
+            return Feed(f"it calls {target}.{function}", False, ingests=True)
         if target == "Repo" or target.endswith(".Repo"):
             found.append(Feed("it polls the app's Repo", True))
         elif target in PERSISTED or target.startswith("Ecto."):

@@ -14,7 +14,7 @@ from otp_thinking.model import ets
 from otp_thinking.model.callers import Callers, ServerCallers
 from otp_thinking.model.effects import FunctionCall, FunctionEffect
 from otp_thinking.model.names import ProjectNames
-from otp_thinking.model.summary import FileSummary
+from otp_thinking.model.summary import CallSite, FileSummary
 
 MODULE_HOPS = 3
 """How many modules further than the first a chain of calls is followed: past that, which
@@ -119,6 +119,18 @@ class ProjectFacts:
     @cached_property
     def _reached(self) -> dict[tuple[str, str, frozenset[str] | None, int], Reached | None]:
         return {}
+
+    @cached_property
+    def _calls_from(self) -> dict[str, tuple[CallSite, ...]]:
+        table: dict[str, tuple[CallSite, ...]] = {}
+        for summary in self.files.values():
+            for call in summary.calls:
+                table[call.caller] = (*table.get(call.caller, ()), call)
+        return table
+
+    def calls_from(self, module: str) -> tuple[CallSite, ...]:
+        """The calls ``module`` makes to other project modules, in the order the files give."""
+        return self._calls_from.get(module, ())
 
     @cached_property
     def tables(self) -> ets.Tables:

@@ -79,6 +79,20 @@ _GENSERVER_STARTS = frozenset(
     {("GenServer", "start_link"), ("GenServer", "start"), (":gen_server", "start_link")}
 )
 _PERSISTENT_READ = re.compile(r":persistent_term\.get\b")
+_STARTING_FUNCTIONS = frozenset({"child_spec", "start_link", "start", "init"})
+_NOT_STARTS = frozenset({"def", "defp", "if", "unless", "case", "cond", "with", "for", "fn"})
+
+
+def _may_start_under_name(call: Node) -> bool:
+    """A call of a function the summary does not read as a start: a local or imported
+    function, or one of a module outside the standard library and the process APIs."""
+    target = syntax.remote_target(call)
+    if target is None:
+        return syntax.local_target(call) not in _NOT_STARTS
+    head = target[0].split(".", 1)[0]
+    return head[:1].isupper() and head not in _SPECIAL and head not in _STDLIB
+
+
 _SPECIAL = frozenset({"GenServer", ":gen_server", "Task", "Registry", ":pg"})
 # Calls to these never reach a project module; leaving them out keeps summaries small.
 _STDLIB = frozenset(
@@ -123,7 +137,11 @@ PACKS.together((syntax.REMOTE_CALLS, _FACTS, supervision_facts.QUERY))
 PARENTS_RECORDED_AFTER = 0.02
 """Seconds spent asking tree-sitter for calls' parents in one file after which they are looked
 up in a record of the tree (`syntax.record_parents`): each answer costs the call's depth, so
-a chain of 20,000 pipes took minutes; an ordinary file never spends this much."""
+a chain of 20,000 pipes took minutes; an ordinary file never spends this much. At least
+`syntax.RECORD_SECONDS_PER_NODE` times the tree's nodes, what the record costs: a large
+ordinary file (a megabyte, a thousand calls whose arguments are read at a few microseconds
+each) would otherwise pay a record of its whole tree to save a few milliseconds; this way no
+file pays more than twice what the cheaper of the two would have cost."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,13 +172,16 @@ class CallSite:
 @dataclass(frozen=True, slots=True)
 class ServerCall:
     """``GenServer.call`` on the named server ``target``, reached through the public
-    ``functions`` of ``module`` (none: a call from private code or a callback)."""
+    ``functions`` of ``module`` (none: a call from private code or a callback). ``request``:
+    the atom that names the request (``get`` for ``{:get, key}`` or ``:get``, as
+    ``model.modules.request_tag`` reads it), empty when the request is built elsewhere."""
 
     module: str
     target: str
     functions: tuple[str, ...]
     start: int
     end: int
+    request: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -210,6 +231,10 @@ class FileSummary:
     supervision: Supervision = supervision_facts.EMPTY
     """Children lists and the process names the file starts (see `model.supervision`)."""
     uses: tuple[NameUse, ...] = ()
+    handed_names: tuple[str, ...] = ()
+    """Names handed to another module's function by a function that starts processes
+    (``Specs.registry(:unique, @name)`` in ``child_spec/1``): that function may start a
+    process under the name, in a way the tool cannot read."""
     effects: tuple[FunctionEffect, ...] = ()
     """The public functions that block (directly or through private helpers) or act outside
     the process."""
@@ -230,7 +255,9 @@ class FileSummary:
                 for m in self.modules
             ),
             tuple(sorted({(c.caller, c.target, c.function) for c in self.calls})),
-            tuple(sorted({(s.module, s.target, s.functions) for s in self.server_calls})),
+            tuple(
+                sorted({(s.module, s.target, s.functions, s.request) for s in self.server_calls})
+            ),
             tuple(sorted({(n.kind, n.name or "", n.keys or "") for n in self.supervision.names})),
             tuple(sorted({(s.owner, s.module) for s in self.supervision.starts})),
             tuple(
@@ -251,6 +278,7 @@ class FileSummary:
                 for d in self.supervision.dynamic_starts
             ),
             tuple(sorted({(u.kind, u.name, u.module) for u in self.uses})),
+            self.handed_names,
             tuple(sorted({(e.module, e.function, e.call, e.kind, e.via) for e in self.effects})),
             tuple(
                 sorted(
@@ -285,6 +313,10 @@ class FileSummary:
 
 def _first_start(captures: Captures) -> int:
     return min(nodes[0].start_byte for nodes in captures.values())
+
+
+def _start_of(keyed: tuple[int, Captures]) -> int:
+    return keyed[0]
 
 
 def digest(text: str) -> str:
@@ -342,15 +374,19 @@ class _Summariser:
         self.defs: list[Node] = []
         self.delegates: list[Node] = []
         self._parent_time = 0.0
+        self._record_after = max(
+            PARENTS_RECORDED_AFTER,
+            syntax.RECORD_SECONDS_PER_NODE * source.tree.root_node.descendant_count,
+        )
 
     def arguments(self, call: Node) -> list[Node]:
         """`calls.arguments`, through recorded parents once asking gets costly."""
-        if self._parent_time >= PARENTS_RECORDED_AFTER:
+        if self._parent_time >= self._record_after:
             return calls.arguments(call)
         started = time.perf_counter()
         args = calls.arguments(call)
         self._parent_time += time.perf_counter() - started
-        if self._parent_time >= PARENTS_RECORDED_AFTER:
+        if self._parent_time >= self._record_after:
             syntax.record_parents(call)
         return args
 
@@ -487,10 +523,11 @@ class _Summariser:
         remote: list[tuple[Node, str, str]] = []
         to_modules: list[tuple[Node, str, str]] = []
         starting: list[Node] = []
+        node_text = self.source.node_text  # `syntax.text` without copying each node's bytes
         for captures in self.facts():
             if "call" in captures:
                 call, target = captures["call"][0], captures["module"][0]
-                texts = syntax.text(target), syntax.text(captures["function"][0])
+                texts = node_text(target), node_text(captures["function"][0])
                 remote.append((call, *texts))
                 if target.type == "alias" and texts[0].split(".", 1)[0] not in _STDLIB:
                     to_modules.append((call, *texts))
@@ -512,6 +549,7 @@ class _Summariser:
                 starting, self.resolve_here, self.module_name_at, self.span
             ),
             uses=tuple(found.uses),
+            handed_names=self.handed_names(),
             effects=self.effects(remote),
             function_calls=self.function_calls(to_modules) if self.path.endswith(".ex") else (),
             tables=tables,
@@ -602,12 +640,15 @@ class _Summariser:
         """Remote calls, `:via`/`:pg` tuples and `name:` options in document order (the
         queries share the rules' walk of the tree)."""
         document = document_matches(self.source)
-        found = [
-            *document.get(syntax.REMOTE_CALLS),
-            *document.get(_FACTS),
-            *document.get(supervision_facts.QUERY),
+        # A remote call starts where its call does (thousands of them in a long body).
+        keyed = [(c["call"][0].start_byte, c) for c in document.get(syntax.REMOTE_CALLS)]
+        keyed += [
+            (_first_start(c), c)
+            for query in (_FACTS, supervision_facts.QUERY)
+            for c in document.get(query)
         ]
-        return sorted(found, key=_first_start)
+        keyed.sort(key=_start_of)  # stable: equal starts keep the queries' order
+        return [captures for _, captures in keyed]
 
     def resolve_here(self, node: Node | None) -> str | None:
         """`resolve` in the module around ``node``."""
@@ -642,7 +683,10 @@ class _Summariser:
         if key in _GENSERVER_CALLS:
             server = self.resolve(args[0], module) if args else None
             if server is not None and module is not None:
-                found.server_calls.append(ServerCall(module.name, server, (), *self.span(call)))
+                request = (modules.request_tag(args[1]) if len(args) > 1 else None) or ""
+                found.server_calls.append(
+                    ServerCall(module.name, server, (), *self.span(call), request=request)
+                )
         elif key in _GENSERVER_STARTS:
             self.registration(args, module, found)
         else:
@@ -652,6 +696,20 @@ class _Summariser:
                 caller = module.name if module is not None else ""
                 if not (use_kind == PG and name == supervision_facts.DEFAULT_PG_SCOPE):
                     found.uses.append(NameUse(use_kind, name, *self.span(args[0]), module=caller))
+
+    def handed_names(self) -> tuple[str, ...]:
+        """Names that ``child_spec``, ``start_link``, ``start`` and ``init`` functions hand to
+        a function the tool does not read as a start (``registry(:duplicate, @name)`` imported
+        from a helper module, ``Specs.registry(..)``): it may start a process under the name."""
+        handed: list[str] = []
+        for definition in self.defs:
+            if clauses.name(definition) not in _STARTING_FUNCTIONS:
+                continue
+            module = self.module_at(definition.start_byte)
+            for node in syntax.descendants(definition):
+                if node.type == "call" and _may_start_under_name(node):
+                    handed.extend(self.resolve(arg, module) or "" for arg in calls.arguments(node))
+        return tuple(dict.fromkeys(name for name in handed if name[:1].isupper()))
 
     def registration(self, args: list[Node], module: _Module | None, found: _Found) -> None:
         """``GenServer.start_link(__MODULE__, arg, name: X)``: the module runs as ``X``."""
@@ -707,6 +765,7 @@ class _Summariser:
                     names,
                     server_call.start,
                     server_call.end,
+                    server_call.request,
                 )
             )
         return result
