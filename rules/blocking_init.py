@@ -83,15 +83,18 @@ Not flagged:
   boot that must not go on), a contract that moving the work would break;
 - work already in `handle_continue/2`, `handle_info/2` or any other callback;
 - boot steps, whose work has to be done before `start_link` returns: an `init/1` that returns
-  `:ignore` (an upgrade gate, a one-off check or seed), a `use GenServer, restart: :temporary`
-  server, and an `init/1` that fills `:persistent_term` or an ETS table that the module's
-  public functions read directly, or through a helper the process shares (callers would
-  find it empty). A request to another machine is still reported there, as a warning: the
-  table can be filled from what is at hand and refreshed once `init/1` has returned;
+  `:ignore` (an upgrade gate, a one-off check or seed), a `restart: :temporary` server (by
+  its `use GenServer` options, or where a supervisor of the project starts it:
+  `Supervisor.child_spec({Seed, []}, restart: :temporary)`), and an `init/1` that fills
+  `:persistent_term` or an ETS table that the module's public functions read directly, or
+  through a helper the process shares (callers would find it empty). A request to another
+  machine is still reported there, as a warning: the table can be filled from what is at
+  hand and refreshed once `init/1` has returned;
 - boot writes: an `init/1` whose only blocking work is database writes whose result it drops
-  (deleting stale rows, resetting stuck jobs, writing a heartbeat, a `Redix` command). The
-  processes started after it may rely on the write being done, and nothing in this code says
-  whether they do;
+  (deleting stale rows, resetting stuck jobs, writing a heartbeat, a `Redix` command, scripts
+  loaded into a store), in `init/1` or in functions of other modules it calls, with at most
+  local file reads to feed them. The processes started after it may rely on the write being
+  done, and nothing in this code says whether they do;
 - servers under development, benchmark or test-app folders (`dev/`, `bench/`, `test_app/`);
 - calls inside a function that runs later or elsewhere: an `fn` handed to `Task.start`,
   `spawn`, `:telemetry.attach` and the like;
@@ -448,9 +451,9 @@ def _check_init(context: Context, module: Node, definition: Node, kind: str) -> 
     chosen = _chosen_by_the_caller(definition)
     scanner = Scanner(module, blocking_name, _project_lookup(context, module), chosen)
     found = scanner.first(definition)
-    if found is None or _boot_step(definition, module):
+    if found is None or _boot_step(context, definition, module):
         return None
-    if _boot_write(context, module, definition, found) or _fails_its_start(definition, found[0]):
+    if _boot_write(context, module, definition, chosen) or _fails_its_start(definition, found[0]):
         return None
     remote = Scanner(
         module, remote_name, _project_lookup(context, module, REMOTE_KINDS), chosen
@@ -623,22 +626,23 @@ def _is_write(name: str) -> bool:
 
 
 def _boot_write(
-    context: Context, module: Node, definition: Node, found: tuple[Node, str, str | None]
+    context: Context, module: Node, definition: Node, chosen: Callable[[Node], bool]
 ) -> bool:
     """All the blocking work of `init/1` is writes whose result it drops (a cleanup, a
-    heartbeat, a reset of stuck rows): done once, before the processes started after this
-    one, which may rely on it. Whether they do is not in this code, so it is not reported."""
-    site, name, _ = found
-    if not _is_write(name) or _result_used(definition, site):
+    heartbeat, a reset of stuck rows, scripts loaded into a store), with at most local file
+    reads to feed them: done once, before the processes started after this one, which may
+    rely on it. Whether they do is not in this code, so it is not reported."""
+    project = _project_lookup(context, module, SLOW_KINDS)
+    first = Scanner(module, slow_name, project, chosen).first(definition)
+    if first is None or not _is_write(first[1]) or _result_used(definition, first[0]):
         return False
-    project = _project_lookup(context, module)
 
     def not_writes(call: Node, written: str, function: str) -> tuple[str, str] | None:
         reached = project(call, written, function) if project is not None else None
         return None if reached is None or _is_write(reached[0]) else reached
 
     def reads(module_name: str, function: str) -> str | None:
-        found_name = blocking_name(module_name, function)
+        found_name = slow_name(module_name, function)
         return None if found_name is None or _is_write(found_name) else found_name
 
     return Scanner(module, reads, not_writes).first(definition) is None
@@ -692,12 +696,12 @@ def _blocking_finding(
     return context.finding(RULE, site, f"{message}.", fix=plan)
 
 
-def _boot_step(definition: Node, module: Node) -> bool:
+def _boot_step(context: Context, definition: Node, module: Node) -> bool:
     """`init/1` of a step of the boot that does its work and goes away (`init/1` returns
     `:ignore`, or the server is `restart: :temporary`): its work has to be done before
     `start_link` returns."""
     tails = syntax.tail_expressions(syntax.body_of(definition))
-    return any(syntax.text(tail) == ":ignore" for tail in tails) or _temporary(module)
+    return any(syntax.text(tail) == ":ignore" for tail in tails) or _temporary(context, module)
 
 
 def _fills_for_callers(context: Context, module: Node, definition: Node) -> bool:
@@ -722,9 +726,23 @@ def _reads_table_directly(context: Context, module: Node) -> bool:
     )
 
 
-def _temporary(module: Node) -> bool:
+def _temporary(context: Context, module: Node) -> bool:
+    """The server is `restart: :temporary`: by its `use` options, or where a supervisor of
+    the project starts it (`Supervisor.child_spec({Mod, arg}, restart: :temporary)`, a map
+    spec with `restart: :temporary`)."""
     restarts = (use.option("restart") for use in modules.uses(module))
-    return any(syntax.text(restart) == ":temporary" for restart in restarts if restart)
+    if any(syntax.text(restart) == ":temporary" for restart in restarts if restart):
+        return True
+    index = context.project.index
+    if not index.complete or not syntax.is_defmodule(module):
+        return False
+    name = modules.full_name(module)
+    return any(
+        child.module == name and child.restart == ":temporary"
+        for summary in index.files.values()
+        for children in summary.supervision.lists
+        for child in children.children
+    )
 
 
 # -- the fix ---------------------------------------------------------------------------
