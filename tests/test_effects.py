@@ -500,3 +500,53 @@ def test_a_function_kept_as_a_value_is_not_run() -> None:
         """
     )
     assert calls == {"Shop.Reader.run/1": [("Shop.Remote", "rows", ())]}
+
+
+def test_calls_of_a_half_written_buffer_keep_what_parses() -> None:
+    calls = _calls(
+        """\
+        defmodule Shop.Done do
+          import Shop.Helpers
+          defdelegate fetch(id)
+          defdelegate
+          def load(id), do: Shop.Store.read(id)
+        end
+
+        defmodule Shop.Typing do
+          def other(x) do
+            x |> Shop.Store.
+        """
+    )
+    assert calls == {"Shop.Done.load/1": [("Shop.Store", "read", ())]}
+
+
+def test_otp003_names_a_chain_through_a_delegate_and_an_import(tmp_path: Path) -> None:
+    root = _project(
+        tmp_path,
+        {
+            "lib/shop/vendor.ex": """\
+                defmodule Shop.Vendor do
+                  defdelegate renew(session), to: Shop.Vendor.Session
+                  def request(path, body), do: Req.post!(path, json: body)
+                end
+                """,
+            "lib/shop/vendor/session.ex": """\
+                defmodule Shop.Vendor.Session do
+                  import Shop.Vendor, only: [request: 2]
+                  def renew(session), do: exchange(session.token)
+                  defp exchange(token), do: request("/token", %{token: token})
+                end
+                """,
+            "lib/shop/api.ex": """\
+                defmodule Shop.Api do
+                  use GenServer
+                  def init(session), do: {:ok, Shop.Vendor.renew(session)}
+                end
+                """,
+        },
+    )
+    [message] = _messages(root, "lib/shop/api.ex", "OTP003")
+    assert message.startswith(
+        "init/1 calls Shop.Vendor.renew/1, which blocks on Req.post! (through "
+        "Shop.Vendor.Session.renew/1, exchange, Shop.Vendor.request/2), so whoever starts"
+    )
