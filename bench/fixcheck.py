@@ -1,6 +1,6 @@
 """Fixes on real code: apply every fix to copies of the pinned corpus and check what they wrote.
 
-    python bench/fixcheck.py [--dest /work/corpus] [--half both|tuning|review|holdout|holdout2]
+    python bench/fixcheck.py [--dest /work/corpus] [--half both|tuning|review|holdout|holdout2|holdout3]
                              [--only NAME…]
 
 For each project of the tuning and the review half of ``bench/precision/corpus.json`` (the
@@ -332,7 +332,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--dest", type=Path, default=Path("/work/corpus"))
     parser.add_argument(
         "--half",
-        choices=["both", "tuning", "review", "holdout", "holdout2"],
+        choices=["both", "tuning", "review", "holdout", "holdout2", "holdout3"],
         default="both",
         help="both (the default): the tuning and the review half; the holdout, kept for a blind "
         "review, only when asked for",
