@@ -1,6 +1,6 @@
 """Fixes on real code: apply every fix to copies of the pinned corpus and check what they wrote.
 
-    python bench/fixcheck.py [--dest /work/corpus] [--half both|tuning|review|holdout|holdout2|holdout3]
+    python bench/fixcheck.py [--dest /work/corpus] [--half both|tuning|review|holdout|holdout2|…]
                              [--only NAME…]
 
 For each project of the tuning and the review half of ``bench/precision/corpus.json`` (the
