@@ -24,7 +24,7 @@ from otp_thinking.model.effects import (
 )
 from otp_thinking.model.modules import Clause, ModuleFacts
 from otp_thinking.model.project import ProjectFacts
-from otp_thinking.parsing import compile_query, matches
+from otp_thinking.parsing import Captures, compile_query, matches
 
 _CALLS = compile_query(
     """
@@ -141,9 +141,9 @@ def is_catch_all(clause: Clause) -> bool:
     return bool(clause.params) and clause.params[0].type == "identifier" and clause.guard is None
 
 
-def effects(module: ModuleFacts, clause: Clause) -> Iterator[Node]:
-    """Calls in ``clause`` (and the local functions it reaches) that act outside the process,
-    or might: calls of a function value (``fun.()``) or of a module held in a variable."""
+def _reached_calls(module: ModuleFacts, clause: Clause) -> Iterator[Captures]:
+    """Every call (`_CALLS` captures) in ``clause`` and in the local functions it reaches,
+    each function read once."""
     seen: set[int] = set()
     pending = [clause]
     while pending:
@@ -152,20 +152,26 @@ def effects(module: ModuleFacts, clause: Clause) -> Iterator[Node]:
             continue
         seen.add(current.node.start_byte)
         for captures in matches(_CALLS, current.body):
-            if "dynamic" in captures:  # fun.(x), mod.fun(x): could do anything
-                yield captures["dynamic"][0]
-                continue
-            if "remote" in captures:
-                module_name = syntax.text(captures["module"][0])
-                function = syntax.text(captures["function"][0])
-                if acts_outside(module_name, function):
-                    yield captures["remote"][0]
-                continue
-            name = syntax.text(captures["local"][0])
-            if name in LOCAL_OUTSIDE:
-                yield captures["call"][0]
-            elif name not in ("def", "defp") and module.defines(name):
-                pending.extend(c for c in module.local_clauses(name) if c is not current)
+            yield captures
+            if "local" in captures:
+                name = syntax.text(captures["local"][0])
+                if name not in ("def", "defp") and module.defines(name):
+                    pending.extend(c for c in module.local_clauses(name) if c is not current)
+
+
+def effects(module: ModuleFacts, clause: Clause) -> Iterator[Node]:
+    """Calls in ``clause`` (and the local functions it reaches) that act outside the process,
+    or might: calls of a function value (``fun.()``) or of a module held in a variable."""
+    for captures in _reached_calls(module, clause):
+        if "dynamic" in captures:  # fun.(x), mod.fun(x): could do anything
+            yield captures["dynamic"][0]
+        elif "remote" in captures:
+            module_name = syntax.text(captures["module"][0])
+            function = syntax.text(captures["function"][0])
+            if acts_outside(module_name, function):
+                yield captures["remote"][0]
+        elif syntax.text(captures["local"][0]) in LOCAL_OUTSIDE:
+            yield captures["call"][0]
 
 
 def has_effects(module: ModuleFacts, clause: Clause) -> bool:
@@ -178,20 +184,9 @@ _STDLIB = frozenset({"Enum", "Map", "Keyword", "List", "MapSet", "String", "Kern
 def remote_modules(module: ModuleFacts, clause: Clause) -> Iterator[str]:
     """The modules, as written, of the remote calls in ``clause`` and the local functions it
     reaches (``Enum``, ``Shop.Prices``, ``:crypto``)."""
-    seen: set[int] = set()
-    pending = [clause]
-    while pending:
-        current = pending.pop()
-        if current.body is None or current.node.start_byte in seen:
-            continue
-        seen.add(current.node.start_byte)
-        for captures in matches(_CALLS, current.body):
-            if "remote" in captures:
-                yield syntax.text(captures["module"][0])
-            elif "local" in captures:
-                name = syntax.text(captures["local"][0])
-                if name not in ("def", "defp") and module.defines(name):
-                    pending.extend(c for c in module.local_clauses(name) if c is not current)
+    for captures in _reached_calls(module, clause):
+        if "remote" in captures:
+            yield syntax.text(captures["module"][0])
 
 
 def project_effect(facts: ProjectFacts, module: ModuleFacts, clause: Clause) -> str | None:
@@ -199,29 +194,17 @@ def project_effect(facts: ProjectFacts, module: ModuleFacts, clause: Clause) -> 
     project module that blocks or acts outside the process (writes ETS, calls a process,
     queries a database), as written (``Accounts.update``); None when there is none."""
     around: Scopes | None = None
-    seen: set[int] = set()
-    pending = [clause]
-    while pending:
-        current = pending.pop()
-        if current.body is None or current.node.start_byte in seen:
+    for captures in _reached_calls(module, clause):
+        if "remote" not in captures:
             continue
-        seen.add(current.node.start_byte)
-        for captures in matches(_CALLS, current.body):
-            if "local" in captures:
-                name = syntax.text(captures["local"][0])
-                if name not in ("def", "defp") and module.defines(name):
-                    pending.extend(c for c in module.local_clauses(name) if c is not current)
-                continue
-            if "remote" not in captures:
-                continue
-            written = syntax.text(captures["module"][0])
-            if written.startswith(":") or written.split(".")[0] in _STDLIB:
-                continue
-            function = syntax.text(captures["function"][0])
-            around = around or scopes(module.node)
-            for candidate in module_candidates(around, written):
-                if candidate != module.name and facts.effect(candidate, function) is not None:
-                    return f"{written}.{function}"
+        written = syntax.text(captures["module"][0])
+        if written.startswith(":") or written.split(".")[0] in _STDLIB:
+            continue
+        function = syntax.text(captures["function"][0])
+        around = around or scopes(module.node)
+        for candidate in module_candidates(around, written):
+            if candidate != module.name and facts.effect(candidate, function) is not None:
+                return f"{written}.{function}"
     return None
 
 

@@ -6,9 +6,10 @@ a summary changes in a way other files' findings can depend on. Each join is mad
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import cached_property
+from typing import TypeVar
 
 from otp_thinking.model import ets
 from otp_thinking.model.callers import Callers, ServerCallers
@@ -55,11 +56,7 @@ class ProjectFacts:
 
     @cached_property
     def _effects(self) -> dict[tuple[str, str], tuple[FunctionEffect, ...]]:
-        table: dict[tuple[str, str], tuple[FunctionEffect, ...]] = {}
-        for summary in self.files.values():
-            for e in summary.effects:
-                table[(e.module, e.function)] = (*table.get((e.module, e.function), ()), e)
-        return table
+        return _by_function(e for summary in self.files.values() for e in summary.effects)
 
     def effect(
         self, module: str, function: str, kinds: frozenset[str] | None = None
@@ -73,11 +70,7 @@ class ProjectFacts:
 
     @cached_property
     def _calls(self) -> dict[tuple[str, str], tuple[FunctionCall, ...]]:
-        table: dict[tuple[str, str], tuple[FunctionCall, ...]] = {}
-        for summary in self.files.values():
-            for c in summary.function_calls:
-                table[(c.module, c.function)] = (*table.get((c.module, c.function), ()), c)
-        return table
+        return _by_function(c for summary in self.files.values() for c in summary.function_calls)
 
     def reach(
         self, module: str, function: str, kinds: frozenset[str] | None = None
@@ -136,3 +129,14 @@ class ProjectFacts:
     def tables(self) -> ets.Tables:
         """Every ETS table and access of the project (see `model.ets.Tables`)."""
         return ets.Tables.join((s.tables, s.table_accesses) for s in self.files.values())
+
+
+_Fact = TypeVar("_Fact", FunctionEffect, FunctionCall)
+
+
+def _by_function(facts: Iterable[_Fact]) -> dict[tuple[str, str], tuple[_Fact, ...]]:
+    """Facts of public functions grouped by ``(module, function)``, in the order given."""
+    table: dict[tuple[str, str], list[_Fact]] = {}
+    for fact in facts:
+        table.setdefault((fact.module, fact.function), []).append(fact)
+    return {key: tuple(found) for key, found in table.items()}
