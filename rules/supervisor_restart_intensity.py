@@ -38,6 +38,9 @@ Not flagged:
   literal `restart:`, a spec held in a parameter): the tool stays silent when it cannot know;
 - static supervisors (`Supervisor.init(children, ...)`): a fixed set of children at the default
   intensity is the usual, deliberate choice;
+- children of which only one can run at a time: the child, or a child of its supervisor,
+  registers under a fixed name (`name: __MODULE__`), so a second start fails with
+  `already_started` and the children are not one per entity;
 - tests, `.exs` scripts and `use Mix.Task` modules.
 
 This is a hint: it asks for a decision, not a change.
@@ -108,9 +111,18 @@ def check(context: Context) -> Iterator[Finding]:
         module = modules.get(name)
         return (module.restart, module.restart_from) if module is not None else (None, "")
 
+    def registers(name: str) -> tuple[str, ...]:
+        module = modules.get(name)
+        return module.registers if module is not None else ()
+
+    lists = [children for _p, s in summaries for children in s.supervision.lists]
     for definition in definitions:
         names = supervision.supervisor_names(definition, (s.supervision for _p, s in summaries))
-        children = supervision.restarted_children(names, starts, restart_of)
+        children = [
+            child
+            for child in supervision.restarted_children(names, starts, restart_of)
+            if not supervision.single_instance(child.start.module or "", registers, lists)
+        ]
         if children:
             yield _finding(context, definition, children)
 

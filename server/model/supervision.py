@@ -839,6 +839,36 @@ def supervisor_names(
     return frozenset(names)
 
 
+def single_instance(
+    module: str,
+    registers: Callable[[str], Iterable[str]],
+    lists: Iterable[ChildrenList],
+    depth: int = 3,
+) -> bool:
+    """Whether at most one process tree of ``module`` can run at a time: its process registers
+    under a fixed name, or, for a supervisor, a child of its literal children list does (its own
+    ``name:`` or its module's registration), down to ``depth`` levels. A second start of such a
+    tree fails with ``already_started``, so it is never started once per entity."""
+    by_owner: dict[str, list[ChildrenList]] = {}
+    for children in lists:
+        by_owner.setdefault(children.owner, []).append(children)
+
+    def fixed(name: str, left: int, seen: frozenset[str]) -> bool:
+        if any(registers(name)):
+            return True
+        if left == 0 or name in seen:
+            return False
+        return any(
+            child.name is not None
+            or (child.module is not None and fixed(child.module, left - 1, seen | {name}))
+            for children in by_owner.get(name, ())
+            if children.placement == LITERAL
+            for child in children.children
+        )
+
+    return fixed(module, depth, frozenset())
+
+
 def restarted_children(
     names: frozenset[str],
     starts: Iterable[tuple[str, DynamicStart]],
