@@ -543,10 +543,10 @@ def fitted_edit(context: Context, site: Node, parts: CallParts) -> Edit:
     text = source.text
     line_start = source.line_starts[source.line_of(start)]
     line_end = _line_end(source, source.line_of(end))
-    if _fits_in_line(text, line_start, start, one, end, line_end) or not _BLANK_OR_COMMA.fullmatch(
-        text, end, line_end
-    ):  # measured, not copied: a line can hold thousands of calls, each fixed on its own
-        return Edit(start, end, one)
+    if _fits_in_line(text, line_start, start, one, end, line_end):
+        return Edit(start, end, one)  # measured, not copied: a line can hold thousands of calls
+    if not _BLANK_OR_COMMA.fullmatch(text, end, line_end):
+        return _fitted_fn_body(context, site, parts) or Edit(start, end, one)
     prefix, suffix = text[line_start:start], text[end:line_end]
     indent = source.line_indent(source.line_of(start))
     newline = source.newline
@@ -621,6 +621,72 @@ def _fitted_do_body(context: Context, site: Node, parts: CallParts) -> Edit | No
     if site_line != head_line + 1 or source.text[line_start:pair_start] != inner:
         return None  # a head of several lines, or more than the body on the line
     return Edit(line_start, end, _do_then_call(parts, inner, newline))
+
+
+def _fitted_fn_body(context: Context, site: Node, parts: CallParts) -> Edit | None:
+    """The only expression of a one-line ``fn args -> call(...) end`` closing the arguments
+    of a call that is a statement (``Enum.each(xs, fn x -> call(x) end)``, or the right side
+    of ``=``): `mix format` opens the ``fn`` after ``->``, puts the body on a line of its own
+    and ``end)`` under the line, with blank lines around the statement."""
+    fn = _one_line_fn_holding(site)
+    holder = fn.parent if fn is not None else None
+    call = holder.parent if holder is not None else None
+    if fn is None or holder is None or holder.type != "arguments" or call is None:
+        return None
+    statement = statement_of(call)
+    if statement is None or [c for c in holder.named_children if c.type != "comment"][-1] != fn:
+        return None
+    source, newline = context.source, context.source.newline
+    line = source.line_of(context.span(fn)[0])
+    line_start, line_end = source.line_starts[line], _line_end(source, line)
+    statement_start, statement_end = context.span(statement)
+    fn_end = context.span(fn)[1]
+    if source.text[line_start:statement_start].strip() or source.text[statement_end:line_end]:
+        return None  # the statement is not alone on its line
+    if source.text[fn_end:statement_end] != ")":
+        return None
+    arrow = next((c for c in fn.named_children[0].children if c.type == "->"), None)
+    if arrow is None:
+        return None
+    indent = source.line_indent(line)
+    opened = source.text[line_start : context.span(arrow)[1]]
+    operator = statement.child_by_field_name("operator") if statement != call else None
+    if operator is not None:  # `x = Enum.map(..., fn ->`: the call goes under `x =`
+        operator_end = context.span(operator)[1]
+        lhs = source.text[line_start:operator_end]
+        indent += "  "
+        call_head = source.text[context.span(call)[0] : context.span(arrow)[1]]
+        opened = f"{lhs}{newline}{indent}{call_head}"
+    if not _fits(opened):
+        return None
+    inner = indent + "  "
+    one = parts.one_line()
+    body = one if _fits(inner + one) else _first_fitting(parts.broken(inner, newline), inner)
+    closed = source.text[fn_end - len("end") : line_end]
+    new = f"{opened}{newline}{inner}{body}{newline}{indent}{closed}"
+    return spaced_edit(context, statement, line_start, line_end, new)
+
+
+def _one_line_fn_holding(site: Node) -> Node | None:
+    """The ``fn`` of one clause, written on one line, whose body is ``site`` alone."""
+    body = site.parent
+    stab = body.parent if body is not None else None
+    fn = stab.parent if stab is not None else None
+    if (
+        body is None
+        or body.type != "body"
+        or stab is None
+        or stab.type != "stab_clause"
+        or fn is None
+        or fn.type != "anonymous_function"
+        or fn.start_point.row != fn.end_point.row
+    ):
+        return None
+    if [c for c in body.named_children if c.type != "comment"] != [site]:
+        return None
+    if [c for c in fn.named_children if c.type != "comment"] != [stab]:
+        return None
+    return fn
 
 
 def _do_then_call(parts: CallParts, inner: str, newline: str) -> str:

@@ -279,6 +279,22 @@ LONG_LINES = {
         def handle_cast(:go, state), do: Task.start(fn -> Shop.Mailer.deliver_welcome(state) end)
         """
     ),
+    "fn_body": server(
+        """
+        def handle_cast({:each, users}, state) do
+          Enum.each(users, fn user -> Task.start(fn -> Shop.Mailer.deliver_welcome(user) end) end)
+          {:noreply, state}
+        end
+        """
+    ),
+    "fn_body_assigned": server(
+        """
+        def handle_cast({:each, users}, state) do
+          started = Enum.map(users, fn u -> Task.start(fn -> Shop.Mailer.deliver(u) end) end)
+          {:noreply, Map.put(state, :started, started)}
+        end
+        """
+    ),
     "element": server(
         """
         def handle_call(:both, _from, state) do
@@ -385,6 +401,7 @@ def test_fixed_text_stays_mix_format_clean(tmp_path: Path) -> None:
     fixed = {}
     for name, text in LONG_LINES.items():
         code = {"ets": "OTP601", "do_body": "OTP103"}.get(name, "OTP101")
+        code = "OTP103" if name.startswith("fn_body") else code
         code = "OTP102" if name.startswith(("stream", "pipeline")) else code
         root = project(tmp_path / name, SUPERVISED)
         made = built(root, code, text) if code in BUILDERS else fix(root, code, text)
