@@ -51,7 +51,8 @@ def check_process(*args: str) -> None:
         [*command(), "check", *args], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
         env=child_env(),
     )  # fmt: skip
-    if done.returncode not in (0, 1):
+    if done.returncode not in (0, 1) or b"Traceback" in done.stderr:
+        # exit 1 is "findings", but an uncaught exception exits 1 too
         raise SystemExit(f"check failed ({done.returncode}): {done.stderr.decode()[-2000:]}")
 
 
