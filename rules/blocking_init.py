@@ -1133,6 +1133,10 @@ def _build(
         result_chunk = _strip_blank_lines(result_chunk, newline)
     else:
         kept_text = _strip_blank_lines(kept_text, newline)
+        if kept[-1].start_point.row != kept[-1].end_point.row and not result_chunk.startswith(
+            newline
+        ):  # `mix format` puts a blank line after a statement of several lines
+            result_chunk = newline + result_chunk
     new_body = kept_text + result_chunk
     init_edit = Edit(body_start, result_end, new_body)
 

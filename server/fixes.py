@@ -625,32 +625,37 @@ def _fitted_do_body(context: Context, site: Node, parts: CallParts) -> Edit | No
 
 def _fitted_fn_body(context: Context, site: Node, parts: CallParts) -> Edit | None:
     """The only expression of a one-line ``fn args -> call(...) end`` closing the arguments
-    of a call that is a statement (``Enum.each(xs, fn x -> call(x) end)``, or the right side
-    of ``=``): `mix format` opens the ``fn`` after ``->``, puts the body on a line of its own
-    and ``end)`` under the line, with blank lines around the statement."""
+    of a call that ends a statement (``Enum.each(xs, fn x -> call(x) end)``, the right side of
+    ``=``, the last step of a pipeline written a step a line): `mix format` opens the ``fn``
+    after ``->``, puts the body on a line of its own and ``end)`` under the line, with blank
+    lines around the statement."""
     fn = _one_line_fn_holding(site)
     holder = fn.parent if fn is not None else None
     call = holder.parent if holder is not None else None
     if fn is None or holder is None or holder.type != "arguments" or call is None:
         return None
-    statement = statement_of(call)
-    if statement is None or [c for c in holder.named_children if c.type != "comment"][-1] != fn:
+    if [c for c in holder.named_children if c.type != "comment"][-1] != fn:
         return None
     source, newline = context.source, context.source.newline
     line = source.line_of(context.span(fn)[0])
     line_start, line_end = source.line_starts[line], _line_end(source, line)
-    statement_start, statement_end = context.span(statement)
-    fn_end = context.span(fn)[1]
-    if source.text[line_start:statement_start].strip() or source.text[statement_end:line_end]:
-        return None  # the statement is not alone on its line
-    if source.text[fn_end:statement_end] != ")":
+    top = _last_step_of(context, call, line_start)
+    statement = statement_of(top) if top is not None else None
+    if statement is None or (top != call and statement != top):
         return None
+    statement_start, statement_end = context.span(statement)
+    first_line_start = source.line_starts[source.line_of(statement_start)]
+    fn_end = context.span(fn)[1]
+    if source.text[first_line_start:statement_start].strip():
+        return None  # the statement does not start its line
+    if source.text[statement_end:line_end] or source.text[fn_end:statement_end] != ")":
+        return None  # more than `)` after the fn
     arrow = next((c for c in fn.named_children[0].children if c.type == "->"), None)
     if arrow is None:
         return None
     indent = source.line_indent(line)
     opened = source.text[line_start : context.span(arrow)[1]]
-    operator = statement.child_by_field_name("operator") if statement != call else None
+    operator = statement.child_by_field_name("operator") if statement != top else None
     if operator is not None:  # `x = Enum.map(..., fn ->`: the call goes under `x =`
         operator_end = context.span(operator)[1]
         lhs = source.text[line_start:operator_end]
@@ -663,8 +668,26 @@ def _fitted_fn_body(context: Context, site: Node, parts: CallParts) -> Edit | No
     one = parts.one_line()
     body = one if _fits(inner + one) else _first_fitting(parts.broken(inner, newline), inner)
     closed = source.text[fn_end - len("end") : line_end]
-    new = f"{opened}{newline}{inner}{body}{newline}{indent}{closed}"
-    return spaced_edit(context, statement, line_start, line_end, new)
+    new = f"{source.text[first_line_start:line_start]}{opened}{newline}{inner}{body}"
+    return spaced_edit(
+        context, statement, first_line_start, line_end, f"{new}{newline}{indent}{closed}"
+    )
+
+
+def _last_step_of(context: Context, call: Node, line_start: int) -> Node | None:
+    """``call`` itself, or the pipeline it ends when it starts its line with ``|>``
+    (``xs\n|> Enum.each(fn ...)``); None for a step of a pipeline written on one line."""
+    top = call
+    while (parent := top.parent) is not None and syntax.is_pipe(parent):
+        if parent.child_by_field_name("right") != top:
+            return None
+        operator = parent.child_by_field_name("operator")
+        if top == call and (
+            operator is None or context.source.text[line_start : context.span(operator)[0]].strip()
+        ):
+            return None
+        top = parent
+    return top
 
 
 def _one_line_fn_holding(site: Node) -> Node | None:

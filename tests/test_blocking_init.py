@@ -503,3 +503,31 @@ def test_a_file_read_alone_is_named() -> None:
     )
     [finding] = findings
     assert finding.message.startswith("init/1 blocks on File.read!,")
+
+
+def test_the_result_after_a_kept_statement_of_several_lines_gets_its_blank_line(
+    elixir: None,
+) -> None:
+    fixed = _fixed(
+        """\
+        defmodule Shop.Usage do
+          use GenServer
+
+          @impl true
+          def init(_opts) do
+            {:ok, device} = File.open(~c"/proc/loadavg", [:read])
+            start = System.monotonic_time(:millisecond)
+
+            _ =
+              Process.send_after(self(), :report, start + 7_000, [
+                {:abs, true}
+              ])
+
+            _ = :erlang.process_flag(:priority, :high)
+            {:ok, %{device: device, next_report: start}}
+          end
+        end
+        """
+    )
+    assert "      ])\n\n    {:ok, nil, {:continue," in fixed
+    assert fixed == _mix_formatted(fixed)

@@ -287,6 +287,17 @@ LONG_LINES = {
         end
         """
     ),
+    "fn_body_piped": server(
+        """
+        def handle_info(:prune, state) do
+          state.peers
+          |> Map.keys()
+          |> Enum.each(fn peer_id -> Task.start(Shop.Peers, :challenge_peer, [peer_id]) end)
+
+          {:noreply, state}
+        end
+        """
+    ),
     "fn_body_assigned": server(
         """
         def handle_cast({:each, users}, state) do
