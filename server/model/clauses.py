@@ -107,6 +107,34 @@ def any_of_module(module: Node, wanted: str) -> list[Node]:
     return [c for c in body.named_children if syntax.is_definition(c) and name(c) == wanted]
 
 
+def default_of(definition: Node, variable: str) -> Node | None:
+    """The default value of the parameter ``variable`` (``server \\\\ __MODULE__``), written in
+    this clause's head or in a head of the same function just above it (a bodiless
+    ``def read(server \\\\ __MODULE__)`` before its clauses); None when it has none."""
+    found = head(definition)
+    if found is None:
+        return None
+    clause: Node | None = definition
+    while clause is not None:
+        if clause.type == "comment" or syntax.text(clause).startswith("@"):
+            clause = clause.prev_named_sibling  # `@doc`, `@spec`, `@impl` between clauses
+            continue
+        clause_head = head(clause) if syntax.is_definition(clause) else None
+        if clause_head is None or clause_head.name != found.name:
+            return None
+        if len(clause_head.params) == found.arity:
+            for param in clause_head.params:
+                if (
+                    param.type == "binary_operator"
+                    and syntax.operator(param) == "\\\\"
+                    and (left := param.child_by_field_name("left")) is not None
+                    and syntax.text(left) == variable
+                ):
+                    return param.child_by_field_name("right")
+        clause = clause.prev_named_sibling
+    return None
+
+
 class Delegate(NamedTuple):
     """``defdelegate fetch(id), to: Shop.Store, as: :get``: a public function that calls
     ``target`` (as written, to resolve) by the name ``function``."""

@@ -682,6 +682,8 @@ class _Summariser:
         args = self.arguments(call)
         if key in _GENSERVER_CALLS:
             server = self.resolve(args[0], module) if args else None
+            if server is None and args and args[0].type == "identifier":
+                server = self.resolve(self.parameter_default(call, args[0]), module)
             if server is not None and module is not None:
                 request = (modules.request_tag(args[1]) if len(args) > 1 else None) or ""
                 found.server_calls.append(
@@ -696,6 +698,14 @@ class _Summariser:
                 caller = module.name if module is not None else ""
                 if not (use_kind == PG and name == supervision_facts.DEFAULT_PG_SCOPE):
                     found.uses.append(NameUse(use_kind, name, *self.span(args[0]), module=caller))
+
+    def parameter_default(self, call: Node, variable: Node) -> Node | None:
+        """``def read(server \\\\ __MODULE__), do: GenServer.call(server, :read)``: the default
+        a parameter the call targets takes, the server a caller reaches without naming one."""
+        definition = syntax.enclosing_definition(call)
+        if definition is None:
+            return None
+        return clauses.default_of(definition, syntax.text(variable))
 
     def handed_names(self) -> tuple[str, ...]:
         """Names that ``child_spec``, ``start_link``, ``start`` and ``init`` functions hand to
