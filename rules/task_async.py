@@ -825,5 +825,4 @@ RULE = Rule(
     words=("Task",),
     production_only=True,
     fixable=True,
-    preview=True,
 )

@@ -399,6 +399,5 @@ RULE = Rule(
     check=check,
     words=("Task", "spawn"),
     production_only=True,
-    preview=True,
     fixable=True,
 )

@@ -11,7 +11,7 @@ from otp_thinking.workspace import Workspace
 
 CALL = "  def handle_info(_m, s), do: (Task.async(fn -> s end); {:noreply, s})\n"
 TASK_ASYNC_ON, _ = config.from_mapping({"rules": {"task-async": "on"}})
-"""OTP101, a preview rule, on at its own severity: the rule these tests suppress."""
+"""OTP101 (on by default) named at its own severity: the rule these tests suppress."""
 
 
 def _codes(text: str, config: config.Config = TASK_ASYNC_ON) -> list[tuple[int, str]]:
@@ -105,10 +105,11 @@ def test_test_globs_make_code_short_lived(tmp_path: Path) -> None:
 
 
 def test_a_preview_rule_is_off_until_turned_on() -> None:
-    text = f"defmodule A do\n{CALL}end\n"
+    text = "defmodule A do\n  def get(pid), do: GenServer.call(pid, :get, :infinity)\nend\n"
     assert _codes(text, config=config.DEFAULT) == []
-    assert [f.severity for f in analyze(Source(text, "lib/a.ex"), config=TASK_ASYNC_ON)] == [
-        "warning"  # "on": the rule's own severity
+    timeout_on, _ = config.from_mapping({"rules": {"call-timeout-infinity": "on"}})
+    assert [f.severity for f in analyze(Source(text, "lib/a.ex"), config=timeout_on)] == [
+        "information"  # "on": the rule's own severity
     ]
     every, _ = config.from_mapping({"rules": {"preview": True}})
-    assert _codes(text, config=every) == [(1, "OTP101")]
+    assert _codes(text, config=every) == [(1, "OTP004")]
