@@ -40,9 +40,11 @@ started after it, and whether it is is not in this code:
   `:net_adm.ping`), DNS lookups (`:inet_res.lookup/getbyname`, `:inet.gethostbyname/getaddr`);
 - waiting: `Task.await/yield` (and `await_many`/`yield_many`), `receive` written in `init/1`
   itself (unless it has `after 0`), `Process.sleep`, `:timer.sleep`;
-- external commands: `System.cmd`, `System.shell`, `:os.cmd`;
-- local files (`File.read/open/ls/cp`, `:file.read_file/open/consult`, `:dets.open_file`,
-  `:ets.file2tab`). `File.stream!` is lazy: it reads nothing until the stream is run.
+- external commands: `System.cmd`, `System.shell`, `:os.cmd`.
+
+Local file work (`File.read/open/ls/cp`, `:file.read_file/open/consult`, `:dets.open_file`,
+`:ets.file2tab`) is not blocking work here: opening a device or reading the application's own
+files is quick, and when it fails the start should fail.
 
 The call may sit in `init/1` itself, in a function of the same module that `init/1` calls
 (`load(state)` or `__MODULE__.load(state)`, followed three calls deep), or in a public
@@ -57,8 +59,7 @@ to `Task.async_stream`, or to `Task.async` when `init/1` also awaits; the messag
 call inside the `fn`, not the `Task.async_stream` around it. One finding per `init/1` clause,
 on the first blocking call in source order (or on the call that leads to it). Fixing that one
 is the point: the rest of the slow work usually moves with it. A warning names the first
-remote call, and information the first wait on a store, the network, a command or a sleep,
-not a quick file read before it.
+remote call, and information the first wait on a store, the network, a command or a sleep.
 
 Not flagged:
 - `init/1` of other modules: Supervisors, Plugs (`@behaviour Plug`, `use Plug.Builder`),
@@ -167,15 +168,12 @@ SELF_CALLS = compile_query(
 )
 """``__MODULE__.load(state)``: a call to a function of the module itself."""
 
-INIT_KINDS = frozenset(
-    {"db", "http", "rpc", "await", "sleep", "cmd", "socket", "connect", "dns", "file"}
-)
+INIT_KINDS = frozenset({"db", "http", "rpc", "await", "sleep", "cmd", "socket", "connect", "dns"})
 """What counts as blocking work in `init/1`. A call to another local process
 (`GenServer.call`, `Agent.get`) is not: it answers from its state, and in `init/1` it is
-mostly a registration or a look-up of configuration that has to come first."""
-SLOW_KINDS = INIT_KINDS - {"file"}
-"""What is worth naming before a local file read: a read of the application's own files is
-rarely the slow part of `init/1`."""
+mostly a registration or a look-up of configuration that has to come first. Nor is a local
+file (`file`): opening a device or reading the application's own files is quick, and a start
+that cannot do it should fail (blind reviewers judged every file-only finding DEB or FP)."""
 REMOTE_KINDS = frozenset({"http", "rpc"})
 """What waits on another machine with no bound the code shows: an HTTP request, a remote
 call (`:rpc.call/4` waits forever by default). Reported as a warning; the rest (a query of
@@ -373,14 +371,6 @@ def blocking_name(module: str, function: str) -> str | None:
     return found.name if found is not None and found.kind in INIT_KINDS else None
 
 
-def slow_name(module: str, function: str) -> str | None:
-    """Blocking work other than a local file read (see SLOW_KINDS)."""
-    if (module, function) == ("", "receive"):
-        return "receive"
-    found = blocking_call(module, function)
-    return found.name if found is not None and found.kind in SLOW_KINDS else None
-
-
 def remote_name(module: str, function: str) -> str | None:
     """Work that waits on another machine (see REMOTE_KINDS)."""
     found = blocking_call(module, function)
@@ -461,13 +451,9 @@ def _check_init(context: Context, module: Node, definition: Node, kind: str) -> 
     if remote is None and _fills_for_callers(context, module, definition):
         return None
     if remote is None:
-        # Name the wait on a store or the network rather than a quick local file read before it.
-        slow = Scanner(
-            module, slow_name, _project_lookup(context, module, SLOW_KINDS), chosen
-        ).first(definition)
-        finding = _blocking_finding(context, module, definition, kind, scanner, slow or found)
+        finding = _blocking_finding(context, module, definition, kind, scanner, found)
         return finding.with_severity("information")
-    # The warning names the remote wait (a request), not a quick file read before it.
+    # The warning names the remote wait (a request), not a wait on a store before it.
     return _blocking_finding(context, module, definition, kind, scanner, remote)
 
 
@@ -629,11 +615,11 @@ def _boot_write(
     context: Context, module: Node, definition: Node, chosen: Callable[[Node], bool]
 ) -> bool:
     """All the blocking work of `init/1` is writes whose result it drops (a cleanup, a
-    heartbeat, a reset of stuck rows, scripts loaded into a store), with at most local file
-    reads to feed them: done once, before the processes started after this one, which may
-    rely on it. Whether they do is not in this code, so it is not reported."""
-    project = _project_lookup(context, module, SLOW_KINDS)
-    first = Scanner(module, slow_name, project, chosen).first(definition)
+    heartbeat, a reset of stuck rows, scripts loaded into a store): done once, before the
+    processes started after this one, which may rely on it. Whether they do is not in this
+    code, so it is not reported."""
+    project = _project_lookup(context, module)
+    first = Scanner(module, blocking_name, project, chosen).first(definition)
     if first is None or not _is_write(first[1]) or _result_used(definition, first[0]):
         return False
 
@@ -642,7 +628,7 @@ def _boot_write(
         return None if reached is None or _is_write(reached[0]) else reached
 
     def reads(module_name: str, function: str) -> str | None:
-        found_name = slow_name(module_name, function)
+        found_name = blocking_name(module_name, function)
         return None if found_name is None or _is_write(found_name) else found_name
 
     return Scanner(module, reads, not_writes).first(definition) is None
