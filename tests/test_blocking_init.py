@@ -287,7 +287,9 @@ def test_follows_local_helpers_and_names_them() -> None:
         end
         """
     )
-    assert message.startswith("init/1 calls load, which calls read, which blocks on Shop.Repo.get!,")
+    assert message.startswith(
+        "init/1 calls load, which calls read, which blocks on Shop.Repo.get!,"
+    )
 
 
 def test_gen_statem_gets_no_fix_and_the_internal_event_advice() -> None:
