@@ -94,6 +94,7 @@ def _started_names(context: Context, kind: str, keys: str | None) -> list[str]:
             for start in summary.supervision.names
             if start.kind == kind
             and start.name
+            and not start.guessed
             and (keys is None or start.keys == keys)
             and not any(s <= start.start < e for s, e in branches)
         )
@@ -148,21 +149,41 @@ def _choose(
         existing, _web_to_app(caller, namespace)
     )
     if fitting is not None:
-        return Started(fitting), True
+        return _reused(context, kind, keys, fitting), True
     for suffix in suffixes:
         name = f"{namespace}.{suffix}"
         if name in _started_as(context, kind, keys):
-            return Started(name), True
+            return _reused(context, kind, keys, name), True
         if _taken(context, kind, name):
             continue  # another process has that name, or the tool cannot tell
         started = _start_child(context, name, child.format(name), caller)
         if started.safety == "unsafe" and existing:
-            return Started(_app_wide(existing)), False
+            return _reused(context, kind, keys, _app_wide(existing)), False
         return started, False
     if existing:
-        return Started(_app_wide(existing)), False
+        return _reused(context, kind, keys, _app_wide(existing)), False
     name = f"{namespace}.{suffixes[0]}"
     return Started(name, (), "unsafe", f" (check that {name} is started as one)"), False
+
+
+def _reused(context: Context, kind: str, keys: str | None, name: str) -> Started:
+    """A name the project already starts: safe when the application's own children start it
+    whatever the configuration (or a child module of its own, ``Shop.Jobs`` whose
+    ``child_spec/1`` starts a Task.Supervisor under ``__MODULE__``); started elsewhere (a
+    subsystem's supervisor, one chosen by a branch or only in some environments), the fix
+    cannot know that it runs wherever the calling code does, so it is unsafe and says where
+    to look."""
+    app = context.application
+    if app is not None and (
+        name in app.named(kind, keys, unconditional=True)
+        or name in app.child_modules(unconditional=True)  # `Shop.Jobs.child_spec([])`
+    ):
+        return Started(name)
+    note = (
+        f" (the application's own children do not start {name}: check that it runs wherever"
+        " this code does)"
+    )
+    return Started(name, (), "unsafe", note)
 
 
 BOOT_FUNCTIONS = frozenset({"init", "start_link", "start", "child_spec"})
@@ -206,7 +227,10 @@ def _started_as(context: Context, kind: str, keys: str | None) -> set[str]:
         for _path, summary in context.summaries()
         if not summary.short_lived
         for start in summary.supervision.names
-        if start.kind == kind and start.name and (keys is None or start.keys == keys)
+        if start.kind == kind
+        and start.name
+        and not start.guessed
+        and (keys is None or start.keys == keys)
     )
     return found
 

@@ -63,6 +63,12 @@ class Application:
             if c.kind == kind and c.name and (keys is None or c.keys == keys)
         ]
 
+    def child_modules(self, unconditional: bool = False) -> set[str]:
+        """The modules of the children (only those every start starts when
+        ``unconditional``)."""
+        lists = [c for c in self.lists if c.placement == LITERAL or not unconditional]
+        return {c.module for found in lists for c in found.children if c.module}
+
     def add_child(
         self, child_text: str, users: frozenset[str] = frozenset(), web: bool = False
     ) -> Edit | None:

@@ -39,6 +39,44 @@ def test_a_task_supervisor_started_through_a_wrapper_child_spec_is_used(tmp_path
     assert all(edit.path is None for edit in fixed.finding.fix.edits)
 
 
+def test_a_literal_inside_a_computed_name_is_never_the_supervisor_a_fix_calls(
+    tmp_path: Path,
+) -> None:
+    """``name: Shop.Registry.via({site, TaskSupervisor})`` starts one Task.Supervisor per site
+    under a via name: ``TaskSupervisor`` is a part of the key, not a process a fix can call."""
+    root = project(tmp_path, "      Shop.Repo,\n      Shop.SiteSupervisor")
+    write(
+        root,
+        "lib/shop/site_supervisor.ex",
+        "defmodule Shop.SiteSupervisor do\n  use Supervisor\n\n"
+        "  def init(site) do\n"
+        "    children = [{Task.Supervisor, name: Shop.Registry.via({site, TaskSupervisor})}]\n"
+        "    Supervisor.init(children, strategy: :one_for_one)\n  end\nend\n",
+    )
+    fixed = fix(root, "OTP103", module(TASK_START))
+    assert "Task.Supervisor.start_child(Shop.TaskSupervisor, fn -> :ok end)" in fixed.text
+    assert "start_child(TaskSupervisor," not in fixed.text
+
+
+def test_a_supervisor_a_subsystem_starts_is_used_but_the_fix_is_unsafe(tmp_path: Path) -> None:
+    """The application starts ``Shop.Sync.Supervisor`` only when configured to: its Task.Supervisor
+    may not run where the caller does."""
+    root = project(tmp_path, "      Shop.Repo,\n      Shop.Web")
+    write(
+        root,
+        "lib/shop/sync/supervisor.ex",
+        "defmodule Shop.Sync.Supervisor do\n  use Supervisor\n\n"
+        "  def init(:ok) do\n"
+        "    children = [{Task.Supervisor, name: Shop.Sync.Tasks}]\n"
+        "    Supervisor.init(children, strategy: :one_for_all)\n  end\nend\n",
+    )
+    worker = f"defmodule Shop.Sync.Worker do\n  {TASK_START}\nend\n"
+    found = findings(root, "OTP103", worker)
+    fix_found = found[0].fix
+    assert fix_found is not None and fix_found.safety == "unsafe"
+    assert "Shop.Sync.Tasks (the application's own children do not start" in fix_found.title
+
+
 def test_a_positional_registry_start_is_used(tmp_path: Path) -> None:
     root = project(
         tmp_path,

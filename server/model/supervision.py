@@ -100,6 +100,10 @@ class NameStart:
     keys: str | None = None
     start: int = 0
     end: int = 0
+    guessed: bool = False
+    """A literal found inside a computed name (``Keyword.get(opts, :name, Shop.Tasks)``,
+    ``Registry.via({site, TaskSupervisor})``): it may be the name, or only a part of it. Enough
+    to stay silent about a name that may be started; never a name a fix may call."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -254,12 +258,14 @@ class _Reader:
             return
         literals = _literal_names(value, self.resolve)
         for literal in literals:  # `Keyword.get(opts, :name, Shop.Tasks)`: any may be it
-            self.add_name(kind, literal, keys, value)
+            self.add_name(kind, literal, keys, value, guessed=True)
         if not literals and kind != OTHER:
             self.add_name(kind, None, keys, value)
 
-    def add_name(self, kind: str, name: str | None, keys: str | None, node: Node) -> None:
-        self.names.append(NameStart(kind, name, keys, *self.span(node)))
+    def add_name(
+        self, kind: str, name: str | None, keys: str | None, node: Node, guessed: bool = False
+    ) -> None:
+        self.names.append(NameStart(kind, name, keys, *self.span(node), guessed))
 
     def start_tuple(self, node: Node) -> None:
         """``{:pg, scope}`` and ``{:pg, :start_link, [scope]}`` / ``{Registry, :start_link,

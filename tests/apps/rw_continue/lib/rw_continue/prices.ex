@@ -1,5 +1,5 @@
 defmodule RwContinue.Prices do
-  @moduledoc "Prices read from a file at start, kept in the state and in a named table."
+  @moduledoc "Prices read by a command at start, kept in the state and in a named table."
   use GenServer
 
   def start_link(path), do: GenServer.start_link(__MODULE__, path, name: __MODULE__)
@@ -10,7 +10,8 @@ defmodule RwContinue.Prices do
   def init(path) do
     Process.flag(:trap_exit, true)
     table = :ets.new(:rw_continue_prices, [:named_table, :public])
-    prices = path |> File.read!() |> parse()
+    {text, 0} = System.cmd("cat", [path])
+    prices = parse(text)
     :ets.insert(table, Map.to_list(prices))
     {:ok, %{table: table, prices: prices}}
   end
