@@ -716,24 +716,29 @@ def _last_step_of(context: Context, call: Node, line_start: int) -> Node | None:
 
 def _one_line_fn_holding(site: Node) -> Node | None:
     """The ``fn`` of one clause, written on one line, whose body is ``site`` alone."""
-    body = site.parent
-    stab = body.parent if body is not None else None
-    fn = stab.parent if stab is not None else None
-    if (
-        body is None
-        or body.type != "body"
-        or stab is None
-        or stab.type != "stab_clause"
-        or fn is None
-        or fn.type != "anonymous_function"
-        or fn.start_point.row != fn.end_point.row
-    ):
+    chain = _parents_typed(site, "body", "stab_clause", "anonymous_function")
+    if chain is None:
+        return None
+    body, stab, fn = chain
+    if fn.start_point.row != fn.end_point.row:
         return None
     if [c for c in body.named_children if c.type != "comment"] != [site]:
         return None
     if [c for c in fn.named_children if c.type != "comment"] != [stab]:
         return None
     return fn
+
+
+def _parents_typed(node: Node, *types: str | None) -> list[Node] | None:
+    """The parents of ``node`` one above the other, each of its type in ``types`` (None: any
+    type); None when the chain is shorter or a type differs."""
+    chain: list[Node] = []
+    for wanted in types:
+        parent = (chain[-1] if chain else node).parent
+        if parent is None or (wanted is not None and parent.type != wanted):
+            return None
+        chain.append(parent)
+    return chain
 
 
 def _do_then_call(parts: CallParts, inner: str, newline: str) -> str:
@@ -748,17 +753,12 @@ DO_BODY_CALLS = frozenset({"if", "unless"})
 def _do_body_holder(context: Context, site: Node) -> Node | None:
     """The ``def``/``defp``, ``if`` or ``unless`` whose only keyword, ``do:``, holds
     ``site``, as a statement."""
-    pair = site.parent
-    keywords = pair.parent if pair is not None else None
-    holder = keywords.parent if keywords is not None else None
-    definition = holder.parent if holder is not None else None
+    chain = _parents_typed(site, "pair", "keywords", None, None)
+    if chain is None:
+        return None
+    pair, keywords, _holder, definition = chain
     if (
-        pair is None
-        or pair.type != "pair"
-        or keywords is None
-        or keywords.type != "keywords"
-        or len(keywords.named_children) != 1
-        or definition is None
+        len(keywords.named_children) != 1
         or not (
             syntax.is_definition(definition) or syntax.local_target(definition) in DO_BODY_CALLS
         )
