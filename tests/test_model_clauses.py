@@ -111,3 +111,29 @@ def test_is_head_tells_a_head_from_a_call() -> None:
         n for n in syntax.descendants(root) if n.type == "call" and syntax.local_target(n) == "run"
     ]
     assert [clauses.is_head(n) for n in runs] == [True, False, False]
+
+
+DEFAULTS = """\
+defmodule Shop.Settings do
+  def read(server \\\\ __MODULE__), do: GenServer.call(server, :read)
+
+  @doc "Saves."
+  @spec save(GenServer.server(), map()) :: :ok
+  def save(server \\\\ __MODULE__, params)
+  def save(server, %{} = params), do: GenServer.call(server, {:save, params})
+  def save(server, params), do: GenServer.call(server, {:save, Map.new(params)})
+
+  def other(server), do: GenServer.call(server, :other)
+end
+"""
+
+
+def test_default_of_a_parameter_in_the_head_or_a_bodiless_head_above() -> None:
+    module = parse(DEFAULTS.encode()).root_node.named_children[0]
+    [read] = clauses.of_module(module, "read")
+    assert syntax.text(clauses.default_of(read, "server")) == "__MODULE__"
+    *_, last_save = clauses.of_module(module, "save")
+    assert syntax.text(clauses.default_of(last_save, "server")) == "__MODULE__"
+    [other] = clauses.of_module(module, "other")
+    assert clauses.default_of(other, "server") is None
+    assert clauses.default_of(read, "params") is None

@@ -116,7 +116,9 @@ def default_of(definition: Node, variable: str) -> Node | None:
         return None
     clause: Node | None = definition
     while clause is not None:
-        if clause.type == "comment" or syntax.text(clause).startswith("@"):
+        if clause.type == "comment" or (
+            clause.type == "unary_operator" and syntax.operator(clause) == "@"
+        ):
             clause = clause.prev_named_sibling  # `@doc`, `@spec`, `@impl` between clauses
             continue
         clause_head = head(clause) if syntax.is_definition(clause) else None
