@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from tree_sitter import Node
 
@@ -25,6 +27,9 @@ from otp_thinking.model.supervision import (
 from otp_thinking.project import Application
 from otp_thinking.project import app_root as _app_root
 from otp_thinking.source import Source
+
+if TYPE_CHECKING:
+    from otp_thinking.model.summary import FileSummary
 
 
 @dataclass(frozen=True)
@@ -90,15 +95,24 @@ def _started_names(context: Context, kind: str, keys: str | None) -> list[str]:
             continue
         branches = [(c.start, c.end) for c in summary.supervision.lists if c.placement != LITERAL]
         names.extend(
-            start.name
-            for start in summary.supervision.names
-            if start.kind == kind
+            name
+            for name, at in _callable_names(summary, kind, keys)
+            if not any(s <= at < e for s, e in branches)
+        )
+    return list(dict.fromkeys(names))
+
+
+def _callable_names(summary: FileSummary, kind: str, keys: str | None) -> Iterator[tuple[str, int]]:
+    """The names (and where) the file starts processes of ``kind`` under (Registries with these
+    ``keys``) that a fix can call: read exactly, not guessed from inside a computed name."""
+    for start in summary.supervision.names:
+        if (
+            start.kind == kind
             and start.name
             and not start.guessed
             and (keys is None or start.keys == keys)
-            and not any(s <= start.start < e for s, e in branches)
-        )
-    return list(dict.fromkeys(names))
+        ):
+            yield start.name, start.start
 
 
 def _under(path: str, folder: Path) -> bool:
@@ -223,14 +237,10 @@ def _started_as(context: Context, kind: str, keys: str | None) -> set[str]:
     app = context.application
     found = set(app.named(kind, keys)) if app is not None else set()
     found.update(
-        start.name
+        name
         for _path, summary in context.summaries()
         if not summary.short_lived
-        for start in summary.supervision.names
-        if start.kind == kind
-        and start.name
-        and not start.guessed
-        and (keys is None or start.keys == keys)
+        for name, _at in _callable_names(summary, kind, keys)
     )
     return found
 

@@ -55,19 +55,24 @@ class Application:
     def named(self, kind: str, keys: str | None = None, unconditional: bool = False) -> list[str]:
         """Names of the children of ``kind`` (Registries with these ``keys`` when given; only
         those every start starts when ``unconditional``)."""
-        lists = [c for c in self.lists if c.placement == LITERAL or not unconditional]
         return [
             c.name
-            for found in lists
-            for c in found.children
+            for c in self._children(unconditional)
             if c.kind == kind and c.name and (keys is None or c.keys == keys)
         ]
 
     def child_modules(self, unconditional: bool = False) -> set[str]:
         """The modules of the children (only those every start starts when
         ``unconditional``)."""
-        lists = [c for c in self.lists if c.placement == LITERAL or not unconditional]
-        return {c.module for found in lists for c in found.children if c.module}
+        return {c.module for c in self._children(unconditional) if c.module}
+
+    def _children(self, unconditional: bool) -> list[Child]:
+        """`children`, or only those of the lists every start uses when ``unconditional``."""
+        if not unconditional:
+            return self.children
+        return [
+            child for found in self.lists if found.placement == LITERAL for child in found.children
+        ]
 
     def add_child(
         self, child_text: str, users: frozenset[str] = frozenset(), web: bool = False
