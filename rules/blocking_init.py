@@ -34,7 +34,7 @@ As information, the rest: at boot it is usually bounded, often load-bearing for 
 started after it, and whether it is is not in this code:
 - database calls: `Repo.all/get/one/insert/update/delete/query/transaction/preload/…` on any
   alias ending in `Repo` (`MyApp.Repo`, `MyApp.ReadRepo`), `Ecto.Adapters.SQL.query`,
-  `Postgrex.query`, `Redix.command`, `:mnesia.wait_for_tables`;
+  `Postgrex.query`, `Redix.command`, `:mnesia.wait_for_tables`, `:mnesia.transaction`;
 - network set-up: socket connects and reads (`:gen_tcp.connect/accept/recv`, `:ssl.connect`,
   `Mint.HTTP.connect`), node connects (`Node.connect/ping`, `:net_kernel.connect_node`,
   `:net_adm.ping`), DNS lookups (`:inet_res.lookup/getbyname`, `:inet.gethostbyname/getaddr`);
@@ -52,7 +52,10 @@ function of another module of the project, reached directly or through up to thr
 modules (their public functions, `defdelegate`s and imported functions, and the functions of
 each module they call): the message names the chain, as in "init/1 calls load, which calls
 do_poll, which blocks on :inet_res.lookup" or "init/1 calls Accounts.load/1, which blocks on
-Repo.all (through fetch, Accounts.Store.read/1)". Work inside an `fn` counts when `init/1`
+Repo.all (through fetch, Accounts.Store.read/1)". Starting another process of the project
+counts as calling its `init/1`, since `start_link` returns only once that has returned:
+"init/1 calls Client.start_link/1, which blocks on :gen_tcp.connect (through
+MyApp.Client.init/1)". Work inside an `fn` counts when `init/1`
 waits for it: an `fn` given to `Enum`/`Stream`, to the `Map`/`Keyword` functions that run it
 (`Map.new/2`, `Keyword.update/4`; not `Keyword.get(opts, :fetch, &fetch/1)`, which keeps it),
 to `Task.async_stream`, or to `Task.async` when `init/1` also awaits; the message names the

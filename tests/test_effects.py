@@ -39,6 +39,7 @@ def _effects(code: str) -> dict[str, tuple[str, str, tuple[str, ...]]]:
         ("Process", "sleep", "sleep"),
         (":rpc", "call", "rpc"),
         ("System", "cmd", "cmd"),
+        (":mnesia", "wait_for_tables", "db"),
     ],
 )
 def test_blocking_calls_have_a_kind(module: str, function: str, kind: str) -> None:
@@ -381,6 +382,70 @@ def test_public_functions_record_the_project_calls_they_make_now() -> None:
         ],
         "Shop.Orders.listed/1": [("Shop.Billing.Gateway", "charge", ())],
     }
+
+
+def test_starting_the_module_s_own_process_calls_its_init() -> None:
+    calls = _calls(
+        """\
+        defmodule Shop.Link do
+          use GenServer
+          def start_link(opts), do: GenServer.start_link(__MODULE__, opts, name: __MODULE__)
+          def start(opts), do: :gen_server.start({:local, :link}, Shop.Link, opts, [])
+          def start_other(opts), do: GenServer.start_link(Shop.Other, opts)
+          def start_later(opts), do: Task.start(fn -> GenServer.start(__MODULE__, opts) end)
+          def init(opts), do: {:ok, opts}
+        end
+        """
+    )
+    assert calls == {
+        "Shop.Link.start_link/1": [("Shop.Link", "init", ())],
+        "Shop.Link.start/1": [("Shop.Link", "init", ())],
+    }
+
+
+def test_otp003_follows_a_start_into_the_started_process_init(tmp_path: Path) -> None:
+    root = _project(
+        tmp_path,
+        {
+            "lib/shop/client.ex": """\
+                defmodule Shop.Client do
+                  use GenServer
+                  def start_link(opts), do: GenServer.start_link(__MODULE__, opts)
+                  def init(opts), do: {:ok, Shop.Socket.open(opts)}
+                end
+                """,
+            "lib/shop/socket.ex": """\
+                defmodule Shop.Socket do
+                  def open(opts), do: :gen_tcp.connect(opts[:host], opts[:port], [])
+                end
+                """,
+            "lib/shop/consumer.ex": """\
+                defmodule Shop.Consumer do
+                  use GenServer
+                  def init(opts) do
+                    {:ok, client} = Shop.Client.start_link(opts)
+                    {:ok, %{client: client}}
+                  end
+                end
+                """,
+            "lib/shop/lazy.ex": """\
+                defmodule Shop.Lazy do
+                  use GenServer
+                  def init(opts), do: {:ok, opts, {:continue, :connect}}
+                  def handle_continue(:connect, opts) do
+                    {:ok, client} = Shop.Client.start_link(opts)
+                    {:noreply, %{client: client}}
+                  end
+                end
+                """,
+        },
+    )
+    [message] = _messages(root, "lib/shop/consumer.ex", "OTP003")
+    assert message.startswith(
+        "init/1 calls Shop.Client.start_link/1, which blocks on :gen_tcp.connect (through "
+        "Shop.Client.init/1, Shop.Socket.open/1), so whoever starts"
+    )
+    assert _messages(root, "lib/shop/lazy.ex", "OTP003") == []
 
 
 def test_a_delegated_function_calls_its_target() -> None:

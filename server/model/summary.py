@@ -78,6 +78,13 @@ _GENSERVER_CALLS = frozenset({("GenServer", "call"), (":gen_server", "call")})
 _GENSERVER_STARTS = frozenset(
     {("GenServer", "start_link"), ("GenServer", "start"), (":gen_server", "start_link")}
 )
+_SELF_STARTS = frozenset(
+    (module, function)
+    for module in ("GenServer", ":gen_server", ":gen_statem", "GenStateMachine")
+    for function in ("start_link", "start")
+)
+"""Calls that start a process running a module's callbacks, ``init/1`` first, and return
+only once ``init/1`` has returned."""
 _PERSISTENT_READ = re.compile(r":persistent_term\.get\b")
 _STARTING_FUNCTIONS = frozenset({"child_spec", "start_link", "start", "init"})
 _NOT_STARTS = frozenset({"def", "defp", "if", "unless", "case", "cond", "with", "for", "fn"})
@@ -345,6 +352,7 @@ class _Found:
     server_calls: list[ServerCall] = field(default_factory=list)
     uses: list[NameUse] = field(default_factory=list)
     registers: dict[str, list[str]] = field(default_factory=dict)
+    self_starts: list[Node] = field(default_factory=list)
 
 
 class _Document:
@@ -551,7 +559,11 @@ class _Summariser:
             uses=tuple(found.uses),
             handed_names=self.handed_names(),
             effects=self.effects(remote),
-            function_calls=self.function_calls(to_modules) if self.path.endswith(".ex") else (),
+            function_calls=(
+                self.function_calls(to_modules, found.self_starts)
+                if self.path.endswith(".ex")
+                else ()
+            ),
             tables=tables,
             table_accesses=accesses,
         )
@@ -572,10 +584,14 @@ class _Summariser:
     def effects(self, remote: list[tuple[Node, str, str]]) -> tuple[FunctionEffect, ...]:
         return function_effects(self.functions, remote)
 
-    def function_calls(self, to_modules: list[tuple[Node, str, str]]) -> tuple[FunctionCall, ...]:
+    def function_calls(
+        self, to_modules: list[tuple[Node, str, str]], self_starts: list[Node]
+    ) -> tuple[FunctionCall, ...]:
         """The calls public functions make to other modules (see `effects.function_calls`):
-        remote calls to an alias, calls to imported functions, and ``defdelegate``s. Not asked
-        of scripts (`.exs`: tests, configuration), whose functions no module calls."""
+        remote calls to an alias, calls to imported functions, ``defdelegate``s, and a start
+        of the module's own process (``GenServer.start_link(__MODULE__, ...)``), read as a
+        call to its ``init/1``, which runs before the start returns. Not asked of scripts
+        (`.exs`: tests, configuration), whose functions no module calls."""
         project: list[ProjectCall] = []
         for call, written, function in to_modules:
             module = self.module_at(call.start_byte)
@@ -585,6 +601,10 @@ class _Summariser:
             if target != module.name:
                 project.append((call, target, function))
         project.extend(self.imported_calls())
+        for call in self_starts:
+            module = self.module_at(call.start_byte)
+            if module is not None:
+                project.append((call, module.name, "init"))
         delegations = []
         for node in self.delegates:
             found = clauses.delegate(node)
@@ -664,6 +684,8 @@ class _Summariser:
     def remote_call(
         self, call: Node, target_node: Node, target_text: str, function: str, found: _Found
     ) -> None:
+        if (target_text, function) in _SELF_STARTS:
+            self.self_start(call, target_text, found)
         head = target_text.split(".", 1)[0]
         if head not in _SPECIAL:
             if target_node.type != "alias" or head in _STDLIB:
@@ -730,6 +752,16 @@ class _Summariser:
         name = self.resolve(options.get("name"), module)
         if server_module is not None and name is not None:
             found.registers.setdefault(server_module, []).append(name)
+
+    def self_start(self, call: Node, target_text: str, found: _Found) -> None:
+        """``GenServer.start_link(__MODULE__, arg)`` (or ``:gen_server.start_link({:local,
+        name}, __MODULE__, arg, opts)``): the module starts its own process."""
+        module = self.module_at(call.start_byte)
+        args = self.arguments(call)
+        at = 1 if target_text.startswith(":") and len(args) == 4 else 0
+        if module is not None and len(args) > at:
+            if self.resolve(args[at], module) == module.name:
+                found.self_starts.append(call)
 
     def via_tuple(self, node: Node, found: _Found) -> None:
         """``{:via, Registry, {Name, key}}`` uses a Registry."""
