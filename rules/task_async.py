@@ -30,9 +30,13 @@ Flagged only where the code shows the link is unwanted:
   `{:DOWN, ref, :process, pid, reason}` for failures (not only `:normal`) — the author
   expects the failure as a message. A `:DOWN` clause that ignores the reason, does what the
   reply clause for the same state does (`done?: true` in both) while that reply clause leaves
-  the monitor on, only marks the end of the task: no such sign;
-- nothing awaits the task: its value is thrown away (a statement before the last, `_task =`),
-  or it is what a helper returns to callers that throw it away — fire-and-forget work still
+  the monitor on, only marks the end of the task: no such sign. Nor is a `:DOWN` clause that
+  does nothing (`{:noreply, state}`: a sink for the `:DOWN` after each reply, where
+  `async_nolink` would only hide a crash), or one for a process the module monitors itself
+  (`Process.monitor/1`), its pid or ref pinned or matched against the state (`%{port: pid}`);
+- nothing awaits the task: its value is thrown away (a statement before the last, `_task =`,
+  or the last of a `case`/`if`/`with` branch whose value is thrown away in turn), or it is
+  what a helper returns to callers that throw it away — fire-and-forget work still
   linked to the caller, in any production module. A task whose reply the process reads as a
   message (a `handle_info/2` clause for any `{ref, result}`, or one taking any message and
   using it) is awaited that way.
@@ -245,7 +249,10 @@ def _handles_failure(down: Node, module: Node) -> bool:
     ``Process.demonitor(ref, [:flush])``, so the normal ``:DOWN`` arrives after every reply),
     and it does what a reply clause does (``done?: true`` in both): it treats every end
     alike, and a crash ending the work quietly there would be no better than the crash the
-    link gives."""
+    link gives. Nor when it does nothing (``{:noreply, state}``): a sink for the ``:DOWN``
+    that follows each reply, where `async_nolink` would only make a crash go unnoticed."""
+    if process_state.does_nothing(down):
+        return False
     for reason in process_state.down_reasons(down):
         name = syntax.text(reason)
         if reason.type != "identifier":

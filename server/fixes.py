@@ -20,6 +20,7 @@ from otp_thinking.model.supervision import (
     LITERAL,
     PG,
     REGISTRY,
+    TASK_PARTITIONS,
     TASK_SUPERVISOR,
     booting_users,
     module_starts,
@@ -50,7 +51,25 @@ def task_supervisor(context: Context, node: Node) -> Started:
         return Started(configured)
     existing = started_names(context, TASK_SUPERVISOR)
     child = "{{Task.Supervisor, name: {}}}"
-    return _for_caller(context, node, TASK_SUPERVISOR, None, existing, _TASK_NAMES, child)
+    started = _for_caller(context, node, TASK_SUPERVISOR, None, existing, _TASK_NAMES, child)
+    if started.name in existing and started.safety == "safe":
+        return started
+    return _partitioned_task_supervisor(context, node) or started
+
+
+def _partitioned_task_supervisor(context: Context, node: Node) -> Started | None:
+    """The app's PartitionSupervisor of Task.Supervisors (``{PartitionSupervisor,
+    child_spec: Task.Supervisor, name: Shop.Tasks}``), as the via tuple a task is started
+    on: ``{:via, PartitionSupervisor, {Shop.Tasks, self()}}``, the caller's partition. Taken
+    when no plain Task.Supervisor the app starts can be reused safely."""
+    names = started_names(context, TASK_PARTITIONS)
+    caller = modules.full_name(node) if syntax.is_defmodule(node) else modules.path_at(node)
+    name = closest_name(names, caller) or (_app_wide(names) if names else None)
+    if name is None:
+        return None
+    found = _in_boot_order(context, node, caller, _reused(context, TASK_PARTITIONS, None, name))
+    via = f"{{:via, PartitionSupervisor, {{{name}, self()}}}}"
+    return Started(via, found.edits, found.safety, found.note)
 
 
 _TASK_NAMES = ("TaskSupervisor", "Tasks")

@@ -13,7 +13,7 @@ from tree_sitter import Node
 
 from otp_thinking import syntax
 from otp_thinking.context import Context
-from otp_thinking.model import clauses
+from otp_thinking.model import calls, clauses
 from otp_thinking.model.processes import MESSAGE_CALLBACKS
 from otp_thinking.parsing import compile_query, matches
 
@@ -213,8 +213,10 @@ def down_clause(context: Context, node: Node) -> Node | None:
 # in a scope, and scanning the scope each time made files of many calls quadratic.
 @syntax.remembered
 def _down_clause_in(module: Node) -> Node | None:
-    if ":DOWN" not in syntax.text(module):  # a scan of the text is far cheaper than a walk
+    text = syntax.text(module)
+    if ":DOWN" not in text:  # a scan of the text is far cheaper than a walk
         return None
+    monitors = "Process.monitor(" in text
     for definition in syntax.descendants(module):
         if not syntax.is_definition(definition):
             continue
@@ -225,9 +227,57 @@ def _down_clause_in(module: Node) -> Node | None:
             tuple_node = _down_tuple(param)
             if tuple_node is not None:
                 reason = tuple_node.named_children[4]
-                if reason.type != "atom":  # `:normal` only: a finished task, not a failure
-                    return definition
+                if reason.type == "atom":  # `:normal` only: a finished task, not a failure
+                    continue
+                if monitors and _one_process(tuple_node, head[1]):
+                    continue
+                return definition
     return None
+
+
+def _one_process(down: Node, params: list[Node]) -> bool:
+    """The clause takes the ``:DOWN`` of one known process only: its ref or pid is pinned
+    (``^pid``) or matched against the state (``%{port: pid} = state``). In a module that
+    monitors processes itself, that is the process it monitors, not a task."""
+    for element in (down.named_children[1], down.named_children[3]):
+        if element.type == "unary_operator" and syntax.operator(element) == "^":
+            return True
+        if element.type == "identifier" and not syntax.text(element).startswith("_"):
+            name = syntax.text(element)
+            others = [p for p in params if not _contains(p, down)]
+            if any(name in _identifiers(p) for p in others):
+                return True
+    return False
+
+
+def _contains(outer: Node, inner: Node) -> bool:
+    return outer.start_byte <= inner.start_byte and inner.end_byte <= outer.end_byte
+
+
+def _identifiers(node: Node) -> set[str]:
+    return {syntax.text(n) for n in syntax.descendants(node) if n.type == "identifier"}
+
+
+def does_nothing(definition: Node) -> bool:
+    """The clause's body only hands its last parameter back (``{:noreply, state}``)."""
+    head = clauses.head(definition)
+    statements = syntax.body_statements(definition)
+    if head is None or not head[1] or len(statements) != 1:
+        return False
+    state = head[1][-1]
+    if state.type == "binary_operator" and syntax.operator(state) == "=":
+        sides = (state.child_by_field_name("left"), state.child_by_field_name("right"))
+        names = {syntax.text(n) for n in sides if n is not None and n.type == "identifier"}
+    else:
+        names = {syntax.text(state)} if state.type == "identifier" else set()
+    result = statements[0]
+    items = [c for c in result.named_children if c.type != "comment"]
+    return (
+        result.type == "tuple"
+        and len(items) == 2
+        and syntax.text(items[0]) == ":noreply"
+        and syntax.text(items[1]) in names
+    )
 
 
 def down_reasons(definition: Node) -> list[Node]:
@@ -294,6 +344,32 @@ def discarded(site: Node) -> bool:
         return name.startswith("_") or (
             definition is not None and syntax.last_variable_use(definition, name) <= parent.end_byte
         )
-    if parent.type in ("body", "do_block", "block", "source"):
-        return syntax.is_statement(site) and site != syntax.last_statement(parent)
+    if parent.type in ("body", "do_block", "else_block", "block", "source"):
+        if not syntax.is_statement(site):
+            return False
+        if site != syntax.last_statement(parent):
+            return True
+        branching = _branching_call(parent)
+        return branching is not None and discarded(calls.site(branching))
     return False
+
+
+BRANCHING = frozenset({"case", "cond", "if", "unless", "with", "receive", "try"})
+
+
+def _branching_call(block: Node) -> Node | None:
+    """The ``case``/``if``/``with``/… call whose value is the value of ``block``'s last
+    statement (a clause's body, or the ``do``/``else`` of an ``if``); None for any other
+    block, such as a function's body or an ``fn``'s clause."""
+    node: Node | None = block
+    if node is not None and node.type == "body":
+        clause = syntax.parent(node)
+        node = syntax.parent(clause) if clause is not None and clause.type == "stab_clause" else None
+    if node is not None and node.type in ("else_block", "rescue_block", "catch_block"):
+        node = syntax.parent(node)
+    if node is None or node.type != "do_block":
+        return None
+    call = syntax.parent(node)
+    if call is None or call.type != "call" or syntax.local_target(call) not in BRANCHING:
+        return None
+    return call

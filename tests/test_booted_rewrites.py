@@ -211,3 +211,45 @@ def test_fixed_apps_stay_mix_format_clean(booted: str, request: pytest.FixtureRe
     assert app.formatted_after.returncode == 0, app.formatted_after.stdout + (
         app.formatted_after.stderr
     )
+
+
+PARTITIONS_PROBE = """
+RwPartitions.Mailer.deliver(self(), :hello)
+
+receive do
+  {:delivered, what} -> IO.puts("delivered: " <> inspect(what))
+after
+  2000 -> IO.puts("delivered: none")
+end
+
+RwPartitions.Mailer.receipt(self())
+
+receive do
+  {:receipt, sent} -> IO.puts("receipt: #{sent}")
+after
+  2000 -> IO.puts("receipt: none")
+end
+
+for {id, _, _, _} <- Supervisor.which_children(RwPartitions.Supervisor), do: IO.puts("child: " <> inspect(id))
+"""
+
+
+@pytest.fixture(scope="module")
+def partitioned(tmp_path_factory: pytest.TempPathFactory) -> Booted:
+    return _boot_fix_boot("rw_partitions", PARTITIONS_PROBE, tmp_path_factory.mktemp("parts"))
+
+
+def test_tasks_go_to_the_partitioned_task_supervisors_the_app_runs(partitioned: Booted) -> None:
+    """The app starts ``{PartitionSupervisor, child_spec: Task.Supervisor, name: ..}``: the
+    fixes start their tasks on the caller's partition and add no Task.Supervisor."""
+    assert _said(partitioned.before) == _said(partitioned.after)
+    assert _said(partitioned.after) == {"delivered": ":hello", "receipt": "1"}
+    children = mix_apps.children_in(partitioned.after)
+    assert children == mix_apps.children_in(partitioned.before)
+    assert sorted(children) == ["RwPartitions.Mailer", "RwPartitions.TaskSupervisors"]
+    source = (partitioned.app / "lib" / "rw_partitions" / "mailer.ex").read_text("utf-8")
+    via = "{:via, PartitionSupervisor, {RwPartitions.TaskSupervisors, self()}}"
+    assert source.count(f"Task.Supervisor.start_child(\n      {via},") == 2
+    assert "Task.start(" not in source and "Task.async(" not in source
+    assert partitioned.formatted_before
+    assert partitioned.formatted_after.returncode == 0, partitioned.formatted_after.stdout

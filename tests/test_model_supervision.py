@@ -13,6 +13,7 @@ from otp_thinking.model.supervision import (
     OTHER,
     PG,
     REGISTRY,
+    TASK_PARTITIONS,
     TASK_SUPERVISOR,
     UNKNOWN,
     Child,
@@ -165,6 +166,25 @@ def test_a_piped_children_list() -> None:
     assert found.insertable and [c.module for c in found.children] == ["Shop.A"]
 
 
+@pytest.mark.parametrize(
+    "children",
+    [
+        "Enum.reject([Shop.Repo, {Task.Supervisor, [name: Shop.Tasks]}, nil], &is_nil/1)",
+        "[Shop.Repo, {Task.Supervisor, [name: Shop.Tasks]}, nil] |> Enum.reject(&is_nil/1)",
+        "Enum.filter([Shop.Repo, {Task.Supervisor, [name: Shop.Tasks]}, nil], & &1)",
+    ],
+)
+def test_a_list_without_its_nils_still_starts_every_child(children: str) -> None:
+    (found,) = facts(app(children)).lists
+    assert found.placement == LITERAL
+    assert [c.name for c in found.children if c.kind == TASK_SUPERVISOR] == ["Shop.Tasks"]
+
+
+def test_a_filtered_list_is_computed() -> None:
+    (found,) = facts(app("Enum.filter([Shop.Repo, Shop.Cache], &enabled?/1)")).lists
+    assert (found.placement, found.complete) == (COMPUTED, False)
+
+
 def test_a_list_built_at_run_time_is_computed() -> None:
     (found,) = facts(app("Enum.map(specs(), &child/1)")).lists
     assert (found.placement, found.complete, found.insertable) == (COMPUTED, False, False)
@@ -172,6 +192,33 @@ def test_a_list_built_at_run_time_is_computed() -> None:
 
 def names(text: str) -> list[tuple[str, str | None, str | None]]:
     return [(n.kind, n.name, n.keys) for n in facts(text).names]
+
+
+@pytest.mark.parametrize(
+    "spec",
+    [
+        "{PartitionSupervisor, child_spec: Task.Supervisor, name: Shop.Tasks}",
+        "{PartitionSupervisor, [child_spec: {Task.Supervisor, []}, name: Shop.Tasks]}",
+    ],
+)
+def test_partitioned_task_supervisors_are_their_own_kind(spec: str) -> None:
+    """Tasks go to ``{:via, PartitionSupervisor, {Shop.Tasks, key}}``, never to
+    ``Shop.Tasks``: not a Task.Supervisor name."""
+    (found,) = facts(app(f"[Shop.Repo, {spec}]")).lists
+    assert [(c.kind, c.name) for c in found.children] == [
+        (OTHER, None),
+        (TASK_PARTITIONS, "Shop.Tasks"),
+    ]
+    assert names(app(f"[{spec}]")) == [(TASK_PARTITIONS, "Shop.Tasks", None)]
+
+
+def test_partitioned_dynamic_supervisors_are_not_task_supervisors() -> None:
+    spec = "{PartitionSupervisor, child_spec: DynamicSupervisor, name: Shop.Rooms}"
+    (found,) = facts(app(f"[{spec}]")).lists
+    assert [c.kind for c in found.children] == [OTHER]
+    started = "PartitionSupervisor.start_link(child_spec: Task.Supervisor, name: Shop.Tasks)"
+    text = f"defmodule Shop.Boot do\n  def start, do: {started}\nend\n"
+    assert names(text) == [(TASK_PARTITIONS, "Shop.Tasks", None)]
 
 
 def test_names_started_outside_children_lists() -> None:

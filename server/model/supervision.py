@@ -29,6 +29,10 @@ from otp_thinking.model import calls, clauses
 from otp_thinking.parsing import compile_query
 
 TASK_SUPERVISOR, REGISTRY, PG = "task_supervisor", "registry", "pg"
+TASK_PARTITIONS = "task_partitions"
+"""A PartitionSupervisor of Task.Supervisors (``{PartitionSupervisor, child_spec:
+Task.Supervisor, name: X}``): tasks go to ``{:via, PartitionSupervisor, {X, key}}``, never to
+``X`` itself."""
 OTHER, UNKNOWN = "other", "unknown"
 """A child or name of another kind of process; an entry that cannot be read statically."""
 
@@ -205,6 +209,12 @@ INIT, START_LINK, SPEC, PARTITION = "init", "start_link", "spec", "partition"
 INTENSITY_KEYS = frozenset({"max_restarts", "max_seconds"})
 _START_FUNCTIONS = frozenset({"start_link", "child_spec", "start"})
 _BRANCHES = frozenset({"if", "unless", "case", "cond", "with"})
+_NIL_DROPS = {
+    ("Enum", "reject"): frozenset({"&is_nil/1", "&(&1 == nil)", "&is_nil(&1)", "&(is_nil(&1))"}),
+    ("Enum", "filter"): frozenset({"& &1", "&(&1)"}),
+}
+"""``Enum.reject(children, &is_nil/1)``: the list without the ``nil``s that stand for
+children an option leaves out; every child of the list is still started."""
 
 
 def supervision(
@@ -471,6 +481,8 @@ class _Reader:
                     yield part if is_left and written else _not_insertable(part)
         elif node.type == "identifier" and definition is not None:
             yield from self.assigned(node, definition, owner, branched, depth)
+        elif (kept := _nils_dropped_from(node)) is not None:
+            yield from self.lists_of(kept, definition, owner, branched, depth + 1)
         elif node.type == "call" and syntax.local_target(node) in _BRANCHES:
             for tail in syntax.tail_expressions(node):
                 if tail is not node:
@@ -546,6 +558,9 @@ class _Reader:
         options = self.options(item)
         if len(items) == 2 and items[1].type == "list":
             options.update(self.options(items[1]))
+        if module == "PartitionSupervisor" and _partitions_tasks(items[1:], self.resolve):
+            name = options.get("name")
+            return Child(TASK_PARTITIONS, module, name, name or module, start=span[0], end=span[1])
         return _child_of(module, options, span)
 
     def options(self, node: Node | None) -> dict[str, str | None]:
@@ -646,6 +661,28 @@ def _carries_run_time_value(spec: Node) -> bool:
     return False
 
 
+def _nils_dropped_from(node: Node) -> Node | None:
+    """The list ``Enum.reject(list, &is_nil/1)`` (or ``list |> Enum.reject(&is_nil/1)``,
+    ``Enum.filter(list, & &1)``) leaves the ``nil``s out of."""
+    if syntax.is_pipe(node):
+        right = node.child_by_field_name("right")
+        args = syntax.argument_nodes(right) if right is not None and right.type == "call" else []
+        if right is None or right.type != "call" or len(args) != 1:
+            return None
+        target, listed, test = right, node.child_by_field_name("left"), args[0]
+    elif node.type == "call":
+        args = syntax.argument_nodes(node)
+        if len(args) != 2:
+            return None
+        target, listed, test = node, args[0], args[1]
+    else:
+        return None
+    tests = _NIL_DROPS.get(syntax.remote_target(target) or ("", ""))
+    if tests is None or " ".join(syntax.text(test).split()) not in tests:
+        return None
+    return listed
+
+
 def _not_insertable(part: ChildrenList) -> ChildrenList:
     """A list after ``++``, or one a function returns before ``++``: its children start, but a
     new child goes into a leading list written out."""
@@ -702,6 +739,8 @@ def _context_kind(pair: Node, resolve: Resolve) -> tuple[str, str | None]:
             module = resolve(items[0]) if items else None
             if module in KIND_OF_MODULE:
                 return KIND_OF_MODULE[module], keys
+            if module == "PartitionSupervisor" and _partitions_tasks(items[1:], resolve):
+                return TASK_PARTITIONS, None
         if node.type == "call":
             function = node.child_by_field_name("target")
             left = function.child_by_field_name("left") if function is not None else None
@@ -709,8 +748,21 @@ def _context_kind(pair: Node, resolve: Resolve) -> tuple[str, str | None]:
             module = resolve(left) if left is not None else None
             if module in KIND_OF_MODULE and target and target[1] in _START_FUNCTIONS:
                 return KIND_OF_MODULE[module], keys
+            if module == "PartitionSupervisor" and target and target[1] == "start_link":
+                if _partitions_tasks(calls.arguments(node), resolve):
+                    return TASK_PARTITIONS, None
             return OTHER, keys
     return OTHER, keys
+
+
+def _partitions_tasks(arguments: list[Node], resolve: Resolve) -> bool:
+    """The options of a PartitionSupervisor (``child_spec: Task.Supervisor`` or
+    ``child_spec: {Task.Supervisor, opts}``) make its partitions Task.Supervisors."""
+    options = _literal_options(arguments[0]) if len(arguments) == 1 else None
+    spec = options.get("child_spec") if options is not None else None
+    if spec is not None and spec.type == "tuple" and _items(spec):
+        spec = _items(spec)[0]
+    return spec is not None and resolve(spec) == "Task.Supervisor"
 
 
 def _inside_branch(node: Node, definition: Node) -> bool:
