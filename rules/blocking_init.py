@@ -1203,5 +1203,4 @@ RULE = Rule(
     production_only=True,
     fixable=True,
     project_files=lambda summary: summary.has_server,
-    preview=True,
 )
