@@ -328,7 +328,7 @@ def _entry(
 
 def _second_pass(item: tuple[str, str, frozenset[str]]) -> tuple[Finding, ...]:
     """The rules that read the project index, on a file whose summary says they can fire, and
-    the rules (``again``, by code) whose first-pass fixes reached beyond the file."""
+    the rules (``again``, by code) whose first-pass fixes were chosen without the index."""
     from otp_thinking.engine import analyze
     from otp_thinking.source import Source
 
@@ -417,7 +417,7 @@ def check_files(
     # Each file's own configuration says which cross-file rules run there (a project's
     # `[rules] preview = true` turns on preview ones the command line did not name).
     chooser = _Worker(*start_args)
-    again = {path: _fixes_beyond_the_file(results[path]) for path in checked}
+    again = {path: _fixes_chosen_without_the_index(results[path]) for path in checked}
     for path in needed:
         if not again[path] and _no_project_rule_has_words(keys, path, results[path], chooser):
             extra[path] = ()
@@ -575,17 +575,24 @@ def _could_fire(rules: list[Rule], summary: FileSummary | None) -> bool:
     return any(rule.project_files(summary) for rule in rules)  # type: ignore[misc]
 
 
-def _fixes_beyond_the_file(result: FileResult) -> frozenset[str]:
+def _fixes_chosen_without_the_index(result: FileResult) -> frozenset[str]:
     """The codes of first-pass findings whose fix also edits another file (it adds a child to
-    the application). The first pass chose it before the project index existed, and a name
-    started elsewhere in the project would make it start a second one: the second pass runs
-    those rules again with the index, as ``--fix`` does, and their findings replace these."""
+    the application) or is unsafe (it found no supervisor it could use or add safely). The
+    first pass chose it before the project index existed, and a name started elsewhere in the
+    project would make it start a second one, or pick one the project does not use: the
+    second pass runs those rules again with the index, as ``--fix`` does, and their findings
+    replace these."""
     own = os.path.abspath(result.path)
     return frozenset(
         finding.code
         for finding in result.findings
         if finding.fix is not None
-        and any(e.path is not None and os.path.abspath(e.path) != own for e in finding.fix.edits)
+        and (
+            finding.fix.safety == "unsafe"
+            or any(
+                e.path is not None and os.path.abspath(e.path) != own for e in finding.fix.edits
+            )
+        )
     )
 
 

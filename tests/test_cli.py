@@ -212,6 +212,50 @@ def test_fixing_the_whole_example_app_keeps_valid_elixir(project: Path, elixir: 
     assert "Fixed" not in again.stderr
 
 
+def _write_mailer(root: Path) -> None:
+    """A module that starts an unsupervised task (OTP103)."""
+    (root / "lib" / "shop" / "mailer.ex").write_text(
+        "defmodule Shop.Mailer do\n  def deliver(mail) do\n"
+        "    Task.start(fn -> send_now(mail) end)\n    :ok\n  end\n\n"
+        "  defp send_now(mail), do: mail\nend\n",
+        "utf-8",
+    )
+
+
+def test_reported_fix_uses_partitioned_task_supervisors_of_a_computed_list(
+    tmp_path: Path,
+) -> None:
+    """The application's children go through a function of the project before they are
+    started, so the fix cannot add a Task.Supervisor to them: the first pass found none to
+    use, and the second pass, with the whole project, finds the PartitionSupervisor of
+    Task.Supervisors the list holds and starts the task on the caller's partition (unsafe:
+    the function may leave it out)."""
+    root = tmp_path / "shop"
+    (root / "lib" / "shop").mkdir(parents=True)
+    (root / "mix.exs").write_text("defmodule Shop.MixProject do\nend\n", "utf-8")
+    (root / "lib" / "shop" / "application.ex").write_text(
+        "defmodule Shop.Application do\n  use Application\n\n  def start(_type, _args) do\n"
+        "    children = [\n"
+        "      {PartitionSupervisor, child_spec: Task.Supervisor, name: Shop.TaskSupervisors},\n"
+        "      Shop.Repo\n    ]\n\n"
+        "    Supervisor.start_link(Shop.Config.enabled(children), strategy: :one_for_one)\n"
+        "  end\nend\n",
+        "utf-8",
+    )
+    _write_mailer(root)
+    done = run("check", "--no-cache", "--jobs", "1", "--format", "json", ".", cwd=root)
+    [finding] = json.loads(done.stdout)
+    assert finding["code"] == "OTP103"
+    via = "{:via, PartitionSupervisor, {Shop.TaskSupervisors, self()}}"
+    assert finding["fix"]["title"].startswith(
+        f"Use Task.Supervisor.start_child on {via} (the application's own children do not"
+        " start Shop.TaskSupervisors"
+    )
+    assert finding["fix"]["safety"] == "unsafe"
+    [edit] = finding["fix"]["edits"]
+    assert edit["path"] == "lib/shop/mailer.ex" and via in edit["new_text"]
+
+
 def test_reported_fix_knows_names_started_outside_the_application(tmp_path: Path) -> None:
     """The fix `check` reports is chosen with the whole project, as `--fix` chooses it: a
     Task.Supervisor another supervisor starts is used, not started a second time, and the fix
@@ -233,12 +277,7 @@ def test_reported_fix_knows_names_started_outside_the_application(tmp_path: Path
         "      Supervisor.init(children, strategy: :one_for_one)\n    end\n  end\nend\n",
         "utf-8",
     )
-    (root / "lib" / "shop" / "mailer.ex").write_text(
-        "defmodule Shop.Mailer do\n  def deliver(mail) do\n"
-        "    Task.start(fn -> send_now(mail) end)\n    :ok\n  end\n\n"
-        "  defp send_now(mail), do: mail\nend\n",
-        "utf-8",
-    )
+    _write_mailer(root)
     for jobs in ("1", "2"):
         done = run("check", "--no-cache", "--jobs", jobs, "--format", "json", ".", cwd=root)
         [finding] = json.loads(done.stdout)

@@ -95,6 +95,10 @@ def shape(found: Child) -> tuple[str, str | None, str | None, str | None, str | 
         ),
         ("{:pg, :scope}", (PG, ":pg", ":scope", ":scope", None)),
         ("worker(Shop.Worker, [])", (OTHER, "Shop.Worker", None, "Shop.Worker", None)),
+        (
+            "supervisor(Task.Supervisor, [[name: Shop.Jobs]])",
+            (TASK_SUPERVISOR, "Task.Supervisor", "Shop.Jobs", "Shop.Jobs", None),
+        ),
         ("worker_spec()", (UNKNOWN, None, None, None, None)),
         ("spec", (UNKNOWN, None, None, None, None)),
         ("%{id: :x, start: start_fun()}", (UNKNOWN, None, None, ":x", None)),
@@ -210,6 +214,11 @@ def test_partitioned_task_supervisors_are_their_own_kind(spec: str) -> None:
         (TASK_PARTITIONS, "Shop.Tasks"),
     ]
     assert names(app(f"[{spec}]")) == [(TASK_PARTITIONS, "Shop.Tasks", None)]
+
+
+def test_a_name_given_through_the_old_supervisor_spec_helpers() -> None:
+    text = app("[supervisor(Task.Supervisor, [[name: Shop.Jobs]]), worker(Shop.W, [[name: X]])]")
+    assert names(text) == [(TASK_SUPERVISOR, "Shop.Jobs", None), (OTHER, "X", None)]
 
 
 def test_partitioned_dynamic_supervisors_are_not_task_supervisors() -> None:

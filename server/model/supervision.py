@@ -563,6 +563,13 @@ class _Reader:
             return Child(TASK_PARTITIONS, module, name, name or module, start=span[0], end=span[1])
         return _child_of(module, options, span)
 
+    def spec_options(self, args: list[Node]) -> dict[str, str | None]:
+        """The options of ``worker(Mod, [opts])``: its arguments' first element, when that is
+        a keyword list."""
+        started_with = _items(args[1]) if len(args) > 1 and args[1].type == "list" else []
+        first = started_with[0] if started_with else None
+        return self.options(first) if first is not None and first.type == "list" else {}
+
     def options(self, node: Node | None) -> dict[str, str | None]:
         return {key: self.resolve(value) for key, value in syntax.keyword_pairs(node)}
 
@@ -610,9 +617,14 @@ class _Reader:
             module = self.resolve_alias(item)
             options = self.options(args[0]) if args else {}
             return _child_of(module, options, span)
-        if target is None and syntax.local_target(item) in ("worker", "supervisor") and args:
-            return _child_of(self.resolve(args[0]), {}, span)
+        if target is None and syntax.local_target(item) in _SPEC_HELPERS and args:
+            return _child_of(self.resolve(args[0]), self.spec_options(args), span)
         return Child(UNKNOWN, None, start=span[0], end=span[1])
+
+
+_SPEC_HELPERS = frozenset({"worker", "supervisor"})
+"""``worker(Mod, args)``/``supervisor(Mod, args)`` of the old ``Supervisor.Spec``: ``Mod``
+is started with ``args`` (``supervisor(Task.Supervisor, [[name: X]])``)."""
 
 
 def _child_of(module: str | None, options: dict[str, str | None], span: tuple[int, int]) -> Child:
@@ -741,6 +753,10 @@ def _context_kind(pair: Node, resolve: Resolve) -> tuple[str, str | None]:
                 return KIND_OF_MODULE[module], keys
             if module == "PartitionSupervisor" and _partitions_tasks(items[1:], resolve):
                 return TASK_PARTITIONS, None
+        if node.type == "call" and syntax.local_target(node) in _SPEC_HELPERS:
+            started = calls.arguments(node)
+            module = resolve(started[0]) if started else None
+            return KIND_OF_MODULE.get(module or "", OTHER), keys
         if node.type == "call":
             function = node.child_by_field_name("target")
             left = function.child_by_field_name("left") if function is not None else None
