@@ -99,7 +99,8 @@ Not flagged:
   loaded into a store), in `init/1` or in functions of other modules it calls, with at most
   local file reads to feed them. The processes started after it may rely on the write being
   done, and nothing in this code says whether they do;
-- servers under development, benchmark or test-app folders (`dev/`, `bench/`, `test_app/`);
+- servers under development, benchmark, example or test-app folders (`dev/`, `bench/`,
+  `examples/`, `test_app/`);
 - calls inside a function that runs later or elsewhere: an `fn` handed to `Task.start`,
   `spawn`, `:telemetry.attach` and the like;
 - tests, `.exs` scripts and `use Mix.Task` modules (test servers often block on purpose).

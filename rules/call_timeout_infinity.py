@@ -41,7 +41,8 @@ is meant or bounded elsewhere:
   (`infinite`, `timeout`, `forever`, `how long`);
 - test doubles kept in `lib/` (modules named `…Mock`, `Fake…`);
 - modules that drive `Mix` at run time (build tooling, which waits as long as a build takes),
-  and files under development, benchmark or test-app folders (`dev/`, `bench/`).
+  and files under development, benchmark, example or test-app folders (`dev/`, `bench/`,
+  `examples/`).
 
 ## Why it matters
 A call is the caller's back-pressure: it waits for the reply, and its timeout says how long the

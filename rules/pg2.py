@@ -61,7 +61,9 @@ must be started once per node: the fix is unsafe and leaves that to you). With
 `[names] pg_scope = "MyApp.PG"` the fix uses that scope instead (`:pg.join(MyApp.PG, group,
 pid)`), which you start yourself.
 
-Unsafe: `:pg2.delete/1` (removed the same way, but `:pg` keeps the members joined until they
+Unsafe: removing a `create` from a file that makes other `:pg2` calls (each call is its own
+fix; a `:pg2.join/2` left after its group's `create` is gone fails where `:pg2` still runs),
+`:pg2.delete/1` (removed the same way, but `:pg` keeps the members joined until they
 leave or exit), `leave/2` whose result is used (`:pg.leave/2` returns `:not_joined` where `:pg2`
 returned `:ok`), and any rewrite when no application module was found to start the scope in.
 No automatic fix for `get_closest_pid/1`, which `:pg` lacks: pick a member of
@@ -139,8 +141,18 @@ def _fix(context: Context, call: Node, site: Node, function: str) -> Fix | None:
         edit = _drop(context, site)
         action = "Replace" if edit.new_text else "Remove"
         title = f"{action} :pg2.{function} (:pg groups need no {function})"
+        if _other_pg2_calls(context, call):
+            # `:pg2.join` after it fails where :pg2 still exists: `{:error, {:no_such_group, _}}`
+            safety = "unsafe"
+            title += " (move the file's other :pg2 calls to :pg with it)"
         return Fix(title, (edit,), safety)
     return None
+
+
+def _other_pg2_calls(context: Context, call: Node) -> bool:
+    """Another ``:pg2`` call in the file: removing a ``create`` alone would break it where
+    ``:pg2`` still runs, so the removal is only safe with the whole file moved to ``:pg``."""
+    return any(c["call"][0] != call for c in context.remote_calls({":pg2"}))
 
 
 def _rename(context: Context, call: Node, site: Node, function: str) -> Fix | None:

@@ -159,7 +159,8 @@ def check(context: Context) -> Iterator[Finding]:
         if evidence is None:
             continue
         site = _site(call)
-        yield context.finding(RULE, site, _message(evidence), fix=_fix(context, call, site))
+        fix = _fix(context, call, site, evidence.kind == "unawaited")
+        yield context.finding(RULE, site, _message(evidence), fix=fix)
 
 
 def _message(evidence: process_state.Evidence) -> str:
@@ -518,12 +519,13 @@ DEFAULT_AWAIT_TIMEOUT = "5000"
 RESULT_VARIABLES = ("result", "task_result", "reply", "value")
 
 
-def _fix(context: Context, call: Node, site: Node) -> Fix | None:
+def _fix(context: Context, call: Node, site: Node, unawaited: bool = False) -> Fix | None:
     """By what becomes of the task: never awaited, `Task.Supervisor.start_child` (safe: no
     reply nor `:DOWN` message to handle); awaited through a variable, `async_nolink` plus each
     `Task.await` turned into `Task.yield || Task.shutdown` with the failure as a value
     (unsafe); otherwise `async_nolink` alone (unsafe: the caller must handle the crash's
-    `:DOWN` message, and `Task.await` still exits it). No fix for a caller that waits for the
+    `:DOWN` message, and `Task.await` still exits it). A task a private helper returns to
+    callers that all drop it is never awaited too. No fix for a caller that waits for the
     task's `{:EXIT, ...}`: a supervised task never sends one."""
     exits = fixes.exit_handling(call)
     if exits == "receives":
@@ -531,6 +533,8 @@ def _fix(context: Context, call: Node, site: Node) -> Fix | None:
     supervisor = fixes.task_supervisor(context, call)
     name, note = supervisor.name, supervisor.note
     use = _task_use(context, call, site)
+    if unawaited and _in_private_function(call):
+        use = "discarded"  # returned to callers of this module that all drop it
     if use == "discarded" and _expects_task_messages(context, call):
         use = "other"  # the reply is read in handle_info: a started child would send none
     if use == "discarded":
@@ -573,6 +577,11 @@ def _fix(context: Context, call: Node, site: Node) -> Fix | None:
         safety = "unsafe"
     edits = fixes.joined_edits(context, edits)
     return Fix(title, (*edits, *supervisor.edits), safety)
+
+
+def _in_private_function(call: Node) -> bool:
+    definition = syntax.enclosing_definition(call)
+    return definition is not None and syntax.local_target(definition) == "defp"
 
 
 def _expects_task_messages(context: Context, call: Node) -> bool:

@@ -23,10 +23,7 @@ Flagged only where the code expects failed tasks as `{:exit, reason}` elements, 
 stream never delivers for a crash (the link exits the caller first): the call passes
 `zip_input_on_exit: true`, or the function handles `{:exit, _}` elements — a `case`/`fn`
 clause, `match?({:exit, _}, &1)`, or a clause of a local reducer it passes (`&collect/2`) —
-without simply raising again, or the stream is piped straight into an `Enum`/`Stream`
-function whose `fn` has an `{:ok, _}` clause and a catch-all one (`fn {:ok, r} -> r; _ ->
-:error end`): left at `on_timeout: :exit`, a linked stream yields nothing but `{:ok, _}`, so
-the catch-all is there for failures. The caller wanted isolation that the link defeats.
+without simply raising again. The caller wanted isolation that the link defeats.
 
 Not flagged:
 - timeout handling, which a linked stream does deliver: `on_timeout: :kill_task` (timed-out
@@ -35,7 +32,9 @@ Not flagged:
   and `catch :exit` (the default `on_timeout: :exit` exits the caller, catchably);
 - streams whose consumer has no `{:exit, _}` handling (`Stream.run()`, `fn {:ok, v} -> v end`):
   a crash takes the caller down whether the tasks are linked or not, and nothing shows that is
-  unwanted;
+  unwanted. A catch-all clause next to `{:ok, _}` (`_ -> :error`) is no such sign either: it
+  is mostly there for ordinary results or out of caution, and a caller whose crash is retried
+  by its own supervisor wants the crash;
 - a function or process module that traps exits (`Process.flag(:trap_exit, true)`);
 - `init/1`: the process has no state to lose yet, and a crash there makes its start fail,
   which its supervisor reports;
@@ -120,12 +119,6 @@ MESSAGES = {
         "instead of reaching the {{:exit, ...}} clause on line {line}; use "
         "Task.Supervisor.async_stream_nolink on a Task.Supervisor so failures arrive there."
     ),
-    "caught": (
-        "Task.async_stream links every task to the caller and, left at on_timeout: :exit, "
-        "yields only {{:ok, result}} elements: a crashing task exits the caller instead of "
-        "reaching the catch-all clause on line {line}; use Task.Supervisor.async_stream_nolink "
-        "on a Task.Supervisor so failures arrive there as {{:exit, reason}}."
-    ),
     "zip": (
         "Task.async_stream links every task to the caller, so a crashing task exits the caller "
         "instead of arriving as the {{:exit, {{input, reason}}}} element that "
@@ -173,8 +166,7 @@ def _evidence(context: Context, call: Node) -> process_state.Evidence | None:
             return process_state.Evidence("handled", handled)
         if scope is not definition and process_state.failure_head(scope):
             return process_state.Evidence("handled", scope)
-    caught = process_state.catch_all_after_ok(call)
-    return process_state.Evidence("caught", caught) if caught is not None else None
+    return None
 
 
 def _kills_on_timeout(call: Node) -> bool:

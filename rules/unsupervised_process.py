@@ -36,7 +36,8 @@ function, or `spawn(mod, fun, args)` whose `{module, :function, args}` tuples al
 stop): they must run outside the supervision tree they stop; a `spawn` the same function
 then waits for in `receive` (a helper of a synchronous step); anything started in
 `terminate/2`, on the way out of a stopping process (a drain, a hand-over); files under
-development, benchmark or test-app folders (`dev/`, `bench/`, `test_app/`).
+development, benchmark, example or test-app folders (`dev/`, `bench/`, `examples/`,
+`test_app/`).
 
 A `spawn` of a local function that calls itself (an accept or receive loop) gets its own
 message: the advice there is a link to its owner, not a Task.Supervisor.

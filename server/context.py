@@ -166,9 +166,10 @@ class Context:
 
     @cached_property
     def tooling_file(self) -> bool:
-        """Under a folder of development tooling, benchmarks or a test app (`dev/`, `bench/`,
-        `test_app/`): code that does not run in the production system. Rules about production
-        supervision and waits consult it; the test globs still decide what is a test."""
+        """Under a folder of development tooling, benchmarks, examples or a test app (`dev/`,
+        `bench/`, `examples/`, `test_app/`): code that does not run in the production system.
+        Rules about production supervision and waits consult it; the test globs still decide
+        what is a test."""
         if self.relative_path is None:
             return False
         folders = PurePosixPath(self.relative_path).parts[:-1]
@@ -213,7 +214,17 @@ def _named_pair(captures: Captures, query: AnyQuery) -> bool:
 
 
 TOOLING_FOLDERS = frozenset(
-    {"dev", "bench", "benchmarks", "test_app", "test_apps", "integration_test", "integration_tests"}
+    {
+        "dev",
+        "bench",
+        "benchmarks",
+        "test_app",
+        "test_apps",
+        "integration_test",
+        "integration_tests",
+        "examples",
+        "example",
+    }
 )
 
 

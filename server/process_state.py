@@ -78,10 +78,8 @@ _ASKED_CALLS = compile_query(
 @dataclass(frozen=True, slots=True)
 class Evidence:
     """What the code shows about a linked task: ``kind`` is "handled" (a clause for a failed
-    task), "caught" (a catch-all clause next to an ``{:ok, _}`` one where only ``{:ok, _}``
-    can arrive), "down" (a ``{:DOWN, …}`` clause of the module), "zip"
-    (``zip_input_on_exit: true``) or "unawaited" (nothing waits for it); ``node`` is where
-    (None for "unawaited")."""
+    task), "down" (a ``{:DOWN, …}`` clause of the module), "zip" (``zip_input_on_exit:
+    true``) or "unawaited" (nothing waits for it); ``node`` is where (None for "unawaited")."""
 
     kind: str
     node: Node | None
@@ -149,58 +147,6 @@ def _handles_failure(node: Node) -> bool:
     if patterns is None or _raises(node):
         return False
     return any(_exit_tuple(p) for p in patterns.named_children)
-
-
-STREAM_CONSUMERS = frozenset(
-    {"map", "flat_map", "each", "reduce", "filter", "reject", "into", "find", "split_with"}
-)
-"""``Enum``/``Stream`` functions whose ``fn`` takes each element of the stream piped in."""
-
-
-def catch_all_after_ok(stream: Node) -> Node | None:
-    """The stream is piped straight into ``Enum.map(fn {:ok, r} -> r; _ -> :error end)``
-    (or another consumer of ``STREAM_CONSUMERS``): the clause that takes what is not
-    ``{:ok, _}``. A linked ``Task.async_stream`` left at ``on_timeout: :exit`` yields nothing
-    else, so that clause is there for failed tasks the link never lets through."""
-    site = calls.site(stream)
-    pipe = syntax.parent(site)
-    if not syntax.is_pipe(pipe) or pipe is None or pipe.child_by_field_name("left") != site:
-        return None
-    step = pipe.child_by_field_name("right")
-    target = syntax.remote_target(step) if step is not None and step.type == "call" else None
-    if target is None or target[0] not in ("Enum", "Stream") or target[1] not in STREAM_CONSUMERS:
-        return None
-    function = next(
-        (a for a in syntax.argument_nodes(step) if a.type == "anonymous_function"), None
-    )
-    clauses_ = [c for c in function.named_children if c.type == "stab_clause"] if function else []
-    firsts = [_first_pattern(c) for c in clauses_]
-    if not any(p is not None and _ok_tuple(p) for p in firsts):
-        return None
-    return next(
-        (c for c, p in zip(clauses_, firsts, strict=True) if p is not None and _catches_all(c, p)),
-        None,
-    )
-
-
-def _first_pattern(clause: Node) -> Node | None:
-    patterns = clause.child_by_field_name("left")
-    items = [n for n in patterns.named_children if n.type != "comment"] if patterns else []
-    return items[0] if items else None
-
-
-def _ok_tuple(pattern: Node) -> bool:
-    items = [c for c in pattern.named_children if c.type != "comment"]
-    return pattern.type == "tuple" and bool(items) and syntax.text(items[0]) == ":ok"
-
-
-def _catches_all(clause: Node, pattern: Node) -> bool:
-    """An unguarded variable pattern (``_``, ``_error``, ``other``) that does not re-raise."""
-    return (
-        pattern.type == "identifier"
-        and clause.child_by_field_name("left").type != "binary_operator"
-        and not _raises(clause)
-    )
 
 
 def failure_head(definition: Node) -> bool:

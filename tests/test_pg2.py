@@ -44,12 +44,26 @@ WITH_SCOPE = "      %{id: :pg, start: {:pg, :start_link, []}},\n      Shop.Repo"
             "safe",
         ),
         ("def f(g) do\n  :pg2.delete(g)\n  :ok\nend", "def f(g) do\n  :ok\nend", "unsafe"),
+        (
+            "def f(g) do\n  :ok = :pg2.create(g)\n  :ok = :pg2.join(g, self())\nend",
+            "def f(g) do\n  :ok = :pg2.join(g, self())\nend",
+            "unsafe",
+        ),
     ],
 )
 def test_fix_text(tmp_path: Path, before: str, after: str, safety: str) -> None:
     fixed = fix(project(tmp_path, WITH_SCOPE), "OTP301", module(before))
     assert fixed.text == module(after)
     assert fixed.finding.fix is not None and fixed.finding.fix.safety == safety
+
+
+def test_removing_a_create_says_to_move_the_other_pg2_calls_with_it(tmp_path: Path) -> None:
+    """Where :pg2 still runs, a join left after its group's create is gone returns
+    `{:error, {:no_such_group, _}}`: the removal alone is not safe."""
+    before = "def f(g) do\n  :ok = :pg2.create(g)\n  :ok = :pg2.join(g, self())\nend"
+    fixed = fix(project(tmp_path, WITH_SCOPE), "OTP301", module(before))
+    assert fixed.finding.fix is not None
+    assert fixed.finding.fix.title.endswith("(move the file's other :pg2 calls to :pg with it)")
 
 
 def test_adds_the_default_scope_when_missing(tmp_path: Path) -> None:

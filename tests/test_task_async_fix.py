@@ -90,6 +90,30 @@ def test_a_task_never_awaited_is_started_as_a_child_safely(tmp_path: Path) -> No
     assert "    Task.Supervisor.start_child(Shop.Tasks, fn -> send(pid, :done) end)\n" in fixed.text
 
 
+def test_a_task_a_private_helper_returns_to_callers_that_drop_it_is_started_as_a_child(
+    tmp_path: Path,
+) -> None:
+    text = (
+        "defmodule Shop.FileSets do\n"
+        "  def update(set) do\n"
+        "    case Shop.Repo.update(set) do\n"
+        "      {:ok, _} -> render(set)\n"
+        "      other -> other\n"
+        "    end\n\n"
+        "    :ok\n"
+        "  end\n\n"
+        "  defp render(set), do: Task.async(fn -> Shop.Posters.render(set) end)\n"
+        "end\n"
+    )
+    fixed = fix(project(tmp_path, SUPERVISED), "OTP101", text)
+    assert fixed.finding.fix is not None and fixed.finding.fix.safety == "safe"
+    assert "never awaited" in fixed.finding.fix.title
+    assert (
+        "  defp render(set),\n"
+        "    do: Task.Supervisor.start_child(Shop.Tasks, fn -> Shop.Posters.render(set) end)\n"
+    ) in fixed.text
+
+
 def test_a_task_bound_to_an_underscored_name_is_never_awaited(tmp_path: Path) -> None:
     text = NEVER_AWAITED.replace("Task.async(", "_task = Task.async(")
     fixed = built(project(tmp_path, SUPERVISED), "OTP101", text)
