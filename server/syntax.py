@@ -25,6 +25,21 @@ by the rules and the project index: compiled once, and one walk finds them all. 
 calls they want by name through `Context.remote_calls`."""
 
 
+FEW_CHILDREN = 8
+"""Up to this many children, `named_children` reads them one by one."""
+
+
+def named_children(node: Node) -> list[Node]:
+    """``node.named_children``, without py-tree-sitter keeping the list of all its children on
+    the node for as long as the node lives: the analysis keeps tens of thousands of nodes
+    (query matches, remembered answers), and a list on each doubled what the garbage collector
+    walks in every full collection (a third of a large file's analysis). A node with many
+    children (a long body) gets its list: read one by one, each would cost its index."""
+    if node.child_count > FEW_CHILDREN:
+        return node.named_children
+    return [node.named_child(index) for index in range(node.named_child_count)]
+
+
 def text(node: Node | None) -> str:
     data = node.text if node is not None else None  # each read of .text copies the bytes
     return data.decode("utf-8", "replace") if data is not None else ""
@@ -50,7 +65,7 @@ def local_target(call: Node) -> str | None:
 
 
 def arguments(call: Node) -> Node | None:
-    for child in call.named_children:
+    for child in named_children(call):
         if child.type == "arguments":
             return child
     return None
@@ -61,14 +76,14 @@ def argument_nodes(call: Node) -> list[Node]:
     args = arguments(call)
     if args is None:
         return []
-    return [child for child in args.named_children if child.type != "comment"]
+    return [child for child in named_children(args) if child.type != "comment"]
 
 
 def keyword_pairs(node: Node | None) -> Iterator[tuple[str, Node]]:
     """``(key, value)`` of a ``keywords`` node or a list literal of ``key: value`` pairs."""
     if node is None:
         return
-    for child in node.named_children:
+    for child in named_children(node):
         if child.type == "keywords":
             yield from keyword_pairs(child)
         elif child.type == "pair":
@@ -95,7 +110,19 @@ DEEP = 40
 SLOW_CLIMB = 0.001
 """Seconds of ``.parent`` steps in one walk up after which the parents are recorded before
 DEEP steps: each step costs the node's depth, so 40 steps at 20,000 levels take about as
-long as a parse of the file; at ordinary depths 40 steps take tens of microseconds."""
+long as a parse of the file; at ordinary depths 40 steps take tens of microseconds. The
+step that crosses it is timed again, and the faster time counts: a step that a garbage
+collection or the operating system held up (a few milliseconds, more in a large analysis)
+recorded a 1 MB file's parents for no deep node (a parse's worth); a deep node's step is as
+slow the second time."""
+
+
+def _timed_parent(node: Node) -> float:
+    started = time.perf_counter()
+    node.parent  # noqa: B018 (timed, not used)
+    return time.perf_counter() - started
+
+
 WIDE = 100
 """Children scanned by ``.parent`` lookups, per node of the tree, before its parents are
 recorded (a lookup scans a child in nanoseconds; recording costs about a microsecond a node,
@@ -243,11 +270,15 @@ def ancestors(node: Node) -> Iterator[Node]:
     climbing = 0.0  # seconds in `.parent`, not in what the caller does between steps
     while parents is None:
         assert current is not None
+        below = current
         started = time.perf_counter()
         current, recorded = _climb(current)
-        climbing += time.perf_counter() - started
+        step = time.perf_counter() - started
+        climbing += step
         if current is None:
             return
+        if climbing > SLOW_CLIMB and recorded is None:  # the step that crossed: timed again
+            climbing -= step - min(step, _timed_parent(below))
         yield current
         steps += 1
         if recorded is not None:
@@ -365,7 +396,7 @@ def enclosing_module(node: Node) -> Node | None:
 
 
 def do_block(call: Node) -> Node | None:
-    for child in call.named_children:
+    for child in named_children(call):
         if child.type == "do_block":
             return child
     return None
@@ -449,11 +480,11 @@ def line_is_only(source_text: str, start: int, end: int) -> tuple[int, int] | No
 
 def descendants(node: Node) -> Iterator[Node]:
     """Every named node under ``node``, depth first, in source order."""
-    stack = list(reversed(node.named_children))
+    stack = list(reversed(named_children(node)))
     while stack:
         child = stack.pop()
         yield child
-        stack.extend(reversed(child.named_children))
+        stack.extend(reversed(named_children(child)))
 
 
 _LOCAL_CALLS = compile_query("(call target: (identifier) @name) @call")
@@ -507,13 +538,13 @@ def is_statement(node: Node) -> bool:
 @remembered  # asked for every statement of a body, which can be thousands of lines long
 def last_statement(block: Node) -> Node | None:
     """The last statement of ``block`` (see `is_statement`)."""
-    return next((c for c in reversed(block.named_children) if is_statement(c)), None)
+    return next((c for c in reversed(named_children(block)) if is_statement(c)), None)
 
 
 @remembered
 def last_non_comment(block: Node) -> Node | None:
     """The last named child of ``block`` that is not a comment."""
-    return next((c for c in reversed(block.named_children) if c.type != "comment"), None)
+    return next((c for c in reversed(named_children(block)) if c.type != "comment"), None)
 
 
 _BRANCHING = frozenset({"case", "cond", "if", "unless", "with", "receive", "try"})
@@ -526,9 +557,8 @@ def body_of(definition: Node) -> Node | None:
     if block is not None:
         return block
     args = arguments(definition)
-    for key, value in keyword_pairs(
-        args.named_children[-1] if args and args.named_children else None
-    ):
+    last = named_children(args)[-1:] if args is not None else []
+    for key, value in keyword_pairs(last[0] if last else None):
         if key == "do":
             return value
     return None
@@ -552,17 +582,17 @@ def tail_expressions(body: Node | None) -> list[Node]:
 
 def _tails_of_block(block: Node) -> list[Node]:
     expressions = [
-        c for c in block.named_children if c.type != "comment" and c.type not in _TRAILING_BLOCKS
+        c for c in named_children(block) if c.type != "comment" and c.type not in _TRAILING_BLOCKS
     ]
     tails = tail_expressions(expressions[-1]) if expressions else []
-    for child in block.named_children:
+    for child in named_children(block):
         if child.type in ("rescue_block", "catch_block", "else_block"):
             tails.extend(_tails_of_clauses(child))
     return tails
 
 
 def _tails_of_clauses(block: Node) -> list[Node]:
-    clauses = [c for c in block.named_children if c.type == "stab_clause"]
+    clauses = [c for c in named_children(block) if c.type == "stab_clause"]
     if not clauses:
         return _tails_of_block(block)
     tails = []
@@ -582,7 +612,7 @@ def _tails_of_branching(call: Node) -> list[Node]:
         return tails + (tail_expressions(pairs["else"]) if "else" in pairs else [call])
     if kind in ("if", "unless"):
         tails = _tails_of_block(block)
-        has_else = any(c.type == "else_block" for c in block.named_children)
+        has_else = any(c.type == "else_block" for c in named_children(block))
         return tails if has_else else [*tails, call]
     if kind in ("case", "cond", "receive"):
         return _tails_of_clauses(block)
@@ -619,7 +649,7 @@ def _variables(node: Node) -> dict[str, list[Node]]:
             if _names_variable(current, above):
                 found.setdefault(text(current), []).append(current)
             continue
-        stack.extend((child, current) for child in current.named_children)
+        stack.extend((child, current) for child in named_children(current))
     return found
 
 
@@ -654,7 +684,7 @@ def bound_names(pattern: Node | None) -> list[str]:
             continue
         if current.type == "unary_operator" and operator(current) in ("^", "@"):
             continue
-        stack.extend(current.named_children)
+        stack.extend(named_children(current))
     return names
 
 
@@ -668,11 +698,11 @@ def is_constant(node: Node | None) -> bool:
     if node is None:
         return False
     if node.type in _CONSTANT_TYPES:
-        return not any(c.type == "interpolation" for c in node.named_children)
+        return not any(c.type == "interpolation" for c in named_children(node))
     if node.type in ("map", "list", "tuple"):
-        return all(is_constant(c) for c in node.named_children if c.type != "comment")
+        return all(is_constant(c) for c in named_children(node) if c.type != "comment")
     if node.type in ("map_content", "keywords"):
-        return all(is_constant(c) for c in node.named_children)
+        return all(is_constant(c) for c in named_children(node))
     if node.type == "pair":
         return is_constant(node.child_by_field_name("value"))
     return node.type == "struct"
@@ -728,7 +758,7 @@ def module_attributes(module: Node) -> dict[str, list[Node]]:
     body = module_body(module)
     if body is None:
         return found
-    for child in body.named_children:
+    for child in named_children(body):
         if child.type != "unary_operator" or operator(child) != "@":
             continue
         operand = child.child_by_field_name("operand")
@@ -755,7 +785,7 @@ def body_statements(definition: Node) -> list[Node]:
     if block is not None:
         return [
             child
-            for child in block.named_children
+            for child in named_children(block)
             if child.type not in ("comment",) and not child.type.endswith("_block")
         ]
     for key, value in keyword_pairs(arguments(definition)):

@@ -86,16 +86,20 @@ def arity(definition: Node) -> int:
 
 def of_module(module: Node, wanted: str, arity: int | None = None) -> list[Node]:
     """The ``def``/``defp`` clauses of ``wanted`` (of ``arity`` when given) in the module's body."""
+    found = _defs_by_name(module).get(wanted, ())
+    return [clause for clause, taken in found if arity is None or taken == arity]
+
+
+@syntax.remembered  # asked for each local function a module's callbacks call, and more
+def _defs_by_name(module: Node) -> dict[str, list[tuple[Node, int]]]:
+    """The ``def``/``defp`` clauses in the module's body by name, each with its arity, in
+    source order: read once per module rather than through its body for every name asked."""
     body = syntax.module_body(module)
-    if body is None:
-        return []
-    found = []
-    for child in body.named_children:
-        if not syntax.is_def(child):
-            continue
-        clause = head(child)
-        if clause and clause.name == wanted and (arity is None or clause.arity == arity):
-            found.append(child)
+    found: dict[str, list[tuple[Node, int]]] = {}
+    for child in syntax.named_children(body) if body is not None else []:
+        clause = head(child) if syntax.is_def(child) else None
+        if clause is not None:
+            found.setdefault(clause.name, []).append((child, clause.arity))
     return found
 
 

@@ -414,9 +414,10 @@ def function_effects(
     )
     effects: dict[tuple[str, str], tuple[Blocking, tuple[str, ...]]] = {}
     _direct(blocking, functions, spans, effects)
+    readings = _Readings()
     if effects:
-        _through_helpers(functions, effects)
-    by_kind = _by_kind(blocking, functions, spans, effects)
+        _through_helpers(functions, effects, readings)
+    by_kind = _by_kind(blocking, functions, spans, effects, readings)
     _direct(outside, functions, spans, effects)
     found_effects = []
     for key, f in functions.items():
@@ -439,6 +440,7 @@ def _by_kind(
     functions: Functions,
     spans: list[tuple[int, int, tuple[str, str]]],
     first: dict[tuple[str, str], tuple[Blocking, tuple[str, ...]]],
+    readings: _Readings,
 ) -> dict[tuple[str, str], dict[str, tuple[Blocking, tuple[str, ...]]]]:
     """For each function, the first blocking call of each kind it makes (directly or through
     helpers): a rule that cares about one kind (a request) can name it even when a quick file
@@ -451,7 +453,7 @@ def _by_kind(
         of_kind: dict[tuple[str, str], tuple[Blocking, tuple[str, ...]]] = {}
         _direct([c for c in blocking if c[1].kind == kind], functions, spans, of_kind)
         if of_kind:
-            _through_helpers(functions, of_kind)
+            _through_helpers(functions, of_kind, readings)
         for key, effect in of_kind.items():
             if key in first:
                 found.setdefault(key, {})[kind] = effect
@@ -513,14 +515,24 @@ _NAMES = re.compile(r"(?<![\w.:@])([a-z_][\w]*[?!]?)[(\s]")
 """Words followed by a parenthesis or a space: what may be a local call."""
 
 
+class _Readings:
+    """What `_through_helpers` reads of each function (the words of its text, the local
+    calls it makes now), read once for all its calls: the first blocking call, then one
+    more call per kind of blocking."""
+
+    def __init__(self) -> None:
+        self.words: dict[tuple[str, str], set[str]] = {}
+        self.local_calls: dict[tuple[str, str], set[str]] = {}
+
+
 def _through_helpers(
     functions: Functions,
     blocks: dict[tuple[str, str], tuple[Blocking, tuple[str, ...]]],
+    readings: _Readings,
 ) -> None:
     """Add the functions that block because they call a blocking function of their module
     (``HELPER_DEPTH`` rounds). Names found in the text are confirmed on the tree."""
-    words: dict[tuple[str, str], set[str]] = {}
-    local_calls: dict[tuple[str, str], set[str]] = {}
+    words, local_calls = readings.words, readings.local_calls
     for _round in range(HELPER_DEPTH):
         by_module: dict[str, set[str]] = {}
         for module, name in blocks:

@@ -17,8 +17,10 @@ other files read).
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from tree_sitter import Node
 
@@ -173,8 +175,21 @@ class Facts:
     accesses: list[Access] = field(default_factory=list)
 
     def accesses_of(self, table: Table) -> list[Access]:
-        sole = sum(1 for t in self.tables if t.module is table.module) == 1
-        return [a for a in self.accesses if table.refers_to(a, sole)]
+        """The accesses to ``table``, in document order (only its module's can be)."""
+        tables, accesses = self._by_module
+        sole = tables[id(table.module)] == 1
+        return [a for a in accesses.get(id(table.module), ()) if table.refers_to(a, sole)]
+
+    @cached_property
+    def _by_module(self) -> tuple[Counter[int], dict[int, list[Access]]]:
+        """How many tables each module makes, and its accesses (by the module's identity,
+        as `Table.refers_to` compares them), read once the facts are gathered: asked for
+        each table, a scan of the whole file's tables and accesses cost their product."""
+        tables = Counter(id(t.module) for t in self.tables)
+        accesses: dict[int, list[Access]] = {}
+        for access in self.accesses:
+            accesses.setdefault(id(access.module), []).append(access)
+        return tables, accesses
 
 
 def of(document: Document) -> Facts:

@@ -138,6 +138,9 @@ _FACTS = compile_query(
     """
 )
 _LOCAL_CALLS = compile_query("(call target: (identifier) @function) @call")
+_CALLS = compile_query("(call) @call")
+"""Every call under a node, found by tree-sitter (in the order of a walk down) rather than by
+visiting every node of a function in Python."""
 PACKS.together((syntax.REMOTE_CALLS, _FACTS, supervision_facts.QUERY))
 """The queries every summary asks for (`facts`): one walk of each tree answers them all."""
 
@@ -738,8 +741,9 @@ class _Summariser:
             if clauses.name(definition) not in _STARTING_FUNCTIONS:
                 continue
             module = self.module_at(definition.start_byte)
-            for node in syntax.descendants(definition):
-                if node.type == "call" and _may_start_under_name(node):
+            for captures in matches(_CALLS, definition):
+                node = captures["call"][0]
+                if node != definition and _may_start_under_name(node):
                     handed.extend(self.resolve(arg, module) or "" for arg in calls.arguments(node))
         return tuple(dict.fromkeys(name for name in handed if name[:1].isupper()))
 
@@ -818,11 +822,15 @@ class _Summariser:
             return True
         if ":ets." not in self.source.text:
             return False
-        start, end = definition.start_byte, definition.end_byte
-        return any(
-            access.facts.read and start <= access.call.start_byte < end
-            for access in ets.of(self.document).accesses
-        )
+        reads = self.ets_reads
+        first = bisect.bisect_left(reads, definition.start_byte)
+        return first < len(reads) and reads[first] < definition.end_byte
+
+    @cached_property
+    def ets_reads(self) -> list[int]:
+        """Where each ETS read starts, sorted: `reads_a_cache` looks a function's up by
+        position instead of going through every access of the file for each server call."""
+        return sorted(a.call.start_byte for a in ets.of(self.document).accesses if a.facts.read)
 
     def public_callers(
         self, functions: list[tuple[Node, str]], private: Node, name: str
