@@ -162,8 +162,10 @@ statements on lines of their own, and no call that must stay in `init/1` dependi
 work (the message says which condition failed). Otherwise move the work by hand.
 
 Unsafe: the work now happens after `start_link` has returned, so callers may reach the process
-before it is done (their messages wait in the mailbox until `handle_continue/2` returns), and a
-failure in it crashes the running process instead of failing its start.
+before it is done (their messages wait in the mailbox until `handle_continue/2` returns), the
+processes its supervisor starts after it no longer wait for the work (one that reads what the
+work sets up elsewhere, such as a token put in the application's environment, may find it
+missing), and a failure in it crashes the running process instead of failing its start.
 """
 
 LOCAL_CALLS = compile_query("(call target: (identifier) @function) @call")
@@ -1159,10 +1161,12 @@ def _build(
         new_edit = Edit(def_end, def_end, f"{newline}{newline}{clause}")
     title = (
         "Move the blocking work and the state it builds into handle_continue/2 (review: "
-        "init/1 now returns a nil state, and a failure crashes the running server)"
+        "init/1 now returns a nil state, the processes started after this one no longer wait "
+        "for the work, and a failure crashes the running server)"
         if moves_state
-        else "Move the blocking work into handle_continue/2 (review: a failure now crashes "
-        "the running server instead of failing its start)"
+        else "Move the blocking work into handle_continue/2 (review: the processes started "
+        "after this one no longer wait for the work, and a failure now crashes the running "
+        "server instead of failing its start)"
     )
     return Fix(title, (init_edit, new_edit), "unsafe")
 
