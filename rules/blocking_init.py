@@ -168,7 +168,6 @@ work sets up elsewhere, such as a token put in the application's environment, ma
 missing), and a failure in it crashes the running process instead of failing its start.
 """
 
-LOCAL_CALLS = compile_query("(call target: (identifier) @function) @call")
 SELF_CALLS = compile_query(
     "(call target: (dot left: (identifier) @module right: (identifier) @function)) @call"
 )
@@ -301,7 +300,7 @@ class Scanner:
                 if reached is not None:
                     chain = f"{reached[1]}{in_task}"
                     candidates.append((call, reached[0], chain))
-        for captures in matches(LOCAL_CALLS, node):
+        for captures in matches(syntax.LOCAL_CALLS, node):
             call = captures["call"][0]
             function = syntax.text(captures["function"][0])
             if function == "init" or deferred(call, node):

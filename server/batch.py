@@ -589,9 +589,7 @@ def _fixes_chosen_without_the_index(result: FileResult) -> frozenset[str]:
         if finding.fix is not None
         and (
             finding.fix.safety == "unsafe"
-            or any(
-                e.path is not None and os.path.abspath(e.path) != own for e in finding.fix.edits
-            )
+            or any(e.path is not None and os.path.abspath(e.path) != own for e in finding.fix.edits)
         )
     )
 

@@ -364,7 +364,9 @@ def _branching_call(block: Node) -> Node | None:
     node: Node | None = block
     if node is not None and node.type == "body":
         clause = syntax.parent(node)
-        node = syntax.parent(clause) if clause is not None and clause.type == "stab_clause" else None
+        node = (
+            syntax.parent(clause) if clause is not None and clause.type == "stab_clause" else None
+        )
     if node is not None and node.type in ("else_block", "rescue_block", "catch_block"):
         node = syntax.parent(node)
     if node is None or node.type != "do_block":

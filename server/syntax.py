@@ -24,6 +24,10 @@ REMOTE_CALLS = compile_query(
 by the rules and the project index: compiled once, and one walk finds them all. Rules take the
 calls they want by name through `Context.remote_calls`."""
 
+LOCAL_CALLS = compile_query("(call target: (identifier) @function) @call")
+"""Every call of a bare name (`load(state)`, `def`, `case`): one query for the model and the
+rules that follow a module's own functions, compiled once."""
+
 
 FEW_CHILDREN = 8
 """Up to this many children, `named_children` reads them one by one."""

@@ -33,7 +33,7 @@ from tree_sitter import Node
 
 from otp_thinking import syntax
 from otp_thinking.model import clauses, modules
-from otp_thinking.parsing import compile_query, matches
+from otp_thinking.parsing import matches
 
 # -- what blocks ----------------------------------------------------------------------------
 
@@ -353,8 +353,6 @@ def module_candidates(around: Scopes, written: str) -> list[str]:
 HELPER_DEPTH = 3
 """How many private helpers deep a chain is followed inside one module."""
 
-_LOCAL_CALLS = compile_query("(call target: (identifier) @function) @call")
-
 
 @dataclass(frozen=True, slots=True)
 class FunctionEffect:
@@ -561,7 +559,7 @@ def _local_calls(nodes: list[Node]) -> set[str]:
     names = set()
     for node in nodes:
         body = syntax.body_of(node)
-        for captures in matches(_LOCAL_CALLS, body) if body is not None else []:
+        for captures in matches(syntax.LOCAL_CALLS, body) if body is not None else []:
             if not deferred(captures["call"][0], node):
                 names.add(syntax.text(captures["function"][0]))
     return names

@@ -137,7 +137,6 @@ _FACTS = compile_query(
     (tuple . (atom) @tuple_head (#eq? @tuple_head ":via")) @tuple
     """
 )
-_LOCAL_CALLS = compile_query("(call target: (identifier) @function) @call")
 _CALLS = compile_query("(call) @call")
 """Every call under a node, found by tree-sitter (in the order of a walk down) rather than by
 visiting every node of a function in Python."""
@@ -647,7 +646,7 @@ class _Summariser:
         """The local calls in ``module`` that may go to an imported function: every one when
         an import names no functions, else those written with a name the imports give."""
         if any(only is None for _imported, only in module.imports):
-            for captures in matches(_LOCAL_CALLS, module.node):
+            for captures in matches(syntax.LOCAL_CALLS, module.node):
                 yield captures["call"][0], syntax.text(captures["function"][0])
             return
         names = set().union(*(only or () for _imported, only in module.imports))
@@ -763,9 +762,8 @@ class _Summariser:
         module = self.module_at(call.start_byte)
         args = self.arguments(call)
         at = 1 if target_text.startswith(":") and len(args) == 4 else 0
-        if module is not None and len(args) > at:
-            if self.resolve(args[at], module) == module.name:
-                found.self_starts.append(call)
+        if module is not None and len(args) > at and self.resolve(args[at], module) == module.name:
+            found.self_starts.append(call)
 
     def via_tuple(self, node: Node, found: _Found) -> None:
         """``{:via, Registry, {Name, key}}`` uses a Registry."""

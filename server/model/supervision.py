@@ -764,9 +764,9 @@ def _context_kind(pair: Node, resolve: Resolve) -> tuple[str, str | None]:
             module = resolve(left) if left is not None else None
             if module in KIND_OF_MODULE and target and target[1] in _START_FUNCTIONS:
                 return KIND_OF_MODULE[module], keys
-            if module == "PartitionSupervisor" and target and target[1] == "start_link":
-                if _partitions_tasks(calls.arguments(node), resolve):
-                    return TASK_PARTITIONS, None
+            partitions = module == "PartitionSupervisor" and target and target[1] == "start_link"
+            if partitions and _partitions_tasks(calls.arguments(node), resolve):
+                return TASK_PARTITIONS, None
             return OTHER, keys
     return OTHER, keys
 
