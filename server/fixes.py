@@ -16,6 +16,7 @@ from otp_thinking.context import Context
 from otp_thinking.findings import Edit, Safety
 from otp_thinking.model import calls, clauses, modules
 from otp_thinking.model.supervision import (
+    COMPUTED,
     DEFAULT_PG_SCOPE,
     LITERAL,
     PG,
@@ -212,10 +213,15 @@ def _reused(context: Context, kind: str, keys: str | None, name: str) -> Started
         or name in app.child_modules(unconditional=True)  # `Shop.Jobs.child_spec([])`
     ):
         return Started(name)
-    note = (
-        f" (the application's own children do not start {name}: check that it runs wherever"
-        " this code does)"
-    )
+    if app is not None and app.lists and all(found.placement == COMPUTED for found in app.lists):
+        # `Supervisor.start_link(Config.enabled(children), ..)`: no list the tool can read
+        said = f"the application's children are built at run time, so whether they start {name}"
+        note = f" ({said} is not known: check that it runs wherever this code does)"
+    else:
+        note = (
+            f" (the application's own children do not start {name}: check that it runs"
+            " wherever this code does)"
+        )
     return Started(name, (), "unsafe", note)
 
 
