@@ -360,7 +360,9 @@ def _innermost_first(
         inside = [
             c
             for c in candidates
-            if c[0] != outer and _contains(outer, c[0]) and c[0].start_byte >= outer.start_byte
+            if c[0] != outer
+            and syntax.contains(outer, c[0])
+            and c[0].start_byte >= outer.start_byte
         ]
         if not inside:
             break
@@ -520,7 +522,7 @@ def _chosen_by_the_caller(definition: Node) -> Callable[[Node], bool]:
             if branch.type != "call" or syntax.local_target(branch) not in BRANCHES:
                 continue
             arguments = syntax.argument_nodes(branch)
-            if arguments and _contains(arguments[0], call):
+            if arguments and syntax.contains(arguments[0], call):
                 continue  # the call is the condition itself
             if arguments and _option_value(arguments[0], options):
                 return True
@@ -764,7 +766,7 @@ def _plan(
     for param in head[1] if head else []:
         params |= _variables(param, pinned=False)
     plan = Plan(context, module, definition, statements, state, params)
-    if _contains(result, site):
+    if syntax.contains(result, site):
         return plan.moving_the_state(scanner)
 
     split = _split(statements[:-1], state, scanner, Scanner(module, must_stay_name))
@@ -918,10 +920,6 @@ def _ok_state(result: Node) -> Node | None:
     if len(elements) == 2 and syntax.text(elements[0]) == ":ok":
         return elements[1]
     return None
-
-
-def _contains(outer: Node, inner: Node) -> bool:
-    return outer.start_byte <= inner.start_byte and inner.end_byte <= outer.end_byte
 
 
 def _own_lines(context: Context, nodes: list[Node]) -> bool:

@@ -197,10 +197,10 @@ def _pair_role(module: ModuleFacts, pair: Node) -> str | None:
     if _is_update(pair):
         return "changed"
     state_param = _state_param(clause)
-    if state_param is not None and _within(pair, state_param):
+    if state_param is not None and syntax.contains(state_param, pair):
         return "switched"
     if clause.key == ("init", 1) and any(
-        r.state is not None and _within(pair, r.state) for r in module.init_returns
+        r.state is not None and syntax.contains(r.state, pair) for r in module.init_returns
     ):
         return "initial"
     return None
@@ -257,10 +257,6 @@ def _state_variables(clause: Clause) -> set[str]:
             if side is not None and side.type == "identifier"
         )
     return names
-
-
-def _within(node: Node, container: Node) -> bool:
-    return container.start_byte <= node.start_byte and node.end_byte <= container.end_byte
 
 
 def _branch_atoms(block: Node) -> set[str]:

@@ -818,17 +818,12 @@ def _await_edits(context: Context, await_call: Node) -> list[Edit]:
         new = f"{lhs}{newline}{inner}{case_text(inner)}"
         return [fixes.spaced_edit(context, statement, line_start, end, new)]
     definition = syntax.enclosing_definition(await_call)
-    taken = _names_in(definition) if definition is not None else set()
+    taken = syntax.identifier_names(definition) if definition is not None else set()
     variable = next((n for n in RESULT_VARIABLES if n not in taken), "task_result_")
     inner = indent + "  "
     hoisted = f"{indent}{variable} ={newline}{inner}{case_text(inner)}"
     start, end = context.span(await_call)
     return [fixes.spaced_insert(context, statement, hoisted), Edit(start, end, variable)]
-
-
-@syntax.remembered  # asked for every await rewritten in the function
-def _names_in(node: Node) -> frozenset[str]:
-    return frozenset(syntax.text(n) for n in syntax.descendants(node) if n.type == "identifier")
 
 
 RULE = Rule(

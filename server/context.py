@@ -143,7 +143,7 @@ class Context:
         full name of the module around ``node`` (``Shop`` for a ``Cart`` nested in ``Shop``)."""
         if self.application is not None:
             return self.application.namespace
-        name = modules.full_name(node) if syntax.is_defmodule(node) else modules.path_at(node)
+        name = modules.name_at(node)
         return name.split(".")[0] if name else "MyApp"
 
     # -- short-lived code ---------------------------------------------------------------

@@ -64,7 +64,7 @@ def _partitioned_task_supervisor(context: Context, node: Node) -> Started | None
     on: ``{:via, PartitionSupervisor, {Shop.Tasks, self()}}``, the caller's partition. Taken
     when no plain Task.Supervisor the app starts can be reused safely."""
     names = started_names(context, TASK_PARTITIONS)
-    caller = modules.full_name(node) if syntax.is_defmodule(node) else modules.path_at(node)
+    caller = modules.name_at(node)
     name = closest_name(names, caller) or (_app_wide(names) if names else None)
     if name is None:
         return None
@@ -156,7 +156,7 @@ def _for_caller(
     ``<App>.<suffix>``: used when the project already starts it as this kind, added to the
     app's children (``child`` with the name filled in) when nothing starts that name; when it
     cannot be added safely, an existing one (it works as it is), else the fix is unsafe."""
-    caller = modules.full_name(node) if syntax.is_defmodule(node) else modules.path_at(node)
+    caller = modules.name_at(node)
     namespace = context.namespace_at(node)
     chosen: dict[tuple[object, ...], tuple[Started, bool]]
     chosen = context.cache.setdefault("fixes.for_caller", {})

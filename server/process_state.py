@@ -244,18 +244,10 @@ def _one_process(down: Node, params: list[Node]) -> bool:
             return True
         if element.type == "identifier" and not syntax.text(element).startswith("_"):
             name = syntax.text(element)
-            others = [p for p in params if not _contains(p, down)]
-            if any(name in _identifiers(p) for p in others):
+            others = [p for p in params if not syntax.contains(p, down)]
+            if any(name in syntax.identifier_names(p) for p in others):
                 return True
     return False
-
-
-def _contains(outer: Node, inner: Node) -> bool:
-    return outer.start_byte <= inner.start_byte and inner.end_byte <= outer.end_byte
-
-
-def _identifiers(node: Node) -> set[str]:
-    return {syntax.text(n) for n in syntax.descendants(node) if n.type == "identifier"}
 
 
 def does_nothing(definition: Node) -> bool:

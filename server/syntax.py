@@ -534,6 +534,17 @@ def local_binding(node: Node, name: str) -> Node | None:
     return found
 
 
+def contains(outer: Node, inner: Node) -> bool:
+    """``inner`` lies within ``outer``'s bytes (``outer`` itself included)."""
+    return outer.start_byte <= inner.start_byte and inner.end_byte <= outer.end_byte
+
+
+@remembered  # asked for every await rewritten in a function, every :DOWN clause of a module
+def identifier_names(node: Node) -> frozenset[str]:
+    """The names of every identifier under ``node`` (variables, and local calls' names)."""
+    return frozenset(text(n) for n in descendants(node) if n.type == "identifier")
+
+
 def is_statement(node: Node) -> bool:
     """A child of a block that is a statement: not a comment, nor an else/rescue/… block."""
     return node.type != "comment" and not node.type.endswith("_block")

@@ -353,6 +353,11 @@ def full_name(defmodule: Node) -> str:
     return nested_name(path_at(defmodule), syntax.module_name(defmodule))
 
 
+def name_at(node: Node) -> str:
+    """The full name of ``node`` when it is a ``defmodule``, else of the module around it."""
+    return full_name(node) if syntax.is_defmodule(node) else path_at(node)
+
+
 def path_at(node: Node) -> str:
     """The full name of the module around ``node`` (``""`` outside any module)."""
     return _path_of(syntax.enclosing_module(node))

@@ -382,12 +382,8 @@ class _Reader:
         options = _literal_options(options_node)
         if options is None or "child_spec" not in options:
             return
-        spec = options["child_spec"]
-        inner: dict[str, Node] | None = {}
-        if spec.type == "tuple" and len(_items(spec)) == 2:
-            head, inner = _items(spec)[0], _literal_options(_items(spec)[1])
-        else:
-            head = spec
+        head, spec_options = _partition_spec(options["child_spec"])
+        inner = _literal_options(spec_options) if spec_options is not None else {}
         if self.resolve(head) != "DynamicSupervisor" or inner is None:
             return
         owner = self.module_at(at.start_byte) or ""
@@ -776,9 +772,14 @@ def _partitions_tasks(arguments: list[Node], resolve: Resolve) -> bool:
     ``child_spec: {Task.Supervisor, opts}``) make its partitions Task.Supervisors."""
     options = _literal_options(arguments[0]) if len(arguments) == 1 else None
     spec = options.get("child_spec") if options is not None else None
-    if spec is not None and spec.type == "tuple" and _items(spec):
-        spec = _items(spec)[0]
-    return spec is not None and resolve(spec) == "Task.Supervisor"
+    return spec is not None and resolve(_partition_spec(spec)[0]) == "Task.Supervisor"
+
+
+def _partition_spec(spec: Node) -> tuple[Node, Node | None]:
+    """A PartitionSupervisor's ``child_spec:`` (``Mod`` or ``{Mod, opts}``): the module's node
+    and its options' node."""
+    items = _items(spec) if spec.type == "tuple" else []
+    return (items[0], items[1]) if len(items) == 2 else (spec, None)
 
 
 def _inside_branch(node: Node, definition: Node) -> bool:
