@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 from tree_sitter import Node
@@ -22,7 +23,12 @@ back unchanged, and no reply depends on it. The process holds nothing; it only r
 one caller at a time. A server with only `handle_cast` clauses is judged the same way (its casts
 queue work behind one process that keeps nothing), when its casts call nothing but the standard
 library and `Logger`: a cast into a dependency or a project module may reach a resource the
-process serialises on purpose.
+process serialises on purpose. So is a server with no callback at all but an `init/1` that only
+returns `{:ok, state}` (computed with the standard library at most): its process never hears
+of anything and keeps nothing, and a `call` to it would crash. That one is information, not a
+warning: the process costs a child in the tree, not its callers' time. Not when its module
+sends or calls anything, defines macros, or its `init/1` does more (a boot step that loads a
+table before the next child starts is the rule OTP003's business).
 
 Not flagged, because the process then exists for a reason beyond its state:
 - it owns something tied to its lifetime: timers (`Process.send_after`, `:timer.*`),
@@ -116,7 +122,7 @@ def check(context: Context) -> Iterator[Finding]:
         m
         for m in modules.of(context)
         if m.use_of("GenServer") is not None
-        and _stateless(m)
+        and (_stateless(m) or _idle(m))
         and not _acts_through_project(context, m)
     ]
     if not candidates:
@@ -126,10 +132,18 @@ def check(context: Context) -> Iterator[Finding]:
         use = module.use_of("GenServer")
         if use is None or id(module) in endpoints:
             continue
-        yield context.finding(RULE, use.node, _message(module))
+        finding = context.finding(RULE, use.node, _message(module))
+        # An idle process wastes a child, not every caller's time.
+        yield finding if module.state_callbacks else finding.with_severity("information")
 
 
 def _message(module: ModuleFacts) -> str:
+    if not module.state_callbacks:
+        return (
+            f"{module.name} defines no callback but init/1, which only returns a state: the "
+            "process it starts receives no message and holds nothing; remove it from the "
+            "supervision tree and make its functions plain ones."
+        )
     if module.functions("handle_call", 3):
         return (
             f"{module.name} never reads or changes its GenServer state, so every call queues "
@@ -181,10 +195,57 @@ def _items(node: Node) -> list[Node]:
     return [c for c in node.named_children if c.type != "comment"]
 
 
-def _stateless(module: ModuleFacts) -> bool:
-    if any(u.alias not in _HARMLESS_USES for u in module.uses):
+def _plain_genserver(module: ModuleFacts) -> bool:
+    """Nothing but GenServer makes the module a process: no framework that may need it."""
+    return all(u.alias in _HARMLESS_USES for u in module.uses) and all(
+        b in ("GenServer", ":gen_server") for b in module.behaviours
+    )
+
+
+# Callbacks besides init/1 through which a process does something: answer messages, clean up
+# at shutdown, or change its code.
+_OTHER_CALLBACKS = ("handle_call", "handle_cast", "handle_info", "handle_continue", "terminate")
+
+
+def _idle(module: ModuleFacts) -> bool:
+    """A GenServer whose only callback is an ``init/1`` returning ``{:ok, state}`` with no
+    effect: its process never hears of anything (a call to it would crash, as no
+    ``handle_call/3`` is defined) and owns nothing, so it only costs a child in the tree.
+    A module that makes macros, sends or calls anything, or starts the process with a
+    ``{:global, _}`` name is left alone: it may be a template, or an endpoint."""
+    if not _plain_genserver(module) or any(module.defines(c) for c in _OTHER_CALLBACKS):
         return False
-    if any(b not in ("GenServer", ":gen_server") for b in module.behaviours):
+    if module.owns() or _NOT_IDLE.search(syntax.text(module.node)):
+        return False
+    inits = module.functions("init", 1)
+    return bool(inits) and all(
+        _returns_ok(init)
+        and _only_local_work(module, init)
+        and not callbacks.has_effects(module, init)
+        for init in inits
+    )
+
+
+# A message sent or a call made anywhere in the module: a process hearing from its own client
+# functions is not idle (and one without the callback to answer is another problem). A module
+# that defines macros may be a template whose users add the callbacks.
+_NOT_IDLE = re.compile(
+    r"GenServer\.(?:call|cast|multi_call|abcast)\b|\bsend\(|Process\.send|\bdefmacro\b"
+)
+
+
+def _returns_ok(clause: Clause) -> bool:
+    tails = clause.tails()
+    return bool(tails) and all(t.type == "tuple" and _first_item_is(t, ":ok") for t in tails)
+
+
+def _first_item_is(node: Node, text: str) -> bool:
+    items = _items(node)
+    return bool(items) and syntax.text(items[0]) == text
+
+
+def _stateless(module: ModuleFacts) -> bool:
+    if not _plain_genserver(module):
         return False
     clauses = module.state_callbacks
     if not any(c.name in ("handle_call", "handle_cast") for c in clauses):

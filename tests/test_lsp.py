@@ -198,6 +198,7 @@ COUNTER = f"""defmodule Storefront.Counter do
 {COUNTER_PREFIX}use GenServer
 
   def init(count), do: {{:ok, count}}
+  def handle_cast(:visit, count), do: {{:noreply, count + 1}}
 end
 """
 
