@@ -18,6 +18,7 @@ from otp_thinking.model.effects import (
     scopes,
     waited_in_task,
 )
+from otp_thinking.model.summary import FileSummary
 from otp_thinking.parsing import compile_query, matches
 from otp_thinking.rule import Rule
 
@@ -674,7 +675,7 @@ def _blocking_finding(
 ) -> Finding:
     site, name, via = found
     what = f"calls {via}, which blocks on {name}," if via else f"blocks on {name},"
-    waits = "so whoever starts this process (its supervisor) waits for it"
+    waits = _who_waits(context, module)
     if kind == "gen_statem":
         message = (
             f"init/1 {what} {waits}; return a "
@@ -687,6 +688,30 @@ def _blocking_finding(
     if isinstance(plan, str):
         return context.finding(RULE, site, f"{message} (no automatic fix: {plan}).")
     return context.finding(RULE, site, f"{message}.", fix=plan)
+
+
+def _who_waits(context: Context, module: Node) -> str:
+    """Who waits for `init/1`, as the project shows it: a supervisor when one starts the
+    module, the modules whose code starts it with `GenServer.start`/`start_link` when no
+    supervisor does (a matchmaker starting a game), else whoever starts it."""
+    index = context.project.index
+    unknown = "so whoever starts this process waits for it"
+    if not index.complete or not syntax.is_defmodule(module):
+        return unknown
+    name = modules.full_name(module)
+    files = index.files.values()
+    if any(
+        child.module == name
+        for summary in files
+        for children in summary.supervision.lists
+        for child in children.children
+    ) or any(start.module == name for s in files for start in s.supervision.dynamic_starts):
+        return "so whoever starts this process (its supervisor) waits for it"
+    starters = sorted({s.owner for f in files for s in f.supervision.starts if s.module == name})
+    if not starters:
+        return unknown
+    named = ", ".join(starters[:2]) + (", ..." if len(starters) > 2 else "")
+    return f"so the process that starts it ({named}) waits for it"
 
 
 def _boot_step(context: Context, definition: Node, module: Node) -> bool:
@@ -1194,6 +1219,14 @@ def _leading_attributes_start(context: Context, definition: Node) -> int:
     return context.span(start)[0]
 
 
+def _init_may_block(summary: FileSummary) -> bool:
+    """The file's summary records an ``init/1`` that blocks or calls another module (what
+    the project may show to block): no other file can give this rule a finding."""
+    return any(e.function == "init" for e in summary.effects) or any(
+        c.function == "init" for c in summary.function_calls
+    )
+
+
 RULE = Rule(
     code="OTP003",
     name="blocking-init",
@@ -1204,5 +1237,5 @@ RULE = Rule(
     words=("GenServer", "gen_server", "gen_statem", "GenStateMachine"),
     production_only=True,
     fixable=True,
-    project_files=lambda summary: summary.has_server,
+    project_files=lambda summary: summary.has_server and _init_may_block(summary),
 )

@@ -616,3 +616,60 @@ def test_otp003_names_a_chain_through_a_delegate_and_an_import(tmp_path: Path) -
         "init/1 calls Shop.Vendor.renew/1, which blocks on Req.post! (through "
         "Shop.Vendor.Session.renew/1, exchange, Shop.Vendor.request/2), so whoever starts"
     )
+
+
+_GAME = """\
+    defmodule Shop.Game do
+      use GenServer
+
+      def init(params), do: {:ok, Map.put(params, :config, Req.get!("http://config/game").body)}
+    end
+    """
+
+
+@pytest.mark.parametrize(
+    ("starter", "who"),
+    [
+        (
+            """\
+            defmodule Shop.Lobby do
+              use GenServer
+
+              def init(_), do: {:ok, []}
+
+              def handle_info(:start_game, players) do
+                {:ok, _pid} = GenServer.start(Shop.Game, %{players: players})
+                {:noreply, []}
+              end
+            end
+            """,
+            "so the process that starts it (Shop.Lobby) waits for it",
+        ),
+        (
+            """\
+            defmodule Shop.Application do
+              use Application
+
+              def start(_type, _args) do
+                Supervisor.start_link([{Shop.Game, %{}}], strategy: :one_for_one)
+              end
+            end
+            """,
+            "so whoever starts this process (its supervisor) waits for it",
+        ),
+        (
+            """\
+            defmodule Shop.Other do
+              def nothing, do: :ok
+            end
+            """,
+            "so whoever starts this process waits for it;",
+        ),
+    ],
+)
+def test_otp003_says_who_waits_for_init(tmp_path: Path, starter: str, who: str) -> None:
+    """A server no supervisor starts keeps the process that starts it waiting, not a
+    supervisor; when nothing in the project starts it, the message says no more than it knows."""
+    root = _project(tmp_path, {"lib/shop/game.ex": _GAME, "lib/shop/starter.ex": starter})
+    [message] = _messages(root, "lib/shop/game.ex", "OTP003")
+    assert who in message
