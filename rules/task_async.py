@@ -32,8 +32,9 @@ Flagged only where the code shows the link is unwanted:
   reply clause for the same state does (`done?: true` in both) while that reply clause leaves
   the monitor on, only marks the end of the task: no such sign. Nor is a `:DOWN` clause that
   does nothing (`{:noreply, state}`: a sink for the `:DOWN` after each reply, where
-  `async_nolink` would only hide a crash), or one for a process the module monitors itself
-  (`Process.monitor/1`), its pid or ref pinned or matched against the state (`%{port: pid}`);
+  `async_nolink` would only hide a crash), nor any `:DOWN` clause of a module that monitors
+  processes itself (`Process.monitor/1`): it may be for those, and which ones it takes is not
+  known;
 - nothing awaits the task: its value is thrown away (a statement before the last, `_task =`,
   or the last of a `case`/`if`/`with` branch whose value is thrown away in turn), or it is
   what a helper returns to callers that throw it away — fire-and-forget work still

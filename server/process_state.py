@@ -204,7 +204,10 @@ def _raises(clause: Node) -> bool:
 def down_clause(context: Context, node: Node) -> Node | None:
     """A clause of the module (``handle_info/2``, a ``:gen_statem`` event, …) that handles
     a ``{:DOWN, ref, :process, pid, reason}`` for abnormal reasons too: the author expects
-    monitored work to fail and be handled, not to take the process down."""
+    monitored work to fail and be handled, not to take the process down. In a module that
+    monitors processes itself (``Process.monitor/1``), a ``:DOWN`` clause may be for those
+    (components, a port, a pipeline's supervisor): which ones a clause takes is not known, so
+    none is a sign about tasks."""
     module = syntax.enclosing_module(node)
     return None if module is None else _down_clause_in(module)
 
@@ -216,7 +219,7 @@ def _down_clause_in(module: Node) -> Node | None:
     text = syntax.text(module)
     if ":DOWN" not in text:  # a scan of the text is far cheaper than a walk
         return None
-    monitors = "Process.monitor(" in text
+    monitors = "Process.monitor" in text or ":erlang.monitor" in text
     for definition in syntax.descendants(module):
         if not syntax.is_definition(definition):
             continue
@@ -229,25 +232,10 @@ def _down_clause_in(module: Node) -> Node | None:
                 reason = tuple_node.named_children[4]
                 if reason.type == "atom":  # `:normal` only: a finished task, not a failure
                     continue
-                if monitors and _one_process(tuple_node, head[1]):
+                if monitors:
                     continue
                 return definition
     return None
-
-
-def _one_process(down: Node, params: list[Node]) -> bool:
-    """The clause takes the ``:DOWN`` of one known process only: its ref or pid is pinned
-    (``^pid``) or matched against the state (``%{port: pid} = state``). In a module that
-    monitors processes itself, that is the process it monitors, not a task."""
-    for element in (down.named_children[1], down.named_children[3]):
-        if element.type == "unary_operator" and syntax.operator(element) == "^":
-            return True
-        if element.type == "identifier" and not syntax.text(element).startswith("_"):
-            name = syntax.text(element)
-            others = [p for p in params if not syntax.contains(p, down)]
-            if any(name in syntax.identifier_names(p) for p in others):
-                return True
-    return False
 
 
 def does_nothing(definition: Node) -> bool:
