@@ -44,13 +44,16 @@ message: the advice there is a link to its owner, not a Task.Supervisor.
 
 ## Why it matters
 A process nobody supervises is invisible to the application. When the application stops, the
-process is not part of the orderly shutdown: nothing waits for it to finish, so it is cut off
-wherever it is, halfway through writing a file or sending an email. When it crashes, the error
-is logged but nothing restarts it, and nothing can list it or wait for it. An unlinked loop is
+process is not part of the orderly shutdown: it is not stopped before the processes it uses
+(the Repo, a connection pool), so it may fail halfway through writing a file or sending an
+email when they go away, or run on until the node halts. When it crashes, the error is logged,
+but nothing restarts it, and nothing can list it or wait for it. An unlinked loop is
 worse: when the process that started it dies, the loop goes on, serving or spinning for
-nobody. Use `Task.Supervisor.start_child/2` for
-fire-and-forget work: the supervisor gives each task time to finish on shutdown (5 seconds by
-default, `:shutdown` option), and its tasks can be listed and waited for.
+nobody. Use `Task.Supervisor.start_child/2` for fire-and-forget work: the supervisor stops its
+tasks in the application's shutdown order, before the processes started ahead of it (a task
+that traps exits gets the `:shutdown` time, 5 seconds by default, to finish), its tasks can be
+listed and waited for, and `max_children` bounds how many run at once. Tasks are never
+restarted: a process that must be restarted belongs in the tree as a supervised child.
 
 ## Example
 ```elixir
@@ -104,14 +107,14 @@ QUERY = compile_query(
 )
 
 TASK_START_MESSAGE = (
-    "Task.start runs the task outside any supervisor: the application's shutdown does not wait "
-    "for it, and nothing can list it or wait for it; start it with Task.Supervisor.start_child/2 "
-    "instead."
+    "Task.start runs the task outside any supervisor: nothing can list it or wait for it, and "
+    "the application's shutdown does not stop it in order (it may run on after the processes "
+    "it uses have stopped); start it with Task.Supervisor.start_child/2 instead."
 )
 SPAWN_MESSAGE = (
-    "{what} starts a process outside any supervisor: the application's shutdown does not wait "
-    "for it, and nothing restarts it; run it with Task.Supervisor.start_child/2 or as a "
-    "supervised child instead."
+    "{what} starts a process outside any supervisor: nothing can list it or wait for it, and "
+    "the application's shutdown does not stop it in order; run it with "
+    "Task.Supervisor.start_child/2, or as a supervised child if it must be restarted."
 )
 LOOP_MESSAGE = (
     "{what} starts {loop}, a loop that calls itself, with no link to the process that started "
