@@ -478,7 +478,14 @@ RULE = Rule(
     summary="Task.start, spawn or GenServer.start in production code: no supervisor knows it",
     doc=DOC,
     check=check,
-    words=("Task", "spawn", ".start"),
+    words=(
+        "Task",
+        "spawn",
+        "GenServer.start",
+        "gen_server.start",
+        "gen_statem.start",
+        "Agent.start",
+    ),
     production_only=True,
     fixable=True,
 )
