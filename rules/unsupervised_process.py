@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator
 
 from tree_sitter import Node
@@ -39,7 +40,10 @@ end)`, `Task.start(Mod, :shutdown, args)`), and processes that shut down or rebo
 (`:init.stop/0`, `System.stop/1`, `Nerves.Runtime.reboot/0`, directly or through one local
 function, or `spawn(mod, fun, args)` whose `{module, :function, args}` tuples all name a
 stop): they must run outside the supervision tree they stop; a `spawn` the same function
-then waits for in `receive` (a helper of a synchronous step); anything started in
+then waits for in `receive` (a helper of a synchronous step), or whose function sends its result
+to its starter (`caller = self()` before, `send(caller, ...)` inside) while the starter then
+waits in `receive`, itself or in a local function it calls (waiters it collects); a start in a
+function that also starts work under a `Task.Supervisor` (the fallback for when none runs); anything started in
 `terminate/2`, on the way out of a stopping process (a drain, a hand-over); files under
 development, benchmark, example or test-app folders (`dev/`, `bench/`, `examples/`,
 `test_app/`).
@@ -191,7 +195,9 @@ def _flagged(context: Context, kind: str, call: Node, site: Node) -> bool:
         return False
     if kind == "server_start":
         return not _bound_to_its_starter(call)
-    if _stopper(call) or (kind != "task_start" and (_watcher(call) or _awaited(call))):
+    if _stopper(call) or _fallback(call):
+        return False
+    if kind != "task_start" and (_watcher(call) or _awaited(call) or _reports_back(call)):
         return False
     return not (kind == "spawn" and syntax.local_target(call) and _defines_spawn(call))
 
@@ -392,6 +398,33 @@ def _stop_functions_named(call: Node) -> bool:
         if n.type == "tuple" and len(n.named_children) == 3 and n.named_children[1].type == "atom"
     ]
     return bool(named) and all(_stop_word(atom) for atom in named)
+
+
+def _fallback(call: Node) -> bool:
+    """The function also starts work under a Task.Supervisor: the unsupervised start is the
+    fallback for when none runs (`if pid = Process.whereis(sup), do:
+    Task.Supervisor.start_child(sup, fun), else: spawn(fun)`), and the advice is already taken
+    wherever it can be."""
+    definition = syntax.enclosing_definition(call)
+    return definition is not None and "Task.Supervisor." in syntax.text(definition)
+
+
+def _reports_back(call: Node) -> bool:
+    """A waiter its starter collects: the spawned function sends its result to the starter
+    (``caller = self()`` before, ``send(caller, ...)`` inside), and the starter then waits in
+    ``receive``, in its own body or in a local function it calls (``collect_all/3``)."""
+    definition = syntax.enclosing_definition(call)
+    module = syntax.enclosing_module(call)
+    args = syntax.argument_nodes(call)
+    if definition is None or module is None or not args:
+        return False
+    starters = set(re.findall(r"(\w+) = self\(\)", syntax.text(definition)))
+    work = syntax.text(args[0])
+    if not any(f"send({name}," in work for name in starters):
+        return False
+    after = [name for name in syntax.local_calls_in(definition) if name != "receive"]
+    helpers = (d for name in set(after) for d in clauses.any_of_module(module, name))
+    return _awaited(call) or any("receive do" in syntax.text(d) for d in helpers)
 
 
 def _awaited(call: Node) -> bool:
