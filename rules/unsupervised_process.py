@@ -43,9 +43,9 @@ stop): they must run outside the supervision tree they stop; a `spawn` the same 
 then waits for in `receive` (a helper of a synchronous step), or whose function sends its result
 to its starter (`caller = self()` before, `send(caller, ...)` inside) while the starter then
 waits in `receive`, itself or in a local function it calls (waiters it collects); a start in a
-function that also starts work under a `Task.Supervisor` (the fallback for when none runs); anything started in
-`terminate/2`, on the way out of a stopping process (a drain, a hand-over); files under
-development, benchmark, example or test-app folders (`dev/`, `bench/`, `examples/`,
+function that also starts work under a `Task.Supervisor` (the fallback for when none runs);
+anything started in `terminate/2`, on the way out of a stopping process (a drain, a hand-over);
+files under development, benchmark, example or test-app folders (`dev/`, `bench/`, `examples/`,
 `test_app/`).
 
 A `spawn` of a local function that calls itself (an accept or receive loop) gets its own

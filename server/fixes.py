@@ -350,11 +350,9 @@ def _starts(context: Context) -> list[tuple[str, str]]:
 def child_edit(
     context: Context, app: Application, child: str, users: frozenset[str]
 ) -> Edit | None:
-    """The edit adding ``child`` to ``app``'s children for these ``users`` (a Phoenix app's
-    web modules are served by its Endpoint); in the document itself when the application
-    module is in the file being fixed."""
-    web = any(user.startswith(f"{app.namespace}Web.") for user in users)
-    edit = app.add_child(child, users, web)
+    """The edit adding ``child`` to ``app``'s children for these ``users``; in the document
+    itself when the application module is in the file being fixed."""
+    edit = app.add_child(child, users)
     if edit is not None and context.path is not None and _same_file(app.path, context.path):
         return Edit(edit.start, edit.end, edit.new_text)
     return edit

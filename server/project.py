@@ -74,16 +74,14 @@ class Application:
             child for found in self.lists if found.placement == LITERAL for child in found.children
         ]
 
-    def add_child(
-        self, child_text: str, users: frozenset[str] = frozenset(), web: bool = False
-    ) -> Edit | None:
+    def add_child(self, child_text: str, users: frozenset[str] = frozenset()) -> Edit | None:
         """An edit that starts ``child_text`` in the children list, after the infrastructure
         and before the first child among ``users`` (see `supervision.insertion_index`); None
         when the list is chosen by a branch or built at run time."""
         target = self.children_list
         if target is None or not target.insertable:
             return None
-        position = insertion_index(target.children, users, web)
+        position = insertion_index(target.children, users)
         return insert_child(self.source, target, position, child_text, str(self.path))
 
 

@@ -800,14 +800,14 @@ def _refers_to(node: Node, name: str) -> bool:
 # -- reading the facts -------------------------------------------------------------------------
 
 
-def insertion_index(children: tuple[Child, ...], users: frozenset[str], web: bool) -> int:
+def insertion_index(children: tuple[Child, ...], users: frozenset[str]) -> int:
     """Where a new child goes among ``children``: after the infrastructure it may need (a Repo,
     PubSub, Finch, Telemetry, other registries and supervisors of tasks: started before it,
-    stopped after it) and before the first child that uses it (a module in ``users``; the
-    Endpoint when ``web`` modules use it). With no infrastructure, first."""
-    first_user = next(
-        (i for i, child in enumerate(children) if _uses(child, users, web)), len(children)
-    )
+    stopped after it) and before the first child that uses it (a module in ``users``, or a
+    Phoenix Endpoint, whose requests may reach any module of the application: started after
+    the new child, it is stopped before it, so no request still being served finds it gone).
+    With no infrastructure, first."""
+    first_user = next((i for i, child in enumerate(children) if _uses(child, users)), len(children))
     after_infrastructure = max(
         (i + 1 for i, child in enumerate(children) if is_infrastructure(child)), default=0
     )
@@ -845,11 +845,9 @@ def module_starts(facts: Supervision) -> Iterator[tuple[str, str]]:
                 yield found.owner, child.module
 
 
-def _uses(child: Child, users: frozenset[str], web: bool) -> bool:
+def _uses(child: Child, users: frozenset[str]) -> bool:
     module = child.module or ""
-    if module in users:
-        return True
-    return web and module.endswith(".Endpoint")
+    return module in users or module.endswith(".Endpoint")
 
 
 _INFRASTRUCTURE_MODULES = frozenset(
