@@ -217,12 +217,33 @@ def _reused(context: Context, kind: str, keys: str | None, name: str) -> Started
         # `Supervisor.start_link(Config.enabled(children), ..)`: no list the tool can read
         said = f"the application's children are built at run time, so whether they start {name}"
         note = f" ({said} is not known: check that it runs wherever this code does)"
+    elif (owner := _child_starting(context, kind, name)) is not None:
+        note = (
+            f" ({owner}, one of the application's children, starts {name}: check that it"
+            " starts before the code that calls it)"
+        )
     else:
         note = (
             f" (the application's own children do not start {name}: check that it runs"
             " wherever this code does)"
         )
     return Started(name, (), "unsafe", note)
+
+
+def _child_starting(context: Context, kind: str, name: str) -> str | None:
+    """The application's child whose own children list starts ``name`` as ``kind`` (a
+    subsystem's supervisor, ``Shop.Backend`` starting ``Shop.TaskSupervisor`` first), or None."""
+    app = context.application
+    if app is None:
+        return None
+    children = app.child_modules()
+    for _path, summary in context.summaries():
+        for found in summary.supervision.lists:
+            if found.owner in children and any(
+                child.kind == kind and child.name == name for child in found.children
+            ):
+                return found.owner
+    return None
 
 
 BOOT_FUNCTIONS = frozenset({"init", "start_link", "start", "child_spec"})

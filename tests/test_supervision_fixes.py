@@ -77,6 +77,29 @@ def test_a_supervisor_a_subsystem_starts_is_used_but_the_fix_is_unsafe(tmp_path:
     assert "Shop.Sync.Tasks (the application's own children do not start" in fix_found.title
 
 
+def test_a_supervisor_a_child_of_the_application_starts_is_named_in_the_note(
+    tmp_path: Path,
+) -> None:
+    """``Shop.Backend``, one of the application's children, starts the Task.Supervisor in its
+    own tree: the fix uses it, unsafe because the order across the two trees is not read, and
+    its note says who starts it rather than that nothing does."""
+    root = project(tmp_path, "      Shop.Repo,\n      Shop.Backend")
+    write(
+        root,
+        "lib/shop/backend.ex",
+        "defmodule Shop.Backend do\n  use Supervisor\n\n"
+        "  def init(:ok) do\n"
+        "    children = [{Task.Supervisor, name: Shop.Sync.Tasks}, Shop.Sync.Worker]\n"
+        "    Supervisor.init(children, strategy: :one_for_one)\n  end\nend\n",
+    )
+    worker = f"defmodule Shop.Sync.Worker do\n  {TASK_START}\nend\n"
+    fix_found = findings(root, "OTP103", worker)[0].fix
+    assert fix_found is not None and fix_found.safety == "unsafe"
+    assert "Shop.Sync.Tasks (Shop.Backend, one of the application's children, starts" in (
+        fix_found.title
+    )
+
+
 def test_a_positional_registry_start_is_used(tmp_path: Path) -> None:
     root = project(
         tmp_path,
