@@ -18,12 +18,7 @@ DOC = """\
 ## What it flags
 Processes started outside any supervisor in production code: `Task.start/1,3` (call, pipe,
 capture), Kernel's `spawn/1,3` (`spawn(fn -> ... end)`, `Kernel.spawn`, `spawn(Mod, :fun,
-args)`), `:erlang.spawn/1,3` and `Process.spawn/2,4`; and servers started unlinked with
-`GenServer.start`, `:gen_server.start`, `GenStateMachine.start`, `:gen_statem.start` or
-`Agent.start` (a game per match, a lazily started named Agent), unless they are tied to their
-starter another way: linked after all (`spawn_opt: [:link]`, `Process.link/1` in the same
-function), handed the starter's pid (`self()`: a sidecar or a guard that watches its owner),
-or started by the module's own `start*` function, a wrapper whose callers decide.
+args)`), `:erlang.spawn/1,3` and `Process.spawn/2,4`.
 
 Not flagged: tests, `.exs` scripts, `use Mix.Task` modules and `Mix.*` modules (short-lived
 code); `spawn_link` and `Process.spawn(..., [:link])`, whose process lives and dies with its
@@ -98,10 +93,7 @@ No automatic fix for `spawn`: decide what the process is. A loop that belongs to
 becomes `spawn_link` (or monitors its owner and stops on `:DOWN`). Fire-and-forget work becomes
 `Task.Supervisor.start_child(MyApp.TaskSupervisor, fun)`; a long-lived process that holds state
 or receives messages becomes a `GenServer` (or a `Task` child) in a supervision tree, started
-with `DynamicSupervisor.start_child/2` when there are many. No automatic fix for
-`GenServer.start` either: the DynamicSupervisor to start it under, and the child's restart type
-(`:temporary` for a game that ends), are decisions; one started under a fixed `name:` (a lazily
-started Agent) is a singleton, and the message says to make it one of the application's children.
+with `DynamicSupervisor.start_child/2` when there are many.
 
 Configure the supervisor's name with `[names] task_supervisor = "MyApp.TaskSupervisor"`.
 """
@@ -115,9 +107,6 @@ QUERY = compile_query(
       (#match? @module "^(Kernel|:erlang)$") (#eq? @function "spawn")) @spawn
     (call target: (dot left: (alias) @module right: (identifier) @function)
       (#eq? @module "Process") (#eq? @function "spawn")) @process_spawn
-    (call target: (dot left: (_) @module right: (identifier) @function)
-      (#match? @module "^(GenServer|:gen_server|GenStateMachine|:gen_statem|Agent)$")
-      (#eq? @function "start")) @server_start
     """
 )
 
@@ -131,23 +120,13 @@ SPAWN_MESSAGE = (
     "the application's shutdown does not stop it in order; run it with "
     "Task.Supervisor.start_child/2, or as a supervised child if it must be restarted."
 )
-SERVER_START_MESSAGE = (
-    "{what} starts {started} outside any supervisor, unlinked: nothing can list it, the "
-    "application's shutdown does not stop it in order, and its crash is only logged; {advice}"
-)
-ONE_OF_MANY = "start it under a DynamicSupervisor with DynamicSupervisor.start_child/2 instead."
-NAMED_ONE = "it is one named process: make it a child of the application's supervision tree."
 LOOP_MESSAGE = (
     "{what} starts {loop}, a loop that calls itself, with no link to the process that started "
     "it: if that process dies, the loop keeps running; use spawn_link, or have the loop monitor "
     "its owner, so it stops with it."
 )
 
-ARITIES = {
-    "task_start": frozenset({1, 3}),
-    "spawn": frozenset({1, 3}),
-    "server_start": frozenset({1, 2, 3, 4}),
-}
+ARITIES = {"task_start": frozenset({1, 3}), "spawn": frozenset({1, 3})}
 PROCESS_SPAWN_ARITIES = frozenset({2, 4})
 
 
@@ -162,11 +141,6 @@ def check(context: Context) -> Iterator[Finding]:
             yield context.finding(RULE, node, TASK_START_MESSAGE, fix=_fix(context, call))
             continue
         what = syntax.text(call.child_by_field_name("target"))
-        if kind == "server_start":
-            advice = NAMED_ONE if _named(call) else ONE_OF_MANY
-            message = SERVER_START_MESSAGE.format(what=what, started=_started(call), advice=advice)
-            yield context.finding(RULE, node, message)
-            continue
         loop = _looping_function(call)
         if loop is not None:
             yield context.finding(
@@ -176,7 +150,7 @@ def check(context: Context) -> Iterator[Finding]:
             yield context.finding(RULE, node, SPAWN_MESSAGE.format(what=what))
 
 
-KINDS = ("task_start", "spawn", "process_spawn", "server_start")
+KINDS = ("task_start", "spawn", "process_spawn")
 
 
 def _flagged(context: Context, kind: str, call: Node, site: Node) -> bool:
@@ -193,62 +167,11 @@ def _flagged(context: Context, kind: str, call: Node, site: Node) -> bool:
         or _in_terminate(call)
     ):
         return False
-    if kind == "server_start":
-        return not _bound_to_its_starter(call)
     if _stopper(call) or _fallback(call):
         return False
     if kind != "task_start" and (_watcher(call) or _awaited(call) or _reports_back(call)):
         return False
     return not (kind == "spawn" and syntax.local_target(call) and _defines_spawn(call))
-
-
-def _started(call: Node) -> str:
-    """What a ``GenServer.start`` starts, as the message names it: the module (the one
-    written, or the enclosing module's name for ``__MODULE__``), or an Agent."""
-    if syntax.text(call.child_by_field_name("target")).startswith("Agent"):
-        return "an Agent"
-    args = syntax.argument_nodes(call)
-    first = syntax.text(args[0]) if args else ""
-    if first == "__MODULE__":
-        module = syntax.enclosing_module(call)
-        return modules.full_name(module) if module is not None else first
-    return first or "a process"
-
-
-def _named(call: Node) -> bool:
-    """Started with a fixed ``name:`` (an atom, an alias, ``__MODULE__``, an attribute): a
-    singleton, whose place is in the tree, not one of many."""
-    args = syntax.argument_nodes(call)
-    options = args[-1] if len(args) > 1 and args[-1].type in ("list", "keywords") else None
-    if options is None:
-        return False
-    for pair in syntax.descendants(options):
-        if pair.type == "pair" and syntax.text(pair).startswith("name:"):
-            value = pair.child_by_field_name("value")
-            return (
-                value is not None
-                and value.type in ("atom", "alias", "unary_operator")
-                or (value is not None and syntax.text(value) == "__MODULE__")
-            )
-    return False
-
-
-def _bound_to_its_starter(call: Node) -> bool:
-    """A ``GenServer.start`` whose process is tied to its starter some other way: it is linked
-    after all (``spawn_opt: [:link]``, ``Process.link/1`` in the same function), it is given
-    the starter's pid (``self()``: a sidecar or a guard that watches its owner), or it is a
-    module's own ``start*`` function starting it (a wrapper: its callers decide)."""
-    definition = syntax.enclosing_definition(call)
-    if definition is None:
-        return False
-    if ":link" in syntax.text(call) or "self()" in syntax.text(call):
-        return True
-    if "Process.link(" in syntax.text(definition):
-        return True
-    args = syntax.argument_nodes(call)
-    own = bool(args) and syntax.text(args[0]) == "__MODULE__"
-    name = clauses.name(definition)
-    return own and (name == "start" or name.startswith(("start_", "spawn")))
 
 
 def _in_terminate(call: Node) -> bool:
@@ -508,17 +431,10 @@ RULE = Rule(
     code="OTP103",
     name="unsupervised-process",
     severity="information",
-    summary="Task.start, spawn or GenServer.start in production code: no supervisor knows it",
+    summary="Task.start or spawn in production code: a process no supervisor knows",
     doc=DOC,
     check=check,
-    words=(
-        "Task",
-        "spawn",
-        "GenServer.start",
-        "gen_server.start",
-        "gen_statem.start",
-        "Agent.start",
-    ),
+    words=("Task", "spawn"),
     production_only=True,
     fixable=True,
 )

@@ -231,16 +231,19 @@ def _reused(context: Context, kind: str, keys: str | None, name: str) -> Started
 
 
 def _child_starting(context: Context, kind: str, name: str) -> str | None:
-    """The application's child whose own children list starts ``name`` as ``kind`` (a
-    subsystem's supervisor, ``Shop.Backend`` starting ``Shop.TaskSupervisor`` first), or None."""
+    """The application's child whose own children list, the same on every start, starts
+    ``name`` as ``kind`` (a subsystem's supervisor, ``Shop.Backend`` starting
+    ``Shop.TaskSupervisor`` first), or None."""
     app = context.application
     if app is None:
         return None
     children = app.child_modules()
     for _path, summary in context.summaries():
         for found in summary.supervision.lists:
-            if found.owner in children and any(
-                child.kind == kind and child.name == name for child in found.children
+            if (
+                found.owner in children
+                and found.placement == LITERAL
+                and any(child.kind == kind and child.name == name for child in found.children)
             ):
                 return found.owner
     return None
