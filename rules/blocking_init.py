@@ -66,6 +66,10 @@ is the point: the rest of the slow work usually moves with it. A warning names t
 remote call, and information the first wait on a store, the network, a command or a sleep.
 
 Not flagged:
+- work another module of the project does only in some branches (every call on the way, or
+  the blocking call itself, in a branch of an `if`, `unless`, `case` or `cond`: a fetch made
+  when an option asks for it, a retry's sleep after a failure): whether `init/1` waits
+  depends on arguments and data the tool does not follow;
 - `init/1` of other modules: Supervisors, Plugs (`@behaviour Plug`, `use Plug.Builder`),
   Broadway, GenStage, LiveView `mount`;
 - what must stay in `init/1` because it has to be in place before the first message:
@@ -429,8 +433,8 @@ def _project_lookup(
             if index.facts.reach(candidate, function) is None:
                 continue
             reached = index.facts.reach(candidate, function, kinds)
-            if candidate == own or reached is None:
-                return None
+            if candidate == own or reached is None or reached.conditional:
+                return None  # blocking only in some branches: maybe not for these arguments
             arity = calls.arity_at(call)
             target = f"{written}.{function}" + (f"/{arity}" if arity is not None else "")
             inside = f" (through {', '.join(reached.through)})" if reached.through else ""

@@ -673,3 +673,88 @@ def test_otp003_says_who_waits_for_init(tmp_path: Path, starter: str, who: str) 
     root = _project(tmp_path, {"lib/shop/game.ex": _GAME, "lib/shop/starter.ex": starter})
     [message] = _messages(root, "lib/shop/game.ex", "OTP003")
     assert who in message
+
+
+def _conditional(code: str) -> dict[str, bool]:
+    text = textwrap.dedent(code)
+    summary = summarize(Source(text, "lib/x.ex"), "lib/x.ex")
+    return {f"{e.module}.{e.function}/{e.arity}": e.conditional for e in summary.effects}
+
+
+def test_an_effect_in_every_run_or_only_in_some_branches() -> None:
+    found = _conditional(
+        """\
+        defmodule Shop.Config do
+          def remote(opts) do
+            if opts[:remote], do: Req.get!(opts[:url]).body, else: %{}
+          end
+
+          def fetched(url) do
+            case Req.get!(url) do
+              %{status: 200, body: body} -> body
+              _ -> %{}
+            end
+          end
+
+          def retried(url) do
+            case Req.get(url) do
+              {:ok, response} -> response
+              {:error, _} -> Process.sleep(100) && retried(url)
+            end
+          end
+
+          def cached(key) do
+            case :persistent_term.get(key, nil) do
+              nil -> load(key)
+              found -> found
+            end
+          end
+
+          def both(url, again?) do
+            if again?, do: Process.sleep(10)
+            Req.get!(url)
+          end
+
+          defp load(key), do: File.read!("priv/#{key}")
+        end
+        """
+    )
+    assert found["Shop.Config.remote/1"] is True
+    assert found["Shop.Config.fetched/1"] is False
+    assert found["Shop.Config.cached/1"] is True  # through a helper called in one branch
+    assert found["Shop.Config.both/2"] is False  # its first blocking call is in a branch, not all
+
+
+def test_otp003_is_silent_when_the_work_another_module_blocks_on_is_in_a_branch(
+    tmp_path: Path,
+) -> None:
+    """``Config.load/1`` fetches only when asked to (``opts[:remote]``): whether the server's
+    ``init/1`` waits depends on arguments the tool does not follow, so it stays silent; the
+    same load fetching every time is flagged."""
+    config = """\
+        defmodule Shop.Config do
+          def load(opts) do
+            if opts[:remote], do: Req.get!(opts[:url]).body, else: %{}
+          end
+
+          def fetch(opts), do: Req.get!(opts[:url]).body
+        end
+        """
+    server = """\
+        defmodule Shop.Server do
+          use GenServer
+
+          def init(opts), do: {:ok, Shop.Config.%s(opts)}
+        end
+        """
+    (tmp_path / "some").mkdir()
+    root = _project(
+        tmp_path / "some", {"lib/shop/config.ex": config, "lib/shop/server.ex": server % "load"}
+    )
+    assert _messages(root, "lib/shop/server.ex", "OTP003") == []
+    (tmp_path / "every").mkdir()
+    root = _project(
+        tmp_path / "every", {"lib/shop/config.ex": config, "lib/shop/server.ex": server % "fetch"}
+    )
+    [message] = _messages(root, "lib/shop/server.ex", "OTP003")
+    assert message.startswith("init/1 calls Shop.Config.fetch/1, which blocks on Req.get!")

@@ -295,6 +295,33 @@ def waited_in_task(call: Node, scope: Node) -> bool:
     return False
 
 
+BRANCHING = frozenset({"if", "unless", "case", "cond"})
+
+
+def in_branch(call: Node, scope: Node) -> bool:
+    """``call`` runs in one branch of an ``if``/``unless``/``case``/``cond`` of ``scope``, so
+    only in some runs (what a ``case`` matches on runs every time)."""
+    for parent in syntax.ancestors(call):
+        if parent == scope:
+            return False
+        holder = _branch_holder(parent)
+        if holder is not None and holder != scope and syntax.local_target(holder) in BRANCHING:
+            return True
+    return False
+
+
+def _branch_holder(node: Node) -> Node | None:
+    """The call whose branch ``node`` is: a ``do``/``else`` block, or a ``do:``/``else:``
+    keyword of the one-line form (``if ok?, do: a(), else: b()``)."""
+    if node.type in ("do_block", "else_block"):
+        return syntax.parent(node)
+    if node.type == "pair" and syntax.text(node).startswith(("do:", "else:")):
+        keywords = syntax.parent(node)
+        arguments = syntax.parent(keywords) if keywords is not None else None
+        return syntax.parent(arguments) if arguments is not None else None
+    return None
+
+
 def _holder(function: Node) -> Node | None:
     """The call an ``fn`` or capture is passed to, when it is a direct argument."""
     if function.type != "anonymous_function" and not (
@@ -365,6 +392,9 @@ class FunctionEffect:
     call: str
     kind: str
     via: tuple[str, ...] = ()
+    conditional: bool = False
+    """Every such call the function makes (on the way named) is in a branch of an ``if``,
+    ``case``…: it blocks in some runs only, maybe not for the arguments a caller gives."""
 
     @property
     def label(self) -> str:
@@ -388,6 +418,10 @@ class _Function:
         return [syntax.text(body) for node in self.nodes if (body := syntax.body_of(node))]
 
 
+Reaching = tuple[Blocking, tuple[str, ...], bool]
+"""How a function blocks: its first blocking call, the helpers on the way there, and whether
+every such call it makes is in a branch (see `FunctionEffect.conditional`)."""
+
 OUTSIDE = "outside"
 """The kind of a function that acts outside the process without blocking on it."""
 
@@ -410,7 +444,7 @@ def function_effects(
     spans = sorted(
         (node.start_byte, node.end_byte, key) for key, f in functions.items() for node in f.nodes
     )
-    effects: dict[tuple[str, str], tuple[Blocking, tuple[str, ...]]] = {}
+    effects: dict[tuple[str, str], Reaching] = {}
     _direct(blocking, functions, spans, effects)
     readings = _Readings()
     if effects:
@@ -421,14 +455,16 @@ def function_effects(
     for key, f in functions.items():
         if not f.public or key not in effects:
             continue
-        first, first_via = effects[key]
+        first, first_via, first_branch = effects[key]
         found_effects.append(
-            FunctionEffect(f.module, f.name, f.arity, first.name, first.kind, first_via)
+            FunctionEffect(
+                f.module, f.name, f.arity, first.name, first.kind, first_via, first_branch
+            )
         )
-        for kind, (other, via) in by_kind.get(key, {}).items():
+        for kind, (other, via, branch) in by_kind.get(key, {}).items():
             if kind != first.kind:
                 found_effects.append(
-                    FunctionEffect(f.module, f.name, f.arity, other.name, kind, via)
+                    FunctionEffect(f.module, f.name, f.arity, other.name, kind, via, branch)
                 )
     return tuple(found_effects)
 
@@ -437,18 +473,18 @@ def _by_kind(
     blocking: list[tuple[Node, Blocking]],
     functions: Functions,
     spans: list[tuple[int, int, tuple[str, str]]],
-    first: dict[tuple[str, str], tuple[Blocking, tuple[str, ...]]],
+    first: dict[tuple[str, str], Reaching],
     readings: _Readings,
-) -> dict[tuple[str, str], dict[str, tuple[Blocking, tuple[str, ...]]]]:
+) -> dict[tuple[str, str], dict[str, Reaching]]:
     """For each function, the first blocking call of each kind it makes (directly or through
     helpers): a rule that cares about one kind (a request) can name it even when a quick file
     read comes first. Only computed when a file blocks in more than one way."""
     kinds = {found.kind for _, found in blocking}
     if len(kinds) < 2:
         return {}
-    found: dict[tuple[str, str], dict[str, tuple[Blocking, tuple[str, ...]]]] = {}
+    found: dict[tuple[str, str], dict[str, Reaching]] = {}
     for kind in sorted(kinds):
-        of_kind: dict[tuple[str, str], tuple[Blocking, tuple[str, ...]]] = {}
+        of_kind: dict[tuple[str, str], Reaching] = {}
         _direct([c for c in blocking if c[1].kind == kind], functions, spans, of_kind)
         if of_kind:
             _through_helpers(functions, of_kind, readings)
@@ -470,20 +506,28 @@ def _direct(
     calls: list[tuple[Node, Blocking]],
     functions: Functions,
     spans: list[tuple[int, int, tuple[str, str]]],
-    effects: dict[tuple[str, str], tuple[Blocking, tuple[str, ...]]],
+    effects: dict[tuple[str, str], Reaching],
 ) -> None:
-    """Record the first of ``calls`` in each function that has no effect yet."""
+    """Record the first of ``calls`` in each function that has no effect yet, conditional
+    while every one of them the function makes is in a branch."""
     starts = [start for start, _end, _key in spans]
+    recorded = set(effects)
     for call, found in calls:
         index = bisect.bisect_right(starts, call.start_byte) - 1
         if index < 0 or spans[index][1] < call.end_byte:
             continue
         start, _end, key = spans[index]
-        if key in effects:
+        if key in recorded or (key in effects and not effects[key][2]):
             continue
         definition = next(n for n in functions[key].nodes if n.start_byte == start)
-        if not deferred(call, definition):
-            effects[key] = (found, ())
+        if deferred(call, definition):
+            continue
+        branch = in_branch(call, definition)
+        if key in effects:  # the first was in a branch: this one may not be
+            if not branch:
+                effects[key] = (effects[key][0], (), False)
+        else:
+            effects[key] = (found, (), branch)
 
 
 Functions = dict[tuple[str, str], "_Function"]
@@ -525,7 +569,7 @@ class _Readings:
 
 def _through_helpers(
     functions: Functions,
-    blocks: dict[tuple[str, str], tuple[Blocking, tuple[str, ...]]],
+    blocks: dict[tuple[str, str], Reaching],
     readings: _Readings,
 ) -> None:
     """Add the functions that block because they call a blocking function of their module
@@ -546,12 +590,26 @@ def _through_helpers(
             if key not in local_calls:
                 local_calls[key] = _local_calls(function.nodes)
             for name in sorted(local_calls[key] & by_module[key[0]]):
-                found, via = blocks[(key[0], name)]
-                added[key] = (found, (name, *via))
+                found, via, branch = blocks[(key[0], name)]
+                branch = branch or _called_in_branches_only(function.nodes, name)
+                added[key] = (found, (name, *via), branch)
                 break
         if not added:
             return
         blocks.update(added)
+
+
+def _called_in_branches_only(nodes: list[Node], name: str) -> bool:
+    """Every call the clauses make now to the local function ``name`` is in a branch."""
+    for node in nodes:
+        body = syntax.body_of(node)
+        for captures in matches(syntax.LOCAL_CALLS, body) if body is not None else []:
+            call = captures["call"][0]
+            if syntax.text(captures["function"][0]) != name or deferred(call, node):
+                continue
+            if not in_branch(call, node):
+                return False
+    return True
 
 
 def _local_calls(nodes: list[Node]) -> set[str]:
@@ -585,6 +643,9 @@ class FunctionCall:
     target: str
     target_function: str
     via: tuple[str, ...] = ()
+    conditional: bool = False
+    """Every such call (in the function at the end of ``via``) is in a branch of an ``if``,
+    ``case``…: made in some runs only."""
 
     @property
     def label(self) -> str:
@@ -615,10 +676,15 @@ def function_calls(
         return tuple(found)
     where = _Where(functions)
     direct: dict[tuple[str, str], list[tuple[str, str]]] = {}
+    always: set[tuple[tuple[str, str], str, str]] = set()
     for call, target, function in calls:
         inside = where(call)
-        if inside is not None and (target, function) not in direct.get(inside, []):
+        if inside is None:
+            continue
+        if (target, function) not in direct.get(inside, []):
             direct.setdefault(inside, []).append((target, function))
+        if (inside, target, function) not in always and not in_branch(call, where.node(call)):
+            always.add((inside, target, function))
     if not direct:
         return tuple(found)
     callees = _callees(functions, where, set(direct))
@@ -630,11 +696,26 @@ def function_calls(
             if len(kept) >= CALLS_KEPT:
                 break
             if (target, function) not in kept:
+                caller = (key[0], via[-1]) if via else key
+                branch = (caller, target, function) not in always or _hop_in_branch(
+                    functions, key, via
+                )
                 kept[(target, function)] = FunctionCall(
-                    f.module, f.name, f.arity, target, function, via
+                    f.module, f.name, f.arity, target, function, via, branch
                 )
         found.extend(kept.values())
     return tuple(found)
+
+
+def _hop_in_branch(functions: Functions, key: tuple[str, str], via: tuple[str, ...]) -> bool:
+    """A step of the way ``key`` reaches a call through helpers of its module (``via``) is
+    made in branches only."""
+    names = (key[1], *via)
+    return any(
+        (key[0], caller) in functions
+        and _called_in_branches_only(functions[(key[0], caller)].nodes, callee)
+        for caller, callee in zip(names, names[1:], strict=False)
+    )
 
 
 class _Where:
@@ -655,6 +736,12 @@ class _Where:
         """The function whose text holds byte ``at``."""
         index = bisect.bisect_right(self.starts, at) - 1
         return self.spans[index][2] if index >= 0 and at < self.spans[index][1] else None
+
+    def node(self, call: Node) -> Node:
+        """The clause (``def`` node) holding ``call`` (one `__call__` found)."""
+        start = self.spans[bisect.bisect_right(self.starts, call.start_byte) - 1][0]
+        key = self.spans[bisect.bisect_right(self.starts, call.start_byte) - 1][2]
+        return next(n for n in self.functions[key].nodes if n.start_byte == start)
 
     def __call__(self, call: Node) -> tuple[str, str] | None:
         index = bisect.bisect_right(self.starts, call.start_byte) - 1

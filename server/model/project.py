@@ -33,6 +33,9 @@ class Reached:
     through: tuple[str, ...] = ()
     arity: int = 0
     """The arity of the function asked about (as the project defines it)."""
+    conditional: bool = False
+    """A step on the way, or the blocking call itself, is in a branch of an ``if``, ``case``…:
+    the function blocks in some runs only, maybe not for the arguments a caller gives."""
 
 
 class ProjectFacts:
@@ -94,7 +97,7 @@ class ProjectFacts:
         effect = self.effect(module, function, kinds)
         found = None
         if effect is not None:
-            found = Reached(effect.call, effect.kind, effect.via, effect.arity)
+            found = Reached(effect.call, effect.kind, effect.via, effect.arity, effect.conditional)
         elif hops > 0:
             inside = seen | {(module, function)}
             for call in self._calls.get((module, function), ()):
@@ -104,7 +107,13 @@ class ProjectFacts:
                 if further is not None:
                     label = f"{call.target}.{call.target_function}/{further.arity}"
                     steps = (*call.via, label, *further.through)
-                    found = Reached(further.call, further.kind, steps, call.arity)
+                    found = Reached(
+                        further.call,
+                        further.kind,
+                        steps,
+                        call.arity,
+                        call.conditional or further.conditional,
+                    )
                     break
         self._reached[key] = found
         return found

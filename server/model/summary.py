@@ -288,11 +288,18 @@ class FileSummary:
             ),
             tuple(sorted({(u.kind, u.name, u.module) for u in self.uses})),
             self.handed_names,
-            tuple(sorted({(e.module, e.function, e.call, e.kind, e.via) for e in self.effects})),
             tuple(
                 sorted(
                     {
-                        (c.module, c.function, c.target, c.target_function)
+                        (e.module, e.function, e.call, e.kind, e.via, e.conditional)
+                        for e in self.effects
+                    }
+                )
+            ),
+            tuple(
+                sorted(
+                    {
+                        (c.module, c.function, c.target, c.target_function, c.conditional)
                         for c in self.function_calls
                     }
                 )
