@@ -214,3 +214,59 @@ def test_minimal_edits_turn_one_text_into_the_other(before: str, after: str) -> 
     replaced = sum(e.end - e.start for e in edits)
     common = len(os.path.commonprefix([before, after]))
     assert replaced <= len(before) - common
+
+
+async def _quick_fix(client: LanguageClient, uri: str, version: int) -> types.WorkspaceEdit:
+    """The edit of the quick fix offered for the file's OTP101 diagnostic, resolved."""
+    [found] = [d for d in await diagnostics(client, uri, version=version) if d.code == "OTP101"]
+    actions = await client.text_document_code_action_async(
+        types.CodeActionParams(
+            types.TextDocumentIdentifier(uri), found.range, types.CodeActionContext([found])
+        )
+    )
+    action = next(a for a in actions or [] if a.kind == types.CodeActionKind.QuickFix)
+    if action.edit is None:
+        action = await client.code_action_resolve_async(action)
+    assert action.edit is not None
+    return action.edit
+
+
+async def test_two_quick_fixes_applied_one_after_the_other_add_the_child_once(
+    client: LanguageClient, tmp_path: Path
+) -> None:
+    """Each worker's fix starts the Task.Supervisor in the closed `application.ex`. An editor
+    applying the first opens that file with the edit (as it reports to the server); the second
+    fix, asked for then, uses the supervisor and leaves the application alone."""
+    root = make_project(tmp_path / "shop", ["Mailer", "Billing"])
+    application = root / "lib" / "shop" / "application.ex"
+    result = await start(client, client.profile, root)  # type: ignore[attr-defined]
+    encoding = result.capabilities.position_encoding
+    await indexed(client)
+    mailer = await open_file(client, root / "lib" / "shop" / "mailer.ex")
+
+    first = edits_by_uri(await _quick_fix(client, mailer, 1))
+    app_uri = application.as_uri()
+    assert set(first) == {mailer, app_uri}
+    app_text = apply_text_edits(application.read_text("utf-8"), first[app_uri][1], encoding)
+    assert app_text.count(CHILD) == 1
+    mailer_text = (root / "lib" / "shop" / "mailer.ex").read_text("utf-8")
+    client.text_document_did_change(
+        types.DidChangeTextDocumentParams(
+            types.VersionedTextDocumentIdentifier(version=2, uri=mailer),
+            [
+                types.TextDocumentContentChangeWholeDocument(
+                    apply_text_edits(mailer_text, first[mailer][1], encoding)
+                )
+            ],
+        )
+    )
+    client.text_document_did_open(
+        types.DidOpenTextDocumentParams(types.TextDocumentItem(app_uri, "elixir", 1, app_text))
+    )
+    await diagnostics(client, app_uri, version=1)
+
+    billing = await open_file(client, root / "lib" / "shop" / "billing.ex")
+    second = edits_by_uri(await _quick_fix(client, billing, 1))
+    assert list(second) == [billing]
+    billing_text = (root / "lib" / "shop" / "billing.ex").read_text("utf-8")
+    assert REWRITTEN in apply_text_edits(billing_text, second[billing][1], encoding)
