@@ -139,10 +139,12 @@ def check(context: Context) -> Iterator[Finding]:
 
 def _message(module: ModuleFacts) -> str:
     if not module.state_callbacks:
+        advice = "remove it from the supervision tree"
+        if _api_functions(module):
+            advice += " and make its functions plain ones"
         return (
             f"{module.name} defines no callback but init/1, which only returns a state: the "
-            "process it starts receives no message and holds nothing; remove it from the "
-            "supervision tree and make its functions plain ones."
+            f"process it starts receives no message and never uses its state; {advice}."
         )
     if module.functions("handle_call", 3):
         return (
@@ -155,6 +157,15 @@ def _message(module: ModuleFacts) -> str:
         "state, so the work queues behind one process for nothing; call plain functions "
         "instead, or start them under a Task.Supervisor to run in the background."
     )
+
+
+# What a process module defines to be started, not for its callers to use.
+_PLUMBING = frozenset({"start_link", "start", "child_spec", "init"})
+
+
+def _api_functions(module: ModuleFacts) -> bool:
+    """Public functions besides the ones that start the process (``get/1``, ``put/2``)."""
+    return any(not c.private and c.name not in _PLUMBING for c in module.clauses)
 
 
 def _cast_names(module: ModuleFacts) -> list[str]:

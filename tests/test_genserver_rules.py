@@ -53,6 +53,24 @@ def test_stateless_message_names_the_module_on_the_use_line() -> None:
     assert finding.fix is None
 
 
+def test_an_idle_server_is_information_and_the_advice_fits_what_it_defines() -> None:
+    """A server whose only callback is ``init/1``: to remove from the tree, and its functions
+    made plain only when it has functions of its own besides starting."""
+    server = """\
+        defmodule Shop.Idle do
+          use GenServer
+          def start_link(arg), do: GenServer.start_link(__MODULE__, arg, name: __MODULE__)
+          def init(arg), do: {:ok, arg}
+        %s
+        end
+        """
+    _, [bare] = _findings("OTP001", server % "")
+    _, [with_api] = _findings("OTP001", server % "  def get(key), do: :persistent_term.get(key)")
+    assert bare.severity == with_api.severity == "information"
+    assert bare.message.endswith("never uses its state; remove it from the supervision tree.")
+    assert with_api.message.endswith("and make its functions plain ones.")
+
+
 def test_read_bottleneck_message_lists_the_reads_and_the_ets_shape() -> None:
     _, [finding] = _findings(
         "OTP002",
