@@ -7,7 +7,10 @@ The apps (``tests/apps/``): ``spellings`` starts every name its code uses throug
 a conditional ``children ++ [...]``; ``web_shop`` is shaped like a Phoenix app with a
 duplicate-keys Registry under the default name; ``app_server`` defines its GenServer in
 ``application.ex`` next to a DynamicSupervisor; ``boot_order`` starts, through a child that
-is no user itself, a server whose ``init/1`` uses the Task.Supervisor the fix adds; ``umbrella`` has two apps that both use ``:pg``.
+is no user itself, a server whose ``init/1`` uses the Task.Supervisor the fix adds;
+``late_endpoint`` starts its Endpoint before the rest of its infrastructure, and the
+Task.Supervisor a non-web module's fix adds must still start before the Endpoint (stopped after
+it, so no request being served finds it gone); ``umbrella`` has two apps that both use ``:pg``.
 """
 
 from __future__ import annotations
@@ -53,6 +56,13 @@ CASES = [
         frozenset({"BootOrder.TaskSupervisor"}),
         {"BootOrder.TaskSupervisor": "BootOrder.Pool"},
         {"BootOrder.TaskSupervisor": "BootOrder.Repo"},
+    ),
+    Case(
+        "late_endpoint",
+        ("LateEndpoint.Supervisor",),
+        frozenset({"LateEndpoint.TaskSupervisor"}),
+        {"LateEndpoint.TaskSupervisor": "LateEndpointWeb.Endpoint"},
+        {"LateEndpoint.TaskSupervisor": "LateEndpoint.Repo"},
     ),
     Case(
         "umbrella",
