@@ -338,7 +338,7 @@ def _read_clauses(context: Context, module: ModuleFacts) -> list[Clause]:
         for clause in module.functions("handle_call", 3)
         if not clause.private
         and not callbacks.is_catch_all(clause)
-        and _only_reads(module, clause)
+        and callbacks.only_reads(module, clause)
         and not _acts_through_project(context, module, clause)
     ]
 
@@ -348,13 +348,6 @@ def _acts_through_project(context: Context, module: ModuleFacts, clause: Clause)
     (writes ETS, calls a process, queries a database): no plain read."""
     index = context.project.index
     return index.complete and callbacks.project_effect(index.facts, module, clause) is not None
-
-
-def _only_reads(module: ModuleFacts, clause: Clause) -> bool:
-    if callbacks.uses_from(clause) or callbacks.has_effects(module, clause):
-        return False
-    flow = callbacks.state_flow(clause)
-    return flow.keeps_state and flow.reads and all(r.tag == "reply" for r in flow.returns)
 
 
 def _read_mostly(module: ModuleFacts, reads: list[Clause]) -> bool:

@@ -275,21 +275,12 @@ def _stateless(module: ModuleFacts) -> bool:
     return all(_ignores_state(module, clause) for clause in clauses)
 
 
-# Modules whose functions compute in the caller and touch nothing outside it.
-_LOCAL_WORK = frozenset(
-    (  # noqa: SIM905 (a word list reads better than a column of strings)
-        "Enum Map Keyword List MapSet String Kernel Access Stream Integer Float Tuple Atom "
-        "Regex Range Date DateTime NaiveDateTime Time Calendar URI Base Bitwise Logger Inspect"
-    ).split()
-)
-
-
 def _only_local_work(module: ModuleFacts, clause: Clause) -> bool:
     """A cast clause whose calls all go to the standard library (and `Logger`): its work
     is known to need no process. A call to a dependency or a project module may reach a
     resource the process serialises on purpose, and the rule cannot see far enough to know."""
     return all(
-        written in _LOCAL_WORK or written == "__MODULE__"
+        written in callbacks.PURE_MODULES or written == "__MODULE__"
         for written in callbacks.remote_modules(module, clause)
     )
 

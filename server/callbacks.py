@@ -229,6 +229,17 @@ def _state_param(param: Node | None) -> tuple[str | None, list[str], bool]:
     return whole, parts, matches_fields
 
 
+def _nested(module: ModuleFacts, written: str) -> bool:
+    return f"defmodule {written} do" in syntax.text(module.node)
+
+
+def _names_in(node: Node) -> frozenset[str]:
+    """The identifiers in ``node``, itself included."""
+    if node.type == "identifier":
+        return frozenset({syntax.text(node)})
+    return syntax.identifier_names(node)
+
+
 def _match_sides(param: Node) -> list[Node]:
     """``%S{} = state = other`` gives ``[%S{}, state, other]``."""
     if param.type == "binary_operator" and syntax.operator(param) == "=":
@@ -264,8 +275,42 @@ def _return(tail: Node) -> Return:
 
 def only_reads(module: ModuleFacts, clause: Clause) -> bool:
     """A ``handle_call`` clause that replies from the state and changes nothing: it keeps the
-    state, touches nothing outside the process and does not use ``from``."""
+    state, touches nothing outside the process, does not use ``from``, and hands nothing the
+    state holds to a module outside the standard library (``CubDB.put(cub_pid, ..)``,
+    ``Engine.subscribe(state.engine, ..)``: a pid or a handle kept in the state is another
+    process or resource, which such a call may change; a pure ``Core.status(state)`` of another
+    module of the project is taken for such a call too, as the tool cannot tell it from one)."""
     if uses_from(clause) or has_effects(module, clause):
         return False
     flow = state_flow(clause)
-    return flow.keeps_state and flow.reads and all(r.tag == "reply" for r in flow.returns)
+    if not (flow.keeps_state and flow.reads and all(r.tag == "reply" for r in flow.returns)):
+        return False
+    return not _hands_state_out(module, clause, flow)
+
+
+# Modules whose functions compute in the caller and touch nothing outside it (what they are
+# given from the state stays a value).
+PURE_MODULES = frozenset(
+    (  # noqa: SIM905 (a word list reads better than a column of strings)
+        "Enum Map Keyword List MapSet String Kernel Access Stream Integer Float Tuple Atom "
+        "Regex Range Date DateTime NaiveDateTime Time Calendar URI Base Bitwise Logger Inspect "
+        ":maps :lists :erlang :math :queue :gb_trees :gb_sets :sets :ordsets :orddict"
+    ).split()
+)
+
+
+def _hands_state_out(module: ModuleFacts, clause: Clause, flow: StateFlow) -> bool:
+    """A call to a module outside the standard library takes the state or something read from
+    it as an argument; not one to a module nested in this one (``State.lookup(state, key)``:
+    its helpers, which the reader sees next to the callbacks)."""
+    held = {name for name in (flow.whole, *flow.parts) if name}
+    if not held or clause.body is None:
+        return False
+    for captures in matches(_CALLS, clause.body):
+        written = syntax.text(captures["module"][0]) if "remote" in captures else None
+        if written is None or written in PURE_MODULES or _nested(module, written):
+            continue
+        arguments = syntax.argument_nodes(captures["remote"][0])
+        if any(_names_in(arg) & held for arg in arguments):
+            return True
+    return False
