@@ -12,16 +12,16 @@
 `corpus.json` pins every project by commit and puts it in the tuning or the review half (a
 seeded shuffle, seed recorded there), or in the holdout: projects added after the rules were
 tuned on the tuning half and judged on the review half, whose findings nobody tuning has seen
-(``holdout2``, ``holdout3``: further such sets, each added once the one before had been
-seen). ``HALF`` is ``tuning``, ``review``, ``holdout``, ``holdout2``, ``holdout3`` or ``all``.
+(``holdout2`` to ``holdout7``: further such sets, each added once the one before had been
+seen). ``HALF`` is ``tuning``, ``review``, ``holdout``, ``holdout2`` … ``holdout7`` or ``all``.
 Rules are tuned on the tuning half only; the review half and the holdout are what a blind
 reviewer judges (see docs/precision.md). `verdicts.csv` keeps each verdict as
 data; `replay` reruns the tool and prints, per rule, the verdict counts, the judged false
 positives that still fire and the true positives that no longer do. `missed.csv` keeps the
 problems reviewers saw that nothing flagged, each with the rule whose kind it is (``-`` for
 kinds no rule has); `problems.csv` the problems recall reviewers found by reading a set's
-code without seeing any finding (the third holdout); `recall` says which of either list the
-findings of a `run` flag.
+code without seeing any finding (the third holdout; `problems4.csv` to `problems7.csv` for the
+fourth to seventh); `recall` says which of either list the findings of a `run` flag.
 
 Projects come from git mirrors (``DIR/<owner>+<name>/repo``, bare repositories holding the
 pinned commit); nothing of theirs is ever committed here.
