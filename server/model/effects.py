@@ -688,6 +688,7 @@ def function_calls(
     if not direct:
         return tuple(found)
     callees = _callees(functions, where, set(direct))
+    hops: dict[tuple[tuple[str, str], str], bool] = {}
     for key, f in functions.items():
         if not f.public:
             continue
@@ -698,7 +699,7 @@ def function_calls(
             if (target, function) not in kept:
                 caller = (key[0], via[-1]) if via else key
                 branch = (caller, target, function) not in always or _hop_in_branch(
-                    functions, key, via
+                    functions, key, via, hops
                 )
                 kept[(target, function)] = FunctionCall(
                     f.module, f.name, f.arity, target, function, via, branch
@@ -707,15 +708,23 @@ def function_calls(
     return tuple(found)
 
 
-def _hop_in_branch(functions: Functions, key: tuple[str, str], via: tuple[str, ...]) -> bool:
+def _hop_in_branch(
+    functions: Functions,
+    key: tuple[str, str],
+    via: tuple[str, ...],
+    known: dict[tuple[tuple[str, str], str], bool],
+) -> bool:
     """A step of the way ``key`` reaches a call through helpers of its module (``via``) is
-    made in branches only."""
+    made in branches only (each step's answer kept in ``known``)."""
     names = (key[1], *via)
-    return any(
-        (key[0], caller) in functions
-        and _called_in_branches_only(functions[(key[0], caller)].nodes, callee)
-        for caller, callee in zip(names, names[1:], strict=False)
-    )
+    for caller, callee in zip(names, names[1:], strict=False):
+        step = ((key[0], caller), callee)
+        if step not in known:
+            function = functions.get(step[0])
+            known[step] = function is not None and _called_in_branches_only(function.nodes, callee)
+        if known[step]:
+            return True
+    return False
 
 
 class _Where:
@@ -739,8 +748,7 @@ class _Where:
 
     def node(self, call: Node) -> Node:
         """The clause (``def`` node) holding ``call`` (one `__call__` found)."""
-        start = self.spans[bisect.bisect_right(self.starts, call.start_byte) - 1][0]
-        key = self.spans[bisect.bisect_right(self.starts, call.start_byte) - 1][2]
+        start, _end, key = self.spans[bisect.bisect_right(self.starts, call.start_byte) - 1]
         return next(n for n in self.functions[key].nodes if n.start_byte == start)
 
     def __call__(self, call: Node) -> tuple[str, str] | None:
