@@ -63,8 +63,8 @@ Not flagged:
 ## Why it matters
 `Task.async` links the task to the caller. When the task crashes, the link takes the caller
 down with it: a failing HTTP request inside a task kills the GenServer or the LiveView that
-started it, along with its state. The task also lives outside any supervisor, so a shutdown
-does not wait for it and nothing can list it.
+started it, along with its state. The task also lives outside any supervisor: nothing can
+list it, and it lives or dies with its caller alone.
 
 ## Example
 ```elixir
