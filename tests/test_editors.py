@@ -4,7 +4,9 @@ Each test copies `examples/` to a temporary folder, puts non-ASCII text before t
 call (so a wrong position encoding would shift every column), and runs the editor's own test
 script: it opens the file with the shipped editor setup, waits for the OTP101 diagnostic, applies
 the fix through the editor's code-action menu, and checks the buffer (and that the same edit added
-the Task.Supervisor child to application.ex). The scripts write what they saw to a JSON report.
+the Task.Supervisor child to application.ex, whose buffer the editor then reports to the server,
+so that a second fix needing the supervisor uses it: `tests/test_lsp_fix_all.py`). The scripts
+write what they saw to a JSON report.
 """
 
 from __future__ import annotations
@@ -131,6 +133,7 @@ def test_neovim_applies_the_otp101_fix(nvim: str | None, project, tmp_path: Path
     assert result["diagnostic"]["col"] == line.encode("utf-8").index(b"task = ") + len("task = ")
     assert any(title.startswith("Use Task.Supervisor.async_nolink") for title in result["offered"])
     assert result["application_changed"] is True
+    assert result["application_attached"] is True  # the server hears of the added child
     assert (source.parent / "application.ex").read_text("utf-8").count(CHILD) == 0  # not saved
 
 
@@ -159,6 +162,7 @@ def test_emacs_eglot_applies_the_otp101_fix(project, tmp_path: Path) -> None:
     check_common(result, expected)
     assert result["chosen"].startswith("Use Task.Supervisor.async_nolink")
     assert result["diagnostic"]["type"] == "eglot-error"  # the rule setting reached the server
+    assert result["application_managed"] is True  # the server hears of the added child
     assert (root / "lib" / "storefront" / "application.ex").read_text("utf-8").count(CHILD) == 0
 
 

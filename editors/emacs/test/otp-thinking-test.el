@@ -200,8 +200,14 @@ didChange it schedules on an idle timer."
               (otp-test--check (string-match-p (regexp-quote "{Task.Supervisor, name: Storefront.TaskSupervisor},")
                                                (buffer-string))
                                "application.ex buffer lacks the child:\n%s" (buffer-string))
-              (otp-test--check (buffer-modified-p) "application.ex should be edited, not saved"))
-            (otp-test--log "application.ex buffer gained {Task.Supervisor, name: Storefront.TaskSupervisor}"))
+              (otp-test--check (buffer-modified-p) "application.ex should be edited, not saved")
+              ;; eglot manages the buffer the edit visited: the server is told of the added
+              ;; child, so another fix that needs the supervisor uses it instead of adding it.
+              (otp-test--wait-for "eglot to manage application.ex" 10
+                                  (lambda () (with-current-buffer app-buffer
+                                               (bound-and-true-p eglot--managed-mode))))
+              (otp-test--note 'application_managed t))
+            (otp-test--log "application.ex buffer gained {Task.Supervisor, name: Storefront.TaskSupervisor}, managed by eglot"))
 
           ;; eglot sends the change (didChange) and the server drops the finding.
           (otp-test--wait-for "the OTP101 diagnostic to go away" 20

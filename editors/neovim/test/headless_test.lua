@@ -227,6 +227,13 @@ local function run()
   check(app_text:find("{Task.Supervisor, name: Storefront.TaskSupervisor},", 1, true), "application.ex buffer lacks the child:\n" .. app_text)
   report.application_changed = true
   log("application.ex buffer gained {Task.Supervisor, name: Storefront.TaskSupervisor}")
+  -- The client attaches to the buffer the edit loaded: the server is told of the added child,
+  -- so another fix that needs the supervisor uses it instead of adding it a second time.
+  wait_for("the client to attach to application.ex", 10000, function()
+    return #buffer_clients(app_buffer) > 0
+  end)
+  report.application_attached = true
+  log("application.ex buffer attached to the client")
 
   -- The server saw the edit (incremental didChange) and drops the finding.
   wait_for("the OTP101 diagnostic to go away", 15000, function()
