@@ -514,6 +514,43 @@ def call_text(context: Context, call: Node, head: str, leading: list[str]) -> st
     return f"{head}({own_lines}{between}{rest}"
 
 
+def _first_line_fits(context: Context, call: Node, new: str) -> bool:
+    """The first line of ``new``, written where ``call`` starts, stays within 98 columns."""
+    first_line = re.split(r"\r\n|\r|\n", new, maxsplit=1)[0]
+    return context.source.column_of(context.span(call)[0]) + len(first_line) <= LINE_LIMIT
+
+
+def _one_argument_a_line(
+    context: Context, call: Node, head: str, leading: list[str], args: list[Node]
+) -> str | None:
+    """``head(`` then each argument on a line of its own and ``)`` on the last, as `mix format`
+    lays out a call whose first line does not fit: the last argument (an ``fn ... end``) may
+    span lines, and moves two columns right. None when that would change the program or when
+    `mix format` would lay it out otherwise: the call does not start its line, another
+    argument spans lines, or a string, charlist or sigil spans lines (moving its lines would
+    change its text)."""
+    start = context.span(call)[0]
+    line_start = context.source.line_starts[context.source.line_of(start)]
+    if context.source.text[line_start:start].strip():
+        return None  # after `x =` or inside another call: laid out otherwise
+    if any(a.start_point.row != a.end_point.row for a in args[:-1]):
+        return None
+    if any(
+        n.type in ("string", "charlist", "sigil") and n.start_point.row != n.end_point.row
+        for n in syntax.descendants(args[-1])
+    ):
+        return None
+    newline = context.source.newline
+    indent = context.source.line_indent(context.source.line_of(context.span(call)[0]))
+    inner = indent + "  "
+    texts = [*leading, *(context.text(a) for a in args)]
+    moved = [
+        re.sub(r"(\r\n|\r|\n)(?=[^\r\n])", lambda m: m.group(1) + "  ", text) for text in texts
+    ]
+    lines = f",{newline}".join(f"{inner}{text}" for text in moved)
+    return f"{head}({newline}{lines}{newline}{indent})"
+
+
 # -- keeping the file `mix format`-clean -------------------------------------------------
 
 LINE_LIMIT = 98
@@ -1025,6 +1062,9 @@ def rewrite_call(
         if parts is not None and parts.args:
             return fitted_edit(context, site, parts)
         new = call_text(context, call, head, leading)
+        if new is not None and not _first_line_fits(context, call, new):
+            args = syntax.argument_nodes(call)
+            new = _one_argument_a_line(context, call, head, leading, args) or new
         return Edit(start, end, new) if new is not None else None
     left = site.child_by_field_name("left")
     if left is None:

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 from fix_helpers import APPLICATION, findings, fix, module, project
 
+from conftest import elixir_accepts
 from otp_thinking.fixes import closest_name
 
 SUPERVISED = "      {Task.Supervisor, name: Shop.Tasks},\n      Shop.Repo"
@@ -177,3 +178,50 @@ def test_a_nested_module_is_named_in_full(tmp_path: Path) -> None:
     )
     fixed = fix(project(tmp_path, children), "OTP103", text)
     assert "Task.Supervisor.start_child(Shop.Outer.Inner.Tasks, &work/0)" in fixed.text
+
+
+PARTITIONED = (
+    "      Shop.Repo,\n"
+    "      {PartitionSupervisor, child_spec: Task.Supervisor, name: Shop.BackgroundTaskSupervisors}"
+)
+
+
+def test_a_first_line_too_long_puts_each_argument_on_its_own_line(
+    tmp_path: Path, elixir: None
+) -> None:
+    """The via tuple of partitioned Task.Supervisors pushes ``start_child(.., fn ->`` past 98
+    columns: the arguments go one a line and the ``fn`` two columns right, as `mix format`
+    lays them out (checked against it by hand; `bench/fixcheck.py` checks real projects)."""
+    before = (
+        "def notify(user) do\n  Task.start(fn ->\n    Mailer.deliver(user)\n    :ok\n  end)\nend"
+    )
+    after = (
+        "def notify(user) do\n"
+        "  Task.Supervisor.start_child(\n"
+        "    {:via, PartitionSupervisor, {Shop.BackgroundTaskSupervisors, self()}},\n"
+        "    fn ->\n"
+        "      Mailer.deliver(user)\n"
+        "      :ok\n"
+        "    end\n"
+        "  )\n"
+        "end"
+    )
+    fixed = fix(project(tmp_path, PARTITIONED), "OTP103", module(before))
+    assert fixed.text == module(after)
+    path = tmp_path / "fixed.ex"
+    path.write_text(fixed.text, "utf-8")
+    assert elixir_accepts([path])[0]
+
+
+def test_a_string_over_several_lines_keeps_the_layout_it_had(tmp_path: Path) -> None:
+    """Moving the lines of a heredoc would change its text: the call keeps its layout."""
+    before = (
+        'def notify(user) do\n  Task.start(fn ->\n    Mailer.deliver(user, """\n'
+        '    Hello\n    """)\n  end)\nend'
+    )
+    fixed = fix(project(tmp_path, PARTITIONED), "OTP103", module(before))
+    assert (
+        "Task.Supervisor.start_child({:via, PartitionSupervisor, {Shop.BackgroundTaskSupervisors, self()}}, fn ->\n"
+        in (fixed.text)
+    )
+    assert '      Hello\n      """)' in fixed.text
