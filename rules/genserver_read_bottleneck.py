@@ -333,14 +333,23 @@ def _process_facts(context: Context) -> tuple[set[int], set[int]]:
 
 
 def _read_clauses(context: Context, module: ModuleFacts) -> list[Clause]:
-    return [
+    """The ``handle_call`` clauses that only read, but none for a request another clause
+    answers by writing: ``{:configure, _}`` refused while ``phase: :ready`` (a read) and
+    carried out otherwise (a write) is a write."""
+    clauses = [c for c in module.functions("handle_call", 3) if not c.private]
+    reads = [
         clause
-        for clause in module.functions("handle_call", 3)
-        if not clause.private
-        and not callbacks.is_catch_all(clause)
+        for clause in clauses
+        if not callbacks.is_catch_all(clause)
         and callbacks.only_reads(module, clause)
         and not _acts_through_project(context, module, clause)
     ]
+    written = {_tag(c) for c in clauses if c not in reads and not callbacks.is_catch_all(c)}
+    return [clause for clause in reads if _tag(clause) is None or _tag(clause) not in written]
+
+
+def _tag(clause: Clause) -> str | None:
+    return modules.request_tag(clause.params[0]) if clause.params else None
 
 
 def _acts_through_project(context: Context, module: ModuleFacts, clause: Clause) -> bool:
