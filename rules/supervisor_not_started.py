@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from otp_thinking import syntax
 from otp_thinking.context import Context
 from otp_thinking.findings import Finding, Fix, Safety
 from otp_thinking.fixes import child_edit, users_of
@@ -33,7 +34,9 @@ wrapper that starts itself).
 A `name:` option computed at run time counts for every literal name inside it
 (`name: Keyword.get(opts, :name, MyApp.Tasks)` starts `MyApp.Tasks` as far as this rule knows).
 
-Not flagged: any name of a kind the project also starts under a name the tool cannot read
+Not flagged: a use in the body of a `try` or a function that rescues or catches
+(`Registry.count(Name)` rescued to a counter of its own): the code expects the process may be
+missing; any name of a kind the project also starts under a name the tool cannot read
 (`{Task.Supervisor, name: Config.tasks()}`, `Registry.start_link(:unique, name)`, a child spec in
 a `__using__` macro with `name: unquote(..)`): that may be the very name used; names computed at
 run time at the use site (`Task.Supervisor.async_nolink(sup, …)`,
@@ -104,6 +107,8 @@ def check(context: Context) -> Iterator[Finding]:
             continue  # the default scope (the kernel may start it), or started in this file
         if index.facts.names.is_started(use.kind, use.name) is not False:
             continue  # started, or the tool cannot tell
+        if _handled(context, use):
+            continue
         child = child_spec(use)
         message = MESSAGES[use.kind].format(name=use.name, child=child)
         yield Finding(
@@ -116,6 +121,15 @@ def check(context: Context) -> Iterator[Finding]:
             _fix(context, use, child),
             {"name": use.name, "kind": use.kind},
         )
+
+
+def _handled(context: Context, use: NameUse) -> bool:
+    """The use is in the body of a ``try`` that rescues or catches: the code expects the
+    process may be missing and falls back (``Registry.count(Name)`` rescued to a counter)."""
+    source = context.source
+    start, end = source.offset_to_byte(use.start), source.offset_to_byte(use.end)
+    node = context.root.descendant_for_byte_range(start, end)
+    return node is not None and syntax.rescued(node)
 
 
 def child_spec(use: NameUse) -> str:

@@ -595,6 +595,21 @@ def tail_expressions(body: Node | None) -> list[Node]:
     return [body]
 
 
+def rescued(node: Node) -> bool:
+    """``node`` is in the body of a ``try``, or of a function, that rescues or catches
+    (``def f do ... rescue _ -> 0 end``): what it raises or exits with is handled there."""
+    for block in ancestors(node):
+        if block.type != "do_block":
+            continue
+        holder = parent(block)
+        if holder is None or local_target(holder) not in ("try", *DEFINITIONS):
+            continue
+        handlers = [c for c in named_children(block) if c.type in ("rescue_block", "catch_block")]
+        if handlers and node.start_byte < handlers[0].start_byte:
+            return True
+    return False
+
+
 def _tails_of_block(block: Node) -> list[Node]:
     expressions = [
         c for c in named_children(block) if c.type != "comment" and c.type not in _TRAILING_BLOCKS
