@@ -7,6 +7,7 @@ import textwrap
 from otp_thinking import callbacks, syntax
 from otp_thinking.context import Context
 from otp_thinking.model import modules
+from otp_thinking.model.modules import request_tags
 from otp_thinking.source import Source
 
 
@@ -212,3 +213,24 @@ def test_effects_follow_local_functions() -> None:
     writes, pure = module.functions("handle_call", 3)
     assert callbacks.has_effects(module, writes)
     assert not callbacks.has_effects(module, pure)
+
+
+def test_request_tags_bound_by_a_guard_are_the_atoms_it_allows() -> None:
+    """``handle_call({op, args}, from, state) when op in [:write, :append]`` answers both
+    requests; ``when op == :read`` one; an unbounded variable none."""
+    text = (
+        "defmodule Shop.Orders do\n  use GenServer\n"
+        "  def handle_call({op, x}, from, s) when op in [:write, :append], do: {:noreply, s}\n"
+        "  def handle_call({op, x}, from, s) when op == :read or op == :scan, do: {:noreply, s}\n"
+        "  def handle_call({:get, x}, _from, s), do: {:reply, x, s}\n"
+        "  def handle_call({op, x}, _from, s), do: {:reply, op, s}\n"
+        "end\n"
+    )
+    [module] = modules.of(_context(text))
+    assert [request_tags(c) for c in module.functions("handle_call", 3)] == [
+        ("write", "append"),
+        ("read", "scan"),
+        ("get",),
+        (),
+    ]
+    assert module.deferred_requests == frozenset({"write", "append", "read", "scan"})

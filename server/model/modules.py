@@ -498,11 +498,10 @@ class ModuleFacts:
         """Tags of the requests whose ``handle_call/3`` clause may return ``{:noreply, ..}``:
         the server answers later with ``GenServer.reply/2`` (a lock granted when it is free,
         a long poll answered when data arrives, work handed to another process)."""
-        tags = set()
+        tags: set[str] = set()
         for clause in self.functions("handle_call", 3):
-            tag = request_tag(clause.params[0]) if clause.params else None
-            if tag is not None and any(_replies_later(tail) for tail in clause.tails()):
-                tags.add(tag)
+            if clause.params and any(_replies_later(tail) for tail in clause.tails()):
+                tags.update(request_tags(clause))
         return frozenset(tags)
 
     @cached_property
@@ -527,6 +526,47 @@ class ModuleFacts:
 
     def contains(self, node: Node) -> bool:
         return self.node.start_byte <= node.start_byte < self.end_byte
+
+
+def request_tags(clause: Clause) -> tuple[str, ...]:
+    """The request tags a ``handle_call/3`` clause answers: its message's (``:get`` for
+    ``{:get, key}``), or, when the tag is a variable its guard bounds (``{op, args}`` with
+    ``when op in [:write, :append]`` or ``when op == :write``), each atom the guard allows."""
+    message = clause.params[0] if clause.params else None
+    if message is None:
+        return ()
+    tag = request_tag(message)
+    if tag is not None:
+        return (tag,)
+    head = (
+        [c for c in message.named_children if c.type != "comment"]
+        if message.type == "tuple"
+        else []
+    )
+    if not head or head[0].type != "identifier" or clause.guard is None:
+        return ()
+    return _guarded_atoms(clause.guard, syntax.text(head[0]))
+
+
+def _guarded_atoms(guard: Node, variable: str) -> tuple[str, ...]:
+    """The atoms ``variable in [:a, :b]`` or ``variable == :a`` in ``guard`` allows."""
+    if guard.type != "binary_operator":
+        return ()
+    operator = syntax.operator(guard)
+    left, right = guard.child_by_field_name("left"), guard.child_by_field_name("right")
+    if left is None or right is None:
+        return ()
+    if operator in ("and", "or", "when"):
+        return _guarded_atoms(left, variable) + _guarded_atoms(right, variable)
+    if syntax.text(left) != variable:
+        return ()
+    if operator in ("==", "===") and right.type == "atom":
+        return (syntax.text(right).lstrip(":"),)
+    if operator == "in" and right.type == "list":
+        items = [c for c in right.named_children if c.type != "comment"]
+        if items and all(c.type == "atom" for c in items):
+            return tuple(syntax.text(c).lstrip(":") for c in items)
+    return ()
 
 
 def request_tag(message: Node) -> str | None:
