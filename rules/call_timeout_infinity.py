@@ -35,6 +35,8 @@ is meant or bounded elsewhere:
   `GenServer.stop/1` itself waits with `:infinity`, as long as shutting down takes;
 - requests the module's own `handle_call/3` answers later (`{:noreply, ..}` and a
   `GenServer.reply/2` when a lock is free or data arrives): waiting is the point of the call;
+- `:rpc.call` of a lookup that answers at once on the remote node (`Process.whereis`,
+  `Code.ensure_loaded?`, `:erlang.system_info`, `Application.get_env`);
 - `Task.await_many`/`Task.yield_many` in a function whose tasks' work is itself written
   without a bound (`Repo.all(query, timeout: :infinity)`): a long computation that is meant;
 - a comment in the function, or a comment or `@doc` right above it, that speaks of the wait
@@ -145,7 +147,7 @@ def _unbounded_waits(context: Context) -> Iterator[tuple[Node, str]]:
             yield call, TASKS_MESSAGE.format(function=context.text(captures["function"][0]))
     for captures in context.remote_calls({":rpc"}, {"call"}):
         call = captures["call"][0]
-        if syntax.is_capture(call.parent):
+        if syntax.is_capture(call.parent) or _instant_remote(call):
             continue
         if calls.arity(call) == 4:
             yield call, RPC_DEFAULT_MESSAGE
@@ -153,6 +155,37 @@ def _unbounded_waits(context: Context) -> Iterator[tuple[Node, str]]:
             timeout = _argument(call, 4, of=5)
             if timeout is not None and _is_infinity(timeout):
                 yield call, RPC_INFINITY_MESSAGE
+
+
+# Remote functions that answer at once, whatever the node does: lookups in its own tables.
+INSTANT_REMOTE = frozenset(
+    {
+        ("Process", "whereis"),
+        (":erlang", "whereis"),
+        ("Code", "ensure_loaded?"),
+        (":code", "is_loaded"),
+        ("Node", "self"),
+        (":erlang", "node"),
+        (":erlang", "system_info"),
+        ("System", "otp_release"),
+        ("System", "version"),
+        ("Application", "get_env"),
+        ("Application", "spec"),
+        (":application", "get_env"),
+        ("Kernel", "function_exported?"),
+        (":erlang", "function_exported"),
+    }
+)
+
+
+def _instant_remote(call: Node) -> bool:
+    """``:rpc.call(node, Process, :whereis, [name])``: the remote function is a lookup that
+    answers at once (a node that does not answer at all makes `:rpc` return
+    ``{:badrpc, :nodedown}``); waiting without a bound cannot hang on it."""
+    args = syntax.argument_nodes(call)
+    if calls.is_piped(call) or len(args) < 3 or args[2].type != "atom":
+        return False
+    return (syntax.text(args[1]), syntax.text(args[2]).lstrip(":")) in INSTANT_REMOTE
 
 
 def _argument(call: Node, index: int, *, of: int) -> Node | None:
