@@ -8,7 +8,7 @@ from tree_sitter import Node
 
 from otp_thinking import fixes, process_state, syntax
 from otp_thinking.context import Context
-from otp_thinking.findings import Finding, Fix
+from otp_thinking.findings import Edit, Finding, Fix
 from otp_thinking.model import calls, clauses, modules
 from otp_thinking.rule import Rule
 
@@ -17,7 +17,9 @@ DOC = """\
 `Task.async_stream/2..5` in production code, in every spelling: a call
 (`Task.async_stream(urls, &fetch/1, max_concurrency: 8)`), a pipe
 (`urls |> Task.async_stream(&fetch/1)`), module-function-args
-(`Task.async_stream(urls, Mod, :fetch, [])`) and a capture (`&Task.async_stream/2`).
+(`Task.async_stream(urls, Mod, :fetch, [])`) and a capture (`&Task.async_stream/2`); and
+`Task.Supervisor.async_stream`, whose tasks are linked to the caller just the same (its fix is
+`Task.Supervisor.async_stream_nolink` on the same supervisor, every argument kept).
 
 Flagged only where the code expects failed tasks as `{:exit, reason}` elements, which a linked
 stream never delivers for a crash (the link exits the caller first): the call passes
@@ -115,24 +117,27 @@ ISOLATING_CALLS = calls.UNLINKED_TASKS | calls.UNLINKED_SPAWNS
 
 MESSAGES = {
     "handled": (
-        "Task.async_stream links every task to the caller, so a crashing task exits the caller "
+        "{stream} links every task to the caller, so a crashing task exits the caller "
         "instead of reaching the {{:exit, ...}} clause on line {line}; use "
-        "Task.Supervisor.async_stream_nolink on a Task.Supervisor so failures arrive there."
+        "Task.Supervisor.async_stream_nolink on {where} so failures arrive there."
     ),
     "zip": (
-        "Task.async_stream links every task to the caller, so a crashing task exits the caller "
+        "{stream} links every task to the caller, so a crashing task exits the caller "
         "instead of arriving as the {{:exit, {{input, reason}}}} element that "
-        "zip_input_on_exit: true asks for; use Task.Supervisor.async_stream_nolink on a "
-        "Task.Supervisor."
+        "zip_input_on_exit: true asks for; use Task.Supervisor.async_stream_nolink on "
+        "{where}."
     ),
 }
+SUPERVISED = "Task.Supervisor"
+"""``Task.Supervisor.async_stream`` links its tasks to the caller too: the fix only drops the
+link, on the same supervisor."""
 
 # Task.async_stream/N becomes Task.Supervisor.async_stream_nolink/N+1, which exists for N 2..5.
 ARITIES = frozenset({2, 3, 4, 5})
 
 
 def check(context: Context) -> Iterator[Finding]:
-    for captures in context.remote_calls({"Task"}, {"async_stream"}):
+    for captures in context.remote_calls({"Task", SUPERVISED}, {"async_stream"}):
         call = captures["call"][0]
         if syntax.inside_call(call, ISOLATING_CALLS) or modules.in_mix_module(call):
             continue
@@ -141,8 +146,14 @@ def check(context: Context) -> Iterator[Finding]:
             continue
         site = calls.site(call)
         node = site if syntax.is_capture(site) else call
-        message = MESSAGES[evidence.kind].format(line=evidence.line())
-        yield context.finding(RULE, node, message, fix=_fix(context, call))
+        supervised = context.text(captures["module"][0]) == SUPERVISED
+        message = MESSAGES[evidence.kind].format(
+            line=evidence.line(),
+            stream=f"{SUPERVISED}.async_stream" if supervised else "Task.async_stream",
+            where="the same supervisor" if supervised else "a Task.Supervisor",
+        )
+        fix = _unlinked(context, call) if supervised else _fix(context, call)
+        yield context.finding(RULE, node, message, fix=fix)
 
 
 def _evidence(context: Context, call: Node) -> process_state.Evidence | None:
@@ -216,6 +227,25 @@ def _in_init(call: Node) -> bool:
     """``init/1``: no state to lose yet, and a crash there fails the start, as it should."""
     definition = syntax.enclosing_definition(call)
     return definition is not None and clauses.name(definition) == "init"
+
+
+def _unlinked(context: Context, call: Node) -> Fix | None:
+    """``Task.Supervisor.async_stream`` renamed ``async_stream_nolink``, every argument kept
+    (the same arities exist); unsafe for the same reasons as the fix of ``Task.async_stream``."""
+    if fixes.exit_handling(call) == "receives":
+        return None
+    target = call.child_by_field_name("target")
+    name = target.child_by_field_name("right") if target is not None else None
+    if name is None or context.text(name) != "async_stream":
+        return None
+    start, end = context.span(name)
+    title = (
+        "Use Task.Supervisor.async_stream_nolink on the same supervisor "
+        "(failed tasks become {:exit, reason} elements)"
+    )
+    if fixes.exit_handling(call) == "traps":
+        title += fixes.TRAPS_EXITS_NOTE
+    return Fix(title, (Edit(start, end, "async_stream_nolink"),), "unsafe")
 
 
 def _fix(context: Context, call: Node) -> Fix | None:

@@ -234,3 +234,34 @@ def test_fires_where_failed_tasks_are_handled(tmp_path: Path, text: str, evidenc
     found = findings(project(tmp_path, SUPERVISED), "OTP102", text)
     assert [f.code for f in found] == ["OTP102"]
     assert evidence in found[0].message
+
+
+@pytest.mark.parametrize(
+    ("before", "after"),
+    [
+        (
+            "def f(xs), do: Task.Supervisor.async_stream(Shop.Tasks, xs, &work/1)",
+            "def f(xs), do: Task.Supervisor.async_stream_nolink(Shop.Tasks, xs, &work/1)",
+        ),
+        (
+            "def f(xs), do: Shop.Tasks |> Task.Supervisor.async_stream(xs, &work/1, ordered: false)",
+            "def f(xs), do: Shop.Tasks |> Task.Supervisor.async_stream_nolink(xs, &work/1, "
+            "ordered: false)",
+        ),
+    ],
+)
+def test_a_supervised_stream_loses_only_its_link(tmp_path: Path, before: str, after: str) -> None:
+    """``Task.Supervisor.async_stream`` links its tasks to the caller like ``Task.async_stream``:
+    its fix is the ``_nolink`` function on the same supervisor, every argument kept."""
+    fixed = fix(project(tmp_path, SUPERVISED), "OTP102", server(handled(before)))
+    assert fixed.text == server(handled(after))
+    assert fixed.finding.fix is not None and fixed.finding.fix.safety == "unsafe"
+    assert fixed.finding.message.startswith("Task.Supervisor.async_stream links every task")
+    assert fixed.application is not None and "Shop.TaskSupervisor" not in fixed.application
+
+
+def test_a_supervised_stream_that_kills_timed_out_tasks_is_silent(tmp_path: Path) -> None:
+    code = handled(
+        "def f(xs), do: Task.Supervisor.async_stream(Shop.Tasks, xs, &work/1, on_timeout: :kill_task)"
+    )
+    assert findings(project(tmp_path, SUPERVISED), "OTP102", server(code)) == []
