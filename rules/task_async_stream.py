@@ -232,7 +232,8 @@ def _in_init(call: Node) -> bool:
 def _unlinked(context: Context, call: Node) -> Fix | None:
     """``Task.Supervisor.async_stream`` renamed ``async_stream_nolink``, every argument kept
     (the same arities exist); unsafe for the same reasons as the fix of ``Task.async_stream``."""
-    if fixes.exit_handling(call) == "receives":
+    exits = fixes.exit_handling(call)
+    if exits == "receives":
         return None
     target = call.child_by_field_name("target")
     name = target.child_by_field_name("right") if target is not None else None
@@ -243,7 +244,7 @@ def _unlinked(context: Context, call: Node) -> Fix | None:
         "Use Task.Supervisor.async_stream_nolink on the same supervisor "
         "(failed tasks become {:exit, reason} elements)"
     )
-    if fixes.exit_handling(call) == "traps":
+    if exits == "traps":
         title += fixes.TRAPS_EXITS_NOTE
     return Fix(title, (Edit(start, end, "async_stream_nolink"),), "unsafe")
 

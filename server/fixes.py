@@ -529,9 +529,10 @@ def _one_argument_a_line(
     `mix format` would lay it out otherwise: the call does not start its line, another
     argument spans lines, or a string, charlist or sigil spans lines (moving its lines would
     change its text)."""
+    source = context.source
     start = context.span(call)[0]
-    line_start = context.source.line_starts[context.source.line_of(start)]
-    if context.source.text[line_start:start].strip():
+    line = source.line_of(start)
+    if source.text[source.line_starts[line] : start].strip():
         return None  # after `x =` or inside another call: laid out otherwise
     if any(a.start_point.row != a.end_point.row for a in args[:-1]):
         return None
@@ -540,8 +541,7 @@ def _one_argument_a_line(
         for n in syntax.descendants(args[-1])
     ):
         return None
-    newline = context.source.newline
-    indent = context.source.line_indent(context.source.line_of(context.span(call)[0]))
+    newline, indent = source.newline, source.line_indent(line)
     inner = indent + "  "
     texts = [*leading, *(context.text(a) for a in args)]
     moved = [
