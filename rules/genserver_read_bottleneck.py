@@ -37,9 +37,18 @@ name) whose public functions `Agent.get` it more often than they change it
 (`Agent.update`/`get_and_update`/`cast`), with at least two such reads, one of them taking an
 argument, or three. Agents reached through a pid the caller holds are left alone.
 
+And a store whose state never changes once it has started: every `handle_call/3`,
+`handle_cast/2` and `handle_info/2` clause hands the state back unchanged (a
+`handle_continue/2` that only `init/1` asks for may set it), and two modules of the project or
+more read it, or one that handles requests. One read is enough here: a database wrapper whose
+every function first does `GenServer.call(__MODULE__, :get_ref)` queues every query in one
+mailbox for a value that never changes. Likewise a named `use Agent` module that nothing in
+it changes (`Agent.update`/`get_and_update`/`cast`). The advice is then `:persistent_term`,
+written once when the value is set and read without any process.
+
 Not flagged:
 - a single status query (`:status`, `:leader?`), or two argument-less getters, unless many
-  modules ask for it (above);
+  modules ask for it or the state never changes after start (above);
 - processes without a name: started without `name:` and called only through a pid the caller
   holds (`GenServer.call(pid, :progress)`), usually one per job or connection with few callers;
 - modules whose reads already bypass the process: any `:ets`, `:persistent_term`, `:atomics`
@@ -157,22 +166,62 @@ def check(context: Context) -> Iterator[Finding]:
         reads = _read_clauses(context, module)
         callers = _callers(context, module.name)
         hot = callers is not None and callers.hot
+        once = bool(reads) and callbacks.set_only_at_start(module)
+        readers = _other_modules(callers.modules, module.name) if callers is not None else ()
+        if once and (len(readers) >= WRITE_ONCE_READERS or any(map(_handles_requests, readers))):
+            finding = context.finding(RULE, use.node, _write_once(module, reads, readers))
+            yield finding.with_severity("warning") if hot else finding
+            continue
         evidence = _called_from(callers.modules) if callers is not None and hot else ""
         if not _read_mostly(module, reads):
             reads = _hot_reads(module, reads, callers)
             if not reads or callers is None:
                 continue
             evidence = _asked_by_handlers(callers, reads)
-        names = _message_names(reads)
-        shown = ", ".join(names[:4]) + (", ..." if len(names) > 4 else "")
         message = (
-            f"{module.name} answers read-only calls ({shown}) one at a time through "
-            f"its mailbox{evidence}; keep the data in a :protected "
-            "named ETS table with read_concurrency: true owned by this process and read it "
-            "with :ets.lookup in the caller."
+            _write_once(module, reads, ())
+            if once
+            else (
+                f"{module.name} answers read-only calls ({_shown(_message_names(reads))}) "
+                f"one at a time through its mailbox{evidence}; keep the data in a :protected "
+                "named ETS table with read_concurrency: true owned by this process and read it "
+                "with :ets.lookup in the caller."
+            )
         )
         finding = context.finding(RULE, use.node, message)
         yield finding.with_severity("warning") if hot else finding
+
+
+WRITE_ONCE_READERS = 2
+"""Other modules that must read a store whose state never changes after start (or one that
+handles requests): one module reading a constant now and then is no queue."""
+
+
+def _other_modules(modules: tuple[str, ...], module: str) -> tuple[str, ...]:
+    return tuple(m for m in modules if m != module)
+
+
+def _write_once(module: ModuleFacts, reads: list[Clause], readers: tuple[str, ...]) -> str:
+    """The message for a server whose state is set at start and never changes after; the
+    modules that read it when the project shows them."""
+    continues = any(not c.private for c in module.functions("handle_continue", 2))
+    where = "init/1 and handle_continue/2" if continues else "init/1"
+    asking = f" for {_count(readers)} ({_first_three(readers)})" if readers else ""
+    return (
+        f"{module.name} never changes its state after it starts (every callback hands it "
+        f"back unchanged; it is set in {where}), yet it answers reads through GenServer.call "
+        f"({_shown(_message_names(reads))}) one at a time through its mailbox{asking}; write "
+        "the value once with :persistent_term.put/2 when it is set and read it with "
+        ":persistent_term.get/1 in the caller."
+    )
+
+
+def _count(modules: tuple[str, ...]) -> str:
+    return f"{len(modules)} module" + ("s" if len(modules) != 1 else "")
+
+
+def _shown(names: list[str]) -> str:
+    return ", ".join(names[:4]) + (", ..." if len(names) > 4 else "")
 
 
 def _agent_stores(context: Context, bypassing: set[int]) -> Iterator[Finding]:
@@ -182,6 +231,7 @@ def _agent_stores(context: Context, bypassing: set[int]) -> Iterator[Finding]:
     reads: dict[int, dict[str, Clause]] = {}
     writes: dict[int, set[str]] = {}
     named: set[int] = set()
+    changing: set[int] = set()
     for captures in context.matches(_AGENT_CALLS):
         call = captures["call"][0]
         module = modules.at(context, call)
@@ -194,6 +244,8 @@ def _agent_stores(context: Context, bypassing: set[int]) -> Iterator[Finding]:
             if any(key == "name" and _names(module, value) for key, value in pairs):
                 named.add(id(module))
             continue
+        if function in _AGENT_WRITES:
+            changing.add(id(module))  # private helpers and other agents too: it may change
         clause = module.clause_at(call)
         if clause is None or clause.private or not _names(module, captures["agent"][0]):
             continue
@@ -201,16 +253,25 @@ def _agent_stores(context: Context, bypassing: set[int]) -> Iterator[Finding]:
             reads.setdefault(id(module), {}).setdefault(f"{clause.name}/{clause.arity}", clause)
         elif function in _AGENT_WRITES:
             writes.setdefault(id(module), set()).add(f"{clause.name}/{clause.arity}")
+    index = context.project.index
     for module in modules.of(context):
         found = reads.get(id(module), {})
         written = writes.get(id(module), set())
         getters = [c for c in found.values() if f"{c.name}/{c.arity}" not in written]
-        if id(module) not in named or len(getters) < 2 or len(getters) <= len(written):
+        if id(module) not in named or not getters:
+            continue
+        if id(module) not in changing and index.complete:
+            asked = frozenset(c.name for c in getters)
+            readers = index.facts.modules_calling(module.name, asked)
+            if len(readers) >= WRITE_ONCE_READERS or any(map(_handles_requests, readers)):
+                message = _write_once_agent(module, getters, readers)
+                yield context.finding(RULE, module.anchor, message)
+                continue
+        if len(getters) < 2 or len(getters) <= len(written):
             continue
         if len(getters) < 3 and not any(c.params for c in getters):
             continue
-        shown = ", ".join(f"{c.name}/{c.arity}" for c in getters[:4])
-        shown += ", ..." if len(getters) > 4 else ""
+        shown = _shown([f"{c.name}/{c.arity}" for c in getters])
         changes = (
             "changes it only in " + ", ".join(sorted(written))
             if written
@@ -222,6 +283,16 @@ def _agent_stores(context: Context, bypassing: set[int]) -> Iterator[Finding]:
             "read_concurrency: true owned by a process and read it with :ets.lookup in the caller."
         )
         yield context.finding(RULE, module.anchor, message)
+
+
+def _write_once_agent(module: ModuleFacts, getters: list[Clause], readers: tuple[str, ...]) -> str:
+    shown = _shown([f"{c.name}/{c.arity}" for c in getters])
+    return (
+        f"{module.name} never changes its Agent's state after start_link, yet it answers "
+        f"reads through Agent.get ({shown}) one at a time for {_count(readers)} "
+        f"({_first_three(readers)}); write the value once with :persistent_term.put/2 when "
+        "the application starts and read it with :persistent_term.get/1 in the caller."
+    )
 
 
 def _names(module: ModuleFacts, agent: Node) -> bool:

@@ -273,6 +273,36 @@ def _return(tail: Node) -> Return:
     return Return("unknown", tail)
 
 
+_STATE_CALLBACKS = (("handle_call", 3), ("handle_cast", 2), ("handle_info", 2))
+
+
+def set_only_at_start(module: ModuleFacts) -> bool:
+    """Nothing changes the server's state once it has started: every ``handle_call/3``,
+    ``handle_cast/2`` and ``handle_info/2`` clause hands back the state it received, in a
+    return the tool reads, and a ``handle_continue/2`` that changes it (loading what ``init/1``
+    left for later) is asked for by ``init/1`` alone. A callback defined by a macro or
+    returning through a helper is not known to keep the state: no."""
+    asks_to_continue = False
+    for name, arity in _STATE_CALLBACKS:
+        for clause in module.functions(name, arity):
+            flow = state_flow(clause)
+            if not clause.private and not flow.keeps_state:
+                return False
+            asks_to_continue = asks_to_continue or any(_continues(r) for r in flow.returns)
+    if not asks_to_continue:
+        return True
+    return all(state_flow(clause).keeps_state for clause in module.functions("handle_continue", 2))
+
+
+def _continues(returned: Return) -> bool:
+    """``{:noreply, state, {:continue, term}}`` (or the ``:reply`` form)."""
+    items = [c for c in returned.node.named_children if c.type != "comment"]
+    last = items[-1] if len(items) >= 3 else None
+    if last is None or last.type != "tuple" or not last.named_children:
+        return False
+    return syntax.text(last.named_children[0]) == ":continue"
+
+
 def only_reads(module: ModuleFacts, clause: Clause) -> bool:
     """A ``handle_call`` clause that replies from the state and changes nothing: it keeps the
     state, touches nothing outside the process, does not use ``from``, and hands nothing the

@@ -198,6 +198,33 @@ def test_unknown_returns_are_not_kept_state() -> None:
     assert not flow.returns_known and not flow.keeps_state
 
 
+def _set_at_start(code: str) -> bool:
+    module = modules.of(_context(f"defmodule M do\n{code}\nend\n"))[0]
+    return callbacks.set_only_at_start(module)
+
+
+def test_state_set_only_at_start() -> None:
+    """Every callback hands the state back; a handle_continue/2 only init/1 asks for may set
+    it; a continue asked for later, a changed state or an unread return is a change."""
+    assert _set_at_start(
+        """
+        def init(_), do: {:ok, nil, {:continue, :load}}
+        def handle_continue(:load, _), do: {:noreply, load()}
+        def handle_call(:get, _from, state), do: {:reply, state, state}
+        def handle_info(_msg, state), do: {:noreply, state}
+        """
+    )
+    assert not _set_at_start(
+        """
+        def handle_continue(:load, _), do: {:noreply, load()}
+        def handle_call(:reload, _from, state), do: {:reply, :ok, state, {:continue, :load}}
+        """
+    )
+    assert not _set_at_start("def handle_cast({:set, v}, _state), do: {:noreply, v}")
+    assert not _set_at_start("def handle_info(msg, state), do: handle(msg, state)")
+    assert _set_at_start("defp handle_info(msg, state), do: handle(msg, state)")
+
+
 def test_effects_follow_local_functions() -> None:
     module = modules.of(
         _context(

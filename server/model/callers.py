@@ -92,6 +92,16 @@ class ServerCallers:
             tuple(sorted(production, key=lambda s: (s[0], s[1].start))), tuple(sorted(asked))
         )
 
+    def modules_calling(self, module: str, functions: frozenset[str]) -> tuple[str, ...]:
+        """The other modules whose production code calls one of ``module``'s ``functions``."""
+        found = {
+            call.caller
+            for function in functions
+            for path, call in self._calls_to.get((module, function), [])
+            if call.caller != module and not self._short_lived(path, call.caller)
+        }
+        return tuple(sorted(found))
+
     @cached_property
     def _server_calls(self) -> list[tuple[str, ServerCall]]:
         return [(path, c) for path, s in self.files.items() for c in s.server_calls]

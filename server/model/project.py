@@ -57,6 +57,11 @@ class ProjectFacts:
         """Where the project calls the GenServer ``module`` (see `model.callers`)."""
         return self._callers(module)
 
+    def modules_calling(self, module: str, functions: frozenset[str]) -> tuple[str, ...]:
+        """The other modules of the project whose production code calls one of ``module``'s
+        ``functions`` (by name, any arity)."""
+        return self._callers.modules_calling(module, functions)
+
     @cached_property
     def _effects(self) -> dict[tuple[str, str], tuple[FunctionEffect, ...]]:
         return _by_function(e for summary in self.files.values() for e in summary.effects)
