@@ -31,11 +31,13 @@ arguments, and no clause with the right one:
 
 Not flagged: a name that also has a clause with the right arity (or default arguments that
 cover it); a function the module calls itself (a helper that shares the name, such as
-`init/0` called from `init/1`); `defdelegate`d callbacks; `handle_call/2` and
-`handle_info/2` in a module that is also a `:gen_event` handler (it defines `handle_event/2`,
-as a module installed with `:alarm_handler.add_alarm_handler(__MODULE__)` does); `start/0`
-and `stop/0` in an Application module (public helpers, not callbacks); modules that declare
-none of these behaviours — an `init/0` in a plain module is just a function.
+`init/0` called from `init/1`); a client function that sends the module's own process a
+request (`def terminate, do: GenServer.call(__MODULE__, :terminate)`); `defdelegate`d
+callbacks; `handle_call/2` and `handle_info/2` in a module that is also a `:gen_event` handler
+(it defines `handle_event/2`, as a module installed with
+`:alarm_handler.add_alarm_handler(__MODULE__)` does); `start/0` and `stop/0` in an
+Application module (public helpers, not callbacks); modules that declare none of these
+behaviours — an `init/0` in a plain module is just a function.
 
 ## Why it matters
 A behaviour calls its callbacks by name and arity. `def handle_info(message)` is a different
@@ -152,6 +154,8 @@ def _wrong_arities(
         for clause in clauses:
             if clause.arity in reported or _called_locally(module, name, clause.arity):
                 continue
+            if _asks_own_process(module, clause):
+                continue
             if behaviour == "Application" and (name, clause.arity) in APPLICATION_HELPERS:
                 continue
             reported.add(clause.arity)
@@ -211,6 +215,24 @@ def _called_locally(module: ModuleFacts, name: str, arity: int) -> bool:
                 syntax.is_capture(node) and syntax.text(node).replace(" ", "") == f"&{name}/{arity}"
             ):
                 return True
+    return False
+
+
+_OWN_PROCESS_REQUESTS = frozenset(
+    {("GenServer", "call"), ("GenServer", "cast"), ("GenServer", "stop"), (":gen_server", "call")}
+)
+
+
+def _asks_own_process(module: ModuleFacts, clause: Clause) -> bool:
+    """The function sends its module's own process a request (``def terminate, do:
+    GenServer.call(__MODULE__, :terminate)``): a client function other code calls, named like
+    the callback that answers it. A callback doing so would wait on itself."""
+    for node in syntax.descendants(clause.node):
+        if node.type != "call" or syntax.remote_target(node) not in _OWN_PROCESS_REQUESTS:
+            continue
+        args = calls.arguments(node)
+        if args and syntax.text(args[0]) in ("__MODULE__", module.name):
+            return True
     return False
 
 

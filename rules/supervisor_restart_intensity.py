@@ -157,11 +157,17 @@ def _evidence(context: Context, child: RestartedChild) -> str:
     start: DynamicStart = child.start
     where = f"{_shown_path(context, child.path)}:{start.line}"
     caller = f"{start.owner}.{start.function}" if start.function else start.owner
+    named = start.entity and start.entity not in _GENERIC_VALUES
+    each = f"for each {start.entity} it is given" if named else "per call"
     return (
-        f"{caller} ({where}) starts one {start.module} per call with "
+        f"{caller} ({where}) starts one {start.module} {each} with "
         f"DynamicSupervisor.start_child, restarted when it crashes ({child.restart}, "
         f"{child.declared})"
     )
+
+
+_GENERIC_VALUES = frozenset({"opts", "options", "args", "arg", "arguments", "params", "config"})
+"""Values too generic to name what a child stands for ("for each opts")."""
 
 
 def _shown_path(context: Context, path: str) -> str:

@@ -99,6 +99,14 @@ def shape(found: Child) -> tuple[str, str | None, str | None, str | None, str | 
             "supervisor(Task.Supervisor, [[name: Shop.Jobs]])",
             (TASK_SUPERVISOR, "Task.Supervisor", "Shop.Jobs", "Shop.Jobs", None),
         ),
+        (
+            "supervisor(Registry, [:unique, :guilds], id: 1)",
+            (REGISTRY, "Registry", ":guilds", ":guilds", None),  # an id of 1 is not read
+        ),
+        (
+            "worker(Shop.Worker, [[name: X]], restart: :temporary)",
+            (OTHER, "Shop.Worker", "X", "Shop.Worker", ":temporary"),
+        ),
         ("worker_spec()", (UNKNOWN, None, None, None, None)),
         ("spec", (UNKNOWN, None, None, None, None)),
         ("%{id: :x, start: start_fun()}", (UNKNOWN, None, None, ":x", None)),
@@ -121,6 +129,21 @@ def test_registry_keys_in_every_spelling() -> None:
         ("Shop.Names", ":unique"),
         ("Shop.Topics", ":duplicate"),
     ]
+
+
+def test_the_old_supervisor_spec_helpers() -> None:
+    """``supervise(children, opts)`` starts its children, but takes no modern child spec a
+    fix could add; ``supervisor(Registry, [:unique, name])`` starts a Registry by name."""
+    text = (
+        "defmodule Shop.Cache.Supervisor do\n  use Supervisor\n\n  def init(:ok) do\n"
+        "    children = [supervisor(Registry, [:unique, :guilds], id: 1), worker(Shop.User, [])]\n"
+        "    supervise(children, strategy: :one_for_one)\n  end\nend\n"
+    )
+    found = facts(text)
+    (listed,) = found.lists
+    assert [c.module for c in listed.children] == ["Registry", "Shop.User"]
+    assert listed.placement == LITERAL and not listed.insertable
+    assert [(n.kind, n.name, n.keys) for n in found.names] == [(REGISTRY, ":guilds", ":unique")]
 
 
 def test_unknown_entries_make_the_list_incomplete() -> None:

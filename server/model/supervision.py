@@ -161,6 +161,8 @@ class DynamicStart:
     """1-based line of the call, for messages in other files."""
     start: int = 0
     end: int = 0
+    entity: str = ""
+    """The run-time value the spec carries, as written (``tenant_id``): one child for each."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -185,10 +187,15 @@ QUERY = compile_query(
       (#match? @start_function "^:start(_link)?$")) @start_node
     (tuple . (alias) @dynamic_head . (_) .
       (#match? @dynamic_head "^(DynamicSupervisor|PartitionSupervisor)$")) @start_node
+    (call target: (identifier) @spec_helper (arguments . (alias) @spec_module . (list))
+      (#any-of? @spec_helper "supervisor" "worker") (#eq? @spec_module "Registry")) @start_node
+    (call target: (identifier) @supervise (arguments . (_) . (_)? .)
+      (#eq? @supervise "supervise")) @start_node
     """
 )
 """The ``name:`` pairs and start tuples `supervision` reads (remote calls come from the
-rules' shared query)."""
+rules' shared query), and the old ``Supervisor.Spec`` helpers: ``supervise(children, opts)``
+and ``supervisor(Registry, [:unique, Name])``."""
 
 CALL_MODULES = frozenset(
     {"Supervisor", "Registry", ":pg", "GenServer", "DynamicSupervisor", "PartitionSupervisor"}
@@ -313,7 +320,10 @@ class _Reader:
 
     def call(self, node: Node) -> None:
         target = syntax.remote_target(node)
-        if target is None or target[1] not in _READ_FUNCTIONS:
+        if target is None:
+            self.spec_helper(node)
+            return
+        if target[1] not in _READ_FUNCTIONS:
             return
         module = self.resolve_alias(node)
         args = calls.arguments(node)
@@ -330,6 +340,18 @@ class _Reader:
             self.children_list(node, args[0])
         elif target in _MODULE_STARTS and args and _module(args[0]):
             self.module_start(node, args[0])
+
+    def spec_helper(self, call: Node) -> None:
+        """``supervise(children, opts)`` of the old ``Supervisor.Spec`` (its children list),
+        and ``supervisor(Registry, [:unique, Name])`` (a Registry started by name)."""
+        helper = syntax.local_target(call)
+        args = calls.arguments(call)
+        if helper == "supervise" and 1 <= len(args) <= 2:
+            self.children_list(call, args[0], insertable=False)
+        elif helper in _SPEC_HELPERS and len(args) >= 2 and self.resolve(args[0]) == "Registry":
+            self.positional_start(
+                "Registry", _items(args[1]) if args[1].type == "list" else None, call
+            )
 
     def module_start(self, call: Node, started: Node) -> None:
         """``GenServer.start_link(Other, ..)`` in ``Owner``: starting ``Owner`` runs
@@ -411,12 +433,14 @@ class _Reader:
         )
         definition = syntax.enclosing_definition(call)
         head = clauses.head(definition) if definition is not None else None
+        entity = _run_time_value(spec) if child is not None else ""
         self.dynamic_starts.append(
             DynamicStart(
                 supervisor=self.supervisor_name(supervisor),
                 module=child.module if child is not None else None,
                 restart=child.restart if child is not None and explicit else None,
-                per_entity=child is not None and _carries_run_time_value(spec),
+                per_entity=child is not None and bool(entity),
+                entity=entity,
                 owner=owner,
                 function=f"{head.name}/{head.arity}" if head is not None else "",
                 line=call.start_point.row + 1,
@@ -438,7 +462,10 @@ class _Reader:
 
     # -- children lists
 
-    def children_list(self, call: Node, children: Node) -> None:
+    def children_list(self, call: Node, children: Node, insertable: bool = True) -> None:
+        """The children lists ``call`` starts; ``insertable`` False: a list no fix may add a
+        child to (``supervise/2`` of ``Supervisor.Spec`` takes only the old six-element
+        specs, and would reject ``{Task.Supervisor, name: ..}``)."""
         definition = syntax.enclosing_definition(call)
         owner = self.module_at(call.start_byte) or ""
         function = clauses.name(definition) if definition is not None else ""
@@ -449,6 +476,7 @@ class _Reader:
         for part in found:  # `children = if .., do: children ++ [..], else: children`
             if part.end == 0 or (part.start, part.end) not in spans:
                 spans.add((part.start, part.end))
+                part = part if insertable else _not_insertable(part)
                 self.lists.append(replace(part, function=function))
 
     def lists_of(
@@ -560,11 +588,19 @@ class _Reader:
         return _child_of(module, options, span)
 
     def spec_options(self, args: list[Node]) -> dict[str, str | None]:
-        """The options of ``worker(Mod, [opts])``: its arguments' first element, when that is
-        a keyword list."""
+        """The options of ``worker(Mod, [opts], spec_opts)``: its arguments' first element,
+        when that is a keyword list (``keys:`` and ``name:`` of ``supervisor(Registry, [:unique,
+        Name])``, the positional form), then the ``id:`` and ``restart:`` the spec sets."""
         started_with = _items(args[1]) if len(args) > 1 and args[1].type == "list" else []
         first = started_with[0] if started_with else None
-        return self.options(first) if first is not None and first.type == "list" else {}
+        options: dict[str, str | None] = {}
+        if first is not None and first.type == "list":
+            options = self.options(first)
+        elif self.resolve(args[0]) == "Registry" and len(started_with) >= 2 and _is_atom(first):
+            options = {"keys": syntax.text(first), "name": self.resolve(started_with[1])}
+        spec = self.options(args[2]) if len(args) > 2 else {}
+        options.update((key, spec[key]) for key in ("id", "restart") if key in spec)
+        return options
 
     def options(self, node: Node | None) -> dict[str, str | None]:
         return {key: self.resolve(value) for key, value in syntax.keyword_pairs(node)}
@@ -657,16 +693,23 @@ def _literal_options(node: Node) -> dict[str, Node] | None:
     return None
 
 
-def _carries_run_time_value(spec: Node) -> bool:
-    """The spec holds a variable or a call's result (``{Worker, tenant}``, ``{Worker, id:
-    id}``): each start can make a different child."""
+def _run_time_value(spec: Node) -> str:
+    """The first variable or call's result the spec holds, as written (``tenant`` in
+    ``{Worker, tenant}``, ``id`` in ``{Worker, id: id}``): each start can make a different
+    child, one for each value; empty when the spec holds none."""
     for node in (spec, *syntax.descendants(spec)):
         if node.type == "identifier" and syntax.text(node) != "__MODULE__":
             parent = node.parent
             if parent is not None and parent.type == "dot":
                 continue  # `Mod.fun` target
-            return True
-    return False
+            if (
+                parent is not None
+                and parent.type == "call"
+                and parent.child_by_field_name("target") == node
+            ):
+                return syntax.text(parent)
+            return syntax.text(node)
+    return ""
 
 
 def _nils_dropped_from(node: Node) -> Node | None:
@@ -695,6 +738,10 @@ def _not_insertable(part: ChildrenList) -> ChildrenList:
     """A list after ``++``, or one a function returns before ``++``: its children start, but a
     new child goes into a leading list written out."""
     return replace(part, leading=False)
+
+
+def _is_atom(node: Node | None) -> bool:
+    return node is not None and node.type == "atom"
 
 
 def _items(node: Node) -> list[Node]:
