@@ -1,4 +1,5 @@
-"""OTP003 blocking-init: `init/1` of a GenServer or `:gen_statem` doing slow, blocking work."""
+"""OTP003 blocking-init: `init/1` of a GenServer, `:gen_statem` or GenStage doing slow, blocking
+work."""
 
 from __future__ import annotations
 
@@ -24,8 +25,9 @@ from otp_thinking.rule import Rule
 
 DOC = """\
 ## What it flags
-`init/1` of a module that is a GenServer (`use GenServer`, `@behaviour GenServer`) or a
-`:gen_statem` (`@behaviour :gen_statem`, `use GenStateMachine`) when it does blocking work.
+`init/1` of a module that is a GenServer (`use GenServer`, `@behaviour GenServer`), a
+`:gen_statem` (`@behaviour :gen_statem`, `use GenStateMachine`) or a GenStage stage
+(`use GenStage`: its `start_link` waits for `init/1` just the same) when it does blocking work.
 
 As a warning, work that waits on another machine:
 - HTTP requests: `Req`, `Finch`, `HTTPoison`, `Tesla`, `:httpc`, `:hackney`;
@@ -71,7 +73,7 @@ Not flagged:
   when an option asks for it, a retry's sleep after a failure): whether `init/1` waits
   depends on arguments and data the tool does not follow;
 - `init/1` of other modules: Supervisors, Plugs (`@behaviour Plug`, `use Plug.Builder`),
-  Broadway, GenStage, LiveView `mount`;
+  Broadway, LiveView `mount`;
 - what must stay in `init/1` because it has to be in place before the first message:
   `Phoenix.PubSub.subscribe`, `Registry.register`, `:pg.join`, `:telemetry.attach`,
   `Process.flag`, `Process.monitor`, `:ets.new`, `Process.send_after`, `:timer.send_interval`,
@@ -143,7 +145,9 @@ end
 ```
 
 For a `:gen_statem`, which has no `handle_continue/2`, return a
-`{:next_event, :internal, :load}` action from `init/1` and do the work in that event.
+`{:next_event, :internal, :load}` action from `init/1` and do the work in that event. A GenStage
+stage has none either: `send(self(), :init)` from `init/1` and do the work in `handle_info/2`
+(the message is the first in the stage's mailbox, before any subscription or demand).
 
 ## Fix
 Moves the blocking part of a GenServer's `init/1` into a new `handle_continue/2` clause:
@@ -685,6 +689,13 @@ def _blocking_finding(
             f"init/1 {what} {waits}; return a "
             "{:next_event, :internal, ...} action and do the work in that event instead "
             "(no automatic fix: :gen_statem has no handle_continue/2)."
+        )
+        return context.finding(RULE, site, message)
+    if kind == "gen_stage":
+        message = (
+            f"init/1 {what} {waits}; send the stage a message from init/1 "
+            "(send(self(), :init)) and do the work in handle_info/2 instead "
+            "(no automatic fix: GenStage has no handle_continue/2)."
         )
         return context.finding(RULE, site, message)
     plan = _plan(context, module, definition, site, scanner)
@@ -1235,10 +1246,10 @@ RULE = Rule(
     code="OTP003",
     name="blocking-init",
     severity="warning",
-    summary="init/1 of a GenServer or :gen_statem doing blocking work (DB, HTTP, :rpc, network)",
+    summary="init/1 of a GenServer, :gen_statem or GenStage doing blocking work (DB, HTTP, :rpc)",
     doc=DOC,
     check=check,
-    words=("GenServer", "gen_server", "gen_statem", "GenStateMachine"),
+    words=("GenServer", "gen_server", "gen_statem", "GenStateMachine", "GenStage"),
     production_only=True,
     fixable=True,
     project_files=lambda summary: summary.has_server and _init_may_block(summary),

@@ -309,6 +309,25 @@ def test_gen_statem_gets_no_fix_and_the_internal_event_advice() -> None:
     assert ":gen_statem has no handle_continue/2" in message
 
 
+def test_gen_stage_gets_no_fix_and_the_message_to_itself_advice() -> None:
+    """A GenStage stage's start_link waits for init/1 as a GenServer's does; it has no
+    handle_continue/2, so the advice is a message to itself."""
+    message = _message(
+        """\
+        defmodule Shop.Feed do
+          use GenStage
+
+          def init(name) do
+            paused = Redix.command!(:redix, ["GET", name])
+            {:producer, %{paused: paused}}
+          end
+        end
+        """
+    )
+    assert "send(self(), :init)" in message and "handle_info/2" in message
+    assert "GenStage has no handle_continue/2" in message
+
+
 @pytest.mark.parametrize(
     "failure",
     [

@@ -244,13 +244,16 @@ def child_restart(module: Node) -> tuple[str | None, str]:
 
 
 def server_kind(uses: Iterable[str], behaviours: Iterable[str]) -> str | None:
-    """``"gen_server"`` or ``"gen_statem"`` for a module that ``use``s or declares one (by the
-    aliases it uses and the behaviours it declares), else None."""
+    """``"gen_server"``, ``"gen_statem"`` or ``"gen_stage"`` for a module that ``use``s or
+    declares one (by the aliases it uses and the behaviours it declares), else None: the
+    processes whose ``start_link`` waits for their ``init/1``."""
     used, declared = set(uses), set(behaviours)
     if "GenServer" in used or {"GenServer", ":gen_server"} & declared:
         return "gen_server"
     if "GenStateMachine" in used or ":gen_statem" in declared:
         return "gen_statem"
+    if "GenStage" in used or "GenStage" in declared:
+        return "gen_stage"
     return None
 
 

@@ -225,7 +225,7 @@ class ModuleSummary:
 
     @property
     def server(self) -> bool:
-        """A GenServer or a :gen_statem, by `use` or `@behaviour`."""
+        """A GenServer, a :gen_statem or a GenStage stage, by `use` or `@behaviour`."""
         return modules.server_kind(self.uses, self.behaviours) is not None
 
 
