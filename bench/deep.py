@@ -22,7 +22,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from otp_thinking import config
+from otp_thinking import collector, config
 from otp_thinking.engine import analyze
 from otp_thinking.model.summary import summarize
 from otp_thinking.parsing import parse
@@ -84,6 +84,7 @@ def main() -> None:
     parser.add_argument("--shapes", default=",".join(SHAPES), help="a comma-separated subset")
     args = parser.parse_args()
     pack_queries()
+    collector.tune()  # as `check` and the language server set it before they analyse
     for name in args.shapes.split(","):
         if not name:
             continue

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from otp_thinking import cache as disk_cache
+from otp_thinking import collector
 from otp_thinking.config import Config
 from otp_thinking.files import SKIPPED_DIRS, defines_application, read_text, walk_elixir
 from otp_thinking.findings import Finding
@@ -166,6 +167,7 @@ def _start_worker(
     plain: frozenset[str] = frozenset(),
 ) -> None:
     global _worker
+    collector.tune()
     _worker = _Worker(read, base_config, select, ignore, caches or {})
     _worker.workspace.not_applications = plain
     for index in indexes:

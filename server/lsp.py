@@ -20,7 +20,7 @@ from pygls.protocol import LanguageServerProtocol
 from pygls.protocol.language_server import lsp_method
 from pygls.uris import to_fs_path
 
-from otp_thinking import __version__, config, lsp_project
+from otp_thinking import __version__, collector, config, lsp_project
 from otp_thinking.documents import Document, Documents
 from otp_thinking.engine import analyze
 from otp_thinking.findings import Edit, Finding, Fix
@@ -689,6 +689,7 @@ def serve(tcp: tuple[str, int] | None = None) -> int:
     """Serve on stdio (or TCP) until `exit`; the process's exit code."""
     logging.basicConfig(level=logging.INFO, format="otp-thinking: %(levelname)s %(message)s")
     logging.getLogger("pygls").setLevel(logging.WARNING)  # it logs every message at INFO
+    collector.tune()
     if tcp is not None:
         server.start_tcp(*tcp)
         return 0
