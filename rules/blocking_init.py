@@ -110,7 +110,8 @@ Not flagged:
   `examples/`, `test_app/`);
 - calls inside a function that runs later or elsewhere: an `fn` handed to `Task.start`,
   `spawn`, `:telemetry.attach` and the like;
-- tests, `.exs` scripts and `use Mix.Task` modules (test servers often block on purpose).
+- tests, `.exs` scripts and Mix tasks (`use Mix.Task`, or named under `Mix.Tasks.`) (test
+  servers often block on purpose).
 
 ## Why it matters
 `GenServer.start_link/3` does not return until `init/1` has returned, and a supervisor starts

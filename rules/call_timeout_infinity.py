@@ -21,11 +21,11 @@ Waits with no end, in production code:
 - `Task.await_many/2` and `Task.yield_many/2` with `:infinity`;
 - `:rpc.call/4`, which has no timeout at all, and `:rpc.call/5` with `:infinity`.
 
-Not flagged: explicit finite timeouts (`GenServer.call(pid, msg, 30_000)`), the default
-(no third argument: 5 seconds), timeouts held in variables or read from configuration (the
-value is not known from the code); tests, `.exs` scripts and `use Mix.Task` modules, where
-waiting as long as it takes is usually what you want. Also silent where the code shows the wait
-is meant or bounded elsewhere:
+Not flagged: explicit finite timeouts (`GenServer.call(pid, msg, 30_000)`), the default (no
+third argument: 5 seconds), timeouts held in variables or read from configuration (the value is
+not known from the code); tests, `.exs` scripts and Mix tasks (`use Mix.Task`, or named under
+`Mix.Tasks.`), where waiting as long as it takes is usually what you want. Also silent where the
+code shows the wait is meant or bounded elsewhere:
 - the request carries the caller's own bound (`{:wait_until, level, timeout}`, a `deadline`),
   which the server enforces;
 - requests shaped like a supervisor's (`{:start_child, spec}`, a `supervisor` argument, a

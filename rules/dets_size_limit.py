@@ -13,9 +13,9 @@ DOC = """\
 Every `:dets.open_file/1` and `:dets.open_file/2` call in production code: the place where a
 DETS table comes to life, so the place to decide whether DETS is the right store.
 
-Not flagged: tests, `.exs` scripts and `use Mix.Task` modules (a throwaway table in a test or a
-script does not live long enough to hit the limits); other `:dets` functions, which act on a
-table already opened; text in strings and comments.
+Not flagged: tests, `.exs` scripts and Mix tasks (`use Mix.Task`, or named under `Mix.Tasks.`)
+(a throwaway table in a test or a script does not live long enough to hit the limits); other
+`:dets` functions, which act on a table already opened; text in strings and comments.
 
 ## Why it matters
 DETS is ETS's on-disk sibling and fits small data on one node, with limits that show up only

@@ -43,7 +43,8 @@ Not flagged:
   as they are read;
 - options held in a variable or built at run time (what they hold is not known);
 - a table name two modules of the project create (which one a reader means is not known);
-- tests, `.exs` scripts and `use Mix.Task` modules, which create short-lived tables.
+- tests, `.exs` scripts and Mix tasks (`use Mix.Task`, or named under `Mix.Tasks.`), which
+  create short-lived tables.
 
 ## Why it matters
 The usual way around a GenServer bottleneck is to let the process own an ETS table, serialize

@@ -41,7 +41,7 @@ Not flagged:
 - children of which only one can run at a time: the child, or a child of its supervisor,
   registers under a fixed name (`name: __MODULE__`), so a second start fails with
   `already_started` and the children are not one per entity;
-- tests, `.exs` scripts and `use Mix.Task` modules.
+- tests, `.exs` scripts and Mix tasks (`use Mix.Task`, or named under `Mix.Tasks.`).
 
 This is a hint: it asks for a decision, not a change.
 

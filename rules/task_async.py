@@ -51,8 +51,8 @@ Not flagged:
 - a task whose function is one `try` that rescues or catches (it cannot crash), a task
   `Process.unlink/1`ed right away, a function or process module that traps exits
   (`Process.flag(:trap_exit, true)`: the link's exit arrives as a message);
-- tests, `.exs` scripts and `use Mix.Task` modules (short-lived code, where a crash taking the
-  caller down is what you want);
+- tests, `.exs` scripts and Mix tasks (`use Mix.Task`, or named under `Mix.Tasks.`) (short-lived
+  code, where a crash taking the caller down is what you want);
 - `Task.async` in a LiveComponent (`use Phoenix.LiveComponent`, `use MyAppWeb,
   :live_component`), other than the `{:exit, reason}` case above: it runs in its parent
   LiveView's process, whose `handle_info/2` gets the reply and the `:DOWN`, out of sight here;
@@ -616,7 +616,7 @@ def _task_use(context: Context, call: Node, site: Node) -> str | list[Node]:
     if parent.type in fixes.STATEMENT_CONTAINERS:
         last = syntax.last_non_comment(parent)
         returned = last is None or last == site
-        return "other" if returned else "discarded"
+        return "other" if returned and not process_state.each_drops(parent) else "discarded"
     if (
         parent.type == "binary_operator"
         and syntax.operator(parent) == "="

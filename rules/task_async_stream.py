@@ -40,8 +40,9 @@ Not flagged:
 - a function or process module that traps exits (`Process.flag(:trap_exit, true)`);
 - `init/1`: the process has no state to lose yet, and a crash there makes its start fail,
   which its supervisor reports;
-- tests, `.exs` scripts, `use Mix.Task` modules and the `Mix.*` modules of build tooling
-  (short-lived code, where a crash taking the caller down is what you want);
+- tests, `.exs` scripts, Mix tasks (`use Mix.Task`, or named under `Mix.Tasks.`) and the `Mix.*`
+  modules of build tooling (short-lived code, where a crash taking the caller down is what you
+  want);
 - streams started inside code that already runs isolated (LiveView's `start_async`/
   `assign_async`, a `Task.Supervisor.async_nolink`/`start_child` task, or an unlinked
   `spawn`/`Task.start` process): a crash then ends only that process (OTP103 reports bare

@@ -179,10 +179,14 @@ class Context:
 
     @cached_property
     def _short_lived_spans(self) -> list[tuple[int, int]]:
-        """The spans of Mix task modules and release tasks (see `_RELEASE_TASK`), merged where
-        they overlap, in order (so a lookup bisects: a file can hold thousands of findings
-        and of modules)."""
+        """The spans of Mix tasks (and modules under ``Mix.Tasks.``) and release tasks (see
+        `_RELEASE_TASK`), merged where they overlap, in order (so a lookup bisects: a file can
+        hold thousands of findings and of modules)."""
         spans: list[tuple[int, int]] = []
+        if modules.MIX_TASKS in self.source.text:  # helpers under Mix.Tasks that use nothing
+            spans.extend(
+                self.span(m.node) for m in modules.of(self) if m.name.startswith(modules.MIX_TASKS)
+            )
         for query in (_USE_MIX_TASK, _RELEASE_TASK):
             for captures in self.matches(query):
                 module = syntax.enclosing_module(captures["use"][0])

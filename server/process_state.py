@@ -329,9 +329,34 @@ def discarded(site: Node) -> bool:
             return False
         if site != syntax.last_statement(parent):
             return True
+        if each_drops(parent):
+            return True
         branching = _branching_call(parent)
         return branching is not None and discarded(calls.site(branching))
     return False
+
+
+DROPPING_EACH = frozenset({("Enum", "each"), (":lists", "foreach")})
+"""Calls that run an ``fn`` for its effects and drop what it returns."""
+
+
+def each_drops(body: Node) -> bool:
+    """``body`` is the clause of an ``fn`` given straight to ``Enum.each`` (piped or not):
+    the value of its last statement goes nowhere."""
+    clause = syntax.parent(body) if body.type == "body" else None
+    in_fn = clause is not None and clause.type == "stab_clause"
+    function = syntax.parent(clause) if in_fn and clause is not None else None
+    if function is None or function.type != "anonymous_function":
+        return False
+    arguments = syntax.parent(function)
+    call = syntax.parent(arguments) if arguments is not None else None
+    return (
+        arguments is not None
+        and arguments.type == "arguments"
+        and call is not None
+        and call.type == "call"
+        and syntax.call_key(call) in DROPPING_EACH
+    )
 
 
 BRANCHING = frozenset({"case", "cond", "if", "unless", "with", "receive", "try"})

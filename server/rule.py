@@ -32,7 +32,7 @@ class Rule:
     without looking at the tree); empty: no such promise. Every rule firing in a fixture
     proves its words, and `tests/test_rule_words.py` checks that skipping changes no finding."""
     production_only: bool = False
-    """Silent in short-lived code: tests, `.exs` scripts and `use Mix.Task` modules."""
+    """Silent in short-lived code: tests, `.exs` scripts and Mix tasks (`modules.mix_task`)."""
     fixable: bool = False
     preview: bool = False
     """Off unless asked for: `[rules] preview = true`, or the rule's code or name set in

@@ -243,6 +243,16 @@ def child_restart(module: Node) -> tuple[str | None, str]:
     return None, ""
 
 
+MIX_TASKS = "Mix.Tasks."
+"""Where Mix looks its tasks up by name: a module under it is a task or one of its helpers
+(build tooling, whether or not it ``use``s ``Mix.Task``)."""
+
+
+def mix_task(name: str, uses: Iterable[str]) -> bool:
+    """A Mix task or a module of one: ``use Mix.Task``, or a name under ``Mix.Tasks.``."""
+    return name.startswith(MIX_TASKS) or "Mix.Task" in uses
+
+
 def server_kind(uses: Iterable[str], behaviours: Iterable[str]) -> str | None:
     """``"gen_server"``, ``"gen_statem"`` or ``"gen_stage"`` for a module that ``use``s or
     declares one (by the aliases it uses and the behaviours it declares), else None: the

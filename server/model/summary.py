@@ -209,7 +209,7 @@ class ModuleSummary:
     registers: tuple[str, ...]
     """Names the module's own process registers under (``name: __MODULE__`` → its name)."""
     short_lived: bool = False
-    """A `use Mix.Task` module."""
+    """A Mix task or a module of one (`model.modules.mix_task`)."""
     behaviours: tuple[str, ...] = ()
     feed: Feed | None = None
     """For a GenStage producer that the app feeds itself: how."""
@@ -873,7 +873,7 @@ class _Summariser:
                 use_start=use_start,
                 use_end=use_end,
                 registers=tuple(dict.fromkeys(registers.get(module.name, []))),
-                short_lived=any(used == "Mix.Task" for _n, used in uses),
+                short_lived=modules.mix_task(module.name, (used for _n, used in uses)),
                 behaviours=tuple(syntax.behaviours(module.node)),
                 feed=feed(module.node) if "GenStage" in used else None,
                 restart=restart,
