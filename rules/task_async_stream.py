@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 
 from tree_sitter import Node
 
@@ -25,7 +26,10 @@ Flagged only where the code expects failed tasks as `{:exit, reason}` elements, 
 stream never delivers for a crash (the link exits the caller first): the call passes
 `zip_input_on_exit: true`, or the function handles `{:exit, _}` elements — a `case`/`fn`
 clause, `match?({:exit, _}, &1)`, or a clause of a local reducer it passes (`&collect/2`) —
-without simply raising again. The caller wanted isolation that the link defeats.
+without simply raising again. The caller wanted isolation that the link defeats. When the call
+sets no `on_timeout`, the message adds that a task running past its timeout exits the caller
+too (the default is `on_timeout: :exit`), which dropping the link does not change:
+`on_timeout: :kill_task` makes it an `{:exit, :timeout}` element as well.
 
 Not flagged:
 - timeout handling, which a linked stream does deliver: `on_timeout: :kill_task` (timed-out
@@ -154,7 +158,23 @@ def check(context: Context) -> Iterator[Finding]:
             where="the same supervisor" if supervised else "a Task.Supervisor",
         )
         fix = _unlinked(context, call) if supervised else _fix(context, call)
+        if not _sets_on_timeout(call):
+            message += TIMEOUT_NOTE
+            fix = replace(fix, title=fix.title + TIMEOUT_FIX_NOTE) if fix is not None else None
         yield context.finding(RULE, node, message, fix=fix)
+
+
+TIMEOUT_NOTE = (
+    " A task that runs past its timeout exits the caller too (on_timeout defaults to :exit): "
+    "add on_timeout: :kill_task for it to arrive there as {:exit, :timeout}."
+)
+TIMEOUT_FIX_NOTE = "; a timeout still exits the caller until on_timeout: :kill_task is added"
+
+
+def _sets_on_timeout(call: Node) -> bool:
+    args = syntax.argument_nodes(call)
+    options = args[-1] if args else None
+    return any(key == "on_timeout" for key, _ in syntax.keyword_pairs(options))
 
 
 def _evidence(context: Context, call: Node) -> process_state.Evidence | None:

@@ -265,3 +265,20 @@ def test_a_supervised_stream_that_kills_timed_out_tasks_is_silent(tmp_path: Path
         "def f(xs), do: Task.Supervisor.async_stream(Shop.Tasks, xs, &work/1, on_timeout: :kill_task)"
     )
     assert findings(project(tmp_path, SUPERVISED), "OTP102", server(code)) == []
+
+
+@pytest.mark.parametrize(
+    ("options", "noted"),
+    [("", True), (", timeout: 60_000", True), (", on_timeout: :exit", False)],
+)
+def test_a_stream_without_on_timeout_is_told_timeouts_exit_the_caller(
+    tmp_path: Path, options: str, noted: bool
+) -> None:
+    """The default on_timeout: :exit makes a timed-out task exit the caller whether the tasks
+    are linked or not: the message and the fix's title say so, unless the code chose it."""
+    root = project(tmp_path, SUPERVISED)
+    text = server(handled(f"def f(xs), do: Task.async_stream(xs, &work/1{options})"))
+    (finding,) = findings(root, "OTP102", text)
+    assert finding.fix is not None
+    assert ("on_timeout defaults to :exit" in finding.message) is noted
+    assert ("until on_timeout: :kill_task is added" in finding.fix.title) is noted
