@@ -332,7 +332,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--dest", type=Path, default=Path("/work/corpus"))
     parser.add_argument(
         "--half",
-        choices=["both", "tuning", "review", "holdout", "holdout2", "holdout3", "holdout4", "holdout5", "holdout6", "holdout7"],
+        choices=["both", *corpus.halves()],
         default="both",
         help="both (the default): the tuning and the review half; the holdout, kept for a blind "
         "review, only when asked for",
