@@ -88,8 +88,9 @@ WHAT = {
 
 MESSAGE = (
     "{what} keeps the default restart intensity (3 restarts in 5 seconds) for all its children "
-    "together, and {evidence}: one child crashing 4 times in 5 seconds makes it give up and stop "
-    "every other child; set max_restarts and max_seconds for the number of children it holds."
+    "together, and {evidence}: any one of them crashing 4 times in 5 seconds makes it give up, "
+    "stopping all the others with it (however many it holds then); set max_restarts and "
+    "max_seconds for the number of children it can hold."
 )
 
 

@@ -27,8 +27,9 @@ stream never delivers for a crash (the link exits the caller first): the call pa
 `zip_input_on_exit: true`, or the function handles `{:exit, _}` elements — a `case`/`fn`
 clause, `match?({:exit, _}, &1)`, or a clause of a local reducer it passes (`&collect/2`) —
 without simply raising again. The caller wanted isolation that the link defeats. When the call
-sets no `on_timeout`, the message adds that a task running past its timeout exits the caller
-too (the default is `on_timeout: :exit`), which dropping the link does not change:
+sets no `on_timeout` (nor `timeout: :infinity`), the message adds that a task running past its
+timeout exits the caller too (the default is `on_timeout: :exit`), which dropping the link does
+not change:
 `on_timeout: :kill_task` makes it an `{:exit, :timeout}` element as well.
 
 Not flagged:
@@ -158,7 +159,7 @@ def check(context: Context) -> Iterator[Finding]:
             where="the same supervisor" if supervised else "a Task.Supervisor",
         )
         fix = _unlinked(context, call) if supervised else _fix(context, call)
-        if not _sets_on_timeout(call):
+        if _may_time_out(call):
             message += TIMEOUT_NOTE
             fix = replace(fix, title=fix.title + TIMEOUT_FIX_NOTE) if fix is not None else None
         yield context.finding(RULE, node, message, fix=fix)
@@ -171,10 +172,28 @@ TIMEOUT_NOTE = (
 TIMEOUT_FIX_NOTE = "; a timeout still exits the caller until on_timeout: :kill_task is added"
 
 
-def _sets_on_timeout(call: Node) -> bool:
+_WITH_OPTIONS = frozenset({3, 5})
+"""Arities of ``Task.async_stream`` whose last argument is the options (one more for
+``Task.Supervisor.async_stream``, which takes the supervisor first)."""
+
+
+def _may_time_out(call: Node) -> bool:
+    """A task can run past its timeout and the call leaves ``on_timeout`` at ``:exit``: no
+    ``on_timeout`` option, and no ``timeout: :infinity``; options held in a variable or
+    computed say nothing either way."""
     args = syntax.argument_nodes(call)
-    options = args[-1] if args else None
-    return any(key == "on_timeout" for key, _ in syntax.keyword_pairs(options))
+    supervised = syntax.remote_target(call) == (SUPERVISED, "async_stream")
+    last = args[-1] if args else None
+    if calls.arity(call) - supervised in _WITH_OPTIONS:
+        if last is None or last.type not in ("keywords", "list"):
+            return False
+    else:
+        last = None
+    options = dict(syntax.keyword_pairs(last))
+    timeout = options.get("timeout")
+    return "on_timeout" not in options and not (
+        timeout is not None and syntax.text(timeout) == ":infinity"
+    )
 
 
 def _evidence(context: Context, call: Node) -> process_state.Evidence | None:

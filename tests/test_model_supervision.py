@@ -376,3 +376,25 @@ defmodule Shop.Cloak do
 """
     summary = summarize(Source(text, "lib/shop/cloak.ex"), "lib/shop/cloak.ex")
     assert summary.handed_names == ("Shop.Cloak.Topics", "Shop.Cloak.Sessions")
+
+
+def test_children_started_at_run_time_and_their_restart_type() -> None:
+    """A spec map without ``:restart`` gets the default of every map (``:permanent``), not the
+    module's ``child_spec``; ``{Mod, value}`` leaves it to the module; the run-time value the
+    spec carries names what each child stands for."""
+    text = (
+        "defmodule Shop.Starts do\n"
+        "  def by_map(id) do\n"
+        "    spec = %{id: id, start: {Shop.Worker, :start_link, [id]}}\n"
+        "    DynamicSupervisor.start_child(Shop.Sup, spec)\n  end\n\n"
+        "  def by_tuple(tenant_id), do: DynamicSupervisor.start_child(Shop.Sup, {Shop.W, tenant_id})\n"
+        "end\n"
+    )
+    by_map, by_tuple = facts(text).dynamic_starts
+    assert (by_map.restart, by_map.restart_default, by_map.entity) == (":permanent", True, "id")
+    assert (by_tuple.restart, by_tuple.restart_default, by_tuple.entity) == (
+        None,
+        False,
+        "tenant_id",
+    )
+    assert by_map.per_entity and by_tuple.per_entity

@@ -269,7 +269,13 @@ def test_a_supervised_stream_that_kills_timed_out_tasks_is_silent(tmp_path: Path
 
 @pytest.mark.parametrize(
     ("options", "noted"),
-    [("", True), (", timeout: 60_000", True), (", on_timeout: :exit", False)],
+    [
+        ("", True),
+        (", timeout: 60_000", True),
+        (", on_timeout: :exit", False),
+        (", timeout: :infinity", False),
+        (", opts", False),
+    ],
 )
 def test_a_stream_without_on_timeout_is_told_timeouts_exit_the_caller(
     tmp_path: Path, options: str, noted: bool

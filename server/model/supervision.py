@@ -163,6 +163,8 @@ class DynamicStart:
     end: int = 0
     entity: str = ""
     """The run-time value the spec carries, as written (``tenant_id``): one child for each."""
+    restart_default: bool = False
+    """``restart`` is the default of a spec map that sets none (see `MAP_DEFAULT_RESTART`)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -438,9 +440,10 @@ class _Reader:
             DynamicStart(
                 supervisor=self.supervisor_name(supervisor),
                 module=child.module if child is not None else None,
-                restart=child.restart if child is not None and explicit else None,
+                restart=_spec_restart(spec, child) if child is not None and explicit else None,
                 per_entity=child is not None and bool(entity),
                 entity=entity,
+                restart_default=spec.type == "map" and child is not None and child.restart is None,
                 owner=owner,
                 function=f"{head.name}/{head.arity}" if head is not None else "",
                 line=call.start_point.row + 1,
@@ -691,6 +694,19 @@ def _literal_options(node: Node) -> dict[str, Node] | None:
         if len(items) == 1 and items[0].type == "keywords":
             return dict(syntax.keyword_pairs(items[0]))
     return None
+
+
+MAP_DEFAULT_RESTART = ":permanent"
+"""The restart type of a child spec map without ``:restart`` (the module's own
+``child_spec/1`` is not asked then)."""
+
+
+def _spec_restart(spec: Node, child: Child) -> str | None:
+    """The restart type a spec given to ``start_child`` sets itself: its ``:restart``, or for
+    a map without one the default every child spec map gets."""
+    if child.restart is None and spec.type == "map":
+        return MAP_DEFAULT_RESTART
+    return child.restart
 
 
 def _run_time_value(spec: Node) -> str:
@@ -1003,6 +1019,8 @@ def restarted_children(
             continue
         restart: str | None = start.restart
         declared = "set by the spec given to start_child"
+        if restart == MAP_DEFAULT_RESTART and start.restart_default:
+            declared = "the default of a child spec map without :restart"
         if restart is None:
             restart, declared = restart_of(start.module)
         if restart is not None and restart in RESTARTED:
