@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 from collections.abc import Iterator
@@ -135,7 +136,10 @@ def _callable_names(summary: FileSummary, kind: str, keys: str | None) -> Iterat
             yield start.name, start.start
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def _under(path: str, folder: Path) -> bool:
+    """The file ``path`` (resolved) is in ``folder``. Remembered: a fix asks it of every file
+    of the project (which application holds it), and each file of a run may ask again."""
     try:
         return Path(path).resolve().is_relative_to(folder)
     except OSError:
