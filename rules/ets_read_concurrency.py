@@ -9,7 +9,8 @@ from tree_sitter import Node
 from otp_thinking import fixes, syntax
 from otp_thinking.context import Context
 from otp_thinking.findings import Finding, Fix
-from otp_thinking.model import ets
+from otp_thinking.model import ets, processes
+from otp_thinking.model.modules import ModuleFacts
 from otp_thinking.rule import Rule
 
 DOC = """\
@@ -30,7 +31,9 @@ module attribute holding one.
 Not flagged:
 - `:private` tables: only the owner reads them;
 - tables no caller reads: only the owner touches them (an unnamed table whose reference stays
-  in the owner's state is out of callers' reach);
+  in the owner's state is out of callers' reach). A public reader the owner's own callbacks
+  call and no other module of the project reaches (only tests do) reads in the owner's
+  process too; one the module never calls itself is an API, read by its callers;
 - tables callers also write, in the module or elsewhere in the project (callers insert or
   delete on each request): written as often as they are read, where `read_concurrency` makes
   every switch dearer;
@@ -96,11 +99,31 @@ def check(context: Context) -> Iterator[Finding]:
         if any(not a.read for a in [*(a for a in accesses if a.client), *foreign]):
             continue
         reads = [a for a in tables.accesses_of(table) if a.facts.client and a.facts.read]
+        reads = _called_from_outside(context, table.module, reads)
         message = _message(context, table, reads, foreign)
         if message is None:
             continue
         fix = _fix(context, table.options_node) if options.literal else None
         yield context.finding(RULE, table.call, message, fix=fix)
+
+
+def _called_from_outside(
+    context: Context, module: ModuleFacts, reads: list[ets.Access]
+) -> list[ets.Access]:
+    """The reads in functions that may run in other processes: all but those in a public
+    function the owner's own callbacks call and no other production module of the project
+    reaches (`get_app_data/0`, used by the owner's timer and by tests: it reads in the owner's
+    process). A public function the module never calls itself is an API for callers the
+    project may not hold (a library's users). Without the whole project index, every client
+    read counts."""
+    index = context.project.index
+    if not reads or not index.complete:
+        return reads
+    own = processes.process_functions(module)
+    public = {c.name for c in module.clauses if not c.private}
+    called = {f for f in public if index.facts.modules_calling(module.name, frozenset({f}))}
+    outside = processes.reached_from(module, called)
+    return [r for r in reads if r.facts.function not in own or r.facts.function in outside]
 
 
 def _project_tables(context: Context) -> ets.Tables | None:
@@ -123,7 +146,8 @@ def _message(
         where = f"{reader} calls {function}"
     elif foreign:
         first = foreign[0]
-        where = f"{first.module}.{first.function} calls :ets.{first.operation}"
+        reader = f"{first.module}.{first.function}" if first.function else first.module
+        where = f"{reader} calls :ets.{first.operation}"
     else:
         return None
     to = "" if table.facts.options.literal else f" to {_attribute_text(table.call)}"

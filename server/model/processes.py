@@ -8,6 +8,8 @@ callers do.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from tree_sitter import Node
 
 from otp_thinking import syntax
@@ -78,6 +80,11 @@ def client_functions(module: ModuleFacts) -> frozenset[str]:
     }
     private = {c.name for c in module.clauses if c.private}
     return _reached(module, public, private)
+
+
+def reached_from(module: ModuleFacts, names: Iterable[str]) -> frozenset[str]:
+    """``names`` and every function of the module they reach (calls and captures)."""
+    return _reached(module, set(names))
 
 
 def _public_callback(module: ModuleFacts, clause: Clause) -> bool:

@@ -141,8 +141,12 @@ class ProjectFacts:
 
     @cached_property
     def tables(self) -> ets.Tables:
-        """Every ETS table and access of the project (see `model.ets.Tables`)."""
-        return ets.Tables.join((s.tables, s.table_accesses) for s in self.files.values())
+        """Every ETS table of the project and every access its production code makes (see
+        `model.ets.Tables`): a test reading or writing a table says nothing of how the
+        application uses it."""
+        return ets.Tables.join(
+            (s.tables, () if s.short_lived else s.table_accesses) for s in self.files.values()
+        )
 
 
 _Fact = TypeVar("_Fact", FunctionEffect, FunctionCall)
