@@ -31,8 +31,8 @@ arguments, and no clause with the right one:
 
 Not flagged: a name that also has a clause with the right arity (or default arguments that
 cover it); a function the module calls itself (a helper that shares the name, such as
-`init/0` called from `init/1`); a client function that sends the module's own process a
-request (`def terminate, do: GenServer.call(__MODULE__, :terminate)`); `defdelegate`d
+`init/0` called from `init/1`); a client function that calls the module's own process and
+waits (`def terminate, do: GenServer.call(__MODULE__, :terminate)`); `defdelegate`d
 callbacks; `handle_call/2` and `handle_info/2` in a module that is also a `:gen_event` handler
 (it defines `handle_event/2`, as a module installed with
 `:alarm_handler.add_alarm_handler(__MODULE__)` does); `start/0` and `stop/0` in an
@@ -219,14 +219,17 @@ def _called_locally(module: ModuleFacts, name: str, arity: int) -> bool:
 
 
 _OWN_PROCESS_REQUESTS = frozenset(
-    {("GenServer", "call"), ("GenServer", "cast"), ("GenServer", "stop"), (":gen_server", "call")}
+    {("GenServer", "call"), ("GenServer", "stop"), (":gen_server", "call"), (":gen_server", "stop")}
 )
+"""Requests a process cannot make of itself (it would wait for its own answer): a function
+making one of its module's process is a client's. A cast can be a callback's (a retry that
+casts the work back to its own process)."""
 
 
 def _asks_own_process(module: ModuleFacts, clause: Clause) -> bool:
-    """The function sends its module's own process a request (``def terminate, do:
-    GenServer.call(__MODULE__, :terminate)``): a client function other code calls, named like
-    the callback that answers it. A callback doing so would wait on itself."""
+    """The function asks its module's own process and waits for the answer (``def terminate,
+    do: GenServer.call(__MODULE__, :terminate)``): a client function other code calls, named
+    like the callback that answers it. A callback doing so would wait on itself."""
     for node in syntax.descendants(clause.node):
         if node.type != "call" or syntax.remote_target(node) not in _OWN_PROCESS_REQUESTS:
             continue
