@@ -110,19 +110,23 @@ def check(context: Context) -> Iterator[Finding]:
 def _called_from_outside(
     context: Context, module: ModuleFacts, reads: list[ets.Access]
 ) -> list[ets.Access]:
-    """The reads in functions that may run in other processes: all but those in a public
-    function the owner's own callbacks call and no other production module of the project
-    reaches (`get_app_data/0`, used by the owner's timer and by tests: it reads in the owner's
-    process). A public function the module never calls itself is an API for callers the
-    project may not hold (a library's users). Without the whole project index, every client
-    read counts."""
+    """The reads in functions that may run in other processes: all but those in functions
+    the owner's own callbacks call that no entry point for callers reaches (`get_app_data/2`,
+    used by the owner's timer and by tests: it reads in the owner's process). Entry points are
+    the public functions another production module calls, and those the module never calls
+    itself: an API for callers the project may not hold (a library's users). Without the
+    whole project index, every client read counts."""
     index = context.project.index
     if not reads or not index.complete:
         return reads
     own = processes.process_functions(module)
-    public = {c.name for c in module.clauses if not c.private}
-    called = {f for f in public if index.facts.modules_calling(module.name, frozenset({f}))}
-    outside = processes.reached_from(module, called)
+    public = processes.client_functions(module) & {c.name for c in module.clauses if not c.private}
+    entries = {
+        f
+        for f in public
+        if f not in own or index.facts.modules_calling(module.name, frozenset({f}))
+    }
+    outside = processes.reached_from(module, entries)
     return [r for r in reads if r.facts.function not in own or r.facts.function in outside]
 
 
