@@ -29,8 +29,7 @@ clause, `match?({:exit, _}, &1)`, or a clause of a local reducer it passes (`&co
 without simply raising again. The caller wanted isolation that the link defeats. When the call
 sets no `on_timeout` (nor `timeout: :infinity`), the message adds that a task running past its
 timeout exits the caller too (the default is `on_timeout: :exit`), which dropping the link does
-not change:
-`on_timeout: :kill_task` makes it an `{:exit, :timeout}` element as well.
+not change: `on_timeout: :kill_task` makes it an `{:exit, :timeout}` element as well.
 
 Not flagged:
 - timeout handling, which a linked stream does deliver: `on_timeout: :kill_task` (timed-out
