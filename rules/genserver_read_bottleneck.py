@@ -46,13 +46,20 @@ mailbox for a value that never changes. Likewise a named `use Agent` module that
 it changes (`Agent.update`/`get_and_update`/`cast`). The advice is then `:persistent_term`,
 written once when the value is set and read without any process.
 
+And a server that owns a named ETS table callers could read, but reads it for them: a
+`handle_call/3` clause whose only effect is reading the table (`:ets.lookup(:channels, id)`),
+keeping the state and replying, asked for by other modules of the project. The table is
+`:protected` or `:public` and named, so the client function can do the lookup itself. Not when
+a `handle_cast/2` writes the table: a read through the mailbox then sees every write the
+caller cast before it, which a direct read might not.
+
 Not flagged:
 - a single status query (`:status`, `:leader?`), or two argument-less getters, unless many
   modules ask for it or the state never changes after start (above);
 - processes without a name: started without `name:` and called only through a pid the caller
   holds (`GenServer.call(pid, :progress)`), usually one per job or connection with few callers;
 - modules whose reads already bypass the process: any `:ets`, `:persistent_term`, `:atomics`
-  or `:counters` call in the module;
+  or `:counters` call in the module (but see the table read for callers above);
 - read clauses that act outside the process (a reply computed by a file read, an HTTP call, a
   call to another process) or that use `from`: those are not plain reads;
 - catch-all clauses (`handle_call(msg, _from, state)`);
@@ -159,6 +166,7 @@ def check(context: Context) -> Iterator[Finding]:
         return
     bypassing, named = _process_facts(context)
     yield from _agent_stores(context, bypassing)
+    yield from _table_reads_in_calls(context, named)
     for module in modules.of(context):
         use = module.use_of("GenServer")
         if use is None or id(module) in bypassing or id(module) not in named:
@@ -222,6 +230,62 @@ def _count(modules: tuple[str, ...]) -> str:
 
 def _shown(names: list[str]) -> str:
     return ", ".join(names[:4]) + (", ..." if len(names) > 4 else "")
+
+
+def _table_reads_in_calls(context: Context, named: set[int]) -> Iterator[Finding]:
+    """A named server that owns a named, non-private ETS table and answers calls that only
+    read it (`handle_call({:lookup, id}, ..)` doing `:ets.lookup(@table, id)`), for other
+    modules of the project: each read waits in the mailbox although the caller could read the
+    table itself. Not when a cast writes the table (a read through the mailbox then sees every
+    write the caller cast before it; a direct read might not)."""
+    index = context.project.index
+    if not index.complete:
+        return
+    facts = ets.of(context)
+    for table in facts.tables:
+        module, options = table.module, table.facts.options
+        if module is None or not module.is_genserver or id(module) not in named:
+            continue
+        if table.facts.name is None or not options.known or options.access == ":private":
+            continue
+        accesses = facts.accesses_of(table)
+        if any(not a.facts.read and _in_callback(module, a, "handle_cast") for a in accesses):
+            continue
+        reads = _table_read_calls(module, accesses)
+        readers = _other_modules(index.facts.callers(module.name).modules, module.name)
+        if not reads or not readers:
+            continue
+        use = module.use_of("GenServer")
+        message = (
+            f"{module.name} answers {_shown(_message_names(reads))} by reading its named ETS "
+            f"table {table.facts.name} in handle_call, one caller at a time through its "
+            f"mailbox, for {_count(readers)} ({_first_three(readers)}); the table is "
+            f"{options.access.lstrip(':')} and named, so callers can read it themselves "
+            "(:ets.lookup in the client function) while the writes stay in the process."
+        )
+        yield context.finding(RULE, use.node if use is not None else module.anchor, message)
+
+
+def _in_callback(module: ModuleFacts, access: ets.Access, callback: str) -> bool:
+    clause = module.clause_at(access.call)
+    return clause is not None and clause.name == callback
+
+
+def _table_read_calls(module: ModuleFacts, accesses: list[ets.Access]) -> list[Clause]:
+    """The ``handle_call/3`` clauses whose only effect is reading the table (in the clause or
+    the helpers it reaches), keeping the state and replying: plain reads of shared data."""
+    read_calls = {a.call.byte_range for a in accesses if a.facts.read}
+    found = []
+    for clause in module.functions("handle_call", 3):
+        if clause.private or callbacks.is_catch_all(clause) or callbacks.uses_from(clause):
+            continue
+        flow = callbacks.state_flow(clause)
+        if not (flow.keeps_state and all(r.tag == "reply" for r in flow.returns)):
+            continue
+        effects = list(callbacks.effects(module, clause))
+        if effects and all(node.byte_range in read_calls for node in effects):
+            found.append(clause)
+    return found
 
 
 def _agent_stores(context: Context, bypassing: set[int]) -> Iterator[Finding]:
