@@ -1089,6 +1089,10 @@ def rewrite_call(
             f"{head}({', '.join([*leading, '&1'])})"
         )
         parts = call_parts(context, call, head, [*leading, "&1"], relaid=True)
+        if parts is None:
+            relaid = _then_broken(context, call, head, [*leading, "&1"])
+            if relaid is not None:
+                return relaid
         return _fitted_then(context, call, f"then(&{inner})", parts, None)
     variable = _fresh_variable(context.text(call))
     inner = call_text(context, call, head, [*leading, variable]) or (
@@ -1125,6 +1129,74 @@ def _fitted_then(
         return Edit(start, end, f"then({newline}{inner}&{body}{newline}{indent})")
     body = _first_fitting([parts.one_line(), *parts.broken(inner, newline)], inner)
     return Edit(start, end, f"then(fn {variable} ->{newline}{inner}{body}{newline}{indent}end)")
+
+
+def _then_broken(context: Context, call: Node, head: str, leading: list[str]) -> Edit | None:
+    """``|> Mod.fun(`` with arguments over several lines, each starting a line of its own,
+    turned into ``|> then(&head(leading..., args...))`` laid out as `mix format` does: ``then(``
+    and ``&head(`` each open a line, the arguments one a line two columns further right (every
+    line of each argument moved by the same amount), and each closes on a line of its own.
+    None where that cannot be done without changing what the code says (a comment among the
+    arguments, text spanning lines, which moving would change) or the step is not alone on
+    its lines."""
+    source = context.source
+    args_node = syntax.arguments(call)
+    args = syntax.argument_nodes(call)
+    if args_node is None or not args or any(c.type == "comment" for c in args_node.children):
+        return None
+    rows = [arg.start_point.row for arg in args]
+    if rows[0] == call.start_point.row or len(set(rows)) != len(rows):
+        return None
+    if any(_spans_lines_inside_text(arg) for arg in args):
+        return None
+    start, end = context.span(call)
+    line, end_line = source.line_of(start), source.line_of(end)
+    before = source.line_text(line)[: start - source.line_starts[line]]
+    after = source.line_text(end_line)[end - source.line_starts[end_line] :]
+    if before.strip() != "|>" or after.strip():
+        return None
+    indent, newline = source.line_indent(line), source.newline
+    column = len(indent) + 4
+    shift = column - args[0].start_point.column
+    if any(arg.start_point.column != args[0].start_point.column for arg in args):
+        return None
+    texts = [*leading, *(_shifted(context.text(arg), shift, newline) for arg in args)]
+    pad = " " * column
+    lines = f",{newline}".join(f"{pad}{text}" for text in texts)
+    return Edit(
+        start,
+        end,
+        f"then({newline}{indent}  &{head}({newline}{lines}{newline}{indent}  ){newline}{indent})",
+    )
+
+
+def _shifted(text: str, shift: int, newline: str) -> str:
+    """``text`` with every line after its first moved ``shift`` columns (left only over
+    spaces)."""
+    lines = text.split(newline)
+    moved = [lines[0]]
+    for line in lines[1:]:
+        if shift >= 0:
+            moved.append(" " * shift + line if line.strip() else line)
+        else:
+            cut = min(-shift, len(line) - len(line.lstrip(" ")))
+            moved.append(line[cut:])
+    return newline.join(moved)
+
+
+_TEXT_NODES = frozenset({"string", "charlist", "sigil", "heredoc"})
+
+
+def _spans_lines_inside_text(node: Node) -> bool:
+    """A string, charlist or sigil under ``node`` spans lines: moving its lines would change
+    its content."""
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        if current.type in _TEXT_NODES and current.start_point.row != current.end_point.row:
+            return True
+        stack.extend(current.named_children)
+    return False
 
 
 def _has_capture(call: Node) -> bool:

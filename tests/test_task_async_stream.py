@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -288,3 +289,53 @@ def test_a_stream_without_on_timeout_is_told_timeouts_exit_the_caller(
     assert finding.fix is not None
     assert ("on_timeout defaults to :exit" in finding.message) is noted
     assert ("until on_timeout: :kill_task is added" in finding.fix.title) is noted
+
+
+PIPED_OVER_LINES = """\
+defmodule Shop.Subject do
+  def rename(objects, old, new) do
+    objects
+    |> Stream.filter(& &1.key)
+    |> Task.async_stream(
+      fn %{key: key} ->
+        renamed = String.replace_prefix(key, old, new)
+
+        case copy(key, renamed) do
+          {:ok, _} -> {:ok, renamed}
+          {:error, reason} -> {:error, reason}
+        end
+      end,
+      max_concurrency: 5,
+      timeout: :infinity
+    )
+    |> Enum.reduce_while(:ok, fn
+      {:ok, {:ok, _}}, acc -> {:cont, acc}
+      {:exit, reason}, _ -> {:halt, {:error, reason}}
+    end)
+  end
+
+  def handle_info(_message, state), do: {:noreply, state}
+end
+"""
+
+
+def test_a_piped_stream_over_several_lines_is_laid_out_as_mix_format_does(
+    tmp_path: Path,
+) -> None:
+    """Its arguments move two columns right inside ``then(&...)``, and the result is what
+    Elixir's formatter writes."""
+    root = project(tmp_path, SUPERVISED)
+    fixed = fix(root, "OTP102", PIPED_OVER_LINES).text
+    assert (
+        "    |> then(\n      &Task.Supervisor.async_stream_nolink(\n        Shop.Tasks,\n" in fixed
+    )
+    assert "          renamed = String.replace_prefix(key, old, new)\n" in fixed
+    done = subprocess.run(
+        ["elixir", "-e", "IO.write(Code.format_string!(IO.read(:eof)) ++ [?\\n])"],
+        input=fixed,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert fixed == done.stdout
