@@ -111,15 +111,19 @@ QUERY = compile_query(
 )
 
 TASK_START_MESSAGE = (
-    "Task.start runs the task outside any supervisor: nothing can list it or wait for it, and "
+    "Task.start runs the task outside any supervisor: {unknown}, and "
     "the application's shutdown does not stop it in order (it may run on after the processes "
     "it uses have stopped); start it with Task.Supervisor.start_child/2 instead."
 )
 SPAWN_MESSAGE = (
-    "{what} starts a process outside any supervisor: nothing can list it or wait for it, and "
+    "{what} starts a process outside any supervisor: {unknown}, and "
     "the application's shutdown does not stop it in order; run it with "
     "Task.Supervisor.start_child/2, or as a supervised child if it must be restarted."
 )
+NOBODY_KNOWS = "nothing can list it or wait for it"
+KEPT = "only the code that keeps its pid knows of it"
+"""When the starter binds the pid and uses it (`_pid_kept`): it can watch or stop the
+process, so "nothing can list it" would be false."""
 LOOP_MESSAGE = (
     "{what} starts {loop}, a loop that calls itself, with no link to the process that started "
     "it: if that process dies, the loop keeps running; use spawn_link, or have the loop monitor "
@@ -137,8 +141,10 @@ def check(context: Context) -> Iterator[Finding]:
         if not _flagged(context, kind, call, site):
             continue
         node = site if syntax.is_capture(site) else call
+        unknown = KEPT if _pid_kept(site) else NOBODY_KNOWS
         if kind == "task_start":
-            yield context.finding(RULE, node, TASK_START_MESSAGE, fix=_fix(context, call))
+            message = TASK_START_MESSAGE.format(unknown=unknown)
+            yield context.finding(RULE, node, message, fix=_fix(context, call))
             continue
         what = syntax.text(call.child_by_field_name("target"))
         loop = _looping_function(call)
@@ -147,7 +153,7 @@ def check(context: Context) -> Iterator[Finding]:
                 RULE, node, LOOP_MESSAGE.format(what=what, loop=f"{loop}/{_loop_arity(call, loop)}")
             )
         else:
-            yield context.finding(RULE, node, SPAWN_MESSAGE.format(what=what))
+            yield context.finding(RULE, node, SPAWN_MESSAGE.format(what=what, unknown=unknown))
 
 
 KINDS = ("task_start", "spawn", "process_spawn")
@@ -348,6 +354,25 @@ def _reports_back(call: Node) -> bool:
     after = [name for name in syntax.local_calls_in(definition) if name != "receive"]
     helpers = (d for name in set(after) for d in clauses.any_of_module(module, name))
     return _awaited(call) or any("receive do" in syntax.text(d) for d in helpers)
+
+
+def _pid_kept(site: Node) -> bool:
+    """The starter binds the process's pid (``{:ok, pid} = Task.start(..)``, ``pid =
+    spawn(..)``) and uses it afterwards (returns it, stores it, monitors, links or stops it):
+    the process is known to its starter, which can watch it and stop it."""
+    binding = syntax.parent(site)
+    if (
+        binding is None
+        or binding.type != "binary_operator"
+        or syntax.operator(binding) != "="
+        or binding.child_by_field_name("right") != site
+    ):
+        return False
+    definition = syntax.enclosing_definition(binding)
+    if definition is None:
+        return False
+    names = syntax.bound_names(binding.child_by_field_name("left"))
+    return any(syntax.last_variable_use(definition, name) > binding.end_byte for name in names)
 
 
 def _awaited(call: Node) -> bool:

@@ -225,3 +225,21 @@ def test_a_string_over_several_lines_keeps_the_layout_it_had(tmp_path: Path) -> 
         in (fixed.text)
     )
     assert '      Hello\n      """)' in fixed.text
+
+
+@pytest.mark.parametrize(
+    ("body", "kept"),
+    [
+        ("Task.start(fn -> work() end)\n  :ok", False),
+        ("{:ok, _pid} = Task.start(fn -> work() end)\n  :ok", False),
+        ("{:ok, pid} = Task.start(fn -> work() end)\n  Process.monitor(pid)", True),
+        ("pid = spawn(fn -> work() end)\n  %{worker: pid}", True),
+    ],
+)
+def test_a_kept_pid_is_known_to_its_starter(tmp_path: Path, body: str, kept: bool) -> None:
+    """A starter that keeps the pid can watch and stop the process: the message does not say
+    that nothing can list it."""
+    root = project(tmp_path)
+    (finding,) = findings(root, "OTP103", module(f"def f do\n  {body}\nend"))
+    assert ("only the code that keeps its pid knows of it" in finding.message) is kept
+    assert ("nothing can list it or wait for it" in finding.message) is not kept
