@@ -674,6 +674,19 @@ def _result_used(definition: Node, site: Node) -> bool:
     return bool(bound & _used_in(later))
 
 
+WITHOUT_CONTINUE = {
+    "gen_statem": (
+        "return a {:next_event, :internal, ...} action and do the work in that event instead "
+        "(no automatic fix: :gen_statem has no handle_continue/2)."
+    ),
+    "gen_stage": (
+        "send the stage a message from init/1 (send(self(), :init)) and do the work in "
+        "handle_info/2 instead (no automatic fix: GenStage has no handle_continue/2)."
+    ),
+}
+"""The advice, by kind, for servers without ``handle_continue/2``."""
+
+
 def _blocking_finding(
     context: Context,
     module: Node,
@@ -685,20 +698,8 @@ def _blocking_finding(
     site, name, via = found
     what = f"calls {via}, which blocks on {name}," if via else f"blocks on {name},"
     waits = _who_waits(context, module)
-    if kind == "gen_statem":
-        message = (
-            f"init/1 {what} {waits}; return a "
-            "{:next_event, :internal, ...} action and do the work in that event instead "
-            "(no automatic fix: :gen_statem has no handle_continue/2)."
-        )
-        return context.finding(RULE, site, message)
-    if kind == "gen_stage":
-        message = (
-            f"init/1 {what} {waits}; send the stage a message from init/1 "
-            "(send(self(), :init)) and do the work in handle_info/2 instead "
-            "(no automatic fix: GenStage has no handle_continue/2)."
-        )
-        return context.finding(RULE, site, message)
+    if kind in WITHOUT_CONTINUE:
+        return context.finding(RULE, site, f"init/1 {what} {waits}; {WITHOUT_CONTINUE[kind]}")
     plan = _plan(context, module, definition, site, scanner)
     message = f"init/1 {what} {waits}; move the work into handle_continue/2"
     if isinstance(plan, str):

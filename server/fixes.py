@@ -540,10 +540,7 @@ def _one_argument_a_line(
         return None  # after `x =` or inside another call: laid out otherwise
     if any(a.start_point.row != a.end_point.row for a in args[:-1]):
         return None
-    if any(
-        n.type in ("string", "charlist", "sigil") and n.start_point.row != n.end_point.row
-        for n in syntax.descendants(args[-1])
-    ):
+    if _spans_lines_inside_text(args[-1]):
         return None
     newline, indent = source.newline, source.line_indent(line)
     inner = indent + "  "
@@ -1184,7 +1181,7 @@ def _shifted(text: str, shift: int, newline: str) -> str:
     return newline.join(moved)
 
 
-_TEXT_NODES = frozenset({"string", "charlist", "sigil", "heredoc"})
+_TEXT_NODES = frozenset({"string", "charlist", "sigil"})
 
 
 def _spans_lines_inside_text(node: Node) -> bool:

@@ -120,6 +120,19 @@ def elixir_accepts(paths: list[Path]) -> tuple[bool, str]:
     return not said, "\n".join(said)
 
 
+def mix_formatted(text: str) -> str:
+    """``text`` as Elixir's formatter writes it (default options)."""
+    done = subprocess.run(
+        ["elixir", "-e", "IO.write(Code.format_string!(IO.read(:eof)) ++ [?\\n])"],
+        input=text,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
 @pytest.fixture
 def elixir() -> None:
     if shutil.which("elixir") is None:

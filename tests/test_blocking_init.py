@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import subprocess
 import textwrap
 
 import pytest
 
+from conftest import mix_formatted
 from otp_thinking.engine import analyze
 from otp_thinking.findings import Finding, apply_edits
 from otp_thinking.registry import find_rule
@@ -434,19 +434,6 @@ def test_the_warning_names_the_slow_work_not_a_quick_read_before_it() -> None:
     assert findings[0].fix is not None
 
 
-def _mix_formatted(text: str) -> str:
-    """``text`` as Elixir's formatter writes it (default options)."""
-    done = subprocess.run(
-        ["elixir", "-e", "IO.write(Code.format_string!(IO.read(:eof)) ++ [?\\n])"],
-        input=text,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert done.returncode == 0, done.stderr
-    return done.stdout
-
-
 MANY = ["catalog", "supplier", "currency", "warehouse", "region", "channel", "ledger", "audit"]
 
 
@@ -467,7 +454,7 @@ def test_a_long_continue_term_is_laid_out_as_mix_format_does(elixir: None) -> No
         """
     )
     assert max(len(line) for line in fixed.splitlines()) <= 98
-    assert fixed == _mix_formatted(fixed)
+    assert fixed == mix_formatted(fixed)
 
 
 def test_a_state_over_several_lines_becomes_one_line_nil(elixir: None) -> None:
@@ -490,7 +477,7 @@ def test_a_state_over_several_lines_becomes_one_line_nil(elixir: None) -> None:
         """
     )
     assert "    {:ok, nil, {:continue, {:init, opts}}}\n" in fixed
-    assert fixed == _mix_formatted(fixed)
+    assert fixed == mix_formatted(fixed)
 
 
 def test_names_the_wait_on_a_store_not_a_file_listing_before_it() -> None:
@@ -559,4 +546,4 @@ def test_the_result_after_a_kept_statement_of_several_lines_gets_its_blank_line(
         """
     )
     assert "      ])\n\n    {:ok, nil, {:continue," in fixed
-    assert fixed == _mix_formatted(fixed)
+    assert fixed == mix_formatted(fixed)

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 
 import pytest
 from fix_helpers import findings, fix, module, project
+
+from conftest import mix_formatted
 
 CALLBACK = "\ndef handle_info(_message, state), do: {:noreply, state}"
 
@@ -330,12 +331,4 @@ def test_a_piped_stream_over_several_lines_is_laid_out_as_mix_format_does(
         "    |> then(\n      &Task.Supervisor.async_stream_nolink(\n        Shop.Tasks,\n" in fixed
     )
     assert "          renamed = String.replace_prefix(key, old, new)\n" in fixed
-    done = subprocess.run(
-        ["elixir", "-e", "IO.write(Code.format_string!(IO.read(:eof)) ++ [?\\n])"],
-        input=fixed,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert done.returncode == 0, done.stderr
-    assert fixed == done.stdout
+    assert fixed == mix_formatted(fixed)
