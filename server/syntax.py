@@ -107,7 +107,10 @@ def keyword_pairs(node: Node | None) -> Iterator[tuple[str, Node]]:
 # way down tree-sitter scans each ancestor's children up to the one that holds the node, so
 # the parents of 20,000 statements of one body cost the square of 20,000; the children of the
 # parents found are counted (`_climb`), and past WIDE of them per node of the tree, the tree's
-# parents are recorded as well.
+# parents are recorded as well. So is the time spent in ``.parent`` (`_climb`): many short walks
+# up from deep nodes (the module around each of 2,000 nested ``defmodule``s) each stay under
+# DEEP, yet together cost the square of the depth; once their time reaches what recording the
+# tree's parents would cost, the parents are recorded.
 
 DEEP = 40
 """Ancestors walked with ``.parent`` before the tree's parents are recorded."""
@@ -136,6 +139,9 @@ RECORD_SECONDS_PER_NODE = 1e-6
 """About what recording a tree's parents costs, per node of the tree."""
 _scanned = [0, FIRST_WIDTH_CHECK]
 """Children scanned by ``.parent`` lookups since the last record, and when to check next."""
+FIRST_TIME_CHECK = 0.002
+_climbing = [0.0, FIRST_TIME_CHECK]
+"""Seconds spent in ``.parent`` lookups since the last record, and when to check next."""
 
 
 class _Parents:
@@ -192,7 +198,7 @@ def _record(node: Node) -> _Parents | None:
     recorded = _recorded_of(node)
     if recorded is not None:
         return recorded
-    _scanned[:] = [0, FIRST_WIDTH_CHECK]
+    _restart_counts()
     for tree in recent_trees():
         if id(tree) not in _maps and _belongs(node, tree):
             recent = {id(t) for t in recent_trees()}
@@ -233,21 +239,26 @@ def parent(node: Node) -> Node | None:
 
 
 def _climb(node: Node) -> tuple[Node | None, _Parents | None]:
-    """``node.parent``, counting the children tree-sitter scans for it; when they add up to
-    WIDE per node of the tree, the tree's parents are recorded (and returned)."""
+    """``node.parent``, counting the children tree-sitter scans for it and the time it takes;
+    when the children add up to WIDE per node of the tree, or the time to what recording the
+    tree's parents costs, the parents are recorded (and returned)."""
+    started = time.perf_counter()
     above = node.parent
+    _climbing[0] += time.perf_counter() - started
     if above is None:
         return None, None
     _scanned[0] += above.child_count
-    if _scanned[0] < _scanned[1]:
+    if _scanned[0] < _scanned[1] and _climbing[0] < _climbing[1]:
         return above, None
     tree = _tree_of(node)
     if tree is None:
         _scanned[1] = _scanned[0] + FIRST_WIDTH_CHECK
+        _climbing[1] = _climbing[0] + FIRST_TIME_CHECK
         return above, None
-    enough = WIDE * tree.root_node.descendant_count
-    if _scanned[0] < enough:
-        _scanned[1] = max(enough, _scanned[0] + FIRST_WIDTH_CHECK)
+    nodes = tree.root_node.descendant_count
+    if _scanned[0] < WIDE * nodes and _climbing[0] < RECORD_SECONDS_PER_NODE * nodes:
+        _scanned[1] = max(WIDE * nodes, _scanned[0] + FIRST_WIDTH_CHECK)
+        _climbing[1] = max(RECORD_SECONDS_PER_NODE * nodes, _climbing[0] + FIRST_TIME_CHECK)
         return above, None
     return above, _record(node)
 
@@ -256,8 +267,13 @@ def _tree_of(node: Node) -> Tree | None:
     return next((tree for tree in recent_trees() if _belongs(node, tree)), None)
 
 
-def _forget_scanned() -> None:
+def _restart_counts() -> None:
     _scanned[:] = [0, FIRST_WIDTH_CHECK]
+    _climbing[:] = [0.0, FIRST_TIME_CHECK]
+
+
+def _forget_scanned() -> None:
+    _restart_counts()
     last = _last[0]
     if last is not None and id(last.tree) not in {id(tree) for tree in recent_trees()}:
         _last[0] = None  # the tree leaves the recent ones: do not keep it alive

@@ -147,6 +147,22 @@ def test_the_parents_of_a_wide_body_are_recorded_once_looking_them_up_costs_more
     assert syntax.enclosing_definition(calls[-1]) == calls[-1].parent.parent
 
 
+def test_the_parents_of_nested_modules_are_recorded_once_short_walks_add_up() -> None:
+    """Each ``defmodule``'s enclosing module is a few steps up, under DEEP, but every step
+    from 3,000 levels down costs the depth: the steps' time adds up past what recording the
+    parents costs (tenfold at this depth), and they are recorded."""
+    depth = 3_000
+    text = "".join(f"defmodule M{i} do\n" for i in range(depth)) + "end\n" * depth
+    root = Source(text, "lib/nested.ex").tree.root_node
+    modules = [c["call"][0] for c in parsing.matches(syntax.LOCAL_CALLS, root)]
+    assert len(modules) == depth
+    assert syntax._known(modules[-1]) is None
+    enclosing = [syntax.enclosing_module(m) for m in reversed(modules)]
+    assert syntax._known(modules[-1]) is not None  # recorded on the way
+    assert enclosing[:-1] == list(reversed(modules[:-1]))
+    assert enclosing[-1] is None
+
+
 def test_a_hover_20000_cases_down_gets_its_card() -> None:
     """The hover's query is narrowed to one byte; past tree-sitter's 65,535 levels it still
     needs the slices the analysis uses."""
