@@ -43,6 +43,9 @@ def test_an_application_declaration_is_read() -> None:
         '  test "x", do: Application.put_env(:shop, :mode, :test)\nend\n',
         # another application module's `use`: not the behaviour the rule knows
         f"defmodule Shop.Worker do\n  use Phoenix.Application\n\n{WRONG_INIT}end\n",
+        # "use GenServer" inside a word: no declaration
+        "defmodule Shop.Client do\n  # callers reuse GenServer.call/3 here\n"
+        "  def get(pid), do: GenServer.call(pid, :get)\nend\n",
     ],
 )
 def test_without_a_declaration_the_module_facts_are_not_gathered(text: str) -> None:
