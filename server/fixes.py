@@ -188,20 +188,43 @@ def _choose(
     )
     if fitting is not None:
         return _reused(context, kind, keys, fitting), True
+    unsure: str | None = None
     for suffix in suffixes:
         name = f"{namespace}.{suffix}"
         if name in _started_as(context, kind, keys):
             return _reused(context, kind, keys, name), True
-        if _taken(context, kind, name):
-            continue  # another process has that name, or the tool cannot tell
+        if _clashes(context, name):
+            continue  # another process or a module has that name
+        if kind in context.project.index.facts.names.unreadable_kinds:
+            unsure = unsure or name  # one of those the tool cannot read may be it
+            continue
         started = _start_child(context, name, child.format(name), caller)
         if started.safety == "unsafe" and existing:
             return _reused(context, kind, keys, _app_wide(existing)), False
         return started, False
     if existing:
         return _reused(context, kind, keys, _app_wide(existing)), False
+    if unsure is not None:
+        return _start_unsure(context, kind, unsure, child.format(unsure), caller), False
     name = f"{namespace}.{suffixes[0]}"
     return Started(name, (), "unsafe", f" (check that {name} is started as one)"), False
+
+
+def _start_unsure(context: Context, kind: str, name: str, child: str, caller: str) -> Started:
+    """``name``, which nothing the tool can read starts, though the project starts processes
+    of ``kind`` under names it computes. Added to the application's children unless its own
+    list starts one of ``kind`` under a computed name (a second child of the kind there could
+    clash with it); unsafe either way, saying why. Not adding it at all would leave a fix
+    that calls a supervisor nothing starts: every call would exit with ``:noproc``."""
+    note = f"the project starts others under names it computes: check that none is {name}"
+    app = context.application
+    computed_here = app is not None and any(c.kind == kind and c.name is None for c in app.children)
+    if computed_here:
+        return Started(name, (), "unsafe", f" (start {child} in your supervision tree; {note})")
+    started = _start_child(context, name, child, caller)
+    if started.note.endswith(")"):  # " (start ... in your supervision tree)": one parenthesis
+        return Started(name, started.edits, "unsafe", f"{started.note[:-1]}; {note})")
+    return Started(name, started.edits, "unsafe", f"{started.note} ({note})")
 
 
 def _reused(context: Context, kind: str, keys: str | None, name: str) -> Started:
@@ -221,6 +244,11 @@ def _reused(context: Context, kind: str, keys: str | None, name: str) -> Started
         # `Supervisor.start_link(Config.enabled(children), ..)`: no list the tool can read
         said = f"the application's children are built at run time, so whether they start {name}"
         note = f" ({said} is not known: check that it runs wherever this code does)"
+    elif app is not None and name in app.named(kind, keys):
+        note = (
+            f" (the application starts {name} on some starts only: check that it runs wherever"
+            " this code does)"
+        )
     elif (owner := _child_starting(context, kind, name)) is not None:
         note = (
             f" ({owner}, one of the application's children, starts {name}: check that it"
@@ -300,14 +328,18 @@ def _started_as(context: Context, kind: str, keys: str | None) -> set[str]:
 
 def _taken(context: Context, kind: str, name: str) -> bool:
     """Whether adding a child named ``name`` could clash with a process already started under
-    it (of any kind, tests included) or with a project module of that name, or the tool cannot
-    tell (a process of ``kind`` started under a name it cannot read)."""
+    it or a module of that name (see `_clashes`), or the tool cannot tell (a process of
+    ``kind`` started under a name it cannot read)."""
+    return _clashes(context, name) or kind in context.project.index.facts.names.unreadable_kinds
+
+
+def _clashes(context: Context, name: str) -> bool:
+    """A process is already started under ``name`` (of any kind, tests included), or a
+    project module has that name."""
     names = context.project.index.facts.names
     app = context.application
     in_app = app is not None and any(c.name == name or c.child_id == name for c in app.children)
-    return (
-        in_app or name in names.started or name in names.modules or kind in names.unreadable_kinds
-    )
+    return in_app or name in names.started or name in names.modules
 
 
 def _web_to_app(caller: str, namespace: str) -> str:

@@ -25,6 +25,20 @@ def write(root: Path, relative: str, text: str) -> None:
     path.write_text(text, "utf-8")
 
 
+def write_supervisor(root: Path, module_name: str, argument: str, child: str) -> None:
+    """A module ``module_name`` (under ``lib/shop``) whose ``init(argument)`` starts ``child``."""
+    file_name = module_name.rsplit(".", 1)[-1]
+    snake = "".join(f"_{c.lower()}" if c.isupper() else c for c in file_name).lstrip("_")
+    write(
+        root,
+        f"lib/shop/{snake}.ex",
+        f"defmodule {module_name} do\n  use Supervisor\n\n"
+        f"  def init({argument}) do\n"
+        f"    children = [{child}]\n"
+        "    Supervisor.init(children, strategy: :one_for_one)\n  end\nend\n",
+    )
+
+
 def test_a_task_supervisor_started_through_a_wrapper_child_spec_is_used(tmp_path: Path) -> None:
     root = project(tmp_path, "      Shop.Repo,\n      Shop.Jobs.child_spec([])")
     write(
@@ -45,13 +59,11 @@ def test_a_literal_inside_a_computed_name_is_never_the_supervisor_a_fix_calls(
     """``name: Shop.Registry.via({site, TaskSupervisor})`` starts one Task.Supervisor per site
     under a via name: ``TaskSupervisor`` is a part of the key, not a process a fix can call."""
     root = project(tmp_path, "      Shop.Repo,\n      Shop.SiteSupervisor")
-    write(
+    write_supervisor(
         root,
-        "lib/shop/site_supervisor.ex",
-        "defmodule Shop.SiteSupervisor do\n  use Supervisor\n\n"
-        "  def init(site) do\n"
-        "    children = [{Task.Supervisor, name: Shop.Registry.via({site, TaskSupervisor})}]\n"
-        "    Supervisor.init(children, strategy: :one_for_one)\n  end\nend\n",
+        "Shop.SiteSupervisor",
+        "site",
+        "{Task.Supervisor, name: Shop.Registry.via({site, TaskSupervisor})}",
     )
     fixed = fix(root, "OTP103", module(TASK_START))
     assert "Task.Supervisor.start_child(Shop.TaskSupervisor, fn -> :ok end)" in fixed.text
@@ -133,10 +145,33 @@ def test_a_name_started_by_another_kind_of_process_is_not_reused(tmp_path: Path)
 
 
 def test_no_child_added_when_a_task_supervisor_name_cannot_be_read(tmp_path: Path) -> None:
+    """The application's own list starts one under a computed name: a second child of the
+    same kind could clash with it, so none is added, and the title says what to start."""
     root = project(tmp_path, "      Shop.Repo,\n      {Task.Supervisor, name: Shop.Config.tasks()}")
     fixed = fix(root, "OTP103", module(TASK_START))
     assert fixed.finding.fix is not None and fixed.finding.fix.safety == "unsafe"
     assert fixed.application is not None and fixed.application.count("Task.Supervisor") == 1
+    title = fixed.finding.fix.title
+    assert "start {Task.Supervisor, name: Shop.TaskSupervisor}" in title
+    assert "names it computes" in title
+
+
+def test_a_child_is_added_when_only_another_supervisor_computes_task_supervisor_names(
+    tmp_path: Path,
+) -> None:
+    """Per-server Task.Supervisors under computed names, started by another supervisor: the
+    application's new one is added (a fix that calls a supervisor nothing starts would exit
+    with :noproc), unsafe, and the title says which names the tool could not read."""
+    root = project(tmp_path, "      Shop.Repo,\n      Shop.Servers")
+    write_supervisor(
+        root, "Shop.ServerSupervisor", "server", "{Task.Supervisor, name: Shop.Names.tasks(server)}"
+    )
+    fixed = fix(root, "OTP103", module(TASK_START))
+    assert "Task.Supervisor.start_child(Shop.TaskSupervisor, fn -> :ok end)" in fixed.text
+    assert fixed.application is not None
+    assert "{Task.Supervisor, name: Shop.TaskSupervisor}" in fixed.application
+    assert fixed.finding.fix is not None and fixed.finding.fix.safety == "unsafe"
+    assert "names it computes" in fixed.finding.fix.title
 
 
 CONDITIONAL_APP = """\
@@ -157,17 +192,68 @@ end
 """
 
 
-def test_a_conditional_children_list_gets_no_child_and_the_title_says_where(
-    tmp_path: Path,
+BRANCHED_START_APP = """\
+defmodule Shop.Application do
+  use Application
+
+  def start(_type, _args) do
+    opts = [strategy: :one_for_one]
+
+    if Application.get_env(:shop, :media_only?) do
+      Supervisor.start_link([Shop.Media], opts)
+    else
+      Supervisor.start_link([Shop.Repo, Shop.Worker], opts)
+    end
+  end
+end
+"""
+
+
+@pytest.mark.parametrize("app", [CONDITIONAL_APP, BRANCHED_START_APP])
+def test_a_list_chosen_by_a_branch_gets_no_child_and_the_title_says_where(
+    tmp_path: Path, app: str
 ) -> None:
+    """A list one branch chooses, or one ``Supervisor.start_link`` of several in branches, is
+    used on some starts only: a child added there would be missing on the others, and the
+    calls to it would exit with :noproc."""
     root = project(tmp_path, None)
-    write(root, "lib/shop/application.ex", CONDITIONAL_APP)
+    write(root, "lib/shop/application.ex", app)
     fixed = fix(root, "OTP103", module(TASK_START))
     fix_ = fixed.finding.fix
     assert fix_ is not None and fix_.safety == "unsafe"
-    assert fixed.application == CONDITIONAL_APP
+    assert fixed.application == app
     assert "Shop.Application.start/2" in fix_.title
     assert "{Task.Supervisor, name: Shop.TaskSupervisor}" in fix_.title
+
+
+def test_a_supervisor_one_branch_starts_is_used_unsafely_and_the_title_says_so(
+    tmp_path: Path,
+) -> None:
+    root = project(tmp_path, None)
+    app = BRANCHED_START_APP.replace(
+        "[Shop.Repo, Shop.Worker]", "[Shop.Repo, {Task.Supervisor, name: Shop.TaskSupervisor}]"
+    )
+    write(root, "lib/shop/application.ex", app)
+    fixed = fix(root, "OTP103", module(TASK_START))
+    assert "Task.Supervisor.start_child(Shop.TaskSupervisor, fn -> :ok end)" in fixed.text
+    assert fixed.finding.fix is not None and fixed.finding.fix.safety == "unsafe"
+    assert "starts Shop.TaskSupervisor on some starts only" in fixed.finding.fix.title
+    assert fixed.application == app
+
+
+def test_a_lone_start_in_a_branch_is_every_boot_that_succeeds(tmp_path: Path) -> None:
+    root = project(tmp_path, None)
+    app = BRANCHED_START_APP.replace(
+        "    if Application.get_env(:shop, :media_only?) do\n"
+        "      Supervisor.start_link([Shop.Media], opts)\n"
+        "    else\n",
+        "    with :ok <- Shop.Release.migrate() do\n",
+    )
+    write(root, "lib/shop/application.ex", app)
+    fixed = fix(root, "OTP103", module(TASK_START))
+    assert fixed.finding.fix is not None and fixed.finding.fix.safety == "safe"
+    assert fixed.application is not None
+    assert fixed.application.count("{Task.Supervisor, name: Shop.TaskSupervisor}") == 1
 
 
 def test_a_child_of_a_conditional_list_is_not_chosen(tmp_path: Path) -> None:

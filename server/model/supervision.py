@@ -472,7 +472,8 @@ class _Reader:
         definition = syntax.enclosing_definition(call)
         owner = self.module_at(call.start_byte) or ""
         function = clauses.name(definition) if definition is not None else ""
-        found = list(self.lists_of(children, definition, owner, False, 0))
+        branched = definition is not None and _one_of_branched_starts(call, definition)
+        found = list(self.lists_of(children, definition, owner, branched, 0))
         if not found:
             found = [ChildrenList(owner, function, COMPUTED, complete=False)]
         spans: set[tuple[int, int]] = set()
@@ -843,6 +844,20 @@ def _partition_spec(spec: Node) -> tuple[Node, Node | None]:
     and its options' node."""
     items = _items(spec) if spec.type == "tuple" else []
     return (items[0], items[1]) if len(items) == 2 else (spec, None)
+
+
+def _one_of_branched_starts(call: Node, definition: Node) -> bool:
+    """``call`` runs on some starts only: it sits in a branch, and the function makes the
+    same call elsewhere (``if media_only?, do: start_link([Media], ..), else: start_link([Repo,
+    ..], ..)``). A lone start in a branch (``with :ok <- migrate(), do: start_link(..)``) is
+    the start of every boot that succeeds."""
+    target = syntax.remote_target(call)
+    others = (
+        node
+        for node in syntax.descendants(definition)
+        if node.type == "call" and node != call and syntax.remote_target(node) == target
+    )
+    return next(others, None) is not None and _inside_branch(call, definition)
 
 
 def _inside_branch(node: Node, definition: Node) -> bool:
