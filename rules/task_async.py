@@ -17,7 +17,9 @@ DOC = """\
 ## What it flags
 `Task.async/1` and `Task.async/3` in production code, in every spelling: a call
 (`Task.async(fn -> ... end)`), a pipe (`fn -> ... end |> Task.async()`), module-function-args
-(`Task.async(Mod, :fun, args)`) and a capture (`&Task.async/1`).
+(`Task.async(Mod, :fun, args)`) and a capture (`&Task.async/1`); and `Task.Supervisor.async`,
+whose task is linked to the caller just the same (its fix is `async_nolink` or `start_child` on
+the same supervisor, every argument kept).
 
 Flagged only where the code shows the link is unwanted:
 - the caller handles a failed task: a `{:exit, reason}` clause after `Task.yield/2` or
@@ -33,8 +35,8 @@ Flagged only where the code shows the link is unwanted:
   the monitor on, only marks the end of the task: no such sign. Nor is a `:DOWN` clause that
   does nothing (`{:noreply, state}`: a sink for the `:DOWN` after each reply, where
   `async_nolink` would only hide a crash), nor any `:DOWN` clause of a module that monitors
-  processes itself (`Process.monitor/1`): it may be for those, and which ones it takes is not
-  known;
+  processes itself (`Process.monitor/1`, `spawn_monitor`) or starts `async_nolink` tasks: it
+  may be for those, and which ones it takes is not known;
 - nothing awaits the task: its value is thrown away (a statement before the last, `_task =`,
   or the last of a `case`/`if`/`with` branch whose value is thrown away in turn), or it is
   what a helper returns to callers that throw it away — fire-and-forget work still
@@ -133,26 +135,44 @@ ISOLATING_CALLS = calls.UNLINKED_TASKS
 
 MESSAGES = {
     "handled": (
-        "Task.async links the task to the caller, so a crash in the task exits the caller "
-        "before the failure clause on line {line} can handle it; start it with "
-        "Task.Supervisor.async_nolink/2 on a Task.Supervisor so the failure reaches that clause."
+        "{call} links the task to the caller, so a crash in the task exits the caller "
+        "before the failure clause on line {line} can handle it; {nolink} so the failure "
+        "reaches that clause."
     ),
     "down": (
-        "Task.async links the task to this process, so a crash in the task kills the process "
-        "instead of reaching the {{:DOWN, ...}} clause of {function} on line {line}; start it "
-        "with Task.Supervisor.async_nolink/2 on a Task.Supervisor."
+        "{call} links the task to this process, so a crash in the task kills the process "
+        "instead of reaching the {{:DOWN, ...}} clause of {function} on line {line}; {nolink}."
     ),
     "unawaited": (
-        "This Task.async is not awaited where it starts, yet its link still makes a crash in "
-        "the task crash the caller; start it under a Task.Supervisor (start_child/2 when no "
-        "result is needed, async_nolink/2 otherwise)."
+        "This {call} is not awaited where it starts, yet its link still makes a crash in "
+        "the task crash the caller; {unawaited}."
     ),
 }
+REMEDIES = {
+    False: {
+        "nolink": "start it with Task.Supervisor.async_nolink/2 on a Task.Supervisor",
+        "unawaited": (
+            "start it under a Task.Supervisor (start_child/2 when no result is needed, "
+            "async_nolink/2 otherwise)"
+        ),
+    },
+    True: {
+        "nolink": "use Task.Supervisor.async_nolink on the same supervisor",
+        "unawaited": (
+            "use Task.Supervisor.start_child on the same supervisor (async_nolink when a result "
+            "is needed)"
+        ),
+    },
+}
+"""What the messages advise, by whether the task is already started on a Task.Supervisor."""
+SUPERVISED = "Task.Supervisor"
+"""``Task.Supervisor.async`` links its task to the caller as ``Task.async`` does: the fix only
+renames it (``async_nolink``, ``start_child``) on the same supervisor, every argument kept."""
 
 
 def check(context: Context) -> Iterator[Finding]:
     may_be_isolated = any(function in context.source.text for _, function in ISOLATING_CALLS)
-    for captures in context.remote_calls({"Task"}, {"async"}):
+    for captures in context.remote_calls({"Task", SUPERVISED}, {"async"}):
         call = captures["call"][0]
         if may_be_isolated and _runs_isolated(call):  # a text naming none holds none
             continue
@@ -160,15 +180,19 @@ def check(context: Context) -> Iterator[Finding]:
         if evidence is None:
             continue
         site = _site(call)
-        fix = _fix(context, call, site, evidence.kind == "unawaited")
-        yield context.finding(RULE, site, _message(evidence), fix=fix)
+        supervised = context.text(captures["module"][0]) == SUPERVISED
+        fix = _fix(context, call, site, evidence.kind == "unawaited", supervised)
+        yield context.finding(RULE, site, _message(evidence, supervised), fix=fix)
 
 
-def _message(evidence: process_state.Evidence) -> str:
+def _message(evidence: process_state.Evidence, supervised: bool) -> str:
     function = ""
     if evidence.node is not None and syntax.is_definition(evidence.node):
         function = f"{clauses.name(evidence.node)}"
-    return MESSAGES[evidence.kind].format(line=evidence.line(), function=function)
+    call = f"{SUPERVISED}.async" if supervised else "Task.async"
+    return MESSAGES[evidence.kind].format(
+        line=evidence.line(), function=function, call=call, **REMEDIES[supervised]
+    )
 
 
 def _evidence(context: Context, call: Node) -> process_state.Evidence | None:
@@ -400,6 +424,8 @@ def _cannot_crash(call: Node) -> bool:
     """The task's function is one `try` that rescues or catches: it returns a value instead
     of crashing, so the link never fires."""
     args = syntax.argument_nodes(call)
+    if syntax.remote_target(call) == (SUPERVISED, "async"):
+        args = calls.arguments(call)[1:]  # the supervisor first, piped or not
     function = args[0] if args else None
     if function is None or function.type != "anonymous_function":
         return False
@@ -427,6 +453,9 @@ def _helper_callers(definition: Node, site: Node) -> list[tuple[Node, Node]]:
     for node in _calls_by_name(module).get(name, ()):  # name(...) and &name/1
         if node.type == "call" and clauses.is_head(node):
             continue
+        arity = calls.arity(node) if node.type == "call" else calls.capture_arity(node)
+        if arity is not None and not clauses.accepts(definition, arity):
+            continue  # `async(node, func)`, not the `async(node, mod, fun, args)` it asks of
         site = calls.site(node) if node.type == "call" else node
         caller = syntax.enclosing_definition(node)
         if caller is not None and caller != definition:
@@ -520,7 +549,9 @@ DEFAULT_AWAIT_TIMEOUT = "5000"
 RESULT_VARIABLES = ("result", "task_result", "reply", "value")
 
 
-def _fix(context: Context, call: Node, site: Node, unawaited: bool = False) -> Fix | None:
+def _fix(
+    context: Context, call: Node, site: Node, unawaited: bool = False, supervised: bool = False
+) -> Fix | None:
     """By what becomes of the task: never awaited, `Task.Supervisor.start_child` (safe: no
     reply nor `:DOWN` message to handle); awaited through a variable, `async_nolink` plus each
     `Task.await` turned into `Task.yield || Task.shutdown` with the failure as a value
@@ -531,7 +562,10 @@ def _fix(context: Context, call: Node, site: Node, unawaited: bool = False) -> F
     exits = fixes.exit_handling(call)
     if exits == "receives":
         return None
-    supervisor = fixes.task_supervisor(context, call)
+    if supervised:
+        supervisor = fixes.Started("the same supervisor")
+    else:
+        supervisor = fixes.task_supervisor(context, call)
     name, note = supervisor.name, supervisor.note
     use = _task_use(context, call, site)
     if unawaited and _in_private_function(call):
@@ -539,12 +573,12 @@ def _fix(context: Context, call: Node, site: Node, unawaited: bool = False) -> F
     if use == "discarded" and _expects_task_messages(context, call):
         use = "other"  # the reply is read in handle_info: a started child would send none
     if use == "discarded":
-        edit = fixes.rewrite_call(context, call, "Task.Supervisor.start_child", [name], ARITIES)
+        edit = _rewritten(context, call, "start_child", name, supervised)
         title = f"Use Task.Supervisor.start_child on {name}{note} (the task is never awaited)"
         safety = supervisor.safety
         edits = [edit] if edit is not None else []
     else:
-        edit = fixes.rewrite_call(context, call, "Task.Supervisor.async_nolink", [name], ARITIES)
+        edit = _rewritten(context, call, "async_nolink", name, supervised)
         if edit is None:
             return None
         edits = [edit]
@@ -578,6 +612,25 @@ def _fix(context: Context, call: Node, site: Node, unawaited: bool = False) -> F
         safety = "unsafe"
     edits = fixes.joined_edits(context, edits)
     return Fix(title, (*edits, *supervisor.edits), safety)
+
+
+def _rewritten(
+    context: Context, call: Node, function: str, supervisor: str, supervised: bool
+) -> Edit | None:
+    """The call as ``Task.Supervisor.<function>`` on ``supervisor``; a call already on a
+    Task.Supervisor keeps its own, and every argument, and changes only the function's name
+    (``Task.Supervisor.async/2..5`` has the same arities as ``async_nolink`` and
+    ``start_child``)."""
+    if not supervised:
+        return fixes.rewrite_call(
+            context, call, f"Task.Supervisor.{function}", [supervisor], ARITIES
+        )
+    target = call.child_by_field_name("target")
+    name = target.child_by_field_name("right") if target is not None else None
+    if name is None or context.text(name) != "async":
+        return None
+    start, end = context.span(name)
+    return Edit(start, end, function)
 
 
 def _in_private_function(call: Node) -> bool:
@@ -616,7 +669,9 @@ def _task_use(context: Context, call: Node, site: Node) -> str | list[Node]:
     if parent.type in fixes.STATEMENT_CONTAINERS:
         last = syntax.last_non_comment(parent)
         returned = last is None or last == site
-        return "other" if returned and not process_state.each_drops(parent) else "discarded"
+        # the value of a branch (`with ... do task end`) whose own value is dropped goes nowhere
+        dropped = not returned or process_state.each_drops(parent) or process_state.discarded(site)
+        return "discarded" if dropped else "other"
     if (
         parent.type == "binary_operator"
         and syntax.operator(parent) == "="

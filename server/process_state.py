@@ -205,11 +205,16 @@ def down_clause(context: Context, node: Node) -> Node | None:
     """A clause of the module (``handle_info/2``, a ``:gen_statem`` event, …) that handles
     a ``{:DOWN, ref, :process, pid, reason}`` for abnormal reasons too: the author expects
     monitored work to fail and be handled, not to take the process down. In a module that
-    monitors processes itself (``Process.monitor/1``), a ``:DOWN`` clause may be for those
-    (components, a port, a pipeline's supervisor): which ones a clause takes is not known, so
-    none is a sign about tasks."""
+    monitors processes itself (``Process.monitor/1``, ``spawn_monitor``) or starts unlinked
+    tasks (``Task.Supervisor.async_nolink``, whose ``:DOWN`` it gets), a ``:DOWN`` clause may
+    be for those (components, a port, the nolink tasks): which ones a clause takes is not
+    known, so none is a sign about a linked task."""
     module = syntax.enclosing_module(node)
     return None if module is None else _down_clause_in(module)
+
+
+MONITORING_WORDS = ("Process.monitor", ":erlang.monitor", "spawn_monitor", "async_nolink")
+"""Calls that bring a module ``:DOWN`` messages of processes other than its linked tasks."""
 
 
 # Per-scope answers are remembered (nodes hash with their tree): rules ask them for every call
@@ -219,7 +224,7 @@ def _down_clause_in(module: Node) -> Node | None:
     text = syntax.text(module)
     if ":DOWN" not in text:  # a scan of the text is far cheaper than a walk
         return None
-    monitors = "Process.monitor" in text or ":erlang.monitor" in text
+    monitors = any(word in text for word in MONITORING_WORDS)
     for definition in syntax.descendants(module):
         if not syntax.is_definition(definition):
             continue

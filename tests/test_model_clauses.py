@@ -137,3 +137,11 @@ def test_default_of_a_parameter_in_the_head_or_a_bodiless_head_above() -> None:
     [other] = clauses.of_module(module, "other")
     assert clauses.default_of(other, "server") is None
     assert clauses.default_of(read, "params") is None
+
+
+def test_a_clause_accepts_its_arity_and_fewer_by_its_defaults() -> None:
+    module = parse(DEFAULTS.encode()).root_node.named_children[0]
+    *_, last_save = clauses.of_module(module, "save")
+    assert [n for n in range(4) if clauses.accepts(last_save, n)] == [1, 2]
+    [other] = clauses.of_module(module, "other")
+    assert [n for n in range(4) if clauses.accepts(other, n)] == [1]

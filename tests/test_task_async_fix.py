@@ -120,6 +120,74 @@ def test_a_task_bound_to_an_underscored_name_is_never_awaited(tmp_path: Path) ->
     assert "_task = Task.Supervisor.start_child(Shop.Tasks, fn ->" in fixed.text
 
 
+def test_a_task_ending_a_branch_whose_value_is_dropped_is_started_as_a_child(
+    tmp_path: Path,
+) -> None:
+    """The task is the value of a ``with`` that the function drops (a statement before its
+    last): never awaited, as the finding says, so the fix starts a child, not a nolink task
+    whose reply and :DOWN nobody reads."""
+    text = (
+        "defmodule Shop.Setup do\n"
+        "  def connect(opts, meta) do\n"
+        "    with %{lease: id, ttl: ttl} <- meta do\n"
+        "      Task.async(Shop.Vault, :renew, [id, ttl])\n"
+        "    end\n\n"
+        "    Shop.Conn.start_link(opts)\n"
+        "  end\nend\n"
+    )
+    fixed = fix(project(tmp_path, SUPERVISED), "OTP101", text)
+    assert fixed.finding.fix is not None and fixed.finding.fix.safety == "safe"
+    assert "never awaited" in fixed.finding.fix.title
+    assert "Task.Supervisor.start_child(Shop.Tasks, Shop.Vault, :renew, [id, ttl])" in fixed.text
+
+
+SUPERVISED_YIELDED = server(
+    """
+    def handle_info({:render, page}, state) do
+      task = Task.Supervisor.async(Shop.Tasks, fn -> Shop.Diff.build(page) end)
+
+      state =
+        case Task.yield(task, 60_000) || Task.shutdown(task) do
+          {:ok, diff} -> Map.put(state, page, diff)
+          {:exit, _reason} -> Map.put(state, page, :failed)
+          nil -> state
+        end
+
+      {:noreply, state}
+    end
+    """
+)
+
+
+def test_a_supervised_linked_task_whose_failure_is_handled_becomes_nolink_on_its_supervisor(
+    tmp_path: Path,
+) -> None:
+    fixed = fix(project(tmp_path, SUPERVISED), "OTP101", SUPERVISED_YIELDED)
+    assert "Task.Supervisor.async links the task" in fixed.finding.message
+    assert fixed.finding.fix is not None and fixed.finding.fix.safety == "safe"
+    assert "on the same supervisor" in fixed.finding.fix.title
+    assert (
+        "task = Task.Supervisor.async_nolink(Shop.Tasks, fn -> Shop.Diff.build(page) end)"
+    ) in fixed.text
+    assert fixed.application is None or fixed.application.count("Task.Supervisor") == 1
+
+
+def test_a_supervised_linked_task_never_awaited_becomes_a_child_of_its_supervisor(
+    tmp_path: Path,
+) -> None:
+    text = server(
+        """
+        def handle_cast({:warm, version}, state) do
+          Shop.Tasks |> Task.Supervisor.async(Shop.Diff, :build, [version])
+          {:noreply, state}
+        end
+        """
+    )
+    fixed = fix(project(tmp_path, SUPERVISED), "OTP101", text)
+    assert fixed.finding.fix is not None and fixed.finding.fix.safety == "safe"
+    assert "Shop.Tasks |> Task.Supervisor.start_child(Shop.Diff, :build, [version])" in fixed.text
+
+
 def test_an_awaited_task_gets_yield_and_shutdown_with_the_failure_as_a_value(
     tmp_path: Path,
 ) -> None:

@@ -115,9 +115,28 @@ def default_of(definition: Node, variable: str) -> Node | None:
     """The default value of the parameter ``variable`` (``server \\\\ __MODULE__``), written in
     this clause's head or in a head of the same function just above it (a bodiless
     ``def read(server \\\\ __MODULE__)`` before its clauses); None when it has none."""
+    for param in _defaults(definition):
+        left = param.child_by_field_name("left")
+        if left is not None and syntax.text(left) == variable:
+            return param.child_by_field_name("right")
+    return None
+
+
+def accepts(definition: Node, arity: int) -> bool:
+    """A call with ``arity`` arguments reaches this clause's function: its arity, or fewer by
+    as many default arguments as its heads declare (``def async(node, func \\\\ nil)``)."""
     found = head(definition)
     if found is None:
-        return None
+        return False
+    return found.arity - len(_defaults(definition)) <= arity <= found.arity
+
+
+def _defaults(definition: Node) -> list[Node]:
+    """The ``param \\\\ default`` parameters of this clause's head, or of a head of the same
+    function just above it (comments and attributes between clauses skipped)."""
+    found = head(definition)
+    if found is None:
+        return []
     clause: Node | None = definition
     while clause is not None:
         if clause.type == "comment" or (
@@ -127,18 +146,17 @@ def default_of(definition: Node, variable: str) -> Node | None:
             continue
         clause_head = head(clause) if syntax.is_definition(clause) else None
         if clause_head is None or clause_head.name != found.name:
-            return None
+            return []
         if len(clause_head.params) == found.arity:
-            for param in clause_head.params:
-                if (
-                    param.type == "binary_operator"
-                    and syntax.operator(param) == "\\\\"
-                    and (left := param.child_by_field_name("left")) is not None
-                    and syntax.text(left) == variable
-                ):
-                    return param.child_by_field_name("right")
+            defaults = [
+                p
+                for p in clause_head.params
+                if p.type == "binary_operator" and syntax.operator(p) == "\\\\"
+            ]
+            if defaults:
+                return defaults
         clause = clause.prev_named_sibling
-    return None
+    return []
 
 
 class Delegate(NamedTuple):
