@@ -799,7 +799,7 @@ def _plan(
     result = statements[-1]
     state = _ok_state(result)
     if state is None:
-        return "init/1 returns something other than {:ok, state}"
+        return f"init/1 ends {_ending(result)}, not with one {{:ok, state}} the work can follow"
     if not _own_lines(context, [block.children[0], *statements]):
         return "init/1 puts several statements on one line"
 
@@ -952,6 +952,16 @@ def _split(
     kept = [s for i, s in enumerate(statements) if i < first or i in stays]
     moved = [s for i, s in enumerate(statements) if i >= first and i not in stays]
     return kept, moved
+
+
+def _ending(result: Node) -> str:
+    """How ``init/1``'s last expression reads in a message: ``in a case`` for a branch, else
+    ``with`` the expression when it is short."""
+    branch = syntax.local_target(result) if result.type == "call" else None
+    if branch in ("case", "if", "cond", "with", "unless", "receive", "try"):
+        return f"in a {branch}"
+    text = " ".join(syntax.text(result).split())
+    return f"with {text}" if len(text) <= 40 else "with another expression"
 
 
 def _ok_state(result: Node) -> Node | None:

@@ -158,8 +158,11 @@ def _evidence(context: Context, child: RestartedChild) -> str:
     start: DynamicStart = child.start
     where = f"{_shown_path(context, child.path)}:{start.line}"
     caller = f"{start.owner}.{start.function}" if start.function else start.owner
-    named = start.entity and start.entity not in _GENERIC_VALUES
-    each = f"for each {start.entity} it is given" if named else "per call"
+    named = [value for value in start.entities if value not in _GENERIC_VALUES]
+    if start.keyed_by_all and len(named) == len(start.entities):
+        each = f"for each {{{', '.join(named)}}} it is given"  # `{ifname, address}`
+    else:  # the first value names the child; the others are what it is started with
+        each = f"for each {named[0]} it is given" if named else "per call"
     return (
         f"{caller} ({where}) starts one {start.module} {each} with "
         f"DynamicSupervisor.start_child, restarted when it crashes ({child.restart}, "

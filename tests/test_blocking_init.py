@@ -252,7 +252,7 @@ def test_no_fix_when_init_returns_something_else() -> None:
         end
         """
     )
-    assert "no automatic fix: init/1 returns something other than {:ok, state}" in message
+    assert "no automatic fix: init/1 ends in a case, not with one {:ok, state}" in message
 
 
 def test_no_fix_when_a_later_statement_rebinds_what_the_work_uses() -> None:

@@ -388,13 +388,23 @@ def test_children_started_at_run_time_and_their_restart_type() -> None:
         "    spec = %{id: id, start: {Shop.Worker, :start_link, [id]}}\n"
         "    DynamicSupervisor.start_child(Shop.Sup, spec)\n  end\n\n"
         "  def by_tuple(tenant_id), do: DynamicSupervisor.start_child(Shop.Sup, {Shop.W, tenant_id})\n"
+        "  def by_pair(ifname, address),\n"
+        "    do: DynamicSupervisor.start_child(Shop.Sup, {Shop.W, {ifname, address}})\n"
+        "  def by_call(user), do: DynamicSupervisor.start_child(Shop.Sup, {Shop.W, key(user)})\n"
         "end\n"
     )
-    by_map, by_tuple = facts(text).dynamic_starts
-    assert (by_map.restart, by_map.restart_default, by_map.entity) == (":permanent", True, "id")
-    assert (by_tuple.restart, by_tuple.restart_default, by_tuple.entity) == (
+    by_map, by_tuple, by_pair, by_call = facts(text).dynamic_starts
+    assert (by_map.restart, by_map.restart_default, by_map.entities) == (
+        ":permanent",
+        True,
+        ("id",),
+    )
+    assert (by_tuple.restart, by_tuple.restart_default, by_tuple.entities) == (
         None,
         False,
-        "tenant_id",
+        ("tenant_id",),
     )
-    assert by_map.per_entity and by_tuple.per_entity
+    assert by_pair.entities == ("ifname", "address") and by_pair.keyed_by_all
+    assert not by_tuple.keyed_by_all
+    assert by_call.entities == ("key(user)",)
+    assert by_map.per_entity and by_tuple.per_entity and by_pair.per_entity

@@ -161,8 +161,12 @@ class DynamicStart:
     """1-based line of the call, for messages in other files."""
     start: int = 0
     end: int = 0
-    entity: str = ""
-    """The run-time value the spec carries, as written (``tenant_id``): one child for each."""
+    entities: tuple[str, ...] = ()
+    """The run-time values the spec carries, as written (``tenant_id``; ``ifname``,
+    ``address``), the first three: each start can make a different child."""
+    keyed_by_all: bool = False
+    """The values are the spec's argument itself, a tuple of variables (``{Responder,
+    {ifname, address}}``): one child for each combination, not for the first value."""
     restart_default: bool = False
     """``restart`` is the default of a spec map that sets none (see `MAP_DEFAULT_RESTART`)."""
 
@@ -435,14 +439,22 @@ class _Reader:
         )
         definition = syntax.enclosing_definition(call)
         head = clauses.head(definition) if definition is not None else None
-        entity = _run_time_value(spec) if child is not None else ""
+        entities = _run_time_values(spec) if child is not None else ()
+        argument = _items(spec)[1] if spec.type == "tuple" and len(_items(spec)) == 2 else None
+        keyed_by_all = (
+            argument is not None
+            and argument.type == "tuple"
+            and 1 < len(entities) == len(_items(argument))
+            and all(item.type == "identifier" for item in _items(argument))
+        )
         self.dynamic_starts.append(
             DynamicStart(
                 supervisor=self.supervisor_name(supervisor),
                 module=child.module if child is not None else None,
                 restart=_spec_restart(spec, child) if child is not None and explicit else None,
-                per_entity=child is not None and bool(entity),
-                entity=entity,
+                per_entity=child is not None and bool(entities),
+                entities=entities,
+                keyed_by_all=keyed_by_all,
                 restart_default=spec.type == "map" and child is not None and child.restart is None,
                 owner=owner,
                 function=f"{head.name}/{head.arity}" if head is not None else "",
@@ -710,23 +722,30 @@ def _spec_restart(spec: Node, child: Child) -> str | None:
     return child.restart
 
 
-def _run_time_value(spec: Node) -> str:
-    """The first variable or call's result the spec holds, as written (``tenant`` in
-    ``{Worker, tenant}``, ``id`` in ``{Worker, id: id}``): each start can make a different
-    child, one for each value; empty when the spec holds none."""
+def _run_time_values(spec: Node) -> tuple[str, ...]:
+    """The variables and calls' results the spec holds, as written (``tenant`` in ``{Worker,
+    tenant}``, ``id`` in ``{Worker, id: id}``, ``ifname`` and ``address`` in ``{Responder,
+    {ifname, address}}``), the first three: each start can make a different child, one for
+    each value; none when the spec holds none."""
+    values: list[str] = []
+    taken_until = -1  # a call's arguments belong to the call's result, taken whole
     for node in (spec, *syntax.descendants(spec)):
-        if node.type == "identifier" and syntax.text(node) != "__MODULE__":
-            parent = node.parent
-            if parent is not None and parent.type == "dot":
-                continue  # `Mod.fun` target
-            if (
-                parent is not None
-                and parent.type == "call"
-                and parent.child_by_field_name("target") == node
-            ):
-                return syntax.text(parent)
-            return syntax.text(node)
-    return ""
+        if node.start_byte < taken_until or node.type != "identifier":
+            continue
+        parent = node.parent
+        if syntax.text(node) == "__MODULE__" or (parent is not None and parent.type == "dot"):
+            continue  # `Mod.fun` target
+        if (
+            parent is not None
+            and parent.type == "call"
+            and parent.child_by_field_name("target") == node
+        ):
+            value, taken_until = syntax.text(parent), parent.end_byte
+        else:
+            value = syntax.text(node)
+        if value not in values:
+            values.append(value)
+    return tuple(values[:3])
 
 
 def _nils_dropped_from(node: Node) -> Node | None:
