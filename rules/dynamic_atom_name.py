@@ -589,7 +589,7 @@ def _use_edits(context: Context, use: Use) -> list[Edit] | None:
     key = _key(context, use.atom)
     if key is None:
         return None
-    via = f"via_tuple({key})"
+    via = fixes.wrapped(context, use.atom, "via_tuple", key)
     start, end = context.span(use.atom)
     edits = []
     direct = len(use.sites) == 1 and use.sites[0][0] == use.atom

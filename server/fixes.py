@@ -1199,6 +1199,23 @@ def _then_broken(context: Context, call: Node, head: str, leading: list[str]) ->
     )
 
 
+def wrapped(context: Context, node: Node, name: str, text: str) -> str:
+    """``name(text)`` to put in place of ``node``. When ``text`` spans lines and ``node``
+    starts its line, laid out as `mix format` does: ``name(`` ends the line, ``text`` follows
+    two columns further right (every line of it moved alike), and ``)`` closes on a line of
+    its own. On one line as given otherwise, or where moving lines would change a string's
+    content."""
+    source = context.source
+    newline = source.newline
+    start = context.span(node)[0]
+    line = source.line_of(start)
+    before = source.line_text(line)[: start - source.line_starts[line]]
+    if newline not in text or before.strip() or _spans_lines_inside_text(node):
+        return f"{name}({text})"
+    moved = _shifted(text, 2, newline)
+    return f"{name}({newline}{before}  {moved}{newline}{before})"
+
+
 def _shifted(text: str, shift: int, newline: str) -> str:
     """``text`` with every line after its first moved ``shift`` columns (left only over
     spaces)."""

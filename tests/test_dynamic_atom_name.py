@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 from fix_helpers import APPLICATION, findings, fix, module, project
 
+from conftest import mix_formatted
 from otp_thinking.config import from_mapping
 from otp_thinking.engine import analyze
 from otp_thinking.fixing import fix_files
@@ -71,6 +72,24 @@ def test_fix_text(tmp_path: Path, before: str, after: str) -> None:
     assert fixed.text == module(after + "\n" + VIA)
     assert fixed.finding.fix is not None and fixed.finding.fix.safety == "unsafe"
     assert fixed.application is not None and fixed.application.count("Registry") == 1
+
+
+def test_a_key_over_several_lines_is_laid_out_as_mix_format_does(
+    tmp_path: Path, elixir: None
+) -> None:
+    """``via_tuple(`` opens a line and the pipeline moves two columns right: the fixed file
+    stays formatted (scout_apm's watcher was left unformatted)."""
+    before = (
+        "def start_link(mod) do\n  name =\n    mod\n    |> Atom.to_string()\n"
+        '    |> Kernel.<>(".Watcher")\n    |> String.to_atom()\n\n'
+        "  GenServer.start_link(__MODULE__, mod, name: name)\nend"
+    )
+    fixed = fix(project(tmp_path, REGISTRY), "OTP201", module(before))
+    assert (
+        "    name =\n      via_tuple(\n        mod\n        |> Atom.to_string()\n"
+        '        |> Kernel.<>(".Watcher")\n      )\n'
+    ) in fixed.text
+    assert fixed.text == mix_formatted(fixed.text)
 
 
 def test_every_site_of_the_module_in_one_fix_and_fix_all_is_stable(tmp_path: Path) -> None:
