@@ -799,6 +799,12 @@ def _plan(
     result = statements[-1]
     state = _ok_state(result)
     if state is None:
+        continued = _continued(result)
+        if continued is not None:
+            return (
+                f"init/1 already ends with {{:continue, {continued}}}: move the work to the start "
+                "of that handle_continue/2"
+            )
         return f"init/1 ends {_ending(result)}, not with one {{:ok, state}} the work can follow"
     if not _own_lines(context, [block.children[0], *statements]):
         return "init/1 puts several statements on one line"
@@ -952,6 +958,17 @@ def _split(
     kept = [s for i, s in enumerate(statements) if i < first or i in stays]
     moved = [s for i, s in enumerate(statements) if i >= first and i not in stays]
     return kept, moved
+
+
+def _continued(result: Node) -> str | None:
+    """``:load`` in ``{:ok, state, {:continue, :load}}``."""
+    elements = [c for c in result.named_children if c.type != "comment"]
+    if result.type != "tuple" or len(elements) != 3 or syntax.text(elements[0]) != ":ok":
+        return None
+    last = [c for c in elements[2].named_children if c.type != "comment"]
+    if elements[2].type == "tuple" and len(last) == 2 and syntax.text(last[0]) == ":continue":
+        return syntax.text(last[1])
+    return None
 
 
 def _ending(result: Node) -> str:

@@ -246,8 +246,8 @@ def _reused(context: Context, kind: str, keys: str | None, name: str) -> Started
         note = f" ({said} is not known: check that it runs wherever this code does)"
     elif app is not None and name in app.named(kind, keys):
         note = (
-            f" (the application starts {name} on some starts only: check that it runs wherever"
-            " this code does)"
+            f" (the application starts {name} in a children list a branch chooses: check that"
+            " it runs wherever this code does)"
         )
     elif (owner := _child_starting(context, kind, name)) is not None:
         note = (

@@ -255,6 +255,27 @@ def test_no_fix_when_init_returns_something_else() -> None:
     assert "no automatic fix: init/1 ends in a case, not with one {:ok, state}" in message
 
 
+def test_no_fix_when_init_already_continues_and_the_message_says_where_the_work_goes() -> None:
+    message = _message(
+        """\
+        defmodule Shop.Nodes do
+          use GenServer
+
+          def init(project) do
+            true = Node.connect(project.node)
+            {:ok, project, {:continue, :elect}}
+          end
+
+          def handle_continue(:elect, project), do: {:noreply, project}
+        end
+        """
+    )
+    assert (
+        "no automatic fix: init/1 already ends with {:continue, :elect}: move the work to the "
+        "start of that handle_continue/2"
+    ) in message
+
+
 def test_no_fix_when_a_later_statement_rebinds_what_the_work_uses() -> None:
     message = _message(
         """\

@@ -237,7 +237,9 @@ def test_a_supervisor_one_branch_starts_is_used_unsafely_and_the_title_says_so(
     fixed = fix(root, "OTP103", module(TASK_START))
     assert "Task.Supervisor.start_child(Shop.TaskSupervisor, fn -> :ok end)" in fixed.text
     assert fixed.finding.fix is not None and fixed.finding.fix.safety == "unsafe"
-    assert "starts Shop.TaskSupervisor on some starts only" in fixed.finding.fix.title
+    assert "starts Shop.TaskSupervisor in a children list a branch chooses" in (
+        fixed.finding.fix.title
+    )
     assert fixed.application == app
 
 
