@@ -4,23 +4,17 @@ work."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from tree_sitter import Node
 
 from otp_thinking import fixes, syntax
 from otp_thinking.context import Context
 from otp_thinking.findings import Edit, Finding, Fix
-from otp_thinking.model import calls, clauses, ets, modules
-from otp_thinking.model.effects import (
-    blocking_call,
-    deferred,
-    module_candidates,
-    scopes,
-    waited_in_task,
-)
+from otp_thinking.model import clauses, ets, modules
+from otp_thinking.model.effects import blocking_call
+from otp_thinking.model.reached import Project, Scanner, project_lookup
 from otp_thinking.model.summary import FileSummary
-from otp_thinking.parsing import compile_query, matches
 from otp_thinking.rule import Rule
 
 DOC = """\
@@ -178,11 +172,6 @@ work sets up elsewhere, such as a token put in the application's environment, ma
 missing), and a failure in it crashes the running process instead of failing its start.
 """
 
-SELF_CALLS = compile_query(
-    "(call target: (dot left: (identifier) @module right: (identifier) @function)) @call"
-)
-"""``__MODULE__.load(state)``: a call to a function of the module itself."""
-
 INIT_KINDS = frozenset({"db", "http", "rpc", "await", "sleep", "cmd", "socket", "connect", "dns"})
 """What counts as blocking work in `init/1`. A call to another local process
 (`GenServer.call`, `Agent.get`) is not: it answers from its state, and in `init/1` it is
@@ -217,7 +206,6 @@ MUST_STAY: dict[str, frozenset[str]] = {
 MUST_STAY_PREFIXES = ("subscribe", "register", "attach", "monitor", "join")
 MUST_STAY_NAMES = frozenset({"sub"})
 """`Gnat.sub/3` and the like: a subscription by its short name."""
-HELPER_DEPTH = 3
 CALLBACKS = frozenset(
     {"init", "handle_call", "handle_cast", "handle_info", "handle_continue", "terminate"}
 )
@@ -272,114 +260,6 @@ class Blocking:
     """The local function `init/1` calls on the way, e.g. ``load_prices``."""
 
 
-Project = Callable[[Node, str, str], tuple[str, str] | None]
-"""``(call, module as written, function)`` to (the blocking call, the chain to it) when the
-call goes to a function of another project module that blocks."""
-
-
-@dataclass
-class Scanner:
-    """Finds calls of one kind (blocking, must stay in init) under a node, following local
-    functions of the module and, when ``project`` is given, functions of other modules."""
-
-    module: Node
-    classify: Callable[[str, str], str | None]
-    """``(module, function)`` to a display name when the call is of the kind, else None."""
-    project: Project | None = None
-    skip: Callable[[Node], bool] | None = None
-    """Call sites of `init/1` itself that do not count (work the caller's options choose)."""
-    cache: dict[str, tuple[str, str | None] | None] = field(default_factory=dict)
-
-    def first(self, node: Node, depth: int = 0) -> tuple[Node, str, str | None] | None:
-        """The first such call under ``node``: (call site, its name, the chain of functions
-        on the way, e.g. ``load, which calls Accounts.fetch/1``, or None). A call whose
-        ``fn`` holds another found call gives way to it (``Task.async_stream(fn -> Repo.all
-        ...)`` names ``Repo.all``); at depth 0, calls ``skip`` rules out are left out."""
-        candidates: list[tuple[Node, str, str | None]] = []
-        for captures in matches(syntax.REMOTE_CALLS, node):
-            call = captures["call"][0]
-            if deferred(call, node):
-                continue
-            module, function = (syntax.text(captures[k][0]) for k in ("module", "function"))
-            in_task = " (in a task it waits for)" if waited_in_task(call, node) else ""
-            name = self.classify(module, function)
-            if name is not None:
-                candidates.append((call, f"{name}{in_task}", None))
-            elif self.project is not None and not _sets_up(function):
-                reached = self.project(call, module, function)
-                if reached is not None:
-                    chain = f"{reached[1]}{in_task}"
-                    candidates.append((call, reached[0], chain))
-        for captures in matches(syntax.LOCAL_CALLS, node):
-            call = captures["call"][0]
-            function = syntax.text(captures["function"][0])
-            if function == "init" or deferred(call, node):
-                continue
-            if function == "receive":
-                # Only in init/1 itself: in helpers, `receive` is mostly the flush after
-                # `Process.cancel_timer/1`, where the message is already there.
-                name = self.classify("", "receive") if depth == 0 else None
-                if name is not None and not _polls(call):
-                    candidates.append((call, name, None))
-            else:
-                found = self.helper_call(function, depth)
-                if found is not None:
-                    candidates.append((call, *found))
-        for captures in matches(SELF_CALLS, node):
-            call = captures["call"][0]
-            if syntax.text(captures["module"][0]) != "__MODULE__" or deferred(call, node):
-                continue
-            found = self.helper_call(syntax.text(captures["function"][0]), depth)
-            if found is not None:
-                candidates.append((call, *found))
-        if depth == 0 and self.skip is not None:
-            candidates = [c for c in candidates if not self.skip(c[0])]
-        return _innermost_first(candidates)
-
-    def helper_call(self, function: str, depth: int) -> tuple[str, str] | None:
-        """(the blocking call, the chain) when a function of the module blocks."""
-        if depth >= HELPER_DEPTH or (self.project is not None and _sets_up(function)):
-            return None
-        found = self.through_helper(function, depth + 1)
-        if found is None:
-            return None
-        name, via = found
-        return name, function if via is None else f"{function}, which calls {via}"
-
-    def through_helper(self, function: str, depth: int) -> tuple[str, str | None] | None:
-        if function in self.cache:
-            return self.cache[function]
-        self.cache[function] = None  # recursion guard
-        result = None
-        for definition in clauses.of_module(self.module, function):
-            found = self.first(definition, depth)
-            if found is not None:
-                result = (found[1], found[2])
-                break
-        self.cache[function] = result
-        return result
-
-
-def _innermost_first(
-    candidates: list[tuple[Node, str, str | None]],
-) -> tuple[Node, str, str | None] | None:
-    """The first candidate in source order, or the first one inside it when there is one."""
-    chosen = min(candidates, key=lambda c: c[0].start_byte, default=None)
-    while chosen is not None:
-        outer = chosen[0]
-        inside = [
-            c
-            for c in candidates
-            if c[0] != outer
-            and syntax.contains(outer, c[0])
-            and c[0].start_byte >= outer.start_byte
-        ]
-        if not inside:
-            break
-        chosen = min(inside, key=lambda c: c[0].start_byte)
-    return chosen
-
-
 def blocking_name(module: str, function: str) -> str | None:
     """Blocking work of the kinds that do not belong in `init/1` (see INIT_KINDS)."""
     if (module, function) == ("", "receive"):
@@ -412,41 +292,12 @@ def fills_name(module: str, function: str) -> str | None:
     return f"{module}.{function}" if function in FILLS.get(module, ()) else None
 
 
-def _polls(receive: Node) -> bool:
-    """A `receive` with `after 0`: it takes what is in the mailbox and never waits."""
-    block = syntax.do_block(receive)
-    for child in block.named_children if block is not None else []:
-        if child.type == "after_block":
-            clauses = [c for c in child.named_children if c.type == "stab_clause"]
-            left = clauses[0].child_by_field_name("left") if clauses else None
-            return left is not None and syntax.text(left).strip() == "0"
-    return False
-
-
 def _project_lookup(
     context: Context, module: Node, kinds: frozenset[str] = INIT_KINDS
 ) -> Project | None:
     """Blocking functions of other project modules, from the project index."""
     index = context.project.index
-    if not index.complete or not syntax.is_defmodule(module):
-        return None
-    own = modules.full_name(module)
-    around = scopes(module)
-
-    def lookup(call: Node, written: str, function: str) -> tuple[str, str] | None:
-        for candidate in module_candidates(around, written):
-            if index.facts.reach(candidate, function) is None:
-                continue
-            reached = index.facts.reach(candidate, function, kinds)
-            if candidate == own or reached is None or reached.conditional:
-                return None  # blocking only in some branches: maybe not for these arguments
-            arity = calls.arity_at(call)
-            target = f"{written}.{function}" + (f"/{arity}" if arity is not None else "")
-            inside = f" (through {', '.join(reached.through)})" if reached.through else ""
-            return f"{reached.call}{inside}", target
-        return None
-
-    return lookup
+    return project_lookup(index.facts if index.complete else None, module, kinds)
 
 
 # -- the finding -----------------------------------------------------------------------
@@ -456,15 +307,17 @@ def _check_init(context: Context, module: Node, definition: Node, kind: str) -> 
     if context.tooling_file:
         return None  # a development or test-app server: not part of the production boot
     chosen = _chosen_by_the_caller(definition)
-    scanner = Scanner(module, blocking_name, _project_lookup(context, module), chosen)
+    project = _project_lookup(context, module)
+    scanner = Scanner(module, blocking_name, project, chosen, unfollowed=_sets_up)
     found = scanner.first(definition)
     if found is None or _boot_step(context, definition, module):
         return None
     if _boot_write(context, module, definition, chosen) or _fails_its_start(definition, found[0]):
         return None
-    remote = Scanner(
-        module, remote_name, _project_lookup(context, module, REMOTE_KINDS), chosen
-    ).first(definition)
+    remote_project = _project_lookup(context, module, REMOTE_KINDS)
+    remote = Scanner(module, remote_name, remote_project, chosen, unfollowed=_sets_up).first(
+        definition
+    )
     if remote is None and _fills_for_callers(context, module, definition):
         return None
     if remote is None:
@@ -636,7 +489,7 @@ def _boot_write(
     processes started after this one, which may rely on it. Whether they do is not in this
     code, so it is not reported."""
     project = _project_lookup(context, module)
-    first = Scanner(module, blocking_name, project, chosen).first(definition)
+    first = Scanner(module, blocking_name, project, chosen, unfollowed=_sets_up).first(definition)
     if first is None or not _is_write(first[1]) or _result_used(definition, first[0]):
         return False
 
@@ -648,7 +501,7 @@ def _boot_write(
         found_name = blocking_name(module_name, function)
         return None if found_name is None or _is_write(found_name) else found_name
 
-    return Scanner(module, reads, not_writes).first(definition) is None
+    return Scanner(module, reads, not_writes, unfollowed=_sets_up).first(definition) is None
 
 
 def _statement_holding(definition: Node, node: Node) -> Node | None:
