@@ -10,7 +10,7 @@ from tree_sitter import Node
 from otp_thinking import fixes, process_state, syntax
 from otp_thinking.context import Context
 from otp_thinking.findings import Edit, Finding, Fix
-from otp_thinking.model import calls, clauses, modules, processes
+from otp_thinking.model import calls, clauses, modules
 from otp_thinking.rule import Rule
 
 DOC = """\
@@ -224,7 +224,7 @@ def _evidence(context: Context, call: Node) -> process_state.Evidence | None:
     module = syntax.enclosing_module(call)
     if module is None or modules.runs_in_another_process(module):
         return None  # its reply and :DOWN reach a handle_info/2 this module does not show
-    in_process = _runs_in_process(context, call)
+    in_process = process_state.runs_in_process(context, call)
     replies = _reply_clauses(call) if in_process else []
     reads_any = any(any_task for _, any_task in replies) or (in_process and _reads_every(module))
     if not reads_any and (
@@ -320,36 +320,6 @@ def _flushes(definition: Node) -> bool:
 # calls) sends its reply and `:DOWN` to that process; one started by a client function of the
 # same module, or by a telemetry or logger handler defined there, sends them to whichever
 # process called it, which the module's `handle_info/2` never sees.
-
-
-def _runs_in_process(context: Context, call: Node) -> bool:
-    """The call runs in the process the module defines: its function is a process callback,
-    or one that a callback reaches through local calls; not a client function or a
-    telemetry handler (`handle_event/4` outside a `:gen_statem`). Asked twice for a task
-    reported (its evidence, then its fix): answered once."""
-    known: dict[Node, bool] = context.cache.setdefault("task_async.runs_in_process", {})
-    found = known.get(call)
-    if found is None:
-        found = known[call] = _in_process(context, call)
-    return found
-
-
-def _in_process(context: Context, call: Node) -> bool:
-    if not process_state.in_process_module(context, call):
-        return False
-    module = modules.at(context, call)
-    if module is None:
-        return False
-    clause = module.clause_at(call)
-    return clause is not None and clause.name in _process_functions(context, module)
-
-
-def _process_functions(context: Context, module: modules.ModuleFacts) -> frozenset[str]:
-    key = f"task_async.process_functions.{module.node.start_byte}"
-    found = context.cache.get(key)
-    if found is None:
-        found = context.cache[key] = processes.process_functions(module)
-    return found
 
 
 def _reply_clauses(call: Node) -> list[tuple[Node, bool]]:
@@ -644,7 +614,7 @@ def _expects_task_messages(context: Context, call: Node) -> bool:
     a message — in ``handle_info/2``, or a `:gen_statem`'s ``handle_event(:info, message,
     state, data)`` or state function ``state(:info, message, data)``."""
     module = syntax.enclosing_module(call)
-    if module is None or not _runs_in_process(context, call):
+    if module is None or not process_state.runs_in_process(context, call):
         return False
     return bool(_reply_clauses(call)) or _reads_task_messages(module)
 

@@ -10,7 +10,7 @@ from tree_sitter import Node
 from otp_thinking import fixes, process_state, syntax
 from otp_thinking.context import Context
 from otp_thinking.findings import Edit, Finding, Fix
-from otp_thinking.model import calls, clauses, modules
+from otp_thinking.model import calls, clauses, effects, modules, reached
 from otp_thinking.rule import Rule
 
 DOC = """\
@@ -31,11 +31,23 @@ sets no `on_timeout` (nor `timeout: :infinity`), the message adds that a task ru
 timeout exits the caller too (the default is `on_timeout: :exit`), which dropping the link does
 not change: `on_timeout: :kill_task` makes it an `{:exit, :timeout}` element as well.
 
+Timeouts, in every such call (`Task.Supervisor.async_stream_nolink` too) that sets no
+`on_timeout` nor `timeout: :infinity` (a task past its timeout then exits the caller):
+- a clause for timed-out tasks as elements (`{:exit, :timeout}`, `{:exit, {input, :timeout}}`,
+  `match?({:exit, :timeout}, &1)`) never runs, since they come only with `on_timeout:
+  :kill_task`: a warning, whose fix adds that option (safe: only a timeout changes, from an
+  exit of the caller to the element the clause handles);
+- in a callback of a process module (or a function one reaches), tasks that wait on the
+  database, HTTP, a remote node, a socket or a command (followed through the module's own
+  functions and, with the project index, other modules'): information, with no fix, since
+  the consumer must decide what a timed-out element means. A task function the tool cannot
+  follow (`impl().fetch(..)`, options in a variable) is no such sign.
+
 Not flagged:
-- timeout handling, which a linked stream does deliver: `on_timeout: :kill_task` (timed-out
-  tasks become `{:exit, :timeout}` elements, so an `{:exit, _}` clause or
-  `zip_input_on_exit: true` is there for them), a clause matching only `{:exit, :timeout}`,
-  and `catch :exit` (the default `on_timeout: :exit` exits the caller, catchably);
+- timeout handling a stream does deliver: `on_timeout: :kill_task` (timed-out tasks become
+  `{:exit, :timeout}` elements, so an `{:exit, _}` clause or `zip_input_on_exit: true` is
+  there for them), and `catch :exit` (the default `on_timeout: :exit` exits the caller,
+  catchably);
 - streams whose consumer has no `{:exit, _}` handling (`Stream.run()`, `fn {:ok, v} -> v end`):
   a crash takes the caller down whether the tasks are linked or not, and nothing shows that is
   unwanted. A catch-all clause next to `{:ok, _}` (`_ -> :error`) is no such sign either: it
@@ -142,16 +154,21 @@ ARITIES = frozenset({2, 3, 4, 5})
 
 
 def check(context: Context) -> Iterator[Finding]:
-    for captures in context.remote_calls({"Task", SUPERVISED}, {"async_stream"}):
+    streams = context.remote_calls({"Task", SUPERVISED}, {"async_stream", "async_stream_nolink"})
+    for captures in streams:
         call = captures["call"][0]
         if syntax.inside_call(call, ISOLATING_CALLS) or modules.in_mix_module(call):
-            continue
-        evidence = _evidence(context, call)
-        if evidence is None:
             continue
         site = calls.site(call)
         node = site if syntax.is_capture(site) else call
         supervised = context.text(captures["module"][0]) == SUPERVISED
+        unlinked = context.text(captures["function"][0]) == "async_stream_nolink"
+        evidence = None if unlinked else _evidence(context, call)
+        if evidence is None:
+            timed_out = _timeout_finding(context, call, node, _stream_name(captures, context))
+            if timed_out is not None:
+                yield timed_out
+            continue
         message = MESSAGES[evidence.kind].format(
             line=evidence.line(),
             stream=f"{SUPERVISED}.async_stream" if supervised else "Task.async_stream",
@@ -181,9 +198,8 @@ def _may_time_out(call: Node) -> bool:
     ``on_timeout`` option, and no ``timeout: :infinity``; options held in a variable or
     computed say nothing either way."""
     args = syntax.argument_nodes(call)
-    supervised = syntax.remote_target(call) == (SUPERVISED, "async_stream")
     last = args[-1] if args else None
-    if calls.arity(call) - supervised in _WITH_OPTIONS:
+    if calls.arity(call) - _supervised(call) in _WITH_OPTIONS:
         if last is None or last.type not in ("keywords", "list"):
             return False
     else:
@@ -193,6 +209,144 @@ def _may_time_out(call: Node) -> bool:
     return "on_timeout" not in options and not (
         timeout is not None and syntax.text(timeout) == ":infinity"
     )
+
+
+def _supervised(call: Node) -> bool:
+    """The stream runs on a Task.Supervisor, which its first argument names."""
+    target = syntax.remote_target(call)
+    return target is not None and target[0] == SUPERVISED
+
+
+def _stream_name(captures: dict[str, list[Node]], context: Context) -> str:
+    return f"{context.text(captures['module'][0])}.{context.text(captures['function'][0])}"
+
+
+# -- timeouts --------------------------------------------------------------------------------
+
+TIMEOUT_MESSAGES = {
+    "clause": (
+        "{stream} exits the caller when a task runs past its timeout ({limit}): on_timeout "
+        "defaults to :exit, so the {{:exit, :timeout}} clause on line {line} never runs; add "
+        "on_timeout: :kill_task for timed-out tasks to arrive there."
+    ),
+    "slow": (
+        "{stream} exits the process this runs in when a task runs past its timeout ({limit}; "
+        "on_timeout defaults to :exit), and its tasks wait on {work}: one slow element ends "
+        "the process, and its state with it. Add on_timeout: :kill_task, handle the "
+        "{{:exit, :timeout}} elements it then gives, and set a timeout the work can afford."
+    ),
+}
+SLOW_KINDS = frozenset({"db", "http", "rpc", "socket", "connect", "dns", "cmd"})
+"""Work that waits on another machine, the database or a command: the kinds whose time a
+task cannot bound (a call to another local process, a file, a sleep are left out)."""
+KILL_TASK = "on_timeout: :kill_task"
+
+
+def _timeout_finding(context: Context, call: Node, node: Node, stream: str) -> Finding | None:
+    """A stream whose timeout exits the caller where the code shows that is unwanted: it
+    expects timed-out tasks as elements (a warning, fixed by ``on_timeout: :kill_task``), or
+    it runs in a process's callback and its tasks wait on slow work (information: what the
+    consumer should do with a timed-out element is the author's to decide)."""
+    definition = syntax.enclosing_definition(call)
+    if definition is None or _in_init(call) or not _may_time_out(call) or _caught(call):
+        return None
+    limit = _limit(call)
+    for scope in (definition, *_local_reducers(definition, call)):
+        clause = process_state.timeout_clause(scope, call if scope is definition else None)
+        if clause is not None:
+            line = clause.start_point.row + 1
+            message = TIMEOUT_MESSAGES["clause"].format(stream=stream, limit=limit, line=line)
+            edit = _kill_task_edit(context, call)
+            fix = Fix(f"Add {KILL_TASK}", (edit,), "safe") if edit is not None else None
+            return context.finding(RULE, node, message, fix=fix)
+    work = _slow_work(context, call) if process_state.runs_in_process(context, call) else None
+    if work is None:
+        return None
+    message = TIMEOUT_MESSAGES["slow"].format(stream=stream, limit=limit, work=work)
+    return context.finding(RULE, node, message).with_severity("information")
+
+
+def _caught(call: Node) -> bool:
+    """The stream runs in the body of a ``try`` that catches (``catch :exit, _``)."""
+    for ancestor in syntax.ancestors(call):
+        if ancestor.type == "call" and syntax.local_target(ancestor) in ("try", "def", "defp"):
+            block = syntax.do_block(ancestor)
+            return block is not None and any(c.type == "catch_block" for c in block.named_children)
+    return False
+
+
+def _limit(call: Node) -> str:
+    """``timeout: 30_000`` as written, or the default."""
+    args = syntax.argument_nodes(call)
+    options = dict(syntax.keyword_pairs(args[-1] if args else None))
+    timeout = options.get("timeout")
+    return f"timeout: {syntax.text(timeout)}" if timeout is not None else "5 s by default"
+
+
+def _slow_work(context: Context, call: Node) -> str | None:
+    """What the tasks wait on that can take any time (``Req.get! (through fetch)``), followed
+    through the module's functions and, with the project index, other modules' ones; None
+    when nothing the tool can see does."""
+    module = syntax.enclosing_module(call)
+    args = calls.arguments(call)[1 + _supervised(call) :]
+    function = args[0] if args else None
+    if module is None or function is None:
+        return None
+    index = context.project.index
+    project = reached.project_lookup(index.facts if index.complete else None, module, SLOW_KINDS)
+    scanner = reached.Scanner(module, _slow_name, project)
+    local = _captured_local(function)
+    if local is not None:
+        found = scanner.helper_call(local, 0)
+        return f"{found[0]} (through {found[1]})" if found is not None else None
+    first = scanner.first(function)
+    if first is None:
+        return None
+    _site, name, via = first
+    return f"{name} (through {via})" if via else name
+
+
+def _slow_name(module: str, function: str) -> str | None:
+    found = effects.blocking_call(module, function)
+    return found.name if found is not None and found.kind in SLOW_KINDS else None
+
+
+def _captured_local(function: Node) -> str | None:
+    """``fetch`` for ``&fetch/1``."""
+    if not syntax.is_capture(function) or not function.named_children:
+        return None
+    operator = function.named_children[0]
+    left = operator.child_by_field_name("left") if operator.type == "binary_operator" else None
+    return syntax.text(left) if left is not None and left.type == "identifier" else None
+
+
+def _kill_task_edit(context: Context, call: Node) -> Edit | None:
+    """``on_timeout: :kill_task`` added to the call's options (after the last one, on its
+    line or on a line of its own as they are laid out), or as the options when it has none;
+    None when the line would pass 98 columns."""
+    args = syntax.argument_nodes(call)
+    if not args:
+        return None
+    last = args[-1]
+    source = context.source
+    with_options = calls.arity(call) - _supervised(call) in _WITH_OPTIONS
+    if with_options and last.type == "keywords":
+        pairs = [c for c in last.named_children if c.type == "pair"]
+        rows = {p.start_point.row for p in pairs}
+        at = context.span(pairs[-1])[1]
+        if len(rows) == len(pairs) > 1:  # one option a line
+            indent = " " * pairs[-1].start_point.column
+            return Edit(at, at, f",{source.newline}{indent}{KILL_TASK}")
+    elif with_options and last.type == "list":
+        at = context.span(last)[1] - 1  # before `]`
+    elif with_options:
+        return None
+    else:
+        at = context.span(last)[1]
+    line = source.line_of(at)
+    if len(source.line_text(line).rstrip("\r\n")) + len(KILL_TASK) + 2 > fixes.LINE_LIMIT:
+        return None
+    return Edit(at, at, f", {KILL_TASK}")
 
 
 def _evidence(context: Context, call: Node) -> process_state.Evidence | None:

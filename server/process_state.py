@@ -13,8 +13,8 @@ from tree_sitter import Node
 
 from otp_thinking import syntax
 from otp_thinking.context import Context
-from otp_thinking.model import calls, clauses
-from otp_thinking.model.processes import MESSAGE_CALLBACKS
+from otp_thinking.model import calls, clauses, modules
+from otp_thinking.model.processes import MESSAGE_CALLBACKS, process_functions
 from otp_thinking.parsing import compile_query, matches
 
 
@@ -37,6 +37,34 @@ def _first_argument(call: Node) -> str | None:
 
 def in_process_module(context: Context, node: Node) -> bool:
     return syntax.module_holds(_callback_starts(context), node)
+
+
+def runs_in_process(context: Context, node: Node) -> bool:
+    """``node`` runs in the process its module defines: its function is a process callback,
+    or one that a callback reaches through local calls; not a client function, which runs in
+    its caller, nor a telemetry handler (`handle_event/4` outside a `:gen_statem`). Asked
+    again for the same call by a rule (its evidence, then its fix): answered once."""
+    known: dict[Node, bool] = context.cache.setdefault("process_state.runs_in_process", {})
+    found = known.get(node)
+    if found is None:
+        found = known[node] = _runs_in_process(context, node)
+    return found
+
+
+def _runs_in_process(context: Context, node: Node) -> bool:
+    if not in_process_module(context, node):
+        return False
+    module = modules.at(context, node)
+    if module is None:
+        return False
+    clause = module.clause_at(node)
+    if clause is None:
+        return False
+    key = f"process_state.process_functions.{module.node.start_byte}"
+    names = context.cache.get(key)
+    if names is None:
+        names = context.cache[key] = process_functions(module)
+    return clause.name in names
 
 
 def _callback_starts(context: Context) -> list[int]:
@@ -191,6 +219,35 @@ def _crash_reason(reason: Node) -> bool:
     if reason.type == "tuple" and len(reason.named_children) == 2:
         return _crash_reason(reason.named_children[1])
     return not syntax.is_constant(reason)
+
+
+def timeout_clause(scope: Node, after: Node | None = None) -> Node | None:
+    """A clause in ``scope`` (past ``after``, the stream call, when given) that takes a
+    timed-out task as a stream element: ``{:exit, :timeout}``, ``{:exit, {input, :timeout}}``
+    (``zip_input_on_exit: true``), ``match?({:exit, :timeout}, ..)``. Streams give such
+    elements only with ``on_timeout: :kill_task``; by default a timeout exits the caller."""
+    for node in syntax.descendants(scope):
+        if after is not None and node.start_byte < after.end_byte:
+            continue
+        if node.type == "call" and syntax.local_target(node) == "match?":
+            args = syntax.argument_nodes(node)
+            if args and _timeout_tuple(args[0]):
+                return node
+        elif node.type == "stab_clause":
+            patterns = node.child_by_field_name("left")
+            if patterns is not None and any(_timeout_tuple(p) for p in patterns.named_children):
+                return node
+    return None
+
+
+def _timeout_tuple(pattern: Node) -> bool:
+    elements = [c for c in pattern.named_children if c.type != "comment"]
+    if pattern.type != "tuple" or len(elements) != 2 or syntax.text(elements[0]) != ":exit":
+        return False
+    reason = elements[1]
+    if reason.type == "tuple" and len(reason.named_children) == 2:
+        reason = reason.named_children[1]  # {input, :timeout}
+    return syntax.text(reason) == ":timeout"
 
 
 def _raises(clause: Node) -> bool:

@@ -332,3 +332,72 @@ def test_a_piped_stream_over_several_lines_is_laid_out_as_mix_format_does(
     )
     assert "          renamed = String.replace_prefix(key, old, new)\n" in fixed
     assert fixed == mix_formatted(fixed)
+
+
+EXPECTS_TIMEOUTS = """\
+def f(feeds) do
+  feeds
+  |> Task.async_stream(&Shop.Feeds.fetch/1{options})
+  |> Enum.map(fn
+    {{:ok, items}} -> items
+    {{:exit, :timeout}} -> []
+  end)
+end"""
+
+
+@pytest.mark.parametrize(
+    ("options", "after"),
+    [
+        ("", "|> Task.async_stream(&Shop.Feeds.fetch/1, on_timeout: :kill_task)"),
+        (
+            ", timeout: 2_000",
+            "|> Task.async_stream(&Shop.Feeds.fetch/1, timeout: 2_000, on_timeout: :kill_task)",
+        ),
+        (
+            ",\n    max_concurrency: 4,\n    timeout: 2_000\n  ",
+            "      timeout: 2_000,\n      on_timeout: :kill_task\n    )",
+        ),
+    ],
+)
+def test_a_timeout_clause_that_never_runs_gets_on_timeout_kill_task(
+    tmp_path: Path, options: str, after: str, elixir: None
+) -> None:
+    """Without ``on_timeout: :kill_task`` a timed-out task exits the caller: the
+    ``{:exit, :timeout}`` clause is dead code, and adding the option is all it takes."""
+    text = module(EXPECTS_TIMEOUTS.format(options=options))
+    assert text == mix_formatted(text)
+    line = text.splitlines().index("      {:exit, :timeout} -> []") + 1
+    fixed = fix(project(tmp_path, SUPERVISED), "OTP102", text)
+    assert f"the {{:exit, :timeout}} clause on line {line} never runs" in fixed.finding.message
+    assert fixed.finding.severity == "warning"
+    assert fixed.finding.fix is not None and fixed.finding.fix.safety == "safe"
+    assert after in fixed.text
+    assert fixed.text == mix_formatted(fixed.text)
+
+
+SLOW_SERVER = """\
+use GenServer
+
+def handle_info(:refresh, state) do
+  rows = Task.async_stream(state.ids, &load/1{options}) |> Enum.map(fn {{:ok, row}} -> row end)
+  {{:noreply, %{{state | rows: rows}}}}
+end
+
+defp load(id), do: Shop.Repo.get!(Shop.Row, id)"""
+
+
+@pytest.mark.parametrize(
+    ("options", "fires"),
+    [("", True), (", timeout: 60_000", True), (", on_timeout: :kill_task", False)],
+)
+def test_a_server_stream_of_slow_work_is_told_a_timeout_ends_the_server(
+    tmp_path: Path, options: str, fires: bool
+) -> None:
+    text = module(SLOW_SERVER.format(options=options))
+    found = findings(project(tmp_path, SUPERVISED), "OTP102", text)
+    if not fires:
+        assert found == []
+        return
+    [finding] = found
+    assert finding.severity == "information" and finding.fix is None
+    assert "its tasks wait on Shop.Repo.get! (through load)" in finding.message
