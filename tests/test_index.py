@@ -380,3 +380,22 @@ def test_files_known_to_define_no_application_are_not_read_for_the_project(
     workspace = Workspace(index_policy="off", not_applications=frozenset({str(application)}))
     workspace.overlay[str(application)] = application.read_text()  # an open buffer is read
     assert [app.module for app in workspace.project_for(plain).applications] == ["Shop.Application"]
+
+
+def test_a_type_named_in_a_typespec_is_no_call() -> None:
+    """``@spec status() :: Shop.Updates.status()`` and ``@type`` fields name types: the module
+    calls ``Shop.Updates`` once, in its body."""
+    text = (
+        "defmodule Shop.Link do\n"
+        "  @type state :: %{status: Shop.Updates.status()}\n"
+        "  @spec status() :: Shop.Updates.status()\n"
+        "  def status, do: Shop.Updates.status()\n\n"
+        "  defmodule State do\n"
+        "    @type t :: %__MODULE__{status: Shop.Updates.status()}\n"
+        "    defstruct status: :idle\n"
+        "  end\nend\n"
+    )
+    calls = _summary(text).calls
+    assert [(c.caller, c.target, c.function) for c in calls] == [
+        ("Shop.Link", "Shop.Updates", "status")
+    ]

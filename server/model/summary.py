@@ -356,6 +356,10 @@ class _Module:
     """Imported modules (full names) with the functions their ``only:`` names (None: all)."""
 
 
+TYPESPECS = frozenset({"spec", "type", "typep", "opaque", "callback", "macrocallback"})
+"""Module attributes that hold types: the remote "calls" in them name types."""
+
+
 @dataclass
 class _Found:
     calls: list[CallSite] = field(default_factory=list)
@@ -389,6 +393,8 @@ class _Summariser:
         self.short_lived = short_lived
         self.modules: list[_Module] = []
         self._module_starts: list[int] = []
+        self._typespecs: list[tuple[int, int]] = []
+        """Where ``@spec``/``@type``/``@callback``... attributes lie, in document order."""
         self.defs: list[Node] = []
         self.delegates: list[Node] = []
         self._parent_time = 0.0
@@ -455,6 +461,8 @@ class _Summariser:
         if not syntax.text(node).startswith("@") or operand is None or operand.type != "call":
             return
         name = syntax.local_target(operand)
+        if name in TYPESPECS:
+            self._typespecs.append((node.start_byte, node.end_byte))
         args = syntax.argument_nodes(operand)
         if name and len(args) == 1:
             module.attributes.setdefault(name, args[0])
@@ -466,6 +474,12 @@ class _Summariser:
         full = self.expand(imported[0], module)
         if full.split(".", 1)[0] not in _STDLIB | _LIBRARY_IMPORTS:
             module.imports.append((full, imported[1]))
+
+    def in_typespec(self, byte: int) -> bool:
+        """``byte`` lies in a ``@spec``, ``@type``... attribute: ``Shop.Cart.t()`` there names a
+        type, it calls nothing."""
+        position = bisect.bisect_right(self._typespecs, (byte, 1 << 62)) - 1
+        return position >= 0 and byte < self._typespecs[position][1]
 
     def module_at(self, byte: int) -> _Module | None:
         """The innermost module around ``byte``: the last module starting at or before it, or
@@ -704,7 +718,11 @@ class _Summariser:
             if module is None:
                 return
             target = self.expand(target_text, module)
-            if target != module.name and target.split(".", 1)[0] not in _STDLIB:
+            if (
+                target != module.name
+                and target.split(".", 1)[0] not in _STDLIB
+                and not self.in_typespec(call.start_byte)
+            ):
                 found.calls.append(CallSite(module.name, target, function, *self.span(call)))
             return
         module = self.module_at(call.start_byte)
