@@ -242,7 +242,10 @@ def _named(edit: Edit, path: str) -> tuple[str, Edit]:
 
 
 def _conflicts(edit: Edit, taken: Iterable[Edit]) -> bool:
-    """Overlaps an edit already taken (two insertions at one place count), unless identical."""
+    """Overlaps an edit already taken (two insertions at one place count), unless identical;
+    or inserts the same text elsewhere in the file: two fixes adding one child, each before
+    its own user among the children, would start it twice (the app fails to boot with a
+    duplicate child). The later fix waits for the next pass, which finds the child there."""
     for other in taken:
         if other == edit:
             return False
@@ -251,7 +254,20 @@ def _conflicts(edit: Edit, taken: Iterable[Edit]) -> bool:
         and other.start < edit.end
         or edit.start == edit.end == other.start
         or other.start == other.end == edit.start
+        or _same_insertion(edit, other)
         for other in taken
+    )
+
+
+def _same_insertion(edit: Edit, other: Edit) -> bool:
+    """Both insert the same text, whatever the commas and line breaks around it (a child added
+    in the middle of a list, or after its last element)."""
+    inserted = edit.new_text.strip(" \t\r\n,")
+    return (
+        edit.start == edit.end
+        and other.start == other.end
+        and bool(inserted)
+        and inserted == other.new_text.strip(" \t\r\n,")
     )
 
 

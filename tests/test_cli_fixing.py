@@ -242,3 +242,42 @@ def test_diff_shows_the_text_read_against_the_fixed_one(tmp_path: Path) -> None:
     patch = textwrap.dedent(done.stdout)
     assert patch.count("+++ b/lib/shop/") == 2
     assert f"+      {CHILD}" in patch and "-    task = Task.async(fn -> :work end)" in patch
+
+
+PG2_USER = """\
+defmodule Shop.{name} do
+  use GenServer
+
+  def start_link(arg), do: GenServer.start_link(__MODULE__, arg, name: __MODULE__)
+
+  def init(arg) do
+    :ok = :pg2.join(:{group}, self())
+    {{:ok, arg}}
+  end
+end
+"""
+
+
+def test_fixes_that_add_one_child_before_different_users_add_it_once(tmp_path: Path) -> None:
+    """Each :pg2 fix adds the :pg scope before its own module's place among the children;
+    taken in one pass, two such fixes added it twice, and the app would not boot (a duplicate
+    child id). The second waits for the next pass, where the scope is started already."""
+    root = tmp_path / "shop"
+    lib = root / "lib" / "shop"
+    lib.mkdir(parents=True)
+    (root / "mix.exs").write_text("defmodule Shop.MixProject do\nend\n", "utf-8")
+    application = APPLICATION.replace(
+        "      Shop.Repo\n",
+        "      Shop.Repo,\n      Shop.Alpha,\n      {Registry, keys: :unique, name: Shop.Names},\n"
+        "      Shop.Beta\n",
+    )
+    (lib / "application.ex").write_text(application, "utf-8")
+    for name, group in (("Alpha", "alphas"), ("Beta", "betas")):
+        (lib / f"{name.lower()}.ex").write_text(PG2_USER.format(name=name, group=group), "utf-8")
+    done = run("check", "--fix", ".", cwd=root)
+    assert done.returncode == 0, done.stdout + done.stderr
+    fixed = (lib / "application.ex").read_text("utf-8")
+    assert fixed.count("%{id: :pg, start: {:pg, :start_link, []}}") == 1, fixed
+    assert fixed.index(":pg, :start_link") < fixed.index("Shop.Alpha")
+    assert ":pg.join(:alphas, self())" in (lib / "alpha.ex").read_text("utf-8")
+    assert ":pg.join(:betas, self())" in (lib / "beta.ex").read_text("utf-8")
