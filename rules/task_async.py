@@ -492,9 +492,7 @@ def _calls_by_name(module: Node) -> dict[str, list[Node]]:
         if node.type == "call":
             name = syntax.local_target(node)
         elif syntax.is_capture(node):
-            named = node.named_children[0] if node.named_children else None
-            left = named.child_by_field_name("left") if named is not None else None
-            name = syntax.text(left) if left is not None and left.type == "identifier" else None
+            name = syntax.captured_function(node)
         else:
             continue
         if name:

@@ -295,7 +295,7 @@ def _slow_work(context: Context, call: Node) -> str | None:
     index = context.project.index
     project = reached.project_lookup(index.facts if index.complete else None, module, SLOW_KINDS)
     scanner = reached.Scanner(module, _slow_name, project)
-    local = _captured_local(function)
+    local = syntax.captured_function(function)
     if local is not None:
         found = scanner.helper_call(local, 0)
         return f"{found[0]} (through {found[1]})" if found is not None else None
@@ -309,15 +309,6 @@ def _slow_work(context: Context, call: Node) -> str | None:
 def _slow_name(module: str, function: str) -> str | None:
     found = effects.blocking_call(module, function)
     return found.name if found is not None and found.kind in SLOW_KINDS else None
-
-
-def _captured_local(function: Node) -> str | None:
-    """``fetch`` for ``&fetch/1``."""
-    if not syntax.is_capture(function) or not function.named_children:
-        return None
-    operator = function.named_children[0]
-    left = operator.child_by_field_name("left") if operator.type == "binary_operator" else None
-    return syntax.text(left) if left is not None and left.type == "identifier" else None
 
 
 def _kill_task_edit(context: Context, call: Node) -> Edit | None:
@@ -404,15 +395,9 @@ def _local_reducers(definition: Node, call: Node) -> list[Node]:
     for node in syntax.descendants(definition):
         if call.start_byte <= node.start_byte < call.end_byte:
             continue
-        if syntax.is_capture(node) and node.named_children:
-            operator = node.named_children[0]
-            left = operator.child_by_field_name("left")
-            if (
-                operator.type == "binary_operator"
-                and left is not None
-                and left.type == "identifier"
-            ):
-                names.add(syntax.text(left))
+        name = syntax.captured_function(node)
+        if name is not None:
+            names.add(name)
     return [d for name in sorted(names) for d in clauses.any_of_module(module, name)]
 
 

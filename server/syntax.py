@@ -435,6 +435,16 @@ def is_capture(node: Node | None) -> bool:
     return node is not None and node.type == "unary_operator" and text(node).startswith("&")
 
 
+def captured_function(node: Node) -> str | None:
+    """``helper`` for ``&helper/1``: the local function a capture names; None for any other
+    node (``&helper(&1)`` is a call inside a capture, found as a call)."""
+    if not is_capture(node) or not node.named_children:
+        return None
+    operand = node.named_children[0]
+    left = operand.child_by_field_name("left") if operand.type == "binary_operator" else None
+    return text(left) if left is not None and left.type == "identifier" else None
+
+
 def call_key(call: Node) -> tuple[str, str]:
     """``("Task", "async")`` for a remote call, ``("", "spawn")`` for a local one."""
     return remote_target(call) or ("", local_target(call) or "")
