@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Iterator
+from dataclasses import dataclass
 
 from tree_sitter import Node
 
 from otp_thinking import fixes, syntax
 from otp_thinking.context import Context
 from otp_thinking.findings import Edit, Finding, Fix, Safety
-from otp_thinking.model import calls
+from otp_thinking.model import calls, groups
 from otp_thinking.rule import Rule
 
 DOC = """\
@@ -50,24 +52,30 @@ def members(topic), do: :pg.get_members({:chat, topic})
 ```
 
 ## Fix
-Rewrites `:pg2.join/2`, `leave/2`, `get_members/1`, `get_local_members/1` and `which_groups/0`
-to the same functions of `:pg` (same arguments: they act on the default scope). `:pg2.create/1`
-has no counterpart (groups exist while they have members): a `create` statement is removed, and
-when its value is used it becomes `:ok`. When the application does not start the default scope
-yet, the same fix adds `%{id: :pg, start: {:pg, :start_link, []}}` to its children, after the
-infrastructure and before the first child that uses it (in an umbrella, or a project that
-depends on sibling Mix projects by `path:` and runs on a node with them, the default scope
-must be started once per node: the fix is unsafe and leaves that to you). With
-`[names] pg_scope = "MyApp.PG"` the fix uses that scope instead (`:pg.join(MyApp.PG, group,
-pid)`), which you start yourself.
+One fix moves every `:pg2` call of the file to `:pg` at once, offered on each of them: `:pg`
+and `:pg2` groups do not see each other, so a join moved alone would hide its member from the
+`get_members` beside it while both modules exist (OTP 23). It rewrites `join/2`, `leave/2`,
+`get_members/1`, `get_local_members/1` and `which_groups/0` to the same functions of `:pg`
+(same arguments: they act on the default scope). `:pg2.create/1` has no counterpart (groups
+exist while they have members): a `create` statement is removed, and when its value is used it
+becomes `:ok`. When the application does not start the default scope yet, the same fix adds
+`%{id: :pg, start: {:pg, :start_link, []}}` to its children, after the infrastructure and
+before the first child that calls `:pg2` or starts a module that does (in an umbrella, or a
+project that depends on sibling Mix projects by `path:` or that one depends on, and runs on a
+node with them, the default scope must be started once per node: the fix is unsafe and leaves
+that to you). With `[names] pg_scope = "MyApp.PG"` the fix uses that scope instead
+(`:pg.join(MyApp.PG, group, pid)`), which you start yourself.
 
-Unsafe: removing a `create` from a file that makes other `:pg2` calls (each call is its own
-fix; a `:pg2.join/2` left after its group's `create` is gone fails where `:pg2` still runs),
-`:pg2.delete/1` (removed the same way, but `:pg` keeps the members joined until they
-leave or exit), `leave/2` whose result is used (`:pg.leave/2` returns `:not_joined` where `:pg2`
-returned `:ok`), and any rewrite when no application module was found to start the scope in.
-No automatic fix for `get_closest_pid/1`, which `:pg` lacks: pick a member of
-`:pg.get_members/1` yourself (for example a local one from `get_local_members/1` first).
+Unsafe, with the reason in its title, when the move changes more than the module:
+- a `join/2` or `leave/2` whose pid is not `self()` (or a captured one): `:pg` takes local
+  pids only, where `:pg2` took remote ones;
+- another file of the project calls `:pg2` on a group this file may name too (the same atom,
+  alias or literal, or one computed at run time): move it with this one;
+- a call with no counterpart stays (`get_closest_pid/1`, which `:pg` lacks: pick a member of
+  `:pg.get_members/1` yourself, for example a local one from `get_local_members/1` first);
+- `:pg2.delete/1` (removed the same way, but `:pg` keeps the members joined until they leave
+  or exit), a `leave/2` whose result is used (`:pg.leave/2` returns `:not_joined` where
+  `:pg2` returned `:ok`), and no application module found to start the scope in.
 """
 
 
@@ -86,19 +94,36 @@ GUARDS = frozenset({"if", "unless", "case", "cond"})
 PG_CHECK = re.compile(r"(ensure_loaded\?|ensure_compiled\??|function_exported\?)\(\s*:pg\s*[,)]")
 
 
+@dataclass(frozen=True)
+class _Call:
+    call: Node
+    site: Node
+    """The call, or the capture or pipe it is written in."""
+    function: str
+
+
 def check(context: Context) -> Iterator[Finding]:
+    found = list(_unguarded_calls(context))
+    if not found:
+        return
+    moved = _move(context, found)
+    for item in found:
+        node = item.site if syntax.is_capture(item.site) else item.call
+        closest = item.function == "get_closest_pid"
+        message = CLOSEST_MESSAGE if closest else MESSAGE
+        fix = moved.get(item.call)
+        yield context.finding(RULE, node, message, fix=fix)
+
+
+def _unguarded_calls(context: Context) -> Iterator[_Call]:
     guarded_attributes = None
     for captures in context.remote_calls({":pg2"}):
         call = captures["call"][0]
         if guarded_attributes is None:
             guarded_attributes = _attributes_checking_pg(context)
-        if _guarded(call, guarded_attributes):
-            continue
-        site = calls.site(call)
-        node = site if syntax.is_capture(site) else call
-        function = syntax.text(captures["function"][0])
-        message = CLOSEST_MESSAGE if function == "get_closest_pid" else MESSAGE
-        yield context.finding(RULE, node, message, fix=_fix(context, call, site, function))
+        if not _guarded(call, guarded_attributes):
+            function = syntax.text(captures["function"][0])
+            yield _Call(call, calls.site(call), function)
 
 
 def _attributes_checking_pg(context: Context) -> frozenset[str]:
@@ -132,54 +157,115 @@ def _checks_pg(condition: str, attributes: frozenset[str]) -> bool:
     )
 
 
-def _fix(context: Context, call: Node, site: Node, function: str) -> Fix | None:
-    arity = calls.arity_at(call)
-    if function in RENAMED and RENAMED[function] == arity:
-        return _rename(context, call, site, function)
-    if function in DROPPED and DROPPED[function] == arity and not syntax.is_capture(site):
-        safety: Safety = "unsafe" if function == "delete" else "safe"
-        edit = _drop(context, site)
-        action = "Replace" if edit.new_text else "Remove"
-        title = f"{action} :pg2.{function} (:pg groups need no {function})"
-        if _other_pg2_calls(context, call):
-            # `:pg2.join` after it fails where :pg2 still exists: `{:error, {:no_such_group, _}}`
-            safety = "unsafe"
-            title += " (move the file's other :pg2 calls to :pg with it)"
-        return Fix(title, (edit,), safety)
+# -- the fix: every :pg2 call of the file at once ------------------------------------------
+
+
+def _move(context: Context, found: list[_Call]) -> dict[Node, Fix]:
+    """One fix for the whole file, offered on each call it rewrites. `:pg` and `:pg2` groups
+    do not see each other, so moving calls one at a time would split a group between them
+    while both modules run (OTP 23): the file moves together, and the fix is unsafe when the
+    move cannot be whole (a call with no `:pg` counterpart, another file naming a group these
+    may share) or changes what a call does (see `_concerns`)."""
+    scope = fixes.pg_scope(context, *(item.call for item in found))
+    edits: dict[Node, Edit] = {}
+    concerns: list[str] = []
+    for item in found:
+        edit = _edit(context, item, scope.name)
+        if edit is None:
+            line = context.source.line_of(context.span(item.site)[0]) + 1
+            concerns.append(f":pg2.{item.function} on line {line} has no :pg counterpart")
+        else:
+            edits[item.call] = edit
+            concerns.extend(_concerns(item))
+    if not edits:
+        return {}
+    shared = _shared_with(context)
+    if shared is not None:
+        concerns.append(f"{shared} calls :pg2 on a group these may share: move it too")
+    safety: Safety = "unsafe" if concerns or scope.safety == "unsafe" else "safe"
+    app = context.application
+    started_in = f" and start the default scope in {app.module}" if app is not None else ""
+    note = started_in if scope.edits else scope.note
+    title = _with_concerns(_title(found, edits) + note, list(dict.fromkeys(concerns)))
+    fix = Fix(title, (*edits.values(), *scope.edits), safety)
+    if len(edits) > MOVE_SHOWN_ON_EACH:
+        return {next(iter(edits)): fix}
+    return dict.fromkeys(edits, fix)
+
+
+MOVE_SHOWN_ON_EACH = 50
+"""Up to this many calls, each carries the file's move (one keystroke on any of them); past
+it, only the first: every finding printing every edit would grow with the square of the calls."""
+
+
+def _title(found: list[_Call], edits: dict[Node, Edit]) -> str:
+    if len(found) > 1:
+        return f"Move this file's {len(found)} :pg2 calls to :pg"
+    function = found[0].function
+    if function in DROPPED:
+        action = "Replace" if next(iter(edits.values())).new_text else "Remove"
+        return f"{action} :pg2.{function} (:pg groups need no {function})"
+    return f"Use :pg.{function}"
+
+
+def _with_concerns(title: str, concerns: list[str]) -> str:
+    """``title`` with the reasons the fix is unsafe, in its closing parenthesis if it has
+    one."""
+    if not concerns:
+        return title
+    said = "; ".join(concerns)
+    return f"{title[:-1]}; {said})" if title.endswith(")") else f"{title} ({said})"
+
+
+def _edit(context: Context, item: _Call, scope: str) -> Edit | None:
+    """The call rewritten for `:pg`; None when `:pg` has no counterpart."""
+    arity = calls.arity_at(item.call)
+    if item.function in RENAMED and RENAMED[item.function] == arity:
+        return _rename(context, item.call, item.function, scope)
+    if item.function in DROPPED and DROPPED[item.function] == arity:
+        return None if syntax.is_capture(item.site) else _drop(context, item.site)
     return None
 
 
-def _other_pg2_calls(context: Context, call: Node) -> bool:
-    """Another ``:pg2`` call in the file: removing a ``create`` alone would break it where
-    ``:pg2`` still runs, so the removal is only safe with the whole file moved to ``:pg``."""
-    return any(c["call"][0] != call for c in context.remote_calls({":pg2"}))
+def _concerns(item: _Call) -> Iterator[str]:
+    """What the rewritten call does differently from the `:pg2` one."""
+    if item.function in ("join", "leave"):
+        args = calls.arguments(item.call)
+        pid = args[1] if len(args) == 2 and not syntax.is_capture(item.site) else None
+        if pid is None or syntax.text(pid) != "self()":
+            yield f":pg.{item.function} takes local pids only"
+    if item.function == "leave" and not _is_statement(item.site):
+        yield ":pg.leave returns :not_joined where :pg2 returned :ok"
+    if item.function == "delete":
+        yield ":pg keeps a deleted group's members until they leave"
 
 
-def _rename(context: Context, call: Node, site: Node, function: str) -> Fix | None:
-    scope = fixes.pg_scope(context, call)
-    if scope.name == fixes.DEFAULT_PG_SCOPE:
+def _shared_with(context: Context) -> str | None:
+    """Another file of the project that calls `:pg2` on a group this file's calls may name,
+    by its path from the project's root."""
+    own = os.path.abspath(context.path) if context.path is not None else None
+    others = ((path, summary.pg2_calls) for path, summary in context.summaries())
+    path = groups.sharing_file(own, context.summary.pg2_calls, others)
+    root = context.project.root
+    if path is None or root is None:
+        return path
+    return os.path.relpath(path, root)
+
+
+def _rename(context: Context, call: Node, function: str, scope: str) -> Edit | None:
+    if scope == fixes.DEFAULT_PG_SCOPE:
         target = call.child_by_field_name("target")
         module = target.child_by_field_name("left") if target is not None else None
         if module is None:
             return None
         start, end = context.span(module)
-        edit: Edit | None = Edit(start, end, ":pg")
-    else:
-        arities = frozenset({RENAMED[function]})
-        edit = fixes.rewrite_call(context, call, f":pg.{function}", [scope.name], arities)
-        if edit is None and not syntax.argument_nodes(call) and not calls.is_piped(call):
-            start, end = context.span(call)
-            edit = Edit(start, end, f":pg.{function}({scope.name})")
-    if edit is None:
-        return None
-    safety = scope.safety
-    if function == "leave" and not _is_statement(site):
-        safety = "unsafe"
-    if scope.edits:
-        note = f" and start the default scope in {context.application.module}"  # type: ignore[union-attr]
-    else:
-        note = scope.note
-    return Fix(f"Use :pg.{function}{note}", (edit, *scope.edits), safety)
+        return Edit(start, end, ":pg")
+    arities = frozenset({RENAMED[function]})
+    edit = fixes.rewrite_call(context, call, f":pg.{function}", [scope], arities)
+    if edit is None and not syntax.argument_nodes(call) and not calls.is_piped(call):
+        start, end = context.span(call)
+        edit = Edit(start, end, f":pg.{function}({scope})")
+    return edit
 
 
 def _drop(context: Context, site: Node) -> Edit:

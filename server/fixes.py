@@ -373,8 +373,8 @@ def _app_wide(names: list[str]) -> str:
     return min(names, key=lambda name: name.count("."))
 
 
-def users_of(context: Context, name: str, caller: str) -> frozenset[str]:
-    """The modules that use ``name`` (by the project index) and the calling module, and the
+def users_of(context: Context, name: str, *callers: str) -> frozenset[str]:
+    """The modules that use ``name`` (by the project index) and the calling modules, and the
     modules whose start starts one of them (see `supervision.booting_users`): a child among
     them may call ``name`` while it boots."""
     users = {
@@ -383,7 +383,7 @@ def users_of(context: Context, name: str, caller: str) -> frozenset[str]:
         for use in summary.uses
         if use.name == name and use.module
     }
-    return booting_users(frozenset(users | ({caller} if caller else set())), _starts(context))
+    return booting_users(frozenset(users | {c for c in callers if c}), _starts(context))
 
 
 _START_FUNCTIONS = frozenset({"start_link", "start", "child_spec"})
@@ -422,21 +422,21 @@ def _same_file(first: Path | str, second: Path | str) -> bool:
     return os.path.realpath(first) == os.path.realpath(second)
 
 
-def _start_child(context: Context, name: str, child: str, caller: str) -> Started:
+def _start_child(context: Context, name: str, child: str, *callers: str) -> Started:
     """Start ``child`` in the application's children, after the infrastructure and before its
     first user; unsafe, with where to add it, when the app has no children list written out
     for every start (one chosen by a branch, or built at run time)."""
     app = context.application
     if app is None:
         return Started(name, (), "unsafe", f" (start {child} in your supervision tree)")
-    edit = child_edit(context, app, child, users_of(context, name, caller))
+    edit = child_edit(context, app, child, users_of(context, name, *callers))
     if edit is None:
         where = f"{app.module}.start/2"
         return Started(name, (), "unsafe", f" (add {child} to the children started by {where})")
     return Started(name, (edit,), "safe", f" and start it in {app.module}")
 
 
-def pg_scope(context: Context, node: Node) -> Started:
+def pg_scope(context: Context, *nodes: Node) -> Started:
     """The ``:pg`` scope to use: ``[names] pg_scope`` when configured, else the default scope
     ``:pg``, added to the app's children when nothing in the project starts it yet. The
     default scope is one per node: in an umbrella, or a project that depends on sibling Mix
@@ -457,7 +457,17 @@ def pg_scope(context: Context, node: Node) -> Started:
         )
     if _taken(context, PG, DEFAULT_PG_SCOPE):
         return Started(DEFAULT_PG_SCOPE, (), "unsafe", f" (check that {child} is started)")
-    return _start_child(context, DEFAULT_PG_SCOPE, child, modules.path_at(node))
+    return _start_child(context, DEFAULT_PG_SCOPE, child, *_group_users(context, nodes))
+
+
+def _group_users(context: Context, nodes: tuple[Node, ...]) -> set[str]:
+    """The modules of ``nodes`` and every module that calls `:pg2`: moved to `:pg`, each
+    needs the scope started before it."""
+    users = {modules.path_at(node) for node in nodes}
+    users.update(
+        call.module for _path, summary in context.summaries() for call in summary.pg2_calls
+    )
+    return users
 
 
 PG_CHILD = "%{id: :pg, start: {:pg, :start_link, []}}"

@@ -95,10 +95,14 @@ class ProjectContext:
     @cached_property
     def path_dependencies(self) -> bool:
         """The project's mix.exs depends on other Mix projects by ``path:`` or
-        ``in_umbrella:``: applications outside the tool's view run on the same node (and may
-        start what is one per node, such as the default ``:pg`` scope). Read when a fix asks."""
-        mix = files.read_text(self.root / "mix.exs") if self.root is not None else None
-        return bool(mix and PATH_DEPENDENCY.search(mix))
+        ``in_umbrella:``, or a Mix project beside it depends on it by ``path:`` (apps kept
+        side by side with no umbrella project above them): applications outside the tool's
+        view run on the same node (and may start what is one per node, such as the default
+        ``:pg`` scope). Read when a fix asks."""
+        if self.root is None:
+            return False
+        mix = files.read_text(self.root / "mix.exs")
+        return bool(mix and PATH_DEPENDENCY.search(mix)) or _depended_on_by_path(self.root)
 
     def application_for(self, path: str | None) -> Application | None:
         """The application whose folder holds ``path`` (umbrella apps), else the only one."""
@@ -170,6 +174,25 @@ def scan(
 PATH_DEPENDENCY = re.compile(r"\{\s*:\w+\s*,[^}\n]*\b(?:path:|in_umbrella:\s*true)")
 """A dependency tuple on another Mix project: ``{:shop_data, path: "../data"}``,
 ``{:shop, in_umbrella: true}``."""
+
+MAX_SIBLINGS = 50
+
+
+def _depended_on_by_path(root: Path) -> bool:
+    """A Mix project in a folder beside ``root`` names it as a ``path:`` dependency
+    (``{:shop_data, path: "../data"}`` in ``apps/web/mix.exs`` for ``apps/data``)."""
+    pattern = re.compile(r"\{\s*:\w+\s*,[^}\n]*\bpath:\s*\"\.\./" + re.escape(root.name) + r"/?\"")
+    try:
+        siblings = sorted(root.parent.iterdir())[:MAX_SIBLINGS]
+    except OSError:
+        return False
+    for sibling in siblings:
+        if sibling == root or not sibling.is_dir():
+            continue
+        mix = files.read_text(sibling / "mix.exs")
+        if mix and pattern.search(mix):
+            return True
+    return False
 
 
 def _candidate_files(root: Path) -> Iterable[Path]:

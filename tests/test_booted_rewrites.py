@@ -204,7 +204,38 @@ def test_long_one_line_bodies_are_rewritten_as_mix_format_lays_them_out(laid_out
     assert (laid_out.app / "lib" / "rw_layout" / "notices.ex").read_text("utf-8") == source
 
 
-@pytest.mark.parametrize("booted", ["awaiting", "trapping", "continuing", "laid_out"])
+GROUPS_PROBE = """
+lobby =
+  try do
+    RwGroups.Lobby.enter()
+    {:players, length(RwGroups.Lobby.players()), RwGroups.Lobby.count()}
+  rescue
+    error in UndefinedFunctionError -> {:undefined, error.module}
+  end
+
+IO.puts("lobby: " <> inspect(lobby))
+for {id, _, _, _} <- Supervisor.which_children(RwGroups.Supervisor), do: IO.puts("child: " <> inspect(id))
+"""
+
+
+@pytest.fixture(scope="module")
+def grouped(tmp_path_factory: pytest.TempPathFactory) -> Booted:
+    return _boot_fix_boot("rw_groups", GROUPS_PROBE, tmp_path_factory.mktemp("groups"))
+
+
+def test_a_file_moved_from_pg2_to_pg_sees_its_members(grouped: Booted) -> None:
+    """The file's create, join and get_members move together in a safe fix, and the `:pg`
+    scope starts before the server that reads it."""
+    assert _said(grouped.before) == {"lobby": "{:undefined, :pg2}"}  # gone since OTP 24
+    assert _said(grouped.after) == {"lobby": "{:players, 1, 1}"}
+    # which_children lists the last started first
+    assert mix_apps.children_in(grouped.after) == ["RwGroups.Lobby", ":pg"]
+    assert "Fixed 3 findings" in grouped.fixed.stderr + grouped.fixed.stdout
+    source = (grouped.app / "lib" / "rw_groups" / "lobby.ex").read_text("utf-8")
+    assert ":pg2" not in source and "    :ok = :pg.join(:lobby, self())\n  end" in source
+
+
+@pytest.mark.parametrize("booted", ["awaiting", "trapping", "continuing", "laid_out", "grouped"])
 def test_fixed_apps_stay_mix_format_clean(booted: str, request: pytest.FixtureRequest) -> None:
     app: Booted = request.getfixturevalue(booted)
     assert app.formatted_before

@@ -9,6 +9,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+from positions import line_column
 from test_cli import EXAMPLES, run
 
 from otp_thinking import cli, engine, registry
@@ -33,7 +34,9 @@ def test_every_text_line_names_its_severity(project: Path) -> None:
     done = run("check", ".", cwd=project)
     lines = done.stdout.splitlines()
     assert all(LINE.match(line) for line in lines[:-1]), lines
-    assert "lib/storefront/presence.ex:4:29: error: OTP301 [*] " in done.stdout
+    presence = "lib/storefront/presence.ex"
+    where = line_column(project / presence, ":pg2.join")
+    assert f"{presence}:{where}: error: OTP301 [*] " in done.stdout
     assert "lib/storefront/inventory.ex:1:11: information: OTP106 " in done.stdout
 
 

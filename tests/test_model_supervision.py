@@ -146,6 +146,22 @@ def test_the_old_supervisor_spec_helpers() -> None:
     assert [(n.kind, n.name, n.keys) for n in found.names] == [(REGISTRY, ":guilds", ":unique")]
 
 
+def test_the_spec_helpers_called_on_an_alias_made_inside_start() -> None:
+    """Old application modules write ``alias Supervisor.Spec`` in ``start/2`` and list
+    ``Spec.worker(Mod, args)``: the child is ``Mod``."""
+    text = app(
+        "[\n      Spec.worker(Shop.Set, _args = [Blacklist, [name: Blacklist]]),\n"
+        "      Supervisor.Spec.supervisor(Shop.Sup, []),\n      Other.worker(Shop.X, [])\n    ]",
+        before="    alias Supervisor.Spec\n\n",
+    )
+    children = only_list(text).children
+    assert [(c.kind, c.module) for c in children] == [
+        (OTHER, "Shop.Set"),
+        (OTHER, "Shop.Sup"),
+        (UNKNOWN, None),
+    ]
+
+
 def test_unknown_entries_make_the_list_incomplete() -> None:
     found = only_list(app("[Shop.Repo, extra_spec()]"))
     assert found.placement == LITERAL and found.insertable and not found.complete
@@ -320,10 +336,6 @@ def test_half_written_children_keep_what_is_readable() -> None:
     assert "Shop.Names" in started
 
 
-def list_of(*modules: str) -> tuple[Child, ...]:
-    return tuple(Child(TASK_SUPERVISOR if m == "Task.Supervisor" else OTHER, m) for m in modules)
-
-
 @pytest.mark.parametrize(
     ("children", "users", "expected"),
     [
@@ -337,10 +349,18 @@ def list_of(*modules: str) -> tuple[Child, ...]:
         # The Endpoint before the rest of the infrastructure: the new child still starts before
         # it, so it is stopped after it and no request still being served finds it gone.
         (("Shop.Repo", "ShopWeb.Endpoint", "ShopWeb.Presence", "Shop.Registry"), {"Shop.A"}, 1),
+        # A child the model cannot read may be a user: the new child starts before it.
+        (("Shop.Repo", "?", "Shop.Worker", "Shop.Telemetry"), {"Shop.Worker"}, 1),
     ],
 )
 def test_where_a_new_child_goes(children: tuple[str, ...], users: set[str], expected: int) -> None:
     assert insertion_index(list_of(*children), frozenset(users)) == expected
+
+
+def list_of(*modules: str) -> tuple[Child, ...]:
+    """Children of these modules (``?``: one the model cannot read)."""
+    kinds = {"Task.Supervisor": TASK_SUPERVISOR, "?": UNKNOWN}
+    return tuple(Child(kinds.get(m, OTHER), None if m == "?" else m) for m in modules)
 
 
 def test_a_module_based_supervisor_start_is_no_children_list() -> None:

@@ -9,6 +9,7 @@ from fix_helpers import findings, fix, module, project
 
 from otp_thinking.config import from_mapping
 
+PG_CHILD = "%{id: :pg, start: {:pg, :start_link, []}}"
 WITH_SCOPE = "      %{id: :pg, start: {:pg, :start_link, []}},\n      Shop.Repo"
 
 
@@ -23,7 +24,8 @@ WITH_SCOPE = "      %{id: :pg, start: {:pg, :start_link, []}},\n      Shop.Repo"
             "safe",
         ),
         ("def f, do: :pg2.which_groups()", "def f, do: :pg.which_groups()", "safe"),
-        ("def f, do: &:pg2.join/2", "def f, do: &:pg.join/2", "safe"),
+        ("def f, do: &:pg2.join/2", "def f, do: &:pg.join/2", "unsafe"),
+        ("def f(g, pid), do: :pg2.join(g, pid)", "def f(g, pid), do: :pg.join(g, pid)", "unsafe"),
         ("def f(g), do: :pg2.leave(g, self())", "def f(g), do: :pg.leave(g, self())", "unsafe"),
         (
             "def f(g) do\n  :pg2.leave(g, self())\n  :ok\nend",
@@ -46,8 +48,8 @@ WITH_SCOPE = "      %{id: :pg, start: {:pg, :start_link, []}},\n      Shop.Repo"
         ("def f(g) do\n  :pg2.delete(g)\n  :ok\nend", "def f(g) do\n  :ok\nend", "unsafe"),
         (
             "def f(g) do\n  :ok = :pg2.create(g)\n  :ok = :pg2.join(g, self())\nend",
-            "def f(g) do\n  :ok = :pg2.join(g, self())\nend",
-            "unsafe",
+            "def f(g) do\n  :ok = :pg.join(g, self())\nend",
+            "safe",
         ),
     ],
 )
@@ -57,13 +59,53 @@ def test_fix_text(tmp_path: Path, before: str, after: str, safety: str) -> None:
     assert fixed.finding.fix is not None and fixed.finding.fix.safety == safety
 
 
-def test_removing_a_create_says_to_move_the_other_pg2_calls_with_it(tmp_path: Path) -> None:
-    """Where :pg2 still runs, a join left after its group's create is gone returns
-    `{:error, {:no_such_group, _}}`: the removal alone is not safe."""
-    before = "def f(g) do\n  :ok = :pg2.create(g)\n  :ok = :pg2.join(g, self())\nend"
-    fixed = fix(project(tmp_path, WITH_SCOPE), "OTP301", module(before))
-    assert fixed.finding.fix is not None
-    assert fixed.finding.fix.title.endswith("(move the file's other :pg2 calls to :pg with it)")
+def test_every_call_of_the_file_moves_in_one_fix(tmp_path: Path) -> None:
+    """`:pg` and `:pg2` groups do not see each other: a join moved alone, while the
+    get_members beside it stays on `:pg2`, would hide the member where both modules run."""
+    before = "def f(g), do: :pg2.join(g, self())\n\ndef m(g), do: :pg2.get_members(g)"
+    root = project(tmp_path, WITH_SCOPE)
+    for index in (0, 1):
+        fixed = fix(root, "OTP301", module(before), index)
+        assert fixed.text == module(before.replace(":pg2", ":pg"))
+        assert fixed.finding.fix is not None and fixed.finding.fix.safety == "safe"
+        assert fixed.finding.fix.title == "Move this file's 2 :pg2 calls to :pg"
+
+
+def test_a_call_with_no_counterpart_makes_the_move_unsafe(tmp_path: Path) -> None:
+    before = "def f(g), do: :pg2.join(g, self())\n\ndef c(g), do: :pg2.get_closest_pid(g)"
+    found = findings(project(tmp_path, WITH_SCOPE), "OTP301", module(before))
+    assert [f.fix is None for f in found] == [False, True]
+    fix = found[0].fix
+    assert fix is not None and fix.safety == "unsafe"
+    line = module(before).splitlines().index("  def c(g), do: :pg2.get_closest_pid(g)") + 1
+    assert f":pg2.get_closest_pid on line {line} has no :pg counterpart" in fix.title
+
+
+OTHER_FILE = "defmodule Shop.Other do\n  def m, do: :pg2.get_members({group})\nend\n"
+
+
+@pytest.mark.parametrize(
+    ("mine", "theirs", "safety"),
+    [
+        ("{:store, id}", "{:store, 7}", "unsafe"),
+        ("{:store, id}", ":rooms", "safe"),
+        ("__MODULE__", "Shop.Subject", "unsafe"),
+        ("__MODULE__", "Shop.Other", "safe"),
+        ("@group", ":chat", "unsafe"),
+        ("@group", '"chat"', "safe"),
+        ("group_of(id)", ":rooms", "unsafe"),
+    ],
+)
+def test_another_file_on_a_group_these_may_share_makes_the_move_unsafe(
+    tmp_path: Path, mine: str, theirs: str, safety: str
+) -> None:
+    root = project(tmp_path, WITH_SCOPE)
+    (root / "lib" / "shop" / "other.ex").write_text(OTHER_FILE.format(group=theirs), "utf-8")
+    body = f"@group :chat\n\ndef f(id), do: :pg2.join({mine}, self())"
+    fixed = fix(root, "OTP301", module(body))
+    assert fixed.finding.fix is not None and fixed.finding.fix.safety == safety
+    told = "lib/shop/other.ex calls :pg2 on a group these may share: move it too"
+    assert (told in fixed.finding.fix.title) == (safety == "unsafe")
 
 
 def test_adds_the_default_scope_when_missing(tmp_path: Path) -> None:
@@ -73,6 +115,30 @@ def test_adds_the_default_scope_when_missing(tmp_path: Path) -> None:
     assert "      Shop.Repo,\n      %{id: :pg, start: {:pg, :start_link, []}}" in fixed.application
     assert fixed.finding.fix is not None
     assert fixed.finding.fix.title == "Use :pg.join and start the default scope in Shop.Application"
+
+
+def test_no_scope_added_when_a_sibling_project_depends_on_this_one(tmp_path: Path) -> None:
+    """Apps side by side under `apps/` with no umbrella project above: the web app names this
+    one by path, and both run on one node."""
+    root = project(tmp_path / "apps" / "data")
+    web = tmp_path / "apps" / "web"
+    web.mkdir()
+    deps = '  defp deps, do: [{:shop_data, path: "../data"}]\n'
+    (web / "mix.exs").write_text(f"defmodule ShopWeb.MixProject do\n{deps}end\n", "utf-8")
+    fixed = fix(root, "OTP301", module("def f(g), do: :pg2.join(g, self())"))
+    assert fixed.application is not None and ":pg, :start_link" not in fixed.application
+    assert fixed.finding.fix is not None and fixed.finding.fix.safety == "unsafe"
+
+
+def test_the_scope_starts_before_every_module_that_calls_pg2(tmp_path: Path) -> None:
+    """Another file's :pg2 calls move to :pg with its own fix; the scope this fix adds must
+    already be started when that module boots."""
+    root = project(tmp_path, "      Shop.Repo,\n      Shop.Other,\n      Shop.Subject")
+    (root / "lib" / "shop" / "other.ex").write_text(OTHER_FILE.format(group=":rooms"), "utf-8")
+    fixed = fix(root, "OTP301", module("def f, do: :pg2.join(:chat, self())"))
+    assert fixed.application is not None
+    assert f"Shop.Repo,\n      {PG_CHILD},\n      Shop.Other," in fixed.application
+    assert fixed.finding.fix is not None and fixed.finding.fix.safety == "safe"
 
 
 @pytest.mark.parametrize(

@@ -12,12 +12,14 @@ import sys
 from pathlib import Path
 
 import pytest
+from positions import line_column
 
 from otp_thinking import cli
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 FINDING = "lib/storefront/checkout.ex:12:44: warning: OTP105"
-DEFAULT_SET_FINDING = "lib/storefront/presence.ex:4:29: error: OTP301"
+PRESENCE = "lib/storefront/presence.ex"
+DEFAULT_SET_FINDING = f"{PRESENCE}:{line_column(EXAMPLES / PRESENCE, ':pg2.join')}: error: OTP301"
 
 
 def run(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:

@@ -65,7 +65,7 @@ def test_crlf_files_and_raw_carriage_returns_survive_fix(project: Path) -> None:
     crlf(project)
     raw = project / "lib" / "storefront" / "raw.ex"
     raw.write_bytes(
-        b'defmodule Raw do\n  def s, do: "a\rb"\n  def j(g, p), do: :pg2.join(g, p)\nend\n'
+        b'defmodule Raw do\n  def s, do: "a\rb"\n  def j, do: :pg2.join(:raw, self())\nend\n'
     )
     done = run("check", "--fix", ".", cwd=project)
     assert done.returncode == 1, done.stderr
@@ -75,14 +75,14 @@ def test_crlf_files_and_raw_carriage_returns_survive_fix(project: Path) -> None:
     assert b":pg.join" in (project / PRESENCE).read_bytes()
     assert b"{:pg, :start_link" in (project / APPLICATION).read_bytes()
     assert raw.read_bytes() == (
-        b'defmodule Raw do\n  def s, do: "a\rb"\n  def j(g, p), do: :pg.join(g, p)\nend\n'
+        b'defmodule Raw do\n  def s, do: "a\rb"\n  def j, do: :pg.join(:raw, self())\nend\n'
     )
 
 
 def test_diff_is_a_patch_git_applies_to_exactly_the_changed_files(project: Path) -> None:
     crlf(project)
     (project / "lib" / "storefront" / "last.ex").write_bytes(
-        b"defmodule Last do\n  def j(g, p), do: :pg2.join(g, p)\nend"  # no final newline
+        b"defmodule Last do\n  def j, do: :pg2.join(:last, self())\nend"  # no final newline
     )
     subprocess.run(["git", "init", "-q", "."], cwd=project, check=True)
     fixed = project.parent / "fixed"
@@ -114,7 +114,7 @@ def test_symlinks_out_of_the_tree_are_reported_not_rewritten(project: Path) -> N
     (project / PRESENCE).symlink_to(outside / "presence.ex")
     (outside / "tasks").mkdir()
     (outside / "tasks" / "pg.ex").write_text(
-        "defmodule Pg do\n  def j(g, p), do: :pg2.join(g, p)\nend\n"
+        "defmodule Pg do\n  def j, do: :pg2.join(:linked, self())\nend\n"
     )
     (project / "lib" / "linked").symlink_to(outside / "tasks", target_is_directory=True)
     before = snapshot(outside)
@@ -217,7 +217,7 @@ def test_a_really_full_disk_leaves_every_file_whole(tmpfs: Path) -> None:
     project = tmpfs / "storefront"
     shutil.copytree(EXAMPLES, project)
     big = project / "lib" / "storefront" / "big.ex"
-    body = "".join(f"  def j{i}(g, p), do: :pg2.join(g, p)\n" for i in range(600))
+    body = "".join(f"  def j{i}, do: :pg2.join(:big, self())\n" for i in range(600))
     big.write_text(f"defmodule Big do\n{body}end\n")
     filler = tmpfs / "filler"
     fd = os.open(filler, os.O_WRONLY | os.O_CREAT)
@@ -268,12 +268,12 @@ def writing_started(folder: Path, since: float) -> bool:
 def test_kill_during_a_large_fix_never_leaves_a_cut_file(project: Path) -> None:
     generated = project / "lib" / "gen"
     generated.mkdir()
-    body = "".join(f"  def j{i}(g, p), do: :pg2.join(g, p)\n" for i in range(5))
     for n in range(60):
+        body = "".join(f"  def j{i}, do: :pg2.join(:gen{n}, self())\n" for i in range(5))
         (generated / f"g{n}.ex").write_text(f"defmodule Gen{n} do\n{body}end\n")
     filler = "".join(f"  # line {i} of a long file, kept as it is\n" for i in range(50_000))
     (generated / "big.ex").write_text(  # 2.3 MB
-        f"defmodule Big do\n{filler}  def j(g, p), do: :pg2.join(g, p)\nend\n"
+        f"defmodule Big do\n{filler}  def j, do: :pg2.join(:big, self())\nend\n"
     )
     original = snapshot(project)
     fixed_copy = project.parent / "fixed"

@@ -36,6 +36,7 @@ from otp_thinking.model.effects import (
     local_call_at,
     words_at,
 )
+from otp_thinking.model.groups import GroupCall, Term
 from otp_thinking.model.producers import Feed, feed
 from otp_thinking.model.supervision import PG, REGISTRY, TASK_SUPERVISOR, Supervision
 from otp_thinking.parsing import AnyQuery, Captures, compile_query, matches
@@ -251,6 +252,8 @@ class FileSummary:
     """The calls public functions make to other modules now (see `model.effects`): the project
     follows blocking work along them, from module to module."""
     tables: tuple[ets.TableSummary, ...] = ()
+    pg2_calls: tuple[GroupCall, ...] = ()
+    """Its calls to `:pg2`, each with the group it names (see `model.groups`)."""
     table_accesses: tuple[ets.AccessSummary, ...] = ()
     """The file's ETS tables and every access to a table (see `model.ets`)."""
 
@@ -317,6 +320,7 @@ class FileSummary:
                     }
                 )
             ),
+            tuple(sorted({(c.module, c.function, repr(c.group)) for c in self.pg2_calls})),
         )
 
     @property
@@ -356,6 +360,7 @@ class _Module:
     """Imported modules (full names) with the functions their ``only:`` names (None: all)."""
 
 
+_LITERALS = frozenset({"string", "charlist", "integer", "float"})
 TYPESPECS = frozenset({"spec", "type", "typep", "opaque", "callback", "macrocallback"})
 """Module attributes that hold types: the remote "calls" in them name types."""
 
@@ -367,6 +372,7 @@ class _Found:
     uses: list[NameUse] = field(default_factory=list)
     registers: dict[str, list[str]] = field(default_factory=dict)
     self_starts: list[Node] = field(default_factory=list)
+    pg2_calls: list[GroupCall] = field(default_factory=list)
 
 
 class _Document:
@@ -436,6 +442,24 @@ class _Summariser:
                 self.add_import(child, parent)
             elif target == "defdelegate":
                 self.delegates.append(child)
+
+    def collect_function_aliases(self) -> None:
+        """``alias Supervisor.Spec`` written as a statement of a function's body (old
+        application modules do it in ``start/2``): read as the module's, unless the module
+        aliases that short name itself. The alias is lexically the function's, but another
+        function of the module giving the same short name another meaning is rare."""
+        for definition in self.defs:
+            block = syntax.do_block(definition)
+            if block is None:
+                continue
+            module = self.module_at(definition.start_byte)
+            if module is None:
+                continue
+            for statement in block.named_children:
+                if statement.type == "call" and syntax.local_target(statement) == "alias":
+                    for written, written_as in modules.read_alias(statement):
+                        full = self.expand(written, module)
+                        module.aliases.setdefault(modules.short_name(full, written_as), full)
 
     def add_module(self, node: Node, parent: _Module | None) -> None:
         args = syntax.argument_nodes(node)
@@ -550,6 +574,7 @@ class _Summariser:
 
     def summary(self) -> FileSummary:
         self.collect_modules(self.source.tree.root_node)
+        self.collect_function_aliases()
         tables, accesses = self.tables()
         found = _Found()
         remote: list[tuple[Node, str, str]] = []
@@ -581,6 +606,7 @@ class _Summariser:
                 starting, self.resolve_here, self.module_name_at, self.span
             ),
             uses=tuple(found.uses),
+            pg2_calls=tuple(found.pg2_calls),
             handed_names=self.handed_names(),
             effects=self.effects(remote),
             function_calls=(
@@ -710,6 +736,9 @@ class _Summariser:
     ) -> None:
         if (target_text, function) in _SELF_STARTS:
             self.self_start(call, target_text, found)
+        if target_text == ":pg2":
+            self.group_call(call, function, found)
+            return
         head = target_text.split(".", 1)[0]
         if head not in _SPECIAL:
             if target_node.type != "alias" or head in _STDLIB:
@@ -748,6 +777,35 @@ class _Summariser:
                 caller = module.name if module is not None else ""
                 if not (use_kind == PG and name == supervision_facts.DEFAULT_PG_SCOPE):
                     found.uses.append(NameUse(use_kind, name, *self.span(args[0]), module=caller))
+
+    def group_call(self, call: Node, function: str, found: _Found) -> None:
+        module = self.module_at(call.start_byte)
+        args = self.arguments(call)
+        group = self.term(args[0], module) if args and function != "which_groups" else None
+        name = module.name if module is not None else ""
+        found.pg2_calls.append(GroupCall(name, function, group, *self.span(call)))
+
+    def term(self, node: Node | None, module: _Module | None, depth: int = 0) -> Term:
+        """The value ``node`` stands for as far as the code says it (see `model.groups`):
+        None where it is computed at run time."""
+        if node is None or depth > 4:
+            return None
+        if node.type == "tuple":
+            return tuple(
+                self.term(item, module, depth + 1)
+                for item in node.named_children
+                if item.type != "comment"
+            )
+        if node.type in _LITERALS and not any(
+            child.type == "interpolation" for child in node.named_children
+        ):
+            return syntax.text(node)
+        if node.type == "unary_operator" and module is not None:
+            name = syntax.attribute_name(node)
+            value = module.attributes.get(name) if name else None
+            if value is not None:
+                return self.term(value, module, depth + 1)
+        return self.resolve(node, module, depth)
 
     def parameter_default(self, call: Node, variable: Node) -> Node | None:
         """``def read(server \\\\ __MODULE__), do: GenServer.call(server, :read)``: the default

@@ -665,7 +665,7 @@ class _Reader:
             module = self.resolve_alias(item)
             options = self.options(args[0]) if args else {}
             return _child_of(module, options, span)
-        if target is None and syntax.local_target(item) in _SPEC_HELPERS and args:
+        if args and _spec_helper(target, item, self.resolve_alias):
             return _child_of(self.resolve(args[0]), self.spec_options(args), span)
         return Child(UNKNOWN, None, start=span[0], end=span[1])
 
@@ -673,6 +673,16 @@ class _Reader:
 _SPEC_HELPERS = frozenset({"worker", "supervisor"})
 """``worker(Mod, args)``/``supervisor(Mod, args)`` of the old ``Supervisor.Spec``: ``Mod``
 is started with ``args`` (``supervisor(Task.Supervisor, [[name: X]])``)."""
+
+
+def _spec_helper(
+    target: tuple[str, str] | None, call: Node, resolve_alias: Callable[[Node], str | None]
+) -> bool:
+    """``worker(..)`` imported from ``Supervisor.Spec``, or called on it by its full name or an
+    alias (``Spec.worker(..)`` after ``alias Supervisor.Spec``)."""
+    if target is None:
+        return syntax.local_target(call) in _SPEC_HELPERS
+    return target[1] in _SPEC_HELPERS and resolve_alias(call) == "Supervisor.Spec"
 
 
 def _child_of(module: str | None, options: dict[str, str | None], span: tuple[int, int]) -> Child:
@@ -903,7 +913,8 @@ def insertion_index(children: tuple[Child, ...], users: frozenset[str]) -> int:
     stopped after it) and before the first child that uses it (a module in ``users``, or a
     Phoenix Endpoint, whose requests may reach any module of the application: started after
     the new child, it is stopped before it, so no request still being served finds it gone).
-    With no infrastructure, first."""
+    A child the model cannot read counts as a user: it may be one. With no infrastructure,
+    first."""
     first_user = next((i for i, child in enumerate(children) if _uses(child, users)), len(children))
     after_infrastructure = max(
         (i + 1 for i, child in enumerate(children) if is_infrastructure(child)), default=0
@@ -944,7 +955,7 @@ def module_starts(facts: Supervision) -> Iterator[tuple[str, str]]:
 
 def _uses(child: Child, users: frozenset[str]) -> bool:
     module = child.module or ""
-    return module in users or module.endswith(".Endpoint")
+    return child.kind == UNKNOWN or module in users or module.endswith(".Endpoint")
 
 
 _INFRASTRUCTURE_MODULES = frozenset(
