@@ -90,7 +90,9 @@ Not flagged:
 - boot steps, whose work has to be done before `start_link` returns: an `init/1` that returns
   `:ignore` (an upgrade gate, a one-off check or seed), a `restart: :temporary` server (by
   its `use GenServer` options, or where a supervisor of the project starts it:
-  `Supervisor.child_spec({Seed, []}, restart: :temporary)`), and an `init/1` that fills
+  `Supervisor.child_spec({Seed, []}, restart: :temporary)`; not a server the project starts
+  only at run time with `DynamicSupervisor.start_child`, one per stream or game, whose
+  `init/1` every other start on that supervisor waits for), and an `init/1` that fills
   `:persistent_term` or an ETS table that the module's public functions read directly, or
   through a helper the process shares (callers would find it empty). A request to another
   machine is still reported there, as a warning: the table can be filled from what is at
@@ -575,8 +577,19 @@ def _who_waits(context: Context, module: Node) -> str:
         for summary in files
         for children in summary.supervision.lists
         for child in children.children
-    ) or any(start.module == name for s in files for start in s.supervision.dynamic_starts):
+    ):
         return "so whoever starts this process (its supervisor) waits for it"
+    dynamic = [
+        start for s in files for start in s.supervision.dynamic_starts if start.module == name
+    ]
+    if dynamic:
+        supervisor = next((start.supervisor for start in dynamic if start.supervisor), None)
+        which = f"the DynamicSupervisor {supervisor}" if supervisor else "its DynamicSupervisor"
+        caller = f"{dynamic[0].owner}.{dynamic[0].function}"
+        return (
+            f"so {which} waits for it, and with it every other start on that supervisor and "
+            f"the process calling {caller}"
+        )
     starters = sorted({s.owner for f in files for s in f.supervision.starts if s.module == name})
     if not starters:
         return unknown
@@ -615,22 +628,31 @@ def _reads_table_directly(context: Context, module: Node) -> bool:
 
 
 def _temporary(context: Context, module: Node) -> bool:
-    """The server is `restart: :temporary`: by its `use` options, or where a supervisor of
-    the project starts it (`Supervisor.child_spec({Mod, arg}, restart: :temporary)`, a map
-    spec with `restart: :temporary`)."""
+    """The server is a `restart: :temporary` step of the boot: where a supervisor of the
+    project starts it (`Supervisor.child_spec({Mod, arg}, restart: :temporary)`, a map spec
+    with `restart: :temporary`), or by its `use` options unless the project starts it only
+    at run time (`DynamicSupervisor.start_child`: one server per stream or game, whose start
+    every other start on that supervisor waits for)."""
     restarts = (use.option("restart") for use in modules.uses(module))
-    if any(syntax.text(restart) == ":temporary" for restart in restarts if restart):
-        return True
+    temporary = any(syntax.text(restart) == ":temporary" for restart in restarts if restart)
     index = context.project.index
     if not index.complete or not syntax.is_defmodule(module):
-        return False
+        return temporary
     name = modules.full_name(module)
-    return any(
-        child.module == name and child.restart == ":temporary"
-        for summary in index.files.values()
+    files = index.files.values()
+    listed = [
+        child
+        for summary in files
         for children in summary.supervision.lists
         for child in children.children
+        if child.module == name
+    ]
+    if any(child.restart == ":temporary" for child in listed):
+        return True
+    started_at_run_time = any(
+        start.module == name for summary in files for start in summary.supervision.dynamic_starts
     )
+    return temporary and (bool(listed) or not started_at_run_time)
 
 
 # -- the fix ---------------------------------------------------------------------------

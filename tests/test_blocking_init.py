@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import textwrap
+from pathlib import Path
 
 import pytest
+from fix_helpers import findings, module, project
 
 from conftest import mix_formatted
 from otp_thinking.engine import analyze
@@ -568,3 +570,42 @@ def test_the_result_after_a_kept_statement_of_several_lines_gets_its_blank_line(
     )
     assert "      ])\n\n    {:ok, nil, {:continue," in fixed
     assert fixed == mix_formatted(fixed)
+
+
+STREAMS = """\
+defmodule Shop.Streams do
+  def open(id), do: DynamicSupervisor.start_child(Shop.StreamSupervisor, {Shop.StreamServer, id})
+end
+"""
+STREAM_SERVER = """\
+use GenServer, restart: :temporary
+
+def start_link(id), do: GenServer.start_link(__MODULE__, id)
+
+def init(id) do
+  stream = Shop.Repo.get!(Shop.Stream, id)
+  {:ok, %{stream: stream}}
+end"""
+
+
+@pytest.mark.parametrize("started_at_boot", [False, True])
+def test_a_temporary_server_started_per_entity_is_no_boot_step(
+    tmp_path: Path, started_at_boot: bool
+) -> None:
+    """`restart: :temporary` marks a step of the boot only where a children list starts it;
+    started by `DynamicSupervisor.start_child`, its `init/1` holds up every start."""
+    root = project(
+        tmp_path, "      Shop.Repo" + (",\n      Shop.Subject" if started_at_boot else "")
+    )
+    (root / "lib" / "shop" / "streams.ex").write_text(
+        STREAMS.replace("Shop.StreamServer", "Shop.Subject"), "utf-8"
+    )
+    found = findings(root, "OTP003", module(STREAM_SERVER))
+    if started_at_boot:
+        assert found == []
+        return
+    (finding,) = found
+    assert (
+        "so the DynamicSupervisor Shop.StreamSupervisor waits for it, and with it every other "
+        "start on that supervisor and the process calling Shop.Streams.open/1" in finding.message
+    )
