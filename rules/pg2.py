@@ -69,8 +69,16 @@ that to you). With `[names] pg_scope = "MyApp.PG"` the fix uses that scope inste
 Unsafe, with the reason in its title, when the move changes more than the module:
 - a `join/2` or `leave/2` whose pid is not `self()` (or a captured one): `:pg` takes local
   pids only, where `:pg2` took remote ones;
-- another file of the project calls `:pg2` on a group this file may name too (the same atom,
-  alias or literal, or one computed at run time): move it with this one;
+- another file of the project calls `:pg2` on a group this file names too (the same atom,
+  alias or literal: move it with this one), or on groups the tool cannot tell apart from
+  this file's (computed at run time: check them);
+- Mix projects beside this one (it depends on them by `path:`, or they on it) may use the
+  same groups through `:pg2`;
+- the app runs in a cluster (`libcluster`, `peerage`, `swarm`, `horde` or `partisan` in
+  mix.exs): the nodes see each other's members only on the same module, so every node must
+  move at once;
+- mix.exs admits an Elixir older than 1.14 (or states none): that Elixir runs on OTP 22,
+  which has no `:pg` (it came with OTP 23), so check which OTP the app runs on;
 - a call with no counterpart stays (`get_closest_pid/1`, which `:pg` lacks: pick a member of
   `:pg.get_members/1` yourself, for example a local one from `get_local_members/1` first);
 - `:pg2.delete/1` (removed the same way, but `:pg` keeps the members joined until they leave
@@ -179,9 +187,7 @@ def _move(context: Context, found: list[_Call]) -> dict[Node, Fix]:
             concerns.extend(_concerns(item))
     if not edits:
         return {}
-    shared = _shared_with(context)
-    if shared is not None:
-        concerns.append(f"{shared} calls :pg2 on a group these may share: move it too")
+    concerns.extend(_project_concerns(context))
     safety: Safety = "unsafe" if concerns or scope.safety == "unsafe" else "safe"
     app = context.application
     started_in = f" and start the default scope in {app.module}" if app is not None else ""
@@ -200,7 +206,7 @@ it, only the first: every finding printing every edit would grow with the square
 
 def _title(found: list[_Call], edits: dict[Node, Edit]) -> str:
     if len(found) > 1:
-        return f"Move this file's {len(found)} :pg2 calls to :pg"
+        return f"Move this file's {_calls(len(edits))} to :pg"
     function = found[0].function
     if function in DROPPED:
         action = "Replace" if next(iter(edits.values())).new_text else "Remove"
@@ -208,12 +214,19 @@ def _title(found: list[_Call], edits: dict[Node, Edit]) -> str:
     return f"Use :pg.{function}"
 
 
+CONCERNS_SHOWN = 2
+"""A code action's title is read in a menu: the first reasons, and how many more there are."""
+
+
 def _with_concerns(title: str, concerns: list[str]) -> str:
-    """``title`` with the reasons the fix is unsafe, in its closing parenthesis if it has
-    one."""
+    """``title`` with the reasons the fix is unsafe (the first `CONCERNS_SHOWN`), in its
+    closing parenthesis if it has one."""
     if not concerns:
         return title
-    said = "; ".join(concerns)
+    said = "; ".join(concerns[:CONCERNS_SHOWN])
+    more = len(concerns) - CONCERNS_SHOWN
+    if more > 0:
+        said += f"; and {more} more reason{'s' if more > 1 else ''} to check"
     return f"{title[:-1]}; {said})" if title.endswith(")") else f"{title} ({said})"
 
 
@@ -240,16 +253,46 @@ def _concerns(item: _Call) -> Iterator[str]:
         yield ":pg keeps a deleted group's members until they leave"
 
 
+def _calls(count: int) -> str:
+    return f"{count} :pg2 call" + ("" if count == 1 else "s")
+
+
+FIRST_ELIXIR_ON_OTP_23 = (1, 14)
+"""Elixir 1.14 is the first to require Erlang/OTP 23, the first release with `:pg`."""
+
+
+def _project_concerns(context: Context) -> Iterator[str]:
+    """What the project shows that a move of this one file cannot settle."""
+    project = context.project
+    shared = _shared_with(context)
+    if shared is not None:
+        yield shared
+    if project.path_dependencies:
+        yield "Mix projects beside this one may use these groups through :pg2: move them too"
+    if project.cluster_dependency is not None:
+        yield (
+            f"the app runs in a cluster ({project.cluster_dependency}): every node must move "
+            "to :pg at once"
+        )
+    lowest = project.lowest_elixir
+    if lowest is None or lowest < FIRST_ELIXIR_ON_OTP_23:
+        allowed = f"Elixir {lowest[0]}.{lowest[1]}" if lowest else "any Elixir"
+        yield f":pg needs OTP 23 or later, and mix.exs admits {allowed}, which runs on OTP 22"
+
+
 def _shared_with(context: Context) -> str | None:
-    """Another file of the project that calls `:pg2` on a group this file's calls may name,
-    by its path from the project's root."""
+    """Another file of the project that calls `:pg2` on a group this file's calls name (or
+    may name: the tool cannot tell), by its path from the project's root."""
     own = os.path.abspath(context.path) if context.path is not None else None
     others = ((path, summary.pg2_calls) for path, summary in context.summaries())
-    path = groups.sharing_file(own, context.summary.pg2_calls, others)
+    sharing = groups.sharing_file(own, context.summary.pg2_calls, others)
+    if sharing is None:
+        return None
     root = context.project.root
-    if path is None or root is None:
-        return path
-    return os.path.relpath(path, root)
+    path = os.path.relpath(sharing.path, root) if root is not None else sharing.path
+    if sharing.certain:
+        return f"{path} calls :pg2 on the same group: move it too"
+    return f"{path} calls :pg2 on groups the tool cannot tell apart from these: check them"
 
 
 def _rename(context: Context, call: Node, function: str, scope: str) -> Edit | None:

@@ -101,8 +101,30 @@ class ProjectContext:
         ``:pg`` scope). Read when a fix asks."""
         if self.root is None:
             return False
-        mix = files.read_text(self.root / "mix.exs")
+        mix = self.mix_text
         return bool(mix and PATH_DEPENDENCY.search(mix)) or _depended_on_by_path(self.root)
+
+    @cached_property
+    def mix_text(self) -> str | None:
+        """The project's mix.exs, read when a fix asks."""
+        return files.read_text(self.root / "mix.exs") if self.root is not None else None
+
+    @cached_property
+    def lowest_elixir(self) -> tuple[int, int] | None:
+        """The lowest Elixir version (major, minor) the ``elixir:`` requirement of mix.exs
+        admits (``"~> 1.14"`` gives (1, 14)); None when there is none or it is computed."""
+        found = ELIXIR_REQUIREMENT.search(self.mix_text or "")
+        if found is None:
+            return None
+        versions = [(int(a), int(b)) for a, b in re.findall(r"(\d+)\.(\d+)", found.group(1))]
+        return min(versions) if versions else None
+
+    @cached_property
+    def cluster_dependency(self) -> str | None:
+        """A dependency of mix.exs that joins the nodes of a cluster (``libcluster``,
+        ``peerage``...), by name; None when there is none."""
+        found = CLUSTER_DEPENDENCY.search(self.mix_text or "")
+        return found.group(1) if found is not None else None
 
     def application_for(self, path: str | None) -> Application | None:
         """The application whose folder holds ``path`` (umbrella apps), else the only one."""
@@ -174,6 +196,9 @@ def scan(
 PATH_DEPENDENCY = re.compile(r"\{\s*:\w+\s*,[^}\n]*\b(?:path:|in_umbrella:\s*true)")
 """A dependency tuple on another Mix project: ``{:shop_data, path: "../data"}``,
 ``{:shop, in_umbrella: true}``."""
+
+ELIXIR_REQUIREMENT = re.compile(r"\belixir:\s*\"([^\"#]*)\"")
+CLUSTER_DEPENDENCY = re.compile(r"\{\s*:(libcluster|peerage|swarm|horde|partisan)\b")
 
 MAX_SIBLINGS = 50
 

@@ -27,6 +27,15 @@ end
 """
 
 
+MIX_EXS = """\
+defmodule Shop.MixProject do
+  use Mix.Project
+
+  def project, do: [app: :shop, version: "0.1.0", elixir: "~> 1.15", deps: []]
+end
+"""
+
+
 @dataclass
 class Fixed:
     text: str
@@ -37,7 +46,7 @@ class Fixed:
 def project(tmp_path: Path, children: str | None = "      Shop.Repo") -> Path:
     """A mix project ``shop`` with an application starting ``children`` (None: no app)."""
     tmp_path.mkdir(parents=True, exist_ok=True)
-    (tmp_path / "mix.exs").write_text("defmodule Shop.MixProject do\nend\n", "utf-8")
+    (tmp_path / "mix.exs").write_text(MIX_EXS, "utf-8")
     (tmp_path / "lib" / "shop").mkdir(parents=True)
     if children is not None:
         app = tmp_path / "lib" / "shop" / "application.ex"

@@ -10,6 +10,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from fix_helpers import MIX_EXS
 from test_cli import run
 
 from conftest import elixir_accepts
@@ -265,7 +266,7 @@ def test_fixes_that_add_one_child_before_different_users_add_it_once(tmp_path: P
     root = tmp_path / "shop"
     lib = root / "lib" / "shop"
     lib.mkdir(parents=True)
-    (root / "mix.exs").write_text("defmodule Shop.MixProject do\nend\n", "utf-8")
+    (root / "mix.exs").write_text(MIX_EXS, "utf-8")
     application = APPLICATION.replace(
         "      Shop.Repo\n",
         "      Shop.Repo,\n      Shop.Alpha,\n      {Registry, keys: :unique, name: Shop.Names},\n"

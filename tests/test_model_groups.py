@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from otp_thinking.model.groups import GroupCall, Term, may_be_equal, sharing_file
+from otp_thinking.model.groups import GroupCall, Sharing, Term, may_be_equal, sharing_file
 from otp_thinking.model.summary import summarize
 from otp_thinking.source import Source
 
@@ -78,6 +78,8 @@ def test_the_first_other_file_that_may_share_a_group() -> None:
 
     files = [("/a.ex", calls(":a")), ("/b.ex", calls(":b")), ("/c.ex", calls((":c", None)))]
     assert sharing_file("/a.ex", calls(":a"), files) is None
-    assert sharing_file("/a.ex", calls(":b"), files) == "/b.ex"
-    assert sharing_file("/x.ex", calls((":c", "1")), files) == "/c.ex"
-    assert sharing_file("/x.ex", calls(None), files) == "/a.ex"
+    assert sharing_file("/a.ex", calls(":b"), files) == Sharing("/b.ex", certain=True)
+    assert sharing_file("/x.ex", calls((":c", "1")), files) == Sharing("/c.ex", certain=False)
+    assert sharing_file("/x.ex", calls(None), files) == Sharing("/a.ex", certain=False)
+    # a file naming the same group for certain is preferred to one that only may
+    assert sharing_file("/x.ex", calls(":b", None), files) == Sharing("/b.ex", certain=True)

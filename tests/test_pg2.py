@@ -84,37 +84,69 @@ def test_a_call_with_no_counterpart_makes_the_move_unsafe(tmp_path: Path) -> Non
 OTHER_FILE = "defmodule Shop.Other do\n  def m, do: :pg2.get_members({group})\nend\n"
 
 
+SAME = "lib/shop/other.ex calls :pg2 on the same group: move it too"
+UNSURE = "lib/shop/other.ex calls :pg2 on groups the tool cannot tell apart from these: check them"
+
+
 @pytest.mark.parametrize(
-    ("mine", "theirs", "safety"),
+    ("mine", "theirs", "told"),
     [
-        ("{:store, id}", "{:store, 7}", "unsafe"),
-        ("{:store, id}", ":rooms", "safe"),
-        ("__MODULE__", "Shop.Subject", "unsafe"),
-        ("__MODULE__", "Shop.Other", "safe"),
-        ("@group", ":chat", "unsafe"),
-        ("@group", '"chat"', "safe"),
-        ("group_of(id)", ":rooms", "unsafe"),
+        ("{:store, id}", "{:store, 7}", UNSURE),
+        ("{:store, id}", ":rooms", None),
+        ("__MODULE__", "Shop.Subject", SAME),
+        ("__MODULE__", "Shop.Other", None),
+        ("@group", ":chat", SAME),
+        ("@group", '"chat"', None),
+        ("group_of(id)", ":rooms", UNSURE),
     ],
 )
 def test_another_file_on_a_group_these_may_share_makes_the_move_unsafe(
-    tmp_path: Path, mine: str, theirs: str, safety: str
+    tmp_path: Path, mine: str, theirs: str, told: str | None
 ) -> None:
     root = project(tmp_path, WITH_SCOPE)
     (root / "lib" / "shop" / "other.ex").write_text(OTHER_FILE.format(group=theirs), "utf-8")
     body = f"@group :chat\n\ndef f(id), do: :pg2.join({mine}, self())"
     fixed = fix(root, "OTP301", module(body))
-    assert fixed.finding.fix is not None and fixed.finding.fix.safety == safety
-    told = "lib/shop/other.ex calls :pg2 on a group these may share: move it too"
-    assert (told in fixed.finding.fix.title) == (safety == "unsafe")
-
-
-def test_adds_the_default_scope_when_missing(tmp_path: Path) -> None:
-    fixed = fix(project(tmp_path), "OTP301", module("def f(g), do: :pg2.join(g, self())"))
-    assert fixed.application is not None
-    # after the Repo: started after the infrastructure its users may need, stopped before it
-    assert "      Shop.Repo,\n      %{id: :pg, start: {:pg, :start_link, []}}" in fixed.application
     assert fixed.finding.fix is not None
-    assert fixed.finding.fix.title == "Use :pg.join and start the default scope in Shop.Application"
+    assert fixed.finding.fix.safety == ("safe" if told is None else "unsafe")
+    if told is not None:
+        assert fixed.finding.fix.title == f"Use :pg.join ({told})"
+
+
+@pytest.mark.parametrize(
+    ("mix_exs", "told"),
+    [
+        (
+            '  def project, do: [app: :shop, elixir: "~> 1.9", deps: deps()]\n'
+            '  defp deps, do: [{:libcluster, "~> 3.0"}]\n',
+            "the app runs in a cluster (libcluster): every node must move to :pg at once; "
+            ":pg needs OTP 23 or later, and mix.exs admits Elixir 1.9, which runs on OTP 22",
+        ),
+        (
+            "  def project, do: [app: :shop, deps: []]\n",
+            ":pg needs OTP 23 or later, and mix.exs admits any Elixir, which runs on OTP 22",
+        ),
+    ],
+)
+def test_what_the_project_shows_the_move_cannot_settle(
+    tmp_path: Path, mix_exs: str, told: str
+) -> None:
+    """`:pg` came with OTP 23, and Elixir 1.14 is the first to require it: an app that may
+    run on OTP 22 (where `:pg2` still runs) would fail to boot; and the nodes of a cluster
+    see each other's groups only on the same module."""
+    root = project(tmp_path, WITH_SCOPE)
+    (root / "mix.exs").write_text(f"defmodule Shop.MixProject do\n{mix_exs}end\n", "utf-8")
+    fixed = fix(root, "OTP301", module("def f(g), do: :pg2.join(g, self())"))
+    assert fixed.finding.fix is not None and fixed.finding.fix.safety == "unsafe"
+    assert fixed.finding.fix.title == f"Use :pg.join ({told})"
+
+
+def test_the_title_counts_the_calls_it_moves(tmp_path: Path) -> None:
+    before = "def f(g), do: :pg2.join(g, self())\n\ndef m(g), do: :pg2.get_members(g)\n\n"
+    before += "def c(g), do: :pg2.get_closest_pid(g)"
+    found = findings(project(tmp_path, WITH_SCOPE), "OTP301", module(before))
+    fix = found[0].fix
+    assert fix is not None and fix.title.startswith("Move this file's 2 :pg2 calls to :pg (")
 
 
 def test_no_scope_added_when_a_sibling_project_depends_on_this_one(tmp_path: Path) -> None:
@@ -197,3 +229,15 @@ def test_get_closest_pid_has_no_fix(tmp_path: Path) -> None:
 )
 def test_guarded_fallbacks_stay_silent(tmp_path: Path, code: str) -> None:
     assert findings(project(tmp_path), "OTP301", module(code)) == []
+
+
+def test_a_title_names_the_first_reasons_and_counts_the_rest(tmp_path: Path) -> None:
+    root = project(tmp_path, WITH_SCOPE)
+    deps = '  defp deps, do: [{:libcluster, "~> 3.0"}]\n'
+    (root / "mix.exs").write_text(f"defmodule Shop.MixProject do\n{deps}end\n", "utf-8")
+    fixed = fix(root, "OTP301", module("def f(g, pid), do: :pg2.join(g, pid)"))
+    assert fixed.finding.fix is not None
+    assert fixed.finding.fix.title == (
+        "Use :pg.join (:pg.join takes local pids only; the app runs in a cluster (libcluster): "
+        "every node must move to :pg at once; and 1 more reason to check)"
+    )

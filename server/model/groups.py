@@ -39,16 +39,37 @@ def may_be_equal(first: Term, second: Term) -> bool:
     return len(first) == len(second) and all(map(may_be_equal, first, second))
 
 
+@dataclass(frozen=True, slots=True)
+class Sharing:
+    """Another file whose `:pg2` calls may name a group the file's calls name: ``certain``
+    when both name it by the same literal term, else the tool cannot tell (one of them is
+    computed at run time)."""
+
+    path: str
+    certain: bool
+
+
 def sharing_file(
     own: str | None, calls: Iterable[GroupCall], files: Iterable[tuple[str, Iterable[GroupCall]]]
-) -> str | None:
-    """The first other file (path) among ``files`` whose `:pg2` calls may name a group one of
-    ``calls`` (the calls of the file at path ``own``) names; None when there is none."""
+) -> Sharing | None:
+    """The first other file among ``files`` whose `:pg2` calls may name a group one of
+    ``calls`` (the calls of the file at path ``own``) names, preferring one that certainly
+    does; None when there is none."""
     mine = [call.group for call in calls]
+    maybe: Sharing | None = None
     for path, others in files:
         if path == own:
             continue
         for other in others:
-            if any(may_be_equal(group, other.group) for group in mine):
-                return path
-    return None
+            if any(_known(group) and group == other.group for group in mine):
+                return Sharing(path, certain=True)
+            if maybe is None and any(may_be_equal(group, other.group) for group in mine):
+                maybe = Sharing(path, certain=False)
+    return maybe
+
+
+def _known(term: Term) -> bool:
+    """Nothing in the term is computed at run time."""
+    if term is None:
+        return False
+    return isinstance(term, str) or all(map(_known, term))
