@@ -13,7 +13,9 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
-from otp_thinking import files
+from tree_sitter import Node
+
+from otp_thinking import files, syntax
 from otp_thinking.files import defines_application
 from otp_thinking.findings import Edit
 from otp_thinking.index import ProjectIndex, build_index, short_lived_by_globs
@@ -261,6 +263,9 @@ def insert_child(
         one_line = f"[{', '.join(texts)}]"
         if len(text[line_start:list_start]) + len(one_line) + len(tail) <= MAX_LINE:
             return Edit(list_start, list_end, one_line, path)
+        in_call = _call_arguments_around(source, list_start, list_end)
+        if in_call is not None:
+            return _arguments_one_a_line(source, in_call, list_start, list_end, texts, path)
         inner = "".join(f"{newline}{indent}  {t}," for t in texts).rstrip(",")
         return Edit(list_start, list_end, f"[{inner}{newline}{indent}]", path)
     item_indent = source.line_indent(source.line_of(items[0].start))
@@ -272,6 +277,44 @@ def insert_child(
     before = list_start + 1 if position == 0 else items[position - 1].end
     at, _ = _after_line(text, before)
     return Edit(at, at, f"{newline}{item_indent}{child},", path)
+
+
+def _call_arguments_around(source: Source, start: int, end: int) -> Node | None:
+    """The arguments of the call that takes the list at ``[start, end)`` and more arguments
+    after it, all on one line (``Supervisor.start_link([A, B], strategy: ..)``): `mix format`
+    breaks such a call one argument a line once the list does not fit."""
+    first, last = source.offset_to_byte(start), source.offset_to_byte(end)
+    node: Node | None = source.tree.root_node.descendant_for_byte_range(first, last)
+    while node is not None and node.type != "list":
+        node = node.parent
+    arguments = node.parent if node is not None else None
+    if arguments is None or arguments.type != "arguments" or len(arguments.named_children) < 2:
+        return None
+    if "\n" in source.node_text(arguments) or syntax.text(arguments.children[0]) != "(":
+        return None
+    return arguments
+
+
+def _arguments_one_a_line(
+    source: Source, arguments: Node, start: int, end: int, items: list[str], path: str
+) -> Edit:
+    """The call's arguments laid out as `mix format` does when they do not fit on one line:
+    one a line, the children list one child a line, each keyword pair on its own line."""
+    newline = source.newline
+    indent = source.line_indent(source.line_of(start))
+    lines: list[str] = []
+    for argument in arguments.named_children:
+        span = source.node_span(argument)
+        if span == (start, end):
+            inner = "".join(f"{newline}{indent}    {item}," for item in items).rstrip(",")
+            lines.append(f"[{inner}{newline}{indent}  ]")
+        elif argument.type == "keywords":
+            lines.extend(source.node_text(pair) for pair in argument.named_children)
+        else:
+            lines.append(source.node_text(argument))
+    body = ",".join(f"{newline}{indent}  {line}" for line in lines)
+    first, last = source.node_span(arguments)
+    return Edit(first, last, f"({body}{newline}{indent})", path)
 
 
 def _after_line(text: str, offset: int) -> tuple[int, int]:

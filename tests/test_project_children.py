@@ -3,8 +3,12 @@ insert a missing child."""
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
+import pytest
+
+from conftest import mix_formatted
 from otp_thinking.findings import apply_edits
 from otp_thinking.project import applications_in
 from otp_thinking.source import Source
@@ -61,3 +65,42 @@ def test_literal_children_list_unchanged() -> None:
         ("task_supervisor", "Shop.Tasks"),
         ("pg", ":pg"),
     ]
+
+
+INLINE = "    Supervisor.start_link([Shop.Repo, ShopWeb.Endpoint], {options})\n"
+TASKS = "{Task.Supervisor, name: Shop.TaskSupervisor}"
+
+
+def _started_inline(options: str) -> str:
+    app, text = _app(f"  def start(_type, _args) do\n{INLINE.format(options=options)}  end\n")
+    edit = app.add_child(TASKS)
+    assert edit is not None
+    return apply_edits(text, [edit])
+
+
+@pytest.mark.parametrize(
+    ("options", "expected"),
+    [
+        (  # the options after the list: every argument on its own line
+            "strategy: :one_for_one, name: Shop.Supervisor",
+            "    Supervisor.start_link(\n      [\n        Shop.Repo,\n        {TASKS},\n"
+            "        ShopWeb.Endpoint\n      ],\n      strategy: :one_for_one,\n"
+            "      name: Shop.Supervisor\n    )\n",
+        ),
+        (
+            "opts_for(:shop, :one_for_one, max_restarts: 10)",
+            "    Supervisor.start_link(\n      [\n        Shop.Repo,\n        {TASKS},\n"
+            "        ShopWeb.Endpoint\n      ],\n      opts_for(:shop, :one_for_one, "
+            "max_restarts: 10)\n    )\n",
+        ),
+    ],
+)
+def test_a_list_written_inline_in_a_call_is_laid_out_as_mix_format_does(
+    options: str, expected: str
+) -> None:
+    """`mix format` breaks a call whose children list, followed by its options, no longer
+    fits on one line: one argument a line."""
+    fixed = _started_inline(options)
+    assert expected.replace("{TASKS}", TASKS) in fixed
+    if shutil.which("elixir"):
+        assert fixed == mix_formatted(fixed)
