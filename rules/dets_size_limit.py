@@ -71,4 +71,5 @@ RULE = Rule(
     check=check,
     words=("dets",),
     production_only=True,
+    preview=True,
 )

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from otp_thinking.context import Context
 from otp_thinking.findings import Finding
 from otp_thinking.model import supervision
-from otp_thinking.model.summary import ModuleSummary
+from otp_thinking.model.summary import FileSummary, ModuleSummary
 from otp_thinking.model.supervision import DynamicStart, DynamicSupervisorDef, RestartedChild
 from otp_thinking.rule import Rule
 
@@ -31,9 +31,18 @@ tenant, a source, a device), and are restarted when they crash:
 
 The message names the `start_child` call, the child module and where its restart type is written.
 
+As a warning, on the child's `use GenServer`: a `:permanent` server the project starts with
+`DynamicSupervisor.start_child` that ends itself with a normal exit, `{:stop, :normal, ...}`
+or `{:stop, :shutdown, ...}` returned by a callback (or by a helper a callback returns).
+`:permanent` restarts a child whatever its exit reason, so the supervisor starts it again every
+time it stops, each restart counting against its budget however it is set; once spent, the
+supervisor gives up and stops every other child. `restart: :transient` is what it wants.
+
 Not flagged:
 - supervisors whose options set `max_restarts` or `max_seconds`, or are built at run time;
-- children started `restart: :temporary` (never restarted, they cannot use up the budget), and
+- children started `restart: :temporary` (never restarted, they cannot use up the budget),
+  `:transient` supervisors (one that gives up exits with `:shutdown`, which `:transient` does
+  not restart), and
   children whose restart type the code does not show (a hand-written `child_spec/1` without a
   literal `restart:`, a spec held in a parameter): the tool stays silent when it cannot know;
 - static supervisors (`Supervisor.init(children, ...)`): a fixed set of children at the default
@@ -43,7 +52,7 @@ Not flagged:
   `already_started` and the children are not one per entity;
 - tests, `.exs` scripts and Mix tasks (`use Mix.Task`, or named under `Mix.Tasks.`).
 
-This is a hint: it asks for a decision, not a change.
+The budget finding is a hint: it asks for a decision, not a change.
 
 ## Why it matters
 A supervisor restarts crashed children only so often: more than `max_restarts` restarts within
@@ -96,9 +105,14 @@ MESSAGE = (
 
 def check(context: Context) -> Iterator[Finding]:
     definitions = [d for d in context.summary.supervision.dynamic_supervisors if not d.intensity]
-    if not definitions:
+    stopping = [m for m in context.summary.modules if _stops_but_restarted(m)]
+    if not definitions and not stopping:
         return
     summaries = list(context.summaries())
+    if stopping:
+        yield from _restarted_after_stopping(context, stopping, summaries)
+    if not definitions:
+        return
     modules: dict[str, ModuleSummary] = {m.name: m for _p, s in summaries for m in s.modules}
     starts = [
         (path, start)
@@ -123,9 +137,105 @@ def check(context: Context) -> Iterator[Finding]:
             child
             for child in supervision.restarted_children(names, starts, restart_of)
             if not supervision.single_instance(child.start.module or "", registers, lists)
+            and not _gives_up_quietly(child, modules)
+            and not _told_apart(child, modules)
         ]
         if children:
             yield _finding(context, definition, children)
+
+
+SUPERVISORS = frozenset({"Supervisor", "DynamicSupervisor", "PartitionSupervisor"})
+
+
+def _gives_up_quietly(child: RestartedChild, modules: dict[str, ModuleSummary]) -> bool:
+    """A `:transient` supervisor: when its own children use up its budget it exits with
+    `:shutdown`, which `:transient` does not restart, so it never counts against this one."""
+    module = modules.get(child.start.module or "")
+    return (
+        child.restart == ":transient"
+        and module is not None
+        and bool(SUPERVISORS & set(module.uses))
+    )
+
+
+def _told_apart(child: RestartedChild, modules: dict[str, ModuleSummary]) -> bool:
+    """The child gets the warning of its own (`_restarted_after_stopping`): it spends the
+    budget every time it stops, crash or not."""
+    module = modules.get(child.start.module or "")
+    return (
+        module is not None
+        and _stops_but_restarted(module)
+        and bool(_permanent_by_default(child.start, module))
+    )
+
+
+def _stops_but_restarted(module: ModuleSummary | None) -> bool:
+    return module is not None and module.restart == ":permanent" and bool(module.stops_normally)
+
+
+STOP_MESSAGE = (
+    "{module} ends itself with a normal exit ({stop}) but is :permanent ({declared}), and "
+    "{caller} ({where}) starts it under a DynamicSupervisor: the supervisor starts it again "
+    "every time it stops, each restart counting against its budget (3 in 5 seconds by "
+    "default), and once the budget is spent it gives up, stopping every other child with it; "
+    "make it restart: :transient, which restarts it only when it crashes."
+)
+
+
+def _restarted_after_stopping(
+    context: Context,
+    stopping: list[ModuleSummary],
+    summaries: list[tuple[str, FileSummary]],
+) -> Iterator[Finding]:
+    """Servers of this file that stop themselves normally, `:permanent`, and that the project
+    starts with `DynamicSupervisor.start_child`: each normal stop is a restart."""
+    for module in stopping:
+        started = next(
+            (
+                (path, start, declared)
+                for path, summary in summaries
+                if not summary.short_lived
+                for start in summary.supervision.dynamic_starts
+                if start.module == module.name
+                for declared in [_permanent_by_default(start, module)]
+                if declared
+            ),
+            None,
+        )
+        if started is None:
+            continue
+        path, start, declared = started
+        caller = f"{start.owner}.{start.function}" if start.function else start.owner
+        message = STOP_MESSAGE.format(
+            module=module.name,
+            stop=module.stops_normally,
+            declared=declared,
+            caller=caller,
+            where=f"{_shown_path(context, path)}:{start.line}",
+        )
+        related = ((path, start.start, start.end, f"starts {module.name}"),)
+        yield Finding(
+            RULE.code,
+            RULE.name,
+            "warning",
+            message,
+            module.use_start,
+            module.use_end,
+            None,
+            {},
+            related,
+        )
+
+
+def _permanent_by_default(start: DynamicStart, module: ModuleSummary) -> str:
+    """Where the child's `:permanent` comes from when nobody chose it (``the default of use
+    GenServer``, of a spec map without `:restart`); empty when the spec or the module sets a
+    restart type itself: a server that stops itself to be started again (a reconnect) may be
+    `:permanent` on purpose."""
+    if start.restart is not None:
+        default = start.restart == ":permanent" and start.restart_default
+        return "the default of a child spec map without :restart" if default else ""
+    return module.restart_from if module.restart_from.startswith("the default") else ""
 
 
 def _finding(
@@ -191,9 +301,10 @@ RULE = Rule(
     summary="A DynamicSupervisor at the default restart intensity restarting per-entity children",
     doc=DOC,
     check=check,
-    words=("DynamicSupervisor",),
+    words=("DynamicSupervisor", ":stop"),
     production_only=True,
-    project_files=lambda summary: any(
-        not d.intensity for d in summary.supervision.dynamic_supervisors
+    project_files=lambda summary: (
+        any(not d.intensity for d in summary.supervision.dynamic_supervisors)
+        or any(_stops_but_restarted(module) for module in summary.modules)
     ),
 )

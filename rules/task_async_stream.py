@@ -29,7 +29,10 @@ clause, `match?({:exit, _}, &1)`, or a clause of a local reducer it passes (`&co
 without simply raising again. The caller wanted isolation that the link defeats. When the call
 sets no `on_timeout` (nor `timeout: :infinity`), the message adds that a task running past its
 timeout exits the caller too (the default is `on_timeout: :exit`), which dropping the link does
-not change: `on_timeout: :kill_task` makes it an `{:exit, :timeout}` element as well.
+not change: `on_timeout: :kill_task` makes it an `{:exit, :timeout}` element as well
+(`{:exit, {input, :timeout}}` with `zip_input_on_exit: true`); where the function's clause
+is written for pairs (`{:exit, {id, reason}}`) without `zip_input_on_exit`, the message says
+that it does not match `{:exit, :timeout}` and needs a clause of its own.
 
 Timeouts, in every such call (`Task.Supervisor.async_stream_nolink` too) that sets no
 `on_timeout` nor `timeout: :infinity` (a task past its timeout then exits the caller):
@@ -176,15 +179,34 @@ def check(context: Context) -> Iterator[Finding]:
         )
         fix = _unlinked(context, call) if supervised else _fix(context, call)
         if _may_time_out(call):
-            message += TIMEOUT_NOTE
+            message += _timeout_note(evidence)
             fix = replace(fix, title=fix.title + TIMEOUT_FIX_NOTE) if fix is not None else None
         yield context.finding(RULE, node, message, fix=fix)
 
 
 TIMEOUT_NOTE = (
     " A task that runs past its timeout exits the caller too (on_timeout defaults to :exit): "
-    "add on_timeout: :kill_task for it to arrive there as {:exit, :timeout}."
+    "add on_timeout: :kill_task for it to arrive{there} as {element}."
 )
+UNMATCHED_TIMEOUT_NOTE = (
+    " A task that runs past its timeout exits the caller too (on_timeout defaults to :exit); "
+    "with on_timeout: :kill_task it arrives as {{:exit, :timeout}}, which the clause on line "
+    "{line} ({{:exit, {reason}}}) does not match: add on_timeout: :kill_task and a clause for it."
+)
+
+
+def _timeout_note(evidence: process_state.Evidence) -> str:
+    """What a timed-out task becomes with ``on_timeout: :kill_task``, and whether the failure
+    clause the stream's consumer has matches it (``{:exit, {id, reason}}`` written for
+    ``zip_input_on_exit`` elements never matches ``{:exit, :timeout}``)."""
+    if evidence.kind == "zip":
+        return TIMEOUT_NOTE.format(there="", element="{:exit, {input, :timeout}}")
+    reason = process_state.exit_reason(evidence.node) if evidence.node is not None else None
+    if reason is not None and not process_state.matches_an_atom(reason):
+        return UNMATCHED_TIMEOUT_NOTE.format(line=evidence.line(), reason=syntax.text(reason))
+    return TIMEOUT_NOTE.format(there=" there", element="{:exit, :timeout}")
+
+
 TIMEOUT_FIX_NOTE = "; a timeout still exits the caller until on_timeout: :kill_task is added"
 
 

@@ -43,8 +43,13 @@ for when none runs); anything started in `terminate/2`, on the way out of a stop
 drain, a hand-over); files under development, benchmark, example or test-app folders (`dev/`,
 `bench/`, `examples/`, `test_app/`).
 
-A `spawn` of a local function that calls itself (an accept or receive loop) gets its own
-message: the advice there is a link to its owner, not a Task.Supervisor.
+A process whose pid its starter keeps (binds and uses, or gets back from a private helper in
+a module that monitors processes and handles their `:DOWN`) is still reported, but the message
+says that only the code keeping its pid knows of it, not that nothing can list it.
+
+A `spawn` of a local function that calls itself and serves (an accept or receive loop) gets
+its own message: the advice there is a link to its owner, not a Task.Supervisor. A loop that
+polls or retries with a sleep is work like any other.
 
 ## Why it matters
 A process nobody supervises is invisible to the application. When the application stops, the
@@ -141,7 +146,8 @@ def check(context: Context) -> Iterator[Finding]:
         if not _flagged(context, kind, call, site):
             continue
         node = site if syntax.is_capture(site) else call
-        unknown = KEPT if _pid_kept(site) else NOBODY_KNOWS
+        kept = _pid_kept(site) or (_returned_to_caller(call) and _monitors_processes(call))
+        unknown = KEPT if kept else NOBODY_KNOWS
         if kind == "task_start":
             message = TASK_START_MESSAGE.format(unknown=unknown)
             yield context.finding(RULE, node, message, fix=_fix(context, call))
@@ -375,6 +381,26 @@ def _pid_kept(site: Node) -> bool:
     return any(syntax.last_variable_use(definition, name) > binding.end_byte for name in names)
 
 
+def _returned_to_caller(call: Node) -> bool:
+    """The start is what a private helper returns (``defp async_reply(fun), do:
+    Task.start(..)``): the pid goes to the module's own code that called it."""
+    definition = syntax.enclosing_definition(call)
+    if definition is None or syntax.local_target(definition) != "defp":
+        return False
+    site = calls.site(call)
+    return any(tail.id == site.id for tail in syntax.tail_expressions(syntax.body_of(definition)))
+
+
+def _monitors_processes(call: Node) -> bool:
+    """The module monitors processes and handles their ``:DOWN``: a helper's callers that get
+    the pid of what it starts then keep it, to watch it end."""
+    module = syntax.enclosing_module(call)
+    if module is None:
+        return False
+    text = syntax.text(module)
+    return ":DOWN" in text and any(f"{m}.{f}(" in text for m, f in MONITOR_CALLS)
+
+
 def _awaited(call: Node) -> bool:
     """The function that spawns then waits in `receive` (for the helper's reply): the helper
     is part of a synchronous step, and lives no longer than the caller waits."""
@@ -408,7 +434,14 @@ def _looping_function(call: Node) -> str | None:
         for definition in definitions
         for n in syntax.descendants(syntax.body_of(definition) or definition)
     )
-    return name if definitions and calls_itself else None
+    serves = any(SERVING.search(syntax.text(definition)) for definition in definitions)
+    return name if definitions and calls_itself and serves else None
+
+
+SERVING = re.compile(r"\breceive\b|\baccept\b|\brecv\b")
+"""What a loop that serves its owner does: waits for messages or connections. A loop that
+polls or retries with a sleep is work like any other, better under a Task.Supervisor than
+linked to whoever started it (a request, often)."""
 
 
 def _loop_arity(call: Node, name: str) -> int:

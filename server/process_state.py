@@ -198,6 +198,37 @@ def _matches_exit(node: Node) -> bool:
     return bool(args) and _exit_tuple(args[0])
 
 
+def exit_reason(clause: Node) -> Node | None:
+    """The reason pattern of the ``{:exit, reason}`` a `failure_clause` matches (``{log_id,
+    reason}`` in ``{:exit, {log_id, reason}} -> ...``); None when it is not written out."""
+    if clause.type == "call":  # match?({:exit, _}, element)
+        args = syntax.argument_nodes(clause)
+        patterns = args[:1]
+    else:
+        left = clause.child_by_field_name("left")
+        patterns = left.named_children if left is not None else []
+    for pattern in patterns:
+        while pattern.type == "binary_operator" and syntax.operator(pattern) in ("=", "when"):
+            left = pattern.child_by_field_name("left")
+            if left is None:
+                break
+            pattern = left
+        if pattern.type == "tuple" and _exit_tuple(pattern):
+            elements = pattern.named_children
+            return elements[1] if syntax.text(elements[0]) == ":exit" else None
+    return None
+
+
+def matches_an_atom(pattern: Node) -> bool:
+    """The pattern can match an atom such as ``:timeout``: a variable, ``_``, that atom."""
+    if pattern.type == "binary_operator" and syntax.operator(pattern) in ("=", "when"):
+        left = pattern.child_by_field_name("left")
+        return left is None or matches_an_atom(left)
+    if pattern.type == "identifier":
+        return True
+    return pattern.type == "atom" and syntax.text(pattern) == ":timeout"
+
+
 def _exit_tuple(pattern: Node) -> bool:
     if pattern.type == "binary_operator" and syntax.operator(pattern) in ("=", "when"):
         left = pattern.child_by_field_name("left")

@@ -7,7 +7,9 @@ from tree_sitter import Node
 
 from otp_thinking import syntax
 from otp_thinking.model import modules
+from otp_thinking.model.summary import summarize
 from otp_thinking.parsing import parse
+from otp_thinking.source import Source
 
 
 def defmodules(code: str) -> list[Node]:
@@ -164,3 +166,29 @@ def test_read_alias_keeps_what_is_written() -> None:
     assert found[3] == []  # a half-written `alias`
     assert modules.short_name("Shop.Cart", None) == "Cart"
     assert modules.short_name("Shop.Repo", "R") == "R"
+
+
+STOPS = """\
+defmodule Shop.Drain do
+  use GenServer
+
+  def handle_info(:next, q), do: next(q)
+  def handle_cast(:check, q) do
+    if done?(q), do: halt(q)
+    {:noreply, q}
+  end
+
+  defp next(q), do: if(Shop.Queue.empty?(q), do: {:stop, :shutdown, q}, else: {:noreply, q})
+  defp halt(q), do: {:stop, :normal, q}
+end
+"""
+
+
+def test_where_a_server_ends_itself_normally() -> None:
+    """Returned by a callback or by a helper it returns; a tuple built and dropped ends
+    nothing (`halt/1` here)."""
+    (module,) = summarize(Source(STOPS, "lib/shop/drain.ex"), "lib/shop/drain.ex").modules
+    assert module.stops_normally == "{:stop, :shutdown, ...} in next/1, line 10"
+    dropped = STOPS.replace("next(q)\n", "{:noreply, q}\n", 1)
+    (module,) = summarize(Source(dropped, "lib/shop/drain.ex"), "lib/shop/drain.ex").modules
+    assert module.stops_normally == ""

@@ -48,3 +48,51 @@ def test_the_message_names_each_value_a_child_stands_for(
     assert f"starts one Shop.Responder {each} with DynamicSupervisor.start_child" in (
         finding.message
     )
+
+
+STOPPING = """\
+defmodule Shop.Drains do
+  use DynamicSupervisor
+
+  def start_link(arg), do: DynamicSupervisor.start_link(__MODULE__, arg, name: __MODULE__)
+
+  def drain(queue), do: DynamicSupervisor.start_child(__MODULE__, {Shop.Drain, queue})
+
+  @impl true
+  def init(_arg), do: DynamicSupervisor.init(strategy: :one_for_one, max_restarts: 50)
+end
+
+defmodule Shop.Drain do
+  use GenServer
+
+  def start_link(queue), do: GenServer.start_link(__MODULE__, queue)
+
+  @impl true
+  def init(queue), do: {:ok, queue}
+
+  @impl true
+  def handle_info(:next, queue) do
+    case Shop.Queue.pop(queue) do
+      nil -> {:stop, :normal, queue}
+      _job -> {:noreply, queue}
+    end
+  end
+end
+"""
+
+
+def test_a_permanent_server_that_stops_itself_is_a_warning_on_its_use(tmp_path: Path) -> None:
+    """Each normal stop of a :permanent child is a restart: the supervisor starts it again,
+    whatever budget it sets (this one sets one), and the advice is :transient."""
+    [finding] = findings(project(tmp_path, "      Shop.Drains"), "OTP501", STOPPING)
+    line = STOPPING.splitlines().index("      nil -> {:stop, :normal, queue}") + 1
+    assert finding.severity == "warning"
+    assert STOPPING[finding.start : finding.end] == "use GenServer"
+    assert finding.message == (
+        "Shop.Drain ends itself with a normal exit ({:stop, :normal, ...} in handle_info/2, "
+        f"line {line}) but is :permanent (the default of use GenServer), and Shop.Drains.drain/1 "
+        "(lib/shop/subject.ex:6) starts it under a DynamicSupervisor: the supervisor starts it "
+        "again every time it stops, each restart counting against its budget (3 in 5 seconds by "
+        "default), and once the budget is spent it gives up, stopping every other child with "
+        "it; make it restart: :transient, which restarts it only when it crashes."
+    )

@@ -292,6 +292,39 @@ def test_a_stream_without_on_timeout_is_told_timeouts_exit_the_caller(
     assert ("until on_timeout: :kill_task is added" in finding.fix.title) is noted
 
 
+@pytest.mark.parametrize(
+    ("options", "clause", "said"),
+    [
+        ("", "{:exit, reason} -> {:error, reason}", "for it to arrive there as {:exit, :timeout}"),
+        (
+            ", zip_input_on_exit: true",
+            "{:exit, {id, reason}} -> {:error, id, reason}",
+            "for it to arrive as {:exit, {input, :timeout}}",
+        ),
+        (
+            "",
+            "{:exit, {id, reason}} -> {:error, id, reason}",
+            "with on_timeout: :kill_task it arrives as {:exit, :timeout}, which the clause on "
+            "line {line} ({:exit, {id, reason}}) does not match: add on_timeout: :kill_task and "
+            "a clause for it",
+        ),
+    ],
+)
+def test_the_timeout_note_says_what_a_timed_out_task_becomes(
+    tmp_path: Path, options: str, clause: str, said: str
+) -> None:
+    """With `zip_input_on_exit: true` a timed-out task comes as `{:exit, {input, :timeout}}`;
+    without it as `{:exit, :timeout}`, which a clause written for pairs never matches."""
+    code = (
+        f"def f(xs) do\n  xs\n  |> Task.async_stream(&work/1{options})\n  |> Enum.map(fn\n"
+        f"    {{:ok, value}} -> value\n    {clause}\n  end)\nend"
+    )
+    text = server(code)
+    (finding,) = findings(project(tmp_path, SUPERVISED), "OTP102", text)
+    line = next(i for i, row in enumerate(text.splitlines(), 1) if clause in row)
+    assert said.replace("{line}", str(line)) in finding.message
+
+
 PIPED_OVER_LINES = """\
 defmodule Shop.Subject do
   def rename(objects, old, new) do

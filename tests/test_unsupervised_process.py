@@ -243,3 +243,50 @@ def test_a_kept_pid_is_known_to_its_starter(tmp_path: Path, body: str, kept: boo
     (finding,) = findings(root, "OTP103", module(f"def f do\n  {body}\nend"))
     assert ("only the code that keeps its pid knows of it" in finding.message) is kept
     assert ("nothing can list it or wait for it" in finding.message) is not kept
+
+
+TRACKER = """\
+use GenServer
+
+def handle_call({:fetch, key}, from, state) do
+  {:ok, pid} = reply_later(from, key)
+  Process.monitor(pid)
+  {:noreply, %{state | tasks: MapSet.put(state.tasks, pid)}}
+end
+
+def handle_info({:DOWN, _ref, :process, pid, _reason}, state),
+  do: {:noreply, %{state | tasks: MapSet.delete(state.tasks, pid)}}
+
+defp reply_later(from, key), do: Task.start(fn -> GenServer.reply(from, load(key)) end)"""
+
+
+@pytest.mark.parametrize("monitored", [True, False])
+def test_a_task_a_helper_hands_to_an_owner_that_monitors_is_known_to_it(
+    tmp_path: Path, monitored: bool
+) -> None:
+    """The helper returns the pid, the callback that calls it monitors the task and drops it on
+    :DOWN: the owner knows of it, but the application's shutdown still does not stop it."""
+    body = TRACKER if monitored else TRACKER.replace("  Process.monitor(pid)\n", "")
+    body = body if monitored else body.replace(":DOWN", ":gone")
+    (finding,) = findings(project(tmp_path), "OTP103", module(body))
+    assert ("only the code that keeps its pid knows of it" in finding.message) is monitored
+    assert ("nothing can list it or wait for it" in finding.message) is not monitored
+
+
+@pytest.mark.parametrize(
+    ("loop", "serves"),
+    [
+        ("{:ok, client} = :gen_tcp.accept(socket)\n  send(Shop.Inbox, client)", True),
+        ("receive do\n    msg -> send(Shop.Inbox, msg)\n  end", True),
+        ("Process.sleep(5_000)\n  if Shop.Deploys.ready?(socket), do: :ok", False),
+    ],
+)
+def test_only_a_loop_that_serves_its_owner_is_told_to_link(
+    tmp_path: Path, loop: str, serves: bool
+) -> None:
+    """An accept or receive loop belongs to whoever started it (link it); a loop that polls
+    and sleeps is work like any other, and its starter may be a request that ends first."""
+    code = f"def f(socket), do: spawn(fn -> run(socket) end)\n\ndef run(socket) do\n  {loop}\n  run(socket)\nend"
+    (finding,) = findings(project(tmp_path), "OTP103", module(code))
+    assert ("use spawn_link" in finding.message) is serves
+    assert ("Task.Supervisor.start_child/2" in finding.message) is not serves

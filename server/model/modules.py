@@ -16,6 +16,7 @@ in, so it is left out.
 from __future__ import annotations
 
 import bisect
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -241,6 +242,62 @@ def child_restart(module: Node) -> tuple[str | None, str]:
         if use.alias == "Task":
             return ":temporary", "the default of use Task"
     return None, ""
+
+
+_NORMAL_STOP = re.compile(r"\{\s*:stop\s*,\s*:(normal|shutdown)\b")
+
+
+def may_stop_normally(text: str) -> bool:
+    """The text has a ``{:stop, :normal`` (or ``:shutdown``) tuple: `normal_stop` may find one."""
+    return _NORMAL_STOP.search(text) is not None
+
+
+def normal_stop(module: Node, text: str) -> str:
+    """Where the server ends itself with a normal exit, ``{:stop, :normal, ...}`` or ``{:stop,
+    :shutdown, ...}`` returned by a callback (``handle_info``, ``handle_call``...) or by a
+    helper a callback returns (``defp stop(state), do: {:stop, :normal, state}``), as a
+    message says it (``{:stop, :normal, ...} in handle_info/2, line 81``); empty when none
+    does. A tuple built and dropped ends nothing. ``text`` is the module's text: most modules
+    never stop this way, and a search of it is far cheaper than a walk."""
+    if not _NORMAL_STOP.search(text):
+        return ""
+    definitions = [
+        node
+        for node in syntax.descendants(module)
+        if syntax.is_def(node) and syntax.enclosing_module(node) == module
+    ]
+    returning: dict[str, tuple[Node, Node]] = {}
+    for definition in definitions:
+        stop = _returned_stop(definition)
+        if stop is not None:
+            returning.setdefault(clauses.name(definition), (definition, stop))
+    for definition in definitions:
+        if clauses.name(definition) not in _STOPPING_CALLBACKS:
+            continue
+        found = returning.get(clauses.name(definition))
+        if found is None:
+            tails = syntax.tail_expressions(syntax.body_of(definition))
+            helpers = (syntax.local_target(t) for t in tails if t.type == "call")
+            found = next((returning[h] for h in helpers if h in returning), None)
+        if found is not None:
+            helper, stop = found
+            reason = _NORMAL_STOP.match(syntax.text(stop))
+            where = (
+                f"{clauses.name(helper)}/{clauses.arity(helper)}, line {stop.start_point[0] + 1}"
+            )
+            return f"{{:stop, :{reason.group(1) if reason else 'normal'}, ...}} in {where}"
+    return ""
+
+
+_STOPPING_CALLBACKS = frozenset({"handle_call", "handle_cast", "handle_info", "handle_continue"})
+
+
+def _returned_stop(definition: Node) -> Node | None:
+    """A ``{:stop, :normal, ...}`` tuple the function returns."""
+    for tail in syntax.tail_expressions(syntax.body_of(definition)):
+        if tail.type == "tuple" and _NORMAL_STOP.match(syntax.text(tail)):
+            return tail
+    return None
 
 
 MIX_TASKS = "Mix.Tasks."

@@ -219,6 +219,10 @@ class ModuleSummary:
     code says (see ``model.modules.child_restart``)."""
     restart_from: str = ""
     """Where that is written (``use GenServer, restart: :temporary``)."""
+    stops_normally: str = ""
+    """Where a callback ends the process with ``{:stop, :normal, ...}`` (or ``:shutdown``), as
+    ``{:stop, :normal, ...} in handle_info/2, line 81``; empty when none does (see
+    ``model.modules.normal_stop``)."""
 
     @property
     def genserver(self) -> bool:
@@ -264,6 +268,7 @@ class FileSummary:
             self.short_lived,
             tuple(
                 (m.name, m.uses, m.registers, m.short_lived, m.behaviours, m.restart)
+                + (m.stops_normally,)
                 for m in self.modules
             ),
             tuple(sorted({(c.caller, c.target, c.function) for c in self.calls})),
@@ -932,6 +937,7 @@ class _Summariser:
         return tuple(dict.fromkeys(found))
 
     def module_summaries(self, registers: dict[str, list[str]]) -> Iterator[ModuleSummary]:
+        stopping = modules.may_stop_normally(self.source.text)
         for module in self.modules:
             uses = [(use.node, use.alias) for use in modules.uses(module.node)]
             used = {alias for _node, alias in uses}
@@ -955,6 +961,9 @@ class _Summariser:
                 feed=feed(module.node) if "GenStage" in used else None,
                 restart=restart,
                 restart_from=restart_from,
+                stops_normally=modules.normal_stop(module.node, self.source.node_text(module.node))
+                if stopping
+                else "",
             )
 
 
