@@ -176,9 +176,9 @@ def _stops_but_restarted(module: ModuleSummary | None) -> bool:
 STOP_MESSAGE = (
     "{module} ends itself with a normal exit ({stop}) but is :permanent ({declared}), and "
     "{caller} ({where}) starts it under a DynamicSupervisor: the supervisor starts it again "
-    "every time it stops, each restart counting against its budget (3 in 5 seconds by "
-    "default), and once the budget is spent it gives up, stopping every other child with it; "
-    "make it restart: :transient, which restarts it only when it crashes."
+    "every time it stops, each restart counting against {budget}, and once the budget is "
+    "spent it gives up, stopping every other child with it; make it restart: :transient, "
+    "which restarts it only when it crashes."
 )
 
 
@@ -212,6 +212,7 @@ def _restarted_after_stopping(
             declared=declared,
             caller=caller,
             where=f"{_shown_path(context, path)}:{start.line}",
+            budget=_budget(start, summaries),
         )
         related = ((path, start.start, start.end, f"starts {module.name}"),)
         yield Finding(
@@ -225,6 +226,19 @@ def _restarted_after_stopping(
             {},
             related,
         )
+
+
+def _budget(start: DynamicStart, summaries: list[tuple[str, FileSummary]]) -> str:
+    """The restart budget of the supervisor ``start`` starts its child under, as far as the
+    project shows it."""
+    supervisions = [summary.supervision for _path, summary in summaries]
+    for facts in supervisions:
+        for definition in facts.dynamic_supervisors:
+            if start.supervisor in supervision.supervisor_names(definition, supervisions):
+                if definition.intensity:
+                    return "the budget its options set"
+                return "its budget (3 restarts in 5 seconds, the default)"
+    return "its budget (3 restarts in 5 seconds by default)"
 
 
 def _permanent_by_default(start: DynamicStart, module: ModuleSummary) -> str:

@@ -92,7 +92,21 @@ def test_a_permanent_server_that_stops_itself_is_a_warning_on_its_use(tmp_path: 
         "Shop.Drain ends itself with a normal exit ({:stop, :normal, ...} in handle_info/2, "
         f"line {line}) but is :permanent (the default of use GenServer), and Shop.Drains.drain/1 "
         "(lib/shop/subject.ex:6) starts it under a DynamicSupervisor: the supervisor starts it "
-        "again every time it stops, each restart counting against its budget (3 in 5 seconds by "
-        "default), and once the budget is spent it gives up, stopping every other child with "
-        "it; make it restart: :transient, which restarts it only when it crashes."
+        "again every time it stops, each restart counting against the budget its options set, "
+        "and once the budget is spent it gives up, stopping every other child with it; make it "
+        "restart: :transient, which restarts it only when it crashes."
     )
+
+
+def test_a_server_whose_own_child_spec_makes_it_temporary_is_not_restarted(
+    tmp_path: Path,
+) -> None:
+    """Started with its own `child_spec/0`, which sets `restart: :temporary`: each normal stop
+    ends it for good (its starter starts the next one)."""
+    text = STOPPING.replace("{Shop.Drain, queue}", "Shop.Drain.child_spec()").replace(
+        "  def start_link(queue), do: GenServer.start_link(__MODULE__, queue)\n",
+        "  def start_link(queue), do: GenServer.start_link(__MODULE__, queue)\n\n"
+        "  def child_spec,\n"
+        "    do: %{id: __MODULE__, start: {__MODULE__, :start_link, [:q]}, restart: :temporary}\n",
+    )
+    assert findings(project(tmp_path, "      Shop.Drains"), "OTP501", text) == []

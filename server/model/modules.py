@@ -222,15 +222,17 @@ def child_restart(module: Node) -> tuple[str | None, str]:
     written, as a message says it (``set by use GenServer, restart: :temporary``, ``the
     default of use GenServer``); None when the code does not say (a hand-written ``child_spec/1``
     without a literal ``restart:``, a module no known ``use`` gives a child spec)."""
-    own = [c for c in clauses.of_module(module, "child_spec") if clauses.arity(c) == 1]
-    if own:
+    specs = clauses.of_module(module, "child_spec")
+    arity = 1 if any(clauses.arity(c) == 1 for c in specs) else 0
+    own = [c for c in specs if clauses.arity(c) == arity]
+    if own:  # child_spec/0 when the module has no child_spec/1: `Mod.child_spec()` starts it
         for clause in own:
             for node in syntax.descendants(clause):
                 if node.type == "pair" and syntax.text(node).startswith("restart:"):
                     value = node.child_by_field_name("value")
                     if value is not None and value.type == "atom":
-                        return syntax.text(value), "set in its child_spec/1"
-        return None, "its child_spec/1"
+                        return syntax.text(value), f"set in its child_spec/{arity}"
+        return None, f"its child_spec/{arity}"
     for use in uses(module):
         restart = use.option("restart")
         if restart is not None:
