@@ -24,7 +24,7 @@ DOC = """\
 (`use GenStage`: its `start_link` waits for `init/1` just the same) when it does blocking work.
 
 As a warning, work that waits on another machine:
-- HTTP requests: `Req`, `Finch`, `HTTPoison`, `Tesla`, `:httpc`, `:hackney`;
+- HTTP requests: `Req`, `Finch`, `HTTPoison`, `HTTPotion`, `Tesla`, `:httpc`, `:hackney`;
 - remote calls: `:rpc.call` (which waits forever by default), `:erpc.call`.
 
 As information, the rest: at boot it is usually bounded, often load-bearing for the processes
@@ -33,7 +33,7 @@ started after it, and whether it is is not in this code:
   alias ending in `Repo` (`MyApp.Repo`, `MyApp.ReadRepo`), `Ecto.Adapters.SQL.query`,
   `Postgrex.query`, `Redix.command`, `:mnesia.wait_for_tables`, `:mnesia.transaction`;
 - network set-up: socket connects and reads (`:gen_tcp.connect/accept/recv`, `:ssl.connect`,
-  `Mint.HTTP.connect`), node connects (`Node.connect/ping`, `:net_kernel.connect_node`,
+  `Mint.HTTP.connect`, `:gun.await_up`, the `socket` package's `Socket.TCP.connect`), node connects (`Node.connect/ping`, `:net_kernel.connect_node`,
   `:net_adm.ping`), DNS lookups (`:inet_res.lookup/getbyname`, `:inet.gethostbyname/getaddr`);
 - waiting: `Task.await/yield` (and `await_many`/`yield_many`), `receive` written in `init/1`
   itself (unless it has `after 0`), `Process.sleep`, `:timer.sleep`;

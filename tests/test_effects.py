@@ -40,6 +40,9 @@ def _effects(code: str) -> dict[str, tuple[str, str, tuple[str, ...]]]:
         (":rpc", "call", "rpc"),
         ("System", "cmd", "cmd"),
         (":mnesia", "wait_for_tables", "db"),
+        ("HTTPotion", "get", "http"),
+        ("Socket.TCP", "connect!", "connect"),
+        (":gun", "await_up", "connect"),
     ],
 )
 def test_blocking_calls_have_a_kind(module: str, function: str, kind: str) -> None:
@@ -49,7 +52,13 @@ def test_blocking_calls_have_a_kind(module: str, function: str, kind: str) -> No
 
 @pytest.mark.parametrize(
     ("module", "function"),
-    [("Repo", "changeset"), ("Enum", "map"), ("GenServer", "cast"), ("Reporter", "all")],
+    [
+        ("Repo", "changeset"),
+        ("Enum", "map"),
+        ("GenServer", "cast"),
+        ("Reporter", "all"),
+        (":gun", "open"),  # returns at once: the connection comes up in the gun process
+    ],
 )
 def test_other_calls_do_not_block(module: str, function: str) -> None:
     assert blocking_call(module, function) is None

@@ -81,6 +81,7 @@ _HTTP_VERBS = _HTTP_VERBS | {f"{verb}!" for verb in _HTTP_VERBS}
 _BLOCKING: dict[str, tuple[str, frozenset[str]]] = {
     "Req": ("http", _HTTP_VERBS),
     "HTTPoison": ("http", _HTTP_VERBS),
+    "HTTPotion": ("http", _HTTP_VERBS),
     "Tesla": ("http", _HTTP_VERBS),
     "Finch": ("http", frozenset({"request", "request!", "stream", "stream_while"})),
     ":hackney": ("http", frozenset({"request", "get", "post", "put", "delete", "head"})),
@@ -119,6 +120,9 @@ _CONNECTS: dict[str, frozenset[str]] = {
     "Node": frozenset({"connect", "ping"}),
     ":net_kernel": frozenset({"connect_node"}),
     ":net_adm": frozenset({"ping"}),
+    "Socket.TCP": frozenset({"connect", "connect!"}),  # the `socket` package
+    "Socket.SSL": frozenset({"connect", "connect!"}),
+    ":gun": frozenset({"await_up"}),  # `:gun.open` returns at once; this waits for the connection
 }
 _LOOKUPS: dict[str, frozenset[str]] = {
     ":inet_res": frozenset({"lookup", "getbyname", "gethostbyname", "resolve", "nslookup"}),
@@ -161,7 +165,8 @@ _OUTSIDE_MODULES = frozenset(
     (  # noqa: SIM905 (a word list reads better than a column of strings)
         "File IO System Port Process Node Code GenServer GenStage Agent Task Registry "
         "Supervisor DynamicSupervisor PartitionSupervisor Mix Phoenix.PubSub Phoenix.Tracker "
-        "Ecto Ecto.Adapters.SQL Postgrex MyXQL Exqlite Redix HTTPoison Req Finch Tesla Mint "
+        "Ecto Ecto.Adapters.SQL Postgrex MyXQL Exqlite Redix HTTPoison HTTPotion Req Finch Tesla "
+        "Mint Socket "
         "Swoosh Bamboo ExAws Oban Broadway NimblePool Poolboy :os :file :prim_file :filelib "
         ":gen_tcp :gen_udp :gen_sctp :ssl :socket :inet :httpc :hackney :gun :ets :dets "
         ":mnesia :persistent_term :counters :atomics :global :pg :pg2 :rpc :erpc :gen_server "
