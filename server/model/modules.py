@@ -254,25 +254,20 @@ def may_stop_normally(text: str) -> bool:
     return _NORMAL_STOP.search(text) is not None
 
 
-def normal_stop(module: Node, text: str) -> str:
+def normal_stop(definitions: list[Node]) -> str:
     """Where the server ends itself with a normal exit, ``{:stop, :normal, ...}`` or ``{:stop,
     :shutdown, ...}`` returned by a callback (``handle_info``, ``handle_call``...) or by a
     helper a callback returns (``defp stop(state), do: {:stop, :normal, state}``), as a
     message says it (``{:stop, :normal, ...} in handle_info/2, line 81``); empty when none
-    does. A tuple built and dropped ends nothing. ``text`` is the module's text: most modules
-    never stop this way, and a search of it is far cheaper than a walk."""
-    if not _NORMAL_STOP.search(text):
-        return ""
-    definitions = [
-        node
-        for node in syntax.descendants(module)
-        if syntax.is_def(node) and syntax.enclosing_module(node) == module
-    ]
+    does. A tuple built and dropped ends nothing. ``definitions``: the module's own ``def``
+    and ``defp`` clauses (ask `may_stop_normally` of the file first: most never stop so)."""
     returning: dict[str, tuple[Node, Node]] = {}
     for definition in definitions:
         stop = _returned_stop(definition)
         if stop is not None:
             returning.setdefault(clauses.name(definition), (definition, stop))
+    if not returning:
+        return ""
     for definition in definitions:
         if clauses.name(definition) not in _STOPPING_CALLBACKS:
             continue
@@ -284,9 +279,8 @@ def normal_stop(module: Node, text: str) -> str:
         if found is not None:
             helper, stop = found
             reason = _NORMAL_STOP.match(syntax.text(stop))
-            where = (
-                f"{clauses.name(helper)}/{clauses.arity(helper)}, line {stop.start_point[0] + 1}"
-            )
+            line = stop.start_point[0] + 1
+            where = f"{clauses.name(helper)}/{clauses.arity(helper)}, line {line}"
             return f"{{:stop, :{reason.group(1) if reason else 'normal'}, ...}} in {where}"
     return ""
 

@@ -366,6 +366,8 @@ class _Module:
 
 
 _LITERALS = frozenset({"string", "charlist", "integer", "float"})
+_INDENTED_ALIAS = re.compile(r"^[ \t]{4,}alias\s", re.MULTILINE)
+"""An ``alias`` deeper than a module's top level: in a function, or in a nested module."""
 TYPESPECS = frozenset({"spec", "type", "typep", "opaque", "callback", "macrocallback"})
 """Module attributes that hold types: the remote "calls" in them name types."""
 
@@ -448,11 +450,17 @@ class _Summariser:
             elif target == "defdelegate":
                 self.delegates.append(child)
 
+    def definitions_of(self, module: _Module) -> list[Node]:
+        """The ``def``/``defp`` clauses of ``module`` itself (not of modules nested in it)."""
+        return [d for d in self.defs if self.module_at(d.start_byte) is module]
+
     def collect_function_aliases(self) -> None:
         """``alias Supervisor.Spec`` written as a statement of a function's body (old
         application modules do it in ``start/2``): read as the module's, unless the module
         aliases that short name itself. The alias is lexically the function's, but another
         function of the module giving the same short name another meaning is rare."""
+        if not _INDENTED_ALIAS.search(self.source.text):
+            return  # every alias is at a module's top level (two spaces in)
         for definition in self.defs:
             block = syntax.do_block(definition)
             if block is None:
@@ -961,8 +969,8 @@ class _Summariser:
                 feed=feed(module.node) if "GenStage" in used else None,
                 restart=restart,
                 restart_from=restart_from,
-                stops_normally=modules.normal_stop(module.node, self.source.node_text(module.node))
-                if stopping
+                stops_normally=modules.normal_stop(self.definitions_of(module))
+                if stopping and restart == ":permanent"
                 else "",
             )
 
