@@ -33,8 +33,9 @@ started after it, and whether it is is not in this code:
   alias ending in `Repo` (`MyApp.Repo`, `MyApp.ReadRepo`), `Ecto.Adapters.SQL.query`,
   `Postgrex.query`, `Redix.command`, `:mnesia.wait_for_tables`, `:mnesia.transaction`;
 - network set-up: socket connects and reads (`:gen_tcp.connect/accept/recv`, `:ssl.connect`,
-  `Mint.HTTP.connect`, `:gun.await_up`, the `socket` package's `Socket.TCP.connect`), node connects (`Node.connect/ping`, `:net_kernel.connect_node`,
-  `:net_adm.ping`), DNS lookups (`:inet_res.lookup/getbyname`, `:inet.gethostbyname/getaddr`);
+  `Mint.HTTP.connect`, `:gun.await_up`, the `socket` package's `Socket.TCP.connect`), node
+  connects (`Node.connect/ping`, `:net_kernel.connect_node`, `:net_adm.ping`), DNS lookups
+  (`:inet_res.lookup/getbyname`, `:inet.gethostbyname/getaddr`);
 - waiting: `Task.await/yield` (and `await_many`/`yield_many`), `receive` written in `init/1`
   itself (unless it has `after 0`), `Process.sleep`, `:timer.sleep`;
 - external commands: `System.cmd`, `System.shell`, `:os.cmd`.

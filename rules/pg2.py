@@ -275,7 +275,9 @@ def _project_concerns(context: Context) -> Iterator[str]:
             "to :pg at once"
         )
     lowest = project.lowest_elixir
-    if lowest is None or lowest < FIRST_ELIXIR_ON_OTP_23:
+    if project.mix_text is None:
+        yield ":pg needs OTP 23 or later, and no mix.exs says which Elixir the app runs on"
+    elif lowest is None or lowest < FIRST_ELIXIR_ON_OTP_23:
         allowed = f"Elixir {lowest[0]}.{lowest[1]}" if lowest else "any Elixir"
         yield f":pg needs OTP 23 or later, and mix.exs admits {allowed}, which runs on OTP 22"
 

@@ -8,6 +8,9 @@ import pytest
 from fix_helpers import findings, fix, module, project
 
 from otp_thinking.config import from_mapping
+from otp_thinking.engine import analyze
+from otp_thinking.registry import find_rule
+from otp_thinking.source import Source
 
 PG_CHILD = "%{id: :pg, start: {:pg, :start_link, []}}"
 WITH_SCOPE = "      %{id: :pg, start: {:pg, :start_link, []}},\n      Shop.Repo"
@@ -241,3 +244,16 @@ def test_a_title_names_the_first_reasons_and_counts_the_rest(tmp_path: Path) -> 
         "Use :pg.join (:pg.join takes local pids only; the app runs in a cluster (libcluster): "
         "every node must move to :pg at once; and 1 more reason to check)"
     )
+
+
+def test_without_a_mix_project_the_move_says_what_it_cannot_know(tmp_path: Path) -> None:
+    """A file outside any Mix project: nothing says which OTP it runs on, nor where the scope
+    would be started."""
+    path = tmp_path / "groups.ex"
+    text = module("def f(g), do: :pg2.join(g, self())")
+    path.write_text(text, "utf-8")
+    rule = find_rule("OTP301")
+    assert rule is not None
+    (finding,) = analyze(Source(text, str(path)), rules=[rule])
+    assert finding.fix is not None and finding.fix.safety == "unsafe"
+    assert "no mix.exs says which Elixir the app runs on" in finding.fix.title

@@ -221,8 +221,8 @@ class ModuleSummary:
     """Where that is written (``use GenServer, restart: :temporary``)."""
     stops_normally: str = ""
     """Where a callback ends the process with ``{:stop, :normal, ...}`` (or ``:shutdown``), as
-    ``{:stop, :normal, ...} in handle_info/2, line 81``; empty when none does (see
-    ``model.modules.normal_stop``)."""
+    ``{:stop, :normal, ...} in handle_info/2, line 81``; empty when none does, and for a module
+    whose children are not ``:permanent`` (see ``model.modules.normal_stop``)."""
 
     @property
     def genserver(self) -> bool:
