@@ -290,8 +290,7 @@ def _shared_with(context: Context) -> str | None:
     sharing = groups.sharing_file(own, context.summary.pg2_calls, others)
     if sharing is None:
         return None
-    root = context.project.root
-    path = os.path.relpath(sharing.path, root) if root is not None else sharing.path
+    path = context.shown_path(sharing.path)
     if sharing.certain:
         return f"{path} calls :pg2 on the same group: move it too"
     return f"{path} calls :pg2 on groups the tool cannot tell apart from these: check them"
@@ -352,10 +351,8 @@ def _is_statement(node: Node) -> bool:
         return False
     if parent.type == "source":
         return True
-    siblings = [
-        c for c in parent.named_children if c.type != "comment" and not c.type.endswith("_block")
-    ]
-    return bool(siblings) and siblings[-1] != node
+    last = syntax.last_statement(parent)
+    return last is not None and last != node
 
 
 RULE = Rule(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 
 from otp_thinking.context import Context
@@ -211,7 +210,7 @@ def _restarted_after_stopping(
             stop=module.stops_normally,
             declared=declared,
             caller=caller,
-            where=f"{_shown_path(context, path)}:{start.line}",
+            where=f"{context.shown_path(path)}:{start.line}",
             budget=_budget(start, summaries),
         )
         related = ((path, start.start, start.end, f"starts {module.name}"),)
@@ -280,7 +279,7 @@ def _finding(
 
 def _evidence(context: Context, child: RestartedChild) -> str:
     start: DynamicStart = child.start
-    where = f"{_shown_path(context, child.path)}:{start.line}"
+    where = f"{context.shown_path(child.path)}:{start.line}"
     caller = f"{start.owner}.{start.function}" if start.function else start.owner
     named = [value for value in start.entities if value not in _GENERIC_VALUES]
     if start.keyed_by_all and len(named) == len(start.entities):
@@ -296,16 +295,6 @@ def _evidence(context: Context, child: RestartedChild) -> str:
 
 _GENERIC_VALUES = frozenset({"opts", "options", "args", "arg", "arguments", "params", "config"})
 """Values too generic to name what a child stands for ("for each opts")."""
-
-
-def _shown_path(context: Context, path: str) -> str:
-    root = context.project.root
-    if root is not None:
-        try:
-            return os.path.relpath(path, root)
-        except ValueError:
-            return path
-    return os.path.basename(path)
 
 
 RULE = Rule(

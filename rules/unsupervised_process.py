@@ -231,9 +231,12 @@ def _returned_by_public_start(definition: Node, call: Node) -> bool:
     """``def start(fun), do: Task.start(wrap(fun))``: a public ``start`` returning what
     ``Task.start`` returns is a drop-in for it (an instrumented ``Task``), and its callers
     choose how their tasks run."""
-    if syntax.local_target(definition) != "def":
-        return False
-    return any(tail.id == call.id for tail in syntax.tail_expressions(syntax.body_of(definition)))
+    return syntax.local_target(definition) == "def" and _returns(definition, call)
+
+
+def _returns(definition: Node, node: Node) -> bool:
+    """``node`` is what ``definition`` returns (one of its tail expressions)."""
+    return any(tail.id == node.id for tail in syntax.tail_expressions(syntax.body_of(definition)))
 
 
 MONITOR_CALLS = frozenset({("Process", "monitor"), (":erlang", "monitor")})
@@ -387,8 +390,7 @@ def _returned_to_caller(call: Node) -> bool:
     definition = syntax.enclosing_definition(call)
     if definition is None or syntax.local_target(definition) != "defp":
         return False
-    site = calls.site(call)
-    return any(tail.id == site.id for tail in syntax.tail_expressions(syntax.body_of(definition)))
+    return _returns(definition, calls.site(call))
 
 
 def _monitors_processes(call: Node) -> bool:

@@ -138,6 +138,17 @@ class Context:
         rest of the project), for the text being analysed."""
         return summary_for(self.project.index, self.source, self.cache)
 
+    def shown_path(self, path: str) -> str:
+        """Another file of the project as a message names it: from the project's root (its
+        name alone when there is no project)."""
+        root = self.project.root
+        if root is None:
+            return os.path.basename(path)
+        try:
+            return os.path.relpath(path, root)
+        except ValueError:  # another drive
+            return path
+
     def namespace_at(self, node: Node) -> str:
         """The app's namespace (``MyApp``): from the application, else the first part of the
         full name of the module around ``node`` (``Shop`` for a ``Cart`` nested in ``Shop``)."""

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from otp_thinking.source import Source
+
 
 def line_column(path: Path, needle: str) -> str:
     """``line:column`` (both from 1, the column in characters) of ``needle`` in ``path``."""
-    text = path.read_text("utf-8")
-    offset = text.index(needle)
-    line = text.count("\n", 0, offset) + 1
-    column = offset - (text.rfind("\n", 0, offset) + 1) + 1
-    return f"{line}:{column}"
+    source = Source(path.read_text("utf-8"))
+    offset = source.text.index(needle)
+    return f"{source.line_of(offset) + 1}:{source.column_of(offset) + 1}"
