@@ -216,7 +216,7 @@ def _deliberate(context: Context, call: Node) -> bool:
         or _answered_later(context, call)
         or _work_unbounded_too(call)
         or _explained(call)
-        or _in_test_double(call)
+        or modules.test_double(modules.path_at(call))
         or _in_module_driving_mix(context, call)
     )
 
@@ -252,12 +252,6 @@ def _work_unbounded_too(call: Node) -> bool:
         and not (call.start_byte <= node.start_byte < call.end_byte)
         for node in syntax.descendants(definition)
     )
-
-
-def _in_test_double(call: Node) -> bool:
-    """`Electric.Client.Mock`, `TeslaMate.Import.FakeApi`: stand-ins shipped in `lib/` for tests."""
-    parts = modules.path_at(call).split(".")
-    return any(part.endswith(("Mock", "Fake")) or part.startswith("Fake") for part in parts)
 
 
 def _carries_a_bound_or_supervisor(call: Node) -> bool:

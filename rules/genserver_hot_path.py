@@ -24,9 +24,10 @@ body makes that call, or calls a private function that makes it. The diagnostic 
 module's name and lists every call site as related information.
 
 Not flagged: servers addressed by pid or by a computed name (`via_tuple(id)`, one process per
-entity); calls made from inside the client's own module; call sites in tests, `.exs` scripts and
-Mix tasks; calls through `import`ed functions or `defdelegate`. While the project index is
-still being built, nothing is reported.
+entity); test doubles kept in `lib/` (modules named `…Mock`, `Fake…`); calls made from inside
+the client's own module; call sites in tests, `.exs` scripts and Mix tasks; calls through
+`import`ed functions or `defdelegate`. While the project index is still being built, nothing is
+reported.
 
 ## Why it matters
 A GenServer handles one message at a time. When many parts of the system call it on their way
@@ -72,7 +73,7 @@ def check(context: Context) -> Iterator[Finding]:
     if not index.complete:
         return
     for module in context.summary.modules:
-        if not module.genserver or module.name.endswith("Mock"):
+        if not module.genserver or modules.test_double(module.name):
             continue
         facts = next((m for m in modules.of(context) if m.name == module.name), None)
         if facts is None:

@@ -281,7 +281,7 @@ def _evidence(context: Context, child: RestartedChild) -> str:
     start: DynamicStart = child.start
     where = f"{context.shown_path(child.path)}:{start.line}"
     caller = f"{start.owner}.{start.function}" if start.function else start.owner
-    named = [value for value in start.entities if value not in _GENERIC_VALUES]
+    named = [value for value in start.entities if not _generic(value)]
     if start.keyed_by_all and len(named) == len(start.entities):
         each = f"for each {{{', '.join(named)}}} it is given"  # `{ifname, address}`
     else:  # the first value names the child; the others are what it is started with
@@ -293,8 +293,13 @@ def _evidence(context: Context, child: RestartedChild) -> str:
     )
 
 
-_GENERIC_VALUES = frozenset({"opts", "options", "args", "arg", "arguments", "params", "config"})
-"""Values too generic to name what a child stands for ("for each opts")."""
+_GENERIC_VALUES = ("opts", "options", "args", "arg", "arguments", "params", "config")
+"""Values too generic to name what a child stands for ("for each opts", "for each
+server_args": `Keyword.put_new(server_args, :person_uuid, person_uuid)` is one per person)."""
+
+
+def _generic(value: str) -> bool:
+    return value in _GENERIC_VALUES or value.endswith(tuple("_" + g for g in _GENERIC_VALUES))
 
 
 RULE = Rule(

@@ -10,7 +10,7 @@ from tree_sitter import Node
 from otp_thinking import fixes, process_state, syntax
 from otp_thinking.context import Context
 from otp_thinking.findings import Edit, Finding, Fix
-from otp_thinking.model import calls, clauses, modules
+from otp_thinking.model import calls, clauses, modules, processes
 from otp_thinking.rule import Rule
 
 DOC = """\
@@ -62,6 +62,17 @@ Not flagged:
   `start_async`/`assign_async`, `Task.Supervisor.async_nolink`);
 - text in strings, docs and comments.
 
+Also `Task.start_link/1,3` whose pid nobody keeps (a statement before the last, the last of
+an `Enum.each` function, `{:ok, _pid} = ...`, or what a helper returns to callers that drop it),
+outside a child's start function: `Task.start_link` exists to start a task under a supervisor,
+which keeps the pid it returns. Started anywhere else it is fire-and-forget work still linked to
+its caller, as an unawaited `Task.async` is: a crash in the task crashes a GenServer, a
+LiveView or a request halfway through. Not flagged: a helper started in `init/1`, which lives and
+dies with the server by design, or in `terminate/2`; a kept pid; a task that monitors another
+process (a watcher that reports how it ended); test doubles kept in `lib/` (modules named
+`…Mock`, `Fake…`); and the cases above that apply (a caller that traps exits, a task that cannot
+crash, an isolated caller).
+
 ## Why it matters
 `Task.async` links the task to the caller. When the task crashes, the link takes the caller
 down with it: a failing HTTP request inside a task kills the GenServer or the LiveView that
@@ -110,6 +121,9 @@ child that uses it. What the call becomes depends on what becomes of the task:
 - never awaited (its value dropped, and no `handle_info` clause reads a task's `{ref, result}`
   or `:DOWN`): `Task.Supervisor.start_child(Sup, fun)`, which sends the caller nothing. Safe when
   the supervisor exists or is added;
+- `Task.start_link` whose pid nobody keeps: `Task.Supervisor.start_child(Sup, fun)` (or `Sup,
+  Mod, :fun, args`), every argument kept; both return `{:ok, pid}`. Safe when the supervisor
+  exists or is added: the task no longer dies with its caller, which is what the rule is about;
 - bound to a variable only passed to `Task.yield/2` and `Task.shutdown/2`: `async_nolink`. Safe
   when the function matches `{:exit, reason}`, which a failed task now reaches; unsafe otherwise;
 - bound to a variable that is only passed to `Task.await/1,2`: `async_nolink`, and each await
@@ -183,6 +197,12 @@ def check(context: Context) -> Iterator[Finding]:
         supervised = context.text(captures["module"][0]) == SUPERVISED
         fix = _fix(context, call, site, evidence.kind == "unawaited", supervised)
         yield context.finding(RULE, site, _message(evidence, supervised), fix=fix)
+    for captures in context.remote_calls({"Task"}, {"start_link"}):
+        call = captures["call"][0]
+        if (not may_be_isolated or not _runs_isolated(call)) and _linked_and_dropped(context, call):
+            site = _site(call)
+            message = LINKED_START_MESSAGE.format(caller=_caller(call))
+            yield context.finding(RULE, site, message, fix=_linked_start_fix(context, call))
 
 
 def _message(evidence: process_state.Evidence, supervised: bool) -> str:
@@ -236,6 +256,84 @@ def _evidence(context: Context, call: Node) -> process_state.Evidence | None:
     if down is not None and replies and _handles_failure(down, module):
         return process_state.Evidence("down", down)
     return None
+
+
+# -- Task.start_link whose pid nobody keeps ---------------------------------------------
+
+LINKED_START_MESSAGE = (
+    "Task.start_link links this task to the process running {caller}, which keeps no pid of "
+    "it: a crash in the task crashes that process, and no supervisor knows the task; start it "
+    "with Task.Supervisor.start_child/2."
+)
+LINKED_ON_PURPOSE = frozenset({"init", "terminate"})
+"""Where a linked helper is no mistake: one `init/1` starts lives and dies with the server,
+and `terminate/2` runs on the process's way out."""
+
+
+def _linked_and_dropped(context: Context, call: Node) -> bool:
+    """`Task.start_link` outside a child's start function (whose supervisor keeps the pid it
+    returns), its pid dropped where it starts or by every caller of the helper returning it:
+    fire-and-forget work still linked to its caller, the shape of an unawaited `Task.async`."""
+    if calls.arity(call) not in ARITIES:
+        return False
+    definition = syntax.enclosing_definition(call)
+    if definition is None or clauses.name(definition) in LINKED_ON_PURPOSE:
+        return False
+    if (
+        process_state.traps_exits(context, call)
+        or _cannot_crash(call)
+        or process_state.unlinks(definition)
+        or processes.watcher(call)
+        or modules.test_double(modules.path_at(call))
+    ):
+        return False
+    site = _site(call)
+    if _pid_dropped(site):
+        return True
+    callers = _helper_callers(definition, site)
+    return bool(callers) and all(_pid_dropped(caller_site) for caller_site, _ in callers)
+
+
+def _pid_dropped(site: Node) -> bool:
+    """The value of ``site`` goes nowhere: `process_state.discarded`, or bound by a statement
+    whose variables are never used (``{:ok, _pid} = Task.start_link(...)``)."""
+    if process_state.discarded(site):
+        return True
+    binding = process_state.binding_of(site)
+    return (
+        binding is not None
+        and process_state.discarded(binding)
+        and not process_state.pid_kept(site)
+    )
+
+
+def _caller(call: Node) -> str:
+    definition = syntax.enclosing_definition(call)
+    if definition is None:
+        return "the caller"
+    return f"{clauses.name(definition)}/{clauses.arity(definition)}"
+
+
+def _linked_start_fix(context: Context, call: Node) -> Fix | None:
+    """`Task.Supervisor.start_child(Sup, ...)` with every argument kept: both return `{:ok,
+    pid}`, here dropped. Safe when the supervisor exists or is added, as for an unawaited
+    `Task.async`; no fix for a caller waiting for the task's `{:EXIT, ...}`."""
+    if fixes.exit_handling(call) == "receives":
+        return None
+    supervisor = fixes.task_supervisor(context, call)
+    edit = _rewritten(context, call, "start_child", supervisor.name, supervised=False)
+    if edit is None:
+        return None
+    title = (
+        f"Use Task.Supervisor.start_child on {supervisor.name}{supervisor.note} "
+        "(nothing keeps the task's pid)"
+    )
+    safety = supervisor.safety
+    if fixes.before_the_supervision_tree(call):
+        title += fixes.BEFORE_THE_TREE_NOTE
+        safety = "unsafe"
+    edits = fixes.joined_edits(context, [edit])
+    return Fix(title, (*edits, *supervisor.edits), safety)
 
 
 def _shows_nothing(call: Node, definition: Node) -> bool:
@@ -854,7 +952,10 @@ RULE = Rule(
     code="OTP101",
     name="task-async",
     severity="warning",
-    summary="Task.async whose caller handles a failed task or never awaits it: the link crashes it",
+    summary=(
+        "Task.async whose caller handles a failed task or never awaits it, or Task.start_link "
+        "whose pid nobody keeps: the link crashes the caller"
+    ),
     doc=DOC,
     check=check,
     words=("Task",),

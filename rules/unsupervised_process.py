@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 from tree_sitter import Node
 
-from otp_thinking import fixes, syntax
+from otp_thinking import fixes, process_state, syntax
 from otp_thinking.context import Context
 from otp_thinking.findings import Finding, Fix
-from otp_thinking.model import calls, clauses, modules
+from otp_thinking.model import calls, clauses, modules, processes
 from otp_thinking.parsing import compile_query
 from otp_thinking.rule import Rule
 
@@ -127,7 +127,7 @@ SPAWN_MESSAGE = (
 )
 NOBODY_KNOWS = "nothing can list it or wait for it"
 KEPT = "only the code that keeps its pid knows of it"
-"""When the starter binds the pid and uses it (`_pid_kept`): it can watch or stop the
+"""When the starter binds the pid and uses it (`process_state.pid_kept`): it can watch or stop the
 process, so "nothing can list it" would be false."""
 LOOP_MESSAGE = (
     "{what} starts {loop}, a loop that calls itself, with no link to the process that started "
@@ -146,7 +146,9 @@ def check(context: Context) -> Iterator[Finding]:
         if not _flagged(context, kind, call, site):
             continue
         node = site if syntax.is_capture(site) else call
-        kept = _pid_kept(site) or (_returned_to_caller(call) and _monitors_processes(call))
+        kept = process_state.pid_kept(site) or (
+            _returned_to_caller(call) and _monitors_processes(call)
+        )
         unknown = KEPT if kept else NOBODY_KNOWS
         if kind == "task_start":
             message = TASK_START_MESSAGE.format(unknown=unknown)
@@ -181,7 +183,7 @@ def _flagged(context: Context, kind: str, call: Node, site: Node) -> bool:
         return False
     if _stopper(call) or _fallback(call):
         return False
-    if kind != "task_start" and (_watcher(call) or _awaited(call) or _reports_back(call)):
+    if kind != "task_start" and (processes.watcher(call) or _awaited(call) or _reports_back(call)):
         return False
     return not (kind == "spawn" and syntax.local_target(call) and _defines_spawn(call))
 
@@ -239,36 +241,6 @@ def _returns(definition: Node, node: Node) -> bool:
     return any(tail.id == node.id for tail in syntax.tail_expressions(syntax.body_of(definition)))
 
 
-MONITOR_CALLS = frozenset({("Process", "monitor"), (":erlang", "monitor")})
-
-
-def _watcher(call: Node) -> bool:
-    """A process that monitors another one (a reaper or an enforcer that lives exactly as
-    long as what it watches): ``spawn(fn -> Process.monitor(pid) ... end)``,
-    also through one local function of the same module."""
-    return _work_does(call, _monitors)
-
-
-def _work_does(call: Node, does: Callable[[Node], bool]) -> bool:
-    """Whether the anonymous function ``call`` starts does it (``does`` holds of it), or its
-    one statement calls a local function of the same module of which ``does`` holds."""
-    args = syntax.argument_nodes(call)
-    fun = args[0] if args else None
-    if fun is None or fun.type != "anonymous_function":
-        return False
-    if does(fun):
-        return True
-    body = [n for n in syntax.descendants(fun) if n.type == "body"][:1]
-    statements = [n for n in body[0].named_children if n.type != "comment"] if body else []
-    if len(statements) != 1 or statements[0].type != "call":
-        return False
-    helper = syntax.local_target(statements[0])
-    module = syntax.enclosing_module(call)
-    if helper is None or module is None:
-        return False
-    return any(does(d) for d in clauses.any_of_module(module, helper))
-
-
 STOP_CALLS = frozenset(
     {
         ("GenServer", "stop"),
@@ -310,7 +282,7 @@ def _stopper(call: Node) -> bool:
         return _stop_word(args[1])
     if len(args) == 3 and args[1].type == "identifier":
         return _stop_functions_named(call)
-    return _work_does(call, _stops_something)
+    return processes.work_does(call, _stops_something)
 
 
 def _stop_word(atom: Node) -> bool:
@@ -365,25 +337,6 @@ def _reports_back(call: Node) -> bool:
     return _awaited(call) or any("receive do" in syntax.text(d) for d in helpers)
 
 
-def _pid_kept(site: Node) -> bool:
-    """The starter binds the process's pid (``{:ok, pid} = Task.start(..)``, ``pid =
-    spawn(..)``) and uses it afterwards (returns it, stores it, monitors, links or stops it):
-    the process is known to its starter, which can watch it and stop it."""
-    binding = syntax.parent(site)
-    if (
-        binding is None
-        or binding.type != "binary_operator"
-        or syntax.operator(binding) != "="
-        or binding.child_by_field_name("right") != site
-    ):
-        return False
-    definition = syntax.enclosing_definition(binding)
-    if definition is None:
-        return False
-    names = syntax.bound_names(binding.child_by_field_name("left"))
-    return any(syntax.last_variable_use(definition, name) > binding.end_byte for name in names)
-
-
 def _returned_to_caller(call: Node) -> bool:
     """The start is what a private helper returns (``defp async_reply(fun), do:
     Task.start(..)``): the pid goes to the module's own code that called it."""
@@ -400,7 +353,7 @@ def _monitors_processes(call: Node) -> bool:
     if module is None:
         return False
     text = syntax.text(module)
-    return ":DOWN" in text and any(f"{m}.{f}(" in text for m, f in MONITOR_CALLS)
+    return ":DOWN" in text and any(f"{m}.{f}(" in text for m, f in processes.MONITOR_CALLS)
 
 
 def _awaited(call: Node) -> bool:
@@ -451,13 +404,6 @@ def _loop_arity(call: Node, name: str) -> int:
     definitions = clauses.any_of_module(module, name) if module is not None else []
     head = clauses.head(definitions[0]) if definitions else None
     return len(head[1]) if head is not None else 0
-
-
-def _monitors(node: Node) -> bool:
-    return any(
-        n.type == "call" and syntax.remote_target(n) in MONITOR_CALLS
-        for n in syntax.descendants(node)
-    )
 
 
 def _defines_spawn(call: Node) -> bool:

@@ -429,6 +429,31 @@ def discarded(site: Node) -> bool:
     return False
 
 
+def binding_of(site: Node) -> Node | None:
+    """The ``=`` whose right side is ``site`` (``{:ok, pid} = Task.start(..)``), if any."""
+    binding = syntax.parent(site)
+    if (
+        binding is None
+        or binding.type != "binary_operator"
+        or syntax.operator(binding) != "="
+        or binding.child_by_field_name("right") != site
+    ):
+        return None
+    return binding
+
+
+def pid_kept(site: Node) -> bool:
+    """The starter binds the started process's pid (``{:ok, pid} = Task.start(..)``, ``pid =
+    spawn(..)``) and uses it afterwards (returns it, stores it, monitors, links or stops it):
+    the process is known to its starter, which can watch it and stop it."""
+    binding = binding_of(site)
+    definition = syntax.enclosing_definition(binding) if binding is not None else None
+    if binding is None or definition is None:
+        return False
+    names = syntax.bound_names(binding.child_by_field_name("left"))
+    return any(syntax.last_variable_use(definition, name) > binding.end_byte for name in names)
+
+
 DROPPING_EACH = frozenset({("Enum", "each"), (":lists", "foreach")})
 """Calls that run an ``fn`` for its effects and drop what it returns."""
 

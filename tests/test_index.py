@@ -399,3 +399,26 @@ def test_a_type_named_in_a_typespec_is_no_call() -> None:
     assert [(c.caller, c.target, c.function) for c in calls] == [
         ("Shop.Link", "Shop.Updates", "status")
     ]
+
+
+def test_a_library_under_a_dependencys_namespace_owns_only_its_own_prefix() -> None:
+    """`Oban.Met` and `Oban.Met.*` use `Oban.Registry`, which the `oban` dependency starts:
+    the tool cannot tell, so it does not say the name is never started."""
+    index = _index(
+        {
+            "lib/met.ex": "defmodule Oban.Met do\nend\n",
+            "lib/met/recorder.ex": "defmodule Oban.Met.Recorder do\nend\n",
+        }
+    )
+    assert index.facts.names.is_started("registry", "Oban.Registry") is None
+    assert index.facts.names.is_started("registry", "Oban.Met.Missing") is False
+
+
+def test_an_app_without_a_module_of_its_namespaces_name_owns_the_namespace() -> None:
+    index = _index(
+        {
+            "lib/app.ex": "defmodule Shop.Application do\nend\n",
+            "lib/shop/repo.ex": "defmodule Shop.Repo do\nend\n",
+        }
+    )
+    assert index.facts.names.is_started("task_supervisor", "Shop.TaskSupervisor") is False

@@ -38,6 +38,11 @@ end
         ("id, secrets", "%{id: id, secrets: secrets}", "for each id it is given"),
         ("opts, id", "{opts, id}", "for each id it is given"),
         ("opts", "opts", "per call"),
+        (
+            "server_args, person",
+            "Keyword.put_new(server_args, :person, person)",
+            "for each person it is given",
+        ),
     ],
 )
 def test_the_message_names_each_value_a_child_stands_for(

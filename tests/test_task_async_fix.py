@@ -620,3 +620,41 @@ def test_a_yielded_task_without_a_failure_clause_is_unsafe(tmp_path: Path) -> No
     made = built(project(tmp_path, SUPERVISED), "OTP101", text)
     assert made.fix is not None and made.fix.safety == "unsafe"
     assert "review what handles the {:exit, reason}" in made.fix.title
+
+
+LINKED_STARTS = server(
+    """
+    def handle_cast({:close, conns}, state) do
+      Enum.each(conns, fn conn -> Task.start_link(Shop.Conn, :close, [conn]) end)
+      {:noreply, state}
+    end
+
+    def handle_info({:handoff, data}, state) do
+      {:ok, _pid} = Task.start_link(fn -> Shop.Store.insert(data) end)
+      {:noreply, state}
+    end
+    """
+)
+
+
+def test_a_linked_start_whose_pid_nobody_keeps_becomes_a_supervised_child(
+    tmp_path: Path,
+) -> None:
+    root = project(tmp_path, SUPERVISED)
+    first = fix(root, "OTP101", LINKED_STARTS, 0)
+    second = fix(root, "OTP101", LINKED_STARTS, 1)
+    for fixed in (first, second):
+        assert fixed.finding.message.startswith("Task.start_link links this task to the process")
+        assert fixed.finding.fix is not None and fixed.finding.fix.safety == "safe"
+        assert "(nothing keeps the task's pid)" in fixed.finding.fix.title
+    assert "Task.Supervisor.start_child(Shop.Tasks, Shop.Conn, :close, [conn])" in first.text
+    assert "{:ok, _pid} = Task.Supervisor.start_child(Shop.Tasks, fn ->" in second.text
+
+
+def test_a_linked_start_without_a_task_supervisor_adds_one_to_the_application(
+    tmp_path: Path,
+) -> None:
+    fixed = fix(project(tmp_path), "OTP101", LINKED_STARTS, 1)
+    assert fixed.application is not None
+    assert "{Task.Supervisor, name: Shop.TaskSupervisor}" in fixed.application
+    assert "Task.Supervisor.start_child(Shop.TaskSupervisor, fn ->" in fixed.text

@@ -439,6 +439,14 @@ def _path_of(module: Node | None) -> str:
     return ".".join(p for p in reversed(parts) if p)
 
 
+def test_double(name: str) -> bool:
+    """A stand-in shipped in `lib/` for tests, by its name: `Electric.Client.Mock`,
+    `MyApp.MailerMock`, `TeslaMate.Import.FakeApi`."""
+    return any(
+        part.endswith(("Mock", "Fake")) or part.startswith("Fake") for part in name.split(".")
+    )
+
+
 def known_name(defmodule: Node) -> str | None:
     """The full name, or None when it or a module around it is not named by an alias
     (``defmodule unquote(name)``)."""

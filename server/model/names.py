@@ -60,6 +60,21 @@ class ProjectNames:
     def namespaces(self) -> frozenset[str]:
         return frozenset(name.split(".")[0] for name in self.modules)
 
+    @cached_property
+    def owned_prefixes(self) -> dict[str, str]:
+        """For each namespace, the prefix its project modules live under: ``Oban.Met`` for a
+        library whose modules are the module ``Oban.Met`` and ``Oban.Met.*`` (``Oban.Registry``
+        is then its dependency's); else the namespace itself."""
+        found: dict[str, list[str]] = {}
+        for name in self.modules:
+            found.setdefault(name.split(".")[0], []).append(name)
+        owned = {}
+        for space, names in found.items():
+            prefix = _common_prefix(names)
+            deeper = len(names) > 1 and prefix in self.modules and space not in self.modules
+            owned[space] = prefix if deeper else space
+        return owned
+
     def is_started(self, kind: str, name: str) -> bool | None:
         """Whether some file of the project may start ``name`` (used as a ``kind``): True when
         it is started under that name in any spelling (or appears inside a computed `name:`),
@@ -71,9 +86,15 @@ class ProjectNames:
             return True
         if not name.startswith(":") and name.split(".")[0] not in self.namespaces:
             return True
+        if not name.startswith(":") and not self._owned(name):
+            return None  # `Oban.Registry` used by `Oban.Met`: a dependency may start it
         if kind in self.unreadable_kinds or name in self.handed or self._under_a_foreign_use(name):
             return None
         return False
+
+    def _owned(self, name: str) -> bool:
+        prefix = self.owned_prefixes.get(name.split(".")[0], "")
+        return name == prefix or name.startswith(prefix + ".")
 
     def _under_a_foreign_use(self, name: str) -> bool:
         """``MyApp.Events.Registry`` where the project module ``MyApp.Events`` does ``use`` a
@@ -88,3 +109,15 @@ class ProjectNames:
             ):
                 return True
         return False
+
+
+def _common_prefix(names: list[str]) -> str:
+    """The longest run of leading segments all ``names`` share (``Oban.Met`` of
+    ``Oban.Met.Recorder`` and ``Oban.Met.Examiner``); a name shorter than the others ends it."""
+    split = [name.split(".") for name in names]
+    shared = []
+    for parts in zip(*split, strict=False):
+        if any(part != parts[0] for part in parts):
+            break
+        shared.append(parts[0])
+    return ".".join(shared)

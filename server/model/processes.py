@@ -8,11 +8,12 @@ callers do.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from tree_sitter import Node
 
 from otp_thinking import syntax
+from otp_thinking.model import clauses
 from otp_thinking.model.modules import GENSERVER_CALLBACKS, Clause, ModuleFacts
 
 MESSAGE_CALLBACKS = frozenset(
@@ -113,3 +114,43 @@ def local_calls(node: Node) -> set[str]:
     names = set(syntax.local_calls_in(node))
     names.update(syntax.text(n) for n in syntax.captured_names(node))
     return names
+
+
+# -- what a started process does -------------------------------------------------------------
+
+MONITOR_CALLS = frozenset({("Process", "monitor"), (":erlang", "monitor")})
+
+
+def work_does(call: Node, does: Callable[[Node], bool]) -> bool:
+    """Whether the anonymous function a process-starting ``call`` (``spawn(fn -> .. end)``,
+    ``Task.start_link(fn -> .. end)``) runs does it (``does`` holds of it), or its one
+    statement calls a local function of the same module of which ``does`` holds."""
+    args = syntax.argument_nodes(call)
+    fun = args[0] if args else None
+    if fun is None or fun.type != "anonymous_function":
+        return False
+    if does(fun):
+        return True
+    body = [n for n in syntax.descendants(fun) if n.type == "body"][:1]
+    statements = [n for n in body[0].named_children if n.type != "comment"] if body else []
+    if len(statements) != 1 or statements[0].type != "call":
+        return False
+    helper = syntax.local_target(statements[0])
+    module = syntax.enclosing_module(call)
+    if helper is None or module is None:
+        return False
+    return any(does(d) for d in clauses.any_of_module(module, helper))
+
+
+def watcher(call: Node) -> bool:
+    """The process ``call`` starts monitors another one: a reaper or an enforcer that lives
+    exactly as long as what it watches (``spawn(fn -> Process.monitor(pid) ... end)``), also
+    through one local function of the same module."""
+    return work_does(call, monitors)
+
+
+def monitors(node: Node) -> bool:
+    return any(
+        n.type == "call" and syntax.remote_target(n) in MONITOR_CALLS
+        for n in syntax.descendants(node)
+    )
