@@ -68,10 +68,14 @@ outside a child's start function: `Task.start_link` exists to start a task under
 which keeps the pid it returns. Started anywhere else it is fire-and-forget work still linked to
 its caller, as an unawaited `Task.async` is: a crash in the task crashes a GenServer, a
 LiveView or a request halfway through. Not flagged: a helper started in `init/1`, which lives and
-dies with the server by design, or in `terminate/2`; a kept pid; a task that monitors another
-process (a watcher that reports how it ended); test doubles kept in `lib/` (modules named
-`…Mock`, `Fake…`); and the cases above that apply (a caller that traps exits, a task that cannot
-crash, an isolated caller).
+dies with the server by design, or in `terminate/2`; a kept pid; a task whose life belongs to
+its caller: one that monitors another process (a watcher that reports how it ended), one that
+runs a loop serving its owner (a local function that calls itself and receives, accepts or
+reads a socket), one that sends to its starter (`parent = self()`, `send(parent, ...)`: the
+caller waits for its messages, and a task that died unlinked would leave it waiting), one that
+calls `exit/1` to end its caller on purpose (a fail-fast design); test doubles kept in `lib/`
+(modules named `…Mock`, `Fake…`); and the cases above that apply (a caller that traps exits, a
+task that cannot crash, an isolated caller).
 
 ## Why it matters
 `Task.async` links the task to the caller. When the task crashes, the link takes the caller
@@ -284,6 +288,9 @@ def _linked_and_dropped(context: Context, call: Node) -> bool:
         or _cannot_crash(call)
         or process_state.unlinks(definition)
         or processes.watcher(call)
+        or processes.serving_loop(call) is not None
+        or processes.sends_to_starter(call)
+        or processes.exits_on_purpose(call)
         or modules.test_double(modules.path_at(call))
     ):
         return False

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 
 from tree_sitter import Node
@@ -155,7 +154,7 @@ def check(context: Context) -> Iterator[Finding]:
             yield context.finding(RULE, node, message, fix=_fix(context, call))
             continue
         what = syntax.text(call.child_by_field_name("target"))
-        loop = _looping_function(call)
+        loop = processes.serving_loop(call)
         if loop is not None:
             yield context.finding(
                 RULE, node, LOOP_MESSAGE.format(what=what, loop=f"{loop}/{_loop_arity(call, loop)}")
@@ -328,9 +327,7 @@ def _reports_back(call: Node) -> bool:
     args = syntax.argument_nodes(call)
     if definition is None or module is None or not args:
         return False
-    starters = set(re.findall(r"(\w+) = self\(\)", syntax.text(definition)))
-    work = syntax.text(args[0])
-    if not any(f"send({name}," in work for name in starters):
+    if not processes.sends_to_starter(call):
         return False
     after = [name for name in syntax.local_calls_in(definition) if name != "receive"]
     helpers = (d for name in set(after) for d in clauses.any_of_module(module, name))
@@ -366,37 +363,6 @@ def _awaited(call: Node) -> bool:
         n.type == "call" and syntax.local_target(n) == "receive" and n.start_byte > call.end_byte
         for n in syntax.descendants(definition)
     )
-
-
-def _looping_function(call: Node) -> str | None:
-    """The local function the process runs when that function calls itself (an accept or
-    receive loop): `spawn(fn -> accept_loop(socket) end)`, `spawn(__MODULE__, :loop, [s])`."""
-    args = syntax.argument_nodes(call)
-    name = None
-    if len(args) == 3 and syntax.text(args[0]) == "__MODULE__" and args[1].type == "atom":
-        name = syntax.text(args[1]).lstrip(":")
-    elif args and args[0].type == "anonymous_function":
-        body = [n for n in syntax.descendants(args[0]) if n.type == "body"][:1]
-        statements = [n for n in body[0].named_children if n.type != "comment"] if body else []
-        if statements and statements[-1].type == "call":
-            name = syntax.local_target(statements[-1])
-    module = syntax.enclosing_module(call)
-    if name is None or module is None:
-        return None
-    definitions = clauses.any_of_module(module, name)
-    calls_itself = any(
-        n.type == "call" and syntax.local_target(n) == name
-        for definition in definitions
-        for n in syntax.descendants(syntax.body_of(definition) or definition)
-    )
-    serves = any(SERVING.search(syntax.text(definition)) for definition in definitions)
-    return name if definitions and calls_itself and serves else None
-
-
-SERVING = re.compile(r"\breceive\b|\baccept\b|\brecv\b")
-"""What a loop that serves its owner does: waits for messages or connections. A loop that
-polls or retries with a sleep is work like any other, better under a Task.Supervisor than
-linked to whoever started it (a request, often)."""
 
 
 def _loop_arity(call: Node, name: str) -> int:

@@ -8,6 +8,7 @@ callers do.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable
 
 from tree_sitter import Node
@@ -153,4 +154,58 @@ def monitors(node: Node) -> bool:
     return any(
         n.type == "call" and syntax.remote_target(n) in MONITOR_CALLS
         for n in syntax.descendants(node)
+    )
+
+
+def serving_loop(call: Node) -> str | None:
+    """The local function the started process runs when that function calls itself and
+    serves (an accept or receive loop): `spawn(fn -> accept_loop(socket) end)`,
+    `spawn(__MODULE__, :loop, [s])`, `Task.start_link(__MODULE__, :loop, [s])`."""
+    args = syntax.argument_nodes(call)
+    name = None
+    if len(args) == 3 and syntax.text(args[0]) == "__MODULE__" and args[1].type == "atom":
+        name = syntax.text(args[1]).lstrip(":")
+    elif args and args[0].type == "anonymous_function":
+        body = [n for n in syntax.descendants(args[0]) if n.type == "body"][:1]
+        statements = [n for n in body[0].named_children if n.type != "comment"] if body else []
+        if statements and statements[-1].type == "call":
+            name = syntax.local_target(statements[-1])
+    module = syntax.enclosing_module(call)
+    if name is None or module is None:
+        return None
+    definitions = clauses.any_of_module(module, name)
+    calls_itself = any(
+        n.type == "call" and syntax.local_target(n) == name
+        for definition in definitions
+        for n in syntax.descendants(syntax.body_of(definition) or definition)
+    )
+    serves = any(SERVING.search(syntax.text(definition)) for definition in definitions)
+    return name if definitions and calls_itself and serves else None
+
+
+SERVING = re.compile(r"\breceive\b|\baccept\b|\brecv\b")
+"""What a loop that serves its owner does: waits for messages or connections. A loop that
+polls or retries with a sleep is work like any other."""
+
+
+def sends_to_starter(call: Node) -> bool:
+    """The started function sends to the process that starts it (``caller = self()`` in the
+    starting function, ``send(caller, ...)`` inside): its starter expects its messages."""
+    definition = syntax.enclosing_definition(call)
+    args = syntax.argument_nodes(call)
+    if definition is None or not args:
+        return False
+    starters = set(re.findall(r"(\w+) = self\(\)", syntax.text(definition)))
+    work = syntax.text(args[0])
+    return any(f"send({name}," in work for name in starters)
+
+
+def exits_on_purpose(call: Node) -> bool:
+    """The started function calls ``exit/1`` itself: it ends its linked starter on purpose
+    (a fail-fast design), also through one local function of the same module."""
+    return work_does(
+        call,
+        lambda node: any(
+            n.type == "call" and syntax.local_target(n) == "exit" for n in syntax.descendants(node)
+        ),
     )
