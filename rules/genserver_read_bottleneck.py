@@ -66,8 +66,9 @@ Not flagged:
 - tests, `.exs` scripts and Mix tasks.
 
 Severity: information for a store few modules call; a warning when HOT_PATH_MODULES or more
-modules of the project reach it through `GenServer.call` (the count OTP106 reports), where the
-queue is sure to matter.
+modules of the project ask for its reads through `GenServer.call` (the count OTP106 reports:
+a module that only writes is not among them), where the queue is sure to matter. The message
+names the modules asking for the reads.
 
 ## Why it matters
 A GenServer answers one message at a time. When many processes read the same data through
@@ -180,7 +181,11 @@ def check(context: Context) -> Iterator[Finding]:
             finding = context.finding(RULE, use.node, _write_once(module, reads, readers))
             yield finding.with_severity("warning") if hot else finding
             continue
-        evidence = _called_from(callers.modules) if callers is not None and hot else ""
+        evidence = ""
+        if callers is not None and hot:
+            asking = _asking(callers, reads)
+            hot = len(asking or callers.modules) >= HOT_PATH_MODULES
+            evidence = _asked_for(asking, callers.modules)
         if not _read_mostly(module, reads):
             reads = _hot_reads(module, reads, callers)
             if not reads or callers is None:
@@ -370,9 +375,17 @@ def _callers(context: Context, module: str) -> Callers | None:
     return index.facts.callers(module) if index.complete else None
 
 
-def _called_from(modules: tuple[str, ...]) -> str:
-    """``, called from 14 modules (A, B, C, ...)``: the evidence that the queue is shared."""
-    return f", called from {len(modules)} modules ({_first_three(modules)})"
+def _asking(callers: Callers, reads: list[Clause]) -> tuple[str, ...]:
+    """The modules whose calls ask for these reads (as OTP106 counts them)."""
+    return tuple(sorted({m for c in reads for m in callers.modules_asking(_request(c))}))
+
+
+def _asked_for(asking: tuple[str, ...], callers: tuple[str, ...]) -> str:
+    """``, asked for by 14 modules (A, B, C, ...)``: the evidence that the queue is shared;
+    the server's ``callers`` when no read names a request they can be matched by."""
+    if asking:
+        return f", asked for by {len(asking)} modules ({_first_three(asking)})"
+    return f", a server called from {len(callers)} modules ({_first_three(callers)})"
 
 
 def _asked_by_handlers(callers: Callers, reads: list[Clause]) -> str:

@@ -422,3 +422,37 @@ def test_an_app_without_a_module_of_its_namespaces_name_owns_the_namespace() -> 
         }
     )
     assert index.facts.names.is_started("task_supervisor", "Shop.TaskSupervisor") is False
+
+
+SCHEMES = """defmodule Shop.Schemes do
+  use GenServer
+  def start_link(_), do: GenServer.start_link(__MODULE__, %{}, name: __MODULE__)
+  def get(key), do: GenServer.call(__MODULE__, {:get, key})
+  def all, do: GenServer.call(__MODULE__, :all)
+  def update(key, value), do: GenServer.call(__MODULE__, {:update, key, value})
+  def init(schemes), do: {:ok, schemes}
+  def handle_call({:get, key}, _from, s), do: {:reply, Map.get(s, key), s}
+  def handle_call(:all, _from, s), do: {:reply, s, s}
+  def handle_call({:update, key, value}, _from, s), do: {:reply, :ok, Map.put(s, key, value)}
+end
+"""
+
+
+def test_otp002_counts_the_modules_asking_for_the_reads_not_the_writers(tmp_path: Path) -> None:
+    """A module that only writes is among the server's callers, not among those the read-only
+    calls are asked for by: the message names what asks for the reads, as OTP106 does."""
+    (tmp_path / "mix.exs").write_text("defmodule Shop.MixProject do\nend\n", "utf-8")
+    readers = {
+        f"lib/r{n}.ex": f"defmodule Shop.R{n} do\n  def f, do: Shop.Schemes.get(:a)\nend\n"
+        for n in range(HOT_PATH_MODULES)
+    }
+    writer = "defmodule Shop.Admin do\n  def f, do: Shop.Schemes.update(:a, 1)\nend\n"
+    for path, text in {"lib/schemes.ex": SCHEMES, "lib/admin.ex": writer, **readers}.items():
+        (tmp_path / path).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / path).write_text(text, "utf-8")
+    rule = find_rule("OTP002")
+    assert rule is not None
+    source = Source(SCHEMES, str(tmp_path / "lib" / "schemes.ex"))
+    [finding] = analyze(source, project=scan(tmp_path), rules=[rule])
+    assert f"asked for by {HOT_PATH_MODULES} modules (Shop.R0, Shop.R1, Shop.R2" in finding.message
+    assert "Shop.Admin" not in finding.message
