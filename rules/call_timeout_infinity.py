@@ -36,7 +36,8 @@ code shows the wait is meant or bounded elsewhere:
 - requests the module's own `handle_call/3` answers later (`{:noreply, ..}` and a
   `GenServer.reply/2` when a lock is free or data arrives): waiting is the point of the call;
 - `:rpc.call` of a lookup that answers at once on the remote node (`Process.whereis`,
-  `Code.ensure_loaded?`, `:erlang.system_info`, `Application.get_env`);
+  `Code.ensure_loaded?`, `:erlang.system_info`, `:mnesia.system_info`, `Application.get_env`),
+  or of a function bounded by its own timeout (`:mnesia.wait_for_tables(tables, 15_000)`);
 - `Task.await_many`/`Task.yield_many` in a function whose tasks' work is itself written
   without a bound (`Repo.all(query, timeout: :infinity)`): a long computation that is meant;
 - a comment in the function, or a comment or `@doc` right above it, that speaks of the wait
@@ -174,8 +175,13 @@ INSTANT_REMOTE = frozenset(
         (":application", "get_env"),
         ("Kernel", "function_exported?"),
         (":erlang", "function_exported"),
+        (":erlang", "statistics"),
+        (":mnesia", "system_info"),
     }
 )
+BOUNDED_REMOTE = frozenset({(":mnesia", "wait_for_tables")})
+"""Remote functions whose last argument is their own timeout: `:rpc.call(node, :mnesia,
+:wait_for_tables, [tables, 15_000])` returns `{:timeout, tables}` when it runs out."""
 
 
 def _instant_remote(call: Node) -> bool:
@@ -185,7 +191,12 @@ def _instant_remote(call: Node) -> bool:
     args = syntax.argument_nodes(call)
     if calls.is_piped(call) or len(args) < 3 or args[2].type != "atom":
         return False
-    return (syntax.text(args[1]), syntax.text(args[2]).lstrip(":")) in INSTANT_REMOTE
+    remote = (syntax.text(args[1]), syntax.text(args[2]).lstrip(":"))
+    if remote in INSTANT_REMOTE:
+        return True
+    listed = args[3] if len(args) > 3 and args[3].type == "list" else None
+    own = listed.named_children[-1] if listed is not None and listed.named_children else None
+    return remote in BOUNDED_REMOTE and own is not None and not _is_infinity(own)
 
 
 def _argument(call: Node, index: int, *, of: int) -> Node | None:
