@@ -96,9 +96,9 @@ WHAT = {
 
 MESSAGE = (
     "{what} keeps the default restart intensity (3 restarts in 5 seconds) for all its children "
-    "together, and {evidence}: any one of them crashing 4 times in 5 seconds makes it give up, "
-    "stopping all the others with it (however many it holds then); set max_restarts and "
-    "max_seconds for the number of children it can hold."
+    "together, and {evidence}: 4 crashes among them in 5 seconds, of one child or of several, "
+    "make it give up, stopping all the others with it (however many it holds then); set "
+    "max_restarts and max_seconds for the number of children it can hold."
 )
 
 

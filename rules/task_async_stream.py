@@ -49,7 +49,8 @@ Timeouts, in every such call (`Task.Supervisor.async_stream_nolink` too) that se
 Not flagged:
 - timeout handling a stream does deliver: `on_timeout: :kill_task` (timed-out tasks become
   `{:exit, :timeout}` elements, so an `{:exit, _}` clause or `zip_input_on_exit: true` is
-  there for them), and `catch :exit` (the default `on_timeout: :exit` exits the caller,
+  there for them; not with `timeout: :infinity`, under which no task times out and the clause
+  can only be for crashes), and `catch :exit` (the default `on_timeout: :exit` exits the caller,
   catchably);
 - streams whose consumer has no `{:exit, _}` handling (`Stream.run()`, `fn {:ok, v} -> v end`):
   a crash takes the caller down whether the tasks are linked or not, and nothing shows that is
@@ -389,13 +390,13 @@ def _evidence(context: Context, call: Node) -> process_state.Evidence | None:
 def _kills_on_timeout(call: Node) -> bool:
     """``on_timeout: :kill_task``: a task that runs too long becomes an ``{:exit, :timeout}``
     element, so handling ``{:exit, _}`` elements (or zipping the input into them) serves the
-    timeouts, and shows nothing about crashes."""
+    timeouts, and shows nothing about crashes. Not with ``timeout: :infinity``, under which no
+    task times out: the clause is then there for crashes alone."""
     args = syntax.argument_nodes(call)
-    options = args[-1] if args else None
-    return any(
-        key == "on_timeout" and syntax.text(value) == ":kill_task"
-        for key, value in syntax.keyword_pairs(options)
-    )
+    options = dict(syntax.keyword_pairs(args[-1] if args else None))
+    kills = "on_timeout" in options and syntax.text(options["on_timeout"]) == ":kill_task"
+    endless = "timeout" in options and syntax.text(options["timeout"]) == ":infinity"
+    return kills and not endless
 
 
 def _zips_input_on_exit(call: Node) -> bool:

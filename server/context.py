@@ -6,6 +6,7 @@ import bisect
 import contextlib
 import fnmatch
 import os
+import re
 from collections.abc import Collection, Iterator, Mapping
 from functools import cached_property
 from pathlib import Path, PurePosixPath
@@ -18,12 +19,19 @@ from otp_thinking.config import DEFAULT, Config
 from otp_thinking.findings import Finding, Fix
 from otp_thinking.index import summary_for
 from otp_thinking.model import modules
+from otp_thinking.model.modules import shadowed
 from otp_thinking.model.summary import FileSummary
 from otp_thinking.parsing import AnyQuery, Captures, compile_query
 from otp_thinking.project import EMPTY, Application, ProjectContext, applications_in
 from otp_thinking.query_pack import document_matches
 from otp_thinking.rule import Rule
 from otp_thinking.source import Source
+
+_SHADOWING_ALIAS = re.compile(
+    r"\balias\b[^\n]*\b(?:Registry|Task|GenServer|Supervisor|DynamicSupervisor|Agent|Process)\b"
+)
+"""An ``alias`` line that may give one of Elixir's module names to a module of the project
+(``alias MyApp.Downloads.Registry``): only then are calls checked one by one."""
 
 _USE_MIX_TASK = compile_query(
     """
@@ -77,9 +85,13 @@ class Context:
         by_module = self.cache.get("remote calls")
         if by_module is None:
             by_module = self.cache["remote calls"] = {}
+            may_shadow = _SHADOWING_ALIAS.search(self.source.text) is not None
             for position, c in enumerate(self.matches(syntax.REMOTE_CALLS)):
+                module = self.text(c["module"][0])
+                if may_shadow and shadowed(c["call"][0], module.partition(".")[0]):
+                    continue  # `alias MyApp.Registry`: a call to the project's module
                 entry = (position, self.text(c["function"][0]), c)
-                by_module.setdefault(self.text(c["module"][0]), []).append(entry)
+                by_module.setdefault(module, []).append(entry)
         found = [entry for module in set(modules) for entry in by_module.get(module, ())]
         if len(modules) > 1:
             found.sort(key=lambda entry: entry[0])  # document order across modules

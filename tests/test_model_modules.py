@@ -192,3 +192,23 @@ def test_where_a_server_ends_itself_normally() -> None:
     dropped = STOPS.replace("next(q)\n", "{:noreply, q}\n", 1)
     (module,) = summarize(Source(dropped, "lib/shop/drain.ex"), "lib/shop/drain.ex").modules
     assert module.stops_normally == ""
+
+
+def test_an_alias_naming_a_project_module_registry_is_no_use_of_elixirs_registry() -> None:
+    """`alias Mydia.Downloads.Client.Registry` makes `Registry.register(:http, ..)` a call to
+    the project's module, not a use of a process registry named `:http`; where no alias
+    shadows it, `Registry` is Elixir's."""
+    text = (
+        "defmodule Mydia.Downloads do\n"
+        "  alias Mydia.Downloads.Client.Registry\n"
+        "  def setup, do: Registry.register(:qbittorrent, Mydia.Downloads.Client.Qbittorrent)\n"
+        "end\n"
+        "defmodule Mydia.Other do\n"
+        "  def f, do: Registry.lookup(Mydia.Names, :key)\n"
+        "end\n"
+    )
+    summary = summarize(Source(text, "lib/mydia/downloads.ex"), "lib/mydia/downloads.ex")
+    assert [(use.kind, use.name) for use in summary.uses] == [("registry", "Mydia.Names")]
+    assert [(c.caller, c.target, c.function) for c in summary.calls] == [
+        ("Mydia.Downloads", "Mydia.Downloads.Client.Registry", "register")
+    ]

@@ -393,6 +393,23 @@ def aliases(module: Node) -> dict[str, str]:
     return found
 
 
+def shadowed(node: Node, name: str) -> bool:
+    """Whether ``name`` (``Registry``, ``Task``) is, where ``node`` is written, a module of the
+    project that an ``alias`` of an enclosing module names so (``alias MyApp.Downloads.Registry``),
+    not the module of that name from Elixir."""
+    module = syntax.enclosing_module(node)
+    while module is not None:
+        if name in _aliases_of(module):
+            return True
+        module = syntax.enclosing_module(module)
+    return False
+
+
+@syntax.remembered
+def _aliases_of(module: Node) -> frozenset[str]:
+    return frozenset(aliases(module))
+
+
 def expand(name: str, known: dict[str, str]) -> str:
     """``Repo.all`` with ``{"Repo": "MyApp.Repo"}`` gives ``MyApp.Repo.all``; Erlang modules
     and unknown names come back as they are."""

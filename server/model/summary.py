@@ -535,6 +535,18 @@ class _Summariser:
             full = self.expand(written, module)  # through the aliases of the modules around
             module.aliases[modules.short_name(full, written_as)] = full
 
+    @cached_property
+    def shadowed_heads(self) -> frozenset[str]:
+        """Names of Elixir's own modules (``Registry``, ``Task``) that an ``alias`` of this file
+        gives to a module of its own (``alias MyApp.Downloads.Registry``)."""
+        names = {name for module in self.modules for name in module.aliases}
+        return frozenset(names & (_SPECIAL | _STDLIB))
+
+    def shadowed(self, head: str, node: Node) -> bool:
+        """``head`` names a module of the project where ``node`` is, not Elixir's own."""
+        module = self.module_at(node.start_byte)
+        return module is not None and self.expand(head, module) != head
+
     def expand(self, alias: str, module: _Module | None) -> str:
         head, _, rest = alias.partition(".")
         scope = module
@@ -753,8 +765,9 @@ class _Summariser:
             self.group_call(call, function, found)
             return
         head = target_text.split(".", 1)[0]
-        if head not in _SPECIAL:
-            if target_node.type != "alias" or head in _STDLIB:
+        shadowed = head in self.shadowed_heads and self.shadowed(head, call)
+        if head not in _SPECIAL or shadowed:
+            if target_node.type != "alias" or (head in _STDLIB and not shadowed):
                 return
             module = self.module_at(call.start_byte)
             if module is None:
