@@ -538,14 +538,10 @@ class _Summariser:
     @cached_property
     def shadowed_heads(self) -> frozenset[str]:
         """Names of Elixir's own modules (``Registry``, ``Task``) that an ``alias`` of this file
-        gives to a module of its own (``alias MyApp.Downloads.Registry``)."""
+        may give to a module of its own (``alias MyApp.Downloads.Registry``): the calls through
+        them are asked about one by one (`modules.shadowed`)."""
         names = {name for module in self.modules for name in module.aliases}
         return frozenset(names & (_SPECIAL | _STDLIB))
-
-    def shadowed(self, head: str, node: Node) -> bool:
-        """``head`` names a module of the project where ``node`` is, not Elixir's own."""
-        module = self.module_at(node.start_byte)
-        return module is not None and self.expand(head, module) != head
 
     def expand(self, alias: str, module: _Module | None) -> str:
         head, _, rest = alias.partition(".")
@@ -765,7 +761,7 @@ class _Summariser:
             self.group_call(call, function, found)
             return
         head = target_text.split(".", 1)[0]
-        shadowed = head in self.shadowed_heads and self.shadowed(head, call)
+        shadowed = head in self.shadowed_heads and modules.shadowed(call, head)
         if head not in _SPECIAL or shadowed:
             if target_node.type != "alias" or (head in _STDLIB and not shadowed):
                 return
