@@ -82,6 +82,10 @@ end
 
 Process.sleep(100)
 IO.puts("stray: " <> inspect(GenServer.call(RwAwait.Quotes, :stray)))
+audited = Process.whereis(RwAwait.Quotes)
+GenServer.cast(RwAwait.Quotes, {:audit, -1})
+Process.sleep(200)
+IO.puts("audit kept the server: " <> inspect(Process.whereis(RwAwait.Quotes) == audited))
 for {id, _, _, _} <- Supervisor.which_children(RwAwait.Supervisor), do: IO.puts("child: " <> inspect(id))
 """
 
@@ -109,6 +113,14 @@ def test_a_task_nobody_awaits_sends_its_caller_nothing_once_started_as_a_child(
     assert "Task.Supervisor.start_child(RwAwait.TaskSupervisor, fn ->" in source
     assert "Task.Supervisor.async_nolink(RwAwait.TaskSupervisor, fn ->" in source
     assert "Task.async" not in source
+
+
+def test_a_linked_start_nobody_keeps_no_longer_takes_the_server_down(awaiting: Booted) -> None:
+    before, after = _said(awaiting.before), _said(awaiting.after)
+    assert before["audit kept the server"] == "false"
+    assert after["audit kept the server"] == "true"
+    source = (awaiting.app / "lib" / "rw_await" / "quotes.ex").read_text("utf-8")
+    assert "Task.start_link" not in source
 
 
 def test_the_added_task_supervisor_is_started_once(awaiting: Booted) -> None:

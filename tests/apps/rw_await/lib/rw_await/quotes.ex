@@ -27,6 +27,12 @@ defmodule RwAwait.Quotes do
     {:noreply, state}
   end
 
+  def handle_cast({:audit, amount}, state) do
+    # Linked, its pid dropped: a supplier raising on a negative amount takes the server down.
+    Task.start_link(fn -> RwAwait.Supplier.quote(amount) end)
+    {:noreply, state}
+  end
+
   @impl true
   def handle_info(_message, state), do: {:noreply, %{state | stray: state.stray + 1}}
 end
