@@ -4,19 +4,22 @@
     python bench/precision/corpus.py run --dest DIR --half review --out findings.json
     python bench/precision/corpus.py sample findings.json --out sample.json [--per-rule 12]
     python bench/precision/corpus.py sheet sample.json --out sheet.md
-    python bench/precision/corpus.py record sample.json judged.jsonl
-    python bench/precision/corpus.py replay --dest DIR [--half review]
-    python bench/precision/corpus.py report findings.json --lines N
+    python bench/precision/corpus.py record sample.json judged.jsonl [--again]
+    python bench/precision/corpus.py replay --dest DIR [--half review] [--latest]
+    python bench/precision/corpus.py report findings.json --lines N [--latest]
     python bench/precision/corpus.py recall findings.json [more.json ...] [--problems CSV]
 
 `corpus.json` pins every project by commit and puts it in the tuning or the review half (a
 seeded shuffle, seed recorded there), or in the holdout: projects added after the rules were
 tuned on the tuning half and judged on the review half, whose findings nobody tuning has seen
-(``holdout2`` to ``holdout9``: further such sets, each added once the one before had been
-seen). ``HALF`` is ``tuning``, ``review``, ``holdout``, ``holdout2`` … ``holdout9`` or ``all``.
+(``holdout2`` to ``holdout14``: further such sets, each added once the one before had been
+seen). ``HALF`` is ``tuning``, ``review``, ``holdout``, ``holdout2`` … ``holdout14`` or ``all``.
 Rules are tuned on the tuning half only; the review half and the holdout are what a blind
 reviewer judges (see docs/precision.md). `verdicts.csv` keeps each verdict as
-data; `replay` reruns the tool and prints, per rule, the verdict counts, the judged false
+data: the first judgment of a place, which later ones never overwrite. `rejudged.csv` keeps
+later judgments of places judged before (`record --again`: a finding still firing, judged
+afresh with the message the tool gives it now); `--latest` reads each place's newest verdict
+from it. `replay` reruns the tool and prints, per rule, the verdict counts, the judged false
 positives that still fire and the true positives that no longer do. `missed.csv` keeps the
 problems reviewers saw that nothing flagged, each with the rule whose kind it is (``-`` for
 kinds no rule has); `problems.csv` the problems recall reviewers found by reading a set's
@@ -43,6 +46,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 CORPUS = HERE / "corpus.json"
 VERDICTS = HERE / "verdicts.csv"
+REJUDGED = HERE / "rejudged.csv"
 SAMPLE_SEED = 7
 ELIXIR = [":(glob)**/*.ex", ":(glob)**/*.exs"]
 """Only Elixir files are unpacked (mirrors lack files of 4 MiB and more, which breaks a full
@@ -163,11 +167,14 @@ def sheet(chosen: list[dict]) -> str:
     return "\n".join(parts)
 
 
-def record(chosen: list[dict], judged_lines: list[str]) -> int:
+def record(chosen: list[dict], judged_lines: list[str], again: bool = False) -> int:
     """Append the reviewer's verdicts (JSON lines ``{"id", "verdict", "reason"}``, ``id`` the
-    number in the sheet) to verdicts.csv, keyed by project, commit, path, line and code."""
-    rows = read_verdicts()
-    known = {finding_key(row) for row in rows}
+    number in the sheet) to verdicts.csv, keyed by project, commit, path, line and code; a
+    place already judged keeps its first verdict. With ``again``, to rejudged.csv, every one:
+    later judgments of places judged before."""
+    target = REJUDGED if again else VERDICTS
+    rows = _read(target)
+    known = set() if again else {finding_key(row) for row in rows}
     added = 0
     for line in judged_lines:
         if not line.strip():
@@ -191,11 +198,11 @@ def record(chosen: list[dict], judged_lines: list[str]) -> int:
             rows.append(row)
             known.add(finding_key(row))
             added += 1
-    with VERDICTS.open("w", newline="") as handle:
+    with target.open("w", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=VERDICT_FIELDS)
         writer.writeheader()
         writer.writerows(rows)
-    print(f"{added} verdicts recorded ({len(rows)} in all)", file=sys.stderr)
+    print(f"{added} verdicts recorded in {target.name} ({len(rows)} in all)", file=sys.stderr)
     return 0
 
 
@@ -203,16 +210,29 @@ def finding_key(row: dict) -> tuple[str, str, int, str]:
     return (row["project"], row["path"].removeprefix("./"), int(row["line"]), row["code"])
 
 
-def read_verdicts() -> list[dict[str, str]]:
-    if not VERDICTS.exists():
+def read_verdicts(latest: bool = False) -> list[dict[str, str]]:
+    """Every place's first verdict; with ``latest``, its newest (rejudged.csv over it)."""
+    first = _read(VERDICTS)
+    if not latest:
+        return first
+    newest = {finding_key(row): row for row in first}
+    for row in _read(REJUDGED):
+        newest[finding_key(row)] = row
+    return list(newest.values())
+
+
+def _read(path: Path) -> list[dict[str, str]]:
+    if not path.exists():
         return []
-    with VERDICTS.open(newline="") as handle:
+    with path.open(newline="") as handle:
         return list(csv.DictReader(handle))
 
 
-def replay(dest: Path, half: str | None, extra: list[str]) -> int:
-    """Rerun the tool and compare with the recorded verdicts, per rule."""
-    verdicts = [v for v in read_verdicts() if half in (None, "all") or _half_of(v) == half]
+def replay(dest: Path, half: str | None, extra: list[str], latest: bool = False) -> int:
+    """Rerun the tool and compare with the recorded verdicts (each place's newest with
+    ``latest``), per rule."""
+    chosen = read_verdicts(latest)
+    verdicts = [v for v in chosen if half in (None, "all") or _half_of(v) == half]
     now = {finding_key(f) for f in run_tool(dest, half, extra)}
     table: dict[str, Counter] = defaultdict(Counter)
     still_fp, lost_tp = [], []
@@ -239,11 +259,11 @@ def replay(dest: Path, half: str | None, extra: list[str]) -> int:
     return 0
 
 
-def report(found: list[dict], lines: int) -> str:
+def report(found: list[dict], lines: int, latest: bool = False) -> str:
     """A markdown table, per rule, of the verdicts on the findings in ``found`` (a `run`
-    output): how many it made, how many were judged, and TP / DEB / FP among those; then
-    findings per 1,000 lines by severity."""
-    verdicts = {finding_key(v): v["verdict"] for v in read_verdicts()}
+    output): how many it made, how many were judged, and TP / DEB / FP among those (each
+    place's newest verdict with ``latest``); then findings per 1,000 lines by severity."""
+    verdicts = {finding_key(v): v["verdict"] for v in read_verdicts(latest)}
     made: Counter = Counter()
     judged: dict[str, Counter] = defaultdict(Counter)
     severities: dict[str, set[str]] = defaultdict(set)
@@ -346,15 +366,18 @@ def main() -> int:
     keep = commands.add_parser("record")
     keep.add_argument("sample", type=Path)
     keep.add_argument("judged", type=Path)
+    keep.add_argument("--again", action="store_true", help="later judgments: rejudged.csv")
     table = commands.add_parser("report")
     table.add_argument("findings", type=Path)
     table.add_argument("--lines", type=int, required=True)
+    table.add_argument("--latest", action="store_true", help="each place's newest verdict")
     back = commands.add_parser("recall")
     back.add_argument("findings", type=Path, nargs="+")
     back.add_argument("--problems", type=Path, default=MISSED)
     again = commands.add_parser("replay")
     again.add_argument("--dest", type=Path, required=True)
     again.add_argument("--half", default="review")
+    again.add_argument("--latest", action="store_true", help="each place's newest verdict")
     again.add_argument("extra", nargs="*")
     args = parser.parse_args()
     if args.command == "checkout":
@@ -378,11 +401,11 @@ def main() -> int:
         args.out.write_text(sheet(json.loads(args.sample.read_text())))
     elif args.command == "record":
         chosen = json.loads(args.sample.read_text())
-        return record(chosen, args.judged.read_text().splitlines())
+        return record(chosen, args.judged.read_text().splitlines(), args.again)
     elif args.command == "report":
-        print(report(json.loads(args.findings.read_text()), args.lines))
+        print(report(json.loads(args.findings.read_text()), args.lines, args.latest))
     else:
-        return replay(args.dest, args.half, args.extra)
+        return replay(args.dest, args.half, args.extra, args.latest)
     return 0
 
 
