@@ -123,7 +123,7 @@ def test_work_that_runs_later_does_not_block_but_work_waited_for_does() -> None:
     assert effects["Shop.Jobs.handler/0"][1] == OUTSIDE  # :telemetry.attach itself
 
 
-def test_acting_outside_is_kept_when_nothing_blocks() -> None:
+def test_acting_outside_is_kept_when_nothing_blocks_and_followed_through_helpers() -> None:
     effects = _effects(
         """\
         defmodule Shop.Stats do
@@ -133,7 +133,10 @@ def test_acting_outside_is_kept_when_nothing_blocks() -> None:
         end
         """
     )
-    assert effects == {"Shop.Stats.bump/1": (":ets.update_counter", OUTSIDE, ())}
+    assert effects == {
+        "Shop.Stats.bump/1": (":ets.update_counter", OUTSIDE, ()),
+        "Shop.Stats.read/1": (":ets.lookup", OUTSIDE, ("lookup",)),
+    }
 
 
 def test_each_module_of_a_file_keeps_its_own_functions() -> None:

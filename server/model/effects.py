@@ -10,12 +10,13 @@ Two questions, one place:
   all (files, sockets, other processes, stores, code loading)? Used where a process may exist
   on purpose to serialise such access.
 
-Per file, ``function_effects`` summarises which public functions block, directly or through
-private helpers of the same module (the chain is kept, so a rule can say "init/1 calls
-Accounts.load/1, which blocks on Repo.all via fetch/1"), and ``function_calls`` which functions
-of other modules each public function calls (``defdelegate``s and imported functions
-included); the project index keeps these summaries, and ``ProjectFacts.reach`` follows the
-calls from module to module, so that the answer crosses files. Calls inside an ``fn`` that
+Per file, ``function_effects`` summarises which public functions block or act outside the
+process, directly or through private helpers of the same module (the chain is kept, so a rule
+can say "init/1 calls Accounts.load/1, which blocks on Repo.all via fetch/1"), and
+``function_calls`` which functions of other modules each public function calls
+(``defdelegate``s and imported functions included); the project index keeps these summaries,
+and ``ProjectFacts.reach`` follows the calls from module to module, so that the answer crosses
+files. Calls inside an ``fn`` that
 runs later or in another process (``Task.start``, ``spawn``, a handler attached for later) do
 not count; an ``fn`` that runs before the call returns does (``Enum.map``,
 ``Task.async_stream``, ``Task.async`` awaited in the same function).
@@ -434,8 +435,8 @@ OUTSIDE = "outside"
 def function_effects(
     functions: Functions, remote_calls: Iterable[tuple[Node, str, str]]
 ) -> tuple[FunctionEffect, ...]:
-    """The public functions of a file that block (directly or through private helpers of
-    their module) or act outside the process (directly), from the file's functions (see
+    """The public functions of a file that block or act outside the process (directly or
+    through private helpers of their module), from the file's functions (see
     `functions_of`) and its remote calls (the call, its module and function as written). A
     function that does both is reported as blocking."""
     blocking: list[tuple[Node, Blocking]] = []
@@ -455,7 +456,12 @@ def function_effects(
     if effects:
         _through_helpers(functions, effects, readings)
     by_kind = _by_kind(blocking, functions, spans, effects, readings)
-    _direct(outside, functions, spans, effects)
+    if outside:
+        acting: dict[tuple[str, str], Reaching] = {}
+        _direct(outside, functions, spans, acting)
+        _through_helpers(functions, acting, readings)
+        for key, reaching in acting.items():
+            effects.setdefault(key, reaching)  # blocking comes first
     found_effects = []
     for key, f in functions.items():
         if not f.public or key not in effects:
