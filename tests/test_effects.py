@@ -11,7 +11,7 @@ import pytest
 
 from otp_thinking.engine import analyze
 from otp_thinking.index import ProjectIndex
-from otp_thinking.model.effects import OUTSIDE, acts_outside, blocking_call
+from otp_thinking.model.effects import OUTSIDE, acts_outside, blocking_call, module_candidates
 from otp_thinking.model.summary import summarize
 from otp_thinking.project import scan
 from otp_thinking.registry import find_rule
@@ -68,6 +68,7 @@ def test_acting_outside_the_process() -> None:
     assert acts_outside(":ets", "insert")
     assert acts_outside("MyApp.Cache", "put")
     assert acts_outside("Phoenix.PubSub", "broadcast")
+    assert acts_outside(":eldap", "search")  # LDAP over the network
     assert not acts_outside("Application", "get_env")
     assert not acts_outside("Enum", "map")
     assert not acts_outside(":erlang", "phash2")
@@ -770,3 +771,11 @@ def test_otp003_is_silent_when_the_work_another_module_blocks_on_is_in_a_branch(
     )
     [message] = _messages(root, "lib/shop/server.ex", "OTP003")
     assert message.startswith("init/1 calls Shop.Config.fetch/1, which blocks on Req.get!")
+
+
+def test_a_module_written_from_module_is_the_modules_own() -> None:
+    """`__MODULE__.Client.users()` in `Air.Service.LDAP` calls `Air.Service.LDAP.Client`."""
+    around = (("Air.Service.LDAP", {}), ("Air", {"Repo": "Air.Repo"}))
+    assert module_candidates(around, "__MODULE__.Client") == ["Air.Service.LDAP.Client"]
+    assert module_candidates(around, "__MODULE__") == []
+    assert module_candidates((), "__MODULE__.Client") == []

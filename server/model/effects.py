@@ -172,7 +172,7 @@ _OUTSIDE_MODULES = frozenset(
         ":gen_tcp :gen_udp :gen_sctp :ssl :socket :inet :httpc :hackney :gun :ets :dets "
         ":mnesia :persistent_term :counters :atomics :global :pg :pg2 :rpc :erpc :gen_server "
         ":gen_statem :gen_event :proc_lib :sys :code :application :net_kernel :net_adm :timer "
-        ":poolboy :telemetry :logger :disk_log :peer :slave :exec"
+        ":poolboy :telemetry :logger :disk_log :peer :slave :exec :eldap"
     ).split()
 )
 
@@ -370,9 +370,12 @@ def scopes(module: Node) -> Scopes:
 def module_candidates(around: Scopes, written: str) -> list[str]:
     """The full names an alias written in a module may stand for, most likely first: through
     the ``alias`` calls of the module and those around it, as a module nested in one of them,
-    and as written. Erlang modules and ``__MODULE__`` give none."""
+    and as written; ``__MODULE__.Client`` is the module's own ``Client``. Erlang modules and
+    ``__MODULE__`` give none."""
     if written.startswith(":") or written == "__MODULE__":
         return []
+    if written.startswith("__MODULE__."):
+        return [f"{around[0][0]}.{written.removeprefix('__MODULE__.')}"] if around else []
     candidates = []
     for name, aliases in around:
         candidates.append(modules.expand(written, aliases))
