@@ -28,7 +28,8 @@ from otp_thinking.parsing import Captures, compile_query, matches
 
 _CALLS = compile_query(
     """
-    (call target: (dot left: [(alias) (atom)] @module right: (identifier) @function)) @remote
+    (call target: (dot left: [(alias) (atom) (dot left: (identifier) right: (alias))] @module
+      right: (identifier) @function)) @remote
     (call target: (identifier) @local) @call
     (call target: (dot left: (identifier)) (arguments)) @dynamic
     """

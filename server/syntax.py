@@ -18,11 +18,13 @@ from tree_sitter import Node, Tree
 from otp_thinking.parsing import compile_query, matches, on_forget, recent_trees
 
 REMOTE_CALLS = compile_query(
-    "(call target: (dot left: [(alias) (atom)] @module right: (identifier) @function)) @call"
+    "(call target: (dot left: [(alias) (atom) (dot left: (identifier) right: (alias))] @module"
+    " right: (identifier) @function)) @call"
 )
-"""Every `Module.function` call (piped and captured ones too: `&Task.async/1`), one query shared
-by the rules and the project index: compiled once, and one walk finds them all. Rules take the
-calls they want by name through `Context.remote_calls`."""
+"""Every `Module.function` call (piped and captured ones too: `&Task.async/1`), `__MODULE__.Sub`
+ones included (`@module` is then the `dot`), one query shared by the rules and the project
+index: compiled once, and one walk finds them all. Rules take the calls they want by name
+through `Context.remote_calls`."""
 
 LOCAL_CALLS = compile_query("(call target: (identifier) @function) @call")
 """Every call of a bare name (`load(state)`, `def`, `case`): one query for the model and the

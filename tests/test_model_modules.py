@@ -212,3 +212,18 @@ def test_an_alias_naming_a_project_module_registry_is_no_use_of_elixirs_registry
     assert [(c.caller, c.target, c.function) for c in summary.calls] == [
         ("Mydia.Downloads", "Mydia.Downloads.Client.Registry", "register")
     ]
+
+
+def test_a_call_through_module_dot_sub_is_a_call_to_the_modules_own_sub() -> None:
+    """`__MODULE__.Client.users()` in `Air.Ldap` calls `Air.Ldap.Client.users`, for the call
+    graph and for what the function does; `mod.Client.f()` on a variable names no module."""
+    text = (
+        "defmodule Air.Ldap do\n"
+        "  def sync, do: __MODULE__.Client.users()\n"
+        "  def other(mod), do: mod.Client.users()\n"
+        "end\n"
+    )
+    summary = summarize(Source(text, "lib/air/ldap.ex"), "lib/air/ldap.ex")
+    assert [(c.caller, c.target, c.function) for c in summary.calls] == [
+        ("Air.Ldap", "Air.Ldap.Client", "users")
+    ]

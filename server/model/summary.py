@@ -605,9 +605,11 @@ class _Summariser:
         for captures in self.facts():
             if "call" in captures:
                 call, target = captures["call"][0], captures["module"][0]
-                texts = node_text(target), node_text(captures["function"][0])
+                texts = self.written_module(target), node_text(captures["function"][0])
+                if not texts[0]:
+                    continue  # `mod.Sub.f()` on a variable: no module the tool can name
                 remote.append((call, *texts))
-                if target.type == "alias" and texts[0].split(".", 1)[0] not in _STDLIB:
+                if target.type != "atom" and texts[0].split(".", 1)[0] not in _STDLIB:
                     to_modules.append((call, *texts))
                 self.remote_call(call, target, *texts, found)
                 if texts[0] in supervision_facts.CALL_MODULES:
@@ -741,6 +743,18 @@ class _Summariser:
         keyed.sort(key=_start_of)  # stable: equal starts keep the queries' order
         return [captures for _, captures in keyed]
 
+    def written_module(self, target: Node) -> str:
+        """The module a remote call's target names as written (``Repo``, ``:ets``), with
+        ``__MODULE__.Client`` made the enclosing module's own (``MyApp.Ldap.Client``); empty
+        for ``mod.Client`` on a variable."""
+        text = self.source.node_text(target)
+        if target.type != "dot":
+            return text
+        if not text.startswith("__MODULE__."):
+            return ""
+        module = self.module_at(target.start_byte)
+        return f"{module.name}.{text.removeprefix('__MODULE__.')}" if module is not None else ""
+
     def resolve_here(self, node: Node | None) -> str | None:
         """`resolve` in the module around ``node``."""
         return self.resolve(node, self.module_at(node.start_byte)) if node is not None else None
@@ -763,7 +777,7 @@ class _Summariser:
         head = target_text.split(".", 1)[0]
         shadowed = head in self.shadowed_heads and modules.shadowed(call, head)
         if head not in _SPECIAL or shadowed:
-            if target_node.type != "alias" or (head in _STDLIB and not shadowed):
+            if target_node.type == "atom" or (head in _STDLIB and not shadowed):
                 return
             module = self.module_at(call.start_byte)
             if module is None:
