@@ -3,7 +3,7 @@ work."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from tree_sitter import Node
@@ -15,7 +15,6 @@ from otp_thinking.model import clauses, ets, modules
 from otp_thinking.model.effects import blocking_call
 from otp_thinking.model.reached import Project, Scanner, project_lookup
 from otp_thinking.model.summary import FileSummary
-from otp_thinking.model.supervision import Child, DynamicStart
 from otp_thinking.rule import Rule
 
 DOC = """\
@@ -574,7 +573,7 @@ def _who_waits(context: Context, module: Node) -> str:
         return unknown
     name = modules.full_name(module)
     files = index.files.values()
-    listed, dynamic = _started_by_supervisors(files, name)
+    listed, dynamic = index.facts.started_by_supervisors(name)
     if listed:
         return "so whoever starts this process (its supervisor) waits for it"
     if dynamic:
@@ -633,26 +632,10 @@ def _temporary(context: Context, module: Node) -> bool:
     index = context.project.index
     if not index.complete or not syntax.is_defmodule(module):
         return temporary
-    listed, dynamic = _started_by_supervisors(index.files.values(), modules.full_name(module))
+    listed, dynamic = index.facts.started_by_supervisors(modules.full_name(module))
     if any(child.restart == ":temporary" for child in listed):
         return True
     return temporary and (bool(listed) or not dynamic)
-
-
-def _started_by_supervisors(
-    files: Iterable[FileSummary], name: str
-) -> tuple[list[Child], list[DynamicStart]]:
-    """The entries of the project's children lists that start module ``name``, and its
-    `DynamicSupervisor.start_child` calls."""
-    listed = [
-        child
-        for summary in files
-        for children in summary.supervision.lists
-        for child in children.children
-        if child.module == name
-    ]
-    dynamic = [s for f in files for s in f.supervision.dynamic_starts if s.module == name]
-    return listed, dynamic
 
 
 # -- the fix ---------------------------------------------------------------------------

@@ -132,9 +132,19 @@ def check(context: Context) -> Iterator[Finding]:
         use = module.use_of("GenServer")
         if use is None or id(module) in endpoints:
             continue
+        if not module.state_callbacks and not _listed_as_a_child(context, module):
+            continue  # "remove it from the supervision tree" would be untrue
         finding = context.finding(RULE, use.node, _message(module))
         # An idle process wastes a child, not every caller's time.
         yield finding if module.state_callbacks else finding.with_severity("information")
+
+
+def _listed_as_a_child(context: Context, module: ModuleFacts) -> bool:
+    """A children list of the project starts the module: the idle process is in a supervision
+    tree. Not known while the project index is incomplete; a module nobody in the project
+    starts (dead code, or started by its library's users) is left alone."""
+    index = context.project.index
+    return index.complete and bool(index.facts.started_by_supervisors(module.name)[0])
 
 
 def _message(module: ModuleFacts) -> str:

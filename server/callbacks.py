@@ -17,6 +17,7 @@ from tree_sitter import Node
 from otp_thinking import syntax
 from otp_thinking.model.effects import (
     LOCAL_OUTSIDE,
+    PURE_ERLANG,
     Scopes,
     acts_outside,
     module_candidates,
@@ -321,12 +322,15 @@ def only_reads(module: ModuleFacts, clause: Clause) -> bool:
 
 # Modules whose functions compute in the caller and touch nothing outside it (what they are
 # given from the state stays a value).
-PURE_MODULES = frozenset(
-    (  # noqa: SIM905 (a word list reads better than a column of strings)
-        "Enum Map Keyword List MapSet String Kernel Access Stream Integer Float Tuple Atom "
-        "Regex Range Date DateTime NaiveDateTime Time Calendar URI Base Bitwise Logger Inspect "
-        ":maps :lists :erlang :math :queue :gb_trees :gb_sets :sets :ordsets :orddict"
-    ).split()
+PURE_MODULES = (
+    frozenset(
+        (  # noqa: SIM905 (a word list reads better than a column of strings)
+            "Enum Map Keyword List MapSet String Kernel Access Stream Integer Float Tuple Atom "
+            "Regex Range Date DateTime NaiveDateTime Time Calendar URI Base Bitwise Logger "
+            "Inspect :erlang"
+        ).split()
+    )
+    | PURE_ERLANG
 )
 
 

@@ -4,6 +4,9 @@ say it, and that none of them offers a fix."""
 from __future__ import annotations
 
 import textwrap
+from pathlib import Path
+
+from fix_helpers import findings, project
 
 from otp_thinking.engine import analyze
 from otp_thinking.findings import Finding
@@ -53,10 +56,14 @@ def test_stateless_message_names_the_module_on_the_use_line() -> None:
     assert finding.fix is None
 
 
-def test_an_idle_server_is_information_and_the_advice_fits_what_it_defines() -> None:
-    """A server whose only callback is ``init/1``: to remove from the tree, and its functions
-    made plain only when it has functions of its own besides starting."""
-    server = """\
+def test_an_idle_server_is_information_and_the_advice_fits_what_it_defines(
+    tmp_path: Path,
+) -> None:
+    """A server whose only callback is ``init/1``, listed among the application's children: to
+    remove from the tree, and its functions made plain only when it has functions of its own
+    besides starting. Nothing is said of one the project never starts."""
+    server = textwrap.dedent(
+        """\
         defmodule Shop.Idle do
           use GenServer
           def start_link(arg), do: GenServer.start_link(__MODULE__, arg, name: __MODULE__)
@@ -64,11 +71,14 @@ def test_an_idle_server_is_information_and_the_advice_fits_what_it_defines() -> 
         %s
         end
         """
-    _, [bare] = _findings("OTP001", server % "")
-    _, [with_api] = _findings("OTP001", server % "  def get(key), do: :persistent_term.get(key)")
+    )
+    root = project(tmp_path / "listed", "      Shop.Idle")
+    [bare] = findings(root, "OTP001", server % "")
+    [with_api] = findings(root, "OTP001", server % "  def get(key), do: :persistent_term.get(key)")
     assert bare.severity == with_api.severity == "information"
     assert bare.message.endswith("never uses its state; remove it from the supervision tree.")
     assert with_api.message.endswith("and make its functions plain ones.")
+    assert findings(project(tmp_path / "unlisted"), "OTP001", server % "") == []
 
 
 def test_read_bottleneck_message_lists_the_reads_and_the_ets_shape() -> None:

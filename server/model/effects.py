@@ -227,12 +227,27 @@ LOCAL_OUTSIDE = frozenset(
 _PURE = frozenset({("Application", "get_env"), ("Application", "fetch_env!")})
 
 
+PURE_ERLANG = frozenset(
+    (  # noqa: SIM905 (a word list reads better than a column of strings)
+        ":lists :maps :string :binary :math :unicode :proplists :queue :sets :ordsets :gb_trees "
+        ":gb_sets :dict :orddict :array :calendar :base64 :uri_string :crypto :zlib :re :io_lib "
+        ":rand :erl_scan :erl_parse :uuid :json :filename"
+    ).split()
+)
+"""Erlang modules that compute values and touch nothing outside the calling process (`:rand`
+keeps its seed in the process dictionary). Any other Erlang module may: a library such as
+`:avro_schema_store` creates ETS tables its caller then owns."""
+
+
 def acts_outside(module: str, function: str) -> bool:
-    """Whether ``module.function(...)`` acts outside the calling process, or may."""
+    """Whether ``module.function(...)`` acts outside the calling process, or may (an Erlang
+    module the tool does not know counts as one that may)."""
     if (module, function) in _PURE:
         return False
     if module in (":erlang", "Kernel"):
         return function in _ERLANG_OUTSIDE
+    if module.startswith(":") and module not in PURE_ERLANG:
+        return True
     if module == "Application":
         return function.startswith(("put_", "delete_", "ensure_", "start", "stop", "load"))
     head = module

@@ -16,6 +16,7 @@ from otp_thinking.model.callers import Callers, ServerCallers
 from otp_thinking.model.effects import FunctionCall, FunctionEffect
 from otp_thinking.model.names import ProjectNames
 from otp_thinking.model.summary import CallSite, FileSummary
+from otp_thinking.model.supervision import Child, DynamicStart
 
 MODULE_HOPS = 3
 """How many modules further than the first a chain of calls is followed: past that, which
@@ -52,6 +53,20 @@ class ProjectFacts:
     @cached_property
     def _callers(self) -> ServerCallers:
         return ServerCallers(self.files, self.names)
+
+    def started_by_supervisors(self, module: str) -> tuple[list[Child], list[DynamicStart]]:
+        """The entries of the project's children lists that start ``module``, and its
+        `DynamicSupervisor.start_child` calls."""
+        files = self.files.values()
+        listed = [
+            child
+            for summary in files
+            for children in summary.supervision.lists
+            for child in children.children
+            if child.module == module
+        ]
+        dynamic = [s for f in files for s in f.supervision.dynamic_starts if s.module == module]
+        return listed, dynamic
 
     def callers(self, module: str) -> Callers:
         """Where the project calls the GenServer ``module`` (see `model.callers`)."""
