@@ -343,5 +343,6 @@ RULE = Rule(
     check=check,
     words=("GenServer", "gen_server"),
     production_only=True,
+    preview=True,
     project_files=lambda summary: summary.has_genserver,
 )
