@@ -12,8 +12,8 @@
 `corpus.json` pins every project by commit and puts it in the tuning or the review half (a
 seeded shuffle, seed recorded there), or in the holdout: projects added after the rules were
 tuned on the tuning half and judged on the review half, whose findings nobody tuning has seen
-(``holdout2`` to ``holdout14``: further such sets, each added once the one before had been
-seen). ``HALF`` is ``tuning``, ``review``, ``holdout``, ``holdout2`` … ``holdout14`` or ``all``.
+(``holdout2`` to ``holdout15``: further such sets, each added once the one before had been
+seen). ``HALF`` is ``tuning``, ``review``, ``holdout``, ``holdout2`` … ``holdout15`` or ``all``.
 Rules are tuned on the tuning half only; the review half and the holdout are what a blind
 reviewer judges (see docs/precision.md). `verdicts.csv` keeps each verdict as
 data: the first judgment of a place, which later ones never overwrite. `rejudged.csv` keeps
