@@ -29,6 +29,12 @@ arguments, and no clause with the right one:
 - `Application` (`use Application`, `@behaviour Application`): `start/2`, `stop/1`,
   `prep_stop/1`, `config_change/3`, `start_phase/3`.
 
+And a GenServer callback (`handle_info/2`, `handle_call/3`, `handle_cast/2`,
+`handle_continue/2`, `terminate/2`, `code_change/3`) in a module that is a Supervisor or a
+DynamicSupervisor and nothing else: the supervisor's process runs OTP's own code, which never
+calls them (a `handle_info(:stop_all, state)` there never runs). Not when the module starts
+itself with `GenServer.start_link`.
+
 Not flagged: a name that also has a clause with the right arity (or default arguments that
 cover it); a function the module calls itself (a helper that shares the name, such as
 `init/0` called from `init/1`); a client function that calls the module's own process and
@@ -143,8 +149,11 @@ def check(context: Context) -> Iterator[Finding]:
     if not _may_declare(context.source.text):
         return
     for module in modules.of(context):
-        for behaviour, callbacks in _declared(module):
+        declared = dict(_declared(module))
+        for behaviour, callbacks in declared.items():
             yield from _wrong_arities(context, module, behaviour, callbacks)
+        if set(declared) == {"Supervisor"}:
+            yield from _process_callbacks_of_a_supervisor(context, module)
 
 
 def _declared(module: ModuleFacts) -> Iterator[tuple[str, dict[str, int]]]:
@@ -179,6 +188,46 @@ def _wrong_arities(
                 instead=INSTEAD.get((behaviour, name), ""),
             )
             yield context.finding(RULE, _head(clause), message)
+
+
+SUPERVISOR_MESSAGE = (
+    "{name}/{arity} never runs: a supervisor's process runs OTP's supervisor code, which "
+    "handles its own messages and never calls the module's {name}/{arity}{instead}; move this "
+    "work into a process the supervisor starts."
+)
+SUPERVISOR_INSTEAD = {"handle_info": " (a message sent to it is logged as unexpected)"}
+PROCESS_CALLBACKS = {name: arity for name, arity in GENSERVER.items() if name != "init"}
+
+
+def _process_callbacks_of_a_supervisor(context: Context, module: ModuleFacts) -> Iterator[Finding]:
+    """GenServer callbacks (``handle_info/2``, ``handle_call/3``...) in a module that is only a
+    Supervisor or DynamicSupervisor: its process never calls them. Not when the module starts
+    itself as a GenServer, names itself a `:gen_event` handler, calls the function itself or
+    delegates it."""
+    if ":gen_event" in module.behaviours or _started_as_a_server(module):
+        return
+    for name, expected in PROCESS_CALLBACKS.items():
+        for clause in module.functions(name):
+            if clause.private or not _accepts(clause, expected) or _delegated(module, name):
+                continue
+            if _called_locally(module, name, clause.arity):
+                continue
+            instead = SUPERVISOR_INSTEAD.get(name, "")
+            message = SUPERVISOR_MESSAGE.format(name=name, arity=expected, instead=instead)
+            yield context.finding(RULE, _head(clause), message)
+            break
+
+
+_SERVER_STARTS = frozenset(
+    {("GenServer", "start_link"), ("GenServer", "start"), (":gen_server", "start_link")}
+)
+
+
+def _started_as_a_server(module: ModuleFacts) -> bool:
+    return any(
+        node.type == "call" and syntax.remote_target(node) in _SERVER_STARTS
+        for node in syntax.descendants(module.node)
+    )
 
 
 GEN_EVENT_CALLBACKS = {"handle_call": 2, "handle_info": 2}

@@ -52,3 +52,16 @@ def test_without_a_declaration_the_module_facts_are_not_gathered(text: str) -> N
     context = Context(Source(text, "test/shop/worker_test.exs"))
     assert list(RULE.check(context)) == []
     assert "modules" not in context.cache
+
+
+def test_a_process_callback_of_a_supervisor_is_said_never_to_run() -> None:
+    text = (
+        "defmodule Shop.Lattices do\n"
+        "  use DynamicSupervisor\n"
+        "  def init(_), do: DynamicSupervisor.init(strategy: :one_for_one)\n"
+        "  def handle_info(:stop_all, state), do: {:noreply, state}\n"
+        "end\n"
+    )
+    [finding] = analyze(Source(text, "lib/shop/lattices.ex"), rules=[RULE])
+    assert finding.message.startswith("handle_info/2 never runs: a supervisor's process runs")
+    assert "logged as unexpected" in finding.message
