@@ -204,7 +204,7 @@ def _process_callbacks_of_a_supervisor(context: Context, module: ModuleFacts) ->
     Supervisor or DynamicSupervisor: its process never calls them. Not when the module starts
     itself as a GenServer, names itself a `:gen_event` handler, calls the function itself or
     delegates it."""
-    if ":gen_event" in module.behaviours or _started_as_a_server(module):
+    if ":gen_event" in module.behaviours or _started_as_a_server(context, module):
         return
     for name, expected in PROCESS_CALLBACKS.items():
         for clause in module.functions(name):
@@ -218,15 +218,12 @@ def _process_callbacks_of_a_supervisor(context: Context, module: ModuleFacts) ->
             break
 
 
-_SERVER_STARTS = frozenset(
-    {("GenServer", "start_link"), ("GenServer", "start"), (":gen_server", "start_link")}
-)
-
-
-def _started_as_a_server(module: ModuleFacts) -> bool:
+def _started_as_a_server(context: Context, module: ModuleFacts) -> bool:
+    """The module starts itself with ``GenServer.start_link``/``start``: a GenServer after all."""
+    node = module.node
     return any(
-        node.type == "call" and syntax.remote_target(node) in _SERVER_STARTS
-        for node in syntax.descendants(module.node)
+        node.start_byte <= c["call"][0].start_byte < node.end_byte
+        for c in context.remote_calls({"GenServer", ":gen_server"}, {"start_link", "start"})
     )
 
 

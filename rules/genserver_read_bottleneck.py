@@ -397,7 +397,7 @@ def _asked_for(asking: tuple[str, ...], callers: tuple[str, ...]) -> str:
 
 def _asked_by_handlers(callers: Callers, reads: list[Clause]) -> str:
     """``, asked for by 14 modules, request handlers among them (AController, ...)``."""
-    asking = {m for c in reads for m in callers.modules_asking(_request(c))}
+    asking = _asking(callers, reads)
     shown = sorted(asking, key=lambda m: (not _handles_requests(m), m))
     return (
         f", asked for by {len(asking)} modules, request handlers among them "

@@ -324,10 +324,7 @@ def _reports_back(call: Node) -> bool:
     ``receive``, in its own body or in a local function it calls (``collect_all/3``)."""
     definition = syntax.enclosing_definition(call)
     module = syntax.enclosing_module(call)
-    args = syntax.argument_nodes(call)
-    if definition is None or module is None or not args:
-        return False
-    if not processes.sends_to_starter(call):
+    if definition is None or module is None or not processes.sends_to_starter(call):
         return False
     after = [name for name in syntax.local_calls_in(definition) if name != "receive"]
     helpers = (d for name in set(after) for d in clauses.any_of_module(module, name))
