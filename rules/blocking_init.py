@@ -15,6 +15,7 @@ from otp_thinking.model import clauses, ets, modules
 from otp_thinking.model.effects import blocking_call
 from otp_thinking.model.reached import Project, Scanner, project_lookup
 from otp_thinking.model.summary import FileSummary
+from otp_thinking.parsing import matches
 from otp_thinking.rule import Rule
 
 DOC = """\
@@ -57,10 +58,24 @@ MyApp.Client.init/1)". Work inside an `fn` counts when `init/1`
 waits for it: an `fn` given to `Enum`/`Stream`, to the `Map`/`Keyword` functions that run it
 (`Map.new/2`, `Keyword.update/4`; not `Keyword.get(opts, :fetch, &fetch/1)`, which keeps it),
 to `Task.async_stream`, or to `Task.async` when `init/1` also awaits; the message names the
-call inside the `fn`, not the `Task.async_stream` around it. One finding per `init/1` clause,
+call inside the `fn`, not the `Task.async_stream` around it (an `Agent.start_link(fn -> ...)`
+in `init/1` counts too: the `fn` is the new Agent's `init`). One finding per `init/1` clause,
 on the first blocking call in source order (or on the call that leads to it). Fixing that one
 is the point: the rest of the slow work usually moves with it. A warning names the first
 remote call, and information the first wait on a store, the network, a command or a sleep.
+
+Also the `start_link` of a module that a supervisor of the project lists as a child, when it
+does such work on every call: `start_link` runs in the supervisor's process, before the new
+process even starts, so the supervisor and every child after it wait ("start_link/1 runs in
+the process that starts this one (its supervisor) and calls Stats.total/1, which blocks on
+Repo.one ..."). The `fn` given to `Agent.start_link` runs as the new Agent's `init`, and the
+start waits for it just the same. Left out there: work in a branch (in `start_link` or in
+the helpers it calls: a browser opened when configured), a `receive` (waiting for the new
+process to acknowledge its start), another process's start it calls (that process's
+`init/1` is reported where it is written), a module no supervisor of the project lists
+(whoever calls its `start_link` chose to wait), and the exceptions below. No automatic fix:
+the advice is `handle_continue/2` of the process it starts, or for an Agent a cheap initial
+value loaded with `Agent.cast/2` right after the start.
 
 Not flagged:
 - work another module of the project does only in some branches (every call on the way, or
@@ -82,11 +97,12 @@ Not flagged:
   (`if Keyword.get(opts, :sync_connect) do`, `if opts[:preload]`, `if mode == :sync` after
   `mode = opts[:mode]`), where the caller asked `start_link` to return only once the work is
   done (a branch on what a call returns, `case store.saved(opts) do`, is not one);
-- a start that fails on purpose: an `init/1` that returns `{:stop, _}` or `{:error, _}` on a
-  path at or after the blocking work, or raises in the statement that does it (`nil -> raise
-  "not configured"`, a pool raising when a worker does not start). Whoever calls
-  `start_link` learns of the failure there (a connection's supervisor that retries later, a
-  boot that must not go on), a contract that moving the work would break;
+- a start that fails on purpose: an `init/1` that returns `{:stop, _}` or `{:error, _}` (a
+  `start_link`, also `{:shutdown, _}`) on a path at or after the blocking work, or raises
+  in the statement that does it (`nil -> raise "not configured"`, a pool raising when a
+  worker does not start). Whoever calls `start_link` learns of the failure there (a
+  connection's supervisor that retries later, a boot that must not go on), a contract that
+  moving the work would break;
 - work already in `handle_continue/2`, `handle_info/2` or any other callback;
 - boot steps, whose work has to be done before `start_link` returns: an `init/1` that returns
   `:ignore` (an upgrade gate, a one-off check or seed), a `restart: :temporary` server (by
@@ -217,17 +233,20 @@ CONTINUE_TAGS = ("init", "load", "setup", "boot", "init_work")
 
 def check(context: Context) -> Iterator[Finding]:
     for captures in context.matches(clauses.ALL):
-        if context.text(captures["def"][0]) != "def" or context.text(captures["name"][0]) != "init":
+        name = context.text(captures["name"][0])
+        if context.text(captures["def"][0]) != "def" or name not in ("init", "start_link"):
             continue
         definition = captures["definition"][0]
         head = clauses.head(definition)
         module = _module_of(definition)
-        if head is None or len(head[1]) != 1 or module is None:
+        if head is None or module is None:
             continue
-        kind = _server_kind(module)
-        if kind is None:
+        if name == "start_link":
+            finding = _check_start_link(context, module, definition, len(head[1]))
+        elif len(head[1]) != 1 or (kind := _server_kind(module)) is None:
             continue
-        finding = _check_init(context, module, definition, kind)
+        else:
+            finding = _check_init(context, module, definition, kind)
         if finding is not None:
             yield finding
 
@@ -330,7 +349,134 @@ def _check_init(context: Context, module: Node, definition: Node, kind: str) -> 
     return _blocking_finding(context, module, definition, kind, scanner, remote)
 
 
+# -- start_link: work done before the process starts ---------------------------------------
+
+AGENT_STARTS = frozenset({("Agent", "start_link"), ("Agent", "start")})
+OTHER_STARTS = frozenset({"start_link", "start", "child_spec", "init"})
+"""Functions of another module that start a process: its own start is reported where it is
+written (when a supervisor lists it), not in every module that starts it."""
+
+
+def _check_start_link(
+    context: Context, module: Node, definition: Node, arity: int
+) -> Finding | None:
+    """`start_link` of a module a supervisor of the project lists, doing blocking work in the
+    process that calls it (the supervisor) before or after starting its own, or in the `fn`
+    an `Agent.start_link` runs as the Agent's `init`. Only work done on every call counts:
+    nothing in a branch, nothing reached through another process's start."""
+    if context.tooling_file or not _listed_child(context, module):
+        return None
+    chosen = _chosen_by_the_caller(definition)
+    found = _start_scanner(context, module, chosen, INIT_KINDS).first(definition)
+    if found is None or _start_is_a_boot_step(context, module, definition, found):
+        return None
+    remote = _start_scanner(context, module, chosen, REMOTE_KINDS).first(definition)
+    if remote is None and _fills_for_callers(context, module, definition):
+        return None
+    site = (remote or found)[0]
+    agent = _agent_function(definition)
+    in_agent = agent is not None and syntax.contains(agent, site)
+    finding = context.finding(RULE, site, _start_message(module, arity, remote or found, in_agent))
+    return finding if remote is not None else finding.with_severity("information")
+
+
+def _listed_child(context: Context, module: Node) -> bool:
+    """A supervisor of the project lists the module as a child: it calls `start_link` at boot,
+    and every child after it waits."""
+    index = context.project.index
+    if not index.complete or not syntax.is_defmodule(module):
+        return False
+    listed, _dynamic = index.facts.started_by_supervisors(modules.full_name(module))
+    return bool(listed)
+
+
+def _agent_function(definition: Node) -> Node | None:
+    """The ``fn`` given to ``Agent.start_link``/``Agent.start`` in ``definition``: it runs in
+    the new Agent as its `init`, and the start waits for it."""
+    for captures in matches(syntax.REMOTE_CALLS, definition):
+        call = captures["call"][0]
+        written = (syntax.text(captures["module"][0]), syntax.text(captures["function"][0]))
+        arguments = syntax.argument_nodes(call) if written in AGENT_STARTS else []
+        if arguments and arguments[0].type == "anonymous_function":
+            return arguments[0]
+    return None
+
+
+def _start_scanner(
+    context: Context, module: Node, chosen: Callable[[Node], bool], kinds: frozenset[str]
+) -> Scanner:
+    """Blocking calls of ``kinds`` made on every run (none in a branch, no `receive`: a start
+    waiting for the new process's acknowledgement), not through another process's start."""
+    project = _project_lookup(context, module, kinds)
+
+    def classify(module_name: str, function: str) -> str | None:
+        found = blocking_call(module_name, function)
+        return found.name if found is not None and found.kind in kinds else None
+
+    def not_a_start(call: Node, written: str, function: str) -> tuple[str, str] | None:
+        reached = project(call, written, function) if project is not None else None
+        if function in OTHER_STARTS or reached is None or ".init/1" in reached[0]:
+            return None
+        return reached
+
+    return Scanner(module, classify, not_a_start, chosen, unfollowed=_sets_up, branches=False)
+
+
+def _start_is_a_boot_step(
+    context: Context, module: Node, definition: Node, found: tuple[Node, str, str | None]
+) -> bool:
+    """The exceptions `init/1` has (see `_check_init`), asked of `start_link`'s own body."""
+    chosen = _chosen_by_the_caller(definition)
+    return (
+        _boot_step(context, definition, module)
+        or _boot_write(context, module, definition, chosen)
+        or _fails_its_start(definition, found[0])
+    )
+
+
+START_ADVICE = {
+    "gen_statem": (
+        "move the work into the process: return a {:next_event, :internal, ...} action from "
+        "init/1 and do it in that event"
+    ),
+    "gen_stage": (
+        "move the work into the process: send(self(), :init) from init/1 and do it in handle_info/2"
+    ),
+}
+
+
+def _start_message(
+    module: Node, arity: int, found: tuple[Node, str, str | None], in_agent: bool
+) -> str:
+    _site, name, via = found
+    what = f"calls {via}, which blocks on {name}" if via else f"blocks on {name}"
+    if in_agent:
+        return (
+            f"The fn start_link/{arity} gives to Agent.start_link runs as the Agent's init "
+            f"and {what}: its supervisor waits for it, and so does every child after it; "
+            "start the Agent with a cheap value and load the data with Agent.cast/2 right "
+            "after start_link returns (reads wait in the Agent's mailbox until it is done), "
+            "or make it a GenServer that loads in handle_continue/2."
+        )
+    kind = _server_kind(module)
+    if kind == "gen_server":
+        advice = "move the work into handle_continue/2 of the process it starts"
+    elif kind in START_ADVICE:
+        advice = START_ADVICE[kind]
+    else:
+        advice = (
+            "do it once the process runs instead (in a GenServer's handle_continue/2, or a "
+            "Task child placed after the processes it needs)"
+        )
+    return (
+        f"start_link/{arity} runs in the process that starts this one (its supervisor) and "
+        f"{what} before the new process even starts: the supervisor waits for it, and so "
+        f"does every child after it; {advice}."
+    )
+
+
 RAISING = frozenset({"raise", "reraise", "exit", "throw"})
+FAILED_STARTS = (":stop", ":error", ":shutdown")
 BRANCHES = frozenset({"if", "unless", "case", "cond"})
 OPTION_READERS = frozenset(
     {
@@ -355,7 +501,7 @@ def _fails_its_start(definition: Node, site: Node) -> bool:
     break that contract, and whether callers rely on it is not in this code: not reported."""
     for tail in syntax.tail_expressions(syntax.body_of(definition)):
         items = [c for c in tail.named_children if c.type != "comment"]
-        stops = tail.type == "tuple" and items and syntax.text(items[0]) in (":stop", ":error")
+        stops = tail.type == "tuple" and items and syntax.text(items[0]) in FAILED_STARTS
         if stops and tail.start_byte > site.start_byte:
             return True
     statement = _statement_holding(definition, site)
@@ -1129,15 +1275,29 @@ def _init_may_block(summary: FileSummary) -> bool:
     )
 
 
+def _start_may_block(summary: FileSummary) -> bool:
+    """The file's summary records a ``start_link`` that blocks, or calls another module's
+    function that is not a start (what the project may show to block)."""
+    return any(e.function == "start_link" and e.kind in INIT_KINDS for e in summary.effects) or any(
+        c.function == "start_link" and c.target_function not in OTHER_STARTS
+        for c in summary.function_calls
+    )
+
+
 RULE = Rule(
     code="OTP003",
     name="blocking-init",
     severity="warning",
-    summary="init/1 of a GenServer, :gen_statem or GenStage doing blocking work (DB, HTTP, :rpc)",
+    summary=(
+        "init/1 of a GenServer, :gen_statem or GenStage, or a child's start_link, doing "
+        "blocking work (DB, HTTP, :rpc)"
+    ),
     doc=DOC,
     check=check,
-    words=("GenServer", "gen_server", "gen_statem", "GenStateMachine", "GenStage"),
+    words=("GenServer", "gen_server", "gen_statem", "GenStateMachine", "GenStage", "start_link"),
     production_only=True,
     fixable=True,
-    project_files=lambda summary: summary.has_server and _init_may_block(summary),
+    project_files=lambda summary: (
+        (summary.has_server and _init_may_block(summary)) or _start_may_block(summary)
+    ),
 )

@@ -620,7 +620,18 @@ def tail_expressions(body: Node | None) -> list[Node]:
         return _tails_of_block(body)
     if body.type == "call" and local_target(body) in _BRANCHING:
         return _tails_of_branching(body)
+    piped = _piped_into(body)
+    if piped is not None and local_target(piped) in _BRANCHING:
+        return _tails_of_branching(piped)  # ``load() |> case do ... end``
     return [body]
+
+
+def _piped_into(node: Node) -> Node | None:
+    """The call on the right of ``left |> call``."""
+    if node.type != "binary_operator" or operator(node) != "|>":
+        return None
+    right = node.child_by_field_name("right")
+    return right if right is not None and right.type == "call" else None
 
 
 def rescued(node: Node) -> bool:

@@ -781,3 +781,66 @@ def test_a_module_written_from_module_is_the_modules_own() -> None:
     assert module_candidates(around, "__MODULE__.Client") == ["Air.Service.LDAP.Client"]
     assert module_candidates(around, "__MODULE__") == []
     assert module_candidates((), "__MODULE__.Client") == []
+
+
+STARTER = """\
+    defmodule Shop.Application do
+      use Application
+
+      def start(_type, _args) do
+        Supervisor.start_link([Shop.Counts, Shop.Rates], strategy: :one_for_one)
+      end
+    end
+    """
+
+
+def test_otp003_names_the_work_a_listed_childs_start_link_does_in_its_supervisor(
+    tmp_path: Path,
+) -> None:
+    root = _project(
+        tmp_path,
+        {
+            "lib/shop/application.ex": STARTER,
+            "lib/shop/stats.ex": """\
+                defmodule Shop.Stats do
+                  def total(status), do: Shop.Repo.one(status)
+                end
+                """,
+            "lib/shop/counts.ex": """\
+                defmodule Shop.Counts do
+                  use GenServer
+
+                  def start_link(_) do
+                    total = Shop.Stats.total(:paid)
+                    GenServer.start_link(__MODULE__, total, name: __MODULE__)
+                  end
+
+                  def init(total), do: {:ok, total}
+                end
+                """,
+            "lib/shop/rates.ex": """\
+                defmodule Shop.Rates do
+                  use Agent
+
+                  def start_link(_), do: Agent.start_link(fn -> load() end, name: __MODULE__)
+
+                  def load, do: Req.get!("https://rates.example.com").body
+                end
+                """,
+        },
+    )
+    [counts] = _messages(root, "lib/shop/counts.ex", "OTP003")
+    assert counts.startswith(
+        "start_link/1 runs in the process that starts this one (its supervisor) and calls "
+        "Shop.Stats.total/1, which blocks on Shop.Repo.one before the new process even starts"
+    )
+    assert counts.endswith("move the work into handle_continue/2 of the process it starts.")
+    [rates] = _messages(root, "lib/shop/rates.ex", "OTP003")
+    assert rates.startswith(
+        "The fn start_link/1 gives to Agent.start_link runs as the Agent's init and calls "
+        "load, which blocks on Req.get!"
+    )
+    assert "Agent.cast/2" in rates
+    (root / "lib/shop/application.ex").write_text(STARTER.replace("Shop.Counts, Shop.Rates", ""))
+    assert _messages(root, "lib/shop/counts.ex", "OTP003") == []
+    assert _messages(root, "lib/shop/rates.ex", "OTP003") == []

@@ -272,10 +272,12 @@ _RUNS_FN: dict[str, frozenset[str]] = {
     "Keyword": _FN_TAKING,
     "MapSet": frozenset({"new", "filter", "reject", "map", "split_with"}),
     "List": frozenset({"foldl", "foldr", "update_at"}),
+    "Agent": frozenset({"start_link", "start"}),
 }
 """Functions of the collection modules that run an ``fn`` they are given; their others take
 it as a value (``Keyword.get(opts, :fetch, &Remote.fetch/1)`` keeps a function to call
-later)."""
+later). An Agent's start runs its ``fn`` in the new process as its `init`, and returns only
+once it has."""
 _EAGER_LOCAL = frozenset({"then", "tap"})
 # Run the function in other processes, but the caller waits for the results.
 _AWAITED_STREAMS = frozenset(

@@ -13,7 +13,13 @@ from tree_sitter import Node
 
 from otp_thinking import syntax
 from otp_thinking.model import calls, clauses, modules
-from otp_thinking.model.effects import deferred, module_candidates, scopes, waited_in_task
+from otp_thinking.model.effects import (
+    deferred,
+    in_branch,
+    module_candidates,
+    scopes,
+    waited_in_task,
+)
 from otp_thinking.model.project import ProjectFacts
 from otp_thinking.parsing import compile_query, matches
 
@@ -47,6 +53,9 @@ class Scanner:
     """Functions not followed into helpers or other modules when ``project`` is given (a
     rule's own notion: OTP003's set-up calls, which belong where they are whatever they
     wait on)."""
+    branches: bool = True
+    """Whether calls in a branch of an ``if``, ``case``… count (in the scanned node and in
+    the helpers followed); calls of other modules count only when unconditional anyway."""
     cache: dict[str, tuple[str, str | None] | None] = field(default_factory=dict)
 
     def first(self, node: Node, depth: int = 0) -> tuple[Node, str, str | None] | None:
@@ -72,7 +81,7 @@ class Scanner:
         for captures in matches(syntax.LOCAL_CALLS, node):
             call = captures["call"][0]
             function = syntax.text(captures["function"][0])
-            if function == "init" or deferred(call, node):
+            if function == "init" or is_head(call) or deferred(call, node):
                 continue
             if function == "receive":
                 # Only in init/1 itself: in helpers, `receive` is mostly the flush after
@@ -93,6 +102,8 @@ class Scanner:
                 candidates.append((call, *found))
         if depth == 0 and self.skip is not None:
             candidates = [c for c in candidates if not self.skip(c[0])]
+        if not self.branches:
+            candidates = [c for c in candidates if not in_branch(c[0], node)]
         return innermost_first(candidates)
 
     def helper_call(self, function: str, depth: int) -> tuple[str, str] | None:
@@ -117,6 +128,23 @@ class Scanner:
                 break
         self.cache[function] = result
         return result
+
+
+DEFINING = frozenset({"def", "defp", "defmacro", "defmacrop"})
+
+
+def is_head(call: Node) -> bool:
+    """``call`` is the head of a function definition (``start_link(opts)`` in ``def
+    start_link(opts) do``, guards included), not a call."""
+    parent = call.parent
+    if (
+        parent is not None
+        and parent.type == "binary_operator"
+        and syntax.operator(parent) == "when"
+    ):
+        parent = parent.parent
+    holder = parent.parent if parent is not None and parent.type == "arguments" else None
+    return holder is not None and syntax.local_target(holder) in DEFINING
 
 
 def innermost_first(
