@@ -351,7 +351,6 @@ def _check_init(context: Context, module: Node, definition: Node, kind: str) -> 
 
 # -- start_link: work done before the process starts ---------------------------------------
 
-AGENT_STARTS = frozenset({("Agent", "start_link"), ("Agent", "start")})
 OTHER_STARTS = frozenset({"start_link", "start", "child_spec", "init"})
 """Functions of another module that start a process: its own start is reported where it is
 written (when a supervisor lists it), not in every module that starts it."""
@@ -374,9 +373,8 @@ def _check_start_link(
     if remote is None and _fills_for_callers(context, module, definition):
         return None
     site = (remote or found)[0]
-    agent = _agent_function(definition)
-    in_agent = agent is not None and syntax.contains(agent, site)
-    finding = context.finding(RULE, site, _start_message(module, arity, remote or found, in_agent))
+    message = _start_message(context, module, definition, arity, remote or found)
+    finding = context.finding(RULE, site, message)
     return finding if remote is not None else finding.with_severity("information")
 
 
@@ -390,15 +388,31 @@ def _listed_child(context: Context, module: Node) -> bool:
     return bool(listed)
 
 
-def _agent_function(definition: Node) -> Node | None:
-    """The ``fn`` given to ``Agent.start_link``/``Agent.start`` in ``definition``: it runs in
-    the new Agent as its `init`, and the start waits for it."""
+PROCESS_STARTS = frozenset(
+    (module, function)
+    for module in (
+        "GenServer",
+        "Agent",
+        "Supervisor",
+        "DynamicSupervisor",
+        "GenStage",
+        "Broadway",
+        "GenStateMachine",
+        ":gen_server",
+        ":gen_statem",
+        ":supervisor",
+    )
+    for function in ("start_link", "start")
+)
+
+
+def _process_start(definition: Node) -> Node | None:
+    """The call in ``definition`` that starts the module's process (``GenServer.start_link``,
+    ``Agent.start_link``, ``Supervisor.start_link``...), the first when there are several."""
     for captures in matches(syntax.REMOTE_CALLS, definition):
-        call = captures["call"][0]
         written = (syntax.text(captures["module"][0]), syntax.text(captures["function"][0]))
-        arguments = syntax.argument_nodes(call) if written in AGENT_STARTS else []
-        if arguments and arguments[0].type == "anonymous_function":
-            return arguments[0]
+        if written in PROCESS_STARTS:
+            return captures["call"][0]
     return None
 
 
@@ -435,6 +449,7 @@ def _start_is_a_boot_step(
 
 
 START_ADVICE = {
+    "gen_server": "move the work into handle_continue/2 of the process it starts",
     "gen_statem": (
         "move the work into the process: return a {:next_event, :internal, ...} action from "
         "init/1 and do it in that event"
@@ -443,35 +458,57 @@ START_ADVICE = {
         "move the work into the process: send(self(), :init) from init/1 and do it in handle_info/2"
     ),
 }
+ELSEWHERE = (
+    "move it out of the start, into a child placed after the processes it needs (a Task "
+    "child, or handle_continue/2 of a GenServer child)"
+)
+AGENT_ADVICE = (
+    "start the Agent with a cheap value and do the work with Agent.cast/2 right after "
+    "start_link returns (calls wait in the Agent's mailbox until it is done), or make it a "
+    "GenServer that does it in handle_continue/2"
+)
+
+
+def _agent_fn(start: Node) -> tuple[Node, str] | None:
+    """The ``fn`` an ``Agent.start_link``/``Agent.start`` runs as the new Agent's `init`, and
+    the function called."""
+    target = syntax.remote_target(start)
+    arguments = syntax.argument_nodes(start)
+    if target is None or target[0] != "Agent" or not arguments:
+        return None
+    return (arguments[0], target[1]) if arguments[0].type == "anonymous_function" else None
 
 
 def _start_message(
-    module: Node, arity: int, found: tuple[Node, str, str | None], in_agent: bool
+    context: Context,
+    module: Node,
+    definition: Node,
+    arity: int,
+    found: tuple[Node, str, str | None],
 ) -> str:
-    _site, name, via = found
+    """What the start does, when (before or after the process starts, or in an Agent's
+    `fn`), who waits, and where the work can go."""
+    site, name, via = found
     what = f"calls {via}, which blocks on {name}" if via else f"blocks on {name}"
-    if in_agent:
+    name_of = modules.full_name(module)
+    index = context.project.index
+    after = "" if index.facts.listed_last(name_of) else ", and so does every child listed after it"
+    start = _process_start(definition)
+    initial = _agent_fn(start) if start is not None else None
+    if initial is not None and syntax.contains(initial[0], site):
         return (
-            f"The fn start_link/{arity} gives to Agent.start_link runs as the Agent's init "
-            f"and {what}: its supervisor waits for it, and so does every child after it; "
-            "start the Agent with a cheap value and load the data with Agent.cast/2 right "
-            "after start_link returns (reads wait in the Agent's mailbox until it is done), "
-            "or make it a GenServer that loads in handle_continue/2."
+            f"The fn start_link/{arity} gives to Agent.{initial[1]} runs as the Agent's init "
+            f"and {what}: its supervisor waits for it{after}; {AGENT_ADVICE}."
         )
-    kind = _server_kind(module)
-    if kind == "gen_server":
-        advice = "move the work into handle_continue/2 of the process it starts"
-    elif kind in START_ADVICE:
-        advice = START_ADVICE[kind]
-    else:
-        advice = (
-            "do it once the process runs instead (in a GenServer's handle_continue/2, or a "
-            "Task child placed after the processes it needs)"
-        )
+    when = ""
+    if start is not None:
+        # The arguments of the start are computed before it, in the same process.
+        before = site.start_byte < start.start_byte or syntax.contains(start, site)
+        when = " before it starts the process" if before else " after it starts the process"
+    advice = START_ADVICE.get(_server_kind(module) or "", ELSEWHERE)
     return (
         f"start_link/{arity} runs in the process that starts this one (its supervisor) and "
-        f"{what} before the new process even starts: the supervisor waits for it, and so "
-        f"does every child after it; {advice}."
+        f"{what}{when}: the supervisor waits for it{after}; {advice}."
     )
 
 

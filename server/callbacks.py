@@ -32,7 +32,7 @@ _CALLS = compile_query(
     (call target: (dot left: [(alias) (atom) (dot left: (identifier) right: (alias))] @module
       right: (identifier) @function)) @remote
     (call target: (identifier) @local) @call
-    (call target: (dot left: (identifier)) (arguments)) @dynamic
+    (call target: (dot left: [(identifier) (unary_operator) (call)]) (arguments)) @dynamic
     """
 )
 
@@ -163,7 +163,8 @@ def _reached_calls(module: ModuleFacts, clause: Clause) -> Iterator[Captures]:
 
 def effects(module: ModuleFacts, clause: Clause) -> Iterator[Node]:
     """Calls in ``clause`` (and the local functions it reaches) that act outside the process,
-    or might: calls of a function value (``fun.()``) or of a module held in a variable."""
+    or might: calls of a function value (``fun.()``) or of a module held in a variable, a
+    module attribute (``@i2c.write(bus, ..)``) or a field (``state.adapter.get(key)``)."""
     for captures in _reached_calls(module, clause):
         if "dynamic" in captures:  # fun.(x), mod.fun(x): could do anything
             yield captures["dynamic"][0]

@@ -832,15 +832,60 @@ def test_otp003_names_the_work_a_listed_childs_start_link_does_in_its_supervisor
     [counts] = _messages(root, "lib/shop/counts.ex", "OTP003")
     assert counts.startswith(
         "start_link/1 runs in the process that starts this one (its supervisor) and calls "
-        "Shop.Stats.total/1, which blocks on Shop.Repo.one before the new process even starts"
+        "Shop.Stats.total/1, which blocks on Shop.Repo.one before it starts the process: the "
+        "supervisor waits for it, and so does every child listed after it;"
     )
     assert counts.endswith("move the work into handle_continue/2 of the process it starts.")
     [rates] = _messages(root, "lib/shop/rates.ex", "OTP003")
     assert rates.startswith(
         "The fn start_link/1 gives to Agent.start_link runs as the Agent's init and calls "
-        "load, which blocks on Req.get!"
+        "load, which blocks on Req.get!: its supervisor waits for it; start the Agent"
     )
     assert "Agent.cast/2" in rates
     (root / "lib/shop/application.ex").write_text(STARTER.replace("Shop.Counts, Shop.Rates", ""))
     assert _messages(root, "lib/shop/counts.ex", "OTP003") == []
     assert _messages(root, "lib/shop/rates.ex", "OTP003") == []
+
+
+def test_otp003_says_whether_a_start_link_blocks_before_or_after_it_starts(
+    tmp_path: Path,
+) -> None:
+    root = _project(
+        tmp_path,
+        {
+            "lib/shop/application.ex": STARTER,
+            "lib/shop/counts.ex": """\
+                defmodule Shop.Counts do
+                  use Supervisor
+
+                  def start_link(nodes) do
+                    {:ok, pid} = Supervisor.start_link(__MODULE__, nodes, name: __MODULE__)
+                    Enum.each(nodes, &:rpc.call(&1, __MODULE__, :start_link, [[]]))
+                    {:ok, pid}
+                  end
+
+                  def init(_), do: Supervisor.init([], strategy: :one_for_one)
+                end
+                """,
+            "lib/shop/rates.ex": """\
+                defmodule Shop.Rates do
+                  use GenServer
+
+                  def start_link(_), do: GenServer.start_link(__MODULE__, Shop.Repo.all(Shop.Rate))
+
+                  def init(rates), do: {:ok, rates}
+                end
+                """,
+        },
+    )
+    [counts] = _messages(root, "lib/shop/counts.ex", "OTP003")
+    assert "blocks on :rpc.call after it starts the process: the supervisor waits" in counts
+    assert counts.endswith(
+        "move it out of the start, into a child placed after the processes it needs (a Task "
+        "child, or handle_continue/2 of a GenServer child)."
+    )
+    [rates] = _messages(root, "lib/shop/rates.ex", "OTP003")
+    assert (
+        "blocks on Shop.Repo.all before it starts the process: the supervisor waits for it;"
+        in rates
+    )

@@ -68,6 +68,17 @@ class ProjectFacts:
         dynamic = [s for f in files for s in f.supervision.dynamic_starts if s.module == module]
         return listed, dynamic
 
+    def listed_last(self, module: str) -> bool:
+        """Every children list of the project that holds ``module`` ends with it (and holds
+        nothing more the tool cannot read): no sibling starts after it."""
+        lists = [
+            children
+            for summary in self.files.values()
+            for children in summary.supervision.lists
+            if any(child.module == module for child in children.children)
+        ]
+        return bool(lists) and all(c.complete and c.children[-1].module == module for c in lists)
+
     def callers(self, module: str) -> Callers:
         """Where the project calls the GenServer ``module`` (see `model.callers`)."""
         return self._callers(module)
