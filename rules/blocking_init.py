@@ -363,7 +363,8 @@ def _check_start_link(
     process that calls it (the supervisor) before or after starting its own, or in the `fn`
     an `Agent.start_link` runs as the Agent's `init`. Only work done on every call counts:
     nothing in a branch, nothing reached through another process's start."""
-    if context.tooling_file or not _listed_child(context, module):
+    starter = _starter(context, module)
+    if context.tooling_file or starter is None:
         return None
     chosen = _chosen_by_the_caller(definition)
     found = _start_scanner(context, module, chosen, INIT_KINDS).first(definition)
@@ -373,19 +374,41 @@ def _check_start_link(
     if remote is None and _fills_for_callers(context, module, definition):
         return None
     site = (remote or found)[0]
-    message = _start_message(context, module, definition, arity, remote or found)
+    message = _start_message(module, definition, arity, remote or found, starter)
     finding = context.finding(RULE, site, message)
     return finding if remote is not None else finding.with_severity("information")
 
 
-def _listed_child(context: Context, module: Node) -> bool:
-    """A supervisor of the project lists the module as a child: it calls `start_link` at boot,
-    and every child after it waits."""
+@dataclass(frozen=True)
+class Starter:
+    """The supervisor that runs a module's `start_link`, as messages name it: ``who`` runs it
+    and ``waiting`` says who waits with it."""
+
+    who: str
+    waiting: str
+
+
+def _starter(context: Context, module: Node) -> Starter | None:
+    """Who calls the module's `start_link` in its own process: a supervisor that lists it as a
+    child (at boot, every child after it waits), else a DynamicSupervisor it is started on
+    (every other start on it waits, and so does the caller of `start_child`); None when no
+    supervisor of the project starts it (whoever calls `start_link` chose to wait)."""
     index = context.project.index
     if not index.complete or not syntax.is_defmodule(module):
-        return False
-    listed, _dynamic = index.facts.started_by_supervisors(modules.full_name(module))
-    return bool(listed)
+        return None
+    name = modules.full_name(module)
+    listed, dynamic = index.facts.started_by_supervisors(name)
+    if listed:
+        after = "" if index.facts.listed_last(name) else ", and so does every child listed after it"
+        return Starter("its supervisor", f"the supervisor waits for it{after}")
+    if dynamic:
+        caller = f"{dynamic[0].owner}.{dynamic[0].function}"
+        return Starter(
+            "its DynamicSupervisor",
+            f"the DynamicSupervisor waits for it, and so does every other start on it and the "
+            f"process calling {caller}",
+        )
+    return None
 
 
 PROCESS_STARTS = frozenset(
@@ -480,25 +503,22 @@ def _agent_fn(start: Node) -> tuple[Node, str] | None:
 
 
 def _start_message(
-    context: Context,
     module: Node,
     definition: Node,
     arity: int,
     found: tuple[Node, str, str | None],
+    starter: Starter,
 ) -> str:
     """What the start does, when (before or after the process starts, or in an Agent's
     `fn`), who waits, and where the work can go."""
     site, name, via = found
     what = f"calls {via}, which blocks on {name}" if via else f"blocks on {name}"
-    name_of = modules.full_name(module)
-    index = context.project.index
-    after = "" if index.facts.listed_last(name_of) else ", and so does every child listed after it"
     start = _process_start(definition)
     initial = _agent_fn(start) if start is not None else None
     if initial is not None and syntax.contains(initial[0], site):
         return (
             f"The fn start_link/{arity} gives to Agent.{initial[1]} runs as the Agent's init "
-            f"and {what}: its supervisor waits for it{after}; {AGENT_ADVICE}."
+            f"and {what}: {starter.waiting}; {AGENT_ADVICE}."
         )
     when = ""
     if start is not None:
@@ -507,8 +527,8 @@ def _start_message(
         when = " before it starts the process" if before else " after it starts the process"
     advice = START_ADVICE.get(_server_kind(module) or "", ELSEWHERE)
     return (
-        f"start_link/{arity} runs in the process that starts this one (its supervisor) and "
-        f"{what}{when}: the supervisor waits for it{after}; {advice}."
+        f"start_link/{arity} runs in the process that starts this one ({starter.who}) and "
+        f"{what}{when}: {starter.waiting}; {advice}."
     )
 
 

@@ -839,7 +839,7 @@ def test_otp003_names_the_work_a_listed_childs_start_link_does_in_its_supervisor
     [rates] = _messages(root, "lib/shop/rates.ex", "OTP003")
     assert rates.startswith(
         "The fn start_link/1 gives to Agent.start_link runs as the Agent's init and calls "
-        "load, which blocks on Req.get!: its supervisor waits for it; start the Agent"
+        "load, which blocks on Req.get!: the supervisor waits for it; start the Agent"
     )
     assert "Agent.cast/2" in rates
     (root / "lib/shop/application.ex").write_text(STARTER.replace("Shop.Counts, Shop.Rates", ""))
@@ -888,4 +888,37 @@ def test_otp003_says_whether_a_start_link_blocks_before_or_after_it_starts(
     assert (
         "blocks on Shop.Repo.all before it starts the process: the supervisor waits for it;"
         in rates
+    )
+
+
+def test_otp003_names_the_dynamic_supervisor_that_runs_a_start_link(tmp_path: Path) -> None:
+    root = _project(
+        tmp_path,
+        {
+            "lib/shop/carts.ex": """\
+                defmodule Shop.Carts do
+                  def open(user_id) do
+                    DynamicSupervisor.start_child(Shop.CartSupervisor, {Shop.Cart, user_id})
+                  end
+                end
+                """,
+            "lib/shop/cart.ex": """\
+                defmodule Shop.Cart do
+                  use GenServer
+
+                  def start_link(user_id) do
+                    items = Shop.Repo.all(Shop.Item)
+                    GenServer.start_link(__MODULE__, {user_id, items})
+                  end
+
+                  def init(state), do: {:ok, state}
+                end
+                """,
+        },
+    )
+    [message] = _messages(root, "lib/shop/cart.ex", "OTP003")
+    assert message.startswith(
+        "start_link/1 runs in the process that starts this one (its DynamicSupervisor) and "
+        "blocks on Shop.Repo.all before it starts the process: the DynamicSupervisor waits for "
+        "it, and so does every other start on it and the process calling Shop.Carts.open/1;"
     )
