@@ -10,7 +10,7 @@ from tree_sitter import Node
 from otp_thinking import fixes, process_state, syntax
 from otp_thinking.context import Context
 from otp_thinking.findings import Edit, Finding, Fix
-from otp_thinking.model import calls, clauses, modules, processes
+from otp_thinking.model import calls, clauses, modules, processes, values
 from otp_thinking.rule import Rule
 
 DOC = """\
@@ -39,10 +39,11 @@ Flagged only where the code shows the link is unwanted:
   may be for those, and which ones it takes is not known;
 - nothing awaits the task: its value is thrown away (a statement before the last, `_task =`,
   or the last of a `case`/`if`/`with` branch whose value is thrown away in turn), or it is
-  what a helper returns to callers that throw it away — fire-and-forget work still
-  linked to the caller, in any production module. A task whose reply the process reads as a
-  message (a `handle_info/2` clause for any `{ref, result}`, or one taking any message and
-  using it) is awaited that way.
+  what a helper returns to callers that throw it away (the module's own calls, and for a
+  public function every call other modules of the project make to it) — fire-and-forget work
+  still linked to the caller, in any production module. A task whose reply the process reads
+  as a message (a `handle_info/2` clause for any `{ref, result}`, or one taking any message
+  and using it) is awaited that way.
 
 Not flagged:
 - tasks awaited with `Task.await/2` or `Task.await_many/2` in the same function (or in every
@@ -61,6 +62,15 @@ Not flagged:
 - `Task.async` inside a function that already runs isolated (LiveView's
   `start_async`/`assign_async`, `Task.Supervisor.async_nolink`);
 - text in strings, docs and comments.
+
+Also `Task.Supervisor.async_nolink` whose task nobody awaits, by the same test (dropped where
+it starts, or returned to callers that all drop it, in a module that reads no task's
+messages): the task is supervised and unlinked, but when it ends it sends its caller a reply
+and a `:DOWN` message that nothing reads. In a GenServer they reach `handle_info/2` (a crash
+without a catch-all clause, an error logged with the default one): a warning there,
+information elsewhere (a request process). The fix is `Task.Supervisor.start_child` on the
+same supervisor, every argument kept, which sends nothing; safe, but unsafe when a public
+function returns the task (code outside the project may keep it).
 
 Also `Task.start_link/1,3` whose pid nobody keeps (a statement before the last, the last of
 an `Enum.each` function, `{:ok, _pid} = ...`, or what a helper returns to callers that drop it),
@@ -201,6 +211,10 @@ def check(context: Context) -> Iterator[Finding]:
         supervised = context.text(captures["module"][0]) == SUPERVISED
         fix = _fix(context, call, site, evidence.kind == "unawaited", supervised)
         yield context.finding(RULE, site, _message(evidence, supervised), fix=fix)
+    for captures in context.remote_calls({SUPERVISED}, {"async_nolink"}):
+        finding = _unread_nolink(context, captures["call"][0])
+        if finding is not None:
+            yield finding
     for captures in context.remote_calls({"Task"}, {"start_link"}):
         call = captures["call"][0]
         if (not may_be_isolated or not _runs_isolated(call)) and _linked_and_dropped(context, call):
@@ -251,15 +265,59 @@ def _evidence(context: Context, call: Node) -> process_state.Evidence | None:
     in_process = process_state.runs_in_process(context, call)
     replies = _reply_clauses(call) if in_process else []
     reads_any = any(any_task for _, any_task in replies) or (in_process and _reads_every(module))
-    if not reads_any and (
-        process_state.discarded(site)
-        or (callers and all(process_state.discarded(c[0]) for c in callers))
-    ):
+    if not reads_any and _never_kept(context, definition, site, callers):
         return process_state.Evidence("unawaited", None)
     down = process_state.down_clause(context, call)
     if down is not None and replies and _handles_failure(down, module):
         return process_state.Evidence("down", down)
     return None
+
+
+# -- Task.Supervisor.async_nolink whose task nobody awaits --------------------------------
+
+NOLINK_MESSAGE = (
+    "Task.Supervisor.async_nolink starts a task that nobody awaits: when it ends it sends the "
+    "process {caller} a reply and a :DOWN message that nothing reads{where}; start it "
+    "with Task.Supervisor.start_child on the same supervisor, which sends nothing."
+)
+
+
+def _unread_nolink(context: Context, call: Node) -> Finding | None:
+    """`Task.Supervisor.async_nolink` whose task is dropped where it starts, or returned to
+    callers that all drop it, in a module that reads no task's messages: fire-and-forget work
+    started with the call meant for a result. A warning where the caller is a process of the
+    module (its `handle_info/2` gets messages it does not expect), else information."""
+    definition = syntax.enclosing_definition(call)
+    module = syntax.enclosing_module(call)
+    if definition is None or module is None or modules.runs_in_another_process(module):
+        return None
+    in_process = process_state.runs_in_process(context, call)
+    if _expects_task_messages(context, call) or (in_process and _reads_every(module)):
+        return None
+    site = _site(call)
+    if not _never_kept(context, definition, site, _helper_callers(definition, site)):
+        return None
+    where = " (its handle_info/2 gets them)" if in_process else ""
+    caller = f"running {_caller(call)}"
+    if not values.discarded(site):
+        caller = f"calling {_caller(call)} (every caller drops the task it returns)"
+    message = NOLINK_MESSAGE.format(caller=caller, where=where)
+    finding = context.finding(RULE, site, message, fix=_nolink_fix(context, call, site))
+    return finding if in_process else finding.with_severity("information")
+
+
+def _nolink_fix(context: Context, call: Node, site: Node) -> Fix | None:
+    """The same call as `start_child`, every argument kept: the task still runs unlinked
+    under the same supervisor, and its value, which nobody keeps, becomes `{:ok, pid}`. Unsafe
+    when a public function returns it (code outside the project may keep it)."""
+    edit = _rewritten(context, call, "start_child", "", True)
+    if edit is None:
+        return None
+    title = "Use Task.Supervisor.start_child on the same supervisor (the task is never awaited)"
+    if not values.discarded(site) and not _in_private_function(call):
+        title += ": the public function now returns {:ok, pid}, not a Task"
+        return Fix(title=title, edits=(edit,), safety="unsafe")
+    return Fix(title=title, edits=(edit,), safety="safe")
 
 
 # -- Task.start_link whose pid nobody keeps ---------------------------------------------
@@ -302,16 +360,12 @@ def _linked_and_dropped(context: Context, call: Node) -> bool:
 
 
 def _pid_dropped(site: Node) -> bool:
-    """The value of ``site`` goes nowhere: `process_state.discarded`, or bound by a statement
+    """The value of ``site`` goes nowhere: `values.discarded`, or bound by a statement
     whose variables are never used (``{:ok, _pid} = Task.start_link(...)``)."""
-    if process_state.discarded(site):
+    if values.discarded(site):
         return True
     binding = process_state.binding_of(site)
-    return (
-        binding is not None
-        and process_state.discarded(binding)
-        and not process_state.pid_kept(site)
-    )
+    return binding is not None and values.discarded(binding) and not process_state.pid_kept(site)
 
 
 def _caller(call: Node) -> str:
@@ -351,10 +405,38 @@ def _shows_nothing(call: Node, definition: Node) -> bool:
     if _yields(definition):
         return False
     site = _site(call)
-    if process_state.discarded(site) or _helper_callers(definition, site):
+    if values.discarded(site) or _helper_callers(definition, site):
         return False
+    if syntax.local_target(definition) == "def" and _returned(definition, site):
+        return False  # other modules may drop what it returns
     module = syntax.enclosing_module(call)
     return module is None or not _replies_in(module)
+
+
+def _never_kept(
+    context: Context, definition: Node, site: Node, callers: list[tuple[Node, Node]]
+) -> bool:
+    """Nobody keeps the task: its value is dropped where it starts, or it is what the function
+    returns and every caller drops it (the module's own calls, and for a public function the
+    calls other modules of the project make)."""
+    if values.discarded(site):
+        return True
+    if callers and not all(values.discarded(c[0]) for c in callers):
+        return False
+    if syntax.local_target(definition) == "defp":
+        return bool(callers)
+    return bool(callers) or _dropped_by_other_modules(context, definition, site)
+
+
+def _dropped_by_other_modules(context: Context, definition: Node, site: Node) -> bool:
+    """``site`` is what the public function returns, and every call other modules of the
+    project make to it drops the value."""
+    module = syntax.enclosing_module(definition)
+    name = clauses.name(definition)
+    index = context.project.index
+    if module is None or not name or not index.complete or not _returned(definition, site):
+        return False
+    return index.facts.dropped_by_every_caller(modules.full_name(module), name)
 
 
 @syntax.remembered
@@ -641,14 +723,18 @@ def _fix(
         supervisor = fixes.task_supervisor(context, call)
     name, note = supervisor.name, supervisor.note
     use = _task_use(context, call, site)
-    if unawaited and _in_private_function(call):
-        use = "discarded"  # returned to callers of this module that all drop it
+    returned = unawaited and not values.discarded(site)
+    if returned:
+        use = "discarded"  # returned to callers that all drop it
     if use == "discarded" and _expects_task_messages(context, call):
         use = "other"  # the reply is read in handle_info: a started child would send none
     if use == "discarded":
         edit = _rewritten(context, call, "start_child", name, supervised)
         title = f"Use Task.Supervisor.start_child on {name}{note} (the task is never awaited)"
         safety = supervisor.safety
+        if returned and not _in_private_function(call):
+            title += ": the public function now returns {:ok, pid}, not a Task"
+            safety = "unsafe"  # code outside the project may call it and keep the task
         edits = [edit] if edit is not None else []
     else:
         edit = _rewritten(context, call, "async_nolink", name, supervised)
@@ -700,7 +786,7 @@ def _rewritten(
         )
     target = call.child_by_field_name("target")
     name = target.child_by_field_name("right") if target is not None else None
-    if name is None or context.text(name) != "async":
+    if name is None or context.text(name) not in ("async", "async_nolink"):
         return None
     start, end = context.span(name)
     return Edit(start, end, function)
@@ -743,7 +829,7 @@ def _task_use(context: Context, call: Node, site: Node) -> str | list[Node]:
         last = syntax.last_non_comment(parent)
         returned = last is None or last == site
         # the value of a branch (`with ... do task end`) whose own value is dropped goes nowhere
-        dropped = not returned or process_state.each_drops(parent) or process_state.discarded(site)
+        dropped = not returned or values.each_drops(parent) or values.discarded(site)
         return "discarded" if dropped else "other"
     if (
         parent.type == "binary_operator"
@@ -961,11 +1047,12 @@ RULE = Rule(
     severity="warning",
     summary=(
         "Task.async whose caller handles a failed task or never awaits it, or Task.start_link "
-        "whose pid nobody keeps: the link crashes the caller"
+        "whose pid nobody keeps: the link crashes the caller (and async_nolink nobody awaits)"
     ),
     doc=DOC,
     check=check,
     words=("Task",),
+    project_files=lambda summary: summary.starts_tasks,
     production_only=True,
     fixable=True,
 )

@@ -153,8 +153,9 @@ async def test_incremental_change_and_close(client: LanguageClient, tmp_path) ->
             types.VersionedTextDocumentIdentifier(version=2, uri=uri), [replace_call, drop_paren]
         )
     )
-    # Task.async is gone; the application does not start the supervisor named instead.
-    assert [d.code for d in await diagnostics(client, uri, version=2)] == ["OTP105"]
+    # Task.async is gone; the nolink task bound to a variable nobody reads is never awaited
+    # (OTP101), and the application does not start the supervisor named instead (OTP105).
+    assert [d.code for d in await diagnostics(client, uri, version=2)] == ["OTP101", "OTP105"]
 
     client.text_document_did_close(
         types.DidCloseTextDocumentParams(types.TextDocumentIdentifier(uri))

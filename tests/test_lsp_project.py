@@ -383,8 +383,8 @@ end
         umbrella / "apps" / "web" / "lib" / "web" / "page.ex",
         """defmodule Web.Page do
   def render(x) do
-    Task.Supervisor.async_nolink(Core.Tasks, fn -> x end)
-    Task.Supervisor.async_nolink(Web.Tasks, fn -> x end)
+    Task.Supervisor.start_child(Core.Tasks, fn -> x end)
+    Task.Supervisor.start_child(Web.Tasks, fn -> x end)
   end
 end
 """,

@@ -161,6 +161,18 @@ class ProjectFacts:
                 table[call.caller] = (*table.get(call.caller, ()), call)
         return table
 
+    def dropped_by_every_caller(self, module: str, function: str) -> bool:
+        """Every call the project's production code makes from another module to
+        ``module.function`` (any arity) throws its value away, and there is at least one."""
+        sites = [
+            call
+            for summary in self.files.values()
+            if not summary.short_lived
+            for call in summary.calls
+            if call.target == module and call.function == function
+        ]
+        return bool(sites) and all(call.discarded for call in sites)
+
     def calls_from(self, module: str) -> tuple[CallSite, ...]:
         """The calls ``module`` makes to other project modules, in the order the files give."""
         return self._calls_from.get(module, ())

@@ -23,7 +23,7 @@ from typing import Any
 from tree_sitter import Node
 
 from otp_thinking import syntax
-from otp_thinking.model import calls, clauses, ets, modules
+from otp_thinking.model import calls, clauses, ets, modules, values
 from otp_thinking.model import supervision as supervision_facts
 from otp_thinking.model.effects import (
     FunctionCall,
@@ -87,6 +87,7 @@ _SELF_STARTS = frozenset(
 """Calls that start a process running a module's callbacks, ``init/1`` first, and return
 only once ``init/1`` has returned."""
 _PERSISTENT_READ = re.compile(r":persistent_term\.get\b")
+_TASK_STARTS = re.compile(r"\bTask\.(?:async\b|start_link\b|Supervisor\.async)")
 _STARTING_FUNCTIONS = frozenset({"child_spec", "start_link", "start", "init"})
 _NOT_STARTS = frozenset({"def", "defp", "if", "unless", "case", "cond", "with", "for", "fn"})
 
@@ -177,6 +178,8 @@ class CallSite:
     function: str
     start: int
     end: int
+    discarded: bool = False
+    """The call's value is thrown away where it is made (see `model.values.discarded`)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -260,6 +263,9 @@ class FileSummary:
     """Its calls to `:pg2`, each with the group it names (see `model.groups`)."""
     table_accesses: tuple[ets.AccessSummary, ...] = ()
     """The file's ETS tables and every access to a table (see `model.ets`)."""
+    starts_tasks: bool = False
+    """The text starts a task the caller may get messages from or be linked to
+    (``Task.async``, ``Task.Supervisor.async``/``async_nolink``, ``Task.start_link``)."""
 
     @property
     def facts(self) -> tuple[object, ...]:
@@ -271,7 +277,7 @@ class FileSummary:
                 + (m.stops_normally,)
                 for m in self.modules
             ),
-            tuple(sorted({(c.caller, c.target, c.function) for c in self.calls})),
+            tuple(sorted({(c.caller, c.target, c.function, c.discarded) for c in self.calls})),
             tuple(
                 sorted({(s.module, s.target, s.functions, s.request) for s in self.server_calls})
             ),
@@ -639,6 +645,7 @@ class _Summariser:
             ),
             tables=tables,
             table_accesses=accesses,
+            starts_tasks=_TASK_STARTS.search(self.source.text) is not None,
         )
 
     def tables(self) -> tuple[tuple[ets.TableSummary, ...], tuple[ets.AccessSummary, ...]]:
@@ -788,7 +795,12 @@ class _Summariser:
                 and target.split(".", 1)[0] not in _STDLIB
                 and not self.in_typespec(call.start_byte)
             ):
-                found.calls.append(CallSite(module.name, target, function, *self.span(call)))
+                # Not whether a variable it is bound to is used later: that reads the rest
+                # of the function for every call (a tenth of a summary's time).
+                dropped = values.discarded(calls.site(call), unused_variables=False)
+                found.calls.append(
+                    CallSite(module.name, target, function, *self.span(call), dropped)
+                )
             return
         module = self.module_at(call.start_byte)
         key = (target_text, function)
