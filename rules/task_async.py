@@ -291,19 +291,72 @@ def _unread_nolink(context: Context, call: Node) -> Finding | None:
     module = syntax.enclosing_module(call)
     if definition is None or module is None or modules.runs_in_another_process(module):
         return None
-    in_process = process_state.runs_in_process(context, call)
-    if _expects_task_messages(context, call) or (in_process and _reads_every(module)):
+    if _reply_clauses(call) or _reads_task_messages(module) or _reads_every(module):
         return None
+    if ":DOWN" in syntax.text(_outermost(module)):
+        return None  # it handles a task's messages somewhere (`handle_info/3`, a macro's)
     site = _site(call)
     if not _never_kept(context, definition, site, _helper_callers(definition, site)):
         return None
-    where = " (its handle_info/2 gets them)" if in_process else ""
+    kind = modules.server_kind(modules.used(module), syntax.behaviours(module))
+    in_process = kind is not None and process_state.runs_in_process(context, call)
+    if _stops_after(module, definition, site):
+        return None  # the messages reach no live process
+    where = f" (its {_info_callback(kind)} gets them)" if in_process else ""
     caller = f"running {_caller(call)}"
     if not values.discarded(site):
         caller = f"calling {_caller(call)} (every caller drops the task it returns)"
     message = NOLINK_MESSAGE.format(caller=caller, where=where)
     finding = context.finding(RULE, site, message, fix=_nolink_fix(context, call, site))
     return finding if in_process else finding.with_severity("information")
+
+
+def _outermost(module: Node) -> Node:
+    """The module ``module`` is nested in, at the top (itself when it is not nested): a nested
+    module's functions may run in the process of the module around it."""
+    while (outer := syntax.enclosing_module(module.parent) if module.parent else None) is not None:
+        module = outer
+    return module
+
+
+def _stops_after(module: Node, definition: Node, site: Node) -> bool:
+    """The process stops right after starting the task: the block holding ``site`` ends in a
+    stop (``:stop``, ``{:stop, reason, state}``, `init/1`'s ``:ignore``), or every local call
+    of the function holding it is followed by one (``notify_error(error, data)`` then
+    ``:stop``)."""
+    if _ends_in_stop(site):
+        return True
+    name = clauses.name(definition)
+    sites = [
+        calls.site(node)
+        for node in _calls_by_name(module).get(name or "", ())
+        if node.type == "call" and not clauses.is_head(node)
+    ]
+    return bool(sites) and all(_ends_in_stop(s) for s in sites)
+
+
+BLOCKS = frozenset({"body", "do_block", "block", "else_block"})
+
+
+def _ends_in_stop(site: Node) -> bool:
+    statement = site
+    while statement.parent is not None and statement.parent.type not in BLOCKS:
+        if syntax.is_definition(statement.parent):
+            return False
+        statement = statement.parent
+    block = statement.parent
+    last = syntax.last_statement(block) if block is not None else None
+    if last is None or last == statement:
+        return False
+    if last.type == "tuple":
+        items = [c for c in last.named_children if c.type != "comment"]
+        return bool(items) and syntax.text(items[0]) == ":stop"
+    return syntax.text(last) in (":stop", ":ignore")
+
+
+def _info_callback(kind: str | None) -> str:
+    """Where a process of the kind gets messages it did not ask for."""
+    return "handle_event/4, as :info events," if kind == "gen_statem" else "handle_info/2"
 
 
 def _nolink_fix(context: Context, call: Node, site: Node) -> Fix | None:

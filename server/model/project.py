@@ -161,17 +161,30 @@ class ProjectFacts:
                 table[call.caller] = (*table.get(call.caller, ()), call)
         return table
 
-    def dropped_by_every_caller(self, module: str, function: str) -> bool:
-        """Every call the project's production code makes from another module to
-        ``module.function`` (any arity) throws its value away, and there is at least one."""
-        sites = [
+    def calls_to(self, module: str, function: str) -> tuple[CallSite, ...]:
+        """The calls the project's production code makes from other modules to
+        ``module.function`` (any arity)."""
+        return tuple(
             call
             for summary in self.files.values()
             if not summary.short_lived
             for call in summary.calls
             if call.target == module and call.function == function
-        ]
-        return bool(sites) and all(call.discarded for call in sites)
+        )
+
+    def dropped_by_every_caller(self, module: str, function: str) -> bool:
+        """Every call other modules make to ``module.function`` throws its value away, none
+        from an Application module (whose `start/2` runs in OTP's application master, which
+        traps exits and drops stray messages), and there is at least one."""
+        sites = self.calls_to(module, function)
+        applications = {
+            name for name, (_path, m) in self.names.modules.items() if "Application" in m.uses
+        }
+        return (
+            bool(sites)
+            and all(call.discarded for call in sites)
+            and not any(call.caller in applications for call in sites)
+        )
 
     def calls_from(self, module: str) -> tuple[CallSite, ...]:
         """The calls ``module`` makes to other project modules, in the order the files give."""
