@@ -25,7 +25,8 @@ callback head matches it (`def handle_call(:pay, _from, %{status: :open} = state
 `%{state | status: :paid}`, `%State{state | status: :paid}`, `Map.put(state, :status, :paid)` or
 `put_in(state.status, :paid)`. The values counted are all the atoms seen in those places, plus
 the initial one (the map `init/1` returns, the module's `defstruct` default). The
-diagnostic sits on `use GenServer` and names the field and its states.
+diagnostic sits on `use GenServer` and names the field and the states it saw ("at least":
+private helpers and other modules may set or match more).
 
 Not flagged:
 - two states (`:connected`/`:disconnected` is a boolean with better names);
@@ -126,7 +127,7 @@ def check(context: Context) -> Iterator[Finding]:
             if len(facts.switched) >= 2 and facts.changed and len(facts.states) >= 3:
                 shown = ", ".join(sorted(facts.states))
                 message = (
-                    f"{module.name} switches on its state's :{name} field through "
+                    f"{module.name} switches on its state's :{name} field through at least "
                     f"{len(facts.states)} states ({shown}); a :gen_statem (or GenStateMachine) "
                     "makes those states and their transitions explicit."
                 )
