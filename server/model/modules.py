@@ -77,8 +77,8 @@ _FACTS = compile_query(
       (#any-of? @function
         "send_after" "start_timer" "send_interval" "apply_interval" "apply_after"
         "apply_repeatedly" "subscribe" "psubscribe" "register" "join" "attach" "attach_many"
-        "monitor_nodes" "monitor" "monitor_node" "flag" "process_flag" "new" "open" "open_port"
-        "open_file" "connect" "listen" "accept" "link" "spawn_link" "start_link" "track"
+        "monitor_nodes" "monitor" "monitor_node" "flag" "process_flag" "new" "new!" "open"
+        "open_port" "open_file" "connect" "listen" "accept" "link" "spawn_link" "start_link" "track"
         "add_handler" "add_sup_handler" "add_backend")) @call
 
     (call target: (identifier) @function
@@ -140,6 +140,8 @@ _RESOURCES: dict[tuple[str, str], str] = {
 }
 
 _PUBSUB_LIKE = ("PubSub", "Endpoint", "Tracker", "Presence", "FileSystem", "Notifications")
+_ETS_WRAPPERS = ("ETS.Set", "ETS.Bag", "ETS.KeyValueSet")
+"""The `ets` package's tables: ``ETS.Set.new!(name: ..)`` creates one the caller owns."""
 
 
 @dataclass(frozen=True)
@@ -884,6 +886,8 @@ def _resource_kind(
     function = context.text(captures["function"][0])
     module = context.text(captures["module"][0]) if "module" in captures else ""
     kind = _RESOURCES.get((module, function))
+    if kind is None and module.startswith(_ETS_WRAPPERS) and function in ("new", "new!"):
+        kind = "ets"  # the `ets` package's `ETS.Set.new!`: a table its caller owns
     if kind is None and module:
         wildcard = _RESOURCES.get(("*", function))
         if wildcard == "subscription" and function == "track":
