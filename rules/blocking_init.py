@@ -368,7 +368,7 @@ def _check_start_link(
         return None
     chosen = _chosen_by_the_caller(definition)
     found = _start_scanner(context, module, chosen, INIT_KINDS).first(definition)
-    if found is None or _start_is_a_boot_step(context, module, definition, found):
+    if found is None or _start_is_a_boot_step(context, module, definition, found, chosen):
         return None
     remote = _start_scanner(context, module, chosen, REMOTE_KINDS).first(definition)
     if remote is None and _fills_for_callers(context, module, definition):
@@ -460,10 +460,13 @@ def _start_scanner(
 
 
 def _start_is_a_boot_step(
-    context: Context, module: Node, definition: Node, found: tuple[Node, str, str | None]
+    context: Context,
+    module: Node,
+    definition: Node,
+    found: tuple[Node, str, str | None],
+    chosen: Callable[[Node], bool],
 ) -> bool:
     """The exceptions `init/1` has (see `_check_init`), asked of `start_link`'s own body."""
-    chosen = _chosen_by_the_caller(definition)
     return (
         _boot_step(context, definition, module)
         or _boot_write(context, module, definition, chosen)

@@ -81,7 +81,7 @@ class Scanner:
         for captures in matches(syntax.LOCAL_CALLS, node):
             call = captures["call"][0]
             function = syntax.text(captures["function"][0])
-            if function == "init" or is_head(call) or deferred(call, node):
+            if function == "init" or clauses.is_head(call) or deferred(call, node):
                 continue
             if function == "receive":
                 # Only in init/1 itself: in helpers, `receive` is mostly the flush after
@@ -128,23 +128,6 @@ class Scanner:
                 break
         self.cache[function] = result
         return result
-
-
-DEFINING = frozenset({"def", "defp", "defmacro", "defmacrop"})
-
-
-def is_head(call: Node) -> bool:
-    """``call`` is the head of a function definition (``start_link(opts)`` in ``def
-    start_link(opts) do``, guards included), not a call."""
-    parent = call.parent
-    if (
-        parent is not None
-        and parent.type == "binary_operator"
-        and syntax.operator(parent) == "when"
-    ):
-        parent = parent.parent
-    holder = parent.parent if parent is not None and parent.type == "arguments" else None
-    return holder is not None and syntax.local_target(holder) in DEFINING
 
 
 def innermost_first(
