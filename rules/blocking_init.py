@@ -15,6 +15,7 @@ from otp_thinking.model import clauses, ets, modules
 from otp_thinking.model.effects import blocking_call
 from otp_thinking.model.reached import Project, Scanner, project_lookup
 from otp_thinking.model.summary import FileSummary
+from otp_thinking.model.supervision import ModuleStart
 from otp_thinking.parsing import matches
 from otp_thinking.rule import Rule
 
@@ -790,11 +791,24 @@ def _who_waits(context: Context, module: Node) -> str:
             f"so {which} waits for it, and with it every other start on that supervisor and "
             f"the process calling {caller}"
         )
-    starters = sorted({s.owner for f in files for s in f.supervision.starts if s.module == name})
+    starts = [s for f in files for s in f.supervision.starts if s.module == name]
+    starters = sorted({s.owner for s in starts})
     if not starters:
         return unknown
+    if all(_wrapper_start(context, s) for s in starts):  # its start runs in the supervisor
+        return (
+            f"so whoever starts this process (the supervisor that starts {starters[0]}) "
+            "waits for it"
+        )
     named = ", ".join(starters[:2]) + (", ..." if len(starters) > 2 else "")
     return f"so the process that starts it ({named}) waits for it"
+
+
+def _wrapper_start(context: Context, start: ModuleStart) -> bool:
+    """The start is made by the `start_link` (or `start`) of a module a supervisor lists: a
+    wrapper whose own start starts this process, in the supervisor's process."""
+    listed, _dynamic = context.project.index.facts.started_by_supervisors(start.owner)
+    return start.function in ("start_link", "start") and bool(listed)
 
 
 def _boot_step(context: Context, definition: Node, module: Node) -> bool:

@@ -680,6 +680,22 @@ _GAME = """\
             """,
             "so whoever starts this process waits for it;",
         ),
+        (
+            """\
+            defmodule Shop.Games do
+              def start_link(_), do: GenServer.start_link(Shop.Game, %{}, name: Shop.Game)
+            end
+
+            defmodule Shop.Application do
+              use Application
+
+              def start(_type, _args) do
+                Supervisor.start_link([Shop.Games], strategy: :one_for_one)
+              end
+            end
+            """,
+            "so whoever starts this process (the supervisor that starts Shop.Games) waits",
+        ),
     ],
 )
 def test_otp003_says_who_waits_for_init(tmp_path: Path, starter: str, who: str) -> None:
@@ -922,3 +938,30 @@ def test_otp003_names_the_dynamic_supervisor_that_runs_a_start_link(tmp_path: Pa
         "blocks on Shop.Repo.all before it starts the process: the DynamicSupervisor waits for "
         "it, and so does every other start on it and the process calling Shop.Carts.open/1;"
     )
+
+
+def test_otp003_follows_a_captured_helper_and_the_arity_called(tmp_path: Path) -> None:
+    root = _project(
+        tmp_path,
+        {
+            "lib/shop/loader.ex": """\
+                defmodule Shop.Loader do
+                  use GenServer
+
+                  def init(ids) do
+                    info("loading")
+                    Enum.each(ids, &load/1)
+                    {:ok, ids}
+                  end
+
+                  defp info(message), do: info(message, [])
+                  defp info(message, meta), do: IO.inspect({message, meta})
+                  defp info(_message, _meta, _level), do: Shop.Repo.all(Shop.Log)
+
+                  defp load(id), do: Shop.Repo.get(Shop.Item, id)
+                end
+                """,
+        },
+    )
+    [message] = _messages(root, "lib/shop/loader.ex", "OTP003")
+    assert message.startswith("init/1 calls load, which blocks on Shop.Repo.get,")

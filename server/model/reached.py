@@ -26,6 +26,11 @@ from otp_thinking.parsing import compile_query, matches
 SELF_CALLS = compile_query(
     "(call target: (dot left: (identifier) @module right: (identifier) @function)) @call"
 )
+LOCAL_CAPTURES = compile_query(
+    """(unary_operator operator: "&"
+      operand: (binary_operator left: (identifier) @function right: (integer))) @capture"""
+)
+"""``&load/1`` given to a function that runs it now (``Enum.each(items, &load/1)``)."""
 """``__MODULE__.load(state)``: a call to a function of the module itself."""
 HELPER_DEPTH = 3
 """How many of the module's own functions deep a chain is followed."""
@@ -90,43 +95,60 @@ class Scanner:
                 if name is not None and not polls(call):
                     candidates.append((call, name, None))
             else:
-                found = self.helper_call(function, depth)
+                found = self.helper_call(function, depth, calls.arity_at(call))
                 if found is not None:
                     candidates.append((call, *found))
         for captures in matches(SELF_CALLS, node):
             call = captures["call"][0]
             if syntax.text(captures["module"][0]) != "__MODULE__" or deferred(call, node):
                 continue
-            found = self.helper_call(syntax.text(captures["function"][0]), depth)
+            function = syntax.text(captures["function"][0])
+            found = self.helper_call(function, depth, calls.arity_at(call))
             if found is not None:
                 candidates.append((call, *found))
+        for captures in matches(LOCAL_CAPTURES, node):
+            capture = captures["capture"][0]
+            if deferred(capture, node):
+                continue
+            function = syntax.text(captures["function"][0])
+            found = self.helper_call(function, depth, calls.capture_arity(capture))
+            if found is not None:
+                candidates.append((capture, *found))
         if depth == 0 and self.skip is not None:
             candidates = [c for c in candidates if not self.skip(c[0])]
         if not self.branches:
             candidates = [c for c in candidates if not in_branch(c[0], node)]
         return innermost_first(candidates)
 
-    def helper_call(self, function: str, depth: int) -> tuple[str, str] | None:
-        """(the blocking call, the chain) when a function of the module blocks."""
+    def helper_call(
+        self, function: str, depth: int, arity: int | None = None
+    ) -> tuple[str, str] | None:
+        """(the blocking call, the chain) when a function of the module blocks (its clauses
+        that take ``arity`` arguments, when known: ``info/2`` is not ``info/1``)."""
         if depth >= HELPER_DEPTH or (self.project is not None and self.unfollowed(function)):
             return None
-        found = self.through_helper(function, depth + 1)
+        found = self.through_helper(function, depth + 1, arity)
         if found is None:
             return None
         name, via = found
         return name, function if via is None else f"{function}, which calls {via}"
 
-    def through_helper(self, function: str, depth: int) -> tuple[str, str | None] | None:
-        if function in self.cache:
-            return self.cache[function]
-        self.cache[function] = None  # recursion guard
+    def through_helper(
+        self, function: str, depth: int, arity: int | None = None
+    ) -> tuple[str, str | None] | None:
+        key = function if arity is None else f"{function}/{arity}"
+        if key in self.cache:
+            return self.cache[key]
+        self.cache[key] = None  # recursion guard
         result = None
         for definition in clauses.of_module(self.module, function):
+            if arity is not None and not clauses.accepts(definition, arity):
+                continue
             found = self.first(definition, depth)
             if found is not None:
                 result = (found[1], found[2])
                 break
-        self.cache[function] = result
+        self.cache[key] = result
         return result
 
 

@@ -282,7 +282,7 @@ class FileSummary:
                 sorted({(s.module, s.target, s.functions, s.request) for s in self.server_calls})
             ),
             tuple(sorted({(n.kind, n.name or "", n.keys or "") for n in self.supervision.names})),
-            tuple(sorted({(s.owner, s.module) for s in self.supervision.starts})),
+            tuple(sorted({(s.owner, s.module, s.function) for s in self.supervision.starts})),
             tuple(
                 (
                     c.owner,

@@ -118,6 +118,9 @@ class ModuleStart:
 
     owner: str
     module: str
+    function: str = ""
+    """The function of ``owner`` whose code starts it (``start_link`` for a wrapper whose
+    own start starts another module's process)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -365,7 +368,9 @@ class _Reader:
         owner = self.module_at(call.start_byte)
         module = self.resolve(started)
         if owner and module and module != owner:
-            self.starts.append(ModuleStart(owner, module))
+            definition = syntax.enclosing_definition(call)
+            function = clauses.name(definition) if definition is not None else ""
+            self.starts.append(ModuleStart(owner, module, function))
 
     def resolve_alias(self, call: Node) -> str | None:
         function = call.child_by_field_name("target")
