@@ -824,7 +824,7 @@ def _fills_for_callers(context: Context, module: Node, definition: Node) -> bool
     asking the process: callers would find it empty if the work came later. Not an excuse
     for waiting on another machine (the table can be filled from what is at hand first and
     refreshed later), so only asked when the blocking work is local."""
-    fill = Scanner(module, fills_name).first(definition)
+    fill = Scanner(module, fills_name, captured=True).first(definition)
     if fill is None:
         return False
     return fill[1].startswith(":persistent_term") or _reads_table_directly(context, module)

@@ -940,7 +940,7 @@ def test_otp003_names_the_dynamic_supervisor_that_runs_a_start_link(tmp_path: Pa
     )
 
 
-def test_otp003_follows_a_captured_helper_and_the_arity_called(tmp_path: Path) -> None:
+def test_otp003_follows_the_arity_called(tmp_path: Path) -> None:
     root = _project(
         tmp_path,
         {
@@ -950,7 +950,7 @@ def test_otp003_follows_a_captured_helper_and_the_arity_called(tmp_path: Path) -
 
                   def init(ids) do
                     info("loading")
-                    Enum.each(ids, &load/1)
+                    Enum.each(ids, fn id -> load(id) end)
                     {:ok, ids}
                   end
 

@@ -30,7 +30,8 @@ LOCAL_CAPTURES = compile_query(
     """(unary_operator operator: "&"
       operand: (binary_operator left: (identifier) @function right: (integer))) @capture"""
 )
-"""``&load/1`` given to a function that runs it now (``Enum.each(items, &load/1)``)."""
+"""``&fill/1`` given to a function that runs it now (``Enum.each(items, &fill/1)``)."""
+
 """``__MODULE__.load(state)``: a call to a function of the module itself."""
 HELPER_DEPTH = 3
 """How many of the module's own functions deep a chain is followed."""
@@ -58,6 +59,9 @@ class Scanner:
     """Functions not followed into helpers or other modules when ``project`` is given (a
     rule's own notion: OTP003's set-up calls, which belong where they are whatever they
     wait on)."""
+    captured: bool = False
+    """Whether a local function captured for a call that runs it now (``Enum.each(items,
+    &fill/1)``) is followed like a call."""
     branches: bool = True
     """Whether calls in a branch of an ``if``, ``case``… count (in the scanned node and in
     the helpers followed); calls of other modules count only when unconditional anyway."""
@@ -106,19 +110,24 @@ class Scanner:
             found = self.helper_call(function, depth, calls.arity_at(call))
             if found is not None:
                 candidates.append((call, *found))
-        for captures in matches(LOCAL_CAPTURES, node):
-            capture = captures["capture"][0]
-            if deferred(capture, node):
-                continue
-            function = syntax.text(captures["function"][0])
-            found = self.helper_call(function, depth, calls.capture_arity(capture))
-            if found is not None:
-                candidates.append((capture, *found))
+        if self.captured:
+            candidates.extend(self.through_captures(node, depth))
         if depth == 0 and self.skip is not None:
             candidates = [c for c in candidates if not self.skip(c[0])]
         if not self.branches:
             candidates = [c for c in candidates if not in_branch(c[0], node)]
         return innermost_first(candidates)
+
+    def through_captures(self, node: Node, depth: int) -> list[tuple[Node, str, str | None]]:
+        found: list[tuple[Node, str, str | None]] = []
+        for captures in matches(LOCAL_CAPTURES, node):
+            capture, name = captures["capture"][0], captures["function"][0]
+            if deferred(name, node):  # inside the capture: runs now only for an eager call
+                continue
+            reached = self.helper_call(syntax.text(name), depth, calls.capture_arity(capture))
+            if reached is not None:
+                found.append((capture, *reached))
+        return found
 
     def helper_call(
         self, function: str, depth: int, arity: int | None = None
