@@ -296,3 +296,39 @@ def test_tasks_go_to_the_partitioned_task_supervisors_the_app_runs(partitioned: 
     assert "Task.start(" not in source and "Task.async(" not in source
     assert partitioned.formatted_before
     assert partitioned.formatted_after.returncode == 0, partitioned.formatted_after.stdout
+
+
+NOLINK_PROBE = """
+GenServer.cast(RwNolink.Mailer, {:send, self()})
+
+receive do
+  :sent -> IO.puts("sent: yes")
+after
+  2000 -> IO.puts("sent: no")
+end
+
+Process.sleep(100)
+IO.puts("stray: " <> inspect(GenServer.call(RwNolink.Mailer, :stray)))
+for {id, _, _, _} <- Supervisor.which_children(RwNolink.Supervisor), do: IO.puts("child: " <> inspect(id))
+"""
+
+
+@pytest.fixture(scope="module")
+def nolinking(tmp_path_factory: pytest.TempPathFactory) -> Booted:
+    return _boot_fix_boot("rw_nolink", NOLINK_PROBE, tmp_path_factory.mktemp("nolink"))
+
+
+def test_an_async_nolink_task_nobody_awaits_sends_nothing_once_started_as_a_child(
+    nolinking: Booted,
+) -> None:
+    """The safe fix: `async_nolink` becomes `start_child` on the same supervisor. The task
+    still runs, and the server no longer gets its reply and `:DOWN`."""
+    before, after = _said(nolinking.before), _said(nolinking.after)
+    assert before == {"sent": "yes", "stray": "2"}
+    assert after == {"sent": "yes", "stray": "0"}
+    assert mix_apps.children_in(nolinking.after) == mix_apps.children_in(nolinking.before)
+    source = (nolinking.app / "lib" / "rw_nolink" / "mailer.ex").read_text("utf-8")
+    assert "Task.Supervisor.start_child(RwNolink.Tasks, fn -> send(pid, :sent) end)" in source
+    assert "async_nolink" not in source
+    assert nolinking.formatted_before
+    assert nolinking.formatted_after.returncode == 0, nolinking.formatted_after.stdout
