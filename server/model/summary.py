@@ -88,6 +88,14 @@ _SELF_STARTS = frozenset(
 only once ``init/1`` has returned."""
 _PERSISTENT_READ = re.compile(r":persistent_term\.get\b")
 _TASK_STARTS = re.compile(r"\bTask\.(?:async\b|start_link\b|Supervisor\.async)")
+
+
+def _starts_tasks(text: str) -> bool:
+    """Whether the text names a task start. The word is looked for first: a pattern that
+    starts with ``\\b`` is tried at every position, forty times slower over a whole file."""
+    return "Task." in text and _TASK_STARTS.search(text) is not None
+
+
 _STARTING_FUNCTIONS = frozenset({"child_spec", "start_link", "start", "init"})
 _NOT_STARTS = frozenset({"def", "defp", "if", "unless", "case", "cond", "with", "for", "fn"})
 
@@ -372,8 +380,10 @@ class _Module:
 
 
 _LITERALS = frozenset({"string", "charlist", "integer", "float"})
-_INDENTED_ALIAS = re.compile(r"^[ \t]{4,}alias\s", re.MULTILINE)
-"""An ``alias`` deeper than a module's top level: in a function, or in a nested module."""
+_INDENTED_ALIAS = re.compile(r"\n[ \t]{4,}alias\s")
+"""An ``alias`` deeper than a module's top level: in a function, or in a nested module (searched
+for in the text after a newline: a pattern that starts with a literal is many times faster
+than one that starts with ``^`` or ``\\b``)."""
 TYPESPECS = frozenset({"spec", "type", "typep", "opaque", "callback", "macrocallback"})
 """Module attributes that hold types: the remote "calls" in them name types."""
 
@@ -465,7 +475,7 @@ class _Summariser:
         application modules do it in ``start/2``): read as the module's, unless the module
         aliases that short name itself. The alias is lexically the function's, but another
         function of the module giving the same short name another meaning is rare."""
-        if not _INDENTED_ALIAS.search(self.source.text):
+        if not _INDENTED_ALIAS.search("\n" + self.source.text):
             return  # every alias is at a module's top level (two spaces in)
         for definition in self.defs:
             block = syntax.do_block(definition)
@@ -645,7 +655,7 @@ class _Summariser:
             ),
             tables=tables,
             table_accesses=accesses,
-            starts_tasks=_TASK_STARTS.search(self.source.text) is not None,
+            starts_tasks=_starts_tasks(self.source.text),
         )
 
     def tables(self) -> tuple[tuple[ets.TableSummary, ...], tuple[ets.AccessSummary, ...]]:
