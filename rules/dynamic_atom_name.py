@@ -12,6 +12,8 @@ from otp_thinking import fixes, syntax
 from otp_thinking.context import Context
 from otp_thinking.findings import Edit, Finding, Fix
 from otp_thinking.model import calls, clauses
+from otp_thinking.model import modules as model_modules
+from otp_thinking.model.project import ProjectFacts
 from otp_thinking.parsing import compile_query
 from otp_thinking.rule import Rule
 
@@ -30,6 +32,20 @@ name = String.to_atom("room_" <> room_id)
 GenServer.start_link(__MODULE__, room_id, name: name)
 ```
 
+Only where the code shows that the names are one per value, not one per configured instance
+(the message names the evidence):
+- the module's processes are started while the application runs: a function that is no boot
+  function (`init/1`, `Application.start/2`, `start_link`, `child_spec`, `init_…`), of a module
+  that is no Application or Mix task, calls its `start`/`start_link` or gives it to
+  `DynamicSupervisor.start_child` with a run-time value (a request handler, a `handle_call/3`,
+  a game loop). A supervisor's function that does so (`RoomSupervisor.open/1`) counts through a
+  caller of it that is such a function: supervisors also start their children at boot;
+- or the atom names a process the module starts itself, in a function such a function of
+  another module calls (`Lobby.handle_call/3` calls `Room.open/1`);
+- or the atom is made of a value new on every call: `UUID.uuid4()`,
+  `System.unique_integer()`, `make_ref()`, `:rand`, `:crypto.strong_rand_bytes`, the clock,
+  directly or through a variable the function binds to one.
+
 Not flagged: a child spec's `id:` (any term will do there; it names no process); atoms fixed at
 compile time (module attributes, module bodies outside functions, interpolations of only
 literals, `@attributes`, `__MODULE__` and `unquote`); names derived from another name, where
@@ -41,7 +57,10 @@ instance, not one per request, the usual way a library names the processes under
 is given a name for; `String.to_existing_atom/1` and `:erlang.binary_to_existing_atom/2` (they
 make no atom); `Module.concat` of aliases and literals only (`Module.concat(__MODULE__,
 Supervisor)`); dynamic atoms that never name a process; tests, `.exs` scripts and Mix tasks,
-where the run is short and the leak dies with it.
+where the run is short and the leak dies with it; names of processes started only at boot
+(listed in a supervisor's children, started from `init/1` or `Application.start/2`), or that
+nothing in the project starts: how many there can be is in the configuration or in the callers,
+not in this code, and an atom per shard, pin or configured queue is no leak.
 
 ## Why it matters
 Atoms are never garbage-collected. Every distinct run-time name — one per room, user or
@@ -111,8 +130,9 @@ CONVERSIONS = compile_query(
 )
 
 MESSAGE = (
-    "{what} makes a new atom for every distinct {value} and uses it {use}; atoms are never "
-    "garbage-collected, so name the process with a via tuple on a Registry instead."
+    "{what} makes a new atom for every distinct {value} and uses it {use}, and {evidence}; "
+    "atoms are never garbage-collected, so name the process with a via tuple on a Registry "
+    "instead."
 )
 
 START_FUNCTIONS = frozenset({"start_link", "start", "start_child", "child_spec"})
@@ -190,6 +210,8 @@ def check(context: Context) -> Iterator[Finding]:
     uses = list(_uses(context))
     if not uses:
         return
+    index = context.project.index
+    facts = index.facts if index.complete else None
     by_module: dict[int, list[Use]] = {}
     modules: dict[int, Node | None] = {}
     for use in uses:
@@ -198,26 +220,140 @@ def check(context: Context) -> Iterator[Finding]:
         by_module.setdefault(key, []).append(use)
         modules[key] = module
     for key, module_uses in by_module.items():
-        fix = _fix(context, modules[key], module_uses)
-        for use in module_uses:
-            yield context.finding(RULE, use.atom, _message(use), fix=fix)
+        module = modules[key]
+        name = (
+            model_modules.full_name(module)
+            if module is not None
+            else context.summary.module_declared_before(context.span(module_uses[0].atom)[0])
+        )
+        started = _started_on_demand(facts, name) or next(
+            (e for use in module_uses if (e := _starts_on_demand(facts, name, use))), None
+        )
+        shown = [
+            (use, evidence) for use in module_uses if (evidence := _fresh_value(use) or started)
+        ]
+        if not shown:
+            continue
+        fix = _fix(context, module, module_uses)
+        for use, evidence in shown:
+            yield context.finding(RULE, use.atom, _message(use, evidence), fix=fix)
 
 
-def _message(use: Use) -> str:
-    node = use.atom
-    if node.type == "quoted_atom":
-        what, inputs = "This interpolated atom", [node]
-    else:
-        call = calls.of_site(node)
-        target = call.child_by_field_name("target") if call is not None else None
-        what = syntax.text(target) if target is not None else "This conversion"
-        left = calls.piped_into(call) if call is not None else None
-        inputs = [left] if left is not None else syntax.argument_nodes(call) if call else []
-        if call is None or syntax.call_key(call)[1] != "concat":
-            inputs = inputs[:1]  # the data converted; Module.concat joins all its arguments
-    values = [_shorten(syntax.text(leaf)) for i in inputs for leaf in _runtime_leaves(i)]
+# -- evidence that the names are not bounded ----------------------------------------------
+
+
+def _started_on_demand(facts: ProjectFacts | None, module: str | None) -> str | None:
+    """The module's processes are started while the application runs, one per value."""
+    if facts is None or module is None:
+        return None
+    starter = facts.started_on_demand(module)
+    if starter is None:
+        return None
+    return f"{starter} starts {module} processes while the application runs, one for each value"
+
+
+def _starts_on_demand(facts: ProjectFacts | None, module: str | None, use: Use) -> str | None:
+    """The atom names a process that the function holding the start call starts, and another
+    module calls that function while the application runs."""
+    if facts is None or module is None:
+        return None
+    for node, site in use.sites:
+        definition = syntax.enclosing_definition(node)
+        if site.kind != "name" or definition is None:
+            continue
+        function = clauses.name(definition)
+        caller = facts.called_on_demand(module, function) if function else None
+        if caller is not None:
+            return (
+                f"{caller} calls {module}.{function}, which starts a process under such a "
+                "name, while the application runs"
+            )
+    return None
+
+
+GENERATORS = frozenset(
+    {
+        ("System", "unique_integer"),
+        (":erlang", "unique_integer"),
+        ("", "make_ref"),
+        (":erlang", "make_ref"),
+        (":crypto", "strong_rand_bytes"),
+        ("System", "os_time"),
+        ("System", "system_time"),
+        ("System", "monotonic_time"),
+    }
+)
+"""Calls that give a new value every time (and modules all of whose functions do: `:rand`,
+UUID generators)."""
+
+
+def _fresh_value(use: Use) -> str | None:
+    """A run-time part of the atom is a new value on every call (`UUID.uuid4()`,
+    `System.unique_integer()`), directly or through a variable the function binds to one."""
+    for leaf in _inputs(use.atom):
+        for part in _runtime_leaves(leaf):
+            generator = _generator_in(part) or _generator_in(_binding(part))
+            if generator is not None:
+                return f"{generator} gives a new value every time"
+    return None
+
+
+def _generator_in(node: Node | None) -> str | None:
+    if node is None:
+        return None
+    for call in [node, *syntax.descendants(node)]:
+        if call.type != "call":
+            continue
+        module, function = syntax.call_key(call)
+        if (module, function) in GENERATORS or module == ":rand" or module.endswith("UUID"):
+            return f"{module}.{function}" if module else function
+    return None
+
+
+def _binding(node: Node) -> Node | None:
+    """What the function binds the variable ``node`` to before it (the last binding)."""
+    definition = syntax.enclosing_definition(node)
+    if node.type != "identifier" or definition is None:
+        return None
+    found = None
+    for candidate in syntax.descendants(definition):
+        if candidate.start_byte >= node.start_byte:
+            break
+        if candidate.type == "binary_operator" and syntax.operator(candidate) == "=":
+            left = candidate.child_by_field_name("left")
+            if left is not None and syntax.text(left) == syntax.text(node):
+                found = candidate.child_by_field_name("right")
+    return found
+
+
+# -- the message ------------------------------------------------------------------------
+
+
+def _message(use: Use, evidence: str) -> str:
+    values = [_shorten(syntax.text(leaf)) for i in _inputs(use.atom) for leaf in _runtime_leaves(i)]
     value = " and ".join(f"`{v}`" for v in dict.fromkeys(values)) or "run-time value"
-    return MESSAGE.format(what=what, value=value, use=_use_text(use))
+    return MESSAGE.format(what=_what(use.atom), value=value, use=_use_text(use), evidence=evidence)
+
+
+def _what(node: Node) -> str:
+    if node.type == "quoted_atom":
+        return "This interpolated atom"
+    call = calls.of_site(node)
+    target = call.child_by_field_name("target") if call is not None else None
+    return syntax.text(target) if target is not None else "This conversion"
+
+
+def _inputs(node: Node) -> list[Node]:
+    """What the atom is made of: the interpolated atom itself, the data a conversion converts,
+    every argument of ``Module.concat``."""
+    if node.type == "quoted_atom":
+        return [node]
+    call = calls.of_site(node)
+    left = calls.piped_into(call) if call is not None else None
+    inputs = [left] if left is not None else syntax.argument_nodes(call) if call else []
+    if call is None or syntax.call_key(call)[1] != "concat":
+        inputs = inputs[:1]  # the data converted; Module.concat joins all its arguments
+    return inputs
 
 
 def _runtime_leaves(node: Node) -> list[Node]:
@@ -673,4 +809,5 @@ RULE = Rule(
     production_only=True,
     fixable=True,
     preview=True,
+    project_files=lambda summary: summary.makes_atoms,
 )

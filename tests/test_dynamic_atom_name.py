@@ -18,6 +18,25 @@ from otp_thinking.workspace import Workspace
 
 REGISTRY = "      {Registry, keys: :unique, name: Shop.Names},\n      Shop.Repo"
 VIA = "\ndefp via_tuple(key), do: {:via, Registry, {Shop.Names, key}}"
+LOBBY = """\
+defmodule Shop.Lobby do
+  use GenServer
+
+  def handle_call({:open, id}, _from, state), do: {:reply, {module}.start_link(id), state}
+end
+"""
+
+
+def add(root: Path, name: str, text: str) -> Path:
+    """The project with ``lib/shop/<name>`` holding ``text``."""
+    (root / "lib" / "shop" / name).write_text(text, "utf-8")
+    return root
+
+
+def started(root: Path, module: str = "Shop.Subject") -> Path:
+    """The project, with a server that starts ``module`` for each request it gets: the
+    evidence OTP201 needs that the names are one per value, not one per configured instance."""
+    return add(root, "lobby.ex", LOBBY.replace("{module}", module))
 
 
 @pytest.mark.parametrize(
@@ -68,7 +87,7 @@ VIA = "\ndefp via_tuple(key), do: {:via, Registry, {Shop.Names, key}}"
     ],
 )
 def test_fix_text(tmp_path: Path, before: str, after: str) -> None:
-    fixed = fix(project(tmp_path, REGISTRY), "OTP201", module(before))
+    fixed = fix(started(project(tmp_path, REGISTRY)), "OTP201", module(before))
     assert fixed.text == module(after + "\n" + VIA)
     assert fixed.finding.fix is not None and fixed.finding.fix.safety == "unsafe"
     assert fixed.application is not None and fixed.application.count("Registry") == 1
@@ -84,7 +103,7 @@ def test_a_key_over_several_lines_is_laid_out_as_mix_format_does(
         '    |> Kernel.<>(".Watcher")\n    |> String.to_atom()\n\n'
         "  GenServer.start_link(__MODULE__, mod, name: name)\nend"
     )
-    fixed = fix(project(tmp_path, REGISTRY), "OTP201", module(before))
+    fixed = fix(started(project(tmp_path, REGISTRY)), "OTP201", module(before))
     assert (
         "    name =\n      via_tuple(\n        mod\n        |> Atom.to_string()\n"
         '        |> Kernel.<>(".Watcher")\n      )\n'
@@ -93,7 +112,7 @@ def test_a_key_over_several_lines_is_laid_out_as_mix_format_does(
 
 
 def test_every_site_of_the_module_in_one_fix_and_fix_all_is_stable(tmp_path: Path) -> None:
-    root = project(tmp_path, REGISTRY)
+    root = started(project(tmp_path, REGISTRY))
     before = module(
         "def start_link(id), do: GenServer.start_link(__MODULE__, id, name: name(id))\n"
         "def get(id), do: id |> name() |> GenServer.call(:get)\n"
@@ -130,7 +149,9 @@ def test_every_site_of_the_module_in_one_fix_and_fix_all_is_stable(tmp_path: Pat
 
 def test_adds_the_registry_when_the_app_has_none(tmp_path: Path) -> None:
     fixed = fix(
-        project(tmp_path), "OTP201", module('def call(id), do: GenServer.call(:"r#{id}", :x)')
+        started(project(tmp_path)),
+        "OTP201",
+        module('def call(id), do: GenServer.call(:"r#{id}", :x)'),
     )
     assert fixed.application is not None
     assert (
@@ -160,7 +181,7 @@ def test_adds_the_registry_when_the_app_has_none(tmp_path: Path) -> None:
 )
 def test_uses_an_existing_unique_registry(tmp_path: Path, children: str, chosen: str) -> None:
     fixed = fix(
-        project(tmp_path, children),
+        started(project(tmp_path, children)),
         "OTP201",
         module('def c(id), do: GenServer.call(:"r#{id}", :x)'),
     )
@@ -171,7 +192,7 @@ def test_uses_an_existing_unique_registry(tmp_path: Path, children: str, chosen:
 def test_configured_registry_wins(tmp_path: Path) -> None:
     config, _ = from_mapping({"names": {"registry": "Shop.Configured"}})
     text = module('def c(id), do: GenServer.call(:"r#{id}", :x)')
-    fixed = fix(project(tmp_path), "OTP201", text, config=config)
+    fixed = fix(started(project(tmp_path)), "OTP201", text, config=config)
     assert "{Shop.Configured, key}" in fixed.text
     assert fixed.application is not None and "Registry" not in fixed.application
 
@@ -181,7 +202,7 @@ def test_reuses_the_module_via_tuple(tmp_path: Path) -> None:
         'def c(id), do: GenServer.call(:"r#{id}", :x)\n'
         "defp via_tuple(id), do: {:via, Registry, {Shop.Other, id}}"
     )
-    fixed = fix(project(tmp_path), "OTP201", before)
+    fixed = fix(started(project(tmp_path)), "OTP201", before)
     assert fixed.text == before.replace(':"r#{id}"', 'via_tuple("r#{id}")')
     assert fixed.application is not None and "Registry" not in fixed.application
 
@@ -203,7 +224,8 @@ def test_nested_module_gets_its_own_indented_via_tuple(tmp_path: Path) -> None:
         "  end\n"
         "end\n"
     )
-    assert fix(project(tmp_path, REGISTRY), "OTP201", before).text == after
+    root = started(project(tmp_path, REGISTRY), "Shop.Outer.Inner")
+    assert fix(root, "OTP201", before).text == after
 
 
 @pytest.mark.parametrize(
@@ -217,7 +239,7 @@ def test_nested_module_gets_its_own_indented_via_tuple(tmp_path: Path) -> None:
 )
 def test_no_fix_when_a_site_cannot_move(tmp_path: Path, code: str) -> None:
     text = module(code + '\ndef g(id), do: GenServer.call(:"r#{id}", :x)')
-    found = findings(project(tmp_path), "OTP201", text)
+    found = findings(started(project(tmp_path)), "OTP201", text)
     assert len(found) == 2 and all(f.fix is None for f in found)
 
 
@@ -240,7 +262,7 @@ def test_no_fix_when_a_site_cannot_move(tmp_path: Path, code: str) -> None:
     ],
 )
 def test_near_misses_stay_silent(tmp_path: Path, code: str) -> None:
-    assert findings(project(tmp_path), "OTP201", module(code)) == []
+    assert findings(started(project(tmp_path)), "OTP201", module(code)) == []
 
 
 def test_silent_in_tests(tmp_path: Path) -> None:
@@ -251,3 +273,95 @@ def test_silent_in_tests(tmp_path: Path) -> None:
     rule = find_rule("OTP201")
     assert rule is not None
     assert analyze(Source(text, str(test_file)), project=scan(root), rules=[rule]) == []
+
+
+ROOM = 'def start_link(id), do: GenServer.start_link(__MODULE__, id, name: :"room_#{id}")'
+
+
+def test_silent_when_nothing_shows_the_names_are_one_per_value(tmp_path: Path) -> None:
+    """Started by nothing in the project, or only at boot (a supervisor's or the
+    application's children, a server's ``init/1``): one name per configured instance."""
+    root = project(tmp_path, "      Shop.Repo,\n      {Shop.Subject, 1}")
+    add(
+        root,
+        "shards.ex",
+        "defmodule Shop.Shards do\n  use Supervisor\n\n"
+        "  def init(_), do: Supervisor.init(for(i <- 1..4, do: {Shop.Subject, i}), [])\n\n"
+        "  def add(i), do: Shop.Subject.start_link(i)\nend\n"
+        "defmodule Shop.Boot do\n  use GenServer\n\n"
+        "  def init(i), do: {:ok, Shop.Subject.start_link(i)}\n\n"
+        "  def init_shards(i), do: Shop.Subject.start_link(i)\nend\n",
+    )
+    assert findings(root, "OTP201", module(ROOM)) == []
+
+
+def test_a_supervisor_function_counts_through_its_caller(tmp_path: Path) -> None:
+    """``RoomSupervisor.open/1`` starts a room per call, but supervisors also start their
+    children at boot: it counts when a request handler calls it."""
+    root = add(
+        project(tmp_path),
+        "room_supervisor.ex",
+        "defmodule Shop.RoomSupervisor do\n  use DynamicSupervisor\n\n"
+        "  def open(id), do: DynamicSupervisor.start_child(__MODULE__, {Shop.Subject, id})\n"
+        "end\n",
+    )
+    assert findings(root, "OTP201", module(ROOM)) == []
+    add(
+        root,
+        "room_channel.ex",
+        "defmodule Shop.RoomChannel do\n"
+        "  def join(id, _params, socket), do: {:ok, Shop.RoomSupervisor.open(id), socket}\nend\n",
+    )
+    [found] = findings(root, "OTP201", module(ROOM))
+    assert (
+        "and Shop.RoomChannel.join/3 (through Shop.RoomSupervisor.open/1) starts Shop.Subject "
+        "processes while the application runs, one for each value;" in found.message
+    )
+
+
+def test_the_message_names_the_starter(tmp_path: Path) -> None:
+    [found] = findings(started(project(tmp_path)), "OTP201", module(ROOM))
+    assert found.message.startswith(
+        "This interpolated atom makes a new atom for every distinct `id` and uses it as the "
+        "name: of GenServer.start_link, and Shop.Lobby.handle_call/3 starts Shop.Subject "
+        "processes while the application runs, one for each value; atoms are never "
+    )
+
+
+@pytest.mark.parametrize(
+    ("code", "evidence"),
+    [
+        (
+            'def start_link(_), do: GenServer.start_link(__MODULE__, nil, name: :"c#{UUID.uuid4()}")',
+            "UUID.uuid4 gives a new value every time",
+        ),
+        (
+            "def start_link(_) do\n  id = System.unique_integer([:positive])\n"
+            '  GenServer.start_link(__MODULE__, id, name: String.to_atom("c#{id}"))\nend',
+            "System.unique_integer gives a new value every time",
+        ),
+    ],
+)
+def test_a_fresh_value_is_evidence_enough(tmp_path: Path, code: str, evidence: str) -> None:
+    [found] = findings(project(tmp_path), "OTP201", module(code))
+    assert f", and {evidence};" in found.message
+
+
+def test_a_start_in_a_function_other_modules_call_per_request(tmp_path: Path) -> None:
+    """The atom names a process of another module, started where the atom is made, in a
+    function a server calls for each request."""
+    root = project(tmp_path)
+    code = "def open(s, id), do: DynamicSupervisor.start_child(s, {W, name: String.to_atom(id)})"
+    assert findings(root, "OTP201", module(code)) == []
+    add(
+        root,
+        "lobby.ex",
+        "defmodule Shop.Lobby do\n  use GenServer\n\n"
+        "  def handle_call({:open, id}, _from, s), do: {:reply, Shop.Subject.open(s, id), s}\n"
+        "end\n",
+    )
+    [found] = findings(root, "OTP201", module(code))
+    assert (
+        ", and Shop.Lobby.handle_call/3 calls Shop.Subject.open, which starts a process under "
+        "such a name, while the application runs;" in found.message
+    )

@@ -17,6 +17,8 @@ from otp_thinking.source import Source
 
 TASK_START = "def f, do: Task.start(fn -> :ok end)"
 DYNAMIC_NAME = 'def call(id), do: GenServer.call(:"r#{id}", :x)'
+LOBBY = "defmodule Shop.Lobby do\n  def open(id), do: Shop.Subject.start_link(id)\nend\n"
+"""Starts Shop.Subject for each value it is given: what OTP201 needs to fire there."""
 
 
 def write(root: Path, relative: str, text: str) -> None:
@@ -117,6 +119,7 @@ def test_a_positional_registry_start_is_used(tmp_path: Path) -> None:
         tmp_path,
         "      Shop.Repo,\n      %{id: :names, start: {Registry, :start_link, [:unique, Shop.Names]}}",
     )
+    write(root, "lib/shop/lobby.ex", LOBBY)
     fixed = fix(root, "OTP201", module(DYNAMIC_NAME))
     assert "{:via, Registry, {Shop.Names, key}}" in fixed.text
     assert fixed.application is not None and fixed.application.count("Registry") == 1
@@ -128,6 +131,7 @@ def test_a_duplicate_keys_registry_of_the_default_name_is_not_started_again(
     root = project(
         tmp_path, "      Shop.Repo,\n      {Registry, keys: :duplicate, name: Shop.Registry}"
     )
+    write(root, "lib/shop/lobby.ex", LOBBY)
     fixed = fix(root, "OTP201", module(DYNAMIC_NAME))
     assert "{:via, Registry, {Shop.ProcessRegistry, key}}" in fixed.text
     assert fixed.application is not None

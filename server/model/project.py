@@ -15,6 +15,7 @@ from otp_thinking.model import ets
 from otp_thinking.model.callers import Callers, ServerCallers
 from otp_thinking.model.effects import FunctionCall, FunctionEffect
 from otp_thinking.model.names import ProjectNames
+from otp_thinking.model.on_demand import OnDemand
 from otp_thinking.model.summary import CallSite, FileSummary
 from otp_thinking.model.supervision import Child, DynamicStart
 
@@ -185,6 +186,20 @@ class ProjectFacts:
             and all(call.discarded for call in sites)
             and not any(call.caller in applications for call in sites)
         )
+
+    @cached_property
+    def _on_demand(self) -> OnDemand:
+        return OnDemand(self.files, self.names.modules)
+
+    def started_on_demand(self, module: str) -> str | None:
+        """Who starts ``module``'s processes while the project runs, one per call, rather than
+        at boot (see `model.on_demand`): ``Rooms.Hub.open/1``, or None."""
+        return self._on_demand.starter(module)
+
+    def called_on_demand(self, module: str, function: str) -> str | None:
+        """A function of another module that calls ``module.function`` while the project
+        runs, not at its boot (``Rooms.Lobby.handle_call/3``), or None."""
+        return self._on_demand.called_on_demand(module, function)
 
     def calls_from(self, module: str) -> tuple[CallSite, ...]:
         """The calls ``module`` makes to other project modules, in the order the files give."""

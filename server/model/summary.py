@@ -96,6 +96,15 @@ def _starts_tasks(text: str) -> bool:
     return "Task." in text and _TASK_STARTS.search(text) is not None
 
 
+_ATOM_MAKERS = ("to_atom", "Module.concat", ':"', ":'")
+
+
+def _makes_atoms(text: str) -> bool:
+    """Whether the text names a way to make an atom at run time (a quoted atom may be
+    interpolated)."""
+    return any(word in text for word in _ATOM_MAKERS)
+
+
 _STARTING_FUNCTIONS = frozenset({"child_spec", "start_link", "start", "init"})
 _NOT_STARTS = frozenset({"def", "defp", "if", "unless", "case", "cond", "with", "for", "fn"})
 
@@ -274,6 +283,16 @@ class FileSummary:
     starts_tasks: bool = False
     """The text starts a task the caller may get messages from or be linked to
     (``Task.async``, ``Task.Supervisor.async``/``async_nolink``, ``Task.start_link``)."""
+    makes_atoms: bool = False
+    """The text may make an atom at run time (``String.to_atom``, ``Module.concat``, an
+    interpolated ``:"room_#{id}"``)."""
+
+    def module_declared_before(self, offset: int) -> str | None:
+        """The module whose ``defmodule`` comes last before ``offset``: in a half-written file,
+        whose module has no ``do`` block the parser can close, the module the code at
+        ``offset`` is being written in."""
+        before = [module for module in self.modules if module.start <= offset]
+        return max(before, key=lambda module: module.start).name if before else None
 
     @property
     def facts(self) -> tuple[object, ...]:
@@ -322,7 +341,8 @@ class FileSummary:
             tuple(
                 sorted(
                     {
-                        (c.module, c.function, c.target, c.target_function, c.conditional)
+                        (c.module, c.function, c.arity, c.target, c.target_function)
+                        + (c.conditional,)
                         for c in self.function_calls
                     }
                 )
@@ -377,6 +397,13 @@ class _Module:
     attributes: dict[str, Node] = field(default_factory=dict)
     imports: list[tuple[str, frozenset[str] | None]] = field(default_factory=list)
     """Imported modules (full names) with the functions their ``only:`` names (None: all)."""
+
+
+def _half_written_body(defmodule: Node) -> Node | None:
+    """In a file being typed, ``defmodule Name do`` whose ``end`` the parser cannot match
+    parses as a ``defmodule Name`` call followed by an ERROR node holding the body."""
+    after = defmodule.next_named_sibling
+    return after if after is not None and after.type == "ERROR" else None
 
 
 _LITERALS = frozenset({"string", "charlist", "integer", "float"})
@@ -492,7 +519,7 @@ class _Summariser:
 
     def add_module(self, node: Node, parent: _Module | None) -> None:
         args = syntax.argument_nodes(node)
-        body = syntax.do_block(node)
+        body = syntax.do_block(node) or _half_written_body(node)
         if not args or args[0].type != "alias" or body is None:
             return
         depth, scope = 0, parent
@@ -505,7 +532,7 @@ class _Summariser:
         if parent is not None:  # a nested module is aliased by its first part in its parent
             head = local.split(".")[0]
             parent.aliases[head] = f"{parent.name}.{head}"
-        module = _Module(node, name, node.start_byte, node.end_byte, parent)
+        module = _Module(node, name, node.start_byte, max(node.end_byte, body.end_byte), parent)
         self.modules.append(module)
         self.collect_modules(body, module)
 
@@ -656,6 +683,7 @@ class _Summariser:
             tables=tables,
             table_accesses=accesses,
             starts_tasks=_starts_tasks(self.source.text),
+            makes_atoms=_makes_atoms(self.source.text),
         )
 
     def tables(self) -> tuple[tuple[ets.TableSummary, ...], tuple[ets.AccessSummary, ...]]:

@@ -3,6 +3,7 @@ defmodule WebShopWeb.PageController do
 
   def show(id) do
     Task.start(fn -> IO.puts("viewed #{id}") end)
-    GenServer.call(String.to_atom("cart_#{id}"), :show)
+    WebShop.Cart.open(id)
+    WebShop.Cart.show(id)
   end
 end
