@@ -35,11 +35,12 @@ GenServer.start_link(__MODULE__, room_id, name: name)
 Only where the code shows that the names are one per value, not one per configured instance
 (the message names the evidence):
 - the module's processes are started while the application runs: a function that is no boot
-  function (`init/1`, `Application.start/2`, `start_link`, `child_spec`, `init_…`), of a module
-  that is no Application or Mix task, calls its `start`/`start_link` or gives it to
-  `DynamicSupervisor.start_child` with a run-time value (a request handler, a `handle_call/3`,
-  a game loop). A supervisor's function that does so (`RoomSupervisor.open/1`) counts through a
-  caller of it that is such a function: supervisors also start their children at boot;
+  function (`init/1` and `handle_continue/2`, `Application.start/2`, `start_link`,
+  `child_spec`, `init_…`), of a module that is no Application or Mix task, calls its
+  `start`/`start_link` or gives it to `DynamicSupervisor.start_child` with a run-time value (a
+  request handler, a `handle_call/3`, a game loop). A supervisor's function that does so
+  (`RoomSupervisor.open/1`) counts through a caller of it that is such a function:
+  supervisors also start their children at boot;
 - or the atom names a process the module starts itself, in a function such a function of
   another module calls (`Lobby.handle_call/3` calls `Room.open/1`);
 - or the atom is made of a value new on every call: `UUID.uuid4()`,

@@ -290,6 +290,7 @@ def test_silent_when_nothing_shows_the_names_are_one_per_value(tmp_path: Path) -
         "  def add(i), do: Shop.Subject.start_link(i)\nend\n"
         "defmodule Shop.Boot do\n  use GenServer\n\n"
         "  def init(i), do: {:ok, Shop.Subject.start_link(i)}\n\n"
+        "  def handle_continue(i, s), do: {:noreply, [Shop.Subject.start_link(i) | s]}\n\n"
         "  def init_shards(i), do: Shop.Subject.start_link(i)\nend\n",
     )
     assert findings(root, "OTP201", module(ROOM)) == []

@@ -14,10 +14,11 @@ from collections.abc import Mapping
 from otp_thinking.model.effects import FunctionCall
 from otp_thinking.model.summary import FileSummary, ModuleSummary
 
-BOOT_FUNCTIONS = frozenset({"init", "start", "start_link", "child_spec"})
-"""Functions that run while the application or a supervisor starts (``init/1``,
-``Application.start/2``, the ``start_link`` and ``child_spec`` a supervisor calls), and
-functions named ``init_…``: what they start is started once per boot."""
+BOOT_FUNCTIONS = frozenset({"init", "handle_continue", "start", "start_link", "child_spec"})
+"""Functions that run while the application or a supervisor starts (``init/1`` and the
+``handle_continue/2`` it asks for, ``Application.start/2``, the ``start_link`` and
+``child_spec`` a supervisor calls), and functions named ``init_…``: what they start is
+started once per boot."""
 STARTS = frozenset({"start", "start_link"})
 """A module's own functions that start its process."""
 SUPERVISORS = frozenset({"Supervisor", "DynamicSupervisor", "PartitionSupervisor"})
