@@ -112,7 +112,9 @@ Not flagged:
   only at run time with `DynamicSupervisor.start_child`, one per stream or game, whose
   `init/1` every other start on that supervisor waits for), and an `init/1` that fills
   `:persistent_term` or an ETS table that the module's public functions read directly, or
-  through a helper the process shares (callers would find it empty). A request to another
+  through a helper the process shares (callers would find it empty), or that creates Mnesia
+  tables or waits for them (`:mnesia.create_table`, `:mnesia.wait_for_tables`: any process
+  reads them directly). A request to another
   machine is still reported there, as a warning: the table can be filled from what is at
   hand and refreshed once `init/1` has returned;
 - boot writes: an `init/1` whose only blocking work is database writes whose result it drops
@@ -208,9 +210,14 @@ for the processes started after it, and whether it is is not in this code."""
 FILLS: dict[str, frozenset[str]] = {
     ":ets": frozenset({"insert", "insert_new"}),
     ":persistent_term": frozenset({"put"}),
+    ":mnesia": frozenset({"create_table", "wait_for_tables", "add_table_copy"}),
 }
 """Boot work whose result callers read directly, bypassing the process: it has to be done
-before `start_link` returns."""
+before `start_link` returns. Mnesia tables are read by any process (`:mnesia.dirty_read`, a
+transaction), so a server that creates them or waits for them is a step the processes
+started after it count on."""
+SHARED_FILLS = (":persistent_term", ":mnesia")
+"""Fills any process reads, not only the module's own client functions."""
 
 MUST_STAY: dict[str, frozenset[str]] = {
     "Registry": frozenset({"register"}),
@@ -311,7 +318,7 @@ def _sets_up(function: str) -> bool:
 
 
 def fills_name(module: str, function: str) -> str | None:
-    """Writes that callers read back directly (ETS, `:persistent_term`)."""
+    """Writes that callers read back directly (ETS, `:persistent_term`, Mnesia tables)."""
     return f"{module}.{function}" if function in FILLS.get(module, ()) else None
 
 
@@ -820,14 +827,14 @@ def _boot_step(context: Context, definition: Node, module: Node) -> bool:
 
 
 def _fills_for_callers(context: Context, module: Node, definition: Node) -> bool:
-    """`init/1` fills `:persistent_term` or an ETS table that callers read directly, without
-    asking the process: callers would find it empty if the work came later. Not an excuse
-    for waiting on another machine (the table can be filled from what is at hand first and
-    refreshed later), so only asked when the blocking work is local."""
+    """`init/1` fills `:persistent_term`, Mnesia tables or an ETS table that callers read
+    directly, without asking the process: callers would find it empty if the work came
+    later. Not an excuse for waiting on another machine (the table can be filled from what is
+    at hand first and refreshed later), so only asked when the blocking work is local."""
     fill = Scanner(module, fills_name, captured=True).first(definition)
     if fill is None:
         return False
-    return fill[1].startswith(":persistent_term") or _reads_table_directly(context, module)
+    return fill[1].startswith(SHARED_FILLS) or _reads_table_directly(context, module)
 
 
 def _reads_table_directly(context: Context, module: Node) -> bool:

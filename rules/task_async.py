@@ -293,10 +293,14 @@ def _unread_nolink(context: Context, call: Node) -> Finding | None:
         return None
     if _reply_clauses(call) or _reads_task_messages(module) or _reads_every(module):
         return None
+    if modules.takes_any_message(clauses.any_of_module(module, "handle_info")):
+        return None  # a catch-all `handle_info/2` takes the reply and the :DOWN
     if ":DOWN" in syntax.text(_outermost(module)):
         return None  # it handles a task's messages somewhere (`handle_info/3`, a macro's)
     site = _site(call)
     if not _never_kept(context, definition, site, _helper_callers(definition, site)):
+        return None
+    if not values.discarded(site) and _a_caller_takes_any_message(context, module, definition):
         return None
     kind = modules.server_kind(modules.used(module), syntax.behaviours(module))
     in_process = kind is not None and process_state.runs_in_process(context, call)
@@ -309,6 +313,18 @@ def _unread_nolink(context: Context, call: Node) -> Finding | None:
     message = NOLINK_MESSAGE.format(caller=caller, where=where)
     finding = context.finding(RULE, site, message, fix=_nolink_fix(context, call, site))
     return finding if in_process else finding.with_severity("information")
+
+
+def _a_caller_takes_any_message(context: Context, module: Node, definition: Node) -> bool:
+    """A module that calls the function returning the task takes whatever message arrives
+    (a catch-all `handle_info/2`): the task's reply and `:DOWN` are read there."""
+    index = context.project.index
+    name = clauses.name(definition)
+    return (
+        index.complete
+        and bool(name)
+        and index.facts.a_caller_takes_any_message(modules.full_name(module), name or "")
+    )
 
 
 def _outermost(module: Node) -> Node:

@@ -118,7 +118,11 @@ class Evidence:
 
 def traps_exits(context: Context, node: Node) -> bool:
     """The enclosing function, or the process module holding it, traps exits: a linked
-    crash arrives as an ``{:EXIT, …}`` message instead of killing the process."""
+    crash arrives as an ``{:EXIT, …}`` message instead of killing the process. Also code that
+    runs in a supervisor (which always traps exits), and a module built on a GenServer wrapper
+    from a dependency, whose ``init`` may trap exits out of sight (see `may_trap_out_of_sight`)."""
+    if runs_in_supervisor(node) or may_trap_out_of_sight(node):
+        return True
     starts = _trap_starts(context)
     if not starts:
         return False
@@ -127,6 +131,35 @@ def traps_exits(context: Context, node: Node) -> bool:
         return True
     module = syntax.enclosing_module(node)
     return module is not None and _any_within(starts, module) and in_process_module(context, node)
+
+
+SUPERVISORS = frozenset({"Supervisor", "DynamicSupervisor", "PartitionSupervisor"})
+SUPERVISOR_PROCESS = frozenset({"init", "start_link"})
+"""A supervisor module's functions that run in a supervisor: its ``init/1`` in itself, its
+``start_link`` in the parent supervisor that starts it as a child."""
+
+
+def runs_in_supervisor(node: Node) -> bool:
+    """``node`` is in a supervisor module's ``init/1`` or ``start_link``: code that runs in a
+    supervisor's process, which traps exits (a linked task's crash reaches it as a message,
+    ignored for a process that is not its child)."""
+    definition = syntax.enclosing_definition(node)
+    module = syntax.enclosing_module(node)
+    return (
+        definition is not None
+        and module is not None
+        and clauses.name(definition) in SUPERVISOR_PROCESS
+        and bool(SUPERVISORS & set(modules.used(module)))
+    )
+
+
+def may_trap_out_of_sight(node: Node) -> bool:
+    """The module is built on a GenServer wrapper from a dependency (``use
+    GracefulGenServer``): the wrapper's ``init`` runs the module's callbacks and may trap exits
+    (a graceful shutdown needs it), which this code does not show."""
+    module = syntax.enclosing_module(node)
+    used = modules.used(module) if module is not None else ()
+    return any(name != "GenServer" and name.endswith("GenServer") for name in used)
 
 
 def _trap_starts(context: Context) -> list[int]:

@@ -330,22 +330,18 @@ def test_the_message_names_the_starter(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    ("code", "evidence"),
+    "code",
     [
-        (
-            'def start_link(_), do: GenServer.start_link(__MODULE__, nil, name: :"c#{UUID.uuid4()}")',
-            "UUID.uuid4 gives a new value every time",
-        ),
-        (
-            "def start_link(_) do\n  id = System.unique_integer([:positive])\n"
-            '  GenServer.start_link(__MODULE__, id, name: String.to_atom("c#{id}"))\nend',
-            "System.unique_integer gives a new value every time",
-        ),
+        'def start_link(_), do: GenServer.start_link(__MODULE__, nil, name: :"c#{UUID.uuid4()}")',
+        "def start_link(_) do\n  id = System.unique_integer([:positive])\n"
+        '  GenServer.start_link(__MODULE__, id, name: String.to_atom("c#{id}"))\nend',
     ],
 )
-def test_a_fresh_value_is_evidence_enough(tmp_path: Path, code: str, evidence: str) -> None:
-    [found] = findings(project(tmp_path), "OTP201", module(code))
-    assert f", and {evidence};" in found.message
+def test_a_fresh_value_alone_is_no_evidence(tmp_path: Path, code: str) -> None:
+    """A new atom per start, but how often the module starts (once per Mix task run, per
+    dev-only backend) is what bounds the leak, and nothing here shows it."""
+    assert findings(project(tmp_path), "OTP201", module(code)) == []
+    assert len(findings(started(project(tmp_path / "on_demand")), "OTP201", module(code))) == 1
 
 
 def test_a_start_in_a_function_other_modules_call_per_request(tmp_path: Path) -> None:

@@ -227,3 +227,15 @@ def test_a_call_through_module_dot_sub_is_a_call_to_the_modules_own_sub() -> Non
     assert [(c.caller, c.target, c.function) for c in summary.calls] == [
         ("Air.Ldap", "Air.Ldap.Client", "users")
     ]
+
+
+def test_takes_any_message_is_a_catch_all_handle_info() -> None:
+    code = (
+        "defmodule A do\n  def handle_info(:tick, s), do: {:noreply, s}\n"
+        "  def handle_info(_other, s), do: {:noreply, s}\nend\n"
+        "defmodule B do\n  def handle_info({:DOWN, _, _, _, _}, s), do: {:noreply, s}\n"
+        "  def handle_info(msg, _s, t), do: {:ok, msg, t}\nend\n"
+    )
+    summary = summarize(Source(code, "lib/a.ex"), "lib/a.ex")
+    taking = {module.name: module.takes_any_message for module in summary.modules}
+    assert taking == {"A": True, "B": False}

@@ -256,6 +256,18 @@ def may_stop_normally(text: str) -> bool:
     return _NORMAL_STOP.search(text) is not None
 
 
+def takes_any_message(definitions: Iterable[Node]) -> bool:
+    """A ``handle_info(message, state)`` clause whose message is a bare variable
+    (``_other``, ``msg``): whatever arrives unasked (a task's reply, a ``:DOWN``) is taken and
+    dealt with there, not left to the default clause that logs it."""
+    for definition in definitions:
+        head = clauses.head(definition)
+        info = head is not None and head[0] == "handle_info" and len(head[1]) == 2
+        if info and head is not None and head[1][0].type == "identifier":
+            return True
+    return False
+
+
 def normal_stop(definitions: list[Node]) -> str:
     """Where the server ends itself with a normal exit, ``{:stop, :normal, ...}`` or ``{:stop,
     :shutdown, ...}`` returned by a callback (``handle_info``, ``handle_call``...) or by a

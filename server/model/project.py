@@ -201,6 +201,16 @@ class ProjectFacts:
         runs, not at its boot (``Rooms.Lobby.handle_call/3``), or None."""
         return self._on_demand.called_on_demand(module, function)
 
+    def a_caller_takes_any_message(self, module: str, function: str) -> bool:
+        """A module whose production code calls ``module.function`` has a ``handle_info/2``
+        clause that takes whatever message arrives: a reply or ``:DOWN`` it did not ask for
+        is taken there, not left unread."""
+        modules = self.names.modules
+        return any(
+            call.caller in modules and modules[call.caller][1].takes_any_message
+            for call in self.calls_to(module, function)
+        )
+
     def calls_from(self, module: str) -> tuple[CallSite, ...]:
         """The calls ``module`` makes to other project modules, in the order the files give."""
         return self._calls_from.get(module, ())

@@ -239,6 +239,9 @@ class ModuleSummary:
     code says (see ``model.modules.child_restart``)."""
     restart_from: str = ""
     """Where that is written (``use GenServer, restart: :temporary``)."""
+    takes_any_message: bool = False
+    """A ``handle_info/2`` clause takes whatever message arrives (see
+    ``model.modules.takes_any_message``)."""
     stops_normally: str = ""
     """Where a callback ends the process with ``{:stop, :normal, ...}`` (or ``:shutdown``), as
     ``{:stop, :normal, ...} in handle_info/2, line 81``; empty when none does, and for a module
@@ -301,7 +304,7 @@ class FileSummary:
             self.short_lived,
             tuple(
                 (m.name, m.uses, m.registers, m.short_lived, m.behaviours, m.restart)
-                + (m.stops_normally,)
+                + (m.stops_normally, m.takes_any_message)
                 for m in self.modules
             ),
             tuple(sorted({(c.caller, c.target, c.function, c.discarded) for c in self.calls})),
@@ -1019,6 +1022,7 @@ class _Summariser:
 
     def module_summaries(self, registers: dict[str, list[str]]) -> Iterator[ModuleSummary]:
         stopping = modules.may_stop_normally(self.source.text)
+        informed = "handle_info" in self.source.text
         for module in self.modules:
             uses = [(use.node, use.alias) for use in modules.uses(module.node)]
             used = {alias for _node, alias in uses}
@@ -1045,6 +1049,8 @@ class _Summariser:
                 stops_normally=modules.normal_stop(self.definitions_of(module))
                 if stopping and restart == ":permanent"
                 else "",
+                takes_any_message=informed
+                and modules.takes_any_message(self.definitions_of(module)),
             )
 
 

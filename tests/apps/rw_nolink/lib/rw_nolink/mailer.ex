@@ -1,11 +1,11 @@
 defmodule RwNolink.Mailer do
-  @moduledoc "Sends in the background; counts the messages nobody expected."
+  @moduledoc "Sends in the background; GenServer's default handle_info/2 logs what nobody expected."
   use GenServer
 
   def start_link(_opts), do: GenServer.start_link(__MODULE__, :ok, name: __MODULE__)
 
   @impl true
-  def init(:ok), do: {:ok, %{stray: 0}}
+  def init(:ok), do: {:ok, nil}
 
   @impl true
   def handle_cast({:send, pid}, state) do
@@ -13,10 +13,4 @@ defmodule RwNolink.Mailer do
     Task.Supervisor.async_nolink(RwNolink.Tasks, fn -> send(pid, :sent) end)
     {:noreply, state}
   end
-
-  @impl true
-  def handle_call(:stray, _from, state), do: {:reply, state.stray, state}
-
-  @impl true
-  def handle_info(_message, state), do: {:noreply, %{state | stray: state.stray + 1}}
 end
