@@ -44,6 +44,10 @@ Only where the code shows that the names are one per value, not one per configur
 - or the atom names a process the module starts itself, in a function such a function of
   another module calls (`Lobby.handle_call/3` calls `Room.open/1`).
 
+Either way the module must name processes itself (a `name:` or `Process.register/2` with
+such an atom): a module that only reaches processes named elsewhere (a trader casting to
+`:"leader_#{symbol}"`, registered by the leader's module) says nothing of how many there are.
+
 A value new on every call (`UUID.uuid4()`, `System.unique_integer()`) is not evidence enough
 on its own: blind reviewers judged such names made once per Mix task run or per dev-only
 backend, where the leak is bounded by how often the code runs.
@@ -187,6 +191,10 @@ WHEREIS = frozenset({("Process", "whereis"), (":erlang", "whereis")})
 # Registration by atom: flagged, fixed by hand.
 REGISTERS = {("Process", "register"): 1, (":erlang", "register"): 0, ("Process", "unregister"): 0}
 
+NAMING = frozenset({"name", "register"})
+"""Sites where the module gives a process its name, rather than reaching one named elsewhere:
+the evidence that names are one per value is about the processes the module names."""
+
 DERIVED_NAME = re.compile(r"^(name|\w+_name|module|mod|\w+_module|scope|\w+_scope)$")
 
 
@@ -222,6 +230,8 @@ def check(context: Context) -> Iterator[Finding]:
         by_module.setdefault(key, []).append(use)
         modules[key] = module
     for key, module_uses in by_module.items():
+        if not any(site.kind in NAMING for use in module_uses for _node, site in use.sites):
+            continue  # it only reaches processes named elsewhere: whose, it does not show
         module = modules[key]
         name = (
             model_modules.full_name(module)

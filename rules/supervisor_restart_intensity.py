@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from otp_thinking.context import Context
 from otp_thinking.findings import Finding
 from otp_thinking.model import supervision
+from otp_thinking.model.modules import is_supervisor_use
 from otp_thinking.model.summary import FileSummary, ModuleSummary
 from otp_thinking.model.supervision import DynamicStart, DynamicSupervisorDef, RestartedChild
 from otp_thinking.rule import Rule
@@ -143,18 +144,11 @@ def check(context: Context) -> Iterator[Finding]:
             yield _finding(context, definition, children)
 
 
-SUPERVISORS = frozenset({"Supervisor", "DynamicSupervisor", "PartitionSupervisor"})
-
-
 def _gives_up_quietly(child: RestartedChild, modules: dict[str, ModuleSummary]) -> bool:
     """A `:transient` supervisor: when its own children use up its budget it exits with
     `:shutdown`, which `:transient` does not restart, so it never counts against this one."""
     module = modules.get(child.start.module or "")
-    return (
-        child.restart == ":transient"
-        and module is not None
-        and bool(SUPERVISORS & set(module.uses))
-    )
+    return child.restart == ":transient" and module is not None and is_supervisor_use(module.uses)
 
 
 def _told_apart(child: RestartedChild, modules: dict[str, ModuleSummary]) -> bool:

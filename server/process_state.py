@@ -133,7 +133,6 @@ def traps_exits(context: Context, node: Node) -> bool:
     return module is not None and _any_within(starts, module) and in_process_module(context, node)
 
 
-SUPERVISORS = frozenset({"Supervisor", "DynamicSupervisor", "PartitionSupervisor"})
 SUPERVISOR_PROCESS = frozenset({"init", "start_link"})
 """A supervisor module's functions that run in a supervisor: its ``init/1`` in itself, its
 ``start_link`` in the parent supervisor that starts it as a child."""
@@ -149,7 +148,7 @@ def runs_in_supervisor(node: Node) -> bool:
         definition is not None
         and module is not None
         and clauses.name(definition) in SUPERVISOR_PROCESS
-        and bool(SUPERVISORS & set(modules.used(module)))
+        and modules.is_supervisor_use(modules.used(module))
     )
 
 

@@ -18,6 +18,9 @@ from otp_thinking.workspace import Workspace
 
 REGISTRY = "      {Registry, keys: :unique, name: Shop.Names},\n      Shop.Repo"
 VIA = "\ndefp via_tuple(key), do: {:via, Registry, {Shop.Names, key}}"
+NAMER = 'def start_link(id), do: GenServer.start_link(__MODULE__, id, name: :"r#{id}")'
+"""The module names its own processes with such atoms: OTP201 speaks of modules that do."""
+NAMED = 'def start_link(id), do: GenServer.start_link(__MODULE__, id, name: via_tuple("r#{id}"))'
 LOBBY = """\
 defmodule Shop.Lobby do
   use GenServer
@@ -87,6 +90,8 @@ def started(root: Path, module: str = "Shop.Subject") -> Path:
     ],
 )
 def test_fix_text(tmp_path: Path, before: str, after: str) -> None:
+    if "start_link" not in before:  # a module that only reaches such names: give it one
+        before, after = f"{before}\n{NAMER}", f"{after}\n{NAMED}"
     fixed = fix(started(project(tmp_path, REGISTRY)), "OTP201", module(before))
     assert fixed.text == module(after + "\n" + VIA)
     assert fixed.finding.fix is not None and fixed.finding.fix.safety == "unsafe"
@@ -151,7 +156,7 @@ def test_adds_the_registry_when_the_app_has_none(tmp_path: Path) -> None:
     fixed = fix(
         started(project(tmp_path)),
         "OTP201",
-        module('def call(id), do: GenServer.call(:"r#{id}", :x)'),
+        module(f'def call(id), do: GenServer.call(:"r#{{id}}", :x)\n{NAMER}'),
     )
     assert fixed.application is not None
     assert (
@@ -183,7 +188,7 @@ def test_uses_an_existing_unique_registry(tmp_path: Path, children: str, chosen:
     fixed = fix(
         started(project(tmp_path, children)),
         "OTP201",
-        module('def c(id), do: GenServer.call(:"r#{id}", :x)'),
+        module(f'def c(id), do: GenServer.call(:"r#{{id}}", :x)\n{NAMER}'),
     )
     assert f"{{:via, Registry, {{{chosen}, key}}}}" in fixed.text
     assert fixed.application == APPLICATION.format(children=children)
@@ -191,7 +196,7 @@ def test_uses_an_existing_unique_registry(tmp_path: Path, children: str, chosen:
 
 def test_configured_registry_wins(tmp_path: Path) -> None:
     config, _ = from_mapping({"names": {"registry": "Shop.Configured"}})
-    text = module('def c(id), do: GenServer.call(:"r#{id}", :x)')
+    text = module(f'def c(id), do: GenServer.call(:"r#{{id}}", :x)\n{NAMER}')
     fixed = fix(started(project(tmp_path)), "OTP201", text, config=config)
     assert "{Shop.Configured, key}" in fixed.text
     assert fixed.application is not None and "Registry" not in fixed.application
@@ -199,7 +204,7 @@ def test_configured_registry_wins(tmp_path: Path) -> None:
 
 def test_reuses_the_module_via_tuple(tmp_path: Path) -> None:
     before = module(
-        'def c(id), do: GenServer.call(:"r#{id}", :x)\n'
+        f'def c(id), do: GenServer.call(:"r#{{id}}", :x)\n{NAMER}\n'
         "defp via_tuple(id), do: {:via, Registry, {Shop.Other, id}}"
     )
     fixed = fix(started(project(tmp_path)), "OTP201", before)
@@ -212,6 +217,7 @@ def test_nested_module_gets_its_own_indented_via_tuple(tmp_path: Path) -> None:
         "defmodule Shop.Outer do\n"
         "  defmodule Inner do\n"
         '    def c(id), do: GenServer.call(:"r#{id}", :x)\n'
+        f"    {NAMER}\n"
         "  end\n"
         "end\n"
     )
@@ -219,6 +225,7 @@ def test_nested_module_gets_its_own_indented_via_tuple(tmp_path: Path) -> None:
         "defmodule Shop.Outer do\n"
         "  defmodule Inner do\n"
         '    def c(id), do: GenServer.call(via_tuple("r#{id}"), :x)\n'
+        f"    {NAMED}\n"
         "\n"
         "    defp via_tuple(key), do: {:via, Registry, {Shop.Names, key}}\n"
         "  end\n"
@@ -238,9 +245,9 @@ def test_nested_module_gets_its_own_indented_via_tuple(tmp_path: Path) -> None:
     ],
 )
 def test_no_fix_when_a_site_cannot_move(tmp_path: Path, code: str) -> None:
-    text = module(code + '\ndef g(id), do: GenServer.call(:"r#{id}", :x)')
+    text = module(code + '\ndef g(id), do: GenServer.call(:"r#{id}", :x)\n' + NAMER)
     found = findings(started(project(tmp_path)), "OTP201", text)
-    assert len(found) == 2 and all(f.fix is None for f in found)
+    assert len(found) == 3 and all(f.fix is None for f in found)
 
 
 @pytest.mark.parametrize(
@@ -361,4 +368,15 @@ def test_a_start_in_a_function_other_modules_call_per_request(tmp_path: Path) ->
     assert (
         ", and Shop.Lobby.handle_call/3 calls Shop.Subject.open, which starts a process under "
         "such a name, while the application runs;" in found.message
+    )
+
+
+def test_silent_where_the_module_only_reaches_names_made_elsewhere(tmp_path: Path) -> None:
+    """A trader started per request casts to `:"leader_#{symbol}"`, which the leader's module
+    registers: how many leaders there are is not in the trader."""
+    code = 'def buy(symbol), do: GenServer.cast(:"leader_#{symbol}", :buy)'
+    assert findings(started(project(tmp_path)), "OTP201", module(code)) == []
+    assert (
+        len(findings(started(project(tmp_path / "named")), "OTP201", module(f"{code}\n{NAMER}")))
+        == 2
     )

@@ -212,6 +212,16 @@ def uses(module: Node) -> list[Use]:
     return [use for use in found if use is not None]
 
 
+SUPERVISOR_USES = frozenset({"Supervisor", "DynamicSupervisor", "PartitionSupervisor"})
+"""What a supervisor module ``use``s: its ``init/1`` runs in a supervisor, which traps exits,
+and its functions may start children at boot as well as on demand."""
+
+
+def is_supervisor_use(used: Iterable[str]) -> bool:
+    """Whether a module that ``use``s ``used`` is a supervisor."""
+    return bool(SUPERVISOR_USES.intersection(used))
+
+
 RESTARTING_USES = frozenset(
     {"GenServer", "Agent", "Supervisor", "DynamicSupervisor", "GenStateMachine", "GenStage"}
 )

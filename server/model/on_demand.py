@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from otp_thinking.model.effects import FunctionCall
+from otp_thinking.model.modules import is_supervisor_use
 from otp_thinking.model.summary import FileSummary, ModuleSummary
 
 BOOT_FUNCTIONS = frozenset({"init", "handle_continue", "start", "start_link", "child_spec"})
@@ -21,7 +22,6 @@ BOOT_FUNCTIONS = frozenset({"init", "handle_continue", "start", "start_link", "c
 started once per boot."""
 STARTS = frozenset({"start", "start_link"})
 """A module's own functions that start its process."""
-SUPERVISORS = frozenset({"Supervisor", "DynamicSupervisor", "PartitionSupervisor"})
 
 
 class OnDemand:
@@ -91,7 +91,7 @@ class OnDemand:
         summary = found[1] if found is not None else None
         if summary is not None and ("Application" in summary.uses or summary.short_lived):
             return None
-        if summary is None or not SUPERVISORS & set(summary.uses):
+        if summary is None or not is_supervisor_use(summary.uses):
             return ""
         if hops == 0:
             return None
