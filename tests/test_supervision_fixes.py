@@ -16,7 +16,10 @@ from otp_thinking.registry import find_rule
 from otp_thinking.source import Source
 
 TASK_START = "def f, do: Task.start(fn -> :ok end)"
-DYNAMIC_NAME = 'def call(id), do: GenServer.call(:"r#{id}", :x)'
+DYNAMIC_NAME = (
+    'def start_link(id), do: GenServer.start_link(__MODULE__, id, name: :"r#{id}")\n'
+    'def call(id), do: GenServer.call(:"r#{id}", :x)'
+)
 LOBBY = "defmodule Shop.Lobby do\n  def open(id), do: Shop.Subject.start_link(id)\nend\n"
 """Starts Shop.Subject for each value it is given: what OTP201 needs to fire there."""
 
