@@ -114,9 +114,8 @@ Not flagged:
   `:persistent_term` or an ETS table that the module's public functions read directly, or
   through a helper the process shares (callers would find it empty), or that creates Mnesia
   tables or waits for them (`:mnesia.create_table`, `:mnesia.wait_for_tables`: any process
-  reads them directly). A request to another
-  machine is still reported there, as a warning: the table can be filled from what is at
-  hand and refreshed once `init/1` has returned;
+  reads them directly). A request to another machine is still reported there, as a warning:
+  the table can be filled from what is at hand and refreshed once `init/1` has returned;
 - boot writes: an `init/1` whose only blocking work is database writes whose result it drops
   (deleting stale rows, resetting stuck jobs, writing a heartbeat, a `Redix` command, scripts
   loaded into a store), in `init/1` or in functions of other modules it calls, with at most
