@@ -901,7 +901,7 @@ def _plan(
     if syntax.contains(result, site):
         return plan.moving_the_state(scanner)
 
-    split = _split(statements[:-1], state, scanner, Scanner(module, must_stay_name))
+    split = _split(statements[:-1], scanner, Scanner(module, must_stay_name))
     if isinstance(split, str):
         return split
     kept, moved = split
@@ -972,7 +972,7 @@ class Plan:
         the continue term; `handle_continue/2` does the rest and returns
         ``{:noreply, state}`` with the state `init/1` used to build."""
         body = self.statements[:-1]
-        split = _split(body, None, scanner, Scanner(self.module, must_stay_name))
+        split = _split(body, scanner, Scanner(self.module, must_stay_name))
         if split == NO_BLOCKING_STATEMENT:
             split = (body, [])
         if isinstance(split, str):
@@ -1008,14 +1008,16 @@ NO_BLOCKING_STATEMENT = "the blocking call is not a statement of init/1"
 
 
 def _split(
-    statements: list[Node], state: Node | None, scanner: Scanner, staying: Scanner
+    statements: list[Node], scanner: Scanner, staying: Scanner
 ) -> tuple[list[Node], list[Node]] | str:
     """Which statements stay in `init/1` and which move, in order, or why none can.
 
     Everything before the first blocking statement stays. After it, a statement moves when it
     blocks or uses what moved statements bind; of the others, the ones that must stay in
-    `init/1` stay (hoisted above the moved work), and so do the bindings that the state or a
-    staying statement needs; the rest moves too, so side effects keep their order.
+    `init/1` stay (hoisted above the moved work), and so do the bindings a staying statement
+    needs; the rest moves too, so side effects keep their order. A binding only the state
+    needs moves (and the state with it): kept, it would run before the blocking work it
+    follows (ex_wire's pings, moved ahead of the sleep meant to come before them).
     """
     blocking = [scanner.first(s) is not None for s in statements]
     if not any(blocking):
@@ -1032,9 +1034,7 @@ def _split(
             tainted_vars |= _bound(statement)
     untainted = {i for i in range(first, len(statements)) if i not in tainted}
     stays = {i for i in untainted if staying.first(statements[i]) is not None}
-    needed = (_used(state) if state is not None else set()).union(
-        *(_used(statements[i]) for i in stays)
-    )
+    needed: set[str] = set().union(*(_used(statements[i]) for i in stays))
     for index in sorted(untainted - stays, reverse=True):
         if _bound(statements[index]) & needed:
             stays.add(index)

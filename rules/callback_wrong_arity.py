@@ -45,6 +45,9 @@ callbacks; `handle_call/2` and `handle_info/2` in a module that is also a `:gen_
 Application module (public helpers, not callbacks); modules that declare none of these
 behaviours — an `init/0` in a plain module is just a function.
 
+In development tooling (`dev/`, `bench/`, `examples/`, `scratch/`, test apps), which is not
+part of the running system, the finding is information rather than a warning.
+
 ## Why it matters
 A behaviour calls its callbacks by name and arity. `def handle_info(message)` is a different
 function from `handle_info/2`: the process never calls it, and the message goes to the default
@@ -148,6 +151,12 @@ def check(context: Context) -> Iterator[Finding]:
     # `Application.put_env`, say) where no module can declare one of these behaviours.
     if not _may_declare(context.source.text):
         return
+    for finding in _findings(context):
+        # Development tooling is not part of the running system: true, but no warning.
+        yield finding.with_severity("information") if context.tooling_file else finding
+
+
+def _findings(context: Context) -> Iterator[Finding]:
     for module in modules.of(context):
         declared = dict(_declared(module))
         for behaviour, callbacks in declared.items():

@@ -189,8 +189,9 @@ class Context:
 
     @cached_property
     def tooling_file(self) -> bool:
-        """Under a folder of development tooling, benchmarks, examples or a test app (`dev/`,
-        `bench/`, `examples/`, `test_app/`): code that does not run in the production system.
+        """Under a folder of development tooling, benchmarks, examples, scratch code or a test
+        app (`dev/`, `bench/`, `examples/`, `scratch/`, `test_app/`): code that does not run in
+        the production system.
         Rules about production supervision and waits consult it; the test globs still decide
         what is a test."""
         if self.relative_path is None:
@@ -251,6 +252,7 @@ TOOLING_FOLDERS = frozenset(
         "integration_tests",
         "examples",
         "example",
+        "scratch",
     }
 )
 

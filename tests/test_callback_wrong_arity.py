@@ -65,3 +65,17 @@ def test_a_process_callback_of_a_supervisor_is_said_never_to_run() -> None:
     [finding] = analyze(Source(text, "lib/shop/lattices.ex"), rules=[RULE])
     assert finding.message.startswith("handle_info/2 never runs: a supervisor's process runs")
     assert "logged as unexpected" in finding.message
+
+
+@pytest.mark.parametrize(
+    ("path", "severity"),
+    [
+        ("lib/shop/worker.ex", "warning"),
+        ("scratch/worker.ex", "information"),
+        ("dev/worker.ex", "information"),
+    ],
+)
+def test_development_tooling_gets_information(path: str, severity: str) -> None:
+    text = f"defmodule Shop.Worker do\n  use GenServer\n\n{WRONG_INIT}end\n"
+    found = analyze(Source(text, path), rules=[RULE])
+    assert [(f.code, f.severity) for f in found] == [("OTP005", severity)]
