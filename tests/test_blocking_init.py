@@ -203,6 +203,42 @@ def test_the_state_built_from_the_blocking_work_moves_with_it() -> None:
     )
 
 
+def test_work_after_the_blocking_call_keeps_its_place_after_it() -> None:
+    """The pings follow the sleep: kept in `init/1` because the state needs them, they would
+    run before it. They move with it, and the state with them."""
+    fixed = _fixed(
+        """\
+        defmodule Shop.Discovery do
+          use GenServer
+
+          def init(nodes) do
+            Process.sleep(1_000)
+            pinged = for node <- nodes, do: Shop.Peer.ping(node)
+            {:ok, %{pinged: pinged}}
+          end
+        end
+        """
+    )
+    assert fixed == textwrap.dedent(
+        """\
+        defmodule Shop.Discovery do
+          use GenServer
+
+          def init(nodes) do
+            {:ok, nil, {:continue, {:init, nodes}}}
+          end
+
+          def handle_continue({:init, nodes}, _state) do
+            Process.sleep(1_000)
+            pinged = for node <- nodes, do: Shop.Peer.ping(node)
+
+            {:noreply, %{pinged: pinged}}
+          end
+        end
+        """
+    )
+
+
 def test_a_state_with_the_blocking_call_in_it_moves_whole() -> None:
     fixed = _fixed(
         """\
