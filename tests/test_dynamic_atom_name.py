@@ -10,6 +10,7 @@ from fix_helpers import APPLICATION, findings, fix, module, project
 from conftest import mix_formatted
 from otp_thinking.config import from_mapping
 from otp_thinking.engine import analyze
+from otp_thinking.findings import Finding
 from otp_thinking.fixing import fix_files
 from otp_thinking.project import scan
 from otp_thinking.registry import find_rule
@@ -303,6 +304,14 @@ def test_silent_when_nothing_shows_the_names_are_one_per_value(tmp_path: Path) -
     assert findings(root, "OTP201", module(ROOM)) == []
 
 
+def _silent_until_called(root: Path, code: str, name: str, caller: str) -> Finding:
+    """Silent on ``code`` until ``caller`` (written to ``lib/shop/<name>``) calls it per
+    request; then its one finding."""
+    assert findings(root, "OTP201", module(code)) == []
+    [found] = findings(add(root, name, caller), "OTP201", module(code))
+    return found
+
+
 def test_a_supervisor_function_counts_through_its_caller(tmp_path: Path) -> None:
     """``RoomSupervisor.open/1`` starts a room per call, but supervisors also start their
     children at boot: it counts when a request handler calls it."""
@@ -313,14 +322,11 @@ def test_a_supervisor_function_counts_through_its_caller(tmp_path: Path) -> None
         "  def open(id), do: DynamicSupervisor.start_child(__MODULE__, {Shop.Subject, id})\n"
         "end\n",
     )
-    assert findings(root, "OTP201", module(ROOM)) == []
-    add(
-        root,
-        "room_channel.ex",
+    channel = (
         "defmodule Shop.RoomChannel do\n"
-        "  def join(id, _params, socket), do: {:ok, Shop.RoomSupervisor.open(id), socket}\nend\n",
+        "  def join(id, _params, socket), do: {:ok, Shop.RoomSupervisor.open(id), socket}\nend\n"
     )
-    [found] = findings(root, "OTP201", module(ROOM))
+    found = _silent_until_called(root, ROOM, "room_channel.ex", channel)
     assert (
         "and Shop.RoomChannel.join/3 (through Shop.RoomSupervisor.open/1) starts Shop.Subject "
         "processes while the application runs, one for each value;" in found.message
@@ -354,17 +360,13 @@ def test_a_fresh_value_alone_is_no_evidence(tmp_path: Path, code: str) -> None:
 def test_a_start_in_a_function_other_modules_call_per_request(tmp_path: Path) -> None:
     """The atom names a process of another module, started where the atom is made, in a
     function a server calls for each request."""
-    root = project(tmp_path)
     code = "def open(s, id), do: DynamicSupervisor.start_child(s, {W, name: String.to_atom(id)})"
-    assert findings(root, "OTP201", module(code)) == []
-    add(
-        root,
-        "lobby.ex",
+    lobby = (
         "defmodule Shop.Lobby do\n  use GenServer\n\n"
         "  def handle_call({:open, id}, _from, s), do: {:reply, Shop.Subject.open(s, id), s}\n"
-        "end\n",
+        "end\n"
     )
-    [found] = findings(root, "OTP201", module(code))
+    found = _silent_until_called(project(tmp_path), code, "lobby.ex", lobby)
     assert (
         ", and Shop.Lobby.handle_call/3 calls Shop.Subject.open, which starts a process under "
         "such a name, while the application runs;" in found.message
