@@ -58,7 +58,9 @@ and `:pg2` groups do not see each other, so a join moved alone would hide its me
 `get_members/1`, `get_local_members/1` and `which_groups/0` to the same functions of `:pg`
 (same arguments: they act on the default scope). `:pg2.create/1` has no counterpart (groups
 exist while they have members): a `create` statement is removed, and when its value is used it
-becomes `:ok`. When the application does not start the default scope yet, the same fix adds
+becomes `:ok`. A `:pg2.start()` or `:pg2.start_link()` statement is removed too (the scope
+starts in the supervision tree instead); one whose value is used has no counterpart. When
+the application does not start the default scope yet, the same fix adds
 `%{id: :pg, start: {:pg, :start_link, []}}` to its children, after the infrastructure and
 before the first child that calls `:pg2` or starts a module that does (in an umbrella, or a
 project that depends on sibling Mix projects by `path:` or that one depends on, and runs on a
@@ -98,6 +100,9 @@ CLOSEST_MESSAGE = (
 
 RENAMED = {"join": 2, "leave": 2, "get_members": 1, "get_local_members": 1, "which_groups": 0}
 DROPPED = {"create": 1, "delete": 1}
+SERVER_STARTS = {"start": 0, "start_link": 0}
+"""Starts of the `:pg2` server itself: the `:pg` scope starts in the supervision tree
+instead, so a start whose value nobody uses is removed (left, it would still fail)."""
 GUARDS = frozenset({"if", "unless", "case", "cond"})
 PG_CHECK = re.compile(r"(ensure_loaded\?|ensure_compiled\??|function_exported\?)\(\s*:pg\s*[,)]")
 
@@ -237,6 +242,8 @@ def _edit(context: Context, item: _Call, scope: str) -> Edit | None:
         return _rename(context, item.call, item.function, scope)
     if item.function in DROPPED and DROPPED[item.function] == arity:
         return None if syntax.is_capture(item.site) else _drop(context, item.site)
+    if SERVER_STARTS.get(item.function) == arity and _is_statement(item.site):
+        return _drop(context, item.site)
     return None
 
 

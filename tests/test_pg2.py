@@ -54,12 +54,28 @@ WITH_SCOPE = "      %{id: :pg, start: {:pg, :start_link, []}},\n      Shop.Repo"
             "def f(g) do\n  :ok = :pg.join(g, self())\nend",
             "safe",
         ),
+        (
+            "def init(g) do\n  :pg2.start()\n  :pg2.create(g)\n  :pg2.join(g, self())\n"
+            "  {:ok, g}\nend",
+            "def init(g) do\n  :pg.join(g, self())\n  {:ok, g}\nend",
+            "safe",
+        ),
     ],
 )
 def test_fix_text(tmp_path: Path, before: str, after: str, safety: str) -> None:
     fixed = fix(project(tmp_path, WITH_SCOPE), "OTP301", module(before))
     assert fixed.text == module(after)
     assert fixed.finding.fix is not None and fixed.finding.fix.safety == safety
+
+
+def test_a_server_start_whose_value_is_used_stays_and_makes_the_move_unsafe(
+    tmp_path: Path,
+) -> None:
+    before = "def f(g) do\n  {:ok, _pid} = :pg2.start_link()\n  :pg2.join(g, self())\nend"
+    fixed = fix(project(tmp_path, WITH_SCOPE), "OTP301", module(before), index=1)
+    assert fixed.text == module(before.replace(":pg2.join", ":pg.join"))
+    assert fixed.finding.fix is not None and fixed.finding.fix.safety == "unsafe"
+    assert ":pg2.start_link on line 3 has no :pg counterpart" in fixed.finding.fix.title
 
 
 def test_every_call_of_the_file_moves_in_one_fix(tmp_path: Path) -> None:
