@@ -236,15 +236,16 @@ def grouped(tmp_path_factory: pytest.TempPathFactory) -> Booted:
 
 
 def test_a_file_moved_from_pg2_to_pg_sees_its_members(grouped: Booted) -> None:
-    """The file's create, join and get_members move together in a safe fix, and the `:pg`
-    scope starts before the server that reads it."""
+    """The file's start, create, join and get_members move together in a safe fix (the start
+    and the create removed), and the `:pg` scope starts before the server that reads it."""
     assert _said(grouped.before) == {"lobby": "{:undefined, :pg2}"}  # gone since OTP 24
     assert _said(grouped.after) == {"lobby": "{:players, 1, 1}"}
     # which_children lists the last started first
     assert mix_apps.children_in(grouped.after) == ["RwGroups.Lobby", ":pg"]
-    assert "Fixed 3 findings" in grouped.fixed.stderr + grouped.fixed.stdout
+    assert "Fixed 4 findings" in grouped.fixed.stderr + grouped.fixed.stdout
     source = (grouped.app / "lib" / "rw_groups" / "lobby.ex").read_text("utf-8")
     assert ":pg2" not in source and "    :ok = :pg.join(:lobby, self())\n  end" in source
+    assert "  def enter do\n    :ok = :pg.join(:lobby, self())\n  end" in source
 
 
 @pytest.mark.parametrize("booted", ["awaiting", "trapping", "continuing", "laid_out", "grouped"])

@@ -5,6 +5,7 @@ defmodule RwGroups.Lobby do
   def start_link(_), do: GenServer.start_link(__MODULE__, nil, name: __MODULE__)
 
   def enter do
+    :pg2.start()
     :ok = :pg2.create(:lobby)
     :ok = :pg2.join(:lobby, self())
   end
