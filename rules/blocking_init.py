@@ -116,6 +116,10 @@ Not flagged:
   tables or waits for them (`:mnesia.create_table`, `:mnesia.wait_for_tables`: any process
   reads them directly). A request to another machine is still reported there, as a warning:
   the table can be filled from what is at hand and refreshed once `init/1` has returned;
+- a server the project starts with `DynamicSupervisor.start_child` in a `case` that hands a
+  failed start on (`{:error, reason} -> {:error, reason}`, not only `:already_started`), when
+  its blocking work is local: the caller learns of a failed load when it starts the server,
+  and moving the work would turn that into a crash of the running server;
 - boot writes: an `init/1` whose only blocking work is database writes whose result it drops
   (deleting stale rows, resetting stuck jobs, writing a heartbeat, a `Redix` command, scripts
   loaded into a store), in `init/1` or in functions of other modules it calls, with at most
@@ -347,7 +351,9 @@ def _check_init(context: Context, module: Node, definition: Node, kind: str) -> 
     remote = Scanner(module, remote_name, remote_project, chosen, unfollowed=_sets_up).first(
         definition
     )
-    if remote is None and _fills_for_callers(context, module, definition):
+    if remote is None and (
+        _fills_for_callers(context, module, definition) or _starter_handles_failure(context, module)
+    ):
         return None
     if remote is None:
         finding = _blocking_finding(context, module, definition, kind, scanner, found)
@@ -834,6 +840,19 @@ def _fills_for_callers(context: Context, module: Node, definition: Node) -> bool
     if fill is None:
         return False
     return fill[1].startswith(SHARED_FILLS) or _reads_table_directly(context, module)
+
+
+def _starter_handles_failure(context: Context, module: Node) -> bool:
+    """The project starts the server with `DynamicSupervisor.start_child` and hands a failed
+    start on as a value (`{:error, reason} -> {:error, reason}`): its caller learns of a failed
+    load when it starts the server (a page that shows "could not be loaded"), which moving
+    the work after `init/1` would turn into a crash of the running server. Only asked when
+    the blocking work is local."""
+    index = context.project.index
+    if not index.complete or not syntax.is_defmodule(module):
+        return False
+    _listed, dynamic = index.facts.started_by_supervisors(modules.full_name(module))
+    return any(start.failure_handled for start in dynamic)
 
 
 def _reads_table_directly(context: Context, module: Node) -> bool:

@@ -172,6 +172,10 @@ class DynamicStart:
     {ifname, address}}``): one child for each combination, not for the first value."""
     restart_default: bool = False
     """``restart`` is the default of a spec map that sets none (see `MAP_DEFAULT_RESTART`)."""
+    failure_handled: bool = False
+    """The call is the subject of a ``case`` with an ``{:error, reason}`` clause (not only
+    ``{:error, {:already_started, pid}}``): the code starting the child hands a failed start on
+    as a value, so it relies on the child's ``init/1`` failing when its work fails."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -461,6 +465,7 @@ class _Reader:
                 entities=entities,
                 keyed_by_all=keyed_by_all,
                 restart_default=spec.type == "map" and child is not None and child.restart is None,
+                failure_handled=_failure_handled(call),
                 owner=owner,
                 function=f"{head.name}/{head.arity}" if head is not None else "",
                 line=call.start_point.row + 1,
@@ -793,6 +798,28 @@ def _not_insertable(part: ChildrenList) -> ChildrenList:
 
 def _is_atom(node: Node | None) -> bool:
     return node is not None and node.type == "atom"
+
+
+def _failure_handled(call: Node) -> bool:
+    """``case DynamicSupervisor.start_child(..) do`` with a clause for ``{:error, reason}``
+    other than ``{:error, {:already_started, _}}``."""
+    site = calls.site(call)
+    arguments = site.parent
+    case = arguments.parent if arguments is not None else None
+    if case is None or case.type != "call" or syntax.local_target(case) != "case":
+        return False
+    if syntax.argument_nodes(case)[:1] != [site]:
+        return False
+    block = syntax.do_block(case)
+    for clause in block.named_children if block is not None else []:
+        left = clause.child_by_field_name("left") if clause.type == "stab_clause" else None
+        for pattern in left.named_children if left is not None else []:
+            items = _items(pattern) if pattern.type == "tuple" else []
+            if len(items) == 2 and syntax.text(items[0]) == ":error":
+                reason = _items(items[1]) if items[1].type == "tuple" else []
+                if not reason or syntax.text(reason[0]) != ":already_started":
+                    return True
+    return False
 
 
 def _items(node: Node) -> list[Node]:
