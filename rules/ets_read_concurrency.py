@@ -184,6 +184,5 @@ RULE = Rule(
     words=("ets",),
     production_only=True,
     fixable=True,
-    preview=True,
     project_files=lambda summary: bool(summary.tables),
 )

@@ -160,7 +160,6 @@ RULE = Rule(
     check=check,
     words=("Supervisor", "Registry", "pg"),
     production_only=True,
-    preview=True,
     fixable=True,
     project_files=lambda summary: bool(summary.uses),
 )
