@@ -195,6 +195,8 @@ before it is done (their messages wait in the mailbox until `handle_continue/2` 
 processes its supervisor starts after it no longer wait for the work (one that reads what the
 work sets up elsewhere, such as a token put in the application's environment, may find it
 missing), and a failure in it crashes the running process instead of failing its start.
+`handle_continue/2` needs Erlang/OTP 21: when the project's mix.exs admits an Elixir older than
+1.10 (the first to require OTP 21), the title says so.
 """
 
 INIT_KINDS = frozenset({"db", "http", "rpc", "await", "sleep", "cmd", "socket", "connect", "dns"})
@@ -1337,7 +1339,23 @@ def _build(
         "after this one no longer wait for the work, and a failure now crashes the running "
         "server instead of failing its start)"
     )
-    return Fix(title, (init_edit, new_edit), "unsafe")
+    return Fix(title + _older_otp_note(context), (init_edit, new_edit), "unsafe")
+
+
+FIRST_ELIXIR_ON_OTP_21 = (1, 10)
+"""Elixir 1.10 is the first to require Erlang/OTP 21, the first with `handle_continue/2`."""
+
+
+def _older_otp_note(context: Context) -> str:
+    """What the title adds when mix.exs admits an Elixir that runs on an OTP without
+    `handle_continue/2` (there the server would crash on init/1's `{:continue, _}`)."""
+    lowest = context.project.lowest_elixir
+    if lowest is None or lowest >= FIRST_ELIXIR_ON_OTP_21:
+        return ""
+    return (
+        f"; handle_continue/2 needs Erlang/OTP 21, and mix.exs admits Elixir "
+        f"{lowest[0]}.{lowest[1]}, which runs on older releases"
+    )
 
 
 def _strip_blank_lines(chunk: str, newline: str) -> str:

@@ -645,3 +645,52 @@ def test_a_temporary_server_started_per_entity_is_no_boot_step(
         "so the DynamicSupervisor Shop.StreamSupervisor waits for it, and with it every other "
         "start on that supervisor and the process calling Shop.Streams.open/1" in finding.message
     )
+
+
+SERVER_WITH_HTTP = """\
+defmodule Shop.Subject do
+  use GenServer
+
+  def start_link(arg), do: GenServer.start_link(__MODULE__, arg, name: __MODULE__)
+
+  def init(url) do
+    {:ok, response} = HTTPoison.get(url)
+    {:ok, response.body}
+  end
+end
+"""
+
+
+@pytest.mark.parametrize(
+    ("requirement", "note"),
+    [
+        (
+            '"~> 1.6"',
+            "; handle_continue/2 needs Erlang/OTP 21, and mix.exs admits Elixir 1.6, which "
+            "runs on older releases",
+        ),
+        (
+            '">= 1.9.0 and < 2.0.0"',
+            "; handle_continue/2 needs Erlang/OTP 21, and mix.exs "
+            "admits Elixir 1.9, which runs on older releases",
+        ),
+        ('"~> 1.10"', ""),
+    ],
+)
+def test_the_title_says_when_mix_exs_admits_an_elixir_older_than_handle_continue(
+    tmp_path: Path, requirement: str, note: str
+) -> None:
+    """Elixir 1.10 is the first to require OTP 21, where `handle_continue/2` came in: on an
+    older release the moved init/1 would return a value the server cannot take."""
+    root = project(tmp_path)
+    (root / "mix.exs").write_text(
+        f"defmodule Shop.MixProject do\n  def project, do: [app: :shop, elixir: {requirement}]\nend\n",
+        "utf-8",
+    )
+    found = findings(root, "OTP003", SERVER_WITH_HTTP)
+    assert len(found) == 1 and found[0].fix is not None
+    assert found[0].fix.title == (
+        "Move the blocking work and the state it builds into handle_continue/2 (review: init/1 "
+        "now returns a nil state, the processes started after this one no longer wait for the "
+        "work, and a failure crashes the running server)" + note
+    )
