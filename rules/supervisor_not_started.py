@@ -42,7 +42,10 @@ a `__using__` macro with `name: unquote(..)`): that may be the very name used; n
 run time at the use site (`Task.Supervisor.async_nolink(sup, …)`,
 a via tuple built from a variable); names outside the project's namespaces (a dependency starts
 them); the default `:pg` scope (the kernel can start it from configuration); tests, `.exs` scripts
-and Mix tasks. While the project index is still being built, nothing is reported.
+and Mix tasks. Nor in a project whose mix.exs depends on another Mix project by `path:` (a tool
+or a demo built on the library beside it), or that one depends on: that application, which the
+tool does not index with this one, may start the name. While the project index is still being
+built, nothing is reported.
 
 ## Why it matters
 A named process that is never started makes every call on it exit with `:noproc` (or raise
@@ -99,8 +102,8 @@ MESSAGES = {
 
 def check(context: Context) -> Iterator[Finding]:
     index = context.project.index
-    if not index.complete:
-        return
+    if not index.complete or context.project.path_dependencies:
+        return  # still indexing, or applications outside the tool's view run beside this one
     here = {start.name for start in context.summary.supervision.names}
     for use in context.summary.uses:
         if use.name == DEFAULT_PG_SCOPE or use.name in here:

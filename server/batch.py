@@ -22,7 +22,13 @@ from typing import TYPE_CHECKING, Any
 from otp_thinking import cache as disk_cache
 from otp_thinking import collector
 from otp_thinking.config import Config
-from otp_thinking.files import SKIPPED_DIRS, defines_application, read_text, walk_elixir
+from otp_thinking.files import (
+    SKIPPED_DIRS,
+    defines_application,
+    read_text,
+    root_of_folder,
+    walk_elixir,
+)
 from otp_thinking.findings import Finding
 from otp_thinking.workspace import Workspace
 
@@ -636,18 +642,14 @@ def _skipped_in_project(name: str) -> bool:
 
 
 def _roots() -> Callable[[str], str | None]:
-    """The project root of a folder (see `project.find_root`), each folder looked at once:
-    the outermost folder with a mix.exs is its parent's root, else the folder itself if it
-    has one."""
+    """The project root of a folder (see `project.find_root`), each folder looked at once."""
     found: dict[str, str | None] = {}
 
     def root_of(folder: str) -> str | None:
         if folder not in found:
             parent = os.path.dirname(folder)
             above = root_of(parent) if parent != folder else None
-            if above is None and os.path.isfile(os.path.join(folder, "mix.exs")):
-                above = folder
-            found[folder] = above
+            found[folder] = root_of_folder(folder, above)
         return found[folder]
 
     return root_of

@@ -16,6 +16,7 @@ from tree_sitter import Node
 
 from otp_thinking import syntax
 from otp_thinking.config import DEFAULT, Config
+from otp_thinking.files import TOOLING_FOLDERS
 from otp_thinking.findings import Finding, Fix
 from otp_thinking.index import summary_for
 from otp_thinking.model import modules
@@ -239,22 +240,6 @@ def _named_pair(captures: Captures, query: AnyQuery) -> bool:
         return True
     pair = (syntax.text(captures["mod"][0]), syntax.text(captures["fun"][0]))
     return pair in (("Application", "load"), ("Ecto.Migrator", "with_repo"))
-
-
-TOOLING_FOLDERS = frozenset(
-    {
-        "dev",
-        "bench",
-        "benchmarks",
-        "test_app",
-        "test_apps",
-        "integration_test",
-        "integration_tests",
-        "examples",
-        "example",
-        "scratch",
-    }
-)
 
 
 def matches_any(relative_path: str, globs: tuple[str, ...]) -> bool:

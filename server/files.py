@@ -33,6 +33,64 @@ def read_text(path: str | Path) -> str | None:
         return None
 
 
+APPS_PATH = re.compile(r"\bapps_path:\s*\"([^\"]+)\"")
+"""An umbrella's `apps_path: "apps"` in its mix.exs."""
+
+
+def root_of_folder(folder: str, above: str | None) -> str | None:
+    """The project root of ``folder``, given the root of the folder that holds it (``above``).
+    A folder with a mix.exs is a project of its own (a plugin, a package, a service beside the
+    main one), except an app of an umbrella (`apps/<name>/` under a root, or the umbrella's
+    `apps_path`), whose apps run in one system, and a project among the outer one's tests or
+    tooling (see `_beside_production`): there the outer root wins. Without a mix.exs a folder
+    belongs to the project above it."""
+    if not os.path.isfile(os.path.join(folder, "mix.exs")):
+        return above
+    if above is not None and (
+        os.path.dirname(folder) == os.path.join(above, _apps_folder(above))
+        or _beside_production(os.path.relpath(folder, above))
+    ):
+        return above
+    return folder
+
+
+TOOLING_FOLDERS = frozenset(
+    {
+        "dev",
+        "bench",
+        "benchmarks",
+        "test_app",
+        "test_apps",
+        "integration_test",
+        "integration_tests",
+        "examples",
+        "example",
+        "scratch",
+    }
+)
+"""Folders of development tooling, benchmarks, examples, scratch code and test apps: code that
+does not run in the production system."""
+
+
+def _beside_production(relative: str) -> bool:
+    """A Mix project at ``relative`` under another is that project's test or tooling code
+    (`test/fixtures/app`, `test_integrations/phoenix_app`, `examples/demo`): it stays in the
+    outer project, whose test globs and tooling folders class its files as they always did."""
+    return any(
+        part in TOOLING_FOLDERS
+        or part == "test"
+        or part.startswith("test_")
+        or part.endswith(("_test_app", "-test-app"))
+        for part in relative.split(os.sep)
+    )
+
+
+def _apps_folder(root: str) -> str:
+    """Where ``root``'s mix.exs keeps its apps: its `apps_path`, `apps` by default."""
+    found = APPS_PATH.search(read_text(os.path.join(root, "mix.exs")) or "")
+    return os.path.normpath(found.group(1)) if found is not None else "apps"
+
+
 _USE_APPLICATION = re.compile(r"^\s*use\s+Application\b", re.MULTILINE)
 
 

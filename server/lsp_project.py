@@ -47,7 +47,7 @@ PROGRESS_WAIT = 5.0  # seconds to wait for the client to accept a progress token
 
 
 def workspace_roots(folders: Iterable[str]) -> list[Path]:
-    """Project roots (the outermost folder with a mix.exs: an umbrella's root) in or above each
+    """Project roots (see `project.find_root`: an umbrella's root for its apps) in or above each
     workspace folder; a folder holding several projects side by side gives each of them."""
     roots: dict[str, Path] = {}
     for folder in folders:

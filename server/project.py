@@ -16,7 +16,7 @@ from pathlib import Path
 from tree_sitter import Node
 
 from otp_thinking import files, syntax
-from otp_thinking.files import defines_application
+from otp_thinking.files import defines_application, root_of_folder
 from otp_thinking.findings import Edit
 from otp_thinking.index import ProjectIndex, build_index, short_lived_by_globs
 from otp_thinking.model.summary import summarize
@@ -158,14 +158,14 @@ def app_root(application_path: Path) -> Path:
 
 
 def find_root(path: Path) -> Path | None:
-    """The outermost folder with a mix.exs above ``path`` (an umbrella's root wins), as an
-    absolute path: `.` and `lib/x.ex` have no parents of their own to look in."""
+    """The Mix project ``path`` belongs to (see `root_of_folder`), as an absolute path: `.`
+    and `lib/x.ex` have no parents of their own to look in."""
     path = Path(os.path.abspath(path))
-    found = None
-    for folder in (path if path.is_dir() else path.parent, *path.parents):
-        if (folder / "mix.exs").is_file():
-            found = folder
-    return found
+    start = path if path.is_dir() else path.parent
+    root = None
+    for folder in reversed((start, *start.parents)):
+        root = root_of_folder(str(folder), root)
+    return Path(root) if root is not None else None
 
 
 def scan(

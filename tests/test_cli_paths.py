@@ -9,6 +9,9 @@ from pathlib import Path
 import pytest
 from test_cli import EXAMPLES, run
 
+from otp_thinking import batch
+from otp_thinking.project import find_root
+
 CONFIG = (
     '[rules]\npreview = true\nOTP004 = "off"\n\n[paths]\nexclude = ["lib/storefront/rooms.ex"]\n'
 )
@@ -60,3 +63,74 @@ def test_fixes_from_a_subfolder_edit_the_same_application(project: Path) -> None
     assert done.returncode == 1, done.stderr
     assert "--- a/application.ex\n+++ b/application.ex\n" in done.stdout
     assert "+      {Task.Supervisor, name: Storefront.TaskSupervisor}," in done.stdout
+
+
+PLUGIN_APPLICATION = """\
+defmodule Chart.Application do
+  use Application
+
+  def start(_type, _args) do
+    children = [Chart.Cache]
+    result = Supervisor.start_link(children, strategy: :one_for_one, name: Chart.Supervisor)
+    Task.start(fn -> Chart.register() end)
+    result
+  end
+end
+"""
+
+
+def test_a_mix_project_inside_another_is_a_project_of_its_own(project: Path) -> None:
+    """A plugin or an example with its own mix.exs (not an umbrella's app) runs as its own
+    application: its fix starts a Task.Supervisor named after it, in its own tree, not the
+    outer project's."""
+    plugin = project / "plugins" / "chart"
+    (plugin / "lib" / "chart").mkdir(parents=True)
+    (plugin / "mix.exs").write_text(
+        "defmodule Chart.MixProject do\n  use Mix.Project\n\n"
+        '  def project, do: [app: :chart, version: "0.1.0", elixir: "~> 1.15"]\n'
+        "  def application, do: [mod: {Chart.Application, []}]\nend\n",
+        "utf-8",
+    )
+    (plugin / "lib" / "chart" / "application.ex").write_text(PLUGIN_APPLICATION, "utf-8")
+    done = run("check", "--diff", "--unsafe-fixes", "--select", "OTP103", ".", cwd=project)
+    assert done.returncode == 1, done.stderr  # --diff: 1 when a fix changes a file
+    plugin_diff = done.stdout.split("--- a/plugins/chart/lib/chart/application.ex")[1]
+    assert "+    Task.Supervisor.start_child(Chart.TaskSupervisor, fn -> Chart.register() end)" in (
+        plugin_diff
+    )
+    assert "{Task.Supervisor, name: Chart.TaskSupervisor}" in plugin_diff
+    assert "Storefront" not in plugin_diff
+
+
+@pytest.mark.parametrize(
+    ("umbrella_mix", "app_folder"),
+    [
+        ('[apps_path: "apps", deps: []]', "apps/shop"),
+        ('[apps_path: "services", deps: []]', "services/shop"),
+        ("[deps: []]", "apps/shop"),  # apps side by side under a root that depends on them
+    ],
+)
+def test_an_umbrella_app_or_an_example_belongs_to_the_outer_project_and_a_plugin_to_itself(
+    tmp_path: Path, umbrella_mix: str, app_folder: str
+) -> None:
+    """The command line and the server agree on every folder's project (`find_root` and the
+    batch's walk up the folders)."""
+    root = tmp_path / "umbrella"
+    for folder in (root, root / app_folder, root / "examples" / "demo", root / "plugins" / "chart"):
+        (folder / "lib").mkdir(parents=True)
+    (root / "mix.exs").write_text(
+        f"defmodule U.MixProject do\n  def project, do: {umbrella_mix}\nend\n"
+    )
+    (root / app_folder / "mix.exs").write_text("defmodule Shop.MixProject do\nend\n")
+    (root / "examples" / "demo" / "mix.exs").write_text("defmodule Demo.MixProject do\nend\n")
+    (root / "plugins" / "chart" / "mix.exs").write_text("defmodule Chart.MixProject do\nend\n")
+    root_of = batch._roots()
+    expected = {
+        root / app_folder / "lib" / "shop.ex": root,
+        root / "lib" / "u.ex": root,
+        root / "examples" / "demo" / "lib" / "demo.ex": root,  # example code of the outer one
+        root / "plugins" / "chart" / "lib" / "chart.ex": root / "plugins" / "chart",
+    }
+    for path, project_root in expected.items():
+        assert find_root(path) == project_root
+        assert root_of(str(path.parent)) == str(project_root)

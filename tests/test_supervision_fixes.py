@@ -487,3 +487,18 @@ def test_without_an_application_a_nested_module_names_the_outer_namespace() -> N
     [found] = analyze(Source(text, "lib/shop.ex"), rules=[find_rule("OTP103")])  # type: ignore[list-item]
     assert found.fix is not None
     assert "Shop.TaskSupervisor" in found.fix.title and "Cart.TaskSupervisor" not in found.fix.title
+
+
+@pytest.mark.parametrize(("dependency", "found"), [("", 1), (', {:shop_core, path: ".."}', 0)])
+def test_no_missing_registry_is_reported_where_a_path_dependency_may_start_it(
+    tmp_path: Path, dependency: str, found: int
+) -> None:
+    """A tool built on the library beside it (`{:shop_core, path: ".."}`) uses the library's
+    registry: the library's application, outside this project's index, starts it."""
+    root = project(tmp_path / "insights")
+    mix = (root / "mix.exs").read_text("utf-8")
+    (root / "mix.exs").write_text(
+        mix.replace("deps: []", f'deps: [{{:jason, "~> 1.4"}}{dependency}]')
+    )
+    uses = "def listen, do: Registry.register(Shop.Events, :commands, [])"
+    assert len(findings(root, "OTP105", module(uses))) == found
