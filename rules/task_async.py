@@ -54,6 +54,8 @@ Not flagged:
 - a task whose function is one `try` that rescues or catches (it cannot crash), a task
   `Process.unlink/1`ed right away, a function or process module that traps exits
   (`Process.flag(:trap_exit, true)`: the link's exit arrives as a message);
+- a task nothing awaits, started by a clause that then stops the process (`{:stop, :normal,
+  state}`): the caller is gone before the task can fail, so no crash reaches it;
 - tests, `.exs` scripts and Mix tasks (`use Mix.Task`, or named under `Mix.Tasks.`) (short-lived
   code, where a crash taking the caller down is what you want);
 - `Task.async` in a LiveComponent (`use Phoenix.LiveComponent`, `use MyAppWeb,
@@ -266,6 +268,8 @@ def _evidence(context: Context, call: Node) -> process_state.Evidence | None:
     replies = _reply_clauses(call) if in_process else []
     reads_any = any(any_task for _, any_task in replies) or (in_process and _reads_every(module))
     if not reads_any and _never_kept(context, definition, site, callers):
+        if _stops_after(module, definition, site):
+            return None  # the caller is gone before the task can fail: no link to crash it
         return process_state.Evidence("unawaited", None)
     down = process_state.down_clause(context, call)
     if down is not None and replies and _handles_failure(down, module):
