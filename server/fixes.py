@@ -522,9 +522,8 @@ def _traps_exits(module: Node) -> bool:
 
 
 def before_the_supervision_tree(call: Node) -> bool:
-    """In the ``start/2`` of a ``use Application`` module: the supervision tree, and any
-    Task.Supervisor in it, is not running yet (conservatively, even after
-    ``Supervisor.start_link``)."""
+    """In the ``start/2`` of a ``use Application`` module, before its ``Supervisor.start_link``
+    has run: the supervision tree, and any Task.Supervisor in it, is not running yet."""
     definition = syntax.enclosing_definition(call)
     module = syntax.enclosing_module(call)
     return (
@@ -532,6 +531,36 @@ def before_the_supervision_tree(call: Node) -> bool:
         and module is not None
         and clauses.name(definition) == "start"
         and "Application" in modules.used(module)
+        and not _after_the_tree_starts(call, definition)
+    )
+
+
+BRANCHES = frozenset({"stab_clause", "else_block", "rescue_block", "catch_block", "after_block"})
+"""Nodes whose earlier siblings are other branches, not code run before them."""
+
+
+def _after_the_tree_starts(call: Node, definition: Node) -> bool:
+    """A ``Supervisor.start_link`` runs before ``call`` on the way to it: in an earlier statement
+    of a block holding it (`result = Supervisor.start_link(children, opts)`), or in the subject
+    of the `case`/`with` whose clause holds it."""
+    node = call
+    while node.parent is not None and node != definition:
+        if node.type not in BRANCHES:
+            for earlier in node.parent.named_children:
+                if earlier.end_byte > node.start_byte:
+                    break
+                if _starts_a_supervisor(earlier):
+                    return True
+        node = node.parent
+    return False
+
+
+def _starts_a_supervisor(node: Node) -> bool:
+    if "start_link" not in syntax.text(node):  # a scan of the text is far cheaper than a walk
+        return False
+    return any(
+        n.type == "call" and syntax.remote_target(n) == ("Supervisor", "start_link")
+        for n in syntax.descendants(node)
     )
 
 

@@ -200,6 +200,7 @@ class _Fixer:
                     continue
                 if any(self.text(name) is None for name, _edit in edits):
                     continue  # a file it edits cannot be read: half a fix would break the app
+                edits = [(name, _earliest(name, edit, taken, chosen)) for name, edit in edits]
                 if any(_conflicts(edit, taken.get(name, ())) for name, edit in edits):
                     continue
                 for name, edit in edits:
@@ -257,6 +258,27 @@ def _conflicts(edit: Edit, taken: Iterable[Edit]) -> bool:
         or _same_insertion(edit, other)
         for other in taken
     )
+
+
+def _earliest(name: str, edit: Edit, taken: dict[str, list[Edit]], chosen: list[_Chosen]) -> Edit:
+    """``edit``, or the insertion of the same child a fix chosen before adds elsewhere in the
+    file: both fixes share the earlier of the two. Each was placed before the first of its own
+    users among the children, so the earlier one is before every user of either (a fix of
+    `application.ex` adding a Task.Supervisor after the children, and a child's fix adding
+    it before that child, must not leave it after the child)."""
+    for other in taken.get(name, ()):
+        if other == edit or not _same_insertion(edit, other):
+            continue
+        if other.start <= edit.start:
+            return other
+        if any(_conflicts(edit, [each]) for each in taken[name] if each != other):
+            return edit  # it waits for the next pass, which finds the child there
+        taken[name] = [edit if each == other else each for each in taken[name]]
+        for i, (path, finding, edits) in enumerate(chosen):
+            shared = [(n, edit if (n, e) == (name, other) else e) for n, e in edits]
+            chosen[i] = (path, finding, shared)
+        return edit
+    return edit
 
 
 def _same_insertion(edit: Edit, other: Edit) -> bool:

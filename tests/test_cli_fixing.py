@@ -282,3 +282,48 @@ def test_fixes_that_add_one_child_before_different_users_add_it_once(tmp_path: P
     assert fixed.index(":pg, :start_link") < fixed.index("Shop.Alpha")
     assert ":pg.join(:alphas, self())" in (lib / "alpha.ex").read_text("utf-8")
     assert ":pg.join(:betas, self())" in (lib / "beta.ex").read_text("utf-8")
+
+
+WARMER = """\
+defmodule Shop.Warmer do
+  use GenServer
+
+  def start_link(arg), do: GenServer.start_link(__MODULE__, arg, name: __MODULE__)
+
+  def init(arg) do
+    Task.start(fn -> Shop.Repo.all(:prices) end)
+    {:ok, arg}
+  end
+end
+"""
+
+
+def test_a_child_added_for_the_application_and_for_a_child_goes_before_the_child(
+    tmp_path: Path,
+) -> None:
+    """The application's own task (after `Supervisor.start_link`) would put the Task.Supervisor
+    after the infrastructure, the PubSub after the warmer; the warmer's fix puts it before the warmer, whose `init/1` uses it.
+    Fixed together, the child is added once, before the warmer: after it, the warmer's start
+    would fail and the app with it."""
+    root = tmp_path / "shop"
+    lib = root / "lib" / "shop"
+    lib.mkdir(parents=True)
+    (root / "mix.exs").write_text(MIX_EXS, "utf-8")
+    application = APPLICATION.replace(
+        "      Shop.Repo\n",
+        "      Shop.Repo,\n      Shop.Warmer,\n      {Phoenix.PubSub, name: Shop.PubSub}\n",
+    )
+    application = application.replace(
+        "    Supervisor.start_link(children, strategy: :one_for_one)\n",
+        "    result = Supervisor.start_link(children, strategy: :one_for_one)\n"
+        '    Task.start(fn -> :logger.info("started") end)\n    result\n',
+    )
+    (lib / "application.ex").write_text(application, "utf-8")
+    (lib / "warmer.ex").write_text(WARMER, "utf-8")
+    done = run("check", "--fix", "--select", "OTP103", ".", cwd=root)
+    assert done.returncode == 0, done.stdout + done.stderr
+    fixed = (lib / "application.ex").read_text("utf-8")
+    assert fixed.count(CHILD) == 1, fixed
+    assert fixed.index(CHILD) < fixed.index("Shop.Warmer"), fixed
+    assert "Task.Supervisor.start_child(Shop.TaskSupervisor" in fixed
+    assert "Task.Supervisor.start_child(Shop.TaskSupervisor" in (lib / "warmer.ex").read_text()

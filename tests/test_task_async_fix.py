@@ -321,6 +321,46 @@ def test_a_task_started_in_the_application_start_is_unsafe(
     assert "before the supervision tree" in found[0].fix.title
 
 
+@pytest.mark.parametrize(
+    ("code", "call"),
+    [("OTP101", "Task.async(fn -> warm() end)"), ("OTP103", "Task.start(fn -> warm() end)")],
+)
+@pytest.mark.parametrize(
+    ("start", "before"),
+    [
+        (
+            "result = Supervisor.start_link([], strategy: :one_for_one)\n    {call}\n    result",
+            False,
+        ),
+        (
+            "case Supervisor.start_link([], strategy: :one_for_one) do\n"
+            "      {{:ok, pid}} ->\n        {call}\n        {{:ok, pid}}\n\n"
+            "      error ->\n        error\n    end",
+            False,
+        ),
+        (
+            "if Application.get_env(:shop, :web) do\n      Supervisor.start_link([], strategy: :one_for_one)\n"
+            "    else\n      {call}\n      Supervisor.start_link([], strategy: :one_for_all)\n    end",
+            True,
+        ),
+    ],
+)
+def test_a_task_started_after_the_tree_is_not_told_to_move(
+    tmp_path: Path, code: str, call: str, start: str, before: bool
+) -> None:
+    """Once `Supervisor.start_link` has run on the way to the task, the Task.Supervisor the fix
+    uses is running: the title must not say the task runs before the tree (a branch that did
+    not start it is still before)."""
+    text = (
+        "defmodule Shop.Boot do\n  use Application\n\n  def start(_type, _args) do\n"
+        f"    {start.format(call=call)}\n  end\n\n"
+        "  def handle_info(_message, state), do: {:noreply, state}\nend\n"
+    )
+    found = findings(project(tmp_path, SUPERVISED), code, text)
+    assert found and found[0].fix is not None
+    assert ("before the supervision tree" in found[0].fix.title) == before
+
+
 def test_comments_and_multi_line_arguments_are_kept(tmp_path: Path) -> None:
     text = server(
         """

@@ -10,6 +10,8 @@ defmodule BootOrder.Application do
       BootOrder.PubSub
     ]
 
-    Supervisor.start_link(children, strategy: :one_for_one, name: BootOrder.Supervisor)
+    result = Supervisor.start_link(children, strategy: :one_for_one, name: BootOrder.Supervisor)
+    Task.start(fn -> :logger.info("boot_order started") end)
+    result
   end
 end
