@@ -152,13 +152,15 @@ class Context:
         return summary_for(self.project.index, self.source, self.cache)
 
     def shown_path(self, path: str) -> str:
-        """Another file of the project as a message names it: from the project's root (its
-        name alone when there is no project)."""
+        """Another file of the project as a message names it: from the outermost folder with a
+        mix.exs around the project (a plugin's files from the repository's root, as the user
+        who opened it sees them), its name alone when there is no project."""
         root = self.project.root
         if root is None:
             return os.path.basename(path)
+        top = next((p for p in reversed(root.parents) if (p / "mix.exs").is_file()), root)
         try:
-            return os.path.relpath(path, root)
+            return os.path.relpath(path, top)
         except ValueError:  # another drive
             return path
 

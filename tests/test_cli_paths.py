@@ -102,6 +102,42 @@ def test_a_mix_project_inside_another_is_a_project_of_its_own(project: Path) -> 
     assert "Storefront" not in plugin_diff
 
 
+ROOMS = """\
+defmodule Chart.Rooms do
+  use DynamicSupervisor
+
+  def start_link(arg), do: DynamicSupervisor.start_link(__MODULE__, arg, name: __MODULE__)
+
+  def init(_arg), do: DynamicSupervisor.init(strategy: :one_for_one)
+end
+"""
+
+ROOM = """\
+defmodule Chart.Room do
+  use GenServer
+
+  def open(id), do: DynamicSupervisor.start_child(Chart.Rooms, {__MODULE__, id})
+
+  def start_link(id), do: GenServer.start_link(__MODULE__, id)
+
+  def init(id), do: {:ok, id}
+end
+"""
+
+
+def test_a_message_names_a_nested_project_s_file_from_the_repository_root(project: Path) -> None:
+    """The plugin is a project of its own, but the user opened the repository: another file
+    of the plugin is named from there, as the editor and the command line show it."""
+    chart = project / "plugins" / "chart"
+    (chart / "lib" / "chart").mkdir(parents=True)
+    (chart / "mix.exs").write_text("defmodule Chart.MixProject do\nend\n", "utf-8")
+    (chart / "lib" / "chart" / "rooms.ex").write_text(ROOMS, "utf-8")
+    (chart / "lib" / "chart" / "room.ex").write_text(ROOM, "utf-8")
+    done = run("check", "--format", "json", "--select", "OTP501", "plugins", cwd=project)
+    [finding] = json.loads(done.stdout)
+    assert "Chart.Room.open/1 (plugins/chart/lib/chart/room.ex:4)" in finding["message"]
+
+
 @pytest.mark.parametrize(
     ("umbrella_mix", "app_folder"),
     [
