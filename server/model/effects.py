@@ -363,12 +363,54 @@ def _runs_now(function: Node, scope: Node) -> bool:
         return False
     remote = syntax.remote_target(holder)
     if remote is None:
-        return syntax.local_target(holder) in _EAGER_LOCAL
+        return syntax.local_target(holder) in _EAGER_LOCAL or _helper_runs_it(holder, function)
     if remote[0] in _EAGER_CONSUMERS or remote in _AWAITED_STREAMS:
         return True
     if remote[1] in _RUNS_FN.get(remote[0], ()):
         return True
     return remote in _TASK_STARTS and _AWAITS.search(syntax.text(scope)) is not None
+
+
+def _helper_runs_it(holder: Node, function: Node) -> bool:
+    """``holder`` is a call of a function of the module that calls the ``fn`` it is given
+    there and then (``safe_db(fn -> Repo.aggregate(..) end, 0)``, where ``safe_db(fun,
+    default)`` runs ``fun.()`` in a ``try``): not inside an ``fn`` of its own."""
+    name = syntax.local_target(holder)
+    module = syntax.enclosing_module(holder)
+    arguments = syntax.argument_nodes(holder)
+    if name is None or module is None or function not in arguments:
+        return False
+    position = arguments.index(function)
+    return any(
+        _calls_parameter(definition, position)
+        for definition in clauses.of_module(module, name)
+        if clauses.accepts(definition, len(arguments))
+    )
+
+
+@syntax.remembered
+def _calls_parameter(definition: Node, position: int) -> bool:
+    """The clause calls its parameter at ``position`` (``fun.()``), outside any ``fn``."""
+    head = clauses.head(definition)
+    if head is None or position >= len(head[1]) or head[1][position].type != "identifier":
+        return False
+    parameter = syntax.text(head[1][position])
+    return any(
+        node.type == "call"
+        and (target := node.child_by_field_name("target")) is not None
+        and target.type == "dot"
+        and target.child_by_field_name("right") is None
+        and syntax.text(target).removesuffix(".") == parameter
+        and not any(a.type == "anonymous_function" for a in _between(node, definition))
+        for node in syntax.descendants(definition)
+    )
+
+
+def _between(node: Node, outer: Node) -> Iterator[Node]:
+    for parent in syntax.ancestors(node):
+        if parent == outer:
+            return
+        yield parent
 
 
 Scopes = tuple[tuple[str, dict[str, str]], ...]
