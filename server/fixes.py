@@ -240,11 +240,7 @@ def _reused(context: Context, kind: str, keys: str | None, name: str) -> Started
         or name in app.child_modules(unconditional=True)  # `Shop.Jobs.child_spec([])`
     ):
         return Started(name)
-    if app is not None and app.lists and all(found.placement == COMPUTED for found in app.lists):
-        # `Supervisor.start_link(Config.enabled(children), ..)`: no list the tool can read
-        said = f"the application's children are built at run time, so whether they start {name}"
-        note = f" ({said} is not known: check that it runs wherever this code does)"
-    elif app is not None and name in app.named(kind, keys):
+    if app is not None and name in app.named(kind, keys):
         note = (
             f" (the application starts {name} in a children list a branch chooses: check that"
             " it runs wherever this code does)"
@@ -254,6 +250,10 @@ def _reused(context: Context, kind: str, keys: str | None, name: str) -> Started
             f" ({owner}, one of the application's children, starts {name}: check that it"
             " starts before the code that calls it)"
         )
+    elif app is not None and any(found.placement == COMPUTED for found in app.lists):
+        # `Supervisor.start_link(Config.enabled(children), ..)`: a list the tool cannot read
+        said = f"the application's children are built at run time, so whether they start {name}"
+        note = f" ({said} is not known: check that it runs wherever this code does)"
     else:
         note = (
             f" (the application's own children do not start {name}: check that it runs"

@@ -502,3 +502,45 @@ def test_no_missing_registry_is_reported_where_a_path_dependency_may_start_it(
     )
     uses = "def listen, do: Registry.register(Shop.Events, :commands, [])"
     assert len(findings(root, "OTP105", module(uses))) == found
+
+
+BUILT_CHILDREN = """\
+defmodule Shop.Application do
+  use Application
+
+  def start(_type, _args) do
+    Supervisor.start_link(children(Application.get_env(:shop, :role)), strategy: :one_for_one)
+  end
+
+  def children(:metadata), do: [Shop.Repo]
+
+  def children(role) do
+    infrastructure = [Shop.Repo, Shop.Roles.children(role)] |> List.flatten()
+    if role == :data, do: infrastructure ++ [Shop.Data], else: infrastructure
+  end
+end
+"""
+
+
+def test_a_note_on_children_built_at_run_time_does_not_say_they_lack_the_name(
+    tmp_path: Path,
+) -> None:
+    """Some of the application's lists are built at run time: whether they start the
+    Task.Supervisor is not known, which the note says, rather than that they do not."""
+    root = project(tmp_path, None)
+    write(root, "lib/shop/application.ex", BUILT_CHILDREN)
+    write(
+        root,
+        "lib/shop/sync/supervisor.ex",
+        "defmodule Shop.Sync.Supervisor do\n  use Supervisor\n\n"
+        "  def init(:ok) do\n"
+        "    children = [{Task.Supervisor, name: Shop.Sync.Tasks}]\n"
+        "    Supervisor.init(children, strategy: :one_for_all)\n  end\nend\n",
+    )
+    worker = f"defmodule Shop.Sync.Worker do\n  {TASK_START}\nend\n"
+    fix_found = findings(root, "OTP103", worker)[0].fix
+    assert fix_found is not None and fix_found.safety == "unsafe"
+    assert (
+        "Shop.Sync.Tasks (the application's children are built at run time, so whether they"
+        " start Shop.Sync.Tasks is not known" in fix_found.title
+    )
