@@ -210,12 +210,22 @@ class DocumentMatches:
             found = self._found[query] = list(_run(compiled(query), self.root))
             return found
         pack = self.packs.packed(query)
-        if pack is None:
+        if pack is None or not self._others_may_match(pack, query):
             found = self._found[query] = list(_run(query.query, self.root))
             return found
         for member, member_found in pack.run(self.root).items():
             self._found.setdefault(member, member_found)
         return self._found[query]
+
+    def _others_may_match(self, pack: Pack, query: LazyQuery) -> bool:
+        """Whether another member of ``pack`` not answered yet can match this text. When none
+        can, ``query`` walks the tree alone: every pattern of a pack costs time at every node
+        (most files name none of what the summary's supervision and `:via` patterns need,
+        and a walk by the remote calls alone costs two thirds of the pack's)."""
+        return any(
+            member is not query and member not in self._found and member.may_match(self.has_word)
+            for member in pack.members
+        )
 
 
 def _run(query: Query, root: Node) -> Iterable[Captures]:

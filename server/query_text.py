@@ -1,10 +1,10 @@
 """What text a tree-sitter query needs before it can match anything.
 
 A pattern with ``(#eq? @name "Task")`` can only match a document whose text contains ``Task``;
-``(#any-of? @f "send_after" "start_timer")`` needs one of its words. Checking that with ``in`` on
-the document costs microseconds, while running the query walks the whole tree: the engine skips
-queries whose words are absent (and never compiles them at all in a process that never needs
-them).
+``(#any-of? @f "send_after" "start_timer")`` needs one of its words, ``(#match? @k "^name:")``
+the literal its expression starts with. Checking that with ``in`` on the document costs
+microseconds, while running the query walks the whole tree: the engine skips queries whose words
+are absent (and never compiles them at all in a process that never needs them).
 
 Only predicates whose capture is certainly bound count: a capture inside an alternation
 (``[...]``) or under an optional quantifier (``?``, ``*``) may stay unbound, and tree-sitter then
@@ -130,17 +130,46 @@ def _pattern_needs(pattern: _Element) -> Needs:
         _walk(pattern, False, sure, predicates)
     needs = []
     for name, arguments in predicates:
-        if name not in ("#eq?", "#any-of?") or len(arguments) < 2:
+        if name not in ("#eq?", "#any-of?", "#match?") or len(arguments) < 2:
             continue
         capture, *values = arguments
         if not capture.startswith("@") or capture[1:] not in sure:
             continue
         words = [_unquote(v) for v in values]
-        if name == "#eq?" and len(words) != 1:
+        if name != "#any-of?" and len(words) != 1:
             continue
-        if all(w for w in words):
+        if name == "#match?":
+            found = _regex_words(words[0]) if words[0] else None
+            if found is not None:
+                needs.append(found)
+        elif all(w for w in words):
             needs.append(frozenset(w for w in words if w))
     return tuple(needs)
+
+
+_LITERAL = re.compile(r"[A-Za-z0-9_:]+")
+"""Characters that stand for themselves in a regular expression."""
+_ALTERNATIVES = re.compile(r"\(([A-Za-z0-9_:]+(?:\|[A-Za-z0-9_:]+)*)\)")
+
+
+def _regex_words(regex: str) -> Words | None:
+    """Words one of which every text ``regex`` finds a match in contains: the literal it
+    starts with (``^name:``, ``^:start(_link)?$``), or the alternatives of a leading group of
+    literals (``^(String|List)$``); None for any other shape."""
+    body = regex.removeprefix("^")
+    group = _ALTERNATIVES.match(body)
+    if group is not None:
+        rest = body[group.end() :]
+        if rest[:1] in ("?", "*", "{") or _alternation(rest):
+            return None  # the group may match nothing, or the whole is an alternation
+        return frozenset(group.group(1).split("|"))
+    literal = _LITERAL.match(body)
+    if literal is None or _alternation(body):
+        return None
+    word = literal.group()
+    if body[literal.end() : literal.end() + 1] in ("?", "*", "{"):
+        word = word[:-1]  # its last character may be absent
+    return frozenset({word}) if word else None
 
 
 def query_needs(text: str, pattern_count: int | None = None) -> tuple[Needs, ...] | None:
@@ -157,3 +186,21 @@ def query_needs(text: str, pattern_count: int | None = None) -> tuple[Needs, ...
 
 def satisfied(needs: Needs, has_word: Callable[[str], bool]) -> bool:
     return all(any(has_word(word) for word in words) for words in needs)
+
+
+def _alternation(regex: str) -> bool:
+    """Whether ``regex`` has a ``|`` outside any group or set (so a match may be of either
+    side); ``regex`` has no backslash (`_unquote` leaves those out)."""
+    depth, in_set = 0, False
+    for char in regex:
+        if in_set:
+            in_set = char != "]"
+        elif char == "[":
+            in_set = True
+        elif char == "(":
+            depth += 1
+        elif char == ")":
+            depth -= 1
+        elif char == "|" and depth == 0:
+            return True
+    return False

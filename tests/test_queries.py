@@ -61,7 +61,20 @@ def test_every_query_compiles_and_is_read_as_tree_sitter_reads_it() -> None:
         ('(call (identifier)* @f (#eq? @f "spawn"))', [[]]),
         ('(call (identifier)+ @f (#eq? @f "spawn"))', [[{"spawn"}]]),
         ('(call (identifier) @f (#not-eq? @f "spawn"))', [[]]),
-        ('(call (identifier) @f (#match? @f "^spawn$"))', [[]]),
+        ('(call (identifier) @f (#match? @f "^spawn$"))', [[{"spawn"}]]),
+        ('(pair (keyword) @k (#match? @k "^name:"))', [[{"name:"}]]),
+        ('(call (identifier) @f (#match? @f "^defp?$"))', [[{"def"}]]),  # `p` may be absent
+        ('(call (atom) @a (#match? @a "^:start(_link)?$"))', [[{":start"}]]),
+        ('(call (alias) @a (#match? @a "^(String|List)$"))', [[{"String", "List"}]]),
+        ('(call (alias) @a (#match? @a "^Oban[.](Worker|Pro)$"))', [[{"Oban"}]]),
+        ('(call (alias) @a (#match? @a "^(String|List)?$"))', [[]]),  # the group may match nothing
+        ('(call (alias) @a (#match? @a "^(A|B)c|d"))', [[]]),  # `d` alone matches
+        ('(call (alias) @a (#match? @a "^a|b"))', [[]]),
+        ('(call (alias) @a (#match? @a "^(?i)task"))', [[]]),
+        ('(call (alias) @a (#match? @a "^.ask"))', [[]]),
+        ('(call (alias) @a (#match? @a "^a{2}"))', [[]]),
+        ('(call (alias) @a (#not-match? @a "^Task"))', [[]]),
+        ('(call (identifier)? @f (#match? @f "^spawn$"))', [[]]),  # optional: unbound
         ('(call (identifier) @f (#eq? @f "sp\\"awn"))', [[]]),  # escapes: left out
         ('[(call (identifier) @f (#eq? @f "a")) (atom) @b]', [[]]),  # top-level alternation
         ('(a) @x (b (c) @y (#eq? @y "w"))', [[], [{"w"}]]),
@@ -80,6 +93,10 @@ def _key(found: list) -> list:
 
 
 EVERYTHING = Pack(QUERIES)
+TOGETHER = Packs()
+TOGETHER.together(QUERIES)
+"""Every query in one group: each document walks the pack, or a query alone when the text has
+the words of no other member."""
 
 
 def _agree(text: str) -> None:
@@ -87,12 +104,14 @@ def _agree(text: str) -> None:
     root = source.tree.root_node
     packed = EVERYTHING.run(root)
     document = DocumentMatches(text, root, Packs())
+    grouped = DocumentMatches(text, root, TOGETHER)
     for query in QUERIES:
         alone = _key(list(matches(query, root)))
         if not query.may_match(document.has_word):
             assert alone == [], f"skipped {query} but it matches"
         assert _key(packed[query]) == alone, query
         assert _key(document.get(query)) == alone, query
+        assert _key(grouped.get(query)) == alone, query
 
 
 def test_skipping_and_packing_agree_with_running_alone_on_real_files() -> None:
@@ -156,3 +175,19 @@ def test_queries_declared_together_share_one_walk_from_the_first_document() -> N
     assert packs.packed(calls) is pack and packs.packed(alone) is None
     assert _key(document.get(aliases)) == _key(list(matches(aliases, root)))
     assert _key(document.get(alone)) == _key(list(matches(alone, root)))
+
+
+def test_a_query_walks_alone_where_no_other_of_its_pack_can_match() -> None:
+    calls = compile_query("(call target: (identifier) @f) @c")
+    spawns = compile_query('(call target: (identifier) @f (#match? @f "^spawn$")) @c')
+    packs = Packs()
+    packs.together((calls, spawns))
+    for text, walks in [
+        ("defmodule A do\n  def f, do: g(1)\nend\n", {calls}),
+        ("defmodule A do\n  def f, do: spawn(g)\nend\n", {calls, spawns}),
+    ]:
+        root = Source(text).tree.root_node
+        document = DocumentMatches(text, root, packs)
+        assert _key(document.get(calls)) == _key(list(matches(calls, root)))
+        assert set(document._found) == walks  # by the pack, or by `calls` alone
+        assert _key(document.get(spawns)) == _key(list(matches(spawns, root)))
