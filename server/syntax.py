@@ -519,7 +519,6 @@ def descendants(node: Node) -> Iterator[Node]:
         stack.extend(reversed(named_children(child)))
 
 
-_LOCAL_CALLS = compile_query("(call target: (identifier) @name) @call")
 _CAPTURED_NAMES = compile_query(
     '(unary_operator operator: "&" operand: (_ (identifier) @name)) @capture'
 )
@@ -529,7 +528,7 @@ def local_calls_in(scope: Node) -> list[str]:
     """The names of the local calls under ``scope`` (not ``scope`` itself: ``def``), in
     source order: found by tree-sitter, without a walk in Python over every node of a long or
     deep function."""
-    return [text(c["name"][0]) for c in matches(_LOCAL_CALLS, scope) if c["call"][0] != scope]
+    return [text(c["function"][0]) for c in matches(LOCAL_CALLS, scope) if c["call"][0] != scope]
 
 
 def captured_names(scope: Node) -> list[Node]:
