@@ -180,6 +180,26 @@ def _start_worker(
         _worker.workspace.set_index(index)
 
 
+def _resume_worker(
+    read: ReadFile,
+    base_config: Config,
+    select: tuple[str, ...],
+    ignore: tuple[str, ...],
+    caches: dict[str, disk_cache.Cache] | None = None,
+    indexes: Sequence[ProjectIndex] = (),
+    plain: frozenset[str] = frozenset(),
+) -> None:
+    """`_start_worker` for the second pass of a one-process run, keeping the first pass's
+    worker of the same run: its workspace has found each project's applications already
+    (reading every file of `lib/` again and parsing the application's), and they do not
+    depend on the index it is now given."""
+    assert _worker is not None
+    _worker.caches = caches or {}
+    _worker.workspace.not_applications = plain
+    for index in indexes:
+        _worker.workspace.set_index(index)
+
+
 _Cached = tuple[str, disk_cache.Entry] | None
 """A new cache entry for a file (its path and what was computed), for the parent to store."""
 
@@ -444,7 +464,8 @@ def check_files(
             # where no cross-file rule can fire loads none).
             indexes = _indexes(tasks, first, caches, start_args)
             progress.begin(len(todo))
-            with _Runner(jobs, (*start_args, None, indexes, plain)) as runner:
+            second = (*start_args, None, indexes, plain)
+            with _Runner(jobs, second, resume=True) as runner:
                 done = _stepping(runner.map(_second_pass, todo), progress, "checked")
                 for (path, _text_read, _again), found in zip(todo, done, strict=True):
                     extra[path] = found
@@ -714,9 +735,11 @@ def _stepping(items: Iterable[Any], progress: Progress, what: str) -> Iterator[A
 class _Runner:
     """``map`` in this process (one job) or over a pool of processes, always in order."""
 
-    def __init__(self, jobs: int, start_args: tuple[Any, ...]) -> None:
+    def __init__(self, jobs: int, start_args: tuple[Any, ...], resume: bool = False) -> None:
         self.jobs = jobs
         self.start_args = start_args
+        self.resume = resume
+        """In one process, go on with the worker of the first pass (see `_resume_worker`)."""
         self.pool: Any = None
 
     def __enter__(self) -> _Runner:
@@ -725,6 +748,8 @@ class _Runner:
 
             context = multiprocessing.get_context(_start_method())
             self.pool = context.Pool(self.jobs, _start_worker, self.start_args)
+        elif self.resume and _worker is not None:
+            _resume_worker(*self.start_args)
         else:
             _start_worker(*self.start_args)
         return self
