@@ -85,6 +85,11 @@ class _Worker:
     _described: dict[tuple[int, bool], tuple[Config, list[Rule]]] = field(default_factory=dict)
     """The same from the cache's manifest of the rules (stand-ins, their modules not
     imported), those that read the project index or those that do not."""
+    in_process: bool = False
+    """Both passes run in this process, one after the other (one job)."""
+    kept: dict[str, Source] = field(default_factory=dict)
+    """In process, the first pass's source (text, tree and query matches) of each checked
+    file that the second pass may analyse again, by path: not parsed and walked twice."""
 
     def __post_init__(self) -> None:
         self.workspace = Workspace(
@@ -263,7 +268,20 @@ def _first_pass(task: _Task) -> _First:
     notes = tuple(unknown_rule_messages(source))
     messages = (*worker.problems, *captured.getvalue().splitlines(), *notes)
     result = FileResult(task.path, text, tuple(findings), messages)
+    if worker.in_process and firing is None and _may_run_again(worker, task, summary, result):
+        worker.kept[task.path] = source
     return _First(summary, result, _entry(task, keys, summary, result.findings, notes))
+
+
+def _may_run_again(
+    worker: _Worker, task: _Task, summary: FileSummary | None, result: FileResult
+) -> bool:
+    """Whether the second pass may analyse the file again (as `check_files` chooses: a rule
+    that reads the index can fire there by its summary, or a fix must be chosen again)."""
+    if task.root is None or summary is None:
+        return False
+    rules = worker.rules(task.path, project_wide=True)[1]
+    return _could_fire(rules, summary) or bool(_fixes_chosen_without_the_index(result))
 
 
 def _analysed(
@@ -358,7 +376,6 @@ def _second_pass(item: tuple[str, str, frozenset[str]]) -> tuple[Finding, ...]:
     """The rules that read the project index, on a file whose summary says they can fire, and
     the rules (``again``, by code) whose first-pass fixes were chosen without the index."""
     from otp_thinking.engine import analyze
-    from otp_thinking.source import Source
 
     worker = _worker
     assert worker is not None
@@ -374,7 +391,21 @@ def _second_pass(item: tuple[str, str, frozenset[str]]) -> tuple[Finding, ...]:
     ]
     if not chosen:
         return ()
-    return tuple(analyze(Source(text, path), config=config, project=project, rules=chosen))
+    return tuple(analyze(_source(worker, path, text), config=config, project=project, rules=chosen))
+
+
+def _source(worker: _Worker, path: str, text: str) -> Source:
+    """The first pass's source of the file when this process kept it for the same text, else
+    a new one."""
+    from otp_thinking.source import Source
+
+    kept = worker.kept.pop(path, None)
+    if kept is None or kept.text != text:
+        return Source(text, path)
+    from otp_thinking.parsing import recall
+
+    recall(kept.tree)
+    return kept
 
 
 # -- the run ------------------------------------------------------------------------------
@@ -472,6 +503,8 @@ def check_files(
         for path in needed:
             if path in keys and path in extra:
                 keys[path][0].store_project_findings(path, keys[path][1], extra[path])
+    if _worker is not None:
+        _worker.kept.clear()  # sources the second pass did not ask for
     for root, disk in caches.items():
         if disk.rules is None and (disk.added or _rules_imported()):
             from otp_thinking.registry import manifest
@@ -752,6 +785,8 @@ class _Runner:
             _resume_worker(*self.start_args)
         else:
             _start_worker(*self.start_args)
+        if _worker is not None and self.pool is None:
+            _worker.in_process = True
         return self
 
     def map(self, function: Callable[[Any], Any], items: Sequence[Any]) -> Iterator[Any]:

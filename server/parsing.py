@@ -48,6 +48,17 @@ def parse(data: bytes, old_tree: Tree | None = None) -> Tree:
     return tree
 
 
+def recall(tree: Tree) -> None:
+    """Count ``tree``, parsed earlier, among the recent ones again (as `parse` counts a new
+    one): it is analysed once more, and `syntax.parent` records only a recent tree's parents."""
+    if any(recent is tree for recent in _recent):
+        return
+    if len(_recent) == _recent.maxlen:
+        for forget in _on_forget:
+            forget()
+    _recent.appendleft(tree)
+
+
 def on_forget(callback: Callable[[], None]) -> None:
     """Call ``callback`` whenever a tree leaves the recent ones: what was remembered about
     nodes (which keep their tree alive) is dropped then, so memory stays bounded."""
