@@ -15,7 +15,7 @@ from otp_thinking import syntax
 from otp_thinking.context import Context
 from otp_thinking.model import clauses, modules
 from otp_thinking.model.processes import MESSAGE_CALLBACKS, process_functions
-from otp_thinking.parsing import compile_query, matches
+from otp_thinking.parsing import matches
 
 
 def _exit_traps(context: Context) -> list[Node]:
@@ -95,12 +95,7 @@ RAISING = frozenset({"raise", "reraise", "exit", "throw"})
 ASKED = AWAITS | YIELDS | {UNLINK}
 """The calls `calls_under` reports."""
 _ASKED_WORDS = (b"await", b"yield", b"unlink")
-_ASKED_CALLS = compile_query(
-    """
-    (call target: (dot left: (alias) right: (identifier) @function)
-      (#any-of? @function "await" "await_many" "yield" "yield_many" "unlink")) @call
-    """
-)
+_ASKED_FUNCTIONS = frozenset({"await", "await_many", "yield", "yield_many", "unlink"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -420,12 +415,16 @@ def unlinks(scope: Node) -> bool:
 def calls_under(scope: Node) -> frozenset[tuple[str, str]]:
     """Which of the waits and unlinks in ASKED the calls under ``scope`` make (as
     `syntax.call_key`s): one search of a function answers every question asked of it about
-    its calls, for every task it starts. tree-sitter finds the calls by their names, so a
-    function of thousands of other calls costs no walk in Python."""
+    its calls, for every task it starts. tree-sitter finds the remote calls (the query every
+    summary compiles), so a function of thousands of other calls costs no walk in Python."""
     data = scope.text or b""
     if not any(word in data for word in _ASKED_WORDS):
         return frozenset()  # not worth a walk of the tree, however short
-    calls = (c["call"][0] for c in matches(_ASKED_CALLS, scope))
+    calls = (
+        c["call"][0]
+        for c in matches(syntax.REMOTE_CALLS, scope)  # compiled already: the summary's
+        if c["module"][0].type == "alias" and syntax.text(c["function"][0]) in _ASKED_FUNCTIONS
+    )
     keys = (syntax.call_key(call) for call in calls if call != scope)
     return frozenset(key for key in keys if key in ASKED)
 
