@@ -234,7 +234,8 @@ def child_restart(module: Node) -> tuple[str | None, str]:
     written, as a message says it (``set by use GenServer, restart: :temporary``, ``the
     default of use GenServer``); None when the code does not say (a hand-written ``child_spec/1``
     without a literal ``restart:``, a module no known ``use`` gives a child spec)."""
-    specs = clauses.of_module(module, "child_spec")
+    # Most modules name no child_spec: their clauses are not read by name for it.
+    specs = clauses.of_module(module, "child_spec") if b"child_spec" in (module.text or b"") else []
     arity = 1 if any(clauses.arity(c) == 1 for c in specs) else 0
     own = [c for c in specs if clauses.arity(c) == arity]
     if own:  # child_spec/0 when the module has no child_spec/1: `Mod.child_spec()` starts it
