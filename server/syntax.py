@@ -71,8 +71,11 @@ def local_target(call: Node) -> str | None:
 
 
 def arguments(call: Node) -> Node | None:
-    for child in named_children(call):
-        if child.type == "arguments":
+    if call.child_count > FEW_CHILDREN:
+        return next((c for c in named_children(call) if c.type == "arguments"), None)
+    for index in range(call.named_child_count):  # no list: the arguments come second
+        child = call.named_child(index)
+        if child is not None and child.type == "arguments":
             return child
     return None
 

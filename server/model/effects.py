@@ -657,7 +657,7 @@ def _through_helpers(
             if key in blocks or key[0] not in by_module:
                 continue
             if key not in words:
-                words[key] = {w for t in function.texts for w in _NAMES.findall(t)}
+                words[key] = set().union(*map(_NAMES.findall, function.texts))
             if not words[key] & by_module[key[0]]:
                 continue
             if key not in local_calls:
