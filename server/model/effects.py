@@ -338,11 +338,18 @@ def _branch_holder(node: Node) -> Node | None:
     keyword of the one-line form (``if ok?, do: a(), else: b()``)."""
     if node.type in ("do_block", "else_block"):
         return syntax.parent(node)
-    if node.type == "pair" and syntax.text(node).startswith(("do:", "else:")):
+    if node.type == "pair" and _keyword_text(node).startswith(("do:", "else:")):
         keywords = syntax.parent(node)
         arguments = syntax.parent(keywords) if keywords is not None else None
         return syntax.parent(arguments) if arguments is not None else None
     return None
+
+
+def _keyword_text(pair: Node) -> str:
+    """The text a ``pair`` starts with: its key's (``do: ``), not the whole of it, which may be
+    a long one-line body."""
+    key = pair.child_by_field_name("key")
+    return syntax.text(key if key is not None and key.start_byte == pair.start_byte else pair)
 
 
 def _holder(function: Node) -> Node | None:
