@@ -219,6 +219,9 @@ class _First:
     cached: str | None = None
     """The summary key of the cache's entry, when the summary is the cache's (loaded only if
     the index is needed)."""
+    fires: bool | None = None
+    """Whether a rule that reads the index can fire in the file by its summary, when the
+    worker has found out (in process: `_keep`); None when the parent must."""
 
 
 def _first_pass(task: _Task) -> _First:
@@ -268,20 +271,24 @@ def _first_pass(task: _Task) -> _First:
     notes = tuple(unknown_rule_messages(source))
     messages = (*worker.problems, *captured.getvalue().splitlines(), *notes)
     result = FileResult(task.path, text, tuple(findings), messages)
-    if worker.in_process and firing is None and _may_run_again(worker, task, summary, result):
-        worker.kept[task.path] = source
-    return _First(summary, result, _entry(task, keys, summary, result.findings, notes))
+    stored = _entry(task, keys, summary, result.findings, notes)
+    if not worker.in_process or firing is not None:
+        return _First(summary, result, stored)
+    return _First(summary, result, stored, fires=_keep(worker, task, source, summary, result))
 
 
-def _may_run_again(
-    worker: _Worker, task: _Task, summary: FileSummary | None, result: FileResult
-) -> bool:
-    """Whether the second pass may analyse the file again (as `check_files` chooses: a rule
-    that reads the index can fire there by its summary, or a fix must be chosen again)."""
+def _keep(
+    worker: _Worker, task: _Task, source: Source, summary: FileSummary | None, result: FileResult
+) -> bool | None:
+    """Keep the source for the second pass when it may analyse the file again (as
+    `check_files` chooses: a rule that reads the index can fire there by its summary, or a fix
+    must be chosen again); and say whether such a rule can (None outside any project)."""
     if task.root is None or summary is None:
-        return False
-    rules = worker.rules(task.path, project_wide=True)[1]
-    return _could_fire(rules, summary) or bool(_fixes_chosen_without_the_index(result))
+        return None
+    fires = _could_fire(worker.rules(task.path, project_wide=True)[1], summary)
+    if fires or _fixes_chosen_without_the_index(result):
+        worker.kept[task.path] = source
+    return fires
 
 
 def _analysed(
@@ -484,8 +491,11 @@ def check_files(
         firsts = {task.path: (task, found) for task, found in zip(tasks, first, strict=True)}
         todo = []
         for path in (path for path in needed if path not in extra):
-            summary = _summary(*firsts[path], caches, start_args)
-            if again[path] or _could_fire(chooser.rules(path, project_wide=True)[1], summary):
+            fires = firsts[path][1].fires
+            if fires is None:
+                summary = _summary(*firsts[path], caches, start_args)
+                fires = _could_fire(chooser.rules(path, project_wide=True)[1], summary)
+            if again[path] or fires:
                 todo.append((path, _text(results[path], read), again[path]))
             else:
                 extra[path] = ()
