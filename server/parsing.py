@@ -89,6 +89,11 @@ class LazyQuery:
         return self._query
 
     @property
+    def compiled(self) -> bool:
+        """Whether it has been compiled (alone)."""
+        return self._query is not None
+
+    @property
     def needs(self) -> tuple[Needs, ...] | None:
         """What text each pattern needs (see `query_text.py`); None: it may match anything."""
         if self._needs is False:

@@ -93,7 +93,7 @@ def _key(found: list) -> list:
 
 
 EVERYTHING = Pack(QUERIES)
-TOGETHER = Packs()
+TOGETHER = Packs(alone_text=0)
 TOGETHER.together(QUERIES)
 """Every query in one group: each document walks the pack, or a query alone when the text has
 the words of no other member."""
@@ -180,14 +180,19 @@ def test_queries_declared_together_share_one_walk_from_the_first_document() -> N
 def test_a_query_walks_alone_where_no_other_of_its_pack_can_match() -> None:
     calls = compile_query("(call target: (identifier) @f) @c")
     spawns = compile_query('(call target: (identifier) @f (#match? @f "^spawn$")) @c')
-    packs = Packs()
+    packs = Packs(alone_text=100)
     packs.together((calls, spawns))
+    short = "defmodule A do\n  def f, do: g(1)\nend\n"
     for text, walks in [
-        ("defmodule A do\n  def f, do: g(1)\nend\n", {calls}),
-        ("defmodule A do\n  def f, do: spawn(g)\nend\n", {calls, spawns}),
+        (short, {calls, spawns}),  # a short run: the pack, not a compile of `calls` alone
+        ("defmodule A do\n  def f, do: spawn(g)\nend\n" + "#" * 100, {calls, spawns}),
+        (short, {calls}),  # `spawns` cannot match: `calls` walks alone
     ]:
         root = Source(text).tree.root_node
         document = DocumentMatches(text, root, packs)
-        assert _key(document.get(calls)) == _key(list(matches(calls, root)))
+        document.count_as_analysis()
+        expected = Pack([calls, spawns]).run(root)  # `calls` itself stays uncompiled
+        assert _key(document.get(calls)) == _key(expected[calls])
         assert set(document._found) == walks  # by the pack, or by `calls` alone
-        assert _key(document.get(spawns)) == _key(list(matches(spawns, root)))
+        assert _key(document.get(spawns)) == _key(expected[spawns])
+    assert calls.compiled
