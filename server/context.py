@@ -40,13 +40,7 @@ _USE_MIX_TASK = compile_query(
       (#eq? @use "use") (#eq? @mod "Mix.Task"))
     """
 )
-_RELEASE_TASK = compile_query(
-    """
-    (call target: (dot left: (alias) @mod right: (identifier) @fun)
-      (#any-of? @mod "Application" "Ecto.Migrator")
-      (#any-of? @fun "load" "with_repo")) @use
-    """
-)
+_RELEASE_TASK_CALLS = frozenset({("Application", "load"), ("Ecto.Migrator", "with_repo")})
 """``Application.load/1`` or ``Ecto.Migrator.with_repo/2``: a release task (``bin/app eval``)
 that loads the application without starting it, so nothing of its supervision tree runs."""
 
@@ -207,18 +201,17 @@ class Context:
     @cached_property
     def _short_lived_spans(self) -> list[tuple[int, int]]:
         """The spans of Mix tasks (and modules under ``Mix.Tasks.``) and release tasks (see
-        `_RELEASE_TASK`), merged where they overlap, in order (so a lookup bisects: a file can
-        hold thousands of findings and of modules)."""
+        `_RELEASE_TASK_CALLS`), merged where they overlap, in order (so a lookup bisects: a
+        file can hold thousands of findings and of modules)."""
         spans: list[tuple[int, int]] = []
         if modules.MIX_TASKS in self.source.text:  # helpers under Mix.Tasks that use nothing
             spans.extend(
                 self.span(m.node) for m in modules.of(self) if m.name.startswith(modules.MIX_TASKS)
             )
-        for query in (_USE_MIX_TASK, _RELEASE_TASK):
-            for captures in self.matches(query):
-                module = syntax.enclosing_module(captures["use"][0])
-                if module is not None and _named_pair(captures, query):
-                    spans.append(self.span(module))
+        uses = [captures["use"][0] for captures in self.matches(_USE_MIX_TASK)]
+        for module in map(syntax.enclosing_module, [*uses, *self._release_task_calls()]):
+            if module is not None:
+                spans.append(self.span(module))
         merged: list[tuple[int, int]] = []
         for start, end in sorted(spans):
             if merged and start <= merged[-1][1]:
@@ -226,6 +219,18 @@ class Context:
             else:
                 merged.append((start, end))
         return merged
+
+    def _release_task_calls(self) -> list[Node]:
+        """The calls of `_RELEASE_TASK_CALLS`, among the remote calls every summary finds."""
+        if not any(module in self.source.text for module, _ in _RELEASE_TASK_CALLS):
+            return []
+        return [
+            captures["call"][0]
+            for captures in self.matches(syntax.REMOTE_CALLS)
+            if captures["module"][0].type == "alias"
+            and (self.text(captures["module"][0]), self.text(captures["function"][0]))
+            in _RELEASE_TASK_CALLS
+        ]
 
     def short_lived_at(self, offset: int) -> bool:
         if self.short_lived_file:
@@ -235,13 +240,6 @@ class Context:
         return index >= 0 and spans[index][0] <= offset < spans[index][1]
 
 
-def _named_pair(captures: Captures, query: AnyQuery) -> bool:
-    """A release task's call is ``Application.load`` or ``Ecto.Migrator.with_repo`` (the
-    query's two alternatives admit their cross too)."""
-    if query is not _RELEASE_TASK:
-        return True
-    pair = (syntax.text(captures["mod"][0]), syntax.text(captures["fun"][0]))
-    return pair in (("Application", "load"), ("Ecto.Migrator", "with_repo"))
 
 
 def matches_any(relative_path: str, globs: tuple[str, ...]) -> bool:
