@@ -13,11 +13,7 @@ from tree_sitter import Node
 
 from otp_thinking import syntax
 from otp_thinking.model import modules
-from otp_thinking.parsing import compile_query, matches
-
-_REMOTE_CALL = compile_query(
-    "(call target: (dot left: [(alias) (atom)] @module right: (identifier) @function))"
-)
+from otp_thinking.parsing import matches
 
 IN_MEMORY = frozenset({":ets", ":queue"})
 """Stores that die with the node: a producer reading them serves what the app put there."""
@@ -67,7 +63,9 @@ def feed(module: Node) -> Feed | None:
     if "GenStage" not in modules.used(module):
         return None
     found: list[Feed] = []
-    for captures in matches(_REMOTE_CALL, module):
+    for captures in matches(syntax.REMOTE_CALLS, module):  # compiled for the summaries
+        if captures["module"][0].type not in ("alias", "atom"):
+            continue  # `__MODULE__.Sub.f()`
         target = syntax.text(captures["module"][0])
         function = syntax.text(captures["function"][0])
         if any(target == p or target.startswith(p + ".") for p in BROKER_CLIENTS):
