@@ -240,8 +240,6 @@ class Context:
         return index >= 0 and spans[index][0] <= offset < spans[index][1]
 
 
-
-
 def matches_any(relative_path: str, globs: tuple[str, ...]) -> bool:
     for pattern in globs:
         if fnmatch.fnmatchcase(relative_path, pattern):

@@ -187,7 +187,7 @@ class _Fixer:
         """Fixes that overlap none chosen before them, in path and offset order; an edit
         identical to one already chosen (two fixes adding the same child) is shared."""
         taken: dict[str, list[Edit]] = {}
-        chosen = []
+        chosen: list[_Chosen] = []
         for path in sorted(current, key=normal):
             for finding in sorted(current[path], key=lambda f: (f.start, f.end, f.code)):
                 fix = applicable(finding, self.unsafe)
