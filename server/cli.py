@@ -606,9 +606,9 @@ def _write(run: CheckRun, changed: dict[str, tuple[str, str]]) -> None:
             needed = sorted(os.path.relpath(p) for p in run.fixes.needs[path] & held)  # type: ignore[union-attr]
             run.tell([f"{os.path.relpath(path)}: not written (its fixes need {', '.join(needed)})"])
     written = {}
-    for path, (before, after) in changed.items():
+    for path in _needed_first(run, changed):
         if path not in held:
-            results.append(write_fixed(path, before, after, run.roots))
+            results.append(write_fixed(path, *changed[path], run.roots))
     for result in results:
         if result.failed:
             shown = os.path.relpath(result.path) if os.path.isabs(result.path) else result.path
@@ -629,6 +629,16 @@ def _write(run: CheckRun, changed: dict[str, tuple[str, str]]) -> None:
             file=sys.stderr,
         )
     run.errors += sum(r.status != "outside" for r in failed)
+
+
+def _needed_first(run: CheckRun, changed: dict[str, tuple[str, str]]) -> list[str]:
+    """The changed files in the order to write them: first those other fixes rely on (the
+    application a child was added to), then the rest, each group by path. A run stopped
+    half-way (killed, the disk full) then never leaves a call to a supervisor whose child
+    is not written, and running the fix again ends where one uninterrupted run ends."""
+    needs = run.fixes.needs if run.fixes is not None else {}
+    needed = set().union(*needs.values()) if needs else set()
+    return sorted(changed, key=lambda path: (normal(path) not in needed, path))
 
 
 # -- rules, explain, lsp --------------------------------------------------------------

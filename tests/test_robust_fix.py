@@ -265,6 +265,30 @@ def writing_started(folder: Path, since: float) -> bool:
         return True
 
 
+def test_the_application_other_fixes_rely_on_is_written_first(
+    project: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Fixes that call a supervisor or `:pg` scope added to the application rely on it: it is
+    written before them, so a run stopped half-way never leaves calls to a child nobody
+    starts, and the next run ends where an uninterrupted one does (the children in the same
+    order). Files a name sorts before `lib/storefront/` rely on it too."""
+    generated = project / "lib" / "gen"
+    generated.mkdir()
+    (generated / "g0.ex").write_text("defmodule Gen0 do\n  def j, do: :pg2.join(:g, self())\nend\n")
+    written: list[str] = []
+    real = writing.write_fixed
+
+    def recorded(path: str, *args: object, **kwargs: object) -> writing.WriteResult:
+        written.append(os.path.relpath(path, project))
+        return real(path, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(writing, "write_fixed", recorded)
+    code, _err = fix_in_process(project, monkeypatch, capsys)
+    assert code in (0, 1)
+    assert APPLICATION in written and "lib/gen/g0.ex" in written
+    assert written[0] == APPLICATION, written
+
+
 def test_kill_during_a_large_fix_never_leaves_a_cut_file(project: Path) -> None:
     generated = project / "lib" / "gen"
     generated.mkdir()
