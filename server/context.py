@@ -149,12 +149,11 @@ class Context:
         """Another file of the project as a message names it: from the outermost folder with a
         mix.exs around the project (a plugin's files from the repository's root, as the user
         who opened it sees them), its name alone when there is no project."""
-        root = self.project.root
-        if root is None:
+        base = self.project.base
+        if base is None:
             return os.path.basename(path)
-        top = next((p for p in reversed(root.parents) if (p / "mix.exs").is_file()), root)
         try:
-            return os.path.relpath(path, top)
+            return os.path.relpath(path, base)
         except ValueError:  # another drive
             return path
 
@@ -173,7 +172,7 @@ class Context:
         if self.path is None:
             return None
         path = Path(self.path)
-        root = self.project.root
+        root = self.project.base
         if root is not None:
             with contextlib.suppress(ValueError, OSError):
                 path = path.resolve().relative_to(root.resolve())

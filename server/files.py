@@ -39,19 +39,30 @@ APPS_PATH = re.compile(r"\bapps_path:\s*\"([^\"]+)\"")
 
 def root_of_folder(folder: str, above: str | None) -> str | None:
     """The project root of ``folder``, given the root of the folder that holds it (``above``).
-    A folder with a mix.exs is a project of its own (a plugin, a package, a service beside the
-    main one), except an app of an umbrella (`apps/<name>/` under a root, or the umbrella's
-    `apps_path`), whose apps run in one system, and a project among the outer one's tests or
-    tooling (see `_beside_production`): there the outer root wins. Without a mix.exs a folder
-    belongs to the project above it."""
+    A folder with a mix.exs is a project of its own (a plugin, an example, a test app, a
+    package beside the main one), with its own application and children, except an app of an
+    umbrella (`apps/<name>/` under a root, or the umbrella's `apps_path`), whose apps run in
+    one system: there the umbrella's root wins. Without a mix.exs a folder belongs to the
+    project above it. Which files are tests or tooling is read from `repository_root`."""
     if not os.path.isfile(os.path.join(folder, "mix.exs")):
         return above
-    if above is not None and (
-        os.path.dirname(folder) == os.path.join(above, _apps_folder(above))
-        or _beside_production(os.path.relpath(folder, above))
-    ):
+    if above is not None and os.path.dirname(folder) == os.path.join(above, _apps_folder(above)):
         return above
     return folder
+
+
+def repository_root(root: str) -> str:
+    """The outermost folder with a mix.exs around the project at ``root`` (``root`` itself
+    when none is above it): paths are classed and shown from there, so an example or a test
+    app with a mix.exs of its own is still the repository's `examples/` or `test/` code."""
+    top, folder = root, os.path.dirname(root)
+    while True:
+        if os.path.isfile(os.path.join(folder, "mix.exs")):
+            top = folder
+        above = os.path.dirname(folder)
+        if above == folder:
+            return top
+        folder = above
 
 
 TOOLING_FOLDERS = frozenset(
@@ -70,19 +81,6 @@ TOOLING_FOLDERS = frozenset(
 )
 """Folders of development tooling, benchmarks, examples, scratch code and test apps: code that
 does not run in the production system."""
-
-
-def _beside_production(relative: str) -> bool:
-    """A Mix project at ``relative`` under another is that project's test or tooling code
-    (`test/fixtures/app`, `test_integrations/phoenix_app`, `examples/demo`): it stays in the
-    outer project, whose test globs and tooling folders class its files as they always did."""
-    return any(
-        part in TOOLING_FOLDERS
-        or part == "test"
-        or part.startswith("test_")
-        or part.endswith(("_test_app", "-test-app"))
-        for part in relative.split(os.sep)
-    )
 
 
 def _apps_folder(root: str) -> str:

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from otp_thinking.files import SKIPPED_DIRS
+from otp_thinking.files import SKIPPED_DIRS, repository_root, root_of_folder
 from otp_thinking.model.project import ProjectFacts
 from otp_thinking.model.summary import FileSummary, digest, summarize
 from otp_thinking.source import Source
@@ -92,9 +92,17 @@ ShortLived = Callable[[Path], bool]
 
 
 def project_files(root: Path) -> Iterator[Path]:
-    """Every `.ex`/`.exs` file of the project under ``root``, skipping deps, _build…"""
+    """Every `.ex`/`.exs` file of the project under ``root``, skipping deps, _build… and the
+    Mix projects inside it that are projects of their own (see `files.root_of_folder`)."""
+    top = os.fspath(root)
     for folder, dirs, files in os.walk(root):
-        dirs[:] = sorted(d for d in dirs if d not in SKIPPED_DIRS and not d.startswith("."))
+        dirs[:] = sorted(
+            d
+            for d in dirs
+            if d not in SKIPPED_DIRS
+            and not d.startswith(".")
+            and root_of_folder(os.path.join(folder, d), top) == top
+        )
         for name in sorted(files):
             if name.endswith((".ex", ".exs")):
                 yield Path(folder) / name
@@ -106,7 +114,7 @@ def short_lived_by_globs(root: Path, globs: tuple[str, ...] | None = None) -> Sh
     from otp_thinking.context import matches_any  # the context imports the project, and so this
 
     patterns = DEFAULT_TEST_GLOBS if globs is None else globs
-    resolved_root = root.resolve()
+    resolved_root = Path(repository_root(str(root.resolve())))
 
     def short_lived(path: Path) -> bool:
         try:

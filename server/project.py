@@ -107,6 +107,12 @@ class ProjectContext:
         return bool(mix and PATH_DEPENDENCY.search(mix)) or _depended_on_by_path(self.root)
 
     @cached_property
+    def base(self) -> Path | None:
+        """Where paths are classed (tests, tooling) and shown from: the repository's root (see
+        `files.repository_root`), the project's own root unless it sits in another one."""
+        return Path(files.repository_root(str(self.root))) if self.root is not None else None
+
+    @cached_property
     def mix_text(self) -> str | None:
         """The project's mix.exs, read when a fix asks."""
         return files.read_text(self.root / "mix.exs") if self.root is not None else None

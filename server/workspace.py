@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
 from otp_thinking.config import CONFIG_FILE, DEFAULT, Config, read_config_file
-from otp_thinking.files import defines_application, read_text
+from otp_thinking.files import defines_application, read_text, repository_root
 
 if TYPE_CHECKING:  # imported when first used: a run that finds everything in its cache never is
     from otp_thinking.index import ProjectIndex
@@ -227,8 +227,9 @@ class Workspace:
         """Tests and scripts of the project at ``root``, by each file's `[paths] test` globs."""
         key = normal(root)
         resolved_root = self._resolved_roots.get(key)
-        if resolved_root is None:
-            resolved_root = self._resolved_roots[key] = root.resolve()
+        if resolved_root is None:  # tests and tooling are classed from the repository's root
+            resolved_root = Path(repository_root(str(root.resolve())))
+            self._resolved_roots[key] = resolved_root
 
         from otp_thinking.context import matches_any
 

@@ -10,7 +10,8 @@ import pytest
 from test_cli import EXAMPLES, run
 
 from otp_thinking import batch
-from otp_thinking.project import find_root
+from otp_thinking.index import project_files
+from otp_thinking.project import ProjectContext, find_root
 
 CONFIG = (
     '[rules]\npreview = true\nOTP004 = "off"\n\n[paths]\nexclude = ["lib/storefront/rooms.ex"]\n'
@@ -146,11 +147,12 @@ def test_a_message_names_a_nested_project_s_file_from_the_repository_root(projec
         ("[deps: []]", "apps/shop"),  # apps side by side under a root that depends on them
     ],
 )
-def test_an_umbrella_app_or_an_example_belongs_to_the_outer_project_and_a_plugin_to_itself(
+def test_an_umbrella_app_belongs_to_the_umbrella_and_an_example_or_a_plugin_to_itself(
     tmp_path: Path, umbrella_mix: str, app_folder: str
 ) -> None:
     """The command line and the server agree on every folder's project (`find_root` and the
-    batch's walk up the folders)."""
+    batch's walk up the folders); the index of the outer project leaves the others' files out,
+    and paths are classed and shown from the repository's root."""
     root = tmp_path / "umbrella"
     for folder in (root, root / app_folder, root / "examples" / "demo", root / "plugins" / "chart"):
         (folder / "lib").mkdir(parents=True)
@@ -164,9 +166,62 @@ def test_an_umbrella_app_or_an_example_belongs_to_the_outer_project_and_a_plugin
     expected = {
         root / app_folder / "lib" / "shop.ex": root,
         root / "lib" / "u.ex": root,
-        root / "examples" / "demo" / "lib" / "demo.ex": root,  # example code of the outer one
+        root / "examples" / "demo" / "lib" / "demo.ex": root / "examples" / "demo",
         root / "plugins" / "chart" / "lib" / "chart.ex": root / "plugins" / "chart",
     }
     for path, project_root in expected.items():
+        path.write_text("defmodule X do\nend\n")
         assert find_root(path) == project_root
         assert root_of(str(path.parent)) == str(project_root)
+        assert ProjectContext(project_root).base == root
+    indexed = set(project_files(root))
+    assert indexed == {
+        root / "mix.exs",
+        root / "lib" / "u.ex",
+        root / app_folder / "mix.exs",
+        root / app_folder / "lib" / "shop.ex",
+    }
+
+
+DEMO_APPLICATION = """\
+defmodule Demo.Application do
+  use Application
+
+  def start(_type, _args) do
+    Supervisor.start_link([], strategy: :one_for_one, name: Demo.Supervisor)
+  end
+end
+"""
+
+DEMO_BATCH = """\
+defmodule Demo.Batch do
+  def run(items) do
+    items
+    |> Task.async_stream(&work/1)
+    |> Enum.map(fn
+      {:ok, value} -> value
+      {:exit, _reason} -> :failed
+    end)
+  end
+
+  defp work(item), do: item * 2
+end
+"""
+
+
+def test_an_example_project_is_fixed_in_its_own_application(project: Path) -> None:
+    """An example with a mix.exs of its own runs its own application: the Task.Supervisor
+    its fix needs goes there, not into the library's (synapse's examples/data_pipeline)."""
+    demo = project / "examples" / "demo"
+    (demo / "lib" / "demo").mkdir(parents=True)
+    (demo / "mix.exs").write_text("defmodule Demo.MixProject do\nend\n", "utf-8")
+    (demo / "lib" / "demo" / "application.ex").write_text(DEMO_APPLICATION, "utf-8")
+    (demo / "lib" / "demo" / "batch.ex").write_text(DEMO_BATCH, "utf-8")
+    done = run("check", "--format", "json", "--select", "OTP102", "examples", cwd=project)
+    [finding] = json.loads(done.stdout)
+    assert finding["fix"]["title"].startswith(
+        "Use Task.Supervisor.async_stream_nolink on Demo.TaskSupervisor and start it in"
+        " Demo.Application"
+    )
+    edited = {edit["path"] for edit in finding["fix"]["edits"]}
+    assert edited == {"examples/demo/lib/demo/batch.ex", "examples/demo/lib/demo/application.ex"}
