@@ -27,7 +27,9 @@ message broker:
 - `OffBroadwayMemory.Producer`, an in-memory buffer the app pushes into;
 - a producer module of the project (in the same file or another) that `use GenStage` and
   fills its demand from the app's own storage: `Repo` queries, `:ets`, `:queue`, `:dets` or
-  `:mnesia`, or events the app hands it with `GenStage.cast`/`GenStage.call`; or, when its
+  `:mnesia`, or events the app hands it with `GenStage.cast`/`GenStage.call` (whose
+  `handle_cast`/`handle_call` hands events on: one that only changes a subscription and
+  returns `[]` pushes nothing); or, when its
   own code shows none of these, through a function of another project module that queries
   the database (`Shop.Jobs.claim(demand)` running `Repo.all`, as the project index records
   it), unless it also talks to a broker client. When it polls a
@@ -42,7 +44,8 @@ The finding sits on the producer module in the `producer:` option, or on the cal
 Not flagged: producers that connect to a broker — `BroadwaySQS`, `BroadwayKafka`,
 `BroadwayRabbitMQ`, `BroadwayCloudPubSub`, every `OffBroadway.*` package (Redis, Kinesis,
 Pulsar, …) and any other `Broadway*` producer; an in-app producer that talks to a broker client
-(`ExAws`, `AMQP`, `KafkaEx`, `:brod`, `Redix`, …) or that shows no sign of reading the app's
+(`ExAws`, `AMQP`, `KafkaEx`, `:brod`, `Redix`, a `GRPC` stream, …) or that shows no sign of
+reading the app's
 own storage; tests, `.exs` scripts and Mix tasks, where `DummyProducer` and `test_message` are
 what Broadway's own testing guide recommends, and modules under `lib/` named like test
 support (`MyApp.Testing`, `MyApp.TestPipeline`, `MyApp.PipelineCase`, `…TestHelpers`).

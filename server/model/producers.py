@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from tree_sitter import Node
 
 from otp_thinking import syntax
-from otp_thinking.model import modules
+from otp_thinking.model import clauses, modules
 from otp_thinking.parsing import matches
 
 IN_MEMORY = frozenset({":ets", ":queue"})
@@ -39,8 +39,10 @@ BROKER_CLIENTS = (
     "Tortoise311",
     ":emqtt",
     "Pulsar",
+    "GRPC",
 )
-"""Prefixes of client modules that talk to a broker: a producer calling them ingests data."""
+"""Prefixes of client modules that talk to a broker or a remote stream (a gRPC subscription):
+a producer calling them ingests data."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +78,23 @@ def feed(module: Node) -> Feed | None:
             found.append(Feed(f"it reads {target}", True))
         elif target in IN_MEMORY:
             found.append(Feed(f"it reads {target}", False))
-        elif (target, function) in PUSHED_BY_APP:
+        elif (target, function) in PUSHED_BY_APP and _emits_on_request(module, function):
             found.append(Feed(f"the app pushes events with GenStage.{function}", False))
     return found[0] if found else None
+
+
+def _emits_on_request(module: Node, function: str) -> bool:
+    """A ``handle_cast``/``handle_call`` clause of the producer hands events on (its events
+    list is not ``[]``): a cast that only changes the subscription pushes nothing."""
+    callback = "handle_cast" if function == "cast" else "handle_call"
+    for definition in clauses.of_module(module, callback):
+        body = syntax.body_of(definition)
+        last = syntax.last_statement(body) if body is not None else None
+        if last is None or last.type != "tuple":
+            return True  # a reply the tool cannot read: it may hand events on
+        items = [c for c in last.named_children if c.type != "comment"]
+        # {:noreply, events, state} from a cast, {:reply, reply, events, state} from a call
+        position = 2 if callback == "handle_call" else 1
+        if len(items) <= position or syntax.text(items[position]) != "[]":
+            return True
+    return False
