@@ -54,9 +54,46 @@ def task_supervisor(context: Context, node: Node) -> Started:
     existing = started_names(context, TASK_SUPERVISOR)
     child = "{{Task.Supervisor, name: {}}}"
     started = _for_caller(context, node, TASK_SUPERVISOR, None, existing, _TASK_NAMES, child)
-    if started.name in existing and started.safety == "safe":
+    if not (started.name in existing and started.safety == "safe"):
+        started = _partitioned_task_supervisor(context, node) or started
+    return _outside_the_app(context, node, started)
+
+
+def _outside_the_app(context: Context, node: Node, started: Started) -> Started:
+    """``started``, unsafe and saying why when a Mix task of the project runs this code
+    without starting the application (see `ProjectFacts.task_running_without_the_app`):
+    there the supervisor the fix calls is not running, and every call exits with
+    ``:noproc``."""
+    index = context.project.index
+    caller = modules.name_at(node)
+    if started.safety != "safe" or not caller or not index.complete:
         return started
-    return _partitioned_task_supervisor(context, node) or started
+    functions = _entry_functions(node)
+    if not functions:
+        return started
+    task = index.facts.task_running_without_the_app(caller, functions, context.project.app_name)
+    if task is None:
+        return started
+    note = f"{started.note} ({task} may run this code without starting the application)"
+    return Started(started.name, started.edits, "unsafe", note)
+
+
+def _entry_functions(node: Node) -> set[str]:
+    """The function holding ``node`` and, when it is private, the public functions of its
+    module that call it: where other modules come in."""
+    definition = syntax.enclosing_definition(node)
+    module = syntax.enclosing_module(node)
+    if definition is None or module is None:
+        return set()
+    name = clauses.name(definition)
+    if syntax.local_target(definition) == "def":
+        return {name}
+    called = re.compile(rf"(?<![\w.:]){re.escape(name)}[(\s]")
+    return {
+        public
+        for public_def in clauses.public_definitions(module)
+        if (public := clauses.name(public_def)) and called.search(syntax.text(public_def))
+    }
 
 
 def _partitioned_task_supervisor(context: Context, node: Node) -> Started | None:

@@ -128,6 +128,12 @@ class ProjectContext:
         return min(versions) if versions else None
 
     @cached_property
+    def app_name(self) -> str | None:
+        """The OTP application mix.exs names (``app: :shop`` gives ``shop``), or None."""
+        found = APP_NAME.search(self.mix_text or "")
+        return found.group(1) if found is not None else None
+
+    @cached_property
     def cluster_dependency(self) -> str | None:
         """A dependency of mix.exs that joins the nodes of a cluster (``libcluster``,
         ``peerage``...), by name; None when there is none."""
@@ -200,6 +206,9 @@ def scan(
         )
     return ProjectContext(root, apps, index or ProjectIndex(root))
 
+
+APP_NAME = re.compile(r"\bapp:\s*:(\w+)")
+"""The ``app: :shop`` of a mix.exs project."""
 
 PATH_DEPENDENCY = re.compile(r"\{\s*:\w+\s*,[^}\n]*\b(?:path:|in_umbrella:\s*true)")
 """A dependency tuple on another Mix project: ``{:shop_data, path: "../data"}``,

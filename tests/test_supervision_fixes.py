@@ -544,3 +544,41 @@ def test_a_note_on_children_built_at_run_time_does_not_say_they_lack_the_name(
         "Shop.Sync.Tasks (the application's children are built at run time, so whether they"
         " start Shop.Sync.Tasks is not known" in fix_found.title
     )
+
+
+RESET_TASK = """\
+defmodule Mix.Tasks.Shop.Reset do
+  use Mix.Task
+
+  def run(_args) do
+    {starts}
+    Shop.Cleaner.clean_all()
+  end
+end
+"""
+
+CLEANER = "def clean_all, do: clean()\n\ndefp clean, do: Task.start(fn -> :ok end)"
+
+
+@pytest.mark.parametrize(
+    ("starts", "safety"),
+    [
+        ('Mix.Task.run("compile")', "unsafe"),
+        ('Mix.Task.run("app.start")', "safe"),
+        ("Application.ensure_all_started(:shop)", "safe"),
+        ("Application.ensure_all_started(:req)", "unsafe"),
+    ],
+)
+def test_a_fix_in_code_a_mix_task_runs_without_the_app_is_unsafe(
+    tmp_path: Path, starts: str, safety: str
+) -> None:
+    """`mix shop.reset` calls the cleaner without starting the application: the
+    Task.Supervisor the fix adds to the tree is not running there, and the fixed call would
+    exit with :noproc."""
+    root = project(tmp_path)
+    write(root, "lib/mix/tasks/shop.reset.ex", RESET_TASK.format(starts=starts))
+    text = module(CLEANER).replace("Shop.Subject", "Shop.Cleaner")
+    fix_found = findings(root, "OTP103", text)[0].fix
+    assert fix_found is not None and fix_found.safety == safety
+    told = "(mix shop.reset may run this code without starting the application)"
+    assert (told in fix_found.title) == (safety == "unsafe")

@@ -103,6 +103,16 @@ def _defs_by_name(module: Node) -> dict[str, list[tuple[Node, int]]]:
     return found
 
 
+def public_definitions(module: Node) -> list[Node]:
+    """The module's ``def`` clauses (not ``defp``), in source order."""
+    return [
+        clause
+        for clauses in _defs_by_name(module).values()
+        for clause, _arity in clauses
+        if syntax.local_target(clause) == "def"
+    ]
+
+
 def any_of_module(module: Node, wanted: str) -> list[Node]:
     """Every definition of ``wanted`` in the module's body, macros included, any arity."""
     body = syntax.do_block(module)

@@ -331,6 +331,22 @@ def mix_task(name: str, uses: Iterable[str]) -> bool:
     return name.startswith(MIX_TASKS) or "Mix.Task" in uses
 
 
+STARTED_APPS = re.compile(
+    r"Mix\.Task\.run\(\s*\"(app\.start|run)\"|\.ensure_(?:all_)?started\(\s*:(\w+)"
+)
+"""What a Mix task starts: ``Mix.Task.run("app.start")`` (or ``"run"``) the project's own
+application, ``Application.ensure_all_started(:req_llm)`` the one named."""
+
+
+def started_apps(text: str) -> tuple[str, ...]:
+    """The applications a Mix task's text starts: ``"app.start"`` for its own project's,
+    else the names given to ``Application.ensure_all_started/1``."""
+    found = [
+        "app.start" if match.group(1) else match.group(2) for match in STARTED_APPS.finditer(text)
+    ]
+    return tuple(dict.fromkeys(found))
+
+
 def server_kind(uses: Iterable[str], behaviours: Iterable[str]) -> str | None:
     """``"gen_server"``, ``"gen_statem"`` or ``"gen_stage"`` for a module that ``use``s or
     declares one (by the aliases it uses and the behaviours it declares), else None: the

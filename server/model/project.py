@@ -215,6 +215,52 @@ class ProjectFacts:
         """The calls ``module`` makes to other project modules, in the order the files give."""
         return self._calls_from.get(module, ())
 
+    def task_running_without_the_app(
+        self, module: str, functions: Iterable[str], app: str | None
+    ) -> str | None:
+        """A Mix task of the project that calls one of ``module``'s ``functions`` (through the
+        functions of other modules, TASK_HOPS calls deep) without starting the project's
+        application (no ``Mix.Task.run("app.start")``, no ``Application.ensure_all_started``
+        of the app, in the task or a module it calls), by its command (``mix
+        content.plan.generate``), or None. There the supervision tree, and what a fix starts
+        in it, is not running."""
+        found = {(module, function) for function in functions}
+        frontier = set(found)
+        for _hop in range(TASK_HOPS):
+            frontier = {
+                (call.module, call.function)
+                for target in frontier
+                for call in self._called_by.get(target, ())
+            } - found
+            found |= frontier
+            for caller, _function in sorted(frontier):
+                if caller.startswith(MIX_TASKS) and not self._starts_the_app(caller, app):
+                    return "mix " + _task_command(caller.removeprefix(MIX_TASKS))
+        return None
+
+    def _starts_the_app(self, task: str, app: str | None) -> bool:
+        """The Mix task, or a module it calls (a shared ``start_app/0`` helper), starts the
+        project's application."""
+        named = self.names.modules
+        for name in {task, *(call.target for call in self._calls_of(task))}:
+            apps = named[name][1].starts_apps if name in named else ()
+            if "app.start" in apps or (app is not None and app in apps):
+                return True
+        return False
+
+    def _calls_of(self, module: str) -> list[FunctionCall]:
+        return [c for calls in self._called_by.values() for c in calls if c.module == module]
+
+    @cached_property
+    def _called_by(self) -> dict[tuple[str, str], tuple[FunctionCall, ...]]:
+        """The calls between modules the project's public functions make, by their target."""
+        callers: dict[tuple[str, str], list[FunctionCall]] = {}
+        for summary in self.files.values():
+            for call in summary.function_calls:
+                if call.module != call.target:
+                    callers.setdefault((call.target, call.target_function), []).append(call)
+        return {target: tuple(calls) for target, calls in callers.items()}
+
     @cached_property
     def tables(self) -> ets.Tables:
         """Every ETS table of the project and every access its production code makes (see
@@ -223,6 +269,19 @@ class ProjectFacts:
         return ets.Tables.join(
             (s.tables, () if s.short_lived else s.table_accesses) for s in self.files.values()
         )
+
+
+TASK_HOPS = 6
+"""How many calls between modules a Mix task is followed to the code a fix edits."""
+MIX_TASKS = "Mix.Tasks."
+
+
+def _task_command(name: str) -> str:
+    """``Content.Plan.Generate`` → ``content.plan.generate``, as Mix names a task."""
+    return ".".join(
+        "".join(f"_{c.lower()}" if c.isupper() else c for c in part).lstrip("_")
+        for part in name.split(".")
+    )
 
 
 _Fact = TypeVar("_Fact", FunctionEffect, FunctionCall)

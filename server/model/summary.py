@@ -242,6 +242,9 @@ class ModuleSummary:
     takes_any_message: bool = False
     """A ``handle_info/2`` clause takes whatever message arrives (see
     ``model.modules.takes_any_message``)."""
+    starts_apps: tuple[str, ...] = ()
+    """For a Mix task: the applications it starts (see ``model.modules.started_apps``); a task
+    without ``"app.start"`` runs the project's code without its supervision tree."""
     stops_normally: str = ""
     """Where a callback ends the process with ``{:stop, :normal, ...}`` (or ``:shutdown``), as
     ``{:stop, :normal, ...} in handle_info/2, line 81``; empty when none does, and for a module
@@ -1030,6 +1033,7 @@ class _Summariser:
                 (n for n, used in uses if used == "GenServer"), uses[0][0] if uses else None
             )
             name_node = syntax.argument_nodes(module.node)[0]
+            task = modules.mix_task(module.name, used)
             restart, restart_from = modules.child_restart(module.node)
             start, end = self.span(name_node)
             use_start, use_end = self.span(use_node) if use_node is not None else (start, end)
@@ -1041,7 +1045,8 @@ class _Summariser:
                 use_start=use_start,
                 use_end=use_end,
                 registers=tuple(dict.fromkeys(registers.get(module.name, []))),
-                short_lived=modules.mix_task(module.name, (used for _n, used in uses)),
+                short_lived=task,
+                starts_apps=modules.started_apps(syntax.text(module.node)) if task else (),
                 behaviours=tuple(syntax.behaviours(module.node)),
                 feed=feed(module.node) if "GenStage" in used else None,
                 restart=restart,
