@@ -529,13 +529,8 @@ def test_a_note_on_children_built_at_run_time_does_not_say_they_lack_the_name(
     Task.Supervisor is not known, which the note says, rather than that they do not."""
     root = project(tmp_path, None)
     write(root, "lib/shop/application.ex", BUILT_CHILDREN)
-    write(
-        root,
-        "lib/shop/sync/supervisor.ex",
-        "defmodule Shop.Sync.Supervisor do\n  use Supervisor\n\n"
-        "  def init(:ok) do\n"
-        "    children = [{Task.Supervisor, name: Shop.Sync.Tasks}]\n"
-        "    Supervisor.init(children, strategy: :one_for_all)\n  end\nend\n",
+    write_supervisor(
+        root, "Shop.Sync.Supervisor", ":ok", "{Task.Supervisor, name: Shop.Sync.Tasks}"
     )
     worker = f"defmodule Shop.Sync.Worker do\n  {TASK_START}\nend\n"
     fix_found = findings(root, "OTP103", worker)[0].fix
