@@ -399,9 +399,9 @@ def _helper_runs_it(holder: Node, function: Node) -> bool:
 def _calls_parameter(definition: Node, position: int) -> bool:
     """The clause calls its parameter at ``position`` (``fun.()``), outside any ``fn``."""
     head = clauses.head(definition)
-    if head is None or position >= len(head[1]) or head[1][position].type != "identifier":
+    if head is None or position >= len(head.params) or head.params[position].type != "identifier":
         return False
-    parameter = syntax.text(head[1][position])
+    parameter = syntax.text(head.params[position])
     return any(
         node.type == "call"
         and (target := node.child_by_field_name("target")) is not None

@@ -14,6 +14,7 @@ from typing import TypeVar
 from otp_thinking.model import ets
 from otp_thinking.model.callers import Callers, ServerCallers
 from otp_thinking.model.effects import FunctionCall, FunctionEffect
+from otp_thinking.model.modules import MIX_TASKS
 from otp_thinking.model.names import ProjectNames
 from otp_thinking.model.on_demand import OnDemand
 from otp_thinking.model.summary import CallSite, FileSummary
@@ -273,7 +274,6 @@ class ProjectFacts:
 
 TASK_HOPS = 6
 """How many calls between modules a Mix task is followed to the code a fix edits."""
-MIX_TASKS = "Mix.Tasks."
 
 
 def _task_command(name: str) -> str:
