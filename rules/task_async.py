@@ -829,9 +829,10 @@ def _fix(
                 "{:error, reason} when the task fails"
             )
         else:
+            awaits = " (Task.await still exits it)" if "Task.await" in context.source.text else ""
             title = (
                 f"Use Task.Supervisor.async_nolink on {name}{note}: review the caller, which "
-                "now gets the task's crash as a :DOWN message (Task.await still exits it)"
+                f"now gets the task's crash as a :DOWN message{awaits}"
             )
         safety = supervisor.safety if use == "yielded" and _handles_exit(call) else "unsafe"
     if not edits:

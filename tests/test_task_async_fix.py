@@ -254,6 +254,8 @@ def test_other_uses_get_an_unsafe_async_nolink_that_says_what_to_review(
     assert "now gets the task's crash as a :DOWN message" in fixed.fix.title
     assert "Task.Supervisor.async_nolink(Shop.Tasks, fn -> :x end)" in fixed.text
     assert "Task.yield" not in fixed.text
+    # the await's caveat only where the code awaits
+    assert ("(Task.await still exits it)" in fixed.fix.title) == ("Task.await" in body)
 
 
 TRAPPING = """
