@@ -180,9 +180,7 @@ def _start_worker(
     global _worker
     collector.tune()
     _worker = _Worker(read, base_config, select, ignore, caches or {})
-    _worker.workspace.not_applications = plain
-    for index in indexes:
-        _worker.workspace.set_index(index)
+    _given(_worker, indexes, plain)
 
 
 def _resume_worker(
@@ -200,9 +198,15 @@ def _resume_worker(
     depend on the index it is now given."""
     assert _worker is not None
     _worker.caches = caches or {}
-    _worker.workspace.not_applications = plain
+    _given(_worker, indexes, plain)
+
+
+def _given(worker: _Worker, indexes: Sequence[ProjectIndex], plain: frozenset[str]) -> None:
+    """The worker's workspace takes the projects' indexes and the files known to define no
+    application."""
+    worker.workspace.not_applications = plain
     for index in indexes:
-        _worker.workspace.set_index(index)
+        worker.workspace.set_index(index)
 
 
 _Cached = tuple[str, disk_cache.Entry] | None
