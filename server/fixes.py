@@ -88,11 +88,10 @@ def _entry_functions(node: Node) -> set[str]:
     name = clauses.name(definition)
     if syntax.local_target(definition) == "def":
         return {name}
-    called = re.compile(rf"(?<![\w.:]){re.escape(name)}[(\s]")
     return {
-        public
-        for public_def in clauses.public_definitions(module)
-        if (public := clauses.name(public_def)) and called.search(syntax.text(public_def))
+        clauses.name(public)
+        for public in clauses.public_definitions(module)
+        if name in syntax.local_calls_in(public)
     }
 
 

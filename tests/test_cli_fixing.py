@@ -260,20 +260,33 @@ end
 """
 
 
-def test_fixes_that_add_one_child_before_different_users_add_it_once(tmp_path: Path) -> None:
-    """Each :pg2 fix adds the :pg scope before its own module's place among the children;
-    taken in one pass, two such fixes added it twice, and the app would not boot (a duplicate
-    child id). The second waits for the next pass, where the scope is started already."""
+def shop_with_children(tmp_path: Path, children: str, after_start: str = "") -> tuple[Path, Path]:
+    """A Mix project ``shop`` whose application starts ``children`` (and runs ``after_start``
+    once its tree is up): its root and its `lib/shop`."""
     root = tmp_path / "shop"
     lib = root / "lib" / "shop"
     lib.mkdir(parents=True)
     (root / "mix.exs").write_text(MIX_EXS, "utf-8")
-    application = APPLICATION.replace(
-        "      Shop.Repo\n",
-        "      Shop.Repo,\n      Shop.Alpha,\n      {Registry, keys: :unique, name: Shop.Names},\n"
-        "      Shop.Beta\n",
-    )
+    application = APPLICATION.replace("      Shop.Repo\n", f"      {children}\n")
+    if after_start:
+        application = application.replace(
+            "    Supervisor.start_link(children, strategy: :one_for_one)\n",
+            "    result = Supervisor.start_link(children, strategy: :one_for_one)\n"
+            f"{after_start}    result\n",
+        )
     (lib / "application.ex").write_text(application, "utf-8")
+    return root, lib
+
+
+def test_fixes_that_add_one_child_before_different_users_add_it_once(tmp_path: Path) -> None:
+    """Each :pg2 fix adds the :pg scope before its own module's place among the children;
+    taken in one pass, two such fixes added it twice, and the app would not boot (a duplicate
+    child id). The second waits for the next pass, where the scope is started already."""
+    root, lib = shop_with_children(
+        tmp_path,
+        "Shop.Repo,\n      Shop.Alpha,\n      {Registry, keys: :unique, name: Shop.Names},\n"
+        "      Shop.Beta",
+    )
     for name, group in (("Alpha", "alphas"), ("Beta", "betas")):
         (lib / f"{name.lower()}.ex").write_text(PG2_USER.format(name=name, group=group), "utf-8")
     done = run("check", "--fix", ".", cwd=root)
@@ -303,23 +316,14 @@ def test_a_child_added_for_the_application_and_for_a_child_goes_before_the_child
     tmp_path: Path,
 ) -> None:
     """The application's own task (after `Supervisor.start_link`) would put the Task.Supervisor
-    after the infrastructure, the PubSub after the warmer; the warmer's fix puts it before the warmer, whose `init/1` uses it.
-    Fixed together, the child is added once, before the warmer: after it, the warmer's start
-    would fail and the app with it."""
-    root = tmp_path / "shop"
-    lib = root / "lib" / "shop"
-    lib.mkdir(parents=True)
-    (root / "mix.exs").write_text(MIX_EXS, "utf-8")
-    application = APPLICATION.replace(
-        "      Shop.Repo\n",
-        "      Shop.Repo,\n      Shop.Warmer,\n      {Phoenix.PubSub, name: Shop.PubSub}\n",
+    after the infrastructure (the PubSub, after the warmer); the warmer's fix puts it before
+    the warmer, whose `init/1` uses it. Fixed together, the child is added once, before the
+    warmer: after it, the warmer's start would fail and the app with it."""
+    root, lib = shop_with_children(
+        tmp_path,
+        "Shop.Repo,\n      Shop.Warmer,\n      {Phoenix.PubSub, name: Shop.PubSub}",
+        after_start='    Task.start(fn -> :logger.info("started") end)\n',
     )
-    application = application.replace(
-        "    Supervisor.start_link(children, strategy: :one_for_one)\n",
-        "    result = Supervisor.start_link(children, strategy: :one_for_one)\n"
-        '    Task.start(fn -> :logger.info("started") end)\n    result\n',
-    )
-    (lib / "application.ex").write_text(application, "utf-8")
     (lib / "warmer.ex").write_text(WARMER, "utf-8")
     done = run("check", "--fix", "--select", "OTP103", ".", cwd=root)
     assert done.returncode == 0, done.stdout + done.stderr

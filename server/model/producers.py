@@ -87,14 +87,14 @@ def _emits_on_request(module: Node, function: str) -> bool:
     """A ``handle_cast``/``handle_call`` clause of the producer hands events on (its events
     list is not ``[]``): a cast that only changes the subscription pushes nothing."""
     callback = "handle_cast" if function == "cast" else "handle_call"
+    # {:noreply, events, state} from a cast, {:reply, reply, events, state} from a call
+    position = 2 if callback == "handle_call" else 1
     for definition in clauses.of_module(module, callback):
-        body = syntax.body_of(definition)
-        last = syntax.last_statement(body) if body is not None else None
-        if last is None or last.type != "tuple":
-            return True  # a reply the tool cannot read: it may hand events on
-        items = [c for c in last.named_children if c.type != "comment"]
-        # {:noreply, events, state} from a cast, {:reply, reply, events, state} from a call
-        position = 2 if callback == "handle_call" else 1
-        if len(items) <= position or syntax.text(items[position]) != "[]":
-            return True
+        tails = syntax.tail_expressions(syntax.body_of(definition))
+        for tail in tails or [definition]:  # no body the tool can read: it may hand events on
+            items = [c for c in tail.named_children if c.type != "comment"]
+            if tail.type != "tuple" or len(items) <= position:
+                return True
+            if syntax.text(items[position]) != "[]":
+                return True
     return False
