@@ -60,7 +60,10 @@ waits for it: an `fn` given to `Enum`/`Stream`, to the `Map`/`Keyword` functions
 (`Map.new/2`, `Keyword.update/4`; not `Keyword.get(opts, :fetch, &fetch/1)`, which keeps it),
 to `Task.async_stream`, or to `Task.async` when `init/1` also awaits; the message names the
 call inside the `fn`, not the `Task.async_stream` around it (an `Agent.start_link(fn -> ...)`
-in `init/1` counts too: the `fn` is the new Agent's `init`). One finding per `init/1` clause,
+in `init/1` counts too: the `fn` is the new Agent's `init`), and so does an `fn` or capture
+bound to a variable the same function then calls, the default of an option included
+(`resolver = Keyword.get(config, :resolver, &:inet_res.getbyname(&1, :a))`, then
+`resolver.(host)`): the finding sits on that call. One finding per `init/1` clause,
 on the first blocking call in source order (or on the call that leads to it). Fixing that one
 is the point: the rest of the slow work usually moves with it. A warning names the first
 remote call, and information the first wait on a store, the network, a command or a sleep.

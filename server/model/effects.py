@@ -365,6 +365,8 @@ def _holder(function: Node) -> Node | None:
 
 
 def _runs_now(function: Node, scope: Node) -> bool:
+    if _called_where_bound(function, scope):
+        return True
     holder = _holder(function)
     if holder is None:
         return False
@@ -376,6 +378,76 @@ def _runs_now(function: Node, scope: Node) -> bool:
     if remote[1] in _RUNS_FN.get(remote[0], ()):
         return True
     return remote in _TASK_STARTS and _AWAITS.search(syntax.text(scope)) is not None
+
+
+_DEFAULTS = frozenset({("Keyword", "get"), ("Map", "get"), ("Access", "get")})
+"""Look-ups whose last argument is the value to use when the key is missing."""
+
+
+def _called_where_bound(function: Node, scope: Node) -> bool:
+    """An ``fn`` or capture bound to a variable that ``scope`` then calls, outside any ``fn``
+    that runs later: ``resolver = Keyword.get(config, :resolver, &:inet_res.getbyname(&1,
+    :a))`` and then ``resolver.(host)``. The option may replace it, but by default it runs
+    before ``scope`` goes on."""
+    return _bound_call(function, scope) is not None
+
+
+def where_it_runs(call: Node, scope: Node) -> Node:
+    """Where ``scope`` runs ``call``: the call itself, or, when it sits in an ``fn`` or capture
+    bound to a variable, the first call of that variable (``resolver.(host)``)."""
+    for parent in syntax.ancestors(call):
+        if parent == scope:
+            break
+        if parent.type == "anonymous_function" or syntax.is_capture(parent):
+            site = _bound_call(parent, scope)
+            if site is not None:
+                return site
+    return call
+
+
+def _bound_call(function: Node, scope: Node) -> Node | None:
+    """The first call of the variable ``function`` is bound to, when ``scope`` makes one."""
+    value = function
+    holder = _holder(function)
+    if holder is not None and syntax.remote_target(holder) in _DEFAULTS:
+        arguments = syntax.argument_nodes(holder)
+        if not arguments or arguments[-1] != function:
+            return None
+        value = holder
+    binding = syntax.parent(value)
+    if binding is None or binding.type != "binary_operator" or syntax.operator(binding) != "=":
+        return None
+    variable = binding.child_by_field_name("left")
+    if (
+        variable is None
+        or variable.type != "identifier"
+        or binding.child_by_field_name("right") != value
+    ):
+        return None
+    name = syntax.text(variable)
+    return next(
+        (
+            node
+            for node in syntax.descendants(scope)
+            if node.start_byte > binding.end_byte
+            and _calls_variable(node, name)
+            and not deferred(node, scope)
+        ),
+        None,
+    )
+
+
+def _calls_variable(node: Node, name: str) -> bool:
+    """``node`` is ``name.(...)``, a call of the function a variable holds."""
+    if node.type != "call":
+        return False
+    target = node.child_by_field_name("target")
+    return (
+        target is not None
+        and target.type == "dot"
+        and target.child_by_field_name("right") is None
+        and syntax.text(target).removesuffix(".") == name
+    )
 
 
 def _helper_runs_it(holder: Node, function: Node) -> bool:
@@ -403,11 +475,7 @@ def _calls_parameter(definition: Node, position: int) -> bool:
         return False
     parameter = syntax.text(head.params[position])
     return any(
-        node.type == "call"
-        and (target := node.child_by_field_name("target")) is not None
-        and target.type == "dot"
-        and target.child_by_field_name("right") is None
-        and syntax.text(target).removesuffix(".") == parameter
+        _calls_variable(node, parameter)
         and not any(a.type == "anonymous_function" for a in _between(node, definition))
         for node in syntax.descendants(definition)
     )

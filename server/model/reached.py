@@ -19,6 +19,7 @@ from otp_thinking.model.effects import (
     module_candidates,
     scopes,
     waited_in_task,
+    where_it_runs,
 )
 from otp_thinking.model.project import ProjectFacts
 from otp_thinking.parsing import compile_query, matches
@@ -78,6 +79,7 @@ class Scanner:
             if deferred(call, node):
                 continue
             module, function = (syntax.text(captures[k][0]) for k in ("module", "function"))
+            call = where_it_runs(call, node)
             in_task = " (in a task it waits for)" if waited_in_task(call, node) else ""
             name = self.classify(module, function)
             if name is not None:
