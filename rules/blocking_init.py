@@ -26,7 +26,8 @@ DOC = """\
 (`use GenStage`: its `start_link` waits for `init/1` just the same) when it does blocking work.
 
 As a warning, work that waits on another machine:
-- HTTP requests: `Req`, `Finch`, `HTTPoison`, `HTTPotion`, `Tesla`, `:httpc`, `:hackney`;
+- HTTP requests: `Req`, `Finch`, `HTTPoison`, `HTTPotion`, `Tesla`, `:httpc`, `:hackney`,
+  `ExAws.request`;
 - remote calls: `:rpc.call` (which waits forever by default), `:erpc.call`.
 
 As information, the rest: at boot it is usually bounded, often load-bearing for the processes
@@ -35,8 +36,9 @@ started after it, and whether it is is not in this code:
   alias ending in `Repo` (`MyApp.Repo`, `MyApp.ReadRepo`), `Ecto.Adapters.SQL.query`,
   `Postgrex.query`, `Redix.command`, `:mnesia.wait_for_tables`, `:mnesia.transaction`;
 - network set-up: socket connects and reads (`:gen_tcp.connect/accept/recv`, `:ssl.connect`,
-  `Mint.HTTP.connect`, `:gun.await_up`, the `socket` package's `Socket.TCP.connect`), node
-  connects (`Node.connect/ping`, `:net_kernel.connect_node`, `:net_adm.ping`), DNS lookups
+  `Mint.HTTP.connect`, `:gun.await_up`, the `socket` package's `Socket.TCP.connect`,
+  `GRPC.Stub.connect`, `AMQP.Connection.open`), node connects (`Node.connect/ping`,
+  `:net_kernel.connect_node`, `:net_adm.ping/world/world_list`), DNS lookups
   (`:inet_res.lookup/getbyname`, `:inet.gethostbyname/getaddr`);
 - waiting: `Task.await/yield` (and `await_many`/`yield_many`), `receive` written in `init/1`
   itself (unless it has `after 0`), `Process.sleep`, `:timer.sleep`;
@@ -58,6 +60,7 @@ counts as calling its `init/1`, since `start_link` returns only once that has re
 MyApp.Client.init/1)". Work inside an `fn` counts when `init/1`
 waits for it: an `fn` given to `Enum`/`Stream`, to the `Map`/`Keyword` functions that run it
 (`Map.new/2`, `Keyword.update/4`; not `Keyword.get(opts, :fetch, &fetch/1)`, which keeps it),
+to `:telemetry.span`,
 to `Task.async_stream`, or to `Task.async` when `init/1` also awaits; the message names the
 call inside the `fn`, not the `Task.async_stream` around it (an `Agent.start_link(fn -> ...)`
 in `init/1` counts too: the `fn` is the new Agent's `init`), and so does an `fn` or capture

@@ -69,6 +69,7 @@ TOOLING_FOLDERS = frozenset(
     {
         "dev",
         "bench",
+        "benchmark",
         "benchmarks",
         "test_app",
         "test_apps",

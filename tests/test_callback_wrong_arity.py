@@ -73,6 +73,7 @@ def test_a_process_callback_of_a_supervisor_is_said_never_to_run() -> None:
         ("lib/shop/worker.ex", "warning"),
         ("scratch/worker.ex", "information"),
         ("dev/worker.ex", "information"),
+        ("benchmark/lib/worker.ex", "information"),
     ],
 )
 def test_development_tooling_gets_information(path: str, severity: str) -> None:

@@ -85,6 +85,7 @@ _BLOCKING: dict[str, tuple[str, frozenset[str]]] = {
     "HTTPotion": ("http", _HTTP_VERBS),
     "Tesla": ("http", _HTTP_VERBS),
     "Finch": ("http", frozenset({"request", "request!", "stream", "stream_while"})),
+    "ExAws": ("http", frozenset({"request", "request!"})),
     ":hackney": ("http", frozenset({"request", "get", "post", "put", "delete", "head"})),
     ":httpc": ("http", frozenset({"request"})),
     "Mint.HTTP": ("connect", frozenset({"connect"})),
@@ -120,10 +121,12 @@ _CONNECTS: dict[str, frozenset[str]] = {
     ":ssl": frozenset({"connect"}),
     "Node": frozenset({"connect", "ping"}),
     ":net_kernel": frozenset({"connect_node"}),
-    ":net_adm": frozenset({"ping"}),
     "Socket.TCP": frozenset({"connect", "connect!"}),  # the `socket` package
     "Socket.SSL": frozenset({"connect", "connect!"}),
     ":gun": frozenset({"await_up"}),  # `:gun.open` returns at once; this waits for the connection
+    ":net_adm": frozenset({"ping", "world", "world_list"}),  # the world pings every host listed
+    "GRPC.Stub": frozenset({"connect"}),
+    "AMQP.Connection": frozenset({"open"}),
 }
 _LOOKUPS: dict[str, frozenset[str]] = {
     ":inet_res": frozenset({"lookup", "getbyname", "gethostbyname", "resolve", "nslookup"}),
@@ -273,11 +276,12 @@ _RUNS_FN: dict[str, frozenset[str]] = {
     "MapSet": frozenset({"new", "filter", "reject", "map", "split_with"}),
     "List": frozenset({"foldl", "foldr", "update_at"}),
     "Agent": frozenset({"start_link", "start"}),
+    ":telemetry": frozenset({"span"}),
 }
 """Functions of the collection modules that run an ``fn`` they are given; their others take
 it as a value (``Keyword.get(opts, :fetch, &Remote.fetch/1)`` keeps a function to call
 later). An Agent's start runs its ``fn`` in the new process as its `init`, and returns only
-once it has."""
+once it has; ``:telemetry.span`` runs its ``fn`` between the start and stop events."""
 _EAGER_LOCAL = frozenset({"then", "tap"})
 # Run the function in other processes, but the caller waits for the results.
 _AWAITED_STREAMS = frozenset(
