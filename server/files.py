@@ -105,7 +105,8 @@ def walk_elixir(
     follow_links: bool,
     unreadable: Callable[[OSError], None] = lambda error: None,
 ) -> Iterator[tuple[str, str]]:
-    """The `.ex`/`.exs` files below the folder ``top`` with their real paths, in the order of
+    """The `.ex`/`.exs` files below the folder ``top`` with their real paths (not dot-files,
+    which Mix does not compile either: `.#worker.ex` is Emacs's lock link), in the order of
     ``os.walk`` with names sorted: a folder's files, then its subfolders (not those ``skip``
     names; those that are links only when ``follow_links``; a folder reached again through a
     link is walked once). Real paths are worked out from the real path of ``top`` and resolved
@@ -136,7 +137,7 @@ def walk_elixir(
                 if link and not follow_links:
                     continue
                 below.append((entry.name, link))
-            elif entry.name.endswith((".ex", ".exs")):
+            elif entry.name.endswith((".ex", ".exs")) and not entry.name.startswith("."):
                 found.append((entry.name, entry.is_symlink()))
         # os.path.join's result, without its cost per name: the names hold no separator
         prefix = folder if folder.endswith(os.sep) else folder + os.sep

@@ -104,7 +104,7 @@ def project_files(root: Path) -> Iterator[Path]:
             and root_of_folder(os.path.join(folder, d), top) == top
         )
         for name in sorted(files):
-            if name.endswith((".ex", ".exs")):
+            if name.endswith((".ex", ".exs")) and not name.startswith("."):
                 yield Path(folder) / name
 
 

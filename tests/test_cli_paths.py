@@ -225,3 +225,14 @@ def test_an_example_project_is_fixed_in_its_own_application(project: Path) -> No
     )
     edited = {edit["path"] for edit in finding["fix"]["edits"]}
     assert edited == {"examples/demo/lib/demo/batch.ex", "examples/demo/lib/demo/application.ex"}
+
+
+def test_emacs_lock_files_and_other_dot_files_are_not_sources(project: Path) -> None:
+    """Mix compiles `lib/**/*.ex` without dot-files, so `.#inventory.ex` (the link Emacs makes
+    while a buffer has unsaved changes, pointing nowhere) is not a source: no error, no finding."""
+    expected = findings(".", cwd=project)
+    folder = project / "lib" / "storefront"
+    (folder / ".#inventory.ex").symlink_to("someone@host.4242")
+    shutil.copy(folder / "inventory.ex", folder / ".inventory_backup.ex")
+    assert findings(".", cwd=project) == expected
+    assert not any(".#" in str(path) for path in project_files(project))
