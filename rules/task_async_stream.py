@@ -26,7 +26,12 @@ Flagged only where the code expects failed tasks as `{:exit, reason}` elements, 
 stream never delivers for a crash (the link exits the caller first): the call passes
 `zip_input_on_exit: true`, or the function handles `{:exit, _}` elements — a `case`/`fn`
 clause, `match?({:exit, _}, &1)`, or a clause of a local reducer it passes (`&collect/2`) —
-without simply raising again. The caller wanted isolation that the link defeats. When the call
+without simply raising again; or the function the stream is piped or bound into (an `Enum`
+or `Stream` call) has a clause for `{:error, _}` elements, which a stream never yields (each
+element is `{:ok, result}` or `{:exit, reason}`; the task's own `{:error, _}` comes as
+`{:ok, {:error, _}}`): that clause never runs, and the message says so, with no fix, since
+unlinking alone would hand the clause an `{:exit, _}` it does not match either. The caller
+wanted isolation that the link defeats. When the call
 sets no `on_timeout` (nor `timeout: :infinity`), the message adds that a task running past its
 timeout exits the caller too (the default is `on_timeout: :exit`), which dropping the link does
 not change: `on_timeout: :kill_task` makes it an `{:exit, :timeout}` element as well
@@ -142,6 +147,12 @@ MESSAGES = {
         "instead of reaching the {{:exit, ...}} clause on line {line}; use "
         "Task.Supervisor.async_stream_nolink on {where} so failures arrive there."
     ),
+    "error": (
+        "{stream} yields {{:ok, result}} or {{:exit, reason}} for each element, never "
+        "{{:error, _}}: the clause on line {line} never runs, and a crashing task exits the "
+        "caller through its link; use Task.Supervisor.async_stream_nolink on {where} and match "
+        "{{:exit, reason}} there."
+    ),
     "zip": (
         "{stream} links every task to the caller, so a crashing task exits the caller "
         "instead of arriving as the {{:exit, {{input, reason}}}} element that "
@@ -179,6 +190,8 @@ def check(context: Context) -> Iterator[Finding]:
             where="the same supervisor" if supervised else "a Task.Supervisor",
         )
         fix = _unlinked(context, call) if supervised else _fix(context, call)
+        if evidence.kind == "error":
+            fix = None  # unlinked, a crash arrives as {:exit, _}, which the clause misses too
         if _may_time_out(call):
             message += _timeout_note(evidence)
             fix = replace(fix, title=fix.title + TIMEOUT_FIX_NOTE) if fix is not None else None
@@ -202,6 +215,8 @@ def _timeout_note(evidence: process_state.Evidence) -> str:
     ``zip_input_on_exit`` elements never matches ``{:exit, :timeout}``)."""
     if evidence.kind == "zip":
         return TIMEOUT_NOTE.format(there="", element="{:exit, {input, :timeout}}")
+    if evidence.kind == "error":
+        return TIMEOUT_NOTE.format(there="", element="{:exit, :timeout}")
     reason = process_state.exit_reason(evidence.node) if evidence.node is not None else None
     if reason is not None and not process_state.matches_an_atom(reason):
         return UNMATCHED_TIMEOUT_NOTE.format(line=evidence.line(), reason=syntax.text(reason))
@@ -369,12 +384,12 @@ def _evidence(context: Context, call: Node) -> process_state.Evidence | None:
     function or in the local reducer it passes (`&reduce/2`). Elsewhere a crash takes the
     caller down whichever way the tasks are started, and nothing shows that is unwanted."""
     definition = syntax.enclosing_definition(call)
-    if (
-        definition is None
-        or _in_init(call)
-        or _kills_on_timeout(call)
-        or process_state.traps_exits(context, call)
-    ):
+    if definition is None or _in_init(call) or process_state.traps_exits(context, call):
+        return None
+    error = process_state.error_element_clause(call)
+    if error is not None:
+        return process_state.Evidence("error", error)
+    if _kills_on_timeout(call):
         return None
     if _zips_input_on_exit(call):
         return process_state.Evidence("zip", call)

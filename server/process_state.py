@@ -210,11 +210,7 @@ def failure_head(definition: Node) -> bool:
     head = clauses.head(definition)
     if head is None or not any(_exit_tuple(p) for p in head[1]):
         return False
-    statements = syntax.body_statements(definition)
-    first = statements[0] if statements else None
-    return not (
-        first is not None and first.type == "call" and syntax.local_target(first) in RAISING
-    )
+    return not _raises_first(definition)
 
 
 def _matches_exit(node: Node) -> bool:
@@ -452,3 +448,125 @@ def pid_kept(site: Node) -> bool:
         return False
     names = syntax.bound_names(binding.child_by_field_name("left"))
     return any(syntax.last_variable_use(definition, name) > binding.end_byte for name in names)
+
+
+# What a Task.async_stream's consumer does with each element: the `Enum` and `Stream`
+# functions whose `fn` takes the element as its first argument.
+_ELEMENT_CONSUMERS = frozenset(
+    {
+        "each",
+        "map",
+        "flat_map",
+        "filter",
+        "reject",
+        "find",
+        "reduce",
+        "reduce_while",
+        "map_reduce",
+        "split_with",
+        "group_by",
+        "count",
+        "any?",
+        "all?",
+    }
+)
+
+
+def error_element_clause(stream: Node) -> Node | None:
+    """A clause of the stream's consumer written for an ``{:error, _}`` element, which
+    ``Task.async_stream`` never yields (each element is ``{:ok, result}`` or ``{:exit,
+    reason}``): an ``fn`` clause, or a head of the local function captured for it, in the
+    ``Enum``/``Stream`` call the stream is piped or bound into. The author expected failures
+    to arrive as elements."""
+    for consumer in _consumers(stream):
+        for function in syntax.argument_nodes(consumer)[-1:]:
+            for pattern, raises in _element_patterns(consumer, function):
+                if _error_tuple(pattern) and not raises:
+                    return pattern
+    return None
+
+
+def _consumers(stream: Node) -> list[Node]:
+    """The `Enum`/`Stream` calls that take the stream's elements as they come: the call it is
+    piped into, or one given the variable it is bound to."""
+    top = stream
+    parent = syntax.parent(top)
+    if parent is not None and syntax.is_pipe(parent) and parent.child_by_field_name("right") == top:
+        top, parent = parent, syntax.parent(parent)  # `items |> Task.async_stream(..)`
+    if parent is not None and syntax.is_pipe(parent) and parent.child_by_field_name("left") == top:
+        right = parent.child_by_field_name("right")
+        return [right] if right is not None and _consumes(right) else []
+    binding = parent
+    if binding is None or binding.type != "binary_operator" or syntax.operator(binding) != "=":
+        return []
+    variable = binding.child_by_field_name("left")
+    definition = syntax.enclosing_definition(stream)
+    if variable is None or variable.type != "identifier" or definition is None:
+        return []
+    name = syntax.text(variable)
+    found = []
+    for use in syntax.variable_uses(definition, name):
+        if use.start_byte <= binding.end_byte:
+            continue
+        holder = syntax.parent(use)
+        call = syntax.parent(holder) if holder is not None else None
+        if holder is not None and holder.type == "arguments" and call is not None:
+            if _consumes(call) and syntax.argument_nodes(call)[:1] == [use]:
+                found.append(call)
+        elif holder is not None and syntax.is_pipe(holder):
+            right = holder.child_by_field_name("right")
+            if holder.child_by_field_name("left") == use and right is not None and _consumes(right):
+                found.append(right)
+    return found
+
+
+def _consumes(call: Node) -> bool:
+    target = syntax.remote_target(call) if call.type == "call" else None
+    return (
+        target is not None and target[0] in ("Enum", "Stream") and target[1] in _ELEMENT_CONSUMERS
+    )
+
+
+def _element_patterns(consumer: Node, function: Node) -> list[tuple[Node, bool]]:
+    """The first parameter of each clause of ``function`` (an ``fn``, or ``&local/n`` of the
+    consumer's module), and whether the clause raises at once (a crash then is wanted)."""
+    if function.type == "anonymous_function":
+        patterns = []
+        for clause in function.named_children:
+            left = clause.child_by_field_name("left") if clause.type == "stab_clause" else None
+            if (
+                left is not None
+                and left.type == "binary_operator"
+                and syntax.operator(left) == "when"
+            ):
+                left = left.child_by_field_name("left")
+            parameters = left.named_children if left is not None else []
+            if parameters:
+                patterns.append((parameters[0], _raises(clause)))
+        return patterns
+    name = syntax.captured_function(function)
+    module = syntax.enclosing_module(consumer)
+    if name is None or module is None:
+        return []
+    found = []
+    for definition in clauses.any_of_module(module, name):
+        head = clauses.head(definition)
+        if head is not None and head[1]:
+            found.append((head[1][0], _raises_first(definition)))
+    return found
+
+
+def _raises_first(definition: Node) -> bool:
+    statements = syntax.body_statements(definition)
+    first = statements[0] if statements else None
+    return first is not None and first.type == "call" and syntax.local_target(first) in RAISING
+
+
+def _error_tuple(pattern: Node) -> bool:
+    if pattern.type == "binary_operator" and syntax.operator(pattern) == "=":
+        return any(
+            side is not None and _error_tuple(side)
+            for side in (pattern.child_by_field_name("left"), pattern.child_by_field_name("right"))
+        )
+    elements = pattern.named_children if pattern.type == "tuple" else []
+    return len(elements) == 2 and syntax.text(elements[0]) == ":error"
