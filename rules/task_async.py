@@ -37,6 +37,11 @@ Flagged only where the code shows the link is unwanted:
   `async_nolink` would only hide a crash), nor any `:DOWN` clause of a module that monitors
   processes itself (`Process.monitor/1`, `spawn_monitor`) or starts `async_nolink` tasks: it
   may be for those, and which ones it takes is not known;
+- the caller awaits the task inside a `try` whose handlers cannot see a failed task:
+  `Task.await`/`await_many` exit the caller, and an exit is neither an exception
+  (`rescue`) nor a throw (`catch value`, `catch :timeout, _`); the `rescue` or `catch` the
+  author wrote for it never runs. No fix: unlinked, the await still exits past the handler,
+  so the message says to catch `:exit` or read the task with `Task.yield/2` as well;
 - nothing awaits the task: its value is thrown away (a statement before the last, `_task =`,
   or the last of a `case`/`if`/`with` branch whose value is thrown away in turn), or it is
   what a helper returns to callers that throw it away (the module's own calls, and for a
@@ -46,7 +51,8 @@ Flagged only where the code shows the link is unwanted:
   and using it) is awaited that way.
 
 Not flagged:
-- tasks awaited with `Task.await/2` or `Task.await_many/2` in the same function (or in every
+- tasks awaited with `Task.await/2` or `Task.await_many/2` in the same function, outside a
+  `try` that only rescues (or in every
   caller of the helper that starts them, or maps them out of a list): a failed task exits the
   caller through the await whether it is linked or not, so `async_nolink` would change
   nothing;
@@ -173,6 +179,13 @@ MESSAGES = {
         "{call} links the task to this process, so a crash in the task kills the process "
         "instead of reaching the {{:DOWN, ...}} clause of {function} on line {line}; {nolink}."
     ),
+    "blind": (
+        "Task.await and Task.await_many exit the caller when a task crashes or runs past its "
+        "timeout, and an exit is neither an exception nor a throw: the {handler} on line {line} "
+        "never sees it. "
+        "{nolink_cap} and catch the exit (catch :exit, reason ->), or read it with Task.yield/2 "
+        "(linked, a crash in the task exits the caller whatever it catches)."
+    ),
     "unawaited": (
         "This {call} is not awaited where it starts, yet its link still makes a crash in "
         "the task crash the caller; {unawaited}."
@@ -181,6 +194,7 @@ MESSAGES = {
 REMEDIES = {
     False: {
         "nolink": "start it with Task.Supervisor.async_nolink/2 on a Task.Supervisor",
+        "nolink_cap": "Start it with Task.Supervisor.async_nolink/2 on a Task.Supervisor",
         "unawaited": (
             "start it under a Task.Supervisor (start_child/2 when no result is needed, "
             "async_nolink/2 otherwise)"
@@ -188,6 +202,7 @@ REMEDIES = {
     },
     True: {
         "nolink": "use Task.Supervisor.async_nolink on the same supervisor",
+        "nolink_cap": "Use Task.Supervisor.async_nolink on the same supervisor",
         "unawaited": (
             "use Task.Supervisor.start_child on the same supervisor (async_nolink when a result "
             "is needed)"
@@ -212,6 +227,8 @@ def check(context: Context) -> Iterator[Finding]:
         site = _site(call)
         supervised = context.text(captures["module"][0]) == SUPERVISED
         fix = _fix(context, call, site, evidence.kind == "unawaited", supervised)
+        if evidence.kind == "blind":
+            fix = None  # unlinked, the await still exits the caller past the handler
         yield context.finding(RULE, site, _message(evidence, supervised), fix=fix)
     for captures in context.remote_calls({SUPERVISED}, {"async_nolink"}):
         finding = _unread_nolink(context, captures["call"][0])
@@ -230,8 +247,15 @@ def _message(evidence: process_state.Evidence, supervised: bool) -> str:
     if evidence.node is not None and syntax.is_definition(evidence.node):
         function = f"{clauses.name(evidence.node)}"
     call = f"{SUPERVISED}.async" if supervised else "Task.async"
+    handler = (
+        "catch" if evidence.node is not None and evidence.node.type == "catch_block" else "rescue"
+    )
     return MESSAGES[evidence.kind].format(
-        line=evidence.line(), function=function, call=call, **REMEDIES[supervised]
+        line=evidence.line(),
+        function=function,
+        call=call,
+        handler=handler,
+        **REMEDIES[supervised],
     )
 
 
@@ -252,7 +276,8 @@ def _evidence(context: Context, call: Node) -> process_state.Evidence | None:
         if handled is not None:
             return process_state.Evidence("handled", handled)
     if process_state.awaited_in(definition):
-        return None
+        blind = process_state.blind_handler(definition, call)
+        return process_state.Evidence("blind", blind) if blind is not None else None
     site = _site(call)
     callers = _helper_callers(definition, site)
     for _site_of_call, caller in callers:
@@ -475,7 +500,7 @@ def _shows_nothing(call: Node, definition: Node) -> bool:
     and per module: no yield in the function, the task neither dropped nor returned to a
     caller, and no clause of the module reads a task's reply. Asked first, so a task that
     shows nothing (a pipe of thousands of them) is not asked the other questions."""
-    if _yields(definition):
+    if _yields(definition) or process_state.blind_handler(definition, call) is not None:
         return False
     site = _site(call)
     if values.discarded(site) or _helper_callers(definition, site):

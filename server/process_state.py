@@ -403,6 +403,52 @@ def awaited_in(scope: Node) -> bool:
     return not AWAITS.isdisjoint(calls_under(scope))
 
 
+def blind_handler(scope: Node, after: Node) -> Node | None:
+    """The ``rescue`` or ``catch`` of a ``try`` in ``scope`` around a ``Task.await`` or
+    ``await_many`` (after ``after``) that cannot see the await's failure: it exits the caller,
+    and an exit is neither an exception (``rescue``) nor a throw (``catch value``, or ``catch
+    kind, value`` for a kind other than ``:exit``). The author meant to handle a failed task."""
+    for node in syntax.descendants(scope):
+        if node.start_byte < after.end_byte or node.type != "call":
+            continue
+        if syntax.remote_target(node) not in AWAITS:
+            continue
+        for holder in syntax.ancestors(node):
+            if holder == scope:
+                break
+            try_call = syntax.parent(holder) if holder.type == "do_block" else None
+            if try_call is not None and _is_try(try_call):
+                handlers = _handlers(try_call)
+                if handlers and not any(_catches_exits(h) for h in handlers):
+                    return handlers[0]
+                break
+    return None
+
+
+def _is_try(node: Node) -> bool:
+    return node.type == "call" and syntax.local_target(node) == "try"
+
+
+def _handlers(try_call: Node) -> list[Node]:
+    block = syntax.do_block(try_call)
+    children = block.named_children if block is not None else []
+    return [c for c in children if c.type in ("rescue_block", "catch_block")]
+
+
+def _catches_exits(handler: Node) -> bool:
+    """A ``catch`` clause with two patterns whose kind is ``:exit`` or not a literal."""
+    if handler.type != "catch_block":
+        return False
+    for clause in handler.named_children:
+        left = clause.child_by_field_name("left") if clause.type == "stab_clause" else None
+        patterns = left.named_children if left is not None else []
+        if len(patterns) == 2 and (
+            syntax.text(patterns[0]) == ":exit" or not syntax.is_constant(patterns[0])
+        ):
+            return True
+    return False
+
+
 def unlinks(scope: Node) -> bool:
     return UNLINK in calls_under(scope)
 
