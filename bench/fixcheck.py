@@ -221,7 +221,9 @@ def added_children(
 def check_project(source: Path, scratch: Path) -> Outcome:
     outcome = Outcome(source.name)
     copy = scratch / source.name
-    shutil.copytree(source, copy, ignore=shutil.ignore_patterns(".otp-thinking-cache"))
+    shutil.copytree(
+        source, copy, ignore=shutil.ignore_patterns(".otp-thinking-cache"), symlinks=True
+    )
     files = elixir_files(copy)
     texts = {path: path.read_text("utf-8", "surrogateescape") for path in files}
     started = time.perf_counter()
