@@ -561,6 +561,13 @@ class _Function:
         return len(head[1]) if head is not None else 0
 
     @property
+    def several_arities(self) -> bool:
+        """Clauses of more than one arity share the name (``get!/1`` and ``get!/2``): what
+        one of them does says nothing of the others, and the summary is per name."""
+        heads = (clauses.head(node) for node in self.nodes)
+        return len({len(head[1]) for head in heads if head is not None}) > 1
+
+    @property
     def texts(self) -> list[str]:
         return [syntax.text(body) for node in self.nodes if (body := syntax.body_of(node))]
 
@@ -608,15 +615,16 @@ def function_effects(
         if not f.public or key not in effects:
             continue
         first, first_via, first_branch = effects[key]
+        some = f.several_arities  # then it may block only for the other arity's callers
         found_effects.append(
             FunctionEffect(
-                f.module, f.name, f.arity, first.name, first.kind, first_via, first_branch
+                f.module, f.name, f.arity, first.name, first.kind, first_via, first_branch or some
             )
         )
         for kind, (other, via, branch) in by_kind.get(key, {}).items():
             if kind != first.kind:
                 found_effects.append(
-                    FunctionEffect(f.module, f.name, f.arity, other.name, kind, via, branch)
+                    FunctionEffect(f.module, f.name, f.arity, other.name, kind, via, branch or some)
                 )
     return tuple(found_effects)
 
