@@ -242,6 +242,8 @@ def _permanent_by_default(start: DynamicStart, module: ModuleSummary) -> str:
     if start.restart is not None:
         default = start.restart == ":permanent" and start.restart_default
         return "the default of a child spec map without :restart" if default else ""
+    if start.own_spec:
+        return ""  # the module's own child_spec/N (`child_spec(id, uri)`) chose
     return module.restart_from if module.restart_from.startswith("the default") else ""
 
 

@@ -331,7 +331,7 @@ class FileSummary:
             self.supervision.dynamic_names,
             tuple(
                 (d.supervisor, d.module, d.restart, d.per_entity, d.owner, d.function, d.line)
-                + (d.entities, d.keyed_by_all, d.restart_default, d.failure_handled)
+                + (d.entities, d.keyed_by_all, d.restart_default, d.failure_handled, d.own_spec)
                 for d in self.supervision.dynamic_starts
             ),
             tuple(sorted({(u.kind, u.name, u.module) for u in self.uses})),

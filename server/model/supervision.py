@@ -172,6 +172,10 @@ class DynamicStart:
     {ifname, address}}``): one child for each combination, not for the first value."""
     restart_default: bool = False
     """``restart`` is the default of a spec map that sets none (see `MAP_DEFAULT_RESTART`)."""
+    own_spec: bool = False
+    """The spec is what a hand-written ``Mod.child_spec`` of another arity than 1 returns
+    (``Downloader.child_spec(id, uri, fun, retry)``): its restart type is that function's, not
+    the one ``use GenServer`` gives ``child_spec/1``."""
     failure_handled: bool = False
     """The call is the subject of a ``case`` with an ``{:error, reason}`` clause (not only
     ``{:error, {:already_started, pid}}``): the code starting the child hands a failed start on
@@ -465,6 +469,7 @@ class _Reader:
                 entities=entities,
                 keyed_by_all=keyed_by_all,
                 restart_default=spec.type == "map" and child is not None and child.restart is None,
+                own_spec=_own_spec(spec),
                 failure_handled=_failure_handled(call),
                 owner=owner,
                 function=f"{head.name}/{head.arity}" if head is not None else "",
@@ -683,6 +688,18 @@ class _Reader:
 _SPEC_HELPERS = frozenset({"worker", "supervisor"})
 """``worker(Mod, args)``/``supervisor(Mod, args)`` of the old ``Supervisor.Spec``: ``Mod``
 is started with ``args`` (``supervisor(Task.Supervisor, [[name: X]])``)."""
+
+
+def _own_spec(spec: Node) -> bool:
+    """``Mod.child_spec(a, b, ..)``: a child spec function of the module's own, of another
+    arity than the ``child_spec/1`` every ``use GenServer`` defines."""
+    target = syntax.remote_target(spec) if spec.type == "call" else None
+    return (
+        target is not None
+        and target[1] == "child_spec"
+        and target[0] != "Supervisor"
+        and len(syntax.argument_nodes(spec)) != 1
+    )
 
 
 def _spec_helper(
@@ -1098,6 +1115,8 @@ def restarted_children(
         declared = "set by the spec given to start_child"
         if restart == MAP_DEFAULT_RESTART and start.restart_default:
             declared = "the default of a child spec map without :restart"
+        if restart is None and start.own_spec:
+            continue  # the module's own child_spec/N decides, which is not read
         if restart is None:
             restart, declared = restart_of(start.module)
         if restart is not None and restart in RESTARTED:
