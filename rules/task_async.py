@@ -186,6 +186,12 @@ MESSAGES = {
         "{nolink_cap} and catch the exit (catch :exit, reason ->), or read it with Task.yield/2 "
         "(linked, a crash in the task exits the caller whatever it catches)."
     ),
+    "blind_trapped": (
+        "Task.await and Task.await_many exit the caller when a task crashes or runs past its "
+        "timeout, and an exit is neither an exception nor a throw: the {handler} on line {line} "
+        "never sees it; catch the exit (catch :exit, reason ->), or read the task with "
+        "Task.yield/2."
+    ),
     "unawaited": (
         "This {call} is not awaited where it starts, yet its link still makes a crash in "
         "the task crash the caller; {unawaited}."
@@ -227,7 +233,7 @@ def check(context: Context) -> Iterator[Finding]:
         site = _site(call)
         supervised = context.text(captures["module"][0]) == SUPERVISED
         fix = _fix(context, call, site, evidence.kind == "unawaited", supervised)
-        if evidence.kind == "blind":
+        if evidence.kind.startswith("blind"):
             fix = None  # unlinked, the await still exits the caller past the handler
         yield context.finding(RULE, site, _message(evidence, supervised), fix=fix)
     for captures in context.remote_calls({SUPERVISED}, {"async_nolink"}):
@@ -265,6 +271,10 @@ def _evidence(context: Context, call: Node) -> process_state.Evidence | None:
     definition = syntax.enclosing_definition(call)
     if definition is None or _shows_nothing(call, definition):
         return None
+    blind = process_state.blind_handler(definition, call)
+    if blind is not None:  # the await exits past the handler, trapping or not
+        trapped = process_state.traps_exits(context, call)
+        return process_state.Evidence("blind_trapped" if trapped else "blind", blind)
     if (
         process_state.traps_exits(context, call)
         or _cannot_crash(call)
@@ -276,8 +286,7 @@ def _evidence(context: Context, call: Node) -> process_state.Evidence | None:
         if handled is not None:
             return process_state.Evidence("handled", handled)
     if process_state.awaited_in(definition):
-        blind = process_state.blind_handler(definition, call)
-        return process_state.Evidence("blind", blind) if blind is not None else None
+        return None
     site = _site(call)
     callers = _helper_callers(definition, site)
     for _site_of_call, caller in callers:

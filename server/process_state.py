@@ -125,7 +125,11 @@ def traps_exits(context: Context, node: Node) -> bool:
     if function is not None and _any_within(starts, function):
         return True
     module = syntax.enclosing_module(node)
-    return module is not None and _any_within(starts, module) and in_process_module(context, node)
+    if module is None or not _any_within(starts, module):
+        return False
+    return in_process_module(context, node) or (
+        function is not None and clauses.name(function) == "terminate"
+    )  # a server with no message callback still runs its terminate/2 in its process
 
 
 SUPERVISOR_PROCESS = frozenset({"init", "start_link"})

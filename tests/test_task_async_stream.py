@@ -8,6 +8,10 @@ import pytest
 from fix_helpers import findings, fix, module, project
 
 from conftest import mix_formatted
+from otp_thinking.engine import analyze
+from otp_thinking.findings import Finding
+from otp_thinking.registry import find_rule
+from otp_thinking.source import Source
 
 CALLBACK = "\ndef handle_info(_message, state), do: {:noreply, state}"
 
@@ -434,3 +438,35 @@ def test_a_server_stream_of_slow_work_is_told_a_timeout_ends_the_server(
     [finding] = found
     assert finding.severity == "information" and finding.fix is None
     assert "its tasks wait on Shop.Repo.get! (through load)" in finding.message
+
+
+def _found(path: Path, code: str) -> list[Finding]:
+    rule = find_rule(code)
+    assert rule is not None
+    return analyze(Source(path.read_text("utf-8"), str(path)), rules=[rule])
+
+
+def _messages(path: Path, code: str) -> list[str]:
+    return [f.message for f in _found(path, code)]
+
+
+def test_an_error_element_clause_is_named_and_gets_no_fix() -> None:
+    path = Path(__file__).parent / "fixtures/OTP102/lib/feeds/error_elements.ex"
+    found = _found(path, "OTP102")
+    messages = [f.message for f in found]
+    assert len(messages) == 3 and all(f.fix is None for f in found)
+    assert all("never {:error, _}: the clause on line" in m for m in messages)
+    assert "the clause on line 15 never runs" in messages[0]
+
+
+def test_a_blind_rescue_says_unlinking_helps_only_where_the_caller_does_not_trap_exits() -> None:
+    path = Path(__file__).parent / "fixtures/OTP101/lib/shop/rescued_awaits.ex"
+    messages = _messages(path, "OTP101")
+    assert [("the rescue on" in m, "the catch on" in m) for m in messages] == [
+        (True, False),
+        (False, True),
+        (True, False),
+        (True, False),
+    ]
+    assert all("Task.Supervisor.async_nolink" in m for m in messages[:3])
+    assert "async_nolink" not in messages[3] and "catch :exit" in messages[3]
