@@ -93,10 +93,10 @@ Not flagged:
   Broadway, LiveView `mount`;
 - what must stay in `init/1` because it has to be in place before the first message:
   `Phoenix.PubSub.subscribe`, `Registry.register`, `:pg.join`, `:telemetry.attach`,
-  `Process.flag`, `Process.monitor`, `:ets.new`, `Process.send_after`, `:timer.send_interval`,
-  and any function named for what it sets up (`subscribe…`, `register…`, `attach…`,
-  `monitor…`, `join…`, `sub`) whatever it waits on: a subscription made in `init/1` exists
-  when `start_link` returns, so no message is missed;
+  `Process.flag`, `Process.monitor`, `:ets.new`, and any function named for what it sets
+  up (`subscribe…`, `register…`, `attach…`, `monitor…`, `join…`, `sub`) whatever it waits
+  on: a subscription made in `init/1` exists when `start_link` returns, so no message is
+  missed;
 - calls to another local process (`GenServer.call`, `:gen_statem.call`, `Agent.get`): they
   answer from the other process's state, and in `init/1` they are mostly a registration or a
   look-up of configuration that has to come first;
@@ -179,7 +179,9 @@ stage has none either: `send(self(), :init)` from `init/1` and do the work in `h
 Moves the blocking part of a GenServer's `init/1` into a new `handle_continue/2` clause:
 
 - `init/1` keeps the statements that must stay there (the list above) and those that do not
-  depend on the blocking work, and returns `{:ok, state, {:continue, :init}}`;
+  depend on the blocking work, and returns `{:ok, state, {:continue, :init}}`; a timer
+  (`Process.send_after`, `:timer.send_interval`) started from what the work computes moves
+  with it, since its message waits until `handle_continue/2` is done anyway;
 - the new `handle_continue(:init, state)` clause, placed right after `init/1` (or before the
   module's first `handle_continue/2` clause, to keep clauses together), does the rest and
   returns `{:noreply, state}`; it gets `@impl true` when the module uses `@impl`;
@@ -234,12 +236,16 @@ MUST_STAY: dict[str, frozenset[str]] = {
     "Registry": frozenset({"register"}),
     ":pg": frozenset({"join"}),
     ":telemetry": frozenset({"attach", "attach_many"}),
-    "Process": frozenset({"flag", "monitor", "link", "send_after", "register"}),
+    "Process": frozenset({"flag", "monitor", "link", "register"}),
     ":ets": frozenset({"new"}),
-    ":timer": frozenset({"send_interval", "send_after", "apply_interval"}),
     ":net_kernel": frozenset({"monitor_nodes"}),
     ":global": frozenset({"register_name"}),
 }
+
+"""What must happen before `start_link` returns: a subscription, a registration, a monitor
+or a table made later misses what arrives in between. A timer need not (`Process.send_after`,
+`:timer.send_interval`): its message waits until `handle_continue/2` is done, so it moves with
+the work that computes its arguments."""
 
 MUST_STAY_PREFIXES = ("subscribe", "register", "attach", "monitor", "join")
 MUST_STAY_NAMES = frozenset({"sub"})

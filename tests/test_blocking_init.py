@@ -54,7 +54,6 @@ def test_moves_the_blocking_work_and_keeps_what_must_stay() -> None:
           @impl true
           def init(opts) do
             Phoenix.PubSub.subscribe(Shop.PubSub, "prices")
-            Process.send_after(self(), :refresh, 60_000)
             {:ok, %{opts: opts}, {:continue, :init}}
           end
 
@@ -62,6 +61,7 @@ def test_moves_the_blocking_work_and_keeps_what_must_stay() -> None:
           def handle_continue(:init, state) do
             # warm the table
             Shop.Repo.all(Shop.Price) |> Enum.each(&:ets.insert(:prices, {&1.sku, &1}))
+            Process.send_after(self(), :refresh, 60_000)
 
             {:noreply, state}
           end
@@ -275,6 +275,31 @@ def test_no_fix_when_what_must_stay_needs_the_blocking_work() -> None:
     assert "no automatic fix: the blocking work is mixed with calls that must stay" in message
 
 
+def test_a_timer_started_from_the_moved_work_moves_with_it() -> None:
+    fixed = _fixed(
+        """\
+        defmodule Shop.Sync do
+          use GenServer
+
+          def init(state) do
+            start = Shop.Repo.get_by(Shop.Check, type: "deposit")
+            schedule_sync(start)
+            {:ok, state}
+          end
+
+          defp schedule_sync(from), do: Process.send_after(self(), {:sync, from}, 5_000)
+        end
+        """
+    )
+    assert "def init(state) do\n    {:ok, state, {:continue, :init}}\n  end" in fixed
+    assert (
+        "def handle_continue(:init, state) do\n"
+        "    start = Shop.Repo.get_by(Shop.Check, type: \"deposit\")\n"
+        "    schedule_sync(start)\n\n"
+        "    {:noreply, state}\n  end"
+    ) in fixed
+
+
 def test_no_fix_when_init_returns_something_else() -> None:
     message = _message(
         """\
@@ -323,7 +348,7 @@ def test_no_fix_when_a_later_statement_rebinds_what_the_work_uses() -> None:
           def init(opts) do
             Shop.Repo.get!(Shop.Entry, opts[:path])
             opts = Keyword.put(opts, :loaded, true)
-            Process.send_after(self(), {:go, opts}, 10)
+            Registry.register(Shop.Registry, {:go, opts}, nil)
             {:ok, %{}}
           end
         end
@@ -594,8 +619,8 @@ def test_the_result_after_a_kept_statement_of_several_lines_gets_its_blank_line(
             start = System.monotonic_time(:millisecond)
 
             _ =
-              Process.send_after(self(), :report, start + 7_000, [
-                {:abs, true}
+              Registry.register(Shop.Registry, :usage, [
+                {:started, start}
               ])
 
             _ = :erlang.process_flag(:priority, :high)
