@@ -294,7 +294,7 @@ def test_a_timer_started_from_the_moved_work_moves_with_it() -> None:
     assert "def init(state) do\n    {:ok, state, {:continue, :init}}\n  end" in fixed
     assert (
         "def handle_continue(:init, state) do\n"
-        "    start = Shop.Repo.get_by(Shop.Check, type: \"deposit\")\n"
+        '    start = Shop.Repo.get_by(Shop.Check, type: "deposit")\n'
         "    schedule_sync(start)\n\n"
         "    {:noreply, state}\n  end"
     ) in fixed
