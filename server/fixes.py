@@ -469,7 +469,24 @@ def _start_child(context: Context, name: str, child: str, *callers: str) -> Star
     if edit is None:
         where = f"{app.module}.start/2"
         return Started(name, (), "unsafe", f" (add {child} to the children started by {where})")
+    if _in_another_app(context, app):
+        note = (
+            f" and start it in {app.module}, another umbrella app's application (this app has "
+            "none of its own: its own tests, and any other host, run this code without it)"
+        )
+        return Started(name, (edit,), "unsafe", note)
     return Started(name, (edit,), "safe", f" and start it in {app.module}")
+
+
+def _in_another_app(context: Context, app: Application) -> bool:
+    """The file being fixed lies outside the folder of the application the fix adds to: an
+    umbrella app with no application of its own (a library the others mount), whose code
+    also runs where that application is not started."""
+    root = context.project.root
+    if context.path is None or root is None:
+        return False
+    path = Path(os.path.abspath(context.path)).resolve()
+    return path.is_relative_to(root.resolve()) and not _under(str(path), _app_root(app.path))
 
 
 def pg_scope(context: Context, *nodes: Node) -> Started:

@@ -236,3 +236,42 @@ def test_emacs_lock_files_and_other_dot_files_are_not_sources(project: Path) -> 
     shutil.copy(folder / "inventory.ex", folder / ".inventory_backup.ex")
     assert findings(".", cwd=project) == expected
     assert not any(".#" in str(path) for path in project_files(project))
+
+
+def test_a_library_app_of_an_umbrella_gets_no_safe_fix_in_a_sibling_s_application(
+    tmp_path: Path,
+) -> None:
+    """An umbrella app with no application of its own (a library another app mounts) runs
+    its code in its own tests and in other hosts too: a fix that starts the supervisor in the
+    sibling's application is unsafe and says why (chronicle's engine). Code of the app that
+    has the application still gets the safe fix."""
+    root = tmp_path / "umbrella"
+    (root / "apps" / "engine" / "lib" / "engine").mkdir(parents=True)
+    (root / "apps" / "server" / "lib" / "server").mkdir(parents=True)
+    (root / "mix.exs").write_text(
+        'defmodule U.MixProject do\n  def project, do: [apps_path: "apps"]\nend\n', "utf-8"
+    )
+    (root / "apps" / "engine" / "mix.exs").write_text(
+        "defmodule Engine.MixProject do\n  def project, do: [app: :engine]\nend\n", "utf-8"
+    )
+    (root / "apps" / "server" / "mix.exs").write_text(
+        "defmodule Server.MixProject do\n  def project, do: [app: :server]\n"
+        "  def application, do: [mod: {Server.Application, []}]\nend\n",
+        "utf-8",
+    )
+    task = "  def {name}(id), do: Task.start(fn -> IO.puts(id) end)\n"
+    (root / "apps" / "engine" / "lib" / "engine" / "cleaner.ex").write_text(
+        "defmodule Engine.Cleaner do\n" + task.format(name="clean") + "end\n", "utf-8"
+    )
+    (root / "apps" / "server" / "lib" / "server" / "notifier.ex").write_text(
+        "defmodule Server.Notifier do\n" + task.format(name="notify") + "end\n", "utf-8"
+    )
+    (root / "apps" / "server" / "lib" / "server" / "application.ex").write_text(
+        DEMO_APPLICATION.replace("Demo", "Server"), "utf-8"
+    )
+    done = run("check", "--format", "json", "--select", "OTP103", ".", cwd=root)
+    fixes = {item["path"]: item["fix"] for item in json.loads(done.stdout)}
+    engine = fixes["apps/engine/lib/engine/cleaner.ex"]
+    assert engine["safety"] == "unsafe"
+    assert "another umbrella app's application (this app has none of its own" in engine["title"]
+    assert fixes["apps/server/lib/server/notifier.ex"]["safety"] == "safe"
