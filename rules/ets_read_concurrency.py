@@ -42,6 +42,9 @@ Not flagged:
 - tables that set `read_concurrency` either way (`read_concurrency: false` is a decision too);
 - tables that set `write_concurrency` but not `read_concurrency`: tuned for writes (counters,
   logs), where frequent switches between reads and writes make `read_concurrency` a loss;
+- tables callers only walk (`:ets.first`/`next`/`last`/`prev`, `:ets.foldl`/`foldr`): a
+  periodic sweep or sync, one reader now and then, where `read_concurrency` would only make
+  the owner's writes dearer;
 - tables the module updates with `:ets.update_counter`: counters, written at least as often
   as they are read;
 - options held in a variable or built at run time (what they hold is not known);
@@ -100,11 +103,19 @@ def check(context: Context) -> Iterator[Finding]:
             continue
         reads = [a for a in tables.accesses_of(table) if a.facts.client and a.facts.read]
         reads = _called_from_outside(context, table.module, reads)
+        operations = {r.facts.operation for r in reads} | {a.operation for a in foreign}
+        if operations and operations <= TRAVERSALS:
+            continue  # a sweep walks it now and then: no sign of many concurrent readers
         message = _message(context, table, reads, foreign)
         if message is None:
             continue
         fix = _fix(context, table.options_node) if options.literal else None
         yield context.finding(RULE, table.call, message, fix=fix)
+
+
+TRAVERSALS = frozenset({"first", "next", "last", "prev", "foldl", "foldr"})
+"""Walks over the whole table, one key after another: what a periodic sweep or a sync does,
+where read_concurrency buys nothing and makes the owner's writes dearer."""
 
 
 def _called_from_outside(
