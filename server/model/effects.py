@@ -541,7 +541,8 @@ class FunctionEffect:
     via: tuple[str, ...] = ()
     conditional: bool = False
     """Every such call the function makes (on the way named) is in a branch of an ``if``,
-    ``case``…: it blocks in some runs only, maybe not for the arguments a caller gives."""
+    ``case``…, or the name has clauses of several arities (see `_Function.several_arities`):
+    it blocks in some runs only, maybe not for the arguments a caller gives."""
 
     @property
     def label(self) -> str:
