@@ -3,6 +3,7 @@ work."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
@@ -197,6 +198,9 @@ The fix is offered only when it can keep the meaning: a single `init/1` clause w
 expression is literally `{:ok, state}` (so no `{:stop, reason}` or `:ignore` path is lost),
 statements on lines of their own, and no call that must stay in `init/1` depending on the moved
 work (the message says which condition failed). Otherwise move the work by hand.
+
+When an `@spec init(..)` sits above `init/1`, the title asks to update it: it still names
+the old return, where `init/1` now also hands on a `{:continue, _}`.
 
 Unsafe: the work now happens after `start_link` has returned, so callers may reach the process
 before it is done (their messages wait in the mailbox until `handle_continue/2` returns), the
@@ -1351,7 +1355,25 @@ def _build(
         "after this one no longer wait for the work, and a failure now crashes the running "
         "server instead of failing its start)"
     )
-    return Fix(title + _older_otp_note(context), (init_edit, new_edit), "unsafe")
+    note = _older_otp_note(context) + _spec_note(context, definition)
+    return Fix(title + note, (init_edit, new_edit), "unsafe")
+
+
+_INIT_SPEC = re.compile(r"@spec\s+init\s*\(")
+
+
+def _spec_note(context: Context, definition: Node) -> str:
+    """What the title adds when an ``@spec init(..)`` sits above `init/1`: it still names the
+    old return, `{:ok, state}`, where init/1 now also hands on a `{:continue, _}` (Dialyzer
+    would say so)."""
+    above = context.source.text[
+        _leading_attributes_start(context, definition) : context.span(definition)[0]
+    ]
+    return (
+        "; update the @spec of init/1 for the {:continue, _} it now returns"
+        if _INIT_SPEC.search(above)
+        else ""
+    )
 
 
 FIRST_ELIXIR_ON_OTP_21 = (1, 10)

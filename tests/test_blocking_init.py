@@ -300,6 +300,30 @@ def test_a_timer_started_from_the_moved_work_moves_with_it() -> None:
     ) in fixed
 
 
+def test_the_title_asks_to_update_a_spec_of_init() -> None:
+    code = """\
+        defmodule Shop.Specced do
+          use GenServer
+
+          @impl true
+          @spec init(any) :: {:ok, any}
+          def init(state) do
+            Shop.Repo.all(Shop.Price)
+            {:ok, state}
+          end
+        end
+        """
+    [finding] = _findings(code)[1]
+    assert finding.fix is not None
+    assert finding.fix.title.endswith(
+        "; update the @spec of init/1 for the {:continue, _} it now returns"
+    )
+    assert (
+        "@spec"
+        not in _findings(code.replace("@spec init(any) :: {:ok, any}\n", ""))[1][0].fix.title
+    )
+
+
 def test_no_fix_when_init_returns_something_else() -> None:
     message = _message(
         """\
