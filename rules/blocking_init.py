@@ -245,7 +245,6 @@ MUST_STAY: dict[str, frozenset[str]] = {
     ":net_kernel": frozenset({"monitor_nodes"}),
     ":global": frozenset({"register_name"}),
 }
-
 """What must happen before `start_link` returns: a subscription, a registration, a monitor
 or a table made later misses what arrives in between. A timer need not (`Process.send_after`,
 `:timer.send_interval`): its message waits until `handle_continue/2` is done, so it moves with

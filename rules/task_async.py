@@ -232,9 +232,8 @@ def check(context: Context) -> Iterator[Finding]:
             continue
         site = _site(call)
         supervised = context.text(captures["module"][0]) == SUPERVISED
-        fix = _fix(context, call, site, evidence.kind == "unawaited", supervised)
-        if evidence.kind.startswith("blind"):
-            fix = None  # unlinked, the await still exits the caller past the handler
+        blind = evidence.kind.startswith("blind")  # unlinked, the await still exits past it
+        fix = None if blind else _fix(context, call, site, evidence.kind == "unawaited", supervised)
         yield context.finding(RULE, site, _message(evidence, supervised), fix=fix)
     for captures in context.remote_calls({SUPERVISED}, {"async_nolink"}):
         finding = _unread_nolink(context, captures["call"][0])

@@ -189,9 +189,10 @@ def check(context: Context) -> Iterator[Finding]:
             stream=f"{SUPERVISED}.async_stream" if supervised else "Task.async_stream",
             where="the same supervisor" if supervised else "a Task.Supervisor",
         )
-        fix = _unlinked(context, call) if supervised else _fix(context, call)
         if evidence.kind == "error":
             fix = None  # unlinked, a crash arrives as {:exit, _}, which the clause misses too
+        else:
+            fix = _unlinked(context, call) if supervised else _fix(context, call)
         if _may_time_out(call):
             message += _timeout_note(evidence)
             fix = replace(fix, title=fix.title + TIMEOUT_FIX_NOTE) if fix is not None else None

@@ -412,31 +412,31 @@ def blind_handler(scope: Node, after: Node) -> Node | None:
     ``await_many`` (after ``after``) that cannot see the await's failure: it exits the caller,
     and an exit is neither an exception (``rescue``) nor a throw (``catch value``, or ``catch
     kind, value`` for a kind other than ``:exit``). The author meant to handle a failed task."""
+    return next((h for start, h in _blind_awaits(scope) if start >= after.end_byte), None)
+
+
+@syntax.remembered  # asked for every task started in the scope
+def _blind_awaits(scope: Node) -> tuple[tuple[int, Node], ...]:
+    """Where each await of ``scope`` inside such a ``try`` starts, and the try's first
+    handler, in document order."""
+    found = []
     for node in syntax.descendants(scope):
-        if node.start_byte < after.end_byte or node.type != "call":
-            continue
-        if syntax.remote_target(node) not in AWAITS:
+        if node.type != "call" or syntax.remote_target(node) not in AWAITS:
             continue
         for holder in syntax.ancestors(node):
             if holder == scope:
                 break
             try_call = syntax.parent(holder) if holder.type == "do_block" else None
             if try_call is not None and _is_try(try_call):
-                handlers = _handlers(try_call)
+                handlers = syntax.handler_blocks(holder)
                 if handlers and not any(_catches_exits(h) for h in handlers):
-                    return handlers[0]
+                    found.append((node.start_byte, handlers[0]))
                 break
-    return None
+    return tuple(found)
 
 
 def _is_try(node: Node) -> bool:
     return node.type == "call" and syntax.local_target(node) == "try"
-
-
-def _handlers(try_call: Node) -> list[Node]:
-    block = syntax.do_block(try_call)
-    children = block.named_children if block is not None else []
-    return [c for c in children if c.type in ("rescue_block", "catch_block")]
 
 
 def _catches_exits(handler: Node) -> bool:

@@ -645,10 +645,16 @@ def rescued(node: Node) -> bool:
         holder = parent(block)
         if holder is None or local_target(holder) not in ("try", *DEFINITIONS):
             continue
-        handlers = [c for c in named_children(block) if c.type in ("rescue_block", "catch_block")]
+        handlers = handler_blocks(block)
         if handlers and node.start_byte < handlers[0].start_byte:
             return True
     return False
+
+
+def handler_blocks(block: Node) -> list[Node]:
+    """The ``rescue`` and ``catch`` blocks of a ``do`` block (of a ``try``, or of a function
+    body that rescues), in order."""
+    return [c for c in named_children(block) if c.type in ("rescue_block", "catch_block")]
 
 
 def _tails_of_block(block: Node) -> list[Node]:
