@@ -45,6 +45,9 @@ Not flagged:
   not restart), and
   children whose restart type the code does not show (a hand-written `child_spec/1` without a
   literal `restart:`, a spec held in a parameter): the tool stays silent when it cannot know;
+- children a spec map starts with a function of their own module that starts them unlinked
+  (`start: {Counter.Digit, :start, [..]}` where `start/3` returns `Agent.start(..)`): the
+  supervisor never sees them exit, so it neither restarts them nor counts their crashes;
 - static supervisors (`Supervisor.init(children, ...)`): a fixed set of children at the default
   intensity is the usual, deliberate choice;
 - children of which only one can run at a time: the child, or a child of its supervisor,
@@ -139,6 +142,7 @@ def check(context: Context) -> Iterator[Finding]:
             if not supervision.single_instance(child.start.module or "", registers, lists)
             and not _gives_up_quietly(child, modules)
             and not _told_apart(child, modules)
+            and not _started_unlinked(child, modules)
         ]
         if children:
             yield _finding(context, definition, children)
@@ -149,6 +153,15 @@ def _gives_up_quietly(child: RestartedChild, modules: dict[str, ModuleSummary]) 
     `:shutdown`, which `:transient` does not restart, so it never counts against this one."""
     module = modules.get(child.start.module or "")
     return child.restart == ":transient" and module is not None and is_supervisor_use(module.uses)
+
+
+def _started_unlinked(child: RestartedChild, modules: dict[str, ModuleSummary]) -> bool:
+    """The spec starts the child with a function of its module that starts it unlinked
+    (``{Digit, :start, [..]}`` where ``start`` is an ``Agent.start``): the supervisor never
+    sees the child exit, so it neither restarts it nor counts its crashes."""
+    module = modules.get(child.start.module or "")
+    function = child.start.start_function
+    return module is not None and function is not None and function in module.unlinked_starts
 
 
 def _told_apart(child: RestartedChild, modules: dict[str, ModuleSummary]) -> bool:
@@ -190,6 +203,7 @@ def _restarted_after_stopping(
                 if not summary.short_lived
                 for start in summary.supervision.dynamic_starts
                 if start.module == module.name
+                and start.start_function not in module.unlinked_starts
                 for declared in [_permanent_by_default(start, module)]
                 if declared
             ),

@@ -321,6 +321,32 @@ def _returned_stop(definition: Node) -> Node | None:
     return None
 
 
+_UNLINKED_STARTERS = frozenset(
+    {("Agent", "start"), ("GenServer", "start"), (":gen_server", "start"), ("Task", "start")}
+)
+"""Starts that return ``{:ok, pid}`` of a process not linked to the caller."""
+
+
+def unlinked_starts(definitions: Iterable[Node]) -> tuple[str, ...]:
+    """The public ``start*`` functions (not ``start_link``) whose every returned value is an
+    unlinked start (``def start(key), do: Agent.start(fn -> .. end)``): a supervisor whose
+    child spec starts the child with one gets a pid it is not linked to, so it never sees the
+    child exit (it neither restarts it nor counts its crashes)."""
+    found: dict[str, bool] = {}
+    for definition in definitions:
+        name = clauses.name(definition)
+        if syntax.local_target(definition) != "def" or not name.startswith("start"):
+            continue
+        if name == "start_link":
+            continue
+        tails = syntax.tail_expressions(syntax.body_of(definition))
+        unlinked = bool(tails) and all(
+            t.type == "call" and syntax.remote_target(t) in _UNLINKED_STARTERS for t in tails
+        )
+        found[name] = found.get(name, True) and unlinked
+    return tuple(name for name, unlinked in found.items() if unlinked)
+
+
 MIX_TASKS = "Mix.Tasks."
 """Where Mix looks its tasks up by name: a module under it is a task or one of its helpers
 (build tooling, whether or not it ``use``s ``Mix.Task``)."""

@@ -249,6 +249,9 @@ class ModuleSummary:
     """Where a callback ends the process with ``{:stop, :normal, ...}`` (or ``:shutdown``), as
     ``{:stop, :normal, ...} in handle_info/2, line 81``; empty when none does, and for a module
     whose children are not ``:permanent`` (see ``model.modules.normal_stop``)."""
+    unlinked_starts: tuple[str, ...] = ()
+    """Its public start functions that start the process unlinked (see
+    ``model.modules.unlinked_starts``)."""
 
     @property
     def genserver(self) -> bool:
@@ -1026,6 +1029,7 @@ class _Summariser:
     def module_summaries(self, registers: dict[str, list[str]]) -> Iterator[ModuleSummary]:
         stopping = modules.may_stop_normally(self.source.text)
         informed = "handle_info" in self.source.text
+        starting = ".start(" in self.source.text
         for module in self.modules:
             uses = [(use.node, use.alias) for use in modules.uses(module.node)]
             used = {alias for _node, alias in uses}
@@ -1056,6 +1060,9 @@ class _Summariser:
                 else "",
                 takes_any_message=informed
                 and modules.takes_any_message(self.definitions_of(module)),
+                unlinked_starts=modules.unlinked_starts(self.definitions_of(module))
+                if starting
+                else (),
             )
 
 

@@ -176,6 +176,9 @@ class DynamicStart:
     """The spec is what a hand-written ``Mod.child_spec`` of another arity than 1 returns
     (``Downloader.child_spec(id, uri, fun, retry)``): its restart type is that function's, not
     the one ``use GenServer`` gives ``child_spec/1``."""
+    start_function: str | None = None
+    """The function a child spec map's ``start: {Mod, :start, args}`` names (``start``); None
+    for other specs (``start_link`` by convention)."""
     failure_handled: bool = False
     """The call is the subject of a ``case`` with an ``{:error, reason}`` clause (not only
     ``{:error, {:already_started, pid}}``): the code starting the child hands a failed start on
@@ -470,6 +473,7 @@ class _Reader:
                 keyed_by_all=keyed_by_all,
                 restart_default=spec.type == "map" and child is not None and child.restart is None,
                 own_spec=_own_spec(spec),
+                start_function=_start_function(spec),
                 failure_handled=_failure_handled(call),
                 owner=owner,
                 function=f"{head.name}/{head.arity}" if head is not None else "",
@@ -688,6 +692,18 @@ class _Reader:
 _SPEC_HELPERS = frozenset({"worker", "supervisor"})
 """``worker(Mod, args)``/``supervisor(Mod, args)`` of the old ``Supervisor.Spec``: ``Mod``
 is started with ``args`` (``supervisor(Task.Supervisor, [[name: X]])``)."""
+
+
+def _start_function(spec: Node) -> str | None:
+    """``start`` of a spec map's ``start: {Mod, :start, [..]}``."""
+    if spec.type != "map":
+        return None
+    content = next((c for c in spec.named_children if c.type == "map_content"), None)
+    start = dict(syntax.keyword_pairs(content)).get("start")
+    items = _items(start) if start is not None and start.type == "tuple" else []
+    if len(items) != 3 or items[1].type != "atom":
+        return None
+    return syntax.text(items[1]).lstrip(":")
 
 
 def _own_spec(spec: Node) -> bool:
