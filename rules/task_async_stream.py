@@ -39,6 +39,15 @@ not change: `on_timeout: :kill_task` makes it an `{:exit, :timeout}` element as 
 is written for pairs (`{:exit, {id, reason}}`) without `zip_input_on_exit`, the message says
 that it does not match `{:exit, :timeout}` and needs a clause of its own.
 
+Failures as elements nobody matches: a stream that yields `{:exit, _}` elements (its tasks are
+unlinked, `Task.Supervisor.async_stream_nolink`, or `on_timeout: :kill_task` turns a task past
+its timeout into `{:exit, :timeout}`), piped or bound into an `Enum`/`Stream` call whose
+function matches only `{:ok, _}` in every clause (`Enum.map(fn {:ok, feed} -> feed end)`). The
+author chose failures as elements, and the first one raises a `FunctionClauseError` in the
+caller. A warning with no fix: what a failed element should become is the author's choice.
+Not when the elements are filtered first (`Stream.filter(&match?({:ok, _}, &1))`) or under
+`timeout: :infinity` for linked tasks.
+
 Timeouts, in every such call (`Task.Supervisor.async_stream_nolink` too) that sets no
 `on_timeout` nor `timeout: :infinity` (a task past its timeout then exits the caller):
 - a clause for timed-out tasks as elements (`{:exit, :timeout}`, `{:exit, {input, :timeout}}`,
@@ -180,6 +189,10 @@ def check(context: Context) -> Iterator[Finding]:
         unlinked = context.text(captures["function"][0]) == "async_stream_nolink"
         evidence = None if unlinked else _evidence(context, call)
         if evidence is None:
+            unmatched = _unmatched_exits(context, call, node, _stream_name(captures, context))
+            if unmatched is not None:
+                yield unmatched
+                continue
             timed_out = _timeout_finding(context, call, node, _stream_name(captures, context))
             if timed_out is not None:
                 yield timed_out
@@ -303,6 +316,50 @@ def _timeout_finding(context: Context, call: Node, node: Node, stream: str) -> F
         return None
     message = TIMEOUT_MESSAGES["slow"].format(stream=stream, limit=limit, work=work)
     return context.finding(RULE, node, message).with_severity("information")
+
+
+UNMATCHED_EXITS = (
+    "{stream} yields {{:exit, {reason}}} for a task that {how}, but the function "
+    "{consumer} is given (line {line}) matches only {{:ok, _}} elements: that element raises "
+    "a FunctionClauseError in the caller; add a clause for it (or filter the elements first)."
+)
+
+
+def _unmatched_exits(context: Context, call: Node, node: Node, stream: str) -> Finding | None:
+    """A stream that yields ``{:exit, _}`` elements (its tasks are unlinked, or a task past its
+    timeout is killed) read by a function whose every clause matches ``{:ok, _}``: the author
+    chose failures as elements, and the first one crashes the caller anyway."""
+    unlinked = call.type == "call" and syntax.remote_target(call) == (
+        SUPERVISED,
+        "async_stream_nolink",
+    )
+    if not (unlinked or _kills_on_timeout(call)) or _in_init(call):
+        return None
+    found = process_state.ok_only_element_clause(call)
+    if found is None:
+        return None
+    consumer, clause = found
+    if unlinked:
+        kills = _kills_on_timeout(call)
+        how = "crashes or runs past its timeout (on_timeout: :kill_task)" if kills else "crashes"
+        reason = "reason"
+    else:
+        how, reason = "runs past its timeout (on_timeout: :kill_task)", ":timeout"
+    if _zips_input_on_exit(call):
+        reason = f"{{input, {reason}}}"
+    message = UNMATCHED_EXITS.format(
+        stream=stream,
+        reason=reason,
+        how=how,
+        consumer=_consumer_name(consumer),
+        line=clause.start_point.row + 1,
+    )
+    return context.finding(RULE, node, message)
+
+
+def _consumer_name(consumer: Node) -> str:
+    target = syntax.remote_target(consumer)
+    return f"{target[0]}.{target[1]}" if target is not None else "the next call"
 
 
 def _caught(call: Node) -> bool:

@@ -536,6 +536,30 @@ def error_element_clause(stream: Node) -> Node | None:
     return None
 
 
+def ok_only_element_clause(stream: Node) -> tuple[Node, Node] | None:
+    """The first clause of the stream's consumer (as for `error_element_clause`) when every
+    clause matches only ``{:ok, _}`` elements: an ``{:exit, _}`` element, which the stream
+    yields for a task that times out under ``on_timeout: :kill_task`` or crashes unlinked,
+    raises a ``FunctionClauseError`` in the caller. Returns the consumer call and the clause's
+    pattern."""
+    for consumer in _consumers(stream):
+        for function in syntax.argument_nodes(consumer)[-1:]:
+            patterns = _element_patterns(consumer, function)
+            if patterns and all(_ok_tuple(pattern) for pattern, _raises in patterns):
+                return consumer, patterns[0][0]
+    return None
+
+
+def _ok_tuple(pattern: Node) -> bool:
+    if pattern.type == "binary_operator" and syntax.operator(pattern) == "=":
+        return any(
+            side is not None and _ok_tuple(side)
+            for side in (pattern.child_by_field_name("left"), pattern.child_by_field_name("right"))
+        )
+    elements = pattern.named_children if pattern.type == "tuple" else []
+    return len(elements) == 2 and syntax.text(elements[0]) == ":ok"
+
+
 def _consumers(stream: Node) -> list[Node]:
     """The `Enum`/`Stream` calls that take the stream's elements as they come: the call it is
     piped into, or one given the variable it is bound to."""
