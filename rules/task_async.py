@@ -57,9 +57,10 @@ Not flagged:
   caller through the await whether it is linked or not, so `async_nolink` would change
   nothing;
 - tasks stored or returned with no sign of the above (the caller decides what a crash means);
-- a task whose function is one `try` that rescues or catches (it cannot crash), a task
-  `Process.unlink/1`ed right away, a function or process module that traps exits
-  (`Process.flag(:trap_exit, true)`: the link's exit arrives as a message);
+- a task whose function is one `try` that rescues or catches, or one call to a function of
+  the module whose every clause ends in `catch kind, reason` (every raise, throw and exit):
+  it cannot crash; a task `Process.unlink/1`ed right away, a function or process module that
+  traps exits (`Process.flag(:trap_exit, true)`: the link's exit arrives as a message);
 - a task nothing awaits, started by a clause that then stops the process (`{:stop, :normal,
   state}`): the caller is gone before the task can fail, so no crash reaches it;
 - tests, `.exs` scripts and Mix tasks (`use Mix.Task`, or named under `Mix.Tasks.`) (short-lived
@@ -684,23 +685,36 @@ def _yields(scope: Node) -> bool:
 
 
 def _cannot_crash(call: Node) -> bool:
-    """The task's function is one `try` that rescues or catches: it returns a value instead
-    of crashing, so the link never fires."""
+    """The task's function is one `try` that rescues or catches, or one call to a function of
+    the module whose every clause catches everything (``catch kind, reason`` at its end): it
+    returns a value instead of crashing, so the link never fires."""
     args = syntax.argument_nodes(call)
     if syntax.remote_target(call) == (SUPERVISED, "async"):
         args = calls.arguments(call)[1:]  # the supervisor first, piped or not
     function = args[0] if args else None
     if function is None or function.type != "anonymous_function":
         return False
-    clauses = [c for c in function.named_children if c.type == "stab_clause"]
-    body = clauses[0].child_by_field_name("right") if len(clauses) == 1 else None
+    clauses_of_fn = [c for c in function.named_children if c.type == "stab_clause"]
+    body = clauses_of_fn[0].child_by_field_name("right") if len(clauses_of_fn) == 1 else None
     statements = [c for c in body.named_children if c.type != "comment"] if body else []
-    if len(statements) != 1 or syntax.local_target(statements[0]) != "try":
+    if len(statements) != 1 or statements[0].type != "call":
         return False
-    block = syntax.do_block(statements[0])
-    return block is not None and any(
-        c.type in ("rescue_block", "catch_block") for c in block.named_children
+    statement = statements[0]
+    name = syntax.local_target(statement)
+    if name == "try":
+        return _handles(syntax.do_block(statement))
+    module = syntax.enclosing_module(call)
+    if not name or module is None:
+        return False
+    helpers = clauses.of_module(module, name, calls.arity_at(statement))
+    return bool(helpers) and all(
+        process_state.catches_everything(syntax.do_block(helper)) for helper in helpers
     )
+
+
+def _handles(block: Node | None) -> bool:
+    """A do block with a ``rescue`` or ``catch``."""
+    return block is not None and bool(syntax.handler_blocks(block))
 
 
 def _helper_callers(definition: Node, site: Node) -> list[tuple[Node, Node]]:

@@ -453,6 +453,21 @@ def _catches_exits(handler: Node) -> bool:
     return False
 
 
+def catches_everything(block: Node | None) -> bool:
+    """A do block (of a ``try`` or a function) with a ``catch kind, reason`` clause, its kind
+    not a literal: every raise, throw and exit in the block ends there, so the block returns
+    a value instead of crashing. A ``rescue`` alone lets exits and throws through."""
+    for handler in syntax.handler_blocks(block) if block is not None else []:
+        if handler.type != "catch_block":
+            continue
+        for clause in handler.named_children:
+            left = clause.child_by_field_name("left") if clause.type == "stab_clause" else None
+            patterns = left.named_children if left is not None else []
+            if len(patterns) == 2 and not syntax.is_constant(patterns[0]):
+                return True
+    return False
+
+
 def unlinks(scope: Node) -> bool:
     return UNLINK in calls_under(scope)
 
