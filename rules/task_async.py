@@ -315,7 +315,7 @@ def _evidence(context: Context, call: Node) -> process_state.Evidence | None:
 
 NOLINK_MESSAGE = (
     "Task.Supervisor.async_nolink starts a task that nobody awaits: when it ends it sends the "
-    "process {caller} a reply and a :DOWN message that nothing reads{where}; start it "
+    "process {caller} a reply and a :DOWN message that {unread}{where}; start it "
     "with Task.Supervisor.start_child on the same supervisor, which sends nothing."
 )
 
@@ -346,9 +346,19 @@ def _unread_nolink(context: Context, call: Node) -> Finding | None:
     caller = f"running {_caller(call)}"
     if not values.discarded(site):
         caller = f"calling {_caller(call)} (every caller drops the task it returns)"
-    message = NOLINK_MESSAGE.format(caller=caller, where=where)
+    dropped = modules.catch_all_info(_definitions(module))
+    unread = "nothing reads"
+    if dropped is not None:
+        where = ""
+        unread = f"the catch-all handle_info/2 on line {dropped.start_point.row + 1} only drops"
+    message = NOLINK_MESSAGE.format(caller=caller, unread=unread, where=where)
     finding = context.finding(RULE, site, message, fix=_nolink_fix(context, call, site))
     return finding if in_process else finding.with_severity("information")
+
+
+def _definitions(module: Node) -> list[Node]:
+    body = syntax.module_body(module)
+    return [d for d in body.named_children if syntax.is_def(d)] if body is not None else []
 
 
 def _a_caller_takes_any_message(context: Context, module: Node, definition: Node) -> bool:

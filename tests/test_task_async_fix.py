@@ -700,3 +700,37 @@ def test_a_linked_start_without_a_task_supervisor_adds_one_to_the_application(
     assert fixed.application is not None
     assert "{Task.Supervisor, name: Shop.TaskSupervisor}" in fixed.application
     assert "Task.Supervisor.start_child(Shop.TaskSupervisor, fn ->" in fixed.text
+
+
+LIVE_VIEW_NOLINK = """\
+defmodule ShopWeb.PlanLive do
+  use ShopWeb, :live_view
+
+  def handle_event("apply", _params, socket) do
+    Task.Supervisor.async_nolink(Shop.Tasks, fn -> Shop.Plans.apply(socket.assigns.plan) end)
+    {:noreply, socket}
+  end
+
+  def handle_info({:output, line}, socket), do: {:noreply, assign(socket, :line, line)}
+  def handle_info(_message, socket), do: {:noreply, socket}
+end
+"""
+
+
+def test_an_unawaited_nolink_task_names_the_catch_all_that_drops_its_messages(
+    tmp_path: Path,
+) -> None:
+    """The task's reply and :DOWN are taken by the catch-all clause, and dropped: the message
+    says so instead of claiming that nothing reads them."""
+    root = project(tmp_path, SUPERVISED)
+    (finding,) = findings(root, "OTP101", LIVE_VIEW_NOLINK)
+    line = LIVE_VIEW_NOLINK.splitlines().index(
+        "  def handle_info(_message, socket), do: {:noreply, socket}"
+    )
+    assert f"the catch-all handle_info/2 on line {line + 1} only drops" in finding.message
+    assert "nothing reads" not in finding.message
+    without = LIVE_VIEW_NOLINK.replace(
+        "  def handle_info(_message, socket), do: {:noreply, socket}\n", ""
+    )
+    (plain,) = findings(root, "OTP101", without)
+    assert "a reply and a :DOWN message that nothing reads" in plain.message

@@ -271,12 +271,17 @@ def takes_any_message(definitions: Iterable[Node]) -> bool:
     """A ``handle_info(message, state)`` clause whose message is a bare variable
     (``_other``, ``msg``): whatever arrives unasked (a task's reply, a ``:DOWN``) is taken and
     dealt with there, not left to the default clause that logs it."""
+    return catch_all_info(definitions) is not None
+
+
+def catch_all_info(definitions: Iterable[Node]) -> Node | None:
+    """The first such ``handle_info/2`` clause (see `takes_any_message`)."""
     for definition in definitions:
         head = clauses.head(definition)
         info = head is not None and head[0] == "handle_info" and len(head[1]) == 2
         if info and head is not None and head[1][0].type == "identifier":
-            return True
-    return False
+            return definition
+    return None
 
 
 def normal_stop(definitions: list[Node]) -> str:
