@@ -37,8 +37,9 @@ itself with `GenServer.start_link`.
 
 Not flagged: a name that also has a clause with the right arity (or default arguments that
 cover it); a function the module calls itself (a helper that shares the name, such as
-`init/0` called from `init/1`); a client function that calls the module's own process and
-waits (`def terminate, do: GenServer.call(__MODULE__, :terminate)`); `defdelegate`d
+`init/0` called from `init/1`); a client function that calls the module's own process, or
+the one its caller hands it, and waits (`def terminate, do: GenServer.call(__MODULE__,
+:terminate)`, `def terminate(pid), do: GenServer.call(pid, :terminate)`); `defdelegate`d
 callbacks; `handle_call/2` and `handle_info/2` in a module that is also a `:gen_event` handler
 (it defines `handle_event/2`, as a module installed with
 `:alarm_handler.add_alarm_handler(__MODULE__)` does); `start/0` and `stop/0` in an
@@ -294,14 +295,17 @@ casts the work back to its own process)."""
 
 
 def _asks_own_process(module: ModuleFacts, clause: Clause) -> bool:
-    """The function asks its module's own process and waits for the answer (``def terminate,
-    do: GenServer.call(__MODULE__, :terminate)``): a client function other code calls, named
-    like the callback that answers it. A callback doing so would wait on itself."""
+    """The function asks its module's own process, or the process its caller hands it, and
+    waits for the answer (``def terminate, do: GenServer.call(__MODULE__, :terminate)``,
+    ``def terminate(pid), do: GenServer.call(pid, :terminate)``): a client function other
+    code calls, named like the callback that answers it. A callback doing so would wait on
+    itself."""
+    parameters = {syntax.text(p) for p in clause.params if p.type == "identifier"}
     for node in syntax.descendants(clause.node):
         if node.type != "call" or syntax.remote_target(node) not in _OWN_PROCESS_REQUESTS:
             continue
         args = calls.arguments(node)
-        if args and syntax.text(args[0]) in ("__MODULE__", module.name):
+        if args and syntax.text(args[0]) in ("__MODULE__", module.name, *parameters):
             return True
     return False
 
