@@ -24,6 +24,7 @@ from otp_thinking.model.supervision import (
     REGISTRY,
     TASK_PARTITIONS,
     TASK_SUPERVISOR,
+    NameStart,
     booting_users,
     module_starts,
 )
@@ -156,7 +157,14 @@ def _started_names(context: Context, kind: str, keys: str | None) -> list[str]:
             for name, at in _callable_names(summary, kind, keys)
             if not any(s <= at < e for s, e in branches)
         )
+    if kind == TASK_SUPERVISOR:  # a pool of its own size: its places are not ours to take
+        pools = {start.name for _p, summary in context.summaries() for start in _pools(summary)}
+        names = [name for name in names if name not in pools]
     return list(dict.fromkeys(names))
+
+
+def _pools(summary: FileSummary) -> Iterator[NameStart]:
+    return (s for s in summary.supervision.names if s.kind == TASK_SUPERVISOR and s.bounded)
 
 
 def _callable_names(summary: FileSummary, kind: str, keys: str | None) -> Iterator[tuple[str, int]]:

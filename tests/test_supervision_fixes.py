@@ -577,3 +577,22 @@ def test_a_fix_in_code_a_mix_task_runs_without_the_app_is_unsafe(
     assert fix_found is not None and fix_found.safety == safety
     told = "(mix shop.reset may run this code without starting the application)"
     assert (told in fix_found.title) == (safety == "unsafe")
+
+
+def test_a_task_supervisor_kept_as_a_pool_of_its_own_size_is_not_borrowed(tmp_path: Path) -> None:
+    """A Task.Supervisor started with max_children is a pool for its own work: its start_child
+    can return {:error, :max_children}, which Task.start never does. The fix adds one."""
+    root = project(
+        tmp_path, "      Shop.Repo,\n      {Task.Supervisor, name: Shop.Previews, max_children: 2}"
+    )
+    write_supervisor(
+        root,
+        "Shop.Ingest",
+        "_arg",
+        "{Task.Supervisor, name: Shop.IngestTasks, max_children: 100}",
+    )
+    text = "defmodule ShopWeb.PageLive do\n  def f, do: Task.start(fn -> :ok end)\nend\n"
+    fixed = fix(root, "OTP103", text)
+    assert "Task.Supervisor.start_child(Shop.TaskSupervisor" in fixed.text
+    assert fixed.application is not None
+    assert "{Task.Supervisor, name: Shop.TaskSupervisor}" in fixed.application

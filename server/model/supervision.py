@@ -108,6 +108,10 @@ class NameStart:
     """A literal found inside a computed name (``Keyword.get(opts, :name, Shop.Tasks)``,
     ``Registry.via({site, TaskSupervisor})``): it may be the name, or only a part of it. Enough
     to stay silent about a name that may be started; never a name a fix may call."""
+    bounded: bool = False
+    """Started with ``max_children:`` (a Task.Supervisor kept as a pool of its own size):
+    its ``start_child`` can return ``{:error, :max_children}``, which a bare ``Task.start``
+    never does, and other work would take its places."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -291,7 +295,7 @@ class _Reader:
         kind, keys = _context_kind(node, self.resolve)
         name = self.resolve(value)
         if name is not None:
-            self.add_name(kind, name, keys, value)
+            self.add_name(kind, name, keys, value, bounded=_beside_max_children(node))
             return
         literals = _literal_names(value, self.resolve)
         for literal in literals:  # `Keyword.get(opts, :name, Shop.Tasks)`: any may be it
@@ -300,9 +304,15 @@ class _Reader:
             self.add_name(kind, None, keys, value)
 
     def add_name(
-        self, kind: str, name: str | None, keys: str | None, node: Node, guessed: bool = False
+        self,
+        kind: str,
+        name: str | None,
+        keys: str | None,
+        node: Node,
+        guessed: bool = False,
+        bounded: bool = False,
     ) -> None:
-        self.names.append(NameStart(kind, name, keys, *self.span(node), guessed))
+        self.names.append(NameStart(kind, name, keys, *self.span(node), guessed, bounded))
 
     def start_tuple(self, node: Node) -> None:
         """``{:pg, scope}`` and ``{:pg, :start_link, [scope]}`` / ``{Registry, :start_link,
@@ -726,6 +736,14 @@ def _spec_helper(
     if target is None:
         return syntax.local_target(call) in _SPEC_HELPERS
     return target[1] in _SPEC_HELPERS and resolve_alias(call) == "Supervisor.Spec"
+
+
+def _beside_max_children(pair: Node) -> bool:
+    """``name: ..`` written next to ``max_children: ..`` in the same options."""
+    options = syntax.parent(pair)
+    return options is not None and any(
+        key == "max_children" for key, _value in syntax.keyword_pairs(options)
+    )
 
 
 def _child_of(module: str | None, options: dict[str, str | None], span: tuple[int, int]) -> Child:
