@@ -102,7 +102,9 @@ MESSAGE = (
     "{what} keeps the default restart intensity (3 restarts in 5 seconds) for all its children "
     "together, and {evidence}: 4 crashes among them in 5 seconds, of one child or of several, "
     "make it give up, stopping all the others with it (however many it holds then); set "
-    "max_restarts and max_seconds for the number of children it can hold."
+    "max_restarts and max_seconds for the number of children it can hold, or start them "
+    "restart: :temporary when a restarted child could not work anyway (its socket or its "
+    "caller gone)."
 )
 
 

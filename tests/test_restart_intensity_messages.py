@@ -115,3 +115,12 @@ def test_a_server_whose_own_child_spec_makes_it_temporary_is_not_restarted(
         "    do: %{id: __MODULE__, start: {__MODULE__, :start_link, [:q]}, restart: :temporary}\n",
     )
     assert findings(project(tmp_path, "      Shop.Drains"), "OTP501", text) == []
+
+
+def test_the_budget_hint_names_temporary_children_as_the_other_way_out(tmp_path: Path) -> None:
+    """A bigger budget only makes a child that cannot work after a restart loop longer: the
+    message names `restart: :temporary` too."""
+    text = SUPERVISOR.format(args="id", spec="id")
+    [finding] = findings(project(tmp_path, "      Shop.Responders"), "OTP501", text)
+    assert "set max_restarts and max_seconds" in finding.message
+    assert "restart: :temporary when a restarted child could not work anyway" in finding.message
