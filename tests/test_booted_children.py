@@ -10,7 +10,10 @@ duplicate-keys Registry under the default name; ``app_server`` defines its GenSe
 is no user itself, a server whose ``init/1`` uses the Task.Supervisor the fix adds;
 ``late_endpoint`` starts its Endpoint before the rest of its infrastructure, and the
 Task.Supervisor a non-web module's fix adds must still start before the Endpoint (stopped after
-it, so no request being served finds it gone); ``umbrella`` has two apps that both use ``:pg``.
+it, so no request being served finds it gone); ``piped_children`` pipes its children list
+into a helper that joins a consumer after it (``[..] |> add_consumer(env)``), and the
+Task.Supervisor goes into the list it is given; ``umbrella`` has two apps that both use
+``:pg``.
 """
 
 from __future__ import annotations
@@ -63,6 +66,13 @@ CASES = [
         frozenset({"LateEndpoint.TaskSupervisor"}),
         {"LateEndpoint.TaskSupervisor": "LateEndpointWeb.Endpoint"},
         {"LateEndpoint.TaskSupervisor": "LateEndpoint.Repo"},
+    ),
+    Case(
+        "piped_children",
+        ("PipedChildren.Supervisor",),
+        frozenset({"PipedChildren.TaskSupervisor"}),
+        {"PipedChildren.TaskSupervisor": "PipedChildrenWeb.Endpoint"},
+        {"PipedChildren.TaskSupervisor": "PipedChildren.Repo"},
     ),
     Case(
         "umbrella",

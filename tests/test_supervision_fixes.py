@@ -596,3 +596,68 @@ def test_a_task_supervisor_kept_as_a_pool_of_its_own_size_is_not_borrowed(tmp_pa
     assert "Task.Supervisor.start_child(Shop.TaskSupervisor" in fixed.text
     assert fixed.application is not None
     assert "{Task.Supervisor, name: Shop.TaskSupervisor}" in fixed.application
+
+
+PIPED_APPLICATION = """\
+defmodule Shop.Application do
+  use Application
+
+  def start(_type, _args) do
+    children =
+      [
+        Shop.Repo,
+        {Phoenix.PubSub, name: Shop.PubSub},
+        ShopWeb.Endpoint
+      ]
+      |> add_consumer(Application.fetch_env!(:shop, :environment))
+
+    Supervisor.start_link(children, strategy: :one_for_one)
+  end
+
+  defp add_consumer(children, :test), do: children
+  defp add_consumer(children, _env), do: children ++ [Shop.Consumer]
+end
+"""
+
+
+@pytest.mark.parametrize(
+    ("helper", "added"),
+    [
+        (
+            "  defp add_consumer(children, :test), do: children\n"
+            "  defp add_consumer(children, _env), do: children ++ [Shop.Consumer]\n",
+            True,
+        ),
+        (  # a list built anew: where the given one goes is not known
+            "  defp add_consumer(children, _env), do: [Shop.Consumer | children]\n",
+            False,
+        ),
+    ],
+)
+def test_a_children_list_piped_into_a_helper_that_joins_more_after_it_takes_the_new_child(
+    tmp_path: Path, helper: str, added: bool
+) -> None:
+    """`[..] |> add_consumer(env)`, whose every clause returns the list it is given, maybe
+    with more after it: the list starts on every boot, so the fix adds the supervisor there,
+    before the endpoint."""
+    root = project(tmp_path, None)
+    app = PIPED_APPLICATION.replace(
+        "  defp add_consumer(children, :test), do: children\n"
+        "  defp add_consumer(children, _env), do: children ++ [Shop.Consumer]\n",
+        helper,
+    )
+    write(root, "lib/shop/application.ex", app)
+    text = "defmodule ShopWeb.PageLive do\n  def f, do: Task.start(fn -> :ok end)\nend\n"
+    fixed = fix(root, "OTP103", text)
+    assert "Task.Supervisor.start_child(Shop.TaskSupervisor" in fixed.text
+    if added:
+        assert fixed.finding.fix is not None and fixed.finding.fix.safety == "safe"
+        assert fixed.application is not None
+        assert (
+            "        {Phoenix.PubSub, name: Shop.PubSub},\n"
+            "        {Task.Supervisor, name: Shop.TaskSupervisor},\n"
+            "        ShopWeb.Endpoint\n"
+        ) in fixed.application
+    else:
+        assert fixed.finding.fix is not None and fixed.finding.fix.safety == "unsafe"
+        assert "add {Task.Supervisor, name: Shop.TaskSupervisor}" in fixed.finding.fix.title

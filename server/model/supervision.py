@@ -552,6 +552,8 @@ class _Reader:
             yield from self.assigned(node, definition, owner, branched, depth)
         elif (kept := _nils_dropped_from(node)) is not None:
             yield from self.lists_of(kept, definition, owner, branched, depth + 1)
+        elif (piped := _piped_into_local(node)) is not None:
+            yield from self.piped_into(*piped, definition, owner, branched, depth)
         elif node.type == "call" and syntax.local_target(node) in _BRANCHES:
             for tail in syntax.tail_expressions(node):
                 if tail is not node:
@@ -584,6 +586,33 @@ class _Reader:
                 yield part
         if not found:
             yield ChildrenList(owner, "", COMPUTED, complete=False)
+
+    def piped_into(
+        self,
+        given: Node,
+        call: Node,
+        definition: Node | None,
+        owner: str,
+        branched: bool,
+        depth: int,
+    ) -> Iterator[ChildrenList]:
+        """``children |> add_web(config)``: a local function whose every clause returns the
+        list it is given, alone or with more joined after it (``children ++ [Web]``). The
+        given list starts on every boot that starts any, and stays where new children go;
+        the joined ones start in some."""
+        name = syntax.local_target(call)
+        module = syntax.enclosing_module(call)
+        arity = len(syntax.argument_nodes(call)) + 1
+        defined = clauses.of_module(module, name, arity) if module is not None and name else []
+        joined = [_joined_after_given(clause) for clause in defined]
+        if not defined or any(extra is None for extra in joined):
+            yield ChildrenList(owner, "", COMPUTED, complete=False)
+            return
+        yield from self.lists_of(given, definition, owner, branched, depth + 1)
+        for clause, extras in zip(defined, joined, strict=True):
+            for extra in extras or ():
+                for part in self.lists_of(extra, clause, owner, True, depth + 1):
+                    yield _not_insertable(part)
 
     def local_function(
         self, call: Node, owner: str, branched: bool, depth: int
@@ -839,6 +868,39 @@ def _nils_dropped_from(node: Node) -> Node | None:
     if tests is None or " ".join(syntax.text(test).split()) not in tests:
         return None
     return listed
+
+
+def _piped_into_local(node: Node) -> tuple[Node, Node] | None:
+    """``given |> helper(..)``: the value piped into a local function (not a branch)."""
+    if node.type != "binary_operator" or syntax.operator(node) != "|>":
+        return None
+    given, call = node.child_by_field_name("left"), node.child_by_field_name("right")
+    if given is None or call is None or call.type != "call":
+        return None
+    name = syntax.local_target(call)
+    local = syntax.remote_target(call) is None and name and name not in _BRANCHES
+    return (given, call) if local else None
+
+
+def _joined_after_given(clause: Node) -> list[Node] | None:
+    """What the clause joins after the list it is given (its first parameter): ``[]`` when
+    it returns that list as it is, ``[more]`` for ``given ++ more``; None when any value it
+    returns is something else (a list built anew, ``[child | given]``)."""
+    head = clauses.head(clause)
+    given = head[1][0] if head is not None and head[1] else None
+    if given is None or given.type != "identifier":
+        return None
+    name = syntax.text(given)
+    joined = []
+    for tail in syntax.tail_expressions(syntax.body_of(clause)):
+        if tail.type == "identifier" and syntax.text(tail) == name:
+            continue
+        left = tail.child_by_field_name("left") if tail.type == "binary_operator" else None
+        right = tail.child_by_field_name("right") if left is not None else None
+        if syntax.operator(tail) != "++" or right is None or syntax.text(left) != name:
+            return None
+        joined.append(right)
+    return joined
 
 
 def _not_insertable(part: ChildrenList) -> ChildrenList:
