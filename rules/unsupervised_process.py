@@ -38,9 +38,11 @@ the same function then waits for in `receive` (a helper of a synchronous step), 
 function sends its result to its starter (`caller = self()` before, `send(caller, ...)` inside)
 while the starter then waits in `receive`, itself or in a local function it calls (waiters it
 collects); a start in a function that also starts work under a `Task.Supervisor` (the fallback
-for when none runs); anything started in `terminate/2`, on the way out of a stopping process (a
-drain, a hand-over); files under development, benchmark, example or test-app folders (`dev/`,
-`bench/`, `examples/`, `test_app/`).
+for when none runs); a process whose `fn` only returns a constant (`spawn(fn -> :ok end)`,
+started for its pid alone: a placeholder that ends at once); anything started in
+`terminate/2`, on the way out of a stopping process (a drain, a hand-over); files under
+development, benchmark, example or test-app folders (`dev/`, `bench/`, `examples/`,
+`test_app/`).
 
 A process whose pid its starter keeps (binds and uses, or gets back from a private helper in
 a module that monitors processes and handles their `:DOWN`) is still reported, but the message
@@ -180,7 +182,7 @@ def _flagged(context: Context, kind: str, call: Node, site: Node) -> bool:
         or _in_terminate(call)
     ):
         return False
-    if _stopper(call) or _fallback(call):
+    if _stopper(call) or _fallback(call) or _does_nothing(call):
         return False
     if kind != "task_start" and (processes.watcher(call) or _awaited(call) or _reports_back(call)):
         return False
@@ -307,6 +309,19 @@ def _stop_functions_named(call: Node) -> bool:
         if n.type == "tuple" and len(n.named_children) == 3 and n.named_children[1].type == "atom"
     ]
     return bool(named) and all(_stop_word(atom) for atom in named)
+
+
+def _does_nothing(call: Node) -> bool:
+    """The process runs an ``fn`` that only returns a constant (``spawn(fn -> :ok end)``): it
+    is started for its pid alone (a placeholder), ends at once and does no work to supervise."""
+    args = calls.arguments(call)
+    function = args[0] if args else None
+    if function is None or function.type != "anonymous_function":
+        return False
+    stabs = [c for c in function.named_children if c.type == "stab_clause"]
+    body = stabs[0].child_by_field_name("right") if len(stabs) == 1 else None
+    statements = [c for c in body.named_children if c.type != "comment"] if body else []
+    return bool(statements) and all(syntax.is_constant(s) for s in statements)
 
 
 def _fallback(call: Node) -> bool:
