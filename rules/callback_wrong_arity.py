@@ -35,6 +35,12 @@ DynamicSupervisor and nothing else: the supervisor's process runs OTP's own code
 calls them (a `handle_info(:stop_all, state)` there never runs). Not when the module starts
 itself with `GenServer.start_link`.
 
+And `handle_event/4` in a `:gen_statem` whose callback mode is `:state_functions`
+(`callback_mode/0` returns it, alone or first in a list, or `use GenStateMachine,
+callback_mode: :state_functions`): the behaviour calls the function named after the current
+state for every event and never `handle_event/4`. Not when the module calls it itself (a state
+function handing events to it) or the mode is computed.
+
 Not flagged: a name that also has a clause with the right arity (or default arguments that
 cover it); a function the module calls itself (a helper that shares the name, such as
 `init/0` called from `init/1`); a client function that calls the module's own process, or
@@ -164,6 +170,8 @@ def _findings(context: Context) -> Iterator[Finding]:
             yield from _wrong_arities(context, module, behaviour, callbacks)
         if set(declared) == {"Supervisor"}:
             yield from _process_callbacks_of_a_supervisor(context, module)
+        if "gen_statem" in declared:
+            yield from _handle_event_in_state_functions_mode(context, module)
 
 
 def _declared(module: ModuleFacts) -> Iterator[tuple[str, dict[str, int]]]:
@@ -198,6 +206,33 @@ def _wrong_arities(
                 instead=INSTEAD.get((behaviour, name), ""),
             )
             yield context.finding(RULE, _head(clause), message)
+
+
+STATE_FUNCTIONS_MESSAGE = (
+    "handle_event/4 never runs: {declared} :state_functions, so :gen_statem calls the "
+    "function named after the current state for every event (state_name(event_type, "
+    "content, data)) and never handle_event/4; move these clauses into the state functions, "
+    "or declare :handle_event_function and handle every state here."
+)
+
+
+def _handle_event_in_state_functions_mode(
+    context: Context, module: ModuleFacts
+) -> Iterator[Finding]:
+    """``handle_event/4`` in a :gen_statem whose callback mode is ``:state_functions``: the
+    behaviour calls one function per state (``idle/3``) and never it."""
+    if module.statem_callback_mode != ":state_functions":
+        return
+    handlers = [c for c in module.functions("handle_event", 4) if not c.private]
+    if not handlers or _called_locally(module, "handle_event", 4):
+        return
+    declared = (
+        "use GenStateMachine sets callback_mode:"
+        if module.uses_any("GenStateMachine")
+        else "callback_mode/0 returns"
+    )
+    message = STATE_FUNCTIONS_MESSAGE.format(declared=declared)
+    yield context.finding(RULE, _head(handlers[0]), message)
 
 
 SUPERVISOR_MESSAGE = (

@@ -609,6 +609,21 @@ class ModuleFacts:
         return self.uses_any("GenStateMachine") or ":gen_statem" in self.behaviours
 
     @property
+    def statem_callback_mode(self) -> str | None:
+        """The callback mode a :gen_statem module declares (``:state_functions`` or
+        ``:handle_event_function``): ``use GenStateMachine, callback_mode: ..`` (whose default
+        is ``:handle_event_function``), or the literal its ``callback_mode/0`` returns (an
+        atom, or a list such as ``[:state_functions, :state_enter]``); None when the code
+        computes it or declares none."""
+        use = self.use_of("GenStateMachine")
+        if use is not None:
+            option = use.option("callback_mode")
+            return _callback_mode(option) if option is not None else ":handle_event_function"
+        clauses_ = self.functions("callback_mode", 0)
+        modes = {_callback_mode(tail) for clause in clauses_ for tail in clause.tails()}
+        return modes.pop() if len(modes) == 1 else None
+
+    @property
     def is_broadway(self) -> bool:
         return self.uses_any("Broadway")
 
@@ -709,6 +724,15 @@ def request_tags(clause: Clause) -> tuple[str, ...]:
     if not head or head[0].type != "identifier" or clause.guard is None:
         return ()
     return _guarded_atoms(clause.guard, syntax.text(head[0]))
+
+
+_CALLBACK_MODES = frozenset({":state_functions", ":handle_event_function"})
+
+
+def _callback_mode(value: Node) -> str | None:
+    """``:state_functions``, or the callback mode a literal list names first."""
+    items = syntax.named_children(value) if value.type == "list" else [value]
+    return next((syntax.text(i) for i in items if syntax.text(i) in _CALLBACK_MODES), None)
 
 
 def _guarded_atoms(guard: Node, variable: str) -> tuple[str, ...]:
