@@ -31,7 +31,7 @@ PIECES = st.sampled_from(
     [
         "defmodule A do\n", "end\n", "def f(x) do\n", "defp g, do: ", "use GenServer\n",
         "use Application\n", "Task.async(fn -> 1 end)", "Task.async_stream(xs, &f/1)",
-        "Task.start(fn -> :ok end)", "spawn(fn -> 1 end)", ":pg2.join(:g, self())",
+        "Task.start(fn -> work() end)", "spawn(fn -> loop(1) end)", ":pg2.join(:g, self())",
         "GenServer.call(pid, :x, :infinity)", ":ets.new(:t, [:set])", "Agent.update(a, fn s ->",
         "String.to_atom(name)", "name: ", "children = [", "]", "{", "}", "(", ")", "|> ", ", ",
         "\n", "\r\n", "\r", "  ", "# otp-thinking: disable-next-line ", "OTP101", '"', "'",

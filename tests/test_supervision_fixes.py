@@ -15,7 +15,7 @@ from otp_thinking.findings import apply_edits
 from otp_thinking.registry import find_rule
 from otp_thinking.source import Source
 
-TASK_START = "def f, do: Task.start(fn -> :ok end)"
+TASK_START = "def f, do: Task.start(fn -> Shop.Mail.flush() end)"
 DYNAMIC_NAME = (
     'def start_link(id), do: GenServer.start_link(__MODULE__, id, name: :"r#{id}")\n'
     'def call(id), do: GenServer.call(:"r#{id}", :x)'
@@ -53,7 +53,7 @@ def test_a_task_supervisor_started_through_a_wrapper_child_spec_is_used(tmp_path
         "  def child_spec(_), do: Task.Supervisor.child_spec(name: __MODULE__)\nend\n",
     )
     fixed = fix(root, "OTP103", module(TASK_START))
-    assert "Task.Supervisor.start_child(Shop.Jobs, fn -> :ok end)" in fixed.text
+    assert "Task.Supervisor.start_child(Shop.Jobs, fn -> Shop.Mail.flush() end)" in fixed.text
     assert fixed.finding.fix is not None and fixed.finding.fix.safety == "safe"
     assert all(edit.path is None for edit in fixed.finding.fix.edits)
 
@@ -71,7 +71,10 @@ def test_a_literal_inside_a_computed_name_is_never_the_supervisor_a_fix_calls(
         "{Task.Supervisor, name: Shop.Registry.via({site, TaskSupervisor})}",
     )
     fixed = fix(root, "OTP103", module(TASK_START))
-    assert "Task.Supervisor.start_child(Shop.TaskSupervisor, fn -> :ok end)" in fixed.text
+    assert (
+        "Task.Supervisor.start_child(Shop.TaskSupervisor, fn -> Shop.Mail.flush() end)"
+        in fixed.text
+    )
     assert "start_child(TaskSupervisor," not in fixed.text
 
 
@@ -145,7 +148,7 @@ def test_a_duplicate_keys_registry_of_the_default_name_is_not_started_again(
 def test_a_name_started_by_another_kind_of_process_is_not_reused(tmp_path: Path) -> None:
     root = project(tmp_path, "      Shop.Repo,\n      {Shop.Worker, name: Shop.TaskSupervisor}")
     fixed = fix(root, "OTP103", module(TASK_START))
-    assert "Task.Supervisor.start_child(Shop.Tasks, fn -> :ok end)" in fixed.text
+    assert "Task.Supervisor.start_child(Shop.Tasks, fn -> Shop.Mail.flush() end)" in fixed.text
     assert fixed.application is not None
     assert fixed.application.count("name: Shop.TaskSupervisor}") == 1
     assert "{Task.Supervisor, name: Shop.Tasks}" in fixed.application
@@ -174,7 +177,10 @@ def test_a_child_is_added_when_only_another_supervisor_computes_task_supervisor_
         root, "Shop.ServerSupervisor", "server", "{Task.Supervisor, name: Shop.Names.tasks(server)}"
     )
     fixed = fix(root, "OTP103", module(TASK_START))
-    assert "Task.Supervisor.start_child(Shop.TaskSupervisor, fn -> :ok end)" in fixed.text
+    assert (
+        "Task.Supervisor.start_child(Shop.TaskSupervisor, fn -> Shop.Mail.flush() end)"
+        in fixed.text
+    )
     assert fixed.application is not None
     assert "{Task.Supervisor, name: Shop.TaskSupervisor}" in fixed.application
     assert fixed.finding.fix is not None and fixed.finding.fix.safety == "unsafe"
@@ -242,7 +248,10 @@ def test_a_supervisor_one_branch_starts_is_used_unsafely_and_the_title_says_so(
     )
     write(root, "lib/shop/application.ex", app)
     fixed = fix(root, "OTP103", module(TASK_START))
-    assert "Task.Supervisor.start_child(Shop.TaskSupervisor, fn -> :ok end)" in fixed.text
+    assert (
+        "Task.Supervisor.start_child(Shop.TaskSupervisor, fn -> Shop.Mail.flush() end)"
+        in fixed.text
+    )
     assert fixed.finding.fix is not None and fixed.finding.fix.safety == "unsafe"
     assert "starts Shop.TaskSupervisor in a children list a branch chooses" in (
         fixed.finding.fix.title
@@ -287,7 +296,9 @@ PHOENIX_CHILDREN = (
 
 def test_a_web_module_finds_the_apps_task_supervisor(tmp_path: Path) -> None:
     root = project(tmp_path, "      Shop.Repo,\n      {Task.Supervisor, name: Shop.TaskSupervisor}")
-    text = "defmodule ShopWeb.PageLive do\n  def f, do: Task.start(fn -> :ok end)\nend\n"
+    text = (
+        "defmodule ShopWeb.PageLive do\n  def f, do: Task.start(fn -> Shop.Mail.flush() end)\nend\n"
+    )
     fixed = fix(root, "OTP103", text)
     assert "Task.Supervisor.start_child(Shop.TaskSupervisor" in fixed.text
     assert fixed.application is not None and fixed.application.count("Task.Supervisor") == 1
@@ -297,7 +308,9 @@ def test_an_added_child_goes_after_the_infrastructure_and_before_the_endpoint(
     tmp_path: Path,
 ) -> None:
     root = project(tmp_path, PHOENIX_CHILDREN)
-    text = "defmodule ShopWeb.PageLive do\n  def f, do: Task.start(fn -> :ok end)\nend\n"
+    text = (
+        "defmodule ShopWeb.PageLive do\n  def f, do: Task.start(fn -> Shop.Mail.flush() end)\nend\n"
+    )
     fixed = fix(root, "OTP103", text)
     assert fixed.application is not None
     assert (
@@ -315,7 +328,7 @@ def test_reusing_a_task_supervisor_started_after_a_caller_that_needs_it_at_boot_
     root = project(
         tmp_path, "      Shop.Subject,\n      {Task.Supervisor, name: Shop.TaskSupervisor}"
     )
-    text = module("def init(arg) do\n  Task.start(fn -> :ok end)\n  {:ok, arg}\nend")
+    text = module("def init(arg) do\n  Task.start(fn -> Shop.Mail.flush() end)\n  {:ok, arg}\nend")
     fixed = fix(root, "OTP103", text)
     assert fixed.finding.fix is not None and fixed.finding.fix.safety == "unsafe"
     assert "before Shop.Subject, which calls it as it starts" in fixed.finding.fix.title
@@ -392,7 +405,7 @@ def test_the_choice_does_not_depend_on_which_fix_runs_first(tmp_path: Path) -> N
         root = project(tmp_path / "-".join(order))
         chosen = []
         for caller in order:
-            text = f"defmodule {caller} do\n  def f, do: Task.start(fn -> :ok end)\nend\n"
+            text = f"defmodule {caller} do\n  def f, do: Task.start(fn -> Shop.Mail.flush() end)\nend\n"
             fixed = fix(root, "OTP103", text)
             assert fixed.application is not None
             (root / "lib/shop/application.ex").write_text(fixed.application, "utf-8")
@@ -552,7 +565,7 @@ defmodule Mix.Tasks.Shop.Reset do
 end
 """
 
-CLEANER = "def clean_all, do: clean()\n\ndefp clean, do: Task.start(fn -> :ok end)"
+CLEANER = "def clean_all, do: clean()\n\ndefp clean, do: Task.start(fn -> Shop.Mail.flush() end)"
 
 
 @pytest.mark.parametrize(
@@ -591,7 +604,9 @@ def test_a_task_supervisor_kept_as_a_pool_of_its_own_size_is_not_borrowed(tmp_pa
         "_arg",
         "{Task.Supervisor, name: Shop.IngestTasks, max_children: 100}",
     )
-    text = "defmodule ShopWeb.PageLive do\n  def f, do: Task.start(fn -> :ok end)\nend\n"
+    text = (
+        "defmodule ShopWeb.PageLive do\n  def f, do: Task.start(fn -> Shop.Mail.flush() end)\nend\n"
+    )
     fixed = fix(root, "OTP103", text)
     assert "Task.Supervisor.start_child(Shop.TaskSupervisor" in fixed.text
     assert fixed.application is not None
@@ -647,7 +662,9 @@ def test_a_children_list_piped_into_a_helper_that_joins_more_after_it_takes_the_
         helper,
     )
     write(root, "lib/shop/application.ex", app)
-    text = "defmodule ShopWeb.PageLive do\n  def f, do: Task.start(fn -> :ok end)\nend\n"
+    text = (
+        "defmodule ShopWeb.PageLive do\n  def f, do: Task.start(fn -> Shop.Mail.flush() end)\nend\n"
+    )
     fixed = fix(root, "OTP103", text)
     assert "Task.Supervisor.start_child(Shop.TaskSupervisor" in fixed.text
     if added:
