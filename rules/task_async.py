@@ -701,12 +701,7 @@ def _cannot_crash(call: Node) -> bool:
     args = syntax.argument_nodes(call)
     if syntax.remote_target(call) == (SUPERVISED, "async"):
         args = calls.arguments(call)[1:]  # the supervisor first, piped or not
-    function = args[0] if args else None
-    if function is None or function.type != "anonymous_function":
-        return False
-    clauses_of_fn = [c for c in function.named_children if c.type == "stab_clause"]
-    body = clauses_of_fn[0].child_by_field_name("right") if len(clauses_of_fn) == 1 else None
-    statements = [c for c in body.named_children if c.type != "comment"] if body else []
+    statements = syntax.fn_statements(args[0] if args else None)
     if len(statements) != 1 or statements[0].type != "call":
         return False
     statement = statements[0]

@@ -315,12 +315,7 @@ def _does_nothing(call: Node) -> bool:
     """The process runs an ``fn`` that only returns a constant (``spawn(fn -> :ok end)``): it
     is started for its pid alone (a placeholder), ends at once and does no work to supervise."""
     args = calls.arguments(call)
-    function = args[0] if args else None
-    if function is None or function.type != "anonymous_function":
-        return False
-    stabs = [c for c in function.named_children if c.type == "stab_clause"]
-    body = stabs[0].child_by_field_name("right") if len(stabs) == 1 else None
-    statements = [c for c in body.named_children if c.type != "comment"] if body else []
+    statements = syntax.fn_statements(args[0] if args else None)
     return bool(statements) and all(syntax.is_constant(s) for s in statements)
 
 

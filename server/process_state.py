@@ -566,13 +566,7 @@ def ok_only_element_clause(stream: Node) -> tuple[Node, Node] | None:
 
 
 def _ok_tuple(pattern: Node) -> bool:
-    if pattern.type == "binary_operator" and syntax.operator(pattern) == "=":
-        return any(
-            side is not None and _ok_tuple(side)
-            for side in (pattern.child_by_field_name("left"), pattern.child_by_field_name("right"))
-        )
-    elements = pattern.named_children if pattern.type == "tuple" else []
-    return len(elements) == 2 and syntax.text(elements[0]) == ":ok"
+    return _tagged_pair(pattern, ":ok")
 
 
 def _consumers(stream: Node) -> list[Node]:
@@ -652,10 +646,15 @@ def _raises_first(definition: Node) -> bool:
 
 
 def _error_tuple(pattern: Node) -> bool:
+    return _tagged_pair(pattern, ":error")
+
+
+def _tagged_pair(pattern: Node, tag: str) -> bool:
+    """``{tag, _}``, also bound (``{:ok, v} = element``, either side of the ``=``)."""
     if pattern.type == "binary_operator" and syntax.operator(pattern) == "=":
         return any(
-            side is not None and _error_tuple(side)
+            side is not None and _tagged_pair(side, tag)
             for side in (pattern.child_by_field_name("left"), pattern.child_by_field_name("right"))
         )
     elements = pattern.named_children if pattern.type == "tuple" else []
-    return len(elements) == 2 and syntax.text(elements[0]) == ":error"
+    return len(elements) == 2 and syntax.text(elements[0]) == tag

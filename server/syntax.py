@@ -856,6 +856,16 @@ def attribute_name(node: Node) -> str | None:
     return None
 
 
+def fn_statements(function: Node | None) -> list[Node]:
+    """The statements of an ``fn`` with one clause (``fn -> a; b end``), comments left out;
+    empty for anything else (an ``fn`` of several clauses, a capture, a variable)."""
+    if function is None or function.type != "anonymous_function":
+        return []
+    clauses = [c for c in named_children(function) if c.type == "stab_clause"]
+    body = clauses[0].child_by_field_name("right") if len(clauses) == 1 else None
+    return [c for c in named_children(body) if c.type != "comment"] if body is not None else []
+
+
 def body_statements(definition: Node) -> list[Node]:
     """The statements of a ``def``'s body (``do ... end`` or ``do:``), comments left out."""
     block = do_block(definition)
