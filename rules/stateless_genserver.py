@@ -24,8 +24,10 @@ one caller at a time. A server with only `handle_cast` clauses is judged the sam
 queue work behind one process that keeps nothing), when its casts call nothing but the standard
 library and `Logger`: a cast into a dependency or a project module may reach a resource the
 process serialises on purpose. So is a server with no callback at all but an `init/1` that only
-returns `{:ok, state}` (computed with the standard library at most): its process never hears
-of anything and keeps nothing, and a `call` to it would crash. That one is information, not a
+returns `{:ok, state}` (computed with the standard library at most), or whose only other
+callback is a `handle_info/2` that drops every message (`def handle_info(_msg, state), do:
+{:noreply, state}`): its process acts on nothing and keeps nothing, and a `call` to it would
+crash. That one is information, not a
 warning: the process costs a child in the tree, not its callers' time. Not when its module
 sends or calls anything, defines macros, or its `init/1` does more (a boot step that loads a
 table before the next child starts is the rule OTP003's business).
@@ -132,11 +134,12 @@ def check(context: Context) -> Iterator[Finding]:
         use = module.use_of("GenServer")
         if use is None or id(module) in endpoints:
             continue
-        if not module.state_callbacks and not _listed_as_a_child(context, module):
+        idle = _idle(module)
+        if idle and not _listed_as_a_child(context, module):
             continue  # "remove it from the supervision tree" would be untrue
-        finding = context.finding(RULE, use.node, _message(module))
+        finding = context.finding(RULE, use.node, _message(module, idle))
         # An idle process wastes a child, not every caller's time.
-        yield finding if module.state_callbacks else finding.with_severity("information")
+        yield finding.with_severity("information") if idle else finding
 
 
 def _listed_as_a_child(context: Context, module: ModuleFacts) -> bool:
@@ -147,11 +150,17 @@ def _listed_as_a_child(context: Context, module: ModuleFacts) -> bool:
     return index.complete and bool(index.facts.started_by_supervisors(module.name)[0])
 
 
-def _message(module: ModuleFacts) -> str:
-    if not module.state_callbacks:
+def _message(module: ModuleFacts, idle: bool) -> str:
+    if idle:
         advice = "remove it from the supervision tree"
         if _api_functions(module):
             advice += " and make its functions plain ones"
+        if module.defines("handle_info"):
+            return (
+                f"{module.name} defines no callback but init/1, which only returns a state, "
+                "and a handle_info/2 that drops every message: the process it starts acts on "
+                f"no message and never uses its state; {advice}."
+            )
         return (
             f"{module.name} defines no callback but init/1, which only returns a state: the "
             f"process it starts receives no message and never uses its state; {advice}."
@@ -230,11 +239,13 @@ _OTHER_CALLBACKS = ("handle_call", "handle_cast", "handle_info", "handle_continu
 
 def _idle(module: ModuleFacts) -> bool:
     """A GenServer whose only callback is an ``init/1`` returning ``{:ok, state}`` with no
-    effect: its process never hears of anything (a call to it would crash, as no
-    ``handle_call/3`` is defined) and owns nothing, so it only costs a child in the tree.
-    A module that makes macros, sends or calls anything, or starts the process with a
-    ``{:global, _}`` name is left alone: it may be a template, or an endpoint."""
-    if not _plain_genserver(module) or any(module.defines(c) for c in _OTHER_CALLBACKS):
+    effect, or besides it a ``handle_info/2`` that drops every message (see `_drops_all`):
+    its process never hears of anything (a call to it would crash, as no ``handle_call/3``
+    is defined) and owns nothing, so it only costs a child in the tree. A module that makes
+    macros, sends or calls anything, or starts the process with a ``{:global, _}`` name is
+    left alone: it may be a template, or an endpoint."""
+    others = [c for c in _OTHER_CALLBACKS if not (c == "handle_info" and _drops_all(module))]
+    if not _plain_genserver(module) or any(module.defines(c) for c in others):
         return False
     if module.owns() or _NOT_IDLE.search(syntax.text(module.node)):
         return False
@@ -244,6 +255,26 @@ def _idle(module: ModuleFacts) -> bool:
         and _only_local_work(module, init)
         and not callbacks.has_effects(module, init)
         for init in inits
+    )
+
+
+def _drops_all(module: ModuleFacts) -> bool:
+    """Every ``handle_info/2`` clause ignores its message and hands back its state unchanged
+    (``def handle_info(_msg, state), do: {:noreply, state}``): the module defines the
+    callback only to drop whatever arrives, as if it had none."""
+    clauses = [c for c in module.functions("handle_info") if c.body is not None]
+    return bool(clauses) and all(_drops(clause) for clause in clauses)
+
+
+def _drops(clause: Clause) -> bool:
+    if clause.arity != 2 or clause.guard is not None:
+        return False
+    message, state = clause.params
+    ignored = message.type == "identifier" and syntax.text(message).startswith("_")
+    kept = syntax.text(state)
+    return ignored and all(
+        tail.type == "tuple" and [syntax.text(i) for i in _items(tail)] == [":noreply", kept]
+        for tail in clause.tails()
     )
 
 

@@ -185,3 +185,21 @@ def test_rules_stay_silent_in_tests() -> None:
     for code in CODES:
         _, findings = _findings(code, text, "test/support/fake.ex")
         assert findings == []
+
+
+def test_an_idle_server_that_drops_every_message_says_so(tmp_path: Path) -> None:
+    """A generated worker whose only callback besides ``init/1`` is a ``handle_info/2`` that
+    drops whatever arrives is idle too, and the message names that callback."""
+    server = textwrap.dedent(
+        """\
+        defmodule Shop.Idle do
+          use GenServer
+          def start_link(arg), do: GenServer.start_link(__MODULE__, arg)
+          def init(_arg), do: {:ok, %{}}
+          def handle_info(_msg, state), do: {:noreply, state}
+        end
+        """
+    )
+    [finding] = findings(project(tmp_path, "      Shop.Idle"), "OTP001", server)
+    assert finding.severity == "information"
+    assert "and a handle_info/2 that drops every message" in finding.message
