@@ -183,8 +183,12 @@ _PLUMBING = frozenset({"start_link", "start", "child_spec", "init"})
 
 
 def _api_functions(module: ModuleFacts) -> bool:
-    """Public functions besides the ones that start the process (``get/1``, ``put/2``)."""
-    return any(not c.private and c.name not in _PLUMBING for c in module.clauses)
+    """Public functions besides the ones that start the process and the callbacks (``get/1``,
+    ``put/2``)."""
+    return any(
+        not c.private and c.name not in _PLUMBING and c.name not in _OTHER_CALLBACKS
+        for c in module.clauses
+    )
 
 
 def _cast_names(module: ModuleFacts) -> list[str]:

@@ -203,3 +203,4 @@ def test_an_idle_server_that_drops_every_message_says_so(tmp_path: Path) -> None
     [finding] = findings(project(tmp_path, "      Shop.Idle"), "OTP001", server)
     assert finding.severity == "information"
     assert "and a handle_info/2 that drops every message" in finding.message
+    assert finding.message.endswith("never uses its state; remove it from the supervision tree.")
