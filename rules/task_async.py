@@ -346,7 +346,7 @@ def _unread_nolink(context: Context, call: Node) -> Finding | None:
     caller = f"running {_caller(call)}"
     if not values.discarded(site):
         caller = f"calling {_caller(call)} (every caller drops the task it returns)"
-    dropped = modules.catch_all_info(_definitions(module))
+    dropped = modules.catch_all_info(clauses.public_definitions(module))
     unread = "nothing reads"
     if dropped is not None:
         where = ""
@@ -354,11 +354,6 @@ def _unread_nolink(context: Context, call: Node) -> Finding | None:
     message = NOLINK_MESSAGE.format(caller=caller, unread=unread, where=where)
     finding = context.finding(RULE, site, message, fix=_nolink_fix(context, call, site))
     return finding if in_process else finding.with_severity("information")
-
-
-def _definitions(module: Node) -> list[Node]:
-    body = syntax.module_body(module)
-    return [d for d in body.named_children if syntax.is_def(d)] if body is not None else []
 
 
 def _a_caller_takes_any_message(context: Context, module: Node, definition: Node) -> bool:

@@ -7,6 +7,7 @@ never waits for it. The linked-task rules share these facts so they agree on the
 from __future__ import annotations
 
 import bisect
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from tree_sitter import Node
@@ -441,31 +442,30 @@ def _is_try(node: Node) -> bool:
 
 def _catches_exits(handler: Node) -> bool:
     """A ``catch`` clause with two patterns whose kind is ``:exit`` or not a literal."""
-    if handler.type != "catch_block":
-        return False
-    for clause in handler.named_children:
-        left = clause.child_by_field_name("left") if clause.type == "stab_clause" else None
-        patterns = left.named_children if left is not None else []
-        if len(patterns) == 2 and (
-            syntax.text(patterns[0]) == ":exit" or not syntax.is_constant(patterns[0])
-        ):
-            return True
-    return False
+    return any(
+        syntax.text(kind) == ":exit" or not syntax.is_constant(kind)
+        for kind in _caught_kinds(handler)
+    )
 
 
 def catches_everything(block: Node | None) -> bool:
     """A do block (of a ``try`` or a function) with a ``catch kind, reason`` clause, its kind
     not a literal: every raise, throw and exit in the block ends there, so the block returns
     a value instead of crashing. A ``rescue`` alone lets exits and throws through."""
-    for handler in syntax.handler_blocks(block) if block is not None else []:
-        if handler.type != "catch_block":
-            continue
-        for clause in handler.named_children:
-            left = clause.child_by_field_name("left") if clause.type == "stab_clause" else None
-            patterns = left.named_children if left is not None else []
-            if len(patterns) == 2 and not syntax.is_constant(patterns[0]):
-                return True
-    return False
+    handlers = syntax.handler_blocks(block) if block is not None else []
+    return any(not syntax.is_constant(kind) for h in handlers for kind in _caught_kinds(h))
+
+
+def _caught_kinds(handler: Node) -> Iterator[Node]:
+    """The kind pattern of each ``catch kind, value`` clause of a handler block (none for a
+    ``rescue``, or a ``catch value`` clause)."""
+    if handler.type != "catch_block":
+        return
+    for clause in handler.named_children:
+        left = clause.child_by_field_name("left") if clause.type == "stab_clause" else None
+        patterns = left.named_children if left is not None else []
+        if len(patterns) == 2:
+            yield patterns[0]
 
 
 def unlinks(scope: Node) -> bool:
@@ -546,7 +546,7 @@ def error_element_clause(stream: Node) -> Node | None:
     for consumer in _consumers(stream):
         for function in syntax.argument_nodes(consumer)[-1:]:
             for pattern, raises in _element_patterns(consumer, function):
-                if _error_tuple(pattern) and not raises:
+                if _tagged_pair(pattern, ":error") and not raises:
                     return pattern
     return None
 
@@ -560,13 +560,9 @@ def ok_only_element_clause(stream: Node) -> tuple[Node, Node] | None:
     for consumer in _consumers(stream):
         for function in syntax.argument_nodes(consumer)[-1:]:
             patterns = _element_patterns(consumer, function)
-            if patterns and all(_ok_tuple(pattern) for pattern, _raises in patterns):
+            if patterns and all(_tagged_pair(pattern, ":ok") for pattern, _raises in patterns):
                 return consumer, patterns[0][0]
     return None
-
-
-def _ok_tuple(pattern: Node) -> bool:
-    return _tagged_pair(pattern, ":ok")
 
 
 def _consumers(stream: Node) -> list[Node]:
@@ -643,10 +639,6 @@ def _raises_first(definition: Node) -> bool:
     statements = syntax.body_statements(definition)
     first = statements[0] if statements else None
     return first is not None and first.type == "call" and syntax.local_target(first) in RAISING
-
-
-def _error_tuple(pattern: Node) -> bool:
-    return _tagged_pair(pattern, ":error")
 
 
 def _tagged_pair(pattern: Node, tag: str) -> bool:
