@@ -312,7 +312,13 @@ def test_otp002_does_not_count_a_call_that_writes_through_another_module(
           def reset(id), do: :ets.delete(:stats, id)
         end
         """
-    root = _project(tmp_path, {"lib/shop/store.ex": store, "lib/shop/stats.ex": stats})
+    cart = """\
+        defmodule Shop.Cart do
+          def price(sku), do: Shop.Store.get(sku)
+        end
+        """
+    files = {"lib/shop/store.ex": store, "lib/shop/stats.ex": stats, "lib/shop/cart.ex": cart}
+    root = _project(tmp_path, files)
     [message] = _messages(root, "lib/shop/store.ex", "OTP002")
     assert "(:get, :all)" in message
 

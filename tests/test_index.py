@@ -100,6 +100,27 @@ end
     ]
 
 
+def test_a_global_name_and_an_alias_of_the_module_itself_are_read() -> None:
+    summary = _summary(
+        """defmodule Shop.Config do
+  use GenServer
+  alias __MODULE__
+  @server {:global, __MODULE__}
+  def start_link(_), do: GenServer.start_link(Config, nil, name: {:global, :shop_config})
+  def get(key), do: GenServer.call(@server, {:get, key})
+  def all, do: GenServer.call({:global, :shop_config}, :all)
+  def per_node, do: GenServer.call({:global, {:config, node()}}, :all)
+end
+"""
+    )
+    [module] = summary.modules
+    assert module.registers == (":shop_config",)
+    assert [(c.target, c.functions) for c in summary.server_calls] == [
+        ("Shop.Config", ("get",)),
+        (":shop_config", ("all",)),
+    ]
+
+
 def test_summaries_are_plain_picklable_data() -> None:
     summary = _summary("defmodule A do\n  def f, do: B.g()\nend\n")
     assert pickle.loads(pickle.dumps(summary)) == summary

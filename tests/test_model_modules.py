@@ -136,6 +136,8 @@ defmodule Shop.Checkout do
   alias Shop.Accounts.User, as: Customer
   alias Shop.{Cart, Billing.Invoice}
   alias __MODULE__.Step
+  alias __MODULE__.{Totals}
+  alias __MODULE__, as: Checkout
 
   def run, do: Repo.all(Customer)
 end
@@ -150,6 +152,9 @@ def test_aliases_in_every_spelling() -> None:
         "Customer": "Shop.Accounts.User",
         "Cart": "Shop.Cart",
         "Invoice": "Shop.Billing.Invoice",
+        "Step": "Shop.Checkout.Step",
+        "Totals": "Shop.Checkout.Totals",
+        "Checkout": "Shop.Checkout",
     }
     assert modules.expand("Repo.all", known) == "Shop.Repo.all"
     assert modules.expand("Customer", known) == "Shop.Accounts.User"
@@ -164,6 +169,9 @@ def test_read_alias_keeps_what_is_written() -> None:
     assert found[1] == [("Shop.Cart", None)]
     assert found[2] == []
     assert found[3] == []  # a half-written `alias`
+    outside = parse(b"alias __MODULE__.State\n").root_node.named_children[0]
+    assert modules.read_alias(outside) == []  # no module to stand for
+    assert modules.read_alias(outside, "Shop.Cart") == [("Shop.Cart.State", None)]
     assert modules.short_name("Shop.Cart", None) == "Cart"
     assert modules.short_name("Shop.Repo", "R") == "R"
 

@@ -407,32 +407,51 @@ def runs_in_another_process(module: Node) -> bool:
     return False
 
 
-def read_alias(call: Node) -> list[tuple[str, str | None]]:
+def read_alias(call: Node, module_name: str = "") -> list[tuple[str, str | None]]:
     """What an ``alias`` call names, as written, each with its ``as:`` short name if given:
     ``alias MyApp.Repo, as: R`` gives ``[("MyApp.Repo", "R")]``, ``alias MyApp.{Repo,
     Accounts.User}`` gives ``[("MyApp.Repo", None), ("MyApp.Accounts.User", None)]``. Without
-    ``as:`` the short name is the last part of the full name."""
+    ``as:`` the short name is the last part of the full name. ``__MODULE__`` stands for
+    ``module_name``, the module the call is written in (``alias __MODULE__.State``)."""
     if call.type != "call" or syntax.local_target(call) != "alias":
         return []
     args = syntax.argument_nodes(call)
     if not args:
         return []
     target = args[0]
-    if target.type == "alias":
+    written = _alias_written(target, module_name)
+    if written is not None:
         options = dict(syntax.keyword_pairs(args[1])) if len(args) > 1 else {}
         short = syntax.text(options["as"]) if "as" in options else None
-        return [(syntax.text(target), short)]
+        return [(written, short)]
     if target.type == "dot":
         base, group = target.child_by_field_name("left"), target.child_by_field_name("right")
         if base is None or group is None or group.type != "tuple":
             return []
-        written = syntax.text(base)
+        prefix = _alias_written(base, module_name)
+        if prefix is None:
+            return []
         return [
-            (f"{written}.{syntax.text(item)}", None)
+            (f"{prefix}.{syntax.text(item)}", None)
             for item in group.named_children
             if item.type == "alias"
         ]
     return []
+
+
+def _alias_written(node: Node, module_name: str) -> str | None:
+    """The module an alias's target names: ``MyApp.Repo`` as written, ``__MODULE__`` and
+    ``__MODULE__.State`` with the module's own name in place (None without it)."""
+    if node.type == "alias":
+        return syntax.text(node)
+    if node.type == "identifier" and syntax.text(node) == "__MODULE__":
+        return module_name or None
+    if node.type == "dot":
+        left, right = node.child_by_field_name("left"), node.child_by_field_name("right")
+        if left is not None and right is not None and right.type == "alias":
+            base = _alias_written(left, module_name)
+            return f"{base}.{syntax.text(right)}" if base is not None else None
+    return None
 
 
 def read_import(call: Node) -> tuple[str, frozenset[str] | None] | None:
@@ -459,8 +478,9 @@ def aliases(module: Node) -> dict[str, str]:
     """Short name to full name for the ``alias`` calls written directly in a module's body."""
     found: dict[str, str] = {}
     body = syntax.do_block(module)
+    name = full_name(module) if body is not None else ""
     for child in body.named_children if body is not None else []:
-        for full, written_as in read_alias(child):
+        for full, written_as in read_alias(child, name):
             found[short_name(full, written_as)] = full
     return found
 

@@ -522,7 +522,7 @@ class _Summariser:
                 continue
             for statement in block.named_children:
                 if statement.type == "call" and syntax.local_target(statement) == "alias":
-                    for written, written_as in modules.read_alias(statement):
+                    for written, written_as in modules.read_alias(statement, module.name):
                         full = self.expand(written, module)
                         module.aliases.setdefault(modules.short_name(full, written_as), full)
 
@@ -583,7 +583,7 @@ class _Summariser:
         return module
 
     def add_alias(self, call: Node, module: _Module) -> None:
-        for written, written_as in modules.read_alias(call):
+        for written, written_as in modules.read_alias(call, module.name):
             full = self.expand(written, module)  # through the aliases of the modules around
             module.aliases[modules.short_name(full, written_as)] = full
 
@@ -633,6 +633,21 @@ class _Summariser:
         if kind == "call" and syntax.remote_target(node) == ("Module", "concat"):
             return self.resolve_concat(node, module, depth)
         return None
+
+    def resolve_server(self, node: Node | None, module: _Module | None) -> str | None:
+        """The name a server is registered or called by: as `resolve` reads it, and
+        ``{:global, Name}`` (or a module attribute holding it) as ``Name``: one process for
+        the whole cluster, started and called by that fixed name."""
+        if node is not None and node.type == "unary_operator" and module is not None:
+            operand = node.child_by_field_name("operand")
+            if syntax.text(node).startswith("@") and operand is not None:
+                node = module.attributes.get(syntax.text(operand), node)
+        if node is not None and node.type == "tuple":
+            items = [c for c in node.named_children if c.type != "comment"]
+            if len(items) == 2 and syntax.text(items[0]) == ":global":
+                return self.resolve(items[1], module)
+            return None
+        return self.resolve(node, module)
 
     def resolve_concat(self, call: Node, module: _Module | None, depth: int) -> str | None:
         args = syntax.argument_nodes(call)
@@ -855,7 +870,7 @@ class _Summariser:
             return  # most calls (thousands of Task.async): their arguments are not read
         args = self.arguments(call)
         if key in _GENSERVER_CALLS:
-            server = self.resolve(args[0], module) if args else None
+            server = self.resolve_server(args[0], module) if args else None
             if server is None and args and args[0].type == "identifier":
                 server = self.resolve(self.parameter_default(call, args[0]), module)
             if server is not None and module is not None:
@@ -931,7 +946,7 @@ class _Summariser:
             return
         server_module = self.resolve(args[0], module)
         options = _options(args[2:]) or {}
-        name = self.resolve(options.get("name"), module)
+        name = self.resolve_server(options.get("name"), module)
         if server_module is not None and name is not None:
             found.registers.setdefault(server_module, []).append(name)
 
