@@ -14,7 +14,7 @@ from otp_thinking.context import Context
 from otp_thinking.findings import Edit, Finding, Fix
 from otp_thinking.model import clauses, ets, modules
 from otp_thinking.model.effects import blocking_call
-from otp_thinking.model.reached import Project, Scanner, project_lookup
+from otp_thinking.model.reached import HELPER_DEPTH, Project, Scanner, project_lookup
 from otp_thinking.model.summary import FileSummary
 from otp_thinking.model.supervision import ModuleStart
 from otp_thinking.parsing import matches
@@ -104,13 +104,18 @@ Not flagged:
 - work the caller chose: a call in a branch taken on an option of `init/1`'s argument
   (`if Keyword.get(opts, :sync_connect) do`, `if opts[:preload]`, `if mode == :sync` after
   `mode = opts[:mode]`), where the caller asked `start_link` to return only once the work is
-  done (a branch on what a call returns, `case store.saved(opts) do`, is not one);
+  done (a branch on what a call returns, `case store.saved(opts) do`, is not one); also a
+  helper an option switches off, one of whose clauses does nothing when the option is
+  `false` (`defp sync_start(%{sync_start: false} = state), do: state`);
 - a start that fails on purpose: an `init/1` that returns `{:stop, _}` or `{:error, _}` (a
   `start_link`, also `{:shutdown, _}`) on a path at or after the blocking work, or raises
   in the statement that does it (`nil -> raise "not configured"`, a pool raising when a
-  worker does not start). Whoever calls `start_link` learns of the failure there (a
-  connection's supervisor that retries later, a boot that must not go on), a contract that
-  moving the work would break;
+  worker does not start); or one that returns what a helper returns whose blocking clause
+  can return such a tuple (`set_up(state)`, whose `with` hands back `connection/1`'s
+  `{:stop, :no_connection}` when its retries run out; a clause that only refuses to start,
+  `do_init(:test)`, does not count). Whoever calls `start_link` learns of the failure there
+  (a connection's supervisor that retries later, a boot that must not go on), a contract
+  that moving the work would break;
 - work already in `handle_continue/2`, `handle_info/2` or any other callback;
 - boot steps, whose work has to be done before `start_link` returns: an `init/1` that returns
   `:ignore` (an upgrade gate, a one-off check or seed), a `restart: :temporary` server (by
@@ -356,13 +361,15 @@ def _project_lookup(
 def _check_init(context: Context, module: Node, definition: Node, kind: str) -> Finding | None:
     if context.tooling_file:
         return None  # a development or test-app server: not part of the production boot
-    chosen = _chosen_by_the_caller(definition)
+    chosen = _chosen_or_switched_off(definition, module)
     project = _project_lookup(context, module)
     scanner = Scanner(module, blocking_name, project, chosen, unfollowed=_sets_up)
     found = scanner.first(definition)
     if found is None or _boot_step(context, definition, module):
         return None
-    if _boot_write(context, module, definition, chosen) or _fails_its_start(definition, found[0]):
+    if _boot_write(context, module, definition, chosen) or _fails_its_start(
+        definition, found[0], module
+    ):
         return None
     remote_project = _project_lookup(context, module, REMOTE_KINDS)
     remote = Scanner(module, remote_name, remote_project, chosen, unfollowed=_sets_up).first(
@@ -396,7 +403,7 @@ def _check_start_link(
     starter = _starter(context, module)
     if context.tooling_file or starter is None:
         return None
-    chosen = _chosen_by_the_caller(definition)
+    chosen = _chosen_or_switched_off(definition, module)
     found = _start_scanner(context, module, chosen, INIT_KINDS).first(definition)
     if found is None or _start_is_a_boot_step(context, module, definition, found, chosen):
         return None
@@ -500,7 +507,7 @@ def _start_is_a_boot_step(
     return (
         _boot_step(context, definition, module)
         or _boot_write(context, module, definition, chosen)
-        or _fails_its_start(definition, found[0])
+        or _fails_its_start(definition, found[0], module)
     )
 
 
@@ -583,21 +590,127 @@ OPTION_READERS = frozenset(
 )
 
 
-def _fails_its_start(definition: Node, site: Node) -> bool:
+def _fails_its_start(definition: Node, site: Node, module: Node | None = None) -> bool:
     """`init/1` returns `{:stop, _}` or `{:error, _}` on a path at or after the blocking work,
     or raises in the statement that does it (`nil -> raise "not configured"`): the start
     fails on purpose when the work does, and whoever calls `start_link` learns of it there (a
     connection's supervisor retrying later, a pool failing the boot). Moving the work would
-    break that contract, and whether callers rely on it is not in this code: not reported."""
+    break that contract, and whether callers rely on it is not in this code: not reported.
+    Also when `init/1` returns what a helper of the module returns (``setup_topology(state)``
+    as its last expression) and that helper can return such a tuple."""
     for tail in syntax.tail_expressions(syntax.body_of(definition)):
-        items = [c for c in tail.named_children if c.type != "comment"]
-        stops = tail.type == "tuple" and items and syntax.text(items[0]) in FAILED_STARTS
-        if stops and tail.start_byte > site.start_byte:
+        if _failed_start(tail) and tail.start_byte > site.start_byte:
+            return True
+        if module is None or tail.end_byte <= site.start_byte:
+            continue
+        if _helper_fails(module, tail, Scanner(module, blocking_name)):
             return True
     statement = _statement_holding(definition, site)
     return statement is not None and any(
         n.type == "call" and syntax.local_target(n) in RAISING
         for n in syntax.descendants(statement)
+    )
+
+
+def _failed_start(node: Node) -> bool:
+    items = [c for c in node.named_children if c.type != "comment"]
+    return node.type == "tuple" and bool(items) and syntax.text(items[0]) in FAILED_STARTS
+
+
+def _helper_fails(module: Node, call: Node, blocking: Scanner, depth: int = 1) -> bool:
+    """``call`` is a call of a function of the module with a clause that blocks and can
+    return ``{:stop, _}`` (or ``{:error, _}``) when that work fails: from one of its tails,
+    from a helper it returns the value of, or from a helper on the right of a ``<-`` of a
+    ``with`` it ends in, whose failures that ``with`` hands back as they are (``with {:ok,
+    conn} <- connection(state) do``, no ``else``). A clause that only refuses to start
+    (``do_init(:test), do: {:stop, :disabled}``) is no failure of the work."""
+    name = syntax.local_target(call) if call.type == "call" else None
+    if name is None or name in BRANCHES or depth > HELPER_DEPTH:
+        return False
+    arity = len(syntax.argument_nodes(call))
+    for definition in clauses.of_module(module, name):
+        if not clauses.accepts(definition, arity):
+            continue
+        tails = syntax.tail_expressions(syntax.body_of(definition))
+        if any(map(_failed_start, tails)) and blocking.first(definition) is not None:
+            return True
+        passed = [c for w in _with_calls(definition) for c in _passed_through(w)]
+        if any(_helper_fails(module, c, blocking, depth + 1) for c in tails + passed):
+            return True
+    return False
+
+
+def _with_calls(definition: Node) -> list[Node]:
+    """The ``with`` a function's body ends in, when it ends in one."""
+    statements = syntax.body_statements(definition)
+    last = statements[-1] if statements else None
+    return [last] if last is not None and syntax.local_target(last) == "with" else []
+
+
+def _passed_through(with_call: Node) -> list[Node]:
+    """The calls on the right of the ``<-`` clauses of a ``with`` without ``else``: a value
+    that does not match comes back from the ``with`` as it is."""
+    block = syntax.do_block(with_call)
+    if block is None or any(c.type == "else_block" for c in block.named_children):
+        return []
+    found = []
+    for argument in syntax.argument_nodes(with_call):
+        if argument.type == "binary_operator" and syntax.operator(argument) == "<-":
+            right = argument.child_by_field_name("right")
+            if right is not None and right.type == "call":
+                found.append(right)
+    return found
+
+
+def _chosen_or_switched_off(definition: Node, module: Node) -> Callable[[Node], bool]:
+    """A call of `init/1` the caller chose (`_chosen_by_the_caller`), or a call of a helper
+    that an option switches off (`_switched_off`)."""
+    chosen = _chosen_by_the_caller(definition)
+    return lambda call: chosen(call) or _switched_off(module, call)
+
+
+def _switched_off(module: Node, call: Node) -> bool:
+    """``call`` runs a function of the module one of whose clauses does nothing when an
+    option says so: ``defp sync_start(%{sync_start: false} = state), do: state``. Whoever
+    starts the process chose whether `start_link` waits for the work."""
+    name = syntax.local_target(call) if call.type == "call" else None
+    if name is None or name in BRANCHES:
+        return False
+    arity = len(syntax.argument_nodes(call))
+    return any(
+        clauses.accepts(definition, arity) and _does_nothing_when_off(definition)
+        for definition in clauses.of_module(module, name)
+    )
+
+
+def _does_nothing_when_off(definition: Node) -> bool:
+    """A clause whose head matches an option key set to ``false`` or ``nil`` in a map and
+    whose body only hands back one of its parameters or an atom (``:ok``)."""
+    head = clauses.head(definition)
+    statements = syntax.body_statements(definition)
+    if head is None or len(statements) != 1:
+        return False
+    names = set().union(*(_variables(p, pinned=False) for p in head.params))
+    result = statements[0]
+    trivial = result.type == "atom" or (
+        result.type == "identifier" and syntax.text(result) in names
+    )
+    return trivial and any(_matches_off(p) for p in head.params)
+
+
+def _matches_off(param: Node) -> bool:
+    """``%{sync_start: false}`` (or ``= state`` after it): a map pattern with a key bound to
+    ``false`` or ``nil``."""
+    if param.type == "binary_operator" and syntax.operator(param) == "=":
+        param = param.child_by_field_name("left") or param
+    if param.type != "map":
+        return False
+    return any(
+        value is not None and value.type in ("boolean", "nil") and syntax.text(value) != "true"
+        for pairs in param.named_children
+        if pairs.type == "map_content"
+        for keywords in pairs.named_children
+        for _key, value in syntax.keyword_pairs(keywords)
     )
 
 
