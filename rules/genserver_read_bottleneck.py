@@ -58,10 +58,11 @@ Not flagged:
   modules ask for it or the state never changes after start (above);
 - processes without a name: started without `name:` and called only through a pid the caller
   holds (`GenServer.call(pid, :progress)`), usually one per job or connection with few callers;
-- stores no other module of the project asks for by their fixed name (when the whole project
-  is read): a server per room or per subscription, reached through a name computed at run time
-  (`:"chat:#{room}"`, a `{:via, Registry, ..}` tuple), has no one mailbox every reader
-  shares, and a store only its own module reads queues nobody;
+- stores whose reads no other module of the project asks for by the store's fixed name (when
+  the whole project is read): a server per room or per subscription, reached through a name
+  computed at run time (`:"chat:#{room}"`, a `{:via, Registry, ..}` tuple), has no one
+  mailbox every reader shares, and reads that only the store's own module makes, or that
+  nobody makes while other modules only write, queue nobody;
 - modules whose reads already bypass the process: any `:ets`, `:persistent_term`, `:atomics`
   or `:counters` call in the module (but see the table read for callers above);
 - read clauses that act outside the process (a reply computed by a file read, an HTTP call, a
@@ -187,9 +188,10 @@ def check(context: Context) -> Iterator[Finding]:
         callers = _callers(context, module.name)
         hot = callers is not None and callers.hot
         once = bool(reads) and callbacks.set_only_at_start(module)
-        readers = _other_modules(callers.modules, module.name) if callers is not None else ()
+        asking = _asking(callers, reads) if callers is not None else ()
+        readers = _other_modules(asking, module.name)
         if callers is not None and not readers:
-            continue  # no other module of the project asks: nothing queues
+            continue  # no other module of the project asks for the reads: nothing queues
         if once and (len(readers) >= WRITE_ONCE_READERS or any(map(_handles_requests, readers))):
             finding = context.finding(RULE, use.node, _write_once(module, reads, readers))
             yield finding.with_severity("warning") if hot else finding
