@@ -483,7 +483,43 @@ def _start_child(context: Context, name: str, child: str, *callers: str) -> Star
             "none of its own: its own tests, and any other host, run this code without it)"
         )
         return Started(name, (edit,), "unsafe", note)
+    elsewhere = _started_outside(context, app.module, callers)
+    if elsewhere:
+        note = (
+            f" and start it in {app.module} (also start it where {_listed(elsewhere)} "
+            f"runs: {'they start' if len(elsewhere) > 1 else 'it starts'} "
+            f"{_listed(callers)} outside that application's tree)"
+        )
+        return Started(name, (edit,), "unsafe", note)
     return Started(name, (edit,), "safe", f" and start it in {app.module}")
+
+
+def _started_outside(context: Context, application: str, callers: tuple[str, ...]) -> list[str]:
+    """The supervisors that list one of ``callers`` among their children and that nothing
+    ``application`` starts ever starts: a second tree (an SDK's supervisor an embedding host
+    starts) where a child added to the application is not running."""
+    starts = _starts(context)
+    reached, pending = {application}, [application]
+    while pending:
+        owner = pending.pop()
+        for starter, module in starts:
+            if starter == owner and module not in reached:
+                reached.add(module)
+                pending.append(module)
+    if not reached.intersection(callers):
+        return []  # the application does not start them: not this question
+    supervising = {
+        found.owner
+        for _path, summary in context.summaries()
+        if not summary.short_lived
+        for found in summary.supervision.lists
+        if any(child.module in callers for child in found.children)
+    }
+    return sorted(owner for owner in supervising if owner and owner not in reached)
+
+
+def _listed(names: list[str] | tuple[str, ...]) -> str:
+    return ", ".join(names[:-1]) + " and " + names[-1] if len(names) > 1 else names[0]
 
 
 def _in_another_app(context: Context, app: Application) -> bool:

@@ -397,6 +397,30 @@ def test_a_child_starting_an_unrelated_server_is_not_a_user(tmp_path: Path) -> N
     )
 
 
+def test_a_child_added_to_the_application_is_unsafe_when_a_second_tree_starts_the_caller(
+    tmp_path: Path,
+) -> None:
+    """``Shop.SDK.Supervisor`` (started by an embedding host, never by the application) also
+    supervises ``Shop.Subject``: there the added Task.Supervisor is not running, and the
+    rewritten call would exit with ``:noproc``."""
+    root = project(tmp_path, "      Shop.Repo,\n      Shop.Subject")
+    fixed = fix(root, "OTP103", module(TASK_START))
+    assert fixed.finding.fix is not None and fixed.finding.fix.safety == "safe"
+    write_supervisor(root, "Shop.SDK.Supervisor", "_opts", "Shop.Subject")
+    fixed = fix(root, "OTP103", module(TASK_START))
+    assert fixed.finding.fix is not None and fixed.finding.fix.safety == "unsafe"
+    assert "also start it where Shop.SDK.Supervisor runs" in fixed.finding.fix.title
+    write(  # the application starts that supervisor too: one tree again
+        root,
+        "lib/shop/application.ex",
+        (root / "lib/shop/application.ex")
+        .read_text()
+        .replace("Shop.Subject", "Shop.Subject,\n      Shop.SDK.Supervisor"),
+    )
+    fixed = fix(root, "OTP103", module(TASK_START))
+    assert fixed.finding.fix is not None and fixed.finding.fix.safety == "safe"
+
+
 def test_the_choice_does_not_depend_on_which_fix_runs_first(tmp_path: Path) -> None:
     """Two callers in different parts of the app: whichever is fixed first, both end up on
     the same supervisor, and the second fix adds nothing."""
