@@ -37,6 +37,10 @@ Flagged only where the code shows the link is unwanted:
   `async_nolink` would only hide a crash), nor any `:DOWN` clause of a module that monitors
   processes itself (`Process.monitor/1`, `spawn_monitor`) or starts `async_nolink` tasks: it
   may be for those, and which ones it takes is not known;
+- the caller reads the task with `Task.yield/2` inside a `try` (or a function) that only
+  rescues, and does nothing else there that could raise (only `Task` and `Logger` calls and
+  branches): the rescue can only be meant for a crashed task, which kills the caller with
+  an exit signal no rescue catches;
 - the caller awaits the task inside a `try` whose handlers cannot see a failed task:
   `Task.await`/`await_many` exit the caller, and an exit is neither an exception
   (`rescue`) nor a throw (`catch value`, `catch :timeout, _`); the `rescue` or `catch` the
@@ -176,6 +180,12 @@ MESSAGES = {
         "before the failure clause on line {line} can handle it; {nolink} so the failure "
         "reaches that clause."
     ),
+    "rescued": (
+        "{call} links the task to the caller, so a crash in the task kills the caller with "
+        "an exit signal, which no rescue catches: the rescue on line {line} never runs for "
+        "it (Task.yield/2 raises nothing); {nolink} and handle the {{:exit, reason}} "
+        "Task.yield/2 then gives."
+    ),
     "down": (
         "{call} links the task to this process, so a crash in the task kills the process "
         "instead of reaching the {{:DOWN, ...}} clause of {function} on line {line}; {nolink}."
@@ -285,6 +295,9 @@ def _evidence(context: Context, call: Node) -> process_state.Evidence | None:
         handled = process_state.failure_clause(definition, task=call)
         if handled is not None:
             return process_state.Evidence("handled", handled)
+        rescued = process_state.rescued_yield(definition, call)
+        if rescued is not None:
+            return process_state.Evidence("rescued", rescued)
     if process_state.awaited_in(definition):
         return None
     site = _site(call)

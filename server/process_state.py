@@ -436,6 +436,64 @@ def _blind_awaits(scope: Node) -> tuple[tuple[int, Node], ...]:
     return tuple(found)
 
 
+def rescued_yield(scope: Node, task: Node) -> Node | None:
+    """The ``rescue`` of a ``try`` (or of the function ``scope`` itself) whose body starts
+    ``task`` and reads it with ``Task.yield`` and does nothing else that could raise: only
+    ``Task`` and ``Logger`` calls and branches (``case Task.yield(task, t) do``). The rescue
+    can only be meant for a crashed task, which it never sees: a linked crash kills the
+    caller with an exit signal, and ``Task.yield`` raises nothing."""
+    for holder in syntax.ancestors(task):
+        owner = syntax.parent(holder) if holder.type == "do_block" else None
+        if owner is None or not (_is_try(owner) or owner == scope):
+            if holder == scope:
+                return None
+            continue
+        handlers = syntax.handler_blocks(holder)
+        rescues = [h for h in handlers if h.type == "rescue_block"]
+        if not rescues or len(rescues) != len(handlers) or not _only_task_work(holder, task):
+            return None
+        return rescues[0]
+    return None
+
+
+_QUIET_MODULES = frozenset({"Task", "Logger"})
+
+
+def _only_task_work(block: Node, task: Node) -> bool:
+    """The block (its body, not its handlers) reads the task with ``Task.yield`` and makes no
+    call that could raise besides: ``Task``/``Logger`` calls and branches; the task's own
+    function does not count (it runs in the task)."""
+    yielded = False
+    for node in syntax.descendants(block):
+        if node.type != "call" or _in_handler(node, block) or _inside_fn(node, block):
+            continue
+        target = syntax.remote_target(node)
+        if target is not None:
+            if target[0] not in _QUIET_MODULES:
+                return False
+            yielded = yielded or target in YIELDS
+        elif syntax.local_target(node) not in _BRANCHES:
+            return False
+    return yielded
+
+
+_BRANCHES = frozenset({"case", "cond", "if", "unless", "with"})
+
+
+def _in_handler(node: Node, block: Node) -> bool:
+    return any(
+        a.type in ("rescue_block", "catch_block", "after_block", "else_block")
+        for a in syntax.ancestors(node)
+        if syntax.contains(block, a) and a != block
+    )
+
+
+def _inside_fn(node: Node, block: Node) -> bool:
+    return any(
+        a.type == "anonymous_function" for a in syntax.ancestors(node) if syntax.contains(block, a)
+    )
+
+
 def _is_try(node: Node) -> bool:
     return node.type == "call" and syntax.local_target(node) == "try"
 

@@ -470,6 +470,8 @@ def test_a_blind_rescue_says_unlinking_helps_only_where_the_caller_does_not_trap
         (False, True),
         (True, False),
         (True, False),
+        (True, False),
     ]
     assert all("Task.Supervisor.async_nolink" in m for m in messages[:3])
     assert "async_nolink" not in messages[3] and "catch :exit" in messages[3]
+    assert "Task.yield/2 raises nothing" in messages[4] and "async_nolink" in messages[4]
