@@ -128,6 +128,10 @@ Not flagged:
   tables or waits for them (`:mnesia.create_table`, `:mnesia.wait_for_tables`: any process
   reads them directly). A request to another machine is still reported there, as a warning:
   the table can be filled from what is at hand and refreshed once `init/1` has returned;
+- a server whose every start is in a children list whose starting function calls it right
+  after (`Supervisor.start_link([VpnCache], ..)` then `VpnCache.overview()` in another
+  server's `init/1`): that function waits for the work wherever the server does it, and in
+  `handle_continue/2` the call would also meet its timeout;
 - a server the project starts with `DynamicSupervisor.start_child` in a `case` that hands a
   failed start on (`{:error, reason} -> {:error, reason}`, not only `:already_started`), when
   its blocking work is local: the caller learns of a failed load when it starts the server,
@@ -370,6 +374,8 @@ def _check_init(context: Context, module: Node, definition: Node, kind: str) -> 
     if _boot_write(context, module, definition, chosen) or _fails_its_start(
         definition, found[0], module
     ):
+        return None
+    if _needed_at_once(context, module):
         return None
     remote_project = _project_lookup(context, module, REMOTE_KINDS)
     remote = Scanner(module, remote_name, remote_project, chosen, unfollowed=_sets_up).first(
@@ -970,6 +976,20 @@ def _fills_for_callers(context: Context, module: Node, definition: Node) -> bool
     if fill is None:
         return False
     return fill[1].startswith(SHARED_FILLS) or _reads_table_directly(context, module)
+
+
+def _needed_at_once(context: Context, module: Node) -> bool:
+    """Every start of the server is in a children list whose starting function then calls
+    the server (``Supervisor.start_link([Cache], ..)`` and then ``Cache.overview()`` in
+    another server's ``init/1``): that function waits for the work wherever the server does
+    it, and moved to ``handle_continue/2`` it would also meet the call's timeout."""
+    index = context.project.index
+    if not index.complete or not syntax.is_defmodule(module):
+        return False
+    name = modules.full_name(module)
+    _listed, dynamic = index.facts.started_by_supervisors(name)
+    lists = index.facts.lists_holding(name)
+    return bool(lists) and not dynamic and all(name in c.then_calls for c in lists)
 
 
 def _starter_handles_failure(context: Context, module: Node) -> bool:

@@ -18,7 +18,7 @@ from otp_thinking.model.modules import MIX_TASKS
 from otp_thinking.model.names import ProjectNames
 from otp_thinking.model.on_demand import OnDemand
 from otp_thinking.model.summary import CallSite, FileSummary
-from otp_thinking.model.supervision import Child, DynamicStart
+from otp_thinking.model.supervision import Child, ChildrenList, DynamicStart
 
 MODULE_HOPS = 3
 """How many modules further than the first a chain of calls is followed: past that, which
@@ -70,15 +70,19 @@ class ProjectFacts:
         dynamic = [s for f in files for s in f.supervision.dynamic_starts if s.module == module]
         return listed, dynamic
 
-    def listed_last(self, module: str) -> bool:
-        """Every children list of the project that holds ``module`` ends with it (and holds
-        nothing more the tool cannot read): no sibling starts after it."""
-        lists = [
+    def lists_holding(self, module: str) -> list[ChildrenList]:
+        """The project's children lists that hold ``module``."""
+        return [
             children
             for summary in self.files.values()
             for children in summary.supervision.lists
             if any(child.module == module for child in children.children)
         ]
+
+    def listed_last(self, module: str) -> bool:
+        """Every children list of the project that holds ``module`` ends with it (and holds
+        nothing more the tool cannot read): no sibling starts after it."""
+        lists = self.lists_holding(module)
         return bool(lists) and all(c.complete and c.children[-1].module == module for c in lists)
 
     def callers(self, module: str) -> Callers:

@@ -87,6 +87,10 @@ class ChildrenList:
     leading: bool = True
     """Written out where the children are put together (not a list another function returns
     and another list is joined to): where a reader looks for them, and new ones go."""
+    then_calls: tuple[str, ...] = ()
+    """The modules whose functions the function starting the list calls right after the start
+    (``Supervisor.start_link([Cache], ..)`` then ``Cache.overview()`` in a server's
+    ``init/1``): that function waits for those children's work whatever it is done in."""
 
     @property
     def insertable(self) -> bool:
@@ -518,11 +522,30 @@ class _Reader:
         if not found:
             found = [ChildrenList(owner, function, COMPUTED, complete=False)]
         spans: set[tuple[int, int]] = set()
+        then = self.called_after(call, definition)
         for part in found:  # `children = if .., do: children ++ [..], else: children`
             if part.end == 0 or (part.start, part.end) not in spans:
                 spans.add((part.start, part.end))
                 part = part if insertable else _not_insertable(part)
-                self.lists.append(replace(part, function=function))
+                self.lists.append(replace(part, function=function, then_calls=then))
+
+    def called_after(self, call: Node, definition: Node | None) -> tuple[str, ...]:
+        """The modules the statements of ``definition`` after the one holding ``call`` call
+        (not in an ``fn``: that may run later)."""
+        statements = syntax.body_statements(definition) if definition is not None else []
+        later = [s for s in statements if s.start_byte >= call.end_byte]
+        found: set[str] = set()
+        for statement in later:
+            for node in syntax.descendants(statement):
+                if node.type != "call" or _in_fn(node, statement):
+                    continue
+                target = node.child_by_field_name("target")
+                left = target.child_by_field_name("left") if target is not None else None
+                if target is not None and target.type == "dot" and left is not None:
+                    module = self.resolve(left) if left.type == "alias" else None
+                    if module is not None:
+                        found.add(module)
+        return tuple(sorted(found))
 
     def lists_of(
         self, node: Node, definition: Node | None, owner: str, branched: bool, depth: int
@@ -901,6 +924,14 @@ def _joined_after_given(clause: Node) -> list[Node] | None:
             return None
         joined.append(right)
     return joined
+
+
+def _in_fn(node: Node, within: Node) -> bool:
+    return any(
+        a.type == "anonymous_function"
+        for a in syntax.ancestors(node)
+        if within.start_byte <= a.start_byte and a.end_byte <= within.end_byte
+    )
 
 
 def _not_insertable(part: ChildrenList) -> ChildrenList:
