@@ -72,6 +72,13 @@ on the first blocking call in source order (or on the call that leads to it). Fi
 is the point: the rest of the slow work usually moves with it. A warning names the first
 remote call, and information the first wait on a store, the network, a command or a sleep.
 
+Also, at information, `Application.start/2` when it waits on another machine (an HTTP
+request, `:rpc`) after its supervision tree has started (in the statements after
+`Supervisor.start_link`, or in the clauses of the `case` on its result): the application,
+and every application that needs it, has not started until the request returns, though the
+running tree could do the work. Not work before the tree starts (the tree may need it), nor
+a start that returns `{:error, _}` when the work fails.
+
 Also the `start_link` of a module that a supervisor of the project lists as a child, when it
 does such work on every call: `start_link` runs in the supervisor's process, before the new
 process even starts, so the supervisor and every child after it wait ("start_link/1 runs in
@@ -271,14 +278,16 @@ CONTINUE_TAGS = ("init", "load", "setup", "boot", "init_work")
 def check(context: Context) -> Iterator[Finding]:
     for captures in context.matches(clauses.ALL):
         name = context.text(captures["name"][0])
-        if context.text(captures["def"][0]) != "def" or name not in ("init", "start_link"):
+        if context.text(captures["def"][0]) != "def" or name not in ("init", "start_link", "start"):
             continue
         definition = captures["definition"][0]
         head = clauses.head(definition)
         module = _module_of(definition)
         if head is None or module is None:
             continue
-        if name == "start_link":
+        if name == "start":
+            finding = _check_application_start(context, module, definition, len(head[1]))
+        elif name == "start_link":
             finding = _check_start_link(context, module, definition, len(head[1]))
         elif len(head[1]) != 1 or (kind := _server_kind(module)) is None:
             continue
@@ -286,6 +295,60 @@ def check(context: Context) -> Iterator[Finding]:
             finding = _check_init(context, module, definition, kind)
         if finding is not None:
             yield finding
+
+
+def _check_application_start(
+    context: Context, module: Node, definition: Node, arity: int
+) -> Finding | None:
+    """`Application.start/2` that, once its supervision tree has started, waits on another
+    machine (an HTTP request, `:rpc`): the application, and every application that needs
+    it, has not started until the request returns. The tree's processes are running by
+    then, so the work can run in one of them."""
+    if arity != 2 or context.tooling_file or not _is_application(module):
+        return None
+    statements = syntax.body_statements(definition)
+    tree = next((i for i, s in enumerate(statements) if _starts_the_tree(s)), None)
+    if tree is None:
+        return None
+    remote_project = _project_lookup(context, module, REMOTE_KINDS)
+    scanner = Scanner(module, remote_name, remote_project, unfollowed=_sets_up)
+    branches = syntax.do_block(statements[tree]) if statements[tree].type == "call" else None
+    after = [branches] if branches is not None else []  # case Supervisor.start_link(..) do
+    for statement in after + statements[tree + 1 :]:
+        found = scanner.first(statement)
+        if found is None:
+            continue
+        if _fails_its_start(definition, found[0], module):
+            return None
+        site, name, via = found
+        what = f"calls {via}, which waits on {name}," if via else f"waits on {name}"
+        finding = context.finding(RULE, site, APPLICATION_MESSAGE.format(what=what))
+        return finding.with_severity("information")
+    return None
+
+
+APPLICATION_MESSAGE = (
+    "Application.start/2 {what} after its supervision tree has started: the application, and "
+    "every application that needs it, has not started until that request returns; run the "
+    "work in a process of the tree (a Task child added last with restart: :temporary, or a "
+    "server's handle_continue/2)."
+)
+
+
+def _is_application(module: Node) -> bool:
+    return "Application" in modules.used(module) or "Application" in syntax.behaviours(module)
+
+
+def _starts_the_tree(statement: Node) -> bool:
+    """The statement starts the application's supervisor (``Supervisor.start_link(children,
+    opts)``, bound or matched, or ``MyApp.Supervisor.start_link(..)``)."""
+    return any(
+        node.type == "call"
+        and (target := syntax.remote_target(node)) is not None
+        and target[1] == "start_link"
+        and (target[0] == "Supervisor" or target[0].endswith(".Supervisor"))
+        for node in syntax.descendants(statement)
+    )
 
 
 def _module_of(definition: Node) -> Node | None:
@@ -1567,13 +1630,21 @@ def _start_may_block(summary: FileSummary) -> bool:
     )
 
 
+def _application_start_may_block(summary: FileSummary) -> bool:
+    """The file's summary records a ``start`` that blocks or calls another module's function
+    (an ``Application.start/2`` the project may show to wait on another machine)."""
+    return any(e.function == "start" for e in summary.effects) or any(
+        c.function == "start" for c in summary.function_calls
+    )
+
+
 RULE = Rule(
     code="OTP003",
     name="blocking-init",
     severity="warning",
     summary=(
         "init/1 of a GenServer, :gen_statem or GenStage, or a child's start_link, doing "
-        "blocking work (DB, HTTP, :rpc)"
+        "blocking work (DB, HTTP, :rpc); Application.start/2 waiting on a request after its tree"
     ),
     doc=DOC,
     check=check,
@@ -1581,6 +1652,8 @@ RULE = Rule(
     production_only=True,
     fixable=True,
     project_files=lambda summary: (
-        (summary.has_server and _init_may_block(summary)) or _start_may_block(summary)
+        (summary.has_server and _init_may_block(summary))
+        or _start_may_block(summary)
+        or _application_start_may_block(summary)
     ),
 )

@@ -971,3 +971,72 @@ def test_otp003_follows_the_arity_called(tmp_path: Path) -> None:
     )
     [message] = _messages(root, "lib/shop/loader.ex", "OTP003")
     assert message.startswith("init/1 calls load, which blocks on Shop.Repo.get,")
+
+
+APPLICATION = """\
+    defmodule Shop.Application do
+      use Application
+
+      def start(_type, _args) do
+        Shop.Geo.prefetch()
+        children = [Shop.Repo]
+        {BODY}
+      end
+    end
+    """
+
+
+@pytest.mark.parametrize(
+    ("body", "reported"),
+    [
+        # after the tree has started: the running tree could do it
+        (
+            "result = Supervisor.start_link(children, strategy: :one_for_one)\n"
+            "        Shop.Telemetry.announce(node())\n        result",
+            True,
+        ),
+        (
+            "case Supervisor.start_link(children, strategy: :one_for_one) do\n"
+            "          {:ok, pid} -> Shop.Telemetry.announce(node()); {:ok, pid}\n"
+            "          error -> error\n        end",
+            True,
+        ),
+        # its failure fails the boot on purpose
+        (
+            "with {:ok, pid} <- Supervisor.start_link(children, strategy: :one_for_one),\n"
+            "             :ok <- Shop.Telemetry.announce(node()) do\n"
+            "          {:ok, pid}\n        else\n          _ -> {:error, :not_announced}\n        end",
+            False,
+        ),
+        # a database write, not a request to another machine
+        (
+            "result = Supervisor.start_link(children, strategy: :one_for_one)\n"
+            "        Shop.Repo.insert_all(Shop.Boot, [%{node: node()}])\n        result",
+            False,
+        ),
+    ],
+)
+def test_otp003_application_start_waiting_on_another_machine_after_the_tree(
+    tmp_path: Path, body: str, reported: bool
+) -> None:
+    telemetry = """\
+        defmodule Shop.Telemetry do
+          def announce(node), do: Req.post!("https://t.example.com/boot", json: %{node: node})
+        end
+        """
+    geo = """\
+        defmodule Shop.Geo do
+          def prefetch, do: Req.get!("https://geo.example.com/me")
+        end
+        """
+    files = {
+        "lib/shop/application.ex": APPLICATION.replace("{BODY}", body),
+        "lib/shop/telemetry.ex": telemetry,
+        "lib/shop/geo.ex": geo,  # before the tree: the tree may need it, not reported
+    }
+    root = _project(tmp_path, files)
+    messages = _messages(root, "lib/shop/application.ex", "OTP003")
+    assert [m for m in messages if "Application.start/2" in m] == messages
+    assert bool(messages) is reported
+    if reported:
+        assert "calls Shop.Telemetry.announce/1, which waits on Req.post!" in messages[0]
