@@ -667,12 +667,13 @@ def _fails_its_start(definition: Node, site: Node, module: Node | None = None) -
     break that contract, and whether callers rely on it is not in this code: not reported.
     Also when `init/1` returns what a helper of the module returns (``setup_topology(state)``
     as its last expression) and that helper can return such a tuple."""
+    blocking = Scanner(module, blocking_name) if module is not None else None
     for tail in syntax.tail_expressions(syntax.body_of(definition)):
         if _failed_start(tail) and tail.start_byte > site.start_byte:
             return True
-        if module is None or tail.end_byte <= site.start_byte:
+        if blocking is None or module is None or tail.end_byte <= site.start_byte:
             continue
-        if _helper_fails(module, tail, Scanner(module, blocking_name)):
+        if _helper_fails(module, tail, blocking):
             return True
     statement = _statement_holding(definition, site)
     return statement is not None and any(

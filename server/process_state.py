@@ -465,7 +465,7 @@ def _only_task_work(block: Node, task: Node) -> bool:
     function does not count (it runs in the task)."""
     yielded = False
     for node in syntax.descendants(block):
-        if node.type != "call" or _in_handler(node, block) or _inside_fn(node, block):
+        if node.type != "call" or _in_handler(node, block) or syntax.in_fn_within(node, block):
             continue
         target = syntax.remote_target(node)
         if target is not None:
@@ -485,12 +485,6 @@ def _in_handler(node: Node, block: Node) -> bool:
         a.type in ("rescue_block", "catch_block", "after_block", "else_block")
         for a in syntax.ancestors(node)
         if syntax.contains(block, a) and a != block
-    )
-
-
-def _inside_fn(node: Node, block: Node) -> bool:
-    return any(
-        a.type == "anonymous_function" for a in syntax.ancestors(node) if syntax.contains(block, a)
     )
 
 

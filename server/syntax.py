@@ -564,6 +564,17 @@ def local_binding(node: Node, name: str) -> Node | None:
     return found
 
 
+def in_fn_within(node: Node, outer: Node) -> bool:
+    """``node`` sits in an ``fn`` written inside ``outer``: code that may run later, or in
+    another process."""
+    for above in ancestors(node):
+        if above == outer or not contains(outer, above):
+            return False
+        if above.type == "anonymous_function":
+            return True
+    return False
+
+
 def contains(outer: Node, inner: Node) -> bool:
     """``inner`` lies within ``outer``'s bytes (``outer`` itself included)."""
     return outer.start_byte <= inner.start_byte and inner.end_byte <= outer.end_byte

@@ -537,7 +537,7 @@ class _Reader:
         found: set[str] = set()
         for statement in later:
             for node in syntax.descendants(statement):
-                if node.type != "call" or _in_fn(node, statement):
+                if node.type != "call" or syntax.in_fn_within(node, statement):
                     continue
                 target = node.child_by_field_name("target")
                 left = target.child_by_field_name("left") if target is not None else None
@@ -924,14 +924,6 @@ def _joined_after_given(clause: Node) -> list[Node] | None:
             return None
         joined.append(right)
     return joined
-
-
-def _in_fn(node: Node, within: Node) -> bool:
-    return any(
-        a.type == "anonymous_function"
-        for a in syntax.ancestors(node)
-        if within.start_byte <= a.start_byte and a.end_byte <= within.end_byte
-    )
 
 
 def _not_insertable(part: ChildrenList) -> ChildrenList:
