@@ -50,6 +50,11 @@ Not flagged:
   supervisor never sees them exit, so it neither restarts them nor counts their crashes;
 - static supervisors (`Supervisor.init(children, ...)`): a fixed set of children at the default
   intensity is the usual, deliberate choice;
+- children keyed by values every caller passes as constants: the function that starts them
+  is called only from other modules of the project, each call passing a constant (a
+  literal, a module attribute) for every value that names a child
+  (`start_session(@default_session, uri: uri)`), so there are at most as many children as
+  such calls;
 - children of which only one can run at a time: the child, or a child of its supervisor,
   registers under a fixed name (`name: __MODULE__`), so a second start fails with
   `already_started` and the children are not one per entity;
@@ -145,6 +150,7 @@ def check(context: Context) -> Iterator[Finding]:
             and not _gives_up_quietly(child, modules)
             and not _told_apart(child, modules)
             and not _started_unlinked(child, modules)
+            and not _keyed_by_constants(child.start, summaries)
         ]
         if children:
             yield _finding(context, definition, children)
@@ -164,6 +170,29 @@ def _started_unlinked(child: RestartedChild, modules: dict[str, ModuleSummary]) 
     module = modules.get(child.start.module or "")
     function = child.start.start_function
     return module is not None and function is not None and function in module.unlinked_starts
+
+
+def _keyed_by_constants(start: DynamicStart, summaries: list[tuple[str, FileSummary]]) -> bool:
+    """The function that starts the children is called only from other modules of the
+    project, each call passing a constant for every value that names a child
+    (``start_session(@default_session, uri: uri)``): there are at most as many children as
+    such calls, not one per entity."""
+    named = [
+        position
+        for value, position in zip(start.entities, start.entity_parameters, strict=False)
+        if not _generic(value)
+    ]
+    if not named or -1 in named or start.called_locally or not start.function:
+        return False
+    function = start.function.split("/", 1)[0]
+    sites = [
+        call
+        for _path, summary in summaries
+        if not summary.short_lived
+        for call in summary.calls
+        if call.target == start.owner and call.function == function
+    ]
+    return bool(sites) and all(set(named) <= set(call.constants) for call in sites)
 
 
 def _told_apart(child: RestartedChild, modules: dict[str, ModuleSummary]) -> bool:

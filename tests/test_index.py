@@ -477,3 +477,32 @@ def test_otp002_counts_the_modules_asking_for_the_reads_not_the_writers(tmp_path
     [finding] = analyze(source, project=scan(tmp_path), rules=[rule])
     assert f"asked for by {HOT_PATH_MODULES} modules (Shop.R0, Shop.R1, Shop.R2" in finding.message
     assert "Shop.Admin" not in finding.message
+
+
+def test_call_sites_know_which_arguments_are_constants() -> None:
+    summary = _summary(
+        "defmodule Shop.Web do\n"
+        '  @board "main"\n'
+        "  def a(url), do: Shop.Boards.start(@board, url: url)\n"
+        "  def b(id), do: Shop.Boards.start(id, [])\n"
+        "  def c(id), do: id |> Shop.Boards.start(:fast)\n"
+        "end\n"
+    )
+    assert [call.constants for call in summary.calls] == [(0,), (1,), (1,)]
+
+
+def test_a_dynamic_start_knows_where_its_values_come_from() -> None:
+    summary = _summary(
+        "defmodule Shop.Boards do\n"
+        "  def start(board_id, opts \\\\ []) do\n"
+        "    DynamicSupervisor.start_child(__MODULE__, {Shop.Board, Keyword.put(opts, :id, board_id)})\n"
+        "  end\n"
+        "  def restart(board_id), do: start(board_id)\n"
+        "end\n"
+    )
+    [start] = summary.supervision.dynamic_starts
+    assert dict(zip(start.entities, start.entity_parameters, strict=True)) == {
+        "opts": 1,
+        "board_id": 0,
+    }
+    assert start.called_locally  # restart/1 calls it: no call site records that

@@ -197,6 +197,9 @@ class CallSite:
     end: int
     discarded: bool = False
     """The call's value is thrown away where it is made (see `model.values.discarded`)."""
+    constants: tuple[int, ...] = ()
+    """The positions of the arguments written as constants (a literal, a module attribute),
+    counting a value piped in as the first."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -860,8 +863,9 @@ class _Summariser:
                 # Not whether a variable it is bound to is used later: that reads the rest
                 # of the function for every call (a tenth of a summary's time).
                 dropped = values.discarded(calls.site(call), unused_variables=False)
+                constants = _constant_positions(call)
                 found.calls.append(
-                    CallSite(module.name, target, function, *self.span(call), dropped)
+                    CallSite(module.name, target, function, *self.span(call), dropped, constants)
                 )
             return
         module = self.module_at(call.start_byte)
@@ -1120,6 +1124,19 @@ def _innermost(
     if position < 0 or spans[position][1] < call.end:
         return None
     return functions[spans[position][2]]
+
+
+def _constant_positions(call: Node) -> tuple[int, ...]:
+    """Which arguments of ``call`` are written as constants: a literal (``"default"``,
+    ``:main``, ``[]``) or a module attribute (``@default_session``); a value piped into the
+    call is its first argument, and no constant."""
+    site = calls.site(call)
+    shift = 1 if site is not call and syntax.is_pipe(site) else 0
+    return tuple(
+        position + shift
+        for position, argument in enumerate(syntax.argument_nodes(call))
+        if syntax.is_constant(argument) or syntax.attribute_name(argument) is not None
+    )
 
 
 def summarize(

@@ -191,6 +191,11 @@ class DynamicStart:
     """The call is the subject of a ``case`` with an ``{:error, reason}`` clause (not only
     ``{:error, {:already_started, pid}}``): the code starting the child hands a failed start on
     as a value, so it relies on the child's ``init/1`` failing when its work fails."""
+    entity_parameters: tuple[int, ...] = ()
+    """For each of ``entities``, its position among the parameters of ``function`` (-1 when
+    it is no parameter): where the callers of that function choose the value."""
+    called_locally: bool = False
+    """``function`` is also called from its own module, where no call site is recorded."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -489,6 +494,8 @@ class _Reader:
                 own_spec=_own_spec(spec),
                 start_function=_start_function(spec),
                 failure_handled=_failure_handled(call),
+                entity_parameters=_parameter_positions(head.params if head else [], entities),
+                called_locally=head is not None and _called_locally(call, head.name),
                 owner=owner,
                 function=f"{head.name}/{head.arity}" if head is not None else "",
                 line=call.start_point.row + 1,
@@ -843,6 +850,41 @@ def _spec_restart(spec: Node, child: Child) -> str | None:
     if child.restart is None and spec.type == "map":
         return MAP_DEFAULT_RESTART
     return child.restart
+
+
+def _parameter_positions(params: list[Node], values: tuple[str, ...]) -> tuple[int, ...]:
+    """Where each value is among the parameters (``id`` of ``start(id, opts \\\\ [])`` is 0),
+    -1 for a value that is no parameter."""
+    names = []
+    for param in params:
+        if param.type == "binary_operator" and syntax.operator(param) == "\\\\":
+            param = param.child_by_field_name("left") or param
+        names.append(syntax.text(param) if param.type == "identifier" else None)
+    return tuple(names.index(value) if value in names else -1 for value in values)
+
+
+def _called_locally(call: Node, function: str) -> bool:
+    """The module holding ``call`` calls ``function`` itself (``start_room(id)`` or
+    ``__MODULE__.start_room(id)``)."""
+    module = syntax.enclosing_module(call)
+    if module is None:
+        return False
+    if f"__MODULE__.{function}(" in syntax.text(module):
+        return True
+    return any(
+        syntax.text(found["function"][0]) == function and not _defines(found["call"][0])
+        for found in syntax.matches(syntax.LOCAL_CALLS, module)
+    )
+
+
+def _defines(call: Node) -> bool:
+    """``call`` is the head of a ``def`` (``def start_room(id)``, also before ``when``)."""
+    definition = syntax.enclosing_definition(call)
+    heads = syntax.argument_nodes(definition)[:1] if definition is not None else []
+    head = heads[0] if heads else None
+    if head is not None and head.type == "binary_operator" and syntax.operator(head) == "when":
+        head = head.child_by_field_name("left")
+    return head == call
 
 
 def _run_time_values(spec: Node) -> tuple[str, ...]:
