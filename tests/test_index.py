@@ -484,7 +484,7 @@ def test_call_sites_know_which_arguments_are_constants() -> None:
         "defmodule Shop.Web do\n"
         '  @board "main"\n'
         "  def a(url), do: Shop.Boards.start(@board, url: url)\n"
-        "  def b(id), do: Shop.Boards.start(id, [])\n"
+        "  def b(id), do: Shop.Boards.start(id, :later)\n"
         "  def c(id), do: id |> Shop.Boards.start(:fast)\n"
         "end\n"
     )

@@ -862,8 +862,9 @@ class _Summariser:
             ):
                 # Not whether a variable it is bound to is used later: that reads the rest
                 # of the function for every call (a tenth of a summary's time).
-                dropped = values.discarded(calls.site(call), unused_variables=False)
-                constants = _constant_positions(call)
+                site = calls.site(call)
+                dropped = values.discarded(site, unused_variables=False)
+                constants = _constant_positions(call, site)
                 found.calls.append(
                     CallSite(module.name, target, function, *self.span(call), dropped, constants)
                 )
@@ -1126,17 +1127,27 @@ def _innermost(
     return functions[spans[position][2]]
 
 
-def _constant_positions(call: Node) -> tuple[int, ...]:
-    """Which arguments of ``call`` are written as constants: a literal (``"default"``,
-    ``:main``, ``[]``) or a module attribute (``@default_session``); a value piped into the
-    call is its first argument, and no constant."""
-    site = calls.site(call)
+def _constant_positions(call: Node, site: Node) -> tuple[int, ...]:
+    """Which arguments of ``call`` are written as single constants: a literal atom, string or
+    number (``"default"``, ``:main``) or a module attribute (``@default_session``); a value
+    piped into the call (``site`` is the pipe) is its first argument, and no constant."""
     shift = 1 if site is not call and syntax.is_pipe(site) else 0
     return tuple(
         position + shift
         for position, argument in enumerate(syntax.argument_nodes(call))
-        if syntax.is_constant(argument) or syntax.attribute_name(argument) is not None
+        if _single_constant(argument)
     )
+
+
+def _single_constant(node: Node) -> bool:
+    if node.type in _SINGLE_CONSTANTS:
+        return not any(c.type == "interpolation" for c in syntax.named_children(node))
+    return node.type == "unary_operator" and syntax.attribute_name(node) is not None
+
+
+_SINGLE_CONSTANTS = frozenset(
+    {"atom", "quoted_atom", "string", "integer", "float", "boolean", "nil", "char"}
+)
 
 
 def summarize(
