@@ -472,12 +472,9 @@ def _only_task_work(block: Node, task: Node) -> bool:
             if target[0] not in _QUIET_MODULES:
                 return False
             yielded = yielded or target in YIELDS
-        elif syntax.local_target(node) not in _BRANCHES:
+        elif syntax.local_target(node) not in syntax.CONDITIONALS:
             return False
     return yielded
-
-
-_BRANCHES = frozenset({"case", "cond", "if", "unless", "with"})
 
 
 def _in_handler(node: Node, block: Node) -> bool:

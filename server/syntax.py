@@ -603,7 +603,9 @@ def last_non_comment(block: Node) -> Node | None:
     return next((c for c in reversed(named_children(block)) if c.type != "comment"), None)
 
 
-_BRANCHING = frozenset({"case", "cond", "if", "unless", "with", "receive", "try"})
+CONDITIONALS = frozenset({"case", "cond", "if", "unless", "with"})
+"""The calls that choose between branches of code (not `receive` or `try`)."""
+_BRANCHING = CONDITIONALS | {"receive", "try"}
 _TRAILING_BLOCKS = frozenset({"else_block", "rescue_block", "catch_block", "after_block"})
 
 

@@ -248,7 +248,6 @@ _READ_FUNCTIONS = frozenset({"start_link", "start", "init", "start_child"})
 INIT, START_LINK, SPEC, PARTITION = "init", "start_link", "spec", "partition"
 INTENSITY_KEYS = frozenset({"max_restarts", "max_seconds"})
 _START_FUNCTIONS = frozenset({"start_link", "child_spec", "start"})
-_BRANCHES = frozenset({"if", "unless", "case", "cond", "with"})
 _NIL_DROPS = {
     ("Enum", "reject"): frozenset({"&is_nil/1", "&(&1 == nil)", "&is_nil(&1)", "&(is_nil(&1))"}),
     ("Enum", "filter"): frozenset({"& &1", "&(&1)"}),
@@ -584,7 +583,7 @@ class _Reader:
             yield from self.lists_of(kept, definition, owner, branched, depth + 1)
         elif (piped := _piped_into_local(node)) is not None:
             yield from self.piped_into(*piped, definition, owner, branched, depth)
-        elif node.type == "call" and syntax.local_target(node) in _BRANCHES:
+        elif node.type == "call" and syntax.local_target(node) in syntax.CONDITIONALS:
             for tail in syntax.tail_expressions(node):
                 if tail is not node:
                     yield from self.lists_of(tail, definition, owner, True, depth + 1)
@@ -943,7 +942,7 @@ def _piped_into_local(node: Node) -> tuple[Node, Node] | None:
     if given is None or call is None or call.type != "call":
         return None
     name = syntax.local_target(call)
-    local = syntax.remote_target(call) is None and name and name not in _BRANCHES
+    local = syntax.remote_target(call) is None and name and name not in syntax.CONDITIONALS
     return (given, call) if local else None
 
 
@@ -1103,7 +1102,7 @@ def _inside_branch(node: Node, definition: Node) -> bool:
     for ancestor in syntax.ancestors(node):
         if ancestor == definition:
             return False
-        if ancestor.type == "call" and syntax.local_target(ancestor) in _BRANCHES:
+        if ancestor.type == "call" and syntax.local_target(ancestor) in syntax.CONDITIONALS:
             return True
         if ancestor.type == "anonymous_function":
             return True
