@@ -19,7 +19,9 @@ DOC = """\
 (`Task.async(fn -> ... end)`), a pipe (`fn -> ... end |> Task.async()`), module-function-args
 (`Task.async(Mod, :fun, args)`) and a capture (`&Task.async/1`); and `Task.Supervisor.async`,
 whose task is linked to the caller just the same (its fix is `async_nolink` or `start_child` on
-the same supervisor, every argument kept).
+the same supervisor, every argument kept). `Elixir.Task.async` is the same call, written so
+where an `alias` gives `Task` to a module of the project (the fix keeps the prefix); a plain
+`Task.async` there calls that module, and is left alone.
 
 Flagged only where the code shows the link is unwanted:
 - the caller handles a failed task: a `{:exit, reason}` clause after `Task.yield/2` or
@@ -242,7 +244,7 @@ def check(context: Context) -> Iterator[Finding]:
         if evidence is None:
             continue
         site = _site(call)
-        supervised = context.text(captures["module"][0]) == SUPERVISED
+        supervised = syntax.module_text(captures["module"][0]) == SUPERVISED
         blind = evidence.kind.startswith("blind")  # unlinked, the await still exits past it
         fix = None if blind else _fix(context, call, site, evidence.kind == "unawaited", supervised)
         yield context.finding(RULE, site, _message(evidence, supervised), fix=fix)

@@ -185,7 +185,7 @@ def check(context: Context) -> Iterator[Finding]:
             continue
         site = calls.site(call)
         node = site if syntax.is_capture(site) else call
-        supervised = context.text(captures["module"][0]) == SUPERVISED
+        supervised = syntax.module_text(captures["module"][0]) == SUPERVISED
         unlinked = context.text(captures["function"][0]) == "async_stream_nolink"
         evidence = None if unlinked else _evidence(context, call)
         if evidence is None:

@@ -16,8 +16,9 @@ from otp_thinking.rule import Rule
 DOC = """\
 ## What it flags
 Processes started outside any supervisor in production code: `Task.start/1,3` (call, pipe,
-capture), Kernel's `spawn/1,3` (`spawn(fn -> ... end)`, `Kernel.spawn`, `spawn(Mod, :fun,
-args)`), `:erlang.spawn/1,3` and `Process.spawn/2,4`.
+capture; `Elixir.Task.start` too, while a plain `Task.start` under an `alias` that names a
+module of the project `Task` calls that module), Kernel's `spawn/1,3` (`spawn(fn -> ... end)`,
+`Kernel.spawn`, `spawn(Mod, :fun, args)`), `:erlang.spawn/1,3` and `Process.spawn/2,4`.
 
 Not flagged: tests, `.exs` scripts, Mix tasks (`use Mix.Task`, or named under `Mix.Tasks.`) and
 `Mix.*` modules (short-lived code); `spawn_link` and `Process.spawn(..., [:link])`, whose
@@ -106,8 +107,6 @@ Configure the supervisor's name with `[names] task_supervisor = "MyApp.TaskSuper
 
 QUERY = compile_query(
     """
-    (call target: (dot left: (alias) @module right: (identifier) @function)
-      (#eq? @module "Task") (#eq? @function "start")) @task_start
     (call target: (identifier) @function (#eq? @function "spawn")) @spawn
     (call target: (dot left: (_) @module right: (identifier) @function)
       (#match? @module "^(Kernel|:erlang)$") (#eq? @function "spawn")) @spawn
@@ -141,7 +140,8 @@ PROCESS_SPAWN_ARITIES = frozenset({2, 4})
 
 
 def check(context: Context) -> Iterator[Finding]:
-    for captures in context.matches(QUERY):
+    task_starts = [{"task_start": c["call"]} for c in context.remote_calls({"Task"}, {"start"})]
+    for captures in [*task_starts, *context.matches(QUERY)]:
         kind, call = next((k, captures[k][0]) for k in KINDS if k in captures)
         site = calls.site(call)
         if not _flagged(context, kind, call, site):

@@ -82,8 +82,10 @@ class Context:
             by_module = self.cache["remote calls"] = {}
             may_shadow = _SHADOWING_ALIAS.search(self.source.text) is not None
             for position, c in enumerate(self.matches(syntax.REMOTE_CALLS)):
-                module = self.text(c["module"][0])
-                if may_shadow and shadowed(c["call"][0], module.partition(".")[0]):
+                written = self.text(c["module"][0])
+                module = written.removeprefix("Elixir.")  # `Elixir.Task`: past any alias
+                head = module.split(".")[0]
+                if may_shadow and module == written and shadowed(c["call"][0], head):
                     continue  # `alias MyApp.Registry`: a call to the project's module
                 entry = (position, self.text(c["function"][0]), c)
                 by_module.setdefault(module, []).append(entry)

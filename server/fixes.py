@@ -1218,6 +1218,8 @@ def rewrite_call(
       arguments hold a capture (captures do not nest); both stay correct when the pipe
       continues.
     """
+    if syntax.explicitly_elixir(call) and head[:1].isupper():
+        head = f"Elixir.{head}"  # `alias MyApp.Task` in the file: `Task.` would name it
     site = calls.site(call)
     start, end = context.span(site)
     if syntax.is_capture(site):

@@ -51,15 +51,32 @@ def text(node: Node | None) -> str:
     return data.decode("utf-8", "replace") if data is not None else ""
 
 
+def module_text(node: Node) -> str:
+    """The module an alias names, as Elixir's own modules are spelled: ``Elixir.Task`` is
+    ``Task`` (the spelling a file needs once an ``alias`` gives ``Task`` to a module of its
+    own)."""
+    written = text(node)
+    return written.removeprefix("Elixir.") if node.type == "alias" else written
+
+
+def explicitly_elixir(call: Node) -> bool:
+    """``Elixir.Task.async(...)``: the call names Elixir's module past any ``alias``, and so
+    must whatever replaces it."""
+    target = call.child_by_field_name("target")
+    left = target.child_by_field_name("left") if target is not None else None
+    return left is not None and left.type == "alias" and text(left).startswith("Elixir.")
+
+
 def remote_target(call: Node) -> tuple[str, str] | None:
-    """``("Task", "async")`` for ``Task.async(...)``, ``(":ets", "new")`` for ``:ets.new``."""
+    """``("Task", "async")`` for ``Task.async(...)`` and ``Elixir.Task.async(...)``,
+    ``(":ets", "new")`` for ``:ets.new``."""
     target = call.child_by_field_name("target")
     if target is None or target.type != "dot":
         return None
     left, right = target.child_by_field_name("left"), target.child_by_field_name("right")
     if left is None or right is None or right.type != "identifier":
         return None
-    return text(left), text(right)
+    return module_text(left), text(right)
 
 
 def local_target(call: Node) -> str | None:

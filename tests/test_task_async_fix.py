@@ -114,6 +114,26 @@ def test_a_task_a_private_helper_returns_to_callers_that_drop_it_is_started_as_a
     ) in fixed.text
 
 
+def test_a_task_written_elixir_task_keeps_the_prefix_past_the_files_own_task(
+    tmp_path: Path,
+) -> None:
+    """`alias Shop.Board.Task` gives `Task` to the project's module: a fix writing
+    `Task.Supervisor` would call Shop.Board.Task.Supervisor, which does not exist."""
+    aliased = "  use GenServer\n  alias Shop.Board.Task\n"
+    unlinked = NEVER_AWAITED.replace("  use GenServer\n", aliased).replace(
+        "Task.async(", "Elixir.Task.async("
+    )
+    built_fix = built(project(tmp_path / "async", SUPERVISED), "OTP101", unlinked)
+    assert "    Elixir.Task.Supervisor.start_child(Shop.Tasks, fn -> send(pid, :done) end)\n" in (
+        built_fix.text
+    )
+    started = unlinked.replace("Elixir.Task.async(", "Elixir.Task.start(")
+    fixed = fix(project(tmp_path / "start", SUPERVISED), "OTP103", started)
+    assert "    Elixir.Task.Supervisor.start_child(Shop.Tasks, fn -> send(pid, :done) end)\n" in (
+        fixed.text
+    )
+
+
 def test_a_task_bound_to_an_underscored_name_is_never_awaited(tmp_path: Path) -> None:
     text = NEVER_AWAITED.replace("Task.async(", "_task = Task.async(")
     fixed = built(project(tmp_path, SUPERVISED), "OTP101", text)
