@@ -24,12 +24,15 @@ DEFAULT_TEST_GLOBS = (
     "integration_test/**",
     "**/integration_test/**",
     "test_*/**",
+    "**/test_support/**",
+    "**/test_helpers/**",
     "**/*.exs",
     "*.exs",
 )
 """Short-lived code by default: tests, integration tests, the test apps kept at the project's
 top (``test_integrations/phoenix_app/lib/..``; a ``lib/test_runner/`` is production code),
-and scripts."""
+helpers for tests kept under `lib/` (``lib/shop/test_support/``, ``lib/shop/test_helpers/``:
+compiled with the app, run only by its tests) and scripts."""
 DEFAULT_EXCLUDE_GLOBS: tuple[str, ...] = ()
 NAME_KEYS = ("task_supervisor", "registry", "pg_scope")
 

@@ -95,7 +95,12 @@ def test_test_globs_make_code_short_lived(tmp_path: Path) -> None:
     assert _codes(text) == [(1, "OTP101")]
     assert analyze(Source(text, "test/a_test.exs"), config=TASK_ASYNC_ON) == []
     assert analyze(Source(text, "apps/web/test/support/helper.ex"), config=TASK_ASYNC_ON) == []
-    for test_app in ("test_integrations/phoenix_app/lib/a.ex", "integration_test/pg/a.ex"):
+    support = ("lib/shop/test_support/harness.ex", "apps/web/lib/web/test_helpers/conn.ex")
+    for test_app in (
+        "test_integrations/phoenix_app/lib/a.ex",
+        "integration_test/pg/a.ex",
+        *support,
+    ):
         assert analyze(Source(text, test_app), config=TASK_ASYNC_ON) == []
     assert analyze(Source(text, "lib/test_runner/a.ex"), config=TASK_ASYNC_ON) != []
     custom, _ = config.from_mapping(
