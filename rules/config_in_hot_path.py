@@ -6,10 +6,11 @@ from collections.abc import Iterator
 
 from tree_sitter import Node
 
-from otp_thinking import syntax
+from otp_thinking import callbacks, syntax
 from otp_thinking.context import Context
 from otp_thinking.findings import Finding
 from otp_thinking.model import modules
+from otp_thinking.model.modules import Clause
 from otp_thinking.rule import Rule
 
 DOC = """\
@@ -25,7 +26,8 @@ asks for it, typically once after `init/1`); `handle_info/2` clauses for a bare 
 `:init_with_delay`: messages a process sends itself, once or on a timer, where one lookup per
 tick costs nothing), for tuples the same file schedules with a timer
 (`Process.send_after(self(), {:poll, id}, 5_000)`), and for `{:DOWN, …}`, `{:EXIT, …}`,
-`{:nodeup, …}`, `{:nodedown, …}` (rare events); module attributes and
+`{:nodeup, …}`, `{:nodedown, …}` (rare events); a clause that always stops the process
+(`{:stop, :normal, state}`: it runs once, as `init/1` does); module attributes and
 `Application.compile_env` (resolved at compile time); private helpers called from a callback
 (the rule does not follow calls); tests, `.exs` scripts and Mix tasks.
 
@@ -85,6 +87,8 @@ def check(context: Context) -> Iterator[Finding]:
         clause = module.clause_at(call)
         if clause is None or clause.private or clause.key not in PER_REQUEST_CALLBACKS:
             continue
+        if _always_stops(clause):
+            continue  # the message that ends the process: it reads the config once, as init does
         tag = _message_tag(clause.params[0])
         if clause.name == "handle_info" and (
             tag is None or tag in RARE_MESSAGE_TAGS or tag in _timer_tags(context)
@@ -97,6 +101,12 @@ def check(context: Context) -> Iterator[Finding]:
             "in the state, or in :persistent_term."
         )
         yield context.finding(RULE, call, message)
+
+
+def _always_stops(clause: Clause) -> bool:
+    """Every way the clause returns stops the process (``{:stop, :normal, state}``)."""
+    returns = callbacks.state_flow(clause).returns
+    return bool(returns) and all(r.tag == "stop" for r in returns)
 
 
 TIMER_CALLS = {

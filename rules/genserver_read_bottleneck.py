@@ -48,7 +48,9 @@ written once when the value is set and read without any process.
 
 And a server that owns a named ETS table callers could read, but reads it for them: a
 `handle_call/3` clause whose only effect is reading the table (`:ets.lookup(:channels, id)`),
-keeping the state and replying, asked for by other modules of the project. The table is
+keeping the state and replying, asked for by other modules of the project. The reply may
+take the table from the state (`:ets.lookup(state.table, id)`), nothing else: a status that
+adds `map_size(state.monitors)` needs the process. The table is
 `:protected` or `:public` and named, so the client function can do the lookup itself. Not when
 a `handle_cast/2` writes the table: a read through the mailbox then sees every write the
 caller cast before it, which a direct read might not. Nor when the process empties the table
@@ -306,6 +308,8 @@ def _table_read_calls(module: ModuleFacts, accesses: list[ets.Access]) -> list[C
         flow = callbacks.state_flow(clause)
         if not (flow.keeps_state and all(r.tag == "reply" for r in flow.returns)):
             continue
+        if flow.reads and not _state_names_the_table(clause, flow):
+            continue  # the reply also takes from the state, which no caller can read
         effects = list(callbacks.effects(module, clause))
         if effects and all(node.byte_range in read_calls for node in effects):
             found.append(clause)
@@ -581,3 +585,33 @@ RULE = Rule(
         summary.has_genserver or any("Agent" in m.uses for m in summary.modules)
     ),
 )
+
+
+def _state_names_the_table(clause: Clause, flow: callbacks.StateFlow) -> bool:
+    """The clause takes nothing from the state but the table it reads: the state is the table
+    (``:ets.lookup(table, id)``) or holds it (``state.table``, ``%{table: table}``), as the
+    first argument of each `:ets` call. A caller can read the named table as well; a reply
+    that also takes from the state (``map_size(state.monitors)``) it cannot."""
+    passed = {r.state.byte_range for r in flow.returns if r.state is not None}
+    for name in [*flow.parts, *([flow.whole] if flow.whole else [])]:
+        if clause.guard is not None and syntax.variable_uses(clause.guard, name):
+            return False
+        for use in syntax.variable_uses(clause.body, name):
+            if use.byte_range not in passed and not _names_a_table(use):
+                return False
+    return True
+
+
+def _names_a_table(use: Node) -> bool:
+    """``use`` (or ``use.field``) is the first argument of an `:ets` call."""
+    node = use
+    parent = node.parent
+    if parent is not None and parent.type == "dot" and parent.child_by_field_name("left") == node:
+        node = parent.parent if parent.parent is not None else node
+    arguments = node.parent
+    call = arguments.parent if arguments is not None else None
+    if arguments is None or call is None or arguments.type != "arguments":
+        return False
+    first = syntax.argument_nodes(call)[:1]
+    target = syntax.remote_target(call)
+    return bool(first) and first[0] == node and target is not None and target[0] == ":ets"

@@ -60,7 +60,9 @@ Not flagged, because the process then exists for a reason beyond its state:
 - the module stores something from a message in its state (it may be read elsewhere, e.g.
   through `:sys.get_state`), or returns in a way the rule cannot follow;
 - tests, `.exs` scripts and Mix tasks: a test's GenServer usually exists to exercise process
-  behaviour (crashes, shutdown, mailboxes), not to hold state.
+  behaviour (crashes, shutdown, mailboxes), not to hold state; and test doubles kept in
+  `lib/` (modules named `…Mock`, `Fake…`), which stand in for a real server, often under its
+  name, so its callers need the process.
 
 ## Why it matters
 A GenServer handles one message at a time. Wrapping pure computation in one adds a message
@@ -124,6 +126,7 @@ def check(context: Context) -> Iterator[Finding]:
         m
         for m in modules.of(context)
         if m.use_of("GenServer") is not None
+        and not modules.test_double(m.name)
         and (_stateless(m) or _idle(m))
         and not _acts_through_project(context, m)
     ]

@@ -174,16 +174,16 @@ def test_state_machine_message_names_the_field_and_its_states() -> None:
 
 def test_rules_stay_silent_in_tests() -> None:
     text = """\
-    defmodule Shop.Fake do
+    defmodule Shop.Settings do
       use GenServer
       def init(_), do: {:ok, nil}
       def handle_call(:x, _from, s), do: {:reply, Application.get_env(:shop, :x), s}
     end
     """
     for code in ("OTP001", "OTP603"):
-        assert _findings(code, text, "lib/shop/fake.ex")[1], f"{code} should fire in lib/"
+        assert _findings(code, text, "lib/shop/settings.ex")[1], f"{code} should fire in lib/"
     for code in CODES:
-        _, findings = _findings(code, text, "test/support/fake.ex")
+        _, findings = _findings(code, text, "test/support/settings.ex")
         assert findings == []
 
 
