@@ -21,29 +21,29 @@ module of the project `Task` calls that module), Kernel's `spawn/1,3` (`spawn(fn
 `Kernel.spawn`, `spawn(Mod, :fun, args)`), `:erlang.spawn/1,3` and `Process.spawn/2,4`.
 
 Not flagged: tests, `.exs` scripts, Mix tasks (`use Mix.Task`, or named under `Mix.Tasks.`) and
-`Mix.*` modules (short-lived code); `spawn_link` and `Process.spawn(..., [:link])`, whose
-process lives and dies with its parent (linking inside OTP special processes is out of this
-rule's scope); a local `spawn` in a module that defines its own `spawn` function; the body of a
-function that is itself named `spawn`/`spawn_*`, a `start*` function returning `{:ok,
-spawn(...)}`, or a public `start*` returning what `Task.start` returns (a wrapper, such as an
-instrumented drop-in for `Task`: the process really starts where it is called); watcher
-processes whose function monitors another process (`spawn(fn -> Process.monitor(pid) ... end)`,
-directly or through one local function): reapers and enforcers that live exactly as long as what
-they watch; remote spawns on another node (`:erlang.spawn/2,4`, `Node.spawn`); stoppers,
-processes started only to stop another one without blocking the caller (`spawn(fn ->
-GenServer.stop(pid, :normal, 5_000) end)`, `Task.start(Mod, :shutdown, args)`), and processes
-that shut down or reboot the node (`:init.stop/0`, `System.stop/1`, `Nerves.Runtime.reboot/0`,
-directly or through one local function, or `spawn(mod, fun, args)` whose `{module, :function,
-args}` tuples all name a stop): they must run outside the supervision tree they stop; a `spawn`
-the same function then waits for in `receive` (a helper of a synchronous step), or whose
-function sends its result to its starter (`caller = self()` before, `send(caller, ...)` inside)
-while the starter then waits in `receive`, itself or in a local function it calls (waiters it
-collects); a start in a function that also starts work under a `Task.Supervisor` (the fallback
-for when none runs); a process whose `fn` only returns a constant (`spawn(fn -> :ok end)`,
-started for its pid alone: a placeholder that ends at once); anything started in
-`terminate/2`, on the way out of a stopping process (a drain, a hand-over); files under
-development, benchmark, example or test-app folders (`dev/`, `bench/`, `examples/`,
-`test_app/`).
+`Mix.*` modules (short-lived code); `spawn_link` and `Process.spawn(..., [:link])`, whose process
+lives and dies with its parent (linking inside OTP special processes is out of this rule's scope);
+a local `spawn` in a module that defines its own `spawn` function; the body of a function that is
+itself named `spawn`/`spawn_*`, a `start*` function returning `{:ok, spawn(...)}`, or a public
+`start*` returning what `Task.start` returns (a wrapper, such as an instrumented drop-in for
+`Task`: the process really starts where it is called); watcher processes whose function monitors
+another process (`spawn(fn -> Process.monitor(pid) ... end)`, directly or through one local
+function) or asks whether its starter is alive (`owner = self()`, then `Process.alive?(owner)` in
+its loop): reapers, enforcers and progress tickers that live exactly as long as what they watch;
+remote spawns on another node (`:erlang.spawn/2,4`, `Node.spawn`); stoppers, processes started only
+to stop another one without blocking the caller (`spawn(fn -> GenServer.stop(pid, :normal, 5_000)
+end)`, `Task.start(Mod, :shutdown, args)`), and processes that shut down or reboot the node
+(`:init.stop/0`, `System.stop/1`, `Nerves.Runtime.reboot/0`, directly or through one local
+function, or `spawn(mod, fun, args)` whose `{module, :function, args}` tuples all name a stop):
+they must run outside the supervision tree they stop; a `spawn` the same function then waits for in
+`receive` (a helper of a synchronous step), or whose function sends its result to its starter
+(`caller = self()` before, `send(caller, ...)` inside) while the starter then waits in `receive`,
+itself or in a local function it calls (waiters it collects); a start in a function that also
+starts work under a `Task.Supervisor` (the fallback for when none runs); a process whose `fn` only
+returns a constant (`spawn(fn -> :ok end)`, started for its pid alone: a placeholder that ends at
+once); anything started in `terminate/2`, on the way out of a stopping process (a drain, a
+hand-over); files under development, benchmark, example or test-app folders (`dev/`, `bench/`,
+`examples/`, `test_app/`).
 
 A process whose pid its starter keeps (binds and uses, or gets back from a private helper in
 a module that monitors processes and handles their `:DOWN`) is still reported, but the message

@@ -146,8 +146,26 @@ def work_does(call: Node, does: Callable[[Node], bool]) -> bool:
 def watcher(call: Node) -> bool:
     """The process ``call`` starts monitors another one: a reaper or an enforcer that lives
     exactly as long as what it watches (``spawn(fn -> Process.monitor(pid) ... end)``), also
-    through one local function of the same module."""
-    return work_does(call, monitors)
+    through one local function of the same module; or it asks whether its starter is alive
+    (``owner = self()``, then ``Process.alive?(owner)`` in its loop), and ends with it."""
+    return work_does(call, monitors) or _polls_starter(call)
+
+
+def _polls_starter(call: Node) -> bool:
+    definition = syntax.enclosing_definition(call)
+    args = syntax.argument_nodes(call)
+    if definition is None or not args:
+        return False
+    starters = set(re.findall(r"(\w+) = self\(\)", syntax.text(definition)))
+    handed = starters & set(re.findall(r"\w+", syntax.text(args[0])))
+    return bool(handed) and work_does(call, _asks_alive)
+
+
+def _asks_alive(node: Node) -> bool:
+    return any(
+        n.type == "call" and syntax.remote_target(n) == ("Process", "alive?")
+        for n in syntax.descendants(node)
+    )
 
 
 def monitors(node: Node) -> bool:
