@@ -1579,7 +1579,7 @@ FIRST_ELIXIR_ON_OTP_21 = (1, 10)
 def _older_otp_note(context: Context) -> str:
     """What the title adds when mix.exs admits an Elixir that runs on an OTP without
     `handle_continue/2` (there the server would crash on init/1's `{:continue, _}`)."""
-    lowest = context.project.lowest_elixir
+    lowest = context.project.lowest_elixir_for(context.path)
     if lowest is None or lowest >= FIRST_ELIXIR_ON_OTP_21:
         return ""
     return (

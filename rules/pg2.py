@@ -281,7 +281,7 @@ def _project_concerns(context: Context) -> Iterator[str]:
             f"the app runs in a cluster ({project.cluster_dependency}): every node must move "
             "to :pg at once"
         )
-    lowest = project.lowest_elixir
+    lowest = project.lowest_elixir_for(context.path)
     if project.mix_text is None:
         yield ":pg needs OTP 23 or later, and no mix.exs says which Elixir the app runs on"
     elif lowest is None or lowest < FIRST_ELIXIR_ON_OTP_23:

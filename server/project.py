@@ -121,11 +121,21 @@ class ProjectContext:
     def lowest_elixir(self) -> tuple[int, int] | None:
         """The lowest Elixir version (major, minor) the ``elixir:`` requirement of mix.exs
         admits (``"~> 1.14"`` gives (1, 14)); None when there is none or it is computed."""
-        found = ELIXIR_REQUIREMENT.search(self.mix_text or "")
-        if found is None:
-            return None
-        versions = [(int(a), int(b)) for a, b in re.findall(r"(\d+)\.(\d+)", found.group(1))]
-        return min(versions) if versions else None
+        return _lowest_elixir(self.mix_text)
+
+    def lowest_elixir_for(self, path: str | None) -> tuple[int, int] | None:
+        """`lowest_elixir` as the Mix project holding ``path`` states it: an umbrella app's
+        own mix.exs (``apps/shop/mix.exs``) says which Elixir it runs on, where the
+        umbrella's seldom does; the project's own mix.exs when none between says."""
+        if path is not None and self.root is not None:
+            root = self.root.resolve()
+            folder = Path(path).resolve().parent
+            while folder != root and root in folder.parents:
+                found = _lowest_elixir(files.read_text(folder / "mix.exs"))
+                if found is not None:
+                    return found
+                folder = folder.parent
+        return self.lowest_elixir
 
     @cached_property
     def app_name(self) -> str | None:
@@ -337,3 +347,11 @@ def _after_line(text: str, offset: int) -> tuple[int, int]:
     ends = [i for i in (text.find("\n", offset), text.find("\r", offset)) if i >= 0]
     end = min(ends) if ends else len(text)
     return end, end
+
+
+def _lowest_elixir(mix_text: str | None) -> tuple[int, int] | None:
+    found = ELIXIR_REQUIREMENT.search(mix_text or "")
+    if found is None:
+        return None
+    versions = [(int(a), int(b)) for a, b in re.findall(r"(\d+)\.(\d+)", found.group(1))]
+    return min(versions) if versions else None

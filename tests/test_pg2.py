@@ -9,6 +9,7 @@ from fix_helpers import findings, fix, module, project
 
 from otp_thinking.config import from_mapping
 from otp_thinking.engine import analyze
+from otp_thinking.project import scan
 from otp_thinking.registry import find_rule
 from otp_thinking.source import Source
 
@@ -158,6 +159,23 @@ def test_what_the_project_shows_the_move_cannot_settle(
     fixed = fix(root, "OTP301", module("def f(g), do: :pg2.join(g, self())"))
     assert fixed.finding.fix is not None and fixed.finding.fix.safety == "unsafe"
     assert fixed.finding.fix.title == f"Use :pg.join ({told})"
+
+
+def test_an_umbrella_apps_own_mix_exs_says_which_elixir_it_runs_on(tmp_path: Path) -> None:
+    """The umbrella's mix.exs seldom states an Elixir; the app's own does (``~> 1.6``)."""
+    umbrella = 'defmodule Umbrella.MixProject do\n  def project, do: [apps_path: "apps"]\nend\n'
+    (tmp_path / "mix.exs").write_text(umbrella, "utf-8")
+    app = project(tmp_path / "apps" / "shop", WITH_SCOPE)
+    mix_exs = (app / "mix.exs").read_text("utf-8").replace('"~> 1.15"', '"~> 1.6"')
+    (app / "mix.exs").write_text(mix_exs, "utf-8")
+    path = app / "lib" / "shop" / "subject.ex"
+    text = module("def f(g), do: :pg2.join(g, self())")
+    path.write_text(text, "utf-8")
+    rule = find_rule("OTP301")
+    assert rule is not None
+    found = analyze(Source(text, str(path)), project=scan(tmp_path), rules=[rule])
+    assert found and found[0].fix is not None
+    assert "mix.exs admits Elixir 1.6, which runs on OTP 22" in found[0].fix.title
 
 
 def test_the_title_counts_the_calls_it_moves(tmp_path: Path) -> None:
