@@ -652,22 +652,13 @@ def _could_fire(rules: list[Rule], summary: FileSummary | None) -> bool:
 
 
 def _fixes_chosen_without_the_index(result: FileResult) -> frozenset[str]:
-    """The codes of first-pass findings whose fix also edits another file (it adds a child to
-    the application) or is unsafe (it found no supervisor it could use or add safely). The
-    first pass chose it before the project index existed, and a name started elsewhere in the
-    project would make it start a second one, or pick one the project does not use: the
-    second pass runs those rules again with the index, as ``--fix`` does, and their findings
-    replace these."""
-    own = os.path.abspath(result.path)
-    return frozenset(
-        finding.code
-        for finding in result.findings
-        if finding.fix is not None
-        and (
-            finding.fix.safety == "unsafe"
-            or any(e.path is not None and os.path.abspath(e.path) != own for e in finding.fix.edits)
-        )
-    )
+    """The codes of first-pass findings with a fix. The first pass chose it before the
+    project index existed: a name started elsewhere in the project would make it start a
+    second supervisor, or pick one the project does not use, and what the index alone shows
+    makes a fix unsafe (a child that calls the supervisor it reuses while it boots, a Mix task
+    that runs the code without the application). The second pass runs those rules again with
+    the index, as ``--fix`` does, and their findings replace these."""
+    return frozenset(finding.code for finding in result.findings if finding.fix is not None)
 
 
 def _merged(result: FileResult, more: tuple[Finding, ...], again: frozenset[str]) -> FileResult:

@@ -333,27 +333,41 @@ def _in_boot_order(context: Context, node: Node, caller: str, started: Started) 
     """``started``, unsafe with where to move it when the call runs as the caller starts
     (``init/1``, ``start_link``) and the app starts the caller, or a child that starts it,
     before the process it now calls: the app would fail to boot with ``:noproc``."""
-    definition = syntax.enclosing_definition(node)
     app = context.application
     target = app.children_list if app is not None else None
-    if (
-        definition is None
-        or clauses.name(definition) not in BOOT_FUNCTIONS
-        or target is None
-        or not caller
-    ):
+    booting = _booting_callers(context, node, caller) if target is not None else frozenset()
+    if target is None or not booting:
         return started
     children = target.children
     provider = next(
         (i for i, c in enumerate(children) if started.name in (c.name, c.child_id)), None
     )
-    users = booting_users(frozenset({caller}), _starts(context))
+    users = booting_users(booting, _starts(context))
     user = next((i for i, c in enumerate(children) if c.module in users), None)
     if provider is None or user is None or user > provider:
         return started
     module = children[user].module
     note = f" (start {started.name} before {module}, which calls it as it starts)"
     return Started(started.name, started.edits, "unsafe", started.note + note)
+
+
+def _booting_callers(context: Context, node: Node, caller: str) -> frozenset[str]:
+    """The modules that run the code at ``node`` as they start: ``caller`` when it sits in
+    one of its ``BOOT_FUNCTIONS`` (or a private helper one calls), and every module whose
+    start reaches the function holding it through other modules (`booted_through`)."""
+    definition = syntax.enclosing_definition(node)
+    if definition is None or not caller:
+        return frozenset()
+    entries = _entry_functions(node)
+    own = (
+        {caller}
+        if clauses.name(definition) in BOOT_FUNCTIONS or entries & BOOT_FUNCTIONS
+        else set()
+    )
+    index = context.project.index
+    if not index.complete or not entries:
+        return frozenset(own)
+    return frozenset(own) | index.facts.booted_through(caller, entries)
 
 
 def _started_as(context: Context, kind: str, keys: str | None) -> set[str]:

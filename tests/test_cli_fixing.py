@@ -4,6 +4,7 @@ excluded files, and work that grows with the number of files, not its square."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import textwrap
@@ -332,3 +333,29 @@ def test_a_child_added_for_the_application_and_for_a_child_goes_before_the_child
     assert fixed.index(CHILD) < fixed.index("Shop.Warmer"), fixed
     assert "Task.Supervisor.start_child(Shop.TaskSupervisor" in fixed
     assert "Task.Supervisor.start_child(Shop.TaskSupervisor" in (lib / "warmer.ex").read_text()
+
+
+def test_check_labels_a_fix_as_fix_would_apply_it(tmp_path: Path) -> None:
+    """``Shop.Admin.init/1`` reaches ``Shop.Utils.run_async/1`` (through a helper), and the
+    app starts ``Shop.Admin`` before the Task.Supervisor the fix would reuse: only the
+    project index shows it, so the report must not call the fix safe where ``--fix`` would
+    hold it back."""
+    lib = tmp_path / "lib" / "shop"
+    lib.mkdir(parents=True)
+    (tmp_path / "mix.exs").write_text(MIX_EXS, "utf-8")
+    children = "Shop.Repo,\n      Shop.Admin,\n      {Task.Supervisor, name: Shop.TaskSupervisor}"
+    (lib / "application.ex").write_text(APPLICATION.replace("Shop.Repo", children), "utf-8")
+    (lib / "admin.ex").write_text(
+        "defmodule Shop.Admin do\n  use GenServer\n\n"
+        "  def init(arg) do\n    warm()\n    {:ok, arg}\n  end\n\n"
+        "  defp warm, do: Shop.Utils.run_async(fn -> Shop.Cache.fill() end)\nend\n",
+        "utf-8",
+    )
+    utils = "defmodule Shop.Utils do\n  def run_async(fun), do: Task.start(fun)\nend\n"
+    (lib / "utils.ex").write_text(utils, "utf-8")
+    report = run("check", "--no-cache", "--select", "OTP103", "--format", "json", ".", cwd=tmp_path)
+    [finding] = json.loads(report.stdout)
+    assert finding["fix"]["safety"] == "unsafe", finding["fix"]
+    fixed = run("check", "--no-cache", "--select", "OTP103", "--fix", ".", cwd=tmp_path)
+    assert fixed.returncode in (0, 1), fixed.stderr
+    assert (lib / "utils.ex").read_text("utf-8") == utils

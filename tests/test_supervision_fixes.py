@@ -336,6 +336,33 @@ def test_reusing_a_task_supervisor_started_after_a_caller_that_needs_it_at_boot_
     assert later.finding.fix is not None and later.finding.fix.safety == "safe"
 
 
+def test_reusing_a_task_supervisor_a_child_reaches_at_boot_through_other_modules_is_unsafe(
+    tmp_path: Path,
+) -> None:
+    """``Shop.Admin.init/1`` calls a helper of its own that calls ``Shop.Utils.run_async/1``,
+    where the ``Task.start`` is: once rewritten, the app would call the Task.Supervisor while
+    ``Shop.Admin`` starts, before the supervisor itself does."""
+    root = project(
+        tmp_path,
+        "      Shop.Repo,\n      Shop.Admin,\n      {Task.Supervisor, name: Shop.TaskSupervisor}",
+    )
+    admin = (
+        "defmodule Shop.Admin do\n  use GenServer\n\n"
+        "  def init(arg) do\n    warm_cache()\n    {:ok, arg}\n  end\n\n"
+        "  defp warm_cache, do: Shop.Utils.run_async(fn -> Shop.Cache.fill() end)\nend\n"
+    )
+    (root / "lib" / "shop" / "admin.ex").write_text(admin, "utf-8")
+    utils = "defmodule Shop.Utils do\n  def run_async(fun), do: Task.start(fun)\nend\n"
+    fixed = fix(root, "OTP103", utils)
+    assert fixed.finding.fix is not None and fixed.finding.fix.safety == "unsafe"
+    assert "before Shop.Admin, which calls it as it starts" in fixed.finding.fix.title
+    (root / "lib" / "shop" / "admin.ex").write_text(
+        admin.replace("    warm_cache()\n", ""), "utf-8"
+    )
+    later = fix(root, "OTP103", utils)  # nothing reaches it while a child starts: safe
+    assert later.finding.fix is not None and later.finding.fix.safety == "safe"
+
+
 def test_an_added_child_goes_before_its_first_user(tmp_path: Path) -> None:
     root = project(tmp_path, "      Shop.Subject,\n      Shop.Repo")
     fixed = fix(root, "OTP103", module(TASK_START))

@@ -243,6 +243,24 @@ class ProjectFacts:
                     return "mix " + _task_command(caller.removeprefix(MIX_TASKS))
         return None
 
+    def booted_through(self, module: str, functions: Iterable[str]) -> frozenset[str]:
+        """The modules whose start runs one of ``module``'s ``functions``: their
+        ``BOOT_CALLBACKS`` call it, through the functions of other modules (TASK_HOPS calls
+        deep) and the helpers of each module on the way. A child among them calls it while the
+        supervisor is still starting the children listed after it."""
+        found = {(module, function) for function in functions}
+        frontier = set(found)
+        booting: set[str] = set()
+        for _hop in range(TASK_HOPS):
+            frontier = {
+                (call.module, call.function)
+                for target in frontier
+                for call in self._called_by.get(target, ())
+            } - found
+            found |= frontier
+            booting.update(caller for caller, function in frontier if function in BOOT_CALLBACKS)
+        return frozenset(booting)
+
     def _starts_the_app(self, task: str, app: str | None) -> bool:
         """The Mix task, or a module it calls (a shared ``start_app/0`` helper), starts the
         project's application."""
@@ -277,7 +295,12 @@ class ProjectFacts:
 
 
 TASK_HOPS = 6
-"""How many calls between modules a Mix task is followed to the code a fix edits."""
+"""How many calls between modules a Mix task, or a child's start, is followed to the code a
+fix edits."""
+
+BOOT_CALLBACKS = frozenset({"init", "start_link", "start", "child_spec", "handle_continue"})
+"""What runs as a module's process starts: before the supervisor starts the next child, or
+(``handle_continue/2``) at once after, racing it."""
 
 
 def _task_command(name: str) -> str:
