@@ -134,7 +134,9 @@ Not flagged:
   through a helper the process shares (callers would find it empty), or that creates Mnesia
   tables or waits for them (`:mnesia.create_table`, `:mnesia.wait_for_tables`: any process
   reads them directly). A request to another machine is still reported there, as a warning:
-  the table can be filled from what is at hand and refreshed once `init/1` has returned;
+  the table can be filled from what is at hand and refreshed once `init/1` has returned; not
+  the copy of a Mnesia table asked of the node that holds it (`:rpc.call(source, :mnesia,
+  :add_table_copy, ..)`), which is part of setting the table up;
 - a server whose every start is in a children list whose starting function calls it right
   after (`Supervisor.start_link([VpnCache], ..)` then `VpnCache.overview()` in another
   server's `init/1`): that function waits for the work wherever the server does it, and in
@@ -441,7 +443,11 @@ def _check_init(context: Context, module: Node, definition: Node, kind: str) -> 
     if _needed_at_once(context, module):
         return None
     remote_project = _project_lookup(context, module, REMOTE_KINDS)
-    remote = Scanner(module, remote_name, remote_project, chosen, unfollowed=_sets_up).first(
+
+    def unasked(call: Node) -> bool:
+        return chosen(call) or _replicates_mnesia(call)
+
+    remote = Scanner(module, remote_name, remote_project, unasked, unfollowed=_sets_up).first(
         definition
     )
     if remote is None and (
@@ -1029,6 +1035,23 @@ def _boot_step(context: Context, definition: Node, module: Node) -> bool:
     `start_link` returns."""
     tails = syntax.tail_expressions(syntax.body_of(definition))
     return any(syntax.text(tail) == ":ignore" for tail in tails) or _temporary(context, module)
+
+
+RPC_CALLS = frozenset({(":rpc", "call"), (":rpc", "block_call"), (":erpc", "call")})
+
+
+def _replicates_mnesia(call: Node) -> bool:
+    """``:rpc.call(source, :mnesia, :add_table_copy, [table, node(), :ram_copies])``: a step of
+    setting up a Mnesia table here, asked of the node that holds it; part of the boot step the
+    processes started after this one count on (see FILLS), not a request for data."""
+    if syntax.remote_target(call) not in RPC_CALLS:
+        return False
+    args = syntax.argument_nodes(call)
+    return (
+        len(args) >= 3
+        and syntax.text(args[1]) == ":mnesia"
+        and syntax.text(args[2]).lstrip(":") in FILLS[":mnesia"]
+    )
 
 
 def _fills_for_callers(context: Context, module: Node, definition: Node) -> bool:

@@ -499,10 +499,28 @@ def _catches_exits(handler: Node) -> bool:
 
 def catches_everything(block: Node | None) -> bool:
     """A do block (of a ``try`` or a function) with a ``catch kind, reason`` clause, its kind
-    not a literal: every raise, throw and exit in the block ends there, so the block returns
-    a value instead of crashing. A ``rescue`` alone lets exits and throws through."""
+    not a literal, or whose clauses together take every kind: any exception (``rescue error
+    ->``, or ``catch :error, _``), ``:exit`` and ``:throw``. Every raise, throw and exit in
+    the block ends there, so the block returns a value instead of crashing. A ``rescue``
+    alone lets exits and throws through."""
     handlers = syntax.handler_blocks(block) if block is not None else []
-    return any(not syntax.is_constant(kind) for h in handlers for kind in _caught_kinds(h))
+    kinds = [kind for h in handlers for kind in _caught_kinds(h)]
+    if any(not syntax.is_constant(kind) for kind in kinds):
+        return True
+    caught = {syntax.text(kind) for kind in kinds}
+    if any(h.type == "rescue_block" and _rescues_any(h) for h in handlers):
+        caught.add(":error")
+    return {":error", ":exit", ":throw"} <= caught
+
+
+def _rescues_any(rescue: Node) -> bool:
+    """A ``rescue`` clause that takes any exception: a bare variable (``error ->``)."""
+    for clause in rescue.named_children:
+        left = clause.child_by_field_name("left") if clause.type == "stab_clause" else None
+        patterns = left.named_children if left is not None else []
+        if len(patterns) == 1 and patterns[0].type == "identifier":
+            return True
+    return False
 
 
 def _caught_kinds(handler: Node) -> Iterator[Node]:
