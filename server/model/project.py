@@ -6,7 +6,7 @@ a summary changes in a way other files' findings can depend on. Each join is mad
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import cached_property
 from typing import TypeVar
@@ -229,16 +229,8 @@ class ProjectFacts:
         of the app, in the task or a module it calls), by its command (``mix
         content.plan.generate``), or None. There the supervision tree, and what a fix starts
         in it, is not running."""
-        found = {(module, function) for function in functions}
-        frontier = set(found)
-        for _hop in range(TASK_HOPS):
-            frontier = {
-                (call.module, call.function)
-                for target in frontier
-                for call in self._called_by.get(target, ())
-            } - found
-            found |= frontier
-            for caller, _function in sorted(frontier):
+        for callers in self._callers_by_hop(module, functions):
+            for caller, _function in sorted(callers):
                 if caller.startswith(MIX_TASKS) and not self._starts_the_app(caller, app):
                     return "mix " + _task_command(caller.removeprefix(MIX_TASKS))
         return None
@@ -248,9 +240,20 @@ class ProjectFacts:
         ``BOOT_CALLBACKS`` call it, through the functions of other modules (TASK_HOPS calls
         deep) and the helpers of each module on the way. A child among them calls it while the
         supervisor is still starting the children listed after it."""
+        return frozenset(
+            caller
+            for callers in self._callers_by_hop(module, functions)
+            for caller, function in callers
+            if function in BOOT_CALLBACKS
+        )
+
+    def _callers_by_hop(
+        self, module: str, functions: Iterable[str]
+    ) -> Iterator[set[tuple[str, str]]]:
+        """The public functions of other modules that call one of ``module``'s ``functions``,
+        then those that call them, ..., TASK_HOPS calls deep: each hop's new callers."""
         found = {(module, function) for function in functions}
         frontier = set(found)
-        booting: set[str] = set()
         for _hop in range(TASK_HOPS):
             frontier = {
                 (call.module, call.function)
@@ -258,8 +261,7 @@ class ProjectFacts:
                 for call in self._called_by.get(target, ())
             } - found
             found |= frontier
-            booting.update(caller for caller, function in frontier if function in BOOT_CALLBACKS)
-        return frozenset(booting)
+            yield frontier
 
     def _starts_the_app(self, task: str, app: str | None) -> bool:
         """The Mix task, or a module it calls (a shared ``start_app/0`` helper), starts the
