@@ -322,10 +322,36 @@ def _does_nothing(call: Node) -> bool:
 def _fallback(call: Node) -> bool:
     """The function also starts work under a Task.Supervisor: the unsupervised start is the
     fallback for when none runs (`if pid = Process.whereis(sup), do:
-    Task.Supervisor.start_child(sup, fun), else: spawn(fun)`), and the advice is already taken
-    wherever it can be."""
+    Task.Supervisor.start_child(sup, fun), else: spawn(fun)`, or a clause of its own for a
+    `nil` supervisor, `defp run(fun, nil)` beside `defp run(fun, sup)` starting the work on
+    `sup`), and the advice is already taken wherever it can be."""
     definition = syntax.enclosing_definition(call)
-    return definition is not None and "Task.Supervisor." in syntax.text(definition)
+    if definition is None:
+        return False
+    return "Task.Supervisor." in syntax.text(definition) or _nil_supervisor_clause(definition)
+
+
+def _nil_supervisor_clause(definition: Node) -> bool:
+    """``definition`` takes ``nil`` where another clause of its function takes the
+    Task.Supervisor it starts the work on."""
+    module = syntax.enclosing_module(definition)
+    head = clauses.head(definition)
+    if module is None or head is None:
+        return False
+    name, params = head[0], head[1]
+    nils = {i for i, param in enumerate(params) if syntax.text(param) == "nil"}
+    for sibling in clauses.of_module(module, name, len(params)):
+        sibling_head = clauses.head(sibling)
+        names = [syntax.text(p) for p in sibling_head[1]] if sibling_head else []
+        for start in syntax.descendants(sibling):
+            target = syntax.remote_target(start) if start.type == "call" else None
+            if target is None or target[0] != "Task.Supervisor":
+                continue
+            first = syntax.argument_nodes(start)[:1]
+            written = syntax.text(first[0]).removeprefix("unquote(").rstrip(")") if first else ""
+            if written in names and names.index(written) in nils:
+                return True
+    return False
 
 
 def _reports_back(call: Node) -> bool:
