@@ -597,21 +597,6 @@ def _state_names_the_table(clause: Clause, flow: callbacks.StateFlow) -> bool:
         if clause.guard is not None and syntax.variable_uses(clause.guard, name):
             return False
         for use in syntax.variable_uses(clause.body, name):
-            if use.byte_range not in passed and not _names_a_table(use):
+            if use.byte_range not in passed and not ets.names_table(use):
                 return False
     return True
-
-
-def _names_a_table(use: Node) -> bool:
-    """``use`` (or ``use.field``) is the first argument of an `:ets` call."""
-    node = use
-    parent = node.parent
-    if parent is not None and parent.type == "dot" and parent.child_by_field_name("left") == node:
-        node = parent.parent if parent.parent is not None else node
-    arguments = node.parent
-    call = arguments.parent if arguments is not None else None
-    if arguments is None or call is None or arguments.type != "arguments":
-        return False
-    first = syntax.argument_nodes(call)[:1]
-    target = syntax.remote_target(call)
-    return bool(first) and first[0] == node and target is not None and target[0] == ":ets"

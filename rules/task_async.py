@@ -722,51 +722,7 @@ def _cannot_crash(call: Node) -> bool:
     if not name or module is None:
         return False
     helpers = clauses.of_module(module, name, calls.arity_at(statement))
-    return bool(helpers) and all(map(_returns_whatever_happens, helpers))
-
-
-def _returns_whatever_happens(helper: Node) -> bool:
-    """Every raise, throw and exit in the function ends in a handler: its own ``catch kind,
-    reason``, or one ``try`` that catches everything as its last statement, after nothing but
-    readings of the clock (``started = System.monotonic_time()``) and logging."""
-    block = syntax.do_block(helper)
-    if process_state.catches_everything(block):
-        return True
-    statements = syntax.body_statements(helper)
-    if not statements or syntax.local_target(statements[-1]) != "try":
-        return False
-    quiet = all(map(_cannot_raise, statements[:-1]))
-    return quiet and process_state.catches_everything(syntax.do_block(statements[-1]))
-
-
-QUIET_CALLS = frozenset(
-    {
-        ("System", "monotonic_time"),
-        ("System", "system_time"),
-        ("System", "os_time"),
-        ("DateTime", "utc_now"),
-        ("NaiveDateTime", "utc_now"),
-        (":erlang", "monotonic_time"),
-        (":os", "system_time"),
-    }
-)
-"""Calls that cannot fail, read before the ``try`` that times the work."""
-
-
-def _cannot_raise(statement: Node) -> bool:
-    """``started = System.monotonic_time(:millisecond)``, or a ``Logger`` call."""
-    if statement.type == "binary_operator" and syntax.operator(statement) == "=":
-        left = statement.child_by_field_name("left")
-        right = statement.child_by_field_name("right")
-        return (
-            left is not None
-            and left.type == "identifier"
-            and right is not None
-            and right.type == "call"
-            and syntax.remote_target(right) in QUIET_CALLS
-        )
-    target = syntax.remote_target(statement) if statement.type == "call" else None
-    return target is not None and target[0] == "Logger"
+    return bool(helpers) and all(map(process_state.returns_whatever_happens, helpers))
 
 
 def _handles(block: Node | None) -> bool:

@@ -16,6 +16,7 @@ from otp_thinking import syntax
 from otp_thinking.context import Context
 from otp_thinking.findings import Edit, Safety
 from otp_thinking.model import calls, clauses, modules
+from otp_thinking.model.on_demand import BOOT_FUNCTIONS
 from otp_thinking.model.supervision import (
     COMPUTED,
     DEFAULT_PG_SCOPE,
@@ -325,10 +326,6 @@ def _child_starting(context: Context, kind: str, name: str) -> str | None:
     return None
 
 
-BOOT_FUNCTIONS = frozenset({"init", "start_link", "start", "child_spec"})
-"""Functions that run while their module's process starts, before the next child does."""
-
-
 def _in_boot_order(context: Context, node: Node, caller: str, started: Started) -> Started:
     """``started``, unsafe with where to move it when the call runs as the caller starts
     (``init/1``, ``start_link``) and the app starts the caller, or a child that starts it,
@@ -353,17 +350,14 @@ def _in_boot_order(context: Context, node: Node, caller: str, started: Started) 
 
 def _booting_callers(context: Context, node: Node, caller: str) -> frozenset[str]:
     """The modules that run the code at ``node`` as they start: ``caller`` when it sits in
-    one of its ``BOOT_FUNCTIONS`` (or a private helper one calls), and every module whose
+    one of its ``BOOT_FUNCTIONS`` (or a private helper one calls; ``handle_continue/2`` too,
+    which races the next child's start), and every module whose
     start reaches the function holding it through other modules (`booted_through`)."""
     definition = syntax.enclosing_definition(node)
     if definition is None or not caller:
         return frozenset()
     entries = _entry_functions(node)
-    own = (
-        {caller}
-        if clauses.name(definition) in BOOT_FUNCTIONS or entries & BOOT_FUNCTIONS
-        else set()
-    )
+    own = {caller} if entries & BOOT_FUNCTIONS else set()
     index = context.project.index
     if not index.complete or not entries:
         return frozenset(own)

@@ -239,6 +239,22 @@ class Tables:
         return [a for a in self.accesses if a.table in keys and a.module != table.module]
 
 
+def names_table(use: Node) -> bool:
+    """``use`` (a variable, or ``use.field``) is the table an `:ets` call works on, its first
+    argument (``:ets.lookup(table, id)``, ``:ets.lookup(state.table, id)``)."""
+    node = use
+    parent = node.parent
+    if parent is not None and parent.type == "dot" and parent.child_by_field_name("left") == node:
+        node = parent.parent if parent.parent is not None else node
+    arguments = node.parent
+    call = arguments.parent if arguments is not None else None
+    if arguments is None or call is None or arguments.type != "arguments":
+        return False
+    first = syntax.argument_nodes(call)[:1]
+    target = syntax.remote_target(call)
+    return bool(first) and first[0] == node and target is not None and target[0] == ":ets"
+
+
 def _pt(key: str | None) -> str | None:
     return f"pt:{key}" if key is not None else None
 

@@ -16,7 +16,7 @@ from otp_thinking.model.callers import Callers, ServerCallers
 from otp_thinking.model.effects import FunctionCall, FunctionEffect
 from otp_thinking.model.modules import MIX_TASKS
 from otp_thinking.model.names import ProjectNames
-from otp_thinking.model.on_demand import OnDemand
+from otp_thinking.model.on_demand import BOOT_FUNCTIONS, OnDemand
 from otp_thinking.model.summary import CallSite, FileSummary
 from otp_thinking.model.supervision import Child, ChildrenList, DynamicStart
 
@@ -237,14 +237,14 @@ class ProjectFacts:
 
     def booted_through(self, module: str, functions: Iterable[str]) -> frozenset[str]:
         """The modules whose start runs one of ``module``'s ``functions``: their
-        ``BOOT_CALLBACKS`` call it, through the functions of other modules (TASK_HOPS calls
+        ``BOOT_FUNCTIONS`` call it, through the functions of other modules (TASK_HOPS calls
         deep) and the helpers of each module on the way. A child among them calls it while the
         supervisor is still starting the children listed after it."""
         return frozenset(
             caller
             for callers in self._callers_by_hop(module, functions)
             for caller, function in callers
-            if function in BOOT_CALLBACKS
+            if function in BOOT_FUNCTIONS
         )
 
     def _callers_by_hop(
@@ -299,10 +299,6 @@ class ProjectFacts:
 TASK_HOPS = 6
 """How many calls between modules a Mix task, or a child's start, is followed to the code a
 fix edits."""
-
-BOOT_CALLBACKS = frozenset({"init", "start_link", "start", "child_spec", "handle_continue"})
-"""What runs as a module's process starts: before the supervisor starts the next child, or
-(``handle_continue/2``) at once after, racing it."""
 
 
 def _task_command(name: str) -> str:
