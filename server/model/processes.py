@@ -152,13 +152,19 @@ def watcher(call: Node) -> bool:
 
 
 def _polls_starter(call: Node) -> bool:
+    starters, work = _starter_names_and_work(call)
+    handed = starters & set(re.findall(r"\w+", work))
+    return bool(handed) and work_does(call, _asks_alive)
+
+
+def _starter_names_and_work(call: Node) -> tuple[set[str], str]:
+    """The names the function starting a process binds to itself (``caller = self()``), and
+    the text of what the process runs (its first argument); nothing when either is missing."""
     definition = syntax.enclosing_definition(call)
     args = syntax.argument_nodes(call)
     if definition is None or not args:
-        return False
-    starters = set(re.findall(r"(\w+) = self\(\)", syntax.text(definition)))
-    handed = starters & set(re.findall(r"\w+", syntax.text(args[0])))
-    return bool(handed) and work_does(call, _asks_alive)
+        return set(), ""
+    return set(re.findall(r"(\w+) = self\(\)", syntax.text(definition))), syntax.text(args[0])
 
 
 def _asks_alive(node: Node) -> bool:
@@ -209,12 +215,7 @@ polls or retries with a sleep is work like any other."""
 def sends_to_starter(call: Node) -> bool:
     """The started function sends to the process that starts it (``caller = self()`` in the
     starting function, ``send(caller, ...)`` inside): its starter expects its messages."""
-    definition = syntax.enclosing_definition(call)
-    args = syntax.argument_nodes(call)
-    if definition is None or not args:
-        return False
-    starters = set(re.findall(r"(\w+) = self\(\)", syntax.text(definition)))
-    work = syntax.text(args[0])
+    starters, work = _starter_names_and_work(call)
     return any(f"send({name}," in work for name in starters)
 
 
